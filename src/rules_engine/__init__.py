@@ -1,0 +1,65 @@
+"""rules_engine: check Party committees' primary-responsibility duties against activity records.
+
+Five-line use::
+
+    import rules_engine as re_
+    rules = re_.load_rules("rules/")
+    report = re_.evaluate(rules, "roster.yaml", "records.jsonl", period="2024", as_of="2025-01-15")
+    for finding in report.violations:
+        print(finding.message.zh)
+"""
+
+from __future__ import annotations
+
+from .compile import CompiledRules, compile_rules
+from .errors import InputError, Location, Problem, RulesError
+from .evaluate import evaluate
+from .load.inputs import read_roster
+from .load.rules import LoadedRule, RulePack, RuleSet, lint, load_rules
+from .model.findings import Bilingual, Finding, InputAccount, Rejection, Report, Status, SubjectRef
+from .model.records import ActivityRecord
+from .model.roster import Organisation, Person, Post, Roster
+from .model.rules import Manifest, Rule, RuleFile
+from .periods import Granularity, Period, parse_period
+from .render import render_json, render_table
+from .schema import rule_schema
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActivityRecord",
+    "Bilingual",
+    "CompiledRules",
+    "Finding",
+    "Granularity",
+    "InputAccount",
+    "InputError",
+    "LoadedRule",
+    "Location",
+    "Manifest",
+    "Organisation",
+    "Period",
+    "Person",
+    "Post",
+    "Problem",
+    "Rejection",
+    "Report",
+    "Roster",
+    "Rule",
+    "RuleFile",
+    "RulePack",
+    "RuleSet",
+    "RulesError",
+    "Status",
+    "SubjectRef",
+    "__version__",
+    "compile_rules",
+    "evaluate",
+    "lint",
+    "load_rules",
+    "parse_period",
+    "read_roster",
+    "render_json",
+    "render_table",
+    "rule_schema",
+]

@@ -1,0 +1,180 @@
+"""Compile loaded rules: resolve parameters (defaults, then overrides) and effective dates, index rules by
+record type, and lower each rule to a neutral decision table (:class:`Decision`) that an engine backend runs.
+
+The decision table is the whole meaning of a status: for each obligation fact (count ``n``, window over
+``due``, tainted by rejected input ``taint``, not applicable ``na``, roster gap ``unk``) exactly one
+decision matches. Decisions marked ``after_close`` belong to the explicit closed-world step: they are
+only taken once every obligation of a partition is known and the close trigger has been asserted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import Location, Problem, RulesError, did_you_mean
+from .load.rules import LoadedRule, RuleSet
+from .model.findings import Status
+from .model.rules import Effective, Params, Rule
+
+Condition = tuple[str, str, int]  # (fact field, operator, value); operator in == < <= > >=
+
+
+@dataclass(frozen=True)
+class Decision:
+    name: str
+    status: Status
+    rule_index: int | None  # None: applies to every rule's obligations
+    conditions: tuple[Condition, ...]
+    after_close: bool = False
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    index: int
+    loaded: LoadedRule
+    params: Params
+    param_sources: dict[str, str]
+    effective: Effective
+    share: Fraction | None
+
+    @property
+    def rule(self) -> Rule:
+        return self.loaded.rule
+
+    @property
+    def at_least(self) -> int:
+        return self.params.at_least or 0
+
+    @property
+    def at_most(self) -> int | None:
+        return self.params.at_most
+
+    def params_dump(self) -> dict[str, Any]:
+        values = self.params.model_dump(by_alias=True, exclude_none=True, mode="json")
+        return {name: {"value": value, "set_by": self.param_sources.get(name, "")} for name, value in values.items()}
+
+
+@dataclass(frozen=True)
+class CompiledRules:
+    rules: tuple[CompiledRule, ...]
+    decisions: tuple[Decision, ...]
+    ruleset: RuleSet
+    fingerprint: str
+    by_type: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
+    trigger_types: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
+
+
+def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | None = None) -> CompiledRules:
+    """Resolve parameters and lower every rule to decisions. `params` overrides per rule id:
+    ``{"ZZ-08-01": {"at_least": 2}}``. Raises :class:`RulesError` on unknown rule ids or bad values."""
+    overrides = dict(params or {})
+    problems: list[Problem] = []
+    known = [r.rule.id for r in ruleset.rules]
+    for rule_id in overrides:
+        if rule_id not in known:
+            problems.append(
+                Problem("param.unknown_rule", f"参数覆盖指向未知规则 '{rule_id}'", f"override for unknown rule '{rule_id}'",
+                        Location("<params>"), did_you_mean(rule_id, known))
+            )
+    compiled: list[CompiledRule] = []
+    for index, loaded in enumerate(sorted(ruleset.rules, key=lambda r: r.rule.id)):
+        rule = loaded.rule
+        sources = {name: f"{loaded.pack.id}@{loaded.pack.version}" for name in
+                   rule.params.model_dump(by_alias=True, exclude_none=True)}
+        resolved = rule.params
+        if rule.id in overrides:
+            try:
+                override = Params.model_validate(overrides[rule.id])
+                resolved = rule.params.merged(override)
+                validated = rule.model_copy(update={"params": resolved})
+                Rule.model_validate(validated.model_dump(by_alias=True))
+            except (ValidationError, ValueError) as exc:
+                problems.append(Problem("param.invalid", f"参数覆盖无效: {exc}", f"invalid override: {exc}",
+                                        Location("<params>", path=rule.id)))
+                continue
+            for name in override.model_dump(by_alias=True, exclude_none=True):
+                sources[name] = "override"
+        effective = rule.effective or loaded.pack.effective
+        compiled.append(CompiledRule(index, loaded, resolved, sources, effective, resolved.share()))
+    if problems:
+        raise RulesError(problems)
+    decisions = [_generic_decisions()]
+    for rule in compiled:
+        decisions.append(lower(rule))
+    flat = tuple(d for group in decisions for d in group)
+    by_type: dict[str, list[CompiledRule]] = {}
+    trigger_types: dict[str, list[CompiledRule]] = {}
+    for rule in compiled:
+        for name in rule.rule.match.types:
+            by_type.setdefault(name, []).append(rule)
+        if rule.rule.trigger is not None:
+            for name in rule.rule.trigger.types:
+                trigger_types.setdefault(name, []).append(rule)
+    fingerprint = hashlib.sha256(
+        json.dumps(
+            [[p.id, p.manifest.pack.version, p.sha256] for p in ruleset.packs] + [overrides],
+            sort_keys=True, default=str,
+        ).encode()
+    ).hexdigest()
+    return CompiledRules(
+        tuple(compiled), flat, ruleset, fingerprint,
+        {k: tuple(v) for k, v in by_type.items()}, {k: tuple(v) for k, v in trigger_types.items()},
+    )
+
+
+_LIVE: tuple[Condition, ...] = (("na", "==", 0), ("unk", "==", 0))
+
+
+def _generic_decisions() -> list[Decision]:
+    return [
+        Decision("not_applicable", Status.not_applicable, None, (("na", "==", 1),)),
+        Decision("roster_gap", Status.undeterminable, None, (("na", "==", 0), ("unk", "==", 1))),
+    ]
+
+
+def lower(rule: CompiledRule) -> list[Decision]:
+    """The decision table of one rule; exactly one decision matches any obligation fact."""
+    r = rule.index
+    lo, hi = rule.at_least, rule.at_most
+    mine: tuple[Condition, ...] = (("r", "==", r), *_LIVE)
+    below = (*mine, ("n", "<", lo))
+    out: list[Decision] = []
+    if hi is None:
+        out.append(Decision(f"{r}:met", Status.fulfilled, r, (*mine, ("n", ">=", lo))))
+    else:
+        within = (*mine, ("n", ">=", lo), ("n", "<=", hi))
+        out += [
+            Decision(f"{r}:over", Status.violated, r, (*mine, ("n", ">", hi))),
+            Decision(f"{r}:met", Status.fulfilled, r, (*within, ("due", "==", 1), ("taint", "==", 0))),
+            Decision(f"{r}:within_tainted", Status.undeterminable, r, (*within, ("due", "==", 1), ("taint", "==", 1)),
+                     after_close=True),
+            Decision(f"{r}:within_open", Status.pending, r, (*within, ("due", "==", 0)), after_close=True),
+        ]
+    if lo > 0:
+        out += [
+            Decision(f"{r}:missing", Status.violated, r, (*below, ("due", "==", 1), ("taint", "==", 0)), after_close=True),
+            Decision(f"{r}:missing_tainted", Status.undeterminable, r, (*below, ("due", "==", 1), ("taint", "==", 1)),
+                     after_close=True),
+            Decision(f"{r}:open", Status.pending, r, (*below, ("due", "==", 0)), after_close=True),
+        ]
+    return out
+
+
+def decide(decisions: tuple[Decision, ...], fact: Mapping[str, int]) -> list[Decision]:
+    """The decisions whose conditions hold for `fact` (a plain evaluator of the same table, for checks)."""
+    ops = {
+        "==": lambda a, b: a == b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+    }
+    return [
+        d for d in decisions
+        if (d.rule_index is None or fact["r"] == d.rule_index)
+        and all(ops[op](fact[name], value) for name, op, value in d.conditions)
+    ]

@@ -1,0 +1,167 @@
+"""The durable_rules backend. This is the only module that touches durable_rules.
+
+It drives the C engine (``durable_rules_engine``) directly instead of through ``durable.engine.Host``:
+no background timer threads, no module-level ruleset registry, no swallowed exceptions, and the
+ruleset is freed with ``delete_ruleset`` when the backend is closed (traps 4-6 in the notes).
+
+Each partition (one organisation and period) is asserted under one session id, decided, and deleted,
+so the engine never holds more than one partition (trap: time per fact grows with partition size).
+Rulesets are lowered from the compiler's decision table and verified before registration: no pattern
+references another fact (the ``$and``/``$or`` + cross-fact shape that crashes, trap 1), only known
+operators, at most 255 properties per fact.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import durable_rules_engine as _dre
+import orjson
+
+from ..compile import Decision
+from . import EngineError, Fact
+
+_OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "==": None}
+ALLOWED_OPERATORS = frozenset({"$and", "$lt", "$lte", "$gt", "$gte"})
+CAP = 1000
+_names = itertools.count()
+_lock = threading.Lock()
+
+
+def lower(decisions: Sequence[Decision]) -> dict[str, Any]:
+    """The durable_rules ruleset (JSON format) for a decision table."""
+    ruleset: dict[str, Any] = {}
+    for decision in decisions:
+        terms: list[dict[str, Any]] = [{"t": "ob"}]
+        if decision.rule_index is not None:
+            terms.append({"r": decision.rule_index})
+        for name, op, value in decision.conditions:
+            if op == "==":
+                terms.append({name: value})
+            else:
+                terms.append({_OPS[op]: {name: value}})
+        pattern = {"o": {"$and": terms}}
+        patterns = [{"c": {"t": "close"}}, pattern] if decision.after_close else [pattern]
+        ruleset[decision.name] = {"all": patterns, "cap": CAP}
+    return ruleset
+
+
+def verify(ruleset: Mapping[str, Any]) -> list[str]:
+    """Shapes the engine mishandles, by rule name (empty when safe to register)."""
+    problems: list[str] = []
+    for name, rule in ruleset.items():
+        patterns = rule.get("all") or rule.get("any") or []
+        if not patterns:
+            problems.append(f"{name}: no pattern")
+        for pattern in patterns:
+            for _alias, expr in pattern.items():
+                problems.extend(f"{name}: {p}" for p in _check_expr(expr))
+    return problems
+
+
+def _check_expr(expr: Any) -> list[str]:
+    out: list[str] = []
+    if not isinstance(expr, dict):
+        return [f"expression is not an object: {expr!r}"]
+    if len(expr) > 255:
+        out.append("more than 255 properties")
+    for key, value in expr.items():
+        if key.startswith("$"):
+            if key not in ALLOWED_OPERATORS:
+                out.append(f"operator {key} is not allowed")
+            if key == "$and":
+                for term in value:
+                    out.extend(_check_expr(term))
+                continue
+            if isinstance(value, dict):
+                for inner in value.values():
+                    if isinstance(inner, dict):
+                        out.append(f"reference or nested expression under {key}: {inner!r}")
+        elif isinstance(value, dict):
+            out.append(f"reference to another fact or value object in '{key}': {value!r}")
+        elif not isinstance(value, (int, str)) or isinstance(value, bool):
+            out.append(f"value of '{key}' is not an int or str: {value!r}")
+    return out
+
+
+def fnv1a32(text: str) -> int:
+    h = 0x811C9DC5
+    for byte in text.encode():
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+class DurableBackend:
+    """Runs one decision table on durable_rules, one partition at a time, with no threads."""
+
+    def __init__(self, decisions: Sequence[Decision]) -> None:
+        self._decisions = {d.name: d for d in decisions}
+        definition = lower(decisions)
+        problems = verify(definition)
+        if problems:
+            raise EngineError("refusing unsafe ruleset: " + "; ".join(problems))
+        with _lock:
+            self._name = f"rules_engine_{next(_names)}"
+        self._handle = _dre.create_ruleset(self._name, orjson.dumps(definition).decode())
+        self._sid = "0"
+
+    def run(self, facts: Sequence[Fact]) -> dict[str, str]:
+        seen: dict[int, str] = {}
+        for fact in facts:
+            key = str(fact["id"])
+            h = fnv1a32(key)
+            if h in seen:
+                raise EngineError(f"fact id hash collision: {seen[h]!r} and {key!r}")
+            seen[h] = key
+        decided: dict[str, str] = {}
+        sid = self._sid
+        if facts:
+            try:
+                payload = [{**fact, "sid": sid, "t": "ob"} for fact in facts]
+                self._assert(payload, decided)
+                self._assert([{"sid": sid, "id": "$close", "t": "close"}], decided)
+            finally:
+                _dre.delete_state(self._handle, sid)
+        missing = [str(f["id"]) for f in facts if str(f["id"]) not in decided]
+        if missing:
+            raise EngineError(f"engine left {len(missing)} obligations undecided, e.g. {missing[:3]}")
+        return decided
+
+    def _assert(self, facts: list[dict[str, Any]], decided: dict[str, str]) -> None:
+        code, state_handle = _dre.assert_facts(self._handle, orjson.dumps(facts).decode())
+        if code not in (0, 3):
+            raise EngineError(f"engine refused facts (code {code})")
+        result = _dre.start_action_for_state(self._handle, state_handle)
+        while result:
+            state_json, message_json = result[0], result[1]
+            try:
+                message = orjson.loads(message_json)
+                for decision_name, matches in message.items():
+                    for match in matches if isinstance(matches, list) else [matches]:
+                        fact_id = str(match["o"]["id"])
+                        previous = decided.setdefault(fact_id, decision_name)
+                        if previous != decision_name:
+                            raise EngineError(f"obligation {fact_id} decided twice: {previous}, {decision_name}")
+            except BaseException:
+                _dre.abandon_action(self._handle, state_handle)
+                raise
+            _dre.update_state(self._handle, state_json)
+            next_message = _dre.complete_and_start_action(self._handle, state_handle)
+            result = (state_json, next_message) if next_message else None
+
+    def decision(self, name: str) -> Decision:
+        return self._decisions[name]
+
+    def close(self) -> None:
+        if self._handle is not None:
+            _dre.delete_ruleset(self._handle)
+            self._handle = None
+
+    def __del__(self) -> None:  # pragma: no cover - best effort
+        try:
+            self.close()
+        except Exception:
+            pass

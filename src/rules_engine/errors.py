@@ -1,0 +1,82 @@
+"""One error shape for every stage: a stable code, a message in Chinese and English, a location, a hint.
+
+`str(problem)` prints ``file:line:col: code: message``. Stages collect problems; the API raises one
+:class:`RulesError` holding the sorted list.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where something came from: a file, 1-based line and column, and the path inside the document."""
+
+    file: str = ""
+    line: int = 0
+    column: int = 0
+    path: str = ""
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.column}"
+        return self.file or "<input>"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "column": self.column, "path": self.path}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A located problem in a rule file or input: code, zh/en message, optional hint."""
+
+    code: str
+    message: str
+    message_en: str
+    location: Location = field(default_factory=Location)
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.code}: {self.message} ({self.message_en})"
+        if self.hint:
+            text += f" {self.hint}"
+        return text
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.location.file, self.location.line, self.location.column, self.code)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "message": {"zh": self.message, "en": self.message_en},
+            "location": self.location.to_dict(),
+            "hint": self.hint,
+        }
+
+
+class RulesError(Exception):
+    """Raised by the API when rule files (or other inputs that must be whole) are refused."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: list[Problem] = sorted(problems, key=Problem.sort_key)
+        super().__init__("\n".join(str(p) for p in self.problems[:20]))
+
+
+class InputError(Exception):
+    """Input that cannot be read at all (missing file, unknown format). CLI exit code 2."""
+
+
+def did_you_mean(word: str, choices: Iterable[str], lang: str = "both") -> str:
+    """A "did you mean" hint (``lang``: both, zh or en), or an empty string when nothing is close."""
+    options = sorted(set(choices))
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if close:
+        return {"zh": f"是否应为 '{close[0]}'？", "en": f"did you mean '{close[0]}'?"}.get(
+            lang, f"是否应为 did you mean '{close[0]}'?"
+        )
+    if options and len(options) <= 12:
+        return {"zh": "可选：", "en": "expected one of: "}.get(lang, "可选 expected one of: ") + ", ".join(options)
+    return ""

@@ -1,0 +1,326 @@
+"""Readers for the roster (YAML / JSON) and activity records (JSON Lines / CSV), streaming where possible.
+
+Records are validated by hand in the hot loop (one dict check per field, no model object per line), to
+the schema of :class:`~rules_engine.model.records.ActivityRecord`. A record that fails is not an
+exception: it becomes a located :class:`BadRow` (source, line, field, value, reason) with whatever
+could be salvaged (organisation, type, date), so the evaluator can mark the duties it might have
+evidenced as undeterminable instead of violated.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from ..errors import InputError, Location, Problem
+from ..model.records import ActivityRecord
+from ..model.roster import Organisation, Person, Post, Roster
+from .yamlpos import Document, load_yaml
+
+MAX_LINE = 1_000_000
+MAX_STRING = 10_000
+MAX_LIST = 10_000
+
+
+@dataclass(slots=True)
+class Rec:
+    """A validated record in the compact form the evaluator uses."""
+
+    id: str
+    org: str
+    type: str
+    date: dt.date
+    chair: str | None
+    participants: frozenset[str]
+    portfolio: str | None
+    tags: frozenset[str]
+    source: str
+    line: int
+
+
+@dataclass(slots=True)
+class BadRow:
+    """An input row that was not used, with what could be salvaged from it."""
+
+    source: str
+    line: int
+    field: str | None
+    value: str | None
+    zh: str
+    en: str
+    record_id: str | None = None
+    org: str | None = None
+    type: str | None = None
+    date: dt.date | None = None
+
+
+_FIELDS = ("id", "org", "type", "date", "chair", "participants", "portfolio", "tags", "text")
+_SPLIT = re.compile(r"[;；,，、|]")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _short(value: object) -> str:
+    text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_record(data: Any, source: str, line: int) -> Rec | BadRow:
+    """Validate one record dict (JSON Lines or CSV row) into a :class:`Rec`, or say what is wrong."""
+    if not isinstance(data, dict):
+        return BadRow(source, line, None, _short(data), "记录不是 JSON 对象", "record is not a JSON object")
+    rid = data.get("id")
+    org = data.get("org") if isinstance(data.get("org"), str) else None
+    rtype = data.get("type") if isinstance(data.get("type"), str) else None
+    raw_date = data.get("date")
+    date: dt.date | None = None
+    if isinstance(raw_date, str) and _DATE.match(raw_date):
+        try:
+            date = dt.date.fromisoformat(raw_date)
+        except ValueError:
+            date = None
+
+    def bad(fieldname: str | None, value: object, zh: str, en: str) -> BadRow:
+        return BadRow(source, line, fieldname, None if value is None else _short(value), zh, en,
+                      rid if isinstance(rid, str) else None, org or None, rtype or None, date)
+
+    for key in data:
+        if key not in _FIELDS:
+            return bad(key, data[key], f"未知字段 '{key}'", f"unknown field '{key}'")
+    for key in ("id", "org", "type", "date"):
+        value = data.get(key)
+        if value is None or value == "":
+            return bad(key, None, f"缺少必填字段 '{key}'", f"missing required field '{key}'")
+        if not isinstance(value, str):
+            return bad(key, value, f"字段 '{key}' 应为字符串", f"field '{key}' must be a string")
+        if len(value) > MAX_STRING:
+            return bad(key, value[:40], f"字段 '{key}' 过长", f"field '{key}' is too long")
+    if date is None:
+        return bad("date", raw_date, "日期无效，应为 YYYY-MM-DD", "invalid date, expected YYYY-MM-DD")
+    chair = data.get("chair")
+    if chair == "":
+        chair = None
+    if chair is not None and not isinstance(chair, str):
+        return bad("chair", chair, "主持人应为人员编号字符串", "chair must be a person id string")
+    people = _string_list(data.get("participants"))
+    if people is None:
+        return bad("participants", data.get("participants"), "参加人员应为人员编号列表", "participants must be a list of person ids")
+    tags = _string_list(data.get("tags"))
+    if tags is None:
+        return bad("tags", data.get("tags"), "标签应为字符串列表", "tags must be a list of strings")
+    portfolio = data.get("portfolio")
+    if portfolio == "":
+        portfolio = None
+    if portfolio is not None and not isinstance(portfolio, str):
+        return bad("portfolio", portfolio, "分管领域应为字符串", "portfolio must be a string")
+    text = data.get("text")
+    if text is not None and not isinstance(text, str):
+        return bad("text", text, "说明应为字符串", "text must be a string")
+    participants = frozenset(people)
+    if chair:
+        participants = participants | {chair}
+    return Rec(rid, org, rtype, date, chair, participants, portfolio, frozenset(tags), source, line)  # type: ignore[arg-type]
+
+
+def _string_list(value: Any) -> list[str] | None:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in _SPLIT.split(value) if part.strip()]
+    if isinstance(value, (list, tuple)) and len(value) <= MAX_LIST and all(isinstance(v, str) for v in value):
+        return [v for v in value if v]
+    return None
+
+
+def read_records(path: str | Path) -> Iterator[Rec | BadRow]:
+    """Stream records from a ``.jsonl`` / ``.ndjson`` / ``.json`` (a list) or ``.csv`` file."""
+    p = Path(path)
+    source = str(path)
+    suffix = p.suffix.lower()
+    if not p.is_file():
+        raise InputError(f"找不到记录文件 records file not found: {source}")
+    if suffix in (".jsonl", ".ndjson"):
+        yield from _read_jsonl(p, source)
+    elif suffix == ".csv":
+        yield from _read_csv(p, source)
+    elif suffix == ".json":
+        try:
+            data = orjson.loads(p.read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise InputError(f"{source}: JSON 无法解析 cannot parse JSON: {exc}") from None
+        if not isinstance(data, list):
+            raise InputError(f"{source}: 应为记录列表 expected a JSON list of records")
+        for i, item in enumerate(data, start=1):
+            yield check_record(item, source, i)
+    else:
+        raise InputError(f"{source}: 不支持的记录文件格式 unsupported records format '{suffix}' (.jsonl, .csv, .json)")
+
+
+def _read_jsonl(p: Path, source: str) -> Iterator[Rec | BadRow]:
+    with p.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            stripped = raw.strip()
+            if not stripped:
+                continue
+            if len(stripped) > MAX_LINE:
+                yield BadRow(source, number, None, None, "行过长", f"line longer than {MAX_LINE} bytes")
+                continue
+            try:
+                data = orjson.loads(stripped)
+            except orjson.JSONDecodeError as exc:
+                yield BadRow(source, number, None, _short(stripped.decode("utf-8", "replace")),
+                             f"JSON 格式错误: {exc}", f"malformed JSON: {exc}")
+                continue
+            yield check_record(data, source, number)
+
+
+def _decode(raw: bytes, source: str) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{source}: 无法识别的编码 unknown text encoding (expected UTF-8 or GB18030)")
+
+
+CSV_ALIASES = {
+    "编号": "id", "记录编号": "id", "组织": "org", "组织编号": "org", "类型": "type", "记录类型": "type",
+    "日期": "date", "主持人": "chair", "组织者": "chair", "参加人员": "participants", "参会人员": "participants",
+    "分管领域": "portfolio", "标签": "tags", "内容": "text", "说明": "text",
+}
+
+
+def _read_csv(p: Path, source: str) -> Iterator[Rec | BadRow]:
+    text = _decode(p.read_bytes(), source)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    columns = [CSV_ALIASES.get(h.strip(), h.strip().lower()) for h in header]
+    for row in reader:
+        number = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(columns):
+            yield BadRow(source, number, None, _short(",".join(row)),
+                         f"列数不符（应为 {len(columns)} 列，实为 {len(row)} 列）",
+                         f"expected {len(columns)} columns, found {len(row)}")
+            continue
+        data: dict[str, Any] = {c: (v.strip() or None) for c, v in zip(columns, row)}
+        yield check_record(data, source, number)
+
+
+def records_from_objects(items: Iterable[ActivityRecord | Mapping[str, Any]], source: str = "<records>") -> Iterator[Rec | BadRow]:
+    """Records handed over by a Python app: model instances or plain dicts."""
+    for i, item in enumerate(items, start=1):
+        if isinstance(item, ActivityRecord):
+            data: Any = item.model_dump(mode="json", exclude_none=True)
+            data["participants"] = list(item.participants)
+            data["tags"] = list(item.tags)
+        else:
+            data = dict(item)
+            if isinstance(data.get("date"), dt.date):
+                data["date"] = data["date"].isoformat()
+        yield check_record(data, source, i)
+
+
+# ---------------------------------------------------------------- roster
+
+
+@dataclass
+class RosterResult:
+    roster: Roster
+    rejected: list[BadRow]
+    read: int
+    source: str
+
+
+def read_roster(path: str | Path) -> RosterResult:
+    """Read a roster YAML or JSON file. Each organisation and person is validated on its own: a bad
+    entry is rejected with its line and the rest is used."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"找不到名册文件 roster file not found: {path}")
+    doc, problems = load_yaml(p)
+    if doc is None or not isinstance(doc.data, dict):
+        detail = "; ".join(str(x) for x in problems) or "top level must be a mapping with 'organisations'"
+        raise InputError(f"名册无法读取 cannot read roster: {detail}")
+    rejected = [BadRow(str(path), x.location.line, x.location.path, None, x.message, x.message_en) for x in problems]
+    return roster_from_data(doc.data, str(path), doc, rejected)
+
+
+def roster_from_data(data: Mapping[str, Any], source: str = "<roster>", doc: Document | None = None,
+                     rejected: list[BadRow] | None = None) -> RosterResult:
+    rejected = list(rejected or [])
+    read = 0
+
+    def where(path: tuple[str | int, ...]) -> int:
+        return doc.locate(path).line if doc else 0
+
+    orgs: list[Organisation] = []
+    for i, item in enumerate(data.get("organisations") or []):
+        read += 1
+        try:
+            org = Organisation.model_validate(item)
+        except ValidationError as exc:
+            rejected.append(_roster_bad(exc, source, where, ("organisations", i)))
+            continue
+        if any(o.id == org.id for o in orgs):
+            rejected.append(BadRow(source, where(("organisations", i)), "id", org.id, "组织编号重复", "duplicate organisation id"))
+            continue
+        orgs.append(org)
+    org_ids = {o.id for o in orgs}
+    people: list[Person] = []
+    seen: set[str] = set()
+    for i, item in enumerate(data.get("people") or []):
+        read += 1
+        try:
+            person = Person.model_validate(item)
+        except ValidationError as exc:
+            rejected.append(_roster_bad(exc, source, where, ("people", i)))
+            continue
+        if person.id in seen:
+            rejected.append(BadRow(source, where(("people", i)), "id", person.id, "人员编号重复", "duplicate person id"))
+            continue
+        seen.add(person.id)
+        posts: list[Post] = []
+        for j, post in enumerate(person.posts):
+            if post.org not in org_ids:
+                rejected.append(BadRow(source, where(("people", i, "posts", j, "org")), "org", post.org,
+                                       f"任职组织 '{post.org}' 不在名册中（人员 {person.id}）",
+                                       f"post in unknown organisation '{post.org}' (person {person.id})"))
+                continue
+            posts.append(post)
+        people.append(person.model_copy(update={"posts": posts}))
+    unknown = [k for k in data if k not in ("organisations", "people")]
+    for key in unknown:
+        rejected.append(BadRow(source, where((key,)), key, None, f"名册中的未知键 '{key}'", f"unknown roster key '{key}'"))
+    for org in orgs:
+        if org.parent and org.parent not in org_ids:
+            rejected.append(BadRow(source, 0, "parent", org.parent, f"上级组织 '{org.parent}' 不在名册中（组织 {org.id}）",
+                                   f"parent '{org.parent}' of {org.id} is not in the roster"))
+    return RosterResult(Roster(organisations=orgs, people=people), rejected, read, source)
+
+
+def _roster_bad(exc: ValidationError, source: str, where: Any, base: tuple[str | int, ...]) -> BadRow:
+    error = exc.errors(include_url=False)[0]
+    loc = tuple(error["loc"])
+    value = error.get("input")
+    return BadRow(source, where((*base, *loc)), ".".join(str(x) for x in loc) or None,
+                  None if isinstance(value, (dict, list)) else _short(value),
+                  f"名册条目无效: {error['msg']}", f"invalid roster entry: {error['msg']}")
+
+
+def problems_of(rows: Iterable[BadRow]) -> list[Problem]:
+    return [Problem("input.rejected", r.zh, r.en, Location(r.source, r.line, 0, r.field or "")) for r in rows]

@@ -1,0 +1,330 @@
+"""Load and lint rule packs: YAML with positions -> pydantic models -> cross-file checks.
+
+Every problem is located (file:line:column) and carries a hint where one helps. Nothing in a rule
+file is executed: YAML is read with safe constructors only, and message templates are checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import Location, Problem, RulesError, did_you_mean
+from ..model.rules import Manifest, PackInfo, Rule, RuleFile
+from .yamlpos import Document, load_yaml
+
+MANIFEST = "pack.yaml"
+
+
+@dataclass(frozen=True)
+class LoadedRule:
+    """A validated rule with the pack it belongs to and where it was written."""
+
+    rule: Rule
+    pack: PackInfo
+    location: Location
+
+
+@dataclass(frozen=True)
+class RulePack:
+    manifest: Manifest
+    rules: tuple[LoadedRule, ...]
+    root: str
+    sha256: str
+
+    @property
+    def id(self) -> str:
+        return self.manifest.pack.id
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rule packs an evaluation uses. Build it with :func:`load_rules`."""
+
+    packs: tuple[RulePack, ...]
+    _by_id: dict[str, LoadedRule] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for pack in self.packs:
+            for loaded in pack.rules:
+                self._by_id[loaded.rule.id] = loaded
+
+    @property
+    def rules(self) -> list[LoadedRule]:
+        return [loaded for pack in self.packs for loaded in pack.rules]
+
+    def get(self, rule_id: str) -> LoadedRule | None:
+        return self._by_id.get(rule_id)
+
+    def record_types(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for pack in self.packs:
+            out.update(pack.manifest.record_types)
+        return out
+
+
+def load_rules(*paths: str | Path) -> RuleSet:
+    """Load rule packs from pack folders, a folder of packs, or single rule files.
+
+    Raises :class:`RulesError` with every located problem when anything is wrong.
+    """
+    packs, problems = _load(paths)
+    if problems:
+        raise RulesError(problems)
+    return RuleSet(tuple(packs))
+
+
+def lint(*paths: str | Path) -> list[Problem]:
+    """All problems in the given rule files or packs, sorted by location (empty when clean)."""
+    _packs, problems = _load(paths)
+    return sorted(problems, key=Problem.sort_key)
+
+
+def _pack_roots(paths: Sequence[str | Path]) -> tuple[dict[Path, list[Path] | None], list[Problem]]:
+    """Map each pack root to the rule files asked for (None: all files of the pack)."""
+    roots: dict[Path, list[Path] | None] = {}
+    problems: list[Problem] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            if (path / MANIFEST).is_file():
+                roots[path] = None
+                continue
+            found = sorted(p.parent for p in path.rglob(MANIFEST))
+            if not found:
+                problems.append(
+                    Problem("pack.no_manifest", f"目录中没有 {MANIFEST}", f"no {MANIFEST} under this folder", Location(str(path)))
+                )
+            for root in found:
+                roots[root] = None
+        elif path.is_file():
+            root = next((p for p in path.parents if (p / MANIFEST).is_file()), None)
+            if root is None:
+                problems.append(
+                    Problem(
+                        "pack.no_manifest",
+                        f"规则文件不在规则包中（上级目录无 {MANIFEST}）",
+                        f"rule file is not inside a pack (no {MANIFEST} above it)",
+                        Location(str(path)),
+                    )
+                )
+                continue
+            if path.name == MANIFEST:
+                roots[root] = None
+            elif roots.get(root, []) is not None:
+                roots.setdefault(root, []).append(path)  # type: ignore[union-attr]
+        else:
+            problems.append(Problem("file.not_found", "文件或目录不存在", "no such file or folder", Location(str(path))))
+    return roots, problems
+
+
+def _load(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Problem]]:
+    roots, problems = _pack_roots(paths)
+    packs: list[RulePack] = []
+    seen_ids: dict[str, Location] = {}
+    for root, only in sorted(roots.items()):
+        pack, pack_problems = _load_pack(root, only, seen_ids)
+        problems.extend(pack_problems)
+        if pack is not None:
+            packs.append(pack)
+    pack_ids: dict[str, str] = {}
+    for pack in packs:
+        if pack.id in pack_ids:
+            problems.append(
+                Problem(
+                    "pack.duplicate_id",
+                    f"规则包编号重复 '{pack.id}'（另见 {pack_ids[pack.id]}）",
+                    f"duplicate pack id '{pack.id}' (also in {pack_ids[pack.id]})",
+                    Location(str(Path(pack.root) / MANIFEST), 1, 1),
+                )
+            )
+        pack_ids[pack.id] = pack.root
+    return packs, problems
+
+
+def _load_pack(root: Path, only: list[Path] | None, seen_ids: dict[str, Location]) -> tuple[RulePack | None, list[Problem]]:
+    problems: list[Problem] = []
+    manifest_doc, found = load_yaml(root / MANIFEST)
+    problems.extend(found)
+    manifest = _validate(Manifest, manifest_doc, problems) if manifest_doc is not None else None
+    files = sorted(p for p in root.rglob("*.y*ml") if p.name != MANIFEST) if only is None else sorted(set(only))
+    digest = hashlib.sha256()
+    digest.update((root / MANIFEST).read_bytes() if (root / MANIFEST).is_file() else b"")
+    loaded: list[LoadedRule] = []
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+        doc, found = load_yaml(path)
+        problems.extend(found)
+        if doc is None:
+            continue
+        rule_file = _validate(RuleFile, doc, problems)
+        if rule_file is None or manifest is None:
+            continue
+        for index, rule in enumerate(rule_file.rules):
+            where = doc.locate(("rules", index))
+            if rule.id in seen_ids:
+                problems.append(
+                    Problem(
+                        "rule.duplicate_id",
+                        f"规则编号重复 '{rule.id}'（首次定义于 {seen_ids[rule.id]}）",
+                        f"duplicate rule id '{rule.id}' (first defined at {seen_ids[rule.id]})",
+                        doc.locate(("rules", index, "id")),
+                    )
+                )
+                continue
+            seen_ids[rule.id] = where
+            problems.extend(_check_vocabulary(rule, index, doc, manifest))
+            loaded.append(LoadedRule(rule, manifest.pack, where))
+    if manifest is None:
+        return None, problems
+    return RulePack(manifest, tuple(loaded), str(root), digest.hexdigest()), problems
+
+
+def _check_vocabulary(rule: Rule, index: int, doc: Document, manifest: Manifest) -> list[Problem]:
+    problems = []
+    known = manifest.record_types
+    for section, match in (("match", rule.match), ("trigger", rule.trigger)):
+        if match is None:
+            continue
+        for i, name in enumerate(match.types):
+            if name not in known:
+                problems.append(
+                    Problem(
+                        "rule.unknown_record_type",
+                        f"未知的记录类型 '{name}'（规则包 pack.yaml 的 record_types 中未声明）",
+                        f"unknown record type '{name}' (not declared in pack.yaml record_types)",
+                        doc.locate(("rules", index, section, "types", i)),
+                        did_you_mean(name, known),
+                    )
+                )
+    window = rule.params.window
+    if window and window.from_ and window.to and window.from_ > window.to:
+        problems.append(
+            Problem(
+                "rule.impossible_window",
+                "期内时限的开始晚于结束",
+                "deadline window starts after it ends",
+                doc.locate(("rules", index, "params", "window")),
+            )
+        )
+    return problems
+
+
+def _validate(model: type[BaseModel], doc: Document, problems: list[Problem]) -> Any:
+    if not isinstance(doc.data, dict):
+        problems.append(
+            Problem("rule.not_a_mapping", "文件顶层应为键值映射", "top level must be a mapping", doc.locate(()))
+        )
+        return None
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        problems.extend(validation_problems(exc, doc, model))
+        return None
+
+
+def validation_problems(exc: ValidationError, doc: Document, model: type[BaseModel]) -> list[Problem]:
+    """Turn pydantic errors into located problems; unknown keys get a "did you mean"."""
+    out: list[Problem] = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        kind = error["type"]
+        # pydantic adds tagged-union / function names to loc; keep the ones that are document keys
+        path = _document_path(doc.data, loc)
+        where = doc.locate(path)
+        if kind == "extra_forbidden":
+            key = str(path[-1]) if path else ""
+            fields = _fields_at(model, path[:-1], doc.data)
+            out.append(
+                Problem(
+                    "rule.unknown_key",
+                    f"未知的键 '{key}'",
+                    f"unknown key '{key}'",
+                    where,
+                    did_you_mean(key, fields),
+                )
+            )
+        elif kind == "missing":
+            out.append(
+                Problem("rule.missing_key", f"缺少必填项 '{path[-1] if path else loc[-1]}'",
+                        f"missing required key '{loc[-1]}'", doc.locate(path[:-1]) if path else where)
+            )
+        else:
+            msg = error["msg"]
+            value = error.get("input")
+            shown = "" if isinstance(value, (dict, list)) else f" (值 value: {value!r})"
+            hint = ""
+            if kind == "enum" and isinstance(value, str):
+                expected = error.get("ctx", {}).get("expected", "")
+                hint = did_you_mean(value, [e.strip(" '") for e in str(expected).replace(" or ", ",").split(",")])
+            elif kind == "literal_error" and isinstance(value, str):
+                expected = error.get("ctx", {}).get("expected", "")
+                hint = did_you_mean(value, [e.strip(" '") for e in str(expected).replace(" or ", ",").split(",")])
+            out.append(Problem(f"rule.invalid.{kind}", f"取值无效{shown}: {msg}", f"invalid value: {msg}", where, hint))
+    return out
+
+
+def _document_path(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and part.endswith("_") and part[:-1] in node:
+            path.append(part[:-1])
+            node = node[part[:-1]]
+    return tuple(path)
+
+
+def _fields_at(model: type[BaseModel], path: Iterable[str | int], data: Any) -> list[str]:
+    """The keys a model accepts at `path` (aliases included), for did-you-mean hints."""
+    current: Any = model
+    for part in path:
+        current = _descend(current, part)
+        if current is None:
+            return []
+    models = [m for m in _models_in(current)]
+    names: list[str] = []
+    for m in models:
+        for name, info in m.model_fields.items():
+            names.append(info.alias or name)
+    return names
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        out.extend(_models_in(arg))
+    return out
+
+
+def _descend(annotation: Any, part: str | int) -> Any:
+    for model in _models_in(annotation):
+        for name, info in model.model_fields.items():
+            if part in (name, info.alias):
+                return info.annotation
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple, dict) or origin is types.UnionType or origin is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if origin is dict and len(args) == 2:
+            return args[1]
+        if origin in (list, tuple) and args:
+            return args[0]
+        for arg in args:
+            found = _descend(arg, part)
+            if found is not None:
+                return found
+    return None

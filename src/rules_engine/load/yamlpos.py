@@ -1,0 +1,136 @@
+"""Safe YAML loading that keeps the position of every node and refuses duplicate keys.
+
+Only YAML's safe constructors are used: no tags that build Python objects, no code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import Location, Problem
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class Document:
+    """Parsed YAML data plus the (line, column) of every key and value, by path."""
+
+    file: str
+    data: Any
+    positions: dict[Path_, tuple[int, int]]
+
+    def locate(self, path: Path_) -> Location:
+        """The location of `path`, or of its nearest ancestor that has one."""
+        probe = tuple(path)
+        while probe not in self.positions and probe:
+            probe = probe[:-1]
+        line, col = self.positions.get(probe, (1, 1))
+        return Location(self.file, line, col, "/".join(str(p) for p in path))
+
+
+MAX_BYTES = 5_000_000
+MAX_DEPTH = 40
+
+
+def load_yaml(path: Path, display: str | None = None) -> tuple[Document | None, list[Problem]]:
+    """Read one YAML file; return the document or the problems that stopped it (never raises on bad text)."""
+    name = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem("file.unreadable", f"无法读取文件: {exc.strerror}", "cannot read file", Location(name))]
+    if len(raw) > MAX_BYTES:
+        return None, [Problem("file.too_large", "文件过大", f"file larger than {MAX_BYTES} bytes", Location(name))]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [
+            Problem(
+                "yaml.encoding",
+                "文件不是 UTF-8 编码",
+                "file is not UTF-8",
+                Location(name, line, col),
+                "请另存为 UTF-8 save the file as UTF-8",
+            )
+        ]
+    return parse_yaml(text, name)
+
+
+def parse_yaml(text: str, name: str) -> tuple[Document | None, list[Problem]]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        hint = ""
+        lines = text.splitlines()
+        if "\t" in (lines[line - 1] if 0 < line <= len(lines) else "") or "tab" in str(exc.problem or ""):
+            hint = "YAML 不允许用 Tab 缩进，请改用空格 use spaces, not tabs, for indentation"
+        return None, [
+            Problem(
+                "yaml.syntax",
+                f"YAML 语法错误: {exc.problem}",
+                f"YAML syntax error: {exc.problem}",
+                Location(name, line, col),
+                hint,
+            )
+        ]
+    except yaml.YAMLError as exc:  # pragma: no cover - defensive: other parser errors
+        return None, [Problem("yaml.syntax", f"YAML 语法错误: {exc}", "YAML syntax error", Location(name, 1, 1))]
+    positions: dict[Path_, tuple[int, int]] = {}
+    problems: list[Problem] = []
+    constructor = yaml.SafeLoader("")
+    data = _convert(node, (), positions, problems, name, constructor, 0) if node is not None else None
+    return Document(name, data, positions), problems
+
+
+def _convert(
+    node: yaml.Node,
+    path: Path_,
+    positions: dict[Path_, tuple[int, int]],
+    problems: list[Problem],
+    name: str,
+    constructor: yaml.SafeLoader,
+    depth: int,
+) -> Any:
+    positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if depth > MAX_DEPTH:
+        problems.append(
+            Problem("yaml.too_deep", "嵌套过深", "nesting too deep", Location(name, *positions[path], "/".join(map(str, path))))
+        )
+        return None
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = constructor.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, bool)) and key is not None:
+                key = str(key)
+            kpath = (*path, str(key))
+            where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if key in out:
+                first = positions.get(kpath, where)
+                problems.append(
+                    Problem(
+                        "yaml.duplicate_key",
+                        f"重复的键 '{key}'（首次出现在第 {first[0]} 行）",
+                        f"duplicate key '{key}' (first at line {first[0]})",
+                        Location(name, where[0], where[1], "/".join(map(str, kpath))),
+                    )
+                )
+                continue
+            positions[kpath] = where
+            out[key] = _convert(value_node, kpath, positions, problems, name, constructor, depth + 1)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _convert(item, (*path, i), positions, problems, name, constructor, depth + 1)
+            for i, item in enumerate(node.value)
+        ]
+    return constructor.construct_object(node, deep=True)

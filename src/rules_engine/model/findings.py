@@ -1,0 +1,156 @@
+"""Findings and the report: what an evaluation returns (and what ``--format json`` prints)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+REPORT_FORMAT = "rules-engine/report/v1"
+
+
+class Status(str, Enum):
+    fulfilled = "fulfilled"  # 已履行
+    violated = "violated"  # 未履行
+    pending = "pending"  # 期限未到
+    not_applicable = "not_applicable"  # 不适用
+    undeterminable = "undeterminable"  # 无法判定
+
+    @property
+    def zh(self) -> str:
+        return {
+            "fulfilled": "已履行",
+            "violated": "未履行",
+            "pending": "期限未到",
+            "not_applicable": "不适用",
+            "undeterminable": "无法判定",
+        }[self.value]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Bilingual(_Out):
+    zh: str
+    en: str
+
+
+class PersonRef(_Out):
+    id: str
+    name: str
+    role: str | None = None
+
+
+class SubjectRef(_Out):
+    """Who bears the duty: an organisation, a person, a person's portfolio area, a pair, or a trigger record."""
+
+    kind: str
+    id: str
+    name: str
+    role: str | None = None
+    portfolio: str | None = None
+    second: PersonRef | None = None
+    record: str | None = None
+
+
+class OrgRef(_Out):
+    id: str
+    name: str
+    kind: str
+
+
+class DateRange(_Out):
+    start: str
+    end: str
+    label: str = ""
+
+
+class Clause(_Out):
+    document: str
+    article: int | None = None
+    paragraph: int | None = None
+    item: int | None = None
+    text: str | None = None
+    label: str
+    provenance: str
+    confidence: str
+
+
+class Rejected(_Out):
+    record: str
+    reason: Bilingual
+
+
+class Finding(_Out):
+    rule_id: str
+    rule_title: Bilingual
+    pack: str
+    pack_version: str
+    status: Status
+    subject: SubjectRef
+    organisation: OrgRef
+    period: DateRange = Field(description="the duty's period (e.g. 2024-H1)")
+    window: DateRange = Field(description="the part of the period judged (post held, rule in force, deadline)")
+    clause: Clause
+    expected: Bilingual
+    actual: Bilingual
+    count: int
+    evidence: list[str]
+    rejected: list[Rejected]
+    severity: str
+    message: Bilingual
+    reason: Bilingual
+    params: dict[str, Any] = Field(description="parameter values used, with the pack that set each")
+
+
+class Rejection(_Out):
+    """An input row that was not used, with where it was and why."""
+
+    source: str
+    line: int
+    field: str | None
+    value: str | None
+    reason: Bilingual
+    record_id: str | None = None
+
+
+class SourceAccount(_Out):
+    source: str
+    kind: str
+    read: int
+    used: int
+    rejected: int
+
+
+class InputAccount(_Out):
+    sources: list[SourceAccount]
+    rejections: list[Rejection]
+
+
+class PackRef(_Out):
+    id: str
+    version: str
+    sha256: str
+    rules: list[str]
+
+
+class Report(_Out):
+    """The result of one evaluation."""
+
+    format: str = REPORT_FORMAT
+    period: DateRange
+    as_of: str
+    summary: dict[str, int]
+    rules: list[PackRef]
+    input: InputAccount
+    findings: list[Finding]
+    errors: list[str] = Field(default_factory=list, description="engine action errors (should be empty)")
+
+    @property
+    def violations(self) -> list[Finding]:
+        return [f for f in self.findings if f.status is Status.violated]
+
+    def by_status(self, status: Status | str) -> list[Finding]:
+        return [f for f in self.findings if f.status == Status(status)]

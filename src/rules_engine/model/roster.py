@@ -1,0 +1,70 @@
+"""The roster: organisations, people, and the posts they hold (role, portfolio areas, term of office)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .rules import OrgKind, Role
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Organisation(_Model):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    kind: OrgKind
+    level: str | None = Field(default=None, description="层级 e.g. county, township")
+    parent: str | None = None
+
+
+class Post(_Model):
+    """One term in one post: who, where, which role, which portfolio areas, from when to when."""
+
+    org: str = Field(min_length=1)
+    role: Role
+    portfolios: list[str] = Field(default_factory=list, description="分管领域 portfolio areas")
+    start: dt.date
+    end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> Post:
+        if self.end is not None and self.end < self.start:
+            raise ValueError("term ends before it starts (任期结束早于开始)")
+        return self
+
+    def overlaps(self, start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | None:
+        lo = max(self.start, start)
+        hi = end if self.end is None else min(self.end, end)
+        return (lo, hi) if lo <= hi else None
+
+    def holds_on(self, day: dt.date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+
+class Person(_Model):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    posts: list[Post] = Field(default_factory=list)
+
+
+class Roster(_Model):
+    organisations: list[Organisation]
+    people: list[Person] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> Roster:
+        orgs = {o.id for o in self.organisations}
+        if len(orgs) != len(self.organisations):
+            raise ValueError("duplicate organisation id (组织编号重复)")
+        ids = [p.id for p in self.people]
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate person id (人员编号重复)")
+        for person in self.people:
+            for post in person.posts:
+                if post.org not in orgs:
+                    raise ValueError(f"person {person.id}: post in unknown organisation '{post.org}' (未知组织)")
+        return self

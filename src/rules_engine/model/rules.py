@@ -1,0 +1,330 @@
+"""The rule file format (``rules-engine/v1``): pydantic models for pack manifests and rule files.
+
+A pack is a folder with ``pack.yaml`` (the manifest) and rule files (``*.yaml``, each with a
+``rules:`` list). The JSON Schema published by ``rules-engine schema`` is generated from these
+models, so editors validate and complete rule files with exactly what the loader accepts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import string
+from enum import Enum
+from fractions import Fraction
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..periods import Granularity
+
+FORMAT = "rules-engine/v1"
+_ID = r"^[A-Za-z][A-Za-z0-9_.\-]*$"
+_MONTH_DAY = r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class Text(_Strict):
+    """A text in Chinese (first) and English."""
+
+    zh: Annotated[str, Field(min_length=1, description="中文")]
+    en: Annotated[str, Field(min_length=1, description="English")]
+
+
+class OrgKind(str, Enum):
+    local_committee = "local_committee"  # 地方党委
+    party_group = "party_group"  # 党组
+    department_committee = "department_committee"  # 部门（单位）党委
+    township = "township"  # 乡镇（街道）党（工）委
+    grassroots = "grassroots"  # 基层党组织
+
+
+ORG_KIND_ZH = {
+    OrgKind.local_committee: "地方党委",
+    OrgKind.party_group: "党组",
+    OrgKind.department_committee: "部门党委",
+    OrgKind.township: "乡镇党委",
+    OrgKind.grassroots: "基层党组织",
+}
+
+
+class Role(str, Enum):
+    secretary = "secretary"  # 书记
+    deputy_secretary = "deputy_secretary"  # 副书记
+    member = "member"  # 班子成员
+
+    @property
+    def zh(self) -> str:
+        return {"secretary": "书记", "deputy_secretary": "副书记", "member": "班子成员"}[self.value]
+
+
+class Severity(str, Enum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class Basis(str, Enum):
+    """How sure we are of the text a rule enforces (see domain notes)."""
+
+    verified_text = "verified_text"  # 核实的原文
+    commentary = "commentary"  # 释义/解读中引用
+    local_practice = "local_practice"  # 地方做法
+
+
+class Citation(_Strict):
+    document: str = Field(description="文件名称 source document, e.g. 《党委（党组）落实全面从严治党主体责任规定》")
+    article: int | None = Field(default=None, ge=1, description="条 article")
+    paragraph: int | None = Field(default=None, ge=1, description="款 paragraph")
+    item: int | None = Field(default=None, ge=1, description="项 item")
+    text: str | None = Field(default=None, description="引文或摘要 quoted or summarised text")
+
+    def label(self) -> str:
+        parts = [self.document]
+        if self.article:
+            parts.append(f"第{self.article}条")
+        if self.paragraph:
+            parts.append(f"第{self.paragraph}款")
+        if self.item:
+            parts.append(f"第{self.item}项")
+        return "".join(parts)
+
+
+class Provenance(_Strict):
+    basis: Basis = Field(description="verified_text | commentary | local_practice")
+    confidence: Literal["high", "medium-high", "medium", "low"] = "medium"
+    note: str | None = None
+
+
+class Effective(_Strict):
+    from_: dt.date = Field(alias="from", description="施行日期 in force from")
+    to: dt.date | None = Field(default=None, description="废止日期 in force to (inclusive)")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _order(self) -> Effective:
+        if self.to is not None and self.to < self.from_:
+            raise ValueError("effective.to is before effective.from (废止日期早于施行日期)")
+        return self
+
+
+class SubjectKind(str, Enum):
+    organisation = "organisation"  # each organisation of the covered kinds
+    person = "person"  # each holder of one of `roles`
+    portfolio = "portfolio"  # each portfolio area of each holder of `roles`
+    pair = "pair"  # each (first, second) pair of distinct team members
+    trigger = "trigger"  # each record of the trigger types (relative deadlines)
+
+
+class PairSpec(_Strict):
+    first: list[Role] = Field(min_length=1)
+    second: list[Role] = Field(min_length=1)
+    ordered: bool = Field(default=True, description="false: (a, b) and (b, a) are one pair")
+
+
+PersonRef = Literal["subject", "first", "second", "secretary"]
+
+
+class Match(_Strict):
+    """Which records count as evidence. References are resolved per subject."""
+
+    types: list[str] = Field(min_length=1, description="记录类型 record types (declared in pack.yaml)")
+    tags_any: list[str] = Field(default_factory=list, description="至少含一个标签 at least one of these tags")
+    tags_all: list[str] = Field(default_factory=list, description="含全部标签 all of these tags")
+    chair: PersonRef | None = Field(default=None, description="主持人/组织者 is this person")
+    participants: list[PersonRef] = Field(
+        default_factory=list, description="这些人均在参加人员中（主持人视为参加） all of these took part"
+    )
+    portfolio: Literal["subject"] | None = Field(
+        default=None, description="记录的分管领域等于对象的分管领域 record's portfolio area is the subject's"
+    )
+
+
+class Window(_Strict):
+    """A deadline window inside each period, as month-day bounds (e.g. Q4: from 10-01)."""
+
+    from_: Annotated[str, Field(pattern=_MONTH_DAY)] | None = Field(default=None, alias="from")
+    to: Annotated[str, Field(pattern=_MONTH_DAY)] | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _fraction(value: object) -> Fraction:
+    if isinstance(value, bool):
+        raise ValueError("share must be a number or a fraction like '2/3'")
+    if isinstance(value, (int, float)):
+        share = Fraction(value).limit_denominator(1000)
+    elif isinstance(value, str) and re.fullmatch(r"\s*\d+\s*/\s*\d+\s*|\s*\d*\.?\d+\s*", value):
+        share = Fraction(value.replace(" ", ""))
+    else:
+        raise ValueError(f"share must be a number or a fraction like '2/3', not {value!r}")
+    if not 0 < share <= 1:
+        raise ValueError("share must be in (0, 1]")
+    return share
+
+
+class Params(_Strict):
+    """Parameters with defaults; an overlay or the caller may override them per rule."""
+
+    period: Granularity | None = Field(default=None, description="周期 year | half_year | quarter | month")
+    at_least: int | None = Field(default=None, ge=0, description="至少次数 at least N matching records")
+    at_most: int | None = Field(default=None, ge=0, description="至多次数 at most N matching records")
+    window: Window | None = Field(default=None, description="期内时限 deadline window inside the period")
+    within_days: int | None = Field(default=None, ge=0, description="触发记录后N天内 within N days after trigger")
+    min_share: str | float | None = Field(
+        default=None, description="出席比例 minimum attendance share of the leading team, e.g. '2/3'"
+    )
+    min_days_in_post: int | None = Field(
+        default=None, ge=0, description="在岗不足N天不作评判 judge only subjects in post at least N days"
+    )
+
+    @field_validator("min_share")
+    @classmethod
+    def _share(cls, value: str | float | None) -> str | float | None:
+        if value is not None:
+            _fraction(value)
+        return value
+
+    def share(self) -> Fraction | None:
+        return None if self.min_share is None else _fraction(self.min_share)
+
+    def merged(self, override: Params) -> Params:
+        data = self.model_dump(by_alias=True, exclude_none=True)
+        data.update(override.model_dump(by_alias=True, exclude_none=True))
+        return Params.model_validate(data)
+
+
+PLACEHOLDERS = (
+    "rule_id",
+    "title",
+    "subject",
+    "organisation",
+    "period",
+    "window",
+    "expected",
+    "actual",
+    "portfolio",
+    "second",
+    "clause",
+)
+
+
+class Messages(_Strict):
+    """Finding messages by status; placeholders: {subject} {organisation} {period} {expected} ..."""
+
+    violated: Text | None = None
+    fulfilled: Text | None = None
+    pending: Text | None = None
+
+    @field_validator("violated", "fulfilled", "pending")
+    @classmethod
+    def _placeholders(cls, value: Text | None) -> Text | None:
+        if value is None:
+            return value
+        for text in (value.zh, value.en):
+            check_template(text)
+        return value
+
+
+def check_template(text: str) -> None:
+    """Refuse unknown placeholders and any attribute, index or format-spec access in a message."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise ValueError(f"bad message template: {exc}") from None
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS:
+            raise ValueError(
+                f"unknown placeholder {{{name}}} (未知占位符); allowed: " + ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+            )
+        if spec or conversion:
+            raise ValueError(f"placeholder {{{name}}} may not carry a format spec or conversion")
+
+
+class Rule(_Strict):
+    id: Annotated[str, Field(pattern=_ID, description="稳定编号 stable rule id")]
+    title: Text
+    description: Text | None = None
+    severity: Severity = Severity.medium
+    citation: Citation
+    provenance: Provenance
+    effective: Effective | None = Field(default=None, description="defaults to the pack's effective dates")
+    org_kinds: list[OrgKind] = Field(min_length=1, description="适用的组织类型 organisation kinds covered")
+    subject: SubjectKind
+    roles: list[Role] = Field(default_factory=list, description="for subject person / portfolio")
+    pair: PairSpec | None = None
+    trigger: Match | None = Field(default=None, description="for subject trigger: which records start a deadline")
+    match: Match
+    attendance: bool = Field(default=False, description="true: a record counts only at min_share attendance")
+    params: Params
+    messages: Messages = Field(default_factory=Messages)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Rule:
+        kind = self.subject
+        if kind in (SubjectKind.person, SubjectKind.portfolio) and not self.roles:
+            raise ValueError(f"subject '{kind.value}' needs 'roles' (对象为{kind.value}时须给出 roles)")
+        if kind is SubjectKind.pair and self.pair is None:
+            raise ValueError("subject 'pair' needs 'pair: {first: [...], second: [...]}'")
+        if kind is SubjectKind.trigger and (self.trigger is None or self.params.within_days is None):
+            raise ValueError("subject 'trigger' needs 'trigger' and params.within_days")
+        if kind is not SubjectKind.trigger and self.params.period is None:
+            raise ValueError("params.period is required (须给出周期 year/half_year/quarter/month)")
+        if self.params.at_least is None and self.params.at_most is None:
+            raise ValueError("params needs at_least or at_most (须给出 at_least 或 at_most)")
+        if self.attendance and self.params.min_share is None:
+            raise ValueError("attendance: true needs params.min_share")
+        allowed_refs = {
+            SubjectKind.organisation: {"secretary"},
+            SubjectKind.person: {"subject", "secretary"},
+            SubjectKind.portfolio: {"subject", "secretary"},
+            SubjectKind.pair: {"first", "second", "secretary"},
+            SubjectKind.trigger: {"secretary"},
+        }[kind]
+        refs = [*self.match.participants, *([self.match.chair] if self.match.chair else [])]
+        for ref in refs:
+            if ref not in allowed_refs:
+                raise ValueError(
+                    f"'{ref}' cannot be used with subject '{kind.value}'; allowed: {', '.join(sorted(allowed_refs))}"
+                )
+        if self.match.portfolio and kind is not SubjectKind.portfolio:
+            raise ValueError("match.portfolio: subject needs subject: portfolio")
+        return self
+
+
+class RuleFile(_Strict):
+    """A rule file: a list of rules (and optionally a format marker)."""
+
+    format: Literal["rules-engine/v1"] = FORMAT
+    rules: list[Rule] = Field(min_length=1)
+
+
+class Regulation(_Strict):
+    id: str
+    document: str
+    issuer: str | None = None
+    issued: dt.date | None = None
+
+
+class PackInfo(_Strict):
+    id: Annotated[str, Field(pattern=_ID)]
+    version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
+    title: Text
+    regulation: Regulation
+    effective: Effective
+
+
+class Manifest(_Strict):
+    """``pack.yaml``: the pack's identity, regulation, effective dates and record-type vocabulary."""
+
+    format: Literal["rules-engine/v1"] = FORMAT
+    pack: PackInfo
+    record_types: dict[str, Text] = Field(min_length=1, description="记录类型词表 record-type vocabulary")
+    portfolio_areas: list[str] = Field(default_factory=list, description="分管领域参考词表 (informative)")

@@ -1,0 +1,348 @@
+"""Obligations: which duty instances exist (rule x subject x window), and what the records show for each.
+
+Planning expands each compiled rule over an organisation's roster: subjects (the organisation, each
+holder of a role, each portfolio area of each holder, each pair), the rule's windows inside the
+evaluation period, clipped to the part the subject held the post and the rule was in force. Counting
+streams the records once and keeps only per-obligation counters, capped evidence and capped rejected
+candidates, so memory depends on the number of obligations, not records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from .compile import CompiledRule, CompiledRules
+from .load.inputs import BadRow, Rec
+from .model.roster import Organisation, Person, Post, Roster
+from .model.rules import Match, Role, SubjectKind
+from .periods import Period, month_day
+
+MAX_EVIDENCE = 100
+MAX_REJECTED = 20
+ONE_DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    person: Person
+    post: Post
+
+
+@dataclass(slots=True)
+class Obligation:
+    rule: CompiledRule
+    org: Organisation
+    subject_kind: str
+    subject_id: str
+    subject_name: str
+    period: Period  # the rule's calendar window (or trigger window)
+    window: Period | None  # the part judged; None when not applicable
+    role: str | None = None
+    portfolio: str | None = None
+    first: str | None = None
+    second: str | None = None
+    second_name: str | None = None
+    second_role: str | None = None
+    trigger: Rec | None = None
+    na: str = ""  # reason code when not applicable
+    unk: str = ""  # reason code when the roster cannot say
+    count: int = 0
+    evidence: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str, str]] = field(default_factory=list)  # (record id, zh, en)
+    taint: list[BadRow] = field(default_factory=list)
+    matched_ids: set[str] = field(default_factory=set)
+
+    def sort_key(self) -> tuple[str, str, str, str, str, str, dt.date]:
+        return (
+            self.org.id, self.rule.rule.id, self.subject_id, self.second or "", self.portfolio or "",
+            self.trigger.id if self.trigger else "", self.period.start,
+        )
+
+
+class RosterIndex:
+    def __init__(self, roster: Roster) -> None:
+        self.orgs = {o.id: o for o in roster.organisations}
+        self.people = {p.id: p for p in roster.people}
+        self.holders: dict[str, list[Holder]] = defaultdict(list)
+        for person in roster.people:
+            for post in person.posts:
+                self.holders[post.org].append(Holder(person, post))
+        for holders in self.holders.values():
+            holders.sort(key=lambda h: (h.post.start, h.person.id))
+
+    def team_on(self, org: str, day: dt.date) -> set[str]:
+        return {h.person.id for h in self.holders.get(org, ()) if h.post.holds_on(day)}
+
+    def secretary_on(self, org: str, day: dt.date) -> set[str]:
+        return {h.person.id for h in self.holders.get(org, ()) if h.post.role is Role.secretary and h.post.holds_on(day)}
+
+    def name(self, person_id: str) -> str:
+        person = self.people.get(person_id)
+        return person.name if person else person_id
+
+
+def _clip(rule: CompiledRule, window: Period, term: tuple[dt.date, dt.date | None] | None) -> tuple[Period | None, str]:
+    """The judged part of `window`, or None with the reason code."""
+    eff = rule.effective
+    judged = window.intersect(Period(eff.from_, eff.to or dt.date.max))
+    if judged is None:
+        return None, "not_in_force"
+    deadline = rule.params.window
+    if deadline is not None:
+        start = month_day(window.start.year, deadline.from_) if deadline.from_ else judged.start
+        end = month_day(window.start.year, deadline.to) if deadline.to else judged.end
+        judged = judged.intersect(Period(start, end))
+        if judged is None:
+            return None, "outside_deadline_window"
+    if term is not None:
+        judged = judged.intersect(Period(term[0], term[1] or dt.date.max))
+        if judged is None:
+            return None, "not_in_post"
+        minimum = rule.params.min_days_in_post or 0
+        if judged.days < minimum and judged.days < window.days:
+            return None, "too_short_in_post"
+    return Period(judged.start, judged.end, window.label), ""
+
+
+def plan(compiled: CompiledRules, index: RosterIndex, period: Period) -> list[Obligation]:
+    """Every obligation of every organisation for the windows that overlap `period` (trigger rules excluded:
+    their obligations come from records)."""
+    out: list[Obligation] = []
+    for org in index.orgs.values():
+        for rule in compiled.rules:
+            out.extend(_plan_rule(rule, org, index, period))
+    return out
+
+
+def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period: Period) -> list[Obligation]:
+    spec = rule.rule
+    if spec.subject is SubjectKind.trigger:
+        if org.kind not in spec.org_kinds:
+            return [Obligation(rule, org, "organisation", org.id, org.name, period, None, na="kind_not_covered")]
+        return []
+    assert spec.params.period is not None
+    windows = period.windows(spec.params.period)
+    if org.kind not in spec.org_kinds:
+        return [Obligation(rule, org, "organisation", org.id, org.name, period, None, na="kind_not_covered")]
+    out: list[Obligation] = []
+    holders = index.holders.get(org.id, [])
+    for window in windows:
+        if spec.subject is SubjectKind.organisation:
+            judged, why = _clip(rule, window, None)
+            out.append(Obligation(rule, org, "organisation", org.id, org.name, window, judged, na=why))
+            continue
+        if spec.subject in (SubjectKind.person, SubjectKind.portfolio):
+            in_role = [h for h in holders if h.post.role in spec.roles and h.post.overlaps(window.start, window.end)]
+            if not in_role:
+                roles = "/".join(r.value for r in spec.roles)
+                out.append(Obligation(rule, org, "role", roles, roles, window, window, role=roles, unk="no_holder"))
+                continue
+            for h in in_role:
+                judged, why = _clip(rule, window, (h.post.start, h.post.end))
+                if why == "not_in_post":
+                    continue
+                base = dict(role=h.post.role.value)
+                if spec.subject is SubjectKind.person:
+                    out.append(Obligation(rule, org, "person", h.person.id, h.person.name, window, judged, na=why, **base))
+                elif not h.post.portfolios:
+                    out.append(Obligation(rule, org, "person", h.person.id, h.person.name, window, judged,
+                                          na=why, unk="" if why else "no_portfolio", **base))
+                else:
+                    for area in h.post.portfolios:
+                        out.append(Obligation(rule, org, "portfolio", h.person.id, h.person.name, window, judged,
+                                              portfolio=area, na=why, **base))
+            continue
+        assert spec.pair is not None
+        firsts = [h for h in holders if h.post.role in spec.pair.first and h.post.overlaps(window.start, window.end)]
+        seconds = [h for h in holders if h.post.role in spec.pair.second and h.post.overlaps(window.start, window.end)]
+        if not firsts:
+            roles = "/".join(r.value for r in spec.pair.first)
+            out.append(Obligation(rule, org, "role", roles, roles, window, window, role=roles, unk="no_holder"))
+            continue
+        seen: set[tuple[str, str]] = set()
+        for a in firsts:
+            for b in seconds:
+                if a.person.id == b.person.id:
+                    continue
+                key = (a.person.id, b.person.id)
+                if not spec.pair.ordered:
+                    key = (min(key), max(key))
+                if key in seen:
+                    continue
+                seen.add(key)
+                lo = max(a.post.start, b.post.start)
+                ends = [e for e in (a.post.end, b.post.end) if e is not None]
+                if ends and min(ends) < lo:
+                    continue
+                judged, why = _clip(rule, window, (lo, min(ends) if ends else None))
+                if why == "not_in_post":
+                    continue
+                out.append(Obligation(
+                    rule, org, "pair", a.person.id, a.person.name, window, judged, role=a.post.role.value,
+                    first=a.person.id, second=b.person.id, second_name=b.person.name,
+                    second_role=b.post.role.value, na=why,
+                ))
+    return out
+
+
+# ---------------------------------------------------------------- counting
+
+
+class Counter:
+    """Streams records into the planned obligations; collects trigger obligations as their records arrive."""
+
+    def __init__(self, compiled: CompiledRules, index: RosterIndex, period: Period, obligations: list[Obligation]) -> None:
+        self.compiled = compiled
+        self.index = index
+        self.period = period
+        self.by_key: dict[tuple[str, str], list[Obligation]] = defaultdict(list)
+        for ob in obligations:
+            if ob.window is None or ob.na or ob.unk:
+                continue
+            for name in ob.rule.rule.match.types:
+                self.by_key[(ob.org.id, name)].append(ob)
+        self.trigger_obligations: list[Obligation] = []
+        self.followups: dict[tuple[str, str], list[Rec]] = defaultdict(list)
+        self.followup_types = {name for rule in compiled.rules if rule.rule.trigger for name in rule.rule.match.types}
+        self.taints: list[BadRow] = []
+
+    def add(self, rec: Rec) -> None:
+        for ob in self.by_key.get((rec.org, rec.type), ()):
+            if ob.period.contains(rec.date):
+                self._consider(ob, rec)
+        if rec.type in self.followup_types:
+            self.followups[(rec.org, rec.type)].append(rec)
+        for rule in self.compiled.trigger_types.get(rec.type, ()):
+            self._trigger(rule, rec)
+
+    def add_bad(self, row: BadRow) -> None:
+        self.taints.append(row)
+
+    def _trigger(self, rule: CompiledRule, rec: Rec) -> None:
+        org = self.index.orgs.get(rec.org)
+        spec = rule.rule
+        if org is None or org.kind not in spec.org_kinds or not self.period.contains(rec.date):
+            return
+        assert spec.trigger is not None
+        if _why_not(spec.trigger, rec, {"secretary": self.index.secretary_on(rec.org, rec.date)}) is not None:
+            return
+        days = rule.params.within_days or 0
+        window = Period(rec.date, rec.date + dt.timedelta(days=days), f"{rec.date.isoformat()}+{days}d")
+        judged, why = _clip(rule, window, None)
+        self.trigger_obligations.append(Obligation(
+            rule, org, "record", rec.id, rec.id, window, judged, trigger=rec, na=why,
+        ))
+
+    def finish(self) -> list[Obligation]:
+        """Count follow-ups for trigger obligations; attach tainting rows. Returns the trigger obligations."""
+        for ob in self.trigger_obligations:
+            if ob.window is None:
+                continue
+            for name in ob.rule.rule.match.types:
+                for rec in self.followups.get((ob.org.id, name), ()):
+                    if ob.period.contains(rec.date) and rec.id != ob.trigger.id:  # type: ignore[union-attr]
+                        self._consider(ob, rec)
+        return self.trigger_obligations
+
+    def attach_taints(self, obligations: Iterable[Obligation]) -> None:
+        if not self.taints:
+            return
+        by_org: dict[str | None, list[BadRow]] = defaultdict(list)
+        for row in self.taints:
+            by_org[row.org if row.org in self.index.orgs else None].append(row)
+        for ob in obligations:
+            rows = by_org.get(ob.org.id, []) + by_org.get(None, [])
+            if not rows or ob.window is None:
+                continue
+            types = set(ob.rule.rule.match.types)
+            for row in rows:
+                if row.type is not None and row.type in self.compiled.ruleset.record_types() and row.type not in types:
+                    continue
+                if row.date is not None and not ob.period.contains(row.date):
+                    continue
+                ob.taint.append(row)
+
+    def _consider(self, ob: Obligation, rec: Rec) -> None:
+        assert ob.window is not None
+        if rec.id in ob.matched_ids:
+            return
+        refs = self._refs(ob, rec.date)
+        spec = ob.rule.rule
+        if not _relevant(ob, rec):
+            return
+        if not ob.window.contains(rec.date):
+            why = _outside(ob)
+        else:
+            why = _why_not(spec.match, rec, refs, ob.portfolio)
+            if why is None and spec.attendance:
+                why = self._attendance(ob, rec)
+        if why is None:
+            ob.count += 1
+            ob.matched_ids.add(rec.id)
+            if len(ob.evidence) < MAX_EVIDENCE:
+                ob.evidence.append(rec.id)
+        elif len(ob.rejected) < MAX_REJECTED:
+            ob.rejected.append((rec.id, why[0], why[1]))
+
+    def _refs(self, ob: Obligation, day: dt.date) -> dict[str, set[str]]:
+        refs: dict[str, set[str]] = {"secretary": self.index.secretary_on(ob.org.id, day)}
+        if ob.subject_kind in ("person", "portfolio"):
+            refs["subject"] = {ob.subject_id}
+        if ob.first:
+            refs["first"] = {ob.first}
+        if ob.second:
+            refs["second"] = {ob.second}
+        return refs
+
+    def _attendance(self, ob: Obligation, rec: Rec) -> tuple[str, str] | None:
+        share = ob.rule.share
+        assert share is not None
+        team = self.index.team_on(ob.org.id, rec.date)
+        if not team:
+            return ("记录日期名册中无班子成员，无法计算到会比例", "no team members on the roster on that date")
+        present = len(team & rec.participants)
+        if Fraction(present, len(team)) < share:
+            return (f"到会 {present}/{len(team)}，低于 {share}", f"attendance {present}/{len(team)} is below {share}")
+        return None
+
+
+def _relevant(ob: Obligation, rec: Rec) -> bool:
+    """Whether a candidate is worth reporting for this subject (avoids listing every pair's talks for every pair)."""
+    if ob.subject_kind == "pair":
+        return ob.first in rec.participants or ob.second in rec.participants
+    if ob.subject_kind == "portfolio":
+        return rec.chair == ob.subject_id or ob.subject_id in rec.participants or rec.portfolio == ob.portfolio
+    return True
+
+
+def _outside(ob: Obligation) -> tuple[str, str]:
+    assert ob.window is not None
+    w = f"{ob.window.start.isoformat()}..{ob.window.end.isoformat()}"
+    return (f"日期不在评判区间 {w} 内（任职、施行或时限）", f"date outside the judged window {w} (post, in force or deadline)")
+
+
+def _why_not(match: Match, rec: Rec, refs: dict[str, set[str]], portfolio: str | None = None) -> tuple[str, str] | None:
+    if match.tags_any and not (rec.tags & set(match.tags_any)):
+        tags = "、".join(match.tags_any)
+        return (f"缺少标签（需含其一：{tags}）", f"missing tag (needs one of: {', '.join(match.tags_any)})")
+    if match.tags_all and not set(match.tags_all) <= rec.tags:
+        return ("缺少标签（需全部含有：" + "、".join(match.tags_all) + "）", "missing tags (needs all of: " + ", ".join(match.tags_all) + ")")
+    if match.chair is not None:
+        wanted = refs.get(match.chair, set())
+        if rec.chair is None or rec.chair not in wanted:
+            who = rec.chair or "无 none"
+            return (f"主持人为 {who}，不是{_REF_ZH[match.chair]}", f"chaired by {who}, not the {match.chair}")
+    for ref in match.participants:
+        wanted = refs.get(ref, set())
+        if not (wanted & rec.participants):
+            return (f"{_REF_ZH[ref]}不在参加人员中", f"the {ref} is not among the participants")
+    if match.portfolio == "subject" and rec.portfolio != portfolio:
+        return (f"分管领域为 {rec.portfolio or '空'}，不是 {portfolio}", f"portfolio is {rec.portfolio or 'empty'}, not {portfolio}")
+    return None
+
+
+_REF_ZH = {"subject": "责任人本人", "first": "第一方", "second": "第二方", "secretary": "书记"}

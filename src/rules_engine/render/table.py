@@ -1,0 +1,82 @@
+"""A terminal table: findings grouped by organisation and subject, status coloured."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict
+
+from ..model.findings import Finding, Report, Status
+
+_COLOURS = {
+    Status.fulfilled: "\x1b[32m",
+    Status.violated: "\x1b[1;31m",
+    Status.pending: "\x1b[33m",
+    Status.not_applicable: "\x1b[2m",
+    Status.undeterminable: "\x1b[35m",
+}
+_RESET = "\x1b[0m"
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def _subject(f: Finding) -> str:
+    s = f.subject
+    if s.kind == "organisation":
+        return "组织 organisation"
+    if s.kind == "record":
+        return f"记录 record {s.record}"
+    label = f"{s.name}（{s.id}）"
+    if s.role:
+        label += f" {s.role}"
+    return label
+
+
+def render_table(report: Report, *, colour: bool = False, show: set[Status] | None = None) -> str:
+    """Findings grouped by organisation, then subject. `show` limits the statuses listed (the summary
+    always counts all of them)."""
+    lines: list[str] = []
+    lines.append(f"评价期间 period {report.period.label} ({report.period.start}..{report.period.end})  "
+                 f"评价日期 as of {report.as_of}")
+    packs = ", ".join(f"{p.id}@{p.version}" for p in report.rules)
+    lines.append(f"规则包 rules: {packs}")
+    groups: dict[tuple[str, str], dict[str, list[Finding]]] = defaultdict(lambda: defaultdict(list))
+    for f in report.findings:
+        if show is not None and f.status not in show:
+            continue
+        groups[(f.organisation.id, f.organisation.name)][_subject(f)].append(f)
+    for (org_id, org_name), subjects in groups.items():
+        lines.append("")
+        lines.append(f"== {org_name}（{org_id}）")
+        for subject, findings in subjects.items():
+            lines.append(f"  {subject}")
+            for f in findings:
+                status = _pad(f"{f.status.zh} {f.status.value}", 26)
+                if colour:
+                    status = _COLOURS[f.status] + status + _RESET
+                extra = []
+                if f.subject.portfolio:
+                    extra.append(f"[{f.subject.portfolio}]")
+                if f.subject.second:
+                    extra.append(f"与 with {f.subject.second.name}")
+                detail = " ".join(extra)
+                lines.append(
+                    f"    {status} {_pad(f.rule_id, 10)} {_pad(f.window.label or f.period.label, 22)} "
+                    f"{_pad(f.actual.zh + '/' + f.expected.zh, 24)} {detail}".rstrip()
+                )
+    lines.append("")
+    counts = "  ".join(f"{Status(k).zh} {k}: {v}" for k, v in report.summary.items())
+    lines.append(f"合计 summary: {counts}")
+    total = sum(s.read for s in report.input.sources if s.kind == "records")
+    rejected = sum(s.rejected for s in report.input.sources)
+    lines.append(f"输入 input: {total} 条记录 records read, {rejected} 条被拒收 rejected")
+    for r in report.input.rejections[:20]:
+        lines.append(f"  {r.source}:{r.line}: {r.field or '-'}: {r.reason.zh} ({r.reason.en})")
+    if len(report.input.rejections) > 20:
+        lines.append(f"  ... 另有 {len(report.input.rejections) - 20} 条 more (see --format json)")
+    return "\n".join(lines) + "\n"
