@@ -35,6 +35,7 @@ class Document:
 
 MAX_BYTES = 5_000_000
 MAX_DEPTH = 40
+_SAFE_TAGS = frozenset({"str", "int", "float", "bool", "null", "timestamp", "map", "seq"})
 
 
 def load_yaml(path: Path, display: str | None = None) -> tuple[Document | None, list[Problem]]:
@@ -104,6 +105,16 @@ def _convert(
     if depth > MAX_DEPTH:
         problems.append(
             Problem("yaml.too_deep", "嵌套过深", "nesting too deep", Location(name, *positions[path], "/".join(map(str, path))))
+        )
+        return None
+    if not node.tag.startswith("tag:yaml.org,2002:") or node.tag.rsplit(":", 1)[-1] not in _SAFE_TAGS:
+        problems.append(
+            Problem(
+                "yaml.tag",
+                f"不允许使用 YAML 标签 {node.tag}",
+                f"YAML tag {node.tag} is not allowed (rule files never build objects or run code)",
+                Location(name, *positions[path], "/".join(map(str, path))),
+            )
         )
         return None
     if isinstance(node, yaml.MappingNode):

@@ -1,0 +1,264 @@
+"""``rules-engine``: a thin command-line shell over the public API.
+
+Exit codes: 0 no violation (or lint clean), 1 violations found (or lint problems), 2 usage error or
+input that cannot be read at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import __version__
+from .compile import compile_rules
+from .errors import InputError, RulesError
+from .evaluate import evaluate
+from .load.rules import lint, load_rules
+from .model.findings import Status
+from .render import render_json, render_table
+from .schema import rule_schema
+
+ROSTER_NAMES = ("roster.yaml", "roster.yml", "roster.json")
+RECORD_SUFFIXES = (".jsonl", ".ndjson", ".csv")
+
+
+class UsageError(Exception):
+    pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8")
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.func(args)
+        return result
+    except RulesError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"规则有 {len(exc.problems)} 处问题 {len(exc.problems)} problem(s) in the rules", file=sys.stderr)
+        return 2
+    except (InputError, UsageError, ValueError) as exc:
+        print(f"rules-engine: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rules-engine",
+        description="检查党委（党组）落实全面从严治党主体责任的履责情况 / check primary-responsibility duties",
+    )
+    parser.add_argument("--version", action="version", version=f"rules-engine {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ev = sub.add_parser("evaluate", help="评价 evaluate records against the rules")
+    ev.add_argument("inputs", nargs="+", help="a folder with roster.yaml and *.jsonl/*.csv records, or the files")
+    ev.add_argument("--rules", action="append", help="rule pack folder(s) (default: ./rules)")
+    ev.add_argument("--period", required=True, help="2024, 2024-H1, 2024-Q3, 2024-05 or 2024-01-01..2024-06-30")
+    ev.add_argument("--as-of", help="评价日期 evaluation date YYYY-MM-DD (default: today)")
+    ev.add_argument("--format", choices=("table", "json"), default="table")
+    ev.add_argument("--output", "-o", help="write the report to this file instead of standard output")
+    ev.add_argument("--param", action="append", default=[], metavar="RULE.NAME=VALUE",
+                    help="override a rule parameter, e.g. ZZ-DW-01.at_least=2")
+    ev.add_argument("--show", help="statuses to list in the table, e.g. violated,undeterminable (default: all)")
+    ev.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    ev.set_defaults(func=_evaluate)
+
+    li = sub.add_parser("lint", help="检查规则文件 check rule files; exit 1 on problems")
+    li.add_argument("paths", nargs="*", default=["rules"])
+    li.add_argument("--format", choices=("text", "json"), default="text")
+    li.set_defaults(func=_lint)
+
+    sc = sub.add_parser("schema", help="输出 JSON Schema print the JSON Schema of rule files")
+    sc.add_argument("--kind", choices=("rules", "pack"), default="rules")
+    sc.add_argument("--output", "-o")
+    sc.set_defaults(func=_schema)
+
+    ex = sub.add_parser("explain", help="说明规则 explain what a rule checks")
+    ex.add_argument("rule_id")
+    ex.add_argument("--rules", action="append", help="rule pack folder(s) (default: ./rules)")
+    ex.add_argument("--param", action="append", default=[], metavar="RULE.NAME=VALUE")
+    ex.add_argument("--format", choices=("text", "json"), default="text")
+    ex.set_defaults(func=_explain)
+    return parser
+
+
+def _rules_paths(given: list[str] | None) -> list[str]:
+    if given:
+        return given
+    if Path("rules").is_dir():
+        return ["rules"]
+    raise UsageError("找不到规则包，请用 --rules 指定 no rule packs found: pass --rules PATH")
+
+
+def _params(items: list[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        rule_id, dot, name = key.rpartition(".")
+        if not sep or not dot or not rule_id or not name:
+            raise UsageError(f"--param 应为 RULE.NAME=VALUE expected RULE.NAME=VALUE, got '{item}'")
+        out.setdefault(rule_id, {})[name] = yaml.safe_load(raw)
+    return out
+
+
+def _split_inputs(inputs: list[str]) -> tuple[Path, list[Path]]:
+    roster: Path | None = None
+    records: list[Path] = []
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            for name in ROSTER_NAMES:
+                if (path / name).is_file():
+                    roster = roster or path / name
+            records += sorted(p for p in path.iterdir() if p.suffix.lower() in RECORD_SUFFIXES)
+        elif path.is_file():
+            if path.name in ROSTER_NAMES or path.suffix.lower() in (".yaml", ".yml"):
+                roster = path
+            else:
+                records.append(path)
+        else:
+            raise UsageError(f"文件或目录不存在 no such file or folder: {raw}")
+    if roster is None:
+        raise UsageError("没有名册 no roster: give roster.yaml (or a folder that contains it)")
+    if not records:
+        raise UsageError("没有活动记录 no record files (*.jsonl, *.csv)")
+    return roster, records
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    roster, records = _split_inputs(args.inputs)
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = dt.date.fromisoformat(args.as_of)
+        except ValueError:
+            raise UsageError(f"--as-of 日期无效 invalid date '{args.as_of}' (YYYY-MM-DD)") from None
+    compiled = compile_rules(load_rules(*_rules_paths(args.rules)), _params(args.param))
+    report = evaluate(compiled, roster, [str(p) for p in records], period=args.period, as_of=as_of)
+    if args.format == "json":
+        data = render_json(report)
+    else:
+        show = {Status(s.strip()) for s in args.show.split(",")} if args.show else None
+        colour = args.color == "always" or (args.color == "auto" and not args.output and sys.stdout.isatty()
+                                            and "NO_COLOR" not in os.environ)
+        data = render_table(report, colour=colour, show=show).encode()
+    if args.output:
+        Path(args.output).write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 1 if report.summary.get("violated") else 0
+
+
+def _lint(args: argparse.Namespace) -> int:
+    problems = lint(*args.paths)
+    if args.format == "json":
+        print(json.dumps([p.to_dict() for p in problems], ensure_ascii=False, indent=2))
+    else:
+        for problem in problems:
+            print(problem)
+        if not problems:
+            ruleset = load_rules(*args.paths)
+            print(f"OK: {len(ruleset.packs)} 个规则包 packs, {len(ruleset.rules)} 条规则 rules")
+        else:
+            print(f"{len(problems)} 处问题 problem(s)", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    text = json.dumps(rule_schema(args.kind), ensure_ascii=False, indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    ruleset = load_rules(*_rules_paths(args.rules))
+    compiled = compile_rules(ruleset, _params(args.param))
+    rule = next((r for r in compiled.rules if r.rule.id == args.rule_id), None)
+    if rule is None:
+        from .errors import did_you_mean
+
+        raise UsageError(f"未知规则 unknown rule '{args.rule_id}'. {did_you_mean(args.rule_id, [r.rule.id for r in compiled.rules])}")
+    spec = rule.rule
+    data: dict[str, Any] = {
+        "id": spec.id,
+        "title": spec.title.model_dump(),
+        "pack": f"{rule.loaded.pack.id}@{rule.loaded.pack.version}",
+        "defined_at": str(rule.loaded.location),
+        "severity": spec.severity.value,
+        "citation": {**spec.citation.model_dump(exclude_none=True), "label": spec.citation.label()},
+        "provenance": spec.provenance.model_dump(mode="json", exclude_none=True),
+        "effective": rule.effective.model_dump(mode="json", by_alias=True),
+        "organisation_kinds": [k.value for k in spec.org_kinds],
+        "for_each": _for_each(rule),
+        "counts": spec.match.model_dump(mode="json", exclude_defaults=True),
+        "trigger": spec.trigger.model_dump(mode="json", exclude_defaults=True) if spec.trigger else None,
+        "attendance": spec.attendance,
+        "params": rule.params_dump(),
+        "decisions": [
+            {"status": d.status.value, "when": " and ".join(f"{a} {op} {v}" for a, op, v in d.conditions),
+             "after_close": d.after_close}
+            for d in compiled.decisions if d.rule_index == rule.index
+        ],
+    }
+    if args.format == "json":
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        return 0
+    lines = [
+        f"{spec.id}  {spec.title.zh}",
+        f"          {spec.title.en}",
+        f"规则包 pack: {data['pack']}   定义于 defined at: {data['defined_at']}   严重程度 severity: {spec.severity.value}",
+        f"依据 citation: {spec.citation.label()}" + (f" — {spec.citation.text}" if spec.citation.text else ""),
+        f"来源 provenance: {spec.provenance.basis.value} (confidence {spec.provenance.confidence})"
+        + (f" — {spec.provenance.note}" if spec.provenance.note else ""),
+        f"施行 effective: {rule.effective.from_}..{rule.effective.to or ''}",
+        f"适用组织 organisations: {', '.join(data['organisation_kinds'])}",
+        f"对象 for each: {data['for_each']}",
+        f"计数 counts records: {json.dumps(data['counts'], ensure_ascii=False)}",
+    ]
+    if spec.trigger:
+        lines.append(f"触发 triggered by: {json.dumps(data['trigger'], ensure_ascii=False)}")
+    if spec.attendance:
+        lines.append(f"到会比例 attendance: at least {rule.share} of the leading team in post on the day")
+    lines.append("参数 parameters:")
+    for name, info in data["params"].items():
+        lines.append(f"  {name} = {json.dumps(info['value'], ensure_ascii=False)}   (set by {info['set_by']})")
+    lines.append("判定 decisions (evaluated on durable_rules; n = matching records, due = window over):")
+    for d in data["decisions"]:
+        lines.append(f"  {d['status']:<15} when {d['when']}" + ("   [after the window closes]" if d["after_close"] else ""))
+    print("\n".join(lines))
+    return 0
+
+
+def _for_each(rule: Any) -> str:
+    spec = rule.rule
+    kind = spec.subject.value
+    if kind in ("person", "portfolio"):
+        roles = "/".join(r.value for r in spec.roles)
+        return f"each {roles}" + (" x each portfolio area" if kind == "portfolio" else "") + f", per {spec.params.period.value}"
+    if kind == "pair":
+        first = "/".join(r.value for r in spec.pair.first)
+        second = "/".join(r.value for r in spec.pair.second)
+        return f"each pair ({first} x {second}), per {spec.params.period.value}"
+    if kind == "trigger":
+        return f"each trigger record, within {spec.params.within_days} days"
+    return f"each organisation, per {spec.params.period.value}"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "rules"
+EXAMPLE = ROOT / "examples" / "county-2024"
+
+MANIFEST = """\
+format: rules-engine/v1
+pack:
+  id: test-pack
+  version: 1.0.0
+  title: {zh: 测试规则包, en: test pack}
+  regulation: {id: test, document: 《测试规定》}
+  effective: {from: 2020-01-01}
+record_types:
+  meeting: {zh: 会议, en: meeting}
+  talk: {zh: 谈话, en: talk}
+  visit: {zh: 督导, en: visit}
+  feedback: {zh: 反馈, en: feedback}
+  report: {zh: 报告, en: report}
+"""
+
+RULE_HEAD = """\
+  - id: {id}
+    title: {{zh: 测试规则, en: test rule}}
+    citation: {{document: 《测试规定》, article: 8}}
+    provenance: {{basis: local_practice}}
+    org_kinds: [township, party_group]
+"""
+
+
+@pytest.fixture
+def make_pack(tmp_path: Path):
+    """Write a one-file test pack; `body` is the YAML of the rules list items after the common head."""
+
+    def make(*rules: tuple[str, str], manifest: str = MANIFEST) -> Path:
+        root = tmp_path / "pack"
+        root.mkdir(exist_ok=True)
+        (root / "pack.yaml").write_text(manifest, encoding="utf-8")
+        text = "rules:\n"
+        for rule_id, body in rules:
+            text += RULE_HEAD.format(id=rule_id) + textwrap.indent(textwrap.dedent(body), "    ")
+        (root / "rules.yaml").write_text(text, encoding="utf-8")
+        return root
+
+    return make
+
+
+def person(pid: str, name: str, org: str, role: str, start: str = "2020-01-01", end: str | None = None,
+           portfolios: list[str] | None = None) -> dict[str, Any]:
+    return {"id": pid, "name": name,
+            "posts": [{"org": org, "role": role, "start": start, "end": end, "portfolios": portfolios or []}]}
+
+
+@pytest.fixture
+def township() -> dict[str, Any]:
+    """A township with a secretary, a deputy and two members (one leaves at the end of May)."""
+    return {
+        "organisations": [{"id": "t1", "name": "甲镇党委", "kind": "township"}],
+        "people": [
+            person("s1", "张书记", "t1", "secretary"),
+            person("d1", "李副书记", "t1", "deputy_secretary", portfolios=["组织人事"]),
+            person("m1", "王委员", "t1", "member", portfolios=["宣传思想", "政法"]),
+            person("m2", "赵委员", "t1", "member", end="2024-05-31", portfolios=["经济发展"]),
+        ],
+    }
+
+
+def rec(rid: str, rtype: str, date: str, chair: str | None = None, participants: list[str] | None = None,
+        org: str = "t1", **extra: Any) -> dict[str, Any]:
+    return {"id": rid, "org": org, "type": rtype, "date": date, "chair": chair,
+            "participants": participants or [], **extra}

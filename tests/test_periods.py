@@ -1,0 +1,40 @@
+import datetime as dt
+
+import pytest
+
+from rules_engine import Granularity, parse_period
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("2024", "2024-01-01", "2024-12-31"),
+        ("2024-H2", "2024-07-01", "2024-12-31"),
+        ("2024-Q1", "2024-01-01", "2024-03-31"),
+        ("2024-02", "2024-02-01", "2024-02-29"),
+        ("2024-03-15..2024-05-01", "2024-03-15", "2024-05-01"),
+    ],
+)
+def test_parse_period(text: str, start: str, end: str) -> None:
+    period = parse_period(text)
+    assert (period.start.isoformat(), period.end.isoformat()) == (start, end)
+
+
+@pytest.mark.parametrize("text", ["24", "2024-H3", "2024-13", "last year"])
+def test_bad_period_names_the_accepted_forms(text: str) -> None:
+    with pytest.raises(ValueError, match="2024-H1"):
+        parse_period(text)
+
+
+def test_reversed_range_is_refused() -> None:
+    with pytest.raises(ValueError, match="ends before it starts"):
+        parse_period("2024-05-01..2024-04-01")
+
+
+def test_windows_cover_overlapping_calendar_units() -> None:
+    period = parse_period("2024-02-10..2024-08-01")
+    halves = period.windows(Granularity.half_year)
+    assert [w.label for w in halves] == ["2024-H1", "2024-H2"]
+    quarters = parse_period("2024").windows(Granularity.quarter)
+    assert [(q.start, q.end) for q in quarters][3] == (dt.date(2024, 10, 1), dt.date(2024, 12, 31))
+    assert len(parse_period("2024").windows(Granularity.month)) == 12
