@@ -89,6 +89,8 @@ def parse_yaml(text: str, name: str) -> tuple[Document | None, list[Problem]]:
     problems: list[Problem] = []
     constructor = yaml.SafeLoader("")
     data = _convert(node, (), positions, problems, name, constructor, 0) if node is not None else None
+    if any(p.code in ("yaml.tag", "yaml.too_deep") for p in problems):
+        return None, problems
     return Document(name, data, positions), problems
 
 
