@@ -313,7 +313,7 @@ class Counter:
 def _relevant(ob: Obligation, rec: Rec) -> bool:
     """Whether a candidate is worth reporting for this subject (avoids listing every pair's talks for every pair)."""
     if ob.subject_kind == "pair":
-        return ob.first in rec.participants or ob.second in rec.participants
+        return ob.second in rec.participants
     if ob.subject_kind == "portfolio":
         return rec.chair == ob.subject_id or ob.subject_id in rec.participants or rec.portfolio == ob.portfolio
     return True
