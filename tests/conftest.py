@@ -52,10 +52,20 @@ def make_pack(tmp_path: Path):
     return make
 
 
-def person(pid: str, name: str, org: str, role: str, start: str = "2020-01-01", end: str | None = None,
-           portfolios: list[str] | None = None) -> dict[str, Any]:
-    return {"id": pid, "name": name,
-            "posts": [{"org": org, "role": role, "start": start, "end": end, "portfolios": portfolios or []}]}
+def person(
+    pid: str,
+    name: str,
+    org: str,
+    role: str,
+    start: str = "2020-01-01",
+    end: str | None = None,
+    portfolios: list[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": pid,
+        "name": name,
+        "posts": [{"org": org, "role": role, "start": start, "end": end, "portfolios": portfolios or []}],
+    }
 
 
 @pytest.fixture
@@ -72,7 +82,21 @@ def township() -> dict[str, Any]:
     }
 
 
-def rec(rid: str, rtype: str, date: str, chair: str | None = None, participants: list[str] | None = None,
-        org: str = "t1", **extra: Any) -> dict[str, Any]:
-    return {"id": rid, "org": org, "type": rtype, "date": date, "chair": chair,
-            "participants": participants or [], **extra}
+def rec(
+    rid: str,
+    rtype: str,
+    date: str,
+    chair: str | None = None,
+    participants: list[str] | None = None,
+    org: str = "t1",
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "org": org,
+        "type": rtype,
+        "date": date,
+        "chair": chair,
+        "participants": participants or [],
+        **extra,
+    }

@@ -30,8 +30,12 @@ def find(report: Report, rule_id: str, **where: str) -> list[Finding]:
 
 def _get(f: Finding, key: str) -> object:
     return {
-        "subject": f.subject.id, "window": f.window.label, "period": f.period.label, "portfolio": f.subject.portfolio,
-        "second": f.subject.second.id if f.subject.second else None, "org": f.organisation.id,
+        "subject": f.subject.id,
+        "window": f.window.label,
+        "period": f.period.label,
+        "portfolio": f.subject.portfolio,
+        "second": f.subject.second.id if f.subject.second else None,
+        "org": f.organisation.id,
     }[key]
 
 
@@ -174,8 +178,9 @@ def test_attendance_share(make_pack, township, present: list[str], status: Statu
     """On 2024-07-01 the team is s1, d1, m1 (m2 left): 2/3 is the threshold; 2 of 3 would be equal."""
     township["people"].append(person("m3", "钱委员", "t1", "member", portfolios=["统战"]))  # team of 4 in H2
     rules = load_rules(make_pack(("MZ-1", ATTENDANCE)))
-    report = evaluate(rules, township, [rec("z1", "meeting", "2024-07-01", participants=present)],
-                      period="2024", as_of="2025-01-01")
+    report = evaluate(
+        rules, township, [rec("z1", "meeting", "2024-07-01", participants=present)], period="2024", as_of="2025-01-01"
+    )
     finding = one(report, "MZ-1")
     assert finding.status is status
     if status is Status.violated:
@@ -214,8 +219,10 @@ params: {within_days: 30, at_least: 1}
 def test_relative_deadline_after_a_trigger_record(make_pack, township) -> None:
     rules = load_rules(make_pack(("DC-1", TRIGGER)))
     records = [
-        rec("f1", "feedback", "2024-03-01"), rec("x1", "report", "2024-03-25"),
-        rec("f2", "feedback", "2024-05-01"), rec("x2", "report", "2024-06-20"),  # 50 days: late
+        rec("f1", "feedback", "2024-03-01"),
+        rec("x1", "report", "2024-03-25"),
+        rec("f2", "feedback", "2024-05-01"),
+        rec("x2", "report", "2024-06-20"),  # 50 days: late
         rec("f3", "feedback", "2024-12-20"),
     ]
     report = evaluate(rules, township, list(reversed(records)), period="2024", as_of="2025-01-05")
@@ -277,9 +284,12 @@ def test_every_input_row_is_accounted_for(make_pack, township, tmp_path: Path) -
     path = tmp_path / "records.jsonl"
     good = json.dumps(rec("r1", "meeting", "2024-03-01", "s1"))
     rows = [
-        good, good,  # identical duplicate: counted once, reported
+        good,
+        good,  # identical duplicate: counted once, reported
         json.dumps(rec("r1", "meeting", "2024-04-01", "s1")),  # same id, other content
-        "{not json", json.dumps([1, 2]), json.dumps({"id": "r3", "org": "t1", "type": "meeting"}),
+        "{not json",
+        json.dumps([1, 2]),
+        json.dumps({"id": "r3", "org": "t1", "type": "meeting"}),
         json.dumps(rec("r4", "meeting", "2024-03-01", org="nowhere")),
         json.dumps(rec("r5", "meetting", "2024-03-01")),
         json.dumps({**rec("r6", "meeting", "2024-03-01"), "colour": "red"}),
@@ -307,8 +317,11 @@ def test_every_input_row_is_accounted_for(make_pack, township, tmp_path: Path) -
 def test_csv_records_with_chinese_headers_and_bom(make_pack, township, tmp_path: Path) -> None:
     rules = load_rules(make_pack(("ORG-1", ORG_RULE)))
     path = tmp_path / "records.csv"
-    path.write_bytes("编号,组织,类型,日期,主持人,参加人员\r\nr1,t1,meeting,2024-03-01,s1,d1、m1\r\nr2,t1,meeting,2024/08/01,s1,\r\n"
-                     .encode("utf-8-sig"))
+    path.write_bytes(
+        "编号,组织,类型,日期,主持人,参加人员\r\nr1,t1,meeting,2024-03-01,s1,d1、m1\r\nr2,t1,meeting,2024/08/01,s1,\r\n".encode(
+            "utf-8-sig"
+        )
+    )
     report = evaluate(rules, township, path, period="2024", as_of="2025-01-01")
     assert one(report, "ORG-1", period="2024-H1").evidence == ["r1"]
     assert one(report, "ORG-1", period="2024-H2").status is Status.undeterminable
@@ -317,15 +330,29 @@ def test_csv_records_with_chinese_headers_and_bom(make_pack, township, tmp_path:
 
 def test_same_inputs_give_byte_identical_json(township, tmp_path: Path) -> None:
     rules = load_rules(RULES)
-    records = [rec("r1", "zhuanti_huiyi", "2024-03-01", "s1", ["d1", "m1"]),
-               rec("r2", "tanxin_tanhua", "2024-05-01", "s1", ["m1"])]
+    records = [
+        rec("r1", "zhuanti_huiyi", "2024-03-01", "s1", ["d1", "m1"]),
+        rec("r2", "tanxin_tanhua", "2024-05-01", "s1", ["m1"]),
+    ]
     a = render_json(evaluate(rules, township, records, period="2024", as_of="2025-01-01"))
     b = render_json(evaluate(load_rules(RULES), township, list(reversed(records)), period="2024", as_of="2025-01-01"))
     assert a == b
     doc = json.loads(a)
     assert list(doc)[:6] == ["format", "period", "as_of", "summary", "rules", "input"]
-    for key in ("rule_id", "status", "subject", "organisation", "period", "clause", "expected", "actual",
-                "evidence", "rejected", "severity", "message"):
+    for key in (
+        "rule_id",
+        "status",
+        "subject",
+        "organisation",
+        "period",
+        "clause",
+        "expected",
+        "actual",
+        "evidence",
+        "rejected",
+        "severity",
+        "message",
+    ):
         assert key in doc["findings"][0]
 
 

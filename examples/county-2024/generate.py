@@ -15,6 +15,7 @@ set iteration, no clock. Running it again rewrites the three files byte-identica
     python examples/county-2024/generate.py
 """
 
+# ruff: noqa: E501  (long Chinese data and report strings)
 from __future__ import annotations
 
 import datetime as dt
@@ -431,10 +432,8 @@ for org in ORGS:
     windows = MEETING_WINDOWS["county" if oid == "county" else org["kind"]]
     for w_index, (lo, hi) in enumerate(windows):
         h2 = lo >= H2[0]
-        if oid == "county":
-            held = True
-        else:
-            held = w_index in (0, 2) or rng.random() < 0.5  # at least one per half, sometimes two
+        # the county meets every quarter; others at least once per half-year, sometimes twice
+        held = oid == "county" or w_index in (0, 2) or rng.random() < 0.5
         if oid == "finance-pg" and not h2:
             continue  # handled below: one H1 meeting, chaired by the deputy secretary
         if oid == "twn-liuhe" and h2:
@@ -832,6 +831,14 @@ def write_gaps(path: Path) -> None:
     nd_person, nd_area = NO_DUDAO_H2
     ny_person, ny_area = NO_YUETAN
     qs_members = [p for p, post in posts_of("twn-qingshan") if post.role != SECRETARY]
+    delays = []
+    for fb in OUT:
+        if fb["type"] != "ducha_fankui" or fb["id"] in late_fb + open_fb:
+            continue
+        report = min(r["date"] for r in OUT if r["org"] == fb["org"] and r["type"] == "zhenggai_baogao"
+                     and r["date"] >= fb["date"])
+        delays.append((D.fromisoformat(report) - D.fromisoformat(fb["date"])).days)
+    assert max(delays) <= 30
 
     text = f"""# county-2024 示例中的预设缺口 / Deliberate gaps in the county-2024 example
 
@@ -898,8 +905,8 @@ fulfilled for every subject (or not judged where the subject was in post too bri
   Each Qingshan member talked with {MOVER.name} in H1 and with {NEW_SEC.name} in H2: both sets of pairs fulfilled.
 - **乡镇不适用 MZ-01 / MZ-01 not for townships**：MZ-01 的 org_kinds 不含 township，乡镇无民主生活会记录。
   MZ-01 does not cover townships; they have no democratic life meeting records.
-- **其余督查反馈 / other feedback**：其余 {sum(1 for r in OUT if r["type"] == "ducha_fankui") - 2} 次督查反馈均在 30 日内（15–27 天）报送整改报告，同一单位两次反馈间隔超过 30 日，不会互相匹配。
-  The other feedback records each get a report within 30 days (15–27 days); feedback in the same organisation are more than 30 days apart, so reports cannot match the wrong trigger.
+- **其余督查反馈 / other feedback**：其余 {len(delays)} 次督查反馈均在 30 日内（{min(delays)}–{max(delays)} 天）报送整改报告，同一单位两次反馈间隔超过 30 日，不会互相匹配。
+  The other feedback records each get a report within 30 days ({min(delays)}–{max(delays)} days); feedback in the same organisation are more than 30 days apart, so reports cannot match the wrong trigger.
 """
     path.write_text(text, encoding="utf-8")
 

@@ -69,8 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--as-of", help="评价日期 evaluation date YYYY-MM-DD (default: today)")
     ev.add_argument("--format", choices=("table", "json"), default="table")
     ev.add_argument("--output", "-o", help="write the report to this file instead of standard output")
-    ev.add_argument("--param", action="append", default=[], metavar="RULE.NAME=VALUE",
-                    help="override a rule parameter, e.g. ZZ-DW-01.at_least=2")
+    ev.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="RULE.NAME=VALUE",
+        help="override a rule parameter, e.g. ZZ-DW-01.at_least=2",
+    )
     ev.add_argument("--show", help="statuses to list in the table, e.g. violated,undeterminable (default: all)")
     ev.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     ev.set_defaults(func=_evaluate)
@@ -151,8 +156,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         data = render_json(report)
     else:
         show = {Status(s.strip()) for s in args.show.split(",")} if args.show else None
-        colour = args.color == "always" or (args.color == "auto" and not args.output and sys.stdout.isatty()
-                                            and "NO_COLOR" not in os.environ)
+        colour = args.color == "always" or (
+            args.color == "auto" and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        )
         data = render_table(report, colour=colour, show=show).encode()
     if args.output:
         Path(args.output).write_bytes(data)
@@ -193,7 +199,9 @@ def _explain(args: argparse.Namespace) -> int:
     if rule is None:
         from .errors import did_you_mean
 
-        raise UsageError(f"未知规则 unknown rule '{args.rule_id}'. {did_you_mean(args.rule_id, [r.rule.id for r in compiled.rules])}")
+        raise UsageError(
+            f"未知规则 unknown rule '{args.rule_id}'. {did_you_mean(args.rule_id, [r.rule.id for r in compiled.rules])}"
+        )
     spec = rule.rule
     data: dict[str, Any] = {
         "id": spec.id,
@@ -211,9 +219,13 @@ def _explain(args: argparse.Namespace) -> int:
         "attendance": spec.attendance,
         "params": rule.params_dump(),
         "decisions": [
-            {"status": d.status.value, "when": " and ".join(f"{a} {op} {v}" for a, op, v in d.conditions),
-             "after_close": d.after_close}
-            for d in compiled.decisions if d.rule_index == rule.index
+            {
+                "status": d.status.value,
+                "when": " and ".join(f"{a} {op} {v}" for a, op, v in d.conditions),
+                "after_close": d.after_close,
+            }
+            for d in compiled.decisions
+            if d.rule_index == rule.index
         ],
     }
     if args.format == "json":
@@ -222,7 +234,8 @@ def _explain(args: argparse.Namespace) -> int:
     lines = [
         f"{spec.id}  {spec.title.zh}",
         f"          {spec.title.en}",
-        f"规则包 pack: {data['pack']}   定义于 defined at: {data['defined_at']}   严重程度 severity: {spec.severity.value}",
+        f"规则包 pack: {data['pack']}   定义于 defined at: {data['defined_at']}",
+        f"严重程度 severity: {spec.severity.value}",
         f"依据 citation: {spec.citation.label()}" + (f" — {spec.citation.text}" if spec.citation.text else ""),
         f"来源 provenance: {spec.provenance.basis.value} (confidence {spec.provenance.confidence})"
         + (f" — {spec.provenance.note}" if spec.provenance.note else ""),
@@ -240,7 +253,9 @@ def _explain(args: argparse.Namespace) -> int:
         lines.append(f"  {name} = {json.dumps(info['value'], ensure_ascii=False)}   (set by {info['set_by']})")
     lines.append("判定 decisions (evaluated on durable_rules; n = matching records, due = window over):")
     for d in data["decisions"]:
-        lines.append(f"  {d['status']:<15} when {d['when']}" + ("   [after the window closes]" if d["after_close"] else ""))
+        lines.append(
+            f"  {d['status']:<15} when {d['when']}" + ("   [after the window closes]" if d["after_close"] else "")
+        )
     print("\n".join(lines))
     return 0
 
@@ -250,7 +265,11 @@ def _for_each(rule: Any) -> str:
     kind = spec.subject.value
     if kind in ("person", "portfolio"):
         roles = "/".join(r.value for r in spec.roles)
-        return f"each {roles}" + (" x each portfolio area" if kind == "portfolio" else "") + f", per {spec.params.period.value}"
+        return (
+            f"each {roles}"
+            + (" x each portfolio area" if kind == "portfolio" else "")
+            + f", per {spec.params.period.value}"
+        )
     if kind == "pair":
         first = "/".join(r.value for r in spec.pair.first)
         second = "/".join(r.value for r in spec.pair.second)

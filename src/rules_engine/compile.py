@@ -80,14 +80,21 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
     for rule_id in overrides:
         if rule_id not in known:
             problems.append(
-                Problem("param.unknown_rule", f"参数覆盖指向未知规则 '{rule_id}'", f"override for unknown rule '{rule_id}'",
-                        Location("<params>"), did_you_mean(rule_id, known))
+                Problem(
+                    "param.unknown_rule",
+                    f"参数覆盖指向未知规则 '{rule_id}'",
+                    f"override for unknown rule '{rule_id}'",
+                    Location("<params>"),
+                    did_you_mean(rule_id, known),
+                )
             )
     compiled: list[CompiledRule] = []
     for index, loaded in enumerate(sorted(ruleset.rules, key=lambda r: r.rule.id)):
         rule = loaded.rule
-        sources = {name: f"{loaded.pack.id}@{loaded.pack.version}" for name in
-                   rule.params.model_dump(by_alias=True, exclude_none=True)}
+        sources = {
+            name: f"{loaded.pack.id}@{loaded.pack.version}"
+            for name in rule.params.model_dump(by_alias=True, exclude_none=True)
+        }
         resolved = rule.params
         if rule.id in overrides:
             try:
@@ -96,8 +103,14 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
                 validated = rule.model_copy(update={"params": resolved})
                 Rule.model_validate(validated.model_dump(by_alias=True))
             except (ValidationError, ValueError) as exc:
-                problems.append(Problem("param.invalid", f"参数覆盖无效: {exc}", f"invalid override: {exc}",
-                                        Location("<params>", path=rule.id)))
+                problems.append(
+                    Problem(
+                        "param.invalid",
+                        f"参数覆盖无效: {exc}",
+                        f"invalid override: {exc}",
+                        Location("<params>", path=rule.id),
+                    )
+                )
                 continue
             for name in override.model_dump(by_alias=True, exclude_none=True):
                 sources[name] = "override"
@@ -106,26 +119,31 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
     if problems:
         raise RulesError(problems)
     decisions = [_generic_decisions()]
-    for rule in compiled:
-        decisions.append(lower(rule))
+    for item in compiled:
+        decisions.append(lower(item))
     flat = tuple(d for group in decisions for d in group)
     by_type: dict[str, list[CompiledRule]] = {}
     trigger_types: dict[str, list[CompiledRule]] = {}
-    for rule in compiled:
-        for name in rule.rule.match.types:
-            by_type.setdefault(name, []).append(rule)
-        if rule.rule.trigger is not None:
-            for name in rule.rule.trigger.types:
-                trigger_types.setdefault(name, []).append(rule)
+    for item in compiled:
+        for name in item.rule.match.types:
+            by_type.setdefault(name, []).append(item)
+        if item.rule.trigger is not None:
+            for name in item.rule.trigger.types:
+                trigger_types.setdefault(name, []).append(item)
     fingerprint = hashlib.sha256(
         json.dumps(
             [[p.id, p.manifest.pack.version, p.sha256] for p in ruleset.packs] + [overrides],
-            sort_keys=True, default=str,
+            sort_keys=True,
+            default=str,
         ).encode()
     ).hexdigest()
     return CompiledRules(
-        tuple(compiled), flat, ruleset, fingerprint,
-        {k: tuple(v) for k, v in by_type.items()}, {k: tuple(v) for k, v in trigger_types.items()},
+        tuple(compiled),
+        flat,
+        ruleset,
+        fingerprint,
+        {k: tuple(v) for k, v in by_type.items()},
+        {k: tuple(v) for k, v in trigger_types.items()},
     )
 
 
@@ -153,15 +171,27 @@ def lower(rule: CompiledRule) -> list[Decision]:
         out += [
             Decision(f"{r}:over", Status.violated, r, (*mine, ("n", ">", hi))),
             Decision(f"{r}:met", Status.fulfilled, r, (*within, ("due", "==", 1), ("taint", "==", 0))),
-            Decision(f"{r}:within_tainted", Status.undeterminable, r, (*within, ("due", "==", 1), ("taint", "==", 1)),
-                     after_close=True),
+            Decision(
+                f"{r}:within_tainted",
+                Status.undeterminable,
+                r,
+                (*within, ("due", "==", 1), ("taint", "==", 1)),
+                after_close=True,
+            ),
             Decision(f"{r}:within_open", Status.pending, r, (*within, ("due", "==", 0)), after_close=True),
         ]
     if lo > 0:
         out += [
-            Decision(f"{r}:missing", Status.violated, r, (*below, ("due", "==", 1), ("taint", "==", 0)), after_close=True),
-            Decision(f"{r}:missing_tainted", Status.undeterminable, r, (*below, ("due", "==", 1), ("taint", "==", 1)),
-                     after_close=True),
+            Decision(
+                f"{r}:missing", Status.violated, r, (*below, ("due", "==", 1), ("taint", "==", 0)), after_close=True
+            ),
+            Decision(
+                f"{r}:missing_tainted",
+                Status.undeterminable,
+                r,
+                (*below, ("due", "==", 1), ("taint", "==", 1)),
+                after_close=True,
+            ),
             Decision(f"{r}:open", Status.pending, r, (*below, ("due", "==", 0)), after_close=True),
         ]
     return out
@@ -170,11 +200,15 @@ def lower(rule: CompiledRule) -> list[Decision]:
 def decide(decisions: tuple[Decision, ...], fact: Mapping[str, int]) -> list[Decision]:
     """The decisions whose conditions hold for `fact` (a plain evaluator of the same table, for checks)."""
     ops = {
-        "==": lambda a, b: a == b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+        "==": lambda a, b: a == b,
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
     }
     return [
-        d for d in decisions
+        d
+        for d in decisions
         if (d.rule_index is None or fact["r"] == d.rule_index)
         and all(ops[op](fact[name], value) for name, op, value in d.conditions)
     ]

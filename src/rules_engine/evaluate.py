@@ -17,7 +17,15 @@ from .compile import CompiledRules, compile_rules
 from .engine import Backend, Fact
 from .engine._durable import DurableBackend
 from .errors import InputError, did_you_mean
-from .load.inputs import BadRow, Rec, RosterResult, read_records, read_roster, records_from_objects, roster_from_data
+from .load.inputs import (
+    BadRow,
+    Rec,
+    RosterResult,
+    read_records,
+    read_roster,
+    records_from_objects,
+    roster_from_data,
+)
 from .load.rules import RuleSet, load_rules
 from .model.findings import (
     Bilingual,
@@ -114,15 +122,26 @@ def evaluate(
     summary = {status.value: 0 for status in Status}
     for finding in findings:
         summary[finding.status.value] += 1
-    sources = [SourceAccount(source=roster_result.source, kind="roster", read=roster_account[0],
-                             used=roster_account[1], rejected=roster_account[2])]
-    sources += [SourceAccount(source=s, kind="records", read=a[0], used=a[1], rejected=a[2]) for s, a in accounts.items()]
+    sources = [
+        SourceAccount(
+            source=roster_result.source,
+            kind="roster",
+            read=roster_account[0],
+            used=roster_account[1],
+            rejected=roster_account[2],
+        )
+    ]
+    sources += [
+        SourceAccount(source=s, kind="records", read=a[0], used=a[1], rejected=a[2]) for s, a in accounts.items()
+    ]
     return Report(
         period=DateRange(**the_period.to_dict()),
         as_of=day.isoformat(),
         summary=summary,
-        rules=[PackRef(id=p.id, version=p.manifest.pack.version, sha256=p.sha256, rules=[r.rule.id for r in p.rules])
-               for p in compiled.ruleset.packs],
+        rules=[
+            PackRef(id=p.id, version=p.manifest.pack.version, sha256=p.sha256, rules=[r.rule.id for r in p.rules])
+            for p in compiled.ruleset.packs
+        ],
         input=InputAccount(sources=sources, rejections=[_rejection(r) for r in rejections]),
         findings=findings,
         errors=errors,
@@ -169,33 +188,54 @@ def _rows(records: RecordsInput) -> Iterator[tuple[str, Rec | BadRow]]:
     items = list(records) if isinstance(records, Sequence) else None
     if items is not None and all(isinstance(x, (str, Path)) for x in items):
         for path in items:
-            for row in read_records(path):  # type: ignore[arg-type]
+            for row in read_records(path):
                 yield str(path), row
         return
     for row in records_from_objects(items if items is not None else records):  # type: ignore[arg-type]
         yield "<records>", row
 
 
-def _check_refs(rec: Rec, index: RosterIndex, known_types: Mapping[str, Any], seen: dict[str, tuple[Any, ...]]) -> Rec | BadRow:
+def _check_refs(
+    rec: Rec, index: RosterIndex, known_types: Mapping[str, Any], seen: dict[str, tuple[Any, ...]]
+) -> Rec | BadRow:
     def bad(field: str, value: str, zh: str, en: str, *, keep_scope: bool = True) -> BadRow:
-        return BadRow(rec.source, rec.line, field, value, zh, en, rec.id,
-                      rec.org if keep_scope else None, rec.type, rec.date)
+        return BadRow(
+            rec.source, rec.line, field, value, zh, en, rec.id, rec.org if keep_scope else None, rec.type, rec.date
+        )
 
     if rec.org not in index.orgs:
         zh, en = did_you_mean(rec.org, index.orgs, "zh"), did_you_mean(rec.org, index.orgs, "en")
-        return bad("org", rec.org, f"未知组织 '{rec.org}'（名册中没有）{zh}", f"unknown organisation '{rec.org}' {en}".strip(),
-                   keep_scope=False)
+        return bad(
+            "org",
+            rec.org,
+            f"未知组织 '{rec.org}'（名册中没有）{zh}",
+            f"unknown organisation '{rec.org}' {en}".strip(),
+            keep_scope=False,
+        )
     if rec.type not in known_types:
         zh, en = did_you_mean(rec.type, known_types, "zh"), did_you_mean(rec.type, known_types, "en")
-        return bad("type", rec.type, f"未知记录类型 '{rec.type}' {zh}".strip(), f"unknown record type '{rec.type}' {en}".strip())
+        return bad(
+            "type",
+            rec.type,
+            f"未知记录类型 '{rec.type}' {zh}".strip(),
+            f"unknown record type '{rec.type}' {en}".strip(),
+        )
     content = (rec.org, rec.type, rec.date, rec.chair, rec.participants, rec.portfolio, rec.tags)
     previous = seen.get(rec.id)
     if previous is not None:
         if previous[1:] == content:
-            return bad("id", rec.id, f"{_DUPLICATE}（与第 {previous[0]} 行相同，只计一次）",
-                       f"duplicate of line {previous[0]} (identical, counted once)")
-        return bad("id", rec.id, f"记录编号重复但内容不同（第 {previous[0]} 行），本行未采用",
-                   f"record id already used on line {previous[0]} with different content; this row is not used")
+            return bad(
+                "id",
+                rec.id,
+                f"{_DUPLICATE}（与第 {previous[0]} 行相同，只计一次）",
+                f"duplicate of line {previous[0]} (identical, counted once)",
+            )
+        return bad(
+            "id",
+            rec.id,
+            f"记录编号重复但内容不同（第 {previous[0]} 行），本行未采用",
+            f"record id already used on line {previous[0]} with different content; this row is not used",
+        )
     seen[rec.id] = (rec.line, *content)
     return rec
 
@@ -254,16 +294,26 @@ def _expected(ob: Obligation) -> Bilingual:
 
 
 _DEFAULT_MESSAGES = {
-    Status.fulfilled: ("{subject}（{organisation}）已履行：{title}（{window}，应{expected}，实{actual}）",
-                       "{subject} ({organisation}) fulfilled: {title} ({window}; expected {expected}, found {actual})"),
-    Status.violated: ("{subject}（{organisation}）未履行：{title}（{window}，应{expected}，实{actual}）",
-                      "{subject} ({organisation}) did not fulfil: {title} ({window}; expected {expected}, found {actual})"),
-    Status.pending: ("{subject}（{organisation}）期限未到：{title}（{window}，应{expected}，目前{actual}）",
-                     "{subject} ({organisation}) pending: {title} ({window}; expected {expected}, so far {actual})"),
-    Status.not_applicable: ("{subject}（{organisation}）不适用：{title}（{period}）",
-                            "{subject} ({organisation}) not applicable: {title} ({period})"),
-    Status.undeterminable: ("{subject}（{organisation}）无法判定：{title}（{window}）",
-                            "{subject} ({organisation}) undeterminable: {title} ({window})"),
+    Status.fulfilled: (
+        "{subject}（{organisation}）已履行：{title}（{window}，应{expected}，实{actual}）",
+        "{subject} ({organisation}) fulfilled: {title} ({window}; expected {expected}, found {actual})",
+    ),
+    Status.violated: (
+        "{subject}（{organisation}）未履行：{title}（{window}，应{expected}，实{actual}）",
+        "{subject} ({organisation}) did not fulfil: {title} ({window}; expected {expected}, found {actual})",
+    ),
+    Status.pending: (
+        "{subject}（{organisation}）期限未到：{title}（{window}，应{expected}，目前{actual}）",
+        "{subject} ({organisation}) pending: {title} ({window}; expected {expected}, so far {actual})",
+    ),
+    Status.not_applicable: (
+        "{subject}（{organisation}）不适用：{title}（{period}）",
+        "{subject} ({organisation}) not applicable: {title} ({period})",
+    ),
+    Status.undeterminable: (
+        "{subject}（{organisation}）无法判定：{title}（{window}）",
+        "{subject} ({organisation}) undeterminable: {title} ({window})",
+    ),
 }
 
 
@@ -281,10 +331,15 @@ def _reason(ob: Obligation, status: Status, expected: Bilingual) -> Bilingual:
     if status is Status.undeterminable:
         rows = "、".join(f"{r.source}:{r.line}" for r in ob.taint[:5])
         rows_en = ", ".join(f"{r.source}:{r.line}" for r in ob.taint[:5])
-        return Bilingual(zh=f"{found_zh}；可能相关的记录因数据问题被拒收（{rows}），无法判定",
-                         en=f"{found_en}; possibly relevant rows were rejected as invalid ({rows_en}), so this cannot be decided")
+        return Bilingual(
+            zh=f"{found_zh}；可能相关的记录因数据问题被拒收（{rows}），无法判定",
+            en=f"{found_en}; possibly relevant rows were rejected as invalid ({rows_en}), so this cannot be decided",
+        )
     if status is Status.pending:
-        return Bilingual(zh=f"{found_zh}；时限 {ob.window.end.isoformat()} 未到", en=f"{found_en}; the window ends {ob.window.end.isoformat()}")
+        return Bilingual(
+            zh=f"{found_zh}；时限 {ob.window.end.isoformat()} 未到",
+            en=f"{found_en}; the window ends {ob.window.end.isoformat()}",
+        )
     if status is Status.violated:
         return Bilingual(zh=f"{found_zh}，要求{expected.zh}", en=f"{found_en}; required {expected.en}")
     return Bilingual(zh=f"{found_zh}，满足{expected.zh}", en=f"{found_en}; meets {expected.en}")
@@ -299,16 +354,29 @@ def _finding(ob: Obligation, status: Status, day: dt.date) -> Finding:
     window = ob.window or ob.period
     org_name = ob.org.name
     subject = SubjectRef(
-        kind=ob.subject_kind, id=ob.subject_id, name=ob.subject_name, role=ob.role, portfolio=ob.portfolio,
+        kind=ob.subject_kind,
+        id=ob.subject_id,
+        name=ob.subject_name,
+        role=ob.role,
+        portfolio=ob.portfolio,
         second=PersonRef(id=ob.second, name=ob.second_name or ob.second, role=ob.second_role) if ob.second else None,
         record=ob.trigger.id if ob.trigger else None,
     )
     values = {
-        "rule_id": spec.id, "subject": ob.subject_name, "organisation": org_name, "period": ob.period.label,
-        "window": window.label if window.days == ob.period.days else f"{window.start.isoformat()}..{window.end.isoformat()}",
-        "portfolio": ob.portfolio or "", "second": ob.second_name or "", "clause": citation.label(),
+        "rule_id": spec.id,
+        "subject": ob.subject_name,
+        "organisation": org_name,
+        "period": ob.period.label,
+        "window": window.label
+        if window.days == ob.period.days
+        else f"{window.start.isoformat()}..{window.end.isoformat()}",
+        "portfolio": ob.portfolio or "",
+        "second": ob.second_name or "",
+        "clause": citation.label(),
     }
-    custom = getattr(spec.messages, status.value, None) if status.value in ("violated", "fulfilled", "pending") else None
+    custom = (
+        getattr(spec.messages, status.value, None) if status.value in ("violated", "fulfilled", "pending") else None
+    )
     zh_t, en_t = (custom.zh, custom.en) if custom else _DEFAULT_MESSAGES[status]
     message = Bilingual(
         zh=zh_t.format_map({**values, "title": spec.title.zh, "expected": expected.zh, "actual": actual.zh}),
@@ -325,9 +393,16 @@ def _finding(ob: Obligation, status: Status, day: dt.date) -> Finding:
         organisation=OrgRef(id=ob.org.id, name=org_name, kind=ob.org.kind.value),
         period=DateRange(**ob.period.to_dict()),
         window=DateRange(start=window.start.isoformat(), end=window.end.isoformat(), label=window.label),
-        clause=Clause(document=citation.document, article=citation.article, paragraph=citation.paragraph,
-                      item=citation.item, text=citation.text, label=citation.label(),
-                      provenance=spec.provenance.basis.value, confidence=spec.provenance.confidence),
+        clause=Clause(
+            document=citation.document,
+            article=citation.article,
+            paragraph=citation.paragraph,
+            item=citation.item,
+            text=citation.text,
+            label=citation.label(),
+            provenance=spec.provenance.basis.value,
+            confidence=spec.provenance.confidence,
+        ),
         expected=expected,
         actual=actual,
         count=ob.count,
@@ -341,7 +416,11 @@ def _finding(ob: Obligation, status: Status, day: dt.date) -> Finding:
 
 
 def _rejection(row: BadRow) -> Rejection:
-    return Rejection(source=row.source, line=row.line, field=row.field, value=row.value,
-                     reason=Bilingual(zh=row.zh, en=row.en), record_id=row.record_id)
-
-
+    return Rejection(
+        source=row.source,
+        line=row.line,
+        field=row.field,
+        value=row.value,
+        reason=Bilingual(zh=row.zh, en=row.en),
+        record_id=row.record_id,
+    )

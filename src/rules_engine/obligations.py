@@ -58,8 +58,13 @@ class Obligation:
 
     def sort_key(self) -> tuple[str, str, str, str, str, str, dt.date]:
         return (
-            self.org.id, self.rule.rule.id, self.subject_id, self.second or "", self.portfolio or "",
-            self.trigger.id if self.trigger else "", self.period.start,
+            self.org.id,
+            self.rule.rule.id,
+            self.subject_id,
+            self.second or "",
+            self.portfolio or "",
+            self.trigger.id if self.trigger else "",
+            self.period.start,
         )
 
 
@@ -78,7 +83,9 @@ class RosterIndex:
         return {h.person.id for h in self.holders.get(org, ()) if h.post.holds_on(day)}
 
     def secretary_on(self, org: str, day: dt.date) -> set[str]:
-        return {h.person.id for h in self.holders.get(org, ()) if h.post.role is Role.secretary and h.post.holds_on(day)}
+        return {
+            h.person.id for h in self.holders.get(org, ()) if h.post.role is Role.secretary and h.post.holds_on(day)
+        }
 
     def name(self, person_id: str) -> str:
         person = self.people.get(person_id)
@@ -145,16 +152,42 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period
                 judged, why = _clip(rule, window, (h.post.start, h.post.end))
                 if why == "not_in_post":
                     continue
-                base = dict(role=h.post.role.value)
+                role = h.post.role.value
                 if spec.subject is SubjectKind.person:
-                    out.append(Obligation(rule, org, "person", h.person.id, h.person.name, window, judged, na=why, **base))
+                    out.append(
+                        Obligation(rule, org, "person", h.person.id, h.person.name, window, judged, na=why, role=role)
+                    )
                 elif not h.post.portfolios:
-                    out.append(Obligation(rule, org, "person", h.person.id, h.person.name, window, judged,
-                                          na=why, unk="" if why else "no_portfolio", **base))
+                    out.append(
+                        Obligation(
+                            rule,
+                            org,
+                            "person",
+                            h.person.id,
+                            h.person.name,
+                            window,
+                            judged,
+                            na=why,
+                            unk="" if why else "no_portfolio",
+                            role=role,
+                        )
+                    )
                 else:
                     for area in h.post.portfolios:
-                        out.append(Obligation(rule, org, "portfolio", h.person.id, h.person.name, window, judged,
-                                              portfolio=area, na=why, **base))
+                        out.append(
+                            Obligation(
+                                rule,
+                                org,
+                                "portfolio",
+                                h.person.id,
+                                h.person.name,
+                                window,
+                                judged,
+                                portfolio=area,
+                                na=why,
+                                role=role,
+                            )
+                        )
             continue
         assert spec.pair is not None
         firsts = [h for h in holders if h.post.role in spec.pair.first and h.post.overlaps(window.start, window.end)]
@@ -181,11 +214,23 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period
                 judged, why = _clip(rule, window, (lo, min(ends) if ends else None))
                 if why == "not_in_post":
                     continue
-                out.append(Obligation(
-                    rule, org, "pair", a.person.id, a.person.name, window, judged, role=a.post.role.value,
-                    first=a.person.id, second=b.person.id, second_name=b.person.name,
-                    second_role=b.post.role.value, na=why,
-                ))
+                out.append(
+                    Obligation(
+                        rule,
+                        org,
+                        "pair",
+                        a.person.id,
+                        a.person.name,
+                        window,
+                        judged,
+                        role=a.post.role.value,
+                        first=a.person.id,
+                        second=b.person.id,
+                        second_name=b.person.name,
+                        second_role=b.post.role.value,
+                        na=why,
+                    )
+                )
     return out
 
 
@@ -195,7 +240,9 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period
 class Counter:
     """Streams records into the planned obligations; collects trigger obligations as their records arrive."""
 
-    def __init__(self, compiled: CompiledRules, index: RosterIndex, period: Period, obligations: list[Obligation]) -> None:
+    def __init__(
+        self, compiled: CompiledRules, index: RosterIndex, period: Period, obligations: list[Obligation]
+    ) -> None:
         self.compiled = compiled
         self.index = index
         self.period = period
@@ -233,9 +280,19 @@ class Counter:
         days = rule.params.within_days or 0
         window = Period(rec.date, rec.date + dt.timedelta(days=days), f"{rec.date.isoformat()}+{days}d")
         judged, why = _clip(rule, window, None)
-        self.trigger_obligations.append(Obligation(
-            rule, org, "record", rec.id, rec.id, window, judged, trigger=rec, na=why,
-        ))
+        self.trigger_obligations.append(
+            Obligation(
+                rule,
+                org,
+                "record",
+                rec.id,
+                rec.id,
+                window,
+                judged,
+                trigger=rec,
+                na=why,
+            )
+        )
 
     def finish(self) -> list[Obligation]:
         """Count follow-ups for trigger obligations; attach tainting rows. Returns the trigger obligations."""
@@ -274,6 +331,7 @@ class Counter:
         spec = ob.rule.rule
         if not _relevant(ob, rec):
             return
+        why: tuple[str, str] | None
         if not ob.window.contains(rec.date):
             why = _outside(ob)
         else:
@@ -322,7 +380,10 @@ def _relevant(ob: Obligation, rec: Rec) -> bool:
 def _outside(ob: Obligation) -> tuple[str, str]:
     assert ob.window is not None
     w = f"{ob.window.start.isoformat()}..{ob.window.end.isoformat()}"
-    return (f"日期不在评判区间 {w} 内（任职、施行或时限）", f"date outside the judged window {w} (post, in force or deadline)")
+    return (
+        f"日期不在评判区间 {w} 内（任职、施行或时限）",
+        f"date outside the judged window {w} (post, in force or deadline)",
+    )
 
 
 def _why_not(match: Match, rec: Rec, refs: dict[str, set[str]], portfolio: str | None = None) -> tuple[str, str] | None:
@@ -330,7 +391,10 @@ def _why_not(match: Match, rec: Rec, refs: dict[str, set[str]], portfolio: str |
         tags = "、".join(match.tags_any)
         return (f"缺少标签（需含其一：{tags}）", f"missing tag (needs one of: {', '.join(match.tags_any)})")
     if match.tags_all and not set(match.tags_all) <= rec.tags:
-        return ("缺少标签（需全部含有：" + "、".join(match.tags_all) + "）", "missing tags (needs all of: " + ", ".join(match.tags_all) + ")")
+        return (
+            "缺少标签（需全部含有：" + "、".join(match.tags_all) + "）",
+            "missing tags (needs all of: " + ", ".join(match.tags_all) + ")",
+        )
     if match.chair is not None:
         wanted = refs.get(match.chair, set())
         if rec.chair is None or rec.chair not in wanted:
@@ -341,7 +405,10 @@ def _why_not(match: Match, rec: Rec, refs: dict[str, set[str]], portfolio: str |
         if not (wanted & rec.participants):
             return (f"{_REF_ZH[ref]}不在参加人员中", f"the {ref} is not among the participants")
     if match.portfolio == "subject" and rec.portfolio != portfolio:
-        return (f"分管领域为 {rec.portfolio or '空'}，不是 {portfolio}", f"portfolio is {rec.portfolio or 'empty'}, not {portfolio}")
+        return (
+            f"分管领域为 {rec.portfolio or '空'}，不是 {portfolio}",
+            f"portfolio is {rec.portfolio or 'empty'}, not {portfolio}",
+        )
     return None
 
 

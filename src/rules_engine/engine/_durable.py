@@ -13,6 +13,7 @@ operators, at most 255 properties per fact.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,7 @@ import orjson
 from ..compile import Decision
 from . import EngineError, Fact
 
-_OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "==": None}
+_OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 ALLOWED_OPERATORS = frozenset({"$and", "$lt", "$lte", "$gt", "$gte"})
 CAP = 1000
 _names = itertools.count()
@@ -161,7 +162,5 @@ class DurableBackend:
             self._handle = None
 
     def __del__(self) -> None:  # pragma: no cover - best effort
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass

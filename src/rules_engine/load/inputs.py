@@ -89,8 +89,18 @@ def check_record(data: Any, source: str, line: int) -> Rec | BadRow:
             date = None
 
     def bad(fieldname: str | None, value: object, zh: str, en: str) -> BadRow:
-        return BadRow(source, line, fieldname, None if value is None else _short(value), zh, en,
-                      rid if isinstance(rid, str) else None, org or None, rtype or None, date)
+        return BadRow(
+            source,
+            line,
+            fieldname,
+            None if value is None else _short(value),
+            zh,
+            en,
+            rid if isinstance(rid, str) else None,
+            org or None,
+            rtype or None,
+            date,
+        )
 
     for key in data:
         if key not in _FIELDS:
@@ -112,7 +122,12 @@ def check_record(data: Any, source: str, line: int) -> Rec | BadRow:
         return bad("chair", chair, "主持人应为人员编号字符串", "chair must be a person id string")
     people = _string_list(data.get("participants"))
     if people is None:
-        return bad("participants", data.get("participants"), "参加人员应为人员编号列表", "participants must be a list of person ids")
+        return bad(
+            "participants",
+            data.get("participants"),
+            "参加人员应为人员编号列表",
+            "participants must be a list of person ids",
+        )
     tags = _string_list(data.get("tags"))
     if tags is None:
         return bad("tags", data.get("tags"), "标签应为字符串列表", "tags must be a list of strings")
@@ -178,8 +193,14 @@ def _read_jsonl(p: Path, source: str) -> Iterator[Rec | BadRow]:
             try:
                 data = orjson.loads(stripped)
             except orjson.JSONDecodeError as exc:
-                yield BadRow(source, number, None, _short(stripped.decode("utf-8", "replace")),
-                             f"JSON 格式错误: {exc}", f"malformed JSON: {exc}")
+                yield BadRow(
+                    source,
+                    number,
+                    None,
+                    _short(stripped.decode("utf-8", "replace")),
+                    f"JSON 格式错误: {exc}",
+                    f"malformed JSON: {exc}",
+                )
                 continue
             yield check_record(data, source, number)
 
@@ -194,9 +215,21 @@ def _decode(raw: bytes, source: str) -> str:
 
 
 CSV_ALIASES = {
-    "编号": "id", "记录编号": "id", "组织": "org", "组织编号": "org", "类型": "type", "记录类型": "type",
-    "日期": "date", "主持人": "chair", "组织者": "chair", "参加人员": "participants", "参会人员": "participants",
-    "分管领域": "portfolio", "标签": "tags", "内容": "text", "说明": "text",
+    "编号": "id",
+    "记录编号": "id",
+    "组织": "org",
+    "组织编号": "org",
+    "类型": "type",
+    "记录类型": "type",
+    "日期": "date",
+    "主持人": "chair",
+    "组织者": "chair",
+    "参加人员": "participants",
+    "参会人员": "participants",
+    "分管领域": "portfolio",
+    "标签": "tags",
+    "内容": "text",
+    "说明": "text",
 }
 
 
@@ -213,15 +246,22 @@ def _read_csv(p: Path, source: str) -> Iterator[Rec | BadRow]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(columns):
-            yield BadRow(source, number, None, _short(",".join(row)),
-                         f"列数不符（应为 {len(columns)} 列，实为 {len(row)} 列）",
-                         f"expected {len(columns)} columns, found {len(row)}")
+            yield BadRow(
+                source,
+                number,
+                None,
+                _short(",".join(row)),
+                f"列数不符（应为 {len(columns)} 列，实为 {len(row)} 列）",
+                f"expected {len(columns)} columns, found {len(row)}",
+            )
             continue
-        data: dict[str, Any] = {c: (v.strip() or None) for c, v in zip(columns, row)}
+        data: dict[str, Any] = {c: (v.strip() or None) for c, v in zip(columns, row, strict=True)}
         yield check_record(data, source, number)
 
 
-def records_from_objects(items: Iterable[ActivityRecord | Mapping[str, Any]], source: str = "<records>") -> Iterator[Rec | BadRow]:
+def records_from_objects(
+    items: Iterable[ActivityRecord | Mapping[str, Any]], source: str = "<records>"
+) -> Iterator[Rec | BadRow]:
     """Records handed over by a Python app: model instances or plain dicts."""
     for i, item in enumerate(items, start=1):
         if isinstance(item, ActivityRecord):
@@ -260,8 +300,9 @@ def read_roster(path: str | Path) -> RosterResult:
     return roster_from_data(doc.data, str(path), doc, rejected)
 
 
-def roster_from_data(data: Mapping[str, Any], source: str = "<roster>", doc: Document | None = None,
-                     rejected: list[BadRow] | None = None) -> RosterResult:
+def roster_from_data(
+    data: Mapping[str, Any], source: str = "<roster>", doc: Document | None = None, rejected: list[BadRow] | None = None
+) -> RosterResult:
     rejected = list(rejected or [])
     read = 0
 
@@ -277,7 +318,9 @@ def roster_from_data(data: Mapping[str, Any], source: str = "<roster>", doc: Doc
             rejected.append(_roster_bad(exc, source, where, ("organisations", i)))
             continue
         if any(o.id == org.id for o in orgs):
-            rejected.append(BadRow(source, where(("organisations", i)), "id", org.id, "组织编号重复", "duplicate organisation id"))
+            rejected.append(
+                BadRow(source, where(("organisations", i)), "id", org.id, "组织编号重复", "duplicate organisation id")
+            )
             continue
         orgs.append(org)
     org_ids = {o.id for o in orgs}
@@ -291,25 +334,44 @@ def roster_from_data(data: Mapping[str, Any], source: str = "<roster>", doc: Doc
             rejected.append(_roster_bad(exc, source, where, ("people", i)))
             continue
         if person.id in seen:
-            rejected.append(BadRow(source, where(("people", i)), "id", person.id, "人员编号重复", "duplicate person id"))
+            rejected.append(
+                BadRow(source, where(("people", i)), "id", person.id, "人员编号重复", "duplicate person id")
+            )
             continue
         seen.add(person.id)
         posts: list[Post] = []
         for j, post in enumerate(person.posts):
             if post.org not in org_ids:
-                rejected.append(BadRow(source, where(("people", i, "posts", j, "org")), "org", post.org,
-                                       f"任职组织 '{post.org}' 不在名册中（人员 {person.id}）",
-                                       f"post in unknown organisation '{post.org}' (person {person.id})"))
+                rejected.append(
+                    BadRow(
+                        source,
+                        where(("people", i, "posts", j, "org")),
+                        "org",
+                        post.org,
+                        f"任职组织 '{post.org}' 不在名册中（人员 {person.id}）",
+                        f"post in unknown organisation '{post.org}' (person {person.id})",
+                    )
+                )
                 continue
             posts.append(post)
         people.append(person.model_copy(update={"posts": posts}))
     unknown = [k for k in data if k not in ("organisations", "people")]
     for key in unknown:
-        rejected.append(BadRow(source, where((key,)), key, None, f"名册中的未知键 '{key}'", f"unknown roster key '{key}'"))
+        rejected.append(
+            BadRow(source, where((key,)), key, None, f"名册中的未知键 '{key}'", f"unknown roster key '{key}'")
+        )
     for org in orgs:
         if org.parent and org.parent not in org_ids:
-            rejected.append(BadRow(source, 0, "parent", org.parent, f"上级组织 '{org.parent}' 不在名册中（组织 {org.id}）",
-                                   f"parent '{org.parent}' of {org.id} is not in the roster"))
+            rejected.append(
+                BadRow(
+                    source,
+                    0,
+                    "parent",
+                    org.parent,
+                    f"上级组织 '{org.parent}' 不在名册中（组织 {org.id}）",
+                    f"parent '{org.parent}' of {org.id} is not in the roster",
+                )
+            )
     return RosterResult(Roster(organisations=orgs, people=people), rejected, read, source)
 
 
@@ -317,9 +379,14 @@ def _roster_bad(exc: ValidationError, source: str, where: Any, base: tuple[str |
     error = exc.errors(include_url=False)[0]
     loc = tuple(error["loc"])
     value = error.get("input")
-    return BadRow(source, where((*base, *loc)), ".".join(str(x) for x in loc) or None,
-                  None if isinstance(value, (dict, list)) else _short(value),
-                  f"名册条目无效: {error['msg']}", f"invalid roster entry: {error['msg']}")
+    return BadRow(
+        source,
+        where((*base, *loc)),
+        ".".join(str(x) for x in loc) or None,
+        None if isinstance(value, (dict, list)) else _short(value),
+        f"名册条目无效: {error['msg']}",
+        f"invalid roster entry: {error['msg']}",
+    )
 
 
 def problems_of(rows: Iterable[BadRow]) -> list[Problem]:

@@ -100,13 +100,18 @@ def _pack_roots(paths: Sequence[str | Path]) -> tuple[dict[Path, list[Path] | No
             found = sorted(p.parent for p in path.rglob(MANIFEST))
             if not found:
                 problems.append(
-                    Problem("pack.no_manifest", f"目录中没有 {MANIFEST}", f"no {MANIFEST} under this folder", Location(str(path)))
+                    Problem(
+                        "pack.no_manifest",
+                        f"目录中没有 {MANIFEST}",
+                        f"no {MANIFEST} under this folder",
+                        Location(str(path)),
+                    )
                 )
             for root in found:
                 roots[root] = None
         elif path.is_file():
-            root = next((p for p in path.parents if (p / MANIFEST).is_file()), None)
-            if root is None:
+            owner = next((p for p in path.parents if (p / MANIFEST).is_file()), None)
+            if owner is None:
                 problems.append(
                     Problem(
                         "pack.no_manifest",
@@ -117,11 +122,15 @@ def _pack_roots(paths: Sequence[str | Path]) -> tuple[dict[Path, list[Path] | No
                 )
                 continue
             if path.name == MANIFEST:
-                roots[root] = None
-            elif roots.get(root, []) is not None:
-                roots.setdefault(root, []).append(path)  # type: ignore[union-attr]
+                roots[owner] = None
+            else:
+                listed = roots.setdefault(owner, [])
+                if listed is not None:
+                    listed.append(path)
         else:
-            problems.append(Problem("file.not_found", "文件或目录不存在", "no such file or folder", Location(str(path))))
+            problems.append(
+                Problem("file.not_found", "文件或目录不存在", "no such file or folder", Location(str(path)))
+            )
     return roots, problems
 
 
@@ -149,7 +158,9 @@ def _load(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Problem]]:
     return packs, problems
 
 
-def _load_pack(root: Path, only: list[Path] | None, seen_ids: dict[str, Location]) -> tuple[RulePack | None, list[Problem]]:
+def _load_pack(
+    root: Path, only: list[Path] | None, seen_ids: dict[str, Location]
+) -> tuple[RulePack | None, list[Problem]]:
     problems: list[Problem] = []
     manifest_doc, found = load_yaml(root / MANIFEST)
     problems.extend(found)
@@ -253,18 +264,19 @@ def validation_problems(exc: ValidationError, doc: Document, model: type[BaseMod
             )
         elif kind == "missing":
             out.append(
-                Problem("rule.missing_key", f"缺少必填项 '{path[-1] if path else loc[-1]}'",
-                        f"missing required key '{loc[-1]}'", doc.locate(path[:-1]) if path else where)
+                Problem(
+                    "rule.missing_key",
+                    f"缺少必填项 '{path[-1] if path else loc[-1]}'",
+                    f"missing required key '{loc[-1]}'",
+                    doc.locate(path[:-1]) if path else where,
+                )
             )
         else:
             msg = error["msg"]
             value = error.get("input")
             shown = "" if isinstance(value, (dict, list)) else f" (值 value: {value!r})"
             hint = ""
-            if kind == "enum" and isinstance(value, str):
-                expected = error.get("ctx", {}).get("expected", "")
-                hint = did_you_mean(value, [e.strip(" '") for e in str(expected).replace(" or ", ",").split(",")])
-            elif kind == "literal_error" and isinstance(value, str):
+            if (kind == "enum" and isinstance(value, str)) or (kind == "literal_error" and isinstance(value, str)):
                 expected = error.get("ctx", {}).get("expected", "")
                 hint = did_you_mean(value, [e.strip(" '") for e in str(expected).replace(" or ", ",").split(",")])
             out.append(Problem(f"rule.invalid.{kind}", f"取值无效{shown}: {msg}", f"invalid value: {msg}", where, hint))
@@ -275,10 +287,9 @@ def _document_path(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             path.append(part)
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str) and part.endswith("_") and part[:-1] in node:

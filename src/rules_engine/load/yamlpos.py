@@ -106,7 +106,12 @@ def _convert(
     positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
     if depth > MAX_DEPTH:
         problems.append(
-            Problem("yaml.too_deep", "嵌套过深", "nesting too deep", Location(name, *positions[path], "/".join(map(str, path))))
+            Problem(
+                "yaml.too_deep",
+                "嵌套过深",
+                "nesting too deep",
+                Location(name, *positions[path], "/".join(map(str, path))),
+            )
         )
         return None
     if not node.tag.startswith("tag:yaml.org,2002:") or node.tag.rsplit(":", 1)[-1] not in _SAFE_TAGS:

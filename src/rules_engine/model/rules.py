@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..periods import Granularity
 
-FORMAT = "rules-engine/v1"
+FORMAT: Literal["rules-engine/v1"] = "rules-engine/v1"
 _ID = r"^[A-Za-z][A-Za-z0-9_.\-]*$"
 _MONTH_DAY = r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
@@ -242,7 +242,8 @@ def check_template(text: str) -> None:
             continue
         if name not in PLACEHOLDERS:
             raise ValueError(
-                f"unknown placeholder {{{name}}} (未知占位符); allowed: " + ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+                f"unknown placeholder {{{name}}} (未知占位符); allowed: "
+                + ", ".join("{" + p + "}" for p in PLACEHOLDERS)
             )
         if spec or conversion:
             raise ValueError(f"placeholder {{{name}}} may not carry a format spec or conversion")

@@ -41,8 +41,10 @@ def render_table(report: Report, *, colour: bool = False, show: set[Status] | No
     """Findings grouped by organisation, then subject. `show` limits the statuses listed (the summary
     always counts all of them)."""
     lines: list[str] = []
-    lines.append(f"评价期间 period {report.period.label} ({report.period.start}..{report.period.end})  "
-                 f"评价日期 as of {report.as_of}")
+    lines.append(
+        f"评价期间 period {report.period.label} ({report.period.start}..{report.period.end})  "
+        f"评价日期 as of {report.as_of}"
+    )
     packs = ", ".join(f"{p.id}@{p.version}" for p in report.rules)
     lines.append(f"规则包 rules: {packs}")
     groups: dict[tuple[str, str], dict[str, list[Finding]]] = defaultdict(lambda: defaultdict(list))
