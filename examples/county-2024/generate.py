@@ -93,22 +93,78 @@ def cn_date(day: D) -> str:
 # ---------------------------------------------------------------------------------------------
 
 ORGS: list[dict] = [
-    {"id": "county", "name": "某某县委", "kind": "local_committee", "level": "county", "parent": None,
-     "body": "县委常委会会议", "sys": "全县"},
-    {"id": "edu-pg", "name": "县教育局党组", "kind": "party_group", "level": "county-department",
-     "parent": "county", "body": "局党组会议", "sys": "全县教育系统"},
-    {"id": "health-pg", "name": "县卫生健康委员会党组", "kind": "party_group", "level": "county-department",
-     "parent": "county", "body": "委党组会议", "sys": "全县卫生健康系统"},
-    {"id": "finance-pg", "name": "县财政局党组", "kind": "party_group", "level": "county-department",
-     "parent": "county", "body": "局党组会议", "sys": "全县财政系统"},
-    {"id": "twn-chengguan", "name": "城关镇党委", "kind": "township", "level": "township", "parent": "county",
-     "body": "镇党委会议", "sys": "全镇"},
-    {"id": "twn-qingshan", "name": "青山镇党委", "kind": "township", "level": "township", "parent": "county",
-     "body": "镇党委会议", "sys": "全镇"},
-    {"id": "twn-liuhe", "name": "柳河乡党委", "kind": "township", "level": "township", "parent": "county",
-     "body": "乡党委会议", "sys": "全乡"},
-    {"id": "twn-shiqiao", "name": "石桥镇党委", "kind": "township", "level": "township", "parent": "county",
-     "body": "镇党委会议", "sys": "全镇"},
+    {
+        "id": "county",
+        "name": "某某县委",
+        "kind": "local_committee",
+        "level": "county",
+        "parent": None,
+        "body": "县委常委会会议",
+        "sys": "全县",
+    },
+    {
+        "id": "edu-pg",
+        "name": "县教育局党组",
+        "kind": "party_group",
+        "level": "county-department",
+        "parent": "county",
+        "body": "局党组会议",
+        "sys": "全县教育系统",
+    },
+    {
+        "id": "health-pg",
+        "name": "县卫生健康委员会党组",
+        "kind": "party_group",
+        "level": "county-department",
+        "parent": "county",
+        "body": "委党组会议",
+        "sys": "全县卫生健康系统",
+    },
+    {
+        "id": "finance-pg",
+        "name": "县财政局党组",
+        "kind": "party_group",
+        "level": "county-department",
+        "parent": "county",
+        "body": "局党组会议",
+        "sys": "全县财政系统",
+    },
+    {
+        "id": "twn-chengguan",
+        "name": "城关镇党委",
+        "kind": "township",
+        "level": "township",
+        "parent": "county",
+        "body": "镇党委会议",
+        "sys": "全镇",
+    },
+    {
+        "id": "twn-qingshan",
+        "name": "青山镇党委",
+        "kind": "township",
+        "level": "township",
+        "parent": "county",
+        "body": "镇党委会议",
+        "sys": "全镇",
+    },
+    {
+        "id": "twn-liuhe",
+        "name": "柳河乡党委",
+        "kind": "township",
+        "level": "township",
+        "parent": "county",
+        "body": "乡党委会议",
+        "sys": "全乡",
+    },
+    {
+        "id": "twn-shiqiao",
+        "name": "石桥镇党委",
+        "kind": "township",
+        "level": "township",
+        "parent": "county",
+        "body": "镇党委会议",
+        "sys": "全镇",
+    },
 ]
 ORG = {o["id"]: o for o in ORGS}
 ORG_INDEX = {o["id"]: i for i, o in enumerate(ORGS)}
@@ -120,7 +176,18 @@ VILLAGES = {
     "twn-shiqiao": ["石桥村", "王庄村", "李寨村", "枣林村", "高岭村", "黄土坡村"],
 }
 
-PACK_AREAS = ["组织人事", "宣传思想", "纪检监察", "政法", "经济发展", "社会事业", "农业农村", "城乡建设", "生态环境", "统战"]
+PACK_AREAS = [
+    "组织人事",
+    "宣传思想",
+    "纪检监察",
+    "政法",
+    "经济发展",
+    "社会事业",
+    "农业农村",
+    "城乡建设",
+    "生态环境",
+    "统战",
+]
 
 # Seats: (title, role, portfolio areas). "MOVER" marks the seat the mover takes on 2024-07-01.
 SEATS: dict[str, list[tuple[str, str, list[str]]]] = {
@@ -218,12 +285,86 @@ SURNAMES = list(
     "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷侯龙史陶贺顾毛郝龚邵万严覃武戴孔向汤"
 )
 GIVEN = [
-    "建军", "志刚", "海波", "丽娟", "晓燕", "卫东", "志强", "海燕", "丽华", "红梅", "国庆", "晓东", "文军",
-    "春生", "玉兰", "德明", "永强", "红霞", "立新", "宏伟", "俊杰", "海涛", "桂芳", "新华", "振华", "学军",
-    "爱民", "建华", "晓明", "文斌", "亚军", "卫华", "国华", "玉梅", "鹏飞", "伟", "静", "敏", "磊", "勇",
-    "军", "涛", "斌", "鹏", "艳", "平", "刚", "丹", "浩", "超", "明辉", "少华", "家栋", "光明", "金凤",
-    "秋菊", "雪梅", "长青", "永红", "庆丰", "世杰", "开山", "瑞琴", "文静", "志远", "晓光", "雨霞", "云峰",
-    "树林", "正刚", "向东", "继红", "春燕", "宏亮", "新民", "国栋", "小军", "利民", "翠萍", "凤英",
+    "建军",
+    "志刚",
+    "海波",
+    "丽娟",
+    "晓燕",
+    "卫东",
+    "志强",
+    "海燕",
+    "丽华",
+    "红梅",
+    "国庆",
+    "晓东",
+    "文军",
+    "春生",
+    "玉兰",
+    "德明",
+    "永强",
+    "红霞",
+    "立新",
+    "宏伟",
+    "俊杰",
+    "海涛",
+    "桂芳",
+    "新华",
+    "振华",
+    "学军",
+    "爱民",
+    "建华",
+    "晓明",
+    "文斌",
+    "亚军",
+    "卫华",
+    "国华",
+    "玉梅",
+    "鹏飞",
+    "伟",
+    "静",
+    "敏",
+    "磊",
+    "勇",
+    "军",
+    "涛",
+    "斌",
+    "鹏",
+    "艳",
+    "平",
+    "刚",
+    "丹",
+    "浩",
+    "超",
+    "明辉",
+    "少华",
+    "家栋",
+    "光明",
+    "金凤",
+    "秋菊",
+    "雪梅",
+    "长青",
+    "永红",
+    "庆丰",
+    "世杰",
+    "开山",
+    "瑞琴",
+    "文静",
+    "志远",
+    "晓光",
+    "雨霞",
+    "云峰",
+    "树林",
+    "正刚",
+    "向东",
+    "继红",
+    "春燕",
+    "宏亮",
+    "新民",
+    "国栋",
+    "小军",
+    "利民",
+    "翠萍",
+    "凤英",
 ]
 
 
@@ -365,8 +506,16 @@ COUNTY_OFFICE = holder("county", "县委办公室主任")  # leads the county's 
 RECORDS: list[dict] = []
 
 
-def add(org: str, rtype: str, day: D, chair: Person | None, participants: list[Person] | tuple = (),
-        portfolio: str | None = None, tags: list[str] | tuple = (), text: str = "") -> None:
+def add(
+    org: str,
+    rtype: str,
+    day: D,
+    chair: Person | None,
+    participants: list[Person] | tuple = (),
+    portfolio: str | None = None,
+    tags: list[str] | tuple = (),
+    text: str = "",
+) -> None:
     assert YEAR_START <= day <= YEAR_END, day
     if chair is not None:
         assert any(post.holds_on(day) for post in chair.posts), (chair.id, day)
@@ -374,16 +523,18 @@ def add(org: str, rtype: str, day: D, chair: Person | None, participants: list[P
     for p in participants:
         if (chair is None or p.id != chair.id) and p.id not in ids:
             ids.append(p.id)
-    RECORDS.append({
-        "org": org,
-        "type": rtype,
-        "date": day.isoformat(),
-        "chair": chair.id if chair else None,
-        "participants": ids,
-        "portfolio": portfolio,
-        "tags": list(tags),
-        "text": text,
-    })
+    RECORDS.append(
+        {
+            "org": org,
+            "type": rtype,
+            "date": day.isoformat(),
+            "chair": chair.id if chair else None,
+            "participants": ids,
+            "portfolio": portfolio,
+            "tags": list(tags),
+            "text": text,
+        }
+    )
 
 
 def topic_for(day: D) -> str:
@@ -414,12 +565,24 @@ def present(org: str, day: D, absent_chance: float = 0.35) -> list[Person]:
 # ---- 1. Dedicated strict-governance meetings (zhuanti_huiyi) --------------------------------
 
 MEETING_WINDOWS = {
-    "county": [(D(2024, 1, 15), D(2024, 2, 8)), (D(2024, 4, 8), D(2024, 5, 24)),
-               (D(2024, 7, 15), D(2024, 8, 30)), (D(2024, 12, 2), D(2024, 12, 27))],
-    "party_group": [(D(2024, 2, 19), D(2024, 3, 29)), (D(2024, 5, 6), D(2024, 6, 21)),
-                    (D(2024, 7, 22), D(2024, 9, 13)), (D(2024, 11, 4), D(2024, 12, 20))],
-    "township": [(D(2024, 2, 19), D(2024, 4, 3)), (D(2024, 5, 6), D(2024, 6, 28)),
-                 (D(2024, 7, 15), D(2024, 9, 27)), (D(2024, 11, 4), D(2024, 12, 20))],
+    "county": [
+        (D(2024, 1, 15), D(2024, 2, 8)),
+        (D(2024, 4, 8), D(2024, 5, 24)),
+        (D(2024, 7, 15), D(2024, 8, 30)),
+        (D(2024, 12, 2), D(2024, 12, 27)),
+    ],
+    "party_group": [
+        (D(2024, 2, 19), D(2024, 3, 29)),
+        (D(2024, 5, 6), D(2024, 6, 21)),
+        (D(2024, 7, 22), D(2024, 9, 13)),
+        (D(2024, 11, 4), D(2024, 12, 20)),
+    ],
+    "township": [
+        (D(2024, 2, 19), D(2024, 4, 3)),
+        (D(2024, 5, 6), D(2024, 6, 28)),
+        (D(2024, 7, 15), D(2024, 9, 27)),
+        (D(2024, 11, 4), D(2024, 12, 20)),
+    ],
 }
 
 
@@ -451,40 +614,73 @@ for org in ORGS:
 # finance-pg: the only H1 meeting is chaired by the deputy secretary while the secretary is away.
 day = pick(D(2024, 4, 15), D(2024, 5, 17))
 att = [p for p in present("finance-pg", day, 0.0) if p is not FIN_SEC]
-add("finance-pg", "zhuanti_huiyi", day, FIN_DEPUTY, att,
-    text=meeting_text("finance-pg", day, "（党组书记外出学习，受其委托由党组副书记主持）"))
+add(
+    "finance-pg",
+    "zhuanti_huiyi",
+    day,
+    FIN_DEPUTY,
+    att,
+    text=meeting_text("finance-pg", day, "（党组书记外出学习，受其委托由党组副书记主持）"),
+)
 
 # twn-liuhe: add an H1 meeting right at the end of the half-year (boundary date, still H1).
-add("twn-liuhe", "zhuanti_huiyi", D(2024, 6, 28), LIUHE_SEC, present("twn-liuhe", D(2024, 6, 28), 0.0),
-    text=meeting_text("twn-liuhe", D(2024, 6, 28)))
+add(
+    "twn-liuhe",
+    "zhuanti_huiyi",
+    D(2024, 6, 28),
+    LIUHE_SEC,
+    present("twn-liuhe", D(2024, 6, 28), 0.0),
+    text=meeting_text("twn-liuhe", D(2024, 6, 28)),
+)
 
 # ---- 2. Secretaries' in-person duties (qinzi_lvze) -------------------------------------------
 
 QINZI = {
     "county": {
-        "亲自部署": ["主持召开全县全面从严治党工作会议，亲自部署2024年度重点任务",
-                  "主持召开全县党纪学习教育动员部署会议",
-                  "亲自部署县委第五轮巡察工作，听取巡察工作方案汇报",
-                  "亲自部署整治群众身边不正之风和腐败问题集中整治工作"],
-        "亲自过问": ["亲自过问农村集体“三资”管理突出问题", "亲自过问群众反映强烈的信访积案化解情况",
-                  "亲自过问县经济开发区项目建设中的廉政风险", "亲自过问乡村振兴衔接资金使用情况"],
-        "亲自协调": ["亲自协调巡察反馈问题整改中的跨部门事项", "亲自协调解决城区老旧小区改造推进中的堵点",
-                  "亲自协调纪检监察机关与审计、财政部门贯通协作"],
-        "亲自督办": ["亲自督办县委巡察移交问题线索办理", "亲自督办群众反映的惠民资金截留问题线索",
-                  "亲自督办审计发现问题整改和追责问责"],
+        "亲自部署": [
+            "主持召开全县全面从严治党工作会议，亲自部署2024年度重点任务",
+            "主持召开全县党纪学习教育动员部署会议",
+            "亲自部署县委第五轮巡察工作，听取巡察工作方案汇报",
+            "亲自部署整治群众身边不正之风和腐败问题集中整治工作",
+        ],
+        "亲自过问": [
+            "亲自过问农村集体“三资”管理突出问题",
+            "亲自过问群众反映强烈的信访积案化解情况",
+            "亲自过问县经济开发区项目建设中的廉政风险",
+            "亲自过问乡村振兴衔接资金使用情况",
+        ],
+        "亲自协调": [
+            "亲自协调巡察反馈问题整改中的跨部门事项",
+            "亲自协调解决城区老旧小区改造推进中的堵点",
+            "亲自协调纪检监察机关与审计、财政部门贯通协作",
+        ],
+        "亲自督办": [
+            "亲自督办县委巡察移交问题线索办理",
+            "亲自督办群众反映的惠民资金截留问题线索",
+            "亲自督办审计发现问题整改和追责问责",
+        ],
     },
     "party_group": {
-        "亲自部署": ["主持召开{sys}全面从严治党工作会议并部署年度任务", "亲自部署{sys}党纪学习教育",
-                  "亲自部署{sys}廉政风险点排查和防控工作"],
+        "亲自部署": [
+            "主持召开{sys}全面从严治党工作会议并部署年度任务",
+            "亲自部署{sys}党纪学习教育",
+            "亲自部署{sys}廉政风险点排查和防控工作",
+        ],
         "亲自过问": ["亲自过问{issue}", "亲自过问巡察、审计反馈问题整改进展"],
         "亲自协调": ["亲自协调解决{issue}中的难点问题", "亲自协调派驻纪检监察组与机关各股室贯通协作"],
         "亲自督办": ["亲自督办{issue}相关问题线索", "亲自督办信访举报件办理"],
     },
     "township": {
-        "亲自部署": ["主持召开{sys}全面从严治党暨党风廉政建设工作会议并部署年度任务",
-                  "亲自部署{sys}党纪学习教育", "亲自部署村级换届后“村务监督”规范化工作"],
-        "亲自过问": ["亲自过问{village}集体经济收益分配情况", "亲自过问{village}群众反映的低保评定问题",
-                  "亲自过问高标准农田建设项目质量问题"],
+        "亲自部署": [
+            "主持召开{sys}全面从严治党暨党风廉政建设工作会议并部署年度任务",
+            "亲自部署{sys}党纪学习教育",
+            "亲自部署村级换届后“村务监督”规范化工作",
+        ],
+        "亲自过问": [
+            "亲自过问{village}集体经济收益分配情况",
+            "亲自过问{village}群众反映的低保评定问题",
+            "亲自过问高标准农田建设项目质量问题",
+        ],
         "亲自协调": ["亲自协调解决{village}人居环境整治中的矛盾纠纷", "亲自协调镇村两级巡察整改中的具体事项"],
         "亲自督办": ["亲自督办{village}村干部优亲厚友问题线索", "亲自督办群众反映的涉农补贴发放问题"],
     },
@@ -492,8 +688,7 @@ QINZI = {
 ISSUES = {
     "edu-pg": ["校外培训治理", "教辅材料征订", "学校食堂食品安全", "教师招聘"],
     "health-pg": ["医保基金使用", "药品耗材集中采购", "医疗领域不正之风整治", "县人民医院新院区建设"],
-    "finance-pg": ["惠民惠农财政补贴“一卡通”管理", "政府采购代理机构管理", "地方政府债务风险化解",
-                   "预算单位违规支出"],
+    "finance-pg": ["惠民惠农财政补贴“一卡通”管理", "政府采购代理机构管理", "地方政府债务风险化解", "预算单位违规支出"],
 }
 
 
@@ -501,8 +696,9 @@ def qinzi_text(oid: str, tag: str) -> str:
     org = ORG[oid]
     key = "county" if oid == "county" else org["kind"]
     text = rng.choice(QINZI[key][tag])
-    return text.format(sys=org["sys"], issue=rng.choice(ISSUES.get(oid, ["—"])),
-                       village=rng.choice(VILLAGES.get(oid, ["—"])))
+    return text.format(
+        sys=org["sys"], issue=rng.choice(ISSUES.get(oid, ["—"])), village=rng.choice(VILLAGES.get(oid, ["—"]))
+    )
 
 
 for org in ORGS:
@@ -522,8 +718,12 @@ for org in ORGS:
 
 # ---- 3. Heart-to-heart talks (tanxin_tanhua) ---------------------------------------------------
 
-TALK_TOPICS = ["交流思想和工作情况，提醒严守政治纪律和政治规矩", "征求对领导班子建设的意见建议",
-               "就分管领域“一岗双责”落实情况交换意见", "谈工作思路，提醒把好廉洁关、家风关"]
+TALK_TOPICS = [
+    "交流思想和工作情况，提醒严守政治纪律和政治规矩",
+    "征求对领导班子建设的意见建议",
+    "就分管领域“一岗双责”落实情况交换意见",
+    "谈工作思路，提醒把好廉洁关、家风关",
+]
 MZ_DATES: dict[str, D] = {}
 for org in ORGS:
     if org["kind"] in ("local_committee", "party_group"):
@@ -577,8 +777,14 @@ for org in ORGS:
 # the two county members the secretary never talks with do talk with other members
 for victim in NO_TALK:
     day = pick(D(2024, 3, 1), D(2024, 11, 29))
-    add("county", "tanxin_tanhua", day, holder("county", "县委副书记、县长"), [victim],
-        text=f"{holder('county', '县委副书记、县长').name}与{victim.name}谈心谈话，{rng.choice(TALK_TOPICS)}")
+    add(
+        "county",
+        "tanxin_tanhua",
+        day,
+        holder("county", "县委副书记、县长"),
+        [victim],
+        text=f"{holder('county', '县委副书记、县长').name}与{victim.name}谈心谈话，{rng.choice(TALK_TOPICS)}",
+    )
 
 # ---- 4. Portfolio duties: supervision, guidance, reminder talks -------------------------------
 
@@ -636,12 +842,29 @@ DEPT_PLACES = {
     "会计管理": ["会计股", "县会计核算中心"],
     "非税收入": ["综合股", "县非税收入管理局"],
 }
-CHECKS = ["主体责任清单和“一岗双责”落实情况", "廉政风险点排查及防控措施落实情况", "中央八项规定精神落实情况",
-          "上次督导发现问题整改情况", "“三重一大”事项集体决策执行情况", "作风建设和群众身边不正之风整治情况"]
-GUIDES = ["指导完善廉政风险防控台账", "指导修订内部管理制度、堵塞管理漏洞", "帮助研究解决责任落实中的具体问题",
-          "指导抓好督查反馈问题整改", "指导规范“三重一大”事项议事程序"]
-REMINDS = ["工作推进不力、作风不实问题", "群众反映的办事拖沓问题", "资金管理不规范问题",
-           "督导中发现的苗头性、倾向性问题", "整改进度滞后问题", "落实中央八项规定精神不到位问题"]
+CHECKS = [
+    "主体责任清单和“一岗双责”落实情况",
+    "廉政风险点排查及防控措施落实情况",
+    "中央八项规定精神落实情况",
+    "上次督导发现问题整改情况",
+    "“三重一大”事项集体决策执行情况",
+    "作风建设和群众身边不正之风整治情况",
+]
+GUIDES = [
+    "指导完善廉政风险防控台账",
+    "指导修订内部管理制度、堵塞管理漏洞",
+    "帮助研究解决责任落实中的具体问题",
+    "指导抓好督查反馈问题整改",
+    "指导规范“三重一大”事项议事程序",
+]
+REMINDS = [
+    "工作推进不力、作风不实问题",
+    "群众反映的办事拖沓问题",
+    "资金管理不规范问题",
+    "督导中发现的苗头性、倾向性问题",
+    "整改进度滞后问题",
+    "落实中央八项规定精神不到位问题",
+]
 
 
 def place(oid: str, area: str) -> str:
@@ -670,18 +893,36 @@ for org in ORGS:
                     check = rng.choice(CHECKS)
                     if D(2024, 4, 15) <= day <= D(2024, 7, 31) and rng.random() < 0.4:
                         check = "党纪学习教育开展情况"
-                    add(oid, "dingqi_dudao", day, person, portfolio=area,
-                        text=f"赴{place(oid, area)}开展{area}领域全面从严治党定期督导，检查{check}")
+                    add(
+                        oid,
+                        "dingqi_dudao",
+                        day,
+                        person,
+                        portfolio=area,
+                        text=f"赴{place(oid, area)}开展{area}领域全面从严治党定期督导，检查{check}",
+                    )
             for _ in range(1 + (rng.random() < 0.4)):
                 day = pick(lo, hi)
-                add(oid, "geibie_zhidao", day, person, portfolio=area,
-                    text=f"对{place(oid, area)}{area}工作开展个别指导，{rng.choice(GUIDES)}")
+                add(
+                    oid,
+                    "geibie_zhidao",
+                    day,
+                    person,
+                    portfolio=area,
+                    text=f"对{place(oid, area)}{area}工作开展个别指导，{rng.choice(GUIDES)}",
+                )
             if (person, area) == NO_YUETAN:
                 continue  # GAP: never a reminder talk in this area
             for _ in range(1 + (rng.random() < 0.25)):
                 day = pick(lo, hi)
-                add(oid, "yuetan_tixing", day, person, portfolio=area,
-                    text=f"就{rng.choice(REMINDS)}约谈提醒{place(oid, area)}负责同志（{area}领域）")
+                add(
+                    oid,
+                    "yuetan_tixing",
+                    day,
+                    person,
+                    portfolio=area,
+                    text=f"就{rng.choice(REMINDS)}约谈提醒{place(oid, area)}负责同志（{area}领域）",
+                )
 
 # ---- 5. Democratic life meetings (minzhu_shenghuohui) -----------------------------------------
 
@@ -697,9 +938,15 @@ for oid, day in MZ_DATES.items():
         attended = [p for p in members if p is not absent]  # 6 of 7
     else:
         attended = members
-    add(oid, "minzhu_shenghuohui", day, members[0], attended,
+    add(
+        oid,
+        "minzhu_shenghuohui",
+        day,
+        members[0],
+        attended,
         text=f"召开2023年度民主生活会，围绕学习贯彻习近平新时代中国特色社会主义思想主题教育成果开展批评和自我批评"
-             f"（应到{due}人，实到{len(attended)}人）")
+        f"（应到{due}人，实到{len(attended)}人）",
+    )
 
 # ---- 6. Inspection feedback and rectification reports (ducha_fankui / zhenggai_baogao) --------
 
@@ -724,11 +971,25 @@ for oid, when, delay in DUCHA:
     sec = secretary(oid, day)
     n_problems = rng.randint(3, 9)
     if oid == "county":
-        add(oid, "ducha_fankui", day, None, [p for p, _ in team(oid, day)][:3], tags=[],
-            text=f"市委督查组反馈全面从严治党主体责任落实情况专项督查意见，指出{n_problems}方面问题，要求30日内报告整改情况")
+        add(
+            oid,
+            "ducha_fankui",
+            day,
+            None,
+            [p for p, _ in team(oid, day)][:3],
+            tags=[],
+            text=f"市委督查组反馈全面从严治党主体责任落实情况专项督查意见，指出{n_problems}方面问题，要求30日内报告整改情况",
+        )
     else:
-        add(oid, "ducha_fankui", day, COUNTY_OFFICE, [sec], tags=["四不两直"],
-            text=f"县委督查室采取“四不两直”方式开展督查，反馈{n_problems}方面问题，要求30日内报告整改情况")
+        add(
+            oid,
+            "ducha_fankui",
+            day,
+            COUNTY_OFFICE,
+            [sec],
+            tags=["四不两直"],
+            text=f"县委督查室采取“四不两直”方式开展督查，反馈{n_problems}方面问题，要求30日内报告整改情况",
+        )
     if delay is None:
         continue
     report_day = day + dt.timedelta(days=delay)
@@ -738,18 +999,42 @@ for oid, when, delay in DUCHA:
         report_day -= dt.timedelta(days=1)
     rsec = secretary(oid, report_day)
     to = "市委" if oid == "county" else "县委"
-    add(oid, "zhenggai_baogao", report_day, rsec, [],
-        text=f"向{to}报送{cn_date(day)}督查反馈问题整改情况报告，{n_problems}项问题已完成整改{rng.randint(max(1, n_problems - 3), n_problems)}项")
+    add(
+        oid,
+        "zhenggai_baogao",
+        report_day,
+        rsec,
+        [],
+        text=f"向{to}报送{cn_date(day)}督查反馈问题整改情况报告，{n_problems}项问题已完成整改{rng.randint(max(1, n_problems - 3), n_problems)}项",
+    )
 
 # ---------------------------------------------------------------------------------------------
 # Output
 # ---------------------------------------------------------------------------------------------
 
-TYPE_ORDER = ["zhuanti_huiyi", "minzhu_shenghuohui", "qinzi_lvze", "ducha_fankui", "zhenggai_baogao",
-              "tanxin_tanhua", "dingqi_dudao", "geibie_zhidao", "yuetan_tixing"]
+TYPE_ORDER = [
+    "zhuanti_huiyi",
+    "minzhu_shenghuohui",
+    "qinzi_lvze",
+    "ducha_fankui",
+    "zhenggai_baogao",
+    "tanxin_tanhua",
+    "dingqi_dudao",
+    "geibie_zhidao",
+    "yuetan_tixing",
+]
 
-RECORDS.sort(key=lambda r: (r["date"], ORG_INDEX[r["org"]], TYPE_ORDER.index(r["type"]), r["chair"] or "",
-                            r["portfolio"] or "", r["text"], r["participants"]))
+RECORDS.sort(
+    key=lambda r: (
+        r["date"],
+        ORG_INDEX[r["org"]],
+        TYPE_ORDER.index(r["type"]),
+        r["chair"] or "",
+        r["portfolio"] or "",
+        r["text"],
+        r["participants"],
+    )
+)
 OUT: list[dict] = []
 for index, rec in enumerate(RECORDS, start=1):
     OUT.append({"id": f"R{index:04d}", **rec})
@@ -757,11 +1042,19 @@ for index, rec in enumerate(RECORDS, start=1):
 # The malformed line: an H2 dedicated meeting of 石桥镇 whose date cannot exist.
 BAD_ID = f"R{len(OUT) + 1:04d}"
 bad_team = [p for p, _ in team("twn-shiqiao", D(2024, 12, 5))]
-OUT.append({
-    "id": BAD_ID, "org": "twn-shiqiao", "type": "zhuanti_huiyi", "date": BAD_DATE,
-    "chair": SHIQIAO_SEC.id, "participants": [p.id for p in bad_team if p is not SHIQIAO_SEC],
-    "portfolio": None, "tags": [], "text": "镇党委会议专题研究全面从严治党工作：" + topic_for(D(2024, 12, 5)),
-})
+OUT.append(
+    {
+        "id": BAD_ID,
+        "org": "twn-shiqiao",
+        "type": "zhuanti_huiyi",
+        "date": BAD_DATE,
+        "chair": SHIQIAO_SEC.id,
+        "participants": [p.id for p in bad_team if p is not SHIQIAO_SEC],
+        "portfolio": None,
+        "tags": [],
+        "text": "镇党委会议专题研究全面从严治党工作：" + topic_for(D(2024, 12, 5)),
+    }
+)
 
 
 def yaml_scalar(value: object) -> str:
@@ -787,7 +1080,8 @@ def write_roster(path: Path) -> None:
     lines.append("people:")
     for person in PEOPLE:
         titles = "；".join(
-            f"{ORG[post.org]['name']} {post.title}" + (f"（{post.start.isoformat()}起）" if post.start.year == YEAR else "")
+            f"{ORG[post.org]['name']} {post.title}"
+            + (f"（{post.start.isoformat()}起）" if post.start.year == YEAR else "")
             + (f"（至{post.end.isoformat()}）" if post.end else "")
             for post in person.posts
         )
@@ -817,14 +1111,23 @@ def record_ids(pred) -> list[str]:
 
 
 def write_gaps(path: Path) -> None:
-    fin_h1 = record_ids(lambda r: r["org"] == "finance-pg" and r["type"] == "zhuanti_huiyi" and r["date"] < "2024-07-01")
+    fin_h1 = record_ids(
+        lambda r: r["org"] == "finance-pg" and r["type"] == "zhuanti_huiyi" and r["date"] < "2024-07-01"
+    )
     mz_low = record_ids(lambda r: r["org"] == MZ_LOW_ORG and r["type"] == "minzhu_shenghuohui")
-    late_fb = record_ids(lambda r: r["org"] == DC_LATE_ORG and r["type"] == "ducha_fankui"
-                         and r["date"] == DC_LATE_FEEDBACK.isoformat())
-    late_rep = record_ids(lambda r: r["org"] == DC_LATE_ORG and r["type"] == "zhenggai_baogao"
-                          and r["date"] == (DC_LATE_FEEDBACK + dt.timedelta(days=DC_LATE_DAYS)).isoformat())
-    open_fb = record_ids(lambda r: r["org"] == DC_OPEN_ORG and r["type"] == "ducha_fankui"
-                         and r["date"] == DC_OPEN_FEEDBACK.isoformat())
+    late_fb = record_ids(
+        lambda r: r["org"] == DC_LATE_ORG and r["type"] == "ducha_fankui" and r["date"] == DC_LATE_FEEDBACK.isoformat()
+    )
+    late_rep = record_ids(
+        lambda r: (
+            r["org"] == DC_LATE_ORG
+            and r["type"] == "zhenggai_baogao"
+            and r["date"] == (DC_LATE_FEEDBACK + dt.timedelta(days=DC_LATE_DAYS)).isoformat()
+        )
+    )
+    open_fb = record_ids(
+        lambda r: r["org"] == DC_OPEN_ORG and r["type"] == "ducha_fankui" and r["date"] == DC_OPEN_FEEDBACK.isoformat()
+    )
     mz_rec = next(r for r in OUT if r["id"] == mz_low[0])
     mz_present = 1 + len(mz_rec["participants"])
     mz_due = len(team(MZ_LOW_ORG, D.fromisoformat(mz_rec["date"])))
@@ -835,8 +1138,11 @@ def write_gaps(path: Path) -> None:
     for fb in OUT:
         if fb["type"] != "ducha_fankui" or fb["id"] in late_fb + open_fb:
             continue
-        report = min(r["date"] for r in OUT if r["org"] == fb["org"] and r["type"] == "zhenggai_baogao"
-                     and r["date"] >= fb["date"])
+        report = min(
+            r["date"]
+            for r in OUT
+            if r["org"] == fb["org"] and r["type"] == "zhenggai_baogao" and r["date"] >= fb["date"]
+        )
         delays.append((D.fromisoformat(report) - D.fromisoformat(fb["date"])).days)
     assert max(delays) <= 30
 
@@ -845,9 +1151,9 @@ def write_gaps(path: Path) -> None:
 由 `generate.py` 生成（随机种子 2024），请勿手工修改。所有单位、人名均为虚构。
 Generated by `generate.py` (seed 2024); do not edit by hand. All units and names are fictional.
 
-评估期间按 2024 年全年、评估日 2024-12-31 理解。除下列各项外，其余规则对所有对象应为“已履行”
+评估期间按 2024 年全年、评估日 2025-01-15 理解。除下列各项外，其余规则对所有对象应为“已履行”
 （或因在岗不足规定天数而“不适用/不评判”）。
-Evaluate for the period 2024 as of 2024-12-31. Apart from the items below, every rule should be
+Evaluate for the period 2024 as of 2025-01-15. Apart from the items below, every rule should be
 fulfilled for every subject (or not judged where the subject was in post too briefly).
 
 ## 缺口清单 / Gaps
@@ -881,8 +1187,8 @@ fulfilled for every subject (or not judged where the subject was in post too bri
    - Feedback on {DC_LATE_FEEDBACK.isoformat()} ({", ".join(late_fb)}); the report came on day {DC_LATE_DAYS} ({", ".join(late_rep)}), past the 30 days. Expected: ZZ-DC-01 for that trigger violated.
 
 8. **ZZ-DC-01（期限未到）— 县教育局党组 edu-pg**
-   - {DC_OPEN_FEEDBACK.isoformat()} 督查反馈（{", ".join(open_fb)}），30 日期限至 {(DC_OPEN_FEEDBACK + dt.timedelta(days=30)).isoformat()}，跨过年底，2024 年内无整改报告。预期：按 2024-12-31 评估为“期限未到”（pending），而非未履行。
-   - Feedback on {DC_OPEN_FEEDBACK.isoformat()} ({", ".join(open_fb)}); its 30 days run to {(DC_OPEN_FEEDBACK + dt.timedelta(days=30)).isoformat()}, past year-end, and there is no report in 2024. Expected as of 2024-12-31: pending, not violated.
+   - {DC_OPEN_FEEDBACK.isoformat()} 督查反馈（{", ".join(open_fb)}），30 日期限至 {(DC_OPEN_FEEDBACK + dt.timedelta(days=30)).isoformat()}，跨过年底，2024 年内无整改报告。预期：按 2025-01-15 评估为“期限未到”（pending），而非未履行。
+   - Feedback on {DC_OPEN_FEEDBACK.isoformat()} ({", ".join(open_fb)}); its 30 days run to {(DC_OPEN_FEEDBACK + dt.timedelta(days=30)).isoformat()}, past year-end, and there is no report in 2024. Expected as of 2025-01-15: pending, not violated.
 
 9. **ZZ-08-05 — 县卫生健康委员会党组 health-pg，书记 {who(HEALTH_SEC)}，2024**
    - 书记全年有“亲自部署/亲自过问/亲自协调”记录，无“亲自督办”记录。预期：ZZ-08-05 未履行；ZZ-08-02/03/04 已履行。
@@ -924,12 +1230,18 @@ def check_vocabulary() -> None:
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE, help="output folder (default: next to this script)")
+    out = parser.parse_args().out
+    out.mkdir(parents=True, exist_ok=True)
     if RULES.is_dir():
         check_vocabulary()
-    write_roster(HERE / "roster.yaml")
-    write_records(HERE / "records.jsonl")
-    write_gaps(HERE / "GAPS.md")
-    print(f"wrote {len(PEOPLE)} people, {len(OUT)} records ({BAD_ID} malformed) to {HERE}")
+    write_roster(out / "roster.yaml")
+    write_records(out / "records.jsonl")
+    write_gaps(out / "GAPS.md")
+    print(f"wrote {len(PEOPLE)} people, {len(OUT)} records ({BAD_ID} malformed) to {out}")
 
 
 if __name__ == "__main__":

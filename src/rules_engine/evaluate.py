@@ -295,26 +295,34 @@ def _expected(ob: Obligation) -> Bilingual:
 
 _DEFAULT_MESSAGES = {
     Status.fulfilled: (
-        "{subject}（{organisation}）已履行：{title}（{window}，应{expected}，实{actual}）",
-        "{subject} ({organisation}) fulfilled: {title} ({window}; expected {expected}, found {actual})",
+        "{who}已履行：{title}（{window}，应{expected}，实{actual}）",
+        "{who} fulfilled: {title} ({window}; expected {expected}, found {actual})",
     ),
     Status.violated: (
-        "{subject}（{organisation}）未履行：{title}（{window}，应{expected}，实{actual}）",
-        "{subject} ({organisation}) did not fulfil: {title} ({window}; expected {expected}, found {actual})",
+        "{who}未履行：{title}（{window}，应{expected}，实{actual}）",
+        "{who} did not fulfil: {title} ({window}; expected {expected}, found {actual})",
     ),
     Status.pending: (
-        "{subject}（{organisation}）期限未到：{title}（{window}，应{expected}，目前{actual}）",
-        "{subject} ({organisation}) pending: {title} ({window}; expected {expected}, so far {actual})",
+        "{who}期限未到：{title}（{window}，应{expected}，目前{actual}）",
+        "{who} pending: {title} ({window}; expected {expected}, so far {actual})",
     ),
-    Status.not_applicable: (
-        "{subject}（{organisation}）不适用：{title}（{period}）",
-        "{subject} ({organisation}) not applicable: {title} ({period})",
-    ),
-    Status.undeterminable: (
-        "{subject}（{organisation}）无法判定：{title}（{window}）",
-        "{subject} ({organisation}) undeterminable: {title} ({window})",
-    ),
+    Status.not_applicable: ("{who}不适用：{title}（{period}）", "{who} not applicable: {title} ({period})"),
+    Status.undeterminable: ("{who}无法判定：{title}（{window}）", "{who} undeterminable: {title} ({window})"),
 }
+
+
+def _who(ob: Obligation) -> tuple[str, str]:
+    """How default messages name the duty-bearer (not a rule-file placeholder)."""
+    if ob.subject_kind == "organisation":
+        return ob.org.name, ob.org.name
+    if ob.subject_kind == "record":
+        return f"{ob.org.name}（记录 {ob.subject_id}）", f"{ob.org.name} (record {ob.subject_id})"
+    who = f"{ob.org.name}{ob.subject_name}"
+    if ob.second_name:
+        return f"{who}与{ob.second_name}", f"{ob.subject_name} of {ob.org.name} with {ob.second_name}"
+    if ob.portfolio:
+        return f"{who}（分管{ob.portfolio}）", f"{ob.subject_name} of {ob.org.name} (portfolio {ob.portfolio})"
+    return who, f"{ob.subject_name} of {ob.org.name}"
 
 
 def _reason(ob: Obligation, status: Status, expected: Bilingual) -> Bilingual:
@@ -378,10 +386,10 @@ def _finding(ob: Obligation, status: Status, day: dt.date) -> Finding:
         getattr(spec.messages, status.value, None) if status.value in ("violated", "fulfilled", "pending") else None
     )
     zh_t, en_t = (custom.zh, custom.en) if custom else _DEFAULT_MESSAGES[status]
-    message = Bilingual(
-        zh=zh_t.format_map({**values, "title": spec.title.zh, "expected": expected.zh, "actual": actual.zh}),
-        en=en_t.format_map({**values, "title": spec.title.en, "expected": expected.en, "actual": actual.en}),
-    )
+    who_zh, who_en = _who(ob)
+    zh_values = {**values, "who": who_zh, "title": spec.title.zh, "expected": expected.zh, "actual": actual.zh}
+    en_values = {**values, "who": who_en, "title": spec.title.en, "expected": expected.en, "actual": actual.en}
+    message = Bilingual(zh=zh_t.format_map(zh_values), en=en_t.format_map(en_values))
     rejected = [Rejected(record=rid, reason=Bilingual(zh=zh, en=en)) for rid, zh, en in ob.rejected]
     return Finding(
         rule_id=spec.id,

@@ -55,7 +55,10 @@ def render_table(report: Report, *, colour: bool = False, show: set[Status] | No
     for (org_id, org_name), subjects in groups.items():
         lines.append("")
         lines.append(f"== {org_name}（{org_id}）")
-        for subject, findings in subjects.items():
+        rank = {"组织 organisation": 0}
+        for subject, findings in sorted(
+            subjects.items(), key=lambda kv: rank.get(kv[0], 2 if kv[0].startswith("记录") else 1)
+        ):
             lines.append(f"  {subject}")
             for f in findings:
                 status = _pad(f"{f.status.zh} {f.status.value}", 26)

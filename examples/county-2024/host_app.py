@@ -1,0 +1,40 @@
+"""What a host application writes: load the rule pack, read its own records, evaluate, act on violations.
+
+Run from the repository root:  python examples/county-2024/host_app.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import rules_engine
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+
+def my_records() -> list[dict[str, object]]:
+    """The host's own storage; here, the example's JSON Lines file read line by line."""
+    lines = (HERE / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def main() -> int:
+    rules = rules_engine.load_rules(ROOT / "rules")
+    report = rules_engine.evaluate(rules, HERE / "roster.yaml", my_records(), period="2024", as_of="2025-01-15")
+
+    # Act on the violations: here, one work item per organisation, most severe first.
+    order = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    for finding in sorted(report.violations, key=lambda f: (order[f.severity], f.organisation.id, f.rule_id)):
+        print(f"[{finding.severity}] {finding.organisation.name}: {finding.message.zh}")
+        print(f"        依据 {finding.clause.label}；证据 {', '.join(finding.evidence) or '无'}")
+    for finding in report.by_status("undeterminable"):
+        print(f"[数据待核] {finding.organisation.name}: {finding.reason.zh}")
+    for rejection in report.input.rejections:
+        print(f"[退回记录] 第 {rejection.line} 条 {rejection.field}: {rejection.reason.zh}")
+    return 1 if report.violations else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
