@@ -104,7 +104,6 @@ def evaluate(
 
     backend: Backend = DurableBackend(compiled.decisions)
     findings: list[Finding] = []
-    errors: list[str] = []
     try:
         by_org: dict[str, list[Obligation]] = defaultdict(list)
         for ob in obligations:
@@ -144,7 +143,6 @@ def evaluate(
         ],
         input=InputAccount(sources=sources, rejections=[_rejection(r) for r in rejections]),
         findings=findings,
-        errors=errors,
     )
 
 
@@ -270,8 +268,8 @@ def _expected(ob: Obligation) -> Bilingual:
     rule = ob.rule
     lo, hi = rule.at_least, rule.at_most
     params = rule.params
-    if ob.subject_kind == "record":
-        zh_when, en_when = f"反馈后{params.within_days}日内", f"within {params.within_days} days after the trigger"
+    if params.period is None:  # a trigger rule: the window runs from the triggering record
+        zh_when, en_when = f"触发记录后{params.within_days}日内", f"within {params.within_days} days after the trigger"
     else:
         assert params.period is not None
         zh_when, en_when = params.period.zh, params.period.en

@@ -146,7 +146,6 @@ class Report(_Out):
     rules: list[PackRef]
     input: InputAccount
     findings: list[Finding]
-    errors: list[str] = Field(default_factory=list, description="engine action errors (should be empty)")
 
     @property
     def violations(self) -> list[Finding]:

@@ -1,0 +1,81 @@
+"""The command line: exit codes, schema, explain, usage errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rules_engine.cli import main
+
+from .conftest import EXAMPLE, RULES
+
+
+def test_schema_is_json_schema_of_rule_files(capsys) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert "rules" in schema["properties"]
+    rule = schema["$defs"]["Rule"]
+    assert rule["additionalProperties"] is False
+    assert {"id", "title", "citation", "provenance", "subject", "match", "params"} <= set(rule["required"])
+    assert main(["schema", "--kind", "pack"]) == 0
+    assert "record_types" in json.loads(capsys.readouterr().out)["properties"]
+
+
+def test_explain_shows_citation_parameters_and_decisions(capsys) -> None:
+    assert main(["explain", "ZZ-08-06", "--rules", str(RULES)]) == 0
+    out = capsys.readouterr().out
+    assert "书记每年同每名班子成员至少谈心谈话一次" in out
+    assert "at_least = 1" in out and "violated" in out and "each pair (secretary x deputy_secretary/member)" in out
+    assert (
+        main(["explain", "ZZ-08-06", "--rules", str(RULES), "--param", "ZZ-08-06.at_least=3", "--format", "json"]) == 0
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert data["params"]["at_least"] == {"value": 3, "set_by": "override"}
+
+
+def test_explain_every_shipped_rule(capsys) -> None:
+    from rules_engine import load_rules
+
+    for loaded in load_rules(RULES).rules:
+        assert main(["explain", loaded.rule.id, "--rules", str(RULES)]) == 0
+    assert main(["explain", "ZZ-08-6", "--rules", str(RULES)]) == 2
+    assert "did you mean 'ZZ-08-06'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["evaluate", str(EXAMPLE), "--rules", str(RULES), "--period", "2024-H3"], "unrecognised period"),
+        (["evaluate", str(EXAMPLE), "--rules", str(RULES), "--period", "2024", "--as-of", "tomorrow"], "--as-of"),
+        (["evaluate", "/nonexistent", "--rules", str(RULES), "--period", "2024"], "no such file"),
+        (
+            ["evaluate", str(EXAMPLE), "--rules", str(RULES), "--period", "2024", "--param", "ZZ-X.at_least=2"],
+            "unknown rule",
+        ),
+        (
+            ["evaluate", str(EXAMPLE), "--rules", str(RULES), "--period", "2024", "--param", "ZZ-DW-01.at_least=-1"],
+            "invalid override",
+        ),
+        (["evaluate", str(EXAMPLE / "records.jsonl"), "--rules", str(RULES), "--period", "2024"], "no roster"),
+    ],
+)
+def test_usage_errors_exit_2_with_a_message(args: list[str], needle: str, capsys) -> None:
+    assert main(args) == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_no_violation_exits_0(tmp_path) -> None:
+    (tmp_path / "roster.yaml").write_text(
+        "organisations: [{id: t1, name: 甲镇党委, kind: grassroots}]\npeople: []\n", encoding="utf-8"
+    )
+    (tmp_path / "records.jsonl").write_text("", encoding="utf-8")
+    assert main(["evaluate", str(tmp_path), "--rules", str(RULES), "--period", "2024", "--as-of", "2025-01-01"]) == 0
+
+
+def test_python_dash_m_entry_point() -> None:
+    result = subprocess.run([sys.executable, "-m", "rules_engine", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and "rules-engine" in result.stdout
