@@ -383,3 +383,22 @@ def test_records_can_be_model_instances(make_pack, township) -> None:
     records = [ActivityRecord(id="r1", org="t1", type="meeting", date="2024-02-01", chair="s1")]
     report = evaluate(rules, township, records, period="2024-H1", as_of="2025-01-01")
     assert one(report, "ORG-1").status is Status.fulfilled
+
+
+def test_streamed_report_is_byte_identical_to_the_in_memory_one(township, tmp_path: Path) -> None:
+    from rules_engine import evaluate_to
+
+    rules = load_rules(RULES)
+    records = [
+        rec("r1", "zhuanti_huiyi", "2024-03-01", "s1", ["d1", "m1"]),
+        rec("r2", "tanxin_tanhua", "2024-05-01", "s1", ["m1"]),
+        rec("r3", "dingqi_dudao", "2024-13-01", "m1", portfolio="政法"),
+    ]
+    out = tmp_path / "report.json"
+    summary = evaluate_to(out, rules, township, records, period="2024", as_of="2025-01-01")
+    report = evaluate(rules, township, records, period="2024", as_of="2025-01-01")
+    assert out.read_bytes() == render_json(report)
+    assert summary == report.summary
+    empty = tmp_path / "empty.json"
+    evaluate_to(empty, rules, {"organisations": [], "people": []}, [], period="2024", as_of="2025-01-01")
+    assert json.loads(empty.read_bytes())["findings"] == []

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .compile import CompiledRules, compile_rules
 from .errors import InputError, Location, Problem, RulesError
-from .evaluate import evaluate
+from .evaluate import evaluate, evaluate_to
 from .load.inputs import read_roster
 from .load.rules import LoadedRule, RulePack, RuleSet, lint, load_rules
 from .model.findings import Bilingual, Finding, InputAccount, Rejection, Report, Status, SubjectRef
@@ -55,6 +55,7 @@ __all__ = [
     "__version__",
     "compile_rules",
     "evaluate",
+    "evaluate_to",
     "lint",
     "load_rules",
     "parse_period",

@@ -20,10 +20,10 @@ import yaml
 from . import __version__
 from .compile import compile_rules
 from .errors import InputError, RulesError
-from .evaluate import evaluate
+from .evaluate import evaluate, evaluate_to
 from .load.rules import lint, load_rules
 from .model.findings import Status
-from .render import render_json, render_table
+from .render import render_table
 from .schema import rule_schema
 
 ROSTER_NAMES = ("roster.yaml", "roster.yml", "roster.json")
@@ -151,15 +151,20 @@ def _evaluate(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--as-of 日期无效 invalid date '{args.as_of}' (YYYY-MM-DD)") from None
     compiled = compile_rules(load_rules(*_rules_paths(args.rules)), _params(args.param))
-    report = evaluate(compiled, roster, [str(p) for p in records], period=args.period, as_of=as_of)
-    if args.format == "json":
-        data = render_json(report)
-    else:
-        show = {Status(s.strip()) for s in args.show.split(",")} if args.show else None
-        colour = args.color == "always" or (
-            args.color == "auto" and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        )
-        data = render_table(report, colour=colour, show=show).encode()
+    files = [str(p) for p in records]
+    if args.format == "json":  # streamed: findings are written as they are produced, never all held
+        if args.output:
+            summary = evaluate_to(args.output, compiled, roster, files, period=args.period, as_of=as_of)
+        else:
+            summary = evaluate_to(sys.stdout.buffer, compiled, roster, files, period=args.period, as_of=as_of)
+            sys.stdout.flush()
+        return 1 if summary.get("violated") else 0
+    report = evaluate(compiled, roster, files, period=args.period, as_of=as_of)
+    show = {Status(s.strip()) for s in args.show.split(",")} if args.show else None
+    colour = args.color == "always" or (
+        args.color == "auto" and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    )
+    data = render_table(report, colour=colour, show=show).encode()
     if args.output:
         Path(args.output).write_bytes(data)
     else:

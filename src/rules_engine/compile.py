@@ -49,6 +49,11 @@ class CompiledRule:
         return self.loaded.rule
 
     @property
+    def uses_secretary(self) -> bool:
+        match = self.loaded.rule.match
+        return match.chair == "secretary" or "secretary" in match.participants
+
+    @property
     def at_least(self) -> int:
         return self.params.at_least or 0
 

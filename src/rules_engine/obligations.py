@@ -54,7 +54,6 @@ class Obligation:
     evidence: list[str] = field(default_factory=list)
     rejected: list[tuple[str, str, str]] = field(default_factory=list)  # (record id, zh, en)
     taint: list[BadRow] = field(default_factory=list)
-    matched_ids: set[str] = field(default_factory=set)
 
     def sort_key(self) -> tuple[str, str, str, str, str, str, dt.date]:
         return (
@@ -73,6 +72,7 @@ class RosterIndex:
         self.orgs = {o.id: o for o in roster.organisations}
         self.people = {p.id: p for p in roster.people}
         self.holders: dict[str, list[Holder]] = defaultdict(list)
+        self._secretaries: dict[tuple[str, dt.date], set[str]] = {}
         for person in roster.people:
             for post in person.posts:
                 self.holders[post.org].append(Holder(person, post))
@@ -325,29 +325,27 @@ class Counter:
 
     def _consider(self, ob: Obligation, rec: Rec) -> None:
         assert ob.window is not None
-        if rec.id in ob.matched_ids:
-            return
-        refs = self._refs(ob, rec.date)
-        spec = ob.rule.rule
         if not _relevant(ob, rec):
             return
+        spec = ob.rule.rule
         why: tuple[str, str] | None
         if not ob.window.contains(rec.date):
             why = _outside(ob)
         else:
-            why = _why_not(spec.match, rec, refs, ob.portfolio)
+            why = _why_not(spec.match, rec, self._refs(ob, rec.date), ob.portfolio)
             if why is None and spec.attendance:
                 why = self._attendance(ob, rec)
         if why is None:
             ob.count += 1
-            ob.matched_ids.add(rec.id)
             if len(ob.evidence) < MAX_EVIDENCE:
                 ob.evidence.append(rec.id)
         elif len(ob.rejected) < MAX_REJECTED:
             ob.rejected.append((rec.id, why[0], why[1]))
 
     def _refs(self, ob: Obligation, day: dt.date) -> dict[str, set[str]]:
-        refs: dict[str, set[str]] = {"secretary": self.index.secretary_on(ob.org.id, day)}
+        refs: dict[str, set[str]] = {}
+        if ob.rule.uses_secretary:
+            refs["secretary"] = self.index.secretary_on(ob.org.id, day)
         if ob.subject_kind in ("person", "portfolio"):
             refs["subject"] = {ob.subject_id}
         if ob.first:

@@ -53,7 +53,7 @@ class Period:
         return (self.end - self.start).days + 1
 
     def to_dict(self) -> dict[str, str]:
-        return {"label": self.label, "start": self.start.isoformat(), "end": self.end.isoformat()}
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label}
 
     def windows(self, granularity: Granularity) -> list[Period]:
         """The calendar windows of `granularity` that overlap this period, in order."""

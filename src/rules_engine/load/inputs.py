@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import yaml
 from pydantic import ValidationError
 
 from ..errors import InputError, Location, Problem
@@ -286,18 +287,41 @@ class RosterResult:
     source: str
 
 
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_roster(path: str | Path) -> RosterResult:
     """Read a roster YAML or JSON file. Each organisation and person is validated on its own: a bad
-    entry is rejected with its line and the rest is used."""
+    entry is rejected with its line and the rest is used.
+
+    The file is parsed with the fast (C) safe loader first; positions are only computed, with the
+    position-keeping loader, when there is something to locate."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"找不到名册文件 roster file not found: {path}")
-    doc, problems = load_yaml(p)
-    if doc is None or not isinstance(doc.data, dict):
-        detail = "; ".join(str(x) for x in problems) or "top level must be a mapping with 'organisations'"
-        raise InputError(f"名册无法读取 cannot read roster: {detail}")
-    rejected = [BadRow(str(path), x.location.line, x.location.path, None, x.message, x.message_en) for x in problems]
-    return roster_from_data(doc.data, str(path), doc, rejected)
+    name = str(path)
+    raw = p.read_bytes()
+    data: Any = None
+    try:
+        if p.suffix.lower() == ".json":
+            data = orjson.loads(raw)
+        else:
+            data = yaml.load(raw.decode("utf-8-sig"), Loader=_FAST_LOADER)  # a safe loader (C or Python)
+    except (orjson.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        doc, problems = load_yaml(p)
+        if doc is None or not isinstance(doc.data, dict):
+            detail = "; ".join(str(x) for x in problems) or "top level must be a mapping with 'organisations'"
+            raise InputError(f"名册无法读取 cannot read roster: {detail}")
+        data = doc.data
+    result = roster_from_data(data, name)
+    if result.rejected:
+        doc, problems = load_yaml(p)
+        if doc is not None:
+            located = [BadRow(name, x.location.line, x.location.path, None, x.message, x.message_en) for x in problems]
+            result = roster_from_data(doc.data, name, doc, located)
+    return result
 
 
 def roster_from_data(

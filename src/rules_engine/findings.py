@@ -1,0 +1,182 @@
+"""Findings: turn a decided obligation into the finding users read — expected against actual, the
+evidence, the candidates rejected and why, the clause, and the message in Chinese and English.
+
+Findings are produced as JSON-ready dicts in the documented field order (see
+``model/findings.py:Finding``), so the streaming writer and the in-memory report share one shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model.findings import Status
+from .obligations import Obligation
+
+_NA = {
+    "kind_not_covered": ("该规则不适用于此类组织", "the rule does not cover this kind of organisation"),
+    "not_in_force": ("规则在该期间未施行", "the rule was not in force in this period"),
+    "outside_deadline_window": ("该期间不含规则的时限区间", "the period has no part inside the rule's deadline window"),
+    "too_short_in_post": ("在岗时间短于规则要求的最少天数", "held the post for fewer days than the rule's minimum"),
+    "not_in_post": ("该期间未任职", "not in post in this period"),
+}
+_UNK = {
+    "no_holder": ("名册中该期间无此职务的任职记录，无法判定", "the roster has nobody in this role for the period"),
+    "no_portfolio": ("名册未登记其分管领域，无法判定", "the roster lists no portfolio area for this person"),
+}
+
+
+def _expected(ob: Obligation) -> dict[str, str]:
+    rule = ob.rule
+    lo, hi = rule.at_least, rule.at_most
+    params = rule.params
+    if params.period is None:  # a trigger rule: the window runs from the triggering record
+        zh_when, en_when = f"触发记录后{params.within_days}日内", f"within {params.within_days} days after the trigger"
+    else:
+        assert params.period is not None
+        zh_when, en_when = params.period.zh, params.period.en
+    parts_zh, parts_en = [], []
+    if lo:
+        parts_zh.append(f"至少{lo}次")
+        parts_en.append(f"at least {lo}")
+    if hi is not None:
+        parts_zh.append(f"至多{hi}次")
+        parts_en.append(f"at most {hi}")
+    zh = zh_when + "、".join(parts_zh)
+    en = " and ".join(parts_en) + " " + en_when
+    if params.window:
+        zh += f"（{params.window.from_ or '期初'}至{params.window.to or '期末'}）"
+        en += f" (between {params.window.from_ or 'period start'} and {params.window.to or 'period end'})"
+    if rule.share is not None:
+        zh += f"，到会不少于{rule.share}"
+        en += f", attendance at least {rule.share}"
+    return {"zh": zh, "en": en}
+
+
+_DEFAULT_MESSAGES = {
+    Status.fulfilled: (
+        "{who}已履行：{title}（{window}，应{expected}，实{actual}）",
+        "{who} fulfilled: {title} ({window}; expected {expected}, found {actual})",
+    ),
+    Status.violated: (
+        "{who}未履行：{title}（{window}，应{expected}，实{actual}）",
+        "{who} did not fulfil: {title} ({window}; expected {expected}, found {actual})",
+    ),
+    Status.pending: (
+        "{who}期限未到：{title}（{window}，应{expected}，目前{actual}）",
+        "{who} pending: {title} ({window}; expected {expected}, so far {actual})",
+    ),
+    Status.not_applicable: ("{who}不适用：{title}（{period}）", "{who} not applicable: {title} ({period})"),
+    Status.undeterminable: ("{who}无法判定：{title}（{window}）", "{who} undeterminable: {title} ({window})"),
+}
+
+
+def _who(ob: Obligation) -> tuple[str, str]:
+    """How default messages name the duty-bearer (not a rule-file placeholder)."""
+    if ob.subject_kind == "organisation":
+        return ob.org.name, ob.org.name
+    if ob.subject_kind == "record":
+        return f"{ob.org.name}（记录 {ob.subject_id}）", f"{ob.org.name} (record {ob.subject_id})"
+    who = f"{ob.org.name}{ob.subject_name}"
+    if ob.second_name:
+        return f"{who}与{ob.second_name}", f"{ob.subject_name} of {ob.org.name} with {ob.second_name}"
+    if ob.portfolio:
+        return f"{who}（分管{ob.portfolio}）", f"{ob.subject_name} of {ob.org.name} (portfolio {ob.portfolio})"
+    return who, f"{ob.subject_name} of {ob.org.name}"
+
+
+def _reason(ob: Obligation, status: Status, expected: dict[str, str]) -> dict[str, str]:
+    if status is Status.not_applicable:
+        zh, en = _NA.get(ob.na or "not_in_force", ("不适用", "not applicable"))
+        return {"zh": zh, "en": en}
+    if ob.unk:
+        zh, en = _UNK[ob.unk]
+        return {"zh": zh, "en": en}
+    assert ob.window is not None
+    w = f"{ob.window.start.isoformat()}..{ob.window.end.isoformat()}"
+    found_zh = f"在 {w} 内找到 {ob.count} 条符合条件的记录"
+    found_en = f"found {ob.count} matching record(s) in {w}"
+    if status is Status.undeterminable:
+        rows = "、".join(f"{r.source}:{r.line}" for r in ob.taint[:5])
+        rows_en = ", ".join(f"{r.source}:{r.line}" for r in ob.taint[:5])
+        return {
+            "zh": f"{found_zh}；可能相关的记录因数据问题被拒收（{rows}），无法判定",
+            "en": f"{found_en}; possibly relevant rows were rejected as invalid ({rows_en}), so this cannot be decided",
+        }
+    if status is Status.pending:
+        return {
+            "zh": f"{found_zh}；时限 {ob.window.end.isoformat()} 未到",
+            "en": f"{found_en}; the window ends {ob.window.end.isoformat()}",
+        }
+    if status is Status.violated:
+        return {"zh": f"{found_zh}，要求{expected['zh']}", "en": f"{found_en}; required {expected['en']}"}
+    return {"zh": f"{found_zh}，满足{expected['zh']}", "en": f"{found_en}; meets {expected['en']}"}
+
+
+def finding_dict(ob: Obligation, status: Status) -> dict[str, Any]:
+    """The finding for one decided obligation, as a JSON-ready dict in :class:`Finding` field order."""
+    rule = ob.rule
+    spec = rule.rule
+    citation = spec.citation
+    expected = _expected(ob)
+    actual = {"zh": f"{ob.count}次", "en": str(ob.count)}
+    window = ob.window or ob.period
+    org_name = ob.org.name
+    window_text = (
+        window.label if window.days == ob.period.days else f"{window.start.isoformat()}..{window.end.isoformat()}"
+    )
+    values = {
+        "rule_id": spec.id,
+        "subject": ob.subject_name,
+        "organisation": org_name,
+        "period": ob.period.label,
+        "window": window_text,
+        "portfolio": ob.portfolio or "",
+        "second": ob.second_name or "",
+        "clause": citation.label(),
+    }
+    custom = getattr(spec.messages, status.value) if status.value in ("violated", "fulfilled", "pending") else None
+    zh_t, en_t = (custom.zh, custom.en) if custom else _DEFAULT_MESSAGES[status]
+    who_zh, who_en = _who(ob)
+    zh_values = {**values, "who": who_zh, "title": spec.title.zh, "expected": expected["zh"], "actual": actual["zh"]}
+    en_values = {**values, "who": who_en, "title": spec.title.en, "expected": expected["en"], "actual": actual["en"]}
+    second = None
+    if ob.second:
+        second = {"id": ob.second, "name": ob.second_name or ob.second, "role": ob.second_role}
+    return {
+        "rule_id": spec.id,
+        "rule_title": {"zh": spec.title.zh, "en": spec.title.en},
+        "pack": rule.loaded.pack.id,
+        "pack_version": rule.loaded.pack.version,
+        "status": status.value,
+        "subject": {
+            "kind": ob.subject_kind,
+            "id": ob.subject_id,
+            "name": ob.subject_name,
+            "role": ob.role,
+            "portfolio": ob.portfolio,
+            "second": second,
+            "record": ob.trigger.id if ob.trigger else None,
+        },
+        "organisation": {"id": ob.org.id, "name": org_name, "kind": ob.org.kind.value},
+        "period": ob.period.to_dict(),
+        "window": {"start": window.start.isoformat(), "end": window.end.isoformat(), "label": window.label},
+        "clause": {
+            "document": citation.document,
+            "article": citation.article,
+            "paragraph": citation.paragraph,
+            "item": citation.item,
+            "text": citation.text,
+            "label": citation.label(),
+            "provenance": spec.provenance.basis.value,
+            "confidence": spec.provenance.confidence,
+        },
+        "expected": expected,
+        "actual": actual,
+        "count": ob.count,
+        "evidence": list(ob.evidence),
+        "rejected": [{"record": rid, "reason": {"zh": zh, "en": en}} for rid, zh, en in ob.rejected],
+        "severity": spec.severity.value,
+        "message": {"zh": zh_t.format_map(zh_values), "en": en_t.format_map(en_values)},
+        "reason": _reason(ob, status, expected),
+        "params": rule.params_dump(),
+    }
