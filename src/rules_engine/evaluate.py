@@ -232,7 +232,7 @@ def _rows(records: RecordsInput) -> Iterator[tuple[str, Rec | BadRow]]:
             for row in read_records(path):
                 yield str(path), row
         return
-    for row in records_from_objects(items if items is not None else records):  # type: ignore[arg-type]
+    for row in records_from_objects(items if items is not None else records):
         yield "<records>", row
 
 

@@ -260,19 +260,19 @@ def _read_csv(p: Path, source: str) -> Iterator[Rec | BadRow]:
         yield check_record(data, source, number)
 
 
-def records_from_objects(
-    items: Iterable[ActivityRecord | Mapping[str, Any]], source: str = "<records>"
-) -> Iterator[Rec | BadRow]:
+def records_from_objects(items: Iterable[Any], source: str = "<records>") -> Iterator[Rec | BadRow]:
     """Records handed over by a Python app: model instances or plain dicts."""
     for i, item in enumerate(items, start=1):
         if isinstance(item, ActivityRecord):
             data: Any = item.model_dump(mode="json", exclude_none=True)
             data["participants"] = list(item.participants)
             data["tags"] = list(item.tags)
-        else:
+        elif isinstance(item, Mapping):
             data = dict(item)
             if isinstance(data.get("date"), dt.date):
                 data["date"] = data["date"].isoformat()
+        else:
+            data = item  # rejected by check_record with its position
         yield check_record(data, source, i)
 
 

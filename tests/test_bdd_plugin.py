@@ -1,0 +1,101 @@
+"""The shipped pytest-bdd plugin: a folder of .feature files plus a pytest.ini is a test suite, and a
+wrong expectation fails with a message a rule author can read."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from .conftest import RULES
+
+pytest_plugins = ["pytester"]
+
+FEATURE_ZH = """\
+# language: zh-CN
+功能: 书记主持专题会议
+
+  背景:
+    假如组织：
+      | 编号 | 名称     | 类型     |
+      | t1   | 甲镇党委 | 乡镇党委 |
+    并且人员：
+      | 编号 | 姓名   | 组织 | 职务   | 任职开始   |
+      | s1   | 张书记 | t1   | 书记   | 2020-01-01 |
+      | d1   | 李副书记 | t1 | 副书记 | 2020-01-01 |
+    并且评价日期为 ２０２５-０１-１５
+
+  场景: 预期写错了
+    假如活动记录：
+      | 编号 | 组织 | 类型          | 日期       | 主持人 |
+      | r1   | t1   | zhuanti_huiyi | 2024-03-01 | d1     |
+    当评价期间 2024-H1
+    那么规则 ZZ-08-01 对 s1 在 2024-H1 的结论为 已履行
+"""
+
+FEATURE_EN = """\
+Feature: The committee studies strict governance every half-year
+
+  Scenario Outline: <n> dedicated meetings in the first half
+    Given the organisations:
+      | id | name   | kind     |
+      | t1 | Town 1 | township |
+    And the activity records in JSON Lines:
+      \"\"\"
+      {"id": "r1", "org": "t1", "type": "zhuanti_huiyi", "date": "2024-03-01"}
+      {"id": "r2", "org": "t1", "type": "zhuanti_huiyi", "date": "2024-04-01"}
+      \"\"\"
+    And the evaluation date is 2025-01-15
+    And the parameter ZZ-DW-01.at_least is <n>
+    When the period 2024-H1 is evaluated
+    Then the finding of ZZ-DW-01 for t1 in 2024-H1 is <status>
+
+    Examples:
+      | n | status    |
+      | 2 | fulfilled |
+      | 3 | violated  |
+"""
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    shutil.copytree(RULES, pytester.path / "rules")
+    pytester.makeini("[pytest]\nrules_engine_features = true\nrules_engine_rules = rules\n")
+    return pytester
+
+
+def test_feature_folder_with_only_an_ini_runs(suite: pytest.Pytester) -> None:
+    suite.makefile(".feature", committee=FEATURE_EN)
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_wrong_expectation_fails_readably_in_chinese(suite: pytest.Pytester) -> None:
+    suite.makefile(".feature", secretary=FEATURE_ZH)
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert "规则 ZZ-08-01 对 s1 在 2024-H1 的结论应为「已履行」，实际为「未履行」" in text
+    assert "该规则产生的结论" in text and "s1" in text
+    assert "Traceback" not in text  # pytest.fail(pytrace=False): the message only
+
+
+def test_wrong_evidence_lists_rejected_candidates_in_english(suite: pytest.Pytester) -> None:
+    suite.makefile(
+        ".feature",
+        evidence=FEATURE_EN.replace(
+            "Then the finding of ZZ-DW-01 for t1 in 2024-H1 is <status>",
+            "Then the evidence of ZZ-DW-01 for t1 in 2024-H1 is r9",
+        ),
+    )
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=2)
+    text = result.stdout.str()
+    assert "expected  r9" in text and "produced  r1, r2" in text
+
+
+def test_unknown_status_word_is_explained(suite: pytest.Pytester) -> None:
+    suite.makefile(".feature", bad=FEATURE_ZH.replace("的结论为 已履行", "的结论为 完成"))
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    assert "未知的结论 '完成'" in result.stdout.str()
