@@ -99,3 +99,36 @@ def test_unknown_status_word_is_explained(suite: pytest.Pytester) -> None:
     result = suite.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     assert "未知的结论 '完成'" in result.stdout.str()
+
+
+@pytest.mark.parametrize("subject", ["organisation", "person", "portfolio", "pair", "trigger"])
+def test_new_rule_scaffold_lints_clean_and_its_feature_runs(suite: pytest.Pytester, subject: str) -> None:
+    from rules_engine import lint
+    from rules_engine.cli import main
+
+    pack = suite.path / "rules" / "zhuti-zeren-2020"
+    assert main(["new-rule", "NEW-1", "--pack", str(pack), "--subject", subject, "--features", str(suite.path)]) == 0
+    assert lint(suite.path / "rules") == []
+    assert main(["new-rule", "NEW-1", "--pack", str(pack), "--features", str(suite.path)]) == 2  # never overwrites
+    suite.makeini("[pytest]\nrules_engine_features = true\nrules_engine_rules = rules\n")
+    result = suite.runpytest("-p", "no:cacheprovider", "new-1.feature")
+    result.assert_outcomes(passed=2)
+
+
+def test_plugin_is_inert_without_pytest_bdd(tmp_path) -> None:
+    """With pytest-bdd missing, pytest still runs (the entry-point plugin loads nothing of it)."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "test_plain.py").write_text("def test_ok():\n    assert True\n", encoding="utf-8")
+    (tmp_path / "x.feature").write_text("Feature: x\n", encoding="utf-8")
+    (tmp_path / "pytest.ini").write_text("[pytest]\nrules_engine_features = true\n", encoding="utf-8")
+    code = (
+        "import sys; sys.modules['pytest_bdd'] = None; import pytest; "
+        "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', '-p', 'rules_engine.pytest_plugin', '.']))"
+    )
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # as if pytest-bdd were not installed
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout

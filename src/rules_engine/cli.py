@@ -90,6 +90,15 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--output", "-o")
     sc.set_defaults(func=_schema)
 
+    nr = sub.add_parser("new-rule", help="新建规则模板 scaffold a rule file and its feature file")
+    nr.add_argument("rule_id")
+    nr.add_argument("--pack", required=True, help="the pack folder (with pack.yaml) to add the rule to")
+    nr.add_argument(
+        "--subject", default="organisation", choices=("organisation", "person", "portfolio", "pair", "trigger")
+    )
+    nr.add_argument("--features", help="folder for the skeleton .feature file (e.g. tests/features)")
+    nr.set_defaults(func=_new_rule)
+
     ex = sub.add_parser("explain", help="说明规则 explain what a rule checks")
     ex.add_argument("rule_id")
     ex.add_argument("--rules", action="append", help="rule pack folder(s) (default: ./rules)")
@@ -194,6 +203,15 @@ def _schema(args: argparse.Namespace) -> int:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _new_rule(args: argparse.Namespace) -> int:
+    from .scaffold import new_rule
+
+    for path in new_rule(args.rule_id, args.pack, args.subject, args.features):
+        print(f"已写入 wrote {path}")
+    print(f"下一步 next: 编辑规则后运行 edit the rule, then run: rules-engine lint {args.pack}")
     return 0
 
 
