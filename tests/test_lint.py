@@ -143,3 +143,14 @@ def test_cli_lint_exit_codes(make_pack, capsys) -> None:
     assert main(["lint", str(good)]) == 1
     out = capsys.readouterr().out
     assert "rules.yaml:8:5: rule.unknown_key" in out
+
+
+def test_misspelt_required_key_reports_both_and_still_checks_record_types(make_pack) -> None:
+    body = GOOD_BODY.replace("subject:", "subjet:").replace("[meeting]", "[meetng]")
+    problems = lint(make_pack(("T-1", body)))
+    codes = {p.code: p for p in problems}
+    assert "did you mean 'subject'" in codes["rule.unknown_key"].hint
+    missing = codes["rule.missing_key"]
+    assert "'subject'" in missing.message and "'subject'" in missing.message_en
+    assert missing.location.line == 2  # the rule that lacks it, not the top of the file
+    assert "did you mean 'meeting'" in codes["rule.unknown_record_type"].hint

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from pytest_bdd import given, parsers, then, when
 
+from .errors import RulesError
 from .evaluate import evaluate
 from .load.rules import RuleSet, load_rules
 from .model.findings import Finding, Report, Status
@@ -108,7 +109,13 @@ _RULESETS: dict[tuple[str, ...], RuleSet] = {}
 def _ruleset(paths: list[Path]) -> RuleSet:
     key = tuple(str(p.resolve()) for p in paths)
     if key not in _RULESETS:
-        _RULESETS[key] = load_rules(*paths)
+        try:
+            _RULESETS[key] = load_rules(*paths)
+        except RulesError as exc:
+            pytest.fail(
+                "规则包无法加载 the rule packs cannot be loaded:\n" + "\n".join(f"  {p}" for p in exc.problems),
+                pytrace=False,
+            )
     return _RULESETS[key]
 
 
@@ -405,7 +412,10 @@ def then_status_en(rule_scenario: RuleScenario, rule: str, subject: str, period:
 
 
 def _check_absent(ctx: RuleScenario, rule: str, subject: str) -> None:
-    chosen, _ = _select(ctx, rule, subject)
+    """No finding at all about `subject` under `rule`: a bare id also covers its portfolio and pair findings."""
+    chosen, of_rule = _select(ctx, rule, subject)
+    bare = unicodedata.normalize("NFKC", subject.strip())
+    chosen += [f for f in of_rule if f not in chosen and bare in (f.subject.id, f.subject.record)]
     if chosen:
         pytest.fail(
             ctx.say(
@@ -459,9 +469,13 @@ def then_count_en(rule_scenario: RuleScenario, count: str, status: str, rule: st
 
 def _check_values(ctx: RuleScenario, rule: str, subject: str, period: str, expected: str, actual: str) -> None:
     finding = _one(ctx, rule, subject, period)
-    want = (expected.strip(), actual.strip())
+
+    def norm(text: str) -> str:
+        return unicodedata.normalize("NFKC", text).strip()
+
+    want = (norm(expected), norm(actual))
     options = [(finding.expected.zh, finding.actual.zh), (finding.expected.en, finding.actual.en)]
-    if want not in options:
+    if want not in [(norm(a), norm(b)) for a, b in options]:
         got = options[0] if ctx.lang == "zh" else options[1]
         pytest.fail(
             ctx.say(

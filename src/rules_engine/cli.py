@@ -291,15 +291,15 @@ def _for_each(rule: Any) -> str:
         return (
             f"each {roles}"
             + (" x each portfolio area" if kind == "portfolio" else "")
-            + f", per {spec.params.period.value}"
+            + f", per {rule.params.period.value}"
         )
     if kind == "pair":
         first = "/".join(r.value for r in spec.pair.first)
         second = "/".join(r.value for r in spec.pair.second)
-        return f"each pair ({first} x {second}), per {spec.params.period.value}"
+        return f"each pair ({first} x {second}), per {rule.params.period.value}"
     if kind == "trigger":
-        return f"each trigger record, within {spec.params.within_days} days"
-    return f"each organisation, per {spec.params.period.value}"
+        return f"each trigger record, within {rule.params.within_days} days"
+    return f"each organisation, per {rule.params.period.value}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,6 +9,7 @@ the default ``as_of`` (today), which the report records.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,7 +27,7 @@ from .load.rules import RuleSet, load_rules
 from .model.findings import Finding, Report, Status
 from .model.records import ActivityRecord
 from .model.roster import Roster
-from .obligations import Counter, Obligation, RosterIndex, plan
+from .obligations import MAX_EVIDENCE, Counter, Obligation, RosterIndex, plan
 from .periods import Period, parse_period
 from .render.json import write_json
 
@@ -43,6 +44,7 @@ def evaluate(
     period: str | Period,
     as_of: dt.date | str | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
+    max_evidence: int = MAX_EVIDENCE,
 ) -> Report:
     """Evaluate every rule for every subject and window of `period` and return the report.
 
@@ -53,8 +55,9 @@ def evaluate(
     - `as_of`: the evaluation date; a window is over when `as_of` is after its last day, and
       ``pending`` until then. Defaults to today.
     - `params`: parameter overrides per rule id, e.g. ``{"ZZ-DW-01": {"at_least": 2}}``.
+    - `max_evidence`: how many evidence ids a finding lists (its ``count`` has them all).
     """
-    run = _prepare(rules, roster, records, period, as_of, params)
+    run = _prepare(rules, roster, records, period, as_of, params, max_evidence)
     findings = [Finding.model_validate(finding_dict(ob, status)) for ob, status in run.decided()]
     return Report.model_validate({**run.header(), "findings": findings})
 
@@ -68,11 +71,12 @@ def evaluate_to(
     period: str | Period,
     as_of: dt.date | str | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
+    max_evidence: int = MAX_EVIDENCE,
 ) -> dict[str, int]:
     """Like :func:`evaluate`, but write the JSON report to `out` finding by finding (for large inputs:
     memory does not hold the findings). Returns the summary (count per status). The bytes are
     identical to ``render_json(evaluate(...))``."""
-    run = _prepare(rules, roster, records, period, as_of, params)
+    run = _prepare(rules, roster, records, period, as_of, params, max_evidence)
     header = run.header()
     findings = (finding_dict(ob, status) for ob, status in run.decided())
     if isinstance(out, (str, Path)):
@@ -143,6 +147,7 @@ def _prepare(
     period: str | Period,
     as_of: dt.date | str | None,
     params: Mapping[str, Mapping[str, Any]] | None,
+    max_evidence: int,
 ) -> _Run:
     """Load, plan, count in one streaming pass, then decide every partition on durable_rules."""
     compiled = _compiled(rules, params)
@@ -152,7 +157,7 @@ def _prepare(
     index = RosterIndex(roster_result.roster)
 
     obligations = plan(compiled, index, the_period)
-    counter = Counter(compiled, index, the_period, obligations)
+    counter = Counter(compiled, index, the_period, obligations, max_evidence)
     accounts: dict[str, list[int]] = {}
     rejections: list[BadRow] = list(roster_result.rejected)
     known_types = compiled.ruleset.record_types()
@@ -244,20 +249,18 @@ def _check_refs(rec: Rec, index: RosterIndex, known_types: Mapping[str, Any], se
     """Reject records whose organisation or type is unknown, and duplicate ids. `seen` keeps 16 bytes of
     hashes per record id (id -> content hash and line), the only per-record memory of an evaluation."""
 
-    def bad(field: str, value: str, zh: str, en: str, *, keep_scope: bool = True) -> BadRow:
-        return BadRow(
-            rec.source, rec.line, field, value, zh, en, rec.id, rec.org if keep_scope else None, rec.type, rec.date
-        )
+    def bad(field: str, value: str, zh: str, en: str) -> BadRow:
+        return BadRow(rec.source, rec.line, field, value, zh, en, rec.id, rec.org, rec.type, rec.date)
 
     if rec.org not in index.orgs:
         zh, en = did_you_mean(rec.org, index.orgs, "zh"), did_you_mean(rec.org, index.orgs, "en")
-        return bad(
-            "org",
-            rec.org,
-            f"未知组织 '{rec.org}'（名册中没有）{zh}",
-            f"unknown organisation '{rec.org}' {en}".strip(),
-            keep_scope=False,
+        row = bad(
+            "org", rec.org, f"未知组织 '{rec.org}'（名册中没有）{zh}", f"unknown organisation '{rec.org}' {en}".strip()
         )
+        # a close match names the organisation the row was probably meant for; otherwise it could be any
+        close = difflib.get_close_matches(rec.org, list(index.orgs), n=1, cutoff=0.6)
+        row.org = close[0] if close else None
+        return row
     if rec.type not in known_types:
         zh, en = did_you_mean(rec.type, known_types, "zh"), did_you_mean(rec.type, known_types, "en")
         return bad(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .model.findings import Status
-from .obligations import Obligation
+from .obligations import Obligation, Why, describe
 
 _NA = {
     "kind_not_covered": ("该规则不适用于此类组织", "the rule does not cover this kind of organisation"),
@@ -20,6 +20,10 @@ _NA = {
     "not_in_post": ("该期间未任职", "not in post in this period"),
 }
 _UNK = {
+    "bad_trigger": (
+        "触发记录数据无效（见输入中的拒收记录），无法判定其引起的义务",
+        "the triggering record is invalid (see the input rejections), so the duty it starts cannot be judged",
+    ),
     "no_holder": ("名册中该期间无此职务的任职记录，无法判定", "the roster has nobody in this role for the period"),
     "no_portfolio": ("名册未登记其分管领域，无法判定", "the roster lists no portfolio area for this person"),
 }
@@ -174,9 +178,14 @@ def finding_dict(ob: Obligation, status: Status) -> dict[str, Any]:
         "actual": actual,
         "count": ob.count,
         "evidence": list(ob.evidence),
-        "rejected": [{"record": rid, "reason": {"zh": zh, "en": en}} for rid, zh, en in ob.rejected],
+        "rejected": [_rejected(ob, rid, why) for rid, why in ob.rejected],
         "severity": spec.severity.value,
         "message": {"zh": zh_t.format_map(zh_values), "en": en_t.format_map(en_values)},
         "reason": _reason(ob, status, expected),
         "params": rule.params_dump(),
     }
+
+
+def _rejected(ob: Obligation, record: str, why: Why) -> dict[str, Any]:
+    zh, en = describe(ob, why)
+    return {"record": record, "reason": {"zh": zh, "en": en}}

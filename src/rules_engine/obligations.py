@@ -21,8 +21,10 @@ from .model.roster import Organisation, Person, Post, Roster
 from .model.rules import Match, Role, SubjectKind
 from .periods import Period, month_day
 
-MAX_EVIDENCE = 100
-MAX_REJECTED = 20
+Why = tuple[str, ...]  # a compact reason code and its details, formatted by describe()
+
+MAX_EVIDENCE = 20  # evidence ids kept per finding (``count`` has them all); evaluate(max_evidence=...)
+MAX_REJECTED = 20  # rejected candidates kept per finding
 ONE_DAY = dt.timedelta(days=1)
 
 
@@ -52,7 +54,7 @@ class Obligation:
     unk: str = ""  # reason code when the roster cannot say
     count: int = 0
     evidence: list[str] = field(default_factory=list)
-    rejected: list[tuple[str, str, str]] = field(default_factory=list)  # (record id, zh, en)
+    rejected: list[tuple[str, Why]] = field(default_factory=list)  # (record id, why); see describe()
     taint: list[BadRow] = field(default_factory=list)
 
     def sort_key(self) -> tuple[str, str, str, str, str, str, dt.date]:
@@ -131,8 +133,8 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period
         if org.kind not in spec.org_kinds:
             return [Obligation(rule, org, "organisation", org.id, org.name, period, None, na="kind_not_covered")]
         return []
-    assert spec.params.period is not None
-    windows = period.windows(spec.params.period)
+    assert rule.params.period is not None  # the resolved value: defaults, then overrides
+    windows = period.windows(rule.params.period)
     if org.kind not in spec.org_kinds:
         return [Obligation(rule, org, "organisation", org.id, org.name, period, None, na="kind_not_covered")]
     out: list[Obligation] = []
@@ -237,30 +239,75 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period
 # ---------------------------------------------------------------- counting
 
 
+@dataclass(slots=True)
+class _Candidates:
+    """The obligations a record of one (organisation, type) may count for, indexed so that a record is
+    only compared with the subjects it involves (avoids comparing every talk with every pair)."""
+
+    always: list[Obligation] = field(default_factory=list)  # organisation and person subjects
+    by_person: dict[str, list[Obligation]] = field(default_factory=dict)  # portfolio holder / pair's second
+    by_area: dict[str, list[Obligation]] = field(default_factory=dict)  # portfolio area
+
+    def add(self, ob: Obligation) -> None:
+        if ob.subject_kind == "pair":
+            self.by_person.setdefault(ob.second or "", []).append(ob)
+        elif ob.subject_kind == "portfolio":
+            self.by_person.setdefault(ob.subject_id, []).append(ob)
+            self.by_area.setdefault(ob.portfolio or "", []).append(ob)
+        else:
+            self.always.append(ob)
+
+    def for_record(self, rec: Rec) -> list[Obligation]:
+        if not self.by_person:
+            return self.always
+        found = list(self.always)
+        seen: set[int] = set()
+        for person in rec.participants:  # the chair is among the participants
+            for ob in self.by_person.get(person, ()):
+                if id(ob) not in seen:
+                    seen.add(id(ob))
+                    found.append(ob)
+        if rec.portfolio is not None:
+            for ob in self.by_area.get(rec.portfolio, ()):
+                if id(ob) not in seen:
+                    seen.add(id(ob))
+                    found.append(ob)
+        return found
+
+
 class Counter:
     """Streams records into the planned obligations; collects trigger obligations as their records arrive."""
 
     def __init__(
-        self, compiled: CompiledRules, index: RosterIndex, period: Period, obligations: list[Obligation]
+        self,
+        compiled: CompiledRules,
+        index: RosterIndex,
+        period: Period,
+        obligations: list[Obligation],
+        max_evidence: int = MAX_EVIDENCE,
     ) -> None:
         self.compiled = compiled
         self.index = index
         self.period = period
-        self.by_key: dict[tuple[str, str], list[Obligation]] = defaultdict(list)
+        self.max_evidence = max_evidence
+        self.by_key: dict[tuple[str, str], _Candidates] = defaultdict(_Candidates)
         for ob in obligations:
             if ob.window is None or ob.na or ob.unk:
                 continue
             for name in ob.rule.rule.match.types:
-                self.by_key[(ob.org.id, name)].append(ob)
+                self.by_key[(ob.org.id, name)].add(ob)
         self.trigger_obligations: list[Obligation] = []
         self.followups: dict[tuple[str, str], list[Rec]] = defaultdict(list)
         self.followup_types = {name for rule in compiled.rules if rule.rule.trigger for name in rule.rule.match.types}
         self.taints: list[BadRow] = []
 
     def add(self, rec: Rec) -> None:
-        for ob in self.by_key.get((rec.org, rec.type), ()):
-            if ob.period.contains(rec.date):
-                self._consider(ob, rec)
+        candidates = self.by_key.get((rec.org, rec.type))
+        if candidates is not None:
+            day = rec.date
+            for ob in candidates.for_record(rec):
+                if ob.period.start <= day <= ob.period.end:
+                    self._consider(ob, rec)
         if rec.type in self.followup_types:
             self.followups[(rec.org, rec.type)].append(rec)
         for rule in self.compiled.trigger_types.get(rec.type, ()):
@@ -268,6 +315,17 @@ class Counter:
 
     def add_bad(self, row: BadRow) -> None:
         self.taints.append(row)
+        org = self.index.orgs.get(row.org or "")
+        if org is None or row.type is None:
+            return
+        for rule in self.compiled.trigger_types.get(row.type, ()):
+            in_period = row.date is None or self.period.contains(row.date)
+            if org.kind in rule.rule.org_kinds and in_period:
+                # the duty this row would have started cannot be judged: say so instead of staying silent
+                label = row.record_id or f"{row.source}:{row.line}"
+                self.trigger_obligations.append(
+                    Obligation(rule, org, "record", label, label, self.period, self.period, unk="bad_trigger")
+                )
 
     def _trigger(self, rule: CompiledRule, rec: Rec) -> None:
         org = self.index.orgs.get(rec.org)
@@ -281,33 +339,26 @@ class Counter:
         window = Period(rec.date, rec.date + dt.timedelta(days=days), f"{rec.date.isoformat()}+{days}d")
         judged, why = _clip(rule, window, None)
         self.trigger_obligations.append(
-            Obligation(
-                rule,
-                org,
-                "record",
-                rec.id,
-                rec.id,
-                window,
-                judged,
-                trigger=rec,
-                na=why,
-            )
+            Obligation(rule, org, "record", rec.id, rec.id, window, judged, trigger=rec, na=why)
         )
 
     def finish(self) -> list[Obligation]:
-        """Count follow-ups for trigger obligations; attach tainting rows. Returns the trigger obligations."""
+        """Count follow-ups for trigger obligations; returns the trigger obligations."""
         for ob in self.trigger_obligations:
-            if ob.window is None:
+            if ob.window is None or ob.trigger is None:
                 continue
             for name in ob.rule.rule.match.types:
                 for rec in self.followups.get((ob.org.id, name), ()):
-                    if ob.period.contains(rec.date) and rec.id != ob.trigger.id:  # type: ignore[union-attr]
+                    if ob.period.contains(rec.date) and rec.id != ob.trigger.id:
                         self._consider(ob, rec)
         return self.trigger_obligations
 
     def attach_taints(self, obligations: Iterable[Obligation]) -> None:
+        """Mark obligations that a rejected row could have evidenced (same organisation or unknown, a
+        type the rule counts or unknown, a date in the period or unknown)."""
         if not self.taints:
             return
+        known_types = self.compiled.ruleset.record_types()
         by_org: dict[str | None, list[BadRow]] = defaultdict(list)
         for row in self.taints:
             by_org[row.org if row.org in self.index.orgs else None].append(row)
@@ -317,7 +368,7 @@ class Counter:
                 continue
             types = set(ob.rule.rule.match.types)
             for row in rows:
-                if row.type is not None and row.type in self.compiled.ruleset.record_types() and row.type not in types:
+                if row.type is not None and row.type in known_types and row.type not in types:
                     continue
                 if row.date is not None and not ob.period.contains(row.date):
                     continue
@@ -325,22 +376,36 @@ class Counter:
 
     def _consider(self, ob: Obligation, rec: Rec) -> None:
         assert ob.window is not None
-        if not _relevant(ob, rec):
-            return
         spec = ob.rule.rule
-        why: tuple[str, str] | None
+        why: Why | None
         if not ob.window.contains(rec.date):
-            why = _outside(ob)
+            why = ("outside",)
         else:
             why = _why_not(spec.match, rec, self._refs(ob, rec.date), ob.portfolio)
             if why is None and spec.attendance:
                 why = self._attendance(ob, rec)
         if why is None:
             ob.count += 1
-            if len(ob.evidence) < MAX_EVIDENCE:
+            if len(ob.evidence) < self.max_evidence:
                 ob.evidence.append(rec.id)
-        elif len(ob.rejected) < MAX_REJECTED:
-            ob.rejected.append((rec.id, why[0], why[1]))
+            return
+        if why[0] == "no_team":  # the roster cannot say whether this record counts: not a "no"
+            ob.taint.append(
+                BadRow(
+                    rec.source,
+                    rec.line,
+                    "date",
+                    rec.date.isoformat(),
+                    "记录日期名册中无班子成员，无法计算到会比例",
+                    "no team members on the roster on the record's date: attendance cannot be computed",
+                    rec.id,
+                    rec.org,
+                    rec.type,
+                    rec.date,
+                )
+            )
+        if len(ob.rejected) < MAX_REJECTED:
+            ob.rejected.append((rec.id, why))
 
     def _refs(self, ob: Obligation, day: dt.date) -> dict[str, set[str]]:
         refs: dict[str, set[str]] = {}
@@ -354,60 +419,71 @@ class Counter:
             refs["second"] = {ob.second}
         return refs
 
-    def _attendance(self, ob: Obligation, rec: Rec) -> tuple[str, str] | None:
+    def _attendance(self, ob: Obligation, rec: Rec) -> Why | None:
         share = ob.rule.share
         assert share is not None
         team = self.index.team_on(ob.org.id, rec.date)
         if not team:
-            return ("记录日期名册中无班子成员，无法计算到会比例", "no team members on the roster on that date")
+            return ("no_team",)
         present = len(team & rec.participants)
         if Fraction(present, len(team)) < share:
-            return (f"到会 {present}/{len(team)}，低于 {share}", f"attendance {present}/{len(team)} is below {share}")
+            return ("attendance", f"{present}/{len(team)}", str(share))
         return None
 
 
-def _relevant(ob: Obligation, rec: Rec) -> bool:
-    """Whether a candidate is worth reporting for this subject (avoids listing every pair's talks for every pair)."""
-    if ob.subject_kind == "pair":
-        return ob.second in rec.participants
-    if ob.subject_kind == "portfolio":
-        return rec.chair == ob.subject_id or ob.subject_id in rec.participants or rec.portfolio == ob.portfolio
-    return True
-
-
-def _outside(ob: Obligation) -> tuple[str, str]:
-    assert ob.window is not None
-    w = f"{ob.window.start.isoformat()}..{ob.window.end.isoformat()}"
-    return (
-        f"日期不在评判区间 {w} 内（任职、施行或时限）",
-        f"date outside the judged window {w} (post, in force or deadline)",
-    )
-
-
-def _why_not(match: Match, rec: Rec, refs: dict[str, set[str]], portfolio: str | None = None) -> tuple[str, str] | None:
+def _why_not(match: Match, rec: Rec, refs: dict[str, set[str]], portfolio: str | None = None) -> Why | None:
+    """Why `rec` does not count under `match`, as a compact code (None: it counts)."""
     if match.tags_any and not (rec.tags & set(match.tags_any)):
-        tags = "、".join(match.tags_any)
-        return (f"缺少标签（需含其一：{tags}）", f"missing tag (needs one of: {', '.join(match.tags_any)})")
+        return ("tags_any",)
     if match.tags_all and not set(match.tags_all) <= rec.tags:
-        return (
-            "缺少标签（需全部含有：" + "、".join(match.tags_all) + "）",
-            "missing tags (needs all of: " + ", ".join(match.tags_all) + ")",
-        )
+        return ("tags_all",)
     if match.chair is not None:
         wanted = refs.get(match.chair, set())
         if rec.chair is None or rec.chair not in wanted:
-            who = rec.chair or "无 none"
-            return (f"主持人为 {who}，不是{_REF_ZH[match.chair]}", f"chaired by {who}, not the {match.chair}")
+            return ("chair", rec.chair or "", match.chair)
     for ref in match.participants:
         wanted = refs.get(ref, set())
         if not (wanted & rec.participants):
-            return (f"{_REF_ZH[ref]}不在参加人员中", f"the {ref} is not among the participants")
+            return ("participant", ref)
     if match.portfolio == "subject" and rec.portfolio != portfolio:
-        return (
-            f"分管领域为 {rec.portfolio or '空'}，不是 {portfolio}",
-            f"portfolio is {rec.portfolio or 'empty'}, not {portfolio}",
-        )
+        return ("portfolio", rec.portfolio or "")
     return None
 
 
 _REF_ZH = {"subject": "责任人本人", "first": "第一方", "second": "第二方", "secretary": "书记"}
+
+
+def describe(ob: Obligation, why: Why) -> tuple[str, str]:
+    """The Chinese and English text of a rejection reason."""
+    code = why[0]
+    match = ob.rule.rule.match
+    if code == "outside":
+        assert ob.window is not None
+        w = f"{ob.window.start.isoformat()}..{ob.window.end.isoformat()}"
+        return (
+            f"日期不在评判区间 {w} 内（任职、施行或时限）",
+            f"date outside the judged window {w} (post, in force or deadline)",
+        )
+    if code == "tags_any":
+        return (
+            f"缺少标签（需含其一：{'、'.join(match.tags_any)}）",
+            f"missing tag (needs one of: {', '.join(match.tags_any)})",
+        )
+    if code == "tags_all":
+        return (
+            f"缺少标签（需全部含有：{'、'.join(match.tags_all)}）",
+            f"missing tags (needs all of: {', '.join(match.tags_all)})",
+        )
+    if code == "chair":
+        who, ref = why[1] or "无 none", why[2]
+        return (f"主持人为 {who}，不是{_REF_ZH[ref]}", f"chaired by {who}, not the {ref}")
+    if code == "participant":
+        return (f"{_REF_ZH[why[1]]}不在参加人员中", f"the {why[1]} is not among the participants")
+    if code == "portfolio":
+        return (
+            f"分管领域为 {why[1] or '空'}，不是 {ob.portfolio}",
+            f"portfolio is {why[1] or 'empty'}, not {ob.portfolio}",
+        )
+    if code == "attendance":
+        return (f"到会 {why[1]}，低于 {why[2]}", f"attendance {why[1]} is below {why[2]}")
+    return ("记录日期名册中无班子成员，无法计算到会比例", "no team members on the roster on that date")

@@ -176,6 +176,8 @@ def _load_pack(
         if doc is None:
             continue
         rule_file = _validate(RuleFile, doc, problems)
+        if rule_file is None and manifest is not None:
+            problems.extend(_check_raw_types(doc, manifest))
         if rule_file is None or manifest is None:
             continue
         for index, rule in enumerate(rule_file.rules):
@@ -196,6 +198,28 @@ def _load_pack(
     if manifest is None:
         return None, problems
     return RulePack(manifest, tuple(loaded), str(root), digest.hexdigest()), problems
+
+
+def _check_raw_types(doc: Document, manifest: Manifest) -> list[Problem]:
+    """Record types in a file that failed validation: still worth reporting in the same lint run."""
+    problems: list[Problem] = []
+    rules = doc.data.get("rules") if isinstance(doc.data, dict) else None
+    for index, item in enumerate(rules if isinstance(rules, list) else []):
+        for section in ("match", "trigger"):
+            block = item.get(section) if isinstance(item, dict) else None
+            types = block.get("types") if isinstance(block, dict) else None
+            for i, name in enumerate(types if isinstance(types, list) else []):
+                if isinstance(name, str) and name not in manifest.record_types:
+                    problems.append(
+                        Problem(
+                            "rule.unknown_record_type",
+                            f"未知的记录类型 '{name}'（规则包 pack.yaml 的 record_types 中未声明）",
+                            f"unknown record type '{name}' (not declared in pack.yaml record_types)",
+                            doc.locate(("rules", index, section, "types", i)),
+                            did_you_mean(name, manifest.record_types),
+                        )
+                    )
+    return problems
 
 
 def _check_vocabulary(rule: Rule, index: int, doc: Document, manifest: Manifest) -> list[Problem]:
@@ -266,9 +290,9 @@ def validation_problems(exc: ValidationError, doc: Document, model: type[BaseMod
             out.append(
                 Problem(
                     "rule.missing_key",
-                    f"缺少必填项 '{path[-1] if path else loc[-1]}'",
+                    f"缺少必填项 '{loc[-1]}'",
                     f"missing required key '{loc[-1]}'",
-                    doc.locate(path[:-1]) if path else where,
+                    where,  # the mapping that lacks the key
                 )
             )
         else:
