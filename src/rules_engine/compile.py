@@ -9,6 +9,7 @@ only taken once every obligation of a partition is known and the close trigger h
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -48,7 +49,7 @@ class CompiledRule:
     def rule(self) -> Rule:
         return self.loaded.rule
 
-    @property
+    @functools.cached_property
     def uses_secretary(self) -> bool:
         match = self.loaded.rule.match
         return match.chair == "secretary" or "secretary" in match.participants

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import hashlib
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -161,7 +161,7 @@ def _prepare(
     accounts: dict[str, list[int]] = {}
     rejections: list[BadRow] = list(roster_result.rejected)
     known_types = compiled.ruleset.record_types()
-    seen: dict[int, int] = {}
+    seen: dict[str, int] = {}
     for source, row in _rows(records):
         account = accounts.setdefault(source, [0, 0, 0])
         account[0] += 1
@@ -241,13 +241,9 @@ def _rows(records: RecordsInput) -> Iterator[tuple[str, Rec | BadRow]]:
         yield "<records>", row
 
 
-def _digest(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
-
-
-def _check_refs(rec: Rec, index: RosterIndex, known_types: Mapping[str, Any], seen: dict[int, int]) -> Rec | BadRow:
-    """Reject records whose organisation or type is unknown, and duplicate ids. `seen` keeps 16 bytes of
-    hashes per record id (id -> content hash and line), the only per-record memory of an evaluation."""
+def _check_refs(rec: Rec, index: RosterIndex, known_types: Mapping[str, Any], seen: dict[str, int]) -> Rec | BadRow:
+    """Reject records whose organisation or type is unknown, and duplicate ids. `seen` maps each record id
+    to a CRC of its content and its line: the only per-record memory of an evaluation."""
 
     def bad(field: str, value: str, zh: str, en: str) -> BadRow:
         return BadRow(rec.source, rec.line, field, value, zh, en, rec.id, rec.org, rec.type, rec.date)
@@ -281,8 +277,8 @@ def _check_refs(rec: Rec, index: RosterIndex, known_types: Mapping[str, Any], se
             *sorted(rec.tags),
         ]
     )
-    key, digest = _digest(rec.id), _digest(content) >> 32
-    previous = seen.get(key)
+    digest = zlib.crc32(content.encode())
+    previous = seen.get(rec.id)
     if previous is not None:
         line = previous & 0xFFFFFFFF
         if previous >> 32 == digest:
@@ -298,7 +294,7 @@ def _check_refs(rec: Rec, index: RosterIndex, known_types: Mapping[str, Any], se
             f"记录编号重复但内容不同（第 {line} 行），本行未采用",
             f"record id already used on line {line} with different content; this row is not used",
         )
-    seen[key] = (digest << 32) | (rec.line & 0xFFFFFFFF)
+    seen[rec.id] = (digest << 32) | (rec.line & 0xFFFFFFFF)
     return rec
 
 

@@ -56,6 +56,7 @@ class Obligation:
     evidence: list[str] = field(default_factory=list)
     rejected: list[tuple[str, Why]] = field(default_factory=list)  # (record id, why); see describe()
     taint: list[BadRow] = field(default_factory=list)
+    refs: dict[str, set[str]] | None = None  # the subject's people, for record filters (built on first use)
 
     def sort_key(self) -> tuple[str, str, str, str, str, str, dt.date]:
         return (
@@ -408,15 +409,17 @@ class Counter:
             ob.rejected.append((rec.id, why))
 
     def _refs(self, ob: Obligation, day: dt.date) -> dict[str, set[str]]:
-        refs: dict[str, set[str]] = {}
+        refs = ob.refs
+        if refs is None:
+            refs = ob.refs = {}
+            if ob.subject_kind in ("person", "portfolio"):
+                refs["subject"] = {ob.subject_id}
+            if ob.first:
+                refs["first"] = {ob.first}
+            if ob.second:
+                refs["second"] = {ob.second}
         if ob.rule.uses_secretary:
-            refs["secretary"] = self.index.secretary_on(ob.org.id, day)
-        if ob.subject_kind in ("person", "portfolio"):
-            refs["subject"] = {ob.subject_id}
-        if ob.first:
-            refs["first"] = {ob.first}
-        if ob.second:
-            refs["second"] = {ob.second}
+            return {**refs, "secretary": self.index.secretary_on(ob.org.id, day)}
         return refs
 
     def _attendance(self, ob: Obligation, rec: Rec) -> Why | None:
