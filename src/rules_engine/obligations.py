@@ -301,6 +301,7 @@ class Counter:
         self.followups: dict[tuple[str, str], list[Rec]] = defaultdict(list)
         self.followup_types = {name for rule in compiled.rules if rule.rule.trigger for name in rule.rule.match.types}
         self.taints: list[BadRow] = []
+        self._bad_triggers: set[tuple[int, str, str]] = set()
 
     def add(self, rec: Rec) -> None:
         candidates = self.by_key.get((rec.org, rec.type))
@@ -321,9 +322,10 @@ class Counter:
             return
         for rule in self.compiled.trigger_types.get(row.type, ()):
             in_period = row.date is None or self.period.contains(row.date)
-            if org.kind in rule.rule.org_kinds and in_period:
+            label = row.record_id or f"{row.source}:{row.line}"
+            if org.kind in rule.rule.org_kinds and in_period and (rule.index, org.id, label) not in self._bad_triggers:
                 # the duty this row would have started cannot be judged: say so instead of staying silent
-                label = row.record_id or f"{row.source}:{row.line}"
+                self._bad_triggers.add((rule.index, org.id, label))
                 self.trigger_obligations.append(
                     Obligation(rule, org, "record", label, label, self.period, self.period, unk="bad_trigger")
                 )

@@ -1,0 +1,282 @@
+"""A deliberately plain evaluator of the same rule semantics: loops over subjects, windows and records,
+no durable_rules, no indexes, no streaming. It is an oracle for differential tests (and the benchmark
+prints how much slower it is); it is not part of the evaluation pipeline.
+
+It shares only the compiled parameters and the period arithmetic with the real pipeline; subjects,
+windows, record filters, counting and the status decision are written again here, as simply as
+possible, from the rule format's documentation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from fractions import Fraction
+from typing import Any
+
+from .compile import CompiledRule, CompiledRules
+from .model.roster import Roster
+from .model.rules import Match, SubjectKind
+from .periods import Period, month_day
+
+Key = tuple[str, str, str, str, str, str, str, str]  # org, rule, kind, subject, second, portfolio, period, window
+Outcome = tuple[str, int]  # status, count
+
+
+def _valid(record: Mapping[str, Any], orgs: set[str], types: set[str]) -> dict[str, Any] | None:
+    """The record as plain values, or None when it is not usable (the pipeline rejects such rows)."""
+    try:
+        day = dt.date.fromisoformat(record["date"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if record.get("org") not in orgs or record.get("type") not in types or not record.get("id"):
+        return None
+    people = set(record.get("participants") or [])
+    if record.get("chair"):
+        people.add(record["chair"])
+    return {**record, "date": day, "people": people, "tags": set(record.get("tags") or [])}
+
+
+def reference_evaluate(
+    compiled: CompiledRules, roster: Roster, records: Iterable[Mapping[str, Any]], period: Period, as_of: dt.date
+) -> dict[Key, Outcome]:
+    """Every finding as key -> (status, count)."""
+    orgs = {o.id: o for o in roster.organisations}
+    types = set(compiled.ruleset.record_types())
+    good: list[dict[str, Any]] = []
+    bad: list[Mapping[str, Any]] = []
+    first: dict[str, dict[str, Any]] = {}
+    fields = ("org", "type", "date", "chair", "people", "portfolio", "tags")
+    for record in records:
+        valid = _valid(record, set(orgs), types)
+        if valid is None:
+            bad.append(record)
+        elif valid["id"] not in first:
+            first[valid["id"]] = valid
+            good.append(valid)
+        elif any(first[valid["id"]].get(f) != valid.get(f) for f in fields):
+            bad.append(record)  # the same id with other content: not used, and it casts doubt
+    posts = [(person, post) for person in roster.people for post in person.posts]
+    out: dict[Key, Outcome] = {}
+    for org in orgs.values():
+        team_posts = [(person, post) for person, post in posts if post.org == org.id]
+        mine = [r for r in good if r["org"] == org.id]
+        for rule in compiled.rules:
+            spec = rule.rule
+            if org.kind not in spec.org_kinds:
+                out[(org.id, spec.id, "organisation", org.id, "", "", period.label, "")] = ("not_applicable", 0)
+                continue
+            if spec.subject is SubjectKind.trigger:
+                _triggers(rule, org.id, mine, bad, period, as_of, types, out)
+                continue
+            assert rule.params.period is not None
+            for window in period.windows(rule.params.period):
+                for kind, subject, second, area, term in _subjects(rule, team_posts, window):
+                    subject = subject or org.id
+                    key = (org.id, spec.id, kind, subject, second, area, window.label, "")
+                    if kind == "role" or (kind == "person" and term == "no_portfolio"):
+                        out[key] = ("undeterminable", 0)
+                        continue
+                    judged = _judged(rule, window, term)
+                    if judged == "skip":
+                        continue
+                    if not isinstance(judged, Period):
+                        out[key] = ("not_applicable", 0)
+                        continue
+                    count, doubt = _count(rule, spec.match, mine, judged, subject, second, area, team_posts)
+                    tainted = doubt or _tainted(rule, org.id, window, bad, types)
+                    out[key] = (_status(rule, count, as_of > judged.end, tainted), count)
+    return out
+
+
+def _subjects(rule: CompiledRule, team: list[Any], window: Period) -> list[tuple[str, str, str, str, Any]]:
+    spec = rule.rule
+
+    def overlaps(post: Any) -> bool:
+        return post.start <= window.end and (post.end is None or post.end >= window.start)
+
+    if spec.subject is SubjectKind.organisation:
+        return [("organisation", "", "", "", None)]
+    if spec.subject in (SubjectKind.person, SubjectKind.portfolio):
+        holders = [(p, post) for p, post in team if post.role in spec.roles and overlaps(post)]
+        if not holders:
+            return [("role", "/".join(r.value for r in spec.roles), "", "", None)]
+        found: list[tuple[str, str, str, str, Any]] = []
+        for person, post in holders:
+            term = (post.start, post.end)
+            if spec.subject is SubjectKind.person:
+                found.append(("person", person.id, "", "", term))
+            elif not post.portfolios:
+                judged = _judged(rule, window, term)
+                found.append(("person", person.id, "", "", "no_portfolio" if isinstance(judged, Period) else term))
+            else:
+                found += [("portfolio", person.id, "", area, term) for area in post.portfolios]
+        return found
+    assert spec.pair is not None
+    firsts = [(p, post) for p, post in team if post.role in spec.pair.first and overlaps(post)]
+    seconds = [(p, post) for p, post in team if post.role in spec.pair.second and overlaps(post)]
+    if not firsts:
+        return [("role", "/".join(r.value for r in spec.pair.first), "", "", None)]
+    found = []
+    done: set[tuple[str, str]] = set()
+    for a, pa in firsts:
+        for b, pb in seconds:
+            pair = (a.id, b.id) if spec.pair.ordered else tuple(sorted((a.id, b.id)))
+            if a.id == b.id or pair in done:
+                continue
+            done.add(pair)
+            start = max(pa.start, pb.start)
+            ends = [e for e in (pa.end, pb.end) if e is not None]
+            end = min(ends) if ends else None
+            if end is not None and end < start:
+                continue
+            found.append(("pair", a.id, b.id, "", (start, end)))
+    return found
+
+
+def _judged(rule: CompiledRule, window: Period, term: Any) -> Period | str | None:
+    """The judged part of the window; None: not applicable; "skip": the subject was not in post in it."""
+    start, end = window.start, window.end
+    start = max(start, rule.effective.from_)
+    if rule.effective.to is not None:
+        end = min(end, rule.effective.to)
+    deadline = rule.params.window
+    if deadline is not None:
+        if deadline.from_:
+            start = max(start, month_day(window.start.year, deadline.from_))
+        if deadline.to:
+            end = min(end, month_day(window.start.year, deadline.to))
+    if start > end:
+        return None
+    if term is not None:
+        start = max(start, term[0])
+        if term[1] is not None:
+            end = min(end, term[1])
+        if start > end:
+            return "skip"
+        days = (end - start).days + 1
+        if days < (rule.params.min_days_in_post or 0) and days < window.days:
+            return None
+    return Period(start, end)
+
+
+def _count(
+    rule: CompiledRule,
+    match: Match,
+    records: list[dict[str, Any]],
+    judged: Period,
+    subject: str,
+    second: str,
+    area: str,
+    team: list[Any],
+) -> tuple[int, bool]:
+    count, doubt = 0, False
+    for r in records:
+        if r["type"] not in match.types or not judged.start <= r["date"] <= judged.end:
+            continue
+        if not _passes(match, r, subject, second, area, team):
+            continue
+        if rule.rule.attendance:
+            present = {
+                p.id for p, post in team if post.start <= r["date"] and (post.end is None or r["date"] <= post.end)
+            }
+            if not present:
+                doubt = True
+                continue
+            assert rule.share is not None
+            if Fraction(len(present & r["people"]), len(present)) < rule.share:
+                continue
+        count += 1
+    return count, doubt
+
+
+def _passes(match: Match, r: dict[str, Any], subject: str, second: str, area: str, team: list[Any]) -> bool:
+    if match.tags_any and not (r["tags"] & set(match.tags_any)):
+        return False
+    if match.tags_all and not set(match.tags_all) <= r["tags"]:
+        return False
+    secretaries = {
+        p.id
+        for p, post in team
+        if post.role.value == "secretary" and post.start <= r["date"] and (post.end is None or r["date"] <= post.end)
+    }
+    who = {"subject": {subject}, "first": {subject}, "second": {second}, "secretary": secretaries}
+    if match.chair is not None and r.get("chair") not in who[match.chair]:
+        return False
+    if any(not (who[ref] & r["people"]) for ref in match.participants):
+        return False
+    return not (match.portfolio == "subject" and r.get("portfolio") != area)
+
+
+def _tainted(rule: CompiledRule, org: str, window: Period, bad: list[Mapping[str, Any]], types: set[str]) -> bool:
+    for row in bad:
+        row_org = row.get("org")
+        if isinstance(row_org, str) and row_org != org:
+            continue
+        row_type = row.get("type")
+        if isinstance(row_type, str) and row_type in types and row_type not in rule.rule.match.types:
+            continue
+        try:
+            day = dt.date.fromisoformat(row["date"])
+        except (KeyError, TypeError, ValueError):
+            return True
+        if window.start <= day <= window.end:
+            return True
+    return False
+
+
+def _status(rule: CompiledRule, count: int, due: bool, tainted: bool) -> str:
+    lo, hi = rule.at_least, rule.at_most
+    if hi is not None and count > hi:
+        return "violated"
+    if count >= lo and hi is None:
+        return "fulfilled"
+    if not due:
+        return "pending"
+    if tainted:
+        return "undeterminable"
+    return "violated" if count < lo else "fulfilled"
+
+
+def _triggers(
+    rule: CompiledRule,
+    org: str,
+    records: list[dict[str, Any]],
+    bad: list[Mapping[str, Any]],
+    period: Period,
+    as_of: dt.date,
+    types: set[str],
+    out: dict[Key, Outcome],
+) -> None:
+    spec = rule.rule
+    assert spec.trigger is not None
+    days = rule.params.within_days or 0
+    for row in bad:  # a rejected trigger row: the duty it would start cannot be judged
+        if row.get("org") == org and row.get("type") in spec.trigger.types and row.get("id"):
+            try:
+                day = dt.date.fromisoformat(row["date"])
+            except (KeyError, TypeError, ValueError):
+                day = None
+            if day is None or period.start <= day <= period.end:
+                out[(org, spec.id, "record", row["id"], "", "", period.label, "")] = ("undeterminable", 0)
+    for t in records:
+        if t["type"] not in spec.trigger.types or not period.start <= t["date"] <= period.end:
+            continue
+        if not _passes(spec.trigger, t, "", "", "", []):
+            continue
+        window = Period(t["date"], t["date"] + dt.timedelta(days=days), f"{t['date'].isoformat()}+{days}d")
+        key = (org, spec.id, "record", t["id"], "", "", window.label, "")
+        judged = _judged(rule, window, None)
+        if not isinstance(judged, Period):
+            out[key] = ("not_applicable", 0)
+            continue
+        count = sum(
+            1
+            for r in records
+            if r["type"] in spec.match.types
+            and r["id"] != t["id"]
+            and judged.start <= r["date"] <= judged.end
+            and _passes(spec.match, r, "", "", "", [])
+        )
+        tainted = _tainted(rule, org, window, bad, types)
+        out[key] = (_status(rule, count, as_of > judged.end, tainted), count)

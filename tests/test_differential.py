@@ -1,0 +1,127 @@
+"""Differential test: the pipeline (counting + durable_rules) and the plain reference evaluator agree on
+every finding's status and count, for generated rosters, records and parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rules_engine import compile_rules, evaluate, load_rules
+from rules_engine.model.roster import Roster
+from rules_engine.periods import parse_period
+from rules_engine.reference import reference_evaluate
+
+from .conftest import RULES
+
+RULESET = load_rules(RULES)
+TYPES = sorted(RULESET.record_types())
+AREAS = ["宣传思想", "政法", "组织人事"]
+TAGS = ["亲自部署", "亲自过问", "亲自协调", "亲自督办"]
+KINDS = ["local_committee", "party_group", "township", "grassroots"]
+D0 = dt.date(2023, 10, 1)
+
+
+def day(n: int) -> str:
+    return (D0 + dt.timedelta(days=n)).isoformat()
+
+
+@st.composite
+def scenario(draw: Any) -> dict[str, Any]:
+    orgs = [
+        {"id": f"o{i}", "name": f"组织{i}", "kind": draw(st.sampled_from(KINDS))}
+        for i in range(draw(st.integers(1, 2)))
+    ]
+    people = []
+    for org in orgs:
+        roles = ["secretary"] * draw(st.integers(0, 2)) + ["deputy_secretary"] * draw(st.integers(0, 1))
+        roles += ["member"] * draw(st.integers(0, 3))
+        for j, role in enumerate(roles):
+            start = draw(st.integers(0, 500))
+            end = draw(st.one_of(st.none(), st.integers(start, 600)))
+            areas = draw(st.lists(st.sampled_from(AREAS), max_size=2, unique=True)) if role != "secretary" else []
+            people.append(
+                {
+                    "id": f"{org['id']}p{j}",
+                    "name": f"人{j}",
+                    "posts": [
+                        {
+                            "org": org["id"],
+                            "role": role,
+                            "portfolios": areas,
+                            "start": day(start),
+                            "end": None if end is None else day(end),
+                        }
+                    ],
+                }
+            )
+    ids = [p["id"] for p in people] or ["nobody"]
+    records = []
+    for k in range(draw(st.integers(0, 30))):
+        org = draw(st.sampled_from(orgs))["id"]
+        offset = draw(st.integers(60, 540))
+        date = "2024-13-05" if offset > 530 else day(offset)  # now and then an impossible date
+        records.append(
+            {
+                "id": f"r{draw(st.integers(0, 40)) if draw(st.booleans()) else k}",
+                "org": org,
+                "type": draw(st.sampled_from(TYPES)),
+                "date": date,
+                "chair": draw(st.sampled_from(ids)) if draw(st.integers(0, 4)) else None,
+                "participants": draw(st.lists(st.sampled_from(ids), max_size=4, unique=True)),
+                "portfolio": draw(st.one_of(st.none(), st.sampled_from(AREAS))),
+                "tags": draw(st.lists(st.sampled_from(TAGS), max_size=2, unique=True)),
+            }
+        )
+    rule_ids = [r.rule.id for r in RULESET.rules]
+    params: dict[str, dict[str, Any]] = {}
+    for rule_id in draw(st.lists(st.sampled_from(rule_ids), max_size=3, unique=True)):
+        rule = RULESET.get(rule_id)
+        assert rule is not None
+        choice: dict[str, Any] = {"at_least": draw(st.integers(0, 3))}
+        if rule.rule.params.period is not None:
+            choice["period"] = draw(st.sampled_from(["year", "half_year", "quarter"]))
+        params[rule_id] = choice
+    return {
+        "roster": {"organisations": orgs, "people": people},
+        "records": records,
+        "params": params,
+        "period": draw(st.sampled_from(["2024", "2024-H1", "2024-H2", "2024-Q3"])),
+        "as_of": draw(st.integers(200, 560).map(day)),
+    }
+
+
+# A few hundred examples in CI; a long run: DIFF_EXAMPLES=20000 python -m pytest tests/test_differential.py
+EXAMPLES = int(os.environ.get("DIFF_EXAMPLES", "200"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario())
+def test_pipeline_agrees_with_the_reference_evaluator(case: dict[str, Any]) -> None:
+    compiled = compile_rules(RULESET, case["params"])
+    report = evaluate(compiled, case["roster"], case["records"], period=case["period"], as_of=case["as_of"])
+    got = {}
+    for f in report.findings:
+        key = (
+            f.organisation.id,
+            f.rule_id,
+            f.subject.kind,
+            f.subject.id,
+            f.subject.second.id if f.subject.second else "",
+            f.subject.portfolio or "",
+            f.period.label,
+            "",
+        )
+        assert key not in got, key
+        got[key] = (f.status.value, f.count)
+    expected = reference_evaluate(
+        compiled,
+        Roster.model_validate(case["roster"]),
+        case["records"],
+        parse_period(case["period"]),
+        dt.date.fromisoformat(case["as_of"]),
+    )
+    assert got == expected
