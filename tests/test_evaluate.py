@@ -402,3 +402,27 @@ def test_streamed_report_is_byte_identical_to_the_in_memory_one(township, tmp_pa
     empty = tmp_path / "empty.json"
     evaluate_to(empty, rules, {"organisations": [], "people": []}, [], period="2024", as_of="2025-01-01")
     assert json.loads(empty.read_bytes())["findings"] == []
+
+
+def test_promotion_inside_a_pair_keeps_the_pair_whole(make_pack, township) -> None:
+    """m1 is promoted from member to deputy on 2024-07-01: one pair with the secretary, judged all year."""
+    m1 = next(p for p in township["people"] if p["id"] == "m1")
+    m1["posts"][0]["end"] = "2024-06-30"
+    m1["posts"].append({"org": "t1", "role": "deputy_secretary", "start": "2024-07-01", "portfolios": ["政法"]})
+    rules = load_rules(make_pack(("TALK-1", PAIR), ("YG-1", PORTFOLIO)))
+    records = [rec("k1", "talk", "2024-09-01", "s1", ["m1"]), rec("v1", "visit", "2024-08-01", "m1", portfolio="政法")]
+    report = evaluate(rules, township, records, period="2024", as_of="2025-01-01")
+    pair = one(report, "TALK-1", second="m1")
+    assert pair.status is Status.fulfilled and pair.window.start == "2024-01-01"
+    assert one(report, "YG-1", subject="m1", portfolio="政法", period="2024-H2").status is Status.fulfilled
+    # 宣传思想 was only in the first post: judged on the first half only
+    assert [f.period.label for f in find(report, "YG-1", subject="m1", portfolio="宣传思想")] == ["2024-H1"]
+
+
+def test_deadline_window_shorter_than_min_days_in_post(make_pack, township) -> None:
+    body = WINDOW.replace("window: {from: '10-01', to: '12-15'}", "window: {from: '12-01', to: '12-15'}")
+    body = body.replace("subject: organisation", "subject: person\nroles: [secretary]")
+    body = body.replace("at_least: 1,", "at_least: 1, min_days_in_post: 30,")
+    rules = load_rules(make_pack(("Q4-1", body)))
+    report = evaluate(rules, township, [rec("p1", "report", "2024-12-02")], period="2024", as_of="2025-01-01")
+    assert one(report, "Q4-1", subject="s1").status is Status.fulfilled  # in post for the whole window

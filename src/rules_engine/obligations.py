@@ -95,7 +95,10 @@ class RosterIndex:
         return person.name if person else person_id
 
 
-def _clip(rule: CompiledRule, window: Period, term: tuple[dt.date, dt.date | None] | None) -> tuple[Period | None, str]:
+Term = tuple[dt.date, dt.date | None]
+
+
+def _clip(rule: CompiledRule, window: Period, term: Term | None) -> tuple[Period | None, str]:
     """The judged part of `window`, or None with the reason code."""
     eff = rule.effective
     judged = window.intersect(Period(eff.from_, eff.to or dt.date.max))
@@ -109,13 +112,30 @@ def _clip(rule: CompiledRule, window: Period, term: tuple[dt.date, dt.date | Non
         if judged is None:
             return None, "outside_deadline_window"
     if term is not None:
+        available = judged
         judged = judged.intersect(Period(term[0], term[1] or dt.date.max))
         if judged is None:
             return None, "not_in_post"
         minimum = rule.params.min_days_in_post or 0
-        if judged.days < minimum and judged.days < window.days:
+        if judged.days < minimum and judged.days < available.days:
             return None, "too_short_in_post"
     return Period(judged.start, judged.end, window.label), ""
+
+
+def merged_term(posts: list[Post]) -> Term:
+    """One span for a person's qualifying posts (a promotion or a change of portfolio is not a gap)."""
+    start = min(p.start for p in posts)
+    end = None if any(p.end is None for p in posts) else max(p.end for p in posts if p.end is not None)
+    return start, end
+
+
+def holders_by_person(holders: list[Holder], roles: list[Role], window: Period) -> dict[str, list[Holder]]:
+    """Posts in one of `roles` overlapping `window`, grouped by person (in roster order of first post)."""
+    out: dict[str, list[Holder]] = {}
+    for h in holders:
+        if h.post.role in roles and h.post.overlaps(window.start, window.end):
+            out.setdefault(h.person.id, []).append(h)
+    return out
 
 
 def plan(compiled: CompiledRules, index: RosterIndex, period: Period) -> list[Obligation]:
@@ -130,110 +150,111 @@ def plan(compiled: CompiledRules, index: RosterIndex, period: Period) -> list[Ob
 
 def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period: Period) -> list[Obligation]:
     spec = rule.rule
-    if spec.subject is SubjectKind.trigger:
-        if org.kind not in spec.org_kinds:
-            return [Obligation(rule, org, "organisation", org.id, org.name, period, None, na="kind_not_covered")]
-        return []
-    assert rule.params.period is not None  # the resolved value: defaults, then overrides
-    windows = period.windows(rule.params.period)
     if org.kind not in spec.org_kinds:
         return [Obligation(rule, org, "organisation", org.id, org.name, period, None, na="kind_not_covered")]
+    if spec.subject is SubjectKind.trigger:
+        return []
+    assert rule.params.period is not None  # the resolved value: defaults, then overrides
     out: list[Obligation] = []
     holders = index.holders.get(org.id, [])
-    for window in windows:
+    for window in period.windows(rule.params.period):
+        base, why = _clip(rule, window, None)
         if spec.subject is SubjectKind.organisation:
-            judged, why = _clip(rule, window, None)
-            out.append(Obligation(rule, org, "organisation", org.id, org.name, window, judged, na=why))
+            out.append(Obligation(rule, org, "organisation", org.id, org.name, window, base, na=why))
             continue
-        if spec.subject in (SubjectKind.person, SubjectKind.portfolio):
-            in_role = [h for h in holders if h.post.role in spec.roles and h.post.overlaps(window.start, window.end)]
-            if not in_role:
-                roles = "/".join(r.value for r in spec.roles)
-                out.append(Obligation(rule, org, "role", roles, roles, window, window, role=roles, unk="no_holder"))
+        roles = spec.roles if spec.pair is None else spec.pair.first
+        people = holders_by_person(holders, roles, window)
+        if not people:  # nobody on the roster to judge: say so, unless the rule does not apply anyway
+            label = "/".join(r.value for r in roles)
+            out.append(Obligation(rule, org, "role", label, label, window, base, role=label, na=why, unk="no_holder"))
+            continue
+        if spec.pair is not None:
+            out.extend(_plan_pairs(rule, org, window, people, holders_by_person(holders, spec.pair.second, window)))
+            continue
+        for posts in people.values():
+            person, role = posts[0].person, posts[-1].post.role.value
+            judged, why = _clip(rule, window, merged_term([h.post for h in posts]))
+            if why == "not_in_post":
                 continue
-            for h in in_role:
-                judged, why = _clip(rule, window, (h.post.start, h.post.end))
-                if why == "not_in_post":
-                    continue
-                role = h.post.role.value
-                if spec.subject is SubjectKind.person:
-                    out.append(
-                        Obligation(rule, org, "person", h.person.id, h.person.name, window, judged, na=why, role=role)
+            if spec.subject is SubjectKind.person:
+                out.append(Obligation(rule, org, "person", person.id, person.name, window, judged, na=why, role=role))
+                continue
+            areas = list(dict.fromkeys(area for h in posts for area in h.post.portfolios))
+            if not areas:
+                unk = "" if why else "no_portfolio"
+                out.append(
+                    Obligation(
+                        rule, org, "portfolio", person.id, person.name, window, judged, na=why, unk=unk, role=role
                     )
-                elif not h.post.portfolios:
-                    out.append(
-                        Obligation(
-                            rule,
-                            org,
-                            "person",
-                            h.person.id,
-                            h.person.name,
-                            window,
-                            judged,
-                            na=why,
-                            unk="" if why else "no_portfolio",
-                            role=role,
-                        )
-                    )
-                else:
-                    for area in h.post.portfolios:
-                        out.append(
-                            Obligation(
-                                rule,
-                                org,
-                                "portfolio",
-                                h.person.id,
-                                h.person.name,
-                                window,
-                                judged,
-                                portfolio=area,
-                                na=why,
-                                role=role,
-                            )
-                        )
-            continue
-        assert spec.pair is not None
-        firsts = [h for h in holders if h.post.role in spec.pair.first and h.post.overlaps(window.start, window.end)]
-        seconds = [h for h in holders if h.post.role in spec.pair.second and h.post.overlaps(window.start, window.end)]
-        if not firsts:
-            roles = "/".join(r.value for r in spec.pair.first)
-            out.append(Obligation(rule, org, "role", roles, roles, window, window, role=roles, unk="no_holder"))
-            continue
-        seen: set[tuple[str, str]] = set()
-        for a in firsts:
-            for b in seconds:
-                if a.person.id == b.person.id:
-                    continue
-                key = (a.person.id, b.person.id)
-                if not spec.pair.ordered:
-                    key = (min(key), max(key))
-                if key in seen:
-                    continue
-                seen.add(key)
-                lo = max(a.post.start, b.post.start)
-                ends = [e for e in (a.post.end, b.post.end) if e is not None]
-                if ends and min(ends) < lo:
-                    continue
-                judged, why = _clip(rule, window, (lo, min(ends) if ends else None))
+                )
+            for area in areas:
+                term = merged_term([h.post for h in posts if area in h.post.portfolios])
+                judged, why = _clip(rule, window, term)
                 if why == "not_in_post":
                     continue
                 out.append(
                     Obligation(
                         rule,
                         org,
-                        "pair",
-                        a.person.id,
-                        a.person.name,
+                        "portfolio",
+                        person.id,
+                        person.name,
                         window,
                         judged,
-                        role=a.post.role.value,
-                        first=a.person.id,
-                        second=b.person.id,
-                        second_name=b.person.name,
-                        second_role=b.post.role.value,
+                        portfolio=area,
                         na=why,
+                        role=role,
                     )
                 )
+    return out
+
+
+def _plan_pairs(
+    rule: CompiledRule,
+    org: Organisation,
+    window: Period,
+    firsts: dict[str, list[Holder]],
+    seconds: dict[str, list[Holder]],
+) -> list[Obligation]:
+    assert rule.rule.pair is not None
+    out: list[Obligation] = []
+    seen: set[tuple[str, str]] = set()
+    for a_id, a_posts in firsts.items():
+        for b_id, b_posts in seconds.items():
+            key = (a_id, b_id) if rule.rule.pair.ordered else (min(a_id, b_id), max(a_id, b_id))
+            if a_id == b_id or key in seen:
+                continue
+            seen.add(key)
+            (a_start, a_end), (b_start, b_end) = (
+                merged_term([h.post for h in a_posts]),
+                merged_term([h.post for h in b_posts]),
+            )
+            start = max(a_start, b_start)
+            ends = [e for e in (a_end, b_end) if e is not None]
+            end = min(ends) if ends else None
+            if end is not None and end < start:
+                continue
+            judged, why = _clip(rule, window, (start, end))
+            if why == "not_in_post":
+                continue
+            a, b = a_posts[0].person, b_posts[0].person
+            out.append(
+                Obligation(
+                    rule,
+                    org,
+                    "pair",
+                    a.id,
+                    a.name,
+                    window,
+                    judged,
+                    role=a_posts[-1].post.role.value,
+                    first=a.id,
+                    second=b.id,
+                    second_name=b.name,
+                    second_role=b_posts[-1].post.role.value,
+                    na=why,
+                )
+            )
     return out
 
 
@@ -295,7 +316,7 @@ class Counter:
         for ob in obligations:
             if ob.window is None or ob.na or ob.unk:
                 continue
-            for name in ob.rule.rule.match.types:
+            for name in set(ob.rule.rule.match.types):
                 self.by_key[(ob.org.id, name)].add(ob)
         self.trigger_obligations: list[Obligation] = []
         self.followups: dict[tuple[str, str], list[Rec]] = defaultdict(list)

@@ -74,8 +74,14 @@ def reference_evaluate(
                 for kind, subject, second, area, term in _subjects(rule, team_posts, window):
                     subject = subject or org.id
                     key = (org.id, spec.id, kind, subject, second, area, window.label, "")
-                    if kind == "role" or (kind == "person" and term == "no_portfolio"):
-                        out[key] = ("undeterminable", 0)
+                    if kind == "role":  # nobody in the role: undeterminable, unless the rule does not apply
+                        applies = isinstance(_judged(rule, window, None), Period)
+                        out[key] = ("undeterminable" if applies else "not_applicable", 0)
+                        continue
+                    if isinstance(term, tuple) and term[0] == "no_portfolio":
+                        judged = _judged(rule, window, term[1])
+                        if judged != "skip":
+                            out[key] = ("undeterminable" if isinstance(judged, Period) else "not_applicable", 0)
                         continue
                     judged = _judged(rule, window, term)
                     if judged == "skip":
@@ -89,48 +95,59 @@ def reference_evaluate(
     return out
 
 
+def _span(posts: list[Any]) -> tuple[dt.date, dt.date | None]:
+    ends = [p.end for p in posts]
+    return min(p.start for p in posts), None if None in ends else max(ends)
+
+
 def _subjects(rule: CompiledRule, team: list[Any], window: Period) -> list[tuple[str, str, str, str, Any]]:
+    """(kind, subject, second, portfolio, term) for each subject; term "no_portfolio" or None (role gap)."""
     spec = rule.rule
 
     def overlaps(post: Any) -> bool:
         return post.start <= window.end and (post.end is None or post.end >= window.start)
 
+    def by_person(roles: list[Any]) -> dict[str, list[Any]]:
+        found: dict[str, list[Any]] = {}
+        for person, post in team:
+            if post.role in roles and overlaps(post):
+                found.setdefault(person.id, []).append(post)
+        return found
+
     if spec.subject is SubjectKind.organisation:
         return [("organisation", "", "", "", None)]
-    if spec.subject in (SubjectKind.person, SubjectKind.portfolio):
-        holders = [(p, post) for p, post in team if post.role in spec.roles and overlaps(post)]
-        if not holders:
-            return [("role", "/".join(r.value for r in spec.roles), "", "", None)]
-        found: list[tuple[str, str, str, str, Any]] = []
-        for person, post in holders:
-            term = (post.start, post.end)
-            if spec.subject is SubjectKind.person:
-                found.append(("person", person.id, "", "", term))
-            elif not post.portfolios:
-                judged = _judged(rule, window, term)
-                found.append(("person", person.id, "", "", "no_portfolio" if isinstance(judged, Period) else term))
-            else:
-                found += [("portfolio", person.id, "", area, term) for area in post.portfolios]
+    roles = spec.roles if spec.pair is None else spec.pair.first
+    firsts = by_person(roles)
+    if not firsts:
+        return [("role", "/".join(r.value for r in roles), "", "", None)]
+    found: list[tuple[str, str, str, str, Any]] = []
+    if spec.subject is SubjectKind.person:
+        return [("person", pid, "", "", _span(posts)) for pid, posts in firsts.items()]
+    if spec.subject is SubjectKind.portfolio:
+        for pid, posts in firsts.items():
+            areas: list[str] = []
+            for post in posts:
+                areas += [a for a in post.portfolios if a not in areas]
+            if not areas:
+                found.append(("portfolio", pid, "", "", ("no_portfolio", _span(posts))))
+            for area in areas:
+                found.append(("portfolio", pid, "", area, _span([p for p in posts if area in p.portfolios])))
         return found
     assert spec.pair is not None
-    firsts = [(p, post) for p, post in team if post.role in spec.pair.first and overlaps(post)]
-    seconds = [(p, post) for p, post in team if post.role in spec.pair.second and overlaps(post)]
-    if not firsts:
-        return [("role", "/".join(r.value for r in spec.pair.first), "", "", None)]
-    found = []
+    seconds = by_person(spec.pair.second)
     done: set[tuple[str, str]] = set()
-    for a, pa in firsts:
-        for b, pb in seconds:
-            pair = (a.id, b.id) if spec.pair.ordered else tuple(sorted((a.id, b.id)))
-            if a.id == b.id or pair in done:
+    for a, pa in firsts.items():
+        for b, pb in seconds.items():
+            pair = (a, b) if spec.pair.ordered else (min(a, b), max(a, b))
+            if a == b or pair in done:
                 continue
             done.add(pair)
-            start = max(pa.start, pb.start)
-            ends = [e for e in (pa.end, pb.end) if e is not None]
+            (sa, ea), (sb, eb) = _span(pa), _span(pb)
+            start = max(sa, sb)
+            ends = [e for e in (ea, eb) if e is not None]
             end = min(ends) if ends else None
-            if end is not None and end < start:
-                continue
-            found.append(("pair", a.id, b.id, "", (start, end)))
+            if end is None or end >= start:
+                found.append(("pair", a, b, "", (start, end)))
     return found
 
 
@@ -149,13 +166,14 @@ def _judged(rule: CompiledRule, window: Period, term: Any) -> Period | str | Non
     if start > end:
         return None
     if term is not None:
+        available = (end - start).days + 1
         start = max(start, term[0])
         if term[1] is not None:
             end = min(end, term[1])
         if start > end:
             return "skip"
         days = (end - start).days + 1
-        if days < (rule.params.min_days_in_post or 0) and days < window.days:
+        if days < (rule.params.min_days_in_post or 0) and days < available:
             return None
     return Period(start, end)
 

@@ -70,7 +70,10 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _short(value: object) -> str:
-    text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
+    try:
+        text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
+    except TypeError:  # e.g. an integer beyond 64 bits
+        text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -134,6 +134,15 @@ class Match(_Strict):
     """Which records count as evidence. References are resolved per subject."""
 
     types: list[str] = Field(min_length=1, description="记录类型 record types (declared in pack.yaml)")
+
+    @field_validator("types")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        repeated = sorted({t for t in value if value.count(t) > 1})
+        if repeated:
+            raise ValueError(f"record type listed twice (重复的记录类型): {', '.join(repeated)}")
+        return value
+
     tags_any: list[str] = Field(default_factory=list, description="至少含一个标签 at least one of these tags")
     tags_all: list[str] = Field(default_factory=list, description="含全部标签 all of these tags")
     chair: PersonRef | None = Field(default=None, description="主持人/组织者 is this person")
@@ -153,6 +162,17 @@ class Window(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    @field_validator("from_", "to")
+    @classmethod
+    def _real_day(cls, value: str | None) -> str | None:
+        if value is not None:
+            month, day = (int(part) for part in value.split("-"))
+            try:
+                dt.date(2024, month, day)  # a leap year: 02-29 is allowed (it means 02-28 in common years)
+            except ValueError:
+                raise ValueError(f"'{value}' is not a day of the year (日期不存在)") from None
+        return value
+
 
 def _fraction(value: object) -> Fraction:
     if isinstance(value, bool):
@@ -160,7 +180,10 @@ def _fraction(value: object) -> Fraction:
     if isinstance(value, (int, float)):
         share = Fraction(value).limit_denominator(1000)
     elif isinstance(value, str) and re.fullmatch(r"\s*\d+\s*/\s*\d+\s*|\s*\d*\.?\d+\s*", value):
-        share = Fraction(value.replace(" ", ""))
+        try:
+            share = Fraction(value.replace(" ", ""))
+        except ZeroDivisionError:
+            raise ValueError(f"share {value!r} divides by zero") from None
     else:
         raise ValueError(f"share must be a number or a fraction like '2/3', not {value!r}")
     if not 0 < share <= 1:
@@ -282,6 +305,17 @@ class Rule(_Strict):
             raise ValueError("params needs at_least or at_most (须给出 at_least 或 at_most)")
         if self.attendance and self.params.min_share is None:
             raise ValueError("attendance: true needs params.min_share")
+        if self.params.min_share is not None and not self.attendance:
+            raise ValueError("params.min_share needs attendance: true (到会比例须配合 attendance: true)")
+        lo, hi = self.params.at_least, self.params.at_most
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"at_least ({lo}) is greater than at_most ({hi}) (至少次数大于至多次数)")
+        if self.trigger is not None and kind is not SubjectKind.trigger:
+            raise ValueError("'trigger' is only for subject: trigger (仅触发型规则可写 trigger)")
+        if kind is SubjectKind.trigger and self.params.period is not None:
+            raise ValueError("a trigger rule has no params.period: its window is within_days after each trigger")
+        if kind is not SubjectKind.trigger and self.params.within_days is not None:
+            raise ValueError("params.within_days is only for subject: trigger")
         allowed_refs = {
             SubjectKind.organisation: {"secretary"},
             SubjectKind.person: {"subject", "secretary"},
@@ -290,6 +324,10 @@ class Rule(_Strict):
             SubjectKind.trigger: {"secretary"},
         }[kind]
         refs = [*self.match.participants, *([self.match.chair] if self.match.chair else [])]
+        if self.trigger is not None:
+            refs += [*self.trigger.participants, *([self.trigger.chair] if self.trigger.chair else [])]
+            if self.trigger.portfolio:
+                raise ValueError("trigger.portfolio cannot be used: a trigger record has no subject portfolio")
         for ref in refs:
             if ref not in allowed_refs:
                 raise ValueError(
