@@ -42,3 +42,49 @@ def test_fast_path_agrees_with_the_thorough_path(data: dict) -> None:
     else:
         assert isinstance(fast, BadRow) and isinstance(slow, BadRow)
         assert (fast.field, fast.en) == (slow.field, slow.en)
+
+
+def test_roster_rejections_are_located_and_units_add_up(tmp_path) -> None:
+    from rules_engine import read_roster
+
+    path = tmp_path / "roster.yaml"
+    path.write_text(
+        """\
+organisations:
+  - {id: t1, name: 甲镇党委, kind: township}
+  - {id: t1, name: 重复, kind: township}
+  - {id: t2, name: 乙镇党委, kind: townshp}
+people:
+  - id: a
+    name: 甲
+    posts:
+      - {org: t1, role: secretary, start: 2020-01-01}
+      - {org: t1, role: member, start: 2021-01-01}
+      - {org: t9, role: member, start: 2021-01-01}
+      - {org: t1, role: member, start: 2024-01-01, end: 2023-01-01}
+  - id: a
+    name: 重复
+    posts: [{org: t1, role: member, start: 2020-01-01}]
+""",
+        encoding="utf-8",
+    )
+    result = read_roster(path)
+    reasons = {(r.line, r.field): r.en for r in result.rejected}
+    assert "duplicate organisation id" in reasons[(3, "id")]
+    assert (4, "kind") in reasons
+    assert "overlaps another post" in reasons[(10, "start")]
+    assert "unknown organisation 't9'" in reasons[(11, "org")]
+    assert any("ends before it starts" in r.en for r in result.rejected)
+    assert "duplicate person id" in reasons[(13, "id")]
+    assert result.read == 3 + 4 + 1 and result.used + result.rejected_units == result.read
+    assert result.used == 2  # organisation t1 and the secretary post
+    assert [p.role.value for p in result.roster.people[0].posts] == ["secretary"]
+
+
+def test_duplicate_key_in_a_roster_is_located(tmp_path) -> None:
+    from rules_engine import read_roster
+
+    path = tmp_path / "roster.yaml"
+    path.write_text("organisations:\n  - {id: t1, name: 甲, kind: township, name: 乙}\n", encoding="utf-8")
+    result = read_roster(path)
+    assert result.rejected and result.rejected[0].line == 2 and "duplicate key" in result.rejected[0].en

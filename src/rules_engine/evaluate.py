@@ -114,8 +114,8 @@ class _Run:
                 "source": roster.source,
                 "kind": "roster",
                 "read": roster.read,
-                "used": roster.read - len(roster.rejected),
-                "rejected": len(roster.rejected),
+                "used": roster.used,
+                "rejected": roster.rejected_units,
             }
         ]
         sources += [
@@ -222,7 +222,8 @@ def _roster(roster: RosterInput) -> RosterResult:
     if isinstance(roster, RosterResult):
         return roster
     if isinstance(roster, Roster):
-        return RosterResult(roster, [], len(roster.organisations) + len(roster.people), "<roster>")
+        units = len(roster.organisations) + sum(max(1, len(p.posts)) for p in roster.people)
+        return RosterResult(roster, [], units, "<roster>")
     if isinstance(roster, Mapping):
         return roster_from_data(roster)
     return read_roster(roster)

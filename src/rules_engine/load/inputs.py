@@ -331,21 +331,42 @@ def records_from_objects(items: Iterable[Any], source: str = "<records>") -> Ite
 
 @dataclass
 class RosterResult:
+    """A roster and its account. The roster is counted in units: each organisation and each post (a
+    person without posts is one unit), so that ``read == used + rejected`` holds."""
+
     roster: Roster
     rejected: list[BadRow]
     read: int
     source: str
+    rejected_units: int = 0
+
+    @property
+    def used(self) -> int:
+        return self.read - self.rejected_units
 
 
-_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The C parser with safe constructors, refusing duplicate keys (the slow path then locates them)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+                seen.add(key)
+            except TypeError:  # an unhashable key: let the slow path say what is wrong
+                raise yaml.constructor.ConstructorError(None, None, "complex key", key_node.start_mark) from None
+        return super().construct_mapping(node, deep)
 
 
 def read_roster(path: str | Path) -> RosterResult:
-    """Read a roster YAML or JSON file. Each organisation and person is validated on its own: a bad
-    entry is rejected with its line and the rest is used.
+    """Read a roster YAML or JSON file. Each organisation and post is validated on its own: a bad entry
+    is rejected with its line and the rest is used.
 
     The file is parsed with the fast (C) safe loader first; positions are only computed, with the
-    position-keeping loader, when there is something to locate."""
+    position-keeping loader, when there is something to locate or the fast loader refused the text."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"找不到名册文件 roster file not found: {path}")
@@ -356,32 +377,37 @@ def read_roster(path: str | Path) -> RosterResult:
         if p.suffix.lower() == ".json":
             data = orjson.loads(raw)
         else:
-            data = yaml.load(raw.decode("utf-8-sig"), Loader=_FAST_LOADER)  # a safe loader (C or Python)
+            data = yaml.load(raw.decode("utf-8-sig"), Loader=_FastLoader)
     except (orjson.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError):
         data = None
-    if not isinstance(data, dict):
-        doc, problems = load_yaml(p)
-        if doc is None or not isinstance(doc.data, dict):
-            detail = "; ".join(str(x) for x in problems) or "top level must be a mapping with 'organisations'"
-            raise InputError(f"名册无法读取 cannot read roster: {detail}")
-        data = doc.data
-    result = roster_from_data(data, name)
-    if result.rejected:
-        doc, problems = load_yaml(p)
-        if doc is not None:
-            located = [BadRow(name, x.location.line, x.location.path, None, x.message, x.message_en) for x in problems]
-            result = roster_from_data(doc.data, name, doc, located)
-    return result
+    if isinstance(data, dict):
+        result = roster_from_data(data, name)
+        if not result.rejected:
+            return result
+    doc, problems = load_yaml(p)
+    if doc is None or not isinstance(doc.data, dict):
+        detail = "; ".join(str(x) for x in problems) or "top level must be a mapping with 'organisations'"
+        raise InputError(f"名册无法读取 cannot read roster: {detail}")
+    located = [BadRow(name, x.location.line, x.location.path, None, x.message, x.message_en) for x in problems]
+    return roster_from_data(doc.data, name, doc, located)
 
 
 def roster_from_data(
     data: Mapping[str, Any], source: str = "<roster>", doc: Document | None = None, rejected: list[BadRow] | None = None
 ) -> RosterResult:
-    rejected = list(rejected or [])
+    """Validate a roster entry by entry. Rejected: invalid entries, duplicate ids, posts in unknown
+    organisations, posts of one person in one organisation whose terms overlap."""
+    problems = list(rejected or [])
+    rejected_units = 0
     read = 0
 
     def where(path: tuple[str | int, ...]) -> int:
         return doc.locate(path).line if doc else 0
+
+    def reject(row: BadRow, units: int = 1) -> None:
+        nonlocal rejected_units
+        problems.append(row)
+        rejected_units += units
 
     orgs: list[Organisation] = []
     for i, item in enumerate(data.get("organisations") or []):
@@ -389,10 +415,10 @@ def roster_from_data(
         try:
             org = Organisation.model_validate(item)
         except ValidationError as exc:
-            rejected.append(_roster_bad(exc, source, where, ("organisations", i)))
+            reject(_roster_bad(exc, source, where, ("organisations", i)))
             continue
         if any(o.id == org.id for o in orgs):
-            rejected.append(
+            reject(
                 BadRow(source, where(("organisations", i)), "id", org.id, "组织编号重复", "duplicate organisation id")
             )
             continue
@@ -401,25 +427,44 @@ def roster_from_data(
     people: list[Person] = []
     seen: set[str] = set()
     for i, item in enumerate(data.get("people") or []):
-        read += 1
+        raw_posts = item.get("posts") if isinstance(item, dict) else None
+        units = max(1, len(raw_posts) if isinstance(raw_posts, list) else 1)
+        read += units
+        if isinstance(item, dict) and raw_posts is not None and not isinstance(raw_posts, list):
+            reject(
+                BadRow(
+                    source,
+                    where(("people", i, "posts")),
+                    "posts",
+                    _short(raw_posts),
+                    "任职应为列表",
+                    "posts must be a list",
+                ),
+                units,
+            )
+            continue
         try:
-            person = Person.model_validate(item)
+            person = Person.model_validate({**item, "posts": []} if isinstance(item, dict) else item)
         except ValidationError as exc:
-            rejected.append(_roster_bad(exc, source, where, ("people", i)))
+            reject(_roster_bad(exc, source, where, ("people", i)), units)
             continue
         if person.id in seen:
-            rejected.append(
-                BadRow(source, where(("people", i)), "id", person.id, "人员编号重复", "duplicate person id")
-            )
+            reject(BadRow(source, where(("people", i)), "id", person.id, "人员编号重复", "duplicate person id"), units)
             continue
         seen.add(person.id)
         posts: list[Post] = []
-        for j, post in enumerate(person.posts):
+        for j, raw in enumerate(raw_posts or []):
+            try:
+                post = Post.model_validate(raw)
+            except ValidationError as exc:
+                reject(_roster_bad(exc, source, where, ("people", i, "posts", j)))
+                continue
+            line = where(("people", i, "posts", j))
             if post.org not in org_ids:
-                rejected.append(
+                reject(
                     BadRow(
                         source,
-                        where(("people", i, "posts", j, "org")),
+                        line,
                         "org",
                         post.org,
                         f"任职组织 '{post.org}' 不在名册中（人员 {person.id}）",
@@ -427,26 +472,44 @@ def roster_from_data(
                     )
                 )
                 continue
+            clash = next((q for q in posts if q.org == post.org and _overlap(q, post)), None)
+            if clash is not None:
+                reject(
+                    BadRow(
+                        source,
+                        line,
+                        "start",
+                        post.start.isoformat(),
+                        f"与同一组织的另一任职（{clash.role.zh}，{clash.start}起）时间重叠（人员 {person.id}）",
+                        f"overlaps another post in the same organisation ({clash.role.value} from {clash.start}) "
+                        f"(person {person.id})",
+                    )
+                )
+                continue
             posts.append(post)
         people.append(person.model_copy(update={"posts": posts}))
-    unknown = [k for k in data if k not in ("organisations", "people")]
-    for key in unknown:
-        rejected.append(
-            BadRow(source, where((key,)), key, None, f"名册中的未知键 '{key}'", f"unknown roster key '{key}'")
-        )
-    for org in orgs:
+    for key in data:
+        if key not in ("organisations", "people"):
+            problems.append(
+                BadRow(source, where((key,)), key, None, f"名册中的未知键 '{key}'", f"unknown roster key '{key}'")
+            )
+    for i, org in enumerate(orgs):
         if org.parent and org.parent not in org_ids:
-            rejected.append(
+            problems.append(
                 BadRow(
                     source,
-                    0,
+                    where(("organisations", i)),
                     "parent",
                     org.parent,
-                    f"上级组织 '{org.parent}' 不在名册中（组织 {org.id}）",
-                    f"parent '{org.parent}' of {org.id} is not in the roster",
+                    f"上级组织 '{org.parent}' 不在名册中（组织 {org.id}，仍采用）",
+                    f"parent '{org.parent}' of {org.id} is not in the roster (organisation still used)",
                 )
             )
-    return RosterResult(Roster(organisations=orgs, people=people), rejected, read, source)
+    return RosterResult(Roster(organisations=orgs, people=people), problems, read, source, rejected_units)
+
+
+def _overlap(a: Post, b: Post) -> bool:
+    return a.start <= (b.end or dt.date.max) and b.start <= (a.end or dt.date.max)
 
 
 def _roster_bad(exc: ValidationError, source: str, where: Any, base: tuple[str | int, ...]) -> BadRow:

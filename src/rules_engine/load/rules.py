@@ -94,9 +94,6 @@ def _pack_roots(paths: Sequence[str | Path]) -> tuple[dict[Path, list[Path] | No
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            if (path / MANIFEST).is_file():
-                roots[path] = None
-                continue
             found = sorted(p.parent for p in path.rglob(MANIFEST))
             if not found:
                 problems.append(
@@ -108,7 +105,7 @@ def _pack_roots(paths: Sequence[str | Path]) -> tuple[dict[Path, list[Path] | No
                     )
                 )
             for root in found:
-                roots[root] = None
+                roots[root.resolve()] = None
         elif path.is_file():
             owner = next((p for p in path.parents if (p / MANIFEST).is_file()), None)
             if owner is None:
@@ -121,12 +118,13 @@ def _pack_roots(paths: Sequence[str | Path]) -> tuple[dict[Path, list[Path] | No
                     )
                 )
                 continue
+            owner = owner.resolve()
             if path.name == MANIFEST:
                 roots[owner] = None
             else:
                 listed = roots.setdefault(owner, [])
                 if listed is not None:
-                    listed.append(path)
+                    listed.append(path.resolve())
         else:
             problems.append(
                 Problem("file.not_found", "文件或目录不存在", "no such file or folder", Location(str(path)))
@@ -158,20 +156,35 @@ def _load(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Problem]]:
     return packs, problems
 
 
+def _display(path: Path) -> str:
+    """A path as the user would write it: relative to the working folder when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _load_pack(
     root: Path, only: list[Path] | None, seen_ids: dict[str, Location]
 ) -> tuple[RulePack | None, list[Problem]]:
     problems: list[Problem] = []
-    manifest_doc, found = load_yaml(root / MANIFEST)
+    manifest_doc, found = load_yaml(root / MANIFEST, _display(root / MANIFEST))
     problems.extend(found)
     manifest = _validate(Manifest, manifest_doc, problems) if manifest_doc is not None else None
-    files = sorted(p for p in root.rglob("*.y*ml") if p.name != MANIFEST) if only is None else sorted(set(only))
+    if only is None:  # the pack's own files: not those of a pack nested inside it
+        files = sorted(
+            p
+            for p in root.rglob("*.y*ml")
+            if p.name != MANIFEST and next(q for q in p.parents if (q / MANIFEST).is_file()) == root
+        )
+    else:
+        files = sorted(set(only))
     digest = hashlib.sha256()
     digest.update((root / MANIFEST).read_bytes() if (root / MANIFEST).is_file() else b"")
     loaded: list[LoadedRule] = []
     for path in files:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-        doc, found = load_yaml(path)
+        doc, found = load_yaml(path, _display(path))
         problems.extend(found)
         if doc is None:
             continue
@@ -197,7 +210,7 @@ def _load_pack(
             loaded.append(LoadedRule(rule, manifest.pack, where))
     if manifest is None:
         return None, problems
-    return RulePack(manifest, tuple(loaded), str(root), digest.hexdigest()), problems
+    return RulePack(manifest, tuple(loaded), _display(root), digest.hexdigest()), problems
 
 
 def _check_raw_types(doc: Document, manifest: Manifest) -> list[Problem]:

@@ -35,6 +35,7 @@ class Document:
 
 MAX_BYTES = 5_000_000
 MAX_DEPTH = 40
+MAX_NODES = 200_000  # after alias expansion: refuses "billion laughs" documents
 _SAFE_TAGS = frozenset({"str", "int", "float", "bool", "null", "timestamp", "map", "seq"})
 
 
@@ -88,10 +89,45 @@ def parse_yaml(text: str, name: str) -> tuple[Document | None, list[Problem]]:
     positions: dict[Path_, tuple[int, int]] = {}
     problems: list[Problem] = []
     constructor = yaml.SafeLoader("")
-    data = _convert(node, (), positions, problems, name, constructor, 0) if node is not None else None
-    if any(p.code in ("yaml.tag", "yaml.too_deep") for p in problems):
+    budget = [MAX_NODES]
+    try:
+        data = _convert(node, (), positions, problems, name, constructor, 0, budget) if node is not None else None
+    except _TooBig:
+        return None, [
+            Problem(
+                "yaml.too_large",
+                f"文档展开后超过 {MAX_NODES} 个节点（别名引用过多）",
+                f"more than {MAX_NODES} nodes once aliases are expanded",
+                Location(name, 1, 1),
+                "减少锚点/别名的嵌套引用 reduce nested anchors and aliases",
+            )
+        ]
+    if any(p.code in ("yaml.tag", "yaml.too_deep", "yaml.merge_key", "yaml.complex_key") for p in problems):
         return None, problems
     return Document(name, data, positions), problems
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _refuse_tag(node: yaml.Node, name: str, where: tuple[int, int], path: Path_) -> Problem | None:
+    if node.tag.startswith("tag:yaml.org,2002:") and node.tag.rsplit(":", 1)[-1] in _SAFE_TAGS:
+        return None
+    if node.tag == "tag:yaml.org,2002:merge":
+        return Problem(
+            "yaml.merge_key",
+            "不支持 YAML 合并键 <<",
+            "YAML merge keys (<<) are not supported",
+            Location(name, *where, "/".join(map(str, path))),
+            "请直接写出各个键，或用锚点引用整个值 write the keys out, or alias a whole value",
+        )
+    return Problem(
+        "yaml.tag",
+        f"不允许使用 YAML 标签 {node.tag}",
+        f"YAML tag {node.tag} is not allowed (rule files never build objects or run code)",
+        Location(name, *where, "/".join(map(str, path))),
+    )
 
 
 def _convert(
@@ -102,7 +138,11 @@ def _convert(
     name: str,
     constructor: yaml.SafeLoader,
     depth: int,
+    budget: list[int],
 ) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooBig
     positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
     if depth > MAX_DEPTH:
         problems.append(
@@ -114,24 +154,30 @@ def _convert(
             )
         )
         return None
-    if not node.tag.startswith("tag:yaml.org,2002:") or node.tag.rsplit(":", 1)[-1] not in _SAFE_TAGS:
-        problems.append(
-            Problem(
-                "yaml.tag",
-                f"不允许使用 YAML 标签 {node.tag}",
-                f"YAML tag {node.tag} is not allowed (rule files never build objects or run code)",
-                Location(name, *positions[path], "/".join(map(str, path))),
-            )
-        )
+    refused = _refuse_tag(node, name, positions[path], path)
+    if refused is not None:
+        problems.append(refused)
         return None
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            refused = _refuse_tag(key_node, name, where, path)
+            if refused is not None or not isinstance(key_node, yaml.ScalarNode):
+                problems.append(
+                    refused
+                    or Problem(
+                        "yaml.complex_key",
+                        "键必须是简单值",
+                        "a key must be a plain value",
+                        Location(name, *where, "/".join(map(str, path))),
+                    )
+                )
+                continue
             key = constructor.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, bool)) and key is not None:
                 key = str(key)
             kpath = (*path, str(key))
-            where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if key in out:
                 first = positions.get(kpath, where)
                 problems.append(
@@ -144,11 +190,11 @@ def _convert(
                 )
                 continue
             positions[kpath] = where
-            out[key] = _convert(value_node, kpath, positions, problems, name, constructor, depth + 1)
+            out[key] = _convert(value_node, kpath, positions, problems, name, constructor, depth + 1, budget)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [
-            _convert(item, (*path, i), positions, problems, name, constructor, depth + 1)
+            _convert(item, (*path, i), positions, problems, name, constructor, depth + 1, budget)
             for i, item in enumerate(node.value)
         ]
     return constructor.construct_object(node, deep=True)
