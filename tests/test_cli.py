@@ -79,3 +79,45 @@ def test_no_violation_exits_0(tmp_path) -> None:
 def test_python_dash_m_entry_point() -> None:
     result = subprocess.run([sys.executable, "-m", "rules_engine", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and "rules-engine" in result.stdout
+
+
+def test_output_into_a_missing_folder_is_a_usage_error(tmp_path, capsys) -> None:
+    out = tmp_path / "no" / "such" / "report.json"
+    code = main(
+        [
+            "evaluate",
+            str(EXAMPLE),
+            "--rules",
+            str(RULES),
+            "--period",
+            "2024",
+            "--as-of",
+            "2025-01-15",
+            "--format",
+            "json",
+            "-o",
+            str(out),
+        ]
+    )
+    assert code == 2 and "cannot read or write" in capsys.readouterr().err
+
+
+def test_null_override_is_refused(capsys) -> None:
+    args = ["evaluate", str(EXAMPLE), "--rules", str(RULES), "--period", "2024", "--param", "ZZ-DW-01.at_least=null"]
+    assert main(args) == 2
+    assert "is null" in capsys.readouterr().err
+
+
+def test_empty_record_file_is_still_accounted(tmp_path) -> None:
+    from rules_engine import evaluate, load_rules
+
+    (tmp_path / "empty.jsonl").write_text("", encoding="utf-8")
+    report = evaluate(
+        load_rules(RULES),
+        EXAMPLE / "roster.yaml",
+        [EXAMPLE / "records.jsonl", tmp_path / "empty.jsonl"],
+        period="2024",
+        as_of="2025-01-15",
+    )
+    sources = {s.source: (s.read, s.used, s.rejected) for s in report.input.sources if s.kind == "records"}
+    assert sources[str(tmp_path / "empty.jsonl")] == (0, 0, 0)

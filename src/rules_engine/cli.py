@@ -1,7 +1,7 @@
 """``rules-engine``: a thin command-line shell over the public API.
 
 Exit codes: 0 no violation (or lint clean), 1 violations found (or lint problems), 2 usage error or
-input that cannot be read at all.
+input that cannot be read at all, 3 internal error (a bug).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import yaml
 
 from . import __version__
 from .compile import compile_rules
+from .engine import EngineError
 from .errors import InputError, RulesError
 from .evaluate import evaluate, evaluate_to
 from .load.rules import lint, load_rules
@@ -52,6 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputError, UsageError, ValueError) as exc:
         print(f"rules-engine: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"rules-engine: 无法读写文件 cannot read or write {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except EngineError as exc:
+        print(f"rules-engine: 内部错误（请报告） internal engine error, please report: {exc}", file=sys.stderr)
+        return 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -245,7 +252,7 @@ def _explain(args: argparse.Namespace) -> int:
             {
                 "status": d.status.value,
                 "when": " and ".join(f"{a} {op} {v}" for a, op, v in d.conditions),
-                "after_close": d.after_close,
+                "closed_world": d.after_close,
             }
             for d in compiled.decisions
             if d.rule_index == rule.index
@@ -276,9 +283,7 @@ def _explain(args: argparse.Namespace) -> int:
         lines.append(f"  {name} = {json.dumps(info['value'], ensure_ascii=False)}   (set by {info['set_by']})")
     lines.append("判定 decisions (evaluated on durable_rules; n = matching records, due = window over):")
     for d in data["decisions"]:
-        lines.append(
-            f"  {d['status']:<15} when {d['when']}" + ("   [after the window closes]" if d["after_close"] else "")
-        )
+        lines.append(f"  {d['status']:<15} when {d['when']}" + ("   [closed-world step]" if d["closed_world"] else ""))
     print("\n".join(lines))
     return 0
 

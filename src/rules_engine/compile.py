@@ -62,13 +62,19 @@ class CompiledRule:
     def at_most(self) -> int | None:
         return self.params.at_most
 
-    def params_dump(self) -> dict[str, Any]:
+    @functools.cached_property
+    def _params_dump(self) -> dict[str, Any]:
         values = self.params.model_dump(by_alias=True, exclude_none=True, mode="json")
         return {name: {"value": value, "set_by": self.param_sources.get(name, "")} for name, value in values.items()}
+
+    def params_dump(self) -> dict[str, Any]:
+        """Parameter values with the pack (or override) that set each; a fresh copy each call."""
+        return {name: dict(info) for name, info in self._params_dump.items()}
 
 
 @dataclass(frozen=True)
 class CompiledRules:
+    overrides: dict[str, dict[str, Any]]
     rules: tuple[CompiledRule, ...]
     decisions: tuple[Decision, ...]
     ruleset: RuleSet
@@ -80,8 +86,20 @@ class CompiledRules:
 def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | None = None) -> CompiledRules:
     """Resolve parameters and lower every rule to decisions. `params` overrides per rule id:
     ``{"ZZ-08-01": {"at_least": 2}}``. Raises :class:`RulesError` on unknown rule ids or bad values."""
-    overrides = dict(params or {})
+    overrides = {rule_id: dict(values) for rule_id, values in (params or {}).items()}
     problems: list[Problem] = []
+    for rule_id, values in overrides.items():
+        for name, value in values.items():
+            if value is None:
+                problems.append(
+                    Problem(
+                        "param.null",
+                        f"参数 {rule_id}.{name} 的值为空",
+                        f"parameter {rule_id}.{name} is null",
+                        Location("<params>", path=f"{rule_id}.{name}"),
+                        "省略该参数即用默认值 omit it to keep the default",
+                    )
+                )
     known = [r.rule.id for r in ruleset.rules]
     for rule_id in overrides:
         if rule_id not in known:
@@ -144,6 +162,7 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
         ).encode()
     ).hexdigest()
     return CompiledRules(
+        overrides,
         tuple(compiled),
         flat,
         ruleset,

@@ -158,15 +158,16 @@ def _prepare(
 
     obligations = plan(compiled, index, the_period)
     counter = Counter(compiled, index, the_period, obligations, max_evidence)
-    accounts: dict[str, list[int]] = {}
+    accounts: dict[str, list[int]] = {str(p): [0, 0, 0] for p in _paths(records)}  # empty files are listed too
     rejections: list[BadRow] = list(roster_result.rejected)
     known_types = compiled.ruleset.record_types()
     seen: dict[str, int] = {}
+    sources: list[str] = []
     for source, row in _rows(records):
         account = accounts.setdefault(source, [0, 0, 0])
         account[0] += 1
         if isinstance(row, Rec):
-            row = _check_refs(row, index, known_types, seen)
+            row = _check_refs(row, index, known_types, seen, sources)
         if isinstance(row, BadRow):
             account[2] += 1
             rejections.append(row)
@@ -199,8 +200,11 @@ _DUPLICATE = "重复记录"
 
 def _compiled(rules: RulesInput, params: Mapping[str, Mapping[str, Any]] | None) -> CompiledRules:
     if isinstance(rules, CompiledRules):
-        if params:
-            return compile_rules(rules.ruleset, params)
+        if params:  # on top of the overrides it was compiled with
+            merged = {k: dict(v) for k, v in rules.overrides.items()}
+            for rule_id, values in params.items():
+                merged.setdefault(rule_id, {}).update(values)
+            return compile_rules(rules.ruleset, merged)
         return rules
     if isinstance(rules, RuleSet):
         return compile_rules(rules, params)
@@ -229,6 +233,14 @@ def _roster(roster: RosterInput) -> RosterResult:
     return read_roster(roster)
 
 
+def _paths(records: RecordsInput) -> list[str | Path]:
+    if isinstance(records, (str, Path)):
+        return [records]
+    if isinstance(records, Sequence) and records and all(isinstance(x, (str, Path)) for x in records):
+        return [x for x in records if isinstance(x, (str, Path))]
+    return []
+
+
 def _rows(records: RecordsInput) -> Iterator[tuple[str, Rec | BadRow]]:
     if isinstance(records, (str, Path)):
         records = [records]
@@ -242,7 +254,9 @@ def _rows(records: RecordsInput) -> Iterator[tuple[str, Rec | BadRow]]:
         yield "<records>", row
 
 
-def _check_refs(rec: Rec, index: RosterIndex, known_types: Mapping[str, Any], seen: dict[str, int]) -> Rec | BadRow:
+def _check_refs(
+    rec: Rec, index: RosterIndex, known_types: Mapping[str, Any], seen: dict[str, int], sources: list[str]
+) -> Rec | BadRow:
     """Reject records whose organisation or type is unknown, and duplicate ids. `seen` maps each record id
     to a CRC of its content and its line: the only per-record memory of an evaluation."""
 
@@ -281,21 +295,23 @@ def _check_refs(rec: Rec, index: RosterIndex, known_types: Mapping[str, Any], se
     digest = zlib.crc32(content.encode())
     previous = seen.get(rec.id)
     if previous is not None:
-        line = previous & 0xFFFFFFFF
-        if previous >> 32 == digest:
+        line = f"{sources[(previous >> 32) & 0xFFFF]}:{previous & 0xFFFFFFFF}"
+        if previous >> 48 == digest:
             return bad(
                 "id",
                 rec.id,
-                f"{_DUPLICATE}（与第 {line} 行相同，只计一次）",
-                f"duplicate of line {line} (identical, counted once)",
+                f"{_DUPLICATE}（与 {line} 相同，只计一次）",
+                f"duplicate of {line} (identical, counted once)",
             )
         return bad(
             "id",
             rec.id,
-            f"记录编号重复但内容不同（第 {line} 行），本行未采用",
-            f"record id already used on line {line} with different content; this row is not used",
+            f"记录编号重复但内容不同（见 {line}），本行未采用",
+            f"record id already used at {line} with different content; this row is not used",
         )
-    seen[rec.id] = (digest << 32) | (rec.line & 0xFFFFFFFF)
+    if rec.source not in sources:
+        sources.append(rec.source)
+    seen[rec.id] = (digest << 48) | ((sources.index(rec.source) & 0xFFFF) << 32) | (rec.line & 0xFFFFFFFF)
     return rec
 
 

@@ -51,8 +51,9 @@ def _expected(ob: Obligation) -> dict[str, str]:
         zh += f"（{params.window.from_ or '期初'}至{params.window.to or '期末'}）"
         en += f" (between {params.window.from_ or 'period start'} and {params.window.to or 'period end'})"
     if rule.share is not None:
-        zh += f"，到会不少于{rule.share}"
-        en += f", attendance at least {rule.share}"
+        share = str(params.min_share).strip()  # as the rule author wrote it: 2/3, 0.667
+        zh += f"，到会不少于{share}"
+        en += f", attendance at least {share}"
     return {"zh": zh, "en": en}
 
 

@@ -410,6 +410,7 @@ def roster_from_data(
         rejected_units += units
 
     orgs: list[Organisation] = []
+    org_ids: set[str] = set()
     for i, item in enumerate(data.get("organisations") or []):
         read += 1
         try:
@@ -417,13 +418,13 @@ def roster_from_data(
         except ValidationError as exc:
             reject(_roster_bad(exc, source, where, ("organisations", i)))
             continue
-        if any(o.id == org.id for o in orgs):
+        if org.id in org_ids:
             reject(
                 BadRow(source, where(("organisations", i)), "id", org.id, "组织编号重复", "duplicate organisation id")
             )
             continue
         orgs.append(org)
-    org_ids = {o.id for o in orgs}
+        org_ids.add(org.id)
     people: list[Person] = []
     seen: set[str] = set()
     for i, item in enumerate(data.get("people") or []):
