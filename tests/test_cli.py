@@ -121,3 +121,39 @@ def test_empty_record_file_is_still_accounted(tmp_path) -> None:
     )
     sources = {s.source: (s.read, s.used, s.rejected) for s in report.input.sources if s.kind == "records"}
     assert sources[str(tmp_path / "empty.jsonl")] == (0, 0, 0)
+
+
+def test_verify_reproduces_a_saved_report_and_notices_changes(tmp_path, capsys) -> None:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(EXAMPLE, data)
+    out = tmp_path / "report.json"
+    args = [
+        "evaluate",
+        str(data),
+        "--rules",
+        str(RULES),
+        "--period",
+        "2024",
+        "--as-of",
+        "2025-01-15",
+        "--format",
+        "json",
+        "-o",
+        str(out),
+        "--param",
+        "ZZ-DW-01.at_least=2",
+    ]
+    assert main(args) == 1
+    receipt = json.loads(out.read_bytes())["receipt"]
+    assert receipt["params"] == {"ZZ-DW-01": {"at_least": 2}} and receipt["as_of"] == "2025-01-15"
+    assert {i["kind"] for i in receipt["inputs"]} == {"roster", "records"}
+    assert all(len(i["sha256"]) == 64 for i in receipt["inputs"])
+    capsys.readouterr()
+    assert main(["verify", str(out)]) == 0
+    assert "reproduced byte for byte" in capsys.readouterr().out
+    with (data / "records.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write('{"id": "X1", "org": "county", "type": "zhuanti_huiyi", "date": "2024-03-01"}\n')
+    assert main(["verify", str(out)]) == 1
+    assert "file has changed" in capsys.readouterr().out

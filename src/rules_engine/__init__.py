@@ -11,6 +11,8 @@ Five-line use::
 
 from __future__ import annotations
 
+__version__ = "0.1.0"
+
 from .compile import CompiledRules, compile_rules
 from .errors import InputError, Location, Problem, RulesError
 from .evaluate import evaluate, evaluate_to
@@ -23,8 +25,6 @@ from .model.rules import Manifest, Rule, RuleFile
 from .periods import Granularity, Period, parse_period
 from .render import render_json, render_table
 from .schema import rule_schema
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ActivityRecord",

@@ -106,6 +106,10 @@ def _parser() -> argparse.ArgumentParser:
     nr.add_argument("--features", help="folder for the skeleton .feature file (e.g. tests/features)")
     nr.set_defaults(func=_new_rule)
 
+    ve = sub.add_parser("verify", help="复核报告 re-check a saved JSON report against its inputs")
+    ve.add_argument("report")
+    ve.set_defaults(func=_verify)
+
     ex = sub.add_parser("explain", help="说明规则 explain what a rule checks")
     ex.add_argument("rule_id")
     ex.add_argument("--rules", action="append", help="rule pack folder(s) (default: ./rules)")
@@ -211,6 +215,17 @@ def _schema(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .verify import verify_report
+
+    problems = verify_report(args.report)
+    for problem in problems:
+        print(problem)
+    if not problems:
+        print("OK: 输入未变，报告逐字节复现 inputs unchanged, report reproduced byte for byte")
+    return 1 if problems else 0
 
 
 def _new_rule(args: argparse.Namespace) -> int:

@@ -101,8 +101,9 @@ def _reason(ob: Obligation, status: Status, expected: dict[str, str]) -> dict[st
     found_zh = f"在 {w} 内找到 {ob.count} 条符合条件的记录"
     found_en = f"found {ob.count} matching record(s) in {w}"
     if status is Status.undeterminable:
-        rows = "、".join(f"{r.source}:{r.line}" for r in ob.taint[:5])
-        rows_en = ", ".join(f"{r.source}:{r.line}" for r in ob.taint[:5])
+        taint = ob.taint or []
+        rows = "、".join(f"{r.source}:{r.line}" for r in taint[:5])
+        rows_en = ", ".join(f"{r.source}:{r.line}" for r in taint[:5])
         return {
             "zh": f"{found_zh}；可能相关的记录因数据问题被拒收（{rows}），无法判定",
             "en": f"{found_en}; possibly relevant rows were rejected as invalid ({rows_en}), so this cannot be decided",
@@ -178,8 +179,8 @@ def finding_dict(ob: Obligation, status: Status) -> dict[str, Any]:
         "expected": expected,
         "actual": actual,
         "count": ob.count,
-        "evidence": list(ob.evidence),
-        "rejected": [_rejected(ob, rid, why) for rid, why in ob.rejected],
+        "evidence": list(ob.evidence or ()),
+        "rejected": [_rejected(ob, rid, why) for rid, why in ob.rejected or ()],
         "severity": spec.severity.value,
         "message": {"zh": zh_t.format_map(zh_values), "en": en_t.format_map(en_values)},
         "reason": _reason(ob, status, expected),

@@ -53,9 +53,10 @@ class Obligation:
     na: str = ""  # reason code when not applicable
     unk: str = ""  # reason code when the roster cannot say
     count: int = 0
-    evidence: list[str] = field(default_factory=list)
-    rejected: list[tuple[str, Why]] = field(default_factory=list)  # (record id, why); see describe()
-    taint: list[BadRow] = field(default_factory=list)
+    # Created on first use: most obligations never need all three (memory per obligation matters).
+    evidence: list[str] | None = None
+    rejected: list[tuple[str, Why]] | None = None  # (record id, why); see describe()
+    taint: list[BadRow] | None = None
     refs: dict[str, set[str]] | None = None  # the subject's people, for record filters (built on first use)
 
     def sort_key(self) -> tuple[str, str, str, str, str, str, dt.date]:
@@ -119,6 +120,8 @@ def _clip(rule: CompiledRule, window: Period, term: Term | None) -> tuple[Period
         minimum = rule.params.min_days_in_post or 0
         if judged.days < minimum and judged.days < available.days:
             return None, "too_short_in_post"
+    if (judged.start, judged.end) == (window.start, window.end):
+        return window, ""  # shared: most obligations are judged on the whole window
     return Period(judged.start, judged.end, window.label), ""
 
 
@@ -396,6 +399,8 @@ class Counter:
                     continue
                 if row.date is not None and not ob.period.contains(row.date):
                     continue
+                if ob.taint is None:
+                    ob.taint = []
                 ob.taint.append(row)
 
     def _consider(self, ob: Obligation, rec: Rec) -> None:
@@ -410,10 +415,13 @@ class Counter:
                 why = self._attendance(ob, rec)
         if why is None:
             ob.count += 1
-            if len(ob.evidence) < self.max_evidence:
+            if ob.evidence is None:
+                ob.evidence = [rec.id]
+            elif len(ob.evidence) < self.max_evidence:
                 ob.evidence.append(rec.id)
             return
         if why[0] == "no_team":  # the roster cannot say whether this record counts: not a "no"
+            ob.taint = ob.taint or []
             ob.taint.append(
                 BadRow(
                     rec.source,
@@ -428,7 +436,9 @@ class Counter:
                     rec.date,
                 )
             )
-        if len(ob.rejected) < MAX_REJECTED:
+        if ob.rejected is None:
+            ob.rejected = [(rec.id, why)]
+        elif len(ob.rejected) < MAX_REJECTED:
             ob.rejected.append((rec.id, why))
 
     def _refs(self, ob: Obligation, day: dt.date) -> dict[str, set[str]]:

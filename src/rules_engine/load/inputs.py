@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -529,3 +530,15 @@ def _roster_bad(exc: ValidationError, source: str, where: Any, base: tuple[str |
 
 def problems_of(rows: Iterable[BadRow]) -> list[Problem]:
     return [Problem("input.rejected", r.zh, r.en, Location(r.source, r.line, 0, r.field or "")) for r in rows]
+
+
+def file_digest(source: str, kind: str) -> dict[str, Any]:
+    """sha256 and size of an input file, for receipts (no hash for inputs that are not files)."""
+    path = Path(source)
+    if source.startswith("<") or not path.is_file():
+        return {"source": source, "kind": kind, "sha256": None, "bytes": None}
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return {"source": source, "kind": kind, "sha256": digest.hexdigest(), "bytes": path.stat().st_size}

@@ -197,4 +197,7 @@ def _convert(
             _convert(item, (*path, i), positions, problems, name, constructor, depth + 1, budget)
             for i, item in enumerate(node.value)
         ]
-    return constructor.construct_object(node, deep=True)
+    try:
+        return constructor.construct_object(node, deep=True)
+    except (ValueError, OverflowError, yaml.YAMLError):  # e.g. 2024-02-30 looks like a date but is not one
+        return node.value  # the raw text: validation then says what is wrong, with this position

@@ -136,6 +136,26 @@ class PackRef(_Out):
     rules: list[str]
 
 
+class InputHash(_Out):
+    source: str
+    kind: str
+    sha256: str | None = Field(description="null for records handed over as Python objects")
+    bytes: int | None = None
+
+
+class Receipt(_Out):
+    """What produced this report, so that it can be re-checked (``rules-engine verify``)."""
+
+    library: str
+    version: str
+    period: str
+    as_of: str
+    packs: list[dict[str, str]]
+    params: dict[str, dict[str, Any]]
+    max_evidence: int
+    inputs: list[InputHash]
+
+
 class Report(_Out):
     """The result of one evaluation."""
 
@@ -145,6 +165,7 @@ class Report(_Out):
     summary: dict[str, int]
     rules: list[PackRef]
     input: InputAccount
+    receipt: Receipt
     findings: list[Finding]
 
     @property
