@@ -60,8 +60,9 @@ def _as_list(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _code_matches(code: str, wanted: str) -> bool:
-    return code.startswith(wanted[:-1]) if wanted.endswith("*") else code == wanted
+def _code_matches(code: str, wanted: str | list[str]) -> bool:
+    """`wanted` is a code or a list of acceptable codes; a trailing `*` matches any code with that prefix."""
+    return any(code.startswith(w[:-1]) if w.endswith("*") else code == w for w in _as_list(wanted))
 
 
 def _matches(problem: Problem, expect: dict[str, Any]) -> bool:

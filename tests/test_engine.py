@@ -26,6 +26,7 @@ fact_strategy = st.fixed_dictionaries(
         "taint": st.integers(0, 1),
         "na": st.integers(0, 1),
         "unk": st.integers(0, 1),
+        "wv": st.integers(0, 1),
     }
 )
 
@@ -37,8 +38,9 @@ def test_every_fact_matches_exactly_one_decision() -> None:
                 for taint in (0, 1):
                     for na in (0, 1):
                         for unk in (0, 1):
-                            fact = {"r": r, "n": n, "due": due, "taint": taint, "na": na, "unk": unk}
-                            assert len(decide(COMPILED.decisions, fact)) == 1, fact
+                            for wv in (0, 1):
+                                fact = {"r": r, "n": n, "due": due, "taint": taint, "na": na, "unk": unk, "wv": wv}
+                                assert len(decide(COMPILED.decisions, fact)) == 1, fact
 
 
 @settings(max_examples=150, deadline=None)
@@ -89,7 +91,7 @@ def test_fact_id_hash_collisions_are_refused_not_dropped() -> None:
     try:
         # 'costarring' and 'liquid' collide in FNV-1a-32
         assert fnv1a32("costarring") == fnv1a32("liquid")
-        fact = {"r": 0, "n": 1, "due": 1, "taint": 0, "na": 0, "unk": 0}
+        fact = {"r": 0, "n": 1, "due": 1, "taint": 0, "na": 0, "unk": 0, "wv": 0}
         with pytest.raises(EngineError, match="collision"):
             backend.run([{"id": "costarring", **fact}, {"id": "liquid", **fact}])
     finally:
@@ -99,6 +101,16 @@ def test_fact_id_hash_collisions_are_refused_not_dropped() -> None:
 def test_backend_starts_no_threads() -> None:
     before = threading.active_count()
     backend = DurableBackend(COMPILED.decisions)
-    backend.run([{"id": "o0", "r": 0, "n": 0, "due": 1, "taint": 0, "na": 0, "unk": 0}])
+    backend.run([{"id": "o0", "r": 0, "n": 0, "due": 1, "taint": 0, "na": 0, "unk": 0, "wv": 0}])
     backend.close()
     assert threading.active_count() == before
+
+
+def test_a_fact_the_table_cannot_match_is_refused_before_the_engine() -> None:
+    """durable_rules aborts the process (double free) on such a fact: it must never reach the engine."""
+    backend = DurableBackend(COMPILED.decisions)
+    try:
+        with pytest.raises(EngineError, match="lacks integer fields"):
+            backend.run([{"id": "o0", "r": 0, "n": 0, "due": 0, "taint": 0, "na": 0, "unk": 0}])
+    finally:
+        backend.close()

@@ -34,6 +34,7 @@ class Decision:
     rule_index: int | None  # None: applies to every rule's obligations
     conditions: tuple[Condition, ...]
     after_close: bool = False
+    waives: Status | None = None  # for a ``waived`` decision: the status the waiver replaced
 
 
 @dataclass(frozen=True)
@@ -142,9 +143,9 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
         compiled.append(CompiledRule(index, loaded, resolved, sources, effective, resolved.share()))
     if problems:
         raise RulesError(problems)
-    decisions = [_generic_decisions()]
+    decisions = [_with_waivers(_generic_decisions())]
     for item in compiled:
-        decisions.append(lower(item))
+        decisions.append(_with_waivers(lower(item)))
     flat = tuple(d for group in decisions for d in group)
     by_type: dict[str, list[CompiledRule]] = {}
     trigger_types: dict[str, list[CompiledRule]] = {}
@@ -219,6 +220,27 @@ def lower(rule: CompiledRule) -> list[Decision]:
             ),
             Decision(f"{r}:open", Status.pending, r, (*below, ("due", "==", 0)), after_close=True),
         ]
+    return out
+
+
+def _with_waivers(decisions: list[Decision]) -> list[Decision]:
+    """A valid waiver (``wv == 1``) turns every outcome but fulfilled and not applicable into ``waived``."""
+    out: list[Decision] = []
+    for d in decisions:
+        if d.status in (Status.fulfilled, Status.not_applicable):
+            out.append(d)
+            continue
+        out.append(Decision(d.name, d.status, d.rule_index, (*d.conditions, ("wv", "==", 0)), d.after_close))
+        out.append(
+            Decision(
+                f"{d.name}:waived",
+                Status.waived,
+                d.rule_index,
+                (*d.conditions, ("wv", "==", 1)),
+                d.after_close,
+                waives=d.status,
+            )
+        )
     return out
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import __version__
-from .compile import CompiledRules, compile_rules
+from .compile import CompiledRules, Decision, compile_rules
 from .engine import Fact
 from .engine._durable import DurableBackend
 from .errors import InputError, did_you_mean
@@ -36,10 +36,11 @@ from .load.inputs import (
     roster_from_data,
 )
 from .load.rules import RuleSet, load_rules
+from .load.waivers import LoadedWaiver, load_waivers
 from .model.findings import Finding, Report, Status
 from .model.records import ActivityRecord
 from .model.roster import Roster
-from .obligations import MAX_EVIDENCE, Counter, Obligation, RosterIndex, plan
+from .obligations import MAX_EVIDENCE, Counter, Obligation, RosterIndex, apply_waivers, plan
 from .periods import Period, parse_period
 from .render.json import write_json
 
@@ -57,6 +58,7 @@ def evaluate(
     as_of: dt.date | str | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
     max_evidence: int = MAX_EVIDENCE,
+    waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
 ) -> Report:
     """Evaluate every rule for every subject and window of `period` and return the report.
 
@@ -68,10 +70,11 @@ def evaluate(
       ``pending`` until then. Defaults to today.
     - `params`: parameter overrides per rule id, e.g. ``{"ZZ-DW-01": {"at_least": 2}}``.
     - `max_evidence`: how many evidence ids a finding lists (its ``count`` has them all).
+    - `waivers`: waiver files (YAML): a matching, unexpired waiver turns a finding into ``waived``.
     """
     with _paused_gc():
-        run = _prepare(rules, roster, records, period, as_of, params, max_evidence)
-        findings = [Finding.model_validate(finding_dict(ob, status)) for ob, status in run.decided()]
+        run = _prepare(rules, roster, records, period, as_of, params, max_evidence, waivers)
+        findings = [Finding.model_validate(finding_dict(ob, d.status, d.waives)) for ob, d in run.decided()]
         return Report.model_validate({**run.header(), "findings": findings})
 
 
@@ -85,14 +88,15 @@ def evaluate_to(
     as_of: dt.date | str | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
     max_evidence: int = MAX_EVIDENCE,
+    waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
 ) -> dict[str, int]:
     """Like :func:`evaluate`, but write the JSON report to `out` finding by finding (for large inputs:
     memory does not hold the findings). Returns the summary (count per status). The bytes are
     identical to ``render_json(evaluate(...))``."""
     with _paused_gc():
-        run = _prepare(rules, roster, records, period, as_of, params, max_evidence)
+        run = _prepare(rules, roster, records, period, as_of, params, max_evidence, waivers)
     header = run.header()
-    findings = (finding_dict(ob, status) for ob, status in run.decided())
+    findings = (finding_dict(ob, d.status, d.waives) for ob, d in run.decided())
     if isinstance(out, (str, Path)):
         with open(out, "wb") as handle:
             write_json(header, findings, handle)
@@ -124,18 +128,19 @@ class _Run:
     accounts: dict[str, list[int]]
     rejections: list[BadRow]
     groups: list[list[Obligation]]
-    statuses: list[list[Status]]
+    statuses: list[list[Decision]]
     max_evidence: int
+    waivers: list[LoadedWaiver]
 
-    def decided(self) -> Iterator[tuple[Obligation, Status]]:
+    def decided(self) -> Iterator[tuple[Obligation, Decision]]:
         for group, statuses in zip(self.groups, self.statuses, strict=True):
             yield from zip(group, statuses, strict=True)
 
     def header(self) -> dict[str, Any]:
         summary = {status.value: 0 for status in Status}
         for statuses in self.statuses:
-            for status in statuses:
-                summary[status.value] += 1
+            for decision in statuses:
+                summary[decision.status.value] += 1
         roster = self.roster
         sources = [
             {
@@ -176,6 +181,10 @@ class _Run:
                 ],
                 "params": self.compiled.overrides,
                 "max_evidence": self.max_evidence,
+                "waivers": [
+                    {"source": source, "sha256": sha}
+                    for source, sha in sorted({w.source.rsplit(":", 1)[0]: w.sha256 for w in self.waivers}.items())
+                ],
                 "inputs": [file_digest(self.roster.source, "roster")]
                 + [file_digest(source, "records") for source in self.accounts],
             },
@@ -190,6 +199,7 @@ def _prepare(
     as_of: dt.date | str | None,
     params: Mapping[str, Mapping[str, Any]] | None,
     max_evidence: int,
+    waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
 ) -> _Run:
     """Load, plan, count in one streaming pass, then decide every partition on durable_rules."""
     compiled = _compiled(rules, params)
@@ -220,21 +230,37 @@ def _prepare(
         counter.add(row)
     obligations.extend(counter.finish())
     counter.attach_taints(obligations)
+    loaded_waivers = [w for w in waivers if isinstance(w, LoadedWaiver)]
+    files = [w for w in waivers if not isinstance(w, LoadedWaiver)]
+    if files:
+        loaded_waivers += load_waivers(files, [r.rule.id for r in compiled.rules])
+    apply_waivers(obligations, loaded_waivers, day)
 
     by_org: dict[str, list[Obligation]] = defaultdict(list)
     for ob in obligations:
         by_org[ob.org.id].append(ob)
     groups = [sorted(by_org[org_id], key=Obligation.sort_key) for org_id in sorted(by_org)]
-    status_of = {d.name: d.status for d in compiled.decisions}
+    status_of = {d.name: d for d in compiled.decisions}
     backend = DurableBackend(compiled.decisions)
-    statuses: list[list[Status]] = []
+    statuses: list[list[Decision]] = []
     try:
         for group in groups:
             decided = backend.run([_fact(i, ob, day) for i, ob in enumerate(group)])
             statuses.append([status_of[decided[f"o{i}"]] for i in range(len(group))])
     finally:
         backend.close()
-    return _Run(compiled, the_period, day, roster_result, accounts, rejections, groups, statuses, max_evidence)
+    return _Run(
+        compiled,
+        the_period,
+        day,
+        roster_result,
+        accounts,
+        rejections,
+        groups,
+        statuses,
+        max_evidence,
+        loaded_waivers,
+    )
 
 
 _DUPLICATE = "重复记录"
@@ -367,6 +393,7 @@ def _fact(i: int, ob: Obligation, day: dt.date) -> Fact:
         "taint": 1 if ob.taint else 0,
         "na": 1 if (ob.na or ob.window is None) else 0,
         "unk": 1 if ob.unk else 0,
+        "wv": 1 if ob.waiver is not None and not ob.waiver_expired else 0,
     }
 
 

@@ -72,6 +72,7 @@ _DEFAULT_MESSAGES = {
     ),
     Status.not_applicable: ("{who}不适用：{title}（{period}）", "{who} not applicable: {title} ({period})"),
     Status.undeterminable: ("{who}无法判定：{title}（{window}）", "{who} undeterminable: {title} ({window})"),
+    Status.waived: ("{who}已豁免：{title}（{window}）", "{who} waived: {title} ({window})"),
 }
 
 
@@ -93,6 +94,12 @@ def _reason(ob: Obligation, status: Status, expected: dict[str, str]) -> dict[st
     if status is Status.not_applicable:
         zh, en = _NA.get(ob.na or "not_in_force", ("不适用", "not applicable"))
         return {"zh": zh, "en": en}
+    if status is Status.waived and ob.waiver is not None:
+        wv = ob.waiver.waiver
+        return {
+            "zh": f"经 {wv.approved_by} 批准豁免（{wv.id}，{wv.expires} 前有效）：{wv.justification}",
+            "en": f"waived by {wv.approved_by} ({wv.id}, valid until {wv.expires}): {wv.justification}",
+        }
     if ob.unk:
         zh, en = _UNK[ob.unk]
         return {"zh": zh, "en": en}
@@ -118,7 +125,7 @@ def _reason(ob: Obligation, status: Status, expected: dict[str, str]) -> dict[st
     return {"zh": f"{found_zh}，满足{expected['zh']}", "en": f"{found_en}; meets {expected['en']}"}
 
 
-def finding_dict(ob: Obligation, status: Status) -> dict[str, Any]:
+def finding_dict(ob: Obligation, status: Status, waives: Status | None = None) -> dict[str, Any]:
     """The finding for one decided obligation, as a JSON-ready dict in :class:`Finding` field order."""
     rule = ob.rule
     spec = rule.rule
@@ -185,6 +192,22 @@ def finding_dict(ob: Obligation, status: Status) -> dict[str, Any]:
         "message": {"zh": zh_t.format_map(zh_values), "en": en_t.format_map(en_values)},
         "reason": _reason(ob, status, expected),
         "params": rule.params_dump(),
+        "waiver": _waiver(ob, waives),
+    }
+
+
+def _waiver(ob: Obligation, waives: Status | None) -> dict[str, Any] | None:
+    if ob.waiver is None:
+        return None
+    w = ob.waiver.waiver
+    return {
+        "id": w.id,
+        "justification": w.justification,
+        "approved_by": w.approved_by,
+        "expires": w.expires.isoformat(),
+        "source": ob.waiver.source,
+        "expired": ob.waiver_expired,
+        "status_without_waiver": waives.value if waives is not None else None,
     }
 
 

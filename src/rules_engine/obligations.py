@@ -17,6 +17,7 @@ from fractions import Fraction
 
 from .compile import CompiledRule, CompiledRules
 from .load.inputs import BadRow, Rec
+from .load.waivers import LoadedWaiver
 from .model.roster import Organisation, Person, Post, Roster
 from .model.rules import Match, Role, SubjectKind
 from .periods import Period, month_day
@@ -58,6 +59,8 @@ class Obligation:
     rejected: list[tuple[str, Why]] | None = None  # (record id, why); see describe()
     taint: list[BadRow] | None = None
     refs: dict[str, set[str]] | None = None  # the subject's people, for record filters (built on first use)
+    waiver: LoadedWaiver | None = None  # the matching waiver, if any
+    waiver_expired: bool = False
 
     def sort_key(self) -> tuple[str, str, str, str, str, str, dt.date]:
         return (
@@ -241,6 +244,8 @@ def _plan_pairs(
             if why == "not_in_post":
                 continue
             a, b = a_posts[0].person, b_posts[0].person
+            if not rule.rule.pair.ordered and b.id < a.id:  # one orientation for an unordered pair
+                (a, a_posts), (b, b_posts) = (b, b_posts), (a, a_posts)
             out.append(
                 Obligation(
                     rule,
@@ -523,3 +528,28 @@ def describe(ob: Obligation, why: Why) -> tuple[str, str]:
     if code == "attendance":
         return (f"到会 {why[1]}，低于 {why[2]}", f"attendance {why[1]} is below {why[2]}")
     return ("记录日期名册中无班子成员，无法计算到会比例", "no team members on the roster on that date")
+
+
+def apply_waivers(obligations: Iterable[Obligation], waivers: list[LoadedWaiver], as_of: dt.date) -> None:
+    """Attach to each obligation the waiver that covers it: an unexpired one if any, else an expired one
+    (which has no effect but is reported)."""
+    by_rule: dict[str, list[LoadedWaiver]] = defaultdict(list)
+    for loaded in waivers:
+        by_rule[loaded.waiver.rule].append(loaded)
+    if not by_rule:
+        return
+    for ob in obligations:
+        candidates = by_rule.get(ob.rule.rule.id)
+        if not candidates or ob.window is None:
+            continue
+        for loaded in candidates:
+            w = loaded.waiver
+            if w.org not in (None, ob.org.id) or w.subject not in (None, ob.subject_id):
+                continue
+            if w.second not in (None, ob.second) or w.portfolio not in (None, ob.portfolio):
+                continue
+            if w.to < ob.window.start or w.from_ > ob.window.end:
+                continue
+            expired = as_of > w.expires
+            if ob.waiver is None or (ob.waiver_expired and not expired):
+                ob.waiver, ob.waiver_expired = loaded, expired

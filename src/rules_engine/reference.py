@@ -147,7 +147,7 @@ def _subjects(rule: CompiledRule, team: list[Any], window: Period) -> list[tuple
             ends = [e for e in (ea, eb) if e is not None]
             end = min(ends) if ends else None
             if end is None or end >= start:
-                found.append(("pair", a, b, "", (start, end)))
+                found.append(("pair", pair[0], pair[1], "", (start, end)))
     return found
 
 

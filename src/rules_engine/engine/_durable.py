@@ -106,12 +106,18 @@ class DurableBackend:
             raise EngineError("refusing unsafe ruleset: " + "; ".join(problems))
         with _lock:
             self._name = f"rules_engine_{next(_names)}"
+        self._fields = frozenset(name for d in decisions for name, _op, _value in d.conditions) | {"r"}
         self._handle = _dre.create_ruleset(self._name, orjson.dumps(definition).decode())
         self._sid = "0"
 
     def run(self, facts: Sequence[Fact]) -> dict[str, str]:
         seen: dict[int, str] = {}
         for fact in facts:
+            # A fact that no decision can match is not just "unhandled": durable_rules 2.0.28 was seen to
+            # abort the process (double free) on one. Every field the table reads must be an int.
+            lacking = [name for name in self._fields if not isinstance(fact.get(name), int)]
+            if lacking:
+                raise EngineError(f"fact {fact.get('id')!r} lacks integer fields {sorted(lacking)}")
             key = str(fact["id"])
             h = fnv1a32(key)
             if h in seen:

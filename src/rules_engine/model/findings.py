@@ -16,6 +16,7 @@ class Status(str, Enum):
     pending = "pending"  # 期限未到
     not_applicable = "not_applicable"  # 不适用
     undeterminable = "undeterminable"  # 无法判定
+    waived = "waived"  # 已豁免
 
     @property
     def zh(self) -> str:
@@ -25,6 +26,7 @@ class Status(str, Enum):
             "pending": "期限未到",
             "not_applicable": "不适用",
             "undeterminable": "无法判定",
+            "waived": "已豁免",
         }[self.value]
 
 
@@ -83,6 +85,18 @@ class Rejected(_Out):
     reason: Bilingual
 
 
+class WaiverRef(_Out):
+    """The waiver that matched a finding: applied (status ``waived``) or expired (no effect)."""
+
+    id: str
+    justification: str
+    approved_by: str
+    expires: str
+    source: str
+    expired: bool
+    status_without_waiver: Status | None = Field(description="what the finding would be without the waiver")
+
+
 class Finding(_Out):
     rule_id: str
     rule_title: Bilingual
@@ -103,6 +117,7 @@ class Finding(_Out):
     message: Bilingual
     reason: Bilingual
     params: dict[str, Any] = Field(description="parameter values used, with the pack that set each")
+    waiver: WaiverRef | None = None
 
 
 class Rejection(_Out):
@@ -153,6 +168,7 @@ class Receipt(_Out):
     packs: list[dict[str, str]]
     params: dict[str, dict[str, Any]]
     max_evidence: int
+    waivers: list[dict[str, str]]
     inputs: list[InputHash]
 
 
