@@ -45,6 +45,9 @@ class CompiledRule:
     param_sources: dict[str, str]
     effective: Effective
     share: Fraction | None
+    scope: tuple[str, ...] | None = None  # applies only to these organisations and below (overlays)
+    excluded: tuple[str, ...] = ()  # ... and not to these and below (where an overlay replaces it)
+    retired_by: str | None = None  # an overlay retired it for its scope
 
     @property
     def rule(self) -> Rule:
@@ -114,7 +117,7 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
                 )
             )
     compiled: list[CompiledRule] = []
-    for index, loaded in enumerate(sorted(ruleset.rules, key=lambda r: r.rule.id)):
+    for index, (loaded, layers, scope, excluded, retired_by) in enumerate(_variants(ruleset)):
         rule = loaded.rule
         sources = {
             name: f"{loaded.pack.id}@{loaded.pack.version}"
@@ -123,10 +126,7 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
         resolved = rule.params
         if rule.id in overrides:
             try:
-                override = Params.model_validate(overrides[rule.id])
-                resolved = rule.params.merged(override)
-                validated = rule.model_copy(update={"params": resolved})
-                Rule.model_validate(validated.model_dump(by_alias=True))
+                layers = [*layers, (Params.model_validate(overrides[rule.id]), "override")]
             except (ValidationError, ValueError) as exc:
                 problems.append(
                     Problem(
@@ -137,10 +137,27 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
                     )
                 )
                 continue
-            for name in override.model_dump(by_alias=True, exclude_none=True):
-                sources[name] = "override"
+        try:
+            for layer, source in layers:  # precedence: the rule's own values, its overlay, the caller
+                resolved = resolved.merged(layer)
+                for name in layer.model_dump(by_alias=True, exclude_none=True):
+                    sources[name] = source
+            if layers:
+                Rule.model_validate(rule.model_copy(update={"params": resolved}).model_dump(by_alias=True))
+        except (ValidationError, ValueError) as exc:
+            problems.append(
+                Problem(
+                    "param.invalid",
+                    f"参数覆盖无效: {exc}",
+                    f"invalid override: {exc}",
+                    Location("<params>", path=rule.id),
+                )
+            )
+            continue
         effective = rule.effective or loaded.pack.effective
-        compiled.append(CompiledRule(index, loaded, resolved, sources, effective, resolved.share()))
+        compiled.append(
+            CompiledRule(index, loaded, resolved, sources, effective, resolved.share(), scope, excluded, retired_by)
+        )
     if problems:
         raise RulesError(problems)
     decisions = [_with_waivers(_generic_decisions())]
@@ -174,6 +191,42 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
 
 
 _LIVE: tuple[Condition, ...] = (("na", "==", 0), ("unk", "==", 0))
+
+
+Variant = tuple[LoadedRule, list[tuple[Params, str]], "tuple[str, ...] | None", "tuple[str, ...]", "str | None"]
+
+
+def _variants(ruleset: RuleSet) -> list[Variant]:
+    """Each rule as it applies where: a base rule outside the overlays that change it, the overlay's
+    version inside each (its parameters, or retired), and the overlays' own rules inside their scope."""
+    overlays = [p for p in ruleset.packs if p.manifest.overlay is not None]
+    out: list[Variant] = []
+    for pack in ruleset.packs:
+        overlay = pack.manifest.overlay
+        if overlay is not None:
+            out += [(loaded, [], tuple(overlay.organisations), (), None) for loaded in pack.rules]
+            continue
+        for loaded in pack.rules:
+            rule_id = loaded.rule.id
+            touching = [
+                o
+                for o in overlays
+                if o.manifest.overlay is not None
+                and o.manifest.overlay.extends == pack.id
+                and (rule_id in o.manifest.overlay.params or rule_id in o.manifest.overlay.retire)
+            ]
+            roots = tuple(root for o in touching if o.manifest.overlay for root in o.manifest.overlay.organisations)
+            out.append((loaded, [], None, roots, None))
+            for o in touching:
+                spec = o.manifest.overlay
+                assert spec is not None
+                label = f"{o.id}@{o.manifest.pack.version}"
+                if rule_id in spec.retire:
+                    out.append((loaded, [], tuple(spec.organisations), (), label))
+                else:
+                    out.append((loaded, [(spec.params[rule_id], label)], tuple(spec.organisations), (), None))
+    order = {id(v): i for i, v in enumerate(out)}
+    return sorted(out, key=lambda v: (v[0].rule.id, (v[0].rule.effective or v[0].pack.effective).from_, order[id(v)]))
 
 
 def _generic_decisions() -> list[Decision]:

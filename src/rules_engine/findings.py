@@ -13,6 +13,7 @@ from .model.findings import Status
 from .obligations import Obligation, Why, describe
 
 _NA = {
+    "retired": ("该规则已被本地实施规则包停用", "retired here by a local overlay pack"),
     "kind_not_covered": ("该规则不适用于此类组织", "the rule does not cover this kind of organisation"),
     "not_in_force": ("规则在该期间未施行", "the rule was not in force in this period"),
     "outside_deadline_window": ("该期间不含规则的时限区间", "the period has no part inside the rule's deadline window"),
@@ -93,6 +94,8 @@ def _who(ob: Obligation) -> tuple[str, str]:
 def _reason(ob: Obligation, status: Status, expected: dict[str, str]) -> dict[str, str]:
     if status is Status.not_applicable:
         zh, en = _NA.get(ob.na or "not_in_force", ("不适用", "not applicable"))
+        if ob.na == "retired":
+            zh, en = f"{zh}（{ob.rule.retired_by}）", f"{en} ({ob.rule.retired_by})"
         return {"zh": zh, "en": en}
     if status is Status.waived and ob.waiver is not None:
         wv = ob.waiver.waiver

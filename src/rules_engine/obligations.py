@@ -86,6 +86,18 @@ class RosterIndex:
         for holders in self.holders.values():
             holders.sort(key=lambda h: (h.post.start, h.person.id))
 
+    def within(self, org: str, roots: tuple[str, ...]) -> bool:
+        """Whether `org` is one of `roots` or below one of them (following parents; cycles are cut)."""
+        seen: set[str] = set()
+        current: str | None = org
+        while current is not None and current not in seen:
+            if current in roots:
+                return True
+            seen.add(current)
+            parent = self.orgs.get(current)
+            current = parent.parent if parent is not None else None
+        return False
+
     def team_on(self, org: str, day: dt.date) -> set[str]:
         return {h.person.id for h in self.holders.get(org, ()) if h.post.holds_on(day)}
 
@@ -156,6 +168,12 @@ def plan(compiled: CompiledRules, index: RosterIndex, period: Period) -> list[Ob
 
 def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period: Period) -> list[Obligation]:
     spec = rule.rule
+    if rule.scope is not None and not index.within(org.id, rule.scope):
+        return []  # an overlay's version of the rule, outside the overlay's organisations
+    if rule.excluded and index.within(org.id, rule.excluded):
+        return []  # the base version, where an overlay replaces it
+    if rule.retired_by is not None:
+        return [Obligation(rule, org, "organisation", org.id, org.name, period, None, na="retired")]
     if org.kind not in spec.org_kinds:
         return [Obligation(rule, org, "organisation", org.id, org.name, period, None, na="kind_not_covered")]
     if spec.subject is SubjectKind.trigger:

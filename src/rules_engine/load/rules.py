@@ -6,6 +6,7 @@ file is executed: YAML is read with safe constructors only, and message template
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import types
 import typing
@@ -153,7 +154,69 @@ def _load(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Problem]]:
                 )
             )
         pack_ids[pack.id] = pack.root
+    problems.extend(_check_overlays(packs))
     return packs, problems
+
+
+def _another_version(rule: Rule, earlier: list[Rule]) -> bool:
+    """A rule id may repeat inside a pack as a new version: each version states its effective dates and
+    the ranges do not overlap (each part of a period is judged under the version then in force)."""
+    if not earlier or rule.effective is None or any(r.effective is None for r in earlier):
+        return False
+    start, end = rule.effective.from_, rule.effective.to or dt.date.max
+    return all(
+        end < r.effective.from_ or start > (r.effective.to or dt.date.max) for r in earlier if r.effective is not None
+    )
+
+
+def _check_overlays(packs: list[RulePack]) -> list[Problem]:
+    """An overlay names an existing base pack and existing rules of it; its rules use known record types."""
+    problems: list[Problem] = []
+    by_id = {p.id: p for p in packs}
+    for pack in packs:
+        overlay = pack.manifest.overlay
+        if overlay is None:
+            continue
+        where = Location(str(Path(pack.root) / MANIFEST), 1, 1, "overlay")
+        base = by_id.get(overlay.extends)
+        if base is None or base.manifest.overlay is not None:
+            problems.append(
+                Problem(
+                    "overlay.unknown_base",
+                    f"覆盖包扩展的规则包 '{overlay.extends}' 未加载或本身是覆盖包",
+                    f"overlay extends '{overlay.extends}', which is not loaded (or is itself an overlay)",
+                    where,
+                    did_you_mean(overlay.extends, [p.id for p in packs if p.manifest.overlay is None]),
+                )
+            )
+            continue
+        base_ids = {r.rule.id for r in base.rules}
+        for rule_id in [*overlay.params, *overlay.retire]:
+            if rule_id not in base_ids:
+                problems.append(
+                    Problem(
+                        "overlay.unknown_rule",
+                        f"覆盖包引用了基础包中不存在的规则 '{rule_id}'",
+                        f"overlay refers to rule '{rule_id}', which {base.id} does not have",
+                        where,
+                        did_you_mean(rule_id, base_ids),
+                    )
+                )
+        vocabulary = {**base.manifest.record_types, **pack.manifest.record_types}
+        for loaded in pack.rules:
+            spec = loaded.rule
+            for name in [*spec.match.types, *(spec.trigger.types if spec.trigger else [])]:
+                if name not in vocabulary:
+                    problems.append(
+                        Problem(
+                            "rule.unknown_record_type",
+                            f"未知的记录类型 '{name}'",
+                            f"unknown record type '{name}' (not in this overlay or its base pack)",
+                            loaded.location,
+                            did_you_mean(name, vocabulary),
+                        )
+                    )
+    return problems
 
 
 def _display(path: Path) -> str:
@@ -168,6 +231,7 @@ def _load_pack(
     root: Path, only: list[Path] | None, seen_ids: dict[str, Location]
 ) -> tuple[RulePack | None, list[Problem]]:
     problems: list[Problem] = []
+    versions: dict[str, list[Rule]] = {}
     manifest_doc, found = load_yaml(root / MANIFEST, _display(root / MANIFEST))
     problems.extend(found)
     manifest = _validate(Manifest, manifest_doc, problems) if manifest_doc is not None else None
@@ -195,6 +259,12 @@ def _load_pack(
             continue
         for index, rule in enumerate(rule_file.rules):
             where = doc.locate(("rules", index))
+            if rule.id in seen_ids and _another_version(rule, versions.get(rule.id, [])):
+                versions[rule.id].append(rule)
+                if manifest.overlay is None:
+                    problems.extend(_check_vocabulary(rule, index, doc, manifest))
+                loaded.append(LoadedRule(rule, manifest.pack, where))
+                continue
             if rule.id in seen_ids:
                 problems.append(
                     Problem(
@@ -206,7 +276,9 @@ def _load_pack(
                 )
                 continue
             seen_ids[rule.id] = where
-            problems.extend(_check_vocabulary(rule, index, doc, manifest))
+            versions[rule.id] = [rule]
+            if manifest.overlay is None:  # an overlay's rules are checked against its base pack's vocabulary
+                problems.extend(_check_vocabulary(rule, index, doc, manifest))
             loaded.append(LoadedRule(rule, manifest.pack, where))
     if manifest is None:
         return None, problems

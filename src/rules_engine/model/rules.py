@@ -360,10 +360,29 @@ class PackInfo(_Strict):
     effective: Effective
 
 
+class Overlay(_Strict):
+    """A local implementation pack: changes another pack's parameters, retires its rules, or adds rules,
+    for its own organisations (the listed ones and everything under them)."""
+
+    extends: Annotated[str, Field(pattern=_ID, description="被扩展的规则包 the pack id this overlay extends")]
+    organisations: list[str] = Field(
+        min_length=1, description="适用范围：这些组织及其下级 these organisations and below"
+    )
+    params: dict[str, Params] = Field(default_factory=dict, description="按规则编号调整参数 parameters by rule id")
+    retire: list[str] = Field(default_factory=list, description="在本地停用的规则 rules not applied here")
+
+
 class Manifest(_Strict):
     """``pack.yaml``: the pack's identity, regulation, effective dates and record-type vocabulary."""
 
     format: Literal["rules-engine/v1"] = FORMAT
     pack: PackInfo
-    record_types: dict[str, Text] = Field(min_length=1, description="记录类型词表 record-type vocabulary")
+    overlay: Overlay | None = Field(default=None, description="地方实施规则包 this pack is a local overlay")
+    record_types: dict[str, Text] = Field(default_factory=dict, description="记录类型词表 record-type vocabulary")
     portfolio_areas: list[str] = Field(default_factory=list, description="分管领域参考词表 (informative)")
+
+    @model_validator(mode="after")
+    def _vocabulary(self) -> Manifest:
+        if not self.record_types and self.overlay is None:
+            raise ValueError("record_types is required (须声明记录类型词表)")
+        return self
