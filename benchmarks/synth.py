@@ -49,7 +49,9 @@ H2_START = D(YEAR, 7, 1).toordinal()
 YEAR_END = D(YEAR, 12, 31).toordinal()
 
 FOUR = ("亲自部署", "亲自过问", "亲自协调", "亲自督办")
-DEFAULT_AREAS = ["组织人事", "宣传思想", "纪检监察", "政法", "经济发展", "社会事业", "农业农村", "城乡建设", "生态环境", "统战"]
+DEFAULT_AREAS = [
+    "组织人事", "宣传思想", "纪检监察", "政法", "经济发展", "社会事业", "农业农村", "城乡建设", "生态环境", "统战",
+]  # fmt: skip
 
 # Record types this generator knows how to produce, with their share of the randomly drawn records.
 # (zhenggai_baogao also arrives as the scheduled follow-up of ducha_fankui.)
@@ -367,10 +369,8 @@ class Records:
         if rtype in ("dingqi_dudao", "geibie_zhidao", "yuetan_tixing"):
             member = rng.choice(rest)
             pairs = [a for t, a in member.pairs if t == rtype]
-            if not pairs or rng.random() < 0.05:  # near miss: a portfolio the member does not hold
-                area = rng.choice(self.areas)
-            else:
-                area = rng.choice(pairs)
+            # near miss (5 %): a portfolio area the member may not hold
+            area = rng.choice(self.areas) if not pairs or rng.random() < 0.05 else rng.choice(pairs)
             if (rtype, area) in member.neglect:
                 return self.near_miss(org, sec, date)
             return self.line(org, rtype, date, member.pid, portfolio=area, text=TEXT[rtype].format(area=area))
@@ -398,7 +398,8 @@ class Records:
     def near_miss(self, org: Org, sec: Member, date: str) -> str:
         """A record that evidences nothing: the secretary holding a reminder talk (a team-member duty)."""
         area = self.rng.choice(self.areas)
-        return self.line(org, "yuetan_tixing", date, sec.pid, portfolio=area, text=TEXT["yuetan_tixing"].format(area=area))
+        text = TEXT["yuetan_tixing"].format(area=area)
+        return self.line(org, "yuetan_tixing", date, sec.pid, portfolio=area, text=text)
 
     def schedule(self, day: int, oi: int) -> None:
         # move to a working day; drop follow-ups that fall after the year
