@@ -20,7 +20,8 @@ def test_schema_is_json_schema_of_rule_files(capsys) -> None:
     assert "rules" in schema["properties"]
     rule = schema["$defs"]["Rule"]
     assert rule["additionalProperties"] is False
-    assert {"id", "title", "citation", "provenance", "subject", "match", "params"} <= set(rule["required"])
+    assert {"id", "title", "citation", "provenance", "subject", "params"} <= set(rule["required"])
+    assert {"match", "escalate"} <= set(rule["properties"])
     assert main(["schema", "--kind", "pack"]) == 0
     assert "record_types" in json.loads(capsys.readouterr().out)["properties"]
 

@@ -76,7 +76,7 @@ def scenario(draw: Any) -> dict[str, Any]:
                 "tags": draw(st.lists(st.sampled_from(TAGS), max_size=2, unique=True)),
             }
         )
-    rule_ids = [r.rule.id for r in RULESET.rules]
+    rule_ids = [r.rule.id for r in RULESET.rules if r.rule.escalate is None]
     params: dict[str, dict[str, Any]] = {}
     for rule_id in draw(st.lists(st.sampled_from(rule_ids), max_size=3, unique=True)):
         rule = RULESET.get(rule_id)
@@ -105,6 +105,9 @@ def test_pipeline_agrees_with_the_reference_evaluator(case: dict[str, Any]) -> N
     report = evaluate(compiled, case["roster"], case["records"], period=case["period"], as_of=case["as_of"])
     got = {}
     for f in report.findings:
+        loaded = RULESET.get(f.rule_id)
+        if loaded is not None and loaded.rule.escalate is not None:
+            continue  # escalation reads findings: tested in test_escalation.py, not modelled by the oracle
         key = (
             f.organisation.id,
             f.rule_id,

@@ -23,8 +23,10 @@ from .engine import EngineError
 from .errors import InputError, RulesError
 from .evaluate import evaluate, evaluate_to
 from .load.rules import lint, load_rules
+from .load.xlsx import sheet_kinds
 from .model.findings import Status
 from .render import render_table
+from .render.csv import render_csv
 from .schema import rule_schema
 
 ROSTER_NAMES = ("roster.yaml", "roster.yml", "roster.json")
@@ -70,11 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     ev = sub.add_parser("evaluate", help="评价 evaluate records against the rules")
-    ev.add_argument("inputs", nargs="+", help="a folder with roster.yaml and *.jsonl/*.csv records, or the files")
+    ev.add_argument(
+        "inputs", nargs="+", help="a folder with roster.yaml and *.jsonl/*.csv/*.xlsx records, or the files"
+    )
     ev.add_argument("--rules", action="append", help="rule pack folder(s) (default: ./rules)")
     ev.add_argument("--period", required=True, help="2024, 2024-H1, 2024-Q3, 2024-05 or 2024-01-01..2024-06-30")
     ev.add_argument("--as-of", help="评价日期 evaluation date YYYY-MM-DD (default: today)")
-    ev.add_argument("--format", choices=("table", "json"), default="table")
+    ev.add_argument("--format", choices=("table", "json", "csv"), default="table")
     ev.add_argument("--output", "-o", help="write the report to this file instead of standard output")
     ev.add_argument(
         "--param",
@@ -148,17 +152,38 @@ def _split_inputs(inputs: list[str]) -> tuple[Path, list[Path]]:
                 if (path / name).is_file():
                     roster = roster or path / name
             records += sorted(p for p in path.iterdir() if p.suffix.lower() in RECORD_SUFFIXES)
+            for book in sorted(
+                p for p in path.iterdir() if p.suffix.lower() == ".xlsx" and not p.name.startswith("~$")
+            ):
+                kinds = sheet_kinds(book)  # a workbook can hold the roster, the records, or both
+                if "roster" in kinds:
+                    roster = roster or book
+                if "records" in kinds:
+                    records.append(book)
         elif path.is_file():
-            if path.name in ROSTER_NAMES or path.suffix.lower() in (".yaml", ".yml"):
+            if path.suffix.lower() == ".xlsx":
+                kinds = sheet_kinds(path)
+                if not kinds:
+                    raise UsageError(
+                        f"{raw}: 工作簿中没有 活动记录/records 或 组织/organisations 工作表"
+                        " / the workbook has no records or organisations sheet"
+                    )
+                if "roster" in kinds:
+                    roster = roster or path
+                if "records" in kinds:
+                    records.append(path)
+            elif path.name in ROSTER_NAMES or path.suffix.lower() in (".yaml", ".yml"):
                 roster = path
             else:
                 records.append(path)
         else:
             raise UsageError(f"文件或目录不存在 no such file or folder: {raw}")
     if roster is None:
-        raise UsageError("没有名册 no roster: give roster.yaml (or a folder that contains it)")
+        raise UsageError(
+            "没有名册 no roster: give roster.yaml, a workbook with a 组织/organisations sheet, or a folder with one"
+        )
     if not records:
-        raise UsageError("没有活动记录 no record files (*.jsonl, *.csv)")
+        raise UsageError("没有活动记录 no record files (*.jsonl, *.csv, *.xlsx)")
     return roster, records
 
 
@@ -180,6 +205,13 @@ def _evaluate(args: argparse.Namespace) -> int:
             sys.stdout.flush()
         return 1 if summary.get("violated") else 0
     report = evaluate(compiled, roster, files, period=args.period, as_of=as_of)
+    if args.format == "csv":
+        if args.output:
+            Path(args.output).write_bytes(render_csv(report))
+        else:
+            sys.stdout.buffer.write(render_csv(report))
+            sys.stdout.flush()
+        return 1 if report.summary.get("violated") else 0
     show = {Status(s.strip()) for s in args.show.split(",")} if args.show else None
     colour = args.color == "always" or (
         args.color == "auto" and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -259,7 +291,8 @@ def _explain(args: argparse.Namespace) -> int:
         "effective": rule.effective.model_dump(mode="json", by_alias=True),
         "organisation_kinds": [k.value for k in spec.org_kinds],
         "for_each": _for_each(rule),
-        "counts": spec.match.model_dump(mode="json", exclude_defaults=True),
+        "counts": spec.match.model_dump(mode="json", exclude_defaults=True) if spec.match else None,
+        "escalate": spec.escalate.model_dump(mode="json", exclude_defaults=True) if spec.escalate else None,
         "trigger": spec.trigger.model_dump(mode="json", exclude_defaults=True) if spec.trigger else None,
         "attendance": spec.attendance,
         "params": rule.params_dump(),
@@ -306,6 +339,9 @@ def _explain(args: argparse.Namespace) -> int:
 def _for_each(rule: Any) -> str:
     spec = rule.rule
     kind = spec.subject.value
+    if spec.escalate is not None:
+        who = "each organisation" if kind == "organisation" else "each " + "/".join(r.value for r in spec.roles)
+        return f"{who}, over the evaluation period, reading the findings of {', '.join(spec.escalate.rules)}"
     if kind in ("person", "portfolio"):
         roles = "/".join(r.value for r in spec.roles)
         return (

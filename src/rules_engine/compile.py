@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from .errors import Location, Problem, RulesError, did_you_mean
 from .load.rules import LoadedRule, RuleSet
 from .model.findings import Status
-from .model.rules import Effective, Params, Rule
+from .model.rules import Effective, Match, Params, Rule
 
 Condition = tuple[str, str, int]  # (fact field, operator, value); operator in == < <= > >=
 
@@ -53,9 +53,18 @@ class CompiledRule:
     def rule(self) -> Rule:
         return self.loaded.rule
 
+    @property
+    def match(self) -> Match:
+        """The record filter of a record-counting rule (escalation rules count findings instead)."""
+        match = self.loaded.rule.match
+        assert match is not None, f"{self.loaded.rule.id} counts findings, not records"
+        return match
+
     @functools.cached_property
     def uses_secretary(self) -> bool:
         match = self.loaded.rule.match
+        if match is None:
+            return False
         return match.chair == "secretary" or "secretary" in match.participants
 
     @property
@@ -64,6 +73,8 @@ class CompiledRule:
 
     @property
     def at_most(self) -> int | None:
+        if self.loaded.rule.escalate is not None:
+            return 0  # the fact carries 1 when the escalation is raised: "more than 0" is violated
         return self.params.at_most
 
     @functools.cached_property
@@ -167,7 +178,7 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
     by_type: dict[str, list[CompiledRule]] = {}
     trigger_types: dict[str, list[CompiledRule]] = {}
     for item in compiled:
-        for name in item.rule.match.types:
+        for name in item.rule.match.types if item.rule.match else ():
             by_type.setdefault(name, []).append(item)
         if item.rule.trigger is not None:
             for name in item.rule.trigger.types:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from . import __version__
+from . import __version__, escalation
 from .compile import CompiledRules, Decision, compile_rules
 from .engine import Fact
 from .engine._durable import DurableBackend
@@ -243,10 +243,20 @@ def _prepare(
     status_of = {d.name: d for d in compiled.decisions}
     backend = DurableBackend(compiled.decisions)
     statuses: list[list[Decision]] = []
+    escalation_layers = escalation.layers(compiled)
     try:
         for group in groups:
             decided = backend.run([_fact(i, ob, day) for i, ob in enumerate(group)])
-            statuses.append([status_of[decided[f"o{i}"]] for i in range(len(group))])
+            decisions = [status_of[decided[f"o{i}"]] for i in range(len(group))]
+            for layer in escalation_layers:  # findings are facts for the rules that read them
+                raised = escalation.plan_escalations(
+                    layer, group[0].org.id, index, the_period, list(zip(group, decisions, strict=True))
+                )
+                apply_waivers(raised, loaded_waivers, day)
+                decided = backend.run([_fact(i, ob, day) for i, ob in enumerate(raised)])
+                group.extend(raised)
+                decisions.extend(status_of[decided[f"o{i}"]] for i in range(len(raised)))
+            statuses.append(decisions)
     finally:
         backend.close()
     return _Run(
@@ -384,13 +394,16 @@ def _check_refs(
 
 
 def _fact(i: int, ob: Obligation, day: dt.date) -> Fact:
-    due = 1 if ob.window is not None and day > ob.window.end else 0
+    if ob.fact_n is not None:  # an escalation: over when its lower findings are
+        due, n = (0 if ob.open else 1), ob.fact_n
+    else:
+        due, n = (1 if ob.window is not None and day > ob.window.end else 0), ob.count
     return {
         "id": f"o{i}",
         "r": ob.rule.index,
-        "n": ob.count,
+        "n": n,
         "due": due,
-        "taint": 1 if ob.taint else 0,
+        "taint": 1 if ob.taint or ob.doubt else 0,
         "na": 1 if (ob.na or ob.window is None) else 0,
         "unk": 1 if ob.unk else 0,
         "wv": 1 if ob.waiver is not None and not ob.waiver_expired else 0,

@@ -32,6 +32,21 @@ _UNK = {
 
 def _expected(ob: Obligation) -> dict[str, str]:
     rule = ob.rule
+    esc = rule.rule.escalate
+    if esc is not None:
+        what = {
+            "findings": ("条", "findings"),
+            "portfolios": ("个领域", "portfolio areas"),
+            "rules": ("项规则", "rules"),
+            "people": ("名人员", "people"),
+        }[esc.count]
+        if esc.raise_share is not None:
+            zh, en = f"达到班子人数的{esc.raise_share}即升级", f"raised at {esc.raise_share} of the team"
+        else:
+            zh, en = f"达到{esc.raise_at}{what[0]}即升级", f"raised at {esc.raise_at} {what[1]}"
+        if esc.with_secretary:
+            zh, en = f"{zh}（且含书记本人）", f"{en} (the secretary among them)"
+        return {"zh": f"不升级：{zh}", "en": f"not raised: {en}"}
     lo, hi = rule.at_least, rule.at_most
     params = rule.params
     if params.period is None:  # a trigger rule: the window runs from the triggering record
@@ -97,6 +112,8 @@ def _reason(ob: Obligation, status: Status, expected: dict[str, str]) -> dict[st
         if ob.na == "retired":
             zh, en = f"{zh}（{ob.rule.retired_by}）", f"{en} ({ob.rule.retired_by})"
         return {"zh": zh, "en": en}
+    if ob.rule.rule.escalate is not None:
+        return _escalation_reason(ob, status)
     if status is Status.waived and ob.waiver is not None:
         wv = ob.waiver.waiver
         return {
@@ -134,7 +151,8 @@ def finding_dict(ob: Obligation, status: Status, waives: Status | None = None) -
     spec = rule.rule
     citation = spec.citation
     expected = _expected(ob)
-    actual = {"zh": f"{ob.count}次", "en": str(ob.count)}
+    unit = "次" if rule.rule.escalate is None else ""
+    actual = {"zh": f"{ob.count}{unit}", "en": str(ob.count)}
     window = ob.window or ob.period
     org_name = ob.org.name
     window_text = (
@@ -197,6 +215,32 @@ def finding_dict(ob: Obligation, status: Status, waives: Status | None = None) -
         "params": rule.params_dump(),
         "waiver": _waiver(ob, waives),
     }
+
+
+def _escalation_reason(ob: Obligation, status: Status) -> dict[str, str]:
+    esc = ob.rule.rule.escalate
+    assert esc is not None
+    lower = "、".join(esc.rules)
+    counted = {
+        "findings": ("条结论", "finding(s)"),
+        "portfolios": ("个分管领域", "portfolio area(s)"),
+        "rules": ("项规则", "rule(s)"),
+        "people": ("名人员", "person(s)"),
+    }[esc.count]
+    head_zh = f"下级规则（{lower}）中有 {ob.count} {counted[0]}为{'/'.join(esc.status)}"
+    head_en = f"{ob.count} {counted[1]} with {'/'.join(esc.status)} findings under {', '.join(esc.rules)}"
+    if status is Status.violated:
+        return {"zh": f"{head_zh}，达到升级条件", "en": f"{head_en}: escalation raised"}
+    if status is Status.undeterminable:
+        return {
+            "zh": f"{head_zh}；部分下级结论无法判定，不能确定是否应升级",
+            "en": f"{head_en}; some lower findings are undeterminable, so escalation cannot be decided",
+        }
+    if status is Status.pending:
+        return {"zh": f"{head_zh}；部分下级结论期限未到", "en": f"{head_en}; some lower findings are still pending"}
+    if status is Status.waived:
+        return {"zh": f"{head_zh}；已豁免", "en": f"{head_en}; waived"}
+    return {"zh": f"{head_zh}，未达到升级条件", "en": f"{head_en}: not raised"}
 
 
 def _waiver(ob: Obligation, waives: Status | None) -> dict[str, Any] | None:

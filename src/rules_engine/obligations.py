@@ -61,6 +61,10 @@ class Obligation:
     refs: dict[str, set[str]] | None = None  # the subject's people, for record filters (built on first use)
     waiver: LoadedWaiver | None = None  # the matching waiver, if any
     waiver_expired: bool = False
+    # escalation rules (see escalation.py): the decided value, and whether lower findings leave doubt
+    fact_n: int | None = None
+    doubt: bool = False
+    open: bool = False
 
     def sort_key(self) -> tuple[str, str, str, str, str, str, dt.date]:
         return (
@@ -168,6 +172,8 @@ def plan(compiled: CompiledRules, index: RosterIndex, period: Period) -> list[Ob
 
 def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period: Period) -> list[Obligation]:
     spec = rule.rule
+    if spec.escalate is not None:
+        return []  # planned from decided findings (escalation.py)
     if rule.scope is not None and not index.within(org.id, rule.scope):
         return []  # an overlay's version of the rule, outside the overlay's organisations
     if rule.excluded and index.within(org.id, rule.excluded):
@@ -261,9 +267,10 @@ def _plan_pairs(
             judged, why = _clip(rule, window, (start, end))
             if why == "not_in_post":
                 continue
-            a, b = a_posts[0].person, b_posts[0].person
-            if not rule.rule.pair.ordered and b.id < a.id:  # one orientation for an unordered pair
-                (a, a_posts), (b, b_posts) = (b, b_posts), (a, a_posts)
+            one, other = (a_posts, b_posts)
+            if not rule.rule.pair.ordered and b_id < a_id:  # one orientation for an unordered pair
+                one, other = b_posts, a_posts  # (new names: the loop variables stay untouched)
+            a, b = one[0].person, other[0].person
             out.append(
                 Obligation(
                     rule,
@@ -273,11 +280,11 @@ def _plan_pairs(
                     a.name,
                     window,
                     judged,
-                    role=a_posts[-1].post.role.value,
+                    role=one[-1].post.role.value,
                     first=a.id,
                     second=b.id,
                     second_name=b.name,
-                    second_role=b_posts[-1].post.role.value,
+                    second_role=other[-1].post.role.value,
                     na=why,
                 )
             )
@@ -342,11 +349,11 @@ class Counter:
         for ob in obligations:
             if ob.window is None or ob.na or ob.unk:
                 continue
-            for name in set(ob.rule.rule.match.types):
+            for name in set(ob.rule.match.types):
                 self.by_key[(ob.org.id, name)].add(ob)
         self.trigger_obligations: list[Obligation] = []
         self.followups: dict[tuple[str, str], list[Rec]] = defaultdict(list)
-        self.followup_types = {name for rule in compiled.rules if rule.rule.trigger for name in rule.rule.match.types}
+        self.followup_types = {name for rule in compiled.rules if rule.rule.trigger for name in rule.match.types}
         self.taints: list[BadRow] = []
         self._bad_triggers: set[tuple[int, str, str]] = set()
 
@@ -397,7 +404,7 @@ class Counter:
         for ob in self.trigger_obligations:
             if ob.window is None or ob.trigger is None:
                 continue
-            for name in ob.rule.rule.match.types:
+            for name in ob.rule.match.types:
                 for rec in self.followups.get((ob.org.id, name), ()):
                     if ob.period.contains(rec.date) and rec.id != ob.trigger.id:
                         self._consider(ob, rec)
@@ -416,7 +423,7 @@ class Counter:
             rows = by_org.get(ob.org.id, []) + by_org.get(None, [])
             if not rows or ob.window is None:
                 continue
-            types = set(ob.rule.rule.match.types)
+            types = set(ob.rule.match.types)
             for row in rows:
                 if row.type is not None and row.type in known_types and row.type not in types:
                     continue
@@ -433,7 +440,7 @@ class Counter:
         if not ob.window.contains(rec.date):
             why = ("outside",)
         else:
-            why = _why_not(spec.match, rec, self._refs(ob, rec.date), ob.portfolio)
+            why = _why_not(ob.rule.match, rec, self._refs(ob, rec.date), ob.portfolio)
             if why is None and spec.attendance:
                 why = self._attendance(ob, rec)
         if why is None:
@@ -515,7 +522,7 @@ _REF_ZH = {"subject": "责任人本人", "first": "第一方", "second": "第二
 def describe(ob: Obligation, why: Why) -> tuple[str, str]:
     """The Chinese and English text of a rejection reason."""
     code = why[0]
-    match = ob.rule.rule.match
+    match = ob.rule.match
     if code == "outside":
         assert ob.window is not None
         w = f"{ob.window.start.isoformat()}..{ob.window.end.isoformat()}"

@@ -208,7 +208,7 @@ def _string_list(value: Any) -> list[str] | None:
 
 
 def read_records(path: str | Path) -> Iterator[Rec | BadRow]:
-    """Stream records from a ``.jsonl`` / ``.ndjson`` / ``.json`` (a list) or ``.csv`` file."""
+    """Stream records from a ``.jsonl`` / ``.ndjson`` / ``.json`` (a list), ``.csv`` or ``.xlsx`` file."""
     p = Path(path)
     source = str(path)
     suffix = p.suffix.lower()
@@ -218,6 +218,10 @@ def read_records(path: str | Path) -> Iterator[Rec | BadRow]:
         yield from _read_jsonl(p, source)
     elif suffix == ".csv":
         yield from _read_csv(p, source)
+    elif suffix == ".xlsx":
+        from .xlsx import read_records_xlsx
+
+        yield from read_records_xlsx(path)
     elif suffix == ".json":
         try:
             data = orjson.loads(p.read_bytes())
@@ -228,7 +232,9 @@ def read_records(path: str | Path) -> Iterator[Rec | BadRow]:
         for i, item in enumerate(data, start=1):
             yield check_record(item, source, i)
     else:
-        raise InputError(f"{source}: 不支持的记录文件格式 unsupported records format '{suffix}' (.jsonl, .csv, .json)")
+        raise InputError(
+            f"{source}: 不支持的记录文件格式 unsupported records format '{suffix}' (.jsonl, .csv, .json, .xlsx)"
+        )
 
 
 def _read_jsonl(p: Path, source: str) -> Iterator[Rec | BadRow]:
@@ -282,6 +288,13 @@ CSV_ALIASES = {
     "标签": "tags",
     "内容": "text",
     "说明": "text",
+    "活动编号": "id",
+    "活动类型": "type",
+    "活动日期": "date",
+    "出席人员": "participants",
+    "备注": "text",
+    "organisation": "org",
+    "organization": "org",
 }
 
 
@@ -371,6 +384,10 @@ def read_roster(path: str | Path) -> RosterResult:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"找不到名册文件 roster file not found: {path}")
+    if p.suffix.lower() == ".xlsx":
+        from .xlsx import read_roster_xlsx
+
+        return read_roster_xlsx(path)
     name = str(path)
     raw = p.read_bytes()
     data: Any = None

@@ -155,6 +155,7 @@ def _load(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Problem]]:
             )
         pack_ids[pack.id] = pack.root
     problems.extend(_check_overlays(packs))
+    problems.extend(_check_escalations(packs))
     return packs, problems
 
 
@@ -167,6 +168,49 @@ def _another_version(rule: Rule, earlier: list[Rule]) -> bool:
     return all(
         end < r.effective.from_ or start > (r.effective.to or dt.date.max) for r in earlier if r.effective is not None
     )
+
+
+def _check_escalations(packs: list[RulePack]) -> list[Problem]:
+    """Escalation rules read existing rules, and never (through others) themselves."""
+    problems: list[Problem] = []
+    rules = {loaded.rule.id: loaded for pack in packs for loaded in pack.rules}
+    reads = {rid: (r.rule.escalate.rules if r.rule.escalate else []) for rid, r in rules.items()}
+    for rid, loaded in rules.items():
+        for dep in reads[rid]:
+            if dep not in rules:
+                problems.append(
+                    Problem(
+                        "rule.unknown_rule",
+                        f"升级规则引用了不存在的规则 '{dep}'",
+                        f"escalation reads unknown rule '{dep}'",
+                        loaded.location,
+                        did_you_mean(dep, rules),
+                    )
+                )
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(rid: str, path: list[str]) -> None:
+        state[rid] = 1
+        for dep in reads.get(rid, []):
+            if state.get(dep) == 1:
+                cycle = [*path[path.index(dep) :], dep] if dep in path else [rid, dep]
+                problems.append(
+                    Problem(
+                        "rule.escalation_cycle",
+                        "升级规则循环引用：" + " → ".join(cycle),
+                        "escalation rules form a cycle: " + " -> ".join(cycle),
+                        rules[rid].location,
+                        "升级规则只能读取下级规则的结论 an escalation may only read rules below it",
+                    )
+                )
+            elif dep in reads and state.get(dep) is None:
+                visit(dep, [*path, dep])
+        state[rid] = 2
+
+    for rid in sorted(reads):
+        if reads[rid] and state.get(rid) is None:
+            visit(rid, [rid])
+    return problems
 
 
 def _check_overlays(packs: list[RulePack]) -> list[Problem]:
@@ -205,7 +249,7 @@ def _check_overlays(packs: list[RulePack]) -> list[Problem]:
         vocabulary = {**base.manifest.record_types, **pack.manifest.record_types}
         for loaded in pack.rules:
             spec = loaded.rule
-            for name in [*spec.match.types, *(spec.trigger.types if spec.trigger else [])]:
+            for name in [*(spec.match.types if spec.match else []), *(spec.trigger.types if spec.trigger else [])]:
                 if name not in vocabulary:
                     problems.append(
                         Problem(

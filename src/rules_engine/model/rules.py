@@ -272,6 +272,39 @@ def check_template(text: str) -> None:
             raise ValueError(f"placeholder {{{name}}} may not carry a format spec or conversion")
 
 
+LowerStatus = Literal["violated", "undeterminable", "pending", "waived"]
+
+
+class Escalate(_Strict):
+    """A rule that reads findings: raised when a subject's lower findings reach a threshold.
+
+    Counted among the findings of ``rules`` (in the same organisation and evaluation period) whose
+    status is in ``status``: ``findings`` (how many), ``portfolios`` (distinct portfolio areas),
+    ``rules`` (distinct rule ids) or ``people`` (distinct people holding ``roles``)."""
+
+    rules: list[Annotated[str, Field(pattern=_ID)]] = Field(min_length=1, description="被读取结论的规则编号")
+    status: list[LowerStatus] = Field(default=["violated"], description="计入的下级结论状态 lower statuses counted")
+    count: Literal["findings", "portfolios", "rules", "people"] = "findings"
+    roles: list[Role] = Field(default_factory=list, description="只计这些职务的人员 only findings about these roles")
+    with_secretary: bool = Field(
+        default=False, description="还须有关于书记本人的结论 also needs one about the secretary"
+    )
+    raise_at: int | None = Field(default=None, ge=1, description="计数达到N即升级 raise when the count reaches N")
+    raise_share: str | float | None = Field(
+        default=None, description="按人数占班子比例升级 raise when people / team members in roles reach this share"
+    )
+
+    @model_validator(mode="after")
+    def _threshold(self) -> Escalate:
+        if (self.raise_at is None) == (self.raise_share is None):
+            raise ValueError("escalate needs exactly one of raise_at and raise_share")
+        if self.raise_share is not None:
+            _fraction(self.raise_share)
+            if self.count != "people":
+                raise ValueError("raise_share needs count: people")
+        return self
+
+
 class Rule(_Strict):
     id: Annotated[str, Field(pattern=_ID, description="稳定编号 stable rule id")]
     title: Text
@@ -285,7 +318,8 @@ class Rule(_Strict):
     roles: list[Role] = Field(default_factory=list, description="for subject person / portfolio")
     pair: PairSpec | None = None
     trigger: Match | None = Field(default=None, description="for subject trigger: which records start a deadline")
-    match: Match
+    match: Match | None = Field(default=None, description="哪些记录计数 which records count (all but escalation rules)")
+    escalate: Escalate | None = Field(default=None, description="读取其他规则结论的升级规则 a rule over findings")
     attendance: bool = Field(default=False, description="true: a record counts only at min_share attendance")
     params: Params
     messages: Messages = Field(default_factory=Messages)
@@ -293,6 +327,16 @@ class Rule(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
         kind = self.subject
+        if self.escalate is not None:
+            if self.match is not None or kind not in (SubjectKind.organisation, SubjectKind.person):
+                raise ValueError("an escalation rule has no 'match' and its subject is organisation or person")
+            if kind is SubjectKind.person and not self.roles:
+                raise ValueError("subject 'person' needs 'roles' (对象为person时须给出 roles)")
+            if self.id in self.escalate.rules:
+                raise ValueError(f"escalation rule {self.id} reads its own findings (循环引用)")
+            return self
+        if self.match is None:
+            raise ValueError("'match' is required (须给出 match：哪些记录计数)")
         if kind in (SubjectKind.person, SubjectKind.portfolio) and not self.roles:
             raise ValueError(f"subject '{kind.value}' needs 'roles' (对象为{kind.value}时须给出 roles)")
         if kind is SubjectKind.pair and self.pair is None:

@@ -1,0 +1,439 @@
+"""Readers for Excel ``.xlsx`` workbooks: activity records and the roster, one sheet per kind.
+
+A workbook holds any of these sheets (names compared case-insensitively, surrounding spaces ignored):
+
+- records: ``活动记录`` / ``记录`` / ``records`` / ``activities`` — the columns of a CSV record file;
+- roster: ``组织`` / ``organisations`` (required for a roster) and ``人员`` / ``people`` (one row per post).
+
+Sheets are streamed (openpyxl ``read_only=True``), cell values are the ones Excel last computed
+(``data_only=True``). The header is the first row that names at least two known columns (non-empty rows
+above it are titles and are skipped); column names go through the alias tables below, Chinese or English.
+Excel dates become ISO dates, whole numbers become strings without ``.0``. Every record row goes through
+:func:`~rules_engine.load.inputs.check_record`, located as ``file.xlsx#sheet`` and its Excel row number.
+
+openpyxl is an optional dependency (``pip install duty-rules-engine[excel]``); it is imported on first use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import itertools
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..model.rules import ORG_KIND_ZH, Role
+from .inputs import CSV_ALIASES, BadRow, Rec, RosterResult, check_record, roster_from_data
+from .yamlpos import Document
+
+INSTALL_HINT = "pip install duty-rules-engine[excel]"
+
+RECORD_SHEETS = frozenset({"活动记录", "记录", "records", "activities", "activity records"})
+ORG_SHEETS = frozenset({"组织", "组织名册", "organisations", "organizations"})
+PEOPLE_SHEETS = frozenset({"人员", "人员名册", "任职", "people", "persons", "posts"})
+
+#: Column names of the organisations sheet (Chinese; English names are the field names themselves).
+ORG_ALIASES: dict[str, str] = {
+    "编号": "id",
+    "组织编号": "id",
+    "名称": "name",
+    "组织名称": "name",
+    "类型": "kind",
+    "组织类型": "kind",
+    "type": "kind",
+    "层级": "level",
+    "上级组织": "parent",
+    "上级": "parent",
+    "上级组织编号": "parent",
+}
+ORG_FIELDS = ("id", "name", "kind", "level", "parent")
+
+#: Column names of the people sheet (one row per post).
+PEOPLE_ALIASES: dict[str, str] = {
+    "编号": "id",
+    "人员编号": "id",
+    "姓名": "name",
+    "组织": "org",
+    "组织编号": "org",
+    "任职组织": "org",
+    "organisation": "org",
+    "organization": "org",
+    "职务": "role",
+    "分管领域": "portfolios",
+    "分管": "portfolios",
+    "portfolio": "portfolios",
+    "任职开始": "start",
+    "开始日期": "start",
+    "任职结束": "end",
+    "结束日期": "end",
+}
+PEOPLE_FIELDS = ("id", "name", "org", "role", "portfolios", "start", "end")
+_POST_FIELDS = ("org", "role", "portfolios", "start", "end")
+
+#: Values of the role column: Chinese or English.
+ROLE_VALUES: dict[str, str] = {**{r.zh: r.value for r in Role}, **{r.value: r.value for r in Role}}
+#: Values of the kind column: Chinese or English.
+KIND_VALUES: dict[str, str] = {
+    **{zh: kind.value for kind, zh in ORG_KIND_ZH.items()},
+    **{kind.value: kind.value for kind in ORG_KIND_ZH},
+}
+
+RECORD_FIELDS = ("id", "org", "type", "date", "chair", "participants", "portfolio", "tags", "text")
+_SPLIT = re.compile(r"[;；,，、|]")  # the separators of multi-value cells, as in CSV
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_HEADER_SCAN = 20  # rows searched for the header
+
+
+def _openpyxl() -> Any:
+    try:
+        return importlib.import_module("openpyxl")
+    except ImportError:
+        raise InputError(
+            f"读取 .xlsx 需要 openpyxl，请安装：{INSTALL_HINT} / reading .xlsx needs openpyxl: {INSTALL_HINT}"
+        ) from None
+
+
+def _open(path: Path, source: str) -> Any:
+    openpyxl = _openpyxl()
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException, XML errors ...
+        raise InputError(f"{source}: 无法打开 Excel 工作簿 cannot open the Excel workbook: {exc}") from None
+
+
+def _norm(name: object) -> str:
+    return str(name).strip().casefold() if name is not None else ""
+
+
+def sheet_kinds(path: str | Path) -> frozenset[str]:
+    """Which kinds of input a workbook holds, by sheet name: ``"roster"`` (an organisations sheet) and/or
+    ``"records"`` (a records sheet, or a single sheet that is not a roster sheet)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"找不到文件 file not found: {path}")
+    book = _open(p, str(path))
+    try:
+        names = {_norm(n) for n in book.sheetnames}
+    finally:
+        book.close()
+    kinds: set[str] = set()
+    if names & RECORD_SHEETS or (len(names) == 1 and not names & (ORG_SHEETS | PEOPLE_SHEETS)):
+        kinds.add("records")
+    if names & ORG_SHEETS:
+        kinds.add("roster")
+    return frozenset(kinds)
+
+
+def cell_text(value: object) -> str | None:
+    """One cell as the text the validators expect: ISO dates for Excel dates, ``12`` not ``12.0``."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+class _Sheet:
+    """A worksheet streamed row by row, with its header mapped to field names."""
+
+    def __init__(self, sheet: Any, source: str, aliases: Mapping[str, str], fields: tuple[str, ...]) -> None:
+        self.source = source
+        self.columns: list[str | None] = []
+        self.header_row = 0
+        sheet.reset_dimensions()  # do not trust the stored size: read every row there is
+        self._rows: Iterator[tuple[Any, ...]] = iter(sheet.iter_rows(min_row=1, min_col=1, values_only=True))
+        self._number = 0
+        self._pending: list[tuple[int, tuple[Any, ...]]] = []
+        known = {a.casefold(): f for a, f in aliases.items()} | {f: f for f in fields}
+        first: tuple[int, tuple[Any, ...]] | None = None
+        for number, row in self._numbered():
+            if not any(cell_text(v) for v in row):
+                continue
+            first = first or (number, row)
+            names = [_norm(v) for v in row]
+            if sum(1 for n in names if n in known) >= 2:
+                self._set_header(number, row, known)
+                return
+            self._pending.append((number, row))
+            if number >= _HEADER_SCAN:
+                break
+        if first is not None:  # no recognisable header: the first row is it, and the rows say what is wrong
+            self._pending = [(n, r) for n, r in self._pending if n > first[0]]
+            self._set_header(first[0], first[1], known)
+        else:
+            self._pending = []
+
+    def _numbered(self) -> Iterator[tuple[int, tuple[Any, ...]]]:
+        for row in self._rows:
+            self._number += 1
+            yield self._number, tuple(row)
+
+    def _set_header(self, number: int, row: tuple[Any, ...], known: Mapping[str, str]) -> None:
+        self.header_row = number
+        columns: list[str | None] = []
+        for value in row:
+            name = cell_text(value)
+            columns.append(known.get(name.casefold(), name.casefold()) if name else None)
+        while columns and columns[-1] is None:
+            columns.pop()
+        seen: set[str] = set()
+        for i, column in enumerate(columns):
+            if column is None:
+                continue
+            if column in seen:
+                raise InputError(
+                    f"{self.source}: 第 {number} 行表头中列 '{column}' 重复（{_column_letter(i)} 列）"
+                    f" / duplicate column '{column}' in the header (row {number}, column {_column_letter(i)})"
+                )
+            seen.add(column)
+        self.columns = columns
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str | None] | BadRow]]:
+        """Data rows after the header, blank rows skipped: (Excel row number, field dict or a BadRow)."""
+        if not self.header_row:
+            return
+        pending = [(n, r) for n, r in self._pending if n > self.header_row]
+        self._pending = []
+        for number, row in itertools.chain(pending, self._numbered()):
+            cells = [cell_text(v) for v in row]
+            if not any(cells):
+                continue
+            data: dict[str, str | None] = {}
+            stray: int | None = None
+            for i, text in enumerate(cells):
+                column = self.columns[i] if i < len(self.columns) else None
+                if column is None:
+                    if text is not None and stray is None:
+                        stray = i
+                    continue
+                data[column] = text
+            if stray is not None:
+                letter = _column_letter(stray)
+                yield (
+                    number,
+                    BadRow(
+                        self.source,
+                        number,
+                        letter,
+                        cells[stray],
+                        f"{letter} 列有值但没有表头",
+                        f"column {letter} has a value but no header",
+                        data.get("id"),
+                        data.get("org"),
+                        data.get("type"),
+                    ),
+                )
+                continue
+            yield number, data
+
+
+def _sheets(book: Any, names: frozenset[str]) -> list[Any]:
+    """The worksheets (not chart sheets) whose names are in `names`, in workbook order."""
+    return [sheet for sheet in book.worksheets if _norm(sheet.title) in names]
+
+
+# ---------------------------------------------------------------- records
+
+
+def read_records_xlsx(path: str | Path) -> Iterator[Rec | BadRow]:
+    """Stream the records of every records sheet (活动记录 / records) of a workbook; a workbook with a
+    single sheet that is not a roster sheet is read as records whatever its name."""
+    p = Path(path)
+    source = str(path)
+    if not p.is_file():
+        raise InputError(f"找不到记录文件 records file not found: {source}")
+    book = _open(p, source)
+    try:
+        sheets = _sheets(book, RECORD_SHEETS)
+        if not sheets:
+            roster_sheets = ORG_SHEETS | PEOPLE_SHEETS
+            if len(book.sheetnames) == 1 and book.worksheets and _norm(book.sheetnames[0]) not in roster_sheets:
+                sheets = book.worksheets
+            else:
+                raise InputError(
+                    f"{source}: 没有活动记录工作表（应命名为 活动记录 或 records）"
+                    f" / no records sheet (name it 活动记录 or records); sheets: {', '.join(book.sheetnames)}"
+                )
+        for sheet in sheets:
+            where = f"{source}#{sheet.title}"
+            table = _Sheet(sheet, where, CSV_ALIASES, RECORD_FIELDS)
+            for number, row in table.rows():
+                if isinstance(row, BadRow):
+                    yield row
+                else:
+                    yield check_record(_record(row), where, number)
+    finally:
+        book.close()
+
+
+def _record(row: Mapping[str, str | None]) -> dict[str, Any]:
+    data: dict[str, Any] = {k: v for k, v in row.items() if v is not None}
+    for key in ("participants", "tags"):  # split here, as check_record would, so its fast path applies
+        if key in data:
+            data[key] = _split(data[key])
+    return data
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in _SPLIT.split(text) if part.strip()]
+
+
+# ---------------------------------------------------------------- roster
+
+
+def read_roster_xlsx(path: str | Path) -> RosterResult:
+    """Read the roster from the 组织 / organisations and 人员 / people sheets of a workbook.
+
+    Rows become the dict :func:`~rules_engine.load.inputs.roster_from_data` takes (people rows grouped
+    by id, one post per row) and every rejection is located at its sheet and Excel row."""
+    p = Path(path)
+    name = str(path)
+    if not p.is_file():
+        raise InputError(f"找不到名册文件 roster file not found: {name}")
+    book = _open(p, name)
+    try:
+        org_sheets = _sheets(book, ORG_SHEETS)
+        if not org_sheets:
+            raise InputError(
+                f"{name}: 没有组织工作表（应命名为 组织 或 organisations） / no organisations sheet "
+                f"(name it 组织 or organisations); sheets: {', '.join(book.sheetnames)}"
+            )
+        return _roster(name, org_sheets, _sheets(book, PEOPLE_SHEETS))
+    finally:
+        book.close()
+
+
+def _roster(name: str, org_sheets: list[Any], people_sheets: list[Any]) -> RosterResult:
+    origins: list[tuple[str, int]] = []  # synthetic line k -> (sheet source, Excel row)
+    positions: dict[tuple[str | int, ...], tuple[int, int]] = {}
+    early: list[BadRow] = []  # rows rejected here, before roster_from_data
+
+    def mark(path: tuple[str | int, ...], source: str, number: int) -> None:
+        origins.append((source, number))
+        positions[path] = (len(origins), 1)
+
+    orgs: list[dict[str, Any]] = []
+    for sheet in org_sheets:
+        where = f"{name}#{sheet.title}"
+        for number, row in _Sheet(sheet, where, ORG_ALIASES, ORG_FIELDS).rows():
+            if isinstance(row, BadRow):
+                early.append(row)
+                continue
+            item: dict[str, Any] = {k: v for k, v in row.items() if v is not None}
+            if "kind" in item:
+                item["kind"] = _lookup(KIND_VALUES, item["kind"])
+            mark(("organisations", len(orgs)), where, number)
+            orgs.append(item)
+
+    # people rows grouped by id, in order of first appearance; each row is one post (one roster unit)
+    people: dict[str, dict[str, Any]] = {}
+    rows: dict[str, list[tuple[dict[str, Any] | None, str, int]]] = {}
+    for sheet in people_sheets:
+        where = f"{name}#{sheet.title}"
+        for number, row in _Sheet(sheet, where, PEOPLE_ALIASES, PEOPLE_FIELDS).rows():
+            if isinstance(row, BadRow):
+                early.append(row)
+                continue
+            bad = _person_row_problem(row, people, where, number)
+            if bad is not None:
+                early.append(bad)
+                continue
+            pid = str(row["id"])
+            person = people.get(pid)
+            if person is None:
+                people[pid] = {k: v for k, v in row.items() if k not in _POST_FIELDS and v is not None}
+                rows[pid] = []
+            elif row.get("name") and not person.get("name"):
+                person["name"] = row["name"]
+            rows[pid].append((_post(row), where, number))
+
+    entries: list[dict[str, Any]] = []
+    for i, (pid, person) in enumerate(people.items()):
+        posts = rows[pid]
+        mark(("people", i), posts[0][1], posts[0][2])
+        if len(posts) == 1 and posts[0][0] is None:  # a person without a post: one row, no post columns
+            entries.append({**person, "posts": []})
+            continue
+        for j, (_, where, number) in enumerate(posts):
+            mark(("people", i, "posts", j), where, number)
+        entries.append({**person, "posts": [post or {"portfolios": []} for post, _, _ in posts]})
+
+    data = {"organisations": orgs, "people": entries}
+    result = roster_from_data(data, name, Document(name, data, positions))
+    for bad_row in result.rejected:
+        if bad_row.source == name and 0 < bad_row.line <= len(origins):
+            bad_row.source, bad_row.line = origins[bad_row.line - 1]
+    result.rejected[:0] = early
+    sheet_order = {f"{name}#{sheet.title}": i for i, sheet in enumerate([*org_sheets, *people_sheets])}
+    result.rejected.sort(key=lambda r: (sheet_order.get(r.source, len(sheet_order)), r.line))
+    result.read += len(early)
+    result.rejected_units += len(early)
+    return result
+
+
+def _lookup(table: Mapping[str, str], value: str) -> str:
+    return table.get(value, table.get(value.casefold(), value))
+
+
+def _person_row_problem(
+    row: Mapping[str, str | None], people: Mapping[str, dict[str, Any]], source: str, number: int
+) -> BadRow | None:
+    def bad(field: str, value: str | None, zh: str, en: str) -> BadRow:
+        return BadRow(source, number, field, value, zh, en, row.get("id"), row.get("org"))
+
+    pid = row.get("id")
+    if not pid:
+        return bad("id", None, "缺少人员编号", "missing person id")
+    known = people.get(pid)
+    if known is not None and row.get("name") and row.get("name") != known.get("name"):
+        return bad(
+            "name",
+            row.get("name"),
+            f"同一人员编号 {pid} 的姓名不一致（前面为 {known.get('name')}）",
+            f"name differs from an earlier row of person {pid} ({known.get('name')})",
+        )
+    for key in ("start", "end"):
+        value = row.get(key)
+        if value is not None and not _valid_date(value):
+            return bad(key, value, "日期无效，应为 YYYY-MM-DD", "invalid date, expected YYYY-MM-DD")
+    return None
+
+
+def _valid_date(text: str) -> bool:
+    if not _ISO_DATE.match(text):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _post(row: Mapping[str, str | None]) -> dict[str, Any] | None:
+    if all(row.get(k) is None for k in _POST_FIELDS):
+        return None
+    post: dict[str, Any] = {k: row[k] for k in _POST_FIELDS if k in row and row[k] is not None}
+    if "role" in post:
+        post["role"] = _lookup(ROLE_VALUES, post["role"])
+    raw = post.get("portfolios")
+    post["portfolios"] = _split(raw) if raw else []
+    return post

@@ -1,0 +1,96 @@
+"""Findings as a CSV file for spreadsheets: one row per finding, UTF-8 with BOM, CRLF line ends.
+
+Excel opens the file directly (the BOM tells it the encoding). Every text cell is neutralised against
+formula injection: a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+leading apostrophe, so that a name such as ``=cmd|' /C calc'!A0`` is shown as text, never evaluated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from typing import TextIO
+
+from ..model.findings import Finding, Report
+
+BOM = "\ufeff"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+#: Column headers, in order: Chinese and English where one value is given, otherwise one column per language.
+COLUMNS = (
+    "规则编号 rule_id",
+    "状态",
+    "status",
+    "组织编号 organisation_id",
+    "组织 organisation",
+    "对象编号 subject_id",
+    "对象 subject",
+    "期间 period",
+    "判定区间 window",
+    "应为 expected",
+    "实际 actual",
+    "次数 count",
+    "证据 evidence",
+    "严重程度 severity",
+    "说明",
+    "message",
+    "理由 reason",
+)
+
+
+def neutralise(text: str) -> str:
+    """The cell text, prefixed with an apostrophe if a spreadsheet would read it as a formula."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _subject(f: Finding) -> str:
+    s = f.subject
+    if s.kind == "record":
+        return f"记录 record {s.record or s.id}"
+    text = s.name
+    if s.portfolio:
+        text += f"（{s.portfolio}）"
+    if s.second is not None:
+        text += f"、{s.second.name}"
+    return text
+
+
+def finding_row(f: Finding) -> list[str | int]:
+    """One finding as a CSV row (text cells neutralised)."""
+    cells: list[str | int] = [
+        f.rule_id,
+        f.status.zh,
+        f.status.value,
+        f.organisation.id,
+        f.organisation.name,
+        f.subject.id,
+        _subject(f),
+        f.period.label,
+        f"{f.window.start}..{f.window.end}",
+        f.expected.zh,
+        f.actual.zh,
+        f.count,
+        "、".join(f.evidence),
+        f.severity,
+        f.message.zh,
+        f.message.en,
+        f.reason.zh,
+    ]
+    return [neutralise(c) if isinstance(c, str) else c for c in cells]
+
+
+def write_csv(findings: Iterable[Finding], out: TextIO) -> None:
+    """Write the header and one row per finding to a text stream (no BOM: see :func:`render_csv`)."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([neutralise(c) for c in COLUMNS])
+    for f in findings:
+        writer.writerow(finding_row(f))
+
+
+def render_csv(report: Report) -> bytes:
+    """The findings of `report` as CSV bytes: UTF-8 with BOM, CRLF, one row per finding."""
+    buffer = io.StringIO(newline="")
+    buffer.write(BOM)
+    write_csv(report.findings, buffer)
+    return buffer.getvalue().encode("utf-8")
