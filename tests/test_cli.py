@@ -158,3 +158,17 @@ def test_verify_reproduces_a_saved_report_and_notices_changes(tmp_path, capsys) 
         handle.write('{"id": "X1", "org": "county", "type": "zhuanti_huiyi", "date": "2024-03-01"}\n')
     assert main(["verify", str(out)]) == 1
     assert "file has changed" in capsys.readouterr().out
+
+
+def test_coverage_file_is_generated_and_current() -> None:
+    from pathlib import Path
+
+    from rules_engine import load_rules
+    from rules_engine.coverage import coverage_markdown
+
+    root = Path(__file__).resolve().parents[1]
+    expected = coverage_markdown(load_rules(root / "rules"), root / "tests" / "features")
+    current = (root / "rules" / "COVERAGE.md").read_text(encoding="utf-8")
+    assert current == expected, "rules/COVERAGE.md is stale: run `rules-engine coverage -o rules/COVERAGE.md`"
+    assert "无场景 without scenarios" not in current  # every rule has scenarios
+    assert "记录无法反映的职责" in current

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from pytest_bdd import given, parsers, then, when
 from .errors import RulesError
 from .evaluate import evaluate
 from .load.rules import RuleSet, load_rules
+from .load.waivers import load_waivers
 from .model.findings import Finding, Report, Status
 
 STATUS_WORDS = {
@@ -33,6 +35,7 @@ STATUS_WORDS = {
     "期限未到": Status.pending,
     "不适用": Status.not_applicable,
     "无法判定": Status.undeterminable,
+    "已豁免": Status.waived,
     **{s.value: s for s in Status},
 }
 ORG_HEADERS = {"编号": "id", "名称": "name", "类型": "kind", "层级": "level", "上级": "parent"}
@@ -92,6 +95,7 @@ class RuleScenario:
     records: list[Any] = field(default_factory=list)
     as_of: dt.date | None = None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    waivers: list[dict[str, str]] = field(default_factory=list)
     report: Report | None = None
 
     def require_report(self) -> Report:
@@ -353,6 +357,35 @@ def given_param_en(rule_scenario: RuleScenario, rule: str, name: str, value: str
     _set_param(rule_scenario, "en", rule, name, value)
 
 
+WAIVER_HEADERS = {
+    "编号": "id",
+    "规则": "rule",
+    "组织": "org",
+    "对象": "subject",
+    "分管领域": "portfolio",
+    "开始": "from",
+    "结束": "to",
+    "理由": "justification",
+    "批准": "approved_by",
+    "失效日期": "expires",
+}
+
+
+def _add_waivers(ctx: RuleScenario, lang: str, datatable: list[list[str]]) -> None:
+    ctx.lang = lang
+    ctx.waivers.extend(_rows(datatable, WAIVER_HEADERS))
+
+
+@given(nfkc(r"豁免[:：]?"))
+def given_waivers_zh(rule_scenario: RuleScenario, datatable: list[list[str]]) -> None:
+    _add_waivers(rule_scenario, "zh", datatable)
+
+
+@given(nfkc(r"the waivers:?"))
+def given_waivers_en(rule_scenario: RuleScenario, datatable: list[list[str]]) -> None:
+    _add_waivers(rule_scenario, "en", datatable)
+
+
 # ------------------------------------------------------------------ when
 
 
@@ -361,8 +394,18 @@ def _evaluate(ctx: RuleScenario, lang: str, period: str) -> None:
     roster = {"organisations": ctx.organisations, "people": list(ctx.people.values())}
     if ctx.as_of is None:
         pytest.fail(ctx.say("请先给出评价日期（假如评价日期为 …）", "give the evaluation date first"), pytrace=False)
+    ruleset = _ruleset(ctx.rules_paths)
+    waivers = []
+    if ctx.waivers:
+        with tempfile.TemporaryDirectory() as folder:  # waivers go through the same loader as waiver files
+            path = Path(folder) / "waivers.yaml"
+            path.write_text(yaml.safe_dump({"waivers": ctx.waivers}, allow_unicode=True), encoding="utf-8")
+            try:
+                waivers = load_waivers([path], [r.rule.id for r in ruleset.rules])
+            except RulesError as exc:
+                pytest.fail("豁免无效 invalid waivers:\n" + "\n".join(f"  {p}" for p in exc.problems), pytrace=False)
     ctx.report = evaluate(
-        _ruleset(ctx.rules_paths), roster, ctx.records, period=period, as_of=ctx.as_of, params=ctx.params
+        ruleset, roster, ctx.records, period=period, as_of=ctx.as_of, params=ctx.params, waivers=waivers
     )
 
 

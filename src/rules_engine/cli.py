@@ -87,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="RULE.NAME=VALUE",
         help="override a rule parameter, e.g. ZZ-DW-01.at_least=2",
     )
+    ev.add_argument("--waivers", action="append", default=[], metavar="FILE", help="豁免文件 waiver file (YAML)")
+    ev.add_argument(
+        "--max-evidence", type=int, default=20, metavar="N", help="evidence ids listed per finding (default 20)"
+    )
     ev.add_argument("--show", help="statuses to list in the table, e.g. violated,undeterminable (default: all)")
     ev.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     ev.set_defaults(func=_evaluate)
@@ -109,6 +113,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     nr.add_argument("--features", help="folder for the skeleton .feature file (e.g. tests/features)")
     nr.set_defaults(func=_new_rule)
+
+    co = sub.add_parser("coverage", help="覆盖情况 write the coverage table (rules/COVERAGE.md)")
+    co.add_argument("--rules", action="append", help="rule pack folder(s) (default: ./rules)")
+    co.add_argument("--features", default="tests/features", help="folder of .feature files (default tests/features)")
+    co.add_argument("--output", "-o", help="write here (e.g. rules/COVERAGE.md) instead of standard output")
+    co.set_defaults(func=_coverage)
 
     ve = sub.add_parser("verify", help="复核报告 re-check a saved JSON report against its inputs")
     ve.add_argument("report")
@@ -197,14 +207,17 @@ def _evaluate(args: argparse.Namespace) -> int:
             raise UsageError(f"--as-of 日期无效 invalid date '{args.as_of}' (YYYY-MM-DD)") from None
     compiled = compile_rules(load_rules(*_rules_paths(args.rules)), _params(args.param))
     files = [str(p) for p in records]
+    if args.max_evidence < 0:
+        raise UsageError("--max-evidence 不能为负 must not be negative")
+    extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence}
     if args.format == "json":  # streamed: findings are written as they are produced, never all held
         if args.output:
-            summary = evaluate_to(args.output, compiled, roster, files, period=args.period, as_of=as_of)
+            summary = evaluate_to(args.output, compiled, roster, files, period=args.period, as_of=as_of, **extra)
         else:
-            summary = evaluate_to(sys.stdout.buffer, compiled, roster, files, period=args.period, as_of=as_of)
+            summary = evaluate_to(sys.stdout.buffer, compiled, roster, files, period=args.period, as_of=as_of, **extra)
             sys.stdout.flush()
         return 1 if summary.get("violated") else 0
-    report = evaluate(compiled, roster, files, period=args.period, as_of=as_of)
+    report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, **extra)
     if args.format == "csv":
         if args.output:
             Path(args.output).write_bytes(render_csv(report))
@@ -242,6 +255,17 @@ def _lint(args: argparse.Namespace) -> int:
 
 def _schema(args: argparse.Namespace) -> int:
     text = json.dumps(rule_schema(args.kind), ensure_ascii=False, indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    from .coverage import coverage_markdown
+
+    text = coverage_markdown(load_rules(*_rules_paths(args.rules)), Path(args.features))
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:

@@ -21,7 +21,8 @@ def verify_report(report_path: str | Path) -> list[str]:
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return ["报告中没有回执 the report has no receipt (not a rules-engine/report/v1 document?)"]
     problems: list[str] = []
-    for item in receipt["inputs"]:
+    waivers = [{**w, "kind": "waivers"} for w in receipt.get("waivers", [])]
+    for item in [*receipt["inputs"], *waivers]:
         if item["sha256"] is None:
             problems.append(f"{item['source']}: 输入不是文件，无法复核 input was not a file and cannot be re-checked")
             continue
@@ -52,6 +53,7 @@ def verify_report(report_path: str | Path) -> list[str]:
         as_of=receipt["as_of"],
         params=receipt["params"] or None,
         max_evidence=receipt["max_evidence"],
+        waivers=[w["source"] for w in waivers],
     )
     if out.getvalue() != raw:
         mine, theirs = out.getvalue().splitlines(), raw.splitlines()

@@ -416,6 +416,14 @@ class Overlay(_Strict):
     retire: list[str] = Field(default_factory=list, description="在本地停用的规则 rules not applied here")
 
 
+class NotCheckable(_Strict):
+    """A duty of the regulation that activity records cannot show, and why (listed in COVERAGE.md)."""
+
+    duty: Text
+    citation: str = Field(description="条款 where the duty is, e.g. 第六条")
+    reason: Text
+
+
 class Manifest(_Strict):
     """``pack.yaml``: the pack's identity, regulation, effective dates and record-type vocabulary."""
 
@@ -424,6 +432,9 @@ class Manifest(_Strict):
     overlay: Overlay | None = Field(default=None, description="地方实施规则包 this pack is a local overlay")
     record_types: dict[str, Text] = Field(default_factory=dict, description="记录类型词表 record-type vocabulary")
     portfolio_areas: list[str] = Field(default_factory=list, description="分管领域参考词表 (informative)")
+    not_checkable: list[NotCheckable] = Field(
+        default_factory=list, description="记录无法反映的职责及原因 duties records cannot show, with the reason"
+    )
 
     @model_validator(mode="after")
     def _vocabulary(self) -> Manifest:
