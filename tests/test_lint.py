@@ -84,7 +84,7 @@ def test_message_templates_cannot_reach_attributes(make_pack, template: str, nee
     ("body", "needle"),
     [
         (GOOD_BODY.replace("half_year", "fortnight"), "half_year"),
-        (GOOD_BODY.replace("at_least: 1", "at_least: -1"), "greater than or equal"),
+        (GOOD_BODY.replace("at_least: 1", "at_least: -1"), "must be at least 0"),
         (GOOD_BODY.replace("organisation", "persn"), "person"),
         (GOOD_BODY.replace("organisation", "person"), "roles"),
         (GOOD_BODY + "roles: [secretry]\n", "secretary"),

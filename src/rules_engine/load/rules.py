@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import types
 import typing
 from collections.abc import Iterable, Sequence
@@ -18,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Location, Problem, RulesError, did_you_mean
-from ..model.rules import Manifest, PackInfo, Rule, RuleFile
+from ..model.rules import PLACEHOLDERS, Manifest, OrgKind, PackInfo, Role, Rule, RuleFile
 from .yamlpos import Document, load_yaml
 
 MANIFEST = "pack.yaml"
@@ -97,12 +98,16 @@ def _pack_roots(paths: Sequence[str | Path]) -> tuple[dict[Path, list[Path] | No
         if path.is_dir():
             found = sorted(p.parent for p in path.rglob(MANIFEST))
             if not found:
+                candidates = sorted(path.rglob("*.y*ml"))
+                first = next((p for p in candidates if "rules:" in p.read_text("utf-8", "replace")), None)
+                first = first or next(iter(candidates), None)
                 problems.append(
                     Problem(
                         "pack.no_manifest",
-                        f"目录中没有 {MANIFEST}",
-                        f"no {MANIFEST} under this folder",
-                        Location(str(path)),
+                        f"目录中没有 {MANIFEST}，无法确定规则包",
+                        f"no {MANIFEST} under this folder, so there is no pack",
+                        Location(_display(first) if first else str(path), 1, 1),
+                        f"在规则包目录中新建 {MANIFEST}（见 docs/rule-format.md） create {MANIFEST} in the pack folder",
                     )
                 )
             for root in found:
@@ -115,7 +120,8 @@ def _pack_roots(paths: Sequence[str | Path]) -> tuple[dict[Path, list[Path] | No
                         "pack.no_manifest",
                         f"规则文件不在规则包中（上级目录无 {MANIFEST}）",
                         f"rule file is not inside a pack (no {MANIFEST} above it)",
-                        Location(str(path)),
+                        Location(_display(path), 1, 1),
+                        f"在规则包目录中新建 {MANIFEST}（见 docs/rule-format.md） create {MANIFEST} in the pack folder",
                     )
                 )
                 continue
@@ -383,9 +389,16 @@ def _check_vocabulary(rule: Rule, index: int, doc: Document, manifest: Manifest)
 
 def _validate(model: type[BaseModel], doc: Document, problems: list[Problem]) -> Any:
     if not isinstance(doc.data, dict):
-        problems.append(
-            Problem("rule.not_a_mapping", "文件顶层应为键值映射", "top level must be a mapping", doc.locate(()))
-        )
+        start = "format: rules-engine/v1\npack: ..." if model is Manifest else "rules:\n  - id: ..."
+        if doc.data is None:
+            zh, en = "文件为空", "the file is empty"
+        elif isinstance(doc.data, list):
+            zh, en = "文件顶层是列表，应为键值映射", "the top level is a list; it must be a mapping"
+        else:
+            zh, en = "文件顶层应为键值映射", "the top level must be a mapping"
+        hint = f"文件应以此开头 start the file with: {start!r}（可用 rules-engine new-rule 生成模板）"
+        where = doc.locate(()) if doc.data is not None else Location(doc.file, 1, 1)
+        problems.append(Problem("rule.not_a_mapping", zh, en, where, hint))
         return None
     try:
         return model.model_validate(doc.data)
@@ -425,15 +438,87 @@ def validation_problems(exc: ValidationError, doc: Document, model: type[BaseMod
                 )
             )
         else:
-            msg = error["msg"]
-            value = error.get("input")
-            shown = "" if isinstance(value, (dict, list)) else f" (值 value: {value!r})"
-            hint = ""
-            if (kind == "enum" and isinstance(value, str)) or (kind == "literal_error" and isinstance(value, str)):
-                expected = error.get("ctx", {}).get("expected", "")
-                hint = did_you_mean(value, [e.strip(" '") for e in str(expected).replace(" or ", ",").split(",")])
-            out.append(Problem(f"rule.invalid.{kind}", f"取值无效{shown}: {msg}", f"invalid value: {msg}", where, hint))
+            out.append(_invalid(error, kind, path, where, _fields_at(model, path, doc.data)))
     return out
+
+
+# Chinese first: what each kind of validation error means for a rule author, and what to write instead.
+_KINDS: dict[str, tuple[str, str, str]] = {
+    "int_parsing": ("应为整数", "must be a whole number", "写作数字，如 1 write a number, e.g. 1"),
+    "int_type": ("应为整数", "must be a whole number", "写作数字，如 1 write a number, e.g. 1"),
+    "int_from_float": ("应为整数", "must be a whole number", "去掉小数部分 drop the decimals"),
+    "bool_parsing": ("应为 true 或 false", "must be true or false", "写作 true 或 false write true or false"),
+    "bool_type": ("应为 true 或 false", "must be true or false", "写作 true 或 false write true or false"),
+    "string_type": ("应为文字", "must be text", "加引号，如 '1.0.0' put it in quotes, e.g. '1.0.0'"),
+    "list_type": ("应为列表", "must be a list", "写作 [甲, 乙] 或逐行以 - 开头 write [a, b] or one '- item' per line"),
+    "model_type": ("应为键值映射", "must be a mapping of keys", "如 {zh: 中文, en: English} e.g. {zh: ..., en: ...}"),
+    "dict_type": ("应为键值映射", "must be a mapping of keys", "如 {键: 值} e.g. {key: value}"),
+    "date_parsing": ("日期无效", "not a valid date", "写作 YYYY-MM-DD，如 2024-03-09 write YYYY-MM-DD"),
+    "date_from_datetime_parsing": ("日期无效", "not a valid date", "写作 YYYY-MM-DD，如 2024-03-09 write YYYY-MM-DD"),
+    "date_type": ("日期无效", "not a valid date", "写作 YYYY-MM-DD，如 2024-03-09 write YYYY-MM-DD"),
+    "greater_than_equal": ("数值过小", "too small", ""),
+    "too_short": ("不能为空", "must not be empty", "至少写一项 give at least one"),
+    "enum": ("不是可选的值", "is not one of the allowed values", ""),
+    "literal_error": ("不是可选的值", "is not one of the allowed values", ""),
+}
+_PATTERNS = {
+    "id": (
+        "编号只能含字母、数字、_ . -，并以字母开头",
+        "an id has letters, digits, _ . - and starts with a letter",
+        "如 ZZ-08-01 e.g. ZZ-08-01",
+    ),
+    "version": ("版本号应为 主.次.修订", "a version is MAJOR.MINOR.PATCH", "如 1.0.0 e.g. 1.0.0"),
+    "from": ("应为 月-日", "must be MM-DD", "写作 MM-DD，如 10-01 write MM-DD, e.g. 10-01"),
+    "to": ("应为 月-日", "must be MM-DD", "写作 MM-DD，如 12-31 write MM-DD, e.g. 12-31"),
+}
+
+
+_LIST_OPTIONS = {
+    "org_kinds": "可选 choose from: " + ", ".join(k.value for k in OrgKind),
+    "roles": "可选 choose from: " + ", ".join(r.value for r in Role),
+    "first": "可选 choose from: " + ", ".join(r.value for r in Role),
+    "second": "可选 choose from: " + ", ".join(r.value for r in Role),
+    "types": "写 pack.yaml 中 record_types 声明的类型 use record types declared in pack.yaml",
+}
+
+
+def _invalid(error: Any, kind: str, path: tuple[str | int, ...], where: Location, keys: list[str]) -> Problem:
+    value = error.get("input")
+    shown_zh = "" if isinstance(value, (dict, list)) else f"（当前值 {value!r}）"
+    shown_en = "" if isinstance(value, (dict, list)) else f" (value {value!r})"
+    field = next((str(p) for p in reversed(path) if isinstance(p, str)), "")
+    ctx = error.get("ctx") or {}
+    if kind == "value_error":  # our own validators: their text is already bilingual
+        text = str(error["msg"]).removeprefix("Value error, ")
+        hint = ""
+        unknown = re.search(r"unknown placeholder \{([^}]*)\}", text)
+        if unknown:
+            hint = did_you_mean(unknown.group(1), PLACEHOLDERS)
+        elif "bad message template" in text:
+            hint = "花括号须成对；要写字面的花括号请写 {{ 或 }} braces come in pairs; write {{ or }} for a literal one"
+        return Problem(
+            "rule.invalid.value_error", f"'{field}' 无效：{text}", f"'{field}' is invalid: {text}", where, hint
+        )
+    if kind == "string_pattern_mismatch":
+        zh, en, hint = _PATTERNS.get(field, ("格式不符", "has the wrong form", ""))
+        return Problem(f"rule.invalid.{kind}", f"'{field}' {zh}{shown_zh}", f"'{field}' {en}{shown_en}", where, hint)
+    zh, en, hint = _KINDS.get(kind, ("取值无效", "is invalid", ""))
+    if kind == "list_type" and field in _LIST_OPTIONS:
+        hint = f"{hint}；{_LIST_OPTIONS[field]}"
+    if kind in ("model_type", "dict_type") and keys:
+        hint = f"{hint}；可用的键 keys: {', '.join(keys)}"
+    if kind in ("enum", "literal_error"):
+        options = [e.strip(" '") for e in str(ctx.get("expected", "")).replace(" or ", ",").split(",") if e.strip()]
+        hint = (
+            did_you_mean(str(value), options)
+            if isinstance(value, str)
+            else "可选 expected one of: " + ", ".join(options)
+        )
+    if kind == "greater_than_equal":
+        zh, en = f"不能小于 {ctx.get('ge')}", f"must be at least {ctx.get('ge')}"
+    if kind not in _KINDS:
+        en = f"is invalid: {error['msg']}"
+    return Problem(f"rule.invalid.{kind}", f"'{field}' {zh}{shown_zh}", f"'{field}' {en}{shown_en}", where, hint)
 
 
 def _document_path(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:

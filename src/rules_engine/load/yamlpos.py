@@ -69,19 +69,19 @@ def parse_yaml(text: str, name: str) -> tuple[Document | None, list[Problem]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        hint = ""
-        lines = text.splitlines()
-        if "\t" in (lines[line - 1] if 0 < line <= len(lines) else "") or "tab" in str(exc.problem or ""):
-            hint = "YAML 不允许用 Tab 缩进，请改用空格 use spaces, not tabs, for indentation"
+        return None, [_syntax_problem(exc, text, name)]
+    except yaml.reader.ReaderError as exc:  # a control character or similar, by position in the text
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        shown = f"U+{ord(char):04X}"
         return None, [
             Problem(
-                "yaml.syntax",
-                f"YAML 语法错误: {exc.problem}",
-                f"YAML syntax error: {exc.problem}",
+                "yaml.bad_character",
+                f"含有不允许的控制字符 {shown}",
+                f"contains a control character {shown} that YAML does not allow",
                 Location(name, line, col),
-                hint,
+                "删除该字符（常见于从网页或文档复制） delete it (often pasted from a web page or document)",
             )
         ]
     except yaml.YAMLError as exc:  # pragma: no cover - defensive: other parser errors
@@ -105,6 +105,56 @@ def parse_yaml(text: str, name: str) -> tuple[Document | None, list[Problem]]:
     if any(p.code in ("yaml.tag", "yaml.too_deep", "yaml.merge_key", "yaml.complex_key") for p in problems):
         return None, problems
     return Document(name, data, positions), problems
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, name: str) -> Problem:
+    """A YAML syntax error placed where the author must look, with a hint for the common mistakes."""
+    problem, context = str(exc.problem or ""), str(exc.context or "")
+    # an unclosed bracket or quote, or a key without ": ", is reported where the parser gave up (often the
+    # next line); the context mark is where it started, which is where the mistake is
+    use_context = exc.context_mark is not None and (
+        context.startswith("while scanning") or context.startswith("while parsing a flow")
+    )
+    mark = exc.context_mark if use_context else (exc.problem_mark or exc.context_mark)
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    lines = text.splitlines()
+    # an unclosed quote runs on into the following lines: look back for a line with an odd number of them
+    for back in range(line, max(0, line - 3), -1):
+        candidate = lines[back - 1] if 0 < back <= len(lines) else ""
+        code = candidate.split(" #", 1)[0]
+        for quote in ('"', "'"):
+            if code.count(quote) % 2 == 1:
+                return Problem(
+                    "yaml.syntax",
+                    "YAML 语法错误：引号没有闭合",
+                    "YAML syntax error: a quote is not closed",
+                    Location(name, back, code.rfind(quote) + 1),
+                    f"在这一行补上另一个 {quote} close the {quote} on this line",
+                )
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    if "\t" in here or "tab" in problem:
+        hint = "YAML 不允许用 Tab 缩进，请改用空格 use spaces, not tabs, for indentation"
+    elif "：" in here:
+        hint = "请使用半角冒号 : 而非全角冒号 ： use an ASCII colon ':' instead of '：'"
+    elif "could not find expected ':'" in problem:
+        hint = "键后须有冒号和空格，如 severity: high a key needs ': ' after it, e.g. severity: high"
+    elif "flow sequence" in context or "flow mapping" in context:
+        hint = "方括号 [ ] 或花括号 { } 没有闭合 a [ or { is not closed with ] or }"
+    elif "quoted scalar" in context:
+        hint = "引号 \" 或 ' 没有闭合 a quote (\" or ') is not closed"
+    elif "expected <block end>" in problem or "mapping values are not allowed" in problem:
+        hint = "缩进不一致：同一层级的键应左对齐 inconsistent indentation: keys of one level line up"
+    elif "found undefined alias" in problem or "undefined alias" in problem:
+        hint = "引用的锚点（&名称）未定义 the alias refers to an anchor (&name) that is not defined"
+    else:
+        hint = ""
+    return Problem(
+        "yaml.syntax",
+        f"YAML 语法错误：{problem}" + (f"（{context}）" if context else ""),
+        f"YAML syntax error: {problem}" + (f" ({context})" if context else ""),
+        Location(name, line, col),
+        hint,
+    )
 
 
 class _TooBig(Exception):
@@ -197,6 +247,17 @@ def _convert(
             _convert(item, (*path, i), positions, problems, name, constructor, depth + 1, budget)
             for i, item in enumerate(node.value)
         ]
+    if isinstance(node.value, str) and any("\ud800" <= ch <= "\udfff" for ch in node.value):
+        problems.append(
+            Problem(
+                "yaml.bad_character",
+                "含有无效的代理字符（\\ud800-\\udfff）",
+                "contains a lone surrogate (\\ud800-\\udfff)",
+                Location(name, *positions[path], "/".join(map(str, path))),
+                "删除该转义 remove the escape",
+            )
+        )
+        return None
     try:
         return constructor.construct_object(node, deep=True)
     except (ValueError, OverflowError, yaml.YAMLError):  # e.g. 2024-02-30 looks like a date but is not one

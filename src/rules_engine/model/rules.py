@@ -14,7 +14,7 @@ from enum import Enum
 from fractions import Fraction
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from ..periods import Granularity
 
@@ -78,9 +78,9 @@ class Basis(str, Enum):
 
 class Citation(_Strict):
     document: str = Field(description="文件名称 source document, e.g. 《党委（党组）落实全面从严治党主体责任规定》")
-    article: int | None = Field(default=None, ge=1, description="条 article")
-    paragraph: int | None = Field(default=None, ge=1, description="款 paragraph")
-    item: int | None = Field(default=None, ge=1, description="项 item")
+    article: StrictInt | None = Field(default=None, ge=1, description="条 article")
+    paragraph: StrictInt | None = Field(default=None, ge=1, description="款 paragraph")
+    item: StrictInt | None = Field(default=None, ge=1, description="项 item")
     text: str | None = Field(default=None, description="引文或摘要 quoted or summarised text")
 
     def label(self) -> str:
@@ -195,14 +195,14 @@ class Params(_Strict):
     """Parameters with defaults; an overlay or the caller may override them per rule."""
 
     period: Granularity | None = Field(default=None, description="周期 year | half_year | quarter | month")
-    at_least: int | None = Field(default=None, ge=0, description="至少次数 at least N matching records")
-    at_most: int | None = Field(default=None, ge=0, description="至多次数 at most N matching records")
+    at_least: StrictInt | None = Field(default=None, ge=0, description="至少次数 at least N matching records")
+    at_most: StrictInt | None = Field(default=None, ge=0, description="至多次数 at most N matching records")
     window: Window | None = Field(default=None, description="期内时限 deadline window inside the period")
-    within_days: int | None = Field(default=None, ge=0, description="触发记录后N天内 within N days after trigger")
+    within_days: StrictInt | None = Field(default=None, ge=0, description="触发记录后N天内 within N days after trigger")
     min_share: str | float | None = Field(
         default=None, description="出席比例 minimum attendance share of the leading team, e.g. '2/3'"
     )
-    min_days_in_post: int | None = Field(
+    min_days_in_post: StrictInt | None = Field(
         default=None, ge=0, description="在岗不足N天不作评判 judge only subjects in post at least N days"
     )
 
@@ -289,7 +289,7 @@ class Escalate(_Strict):
     with_secretary: bool = Field(
         default=False, description="还须有关于书记本人的结论 also needs one about the secretary"
     )
-    raise_at: int | None = Field(default=None, ge=1, description="计数达到N即升级 raise when the count reaches N")
+    raise_at: StrictInt | None = Field(default=None, ge=1, description="计数达到N即升级 raise when the count reaches N")
     raise_share: str | float | None = Field(
         default=None, description="按人数占班子比例升级 raise when people / team members in roles reach this share"
     )
