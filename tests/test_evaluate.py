@@ -426,3 +426,14 @@ def test_deadline_window_shorter_than_min_days_in_post(make_pack, township) -> N
     rules = load_rules(make_pack(("Q4-1", body)))
     report = evaluate(rules, township, [rec("p1", "report", "2024-12-02")], period="2024", as_of="2025-01-01")
     assert one(report, "Q4-1", subject="s1").status is Status.fulfilled  # in post for the whole window
+
+
+def test_records_outside_every_period_are_rejected_without_doubt(make_pack, township) -> None:
+    rules = load_rules(make_pack(("ORG-1", ORG_RULE)))
+    records = [rec("old", "meeting", "2019-05-01"), rec("new", "meeting", "2024-03-01")]
+    report = evaluate(rules, township, records, period="2024-H1", as_of="2025-01-01")
+    (rejection,) = report.input.rejections
+    assert rejection.record_id == "old" and "outside every period" in rejection.reason.en
+    assert one(report, "ORG-1").status is Status.fulfilled
+    later = evaluate(rules, township, [rec("old", "meeting", "2019-05-01")], period="2024-H1", as_of="2025-01-01")
+    assert one(later, "ORG-1").status is Status.violated  # not undeterminable: the row could not have counted

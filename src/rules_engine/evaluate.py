@@ -215,15 +215,16 @@ def _prepare(
     known_types = compiled.ruleset.record_types()
     seen: dict[str, int] = {}
     sources: list[str] = []
+    span = _span(compiled, the_period)
     for source, row in _rows(records):
         account = accounts.setdefault(source, [0, 0, 0])
         account[0] += 1
         if isinstance(row, Rec):
-            row = _check_refs(row, index, known_types, seen, sources)
+            row = _check_refs(row, index, known_types, seen, sources, span)
         if isinstance(row, BadRow):
             account[2] += 1
             rejections.append(row)
-            if not row.zh.startswith(_DUPLICATE):
+            if row.taints:
                 counter.add_bad(row)
             continue
         account[1] += 1
@@ -332,8 +333,28 @@ def _rows(records: RecordsInput) -> Iterator[tuple[str, Rec | BadRow]]:
         yield "<records>", row
 
 
+def _span(compiled: CompiledRules, period: Period) -> tuple[dt.date, dt.date]:
+    """The days any record can count for: every rule window that overlaps the period, and the follow-up
+    days of triggers inside it. A record dated outside cannot evidence anything."""
+    start, end = period.start, period.end
+    for rule in compiled.rules:
+        granularity = rule.params.period
+        if granularity is not None:
+            windows = period.windows(granularity)
+            if windows:
+                start, end = min(start, windows[0].start), max(end, windows[-1].end)
+        if rule.params.within_days is not None:
+            end = max(end, period.end + dt.timedelta(days=rule.params.within_days))
+    return start, end
+
+
 def _check_refs(
-    rec: Rec, index: RosterIndex, known_types: Mapping[str, Any], seen: dict[str, int], sources: list[str]
+    rec: Rec,
+    index: RosterIndex,
+    known_types: Mapping[str, Any],
+    seen: dict[str, int],
+    sources: list[str],
+    span: tuple[dt.date, dt.date] | None = None,
 ) -> Rec | BadRow:
     """Reject records whose organisation or type is unknown, and duplicate ids. `seen` maps each record id
     to a CRC of its content and its line: the only per-record memory of an evaluation."""
@@ -375,12 +396,14 @@ def _check_refs(
     if previous is not None:
         line = f"{sources[(previous >> 32) & 0xFFFF]}:{previous & 0xFFFFFFFF}"
         if previous >> 48 == digest:
-            return bad(
+            duplicate = bad(
                 "id",
                 rec.id,
                 f"{_DUPLICATE}（与 {line} 相同，只计一次）",
                 f"duplicate of {line} (identical, counted once)",
             )
+            duplicate.taints = False
+            return duplicate
         return bad(
             "id",
             rec.id,
@@ -390,6 +413,15 @@ def _check_refs(
     if rec.source not in sources:
         sources.append(rec.source)
     seen[rec.id] = (digest << 48) | ((sources.index(rec.source) & 0xFFFF) << 32) | (rec.line & 0xFFFFFFFF)
+    if span is not None and not span[0] <= rec.date <= span[1]:
+        row = bad(
+            "date",
+            rec.date.isoformat(),
+            f"日期不在任何评价期间内（{span[0]}..{span[1]}）",
+            f"date outside every period evaluated ({span[0]}..{span[1]})",
+        )
+        row.taints = False
+        return row
     return rec
 
 

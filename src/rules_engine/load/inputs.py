@@ -63,6 +63,7 @@ class BadRow:
     org: str | None = None
     type: str | None = None
     date: dt.date | None = None
+    taints: bool = True  # False: the row cannot have evidenced any duty (a duplicate, a date outside the span)
 
 
 _FIELDS = ("id", "org", "type", "date", "chair", "participants", "portfolio", "tags", "text")
