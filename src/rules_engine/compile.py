@@ -37,7 +37,7 @@ class Decision:
     waives: Status | None = None  # for a ``waived`` decision: the status the waiver replaced
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: compiled once, used as a cache key
 class CompiledRule:
     index: int
     loaded: LoadedRule

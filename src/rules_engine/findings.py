@@ -7,8 +7,10 @@ Findings are produced as JSON-ready dicts in the documented field order (see
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from .compile import CompiledRule
 from .model.findings import Status
 from .obligations import Obligation, Why, describe
 
@@ -30,8 +32,7 @@ _UNK = {
 }
 
 
-def _expected(ob: Obligation) -> dict[str, str]:
-    rule = ob.rule
+def _expected_text(rule: CompiledRule, kind: str) -> dict[str, str]:
     esc = rule.rule.escalate
     if esc is not None:
         what = {
@@ -145,12 +146,40 @@ def _reason(ob: Obligation, status: Status, expected: dict[str, str]) -> dict[st
     return {"zh": f"{found_zh}，满足{expected['zh']}", "en": f"{found_en}; meets {expected['en']}"}
 
 
-def finding_dict(ob: Obligation, status: Status, waives: Status | None = None) -> dict[str, Any]:
-    """The finding for one decided obligation, as a JSON-ready dict in :class:`Finding` field order."""
-    rule = ob.rule
+@functools.lru_cache(maxsize=4096)
+def _static(rule: CompiledRule) -> dict[str, Any]:
+    """The parts of a finding that depend on the rule only, built once per rule (shared, never mutated)."""
     spec = rule.rule
     citation = spec.citation
-    expected = _expected(ob)
+    return {
+        "rule_title": {"zh": spec.title.zh, "en": spec.title.en},
+        "clause": {
+            "document": citation.document,
+            "article": citation.article,
+            "paragraph": citation.paragraph,
+            "item": citation.item,
+            "text": citation.text,
+            "label": citation.label(),
+            "provenance": spec.provenance.basis.value,
+            "confidence": spec.provenance.confidence,
+        },
+        "params": rule.params_dump(),
+        "severity": spec.severity.value,
+    }
+
+
+@functools.lru_cache(maxsize=4096)
+def _expected_for(rule: CompiledRule, kind: str) -> dict[str, str]:
+    return _expected_text(rule, kind)
+
+
+def finding_dict(ob: Obligation, status: Status, waives: Status | None = None) -> dict[str, Any]:
+    """The finding for one decided obligation, as a JSON-ready dict in :class:`Finding` field order.
+    Parts that depend only on the rule are shared between findings: treat the result as read-only."""
+    rule = ob.rule
+    spec = rule.rule
+    static = _static(rule)
+    expected = _expected_for(rule, ob.subject_kind)
     unit = "次" if rule.rule.escalate is None else ""
     actual = {"zh": f"{ob.count}{unit}", "en": str(ob.count)}
     window = ob.window or ob.period
@@ -166,7 +195,7 @@ def finding_dict(ob: Obligation, status: Status, waives: Status | None = None) -
         "window": window_text,
         "portfolio": ob.portfolio or "",
         "second": ob.second_name or "",
-        "clause": citation.label(),
+        "clause": static["clause"]["label"],
     }
     custom = getattr(spec.messages, status.value) if status.value in ("violated", "fulfilled", "pending") else None
     zh_t, en_t = (custom.zh, custom.en) if custom else _DEFAULT_MESSAGES[status]
@@ -178,7 +207,7 @@ def finding_dict(ob: Obligation, status: Status, waives: Status | None = None) -
         second = {"id": ob.second, "name": ob.second_name or ob.second, "role": ob.second_role}
     return {
         "rule_id": spec.id,
-        "rule_title": {"zh": spec.title.zh, "en": spec.title.en},
+        "rule_title": static["rule_title"],
         "pack": rule.loaded.pack.id,
         "pack_version": rule.loaded.pack.version,
         "status": status.value,
@@ -194,25 +223,16 @@ def finding_dict(ob: Obligation, status: Status, waives: Status | None = None) -
         "organisation": {"id": ob.org.id, "name": org_name, "kind": ob.org.kind.value},
         "period": ob.period.to_dict(),
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat(), "label": window.label},
-        "clause": {
-            "document": citation.document,
-            "article": citation.article,
-            "paragraph": citation.paragraph,
-            "item": citation.item,
-            "text": citation.text,
-            "label": citation.label(),
-            "provenance": spec.provenance.basis.value,
-            "confidence": spec.provenance.confidence,
-        },
+        "clause": static["clause"],
         "expected": expected,
         "actual": actual,
         "count": ob.count,
         "evidence": list(ob.evidence or ()),
         "rejected": [_rejected(ob, rid, why) for rid, why in ob.rejected or ()],
-        "severity": spec.severity.value,
+        "severity": static["severity"],
         "message": {"zh": zh_t.format_map(zh_values), "en": en_t.format_map(en_values)},
         "reason": _reason(ob, status, expected),
-        "params": rule.params_dump(),
+        "params": static["params"],
         "waiver": _waiver(ob, waives),
     }
 
