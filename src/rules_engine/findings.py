@@ -13,6 +13,7 @@ from typing import Any
 from .compile import CompiledRule
 from .model.findings import Status
 from .obligations import Obligation, Why, describe
+from .periods import Period
 
 _NA = {
     "retired": ("该规则已被本地实施规则包停用", "retired here by a local overlay pack"),
@@ -168,6 +169,12 @@ def _static(rule: CompiledRule) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=65536)
+def _range(period: Period) -> dict[str, str]:
+    """A period as JSON (start, end, label); windows are shared between obligations, so are these."""
+    return period.to_dict()
+
+
 @functools.lru_cache(maxsize=4096)
 def _expected_for(rule: CompiledRule, kind: str) -> dict[str, str]:
     return _expected_text(rule, kind)
@@ -221,8 +228,8 @@ def finding_dict(ob: Obligation, status: Status, waives: Status | None = None) -
             "record": ob.trigger.id if ob.trigger else None,
         },
         "organisation": {"id": ob.org.id, "name": org_name, "kind": ob.org.kind.value},
-        "period": ob.period.to_dict(),
-        "window": {"start": window.start.isoformat(), "end": window.end.isoformat(), "label": window.label},
+        "period": _range(ob.period),
+        "window": _range(window),
         "clause": static["clause"],
         "expected": expected,
         "actual": actual,
