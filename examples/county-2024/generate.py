@@ -7,10 +7,11 @@ Writes, next to this script:
 
 * ``roster.yaml``    organisations, people and their posts (roles, portfolio areas, terms);
 * ``records.jsonl``  one activity record per line, sorted by date then id;
+* ``waivers.yaml``   the example's waivers (one in force, one expired);
 * ``GAPS.md``        the deliberate gaps planted in the records, and what each should trip.
 
 Deterministic: stdlib + PyYAML only, one ``random.Random(2024)`` consumed in a fixed order, no
-set iteration, no clock. Running it again rewrites the three files byte-identically.
+set iteration, no clock. Running it again rewrites the four files byte-identically.
 
     python examples/county-2024/generate.py
 """
@@ -441,6 +442,14 @@ for org in ORGS:
         NEW_SEC = new_person()
         NEW_SEC.posts.append(Post("twn-qingshan", SECRETARY, [], MOVE_START, None, NEW_SEC_TITLE))
 
+# 新增班子成员：青山镇 2024-11-18 起增设统战委员。在岗不足 60 天，按年计的职责不评判（min_days_in_post）。
+# A new Qingshan member from 2024-11-18: fewer than 60 days in post, so yearly duties are not judged.
+NEWCOMER_START = D(2024, 11, 18)
+assert "易海峰" not in names.used
+NEWCOMER = new_person("易海峰")
+names.used.append(NEWCOMER.name)
+NEWCOMER.posts.append(Post("twn-qingshan", MEMBER, ["统战"], NEWCOMER_START, None, "镇党委委员、统战委员"))
+
 PERSON = {p.id: p for p in PEOPLE}
 
 
@@ -498,6 +507,33 @@ DC_LATE_ORG, DC_LATE_FEEDBACK, DC_LATE_DAYS = "twn-chengguan", D(2024, 5, 10), 4
 DC_OPEN_ORG, DC_OPEN_FEEDBACK = "edu-pg", D(2024, 12, 16)
 MZ_LOW_ORG = "health-pg"
 COUNTY_OFFICE = holder("county", "县委办公室主任")  # leads the county's 督查 of departments and townships
+CG_SEC = holder("twn-chengguan", "镇党委书记")
+EDU_SEC = holder("edu-pg", "党组书记")
+
+# Gaps planted for the packs added later (see GAPS.md, items 11 onward).
+# 书记“四个亲自”缺项 / a secretary with no record of one of the four in-person duties
+QINZI_GAPS = [(HEALTH_SEC, "亲自督办"), (LIUHE_SEC, "亲自部署"), (FIN_SEC, "亲自过问"), (CG_SEC, "亲自协调")]
+# 分管领域缺项 (person, area, record type, half-year or None for the whole year)
+YG_GAPS: list[tuple[Person, str, str, tuple[D, D] | None]] = [
+    (*NO_DUDAO_H2, "dingqi_dudao", H2),
+    (*NO_YUETAN, "yuetan_tixing", None),  # retired in the townships by the county's overlay pack
+    (NO_DUDAO_H2[0], "校园安全", "geibie_zhidao", None),  # second area of the same member: ZZ-ESC-01
+    # 财政局党组：书记之外，7 名班子成员中 4 人各有一个领域缺项 -> ZZ-ESC-02
+    (seat_holder_with("finance-pg", "债务管理"), "债务管理", "dingqi_dudao", H1),
+    (seat_holder_with("finance-pg", "政府采购"), "政府采购", "geibie_zhidao", None),
+    (seat_holder_with("finance-pg", "国有资产管理"), "国有资产管理", "yuetan_tixing", None),
+    (seat_holder_with("finance-pg", "农业农村财务"), "农业农村财务", "dingqi_dudao", H2),
+]
+# 乡镇专题会议：县实施细则要求每半年至少 2 次；城关镇上半年只开 1 次（按全国规则仍为已履行）
+DW_OVERLAY_GAP = ("twn-chengguan", 1)  # (organisation, meeting window index) not held
+SHIQIAO_DEPUTY = SEAT_HOLDER[("twn-shiqiao", 2)]  # 镇党委副书记（专职）
+SH02_GAP = (SEAT_HOLDER[("twn-shiqiao", 1)], SEAT_HOLDER[("twn-shiqiao", 2)])  # the two deputies never talk
+SH01_GAP = (holder("county", "常务副县长"), 3)  # (person, quarter) with no dual organisational life
+JD_GAP = holder("county", "宣传部部长")  # absent from the county's 述责述廉 (its waiver expired)
+SZPY_GAP = EDU_SEC  # a member reported in the secretary's place
+ZB_GAP = SHIQIAO_SEC  # the township's Party lecture was given by the deputy secretary
+YS_GAP = ("health-pg", H2)  # no session dedicated to ideological work in H2
+SZPY_WAIVED = NEW_SEC  # took office 2024-07-01; no report in 2024; waived (waivers.yaml)
 
 # ---------------------------------------------------------------------------------------------
 # Records
@@ -595,8 +631,14 @@ for org in ORGS:
     windows = MEETING_WINDOWS["county" if oid == "county" else org["kind"]]
     for w_index, (lo, hi) in enumerate(windows):
         h2 = lo >= H2[0]
-        # the county meets every quarter; others at least once per half-year, sometimes twice
-        held = oid == "county" or w_index in (0, 2) or rng.random() < 0.5
+        # the county meets every quarter; departments at least once per half-year, sometimes twice;
+        # townships twice per half-year, as the county's implementing rules (overlay pack) ask
+        if org["kind"] == "township":
+            held = (oid, w_index) != DW_OVERLAY_GAP
+        else:
+            held = oid == "county" or w_index in (0, 2) or rng.random() < 0.5
+        if oid == "twn-liuhe" and w_index == 1:
+            continue  # its second H1 meeting is the one on 2024-06-28 (below)
         if oid == "finance-pg" and not h2:
             continue  # handled below: one H1 meeting, chaired by the deputy secretary
         if oid == "twn-liuhe" and h2:
@@ -631,6 +673,19 @@ add(
     LIUHE_SEC,
     present("twn-liuhe", D(2024, 6, 28), 0.0),
     text=meeting_text("twn-liuhe", D(2024, 6, 28)),
+)
+
+# twn-shiqiao: one valid H2 meeting, chaired by the deputy secretary while the secretary is away; the
+# secretary's own H2 meeting is the malformed last line. With the county's 2 per half-year, whether
+# the township met its duty depends on that line.
+SHIQIAO_H2_DAY = pick(D(2024, 9, 2), D(2024, 9, 27))
+add(
+    "twn-shiqiao",
+    "zhuanti_huiyi",
+    SHIQIAO_H2_DAY,
+    SHIQIAO_DEPUTY,
+    [p for p in present("twn-shiqiao", SHIQIAO_H2_DAY, 0.0) if p is not SHIQIAO_SEC],
+    text=meeting_text("twn-shiqiao", SHIQIAO_H2_DAY, "（党委书记外出参加培训，受其委托由党委副书记主持）"),
 )
 
 # ---- 2. Secretaries' in-person duties (qinzi_lvze) -------------------------------------------
@@ -708,8 +763,8 @@ for org in ORGS:
             continue
         lo, hi = post.in_year()
         for tag in FOUR:
-            if person is HEALTH_SEC and tag == "亲自督办":
-                continue  # GAP: no 亲自督办 all year
+            if (person, tag) in QINZI_GAPS:
+                continue  # GAP: no record of this in-person duty all year
             for _ in range(rng.randint(1, 3)):
                 day = pick(lo, hi)
                 others = [p for p, pp in team(oid, day) if pp.role != SECRETARY]
@@ -771,7 +826,7 @@ for org in ORGS:
     for _ in range(len(others) // 2 + rng.randint(0, 2)):
         (a, ap), (b, bp) = rng.sample(others, 2)
         overlap = clip(*ap.in_year(), *bp.in_year())
-        if overlap:
+        if overlap and {a.id, b.id} != {p.id for p in SH02_GAP}:  # GAP: these two never talk
             talk(oid, a, b, pick(*overlap))
 
 # the two county members the secretary never talks with do talk with other members
@@ -886,8 +941,8 @@ for org in ORGS:
                 span = clip(lo, hi, *half)
                 if span is None:
                     continue
-                if (person, area) == NO_DUDAO_H2 and half is H2:
-                    continue  # GAP: no supervision visit in this area in H2
+                if (person, area, "dingqi_dudao", half) in YG_GAPS:
+                    continue  # GAP: no supervision visit in this area in this half-year
                 for _ in range(1 + (rng.random() < 0.5)):
                     day = pick(*span)
                     check = rng.choice(CHECKS)
@@ -902,6 +957,8 @@ for org in ORGS:
                         text=f"赴{place(oid, area)}开展{area}领域全面从严治党定期督导，检查{check}",
                     )
             for _ in range(1 + (rng.random() < 0.4)):
+                if (person, area, "geibie_zhidao", None) in YG_GAPS:
+                    break  # GAP: no individual guidance in this area all year
                 day = pick(lo, hi)
                 add(
                     oid,
@@ -911,7 +968,7 @@ for org in ORGS:
                     portfolio=area,
                     text=f"对{place(oid, area)}{area}工作开展个别指导，{rng.choice(GUIDES)}",
                 )
-            if (person, area) == NO_YUETAN:
+            if (person, area, "yuetan_tixing", None) in YG_GAPS:
                 continue  # GAP: never a reminder talk in this area
             for _ in range(1 + (rng.random() < 0.25)):
                 day = pick(lo, hi)
@@ -1008,6 +1065,209 @@ for oid, when, delay in DUCHA:
         text=f"向{to}报送{cn_date(day)}督查反馈问题整改情况报告，{n_problems}项问题已完成整改{rng.randint(max(1, n_problems - 3), n_problems)}项",
     )
 
+# ---- 7. Responsibility-and-integrity reports (shuze_shulian, JD-01) ---------------------------
+# Each leading team holds its 述责述廉 at an enlarged meeting in December; everyone who reports is a
+# participant. The mover reported at Qingshan before leaving (June) and at the county in December.
+
+JD_DAYS: dict[str, D] = {}
+for org in ORGS:
+    oid = org["id"]
+    day = pick(D(2024, 12, 2), D(2024, 12, 27))
+    JD_DAYS[oid] = day
+    reporters = [p for p, _ in team(oid, day) if p is not JD_GAP]  # GAP: one county member absent
+    add(
+        oid,
+        "shuze_shulian",
+        day,
+        secretary(oid, day),
+        reporters,
+        text=f"召开{org['body']}（扩大会议），领导班子成员{len(reporters)}人逐一述责述廉并接受评议",
+    )
+MOVER_JD_DAY = pick(D(2024, 6, 17), D(2024, 6, 28))
+add(
+    "twn-qingshan",
+    "shuze_shulian",
+    MOVER_JD_DAY,
+    MOVER,
+    [],
+    text=f"镇党委扩大会议：党委书记{MOVER.name}离任前述责述廉并接受评议",
+)
+
+# ---- 8. Secretaries' reports on grassroots Party building (shuzhi_pingyi, SZPY-01) ------------
+# The county secretary reports to the city committee; department and township secretaries report at
+# the county committee's evaluation meeting (chaired by the county secretary). Recorded under the
+# reporting secretary's organisation.
+
+SZPY_COUNTY_DAY = pick(D(2024, 1, 15), D(2024, 1, 31))
+add(
+    "county",
+    "shuzhi_pingyi",
+    SZPY_COUNTY_DAY,
+    None,
+    [COUNTY_SEC],
+    text=f"县委书记{COUNTY_SEC.name}在市委2023年度抓基层党建工作述职评议会上述职，接受评议考核",
+)
+SZPY_DAY = pick(D(2024, 2, 19), D(2024, 2, 29))
+SZPY_STAND_IN = SEAT_HOLDER[("edu-pg", 1)]
+for org in ORGS[1:]:
+    oid = org["id"]
+    sec = secretary(oid, SZPY_DAY)
+    if sec is SZPY_GAP:  # GAP: a member reported in the secretary's place; does not count
+        add(
+            oid,
+            "shuzhi_pingyi",
+            SZPY_DAY,
+            COUNTY_SEC,
+            [SZPY_STAND_IN],
+            text=f"县委2023年度抓基层党建工作述职评议会：党组书记外出，委托{SZPY_STAND_IN.name}代为书面述职",
+        )
+        continue
+    add(
+        oid,
+        "shuzhi_pingyi",
+        SZPY_DAY,
+        COUNTY_SEC,
+        [sec],
+        text=f"{sec.name}在县委2023年度抓基层党建工作述职评议会上述职，接受评议考核",
+    )
+# (青山镇新任书记 SZPY_WAIVED 2024 年内无述职：豁免，见 waivers.yaml)
+
+# ---- 9. Party lectures (jiang_dangke, ZB-01) ---------------------------------------------------
+
+LECTURES = [
+    "讲党纪学习教育专题党课：学纪、知纪、明纪、守纪",
+    "讲专题党课：学习贯彻党的二十届三中全会精神",
+    "讲专题党课：以严的基调强化正风肃纪",
+    "讲专题党课：发扬斗争精神，推动全面从严治党向基层延伸",
+]
+for org in ORGS:
+    oid = org["id"]
+    for sec, post in posts_of(oid):
+        if post.role != SECRETARY:
+            continue
+        lo, hi = post.in_year()
+        span = clip(lo, hi, D(2024, 4, 15), D(2024, 7, 31)) or (max(lo, D(2024, 9, 2)), min(hi, D(2024, 11, 29)))
+        if sec is MOVER:
+            span = (D(2024, 4, 15), D(2024, 6, 21))
+        day = pick(*span)
+        lecturer = SHIQIAO_DEPUTY if sec is ZB_GAP else sec  # GAP: the deputy lectured, not the secretary
+        add(
+            oid,
+            "jiang_dangke",
+            day,
+            lecturer,
+            present(oid, day),
+            text=f"{lecturer.name}为{org['sys']}党员干部{rng.choice(LECTURES)}",
+        )
+
+# ---- 10. Sessions dedicated to ideological work (yishixingtai_zhuanti, YS-01) ------------------
+
+IDEOLOGY_TOPICS = [
+    "分析研判意识形态领域形势，部署网络意识形态工作",
+    "听取意识形态工作责任制落实情况汇报",
+    "研究部署理论学习中心组学习和宣传思想文化工作",
+    "研究意识形态阵地管理和舆情应对工作",
+]
+for org in ORGS:
+    oid = org["id"]
+    for half in (H1, H2):
+        if (oid, half) == YS_GAP:
+            continue  # GAP: no session dedicated to ideological work in this half-year
+        lo, hi = (D(2024, 3, 4), D(2024, 6, 21)) if half is H1 else (D(2024, 7, 15), D(2024, 12, 20))
+        day = pick(lo, hi)
+        add(
+            oid,
+            "yishixingtai_zhuanti",
+            day,
+            secretary(oid, day),
+            present(oid, day),
+            text=f"{org['body']}专题研究意识形态工作：{rng.choice(IDEOLOGY_TOPICS)}",
+        )
+
+# ---- 11. Dual organisational life (shuangchong_zuzhi_shenghuo, SH-01) --------------------------
+# Every leading cadre, every quarter in post, takes part in their own branch's organisational life as
+# an ordinary member. Recorded under the leading team's organisation; the branch is in the text.
+
+QUARTERS = [
+    (D(2024, 1, 1), D(2024, 3, 31)),
+    (D(2024, 4, 1), D(2024, 6, 30)),
+    (D(2024, 7, 1), D(2024, 9, 30)),
+    (D(2024, 10, 1), D(2024, 12, 31)),
+]
+COUNTY_BRANCHES = [
+    ("县委书记", "县委办公室机关第一党支部"),
+    ("县长", "县政府办公室机关第一党支部"),
+    ("县委副书记", "县委办公室机关第一党支部"),
+    ("纪委", "县纪委监委机关第一党支部"),
+    ("组织部", "县委组织部机关党支部"),
+    ("宣传部", "县委宣传部机关党支部"),
+    ("政法委", "县委政法委机关党支部"),
+    ("统战部", "县委统战部机关党支部"),
+    ("县委办公室主任", "县委办公室机关第二党支部"),
+    ("副县长", "县政府办公室机关第二党支部"),
+]
+ACTIVITIES = ["主题党日活动", "支部党员大会", "党小组会", "支部集中学习", "组织生活会"]
+
+
+def branch_of(person: Person, post: Post) -> str:
+    oid = post.org
+    if oid == "county":
+        return next(branch for key, branch in COUNTY_BRANCHES if key in post.title)
+    name = ORG[oid]["name"]
+    if ORG[oid]["kind"] == "township":
+        if post.role != MEMBER:
+            return f"{name[:3]}机关党支部"
+        return f"{VILLAGES[oid][int(person.id[1:]) % len(VILLAGES[oid])]}党支部（联系村）"
+    unit = name.removesuffix("党组")
+    return f"{unit}机关第{'一' if post.role != MEMBER or int(person.id[1:]) % 2 else '二'}党支部"
+
+
+for org in ORGS:
+    oid = org["id"]
+    for person, post in posts_of(oid):
+        lo, hi = post.in_year()
+        for q_index, quarter in enumerate(QUARTERS, start=1):
+            span = clip(lo, hi, *quarter)
+            if span is None:
+                continue
+            if (person, q_index) == SH01_GAP:
+                continue  # GAP: no dual organisational life this quarter
+            day = pick(*span)
+            activity = "组织生活会" if q_index == 1 else rng.choice(ACTIVITIES)
+            add(
+                oid,
+                "shuangchong_zuzhi_shenghuo",
+                day,
+                None,
+                [person],
+                text=f"{person.name}以普通党员身份参加{branch_of(person, post)}{activity}",
+            )
+
+# ---- 12. Talks between team members other than the secretary (tanxin_tanhua, SH-02) ------------
+# Every two deputies / members talk at least once a year. Part of that is already in section 3 (the
+# random member talks); the pairs not yet covered get a talk here. Pairs that overlap fewer than 60
+# days are not judged and get none.
+
+for org in ORGS:
+    oid = org["id"]
+    others = [(p, post) for p, post in posts_of(oid) if post.role != SECRETARY]
+    talked: list[tuple[str, str, str]] = []
+    for rec in RECORDS:
+        if rec["org"] == oid and rec["type"] == "tanxin_tanhua":
+            people = [rec["chair"], *rec["participants"]]
+            talked.extend((a, b, rec["date"]) for a in people for b in people if a != b)
+    for i, (a, ap) in enumerate(others):
+        for b, bp in others[i + 1 :]:
+            overlap = clip(*ap.in_year(), *bp.in_year())
+            if overlap is None or (overlap[1] - overlap[0]).days + 1 < 60:
+                continue
+            if {a.id, b.id} == {p.id for p in SH02_GAP}:
+                continue  # GAP: these two never talk
+            lo, hi = overlap[0].isoformat(), overlap[1].isoformat()
+            if any(x == a.id and y == b.id and lo <= day <= hi for x, y, day in talked):
+                continue
+            talk(oid, a, b, pick(*overlap))
+
 # ---------------------------------------------------------------------------------------------
 # Output
 # ---------------------------------------------------------------------------------------------
@@ -1022,6 +1282,11 @@ TYPE_ORDER = [
     "dingqi_dudao",
     "geibie_zhidao",
     "yuetan_tixing",
+    "shuze_shulian",
+    "shuzhi_pingyi",
+    "jiang_dangke",
+    "yishixingtai_zhuanti",
+    "shuangchong_zuzhi_shenghuo",
 ]
 
 RECORDS.sort(
@@ -1102,6 +1367,54 @@ def write_records(path: Path) -> None:
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
+WAIVER_IN_FORCE = {
+    "id": "MX-2024-001",
+    "rule": "SZPY-01",
+    "org": "twn-qingshan",
+    "subject": SZPY_WAIVED.id,
+    "from": MOVE_START,
+    "to": YEAR_END,
+    "justification": f"{SZPY_WAIVED.name}于2024-07-01任青山镇党委书记；该镇2023年度抓基层党建述职评议已由前任书记于2024年2月完成，本人首次述职安排在2025年1月县委述职评议会",
+    "approved_by": "中共某某县委组织部",
+    "approved_on": D(2024, 7, 15),
+    "expires": D(2025, 6, 30),
+}
+WAIVER_EXPIRED = {
+    "id": "MX-2024-002",
+    "rule": "JD-01",
+    "org": "county",
+    "subject": JD_GAP.id,
+    "from": YEAR_START,
+    "to": YEAR_END,
+    "justification": f"{JD_GAP.name}参加省委党校秋季主体班，缺席12月县委常委会扩大会议，批准于2024年12月31日前另行书面述责述廉",
+    "approved_by": "中共某某县委",
+    "approved_on": D(2024, 12, 10),
+    "expires": YEAR_END,
+}
+
+
+def write_waivers(path: Path) -> None:
+    lines = [
+        "# 某某县 2024 年度豁免清单（虚构示例，由 generate.py 生成，请勿手工修改）",
+        "# Waivers of the fictional county, 2024 (generated by generate.py; do not edit by hand).",
+        "# 格式见 src/rules_engine/model/waivers.py。评估：rules-engine evaluate ... --waivers 本文件，",
+        "# 或 Python rules_engine.evaluate(..., waivers=[本文件])。",
+        "# MX-2024-001 有效：SZPY-01 的“未履行”变为“已豁免”(waived)。",
+        "# MX-2024-002 已于 2024-12-31 失效（评价日 2025-01-15）：不起作用，结论仍为“未履行”，并注明 expired: true。",
+        "waivers:",
+    ]
+    for waiver, note in (
+        (WAIVER_IN_FORCE, "在有效期内 / in force on 2025-01-15"),
+        (WAIVER_EXPIRED, "已失效、未补述 / expired, and no report was made"),
+    ):
+        lines.append(f"  # {note}")
+        first = True
+        for key, value in waiver.items():
+            lines.append(f"  {'- ' if first else '  '}{key}: {yaml_scalar(value)}")
+            first = False
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def who(person: Person) -> str:
     return f"{person.id} {person.name}"
 
@@ -1111,32 +1424,71 @@ def record_ids(pred) -> list[str]:
 
 
 def write_gaps(path: Path) -> None:
-    fin_h1 = record_ids(
-        lambda r: r["org"] == "finance-pg" and r["type"] == "zhuanti_huiyi" and r["date"] < "2024-07-01"
-    )
+    def ids(pred) -> str:
+        return ", ".join(record_ids(pred))
+
+    fin_h1 = ids(lambda r: r["org"] == "finance-pg" and r["type"] == "zhuanti_huiyi" and r["date"] < "2024-07-01")
     mz_low = record_ids(lambda r: r["org"] == MZ_LOW_ORG and r["type"] == "minzhu_shenghuohui")
-    late_fb = record_ids(
+    late_fb = ids(
         lambda r: r["org"] == DC_LATE_ORG and r["type"] == "ducha_fankui" and r["date"] == DC_LATE_FEEDBACK.isoformat()
     )
-    late_rep = record_ids(
+    late_rep = ids(
         lambda r: (
             r["org"] == DC_LATE_ORG
             and r["type"] == "zhenggai_baogao"
             and r["date"] == (DC_LATE_FEEDBACK + dt.timedelta(days=DC_LATE_DAYS)).isoformat()
         )
     )
-    open_fb = record_ids(
+    open_fb = ids(
         lambda r: r["org"] == DC_OPEN_ORG and r["type"] == "ducha_fankui" and r["date"] == DC_OPEN_FEEDBACK.isoformat()
     )
+    shiqiao_h2 = ids(
+        lambda r: r["org"] == "twn-shiqiao" and r["type"] == "zhuanti_huiyi" and r["date"] == SHIQIAO_H2_DAY.isoformat()
+    )
+    cg_h1 = ids(lambda r: r["org"] == "twn-chengguan" and r["type"] == "zhuanti_huiyi" and r["date"] < "2024-07-01")
+    liuhe_h1 = ids(lambda r: r["org"] == "twn-liuhe" and r["type"] == "zhuanti_huiyi" and r["date"] < "2024-07-01")
+    jd_county = ids(lambda r: r["org"] == "county" and r["type"] == "shuze_shulian")
+    jd_mover = ids(lambda r: r["type"] == "shuze_shulian" and r["date"] == MOVER_JD_DAY.isoformat())
+    szpy_stand_in = ids(lambda r: r["type"] == "shuzhi_pingyi" and r["participants"] == [SZPY_STAND_IN.id])
+    zb_deputy = ids(lambda r: r["type"] == "jiang_dangke" and r["chair"] == SHIQIAO_DEPUTY.id)
     mz_rec = next(r for r in OUT if r["id"] == mz_low[0])
     mz_present = 1 + len(mz_rec["participants"])
     mz_due = len(team(MZ_LOW_ORG, D.fromisoformat(mz_rec["date"])))
     nd_person, nd_area = NO_DUDAO_H2
     ny_person, ny_area = NO_YUETAN
-    qs_members = [p for p, post in posts_of("twn-qingshan") if post.role != SECRETARY]
+    qs_members = [p for p, post in posts_of("twn-qingshan") if post.role != SECRETARY and p is not NEWCOMER]
+    fin_team = [p for p, post in posts_of("finance-pg") if post.role != SECRETARY]
+    fin_gaps = [gap for gap in YG_GAPS if gap[0] in fin_team]
+    rule_of = {"dingqi_dudao": "ZZ-YG-01", "geibie_zhidao": "ZZ-YG-02", "yuetan_tixing": "ZZ-YG-03"}
+    what_zh = {"dingqi_dudao": "定期督导", "geibie_zhidao": "个别指导", "yuetan_tixing": "约谈提醒"}
+    what_en = {
+        "dingqi_dudao": "supervision visit",
+        "geibie_zhidao": "individual guidance",
+        "yuetan_tixing": "reminder talk",
+    }
+
+    def when(half: tuple[D, D] | None) -> str:
+        return "2024" if half is None else ("2024-H1" if half is H1 else "2024-H2")
+
+    fin_lines_zh = "；".join(
+        f"{who(p)}“{area}”{when(half)} 无{what_zh[t]}（{rule_of[t]}）" for p, area, t, half in fin_gaps
+    )
+    fin_lines_en = "; ".join(
+        f"{who(p)}, “{area}”, no {what_en[t]} in {when(half)} ({rule_of[t]})" for p, area, t, half in fin_gaps
+    )
+    qinzi_new = QINZI_GAPS[1:]
+    qinzi_rule = {"亲自部署": "ZZ-08-02", "亲自过问": "ZZ-08-03", "亲自协调": "ZZ-08-04", "亲自督办": "ZZ-08-05"}
     delays = []
+    skip = set(
+        record_ids(
+            lambda r: (
+                r["type"] == "ducha_fankui"
+                and r["date"] in (DC_LATE_FEEDBACK.isoformat(), DC_OPEN_FEEDBACK.isoformat())
+            )
+        )
+    )
     for fb in OUT:
-        if fb["type"] != "ducha_fankui" or fb["id"] in late_fb + open_fb:
+        if fb["type"] != "ducha_fankui" or fb["id"] in skip:
             continue
         report = min(
             r["date"]
@@ -1145,72 +1497,130 @@ def write_gaps(path: Path) -> None:
         )
         delays.append((D.fromisoformat(report) - D.fromisoformat(fb["date"])).days)
     assert max(delays) <= 30
+    newcomer_days = (YEAR_END - NEWCOMER_START).days + 1
 
     text = f"""# county-2024 示例中的预设缺口 / Deliberate gaps in the county-2024 example
 
 由 `generate.py` 生成（随机种子 2024），请勿手工修改。所有单位、人名均为虚构。
 Generated by `generate.py` (seed 2024); do not edit by hand. All units and names are fictional.
 
-评估期间按 2024 年全年、评估日 2025-01-15 理解。除下列各项外，其余规则对所有对象应为“已履行”
-（或因在岗不足规定天数而“不适用/不评判”）。
-Evaluate for the period 2024 as of 2025-01-15. Apart from the items below, every rule should be
+评估期间按 2024 年全年、评估日 2025-01-15 理解，规则为 `rules/` 下全部规则包（含虚构的县实施细则覆盖包
+`mouxian-shishi-2024`：四个乡镇 ZZ-DW-01 每半年至少 2 次、停用 ZZ-YG-03），豁免文件为 `waivers.yaml`。
+除下列各项外，其余规则对所有对象应为“已履行”（或因在岗不足规定天数而“不适用/不评判”）。
+Evaluate for the period 2024 as of 2025-01-15 with every pack under `rules/` (including the fictional
+county overlay `mouxian-shishi-2024`: in the four townships ZZ-DW-01 needs 2 per half-year and ZZ-YG-03
+is retired) and the waivers in `waivers.yaml`. Apart from the items below, every rule should be
 fulfilled for every subject (or not judged where the subject was in post too briefly).
 
 ## 缺口清单 / Gaps
 
 1. **ZZ-DW-01、ZZ-08-01 — 柳河乡党委 twn-liuhe，书记 {who(LIUHE_SEC)}，2024-H2**
-   - 下半年未召开全面从严治党专题会议（上半年最后一次在 2024-06-28）。预期：ZZ-DW-01（组织，2024-H2）未履行；ZZ-08-01（书记，2024-H2）未履行。
-   - Liuhe township held no dedicated strict-governance meeting in H2 (its last one was on 2024-06-28, still H1). Expected: ZZ-DW-01 (organisation, 2024-H2) violated; ZZ-08-01 (secretary, 2024-H2) violated.
+   - 下半年未召开全面从严治党专题会议（上半年两次：{liuhe_h1}，最后一次在 2024-06-28）。预期：ZZ-DW-01（组织，2024-H2，县实施细则要求 2 次）未履行；ZZ-08-01（书记，2024-H2）未履行。
+   - Liuhe township held no dedicated strict-governance meeting in H2 (two in H1: {liuhe_h1}, the last on 2024-06-28, still H1). Expected: ZZ-DW-01 (organisation, 2024-H2; the county overlay asks for 2) violated; ZZ-08-01 (secretary, 2024-H2) violated.
 
 2. **ZZ-08-01 — 县财政局党组 finance-pg，书记 {who(FIN_SEC)}，2024-H1**
-   - 上半年唯一一次专题会议（{", ".join(fin_h1)}）由党组副书记 {who(FIN_DEPUTY)} 受委托主持，书记未参会。预期：ZZ-DW-01（组织，2024-H1）已履行；ZZ-08-01（书记，2024-H1）未履行。
-   - The finance bureau's only H1 dedicated meeting ({", ".join(fin_h1)}) was chaired by deputy secretary {who(FIN_DEPUTY)}; the secretary was absent. Expected: ZZ-DW-01 (organisation, H1) fulfilled; ZZ-08-01 (secretary, H1) violated.
+   - 上半年唯一一次专题会议（{fin_h1}）由党组副书记 {who(FIN_DEPUTY)} 受委托主持，书记未参会。预期：ZZ-DW-01（组织，2024-H1）已履行；ZZ-08-01（书记，2024-H1）未履行。
+   - The finance bureau's only H1 dedicated meeting ({fin_h1}) was chaired by deputy secretary {who(FIN_DEPUTY)}; the secretary was absent. Expected: ZZ-DW-01 (organisation, H1) fulfilled; ZZ-08-01 (secretary, H1) violated.
 
 3. **ZZ-08-06 — 某某县委 county，书记 {who(COUNTY_SEC)}，2024**
-   - 书记全年未与 {who(NO_TALK[0])}（政法委书记）、{who(NO_TALK[1])}（统战部部长）谈心谈话；二人各有一次与县长 {who(holder("county", "县委副书记、县长"))} 的谈话，不应计入。预期：ZZ-08-06 两个书记—成员对未履行。
-   - The county secretary held no heart-to-heart talk with {who(NO_TALK[0])} (political-legal committee) or {who(NO_TALK[1])} (united front). Each of them had a talk with the county head, which must not count. Expected: ZZ-08-06 violated for these two (secretary, member) pairs.
+   - 书记全年未与 {who(NO_TALK[0])}（政法委书记）、{who(NO_TALK[1])}（统战部部长）谈心谈话；二人各有一次与县长 {who(holder("county", "县委副书记、县长"))} 的谈话，不应计入（但计入 SH-02 的成员之间谈话）。预期：ZZ-08-06 两个书记—成员对未履行。
+   - The county secretary held no heart-to-heart talk with {who(NO_TALK[0])} (political-legal committee) or {who(NO_TALK[1])} (united front). Each of them had a talk with the county head, which must not count here (it does count for SH-02, talks between members). Expected: ZZ-08-06 violated for these two (secretary, member) pairs.
 
 4. **ZZ-YG-01 — 县教育局党组 edu-pg，成员 {who(nd_person)}，分管“{nd_area}”，2024-H2**
-   - 下半年未对“{nd_area}”开展定期督导（上半年有；另一分管领域各半年均有）。预期：ZZ-YG-01（{nd_area}，2024-H2）未履行，2024-H1 已履行。
-   - No supervision visit in portfolio “{nd_area}” in H2 (there is one in H1, and the member's other area is covered in both halves). Expected: ZZ-YG-01 ({nd_area}, 2024-H2) violated; H1 fulfilled.
+   - 下半年未对“{nd_area}”开展定期督导（上半年有）。预期：ZZ-YG-01（{nd_area}，2024-H2）未履行，2024-H1 已履行。另见第 13 项。
+   - No supervision visit in portfolio “{nd_area}” in H2 (there is one in H1). Expected: ZZ-YG-01 ({nd_area}, 2024-H2) violated; H1 fulfilled. See also item 13.
 
-5. **ZZ-YG-03 — 城关镇党委 twn-chengguan，成员 {who(ny_person)}，分管“{ny_area}”，2024**
-   - 全年未就“{ny_area}”领域开展约谈提醒（另一分管领域有）。预期：ZZ-YG-03（{ny_area}，2024）未履行。
-   - No reminder talk all year in portfolio “{ny_area}” (the member's other area has one). Expected: ZZ-YG-03 ({ny_area}, 2024) violated.
+5. **ZZ-YG-03（已停用）— 城关镇党委 twn-chengguan，成员 {who(ny_person)}，分管“{ny_area}”，2024**
+   - 全年未就“{ny_area}”领域开展约谈提醒（另一分管领域有）。县实施细则（覆盖包 mouxian-shishi-2024）在四个乡镇停用 ZZ-YG-03，因此该缺口不产生未履行：预期城关镇 ZZ-YG-03 为一条“不适用”（已被 mouxian-shishi-2024@1.0.0 停用）。不加载该覆盖包时为未履行。
+   - No reminder talk all year in portfolio “{ny_area}” (the member's other area has one). The county's implementing rules (overlay pack mouxian-shishi-2024) retire ZZ-YG-03 in the four townships, so this gap is not a violation: expected one not_applicable ZZ-YG-03 finding for Chengguan (retired by mouxian-shishi-2024@1.0.0). Without the overlay it would be violated.
 
 6. **MZ-01 — 县卫生健康委员会党组 health-pg，2024**
    - 民主生活会（{", ".join(mz_low)}，{mz_rec["date"]}）应到 {mz_due} 人、实到 {mz_present} 人（{mz_present}/{mz_due} < 2/3），不计为有效召开；全年无其他民主生活会。预期：MZ-01 未履行。其他单位：某某县委全到，教育局党组 6/7，财政局党组全到，均已履行。
    - The democratic life meeting ({", ".join(mz_low)}, {mz_rec["date"]}) had {mz_present} of {mz_due} present ({mz_present}/{mz_due} < 2/3), so it does not count, and there is no other. Expected: MZ-01 violated. Others: county all present, edu-pg 6/7, finance-pg all present: fulfilled.
 
 7. **ZZ-DC-01（逾期）— 城关镇党委 twn-chengguan，书记 {who(secretary("twn-chengguan", DC_LATE_FEEDBACK))}**
-   - {DC_LATE_FEEDBACK.isoformat()} 督查反馈（{", ".join(late_fb)}），整改报告 {(DC_LATE_FEEDBACK + dt.timedelta(days=DC_LATE_DAYS)).isoformat()} 才报送（{", ".join(late_rep)}，第 {DC_LATE_DAYS} 天），超过 30 日。预期：ZZ-DC-01（该反馈）未履行。
-   - Feedback on {DC_LATE_FEEDBACK.isoformat()} ({", ".join(late_fb)}); the report came on day {DC_LATE_DAYS} ({", ".join(late_rep)}), past the 30 days. Expected: ZZ-DC-01 for that trigger violated.
+   - {DC_LATE_FEEDBACK.isoformat()} 督查反馈（{late_fb}），整改报告 {(DC_LATE_FEEDBACK + dt.timedelta(days=DC_LATE_DAYS)).isoformat()} 才报送（{late_rep}，第 {DC_LATE_DAYS} 天），超过 30 日。预期：ZZ-DC-01（该反馈）未履行。
+   - Feedback on {DC_LATE_FEEDBACK.isoformat()} ({late_fb}); the report came on day {DC_LATE_DAYS} ({late_rep}), past the 30 days. Expected: ZZ-DC-01 for that trigger violated.
 
 8. **ZZ-DC-01（期限未到）— 县教育局党组 edu-pg**
-   - {DC_OPEN_FEEDBACK.isoformat()} 督查反馈（{", ".join(open_fb)}），30 日期限至 {(DC_OPEN_FEEDBACK + dt.timedelta(days=30)).isoformat()}，跨过年底，2024 年内无整改报告。预期：按 2025-01-15 评估为“期限未到”（pending），而非未履行。
-   - Feedback on {DC_OPEN_FEEDBACK.isoformat()} ({", ".join(open_fb)}); its 30 days run to {(DC_OPEN_FEEDBACK + dt.timedelta(days=30)).isoformat()}, past year-end, and there is no report in 2024. Expected as of 2025-01-15: pending, not violated.
+   - {DC_OPEN_FEEDBACK.isoformat()} 督查反馈（{open_fb}），30 日期限至 {(DC_OPEN_FEEDBACK + dt.timedelta(days=30)).isoformat()}，跨过年底，2024 年内无整改报告。预期：按 2025-01-15 评估为“期限未到”（pending），而非未履行。
+   - Feedback on {DC_OPEN_FEEDBACK.isoformat()} ({open_fb}); its 30 days run to {(DC_OPEN_FEEDBACK + dt.timedelta(days=30)).isoformat()}, past year-end, and there is no report in 2024. Expected as of 2025-01-15: pending, not violated.
 
 9. **ZZ-08-05 — 县卫生健康委员会党组 health-pg，书记 {who(HEALTH_SEC)}，2024**
    - 书记全年有“亲自部署/亲自过问/亲自协调”记录，无“亲自督办”记录。预期：ZZ-08-05 未履行；ZZ-08-02/03/04 已履行。
    - The secretary has 亲自部署/亲自过问/亲自协调 records but none tagged 亲自督办. Expected: ZZ-08-05 violated; ZZ-08-02/03/04 fulfilled.
 
 10. **格式错误记录 / malformed record — 石桥镇党委 twn-shiqiao，书记 {who(SHIQIAO_SEC)}，2024-H2**
-    - {BAD_ID}（records.jsonl 最后一行）为专题会议记录，日期为不存在的 “{BAD_DATE}”。该镇下半年没有其他专题会议，因此该记录是否落在 H2 无法确定。预期：该行被报告为数据错误；ZZ-DW-01（组织，2024-H2）与 ZZ-08-01（书记，2024-H2）为“无法判定”（undeterminable），而非未履行；2024-H1 已履行。
-    - {BAD_ID} (the last line of records.jsonl) is a dedicated meeting dated “{BAD_DATE}”, which cannot exist. Shiqiao has no other H2 dedicated meeting, so whether the duty was met cannot be told. Expected: the line is reported as a data error; ZZ-DW-01 (organisation, 2024-H2) and ZZ-08-01 (secretary, 2024-H2) undeterminable, not violated; H1 fulfilled.
+    - {BAD_ID}（records.jsonl 最后一行）为书记主持的专题会议记录，日期为不存在的 “{BAD_DATE}”。该镇下半年另有一次有效的专题会议（{shiqiao_h2}，书记外出，由副书记 {who(SHIQIAO_DEPUTY)} 主持）。县实施细则要求乡镇每半年 2 次：有效的只有 1 次，第 2 次是否存在取决于这条坏记录；书记本人主持的也只有这条坏记录。预期：该行被报告为数据错误；ZZ-DW-01（组织，2024-H2）与 ZZ-08-01（书记，2024-H2）为“无法判定”（undeterminable），而非未履行；2024-H1 已履行。
+    - {BAD_ID} (the last line of records.jsonl) is a dedicated meeting chaired by the secretary and dated “{BAD_DATE}”, which cannot exist. The township has one valid H2 meeting ({shiqiao_h2}, chaired by deputy secretary {who(SHIQIAO_DEPUTY)} while the secretary was away). The county overlay asks for 2 per half-year: one is valid, and whether there was a second depends on the bad line; it is also the only one the secretary chaired. Expected: the line is reported as a data error; ZZ-DW-01 (organisation, 2024-H2) and ZZ-08-01 (secretary, 2024-H2) undeterminable, not violated; H1 fulfilled.
+
+11. **ZZ-08-02/03/04 — 书记“四个亲自”缺项 / a secretary missing one in-person duty, 2024**
+{chr(10).join(f"    - {qinzi_rule[tag]}：{ORG[p.posts[0].org]['name']} {p.posts[0].org}，书记 {who(p)}，全年无“{tag}”记录，其余三项均有。预期：{qinzi_rule[tag]} 未履行。" for p, tag in qinzi_new)}
+{chr(10).join(f"    - {qinzi_rule[tag]}: {p.posts[0].org}, secretary {who(p)}, no record tagged {tag} all year (the other three are there). Expected: {qinzi_rule[tag]} violated." for p, tag in qinzi_new)}
+
+12. **ZZ-YG-01/02/03 → ZZ-ESC-02 — 县财政局党组 finance-pg，2024**
+    - 书记 {who(FIN_SEC)} 有未履行（第 2、11 项），班子其他 {len(fin_team)} 名成员中 {len(fin_gaps)} 人各有一个分管领域缺项：{fin_lines_zh}。预期：以上各项未履行；ZZ-ESC-02（组织）升级（violated）：书记本人有未履行且 {len(fin_gaps)}/{len(fin_team)} ≥ 1/2。每人只有一个领域缺项，ZZ-ESC-01 均不升级。
+    - The secretary {who(FIN_SEC)} has violations (items 2 and 11), and {len(fin_gaps)} of the {len(fin_team)} other team members each miss one portfolio duty: {fin_lines_en}. Expected: each of these violated; ZZ-ESC-02 (organisation) raised (violated): the secretary has a violation and {len(fin_gaps)}/{len(fin_team)} ≥ 1/2. Nobody misses more than one area, so ZZ-ESC-01 is not raised for any of them.
+
+13. **ZZ-YG-02 → ZZ-ESC-01 — 县教育局党组 edu-pg，成员 {who(nd_person)}，2024**
+    - 该成员的另一分管领域“校园安全”全年无个别指导。连同第 4 项，他在 2 个分管领域有未履行。预期：ZZ-YG-02（校园安全，2024）未履行；ZZ-ESC-01（该成员）升级（violated）。教育局党组只有他 1 人（共 6 人）有未履行，ZZ-ESC-02 不升级。
+    - The member's other area “校园安全” has no individual guidance all year. With item 4 he has violations in 2 portfolio areas. Expected: ZZ-YG-02 (校园安全, 2024) violated; ZZ-ESC-01 (this member) raised (violated). He is the only one of the 6 other edu-pg members with a violation, so ZZ-ESC-02 is not raised there.
+
+14. **ZZ-DW-01（县实施细则）— 城关镇党委 twn-chengguan，2024-H1**
+    - 上半年只召开 1 次专题会议（{cg_h1}）。全国规则包要求每半年 1 次，县实施细则（mouxian-shishi-2024）要求乡镇 2 次。预期：ZZ-DW-01（2024-H1）未履行，结论的 params.at_least 为 {{value: 2, set_by: mouxian-shishi-2024@1.0.0}}；ZZ-08-01（书记，H1）已履行。县委、县直部门每半年只开 1 次的仍按全国规则（set_by zhuti-zeren-2020@1.0.0）为已履行。
+    - Only one dedicated meeting in H1 ({cg_h1}). The national pack asks for 1 per half-year, the county's implementing rules (mouxian-shishi-2024) for 2 in townships. Expected: ZZ-DW-01 (2024-H1) violated, with params.at_least = {{value: 2, set_by: mouxian-shishi-2024@1.0.0}}; ZZ-08-01 (secretary, H1) fulfilled. Departments with a single meeting in a half-year are still fulfilled under the national value (set_by zhuti-zeren-2020@1.0.0).
+
+15. **JD-01（豁免已失效）— 某某县委 county，成员 {who(JD_GAP)}，2024**
+    - 12 月县委常委会扩大会议述责述廉（{jd_county}）时缺席，未另行述责述廉。豁免 {WAIVER_EXPIRED["id"]}（批准于 2024-12-31 前补述）已于 {WAIVER_EXPIRED["expires"].isoformat()} 失效。预期：JD-01 未履行，结论附该豁免且 expired: true。
+    - Absent from the county's enlarged meeting for responsibility-and-integrity reports in December ({jd_county}) and no report later. Waiver {WAIVER_EXPIRED["id"]} (report by 2024-12-31) expired on {WAIVER_EXPIRED["expires"].isoformat()}. Expected: JD-01 violated, with the waiver attached and expired: true.
+
+16. **SZPY-01 — 县教育局党组 edu-pg，书记 {who(SZPY_GAP)}，2024**
+    - 县委述职评议会上由党组成员 {who(SZPY_STAND_IN)} 代为书面述职（{szpy_stand_in}），书记本人未述职。预期：SZPY-01 未履行；该记录列于 rejected（责任人本人不在参加人员中）。
+    - At the county's evaluation meeting member {who(SZPY_STAND_IN)} reported in the secretary's place ({szpy_stand_in}). Expected: SZPY-01 violated; that record is listed under rejected (the subject is not among the participants).
+
+17. **SZPY-01（已豁免）— 青山镇党委 twn-qingshan，书记 {who(SZPY_WAIVED)}，2024**
+    - 2024-07-01 到任，2024 年内没有述职评议记录（该镇 2 月的述职由前任书记完成）。豁免 {WAIVER_IN_FORCE["id"]}（{WAIVER_IN_FORCE["approved_by"]}批准，{WAIVER_IN_FORCE["expires"].isoformat()} 前有效）。预期：SZPY-01 为“已豁免”（waived），不加豁免时为未履行。
+    - In office from 2024-07-01, no report in 2024 (the township's February report was the predecessor's). Waiver {WAIVER_IN_FORCE["id"]} (approved by {WAIVER_IN_FORCE["approved_by"]}, valid until {WAIVER_IN_FORCE["expires"].isoformat()}). Expected: SZPY-01 waived; violated without the waiver.
+
+18. **ZB-01 — 石桥镇党委 twn-shiqiao，书记 {who(ZB_GAP)}，2024**
+    - 该镇唯一的党课（{zb_deputy}）由副书记 {who(SHIQIAO_DEPUTY)} 主讲。预期：ZB-01 未履行；该记录列于 rejected（主讲人不是书记本人）。
+    - The township's only Party lecture ({zb_deputy}) was given by deputy secretary {who(SHIQIAO_DEPUTY)}. Expected: ZB-01 violated; that record is listed under rejected (chaired by someone other than the subject).
+
+19. **YS-01 — 县卫生健康委员会党组 health-pg，2024-H2**
+    - 下半年未专题研究意识形态工作（上半年有）。预期：YS-01（2024-H2）未履行，2024-H1 已履行。
+    - No session dedicated to ideological work in H2 (there is one in H1). Expected: YS-01 (2024-H2) violated; H1 fulfilled.
+
+20. **SH-01 — 某某县委 county，成员 {who(SH01_GAP[0])}，2024-Q{SH01_GAP[1]}**
+    - 第三季度未以普通党员身份参加所在党支部组织生活（其余三个季度均有）。预期：SH-01（2024-Q{SH01_GAP[1]}）未履行。
+    - No dual organisational life in Q{SH01_GAP[1]} (the other three quarters are there). Expected: SH-01 (2024-Q{SH01_GAP[1]}) violated.
+
+21. **SH-02 — 石桥镇党委 twn-shiqiao，{who(SH02_GAP[0])} 与 {who(SH02_GAP[1])}，2024**
+    - 两名副书记之间全年无谈心谈话（各自与其他成员均有）。预期：SH-02 该对未履行。
+    - The two deputy secretaries never talked all year (each talked with every other member). Expected: SH-02 violated for this pair.
 
 ## 边界情形（非缺口）/ Boundary cases (not gaps)
 
 - **年中调整 / mid-year move — {who(MOVER)}**：2024-01-01 至 2024-06-30 任青山镇党委书记，2024-07-01 起任县委常委、副县长（分管{"、".join(MOVER_COUNTY_SEAT[2])}）。
-  青山镇书记职责（ZZ-08-01 H1、ZZ-08-02..05、与青山镇成员的 ZZ-08-06）均在上半年履行；县委成员职责（ZZ-YG-01 H2、ZZ-YG-02/03、与县委书记的 ZZ-08-06）均在下半年履行。预期全部已履行；其 2024-H1 的 ZZ-YG-01 与下半年的青山镇书记职责不评判。
-  Qingshan township secretary until 2024-06-30, county standing-committee member and deputy county head from 2024-07-01. Secretary duties are met in H1, member duties in H2; all expected fulfilled. Not judged: ZZ-YG-01 for H1 (not yet a member), Qingshan secretary duties in H2.
-- **新任书记 / new secretary — {who(NEW_SEC)}**：2024-07-01 起任青山镇党委书记，下半年有本人主持的专题会议、四类亲自履责记录、与每名成员的谈心谈话，预期 ZZ-08-01（H2）、ZZ-08-02..06 已履行；ZZ-08-01（H1）不评判。
-  Qingshan secretary from 2024-07-01 with own H2 meeting, all four in-person records and a talk with each member: expected fulfilled; ZZ-08-01 for H1 not judged.
+  青山镇书记职责（ZZ-08-01 H1、ZZ-08-02..05、与青山镇成员的 ZZ-08-06、SZPY-01（2 月述职）、ZB-01（6 月 21 日前讲党课）、JD-01（离任前述责述廉 {jd_mover}）、SH-01 Q1–Q2）均在上半年履行；县委成员职责（ZZ-YG-01 H2、ZZ-YG-02/03、与县委书记的 ZZ-08-06、与县委其他成员的 SH-02、JD-01（12 月县委述责述廉）、SH-01 Q3–Q4）均在下半年履行。预期全部已履行；其 2024-H1 的 ZZ-YG-01 与下半年的青山镇书记职责不评判。ZZ-ESC-01（县委成员）的评判区间是整个评价期间（升级规则不按任职期截取），同样不升级。
+  Qingshan township secretary until 2024-06-30, county standing-committee member and deputy county head from 2024-07-01. Secretary duties (including SZPY-01 in February, ZB-01 before 21 June, JD-01 at a farewell report {jd_mover}, SH-01 Q1–Q2) are met in H1, member duties (including SH-02 with the other county members, JD-01 at the county's December meeting, SH-01 Q3–Q4) in H2; all expected fulfilled. Not judged: ZZ-YG-01 for H1 (not yet a member), Qingshan secretary duties in H2. ZZ-ESC-01 (county member) is judged over the whole period (escalations are not clipped to the term of office) and is not raised.
+- **新任书记 / new secretary — {who(NEW_SEC)}**：2024-07-01 起任青山镇党委书记，下半年有本人主持的专题会议、四类亲自履责记录、与每名成员的谈心谈话、党课、12 月述责述廉、Q3–Q4 双重组织生活，预期 ZZ-08-01（H2）、ZZ-08-02..06、ZB-01、JD-01、SH-01 已履行；SZPY-01 已豁免（第 17 项）；ZZ-08-01（H1）不评判。
+  Qingshan secretary from 2024-07-01 with own H2 meeting, all four in-person records, a talk with each member, a Party lecture, the December report and dual organisational life in Q3–Q4: expected fulfilled; SZPY-01 waived (item 17); ZZ-08-01 for H1 not judged.
+- **新增成员 / new member — {who(NEWCOMER)}**：{NEWCOMER_START.isoformat()} 起任青山镇党委委员（分管统战），年内在岗 {newcomer_days} 天，少于按年计规则的 60 天：JD-01、ZZ-YG-02（统战）、与书记的 ZZ-08-06、与其他 {len(qs_members)} 名成员的 SH-02 均为“不适用”（在岗时间短于最少天数）。不少于 30 天的 SH-01（Q4）与 ZZ-YG-01（H2，统战）照常评判，均已履行。
+  Qingshan member (united front) from {NEWCOMER_START.isoformat()}, {newcomer_days} days in 2024, fewer than the 60 days of the yearly rules: JD-01, ZZ-YG-02 (统战), ZZ-08-06 with the secretary and SH-02 with each of the other {len(qs_members)} members are not_applicable (too short in post). SH-01 (Q4) and ZZ-YG-01 (H2, 统战), with a 30-day minimum, are judged and fulfilled.
 - **县委常委会人数 / county team size**：上半年 10 人（1 名常委职位空缺），2024-07-01 起 11 人。民主生活会（1 月）按 10 人计。
   The county standing committee has 10 members in H1 (one vacancy) and 11 from 2024-07-01; the January democratic life meeting is judged against 10.
 - **青山镇成员 / Qingshan members**（{"、".join(who(p) for p in qs_members)}）：上半年与 {MOVER.name}、下半年与 {NEW_SEC.name} 各有谈心谈话，ZZ-08-06 的两组书记—成员对均应已履行。
   Each Qingshan member talked with {MOVER.name} in H1 and with {NEW_SEC.name} in H2: both sets of pairs fulfilled.
 - **乡镇不适用 MZ-01 / MZ-01 not for townships**：MZ-01 的 org_kinds 不含 township，乡镇无民主生活会记录。
   MZ-01 does not cover townships; they have no democratic life meeting records.
+- **ZZ-YG-03 在乡镇停用 / ZZ-YG-03 retired in townships**：覆盖包停用的规则每个乡镇只产生一条“不适用”结论（对象为组织），不逐人列出。
+  A rule retired by the overlay gives one not_applicable finding per township (subject: the organisation), not one per person.
+- **乡镇专题会议 / township meetings**：除第 1、10、14 项外，四个乡镇每半年均有 2 次专题会议，县实施细则下为已履行；县委每季度 1 次，县直部门每半年 1–2 次，按全国规则为已履行。
+  Apart from items 1, 10 and 14, each township holds 2 dedicated meetings per half-year (fulfilled under the county overlay); the county meets every quarter and the departments 1–2 times per half-year (fulfilled under the national value).
+- **升级规则不误报 / escalations not raised elsewhere**：柳河乡、城关镇、卫健委党组、县委的书记有未履行，但班子其他成员没有 ZZ-08/ZZ-YG 未履行（SH-01、JD-01 不在 ZZ-ESC-02 读取之列），ZZ-ESC-02 不升级；石桥镇书记 ZZ-08-01（H2）无法判定，但即使计为未履行也不会升级（成员中无未履行），ZZ-ESC-02 为已履行。
+  Liuhe, Chengguan, health-pg and the county have secretary violations but no other member with a ZZ-08/ZZ-YG violation (SH-01 and JD-01 are not read by ZZ-ESC-02): not raised. Shiqiao's secretary has an undeterminable ZZ-08-01 (H2), but even as a violation it could not raise ZZ-ESC-02 (no member has one): fulfilled.
+- **成员之间谈心谈话 / talks between members (SH-02)**：除第 21 项外，每两名副书记/成员之间全年至少一次谈心谈话（含第 3 项中县长与两名常委的谈话）；与书记的谈话不计入 SH-02。
+  Apart from item 21, every two deputies / members talk at least once (including the county head's talks in item 3); talks with the secretary do not count for SH-02.
 - **其余督查反馈 / other feedback**：其余 {len(delays)} 次督查反馈均在 30 日内（{min(delays)}–{max(delays)} 天）报送整改报告，同一单位两次反馈间隔超过 30 日，不会互相匹配。
   The other feedback records each get a report within 30 days ({min(delays)}–{max(delays)} days); feedback in the same organisation are more than 30 days apart, so reports cannot match the wrong trigger.
 """
@@ -1240,6 +1650,7 @@ def main() -> None:
         check_vocabulary()
     write_roster(out / "roster.yaml")
     write_records(out / "records.jsonl")
+    write_waivers(out / "waivers.yaml")
     write_gaps(out / "GAPS.md")
     print(f"wrote {len(PEOPLE)} people, {len(OUT)} records ({BAD_ID} malformed) to {out}")
 

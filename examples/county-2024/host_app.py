@@ -1,4 +1,5 @@
-"""What a host application writes: load the rule pack, read its own records, evaluate, act on violations.
+"""What a host application writes: load the rule packs, read its own records, evaluate with its
+waivers, act on violations.
 
 Run from the repository root:  python examples/county-2024/host_app.py
 """
@@ -21,14 +22,31 @@ def my_records() -> list[dict[str, object]]:
 
 
 def main() -> int:
+    # All packs under rules/, including the county's overlay (mouxian-shishi-2024), which changes
+    # parameters and retires a rule for the townships only.
     rules = rules_engine.load_rules(ROOT / "rules")
-    report = rules_engine.evaluate(rules, HERE / "roster.yaml", my_records(), period="2024", as_of="2025-01-15")
+    report = rules_engine.evaluate(
+        rules,
+        HERE / "roster.yaml",
+        my_records(),
+        period="2024",
+        as_of="2025-01-15",
+        waivers=[HERE / "waivers.yaml"],  # approved exemptions; an expired one has no effect
+    )
 
-    # Act on the violations: here, one work item per organisation, most severe first.
+    # Act on the violations: here, one work item per finding, most severe (escalations) first.
     order = {"critical": 0, "high": 1, "medium": 2, "low": 3}
     for finding in sorted(report.violations, key=lambda f: (order[f.severity], f.organisation.id, f.rule_id)):
         print(f"[{finding.severity}] {finding.organisation.name}: {finding.message.zh}")
         print(f"        依据 {finding.clause.label}；证据 {', '.join(finding.evidence) or '无'}")
+        at_least = finding.params.get("at_least")
+        if at_least and at_least["set_by"].split("@")[0] != finding.pack:
+            print(f"        要求由 {at_least['set_by']} 设定：至少 {at_least['value']} 次")
+        waiver = finding.waiver
+        if waiver is not None and waiver.expired:
+            print(f"        [豁免已失效] {waiver.id}（{waiver.expires} 失效）：{waiver.justification}")
+    for finding in report.by_status("waived"):
+        print(f"[已豁免] {finding.organisation.name}: {finding.reason.zh}")
     for finding in report.by_status("undeterminable"):
         print(f"[数据待核] {finding.organisation.name}: {finding.reason.zh}")
     for rejection in report.input.rejections:

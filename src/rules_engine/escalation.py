@@ -85,7 +85,10 @@ def _count(
     wanted = {Status(s) for s in esc.status}
     ob.count, raised, hits = _raised(esc, read, wanted, index, org, period)
     ob.fact_n = 1 if raised else 0
-    ob.evidence = [_label(o) for o, _ in hits][:20] or None
+    shown = list(hits)
+    if esc.with_secretary:  # the secretary's own findings are part of why it was raised
+        shown += [(o, d) for o, d in read if d.status in wanted and _role(o) == Role.secretary and (o, d) not in shown]
+    ob.evidence = [_label(o) for o, _ in shown][:20] or None
     if not raised:
         # would an undeterminable lower finding, or a pending one, have raised it? then say so
         ob.doubt = _raised(esc, read, wanted | {Status.undeterminable}, index, org, period)[1]

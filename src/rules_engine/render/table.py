@@ -69,6 +69,12 @@ def render_table(report: Report, *, colour: bool = False, show: set[Status] | No
                     extra.append(f"[{f.subject.portfolio}]")
                 if f.subject.second:
                     extra.append(f"与 with {f.subject.second.name}")
+                if f.waiver is not None:
+                    extra.append(
+                        f"（豁免 {f.waiver.id} 已过期 expired）"
+                        if f.waiver.expired
+                        else f"（豁免 waiver {f.waiver.id}）"
+                    )
                 detail = " ".join(extra)
                 lines.append(
                     f"    {status} {_pad(f.rule_id, 10)} {_pad(f.window.label or f.period.label, 22)} "
