@@ -172,3 +172,10 @@ def test_coverage_file_is_generated_and_current() -> None:
     assert current == expected, "rules/COVERAGE.md is stale: run `rules-engine coverage -o rules/COVERAGE.md`"
     assert "无场景 without scenarios" not in current  # every rule has scenarios
     assert "记录无法反映的职责" in current
+
+
+def test_explain_shows_where_an_overlay_changes_or_retires_the_rule(capsys) -> None:
+    assert main(["explain", "ZZ-DW-01", "--rules", str(RULES)]) == 0
+    assert "at_least = 2 (set by mouxian-shishi-2024@1.0.0)" in capsys.readouterr().out
+    assert main(["explain", "ZZ-YG-03", "--rules", str(RULES)]) == 0
+    assert "retired in twn-chengguan" in capsys.readouterr().out

@@ -296,7 +296,8 @@ def _new_rule(args: argparse.Namespace) -> int:
 def _explain(args: argparse.Namespace) -> int:
     ruleset = load_rules(*_rules_paths(args.rules))
     compiled = compile_rules(ruleset, _params(args.param))
-    rule = next((r for r in compiled.rules if r.rule.id == args.rule_id), None)
+    variants = [r for r in compiled.rules if r.rule.id == args.rule_id]
+    rule = next((r for r in variants if r.scope is None), variants[0] if variants else None)
     if rule is None:
         from .errors import did_you_mean
 
@@ -320,6 +321,11 @@ def _explain(args: argparse.Namespace) -> int:
         "trigger": spec.trigger.model_dump(mode="json", exclude_defaults=True) if spec.trigger else None,
         "attendance": spec.attendance,
         "params": rule.params_dump(),
+        "variants": [
+            {"organisations": list(v.scope or ()), "retired_by": v.retired_by, "params": v.params_dump()}
+            for v in variants
+            if v is not rule and v.scope is not None
+        ],
         "decisions": [
             {
                 "status": d.status.value,
@@ -353,6 +359,17 @@ def _explain(args: argparse.Namespace) -> int:
     lines.append("参数 parameters:")
     for name, info in data["params"].items():
         lines.append(f"  {name} = {json.dumps(info['value'], ensure_ascii=False)}   (set by {info['set_by']})")
+    for variant in data["variants"]:
+        where = ", ".join(variant["organisations"])
+        if variant["retired_by"]:
+            lines.append(f"  在 {where} 及其下级停用 retired in {where} and below by {variant['retired_by']}")
+        else:
+            changed = ", ".join(
+                f"{k} = {json.dumps(v['value'], ensure_ascii=False)} (set by {v['set_by']})"
+                for k, v in variant["params"].items()
+                if v["set_by"] != data["params"].get(k, {}).get("set_by")
+            )
+            lines.append(f"  在 {where} 及其下级 in {where} and below: {changed or '同上 as above'}")
     lines.append("判定 decisions (evaluated on durable_rules; n = matching records, due = window over):")
     for d in data["decisions"]:
         lines.append(f"  {d['status']:<15} when {d['when']}" + ("   [closed-world step]" if d["closed_world"] else ""))
