@@ -61,6 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EngineError as exc:
         print(f"rules-engine: 内部错误（请报告） internal engine error, please report: {exc}", file=sys.stderr)
         return 3
+    except Exception as exc:  # a bug: never exit 1, which means "violations found"
+        import traceback
+
+        traceback.print_exc()
+        print(f"rules-engine: 内部错误（请报告） internal error, please report: {exc!r}", file=sys.stderr)
+        return 3
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -93,15 +93,15 @@ def evaluate_to(
     """Like :func:`evaluate`, but write the JSON report to `out` finding by finding (for large inputs:
     memory does not hold the findings). Returns the summary (count per status). The bytes are
     identical to ``render_json(evaluate(...))``."""
-    with _paused_gc():
+    with _paused_gc():  # writing too: millions of short-lived dicts would trigger full collections
         run = _prepare(rules, roster, records, period, as_of, params, max_evidence, waivers)
-    header = run.header()
-    findings = (finding_dict(ob, d.status, d.waives) for ob, d in run.decided())
-    if isinstance(out, (str, Path)):
-        with open(out, "wb") as handle:
-            write_json(header, findings, handle)
-    else:
-        write_json(header, findings, out)
+        header = run.header()
+        findings = (finding_dict(ob, d.status, d.waives) for ob, d in run.decided())
+        if isinstance(out, (str, Path)):
+            with open(out, "wb") as handle:
+                write_json(header, findings, handle)
+        else:
+            write_json(header, findings, out)
     summary: dict[str, int] = header["summary"]
     return summary
 
@@ -253,6 +253,7 @@ def _prepare(
                 raised = escalation.plan_escalations(
                     layer, group[0].org.id, index, the_period, list(zip(group, decisions, strict=True))
                 )
+                raised.sort(key=Obligation.sort_key)
                 apply_waivers(raised, loaded_waivers, day)
                 decided = backend.run([_fact(i, ob, day) for i, ob in enumerate(raised)])
                 group.extend(raised)

@@ -334,6 +334,11 @@ class Rule(_Strict):
                 raise ValueError("subject 'person' needs 'roles' (对象为person时须给出 roles)")
             if self.id in self.escalate.rules:
                 raise ValueError(f"escalation rule {self.id} reads its own findings (循环引用)")
+            if self.params.model_dump(exclude_none=True):
+                raise ValueError(
+                    "an escalation rule takes no params: its threshold is escalate.raise_at or raise_share "
+                    "(升级规则的阈值写在 escalate 中)"
+                )
             return self
         if self.match is None:
             raise ValueError("'match' is required (须给出 match：哪些记录计数)")

@@ -13,6 +13,7 @@ _COLOURS = {
     Status.pending: "\x1b[33m",
     Status.not_applicable: "\x1b[2m",
     Status.undeterminable: "\x1b[35m",
+    Status.waived: "\x1b[36m",
 }
 _RESET = "\x1b[0m"
 
