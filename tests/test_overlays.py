@@ -151,3 +151,22 @@ def test_waiver_file_mistakes_are_located(tmp_path, make_pack, township) -> None
         evaluate(rules, township, [], period="2024", as_of="2025-01-15", waivers=[path])
     (problem,) = info.value.problems
     assert problem.code == "waiver.unknown_rule" and problem.location.line == 3 and "ORG-1" in problem.hint
+
+
+def test_nested_overlays_the_nearest_one_governs(tmp_path, make_pack, province) -> None:
+    packs = _packs(tmp_path, make_pack)
+    town = tmp_path / "town"
+    town.mkdir()
+    (town / "pack.yaml").write_text(
+        OVERLAY.replace("local-2024", "town-2024")
+        .replace("[city]", "[t1]")
+        .replace("at_least: 2", "at_least: 3")
+        .replace("  retire: [ORG-2]\n", ""),
+        encoding="utf-8",
+    )
+    rules = load_rules(*packs, town)
+    records = [rec(f"r{i}", "meeting", "2024-03-0" + str(i + 1), org="t1") for i in range(3)]
+    report = evaluate(rules, province, records, period="2024-H1", as_of="2025-01-01")
+    (finding,) = find(report, "ORG-1", org="t1")  # one finding, not one per overlay
+    assert finding.status is Status.fulfilled and finding.params["at_least"]["set_by"] == "town-2024@2.1.0"
+    assert one(report, "ORG-1", org="city").params["at_least"]["set_by"] == "local-2024@2.1.0"

@@ -96,6 +96,16 @@ class CompiledRules:
     fingerprint: str
     by_type: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
     trigger_types: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
+    _by_id: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
+
+    def variants(self, rule_id: str) -> tuple[CompiledRule, ...]:
+        """Every compiled variant of a rule id (versions, overlay versions)."""
+        if not self._by_id:
+            grouped: dict[str, list[CompiledRule]] = {}
+            for rule in self.rules:
+                grouped.setdefault(rule.rule.id, []).append(rule)
+            self._by_id.update({k: tuple(v) for k, v in grouped.items()})
+        return self._by_id.get(rule_id, ())
 
 
 def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | None = None) -> CompiledRules:

@@ -43,7 +43,12 @@ def _reads(rule: CompiledRule) -> list[str]:
 
 
 def plan_escalations(
-    rules: Sequence[CompiledRule], org_id: str, index: RosterIndex, period: Period, lower: Sequence[Decided]
+    rules: Sequence[CompiledRule],
+    org_id: str,
+    index: RosterIndex,
+    period: Period,
+    lower: Sequence[Decided],
+    compiled: CompiledRules,
 ) -> list[Obligation]:
     """The escalation obligations of one organisation, counted from its decided lower findings."""
     org = index.orgs[org_id]
@@ -52,9 +57,7 @@ def plan_escalations(
         spec = rule.rule
         esc = spec.escalate
         assert esc is not None
-        if rule.scope is not None and not index.within(org.id, rule.scope):
-            continue
-        if rule.excluded and index.within(org.id, rule.excluded):
+        if not index.applies(rule, org.id, compiled.variants(spec.id)):
             continue
         if rule.retired_by is not None:
             out.append(Obligation(rule, org, "organisation", org.id, org.name, period, None, na="retired"))

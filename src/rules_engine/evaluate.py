@@ -251,7 +251,7 @@ def _prepare(
             decisions = [status_of[decided[f"o{i}"]] for i in range(len(group))]
             for layer in escalation_layers:  # findings are facts for the rules that read them
                 raised = escalation.plan_escalations(
-                    layer, group[0].org.id, index, the_period, list(zip(group, decisions, strict=True))
+                    layer, group[0].org.id, index, the_period, list(zip(group, decisions, strict=True)), compiled
                 )
                 raised.sort(key=Obligation.sort_key)
                 apply_waivers(raised, loaded_waivers, day)

@@ -92,15 +92,37 @@ class RosterIndex:
 
     def within(self, org: str, roots: tuple[str, ...]) -> bool:
         """Whether `org` is one of `roots` or below one of them (following parents; cycles are cut)."""
+        return self.distance(org, roots) is not None
+
+    def distance(self, org: str, roots: tuple[str, ...]) -> int | None:
+        """How many steps up from `org` the nearest of `roots` is (0: itself), or None."""
         seen: set[str] = set()
         current: str | None = org
+        steps = 0
         while current is not None and current not in seen:
             if current in roots:
-                return True
+                return steps
             seen.add(current)
             parent = self.orgs.get(current)
             current = parent.parent if parent is not None else None
-        return False
+            steps += 1
+        return None
+
+    def applies(self, rule: CompiledRule, org: str, siblings: tuple[CompiledRule, ...]) -> bool:
+        """Whether this variant of a rule governs `org`: the base version outside the overlays that
+        change it; inside, the overlay whose organisation is nearest (when overlays nest)."""
+        if rule.scope is None:
+            return not (rule.excluded and self.within(org, rule.excluded))
+        mine = self.distance(org, rule.scope)
+        if mine is None:
+            return False
+        for other in siblings:
+            if other is rule or other.scope is None:
+                continue
+            theirs = self.distance(org, other.scope)
+            if theirs is not None and (theirs < mine or (theirs == mine and other.index < rule.index)):
+                return False
+        return True
 
     def team_on(self, org: str, day: dt.date) -> set[str]:
         return {h.person.id for h in self.holders.get(org, ()) if h.post.holds_on(day)}
@@ -166,7 +188,8 @@ def plan(compiled: CompiledRules, index: RosterIndex, period: Period) -> list[Ob
     out: list[Obligation] = []
     for org in index.orgs.values():
         for rule in compiled.rules:
-            out.extend(_plan_rule(rule, org, index, period))
+            if index.applies(rule, org.id, compiled.variants(rule.rule.id)):
+                out.extend(_plan_rule(rule, org, index, period))
     return out
 
 
@@ -174,10 +197,6 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period
     spec = rule.rule
     if spec.escalate is not None:
         return []  # planned from decided findings (escalation.py)
-    if rule.scope is not None and not index.within(org.id, rule.scope):
-        return []  # an overlay's version of the rule, outside the overlay's organisations
-    if rule.excluded and index.within(org.id, rule.excluded):
-        return []  # the base version, where an overlay replaces it
     if rule.retired_by is not None:
         return [Obligation(rule, org, "organisation", org.id, org.name, period, None, na="retired")]
     if org.kind not in spec.org_kinds:
