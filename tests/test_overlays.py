@@ -170,3 +170,9 @@ def test_nested_overlays_the_nearest_one_governs(tmp_path, make_pack, province) 
     (finding,) = find(report, "ORG-1", org="t1")  # one finding, not one per overlay
     assert finding.status is Status.fulfilled and finding.params["at_least"]["set_by"] == "town-2024@2.1.0"
     assert one(report, "ORG-1", org="city").params["at_least"]["set_by"] == "local-2024@2.1.0"
+
+
+def test_overlay_parameters_are_checked_when_linting(tmp_path, make_pack) -> None:
+    bad = OVERLAY.replace("ORG-1: {at_least: 2}", "ORG-1: {at_least: 2, within_days: 5}")
+    problems = lint(*_packs(tmp_path, make_pack, overlay=bad))
+    assert any(p.code == "overlay.invalid_params" and "within_days" in p.message_en for p in problems)

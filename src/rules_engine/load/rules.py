@@ -241,6 +241,22 @@ def _check_overlays(packs: list[RulePack]) -> list[Problem]:
             )
             continue
         base_ids = {r.rule.id for r in base.rules}
+        for rule_id, layer in overlay.params.items():  # the rule as the overlay changes it must still be valid
+            for loaded in (r for r in base.rules if r.rule.id == rule_id):
+                try:
+                    changed = loaded.rule.model_copy(update={"params": loaded.rule.params.merged(layer)})
+                    Rule.model_validate(changed.model_dump(by_alias=True))
+                except (ValidationError, ValueError) as exc:
+                    first = exc.errors(include_url=False)[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+                    detail = str(first).removeprefix("Value error, ")
+                    problems.append(
+                        Problem(
+                            "overlay.invalid_params",
+                            f"覆盖包对规则 {rule_id} 的参数无效：{detail}",
+                            f"the overlay's parameters for {rule_id} are invalid: {detail}",
+                            Location(where.file, 1, 1, f"overlay/params/{rule_id}"),
+                        )
+                    )
         for rule_id in [*overlay.params, *overlay.retire]:
             if rule_id not in base_ids:
                 problems.append(
@@ -438,8 +454,27 @@ def validation_problems(exc: ValidationError, doc: Document, model: type[BaseMod
                 )
             )
         else:
-            out.append(_invalid(error, kind, path, where, _fields_at(model, path, doc.data)))
+            problem = _invalid(error, kind, path, where, _fields_at(model, path, doc.data))
+            rule_id = _rule_id(doc.data, path)
+            if rule_id and len(path) == 2:
+                problem = Problem(
+                    problem.code,
+                    f"规则 {rule_id}：{problem.message}",
+                    f"rule {rule_id}: {problem.message_en}",
+                    problem.location,
+                    problem.hint,
+                )
+            out.append(problem)
     return out
+
+
+def _rule_id(data: Any, path: tuple[str | int, ...]) -> str | None:
+    if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int) and isinstance(data, dict):
+        rules = data.get("rules")
+        if isinstance(rules, list) and path[1] < len(rules) and isinstance(rules[path[1]], dict):
+            rid = rules[path[1]].get("id")
+            return str(rid) if rid is not None else None
+    return None
 
 
 # Chinese first: what each kind of validation error means for a rule author, and what to write instead.
@@ -487,6 +522,10 @@ def _invalid(error: Any, kind: str, path: tuple[str | int, ...], where: Location
     shown_zh = "" if isinstance(value, (dict, list)) else f"（当前值 {value!r}）"
     shown_en = "" if isinstance(value, (dict, list)) else f" (value {value!r})"
     field = next((str(p) for p in reversed(path) if isinstance(p, str)), "")
+    if path and isinstance(path[-1], int) and field in ("rules", "waivers"):
+        field = f"{field}[{path[-1] + 1}]"  # a whole rule: name it by its position (and id below)
+    if not field:
+        field = "文件 file"
     ctx = error.get("ctx") or {}
     if kind == "value_error":  # our own validators: their text is already bilingual
         text = str(error["msg"]).removeprefix("Value error, ")
