@@ -36,6 +36,8 @@ COLUMNS = (
     "说明",
     "message",
     "理由 reason",
+    "豁免 waiver",
+    "参数来源 set_by",
 )
 
 
@@ -54,6 +56,14 @@ def _subject(f: Finding) -> str:
     if s.second is not None:
         text += f"、{s.second.name}"
     return text
+
+
+def _waiver(f: Finding) -> str:
+    w = f.waiver
+    if w is None:
+        return ""
+    state = "已过期 expired" if w.expired else "有效 in force"
+    return f"{w.id}（{state}，{w.expires}）：{w.justification}"
 
 
 def finding_row(f: Finding) -> list[str | int]:
@@ -76,6 +86,8 @@ def finding_row(f: Finding) -> list[str | int]:
         f.message.zh,
         f.message.en,
         f.reason.zh,
+        _waiver(f),
+        "; ".join(sorted({f"{name}={info['value']} ({info['set_by']})" for name, info in f.params.items()})),
     ]
     return [neutralise(c) if isinstance(c, str) else c for c in cells]
 
