@@ -145,20 +145,9 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
             for name in rule.params.model_dump(by_alias=True, exclude_none=True)
         }
         resolved = rule.params
-        if rule.id in overrides:
-            try:
-                layers = [*layers, (Params.model_validate(overrides[rule.id]), "override")]
-            except (ValidationError, ValueError) as exc:
-                problems.append(
-                    Problem(
-                        "param.invalid",
-                        f"参数覆盖无效: {exc}",
-                        f"invalid override: {exc}",
-                        Location("<params>", path=rule.id),
-                    )
-                )
-                continue
         try:
+            if rule.id in overrides:
+                layers = [*layers, (Params.model_validate(overrides[rule.id]), "override")]
             for layer, source in layers:  # precedence: the rule's own values, its overlay, the caller
                 resolved = resolved.merged(layer)
                 for name in layer.model_dump(by_alias=True, exclude_none=True):

@@ -361,16 +361,19 @@ def _check_raw_types(doc: Document, manifest: Manifest) -> list[Problem]:
             types = block.get("types") if isinstance(block, dict) else None
             for i, name in enumerate(types if isinstance(types, list) else []):
                 if isinstance(name, str) and name not in manifest.record_types:
-                    problems.append(
-                        Problem(
-                            "rule.unknown_record_type",
-                            f"未知的记录类型 '{name}'（规则包 pack.yaml 的 record_types 中未声明）",
-                            f"unknown record type '{name}' (not declared in pack.yaml record_types)",
-                            doc.locate(("rules", index, section, "types", i)),
-                            did_you_mean(name, manifest.record_types),
-                        )
-                    )
+                    where = doc.locate(("rules", index, section, "types", i))
+                    problems.append(_unknown_type(name, where, manifest.record_types))
     return problems
+
+
+def _unknown_type(name: str, where: Location, known: Iterable[str]) -> Problem:
+    return Problem(
+        "rule.unknown_record_type",
+        f"未知的记录类型 '{name}'（规则包 pack.yaml 的 record_types 中未声明）",
+        f"unknown record type '{name}' (not declared in pack.yaml record_types)",
+        where,
+        did_you_mean(name, known),
+    )
 
 
 def _check_vocabulary(rule: Rule, index: int, doc: Document, manifest: Manifest) -> list[Problem]:
@@ -381,15 +384,7 @@ def _check_vocabulary(rule: Rule, index: int, doc: Document, manifest: Manifest)
             continue
         for i, name in enumerate(match.types):
             if name not in known:
-                problems.append(
-                    Problem(
-                        "rule.unknown_record_type",
-                        f"未知的记录类型 '{name}'（规则包 pack.yaml 的 record_types 中未声明）",
-                        f"unknown record type '{name}' (not declared in pack.yaml record_types)",
-                        doc.locate(("rules", index, section, "types", i)),
-                        did_you_mean(name, known),
-                    )
-                )
+                problems.append(_unknown_type(name, doc.locate(("rules", index, section, "types", i)), known))
     window = rule.params.window
     if window and window.from_ and window.to and window.from_ > window.to:
         problems.append(
