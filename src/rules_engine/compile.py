@@ -10,8 +10,6 @@ only taken once every obligation of a partition is known and the close trigger h
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -93,7 +91,6 @@ class CompiledRules:
     rules: tuple[CompiledRule, ...]
     decisions: tuple[Decision, ...]
     ruleset: RuleSet
-    fingerprint: str
     by_type: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
     trigger_types: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
     _by_id: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
@@ -182,19 +179,11 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
         if item.rule.trigger is not None:
             for name in item.rule.trigger.types:
                 trigger_types.setdefault(name, []).append(item)
-    fingerprint = hashlib.sha256(
-        json.dumps(
-            [[p.id, p.manifest.pack.version, p.sha256] for p in ruleset.packs] + [overrides],
-            sort_keys=True,
-            default=str,
-        ).encode()
-    ).hexdigest()
     return CompiledRules(
         overrides,
         tuple(compiled),
         flat,
         ruleset,
-        fingerprint,
         {k: tuple(v) for k, v in by_type.items()},
         {k: tuple(v) for k, v in trigger_types.items()},
     )

@@ -132,10 +132,6 @@ class RosterIndex:
             h.person.id for h in self.holders.get(org, ()) if h.post.role is Role.secretary and h.post.holds_on(day)
         }
 
-    def name(self, person_id: str) -> str:
-        person = self.people.get(person_id)
-        return person.name if person else person_id
-
 
 Term = tuple[dt.date, dt.date | None]
 

@@ -99,7 +99,6 @@ class DurableBackend:
     """Runs one decision table on durable_rules, one partition at a time, with no threads."""
 
     def __init__(self, decisions: Sequence[Decision]) -> None:
-        self._decisions = {d.name: d for d in decisions}
         definition = lower(decisions)
         problems = verify(definition)
         if problems:
@@ -158,9 +157,6 @@ class DurableBackend:
             _dre.update_state(self._handle, state_json)
             next_message = _dre.complete_and_start_action(self._handle, state_handle)
             result = (state_json, next_message) if next_message else None
-
-    def decision(self, name: str) -> Decision:
-        return self._decisions[name]
 
     def close(self) -> None:
         if self._handle is not None:

@@ -23,7 +23,7 @@ import orjson
 import yaml
 from pydantic import ValidationError
 
-from ..errors import InputError, Location, Problem
+from ..errors import InputError
 from ..model.records import ActivityRecord
 from ..model.roster import Organisation, Person, Post, Roster
 from .yamlpos import Document, load_yaml
@@ -544,10 +544,6 @@ def _roster_bad(exc: ValidationError, source: str, where: Any, base: tuple[str |
         f"名册条目无效: {error['msg']}",
         f"invalid roster entry: {error['msg']}",
     )
-
-
-def problems_of(rows: Iterable[BadRow]) -> list[Problem]:
-    return [Problem("input.rejected", r.zh, r.en, Location(r.source, r.line, 0, r.field or "")) for r in rows]
 
 
 def file_digest(source: str, kind: str) -> dict[str, Any]:
