@@ -15,7 +15,7 @@ from fractions import Fraction
 
 from .compile import CompiledRule, CompiledRules, Decision
 from .model.findings import Status
-from .model.rules import Escalate, Role, SubjectKind, _fraction
+from .model.rules import Escalate, Role, SubjectKind, share_fraction
 from .obligations import Obligation, RosterIndex, _clip, holders_by_person
 from .periods import Period
 
@@ -116,7 +116,7 @@ def _raised(
     raised = len(keys) >= (esc.raise_at or 1)
     if esc.raise_share is not None:
         team = holders_by_person(index.holders.get(org, []), [Role(r) for r in roles] or list(Role), period)
-        raised = bool(team) and Fraction(len(keys), len(team)) >= _fraction(esc.raise_share)
+        raised = bool(team) and Fraction(len(keys), len(team)) >= share_fraction(esc.raise_share)
     if esc.with_secretary:
         raised = raised and any(_role(o) == Role.secretary for o, d in read if d.status in wanted)
     return len(keys), raised, hits

@@ -174,7 +174,7 @@ class Window(_Strict):
         return value
 
 
-def _fraction(value: object) -> Fraction:
+def share_fraction(value: object) -> Fraction:
     if isinstance(value, bool):
         raise ValueError("share must be a number or a fraction like '2/3'")
     if isinstance(value, (int, float)):
@@ -210,11 +210,11 @@ class Params(_Strict):
     @classmethod
     def _share(cls, value: str | float | None) -> str | float | None:
         if value is not None:
-            _fraction(value)
+            share_fraction(value)
         return value
 
     def share(self) -> Fraction | None:
-        return None if self.min_share is None else _fraction(self.min_share)
+        return None if self.min_share is None else share_fraction(self.min_share)
 
     def merged(self, override: Params) -> Params:
         data = self.model_dump(by_alias=True, exclude_none=True)
@@ -299,7 +299,7 @@ class Escalate(_Strict):
         if (self.raise_at is None) == (self.raise_share is None):
             raise ValueError("escalate needs exactly one of raise_at and raise_share")
         if self.raise_share is not None:
-            _fraction(self.raise_share)
+            share_fraction(self.raise_share)
             if self.count != "people":
                 raise ValueError("raise_share needs count: people")
         return self
