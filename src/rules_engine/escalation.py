@@ -16,7 +16,7 @@ from fractions import Fraction
 from .compile import CompiledRule, CompiledRules, Decision
 from .model.findings import Status
 from .model.rules import Escalate, Role, SubjectKind, share_fraction
-from .obligations import Obligation, RosterIndex, _clip, holders_by_person
+from .obligations import Obligation, RosterIndex, clip_window, holders_by_person
 from .periods import Period
 
 Decided = tuple[Obligation, Decision]
@@ -65,7 +65,7 @@ def plan_escalations(
         if org.kind not in spec.org_kinds:
             out.append(Obligation(rule, org, "organisation", org.id, org.name, period, None, na="kind_not_covered"))
             continue
-        judged, why = _clip(rule, period, None)
+        judged, why = clip_window(rule, period, None)
         read = [(ob, d) for ob, d in lower if ob.rule.rule.id in esc.rules]
         if spec.subject is SubjectKind.organisation:
             ob = Obligation(rule, org, "organisation", org.id, org.name, period, judged, na=why)

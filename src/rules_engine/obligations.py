@@ -136,7 +136,7 @@ class RosterIndex:
 Term = tuple[dt.date, dt.date | None]
 
 
-def _clip(rule: CompiledRule, window: Period, term: Term | None) -> tuple[Period | None, str]:
+def clip_window(rule: CompiledRule, window: Period, term: Term | None) -> tuple[Period | None, str]:
     """The judged part of `window`, or None with the reason code."""
     eff = rule.effective
     judged = window.intersect(Period(eff.from_, eff.to or dt.date.max))
@@ -203,7 +203,7 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period
     out: list[Obligation] = []
     holders = index.holders.get(org.id, [])
     for window in period.windows(rule.params.period):
-        base, why = _clip(rule, window, None)
+        base, why = clip_window(rule, window, None)
         if spec.subject is SubjectKind.organisation:
             out.append(Obligation(rule, org, "organisation", org.id, org.name, window, base, na=why))
             continue
@@ -218,7 +218,7 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period
             continue
         for posts in people.values():
             person, role = posts[0].person, posts[-1].post.role.value
-            judged, why = _clip(rule, window, merged_term([h.post for h in posts]))
+            judged, why = clip_window(rule, window, merged_term([h.post for h in posts]))
             if why == "not_in_post":
                 continue
             if spec.subject is SubjectKind.person:
@@ -234,7 +234,7 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period
                 )
             for area in areas:
                 term = merged_term([h.post for h in posts if area in h.post.portfolios])
-                judged, why = _clip(rule, window, term)
+                judged, why = clip_window(rule, window, term)
                 if why == "not_in_post":
                     continue
                 out.append(
@@ -279,7 +279,7 @@ def _plan_pairs(
             end = min(ends) if ends else None
             if end is not None and end < start:
                 continue
-            judged, why = _clip(rule, window, (start, end))
+            judged, why = clip_window(rule, window, (start, end))
             if why == "not_in_post":
                 continue
             one, other = (a_posts, b_posts)
@@ -409,7 +409,7 @@ class Counter:
             return
         days = rule.params.within_days or 0
         window = Period(rec.date, rec.date + dt.timedelta(days=days), f"{rec.date.isoformat()}+{days}d")
-        judged, why = _clip(rule, window, None)
+        judged, why = clip_window(rule, window, None)
         self.trigger_obligations.append(
             Obligation(rule, org, "record", rec.id, rec.id, window, judged, trigger=rec, na=why)
         )
