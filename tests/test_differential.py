@@ -58,7 +58,7 @@ def scenario(draw: Any) -> dict[str, Any]:
                     ],
                 }
             )
-    ids = [p["id"] for p in people] or ["nobody"]
+    ids = [p["id"] for p in people] + ["ghost", "o0p1x"]  # people not on the roster, one a likely typo
     records = []
     for k in range(draw(st.integers(0, 30))):
         org = draw(st.sampled_from(orgs))["id"]

@@ -437,3 +437,27 @@ def test_records_outside_every_period_are_rejected_without_doubt(make_pack, town
     assert one(report, "ORG-1").status is Status.fulfilled
     later = evaluate(rules, township, [rec("old", "meeting", "2019-05-01")], period="2024-H1", as_of="2025-01-01")
     assert one(later, "ORG-1").status is Status.violated  # not undeterminable: the row could not have counted
+
+
+def test_a_mistyped_person_id_casts_doubt_instead_of_a_violation(make_pack, township) -> None:
+    rules = load_rules(make_pack(("TALK-1", PAIR), ("ORG-1", ORG_RULE)))
+    records = [
+        rec("k1", "talk", "2024-04-01", "s1", ["m1", "d1x"]),  # d1 mistyped as d1x
+        rec("r1", "meeting", "2024-03-01", "s1", ["nobody9"]),
+    ]
+    report = evaluate(rules, township, records, period="2024", as_of="2025-01-01")
+    assert one(report, "TALK-1", second="m1").status is Status.fulfilled
+    d1 = one(report, "TALK-1", second="d1")
+    assert d1.status is Status.violated  # k1 does not name d1 at all: nothing suggests it was about d1
+    warnings = {w.record_id: w.value for w in report.input.warnings}
+    assert warnings == {"k1": "d1x", "r1": "nobody9"}
+    assert one(report, "ORG-1", period="2024-H1").status is Status.fulfilled  # the meeting still counts
+    chaired = evaluate(
+        load_rules(make_pack(("SEC-1", SECRETARY_CHAIRS))),
+        township,
+        [rec("r2", "meeting", "2024-03-01", "s1x", ["d1"])],
+        period="2024-H1",
+        as_of="2025-01-01",
+    )
+    finding = one(chaired, "SEC-1", subject="s1")
+    assert finding.status is Status.undeterminable and "a mistyped id?" in finding.reason.en

@@ -131,6 +131,7 @@ class _Run:
     statuses: list[list[Decision]]
     max_evidence: int
     waivers: list[LoadedWaiver]
+    warnings: list[BadRow]
 
     def decided(self) -> Iterator[tuple[Obligation, Decision]]:
         for group, statuses in zip(self.groups, self.statuses, strict=True):
@@ -169,7 +170,11 @@ class _Run:
                 }
                 for p in self.compiled.ruleset.packs
             ],
-            "input": {"sources": sources, "rejections": [_rejection(r) for r in self.rejections]},
+            "input": {
+                "sources": sources,
+                "rejections": [_rejection(r) for r in self.rejections],
+                "warnings": [_rejection(r) for r in self.warnings],
+            },
             "receipt": {
                 "library": "duty-rules-engine",
                 "version": __version__,
@@ -212,6 +217,7 @@ def _prepare(
     counter = Counter(compiled, index, the_period, obligations, max_evidence)
     accounts: dict[str, list[int]] = {str(p): [0, 0, 0] for p in _paths(records)}  # empty files are listed too
     rejections: list[BadRow] = list(roster_result.rejected)
+    warnings: list[BadRow] = []
     known_types = compiled.ruleset.record_types()
     seen: dict[str, int] = {}
     sources: list[str] = []
@@ -228,6 +234,25 @@ def _prepare(
                 counter.add_bad(row)
             continue
         account[1] += 1
+        unknown = row.participants - index.people.keys()
+        if unknown:  # used, but a misspelt id must not turn into a violation: see Counter._consider
+            row.unknown = frozenset(unknown)
+            names = ", ".join(sorted(unknown))
+            warnings.append(
+                BadRow(
+                    row.source,
+                    row.line,
+                    "participants",
+                    names,
+                    f"人员不在名册中：{names}（可能是编号写错）",
+                    f"people not on the roster: {names} (possibly a mistyped id)",
+                    row.id,
+                    row.org,
+                    row.type,
+                    row.date,
+                    taints=False,
+                )
+            )
         counter.add(row)
     obligations.extend(counter.finish())
     counter.attach_taints(obligations)
@@ -272,6 +297,7 @@ def _prepare(
         statuses,
         max_evidence,
         loaded_waivers,
+        warnings,
     )
 
 

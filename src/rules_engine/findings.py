@@ -131,11 +131,11 @@ def _reason(ob: Obligation, status: Status, expected: dict[str, str]) -> dict[st
     found_en = f"found {ob.count} matching record(s) in {w}"
     if status is Status.undeterminable:
         taint = ob.taint or []
-        rows = "、".join(f"{r.source}:{r.line}" for r in taint[:5])
-        rows_en = ", ".join(f"{r.source}:{r.line}" for r in taint[:5])
+        rows = "、".join(f"{r.source}:{r.line}（{r.zh}）" for r in taint[:5])
+        rows_en = "; ".join(f"{r.source}:{r.line} ({r.en})" for r in taint[:5])
         return {
-            "zh": f"{found_zh}；可能相关的记录因数据问题被拒收（{rows}），无法判定",
-            "en": f"{found_en}; possibly relevant rows were rejected as invalid ({rows_en}), so this cannot be decided",
+            "zh": f"{found_zh}；可能相关的记录有数据问题：{rows}，无法判定",
+            "en": f"{found_en}; possibly relevant rows have data problems: {rows_en}; so this cannot be decided",
         }
     if status is Status.pending:
         return {

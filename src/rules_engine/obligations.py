@@ -10,6 +10,7 @@ candidates, so memory depends on the number of obligations, not records.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -465,6 +466,26 @@ class Counter:
             elif len(ob.evidence) < self.max_evidence:
                 ob.evidence.append(rec.id)
             return
+        if why[0] in ("chair", "participant") and rec.unknown:
+            # the record names someone not on the roster whose id looks like the one wanted: a mistyped id
+            ref = why[2] if why[0] == "chair" else why[1]
+            wanted = self._refs(ob, rec.date).get(ref, set())
+            if looks_like(rec.unknown, wanted):
+                ob.taint = ob.taint or []
+                ob.taint.append(
+                    BadRow(
+                        rec.source,
+                        rec.line,
+                        "participants",
+                        ", ".join(sorted(rec.unknown)),
+                        "记录中有不在名册中的人员，其编号与责任人相近（可能写错）",
+                        "the record names people not on the roster whose id is close to the subject's (a mistyped id?)",
+                        rec.id,
+                        rec.org,
+                        rec.type,
+                        rec.date,
+                    )
+                )
         if why[0] == "no_team":  # the roster cannot say whether this record counts: not a "no"
             ob.taint = ob.taint or []
             ob.taint.append(
@@ -510,6 +531,11 @@ class Counter:
         if Fraction(present, len(team)) < share:
             return ("attendance", f"{present}/{len(team)}", str(share))
         return None
+
+
+def looks_like(unknown: frozenset[str], wanted: set[str]) -> bool:
+    """Whether an id not on the roster is close to one of the ids a filter wanted (a likely typo)."""
+    return any(difflib.SequenceMatcher(None, u, w).ratio() >= 0.75 for u in unknown for w in wanted)
 
 
 def _why_not(match: Match, rec: Rec, refs: dict[str, set[str]], portfolio: str | None = None) -> Why | None:

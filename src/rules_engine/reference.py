@@ -10,6 +10,7 @@ possible, from the rule format's documentation.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from typing import Any
@@ -57,6 +58,7 @@ def reference_evaluate(
         elif any(first[valid["id"]].get(f) != valid.get(f) for f in fields):
             bad.append(record)  # the same id with other content: not used, and it casts doubt
     posts = [(person, post) for person in roster.people for post in person.posts]
+    known = frozenset(p.id for p in roster.people)
     out: dict[Key, Outcome] = {}
     for org in orgs.values():
         team_posts = [(person, post) for person, post in posts if post.org == org.id]
@@ -91,7 +93,9 @@ def reference_evaluate(
                     if not isinstance(judged, Period):
                         out[key] = ("not_applicable", 0)
                         continue
-                    count, doubt = _count(rule, rule.match, mine, judged, subject, second, area, team_posts)
+                    count, doubt = _count(
+                        rule, rule.match, mine, judged, subject, second, area, team_posts, kind, known
+                    )
                     tainted = doubt or _tainted(rule, org.id, window, bad, types)
                     out[key] = (_status(rule, count, as_of > judged.end, tainted), count)
     return out
@@ -189,12 +193,26 @@ def _count(
     second: str,
     area: str,
     team: list[Any],
+    kind: str = "",
+    known: frozenset[str] = frozenset(),
 ) -> tuple[int, bool]:
     count, doubt = 0, False
     for r in records:
         if r["type"] not in match.types or not judged.start <= r["date"] <= judged.end:
             continue
         if not _passes(match, r, subject, second, area, team):
+            # a record that fails only on who took part, and names someone not on the roster, casts doubt
+            # (if the subject looks at it at all: a pair's other person, or the portfolio holder or area)
+            people_only = _tags_ok(match, r) and not _people_ok(match, r, subject, second, team)
+            looked_at = {
+                "pair": second in r["people"],
+                "portfolio": r.get("chair") == subject or subject in r["people"] or r.get("portfolio") == area,
+            }.get(kind, True)
+            strangers = r["people"] - known
+            expected = _expected_people(match, r, subject, second, team)
+            close = any(difflib.SequenceMatcher(None, u, w).ratio() >= 0.75 for u in strangers for w in expected)
+            if people_only and looked_at and close:
+                doubt = True
             continue
         if rule.rule.attendance:
             present = {
@@ -211,10 +229,38 @@ def _count(
 
 
 def _passes(match: Match, r: dict[str, Any], subject: str, second: str, area: str, team: list[Any]) -> bool:
+    if not _tags_ok(match, r) or not _people_ok(match, r, subject, second, team):
+        return False
+    return not (match.portfolio == "subject" and r.get("portfolio") != area)
+
+
+def _expected_people(match: Match, r: dict[str, Any], subject: str, second: str, team: list[Any]) -> set[str]:
+    """The ids of the first people filter the record fails (chair first, then participants)."""
+    who = _who(r, subject, second, team)
+    if match.chair is not None and r.get("chair") not in who[match.chair]:
+        return who[match.chair]
+    for ref in match.participants:
+        if not (who[ref] & r["people"]):
+            return who[ref]
+    return set()
+
+
+def _who(r: dict[str, Any], subject: str, second: str, team: list[Any]) -> dict[str, set[str]]:
+    secretaries = {
+        p.id
+        for p, post in team
+        if post.role.value == "secretary" and post.start <= r["date"] and (post.end is None or r["date"] <= post.end)
+    }
+    return {"subject": {subject}, "first": {subject}, "second": {second}, "secretary": secretaries}
+
+
+def _tags_ok(match: Match, r: dict[str, Any]) -> bool:
     if match.tags_any and not (r["tags"] & set(match.tags_any)):
         return False
-    if match.tags_all and not set(match.tags_all) <= r["tags"]:
-        return False
+    return not (match.tags_all and not set(match.tags_all) <= r["tags"])
+
+
+def _people_ok(match: Match, r: dict[str, Any], subject: str, second: str, team: list[Any]) -> bool:
     secretaries = {
         p.id
         for p, post in team
@@ -223,9 +269,7 @@ def _passes(match: Match, r: dict[str, Any], subject: str, second: str, area: st
     who = {"subject": {subject}, "first": {subject}, "second": {second}, "secretary": secretaries}
     if match.chair is not None and r.get("chair") not in who[match.chair]:
         return False
-    if any(not (who[ref] & r["people"]) for ref in match.participants):
-        return False
-    return not (match.portfolio == "subject" and r.get("portfolio") != area)
+    return all(who[ref] & r["people"] for ref in match.participants)
 
 
 def _tainted(rule: CompiledRule, org: str, window: Period, bad: list[Mapping[str, Any]], types: set[str]) -> bool:

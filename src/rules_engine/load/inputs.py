@@ -47,6 +47,7 @@ class Rec:
     tags: frozenset[str]
     source: str
     line: int
+    unknown: frozenset[str] = frozenset()  # people named in the record who are not on the roster
 
 
 @dataclass(slots=True)

@@ -142,6 +142,9 @@ class SourceAccount(_Out):
 class InputAccount(_Out):
     sources: list[SourceAccount]
     rejections: list[Rejection]
+    warnings: list[Rejection] = Field(
+        default_factory=list, description="rows used, with something to check (e.g. people not on the roster)"
+    )
 
 
 class PackRef(_Out):
