@@ -49,6 +49,7 @@ def plan_escalations(
     period: Period,
     lower: Sequence[Decided],
     compiled: CompiledRules,
+    max_evidence: int = 20,
 ) -> list[Obligation]:
     """The escalation obligations of one organisation, counted from its decided lower findings."""
     org = index.orgs[org_id]
@@ -69,7 +70,7 @@ def plan_escalations(
         read = [(ob, d) for ob, d in lower if ob.rule.rule.id in esc.rules]
         if spec.subject is SubjectKind.organisation:
             ob = Obligation(rule, org, "organisation", org.id, org.name, period, judged, na=why)
-            _count(ob, esc, read, index, org.id, period)
+            _count(ob, esc, read, index, org.id, period, max_evidence)
             out.append(ob)
             continue
         for posts in holders_by_person(index.holders.get(org.id, []), spec.roles, period).values():
@@ -77,13 +78,20 @@ def plan_escalations(
             ob = Obligation(
                 rule, org, "person", person.id, person.name, period, judged, na=why, role=posts[-1].post.role.value
             )
-            _count(ob, esc, [(o, d) for o, d in read if o.subject_id == person.id], index, org.id, period)
+            mine = [(o, d) for o, d in read if o.subject_id == person.id]
+            _count(ob, esc, mine, index, org.id, period, max_evidence)
             out.append(ob)
     return out
 
 
 def _count(
-    ob: Obligation, esc: Escalate, read: Sequence[Decided], index: RosterIndex, org: str, period: Period
+    ob: Obligation,
+    esc: Escalate,
+    read: Sequence[Decided],
+    index: RosterIndex,
+    org: str,
+    period: Period,
+    max_evidence: int,
 ) -> None:
     wanted = {Status(s) for s in esc.status}
     ob.count, raised, hits = _raised(esc, read, wanted, index, org, period)
@@ -91,7 +99,7 @@ def _count(
     shown = list(hits)
     if esc.with_secretary:  # the secretary's own findings are part of why it was raised
         shown += [(o, d) for o, d in read if d.status in wanted and _role(o) == Role.secretary and (o, d) not in shown]
-    ob.evidence = [_label(o) for o, _ in shown][:20] or None
+    ob.evidence = [_label(o) for o, _ in shown][:max_evidence] or None
     if not raised:
         # would an undeterminable lower finding, or a pending one, have raised it? then say so
         ob.doubt = _raised(esc, read, wanted | {Status.undeterminable}, index, org, period)[1]

@@ -276,7 +276,13 @@ def _prepare(
             decisions = [status_of[decided[f"o{i}"]] for i in range(len(group))]
             for layer in escalation_layers:  # findings are facts for the rules that read them
                 raised = escalation.plan_escalations(
-                    layer, group[0].org.id, index, the_period, list(zip(group, decisions, strict=True)), compiled
+                    layer,
+                    group[0].org.id,
+                    index,
+                    the_period,
+                    list(zip(group, decisions, strict=True)),
+                    compiled,
+                    max_evidence,
                 )
                 raised.sort(key=Obligation.sort_key)
                 apply_waivers(raised, loaded_waivers, day)
