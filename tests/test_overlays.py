@@ -176,3 +176,12 @@ def test_overlay_parameters_are_checked_when_linting(tmp_path, make_pack) -> Non
     bad = OVERLAY.replace("ORG-1: {at_least: 2}", "ORG-1: {at_least: 2, within_days: 5}")
     problems = lint(*_packs(tmp_path, make_pack, overlay=bad))
     assert any(p.code == "overlay.invalid_params" and "within_days" in p.message_en for p in problems)
+
+
+def test_a_waiver_that_matches_nothing_is_reported(tmp_path, make_pack, township) -> None:
+    rules = load_rules(make_pack(("ORG-1", ORG_RULE)))
+    path = tmp_path / "waivers.yaml"
+    path.write_text(WAIVERS.replace("org: t1\n    from: 2024-07-01", "org: t9\n    from: 2024-07-01"), encoding="utf-8")
+    report = evaluate(rules, township, [], period="2024", as_of="2025-01-15", waivers=[path])
+    (warning,) = [w for w in report.input.warnings if w.record_id == "W-1"]
+    assert "matched no finding" in warning.reason.en and warning.line == 2

@@ -292,6 +292,26 @@ def _prepare(
             statuses.append(decisions)
     finally:
         backend.close()
+    used = {ob.waiver.waiver.id for group in groups for ob in group if ob.waiver is not None}
+    for loaded in loaded_waivers:  # a waiver that covers nothing is most likely mistyped
+        if loaded.waiver.id not in used:
+            source, _, line = loaded.source.rpartition(":")
+            w = loaded.waiver
+            warnings.append(
+                BadRow(
+                    source,
+                    int(line or 0),
+                    "rule",
+                    w.rule,
+                    f"豁免 {w.id} 未匹配任何结论（请核对规则、组织、对象与期间）",
+                    f"waiver {w.id} matched no finding (check its rule, organisation, subject and dates)",
+                    w.id,
+                    w.org,
+                    None,
+                    None,
+                    taints=False,
+                )
+            )
     return _Run(
         compiled,
         the_period,
