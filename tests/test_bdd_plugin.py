@@ -132,3 +132,16 @@ def test_plugin_is_inert_without_pytest_bdd(tmp_path) -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_duplicate_scenario_names_are_refused(suite: pytest.Pytester) -> None:
+    text = FEATURE_EN.replace(
+        "Scenario Outline: <n> dedicated meetings in the first half",
+        "Scenario: twice\n    Given the evaluation date is 2025-01-15\n\n"
+        "  Scenario: twice\n    Given the evaluation date is 2025-01-15\n\n"
+        "  Scenario Outline: <n> dedicated meetings in the first half",
+    )
+    suite.makefile(".feature", dup=text)
+    result = suite.runpytest("-p", "no:cacheprovider")
+    assert result.ret != 0
+    assert "duplicate scenario name" in result.stdout.str() and "dup.feature:" in result.stdout.str()

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import types
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ class FeatureModule(pytest.Module):
     def _getobj(self) -> Any:
         from pytest_bdd import scenarios
 
+        _refuse_duplicate_scenarios(self.path)
         module = types.ModuleType(f"feature_{self.path.stem}")
         module.__file__ = str(self.path)
         namespace: dict[str, Any] = module.__dict__
@@ -49,6 +51,27 @@ class FeatureModule(pytest.Module):
         exec("_scenarios(_feature)", namespace)
         del namespace["_scenarios"], namespace["_feature"]
         return module
+
+
+_SCENARIO = re.compile(
+    r"^\s*(场景大纲|场景|剧本大纲|剧本|Scenario Outline|Scenario Template|Scenario|Example)\s*[:：]\s*(.+?)\s*$"
+)
+
+
+def _refuse_duplicate_scenarios(path: Path) -> None:
+    """pytest-bdd silently drops the earlier of two scenarios with the same name: refuse the file instead."""
+    seen: dict[str, int] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        match = _SCENARIO.match(line)
+        if not match:
+            continue
+        name = match.group(2)
+        if name in seen:
+            raise pytest.Collector.CollectError(
+                f"{path}:{number}: 场景名称重复（第 {seen[name]} 行已有）duplicate scenario name "
+                f"(also on line {seen[name]}): {name!r} — pytest-bdd would silently drop one of them"
+            )
+        seen[name] = number
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
