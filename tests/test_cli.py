@@ -179,3 +179,24 @@ def test_explain_shows_where_an_overlay_changes_or_retires_the_rule(capsys) -> N
     assert "at_least = 2 (set by mouxian-shishi-2024@1.0.0)" in capsys.readouterr().out
     assert main(["explain", "ZZ-YG-03", "--rules", str(RULES)]) == 0
     assert "retired in twn-chengguan" in capsys.readouterr().out
+
+
+def test_table_lists_problems_by_default_and_everything_on_request(capsys) -> None:
+    args = [
+        "evaluate",
+        str(EXAMPLE),
+        "--rules",
+        str(RULES),
+        "--period",
+        "2024",
+        "--as-of",
+        "2025-01-15",
+        "--color",
+        "never",
+    ]
+    main(args)
+    short = capsys.readouterr().out
+    assert "未履行 violated" in short and "已履行 fulfilled  " not in short and "未列出 not listed" in short
+    main([*args, "--show", "all"])
+    assert "已履行 fulfilled " in capsys.readouterr().out
+    assert main([*args, "--show", "violatd"]) == 2

@@ -97,7 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--max-evidence", type=int, default=20, metavar="N", help="evidence ids listed per finding (default 20)"
     )
-    ev.add_argument("--show", help="statuses to list in the table, e.g. violated,undeterminable (default: all)")
+    ev.add_argument(
+        "--show",
+        default="violated,undeterminable,pending,waived",
+        help="statuses the table lists (default: violated,undeterminable,pending,waived; 'all' for every "
+        "finding); the summary always counts all",
+    )
     ev.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     ev.set_defaults(func=_evaluate)
 
@@ -231,7 +236,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             sys.stdout.buffer.write(render_csv(report))
             sys.stdout.flush()
         return 1 if report.summary.get("violated") else 0
-    show = {Status(s.strip()) for s in args.show.split(",")} if args.show else None
+    show = None if args.show.strip() == "all" else {_status(s) for s in args.show.split(",") if s.strip()}
     colour = args.color == "always" or (
         args.color == "auto" and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     )
@@ -242,6 +247,14 @@ def _evaluate(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     return 1 if report.summary.get("violated") else 0
+
+
+def _status(word: str) -> Status:
+    try:
+        return Status(word.strip())
+    except ValueError:
+        choices = ", ".join(s.value for s in Status)
+        raise UsageError(f"--show: 未知状态 unknown status '{word.strip()}' (choose from {choices}, or all)") from None
 
 
 def _lint(args: argparse.Namespace) -> int:

@@ -84,6 +84,10 @@ def render_table(report: Report, *, colour: bool = False, show: set[Status] | No
     lines.append("")
     counts = "  ".join(f"{Status(k).zh} {k}: {v}" for k, v in report.summary.items())
     lines.append(f"合计 summary: {counts}")
+    if show is not None:
+        hidden = [f"{Status(k).zh} {k} {v}" for k, v in report.summary.items() if v and Status(k) not in show]
+        if hidden:
+            lines.append(f"未列出 not listed: {', '.join(hidden)}（--show all 列出全部 lists every finding）")
     total = sum(s.read for s in report.input.sources if s.kind == "records")
     rejected = sum(s.rejected for s in report.input.sources)
     lines.append(f"输入 input: {total} 条记录 records read, {rejected} 条被拒收 rejected")
