@@ -185,3 +185,14 @@ def test_a_waiver_that_matches_nothing_is_reported(tmp_path, make_pack, township
     report = evaluate(rules, township, [], period="2024", as_of="2025-01-15", waivers=[path])
     (warning,) = [w for w in report.input.warnings if w.record_id == "W-1"]
     assert "matched no finding" in warning.reason.en and warning.line == 2
+
+
+def test_explain_lists_every_version(make_pack, capsys) -> None:
+    from rules_engine.cli import main
+
+    v1 = ORG_RULE + "effective: {from: 2020-01-01, to: 2024-06-30}\n"
+    v2 = ORG_RULE.replace("half_year", "quarter") + "effective: {from: 2024-07-01}\n"
+    root = make_pack(("ORG-1", v1), ("ORG-1", v2))
+    assert main(["explain", "ORG-1", "--rules", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "2020-01-01..2024-06-30" in out and '2024-07-01..: period = "quarter"' in out

@@ -345,6 +345,15 @@ def _explain(args: argparse.Namespace) -> int:
             for v in variants
             if v is not rule and v.scope is not None
         ],
+        "versions": [
+            {
+                "effective": v.effective.model_dump(mode="json", by_alias=True),
+                "params": v.params_dump(),
+                "defined_at": str(v.loaded.location),
+            }
+            for v in variants
+            if v.scope is None
+        ],
         "decisions": [
             {
                 "status": d.status.value,
@@ -378,6 +387,14 @@ def _explain(args: argparse.Namespace) -> int:
     lines.append("参数 parameters:")
     for name, info in data["params"].items():
         lines.append(f"  {name} = {json.dumps(info['value'], ensure_ascii=False)}   (set by {info['set_by']})")
+    if len(data["versions"]) > 1:
+        lines.append("版本 versions (each part of a period is judged under the version in force):")
+        for version in data["versions"]:
+            eff = version["effective"]
+            values = ", ".join(
+                f"{k} = {json.dumps(v['value'], ensure_ascii=False)}" for k, v in version["params"].items()
+            )
+            lines.append(f"  {eff['from']}..{eff['to'] or ''}: {values}   ({version['defined_at']})")
     for variant in data["variants"]:
         where = ", ".join(variant["organisations"])
         if variant["retired_by"]:
