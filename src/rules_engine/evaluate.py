@@ -234,7 +234,9 @@ def _prepare(
                 counter.add_bad(row)
             continue
         account[1] += 1
-        unknown = row.participants - index.people.keys()
+        unknown = [
+            p for p in row.participants if p not in index.people
+        ]  # (a set difference with dict keys copies them)
         if unknown:  # used, but a misspelt id must not turn into a violation: see Counter._consider
             row.unknown = frozenset(unknown)
             names = ", ".join(sorted(unknown))
