@@ -21,9 +21,19 @@ Shape of the data:
   a half-year without a dedicated meeting, a democratic life meeting with too few present, inspection
   feedback with a late or missing rectification report), and some records are near misses (wrong
   chair or portfolio), so the evaluation gives a realistic mix of fulfilled and violated findings.
+* calendar duties: each organisation's year also has its planned events, drawn at the start and
+  taken out of the same record budget: the year-end 述责述廉 meeting, the secretary's 述职评议 and
+  党课, a 意识形态 session per half-year, the leaders' 双重组织生活 each quarter, and a 谈心谈话
+  between every two team members other than the secretary. Most take place; some are missed or
+  are near misses (only the secretary reports, the deputy reports or lectures instead, both
+  ideology sessions in the first half, a leader absent, a talk recorded with one of the two).
+* organisation ids are ``o00000``, ``o00001``, ...; ids that an overlay pack names
+  (``overlay: organisations:``, e.g. rules/mouxian-shishi-2024) are never used, so no overlay
+  applies to the synthetic province.
 
-Streaming: only the roster and the follow-ups scheduled for the coming weeks are held in memory;
-records are formatted as JSON text and written through a buffered file.
+Streaming: only the roster, the calendar of planned events (one int each, about 34 per
+organisation) and the follow-ups scheduled for the coming weeks are held in memory; records are
+formatted as JSON text and written through a buffered file.
 """
 
 from __future__ import annotations
@@ -67,6 +77,15 @@ WEIGHTS = {
     "minzhu_shenghuohui": 2,
 }
 
+# Record types that come from each organisation's calendar of planned events (not drawn at random);
+# they share the same budget of --records. tanxin_tanhua between two members (SH-02) is planned too.
+PLANNED = ("shuze_shulian", "shuzhi_pingyi", "jiang_dangke", "yishixingtai_zhuanti", "shuangchong_zuzhi_shenghuo")
+# At most this share of the records goes to planned events; below it, events are thinned at random.
+PLANNED_SHARE = 0.4
+
+# Planned event kinds (bits 8-11 of a calendar entry; bits 0-7 carry an argument, the rest the org index).
+K_TALK, K_TALK_ONE, K_SHUZE, K_SHUZE_SEC, K_SHUZE_ONE, K_SHUZHI, K_DANGKE, K_YISHI, K_ZUZHI = range(9)
+
 KINDS = [("local_committee", 10), ("party_group", 35), ("department_committee", 15), ("township", 40)]
 LEVEL = {"local_committee": "county", "party_group": "county-department",
          "department_committee": "county-department", "township": "township"}  # fmt: skip
@@ -86,6 +105,13 @@ TEXT = {
     "ducha_fankui": "采取“四不两直”方式开展督查，反馈问题并提出整改要求",
     "zhenggai_baogao": "报告督查反馈问题整改落实情况",
     "minzhu_shenghuohui": "召开年度领导班子民主生活会，开展批评和自我批评",
+    "shuze_shulian": "在党委（扩大）会议上述责述廉，接受评议",
+    "shuze_shulian_one": "离任前在党委（扩大）会议上述责述廉",
+    "shuzhi_pingyi": "向上级党委述职抓基层党建工作，接受评议考核",
+    "jiang_dangke": "为基层党员讲专题党课",
+    "yishixingtai_zhuanti": "召开会议专题研究意识形态工作，分析研判意识形态领域情况",
+    "shuangchong_zuzhi_shenghuo": "以普通党员身份参加所在党支部主题党日和组织生活会",
+    "tanxin_tanhua_one": "与{name}谈心谈话",
 }
 
 
@@ -150,6 +176,37 @@ def declared_types() -> list[str]:
     return out
 
 
+def overlay_orgs() -> set[str]:
+    """Organisation ids named by overlay packs (``overlay: organisations: [...]``); synth never uses them."""
+    out: set[str] = set()
+    for pack in sorted(RULES.glob("*/pack.yaml")):
+        inside = False
+        for line in pack.read_text(encoding="utf-8").splitlines():
+            if re.match(r"^overlay:\s*$", line):
+                inside = True
+                continue
+            if inside:
+                if line and not line.startswith(" ") and not line.startswith("#"):
+                    inside = False
+                    continue
+                m = re.match(r"^\s+organisations:\s*\[(.*)\]", line)
+                if m:
+                    out.update(a.strip().strip("'\"") for a in m.group(1).split(",") if a.strip())
+    return out
+
+
+def org_ids(n: int, reserved: set[str]) -> list[str]:
+    """``o00000``, ``o00001``, ... skipping any id in ``reserved``."""
+    out: list[str] = []
+    serial = 0
+    while len(out) < n:
+        oid = f"o{serial:05d}"
+        serial += 1
+        if oid not in reserved:
+            out.append(oid)
+    return out
+
+
 def workdays() -> list[tuple[int, str]]:
     day, out = D(YEAR, 1, 2), []
     while day.year == YEAR:
@@ -166,7 +223,8 @@ def q(text: str) -> str:
 # ---------------------------------------------------------------- roster
 
 
-def build_orgs(rng: random.Random, n: int, areas: list[str]) -> list[Org]:
+def build_orgs(rng: random.Random, n: int, areas: list[str], reserved: set[str] | None = None) -> list[Org]:
+    ids = org_ids(n, reserved or set())
     kinds = [k for k, _ in KINDS]
     kind_cw = list(_cumulative([w for _, w in KINDS]))
     orgs: list[Org] = []
@@ -181,7 +239,7 @@ def build_orgs(rng: random.Random, n: int, areas: list[str]) -> list[Org]:
         return Member(f"p{person:07d}", name, role, ports, start, end)
 
     for i in range(n):
-        oid = f"o{i:05d}"
+        oid = ids[i]
         kind = "local_committee" if i == 0 else kinds[bisect.bisect_right(kind_cw, rng.random() * kind_cw[-1])]
         parent = None if i == 0 else rng.choice(committees)
         if kind == "local_committee":
@@ -295,7 +353,9 @@ def write_roster(path: Path, orgs: list[Org], fmt: str) -> None:
 
 
 class Records:
-    def __init__(self, rng: random.Random, orgs: list[Org], areas: list[str], bad_per_mille: float) -> None:
+    def __init__(
+        self, rng: random.Random, orgs: list[Org], areas: list[str], bad_per_mille: float, total: int = 0
+    ) -> None:
         self.rng = rng
         self.orgs = orgs
         self.areas = areas
@@ -306,9 +366,141 @@ class Records:
         self.types = types
         self.type_cw = _cumulative([WEIGHTS[t] for t in types])
         # a tenth of the organisations record much less
-        self.org_cw = _cumulative([0.25 if rng.random() < 0.1 else 1.0 for _ in orgs])
+        activity = [0.25 if rng.random() < 0.1 else 1.0 for _ in orgs]
+        self.org_cw = _cumulative(activity)
         self.pending: list[tuple[int, int, int, str]] = []  # (day, seq, org index, type) follow-ups
         self.seq = 0
+        self.days = workdays()
+        self.no_branch: set[str] = set()  # leaders who never attend their branch's organisational life
+        self.calendar = self.plan(activity, total)
+
+    # ------------------------------------------------ calendar of planned events
+
+    def plan(self, activity: list[float], total: int) -> list[list[int]]:
+        """Each organisation's planned events of the year, by working-day index: ``oi << 12 | kind << 8 | arg``.
+
+        Drawn once, organisation by organisation, before any record; at most ``PLANNED_SHARE`` of
+        ``total`` (events are thinned at random when the organisations are many for the records)."""
+        rng = self.rng
+        ords = [o for o, _ in self.days]
+        cal: list[list[int]] = [[] for _ in ords]
+        first_day, last_day = ords[0], ords[-1]
+
+        def day(lo: int, hi: int) -> int:
+            """A random working day between two date ordinals, as an index into the working days."""
+            return rng.randint(bisect.bisect_left(ords, lo), bisect.bisect_right(ords, hi) - 1)
+
+        def ordinal(month: int, dom: int) -> int:
+            return D(YEAR, month, dom).toordinal()
+
+        teams = [list(range(1 if o.team[0].end is None else 2, len(o.team))) for o in self.orgs]
+        planned = sum(
+            9 + len(r) * (len(r) - 1) // 2 + 3 * (len(o.team) - len(r) - 1)
+            for o, r in zip(self.orgs, teams, strict=True)
+        )
+        keep = min(1.0, PLANNED_SHARE * total / planned) if planned else 1.0
+        events: list[tuple[int, int]] = []  # (working-day index, kind << 8 | arg) of one organisation
+
+        for oi, org in enumerate(self.orgs):
+            team, rest = org.team, teams[oi]
+            slack = 1.0 if activity[oi] == 1.0 else 2.5  # the less active organisations neglect more
+            deputy = rest[0]
+            events.clear()
+            # 述责述廉: one enlarged meeting in December for the team then in post (an outgoing secretary
+            # reports before leaving); 3 % hold none, 4 % have only the secretary report.
+            r = rng.random()
+            if r >= 0.03 * slack:
+                events.append(
+                    (day(ordinal(12, 2), ordinal(12, 27)), (K_SHUZE_SEC if r < 0.07 * slack else K_SHUZE) << 8)
+                )
+            for si, sec in enumerate(team):
+                if sec.role != "secretary":
+                    continue
+                first = max(sec.start, first_day)
+                last = min(sec.end if sec.end is not None else last_day, last_day)
+                if sec.end is not None:
+                    events.append((day(last - 27, last), K_SHUZE_ONE << 8 | si))
+                # 述职评议: early in the year (late in it for a secretary who arrived during the year);
+                # 3 % have none, 6 % have the deputy report instead.
+                r = rng.random()
+                if r >= 0.03 * slack:
+                    who = deputy if r < 0.09 * slack else si
+                    lo, hi = (first, ordinal(3, 29)) if first < H2_START else (ordinal(10, 8), last)
+                    events.append((day(lo, hi), K_SHUZHI << 8 | who))
+                # 党课: between March and November; 3 % none, 6 % given by the deputy (the secretary listens).
+                r = rng.random()
+                if r >= 0.03 * slack:
+                    who = deputy if r < 0.09 * slack else si
+                    when = day(max(first, ordinal(3, 1)), min(last, ordinal(11, 29)))
+                    events.append((when, K_DANGKE << 8 | who << 4 | si))
+            # 意识形态 sessions, one per half-year; 6 % skip a half (a skipped second half is, in half of
+            # the cases, a second session in the first half: a near miss).
+            skip1, skip2 = rng.random() < 0.06 * slack, rng.random() < 0.06 * slack
+            if not skip1:
+                events.append((day(ordinal(1, 15), ordinal(6, 28)), K_YISHI << 8))
+            if not skip2:
+                events.append((day(ordinal(7, 8), ordinal(12, 27)), K_YISHI << 8))
+            elif rng.random() < 0.5:
+                events.append((day(ordinal(1, 15), ordinal(6, 28)), K_YISHI << 8))
+            # 双重组织生活, each quarter; 3 % of the leaders never attend, 4 % miss a given quarter.
+            for m in team:
+                if rng.random() < 0.03 * slack:
+                    self.no_branch.add(m.pid)
+            for month in (1, 4, 7, 10):
+                events.append((day(ordinal(month, 10), ordinal(month + 2, 28)), K_ZUZHI << 8))
+            # 谈心谈话 between every two team members other than the secretary, once a year on a day both
+            # are in post; 8 % of the pairs never talk, 3 % are recorded with only one of the two.
+            for x, a in enumerate(rest):
+                for b in rest[x + 1 :]:
+                    r = rng.random()
+                    if r >= 0.08 * slack:
+                        when = day(max(team[a].start, team[b].start, first_day), ordinal(12, 27))
+                        events.append((when, (K_TALK_ONE if r < 0.11 * slack else K_TALK) << 8 | a << 4 | b))
+            base = oi << 12
+            for when, code in events:
+                if keep >= 1.0 or rng.random() < keep:
+                    cal[when].append(base | code)
+        return cal
+
+    def planned(self, code: int, day: int, date: str) -> str:
+        rng = self.rng
+        org = self.orgs[code >> 12]
+        kind = (code >> 8) & 15
+        arg = code & 255
+        team = org.team
+        if kind == K_TALK:
+            a, b = team[arg >> 4], team[arg & 15]
+            return self.line(org, "tanxin_tanhua", date, a.pid, f'["{a.pid}","{b.pid}"]', text=TEXT["tanxin_tanhua"])
+        if kind == K_TALK_ONE:  # the other one left out of the record
+            a, b = team[arg >> 4], team[arg & 15]
+            text = TEXT["tanxin_tanhua_one"].format(name=b.name)
+            return self.line(org, "tanxin_tanhua", date, a.pid, f'["{a.pid}"]', text=text)
+        if kind == K_SHUZHI:
+            return self.line(org, "shuzhi_pingyi", date, None, f'["{team[arg].pid}"]', text=TEXT["shuzhi_pingyi"])
+        if kind == K_DANGKE:
+            who, sec = team[arg >> 4], team[arg & 15]
+            people = f'["{sec.pid}"]' if who is sec else f'["{who.pid}","{sec.pid}"]'
+            return self.line(org, "jiang_dangke", date, who.pid, people, text=TEXT["jiang_dangke"])
+        if kind == K_SHUZE_ONE:
+            sec = team[arg]
+            return self.line(org, "shuze_shulian", date, sec.pid, f'["{sec.pid}"]', text=TEXT["shuze_shulian_one"])
+        now = self.team(org, day)
+        sec = now[0]
+        if kind == K_SHUZE_SEC:
+            return self.line(org, "shuze_shulian", date, sec.pid, f'["{sec.pid}"]', text=TEXT["shuze_shulian"])
+        if kind == K_SHUZE:  # each member reports, 4 % are left out; the chairing secretary counts
+            ids = ",".join(f'"{m.pid}"' for m in now if m is sec or rng.random() >= 0.04)
+            return self.line(org, "shuze_shulian", date, sec.pid, f"[{ids}]", text=TEXT["shuze_shulian"])
+        if kind == K_YISHI:
+            chair = sec.pid if rng.random() < 0.8 else now[1].pid
+            ids = org.team_ids_json if org.static else "[" + ",".join(f'"{m.pid}"' for m in now) + "]"
+            return self.line(org, "yishixingtai_zhuanti", date, chair, ids, text=TEXT["yishixingtai_zhuanti"])
+        if kind == K_ZUZHI:
+            skip = self.no_branch
+            ids = ",".join(f'"{m.pid}"' for m in now if m.pid not in skip and rng.random() >= 0.04)
+            return self.line(org, "shuangchong_zuzhi_shenghuo", date, None, f"[{ids}]",
+                             text=TEXT["shuangchong_zuzhi_shenghuo"])  # fmt: skip
+        raise ValueError(kind)
 
     def team(self, org: Org, day: int) -> list[Member]:
         if org.static:
@@ -411,7 +603,8 @@ class Records:
 
 
 def write_records(path: Path, gen: Records, total: int) -> None:
-    days = workdays()
+    days = gen.days
+    calendar = gen.calendar
     rng = gen.rng
     nd = len(days)
     org_cw = gen.org_cw
@@ -428,6 +621,12 @@ def write_records(path: Path, gen: Records, total: int) -> None:
                 emitted += 1
             while pending and pending[0][0] <= day:  # quota exhausted: drop
                 heapq.heappop(pending)
+            for code in calendar[i]:
+                if emitted >= total:  # quota exhausted: drop
+                    break
+                chunk.append(gen.planned(code, day, date))
+                emitted += 1
+            calendar[i] = []
             k = max(0, target - emitted)
             if k:
                 picks = [bisect.bisect_right(org_cw, rng.random() * top) for _ in range(k)]
@@ -452,10 +651,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.orgs < 1 or args.records < 0:
         ap.error("--orgs must be >= 1 and --records >= 0")
 
-    known = set(WEIGHTS)
+    known = [*WEIGHTS, *PLANNED]
     declared = declared_types()
     missing = [t for t in declared if t not in known]
-    extra = [t for t in WEIGHTS if declared and t not in declared]
+    extra = [t for t in known if declared and t not in declared]
     if missing or extra:
         print(f"warning: rule packs declare {missing} (not generated); generated but not declared: {extra}",
               file=sys.stderr)  # fmt: skip
@@ -464,11 +663,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
     areas = read_areas()
-    orgs = build_orgs(rng, args.orgs, areas)
+    orgs = build_orgs(rng, args.orgs, areas, overlay_orgs())
     roster = args.out / f"roster.{args.roster_format}"
     write_roster(roster, orgs, args.roster_format)
     t1 = time.perf_counter()
-    gen = Records(rng, orgs, areas, args.bad_per_mille)
+    gen = Records(rng, orgs, areas, args.bad_per_mille, args.records)
     write_records(args.out / "records.jsonl", gen, args.records)
     t2 = time.perf_counter()
     if not args.quiet:

@@ -84,7 +84,6 @@ class RosterIndex:
         self.orgs = {o.id: o for o in roster.organisations}
         self.people = {p.id: p for p in roster.people}
         self.holders: dict[str, list[Holder]] = defaultdict(list)
-        self._secretaries: dict[tuple[str, dt.date], set[str]] = {}
         for person in roster.people:
             for post in person.posts:
                 self.holders[post.org].append(Holder(person, post))
