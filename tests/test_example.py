@@ -267,3 +267,32 @@ def test_host_app_runs_on_the_example() -> None:
     assert (
         "[critical] 县财政局党组" in result.stdout and "[已豁免]" in result.stdout and "[豁免已失效]" in result.stdout
     )
+
+
+def test_streamed_example_report_is_byte_identical_and_one_finding_per_line(tmp_path, monkeypatch) -> None:
+    """The example has every status, escalations, waivers and a rejected row: the streaming writer (with its
+    pre-serialised clauses) and the in-memory report give the same bytes; each finding is one JSON line;
+    counting records in batches grouped by organisation (any batch size) changes nothing."""
+    import importlib
+    import json
+
+    from rules_engine import evaluate_to
+
+    evaluate_module = importlib.import_module("rules_engine.evaluate")
+
+    args = (load_rules(RULES), EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl")
+    options = {"period": "2024", "as_of": "2025-01-15", "waivers": [WAIVERS]}
+    expected = render_json(evaluate(*args, **options))
+    outputs = []
+    for batch in (1, 7, 100_000):  # one by one (input order), small batches, one batch
+        monkeypatch.setattr(evaluate_module, "_BATCH", batch)
+        out = tmp_path / f"report-{batch}.json"
+        evaluate_to(out, *args, **options)
+        outputs.append(out.read_bytes())
+    assert outputs == [expected] * 3
+    data = json.loads(expected)
+    lines = expected.decode().split("\n")
+    start = lines.index('  "findings": [') + 1
+    rows = [json.loads(line.strip().rstrip(",")) for line in lines[start : start + len(data["findings"])]]
+    assert rows == data["findings"]
+    assert lines[start + len(rows) :] == ["  ]", "}", ""]

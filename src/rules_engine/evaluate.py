@@ -96,7 +96,7 @@ def evaluate_to(
     with _paused_gc():  # writing too: millions of short-lived dicts would trigger full collections
         run = _prepare(rules, roster, records, period, as_of, params, max_evidence, waivers)
         header = run.header()
-        findings = (finding_dict(ob, d.status, d.waives) for ob, d in run.decided())
+        findings = (finding_dict(ob, d.status, d.waives, raw=True) for ob, d in run.decided())
         if isinstance(out, (str, Path)):
             with open(out, "wb") as handle:
                 write_json(header, findings, handle)
@@ -222,6 +222,7 @@ def _prepare(
     seen: dict[str, int] = {}
     sources: list[str] = []
     span = _span(compiled, the_period)
+    batch: list[Rec] = []
     for source, row in _rows(records):
         account = accounts.setdefault(source, [0, 0, 0])
         account[0] += 1
@@ -255,7 +256,11 @@ def _prepare(
                     taints=False,
                 )
             )
-        counter.add(row)
+        batch.append(row)
+        if len(batch) >= _BATCH:
+            _count(counter, batch)
+            batch = []
+    _count(counter, batch)
     obligations.extend(counter.finish())
     counter.attach_taints(obligations)
     loaded_waivers = [w for w in waivers if isinstance(w, LoadedWaiver)]
@@ -330,6 +335,28 @@ def _prepare(
 
 
 _DUPLICATE = "重复记录"
+
+# Records are checked one by one in input order (duplicates, rejections and warnings keep that order), then
+# counted in batches grouped by organisation: an organisation's obligations stay in the CPU caches while its
+# records are counted (records usually come in date order, spread over every organisation: counted one by
+# one, each touches a different organisation's data, which took twice as long at 10,000 organisations).
+# Grouping keeps each organisation's records in input order, so every obligation sees its records in the
+# same order as without batching.
+_BATCH = 32768
+
+
+def _count(counter: Counter, batch: list[Rec]) -> None:
+    by_org: dict[str, list[Rec]] = {}
+    for rec in batch:
+        group = by_org.get(rec.org)
+        if group is None:
+            by_org[rec.org] = [rec]
+        else:
+            group.append(rec)
+    add = counter.add
+    for group in by_org.values():
+        for rec in group:
+            add(rec)
 
 
 def _compiled(rules: RulesInput, params: Mapping[str, Mapping[str, Any]] | None) -> CompiledRules:
