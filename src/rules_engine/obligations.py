@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -24,10 +24,12 @@ from .model.rules import Match, Role, SubjectKind
 from .periods import Period, month_day
 
 Why = tuple[str, ...]  # a compact reason code and its details, formatted by describe()
+Refs = dict[str, "tuple[str, ...] | set[str]"]  # the people a record filter names: subject, first, second, secretary
 
 MAX_EVIDENCE = 20  # evidence ids kept per finding (``count`` has them all); evaluate(max_evidence=...)
 MAX_REJECTED = 20  # rejected candidates kept per finding
 ONE_DAY = dt.timedelta(days=1)
+_NO_REFS: Refs = {}  # never written to
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,6 @@ class Obligation:
     evidence: list[str] | None = None
     rejected: list[tuple[str, Why]] | None = None  # (record id, why); see describe()
     taint: list[BadRow] | None = None
-    refs: dict[str, set[str]] | None = None  # the subject's people, for record filters (built on first use)
     waiver: LoadedWaiver | None = None  # the matching waiver, if any
     waiver_expired: bool = False
     # escalation rules (see escalation.py): the decided value, and whether lower findings leave doubt
@@ -371,6 +372,7 @@ class Counter:
         self.followup_types = {name for rule in compiled.rules if rule.rule.trigger for name in rule.match.types}
         self.taints: list[BadRow] = []
         self._bad_triggers: set[tuple[int, str, str]] = set()
+        self._whys: dict[Why, Why] = {}
 
     def add(self, rec: Rec) -> None:
         candidates = self.by_key.get((rec.org, rec.type))
@@ -455,7 +457,9 @@ class Counter:
         if not ob.window.contains(rec.date):
             why = ("outside",)
         else:
-            why = _why_not(ob.rule.match, rec, self._refs(ob, rec.date), ob.portfolio)
+            match = ob.rule.match
+            refs = self._refs(ob, rec.date) if match.chair is not None or match.participants else _NO_REFS
+            why = _why_not(match, rec, refs, ob.portfolio)
             if why is None and spec.attendance:
                 why = self._attendance(ob, rec)
         if why is None:
@@ -468,7 +472,7 @@ class Counter:
         if why[0] in ("chair", "participant") and rec.unknown:
             # the record names someone not on the roster whose id looks like the one wanted: a mistyped id
             ref = why[2] if why[0] == "chair" else why[1]
-            wanted = self._refs(ob, rec.date).get(ref, set())
+            wanted = self._refs(ob, rec.date).get(ref, ())
             if looks_like(rec.unknown, wanted):
                 ob.taint = ob.taint or []
                 ob.taint.append(
@@ -501,23 +505,24 @@ class Counter:
                     rec.date,
                 )
             )
+        why = self._whys.setdefault(why, why)  # the same few reasons, millions of times: keep one of each
         if ob.rejected is None:
             ob.rejected = [(rec.id, why)]
         elif len(ob.rejected) < MAX_REJECTED:
             ob.rejected.append((rec.id, why))
 
-    def _refs(self, ob: Obligation, day: dt.date) -> dict[str, set[str]]:
-        refs = ob.refs
-        if refs is None:
-            refs = ob.refs = {}
-            if ob.subject_kind in ("person", "portfolio"):
-                refs["subject"] = {ob.subject_id}
-            if ob.first:
-                refs["first"] = {ob.first}
-            if ob.second:
-                refs["second"] = {ob.second}
+    def _refs(self, ob: Obligation, day: dt.date) -> Refs:
+        """The people a record filter can name for this obligation (built per call: kept per obligation,
+        they cost more memory than everything else an obligation holds)."""
+        refs: Refs = {}
+        if ob.subject_kind == "person" or ob.subject_kind == "portfolio":
+            refs["subject"] = (ob.subject_id,)
+        if ob.first:
+            refs["first"] = (ob.first,)
+        if ob.second:
+            refs["second"] = (ob.second,)
         if ob.rule.uses_secretary:
-            return {**refs, "secretary": self.index.secretary_on(ob.org.id, day)}
+            refs["secretary"] = self.index.secretary_on(ob.org.id, day)
         return refs
 
     def _attendance(self, ob: Obligation, rec: Rec) -> Why | None:
@@ -532,24 +537,21 @@ class Counter:
         return None
 
 
-def looks_like(unknown: frozenset[str], wanted: set[str]) -> bool:
+def looks_like(unknown: frozenset[str], wanted: Collection[str]) -> bool:
     """Whether an id not on the roster is close to one of the ids a filter wanted (a likely typo)."""
     return any(difflib.SequenceMatcher(None, u, w).ratio() >= 0.75 for u in unknown for w in wanted)
 
 
-def _why_not(match: Match, rec: Rec, refs: dict[str, set[str]], portfolio: str | None = None) -> Why | None:
+def _why_not(match: Match, rec: Rec, refs: Refs, portfolio: str | None = None) -> Why | None:
     """Why `rec` does not count under `match`, as a compact code (None: it counts)."""
-    if match.tags_any and not (rec.tags & set(match.tags_any)):
+    if match.tags_any and rec.tags.isdisjoint(match.tags_any):
         return ("tags_any",)
-    if match.tags_all and not set(match.tags_all) <= rec.tags:
+    if match.tags_all and not rec.tags.issuperset(match.tags_all):
         return ("tags_all",)
-    if match.chair is not None:
-        wanted = refs.get(match.chair, set())
-        if rec.chair is None or rec.chair not in wanted:
-            return ("chair", rec.chair or "", match.chair)
+    if match.chair is not None and (rec.chair is None or rec.chair not in refs.get(match.chair, ())):
+        return ("chair", rec.chair or "", match.chair)
     for ref in match.participants:
-        wanted = refs.get(ref, set())
-        if not (wanted & rec.participants):
+        if rec.participants.isdisjoint(refs.get(ref, ())):
             return ("participant", ref)
     if match.portfolio == "subject" and rec.portfolio != portfolio:
         return ("portfolio", rec.portfolio or "")
