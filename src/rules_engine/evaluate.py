@@ -25,6 +25,7 @@ from .engine import Fact
 from .engine._durable import DurableBackend
 from .errors import InputError, did_you_mean
 from .findings import finding_dict
+from .load.dedup import SPILL_AT, SeenIds
 from .load.inputs import (
     BadRow,
     Rec,
@@ -215,52 +216,21 @@ def _prepare(
 
     obligations = plan(compiled, index, the_period)
     counter = Counter(compiled, index, the_period, obligations, max_evidence)
-    accounts: dict[str, list[int]] = {str(p): [0, 0, 0] for p in _paths(records)}  # empty files are listed too
-    rejections: list[BadRow] = list(roster_result.rejected)
-    warnings: list[BadRow] = []
-    known_types = compiled.ruleset.record_types()
-    seen: dict[str, int] = {}
-    sources: list[str] = []
-    span = _span(compiled, the_period)
-    batch: list[Rec] = []
-    for source, row in _rows(records):
-        account = accounts.setdefault(source, [0, 0, 0])
-        account[0] += 1
-        if isinstance(row, Rec):
-            row = _check_refs(row, index, known_types, seen, sources, span)
-        if isinstance(row, BadRow):
-            account[2] += 1
-            rejections.append(row)
-            if row.taints:
-                counter.add_bad(row)
-            continue
-        account[1] += 1
-        unknown = [
-            p for p in row.participants if p not in index.people
-        ]  # (a set difference with dict keys copies them)
-        if unknown:  # used, but a misspelt id must not turn into a violation: see Counter._consider
-            row.unknown = frozenset(unknown)
-            names = ", ".join(sorted(unknown))
-            warnings.append(
-                BadRow(
-                    row.source,
-                    row.line,
-                    "participants",
-                    names,
-                    f"人员不在名册中：{names}（可能是编号写错）",
-                    f"people not on the roster: {names} (possibly a mistyped id)",
-                    row.id,
-                    row.org,
-                    row.type,
-                    row.date,
-                    taints=False,
-                )
-            )
-        batch.append(row)
-        if len(batch) >= _BATCH:
-            _count(counter, batch)
-            batch = []
-    _count(counter, batch)
+    intake = _Intake(compiled, index, counter, _span(compiled, the_period))
+    for path in _paths(records):  # empty files are listed too
+        intake.accounts[str(path)] = [0, 0, 0]
+    try:
+        batch: list[tuple[str, Rec | BadRow]] = []
+        for item in _rows(records):
+            batch.append(item)
+            if len(batch) >= _BATCH:
+                intake.take(batch)
+                batch = []
+        intake.take(batch)
+    finally:
+        intake.seen.close()
+    accounts, warnings = intake.accounts, intake.warnings
+    rejections: list[BadRow] = list(roster_result.rejected) + intake.rejections
     obligations.extend(counter.finish())
     counter.attach_taints(obligations)
     loaded_waivers = [w for w in waivers if isinstance(w, LoadedWaiver)]
@@ -343,6 +313,7 @@ _DUPLICATE = "重复记录"
 # Grouping keeps each organisation's records in input order, so every obligation sees its records in the
 # same order as without batching.
 _BATCH = 32768
+_SPILL_AT = SPILL_AT  # record ids held in memory before the index of ids moves to disk
 
 
 def _count(counter: Counter, batch: list[Rec]) -> None:
@@ -430,37 +401,122 @@ def _span(compiled: CompiledRules, period: Period) -> tuple[dt.date, dt.date]:
     return start, end
 
 
-def _check_refs(
-    rec: Rec,
-    index: RosterIndex,
-    known_types: Mapping[str, Any],
-    seen: dict[str, int],
-    sources: list[str],
-    span: tuple[dt.date, dt.date] | None = None,
-) -> Rec | BadRow:
-    """Reject records whose organisation or type is unknown, and duplicate ids. `seen` maps each record id
-    to a CRC of its content and its line: the only per-record memory of an evaluation."""
+class _Intake:
+    """Checks rows in input order (unknown organisation or type, duplicate id, date outside every window),
+    accounts for each (read, used, rejected), then counts the used ones in a batch grouped by organisation."""
 
-    def bad(field: str, value: str, zh: str, en: str) -> BadRow:
-        return BadRow(rec.source, rec.line, field, value, zh, en, rec.id, rec.org, rec.type, rec.date)
+    def __init__(self, compiled: CompiledRules, index: RosterIndex, counter: Counter, span: tuple[dt.date, dt.date]):
+        self.index = index
+        self.counter = counter
+        self.known_types = compiled.ruleset.record_types()
+        self.span = span
+        self.seen = SeenIds(_SPILL_AT)
+        self.sources: dict[str, int] = {}  # source -> index, for the compact place of a first occurrence
+        self.source_names: list[str] = []
+        self.accounts: dict[str, list[int]] = {}
+        self.rejections: list[BadRow] = []
+        self.warnings: list[BadRow] = []
 
-    if rec.org not in index.orgs:
-        zh, en = did_you_mean(rec.org, index.orgs, "zh"), did_you_mean(rec.org, index.orgs, "en")
-        row = bad(
-            "org", rec.org, f"未知组织 '{rec.org}'（名册中没有）{zh}", f"unknown organisation '{rec.org}' {en}".strip()
-        )
-        # a close match names the organisation the row was probably meant for; otherwise it could be any
-        close = difflib.get_close_matches(rec.org, list(index.orgs), n=1, cutoff=0.6)
-        row.org = close[0] if close else None
-        return row
-    if rec.type not in known_types:
-        zh, en = did_you_mean(rec.type, known_types, "zh"), did_you_mean(rec.type, known_types, "en")
-        return bad(
-            "type",
-            rec.type,
-            f"未知记录类型 '{rec.type}' {zh}".strip(),
-            f"unknown record type '{rec.type}' {en}".strip(),
-        )
+    def take(self, batch: list[tuple[str, Rec | BadRow]]) -> None:
+        rows: list[Rec | BadRow] = []
+        keys: list[tuple[str, tuple[int, int]]] = []
+        for _, row in batch:
+            if isinstance(row, Rec):
+                row = self._check_known(row)
+                if isinstance(row, Rec):
+                    keys.append((row.id, (_digest(row), self._place(row))))
+            rows.append(row)
+        earlier = iter(self.seen.check(keys))
+        used: list[Rec] = []
+        accounts = self.accounts
+        for (source, _), row in zip(batch, rows, strict=True):
+            account = accounts.get(source)
+            if account is None:
+                account = accounts[source] = [0, 0, 0]
+            account[0] += 1
+            if isinstance(row, Rec):
+                row = self._check_again(row, next(earlier))
+            if isinstance(row, BadRow):
+                account[2] += 1
+                self.rejections.append(row)
+                if row.taints:
+                    self.counter.add_bad(row)
+                continue
+            account[1] += 1
+            people = self.index.people
+            unknown = [p for p in row.participants if p not in people]  # (a set difference copies the keys)
+            if unknown:  # used, but a misspelt id must not turn into a violation: see Counter._consider
+                row.unknown = frozenset(unknown)
+                self.warnings.append(_unknown_people(row, unknown))
+            used.append(row)
+        _count(self.counter, used)
+
+    def _place(self, rec: Rec) -> int:
+        number = self.sources.get(rec.source)
+        if number is None:
+            number = self.sources[rec.source] = len(self.source_names)
+            self.source_names.append(rec.source)
+        return (number << 32) | (rec.line & 0xFFFFFFFF)
+
+    def _check_known(self, rec: Rec) -> Rec | BadRow:
+        """Reject a record whose organisation or type is unknown (with a did-you-mean)."""
+        orgs, known_types = self.index.orgs, self.known_types
+        if rec.org not in orgs:
+            zh, en = did_you_mean(rec.org, orgs, "zh"), did_you_mean(rec.org, orgs, "en")
+            zh_text = f"未知组织 '{rec.org}'（名册中没有）{zh}"
+            row = _bad(rec, "org", rec.org, zh_text, f"unknown organisation '{rec.org}' {en}".strip())
+            # a close match names the organisation the row was probably meant for; otherwise it could be any
+            close = difflib.get_close_matches(rec.org, list(orgs), n=1, cutoff=0.6)
+            row.org = close[0] if close else None
+            return row
+        if rec.type not in known_types:
+            zh, en = did_you_mean(rec.type, known_types, "zh"), did_you_mean(rec.type, known_types, "en")
+            return _bad(
+                rec,
+                "type",
+                rec.type,
+                f"未知记录类型 '{rec.type}' {zh}".strip(),
+                f"unknown record type '{rec.type}' {en}".strip(),
+            )
+        return rec
+
+    def _check_again(self, rec: Rec, earlier: tuple[int, int] | None) -> Rec | BadRow:
+        """Reject a duplicate id (`earlier`: the first occurrence), then a date outside every window."""
+        if earlier is not None:
+            digest, place = earlier
+            line = f"{self.source_names[place >> 32]}:{place & 0xFFFFFFFF}"
+            if digest == _digest(rec):
+                zh, en = f"{_DUPLICATE}（与 {line} 相同，只计一次）", f"duplicate of {line} (identical, counted once)"
+                duplicate = _bad(rec, "id", rec.id, zh, en)
+                duplicate.taints = False
+                return duplicate
+            return _bad(
+                rec,
+                "id",
+                rec.id,
+                f"记录编号重复但内容不同（见 {line}），本行未采用",
+                f"record id already used at {line} with different content; this row is not used",
+            )
+        start, end = self.span
+        if not start <= rec.date <= end:
+            row = _bad(
+                rec,
+                "date",
+                rec.date.isoformat(),
+                f"日期不在任何评价期间内（{start}..{end}）",
+                f"date outside every period evaluated ({start}..{end})",
+            )
+            row.taints = False
+            return row
+        return rec
+
+
+def _bad(rec: Rec, field: str, value: str, zh: str, en: str) -> BadRow:
+    return BadRow(rec.source, rec.line, field, value, zh, en, rec.id, rec.org, rec.type, rec.date)
+
+
+def _digest(rec: Rec) -> int:
+    """A CRC of the record's content (not its id, source or line): tells an identical duplicate."""
     content = "\x1f".join(
         [
             rec.org,
@@ -473,38 +529,24 @@ def _check_refs(
             *sorted(rec.tags),
         ]
     )
-    digest = zlib.crc32(content.encode())
-    previous = seen.get(rec.id)
-    if previous is not None:
-        line = f"{sources[(previous >> 32) & 0xFFFF]}:{previous & 0xFFFFFFFF}"
-        if previous >> 48 == digest:
-            duplicate = bad(
-                "id",
-                rec.id,
-                f"{_DUPLICATE}（与 {line} 相同，只计一次）",
-                f"duplicate of {line} (identical, counted once)",
-            )
-            duplicate.taints = False
-            return duplicate
-        return bad(
-            "id",
-            rec.id,
-            f"记录编号重复但内容不同（见 {line}），本行未采用",
-            f"record id already used at {line} with different content; this row is not used",
-        )
-    if rec.source not in sources:
-        sources.append(rec.source)
-    seen[rec.id] = (digest << 48) | ((sources.index(rec.source) & 0xFFFF) << 32) | (rec.line & 0xFFFFFFFF)
-    if span is not None and not span[0] <= rec.date <= span[1]:
-        row = bad(
-            "date",
-            rec.date.isoformat(),
-            f"日期不在任何评价期间内（{span[0]}..{span[1]}）",
-            f"date outside every period evaluated ({span[0]}..{span[1]})",
-        )
-        row.taints = False
-        return row
-    return rec
+    return zlib.crc32(content.encode())
+
+
+def _unknown_people(rec: Rec, unknown: list[str]) -> BadRow:
+    names = ", ".join(sorted(unknown))
+    return BadRow(
+        rec.source,
+        rec.line,
+        "participants",
+        names,
+        f"人员不在名册中：{names}（可能是编号写错）",
+        f"people not on the roster: {names} (possibly a mistyped id)",
+        rec.id,
+        rec.org,
+        rec.type,
+        rec.date,
+        taints=False,
+    )
 
 
 def _fact(i: int, ob: Obligation, day: dt.date) -> Fact:

@@ -246,7 +246,7 @@ def finding_dict(ob: Obligation, status: Status, waives: Status | None = None, *
             "role": ob.role,
             "portfolio": ob.portfolio,
             "second": second,
-            "record": ob.trigger.id if ob.trigger else None,
+            "record": ob.trigger,
         },
         "organisation": {"id": ob.org.id, "name": org_name, "kind": ob.org.kind.value},
         "period": period_json,

@@ -53,7 +53,7 @@ class Obligation:
     second: str | None = None
     second_name: str | None = None
     second_role: str | None = None
-    trigger: Rec | None = None
+    trigger: str | None = None  # the id of the record that started a trigger rule's duty
     na: str = ""  # reason code when not applicable
     unk: str = ""  # reason code when the roster cannot say
     count: int = 0
@@ -75,7 +75,7 @@ class Obligation:
             self.subject_id,
             self.second or "",
             self.portfolio or "",
-            self.trigger.id if self.trigger else "",
+            self.trigger or "",
             self.period.start,
         )
 
@@ -413,7 +413,7 @@ class Counter:
         window = Period(rec.date, rec.date + dt.timedelta(days=days), f"{rec.date.isoformat()}+{days}d")
         judged, why = clip_window(rule, window, None)
         self.trigger_obligations.append(
-            Obligation(rule, org, "record", rec.id, rec.id, window, judged, trigger=rec, na=why)
+            Obligation(rule, org, "record", rec.id, rec.id, window, judged, trigger=rec.id, na=why)
         )
 
     def finish(self) -> list[Obligation]:
@@ -423,7 +423,7 @@ class Counter:
                 continue
             for name in ob.rule.match.types:
                 for rec in self.followups.get((ob.org.id, name), ()):
-                    if ob.period.contains(rec.date) and rec.id != ob.trigger.id:
+                    if ob.period.contains(rec.date) and rec.id != ob.trigger:
                         self._consider(ob, rec)
         return self.trigger_obligations
 

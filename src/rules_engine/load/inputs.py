@@ -81,6 +81,7 @@ def _short(value: object) -> str:
 
 
 _FIELD_SET = frozenset(_FIELDS)
+_EMPTY: frozenset[str] = frozenset()  # shared: most records have no tags (an empty frozenset costs 216 bytes)
 
 
 def _str_list_ok(value: Any) -> bool:
@@ -121,10 +122,12 @@ def check_record(data: Any, source: str, line: int) -> Rec | BadRow:
                 date = dt.date.fromisoformat(raw_date)
             except ValueError:
                 return _check_slow(data, source, line)
-            participants = frozenset(people) if people else frozenset()
-            if chair:
+            participants = frozenset(people) if people else _EMPTY
+            if chair and chair not in participants:
                 participants = participants | {chair}
-            return Rec(rid, org, rtype, date, chair, participants, portfolio, frozenset(tags or ()), source, line)
+            return Rec(
+                rid, org, rtype, date, chair, participants, portfolio, frozenset(tags) if tags else _EMPTY, source, line
+            )
     return _check_slow(data, source, line)
 
 

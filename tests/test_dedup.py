@@ -1,0 +1,68 @@
+"""Duplicate record ids are found exactly, whether the index of ids is in memory or has moved to disk."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+from rules_engine import evaluate_to, load_rules
+from rules_engine.load.dedup import SeenIds
+
+from .conftest import rec
+from .test_evaluate import ORG_RULE
+
+
+def test_seen_ids_answers_the_same_in_memory_and_on_disk() -> None:
+    ids = [f"r{i % 23}" for i in range(100)] + ["r5", "new", "new"]
+    results = []
+    for limit in (10_000, 4):
+        seen = SeenIds(limit)
+        out = []
+        for start in range(0, len(ids), 7):
+            chunk = ids[start : start + 7]
+            out += seen.check([(rid, (len(rid), start + i)) for i, rid in enumerate(chunk)])
+        results.append((out, seen.on_disk))
+        seen.close()
+    (in_memory, spilled), (on_disk, did_spill) = results
+    assert not spilled and did_spill
+    assert in_memory == on_disk
+    assert in_memory[:23] == [None] * 23  # first occurrences
+    assert in_memory[23] == (2, 0) and in_memory[-3] == (2, 5)  # the place of the first r0, r5
+    assert in_memory[-2:] == [None, (3, 101)]  # a duplicate inside one batch
+
+
+def test_duplicates_after_the_index_moved_to_disk_are_reported_alike(make_pack, township, tmp_path: Path, monkeypatch):
+    evaluate_module = importlib.import_module("rules_engine.evaluate")
+    rules = load_rules(make_pack(("ORG-1", ORG_RULE)))
+    rows = []
+    for i in range(60):
+        rows.append(rec(f"r{i}", "meeting", f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}", "s1"))
+        if i % 9 == 4:
+            rows.append(rows[-1 - i % 3])  # identical duplicate of a recent row
+        if i % 11 == 6:
+            rows.append(rec(f"r{i // 2}", "meeting", "2024-08-08", "s1"))  # an earlier id, other content
+    path = tmp_path / "records.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    outputs = []
+    for batch, spill in ((100_000, 1_000_000), (4, 5), (1, 0)):
+        monkeypatch.setattr(evaluate_module, "_BATCH", batch)
+        monkeypatch.setattr(evaluate_module, "_SPILL_AT", spill)
+        out = tmp_path / f"report-{batch}.json"
+        evaluate_to(out, rules, township, path, period="2024", as_of="2025-01-01")
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+    report = json.loads(outputs[0])
+    first: dict[str, tuple[int, dict]] = {}  # the plain way: every id with its first line and content
+    expected = []
+    for line, row in enumerate(rows, start=1):
+        if row["id"] not in first:
+            first[row["id"]] = (line, row)
+            continue
+        earlier, content = first[row["id"]]
+        kind = "identical, counted once" if content == row else "with different content"
+        expected.append((line, f"{path}:{earlier}", kind))
+    got = [(r["line"], r["reason"]["en"]) for r in report["input"]["rejections"]]
+    assert len(got) == len(expected) and len(expected) >= 10
+    for (line, reason), (want_line, place, kind) in zip(got, expected, strict=True):
+        assert line == want_line and place in reason and kind in reason, (line, reason)
