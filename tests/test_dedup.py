@@ -16,17 +16,17 @@ from .test_evaluate import ORG_RULE
 def test_seen_ids_answers_the_same_in_memory_and_on_disk() -> None:
     ids = [f"r{i % 23}" for i in range(100)] + ["r5", "new", "new"]
     results = []
-    for limit in (10_000, 4):
-        seen = SeenIds(limit)
+    for limit, use_json in ((10_000, True), (4, True), (4, False)):  # in memory; on disk (JSON1 or row by row)
+        seen = SeenIds(limit, use_json=use_json)
         out = []
         for start in range(0, len(ids), 7):
             chunk = ids[start : start + 7]
             out += seen.check([(rid, (len(rid), start + i)) for i, rid in enumerate(chunk)])
         results.append((out, seen.on_disk))
         seen.close()
-    (in_memory, spilled), (on_disk, did_spill) = results
+    (in_memory, spilled), (on_disk, did_spill), (row_by_row, _) = results
     assert not spilled and did_spill
-    assert in_memory == on_disk
+    assert in_memory == on_disk == row_by_row
     assert in_memory[:23] == [None] * 23  # first occurrences
     assert in_memory[23] == (2, 0) and in_memory[-3] == (2, 5)  # the place of the first r0, r5
     assert in_memory[-2:] == [None, (3, 101)]  # a duplicate inside one batch
