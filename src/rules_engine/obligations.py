@@ -9,6 +9,7 @@ candidates, so memory depends on the number of obligations, not records.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import difflib
 from collections import defaultdict
@@ -418,12 +419,24 @@ class Counter:
 
     def finish(self) -> list[Obligation]:
         """Count follow-ups for trigger obligations; returns the trigger obligations."""
+        by_date: dict[tuple[str, str], tuple[list[dt.date], list[int]]] = {}
         for ob in self.trigger_obligations:
             if ob.window is None or ob.trigger is None:
                 continue
             for name in ob.rule.match.types:
-                for rec in self.followups.get((ob.org.id, name), ()):
-                    if ob.period.contains(rec.date) and rec.id != ob.trigger:
+                key = (ob.org.id, name)
+                recs = self.followups.get(key)
+                if not recs:
+                    continue
+                index = by_date.get(key)
+                if index is None:  # the follow-ups by date, to find a window's without scanning them all
+                    order = sorted(range(len(recs)), key=lambda i: recs[i].date)
+                    index = by_date[key] = ([recs[i].date for i in order], order)
+                dates, order = index
+                inside = order[bisect.bisect_left(dates, ob.period.start) : bisect.bisect_right(dates, ob.period.end)]
+                for i in sorted(inside):  # in reading order
+                    rec = recs[i]
+                    if rec.id != ob.trigger:
                         self._consider(ob, rec)
         return self.trigger_obligations
 
