@@ -22,7 +22,7 @@ from .load.inputs import BadRow, Rec
 from .load.waivers import LoadedWaiver
 from .model.roster import Organisation, Person, Post, Roster
 from .model.rules import Match, Role, SubjectKind
-from .periods import Period, month_day
+from .periods import Granularity, Period, month_day
 
 Why = tuple[str, ...]  # a compact reason code and its details, formatted by describe()
 Refs = dict[str, "tuple[str, ...] | set[str]"]  # the people a record filter names: subject, first, second, secretary
@@ -180,18 +180,52 @@ def holders_by_person(holders: list[Holder], roles: list[Role], window: Period) 
     return out
 
 
+class _Planning:
+    """What planning computes again and again for every organisation, computed once: the calendar windows
+    (shared by all obligations: also less memory), judged windows per (rule, window, term of office), and
+    terms per set of posts. Keys use object identity: every key object lives as long as the planning."""
+
+    def __init__(self, period: Period) -> None:
+        self.period = period
+        self._windows: dict[Granularity, list[Period]] = {}
+        self._clips: dict[tuple[int, int, Term | None], tuple[Period | None, str]] = {}
+        self._terms: dict[tuple[int, ...], Term] = {}
+
+    def windows(self, granularity: Granularity) -> list[Period]:
+        found = self._windows.get(granularity)
+        if found is None:
+            found = self._windows[granularity] = self.period.windows(granularity)
+        return found
+
+    def clip(self, rule: CompiledRule, window: Period, term: Term | None) -> tuple[Period | None, str]:
+        key = (id(rule), id(window), term)
+        found = self._clips.get(key)
+        if found is None:
+            found = self._clips[key] = clip_window(rule, window, term)
+        return found
+
+    def term(self, holders: list[Holder]) -> Term:
+        key = tuple(map(id, holders))
+        found = self._terms.get(key)
+        if found is None:
+            found = self._terms[key] = merged_term([h.post for h in holders])
+        return found
+
+
 def plan(compiled: CompiledRules, index: RosterIndex, period: Period) -> list[Obligation]:
     """Every obligation of every organisation for the windows that overlap `period` (trigger rules excluded:
     their obligations come from records)."""
     out: list[Obligation] = []
+    planning = _Planning(period)
     for org in index.orgs.values():
         for rule in compiled.rules:
             if index.applies(rule, org.id, compiled.variants(rule.rule.id)):
-                out.extend(_plan_rule(rule, org, index, period))
+                out.extend(_plan_rule(rule, org, index, planning))
     return out
 
 
-def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period: Period) -> list[Obligation]:
+def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, planning: _Planning) -> list[Obligation]:
+    period = planning.period
     spec = rule.rule
     if spec.escalate is not None:
         return []  # planned from decided findings (escalation.py)
@@ -204,8 +238,8 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period
     assert rule.params.period is not None  # the resolved value: defaults, then overrides
     out: list[Obligation] = []
     holders = index.holders.get(org.id, [])
-    for window in period.windows(rule.params.period):
-        base, why = clip_window(rule, window, None)
+    for window in planning.windows(rule.params.period):
+        base, why = planning.clip(rule, window, None)
         if spec.subject is SubjectKind.organisation:
             out.append(Obligation(rule, org, "organisation", org.id, org.name, window, base, na=why))
             continue
@@ -216,11 +250,12 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period
             out.append(Obligation(rule, org, "role", label, label, window, base, role=label, na=why, unk="no_holder"))
             continue
         if spec.pair is not None:
-            out.extend(_plan_pairs(rule, org, window, people, holders_by_person(holders, spec.pair.second, window)))
+            seconds = holders_by_person(holders, spec.pair.second, window)
+            out.extend(_plan_pairs(rule, org, window, people, seconds, planning))
             continue
         for posts in people.values():
             person, role = posts[0].person, posts[-1].post.role.value
-            judged, why = clip_window(rule, window, merged_term([h.post for h in posts]))
+            judged, why = planning.clip(rule, window, planning.term(posts))
             if why == "not_in_post":
                 continue
             if spec.subject is SubjectKind.person:
@@ -235,8 +270,8 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, period
                     )
                 )
             for area in areas:
-                term = merged_term([h.post for h in posts if area in h.post.portfolios])
-                judged, why = clip_window(rule, window, term)
+                term = planning.term([h for h in posts if area in h.post.portfolios])
+                judged, why = planning.clip(rule, window, term)
                 if why == "not_in_post":
                     continue
                 out.append(
@@ -262,6 +297,7 @@ def _plan_pairs(
     window: Period,
     firsts: dict[str, list[Holder]],
     seconds: dict[str, list[Holder]],
+    planning: _Planning,
 ) -> list[Obligation]:
     assert rule.rule.pair is not None
     out: list[Obligation] = []
@@ -272,16 +308,13 @@ def _plan_pairs(
             if a_id == b_id or key in seen:
                 continue
             seen.add(key)
-            (a_start, a_end), (b_start, b_end) = (
-                merged_term([h.post for h in a_posts]),
-                merged_term([h.post for h in b_posts]),
-            )
+            (a_start, a_end), (b_start, b_end) = planning.term(a_posts), planning.term(b_posts)
             start = max(a_start, b_start)
             ends = [e for e in (a_end, b_end) if e is not None]
             end = min(ends) if ends else None
             if end is not None and end < start:
                 continue
-            judged, why = clip_window(rule, window, (start, end))
+            judged, why = planning.clip(rule, window, (start, end))
             if why == "not_in_post":
                 continue
             one, other = (a_posts, b_posts)
