@@ -177,15 +177,19 @@ def _static_raw(rule: CompiledRule) -> dict[str, Any]:
     return {key: orjson.Fragment(orjson.dumps(value)) for key, value in _static(rule).items()}
 
 
-@functools.lru_cache(maxsize=65536)
 def _range(period: Period) -> dict[str, str]:
-    """A period as JSON (start, end, label); windows are shared between obligations, so are these."""
-    return period.to_dict()
+    """A period as JSON (start, end, label), kept on the period: windows are shared between obligations."""
+    found = period.__dict__.get("_json")
+    if found is None:
+        found = period.__dict__["_json"] = period.to_dict()
+    return found
 
 
-@functools.lru_cache(maxsize=65536)
 def _range_raw(period: Period) -> orjson.Fragment:
-    return orjson.Fragment(orjson.dumps(period.to_dict()))
+    found = period.__dict__.get("_raw")
+    if found is None:
+        found = period.__dict__["_raw"] = orjson.Fragment(orjson.dumps(period.to_dict()))
+    return found
 
 
 @functools.lru_cache(maxsize=4096)
@@ -219,7 +223,8 @@ def finding_dict(ob: Obligation, status: Status, waives: Status | None = None, *
         "second": ob.second_name or "",
         "clause": static["clause"]["label"],
     }
-    custom = getattr(spec.messages, status.value) if status.value in ("violated", "fulfilled", "pending") else None
+    status_value = status.value
+    custom = getattr(spec.messages, status_value) if status_value in ("violated", "fulfilled", "pending") else None
     zh_t, en_t = (custom.zh, custom.en) if custom else _DEFAULT_MESSAGES[status]
     who_zh, who_en = _who(ob)
     zh_values = {**values, "who": who_zh, "title": spec.title.zh, "expected": expected["zh"], "actual": actual["zh"]}
@@ -238,7 +243,7 @@ def finding_dict(ob: Obligation, status: Status, waives: Status | None = None, *
         "rule_title": static["rule_title"],
         "pack": rule.loaded.pack.id,
         "pack_version": rule.loaded.pack.version,
-        "status": status.value,
+        "status": status_value,
         "subject": {
             "kind": ob.subject_kind,
             "id": ob.subject_id,
@@ -307,5 +312,15 @@ def _waiver(ob: Obligation, waives: Status | None) -> dict[str, Any] | None:
 
 
 def _rejected(ob: Obligation, record: str, why: Why) -> dict[str, Any]:
-    zh, en = describe(ob, why)
-    return {"record": record, "reason": {"zh": zh, "en": en}}
+    code = why[0]
+    key = (ob.rule, why, ob.window if code == "outside" else ob.portfolio if code == "portfolio" else None)
+    text = _REASONS.get(key)
+    if text is None:  # the same few reasons per rule, millions of times: the text is made once
+        if len(_REASONS) >= 65536:
+            _REASONS.clear()
+        zh, en = describe(ob, why)
+        text = _REASONS[key] = {"zh": zh, "en": en}
+    return {"record": record, "reason": text}
+
+
+_REASONS: dict[tuple[CompiledRule, Why, object], dict[str, str]] = {}
