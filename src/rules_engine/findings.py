@@ -261,7 +261,7 @@ def finding_dict(ob: Obligation, status: Status, waives: Status | None = None, *
         "actual": actual,
         "count": ob.count,
         "evidence": list(ob.evidence or ()),
-        "rejected": [_rejected(ob, rid, why) for rid, why in ob.rejected or ()],
+        "rejected": [_rejected(ob, rid, why) for rid, why in ob.rejections()],
         "severity": static["severity"],
         "message": message,
         "reason": _reason(ob, status, expected),

@@ -13,7 +13,7 @@ import bisect
 import datetime as dt
 import difflib
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -60,7 +60,7 @@ class Obligation:
     count: int = 0
     # Created on first use: most obligations never need all three (memory per obligation matters).
     evidence: list[str] | None = None
-    rejected: list[tuple[str, Why]] | None = None  # (record id, why); see describe()
+    rejected: list[str | Why] | None = None  # record id, why, record id, why, ... (flat: no tuple each)
     taint: list[BadRow] | None = None
     waiver: LoadedWaiver | None = None  # the matching waiver, if any
     waiver_expired: bool = False
@@ -68,6 +68,14 @@ class Obligation:
     fact_n: int | None = None
     doubt: bool = False
     open: bool = False
+
+    def rejections(self) -> Iterator[tuple[str, Why]]:
+        """The rejected candidates kept: (record id, why; see describe()), in reading order."""
+        flat = self.rejected or []
+        for i in range(0, len(flat), 2):
+            rid, why = flat[i], flat[i + 1]
+            assert isinstance(rid, str) and isinstance(why, tuple)
+            yield rid, why
 
     def sort_key(self) -> tuple[str, str, str, str, str, str, dt.date]:
         return (
@@ -552,10 +560,11 @@ class Counter:
                 )
             )
         why = self._whys.setdefault(why, why)  # the same few reasons, millions of times: keep one of each
-        if ob.rejected is None:
-            ob.rejected = [(rec.id, why)]
-        elif len(ob.rejected) < MAX_REJECTED:
-            ob.rejected.append((rec.id, why))
+        rejected = ob.rejected
+        if rejected is None:
+            ob.rejected = [rec.id, why]
+        elif len(rejected) < 2 * MAX_REJECTED:
+            rejected += (rec.id, why)
 
     def _refs(self, ob: Obligation, day: dt.date) -> Refs:
         """The people a record filter can name for this obligation (built per call: kept per obligation,
