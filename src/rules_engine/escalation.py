@@ -73,13 +73,15 @@ def plan_escalations(
             _count(ob, esc, read, index, org.id, period, max_evidence)
             out.append(ob)
             continue
+        by_subject: dict[str, list[Decided]] = {}
+        for o, d in read:
+            by_subject.setdefault(o.subject_id, []).append((o, d))
         for posts in holders_by_person(index.holders.get(org.id, []), spec.roles, period).values():
             person = posts[0].person
             ob = Obligation(
                 rule, org, "person", person.id, person.name, period, judged, na=why, role=posts[-1].post.role.value
             )
-            mine = [(o, d) for o, d in read if o.subject_id == person.id]
-            _count(ob, esc, mine, index, org.id, period, max_evidence)
+            _count(ob, esc, by_subject.get(person.id, []), index, org.id, period, max_evidence)
             out.append(ob)
     return out
 
@@ -130,8 +132,11 @@ def _raised(
     return len(keys), raised, hits
 
 
+_ROLES = {r.value: r for r in Role}
+
+
 def _role(ob: Obligation) -> Role | None:
-    return Role(ob.role) if ob.role in {r.value for r in Role} else None
+    return _ROLES.get(ob.role) if ob.role is not None else None
 
 
 def _label(ob: Obligation) -> str:
