@@ -7,6 +7,7 @@ Findings are produced as JSON-ready dicts in the documented field order (see
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from typing import Any
 
@@ -178,18 +179,29 @@ def _static_raw(rule: CompiledRule) -> dict[str, Any]:
 
 
 def _range(period: Period) -> dict[str, str]:
-    """A period as JSON (start, end, label), kept on the period: windows are shared between obligations."""
-    found = period.__dict__.get("_json")
+    """A period as JSON (start, end, label): the same few windows for most findings, made once each."""
+    key = (period.start, period.end, period.label)
+    found = _RANGES.get(key)
     if found is None:
-        found = period.__dict__["_json"] = period.to_dict()
+        if len(_RANGES) >= _MAX_CACHED:  # trigger windows are all different: keep the cache bounded
+            _RANGES.clear()
+        found = _RANGES[key] = period.to_dict()
     return found
 
 
 def _range_raw(period: Period) -> orjson.Fragment:
-    found = period.__dict__.get("_raw")
+    key = (period.start, period.end, period.label)
+    found = _RANGES_RAW.get(key)
     if found is None:
-        found = period.__dict__["_raw"] = orjson.Fragment(orjson.dumps(period.to_dict()))
+        if len(_RANGES_RAW) >= _MAX_CACHED:
+            _RANGES_RAW.clear()
+        found = _RANGES_RAW[key] = orjson.Fragment(orjson.dumps(period.to_dict()))
     return found
+
+
+_MAX_CACHED = 4096
+_RANGES: dict[tuple[dt.date, dt.date, str], dict[str, str]] = {}
+_RANGES_RAW: dict[tuple[dt.date, dt.date, str], orjson.Fragment] = {}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -316,7 +328,7 @@ def _rejected(ob: Obligation, record: str, why: Why) -> dict[str, Any]:
     key = (ob.rule, why, ob.window if code == "outside" else ob.portfolio if code == "portfolio" else None)
     text = _REASONS.get(key)
     if text is None:  # the same few reasons per rule, millions of times: the text is made once
-        if len(_REASONS) >= 65536:
+        if len(_REASONS) >= _MAX_CACHED:
             _REASONS.clear()
         zh, en = describe(ob, why)
         text = _REASONS[key] = {"zh": zh, "en": en}
