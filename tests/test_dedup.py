@@ -66,3 +66,15 @@ def test_duplicates_after_the_index_moved_to_disk_are_reported_alike(make_pack, 
     assert len(got) == len(expected) and len(expected) >= 10
     for (line, reason), (want_line, place, kind) in zip(got, expected, strict=True):
         assert line == want_line and place in reason and kind in reason, (line, reason)
+
+
+def test_ids_are_compared_exactly_on_disk_too() -> None:
+    """Quotes, backslashes, Chinese, NUL inside an id and differently composed accents stay distinct ids."""
+    ids = ['a"b', "a\\b", "记录1", "x\x00y", "x\x00z", "tab\there", "x\x00y", "记录1", "e\u0301", "\u00e9", "a\\b"]
+    for use_json in (True, False):
+        seen = SeenIds(0, use_json=use_json)  # on disk from the first batch
+        out = seen.check([(ids[0], (0, 0))])
+        out += seen.check([(rid, (0, n)) for n, rid in enumerate(ids[1:], start=1)])
+        assert seen.on_disk
+        seen.close()
+        assert out == [None] * 6 + [(0, 3), (0, 2), None, None, (0, 1)]
