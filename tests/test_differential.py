@@ -4,8 +4,10 @@ every finding's status and count, for generated rosters, records and parameters.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
 from typing import Any
+from unittest import mock
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -91,8 +93,13 @@ def scenario(draw: Any) -> dict[str, Any]:
         "params": params,
         "period": draw(st.sampled_from(["2024", "2024-H1", "2024-H2", "2024-Q3"])),
         "as_of": draw(st.integers(200, 560).map(day)),
+        # counted one by one, in small batches grouped by organisation or in one batch; ids in memory or on disk
+        "batch": draw(st.sampled_from([1, 3, 32768])),
+        "spill": draw(st.sampled_from([0, 4, 400_000])),
     }
 
+
+EVALUATE = importlib.import_module("rules_engine.evaluate")
 
 # A few hundred examples in CI; a long run: DIFF_EXAMPLES=20000 python -m pytest tests/test_differential.py
 EXAMPLES = int(os.environ.get("DIFF_EXAMPLES", "200"))
@@ -102,7 +109,8 @@ EXAMPLES = int(os.environ.get("DIFF_EXAMPLES", "200"))
 @given(scenario())
 def test_pipeline_agrees_with_the_reference_evaluator(case: dict[str, Any]) -> None:
     compiled = compile_rules(RULESET, case["params"])
-    report = evaluate(compiled, case["roster"], case["records"], period=case["period"], as_of=case["as_of"])
+    with mock.patch.object(EVALUATE, "_BATCH", case["batch"]), mock.patch.object(EVALUATE, "_SPILL_AT", case["spill"]):
+        report = evaluate(compiled, case["roster"], case["records"], period=case["period"], as_of=case["as_of"])
     got = {}
     for f in report.findings:
         loaded = RULESET.get(f.rule_id)
