@@ -22,6 +22,7 @@ def test_seen_ids_answers_the_same_in_memory_and_on_disk() -> None:
         for start in range(0, len(ids), 7):
             chunk = ids[start : start + 7]
             out += seen.check([(rid, (len(rid), start + i)) for i, rid in enumerate(chunk)])
+        seen.finish()  # raises what the helper thread met
         results.append((out, seen.on_disk))
         seen.close()
     (in_memory, spilled), (on_disk, did_spill), (row_by_row, _) = results
@@ -71,10 +72,12 @@ def test_duplicates_after_the_index_moved_to_disk_are_reported_alike(make_pack, 
 def test_ids_are_compared_exactly_on_disk_too() -> None:
     """Quotes, backslashes, Chinese, NUL inside an id and differently composed accents stay distinct ids."""
     ids = ['a"b', "a\\b", "记录1", "x\x00y", "x\x00z", "tab\there", "x\x00y", "记录1", "e\u0301", "\u00e9", "a\\b"]
+    ids += ["x", "\x01780079", "\x01780079", "lone\ud800", "lone\ud800"]  # x\0y's stored form; a lone surrogate
     for use_json in (True, False):
         seen = SeenIds(0, use_json=use_json)  # on disk from the first batch
         out = seen.check([(ids[0], (0, 0))])
         out += seen.check([(rid, (0, n)) for n, rid in enumerate(ids[1:], start=1)])
+        seen.finish()  # raises what the helper thread met
         assert seen.on_disk
         seen.close()
-        assert out == [None] * 6 + [(0, 3), (0, 2), None, None, (0, 1)]
+        assert out == [None] * 6 + [(0, 3), (0, 2), None, None, (0, 1), None, None, (0, 12), None, (0, 14)]

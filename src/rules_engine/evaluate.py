@@ -227,6 +227,7 @@ def _prepare(
                 intake.take(batch)
                 batch = []
         intake.take(batch)
+        intake.seen.finish()
     finally:
         intake.seen.close()
     accounts, warnings = intake.accounts, intake.warnings

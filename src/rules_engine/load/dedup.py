@@ -33,6 +33,22 @@ _INSERT_JSON = (
 )
 
 
+def _key(rid: str) -> str:
+    """How an id is stored on disk. SQLite's JSON functions end a string at NUL, and text that is not valid
+    UTF-8 (a lone surrogate, possible through the Python API) cannot be bound: such ids, and any with
+    \\x01, are stored as "\\x01" + the hex of their bytes. Plain ids never contain \\x01, so no two ids
+    share a key."""
+    if "\x00" not in rid and "\x01" not in rid:
+        if rid.isascii():
+            return rid
+        try:
+            rid.encode()
+            return rid
+        except UnicodeEncodeError:
+            pass
+    return "\x01" + rid.encode("utf-8", "surrogatepass").hex()
+
+
 class SeenIds:
     def __init__(self, limit: int = SPILL_AT, *, use_json: bool = True) -> None:
         """`limit`: ids kept in memory; `use_json`: batch statements through JSON1 when SQLite has it."""
@@ -77,7 +93,7 @@ class SeenIds:
         except sqlite3.OperationalError:  # built without JSON1: one row per call (slower, same answers)
             self._json = False
         self._db = db
-        self._insert(sorted((k, d, p) for k, (d, p) in self.memory.items()))
+        self._insert(sorted((_key(k), d, p) for k, (d, p) in self.memory.items()))
         self.memory = {}
 
     def _insert(self, rows: list[tuple[str, int, int]]) -> None:
@@ -110,28 +126,34 @@ class SeenIds:
         self._wait()
         db = self._db
         assert db is not None
-        wanted = sorted({rid for rid, _ in items})  # in key order: the B-tree pages are visited in one sweep
-        earlier: dict[str, Info] = {}
+        keys = {rid: _key(rid) for rid, _ in items}
+        wanted = sorted(set(keys.values()))  # in key order: the B-tree pages are visited in one sweep
+        earlier: dict[str, Info] = {}  # by key
         if self._json:
-            for rid, digest, place in db.execute(_LOOKUP_JSON, (orjson.dumps(wanted),)):
-                earlier[rid] = (digest, place)
+            for key, digest, place in db.execute(_LOOKUP_JSON, (orjson.dumps(wanted),)):
+                earlier[key] = (digest, place)
         else:
             for start in range(0, len(wanted), _PARAMS):
                 part = wanted[start : start + _PARAMS]
                 query = f"SELECT id, digest, place FROM seen WHERE id IN ({','.join('?' * len(part))})"  # only '?'s
-                for rid, digest, place in db.execute(query, part):
-                    earlier[rid] = (digest, place)
+                for key, digest, place in db.execute(query, part):
+                    earlier[key] = (digest, place)
         out: list[Info | None] = []
         new: list[tuple[str, int, int]] = []
         for rid, info in items:
-            previous = earlier.get(rid)
+            key = keys[rid]
+            previous = earlier.get(key)
             if previous is None:
-                earlier[rid] = info
-                new.append((rid, *info))
+                earlier[key] = info
+                new.append((key, *info))
             out.append(previous)
         new.sort()
         self._insert(new)
         return out
+
+    def finish(self) -> None:
+        """Wait for the last insert and raise its error, if any (:meth:`close` does not raise)."""
+        self._wait()
 
     def close(self) -> None:
         if self._writer is not None:
