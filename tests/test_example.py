@@ -296,3 +296,31 @@ def test_streamed_example_report_is_byte_identical_and_one_finding_per_line(tmp_
     rows = [json.loads(line.strip().rstrip(",")) for line in lines[start : start + len(data["findings"])]]
     assert rows == data["findings"]
     assert lines[start + len(rows) :] == ["  ]", "}", ""]
+
+
+def test_streamed_csv_and_status_filtered_report(tmp_path) -> None:
+    """`evaluate_to(format="csv")` writes the same bytes as `render_csv(evaluate(...))` (to a path or an open
+    binary stream, which stays open); `evaluate(statuses=...)` keeps only those findings, counting all."""
+    import io
+
+    import pytest
+
+    from rules_engine import InputError, evaluate_to
+    from rules_engine.render.csv import render_csv
+
+    args = (load_rules(RULES), EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl")
+    options = {"period": "2024", "as_of": "2025-01-15", "waivers": [WAIVERS]}
+    full = evaluate(*args, **options)
+    out = tmp_path / "report.csv"
+    summary = evaluate_to(out, *args, format="csv", **options)
+    assert out.read_bytes() == render_csv(full) and summary == full.summary
+    stream = io.BytesIO()
+    evaluate_to(stream, *args, format="csv", **options)
+    assert not stream.closed and stream.getvalue() == render_csv(full)
+    with pytest.raises(InputError, match="xml"):
+        evaluate_to(tmp_path / "r.xml", *args, format="xml", **options)
+
+    problems = evaluate(*args, statuses={"violated", Status.waived}, **options)
+    assert problems.summary == full.summary
+    assert problems.findings == [f for f in full.findings if f.status in (Status.violated, Status.waived)]
+    assert len(problems.violations) == full.summary["violated"] == 26

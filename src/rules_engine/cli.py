@@ -26,7 +26,6 @@ from .load.rules import lint, load_rules
 from .load.xlsx import sheet_kinds
 from .model.findings import Status
 from .render import render_table
-from .render.csv import render_csv
 from .schema import rule_schema
 
 ROSTER_NAMES = ("roster.yaml", "roster.yml", "roster.json")
@@ -221,22 +220,17 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.max_evidence < 0:
         raise UsageError("--max-evidence 不能为负 must not be negative")
     extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence}
-    if args.format == "json":  # streamed: findings are written as they are produced, never all held
+    if args.format in ("json", "csv"):  # streamed: findings are written as they are produced, never all held
+        extra["format"] = args.format
         if args.output:
             summary = evaluate_to(args.output, compiled, roster, files, period=args.period, as_of=as_of, **extra)
         else:
             summary = evaluate_to(sys.stdout.buffer, compiled, roster, files, period=args.period, as_of=as_of, **extra)
             sys.stdout.flush()
         return 1 if summary.get("violated") else 0
-    report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, **extra)
-    if args.format == "csv":
-        if args.output:
-            Path(args.output).write_bytes(render_csv(report))
-        else:
-            sys.stdout.buffer.write(render_csv(report))
-            sys.stdout.flush()
-        return 1 if report.summary.get("violated") else 0
     show = None if args.show.strip() == "all" else {_status(s) for s in args.show.split(",") if s.strip()}
+    # only the findings the table lists are kept as models (the summary counts all of them)
+    report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, statuses=show, **extra)
     colour = args.color == "always" or (
         args.color == "auto" and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     )

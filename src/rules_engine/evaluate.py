@@ -12,9 +12,10 @@ import contextlib
 import datetime as dt
 import difflib
 import gc
+import io
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -43,6 +44,7 @@ from .model.records import ActivityRecord
 from .model.roster import Roster
 from .obligations import MAX_EVIDENCE, Counter, Obligation, RosterIndex, apply_waivers, plan
 from .periods import Period, parse_period
+from .render.csv import BOM, write_csv
 from .render.json import write_json
 
 RulesInput = CompiledRules | RuleSet | str | Path
@@ -60,6 +62,7 @@ def evaluate(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     max_evidence: int = MAX_EVIDENCE,
     waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
+    statuses: Collection[Status | str] | None = None,
 ) -> Report:
     """Evaluate every rule for every subject and window of `period` and return the report.
 
@@ -72,10 +75,18 @@ def evaluate(
     - `params`: parameter overrides per rule id, e.g. ``{"ZZ-DW-01": {"at_least": 2}}``.
     - `max_evidence`: how many evidence ids a finding lists (its ``count`` has them all).
     - `waivers`: waiver files (YAML): a matching, unexpired waiver turns a finding into ``waived``.
+    - `statuses`: keep only the findings with these statuses in ``report.findings`` (e.g. ``{"violated"}``
+      for a host that acts on violations); ``report.summary`` still counts every finding. A finding model
+      costs about 13 KB: for a province, keep what you need, or stream with :func:`evaluate_to`.
     """
+    keep = None if statuses is None else {Status(s) for s in statuses}
     with _paused_gc():
         run = _prepare(rules, roster, records, period, as_of, params, max_evidence, waivers)
-        findings = [Finding.model_validate(finding_dict(ob, d.status, d.waives)) for ob, d in run.decided()]
+        findings = [
+            Finding.model_validate(finding_dict(ob, d.status, d.waives))
+            for ob, d in run.decided()
+            if keep is None or d.status in keep
+        ]
         return Report.model_validate({**run.header(), "findings": findings})
 
 
@@ -90,21 +101,37 @@ def evaluate_to(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     max_evidence: int = MAX_EVIDENCE,
     waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
+    format: str = "json",
 ) -> dict[str, int]:
-    """Like :func:`evaluate`, but write the JSON report to `out` finding by finding (for large inputs:
-    memory does not hold the findings). Returns the summary (count per status). The bytes are
-    identical to ``render_json(evaluate(...))``."""
+    """Like :func:`evaluate`, but write the report to `out` finding by finding (for large inputs:
+    memory does not hold the findings). Returns the summary (count per status). `format`: ``json``
+    (bytes identical to ``render_json(evaluate(...))``) or ``csv`` (identical to
+    ``render_csv(evaluate(...))``)."""
+    if format not in ("json", "csv"):
+        raise InputError(f"未知输出格式 unknown report format '{format}' (json, csv)")
     with _paused_gc():  # writing too: millions of short-lived dicts would trigger full collections
         run = _prepare(rules, roster, records, period, as_of, params, max_evidence, waivers)
         header = run.header()
-        findings = (finding_dict(ob, d.status, d.waives, raw=True) for ob, d in run.decided())
         if isinstance(out, (str, Path)):
             with open(out, "wb") as handle:
-                write_json(header, findings, handle)
+                _write(run, header, handle, format)
         else:
-            write_json(header, findings, out)
+            _write(run, header, out, format)
     summary: dict[str, int] = header["summary"]
     return summary
+
+
+def _write(run: _Run, header: dict[str, Any], out: IO[bytes], format: str) -> None:
+    if format == "json":
+        write_json(header, (finding_dict(ob, d.status, d.waives, raw=True) for ob, d in run.decided()), out)
+        return
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    try:
+        text.write(BOM)
+        write_csv((Finding.model_validate(finding_dict(ob, d.status, d.waives)) for ob, d in run.decided()), text)
+        text.flush()
+    finally:
+        text.detach()  # leaves `out` open for the caller
 
 
 @contextlib.contextmanager
