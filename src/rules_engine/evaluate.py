@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import difflib
 import gc
-import io
 import zlib
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -44,7 +43,7 @@ from .model.records import ActivityRecord
 from .model.roster import Roster
 from .obligations import MAX_EVIDENCE, Counter, Obligation, RosterIndex, apply_waivers, plan
 from .periods import Period, parse_period
-from .render.csv import BOM, write_csv
+from .render.csv import write_csv_bytes
 from .render.json import write_json
 
 RulesInput = CompiledRules | RuleSet | str | Path
@@ -125,13 +124,7 @@ def _write(run: _Run, header: dict[str, Any], out: IO[bytes], format: str) -> No
     if format == "json":
         write_json(header, (finding_dict(ob, d.status, d.waives, raw=True) for ob, d in run.decided()), out)
         return
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
-    try:
-        text.write(BOM)
-        write_csv((Finding.model_validate(finding_dict(ob, d.status, d.waives)) for ob, d in run.decided()), text)
-        text.flush()
-    finally:
-        text.detach()  # leaves `out` open for the caller
+    write_csv_bytes((Finding.model_validate(finding_dict(ob, d.status, d.waives)) for ob, d in run.decided()), out)
 
 
 @contextlib.contextmanager

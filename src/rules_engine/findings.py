@@ -180,28 +180,22 @@ def _static_raw(rule: CompiledRule) -> dict[str, Any]:
 
 def _range(period: Period) -> dict[str, str]:
     """A period as JSON (start, end, label): the same few windows for most findings, made once each."""
-    key = (period.start, period.end, period.label)
-    found = _RANGES.get(key)
-    if found is None:
-        if len(_RANGES) >= _MAX_CACHED:  # trigger windows are all different: keep the cache bounded
-            _RANGES.clear()
-        found = _RANGES[key] = period.to_dict()
-    return found
+    return _range_of(period.start, period.end, period.label)
 
 
 def _range_raw(period: Period) -> orjson.Fragment:
-    key = (period.start, period.end, period.label)
-    found = _RANGES_RAW.get(key)
-    if found is None:
-        if len(_RANGES_RAW) >= _MAX_CACHED:
-            _RANGES_RAW.clear()
-        found = _RANGES_RAW[key] = orjson.Fragment(orjson.dumps(period.to_dict()))
-    return found
+    return _range_raw_of(period.start, period.end, period.label)
 
 
-_MAX_CACHED = 4096
-_RANGES: dict[tuple[dt.date, dt.date, str], dict[str, str]] = {}
-_RANGES_RAW: dict[tuple[dt.date, dt.date, str], orjson.Fragment] = {}
+# Keyed by value and bounded: trigger windows are all different (a cache on each period grew without end).
+@functools.lru_cache(maxsize=4096)
+def _range_of(start: dt.date, end: dt.date, label: str) -> dict[str, str]:
+    return Period(start, end, label).to_dict()
+
+
+@functools.lru_cache(maxsize=4096)
+def _range_raw_of(start: dt.date, end: dt.date, label: str) -> orjson.Fragment:
+    return orjson.Fragment(orjson.dumps(_range_of(start, end, label)))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -324,15 +318,14 @@ def _waiver(ob: Obligation, waives: Status | None) -> dict[str, Any] | None:
 
 
 def _rejected(ob: Obligation, record: str, why: Why) -> dict[str, Any]:
-    code = why[0]
-    key = (ob.rule, why, ob.window if code == "outside" else ob.portfolio if code == "portfolio" else None)
-    text = _REASONS.get(key)
-    if text is None:  # the same few reasons per rule, millions of times: the text is made once
-        if len(_REASONS) >= _MAX_CACHED:
-            _REASONS.clear()
-        zh, en = describe(ob, why)
-        text = _REASONS[key] = {"zh": zh, "en": en}
-    return {"record": record, "reason": text}
+    code = why[0]  # only the part of the obligation a reason reads goes into the cache key
+    window = ob.window if code == "outside" else None
+    portfolio = ob.portfolio if code == "portfolio" else None
+    return {"record": record, "reason": _reason_text(ob.rule, why, window, portfolio)}
 
 
-_REASONS: dict[tuple[CompiledRule, Why, object], dict[str, str]] = {}
+@functools.lru_cache(maxsize=4096)
+def _reason_text(rule: CompiledRule, why: Why, window: Period | None, portfolio: str | None) -> dict[str, str]:
+    """The same few reasons per rule, millions of times: each text is made once (shared, read-only)."""
+    zh, en = describe(rule, why, window, portfolio)
+    return {"zh": zh, "en": en}

@@ -616,13 +616,14 @@ def _why_not(match: Match, rec: Rec, refs: Refs, portfolio: str | None = None) -
 _REF_ZH = {"subject": "责任人本人", "first": "第一方", "second": "第二方", "secretary": "书记"}
 
 
-def describe(ob: Obligation, why: Why) -> tuple[str, str]:
-    """The Chinese and English text of a rejection reason."""
+def describe(rule: CompiledRule, why: Why, window: Period | None, portfolio: str | None) -> tuple[str, str]:
+    """The Chinese and English text of a rejection reason under `rule` (`window`: the obligation's judged
+    window, read for ``outside``; `portfolio`: its portfolio area, read for ``portfolio``)."""
     code = why[0]
-    match = ob.rule.match
+    match = rule.match
     if code == "outside":
-        assert ob.window is not None
-        w = f"{ob.window.start.isoformat()}..{ob.window.end.isoformat()}"
+        assert window is not None
+        w = f"{window.start.isoformat()}..{window.end.isoformat()}"
         return (
             f"日期不在评判区间 {w} 内（任职、施行或时限）",
             f"date outside the judged window {w} (post, in force or deadline)",
@@ -644,8 +645,8 @@ def describe(ob: Obligation, why: Why) -> tuple[str, str]:
         return (f"{_REF_ZH[why[1]]}不在参加人员中", f"the {why[1]} is not among the participants")
     if code == "portfolio":
         return (
-            f"分管领域为 {why[1] or '空'}，不是 {ob.portfolio}",
-            f"portfolio is {why[1] or 'empty'}, not {ob.portfolio}",
+            f"分管领域为 {why[1] or '空'}，不是 {portfolio}",
+            f"portfolio is {why[1] or 'empty'}, not {portfolio}",
         )
     if code == "attendance":
         return (f"到会 {why[1]}，低于 {why[2]}", f"attendance {why[1]} is below {why[2]}")

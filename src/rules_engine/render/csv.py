@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from typing import TextIO
+from typing import IO, TextIO
 
 from ..model.findings import Finding, Report
 
@@ -100,9 +100,19 @@ def write_csv(findings: Iterable[Finding], out: TextIO) -> None:
         writer.writerow(finding_row(f))
 
 
+def write_csv_bytes(findings: Iterable[Finding], out: IO[bytes]) -> None:
+    """The CSV file to a binary stream: UTF-8 with BOM, CRLF, one row per finding; `out` stays open."""
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    try:
+        text.write(BOM)
+        write_csv(findings, text)
+        text.flush()
+    finally:
+        text.detach()
+
+
 def render_csv(report: Report) -> bytes:
-    """The findings of `report` as CSV bytes: UTF-8 with BOM, CRLF, one row per finding."""
-    buffer = io.StringIO(newline="")
-    buffer.write(BOM)
-    write_csv(report.findings, buffer)
-    return buffer.getvalue().encode("utf-8")
+    """The findings of `report` as CSV bytes (see :func:`write_csv_bytes`)."""
+    buffer = io.BytesIO()
+    write_csv_bytes(report.findings, buffer)
+    return buffer.getvalue()
