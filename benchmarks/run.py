@@ -3,7 +3,7 @@
 
     python benchmarks/run.py                                   # 100x10000 and 1000x100000
     python benchmarks/run.py --sizes 100x10000,1000x100000,1000x1000000,10000x1000000
-    python benchmarks/run.py --data /tmp/bench --sizes 1000x100000   # keep / reuse generated data
+    python benchmarks/run.py --data out/bench --sizes 1000x100000   # keep / reuse generated data
     python benchmarks/run.py --sizes 1000x100000 --profile           # cProfile, top functions
 
 Each size (``ORGSxRECORDS``) is generated with ``benchmarks/synth.py`` (into a temporary directory, or

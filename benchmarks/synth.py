@@ -3,7 +3,7 @@
 
 合成数据生成器（基准测试用）：N 个党组织的领导班子名册与 M 条 2024 年履责活动记录。
 
-    python benchmarks/synth.py --orgs 1000 --records 100000 --out /tmp/bench-1000x100000
+    python benchmarks/synth.py --orgs 1000 --records 100000 --out out/bench/1000x100000
 
 Writes ``roster.yaml`` (or ``roster.json`` with ``--roster-format json``) and ``records.jsonl`` into
 ``--out``. Standard library only; one ``random.Random(seed)`` consumed in a fixed order, so the same
