@@ -377,7 +377,11 @@ def _explain(args: argparse.Namespace) -> int:
     if spec.trigger:
         lines.append(f"触发 triggered by: {json.dumps(data['trigger'], ensure_ascii=False)}")
     if spec.attendance:
-        lines.append(f"到会比例 attendance: at least {rule.share} of the leading team in post on the day")
+        lines.append(
+            f"到会比例 attendance: 记录当日在该组织任职的全部人员（任何职务）中参加者（含主持人）不少于 {rule.share}"
+            f" / participants (chair included) at least {rule.share} of everyone holding a post in the organisation"
+            " on the record's date"
+        )
     lines.append("参数 parameters:")
     for name, info in data["params"].items():
         lines.append(f"  {name} = {json.dumps(info['value'], ensure_ascii=False)}   (set by {info['set_by']})")

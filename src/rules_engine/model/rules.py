@@ -200,7 +200,10 @@ class Params(_Strict):
     window: Window | None = Field(default=None, description="期内时限 deadline window inside the period")
     within_days: StrictInt | None = Field(default=None, ge=0, description="触发记录后N天内 within N days after trigger")
     min_share: str | float | None = Field(
-        default=None, description="出席比例 minimum attendance share of the leading team, e.g. '2/3'"
+        default=None,
+        description="到会比例：记录当日在该组织任职的全部人员（任何职务）中参加者（含主持人）的最低占比"
+        " minimum attendance share: participants (chair included) among everyone holding a post in the"
+        " organisation on the record's date, e.g. '2/3'",
     )
     min_days_in_post: StrictInt | None = Field(
         default=None, ge=0, description="在岗不足N天不作评判 judge only subjects in post at least N days"
@@ -320,7 +323,11 @@ class Rule(_Strict):
     trigger: Match | None = Field(default=None, description="for subject trigger: which records start a deadline")
     match: Match | None = Field(default=None, description="哪些记录计数 which records count (all but escalation rules)")
     escalate: Escalate | None = Field(default=None, description="读取其他规则结论的升级规则 a rule over findings")
-    attendance: bool = Field(default=False, description="true: a record counts only at min_share attendance")
+    attendance: bool = Field(
+        default=False,
+        description="true：参加者（含主持人）须达到 min_share true: a record counts only when its participants"
+        " (chair included) are at least min_share of everyone holding a post in the organisation on its date",
+    )
     params: Params
     messages: Messages = Field(default_factory=Messages)
 
