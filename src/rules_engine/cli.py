@@ -83,7 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--rules", action="append", help="rule pack folder(s) (default: ./rules)")
     ev.add_argument("--period", required=True, help="2024, 2024-H1, 2024-Q3, 2024-05 or 2024-01-01..2024-06-30")
     ev.add_argument("--as-of", help="评价日期 evaluation date YYYY-MM-DD (default: today)")
-    ev.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    ev.add_argument(
+        "--format",
+        choices=("table", "json", "csv", "junit"),
+        default="table",
+        help="table (default), json (the report with its receipt), csv (spreadsheets), junit (JUnit XML for CI: "
+        "a test case per finding, a suite per organisation)",
+    )
     ev.add_argument("--output", "-o", help="write the report to this file instead of standard output")
     ev.add_argument(
         "--param",
@@ -220,7 +226,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.max_evidence < 0:
         raise UsageError("--max-evidence 不能为负 must not be negative")
     extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence}
-    if args.format in ("json", "csv"):  # streamed: findings are written as they are produced, never all held
+    if args.format in ("json", "csv", "junit"):  # streamed: findings are written as they are produced, never all held
         extra["format"] = args.format
         if args.output:
             summary = evaluate_to(args.output, compiled, roster, files, period=args.period, as_of=as_of, **extra)

@@ -45,6 +45,7 @@ from .obligations import MAX_EVIDENCE, Counter, Obligation, RosterIndex, apply_w
 from .periods import Period, parse_period
 from .render.csv import write_csv_bytes
 from .render.json import write_json
+from .render.junit import write_junit
 
 RulesInput = CompiledRules | RuleSet | str | Path
 RosterInput = Roster | RosterResult | Mapping[str, Any] | str | Path
@@ -104,10 +105,11 @@ def evaluate_to(
 ) -> dict[str, int]:
     """Like :func:`evaluate`, but write the report to `out` finding by finding (for large inputs:
     memory does not hold the findings). Returns the summary (count per status). `format`: ``json``
-    (bytes identical to ``render_json(evaluate(...))``) or ``csv`` (identical to
-    ``render_csv(evaluate(...))``)."""
-    if format not in ("json", "csv"):
-        raise InputError(f"未知输出格式 unknown report format '{format}' (json, csv)")
+    (bytes identical to ``render_json(evaluate(...))``), ``csv`` (identical to
+    ``render_csv(evaluate(...))``) or ``junit`` (identical to ``render_junit(evaluate(...))``; one
+    organisation's findings are held at a time)."""
+    if format not in ("json", "csv", "junit"):
+        raise InputError(f"未知输出格式 unknown report format '{format}' (json, csv, junit)")
     with _paused_gc():  # writing too: millions of short-lived dicts would trigger full collections
         run = _prepare(rules, roster, records, period, as_of, params, max_evidence, waivers)
         header = run.header()
@@ -124,7 +126,11 @@ def _write(run: _Run, header: dict[str, Any], out: IO[bytes], format: str) -> No
     if format == "json":
         write_json(header, (finding_dict(ob, d.status, d.waives, raw=True) for ob, d in run.decided()), out)
         return
-    write_csv_bytes((Finding.model_validate(finding_dict(ob, d.status, d.waives)) for ob, d in run.decided()), out)
+    models = (Finding.model_validate(finding_dict(ob, d.status, d.waives)) for ob, d in run.decided())
+    if format == "junit":
+        write_junit(header, models, out)
+        return
+    write_csv_bytes(models, out)
 
 
 @contextlib.contextmanager
