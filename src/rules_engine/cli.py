@@ -113,7 +113,18 @@ def _parser() -> argparse.ArgumentParser:
 
     li = sub.add_parser("lint", help="检查规则文件 check rule files; exit 1 on problems")
     li.add_argument("paths", nargs="*", default=["rules"])
-    li.add_argument("--format", choices=("text", "json"), default="text")
+    li.add_argument(
+        "--format",
+        choices=("text", "json", "sarif", "github"),
+        default="text",
+        help="text (default), json (the problems as data), sarif (SARIF 2.1.0 for code scanning), github "
+        "(workflow annotation lines)",
+    )
+    li.add_argument(
+        "--base",
+        metavar="DIR",
+        help="sarif/github: name files relative to this folder, the repository root (default: the working folder)",
+    )
     li.set_defaults(func=_lint)
 
     sc = sub.add_parser("schema", help="输出 JSON Schema print the JSON Schema of rule files")
@@ -261,6 +272,11 @@ def _lint(args: argparse.Namespace) -> int:
     problems = lint(*args.paths)
     if args.format == "json":
         print(json.dumps([p.to_dict() for p in problems], ensure_ascii=False, indent=2))
+    elif args.format in ("sarif", "github"):
+        from .render.lint import render_annotations, render_sarif
+
+        render = render_sarif if args.format == "sarif" else render_annotations
+        sys.stdout.write(render(problems, base=args.base))
     else:
         for problem in problems:
             print(problem)
