@@ -147,8 +147,20 @@ def _parser() -> argparse.ArgumentParser:
     co.add_argument("--output", "-o", help="write here (e.g. rules/COVERAGE.md) instead of standard output")
     co.set_defaults(func=_coverage)
 
-    ve = sub.add_parser("verify", help="复核报告 re-check a saved JSON report against its inputs")
+    ve = sub.add_parser(
+        "verify",
+        help="复核报告 re-check a saved JSON report against its inputs (from any folder)",
+        description="Find the report's inputs (paths relative to the folder it was made in) and rule packs (by id "
+        "and hash: --rules, rules/ of that folder, the installed packs), say which changed, else evaluate again "
+        "and compare byte for byte. Exit 0 reproduced, 1 problems, 2 unreadable.",
+    )
     ve.add_argument("report")
+    ve.add_argument("--rules", action="append", default=[], help="rule pack folder(s) to look in first")
+    ve.add_argument(
+        "--base",
+        metavar="DIR",
+        help="the folder the report was made in (default: found from the working folder and the report's folder)",
+    )
     ve.set_defaults(func=_verify)
 
     ex = sub.add_parser("explain", help="说明规则 explain what a rule checks")
@@ -311,7 +323,7 @@ def _coverage(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from .verify import verify_report
 
-    problems = verify_report(args.report)
+    problems = verify_report(args.report, rules=args.rules, base=args.base)
     for problem in problems:
         print(problem)
     if not problems:

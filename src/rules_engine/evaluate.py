@@ -36,7 +36,7 @@ from .load.inputs import (
     records_from_objects,
     roster_from_data,
 )
-from .load.rules import RuleSet, load_rules
+from .load.rules import RulePack, RuleSet, load_rules
 from .load.waivers import LoadedWaiver, load_waivers
 from .model.findings import Finding, Report, Status
 from .model.records import ActivityRecord
@@ -207,10 +207,7 @@ class _Run:
                 "version": __version__,
                 "period": self.period.label,
                 "as_of": self.as_of.isoformat(),
-                "packs": [
-                    {"id": p.id, "version": p.manifest.pack.version, "sha256": p.sha256, "root": p.root}
-                    for p in self.compiled.ruleset.packs
-                ],
+                "packs": [pack_receipt(p) for p in self.compiled.ruleset.packs],
                 "params": self.compiled.overrides,
                 "max_evidence": self.max_evidence,
                 "waivers": [
@@ -221,6 +218,16 @@ class _Run:
                 + [file_digest(source, "records") for source in self.accounts],
             },
         }
+
+
+def pack_receipt(pack: RulePack) -> dict[str, str]:
+    """A pack as the receipt names it: id, version and content hash (what ``verify`` must find again), and
+    where it came from, for information only. A folder's path is not recorded: it depends on the working
+    folder (and on the machine), and ``verify`` finds packs by id and hash."""
+    origin = getattr(pack, "origin", "") or ""
+    if not origin or origin == pack.root:  # a folder named by path
+        origin = "folder"
+    return {"id": pack.id, "version": pack.manifest.pack.version, "sha256": pack.sha256, "origin": origin}
 
 
 def _prepare(
