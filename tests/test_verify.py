@@ -9,15 +9,22 @@ from pathlib import Path
 
 import pytest
 
-from rules_engine import __version__
+from rules_engine import RuleSet, __version__, load_rules, verify
 from rules_engine.cli import main
 
 from .conftest import EXAMPLE, RULES
 
 
+def _installed(monkeypatch: pytest.MonkeyPatch, *paths: Path) -> None:
+    """Make the installed packs those of `paths` (none: nothing installed), whatever this environment has."""
+    monkeypatch.setattr(verify, "_installed_packs", lambda: load_rules(*paths) if paths else RuleSet(()))
+
+
 @pytest.fixture
 def made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Path:
-    """Folder A, holding the data and the rules, where a report was made with relative paths."""
+    """Folder A, holding the data and the rules, where a report was made with relative paths; no pack is
+    installed, so the copies in A are the only ones verify can find."""
+    _installed(monkeypatch)
     folder = tmp_path / "A"
     shutil.copytree(EXAMPLE, folder / "data", ignore=shutil.ignore_patterns("*.py", "*.md"))
     shutil.copytree(RULES, folder / "rules")
@@ -53,6 +60,14 @@ def test_verify_from_another_folder(made: Path, tmp_path: Path, capsys) -> None:
     assert _verify(capsys, str(moved), "--base", str(made))[0] == 0
     assert _verify(capsys, str(moved), "--base", str(made / "data"), "--rules", str(made / "rules"))[0] == 1
     assert _verify(capsys, str(moved), "--base", str(made), "--rules", str(made / "rules"))[0] == 0
+
+
+def test_packs_are_found_among_the_installed_ones(made: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    shutil.move(made / "rules", tmp_path / "elsewhere")  # not in A any more: verify looks among the installed
+    code, out = _verify(capsys, str(made / "report.json"))
+    assert code == 1 and "not found" in out
+    _installed(monkeypatch, tmp_path / "elsewhere")
+    assert _verify(capsys, str(made / "report.json"))[0] == 0
 
 
 def test_receipt_names_packs_by_id_version_and_hash(made: Path) -> None:

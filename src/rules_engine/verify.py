@@ -26,7 +26,7 @@ import contextlib
 import dataclasses
 import io
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -192,11 +192,11 @@ def _find_packs(
     if rules:
         sources.append((", ".join(map(str, rules)), load_rules(*rules)))  # the user's own: errors are theirs
     if (folder / "rules").is_dir():
-        _try_load(sources, notes, str(folder / "rules"), folder / "rules")
+        _try_load(sources, notes, str(folder / "rules"), lambda: load_rules(folder / "rules"))
     legacy = [folder / p["root"] for p in recorded if p.get("root") and (folder / p["root"]).is_dir()]
     if legacy:  # a receipt of an earlier version names pack folders
-        _try_load(sources, notes, ", ".join(map(str, legacy)), *legacy)
-    _try_load(sources, notes, "已安装的规则包 the installed packs")
+        _try_load(sources, notes, ", ".join(map(str, legacy)), lambda: load_rules(*legacy))
+    _try_load(sources, notes, "已安装的规则包 the installed packs", _installed_packs)
     found: list[RulePack] = []
     problems: list[str] = []
     for want in recorded:
@@ -225,9 +225,14 @@ def _find_packs(
     return found, problems
 
 
-def _try_load(sources: list[tuple[str, RuleSet]], notes: list[str], where: str, *paths: str | Path) -> None:
+def _installed_packs() -> RuleSet:
+    """The installed packs: those bundled with the library and published through entry points."""
+    return load_rules()
+
+
+def _try_load(sources: list[tuple[str, RuleSet]], notes: list[str], where: str, load: Callable[[], RuleSet]) -> None:
     try:
-        sources.append((where, load_rules(*paths)))
+        sources.append((where, load()))
     except RulesError as exc:
         notes.append(
             f"{where}: 规则包无法加载 packs do not load ({len(exc.problems)} 处问题 problem(s)): {exc.problems[0]}"
