@@ -23,7 +23,7 @@ from .model.records import ActivityRecord
 from .model.roster import Organisation, Person, Post, Roster
 from .model.rules import Manifest, Rule, RuleFile
 from .periods import Granularity, Period, parse_period
-from .render import render_json, render_table
+from .render import render_annotations, render_json, render_junit, render_sarif, render_table
 from .schema import rule_schema
 
 __all__ = [
@@ -60,7 +60,10 @@ __all__ = [
     "load_rules",
     "parse_period",
     "read_roster",
+    "render_annotations",
     "render_json",
+    "render_junit",
+    "render_sarif",
     "render_table",
     "rule_schema",
 ]

@@ -83,7 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--rules", action="append", help="rule pack folder(s) (default: ./rules)")
     ev.add_argument("--period", required=True, help="2024, 2024-H1, 2024-Q3, 2024-05 or 2024-01-01..2024-06-30")
     ev.add_argument("--as-of", help="评价日期 evaluation date YYYY-MM-DD (default: today)")
-    ev.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    ev.add_argument(
+        "--format",
+        choices=("table", "json", "csv", "junit"),
+        default="table",
+        help="table (default), json (the report with its receipt), csv (spreadsheets), junit (JUnit XML for CI: "
+        "a test case per finding, a suite per organisation)",
+    )
     ev.add_argument("--output", "-o", help="write the report to this file instead of standard output")
     ev.add_argument(
         "--param",
@@ -107,7 +113,18 @@ def _parser() -> argparse.ArgumentParser:
 
     li = sub.add_parser("lint", help="检查规则文件 check rule files; exit 1 on problems")
     li.add_argument("paths", nargs="*", default=["rules"])
-    li.add_argument("--format", choices=("text", "json"), default="text")
+    li.add_argument(
+        "--format",
+        choices=("text", "json", "sarif", "github"),
+        default="text",
+        help="text (default), json (the problems as data), sarif (SARIF 2.1.0 for code scanning), github "
+        "(workflow annotation lines)",
+    )
+    li.add_argument(
+        "--base",
+        metavar="DIR",
+        help="sarif/github: name files relative to this folder, the repository root (default: the working folder)",
+    )
     li.set_defaults(func=_lint)
 
     sc = sub.add_parser("schema", help="输出 JSON Schema print the JSON Schema of rule files")
@@ -130,8 +147,20 @@ def _parser() -> argparse.ArgumentParser:
     co.add_argument("--output", "-o", help="write here (e.g. rules/COVERAGE.md) instead of standard output")
     co.set_defaults(func=_coverage)
 
-    ve = sub.add_parser("verify", help="复核报告 re-check a saved JSON report against its inputs")
+    ve = sub.add_parser(
+        "verify",
+        help="复核报告 re-check a saved JSON report against its inputs (from any folder)",
+        description="Find the report's inputs (paths relative to the folder it was made in) and rule packs (by id "
+        "and hash: --rules, rules/ of that folder, the installed packs), say which changed, else evaluate again "
+        "and compare byte for byte. Exit 0 reproduced, 1 problems, 2 unreadable.",
+    )
     ve.add_argument("report")
+    ve.add_argument("--rules", action="append", default=[], help="rule pack folder(s) to look in first")
+    ve.add_argument(
+        "--base",
+        metavar="DIR",
+        help="the folder the report was made in (default: found from the working folder and the report's folder)",
+    )
     ve.set_defaults(func=_verify)
 
     ex = sub.add_parser("explain", help="说明规则 explain what a rule checks")
@@ -220,7 +249,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.max_evidence < 0:
         raise UsageError("--max-evidence 不能为负 must not be negative")
     extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence}
-    if args.format in ("json", "csv"):  # streamed: findings are written as they are produced, never all held
+    if args.format in ("json", "csv", "junit"):  # streamed: findings are written as they are produced, never all held
         extra["format"] = args.format
         if args.output:
             summary = evaluate_to(args.output, compiled, roster, files, period=args.period, as_of=as_of, **extra)
@@ -255,6 +284,11 @@ def _lint(args: argparse.Namespace) -> int:
     problems = lint(*args.paths)
     if args.format == "json":
         print(json.dumps([p.to_dict() for p in problems], ensure_ascii=False, indent=2))
+    elif args.format in ("sarif", "github"):
+        from .render.lint import render_annotations, render_sarif
+
+        render = render_sarif if args.format == "sarif" else render_annotations
+        sys.stdout.write(render(problems, base=args.base))
     else:
         for problem in problems:
             print(problem)
@@ -289,7 +323,7 @@ def _coverage(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from .verify import verify_report
 
-    problems = verify_report(args.report)
+    problems = verify_report(args.report, rules=args.rules, base=args.base)
     for problem in problems:
         print(problem)
     if not problems:

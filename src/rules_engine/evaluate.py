@@ -36,7 +36,7 @@ from .load.inputs import (
     records_from_objects,
     roster_from_data,
 )
-from .load.rules import RuleSet, load_rules
+from .load.rules import RulePack, RuleSet, load_rules
 from .load.waivers import LoadedWaiver, load_waivers
 from .model.findings import Finding, Report, Status
 from .model.records import ActivityRecord
@@ -45,6 +45,7 @@ from .obligations import MAX_EVIDENCE, Counter, Obligation, RosterIndex, apply_w
 from .periods import Period, parse_period
 from .render.csv import write_csv_bytes
 from .render.json import write_json
+from .render.junit import write_junit
 
 RulesInput = CompiledRules | RuleSet | str | Path
 RosterInput = Roster | RosterResult | Mapping[str, Any] | str | Path
@@ -104,10 +105,11 @@ def evaluate_to(
 ) -> dict[str, int]:
     """Like :func:`evaluate`, but write the report to `out` finding by finding (for large inputs:
     memory does not hold the findings). Returns the summary (count per status). `format`: ``json``
-    (bytes identical to ``render_json(evaluate(...))``) or ``csv`` (identical to
-    ``render_csv(evaluate(...))``)."""
-    if format not in ("json", "csv"):
-        raise InputError(f"未知输出格式 unknown report format '{format}' (json, csv)")
+    (bytes identical to ``render_json(evaluate(...))``), ``csv`` (identical to
+    ``render_csv(evaluate(...))``) or ``junit`` (identical to ``render_junit(evaluate(...))``; one
+    organisation's findings are held at a time)."""
+    if format not in ("json", "csv", "junit"):
+        raise InputError(f"未知输出格式 unknown report format '{format}' (json, csv, junit)")
     with _paused_gc():  # writing too: millions of short-lived dicts would trigger full collections
         run = _prepare(rules, roster, records, period, as_of, params, max_evidence, waivers)
         header = run.header()
@@ -124,7 +126,11 @@ def _write(run: _Run, header: dict[str, Any], out: IO[bytes], format: str) -> No
     if format == "json":
         write_json(header, (finding_dict(ob, d.status, d.waives, raw=True) for ob, d in run.decided()), out)
         return
-    write_csv_bytes((Finding.model_validate(finding_dict(ob, d.status, d.waives)) for ob, d in run.decided()), out)
+    models = (Finding.model_validate(finding_dict(ob, d.status, d.waives)) for ob, d in run.decided())
+    if format == "junit":
+        write_junit(header, models, out)
+        return
+    write_csv_bytes(models, out)
 
 
 @contextlib.contextmanager
@@ -201,10 +207,7 @@ class _Run:
                 "version": __version__,
                 "period": self.period.label,
                 "as_of": self.as_of.isoformat(),
-                "packs": [
-                    {"id": p.id, "version": p.manifest.pack.version, "sha256": p.sha256, "root": p.root}
-                    for p in self.compiled.ruleset.packs
-                ],
+                "packs": [pack_receipt(p) for p in self.compiled.ruleset.packs],
                 "params": self.compiled.overrides,
                 "max_evidence": self.max_evidence,
                 "waivers": [
@@ -215,6 +218,16 @@ class _Run:
                 + [file_digest(source, "records") for source in self.accounts],
             },
         }
+
+
+def pack_receipt(pack: RulePack) -> dict[str, str]:
+    """A pack as the receipt names it: id, version and content hash (what ``verify`` must find again), and
+    where it came from, for information only. A folder's path is not recorded: it depends on the working
+    folder (and on the machine), and ``verify`` finds packs by id and hash."""
+    origin = getattr(pack, "origin", "") or ""
+    if not origin or origin == pack.root:  # a folder named by path
+        origin = "folder"
+    return {"id": pack.id, "version": pack.manifest.pack.version, "sha256": pack.sha256, "origin": origin}
 
 
 def _prepare(
