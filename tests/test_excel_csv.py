@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from .conftest import RULES
 
 openpyxl = pytest.importorskip("openpyxl")
 
+DATA = Path(__file__).parent / "data"
 H1 = {"period": "2024-H1", "as_of": "2024-07-15"}
 INJECTION = "=cmd|' /C calc'!A0"
 
@@ -80,8 +82,14 @@ def account(report: Report, source: str) -> Any:
 # ---------------------------------------------------------------- Excel in
 
 
-def test_one_workbook_with_roster_and_records_in_chinese(tmp_path: Path, rules: Any) -> None:
-    book = workbook(tmp_path / "县.xlsx", {"组织": ORGS_ZH, "人员": PEOPLE_ZH, "活动记录": RECORDS_ZH})
+@pytest.mark.parametrize("suffix", [".xlsx", ".xls", ".ods"])
+def test_one_workbook_with_roster_and_records_in_chinese(tmp_path: Path, rules: Any, suffix: str) -> None:
+    # .xlsx written here; .xls and .ods are the same workbook converted by LibreOffice (tests/data/README.md)
+    book = tmp_path / f"县{suffix}"
+    if suffix == ".xlsx":
+        workbook(book, {"组织": ORGS_ZH, "人员": PEOPLE_ZH, "活动记录": RECORDS_ZH})
+    else:
+        shutil.copyfile(DATA / f"county{suffix}", book)
     assert sheet_kinds(book) == {"roster", "records"}
     report = evaluate(rules, book, book, **H1)
 

@@ -212,12 +212,14 @@ def _split_inputs(inputs: list[str], waivers: Sequence[str] = ()) -> tuple[Path,
             "没有名册 no roster: give roster.yaml, a workbook with a 组织/organisations sheet, or a folder with one"
         )
     for other in rosters:
-        if other != roster and other not in records:
-            left_out.append(Entry(other, f"未用作名册，名册为 {roster}", f"not used as the roster, which is {roster}"))
+        if other != roster:
+            left_out.append(
+                Entry(other, f"不用作名册（名册为 {roster}）", f"not used as the roster, which is {roster}")
+            )
     given = {Path(w).resolve() for w in waivers}
     for entry in left_out:
         if entry.path.resolve() not in given:
-            print(f"rules-engine: 未读取 not read: {entry}", file=sys.stderr)
+            print(f"rules-engine: 注意 note: {entry}", file=sys.stderr)
     if not records:
         raise UsageError(f"没有活动记录 no record files ({' '.join(RECORD_SUFFIXES)})")
     return roster, records

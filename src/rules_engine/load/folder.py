@@ -29,7 +29,7 @@ class Entry:
     en: str
 
     def __str__(self) -> str:
-        return f"{self.path}（{self.zh} / {self.en}）"
+        return f"{self.path}: {self.zh} / {self.en}"
 
 
 @dataclass
@@ -48,23 +48,26 @@ def _left_out(path: Path) -> tuple[str, str] | None:
     suffix = path.suffix.lower()
     if name.startswith("~$"):
         return (
-            "Office 锁定文件：对应工作簿正被打开，未保存的修改读不到",
-            "an Office lock file: its workbook is open, and changes not yet saved are not read",
+            "未读取：Office 锁定文件，对应工作簿正被打开，未保存的修改读不到",
+            "not read: an Office lock file; its workbook is open, and changes not yet saved are not read",
         )
     if name.startswith("."):
-        return "隐藏文件", "a hidden file"
+        return "未读取：隐藏文件", "not read: a hidden file"
     if path.is_dir():
-        return "子目录不读取，需要时作为输入另行给出", "sub-folders are not searched; give it as an input of its own"
+        return (
+            "未读取：子目录不查找，需要时作为输入另行给出",
+            "not read: sub-folders are not searched; give it as an input of its own",
+        )
     if name in _SYSTEM:
-        return "系统文件", "a system file"
+        return "未读取：系统文件", "not read: a system file"
     if suffix in _DOCUMENTS:
-        return "说明文档", "documentation"
+        return "未读取：说明文档", "not read: documentation"
     if suffix in _SCRIPTS:
-        return "脚本", "a script"
+        return "未读取：脚本", "not read: a script"
     if suffix in (".yaml", ".yml"):
         return (
-            "YAML 文件不是记录；名册须命名为 roster.yaml，豁免文件用 --waivers 给出",
-            "YAML is not records; the roster must be named roster.yaml, waivers are given with --waivers",
+            "未读取：YAML 文件不是记录；名册须命名为 roster.yaml，豁免文件用 --waivers 给出",
+            "not read: YAML is not records; the roster must be named roster.yaml, waivers are given with --waivers",
         )
     return None
 
@@ -84,7 +87,7 @@ def scan_folder(folder: Path) -> FolderInputs:
         elif path.suffix.lower() in RECORD_SUFFIXES:
             found.records.append(path)
         else:
-            found.refused.append(Entry(path, "不支持的文件格式", "a format that is not read"))
+            found.refused.append(Entry(path, "不支持的文件格式", "not a format that is read"))
     found.rosters.sort(key=lambda p: ROSTER_NAMES.index(p.name.lower()))
     for book in workbooks:
         kinds = sheet_kinds(book)  # a workbook can hold the roster, the records, or both

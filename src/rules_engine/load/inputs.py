@@ -449,13 +449,12 @@ def _table_rows(reader: Any, source: str, delimiter: str) -> Iterator[Rec | BadR
                 f" / duplicate column '{column}' in the header (column {_column_letter(i)})"
             )
         columns.append(column)
-    while columns and columns[-1] is None:
-        columns.pop()
-    width = len(columns)
+    width = len(columns)  # columns without a name (Excel pads rows to the widest) hold no field
+    named = max((i + 1 for i, column in enumerate(columns) if column is not None), default=0)
     for number, row in itertools.chain(seen, ((reader.line_num, row) for row in reader)):
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) < width or any(cell.strip() for cell in row[width:]):
+        if len(row) < named or any(cell.strip() for cell in row[width:]):
             yield BadRow(
                 source,
                 number,
@@ -467,7 +466,7 @@ def _table_rows(reader: Any, source: str, delimiter: str) -> Iterator[Rec | BadR
             continue
         data: dict[str, Any] = {}
         stray: int | None = None
-        for i, (column, cell) in enumerate(zip(columns, row[:width], strict=True)):
+        for i, (column, cell) in enumerate(zip(columns, row[:width], strict=False)):
             value = cell.strip() or None
             if column is None:
                 if value is not None and stray is None:
