@@ -126,9 +126,9 @@ def test_every_common_encoding_and_delimiter_gives_the_same_records(
 
 
 def test_gb18030_is_still_taken_before_detection() -> None:
-    # short GBK text that a detector could take for another CJK encoding is read as GB18030, exactly
-    raw = "编号,组织\r\n党委,支部\r\n".encode("gb18030")
-    assert decode_text(raw, "x.csv") == ("编号,组织\r\n党委,支部\r\n", "gb18030")
+    # short GBK text, which charset-normalizer takes for Korean (cp949), is read as GB18030, exactly
+    text = "编号,组织,类型,日期\r\nR1,t1,zhuanti_huiyi,2024-03-05\r\n"
+    assert decode_text(text.encode("gb18030"), "x.csv") == (text, "gb18030")
 
 
 def test_undecodable_bytes_are_a_located_error_not_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -144,6 +144,21 @@ def test_undecodable_bytes_are_a_located_error_not_rows(tmp_path: Path, capsys: 
     roster.write_text(ROSTER_YAML, encoding="utf-8")
     code, out, err = run(["evaluate", str(roster), str(path), *ARGS], capsys)
     assert (code, out) == (2, "") and f"{path}:3:" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(
+            "id,org\n" + "Р1,Отдел культуры и спорта\n" * 5 + "\x01\x02", id="control-characters"
+        ),  # a detector reads it, but text tables hold no control characters
+        pytest.param(b"id,org\nR1\x00,t\xe9\n", id="not-utf16"),  # guessed as UTF-16 by a detector, lines lost
+    ],
+)
+def test_a_guess_that_gives_garbage_is_refused(raw: str | bytes) -> None:
+    data = raw.encode("cp1251") if isinstance(raw, str) else raw
+    with pytest.raises(InputError, match=r"^x\.csv:\d+: .*cannot decode the text"):
+        decode_text(data, "x.csv")
 
 
 def test_a_file_with_a_bom_that_lies_is_located(tmp_path: Path) -> None:

@@ -344,7 +344,8 @@ def decode_text(raw: bytes, source: str) -> tuple[str, str]:
     best = charset_normalizer.from_bytes(raw).best()
     if best is not None:
         text = str(best)
-        if not _CONTROL.search(text):
+        # a wrong guess of UTF-16 merges line ends with their neighbours: lines must survive the decoding
+        if not _CONTROL.search(text) and ("\n" in text or b"\n" not in raw):
             return text, best.encoding
     line = raw[:where].count(b"\n") + 1
     raise InputError(
