@@ -344,3 +344,11 @@ def test_a_workbook_roster_accepts_the_same_role_words(tmp_path: Path) -> None:
     result = read_roster(tmp_path / "roster.xlsx")
     assert not result.rejected
     assert [p.posts[0].role.value for p in result.roster.people] == ["member", "member"]
+
+
+def test_an_empty_records_sheet_gives_no_rows(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.title = "活动记录"  # nothing in it (python-calamine before 0.9 panics if asked for its rows)
+    book.save(tmp_path / "empty.xlsx")
+    assert list(read_records(tmp_path / "empty.xlsx")) == []
