@@ -28,6 +28,7 @@ from .evaluate import evaluate
 from .load.rules import RuleSet, load_rules
 from .load.waivers import load_waivers
 from .model.findings import Finding, Report, Status
+from .model.vocab import KIND_WORDS, ORG_COLUMNS, PEOPLE_COLUMNS, RECORD_COLUMNS, ROLE_WORDS
 
 STATUS_WORDS = {
     "已履行": Status.fulfilled,
@@ -38,36 +39,10 @@ STATUS_WORDS = {
     "已豁免": Status.waived,
     **{s.value: s for s in Status},
 }
-ORG_HEADERS = {"编号": "id", "名称": "name", "类型": "kind", "层级": "level", "上级": "parent"}
-PEOPLE_HEADERS = {
-    "编号": "id",
-    "人员": "id",
-    "姓名": "name",
-    "组织": "org",
-    "职务": "role",
-    "分管领域": "portfolios",
-    "任职开始": "start",
-    "任职结束": "end",
-}
-RECORD_HEADERS = {
-    "编号": "id",
-    "组织": "org",
-    "类型": "type",
-    "日期": "date",
-    "主持人": "chair",
-    "参加人员": "participants",
-    "分管领域": "portfolio",
-    "标签": "tags",
-    "内容": "text",
-}
-ROLE_WORDS = {"书记": "secretary", "副书记": "deputy_secretary", "班子成员": "member", "委员": "member"}
-KIND_WORDS = {
-    "地方党委": "local_committee",
-    "党组": "party_group",
-    "部门党委": "department_committee",
-    "乡镇党委": "township",
-    "基层党组织": "grassroots",
-}
+# the column names and the role and kind words are the ones every input reader accepts
+ORG_HEADERS = ORG_COLUMNS
+PEOPLE_HEADERS = PEOPLE_COLUMNS
+RECORD_HEADERS = RECORD_COLUMNS
 _LIST_SPLIT = re.compile(r"\s*[,，、;；]\s*")
 
 

@@ -22,14 +22,13 @@ from .compile import compile_rules
 from .engine import EngineError
 from .errors import InputError, RulesError
 from .evaluate import evaluate, evaluate_to
+from .load.folder import ROSTER_NAMES, Entry, scan_folder
+from .load.inputs import RECORD_SUFFIXES, WORKBOOK_SUFFIXES
 from .load.rules import lint, load_rules
 from .load.xlsx import sheet_kinds
 from .model.findings import Status
 from .render import render_table
 from .schema import rule_schema
-
-ROSTER_NAMES = ("roster.yaml", "roster.yml", "roster.json")
-RECORD_SUFFIXES = (".jsonl", ".ndjson", ".csv")
 
 
 class UsageError(Exception):
@@ -78,7 +77,10 @@ def _parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluate", help="评价 evaluate records against the rules")
     ev.add_argument(
-        "inputs", nargs="+", help="a folder with roster.yaml and *.jsonl/*.csv/*.xlsx records, or the files"
+        "inputs",
+        nargs="+",
+        help="a folder with roster.yaml and record files (.jsonl .json .csv .tsv .txt .xlsx .xls .ods ...), or the"
+        " files; every file of a folder is read, noted as not read, or refused",
     )
     ev.add_argument("--rules", action="append", help="rule pack folder(s) (default: ./rules)")
     ev.add_argument("--period", required=True, help="2024, 2024-H1, 2024-Q3, 2024-05 or 2024-01-01..2024-06-30")
@@ -191,26 +193,30 @@ def _params(items: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _split_inputs(inputs: list[str]) -> tuple[Path, list[Path]]:
-    roster: Path | None = None
+def _split_inputs(inputs: list[str], waivers: Sequence[str] = ()) -> tuple[Path, list[Path]]:
+    """The roster and the record files among the inputs. Every file of an input folder is read, or left
+    out with a note on standard error (files that cannot hold records), or refused (exit 2)."""
+    chosen: Path | None = None  # a roster file given by name wins over one found in a folder or workbook
+    rosters: list[Path] = []
     records: list[Path] = []
+    left_out: list[Entry] = []
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
-            for name in ROSTER_NAMES:
-                if (path / name).is_file():
-                    roster = roster or path / name
-            records += sorted(p for p in path.iterdir() if p.suffix.lower() in RECORD_SUFFIXES)
-            for book in sorted(
-                p for p in path.iterdir() if p.suffix.lower() == ".xlsx" and not p.name.startswith("~$")
-            ):
-                kinds = sheet_kinds(book)  # a workbook can hold the roster, the records, or both
-                if "roster" in kinds:
-                    roster = roster or book
-                if "records" in kinds:
-                    records.append(book)
+            found = scan_folder(path)
+            if found.refused:
+                listed = "".join(f"\n  {entry}" for entry in found.refused)
+                raise UsageError(
+                    f"输入目录 {raw} 中有读不了的文件 files in the input folder {raw} that are not read:{listed}\n"
+                    f"请转换为可读的格式（{' '.join(RECORD_SUFFIXES)}）、移出该目录，或逐个给出输入文件"
+                    " / convert them to a format that is read, move them out of the folder, or give the input files"
+                    " one by one"
+                )
+            rosters += found.rosters
+            records += found.records
+            left_out += found.left_out
         elif path.is_file():
-            if path.suffix.lower() == ".xlsx":
+            if path.suffix.lower() in WORKBOOK_SUFFIXES:
                 kinds = sheet_kinds(path)
                 if not kinds:
                     raise UsageError(
@@ -218,26 +224,38 @@ def _split_inputs(inputs: list[str]) -> tuple[Path, list[Path]]:
                         " / the workbook has no records or organisations sheet"
                     )
                 if "roster" in kinds:
-                    roster = roster or path
+                    rosters.append(path)
                 if "records" in kinds:
                     records.append(path)
-            elif path.name in ROSTER_NAMES or path.suffix.lower() in (".yaml", ".yml"):
-                roster = path
+            elif path.name.lower() in ROSTER_NAMES or path.suffix.lower() in (".yaml", ".yml"):
+                if chosen is not None:
+                    rosters.insert(0, chosen)
+                chosen = path
             else:
                 records.append(path)
         else:
             raise UsageError(f"文件或目录不存在 no such file or folder: {raw}")
+    roster = chosen or (rosters[0] if rosters else None)
     if roster is None:
         raise UsageError(
             "没有名册 no roster: give roster.yaml, a workbook with a 组织/organisations sheet, or a folder with one"
         )
+    for other in rosters:
+        if other != roster:
+            left_out.append(
+                Entry(other, f"不用作名册（名册为 {roster}）", f"not used as the roster, which is {roster}")
+            )
+    given = {Path(w).resolve() for w in waivers}
+    for entry in left_out:
+        if entry.path.resolve() not in given:
+            print(f"rules-engine: 注意 note: {entry}", file=sys.stderr)
     if not records:
-        raise UsageError("没有活动记录 no record files (*.jsonl, *.csv, *.xlsx)")
+        raise UsageError(f"没有活动记录 no record files ({' '.join(RECORD_SUFFIXES)})")
     return roster, records
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    roster, records = _split_inputs(args.inputs)
+    roster, records = _split_inputs(args.inputs, args.waivers)
     as_of = None
     if args.as_of:
         try:

@@ -1,4 +1,9 @@
-"""Readers for the roster (YAML / JSON) and activity records (JSON Lines / CSV), streaming where possible.
+"""Readers for the roster (YAML / JSON) and activity records (JSON Lines, JSON, CSV and tab-separated
+text), streaming where possible; spreadsheets are read in :mod:`rules_engine.load.xlsx`.
+
+Text is decoded by :func:`decode_text`: a byte-order mark first (UTF-8, UTF-16, UTF-32), then UTF-8,
+then GB18030, then detection (charset-normalizer); text that cannot be decoded is a located
+:class:`~rules_engine.errors.InputError`, never rows of garbage.
 
 Records are validated by hand in the hot loop (one dict check per field, no model object per line), to
 the schema of :class:`~rules_engine.model.records.ActivityRecord`. A record that fails is not an
@@ -9,16 +14,19 @@ evidenced as undeterminable instead of violated.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import charset_normalizer
 import orjson
 import yaml
 from pydantic import ValidationError
@@ -26,7 +34,15 @@ from pydantic import ValidationError
 from ..errors import InputError
 from ..model.records import ActivityRecord
 from ..model.roster import Organisation, Person, Post, Roster
+from ..model.vocab import RECORD_COLUMNS, RECORD_FIELDS, column_table
 from .yamlpos import Document, load_yaml
+
+#: Text tables of records and the delimiter each is expected to use (the delimiter is sniffed from the header).
+TEXT_TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
+#: Spreadsheets (read with python-calamine in :mod:`rules_engine.load.xlsx`).
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+#: Every format a record file may have.
+RECORD_SUFFIXES = (".jsonl", ".ndjson", ".json", *TEXT_TABLE_SUFFIXES, *WORKBOOK_SUFFIXES)
 
 MAX_LINE = 1_000_000
 MAX_STRING = 10_000
@@ -213,7 +229,9 @@ def _string_list(value: Any) -> list[str] | None:
 
 
 def read_records(path: str | Path) -> Iterator[Rec | BadRow]:
-    """Stream records from a ``.jsonl`` / ``.ndjson`` / ``.json`` (a list), ``.csv`` or ``.xlsx`` file."""
+    """Stream records from a ``.jsonl`` / ``.ndjson`` / ``.json`` (a list), a text table (``.csv``,
+    ``.tsv``, ``.txt``: comma- or tab-separated, e.g. Excel's "Unicode text") or a spreadsheet
+    (``.xlsx``, ``.xlsm``, ``.xlsb``, ``.xls``, ``.ods``)."""
     p = Path(path)
     source = str(path)
     suffix = p.suffix.lower()
@@ -221,15 +239,15 @@ def read_records(path: str | Path) -> Iterator[Rec | BadRow]:
         raise InputError(f"找不到记录文件 records file not found: {source}")
     if suffix in (".jsonl", ".ndjson"):
         yield from _read_jsonl(p, source)
-    elif suffix == ".csv":
-        yield from _read_csv(p, source)
-    elif suffix == ".xlsx":
+    elif suffix in TEXT_TABLE_SUFFIXES:
+        yield from _read_table(p, source, TEXT_TABLE_SUFFIXES[suffix])
+    elif suffix in WORKBOOK_SUFFIXES:
         from .xlsx import read_records_xlsx
 
         yield from read_records_xlsx(path)
     elif suffix == ".json":
         try:
-            data = orjson.loads(p.read_bytes())
+            data = orjson.loads(_utf8(p.read_bytes(), source))
         except orjson.JSONDecodeError as exc:
             raise InputError(f"{source}: JSON 无法解析 cannot parse JSON: {exc}") from None
         if not isinstance(data, list):
@@ -238,13 +256,18 @@ def read_records(path: str | Path) -> Iterator[Rec | BadRow]:
             yield check_record(item, source, i)
     else:
         raise InputError(
-            f"{source}: 不支持的记录文件格式 unsupported records format '{suffix}' (.jsonl, .csv, .json, .xlsx)"
+            f"{source}: 不支持的记录文件格式 unsupported records format '{suffix}' ({', '.join(RECORD_SUFFIXES)})"
         )
 
 
 def _read_jsonl(p: Path, source: str) -> Iterator[Rec | BadRow]:
     with p.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        lines: Iterable[bytes] = handle
+        if handle.read(4).startswith(_WIDE_BOMS):  # UTF-16/32 (e.g. PowerShell's redirection): read as UTF-8
+            lines = io.BytesIO(_utf8(p.read_bytes(), source))
+        else:
+            handle.seek(0)
+        for number, raw in enumerate(lines, start=1):
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
             stripped = raw.strip()
@@ -268,64 +291,203 @@ def _read_jsonl(p: Path, source: str) -> Iterator[Rec | BadRow]:
             yield check_record(data, source, number)
 
 
-def _decode(raw: bytes, source: str) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InputError(f"{source}: 无法识别的编码 unknown text encoding (expected UTF-8 or GB18030)")
+_BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_NUL = re.compile("\x00")
+# in text decoded by a guess: control characters no text table holds (tab, line ends and form feed are fine),
+# and, for GB18030, its private-use mappings, which Latin-1 or Big5 bytes read as GB18030 run into
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_GB_SUSPECT = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]")
 
 
-CSV_ALIASES = {
-    "编号": "id",
-    "记录编号": "id",
-    "组织": "org",
-    "组织编号": "org",
-    "类型": "type",
-    "记录类型": "type",
-    "日期": "date",
-    "主持人": "chair",
-    "组织者": "chair",
-    "参加人员": "participants",
-    "参会人员": "participants",
-    "分管领域": "portfolio",
-    "标签": "tags",
-    "内容": "text",
-    "说明": "text",
-    "活动编号": "id",
-    "活动类型": "type",
-    "活动日期": "date",
-    "出席人员": "participants",
-    "备注": "text",
-    "organisation": "org",
-    "organization": "org",
-}
+def decode_text(raw: bytes, source: str) -> tuple[str, str]:
+    """Decode a text file: ``(text, encoding)``.
 
-
-def _read_csv(p: Path, source: str) -> Iterator[Rec | BadRow]:
-    text = _decode(p.read_bytes(), source)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    A byte-order mark decides (UTF-8, UTF-16 — Excel's "Unicode text" — or UTF-32). Without one: UTF-8
+    (the exact, common case), then GB18030 (Excel's CSV on Chinese Windows; also GBK and GB2312) when it
+    decodes without control or private-use characters, then detection by charset-normalizer (UTF-16
+    without a mark, other encodings). Text that none of these decode cleanly, such as binary data, is
+    an :class:`InputError` naming the line of the first byte that is not UTF-8."""
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw.decode(codec), codec.replace("-sig", "")
+            except UnicodeDecodeError as exc:
+                line = raw[: exc.start].decode(codec, "replace").count("\n") + 1
+                raise InputError(
+                    f"{source}:{line}: 文件以 {codec} 字节顺序标记开头，但第 {line} 行不是有效的 {codec} 文本"
+                    f" / the file starts with a {codec} byte-order mark but line {line} is not valid {codec}"
+                ) from None
+    where: int | None = None  # byte offset of the first byte that is not UTF-8 (or of a NUL)
     try:
-        header = next(reader)
-    except StopIteration:
-        return
-    columns = [CSV_ALIASES.get(h.strip(), h.strip().lower()) for h in header]
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = exc.start
+    else:
+        nul = _NUL.search(text)
+        if nul is None:
+            return text, "utf-8"
+        where = len(text[: nul.start()].encode())
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if not _GB_SUSPECT.search(text):
+            return text, "gb18030"
+    best = charset_normalizer.from_bytes(raw).best()
+    if best is not None:
+        text = str(best)
+        # a wrong guess of UTF-16 merges line ends with their neighbours: lines must survive the decoding
+        if not _CONTROL.search(text) and ("\n" in text or b"\n" not in raw):
+            return text, best.encoding
+    line = raw[:where].count(b"\n") + 1
+    raise InputError(
+        f"{source}:{line}: 无法识别的文本编码：第 {line} 行起不是 UTF-8 文本，也不是 GB18030，"
+        "且检测不出其他编码（是二进制文件吗？）；请另存为 UTF-8（Excel：“CSV UTF-8”或“Unicode 文本”）"
+        f" / cannot decode the text: not UTF-8 from line {line} on, not GB18030, and no other encoding detected"
+        ' (a binary file?); save it as UTF-8 (Excel: "CSV UTF-8" or "Unicode text")'
+    )
+
+
+def _decode(raw: bytes, source: str) -> str:
+    return decode_text(raw, source)[0]
+
+
+def _utf8(raw: bytes, source: str) -> bytes:
+    """JSON bytes as UTF-8: unchanged unless they start with a UTF-16 or UTF-32 byte-order mark."""
+    if raw.startswith(_WIDE_BOMS):
+        return _decode(raw, source).encode()
+    return raw
+
+
+#: Column names of record tables; the table lives in :mod:`rules_engine.model.vocab` (shared).
+CSV_ALIASES = RECORD_COLUMNS
+_RECORD_KNOWN = column_table(RECORD_COLUMNS, RECORD_FIELDS)
+_DELIMITERS = (",", "\t", ";")
+_HEADER_SCAN = 20  # lines searched for the header
+
+
+def _known(row: list[str]) -> int:
+    return sum(1 for cell in row if cell.strip().casefold() in _RECORD_KNOWN)
+
+
+def _sniff(text: str, default: str) -> str:
+    """The delimiter that makes the most known column names of a header among the first lines; the
+    suffix's own delimiter on a tie."""
+    head = text.splitlines()[:_HEADER_SCAN]
+    best, score = default, 0
+    for delimiter in (default, *(d for d in _DELIMITERS if d != default)):
+        try:
+            found = max((_known(row) for row in csv.reader(head, delimiter=delimiter)), default=0)
+        except csv.Error:
+            continue
+        if found > score:
+            best, score = delimiter, found
+    return best
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _read_table(p: Path, source: str, default: str) -> Iterator[Rec | BadRow]:
+    """A comma- or tab-separated table of records. The header is the first line, among the first 20,
+    with at least two known column names (lines above it are titles); a file with no known column
+    name at all is not a table of records (InputError)."""
+    text = _decode(p.read_bytes(), source)
+    delimiter = _sniff(text, default)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        yield from _table_rows(reader, source, delimiter)
+    except csv.Error as exc:
+        raise InputError(f"{source}:{reader.line_num}: 表格无法解析 cannot parse the table: {exc}") from None
+
+
+def _table_rows(reader: Any, source: str, delimiter: str) -> Iterator[Rec | BadRow]:
+    header: tuple[int, list[str]] | None = None
+    seen: list[tuple[int, list[str]]] = []  # non-blank rows read while looking for the header
     for row in reader:
-        number = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) != len(columns):
+        if _known(row) >= 2:
+            header, seen = (reader.line_num, row), []  # the rows above it are titles
+            break
+        seen.append((reader.line_num, row))
+        if reader.line_num >= _HEADER_SCAN:
+            break
+    if header is None:
+        if not seen:
+            return  # an empty file: nothing to read
+        header, seen = seen[0], seen[1:]
+        if not _known(header[1]):
+            shown = _short(delimiter.join(header[1]))
+            raise InputError(
+                f"{source}:{header[0]}: 前 {_HEADER_SCAN} 行中没有活动记录表头"
+                f"（没有可识别的列名，如 编号、组织、类型、日期）；第一行为 {shown}"
+                f" / no records header in the first {_HEADER_SCAN} lines (no known column name such as"
+                f" id, org, type, date); the first line is {shown}"
+            )
+        # the first line is the header all the same, and the rows are rejected for their unknown fields
+    columns: list[str | None] = []
+    for i, cell in enumerate(header[1]):
+        name = cell.strip().casefold()
+        column = _RECORD_KNOWN.get(name, name) if name else None
+        if column is not None and column in columns:
+            raise InputError(
+                f"{source}:{header[0]}: 表头中列 '{column}' 重复（{_column_letter(i)} 列）"
+                f" / duplicate column '{column}' in the header (column {_column_letter(i)})"
+            )
+        columns.append(column)
+    width = len(columns)  # columns without a name (Excel pads rows to the widest) hold no field
+    named = max((i + 1 for i, column in enumerate(columns) if column is not None), default=0)
+    for number, row in itertools.chain(seen, ((reader.line_num, row) for row in reader)):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < named or any(cell.strip() for cell in row[width:]):
             yield BadRow(
                 source,
                 number,
                 None,
-                _short(",".join(row)),
-                f"列数不符（应为 {len(columns)} 列，实为 {len(row)} 列）",
-                f"expected {len(columns)} columns, found {len(row)}",
+                _short(delimiter.join(row)),
+                f"列数不符（应为 {width} 列，实为 {len(row)} 列）",
+                f"expected {width} columns, found {len(row)}",
             )
             continue
-        data: dict[str, Any] = {c: (v.strip() or None) for c, v in zip(columns, row, strict=True)}
+        data: dict[str, Any] = {}
+        stray: int | None = None
+        for i, (column, cell) in enumerate(zip(columns, row[:width], strict=False)):
+            value = cell.strip() or None
+            if column is None:
+                if value is not None and stray is None:
+                    stray = i
+                continue
+            data[column] = value
+        if stray is not None:
+            letter = _column_letter(stray)
+            yield BadRow(
+                source,
+                number,
+                letter,
+                _short(row[stray].strip()),
+                f"{letter} 列有值但没有表头",
+                f"column {letter} has a value but no header",
+                data.get("id"),
+                data.get("org"),
+                data.get("type"),
+            )
+            continue
         yield check_record(data, source, number)
 
 
@@ -389,7 +551,7 @@ def read_roster(path: str | Path) -> RosterResult:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"找不到名册文件 roster file not found: {path}")
-    if p.suffix.lower() == ".xlsx":
+    if p.suffix.lower() in WORKBOOK_SUFFIXES:
         from .xlsx import read_roster_xlsx
 
         return read_roster_xlsx(path)

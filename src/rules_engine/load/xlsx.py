@@ -1,107 +1,80 @@
-"""Readers for Excel ``.xlsx`` workbooks: activity records and the roster, one sheet per kind.
+"""Readers for spreadsheets (``.xlsx``, ``.xlsm``, ``.xlsb``, ``.xls``, ``.ods``): activity records and the
+roster, one sheet per kind.
 
 A workbook holds any of these sheets (names compared case-insensitively, surrounding spaces ignored):
 
 - records: ``活动记录`` / ``记录`` / ``records`` / ``activities`` — the columns of a CSV record file;
 - roster: ``组织`` / ``organisations`` (required for a roster) and ``人员`` / ``people`` (one row per post).
 
-Sheets are streamed (openpyxl ``read_only=True``), cell values are the ones Excel last computed
-(``data_only=True``). The header is the first row that names at least two known columns (non-empty rows
-above it are titles and are skipped); column names go through the alias tables below, Chinese or English.
-Excel dates become ISO dates, whole numbers become strings without ``.0``. Every record row goes through
-:func:`~rules_engine.load.inputs.check_record`, located as ``file.xlsx#sheet`` and its Excel row number.
-
-openpyxl is an optional dependency (``pip install duty-rules-engine[excel]``); it is imported on first use.
+Every format is read by python-calamine (one reader for Excel 97-2003, Excel 2007+ and OpenDocument);
+cell values are the ones the spreadsheet program last computed and saved. The header is the first row
+that names at least two known columns (non-empty rows above it are titles and are skipped); column names
+go through the tables of :mod:`rules_engine.model.vocab`, Chinese or English. Dates become ISO dates,
+whole numbers become strings without ``.0``. Every record row goes through
+:func:`~rules_engine.load.inputs.check_record`, located as ``file.xlsx#sheet`` and its row number.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import itertools
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from python_calamine import CalamineSheet, CalamineWorkbook, SheetTypeEnum
+
 from ..errors import InputError
-from ..model.rules import ORG_KIND_ZH, Role
-from .inputs import CSV_ALIASES, BadRow, Rec, RosterResult, check_record, roster_from_data
+from ..model.vocab import (
+    ORG_COLUMNS,
+    ORG_FIELDS,
+    PEOPLE_COLUMNS,
+    PEOPLE_FIELDS,
+    RECORD_COLUMNS,
+    RECORD_FIELDS,
+    column_table,
+)
+from .inputs import WORKBOOK_SUFFIXES, BadRow, Rec, RosterResult, _column_letter, check_record, roster_from_data
 from .yamlpos import Document
 
-INSTALL_HINT = "pip install duty-rules-engine[excel]"
+__all__ = ["WORKBOOK_SUFFIXES", "cell_text", "read_records_xlsx", "read_roster_xlsx", "sheet_kinds"]
 
 RECORD_SHEETS = frozenset({"活动记录", "记录", "records", "activities", "activity records"})
 ORG_SHEETS = frozenset({"组织", "组织名册", "organisations", "organizations"})
 PEOPLE_SHEETS = frozenset({"人员", "人员名册", "任职", "people", "persons", "posts"})
 
-#: Column names of the organisations sheet (Chinese; English names are the field names themselves).
-ORG_ALIASES: dict[str, str] = {
-    "编号": "id",
-    "组织编号": "id",
-    "名称": "name",
-    "组织名称": "name",
-    "类型": "kind",
-    "组织类型": "kind",
-    "type": "kind",
-    "层级": "level",
-    "上级组织": "parent",
-    "上级": "parent",
-    "上级组织编号": "parent",
-}
-ORG_FIELDS = ("id", "name", "kind", "level", "parent")
-
-#: Column names of the people sheet (one row per post).
-PEOPLE_ALIASES: dict[str, str] = {
-    "编号": "id",
-    "人员编号": "id",
-    "姓名": "name",
-    "组织": "org",
-    "组织编号": "org",
-    "任职组织": "org",
-    "organisation": "org",
-    "organization": "org",
-    "职务": "role",
-    "分管领域": "portfolios",
-    "分管": "portfolios",
-    "portfolio": "portfolios",
-    "任职开始": "start",
-    "开始日期": "start",
-    "任职结束": "end",
-    "结束日期": "end",
-}
-PEOPLE_FIELDS = ("id", "name", "org", "role", "portfolios", "start", "end")
+# the tables were defined here first; the names stay for code that imports them
+ORG_ALIASES = ORG_COLUMNS
+PEOPLE_ALIASES = PEOPLE_COLUMNS
 _POST_FIELDS = ("org", "role", "portfolios", "start", "end")
 
-#: Values of the role column: Chinese or English.
-ROLE_VALUES: dict[str, str] = {**{r.zh: r.value for r in Role}, **{r.value: r.value for r in Role}}
-#: Values of the kind column: Chinese or English.
-KIND_VALUES: dict[str, str] = {
-    **{zh: kind.value for kind, zh in ORG_KIND_ZH.items()},
-    **{kind.value: kind.value for kind in ORG_KIND_ZH},
-}
-
-RECORD_FIELDS = ("id", "org", "type", "date", "chair", "participants", "portfolio", "tags", "text")
 _SPLIT = re.compile(r"[;；,，、|]")  # the separators of multi-value cells, as in CSV
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HEADER_SCAN = 20  # rows searched for the header
 
 
-def _openpyxl() -> Any:
-    try:
-        return importlib.import_module("openpyxl")
-    except ImportError:
-        raise InputError(
-            f"读取 .xlsx 需要 openpyxl，请安装：{INSTALL_HINT} / reading .xlsx needs openpyxl: {INSTALL_HINT}"
-        ) from None
+class _Book:
+    """An open workbook: its worksheets' names (chart, macro and VBA sheets left out) and sheets by name."""
 
+    def __init__(self, path: Path, source: str) -> None:
+        self.source = source
+        try:
+            self._book = CalamineWorkbook.from_path(str(path))
+            self.sheetnames = [m.name for m in self._book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
+        except Exception as exc:  # CalamineError (zip, OLE, XML, password ...), OSError
+            raise InputError(
+                f"{source}: 无法打开电子表格 cannot open the spreadsheet (Excel .xlsx/.xls or OpenDocument .ods): {exc}"
+            ) from None
 
-def _open(path: Path, source: str) -> Any:
-    openpyxl = _openpyxl()
-    try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
-    except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException, XML errors ...
-        raise InputError(f"{source}: 无法打开 Excel 工作簿 cannot open the Excel workbook: {exc}") from None
+    def sheet(self, name: str) -> CalamineSheet:
+        try:
+            return self._book.get_sheet_by_name(name)
+        except Exception as exc:
+            raise InputError(f"{self.source}#{name}: 无法读取工作表 cannot read the sheet: {exc}") from None
+
+    def close(self) -> None:
+        self._book.close()
 
 
 def _norm(name: object) -> str:
@@ -114,7 +87,7 @@ def sheet_kinds(path: str | Path) -> frozenset[str]:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"找不到文件 file not found: {path}")
-    book = _open(p, str(path))
+    book = _Book(p, str(path))
     try:
         names = {_norm(n) for n in book.sheetnames}
     finally:
@@ -139,31 +112,26 @@ def cell_text(value: object) -> str | None:
         return "TRUE" if value else "FALSE"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, dt.time):
+        return value.isoformat()
     text = str(value).strip()
     return text or None
-
-
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 class _Sheet:
     """A worksheet streamed row by row, with its header mapped to field names."""
 
-    def __init__(self, sheet: Any, source: str, aliases: Mapping[str, str], fields: tuple[str, ...]) -> None:
+    def __init__(self, sheet: CalamineSheet, source: str, aliases: Mapping[str, str], fields: tuple[str, ...]) -> None:
         self.source = source
         self.columns: list[str | None] = []
         self.header_row = 0
-        sheet.reset_dimensions()  # do not trust the stored size: read every row there is
-        self._rows: Iterator[tuple[Any, ...]] = iter(sheet.iter_rows(min_row=1, min_col=1, values_only=True))
+        start = sheet.start  # None for an empty sheet (whose row iterator must not be asked for)
+        # python-calamine yields the rows from the sheet's first row, and the columns from the first used one
+        self._offset = start[1] if start else 0
+        self._rows: Iterator[list[Any]] = iter(sheet.iter_rows()) if start else iter(())
         self._number = 0
         self._pending: list[tuple[int, tuple[Any, ...]]] = []
-        known = {a.casefold(): f for a, f in aliases.items()} | {f: f for f in fields}
+        known = column_table(aliases, fields)
         first: tuple[int, tuple[Any, ...]] | None = None
         for number, row in self._numbered():
             if not any(cell_text(v) for v in row):
@@ -200,9 +168,10 @@ class _Sheet:
             if column is None:
                 continue
             if column in seen:
+                letter = _column_letter(i + self._offset)
                 raise InputError(
-                    f"{self.source}: 第 {number} 行表头中列 '{column}' 重复（{_column_letter(i)} 列）"
-                    f" / duplicate column '{column}' in the header (row {number}, column {_column_letter(i)})"
+                    f"{self.source}: 第 {number} 行表头中列 '{column}' 重复（{letter} 列）"
+                    f" / duplicate column '{column}' in the header (row {number}, column {letter})"
                 )
             seen.add(column)
         self.columns = columns
@@ -227,7 +196,7 @@ class _Sheet:
                     continue
                 data[column] = text
             if stray is not None:
-                letter = _column_letter(stray)
+                letter = _column_letter(stray + self._offset)
                 yield (
                     number,
                     BadRow(
@@ -246,9 +215,9 @@ class _Sheet:
             yield number, data
 
 
-def _sheets(book: Any, names: frozenset[str]) -> list[Any]:
-    """The worksheets (not chart sheets) whose names are in `names`, in workbook order."""
-    return [sheet for sheet in book.worksheets if _norm(sheet.title) in names]
+def _sheets(book: _Book, names: frozenset[str]) -> list[str]:
+    """The names of the worksheets (not chart sheets) whose names are in `names`, in workbook order."""
+    return [title for title in book.sheetnames if _norm(title) in names]
 
 
 # ---------------------------------------------------------------- records
@@ -261,21 +230,21 @@ def read_records_xlsx(path: str | Path) -> Iterator[Rec | BadRow]:
     source = str(path)
     if not p.is_file():
         raise InputError(f"找不到记录文件 records file not found: {source}")
-    book = _open(p, source)
+    book = _Book(p, source)
     try:
         sheets = _sheets(book, RECORD_SHEETS)
         if not sheets:
             roster_sheets = ORG_SHEETS | PEOPLE_SHEETS
-            if len(book.sheetnames) == 1 and book.worksheets and _norm(book.sheetnames[0]) not in roster_sheets:
-                sheets = book.worksheets
+            if len(book.sheetnames) == 1 and _norm(book.sheetnames[0]) not in roster_sheets:
+                sheets = book.sheetnames
             else:
                 raise InputError(
                     f"{source}: 没有活动记录工作表（应命名为 活动记录 或 records）"
                     f" / no records sheet (name it 活动记录 or records); sheets: {', '.join(book.sheetnames)}"
                 )
-        for sheet in sheets:
-            where = f"{source}#{sheet.title}"
-            table = _Sheet(sheet, where, CSV_ALIASES, RECORD_FIELDS)
+        for title in sheets:
+            where = f"{source}#{title}"
+            table = _Sheet(book.sheet(title), where, RECORD_COLUMNS, RECORD_FIELDS)
             for number, row in table.rows():
                 if isinstance(row, BadRow):
                     yield row
@@ -309,7 +278,7 @@ def read_roster_xlsx(path: str | Path) -> RosterResult:
     name = str(path)
     if not p.is_file():
         raise InputError(f"找不到名册文件 roster file not found: {name}")
-    book = _open(p, name)
+    book = _Book(p, name)
     try:
         org_sheets = _sheets(book, ORG_SHEETS)
         if not org_sheets:
@@ -317,12 +286,12 @@ def read_roster_xlsx(path: str | Path) -> RosterResult:
                 f"{name}: 没有组织工作表（应命名为 组织 或 organisations） / no organisations sheet "
                 f"(name it 组织 or organisations); sheets: {', '.join(book.sheetnames)}"
             )
-        return _roster(name, org_sheets, _sheets(book, PEOPLE_SHEETS))
+        return _roster(name, book, org_sheets, _sheets(book, PEOPLE_SHEETS))
     finally:
         book.close()
 
 
-def _roster(name: str, org_sheets: list[Any], people_sheets: list[Any]) -> RosterResult:
+def _roster(name: str, book: _Book, org_sheets: list[str], people_sheets: list[str]) -> RosterResult:
     origins: list[tuple[str, int]] = []  # synthetic line k -> (sheet source, Excel row)
     positions: dict[tuple[str | int, ...], tuple[int, int]] = {}
     early: list[BadRow] = []  # rows rejected here, before roster_from_data
@@ -332,24 +301,22 @@ def _roster(name: str, org_sheets: list[Any], people_sheets: list[Any]) -> Roste
         positions[path] = (len(origins), 1)
 
     orgs: list[dict[str, Any]] = []
-    for sheet in org_sheets:
-        where = f"{name}#{sheet.title}"
-        for number, row in _Sheet(sheet, where, ORG_ALIASES, ORG_FIELDS).rows():
+    for title in org_sheets:
+        where = f"{name}#{title}"
+        for number, row in _Sheet(book.sheet(title), where, ORG_COLUMNS, ORG_FIELDS).rows():
             if isinstance(row, BadRow):
                 early.append(row)
                 continue
             item: dict[str, Any] = {k: v for k, v in row.items() if v is not None}
-            if "kind" in item:
-                item["kind"] = _lookup(KIND_VALUES, item["kind"])
             mark(("organisations", len(orgs)), where, number)
             orgs.append(item)
 
     # people rows grouped by id, in order of first appearance; each row is one post (one roster unit)
     people: dict[str, dict[str, Any]] = {}
     rows: dict[str, list[tuple[dict[str, Any] | None, str, int]]] = {}
-    for sheet in people_sheets:
-        where = f"{name}#{sheet.title}"
-        for number, row in _Sheet(sheet, where, PEOPLE_ALIASES, PEOPLE_FIELDS).rows():
+    for title in people_sheets:
+        where = f"{name}#{title}"
+        for number, row in _Sheet(book.sheet(title), where, PEOPLE_COLUMNS, PEOPLE_FIELDS).rows():
             if isinstance(row, BadRow):
                 early.append(row)
                 continue
@@ -383,15 +350,11 @@ def _roster(name: str, org_sheets: list[Any], people_sheets: list[Any]) -> Roste
         if bad_row.source == name and 0 < bad_row.line <= len(origins):
             bad_row.source, bad_row.line = origins[bad_row.line - 1]
     result.rejected[:0] = early
-    sheet_order = {f"{name}#{sheet.title}": i for i, sheet in enumerate([*org_sheets, *people_sheets])}
+    sheet_order = {f"{name}#{title}": i for i, title in enumerate([*org_sheets, *people_sheets])}
     result.rejected.sort(key=lambda r: (sheet_order.get(r.source, len(sheet_order)), r.line))
     result.read += len(early)
     result.rejected_units += len(early)
     return result
-
-
-def _lookup(table: Mapping[str, str], value: str) -> str:
-    return table.get(value, table.get(value.casefold(), value))
 
 
 def _person_row_problem(
@@ -432,8 +395,6 @@ def _post(row: Mapping[str, str | None]) -> dict[str, Any] | None:
     if all(row.get(k) is None for k in _POST_FIELDS):
         return None
     post: dict[str, Any] = {k: row[k] for k in _POST_FIELDS if k in row and row[k] is not None}
-    if "role" in post:
-        post["role"] = _lookup(ROLE_VALUES, post["role"])
     raw = post.get("portfolios")
     post["portfolios"] = _split(raw) if raw else []
     return post

@@ -1,12 +1,19 @@
-"""The roster: organisations, people, and the posts they hold (role, portfolio areas, term of office)."""
+"""The roster: organisations, people, and the posts they hold (role, portfolio areas, term of office).
+
+Roles and organisation kinds may be written in Chinese or English (``书记`` or ``secretary``; the
+words are in :mod:`rules_engine.model.vocab`); an unknown word is refused with a "did you mean".
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from .rules import OrgKind, Role
+from .vocab import kind_problem, kind_value, role_problem, role_value
 
 
 class _Model(BaseModel):
@@ -20,6 +27,16 @@ class Organisation(_Model):
     level: str | None = Field(default=None, description="层级 e.g. county, township")
     parent: str | None = None
 
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind_word(cls, value: Any) -> Any:
+        if isinstance(value, str) and not isinstance(value, OrgKind):
+            code = kind_value(value)
+            if code is None:
+                raise PydanticCustomError("kind", "{message}", {"message": kind_problem(value)})
+            return code
+        return value
+
 
 class Post(_Model):
     """One term in one post: who, where, which role, which portfolio areas, from when to when."""
@@ -29,6 +46,16 @@ class Post(_Model):
     portfolios: list[str] = Field(default_factory=list, description="分管领域 portfolio areas")
     start: dt.date
     end: dt.date | None = None
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _role_word(cls, value: Any) -> Any:
+        if isinstance(value, str) and not isinstance(value, Role):
+            code = role_value(value)
+            if code is None:
+                raise PydanticCustomError("role", "{message}", {"message": role_problem(value)})
+            return code
+        return value
 
     @model_validator(mode="after")
     def _order(self) -> Post:
