@@ -64,7 +64,9 @@ class BadRow:
     org: str | None = None
     type: str | None = None
     date: dt.date | None = None
-    taints: bool = True  # False: the row cannot have evidenced any duty (a duplicate, a date outside the span)
+    # False: the row has no data problem and cannot have evidenced any duty (an identical duplicate, a date
+    # outside the span or after the evaluation date): the input account lists it as excluded, not rejected
+    taints: bool = True
 
 
 _FIELDS = ("id", "org", "type", "date", "chair", "participants", "portfolio", "tags", "text")
