@@ -258,16 +258,64 @@ def _read_jsonl(p: Path, source: str) -> Iterator[Rec | BadRow]:
             try:
                 data = orjson.loads(stripped)
             except orjson.JSONDecodeError as exc:
-                yield BadRow(
-                    source,
-                    number,
-                    None,
-                    _short(stripped.decode("utf-8", "replace")),
-                    f"JSON 格式错误: {exc}",
-                    f"malformed JSON: {exc}",
+                text = stripped.decode("utf-8", "replace")
+                yield _salvaged(
+                    BadRow(source, number, None, _short(text), f"JSON 格式错误: {exc}", f"malformed JSON: {exc}"),
+                    salvage_json(text),
                 )
                 continue
             yield check_record(data, source, number)
+
+
+# A JSON string token, and what precedes it: `{` or `,` (key position), then optionally `: "a string value"`.
+_JSON_PAIR = re.compile(r'([{,]?)\s*"((?:[^"\\]|\\.)*)"(?:\s*:\s*"((?:[^"\\]|\\.)*)")?')
+_SALVAGED = ("id", "org", "type", "date")
+
+
+def salvage_json(text: str) -> dict[str, str]:
+    """What a broken JSON line still shows of its ``id``, ``org``, ``type`` and ``date``: string values
+    written as ``"key": "value"`` at key position (after ``{`` or ``,``), scanned string token by string
+    token from the start (so a key written inside another value is skipped), JSON escapes decoded.
+
+    Nothing is guessed: a key whose name occurs more than once in the text, a value cut short, or a
+    line that holds more than one ``{`` (perhaps two records run together) gives nothing for that key
+    (or for the line); the caller then treats the row as able to belong anywhere."""
+    if text.count("{") != 1 or not text.lstrip().startswith("{"):
+        return {}
+    found: dict[str, str] = {}
+    for match in _JSON_PAIR.finditer(text):
+        lead, key, value = match.groups()
+        if not lead or value is None or key not in _SALVAGED or text.count(f'"{key}"') != 1:
+            continue
+        try:
+            decoded = orjson.loads(f'"{value}"'.encode("utf-8", "surrogatepass"))
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(decoded, str) and 0 < len(decoded) <= MAX_STRING:
+            found[key] = decoded
+    return found
+
+
+def salvage_csv(columns: list[str], row: list[str]) -> dict[str, str]:
+    """What a CSV row with too few cells still shows of its ``id``, ``org``, ``type`` and ``date``: the
+    cells by header position before the last one present (which may be cut short). A row with too many
+    cells gives nothing: a stray separator may sit anywhere before, or two rows may have run together."""
+    if len(row) >= len(columns):
+        return {}
+    return {c: row[i].strip() for i, c in enumerate(columns[: len(row) - 1]) if c in _SALVAGED and row[i].strip()}
+
+
+def _salvaged(row: BadRow, seen: Mapping[str, str]) -> BadRow:
+    """`row` with the id, organisation, type and date that the broken text still shows: the duties the
+    row may have evidenced are then only those of that organisation (type, period)."""
+    row.record_id, row.org, row.type = seen.get("id"), seen.get("org"), seen.get("type")
+    raw_date = seen.get("date")
+    if raw_date is not None and _DATE.match(raw_date):
+        try:
+            row.date = dt.date.fromisoformat(raw_date)
+        except ValueError:
+            row.date = None
+    return row
 
 
 def _decode(raw: bytes, source: str) -> str:
@@ -313,12 +361,13 @@ def _read_csv(p: Path, source: str) -> Iterator[Rec | BadRow]:
     except StopIteration:
         return
     columns = [CSV_ALIASES.get(h.strip(), h.strip().lower()) for h in header]
+    number = reader.line_num
     for row in reader:
-        number = reader.line_num
+        first, number = number + 1, reader.line_num
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(columns):
-            yield BadRow(
+            bad = BadRow(
                 source,
                 number,
                 None,
@@ -326,6 +375,9 @@ def _read_csv(p: Path, source: str) -> Iterator[Rec | BadRow]:
                 f"列数不符（应为 {len(columns)} 列，实为 {len(row)} 列）",
                 f"expected {len(columns)} columns, found {len(row)}",
             )
+            # on one physical line, the cells before the damage still say where the row belongs; a row that
+            # spans lines (an open quote) may have swallowed other rows: it could belong anywhere
+            yield _salvaged(bad, salvage_csv(columns, row)) if first == number else bad
             continue
         data: dict[str, Any] = {c: (v.strip() or None) for c, v in zip(columns, row, strict=True)}
         yield check_record(data, source, number)
