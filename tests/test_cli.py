@@ -69,12 +69,24 @@ def test_usage_errors_exit_2_with_a_message(args: list[str], needle: str, capsys
     assert needle in capsys.readouterr().err
 
 
-def test_no_violation_exits_0(tmp_path) -> None:
+def test_no_violation_exits_0_and_an_undecided_duty_4(tmp_path) -> None:
+    args = ["evaluate", str(tmp_path), "--rules", str(RULES), "--period", "2024", "--as-of", "2025-01-01"]
+    (tmp_path / "roster.yaml").write_text(
+        "organisations: [{id: t1, name: 甲镇党委, kind: grassroots}]\n"
+        "people: [{id: s1, name: 张书记, posts: [{org: t1, role: secretary, start: 2020-01-01}]}]\n",
+        encoding="utf-8",
+    )
+    lecture = '{"id": "k1", "org": "t1", "type": "jiang_dangke", "date": "2024-05-01", "chair": "s1"}\n'
+    (tmp_path / "records.jsonl").write_text(lecture, encoding="utf-8")
+    assert main(args) == 0  # every duty decided, none violated
+    (tmp_path / "records.jsonl").write_text(lecture.replace("2024-05-01", "2025-05-01"), encoding="utf-8")
+    assert main(args) == 1  # a lecture dated after the evaluation date is not evidence
     (tmp_path / "roster.yaml").write_text(
         "organisations: [{id: t1, name: 甲镇党委, kind: grassroots}]\npeople: []\n", encoding="utf-8"
     )
     (tmp_path / "records.jsonl").write_text("", encoding="utf-8")
-    assert main(["evaluate", str(tmp_path), "--rules", str(RULES), "--period", "2024", "--as-of", "2025-01-01"]) == 0
+    assert main(args) == 4  # nobody holds the post the rule names: undeterminable, no violation
+    assert main([*args, "--fail-on", "violated"]) == 0
 
 
 def test_python_dash_m_entry_point() -> None:

@@ -285,7 +285,7 @@ def test_every_input_row_is_accounted_for(make_pack, township, tmp_path: Path) -
     good = json.dumps(rec("r1", "meeting", "2024-03-01", "s1"))
     rows = [
         good,
-        good,  # identical duplicate: counted once, reported
+        good,  # identical duplicate: counted once, reported as excluded (no data problem)
         json.dumps(rec("r1", "meeting", "2024-04-01", "s1")),  # same id, other content
         "{not json",
         json.dumps([1, 2]),
@@ -299,10 +299,12 @@ def test_every_input_row_is_accounted_for(make_pack, township, tmp_path: Path) -
     report = evaluate(rules, township, path, period="2024", as_of="2025-01-01")
     (account,) = [s for s in report.input.sources if s.kind == "records"]
     assert account.read == 10
-    assert account.used + account.rejected == account.read
-    assert account.used == 2
+    assert account.used + account.rejected + account.excluded == account.read
+    assert (account.used, account.rejected, account.excluded) == (2, 7, 1)
+    (excluded,) = report.input.excluded
+    assert excluded.line == 2 and "identical, counted once" in excluded.reason.en
     reasons = {r.line: r.reason.en for r in report.input.rejections}
-    assert "identical, counted once" in reasons[2]
+    assert 2 not in reasons
     assert "different content" in reasons[3]
     assert "malformed JSON" in reasons[4]
     assert "not a JSON object" in reasons[5]
@@ -428,12 +430,14 @@ def test_deadline_window_shorter_than_min_days_in_post(make_pack, township) -> N
     assert one(report, "Q4-1", subject="s1").status is Status.fulfilled  # in post for the whole window
 
 
-def test_records_outside_every_period_are_rejected_without_doubt(make_pack, township) -> None:
+def test_records_outside_every_period_are_excluded_without_doubt(make_pack, township) -> None:
     rules = load_rules(make_pack(("ORG-1", ORG_RULE)))
     records = [rec("old", "meeting", "2019-05-01"), rec("new", "meeting", "2024-03-01")]
     report = evaluate(rules, township, records, period="2024-H1", as_of="2025-01-01")
-    (rejection,) = report.input.rejections
-    assert rejection.record_id == "old" and "outside every period" in rejection.reason.en
+    assert not report.input.rejections  # not a data problem: the run is complete (exit code 0, not 4)
+    (excluded,) = report.input.excluded
+    assert excluded.record_id == "old" and "outside every period" in excluded.reason.en
+    assert report.exit_code() == 0
     assert one(report, "ORG-1").status is Status.fulfilled
     later = evaluate(rules, township, [rec("old", "meeting", "2019-05-01")], period="2024-H1", as_of="2025-01-01")
     assert one(later, "ORG-1").status is Status.violated  # not undeterminable: the row could not have counted

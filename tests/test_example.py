@@ -92,7 +92,8 @@ def test_example_findings_match_the_readme() -> None:
     assert got == EXPECTED
     assert report.summary == SUMMARY
     (records,) = [s for s in report.input.sources if s.kind == "records"]
-    assert (records.read, records.used, records.rejected) == (1179, 1178, 1)
+    assert (records.read, records.used, records.rejected, records.excluded) == (1179, 1178, 1, 0)
+    assert report.exit_code() == 1  # violations, undeterminable findings and a rejected row: violations decide
 
 
 def test_every_rule_is_both_fulfilled_and_violated() -> None:

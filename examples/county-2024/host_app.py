@@ -51,7 +51,7 @@ def main() -> int:
         print(f"[数据待核] {finding.organisation.name}: {finding.reason.zh}")
     for rejection in report.input.rejections:
         print(f"[退回记录] 第 {rejection.line} 条 {rejection.field}: {rejection.reason.zh}")
-    return 1 if report.violations else 0
+    return report.exit_code()  # as the command line: 1 violations, 4 none but incomplete, 0 all decided
 
 
 if __name__ == "__main__":

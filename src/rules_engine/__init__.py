@@ -22,6 +22,7 @@ from .model.findings import Bilingual, Finding, InputAccount, Rejection, Report,
 from .model.records import ActivityRecord
 from .model.roster import Organisation, Person, Post, Roster
 from .model.rules import Manifest, Rule, RuleFile
+from .outcome import Summary, exit_code
 from .periods import Granularity, Period, parse_period
 from .render import render_annotations, render_json, render_junit, render_sarif, render_table
 from .schema import rule_schema
@@ -52,10 +53,12 @@ __all__ = [
     "RulesError",
     "Status",
     "SubjectRef",
+    "Summary",
     "__version__",
     "compile_rules",
     "evaluate",
     "evaluate_to",
+    "exit_code",
     "lint",
     "load_rules",
     "parse_period",

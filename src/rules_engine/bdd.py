@@ -578,6 +578,33 @@ def _check_rejected_row(ctx: RuleScenario, record: str, text: str) -> None:
         )
 
 
+def _check_excluded_row(ctx: RuleScenario, record: str, text: str) -> None:
+    report = ctx.require_report()
+    rows = [r for r in report.input.excluded if r.record_id == record]
+    if not any(text in r.reason.zh or text in r.reason.en for r in rows):
+        listed = "\n".join(f"  {r.record_id}: {r.reason.zh} / {r.reason.en}" for r in report.input.excluded)
+        pytest.fail(
+            ctx.say(
+                f"记录 {record} 应因“{text}”被排除（不作为证据，也不是数据问题）。被排除的记录：\n",
+                f"expected record {record} excluded for '{text}' (not evidence, not a data problem). Excluded:\n",
+            )
+            + (listed or ctx.say("  （无）", "  (none)")),
+            pytrace=False,
+        )
+
+
+@then(nfkc(r"记录\s*(?P<record>\S+)\s*被排除[,，]\s*原因包含[\"“](?P<text>[^\"”]+)[\"”]"))
+def then_excluded_zh(rule_scenario: RuleScenario, record: str, text: str) -> None:
+    rule_scenario.lang = "zh"
+    _check_excluded_row(rule_scenario, record, text)
+
+
+@then(nfkc(r'the record (?P<record>\S+) is excluded because "(?P<text>[^"]+)"'))
+def then_excluded_en(rule_scenario: RuleScenario, record: str, text: str) -> None:
+    rule_scenario.lang = "en"
+    _check_excluded_row(rule_scenario, record, text)
+
+
 @then(nfkc(r"记录\s*(?P<record>\S+)\s*被拒收[,，]\s*原因包含[\"“](?P<text>[^\"”]+)[\"”]"))
 def then_rejected_zh(rule_scenario: RuleScenario, record: str, text: str) -> None:
     rule_scenario.lang = "zh"

@@ -1,7 +1,8 @@
 """``rules-engine``: a thin command-line shell over the public API.
 
 Exit codes: 0 no violation (or lint clean), 1 violations found (or lint problems), 2 usage error or
-input that cannot be read at all, 3 internal error (a bug).
+input that cannot be read at all, 3 internal error (a bug); ``evaluate`` also 4: no violation, but the
+check is incomplete (see ``rules_engine.outcome``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .load.inputs import RECORD_SUFFIXES, WORKBOOK_SUFFIXES
 from .load.rules import lint, load_rules
 from .load.xlsx import sheet_kinds
 from .model.findings import Status
+from .outcome import DEFAULT_FAIL_ON, parse_fail_on
 from .render import render_table
 from .schema import rule_schema
 
@@ -75,7 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rules-engine {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    ev = sub.add_parser("evaluate", help="评价 evaluate records against the rules")
+    ev = sub.add_parser(
+        "evaluate",
+        help="评价 evaluate records against the rules",
+        epilog=EVALUATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ev.add_argument(
         "inputs",
         nargs="+",
@@ -111,6 +118,14 @@ def _parser() -> argparse.ArgumentParser:
         "finding); the summary always counts all",
     )
     ev.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    ev.add_argument(
+        "--fail-on",
+        type=_fail_on,
+        default=DEFAULT_FAIL_ON,
+        metavar="CONDITIONS",
+        help="what makes the exit code non-zero, comma-separated: violated (exit 1), undeterminable, "
+        "rejected, pending (exit 4); incomplete = undeterminable,rejected (default: violated,incomplete)",
+    )
     ev.set_defaults(func=_evaluate)
 
     li = sub.add_parser("lint", help="检查规则文件 check rule files; exit 1 on problems")
@@ -172,6 +187,28 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", choices=("text", "json"), default="text")
     ex.set_defaults(func=_explain)
     return parser
+
+
+EVALUATE_EPILOG = """\
+退出码 exit codes:
+  0  全部判定且无未履行 every duty decided, none violated, no input row rejected
+  1  有未履行 violations found (takes precedence over 4)
+  4  无未履行但检查不完整 no violation, but the check is incomplete: undeterminable findings or
+     rejected input rows (see the report's input.rejections)
+  2  用法错误或输入无法读取 usage error or input that cannot be read at all
+  3  内部错误 internal error (please report)
+--fail-on chooses the conditions: '--fail-on violated' ignores incompleteness (exit 0 or 1);
+'--fail-on violated,incomplete,pending' also fails while a duty's window is not over (exit 4).
+Rows dated after --as-of, identical duplicates and rows dated outside every period are excluded
+(input.excluded), not rejected: they do not make a run incomplete."""
+
+
+def _fail_on(text: str) -> str:
+    try:
+        parse_fail_on(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--fail-on: ")) from None
+    return text
 
 
 def _rules_paths(given: list[str] | None) -> list[str]:
@@ -274,7 +311,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         else:
             summary = evaluate_to(sys.stdout.buffer, compiled, roster, files, period=args.period, as_of=as_of, **extra)
             sys.stdout.flush()
-        return 1 if summary.get("violated") else 0
+        return summary.exit_code(args.fail_on)
     show = None if args.show.strip() == "all" else {_status(s) for s in args.show.split(",") if s.strip()}
     # only the findings the table lists are kept as models (the summary counts all of them)
     report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, statuses=show, **extra)
@@ -287,7 +324,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
-    return 1 if report.summary.get("violated") else 0
+    return report.exit_code(args.fail_on)
 
 
 def _status(word: str) -> Status:

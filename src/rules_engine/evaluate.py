@@ -42,6 +42,7 @@ from .model.findings import Finding, Report, Status
 from .model.records import ActivityRecord
 from .model.roster import Roster
 from .obligations import MAX_EVIDENCE, Counter, Obligation, RosterIndex, apply_waivers, plan
+from .outcome import Summary
 from .periods import Period, parse_period
 from .render.csv import write_csv_bytes
 from .render.json import write_json
@@ -102,10 +103,11 @@ def evaluate_to(
     max_evidence: int = MAX_EVIDENCE,
     waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
     format: str = "json",
-) -> dict[str, int]:
+) -> Summary:
     """Like :func:`evaluate`, but write the report to `out` finding by finding (for large inputs:
-    memory does not hold the findings). Returns the summary (count per status). `format`: ``json``
-    (bytes identical to ``render_json(evaluate(...))``), ``csv`` (identical to
+    memory does not hold the findings). Returns the summary: a dict of the count per status, with the
+    number of rejected and excluded input rows, and ``summary.exit_code()`` for a CI gate. `format`:
+    ``json`` (bytes identical to ``render_json(evaluate(...))``), ``csv`` (identical to
     ``render_csv(evaluate(...))``) or ``junit`` (identical to ``render_junit(evaluate(...))``; one
     organisation's findings are held at a time)."""
     if format not in ("json", "csv", "junit"):
@@ -118,8 +120,7 @@ def evaluate_to(
                 _write(run, header, handle, format)
         else:
             _write(run, header, out, format)
-    summary: dict[str, int] = header["summary"]
-    return summary
+    return Summary(header["summary"], len(header["input"]["rejections"]), len(header["input"]["excluded"]))
 
 
 def _write(run: _Run, header: dict[str, Any], out: IO[bytes], format: str) -> None:
@@ -154,6 +155,7 @@ class _Run:
     roster: RosterResult
     accounts: dict[str, list[int]]
     rejections: list[BadRow]
+    excluded: list[BadRow]
     groups: list[list[Obligation]]
     statuses: list[list[Decision]]
     max_evidence: int
@@ -177,10 +179,11 @@ class _Run:
                 "read": roster.read,
                 "used": roster.used,
                 "rejected": roster.rejected_units,
+                "excluded": 0,
             }
         ]
         sources += [
-            {"source": s, "kind": "records", "read": a[0], "used": a[1], "rejected": a[2]}
+            {"source": s, "kind": "records", "read": a[0], "used": a[1], "rejected": a[2], "excluded": a[3]}
             for s, a in self.accounts.items()
         ]
         return {
@@ -200,6 +203,7 @@ class _Run:
             "input": {
                 "sources": sources,
                 "rejections": [_rejection(r) for r in self.rejections],
+                "excluded": [_rejection(r) for r in self.excluded],
                 "warnings": [_rejection(r) for r in self.warnings],
             },
             "receipt": {
@@ -249,9 +253,9 @@ def _prepare(
 
     obligations = plan(compiled, index, the_period)
     counter = Counter(compiled, index, the_period, obligations, max_evidence)
-    intake = _Intake(compiled, index, counter, _span(compiled, the_period))
+    intake = _Intake(compiled, index, counter, _span(compiled, the_period), day)
     for path in _paths(records):  # empty files are listed too
-        intake.accounts[str(path)] = [0, 0, 0]
+        intake.accounts[str(path)] = [0, 0, 0, 0]
     try:
         batch: list[tuple[str, Rec | BadRow]] = []
         for item in _rows(records):
@@ -330,6 +334,7 @@ def _prepare(
         roster_result,
         accounts,
         rejections,
+        intake.excluded,
         groups,
         statuses,
         max_evidence,
@@ -436,19 +441,33 @@ def _span(compiled: CompiledRules, period: Period) -> tuple[dt.date, dt.date]:
 
 
 class _Intake:
-    """Checks rows in input order (unknown organisation or type, duplicate id, date outside every window),
-    accounts for each (read, used, rejected), then counts the used ones in a batch grouped by organisation."""
+    """Checks rows in input order (unknown organisation or type, dated after the evaluation date, duplicate id,
+    date outside every window), accounts for each (read, used, rejected, excluded), then counts the used ones
+    in a batch grouped by organisation.
 
-    def __init__(self, compiled: CompiledRules, index: RosterIndex, counter: Counter, span: tuple[dt.date, dt.date]):
+    Rejected: rows with a data problem; they may have evidenced a duty, which then cannot be decided.
+    Excluded: rows set aside without a data problem, which cannot change any finding (dated after the
+    evaluation date, so not knowable then; an identical duplicate; dated outside every window)."""
+
+    def __init__(
+        self,
+        compiled: CompiledRules,
+        index: RosterIndex,
+        counter: Counter,
+        span: tuple[dt.date, dt.date],
+        as_of: dt.date,
+    ):
         self.index = index
         self.counter = counter
         self.known_types = compiled.ruleset.record_types()
         self.span = span
+        self.as_of = as_of
         self.seen = SeenIds(_SPILL_AT)
         self.sources: dict[str, int] = {}  # source -> index, for the compact place of a first occurrence
         self.source_names: list[str] = []
         self.accounts: dict[str, list[int]] = {}
         self.rejections: list[BadRow] = []
+        self.excluded: list[BadRow] = []
         self.warnings: list[BadRow] = []
 
     def take(self, batch: list[tuple[str, Rec | BadRow]]) -> None:
@@ -457,6 +476,8 @@ class _Intake:
         for _, row in batch:
             if isinstance(row, Rec):
                 row = self._check_known(row)
+                if isinstance(row, Rec) and row.date > self.as_of:
+                    row = _later(row, self.as_of)  # before the duplicate check: it did not exist yet
                 if isinstance(row, Rec):
                     keys.append((row.id, (_digest(row), self._place(row))))
             rows.append(row)
@@ -466,14 +487,18 @@ class _Intake:
         for (source, _), row in zip(batch, rows, strict=True):
             account = accounts.get(source)
             if account is None:
-                account = accounts[source] = [0, 0, 0]
+                account = accounts[source] = [0, 0, 0, 0]
             account[0] += 1
             if isinstance(row, Rec):
                 row = self._check_again(row, next(earlier))
             if isinstance(row, BadRow):
+                if not row.taints:
+                    account[3] += 1
+                    self.excluded.append(row)
+                    continue
                 account[2] += 1
                 self.rejections.append(row)
-                if row.taints:
+                if row.date is None or row.date <= self.as_of:  # a later row was not there to evidence anything
                     self.counter.add_bad(row)
                 continue
             account[1] += 1
@@ -543,6 +568,18 @@ class _Intake:
             row.taints = False
             return row
         return rec
+
+
+def _later(rec: Rec, as_of: dt.date) -> BadRow:
+    row = _bad(
+        rec,
+        "date",
+        rec.date.isoformat(),
+        f"日期晚于评价日期 {as_of.isoformat()}，不作为证据",
+        f"dated after the evaluation date {as_of.isoformat()}: not evidence",
+    )
+    row.taints = False
+    return row
 
 
 def _bad(rec: Rec, field: str, value: str, zh: str, en: str) -> BadRow:

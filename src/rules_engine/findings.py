@@ -230,7 +230,10 @@ def finding_dict(ob: Obligation, status: Status, waives: Status | None = None, *
         "clause": static["clause"]["label"],
     }
     status_value = status.value
-    custom = getattr(spec.messages, status_value) if status_value in ("violated", "fulfilled", "pending") else None
+    kind = status_value
+    if status is Status.violated and spec.escalate is None and 0 < ob.count < rule.at_least:
+        kind = "short"  # some found, too few: a "held no ..." message would be wrong (the default reads right)
+    custom = getattr(spec.messages, kind) if kind in ("violated", "short", "fulfilled", "pending") else None
     zh_t, en_t = (custom.zh, custom.en) if custom else _DEFAULT_MESSAGES[status]
     who_zh, who_en = _who(ob)
     zh_values = {**values, "who": who_zh, "title": spec.title.zh, "expected": expected["zh"], "actual": actual["zh"]}

@@ -52,6 +52,8 @@ def reference_evaluate(
         valid = _valid(record, set(orgs), types)
         if valid is None:
             bad.append(record)
+        elif valid["date"] > as_of:
+            continue  # not there yet on the evaluation date: not evidence, and no id taken
         elif valid["id"] not in first:
             first[valid["id"]] = valid
             good.append(valid)
@@ -96,7 +98,7 @@ def reference_evaluate(
                     count, doubt = _count(
                         rule, rule.match, mine, judged, subject, second, area, team_posts, kind, known
                     )
-                    tainted = doubt or _tainted(rule, org.id, window, bad, types)
+                    tainted = doubt or _tainted(rule, org.id, window, bad, types, as_of)
                     out[key] = (_status(rule, count, as_of > judged.end, tainted), count)
     return out
 
@@ -272,7 +274,9 @@ def _people_ok(match: Match, r: dict[str, Any], subject: str, second: str, team:
     return all(who[ref] & r["people"] for ref in match.participants)
 
 
-def _tainted(rule: CompiledRule, org: str, window: Period, bad: list[Mapping[str, Any]], types: set[str]) -> bool:
+def _tainted(
+    rule: CompiledRule, org: str, window: Period, bad: list[Mapping[str, Any]], types: set[str], as_of: dt.date
+) -> bool:
     for row in bad:
         row_org = row.get("org")
         if isinstance(row_org, str) and row_org != org:
@@ -284,7 +288,7 @@ def _tainted(rule: CompiledRule, org: str, window: Period, bad: list[Mapping[str
             day = dt.date.fromisoformat(row["date"])
         except (KeyError, TypeError, ValueError):
             return True
-        if window.start <= day <= window.end:
+        if window.start <= day <= window.end and day <= as_of:  # a row dated later could not be evidence yet
             return True
     return False
 
@@ -321,7 +325,7 @@ def _triggers(
                 day = dt.date.fromisoformat(row["date"])
             except (KeyError, TypeError, ValueError):
                 day = None
-            if day is None or period.start <= day <= period.end:
+            if day is None or period.start <= day <= min(period.end, as_of):
                 out[(org, spec.id, "record", row["id"], "", "", period.label, "")] = ("undeterminable", 0)
     for t in records:
         if t["type"] not in spec.trigger.types or not period.start <= t["date"] <= period.end:
@@ -342,5 +346,5 @@ def _triggers(
             and judged.start <= r["date"] <= judged.end
             and _passes(rule.match, r, "", "", "", [])
         )
-        tainted = _tainted(rule, org, window, bad, types)
+        tainted = _tainted(rule, org, window, bad, types, as_of)
         out[key] = (_status(rule, count, as_of > judged.end, tainted), count)

@@ -21,7 +21,7 @@ import hashlib
 import io
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,7 +80,9 @@ class BadRow:
     org: str | None = None
     type: str | None = None
     date: dt.date | None = None
-    taints: bool = True  # False: the row cannot have evidenced any duty (a duplicate, a date outside the span)
+    # False: the row has no data problem and cannot have evidenced any duty (an identical duplicate, a date
+    # outside the span or after the evaluation date): the input account lists it as excluded, not rejected
+    taints: bool = True
 
 
 _FIELDS = ("id", "org", "type", "date", "chair", "participants", "portfolio", "tags", "text")
@@ -279,13 +281,10 @@ def _read_jsonl(p: Path, source: str) -> Iterator[Rec | BadRow]:
             try:
                 data = orjson.loads(stripped)
             except orjson.JSONDecodeError as exc:
-                yield BadRow(
-                    source,
-                    number,
-                    None,
-                    _short(stripped.decode("utf-8", "replace")),
-                    f"JSON 格式错误: {exc}",
-                    f"malformed JSON: {exc}",
+                text = stripped.decode("utf-8", "replace")
+                yield _salvaged(
+                    BadRow(source, number, None, _short(text), f"JSON 格式错误: {exc}", f"malformed JSON: {exc}"),
+                    salvage_json(text),
                 )
                 continue
             yield check_record(data, source, number)
@@ -304,6 +303,57 @@ _NUL = re.compile("\x00")
 # and, for GB18030, its private-use mappings, which Latin-1 or Big5 bytes read as GB18030 run into
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _GB_SUSPECT = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]")
+
+
+# A JSON string token, and what precedes it: `{` or `,` (key position), then optionally `: "a string value"`.
+_JSON_PAIR = re.compile(r'([{,]?)\s*"((?:[^"\\]|\\.)*)"(?:\s*:\s*"((?:[^"\\]|\\.)*)")?')
+_SALVAGED = ("id", "org", "type", "date")
+
+
+def salvage_json(text: str) -> dict[str, str]:
+    """What a broken JSON line still shows of its ``id``, ``org``, ``type`` and ``date``: string values
+    written as ``"key": "value"`` at key position (after ``{`` or ``,``), scanned string token by string
+    token from the start (so a key written inside another value is skipped), JSON escapes decoded.
+
+    Nothing is guessed: a key whose name occurs more than once in the text, a value cut short, or a
+    line that holds more than one ``{`` (perhaps two records run together) gives nothing for that key
+    (or for the line); the caller then treats the row as able to belong anywhere."""
+    if text.count("{") != 1 or not text.lstrip().startswith("{"):
+        return {}
+    found: dict[str, str] = {}
+    for match in _JSON_PAIR.finditer(text):
+        lead, key, value = match.groups()
+        if not lead or value is None or key not in _SALVAGED or text.count(f'"{key}"') != 1:
+            continue
+        try:
+            decoded = orjson.loads(f'"{value}"'.encode("utf-8", "surrogatepass"))
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(decoded, str) and 0 < len(decoded) <= MAX_STRING:
+            found[key] = decoded
+    return found
+
+
+def salvage_csv(columns: Sequence[str | None], row: list[str]) -> dict[str, str]:
+    """What a CSV row with too few cells still shows of its ``id``, ``org``, ``type`` and ``date``: the
+    cells by header position before the last one present (which may be cut short). A row with too many
+    cells gives nothing: a stray separator may sit anywhere before, or two rows may have run together."""
+    if len(row) >= len(columns):
+        return {}
+    return {c: row[i].strip() for i, c in enumerate(columns[: len(row) - 1]) if c in _SALVAGED and row[i].strip()}
+
+
+def _salvaged(row: BadRow, seen: Mapping[str, str]) -> BadRow:
+    """`row` with the id, organisation, type and date that the broken text still shows: the duties the
+    row may have evidenced are then only those of that organisation (type, period)."""
+    row.record_id, row.org, row.type = seen.get("id"), seen.get("org"), seen.get("type")
+    raw_date = seen.get("date")
+    if raw_date is not None and _DATE.match(raw_date):
+        try:
+            row.date = dt.date.fromisoformat(raw_date)
+        except ValueError:
+            row.date = None
+    return row
 
 
 def decode_text(raw: bytes, source: str) -> tuple[str, str]:
@@ -415,22 +465,31 @@ def _read_table(p: Path, source: str, default: str) -> Iterator[Rec | BadRow]:
         raise InputError(f"{source}:{reader.line_num}: 表格无法解析 cannot parse the table: {exc}") from None
 
 
+def _numbered(reader: Any) -> Iterator[tuple[int, int, list[str]]]:
+    """Rows with the physical lines they span (first, last): a quoted cell may hold line breaks."""
+    last = reader.line_num
+    for row in reader:
+        yield last + 1, reader.line_num, row
+        last = reader.line_num
+
+
 def _table_rows(reader: Any, source: str, delimiter: str) -> Iterator[Rec | BadRow]:
     header: tuple[int, list[str]] | None = None
-    seen: list[tuple[int, list[str]]] = []  # non-blank rows read while looking for the header
-    for row in reader:
+    seen: list[tuple[int, int, list[str]]] = []  # non-blank rows read while looking for the header
+    rows = _numbered(reader)
+    for first, number, row in rows:
         if not any(cell.strip() for cell in row):
             continue
         if _known(row) >= 2:
-            header, seen = (reader.line_num, row), []  # the rows above it are titles
+            header, seen = (number, row), []  # the rows above it are titles
             break
-        seen.append((reader.line_num, row))
-        if reader.line_num >= _HEADER_SCAN:
+        seen.append((first, number, row))
+        if number >= _HEADER_SCAN:
             break
     if header is None:
         if not seen:
             return  # an empty file: nothing to read
-        header, seen = seen[0], seen[1:]
+        header, seen = seen[0][1:], seen[1:]
         if not _known(header[1]):
             shown = _short(delimiter.join(header[1]))
             raise InputError(
@@ -452,11 +511,11 @@ def _table_rows(reader: Any, source: str, delimiter: str) -> Iterator[Rec | BadR
         columns.append(column)
     width = len(columns)  # columns without a name (Excel pads rows to the widest) hold no field
     named = max((i + 1 for i, column in enumerate(columns) if column is not None), default=0)
-    for number, row in itertools.chain(seen, ((reader.line_num, row) for row in reader)):
+    for first, number, row in itertools.chain(seen, rows):
         if not any(cell.strip() for cell in row):
             continue
         if len(row) < named or any(cell.strip() for cell in row[width:]):
-            yield BadRow(
+            bad = BadRow(
                 source,
                 number,
                 None,
@@ -464,6 +523,9 @@ def _table_rows(reader: Any, source: str, delimiter: str) -> Iterator[Rec | BadR
                 f"列数不符（应为 {width} 列，实为 {len(row)} 列）",
                 f"expected {width} columns, found {len(row)}",
             )
+            # on one physical line, the cells before the damage still say where the row belongs; a row that
+            # spans lines (an open quote) may have swallowed other rows: it could belong anywhere
+            yield _salvaged(bad, salvage_csv(columns, row)) if first == number else bad
             continue
         data: dict[str, Any] = {}
         stray: int | None = None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..outcome import DEFAULT_FAIL_ON, exit_code
 
 REPORT_FORMAT = "rules-engine/report/v1"
 
@@ -132,16 +135,26 @@ class Rejection(_Out):
 
 
 class SourceAccount(_Out):
+    """Rows (roster: units) of one source: ``read == used + rejected + excluded``."""
+
     source: str
     kind: str
     read: int
     used: int
-    rejected: int
+    rejected: int = Field(description="rows with a data problem, listed in input.rejections")
+    excluded: int = Field(
+        default=0, description="rows set aside without a data problem (e.g. dated after as_of), in input.excluded"
+    )
 
 
 class InputAccount(_Out):
     sources: list[SourceAccount]
     rejections: list[Rejection]
+    excluded: list[Rejection] = Field(
+        default_factory=list,
+        description="rows set aside that cannot change any finding: dated after the evaluation date (not "
+        "knowable then), identical duplicates, dated outside every period evaluated",
+    )
     warnings: list[Rejection] = Field(
         default_factory=list, description="rows used, with something to check (e.g. people not on the roster)"
     )
@@ -193,3 +206,9 @@ class Report(_Out):
 
     def by_status(self, status: Status | str) -> list[Finding]:
         return [f for f in self.findings if f.status == Status(status)]
+
+    def exit_code(self, fail_on: str | Iterable[str] = DEFAULT_FAIL_ON) -> int:
+        """What this report means for a CI gate (the command line's exit code): 1 violations, 4 no violation
+        but incomplete (undeterminable findings or rejected input rows), 0 otherwise; `fail_on` chooses
+        the conditions (see :mod:`rules_engine.outcome`)."""
+        return exit_code(self.summary, len(self.input.rejections), fail_on)

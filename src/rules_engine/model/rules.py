@@ -241,13 +241,19 @@ PLACEHOLDERS = (
 
 
 class Messages(_Strict):
-    """Finding messages by status; placeholders: {subject} {organisation} {period} {expected} ..."""
+    """Finding messages by status; placeholders: {subject} {organisation} {period} {expected} ...
+
+    ``violated`` is used when no matching record was found (or more than ``at_most``); ``short`` when some
+    were found but fewer than ``at_least`` (without it, the default message, which reads right for any count)."""
 
     violated: Text | None = None
+    short: Text | None = Field(
+        default=None, description="violated with a short count: some matching records, fewer than at_least"
+    )
     fulfilled: Text | None = None
     pending: Text | None = None
 
-    @field_validator("violated", "fulfilled", "pending")
+    @field_validator("violated", "short", "fulfilled", "pending")
     @classmethod
     def _placeholders(cls, value: Text | None) -> Text | None:
         if value is None:

@@ -88,11 +88,22 @@ def render_table(report: Report, *, colour: bool = False, show: set[Status] | No
         hidden = [f"{Status(k).zh} {k} {v}" for k, v in report.summary.items() if v and Status(k) not in show]
         if hidden:
             lines.append(f"未列出 not listed: {', '.join(hidden)}（--show all 列出全部 lists every finding）")
-    total = sum(s.read for s in report.input.sources if s.kind == "records")
-    rejected = sum(s.rejected for s in report.input.sources)
-    lines.append(f"输入 input: {total} 条记录 records read, {rejected} 条被拒收 rejected")
+    lines.append(_account(report))
     for r in report.input.rejections[:20]:
         lines.append(f"  {r.source}:{r.line}: {r.field or '-'}: {r.reason.zh} ({r.reason.en})")
     if len(report.input.rejections) > 20:
         lines.append(f"  ... 另有 {len(report.input.rejections) - 20} 条 more (see --format json)")
     return "\n".join(lines) + "\n"
+
+
+def _account(report: Report) -> str:
+    """The input account: record rows and roster units counted apart (a roster problem is not a record)."""
+    records = [s for s in report.input.sources if s.kind == "records"]
+    roster = [s for s in report.input.sources if s.kind == "roster"]
+    read, rejected = sum(s.read for s in records), sum(s.rejected for s in records)
+    excluded = sum(s.excluded for s in records)
+    text = f"输入 input: 记录 records {read} 条读入 read, {rejected} 条拒收 rejected"
+    if excluded:
+        text += f", {excluded} 条排除 excluded（如晚于评价日期 e.g. dated after as_of）"
+    roster_read, roster_rejected = sum(s.read for s in roster), sum(s.rejected for s in roster)
+    return text + f"; 名册 roster {roster_read} 项读入 units read, {roster_rejected} 项拒收 rejected"
