@@ -225,6 +225,18 @@ def _manifest_id(manifest: Path) -> str | None:
     return pack_id if isinstance(pack_id, str) else None
 
 
+def find_pack(pack_id: str, folders: Iterable[Path]) -> Path | None:
+    """The folder of the pack with this id under the given folders (the first found), or None."""
+    for top in folders:
+        if not top.is_dir():
+            continue
+        found, _problems = _scan(top)  # problems are reported when the packs are loaded
+        for folder, manifest, _files in found:
+            if _manifest_id(manifest) == pack_id:
+                return folder
+    return None
+
+
 def installed_packs() -> tuple[list[tuple[str | None, Path, PackSource]], list[Problem]]:
     """Each installed pack (bundled, then by entry point) as (id, folder, source), and the problems met."""
     sources, problems = installed_sources()
