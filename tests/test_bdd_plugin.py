@@ -145,3 +145,37 @@ def test_duplicate_scenario_names_are_refused(suite: pytest.Pytester) -> None:
     result = suite.runpytest("-p", "no:cacheprovider")
     assert result.ret != 0
     assert "duplicate scenario name" in result.stdout.str() and "dup.feature:" in result.stdout.str()
+
+
+def _with_pack_step(feature: str, step: str) -> str:
+    """The feature with a pack step as the first step of its background (zh) or scenario (en)."""
+    anchor = "背景:\n" if "背景:" in feature else "the first half\n"
+    head, sep, rest = feature.partition(anchor)
+    return head + sep + step + rest
+
+
+def test_a_folder_with_only_an_ini_and_a_feature_finds_a_bundled_pack_by_id(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nrules_engine_features = true\n")  # no rules/, no rules_engine_rules
+    zh = FEATURE_ZH.replace("的结论为 已履行", "的结论为 未履行")  # the right expectation
+    pytester.makefile(".feature", zh=_with_pack_step(zh, '    假如规则包 "zhuti-zeren-2020"\n'))
+    pytester.makefile(".feature", en=_with_pack_step(FEATURE_EN, '    Given the rule pack "zhuti-zeren-2020"\n'))
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
+    pytester.makefile(".feature", wrong=_with_pack_step(FEATURE_ZH, '    假如规则包 "zhuti-zeren-2020"\n'))
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3, failed=1)  # a wrong one still fails
+
+
+def test_a_folder_without_rules_uses_every_installed_pack_by_default(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nrules_engine_features = true\n")
+    pytester.makefile(".feature", committee=FEATURE_EN)  # names no pack
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_a_pack_named_by_id_is_looked_for_in_the_configured_folders_first(suite: pytest.Pytester) -> None:
+    """A pack repository's own copy of a pack wins over the installed one with the same id."""
+    committee = suite.path / "rules" / "zhuti-zeren-2020" / "committee.yaml"
+    text = committee.read_text(encoding="utf-8")
+    committee.write_text(text.replace("{period: half_year, at_least: 1}", "{period: year, at_least: 1}"), "utf-8")
+    suite.makefile(".feature", local=_with_pack_step(FEATURE_EN, '    Given the rule pack "zhuti-zeren-2020"\n'))
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=2)  # the local copy judges by year: there is no 2024-H1 finding
+    assert "no finding of ZZ-DW-01 for t1 in 2024-H1" in result.stdout.str()

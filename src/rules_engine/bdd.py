@@ -25,7 +25,7 @@ from pytest_bdd import given, parsers, then, when
 
 from .errors import RulesError
 from .evaluate import evaluate
-from .load.rules import RuleSet, load_rules
+from .load.rules import RuleSet, find_pack, load_rules
 from .load.waivers import load_waivers
 from .model.findings import Finding, Report, Status
 from .model.vocab import KIND_WORDS, ORG_COLUMNS, PEOPLE_COLUMNS, RECORD_COLUMNS, ROLE_WORDS
@@ -44,6 +44,7 @@ ORG_HEADERS = ORG_COLUMNS
 PEOPLE_HEADERS = PEOPLE_COLUMNS
 RECORD_HEADERS = RECORD_COLUMNS
 _LIST_SPLIT = re.compile(r"\s*[,，、;；]\s*")
+_PACK_ID = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*")
 
 
 class nfkc(parsers.re):
@@ -63,7 +64,8 @@ class nfkc(parsers.re):
 class RuleScenario:
     """What the steps of one scenario have set up, and the report once evaluated."""
 
-    rules_paths: list[Path]
+    rules_paths: list[Path | str]  # pack folders, or ids of installed packs (none: every installed pack)
+    search: list[Path] = field(default_factory=list)  # where a pack named by id is looked for first
     lang: str = "en"
     organisations: list[dict[str, Any]] = field(default_factory=list)
     people: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -85,8 +87,8 @@ class RuleScenario:
 _RULESETS: dict[tuple[str, ...], RuleSet] = {}
 
 
-def _ruleset(paths: list[Path]) -> RuleSet:
-    key = tuple(str(p.resolve()) for p in paths)
+def _ruleset(paths: list[Path | str]) -> RuleSet:
+    key = tuple(str(p.resolve()) if isinstance(p, Path) else p for p in paths)
     if key not in _RULESETS:
         try:
             _RULESETS[key] = load_rules(*paths)
@@ -100,10 +102,15 @@ def _ruleset(paths: list[Path]) -> RuleSet:
 
 @pytest.fixture
 def rule_scenario(request: pytest.FixtureRequest) -> RuleScenario:
-    """The state of one rule scenario (the rule packs come from the ini option ``rules_engine_rules``)."""
+    """The state of one rule scenario (the rule packs come from the ini option ``rules_engine_rules``;
+    unset: ``rules`` under the rootdir when it exists, else the installed packs)."""
     root = Path(str(request.config.rootpath))
-    configured = request.config.getini("rules_engine_rules") or ["rules"]
-    return RuleScenario([root / p for p in configured])
+    configured = request.config.getini("rules_engine_rules")
+    if configured:
+        paths: list[Path | str] = [root / p for p in configured]
+    else:
+        paths = [root / "rules"] if (root / "rules").is_dir() else []
+    return RuleScenario(paths, search=[p for p in paths if isinstance(p, Path)])
 
 
 # ------------------------------------------------------------------ helpers
@@ -207,9 +214,17 @@ def _one(ctx: RuleScenario, rule: str, subject: str, period: str) -> Finding:
 
 
 def _set_rules(ctx: RuleScenario, lang: str, paths: str, request: pytest.FixtureRequest) -> None:
+    """Each name is a path (relative to the rootdir) or a pack id: a pack with that id under the
+    configured ``rules_engine_rules`` folders, else an installed one (bundled or by entry point)."""
     ctx.lang = lang
     root = Path(str(request.config.rootpath))
-    ctx.rules_paths = [root / p for p in _split(paths)]
+    chosen: list[Path | str] = []
+    for name in _split(paths):
+        if (root / name).exists() or not _PACK_ID.fullmatch(name):
+            chosen.append(root / name)
+        else:
+            chosen.append(find_pack(name, ctx.search) or name)
+    ctx.rules_paths = chosen
 
 
 @given(nfkc(r'规则包\s*"(?P<paths>[^"]+)"'))

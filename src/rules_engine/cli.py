@@ -25,12 +25,18 @@ from .errors import InputError, RulesError
 from .evaluate import evaluate, evaluate_to
 from .load.folder import ROSTER_NAMES, Entry, scan_folder
 from .load.inputs import RECORD_SUFFIXES, WORKBOOK_SUFFIXES
-from .load.rules import lint, load_rules
+from .load.rules import RuleSet, lint, load_rules
 from .load.xlsx import sheet_kinds
 from .model.findings import Status
 from .outcome import DEFAULT_FAIL_ON, parse_fail_on
 from .render import render_table
 from .schema import rule_schema
+
+
+RULES_HELP = (
+    "规则包目录或已安装规则包的编号 rule pack folder(s), or the id of an installed pack "
+    "(default: ./rules if it exists, else the installed packs: see `rules-engine packs`)"
+)
 
 
 class UsageError(Exception):
@@ -89,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         help="a folder with roster.yaml and record files (.jsonl .json .csv .tsv .txt .xlsx .xls .ods ...), or the"
         " files; every file of a folder is read, noted as not read, or refused",
     )
-    ev.add_argument("--rules", action="append", help="rule pack folder(s) (default: ./rules)")
+    ev.add_argument("--rules", action="append", help=RULES_HELP)
     ev.add_argument("--period", required=True, help="2024, 2024-H1, 2024-Q3, 2024-05 or 2024-01-01..2024-06-30")
     ev.add_argument("--as-of", help="评价日期 evaluation date YYYY-MM-DD (default: today)")
     ev.add_argument(
@@ -129,7 +135,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_evaluate)
 
     li = sub.add_parser("lint", help="检查规则文件 check rule files; exit 1 on problems")
-    li.add_argument("paths", nargs="*", default=["rules"])
+    li.add_argument(
+        "paths", nargs="*", default=_rules_paths(None), help="rule files, pack folders or pack ids (default as --rules)"
+    )
     li.add_argument(
         "--format",
         choices=("text", "json", "sarif", "github"),
@@ -159,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     nr.set_defaults(func=_new_rule)
 
     co = sub.add_parser("coverage", help="覆盖情况 write the coverage table (rules/COVERAGE.md)")
-    co.add_argument("--rules", action="append", help="rule pack folder(s) (default: ./rules)")
+    co.add_argument("--rules", action="append", help=RULES_HELP)
     co.add_argument("--features", default="tests/features", help="folder of .feature files (default tests/features)")
     co.add_argument("--output", "-o", help="write here (e.g. rules/COVERAGE.md) instead of standard output")
     co.set_defaults(func=_coverage)
@@ -180,9 +188,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     ve.set_defaults(func=_verify)
 
+    pk = sub.add_parser("packs", help="列出规则包 list the rule packs found, and where each comes from")
+    pk.add_argument("--rules", action="append", help=RULES_HELP)
+    pk.add_argument("--format", choices=("text", "json"), default="text")
+    pk.set_defaults(func=_packs)
+
     ex = sub.add_parser("explain", help="说明规则 explain what a rule checks")
     ex.add_argument("rule_id")
-    ex.add_argument("--rules", action="append", help="rule pack folder(s) (default: ./rules)")
+    ex.add_argument("--rules", action="append", help=RULES_HELP)
     ex.add_argument("--param", action="append", default=[], metavar="RULE.NAME=VALUE")
     ex.add_argument("--format", choices=("text", "json"), default="text")
     ex.set_defaults(func=_explain)
@@ -212,11 +225,51 @@ def _fail_on(text: str) -> str:
 
 
 def _rules_paths(given: list[str] | None) -> list[str]:
+    """The --rules given; else ./rules when it exists (a pack repository); else none: the installed packs."""
     if given:
         return given
-    if Path("rules").is_dir():
-        return ["rules"]
-    raise UsageError("找不到规则包，请用 --rules 指定 no rule packs found: pass --rules PATH")
+    return ["rules"] if Path("rules").is_dir() else []
+
+
+def _packs(args: argparse.Namespace) -> int:
+    groups: list[tuple[str, RuleSet]] = []
+    if args.rules:
+        groups.append(("--rules", load_rules(*args.rules)))
+    else:
+        if Path("rules").is_dir():
+            groups.append(("./rules", load_rules("rules")))
+        groups.append(("installed", load_rules()))
+    rows = [
+        {
+            "id": pack.id,
+            "version": pack.manifest.pack.version,
+            "rules": len(pack.rules),
+            "origin": pack.origin,
+            "root": pack.root,
+            "overlay_of": pack.manifest.overlay.extends if pack.manifest.overlay else None,
+            "used_by_default": index == 0,
+        }
+        for index, (_name, ruleset) in enumerate(groups)
+        for pack in ruleset.packs
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    titles = {
+        "--rules": "--rules",
+        "./rules": "./rules（未指定 --rules 时使用 used when no --rules is given）",
+        "installed": "已安装 installed"
+        + ("" if len(groups) > 1 else "（未指定 --rules 时使用 used when no --rules is given）"),
+    }
+    for name, ruleset in groups:
+        print(f"{titles[name]}: {len(ruleset.packs)} 个规则包 packs, {len(ruleset.rules)} 条规则 rules")
+        for pack in ruleset.packs:
+            extends = f"  覆盖 overlays {pack.manifest.overlay.extends}" if pack.manifest.overlay else ""
+            print(
+                f"  {pack.id:<32} {pack.manifest.pack.version:<8} {len(pack.rules):>3} 条规则 rules"
+                f"  来源 from: {pack.origin}{extends}"
+            )
+    return 0
 
 
 def _params(items: list[str]) -> dict[str, dict[str, Any]]:

@@ -3,7 +3,10 @@
 - Loads the Chinese and English rule-scenario steps (:mod:`rules_engine.bdd`) when pytest-bdd is
   installed; without pytest-bdd it does nothing, so installing the library never breaks anyone's pytest.
 - ``rules_engine_rules`` (ini, lines): the rule pack folders the steps use, relative to the rootdir
-  (default ``rules``).
+  (default: ``rules`` when the rootdir has that folder, else the installed packs: those bundled with the
+  library and those of the ``rules_engine.packs`` entry points). A scenario's ``假如规则包 "…"`` /
+  ``Given the rule packs "…"`` names folders or pack ids; an id is looked for in these folders first,
+  then among the installed packs.
 - ``rules_engine_features = true`` (ini): collect ``*.feature`` files directly, with no Python test
   module; each file becomes a module holding its scenarios (outlines, tags and ``file.feature::test_x``
   selection work as with ``scenarios()``). Do not also call ``scenarios()`` on the same files.
@@ -26,7 +29,11 @@ if HAVE_BDD:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini("rules_engine_rules", "rule pack folders for rule scenarios (relative to rootdir)", type="linelist")
+    parser.addini(
+        "rules_engine_rules",
+        "rule pack folders for rule scenarios (relative to rootdir; default: rules/, else the installed packs)",
+        type="linelist",
+    )
     parser.addini(
         "rules_engine_features",
         "collect .feature files without a test module (rules_engine)",

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from .errors import InputError
-from .load.rules import MANIFEST, load_rules
+from .load.rules import MANIFEST, MANIFESTS, load_rules
 from .model.rules import SubjectKind
 
 _SUBJECT_BLOCK = {
@@ -95,7 +95,7 @@ def new_rule(
     if subject not in {k.value for k in SubjectKind}:
         raise InputError(f"未知对象类型 unknown subject '{subject}'")
     root = Path(pack)
-    if not (root / MANIFEST).is_file():
+    if not any((root / name).is_file() for name in MANIFESTS):
         raise InputError(f"{root} 不是规则包（没有 {MANIFEST}） is not a rule pack")
     ruleset = load_rules(root)
     if ruleset.get(rule_id) is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import types
 import typing
@@ -20,9 +21,13 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import Location, Problem, RulesError, did_you_mean
 from ..model.rules import PLACEHOLDERS, Manifest, OrgKind, PackInfo, Role, Rule, RuleFile
+from .packs import PackSource, installed_sources
 from .yamlpos import Document, load_yaml
 
 MANIFEST = "pack.yaml"
+MANIFESTS = (MANIFEST, "pack.yml")  # a pack's manifest: pack.yml is read as well, never passed over
+YAML_SUFFIXES = (".yaml", ".yml")
+_PACK_ID = r"[A-Za-z][A-Za-z0-9_.\-]*"
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,10 @@ class RulePack:
     rules: tuple[LoadedRule, ...]
     root: str
     sha256: str
+    origin: str = ""
+    """Where the pack came from, for information: ``bundled`` (shipped with the library), ``entry point
+    NAME (DISTRIBUTION VERSION)`` (published by another installed distribution), or the pack folder's
+    path as given (relative to the working folder when inside it)."""
 
     @property
     def id(self) -> str:
@@ -73,7 +82,12 @@ class RuleSet:
 
 
 def load_rules(*paths: str | Path) -> RuleSet:
-    """Load rule packs from pack folders, a folder of packs, or single rule files.
+    """Load rule packs from pack folders, a folder of packs, single rule files, or installed packs by id.
+
+    With no path: every installed pack (those bundled with the library, then those published through
+    the ``rules_engine.packs`` entry point group). A string that is no file or folder but a pack id
+    names an installed pack. A folder holding no pack is an error, as is any YAML under it that belongs
+    to no pack, or a folder or file that cannot be read.
 
     Raises :class:`RulesError` with every located problem when anything is wrong.
     """
@@ -84,36 +98,191 @@ def load_rules(*paths: str | Path) -> RuleSet:
 
 
 def lint(*paths: str | Path) -> list[Problem]:
-    """All problems in the given rule files or packs, sorted by location (empty when clean)."""
+    """All problems in the given rule files or packs (as :func:`load_rules` reads them; none: the
+    installed packs), sorted by location (empty when clean)."""
     _packs, problems = _load(paths)
     return sorted(problems, key=Problem.sort_key)
 
 
-def _pack_roots(paths: Sequence[str | Path]) -> tuple[dict[Path, list[Path] | None], list[Problem]]:
-    """Map each pack root to the rule files asked for (None: all files of the pack)."""
-    roots: dict[Path, list[Path] | None] = {}
+@dataclass
+class _Root:
+    """One pack folder to load: its manifest, the rule files to read, where it came from."""
+
+    folder: Path
+    manifest: Path
+    origin: str
+    files: list[Path]
+    whole: bool  # all the pack's own files (False: only the files asked for)
+    order: int = 0  # explicit paths first, then the installed sources in their order
+
+
+@dataclass
+class _Unloaded:
+    """What failed to load, so that checks across files report the cause once, not its echoes."""
+
+    rule_ids: set[str] = field(default_factory=set)
+    pack_ids: set[str] = field(default_factory=set)
+    unknown: bool = False  # a file could not be parsed at all: the rules it holds are unknown
+
+
+def _is_yaml(name: str) -> bool:
+    return name.lower().endswith(YAML_SUFFIXES)
+
+
+def _unreadable(path: str | Path, exc: OSError) -> Problem:
+    return Problem(
+        "file.unreadable",
+        f"无法读取{'目录' if Path(path).is_dir() else '文件'}：{exc.strerror}",
+        f"cannot read this {'folder' if Path(path).is_dir() else 'file'}: {exc.strerror}",
+        Location(_display(Path(path))),
+        "检查读取权限 check the read permission",
+    )
+
+
+def _scan(top: Path) -> tuple[list[tuple[Path, Path, list[Path]]], list[Problem]]:
+    """Every pack under `top` as (folder, manifest, its own YAML files); nothing found is left unsaid.
+
+    A folder with YAML but no manifest above it (within `top`), a misnamed manifest, a folder or file
+    that cannot be read: each is a located problem. Names beginning with '.' (.git, .github) are not read.
+    """
+    packs: dict[str, tuple[Path, Path, list[Path]]] = {}
+    owner: dict[str, str | None] = {}
     problems: list[Problem] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(p.parent for p in path.rglob(MANIFEST))
-            if not found:
-                candidates = sorted(path.rglob("*.y*ml"))
-                first = next((p for p in candidates if "rules:" in p.read_text("utf-8", "replace")), None)
-                first = first or next(iter(candidates), None)
+    visited: set[str] = set()
+
+    def failed(exc: OSError) -> None:
+        problems.append(_unreadable(exc.filename or top, exc))
+
+    for dirpath, dirnames, filenames in os.walk(top, onerror=failed, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in visited:  # a link back up the tree
+            dirnames[:] = []
+            continue
+        visited.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        names = sorted(f for f in filenames if not f.startswith("."))
+        here = Path(dirpath)
+        manifests = [n for n in MANIFESTS if n in names]
+        current = owner.get(os.path.dirname(dirpath)) if dirpath != str(top) else None
+        if manifests:
+            if len(manifests) > 1:
+                problems.append(
+                    Problem(
+                        "pack.two_manifests",
+                        f"同一目录中有两个规则包清单 {' 和 '.join(manifests)}",
+                        f"two pack manifests in one folder: {', '.join(manifests)}",
+                        Location(_display(here / manifests[1])),
+                        f"只保留 {MANIFEST} keep only {MANIFEST}",
+                    )
+                )
+            current = dirpath
+            packs[dirpath] = (here, here / manifests[0], [])
+        rule_files = [here / n for n in names if _is_yaml(n) and n not in MANIFESTS]
+        if current is not None:
+            packs[current][2].extend(rule_files)
+        else:
+            misnamed = [n for n in names if n.lower().startswith("pack.") or n.lower() in MANIFESTS]
+            if misnamed:
+                problems.append(
+                    Problem(
+                        "pack.manifest_name",
+                        f"规则包清单须命名为 {MANIFEST}（或 pack.yml），'{misnamed[0]}' 不被读取",
+                        f"a pack manifest must be named {MANIFEST} (or pack.yml); '{misnamed[0]}' is not read",
+                        Location(_display(here / misnamed[0])),
+                        f"改名为 rename it to {MANIFEST}",
+                    )
+                )
+            elif rule_files:
                 problems.append(
                     Problem(
                         "pack.no_manifest",
-                        f"目录中没有 {MANIFEST}，无法确定规则包",
-                        f"no {MANIFEST} under this folder, so there is no pack",
-                        Location(_display(first) if first else str(path), 1, 1),
+                        f"目录中有规则文件，但它和上级目录都没有 {MANIFEST}，无法确定规则包",
+                        f"YAML files in a folder with no {MANIFEST} in it or above it, so they belong to no pack",
+                        Location(_display(rule_files[0]), 1, 1),
                         f"在规则包目录中新建 {MANIFEST}（见 docs/rule-format.md） create {MANIFEST} in the pack folder",
                     )
                 )
-            for root in found:
-                roots[root.resolve()] = None
+        owner[dirpath] = current
+    if not packs and not problems:
+        problems.append(
+            Problem(
+                "pack.none",
+                f"目录中没有规则包（没有 {MANIFEST}）",
+                f"no rule pack in this folder (no {MANIFEST} in it or below it)",
+                Location(_display(top)),
+                "指定规则包所在目录，或省略路径以使用随库安装的规则包 "
+                "name the folder that holds the packs, or none to use the installed packs",
+            )
+        )
+    return list(packs.values()), problems
+
+
+def _manifest_id(manifest: Path) -> str | None:
+    doc, problems = load_yaml(manifest)
+    data = doc.data if doc is not None and not problems else None
+    pack = data.get("pack") if isinstance(data, dict) else None
+    pack_id = pack.get("id") if isinstance(pack, dict) else None
+    return pack_id if isinstance(pack_id, str) else None
+
+
+def find_pack(pack_id: str, folders: Iterable[Path]) -> Path | None:
+    """The folder of the pack with this id under the given folders (the first found), or None."""
+    for top in folders:
+        if not top.is_dir():
+            continue
+        found, _problems = _scan(top)  # problems are reported when the packs are loaded
+        for folder, manifest, _files in found:
+            if _manifest_id(manifest) == pack_id:
+                return folder
+    return None
+
+
+def installed_packs() -> tuple[list[tuple[str | None, Path, PackSource]], list[Problem]]:
+    """Each installed pack (bundled, then by entry point) as (id, folder, source), and the problems met."""
+    sources, problems = installed_sources()
+    out: list[tuple[str | None, Path, PackSource]] = []
+    for source in sources:
+        found, scan_problems = _scan(source.root)
+        problems.extend(scan_problems)
+        out.extend((_manifest_id(manifest), folder, source) for folder, manifest, _files in found)
+    return out, problems
+
+
+def _pack_roots(paths: Sequence[str | Path]) -> tuple[dict[Path, _Root], list[Problem]]:
+    """Each pack folder to load, with the rule files to read (all its own, or those asked for)."""
+    roots: dict[Path, _Root] = {}
+    problems: list[Problem] = []
+
+    def add_folder(top: Path, origin: str | None, order: int) -> None:
+        found, scan_problems = _scan(top)
+        problems.extend(scan_problems)
+        for folder, manifest, files in found:
+            roots[folder.resolve()] = _Root(folder, manifest, origin or _display(folder), files, True, order)
+
+    if not paths:  # the installed packs: bundled, then those of the rules_engine.packs entry points
+        sources, found = installed_sources()
+        problems.extend(found)
+        for order, source in enumerate(sources, start=1):
+            add_folder(source.root, source.origin, order)
+        if not sources and not found:
+            problems.append(
+                Problem(
+                    "pack.none_installed",
+                    "没有安装任何规则包",
+                    "no rule packs are installed",
+                    Location("<installed packs>"),
+                    "指定规则包目录 name a pack folder (rules-engine --rules PATH)",
+                )
+            )
+        return roots, problems
+    installed: list[tuple[str | None, Path, PackSource]] | None = None
+    installed_problems: list[Problem] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            add_folder(path, None, 0)
         elif path.is_file():
-            owner = next((p for p in path.parents if (p / MANIFEST).is_file()), None)
+            owner = next((p for p in path.parents if any((p / m).is_file() for m in MANIFESTS)), None)
             if owner is None:
                 problems.append(
                     Problem(
@@ -125,13 +294,35 @@ def _pack_roots(paths: Sequence[str | Path]) -> tuple[dict[Path, list[Path] | No
                     )
                 )
                 continue
-            owner = owner.resolve()
-            if path.name == MANIFEST:
-                roots[owner] = None
-            else:
-                listed = roots.setdefault(owner, [])
-                if listed is not None:
-                    listed.append(path.resolve())
+            manifest = next(owner / m for m in MANIFESTS if (owner / m).is_file())
+            key = owner.resolve()
+            if path.name in MANIFESTS:
+                add_folder(owner, None, 0)
+            elif key not in roots:
+                roots[key] = _Root(owner, manifest, _display(owner), [path], False)
+            elif not roots[key].whole:
+                roots[key].files.append(path)
+        elif isinstance(raw, str) and re.fullmatch(_PACK_ID, raw):  # a pack named by id: an installed one
+            if installed is None:
+                installed, installed_problems = installed_packs()
+            matches = [(folder, source) for pack_id, folder, source in installed if pack_id == raw]
+            if not matches:
+                problems.extend(installed_problems)
+                problems.append(
+                    Problem(
+                        "pack.unknown",
+                        "既不是文件或目录，也不是已安装规则包的编号",
+                        "no such file or folder, and no installed pack has this id",
+                        Location(raw),
+                        did_you_mean(raw, [i for i, _f, _s in installed if i]),
+                    )
+                )
+            for order, (folder, source) in enumerate(matches, start=1):
+                in_folder, scan_problems = _scan(folder)
+                problems.extend(scan_problems)
+                for sub, manifest, files in in_folder:
+                    if sub == folder:
+                        roots[folder.resolve()] = _Root(folder, manifest, source.origin, files, True, order)
         else:
             problems.append(
                 Problem("file.not_found", "文件或目录不存在", "no such file or folder", Location(str(path)))
@@ -143,11 +334,14 @@ def _load(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Problem]]:
     roots, problems = _pack_roots(paths)
     packs: list[RulePack] = []
     seen_ids: dict[str, Location] = {}
-    for root, only in sorted(roots.items()):
-        pack, pack_problems = _load_pack(root, only, seen_ids)
+    unloaded = _Unloaded()
+    manifests: dict[int, str] = {}  # id(pack) -> its manifest as displayed
+    for root, info in sorted(roots.items(), key=lambda item: (item[1].order, item[0])):
+        pack, pack_problems = _load_pack(root, info, seen_ids, unloaded)
         problems.extend(pack_problems)
         if pack is not None:
             packs.append(pack)
+            manifests[id(pack)] = _display(info.manifest)
     pack_ids: dict[str, str] = {}
     for pack in packs:
         if pack.id in pack_ids:
@@ -156,12 +350,12 @@ def _load(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Problem]]:
                     "pack.duplicate_id",
                     f"规则包编号重复 '{pack.id}'（另见 {pack_ids[pack.id]}）",
                     f"duplicate pack id '{pack.id}' (also in {pack_ids[pack.id]})",
-                    Location(str(Path(pack.root) / MANIFEST), 1, 1),
+                    Location(manifests[id(pack)], 1, 1),
                 )
             )
         pack_ids[pack.id] = pack.root
-    problems.extend(_check_overlays(packs))
-    problems.extend(_check_escalations(packs))
+    problems.extend(_check_overlays(packs, unloaded, manifests))
+    problems.extend(_check_escalations(packs, unloaded))
     return packs, problems
 
 
@@ -176,14 +370,16 @@ def _another_version(rule: Rule, earlier: list[Rule]) -> bool:
     )
 
 
-def _check_escalations(packs: list[RulePack]) -> list[Problem]:
-    """Escalation rules read existing rules, and never (through others) themselves."""
+def _check_escalations(packs: list[RulePack], unloaded: _Unloaded) -> list[Problem]:
+    """Escalation rules read existing rules, and never (through others) themselves.
+
+    A rule that failed to load has its own problem already: reading it is not reported again."""
     problems: list[Problem] = []
     rules = {loaded.rule.id: loaded for pack in packs for loaded in pack.rules}
     reads = {rid: (r.rule.escalate.rules if r.rule.escalate else []) for rid, r in rules.items()}
     for rid, loaded in rules.items():
         for dep in reads[rid]:
-            if dep not in rules:
+            if dep not in rules and dep not in unloaded.rule_ids and not unloaded.unknown:
                 problems.append(
                     Problem(
                         "rule.unknown_rule",
@@ -219,16 +415,20 @@ def _check_escalations(packs: list[RulePack]) -> list[Problem]:
     return problems
 
 
-def _check_overlays(packs: list[RulePack]) -> list[Problem]:
-    """An overlay names an existing base pack and existing rules of it; its rules use known record types."""
+def _check_overlays(packs: list[RulePack], unloaded: _Unloaded, manifests: dict[int, str]) -> list[Problem]:
+    """An overlay names an existing base pack and existing rules of it; its rules use known record types.
+
+    A base pack or rule that failed to load has its own problem already: it is not reported again."""
     problems: list[Problem] = []
     by_id = {p.id: p for p in packs}
     for pack in packs:
         overlay = pack.manifest.overlay
         if overlay is None:
             continue
-        where = Location(str(Path(pack.root) / MANIFEST), 1, 1, "overlay")
+        where = Location(manifests[id(pack)], 1, 1, "overlay")
         base = by_id.get(overlay.extends)
+        if base is None and overlay.extends in unloaded.pack_ids:
+            continue
         if base is None or base.manifest.overlay is not None:
             problems.append(
                 Problem(
@@ -258,7 +458,7 @@ def _check_overlays(packs: list[RulePack]) -> list[Problem]:
                         )
                     )
         for rule_id in [*overlay.params, *overlay.retire]:
-            if rule_id not in base_ids:
+            if rule_id not in base_ids and rule_id not in unloaded.rule_ids and not unloaded.unknown:
                 problems.append(
                     Problem(
                         "overlay.unknown_rule",
@@ -294,34 +494,33 @@ def _display(path: Path) -> str:
 
 
 def _load_pack(
-    root: Path, only: list[Path] | None, seen_ids: dict[str, Location]
+    root: Path, info: _Root, seen_ids: dict[str, Location], unloaded: _Unloaded
 ) -> tuple[RulePack | None, list[Problem]]:
     problems: list[Problem] = []
     versions: dict[str, list[Rule]] = {}
-    manifest_doc, found = load_yaml(root / MANIFEST, _display(root / MANIFEST))
+    manifest_doc, found = load_yaml(info.manifest, _display(info.manifest))
     problems.extend(found)
     manifest = _validate(Manifest, manifest_doc, problems) if manifest_doc is not None else None
-    if only is None:  # the pack's own files: not those of a pack nested inside it
-        files = sorted(
-            p
-            for p in root.rglob("*.y*ml")
-            if p.name != MANIFEST and next(q for q in p.parents if (q / MANIFEST).is_file()) == root
-        )
-    else:
-        files = sorted(set(only))
+    if manifest is None:
+        raw_id = _manifest_id(info.manifest)
+        if raw_id:
+            unloaded.pack_ids.add(raw_id)
+    files = sorted(set(info.files))
     digest = hashlib.sha256()
-    digest.update((root / MANIFEST).read_bytes() if (root / MANIFEST).is_file() else b"")
+    digest.update(_read_or_empty(info.manifest))
     loaded: list[LoadedRule] = []
     for path in files:
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+        digest.update(path.relative_to(info.folder).as_posix().encode() + b"\0" + _read_or_empty(path))
         doc, found = load_yaml(path, _display(path))
         problems.extend(found)
         if doc is None:
+            unloaded.unknown = True
             continue
         rule_file = _validate(RuleFile, doc, problems)
         if rule_file is None and manifest is not None:
             problems.extend(_check_raw_types(doc, manifest))
         if rule_file is None or manifest is None:
+            unloaded.rule_ids.update(_raw_rule_ids(doc))
             continue
         for index, rule in enumerate(rule_file.rules):
             where = doc.locate(("rules", index))
@@ -348,7 +547,22 @@ def _load_pack(
             loaded.append(LoadedRule(rule, manifest.pack, where))
     if manifest is None:
         return None, problems
-    return RulePack(manifest, tuple(loaded), _display(root), digest.hexdigest()), problems
+    return RulePack(manifest, tuple(loaded), _display(info.folder), digest.hexdigest(), info.origin), problems
+
+
+def _read_or_empty(path: Path) -> bytes:
+    """A file's bytes for the pack's hash; a file that cannot be read has its problem from load_yaml."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def _raw_rule_ids(doc: Document) -> list[str]:
+    """The ids a rule file that failed validation meant to define."""
+    rules = doc.data.get("rules") if isinstance(doc.data, dict) else None
+    items = rules if isinstance(rules, list) else []
+    return [item["id"] for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)]
 
 
 def _check_raw_types(doc: Document, manifest: Manifest) -> list[Problem]:
