@@ -352,3 +352,25 @@ def test_an_empty_records_sheet_gives_no_rows(tmp_path: Path) -> None:
     book.active.title = "活动记录"  # nothing in it (python-calamine before 0.9 panics if asked for its rows)
     book.save(tmp_path / "empty.xlsx")
     assert list(read_records(tmp_path / "empty.xlsx")) == []
+
+
+def test_an_unclosed_quote_that_swallows_rows_is_rejected_not_read_as_one_record(tmp_path: Path) -> None:
+    """A quote left open makes the csv module read the following rows into one text cell; the row then has
+    the right number of cells and would be a valid record, and the rows it swallowed would vanish."""
+    path = tmp_path / "records.csv"
+    path.write_text(
+        "id,org,type,date,text\n"
+        'r1,t1,zhuanti_huiyi,2024-03-01,"note\n'
+        "r2,t1,zhuanti_huiyi,2024-04-01,ok\n"
+        'r3,t1,zhuanti_huiyi,2024-05-01,fine"\n'
+        'r4,t1,zhuanti_huiyi,2024-06-01,"a note\non two lines"\n',
+        encoding="utf-8",
+    )
+    rows = list(read_records(path))
+    assert len(rows) == 2
+    bad, good = rows
+    assert isinstance(bad, BadRow)
+    assert (bad.line, bad.field) == (2, "E")
+    assert "2–4" in bad.zh and "unclosed quote" in bad.en
+    assert bad.org is None  # could belong anywhere: taints every organisation's duties
+    assert isinstance(good, Rec) and good.id == "r4" and good.line == 6  # a multi-line note is a legitimate cell

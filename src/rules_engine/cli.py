@@ -32,7 +32,6 @@ from .outcome import DEFAULT_FAIL_ON, parse_fail_on
 from .render import render_table
 from .schema import rule_schema
 
-
 RULES_HELP = (
     "规则包目录或已安装规则包的编号 rule pack folder(s), or the id of an installed pack "
     "(default: ./rules if it exists, else the installed packs: see `rules-engine packs`)"

@@ -473,6 +473,17 @@ def _numbered(reader: Any) -> Iterator[tuple[int, int, list[str]]]:
         last = reader.line_num
 
 
+def _swallowed(row: list[str], delimiter: str, named: int) -> int | None:
+    """The column of a cell that spans lines and holds a line shaped like a whole record row (as many
+    cells as the header names): a quote left open that swallowed the rows after it, which would
+    otherwise vanish inside one text cell. A multi-line note without such a line is a legitimate cell."""
+    for i, cell in enumerate(row):
+        for line in cell.splitlines()[1:]:
+            if named > 1 and len(next(csv.reader([line], delimiter=delimiter), [])) >= named:
+                return i
+    return None
+
+
 def _table_rows(reader: Any, source: str, delimiter: str) -> Iterator[Rec | BadRow]:
     header: tuple[int, list[str]] | None = None
     seen: list[tuple[int, int, list[str]]] = []  # non-blank rows read while looking for the header
@@ -526,6 +537,20 @@ def _table_rows(reader: Any, source: str, delimiter: str) -> Iterator[Rec | BadR
             # on one physical line, the cells before the damage still say where the row belongs; a row that
             # spans lines (an open quote) may have swallowed other rows: it could belong anywhere
             yield _salvaged(bad, salvage_csv(columns, row)) if first == number else bad
+            continue
+        swallowed = _swallowed(row, delimiter, named) if first != number else None
+        if swallowed is not None:
+            letter = _column_letter(swallowed)
+            yield BadRow(  # nothing is salvaged: the row's own cells may belong to the rows it swallowed
+                source,
+                first,
+                letter,
+                _short(row[swallowed]),
+                f"{letter} 列的单元格跨第 {first}–{number} 行，且含有像记录行的内容：可能是引号未闭合，吞并了其后的行；"
+                "这些行均未读取",
+                f"the cell in column {letter} spans lines {first}-{number} and holds what look like record rows:"
+                " probably an unclosed quote that swallowed the rows after it; none of them was read",
+            )
             continue
         data: dict[str, Any] = {}
         stray: int | None = None
