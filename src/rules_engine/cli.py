@@ -1,7 +1,11 @@
 """``rules-engine``: a thin command-line shell over the public API.
 
 Exit codes: 0 no violation (or lint clean), 1 violations found (or lint problems), 2 usage error or
-input that cannot be read at all, 3 internal error (a bug).
+input that cannot be read at all (any :class:`rules_engine.Error`), 3 internal error (a bug). A closed
+output pipe (``... | head``) ends quietly with 141, as a process ended by SIGPIPE.
+
+Every file written with ``-o`` is written whole or not at all (see :mod:`rules_engine.atomic`) and never
+over one of the run's inputs.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from typing import Any
 import yaml
 
 from . import __version__
+from .atomic import files_under, refuse_overwrite, write_bytes
 from .compile import compile_rules
 from .engine import EngineError
-from .errors import InputError, RulesError
+from .errors import Error, RulesError
 from .evaluate import evaluate, evaluate_to
 from .load.rules import lint, load_rules
 from .load.xlsx import sheet_kinds
@@ -32,30 +37,36 @@ ROSTER_NAMES = ("roster.yaml", "roster.yml", "roster.json")
 RECORD_SUFFIXES = (".jsonl", ".ndjson", ".csv")
 
 
-class UsageError(Exception):
-    pass
+class UsageError(Error):
+    """A command-line argument that cannot be used. Exit 2."""
+
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(encoding="utf-8")
+        if reconfigure is not None:  # messages quote the user's text: never fail on an odd character
+            reconfigure(encoding="utf-8", errors="backslashreplace" if stream is sys.stderr else "strict")
     parser = _parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         result: int = args.func(args)
         return result
+    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly
+        return _broken_pipe()
     except RulesError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(f"规则有 {len(exc.problems)} 处问题 {len(exc.problems)} problem(s) in the rules", file=sys.stderr)
         return 2
-    except (InputError, UsageError, ValueError) as exc:
+    except Error as exc:  # InputError, PeriodError, OutputError, UsageError ...
         print(f"rules-engine: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"rules-engine: 无法读写文件 cannot read or write {exc.filename}: {exc.strerror}", file=sys.stderr)
+        name = exc.filename if exc.filename is not None else "-"
+        print(f"rules-engine: 无法读写文件 cannot read or write {name}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except EngineError as exc:
         print(f"rules-engine: 内部错误（请报告） internal engine error, please report: {exc}", file=sys.stderr)
@@ -66,6 +77,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         print(f"rules-engine: 内部错误（请报告） internal error, please report: {exc!r}", file=sys.stderr)
         return 3
+
+
+def _broken_pipe() -> int:
+    """Point standard output at the null device, so that the interpreter's last flush does not fail too."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture): nothing to flush
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -158,7 +180,15 @@ def _params(items: list[str]) -> dict[str, dict[str, Any]]:
         rule_id, dot, name = key.rpartition(".")
         if not sep or not dot or not rule_id or not name:
             raise UsageError(f"--param 应为 RULE.NAME=VALUE expected RULE.NAME=VALUE, got '{item}'")
-        out.setdefault(rule_id, {})[name] = yaml.safe_load(raw)
+        try:
+            value = yaml.safe_load(raw)
+        except (yaml.YAMLError, ValueError, RecursionError) as exc:  # e.g. !!python/object: refused, never run
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UsageError(
+                f"--param {key}: 值无法解析 cannot read the value '{raw}' ({reason}); "
+                "写作数字、文字或 YAML 映射 write a number, text or a YAML mapping such as {from: 01-01, to: 06-30}"
+            ) from None
+        out.setdefault(rule_id, {})[name] = value
     return out
 
 
@@ -217,8 +247,10 @@ def _evaluate(args: argparse.Namespace) -> int:
             raise UsageError(f"--as-of 日期无效 invalid date '{args.as_of}' (YYYY-MM-DD)") from None
     compiled = compile_rules(load_rules(*_rules_paths(args.rules)), _params(args.param))
     files = [str(p) for p in records]
-    if args.max_evidence < 0:
-        raise UsageError("--max-evidence 不能为负 must not be negative")
+    # refused before anything is evaluated or written: -o onto a record, roster, waiver or rule file
+    inputs = [str(roster), *files, *args.waivers, *files_under(p.root for p in compiled.ruleset.packs)]
+    if args.output:
+        refuse_overwrite(args.output, inputs)
     extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence}
     if args.format in ("json", "csv"):  # streamed: findings are written as they are produced, never all held
         extra["format"] = args.format
@@ -236,7 +268,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     data = render_table(report, colour=colour, show=show).encode()
     if args.output:
-        Path(args.output).write_bytes(data)
+        write_bytes(args.output, data, inputs)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -269,7 +301,7 @@ def _lint(args: argparse.Namespace) -> int:
 def _schema(args: argparse.Namespace) -> int:
     text = json.dumps(rule_schema(args.kind), ensure_ascii=False, indent=2) + "\n"
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        write_bytes(args.output, text.encode("utf-8"))
     else:
         sys.stdout.write(text)
     return 0
@@ -278,9 +310,10 @@ def _schema(args: argparse.Namespace) -> int:
 def _coverage(args: argparse.Namespace) -> int:
     from .coverage import coverage_markdown
 
-    text = coverage_markdown(load_rules(*_rules_paths(args.rules)), Path(args.features))
+    ruleset = load_rules(*_rules_paths(args.rules))
+    text = coverage_markdown(ruleset, Path(args.features))
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        write_bytes(args.output, text.encode("utf-8"), files_under([*(p.root for p in ruleset.packs), args.features]))
     else:
         sys.stdout.write(text)
     return 0
