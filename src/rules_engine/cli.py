@@ -59,7 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RulesError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        print(f"规则有 {len(exc.problems)} 处问题 {len(exc.problems)} problem(s) in the rules", file=sys.stderr)
+        n = len(exc.problems)
+        if exc.problems and all(p.code.startswith("param.") for p in exc.problems):
+            print(f"参数覆盖有 {n} 处问题 {n} problem(s) in the parameter overrides", file=sys.stderr)
+        else:
+            print(f"规则有 {n} 处问题 {n} problem(s) in the rules", file=sys.stderr)
         return 2
     except Error as exc:  # InputError, PeriodError, OutputError, UsageError ...
         print(f"rules-engine: {exc}", file=sys.stderr)
