@@ -94,6 +94,9 @@ def _broken_pipe() -> int:
     return EXIT_BROKEN_PIPE
 
 
+_WHOLE = "(written whole or not at all; refused if it is one of the inputs)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rules-engine",
@@ -110,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--period", required=True, help="2024, 2024-H1, 2024-Q3, 2024-05 or 2024-01-01..2024-06-30")
     ev.add_argument("--as-of", help="评价日期 evaluation date YYYY-MM-DD (default: today)")
     ev.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    ev.add_argument("--output", "-o", help="write the report to this file instead of standard output")
+    ev.add_argument("--output", "-o", help="write the report to this file instead of standard output " + _WHOLE)
     ev.add_argument(
         "--param",
         action="append",
@@ -120,7 +123,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--waivers", action="append", default=[], metavar="FILE", help="豁免文件 waiver file (YAML)")
     ev.add_argument(
-        "--max-evidence", type=int, default=20, metavar="N", help="evidence ids listed per finding (default 20)"
+        "--max-evidence",
+        type=int,
+        default=20,
+        metavar="N",
+        help="evidence ids listed per finding (0 to 1000000, default 20)",
     )
     ev.add_argument(
         "--show",
@@ -138,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser("schema", help="输出 JSON Schema print the JSON Schema of rule files")
     sc.add_argument("--kind", choices=("rules", "pack"), default="rules")
-    sc.add_argument("--output", "-o")
+    sc.add_argument("--output", "-o", help="write here instead of standard output " + _WHOLE)
     sc.set_defaults(func=_schema)
 
     nr = sub.add_parser("new-rule", help="新建规则模板 scaffold a rule file and its feature file")
@@ -153,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     co = sub.add_parser("coverage", help="覆盖情况 write the coverage table (rules/COVERAGE.md)")
     co.add_argument("--rules", action="append", help="rule pack folder(s) (default: ./rules)")
     co.add_argument("--features", default="tests/features", help="folder of .feature files (default tests/features)")
-    co.add_argument("--output", "-o", help="write here (e.g. rules/COVERAGE.md) instead of standard output")
+    co.add_argument("--output", "-o", help="write here (e.g. rules/COVERAGE.md) instead of standard output " + _WHOLE)
     co.set_defaults(func=_coverage)
 
     ve = sub.add_parser("verify", help="复核报告 re-check a saved JSON report against its inputs")
