@@ -475,3 +475,30 @@ def test_property_loaders_return_or_raise_error(
 def test_as_of_accepts_a_datetime_as_its_day() -> None:
     report = evaluate(RULESET, EXAMPLE / "roster.yaml", [], period="2024", as_of=dt.datetime(2025, 1, 15, 9, 30))
     assert report.as_of == "2025-01-15"
+
+
+def test_render_json_of_a_hand_made_report_with_a_lone_surrogate_is_an_input_error() -> None:
+    report = evaluate(RULESET, EXAMPLE / "roster.yaml", [], period="2024-Q1", as_of="2025-01-15")
+    with pytest.raises(InputError, match="JSON cannot carry"):
+        render_json(report.model_copy(update={"as_of": "2025\ud800"}))
+
+
+@pytest.mark.parametrize(
+    ("param", "needle"),
+    [
+        ("ZZ-DW-01.at_least=99999999999999999999", "'at_least' must be at most 1000000000"),
+        ("ZZ-DC-01.within_days=99999", "'within_days' must be at most 3660"),
+    ],
+)
+def test_parameters_beyond_what_a_report_or_calendar_holds_are_refused(param: str, needle: str) -> None:
+    code, _, err = run_main(["evaluate", str(EXAMPLE), *ARGS, "--param", param])
+    assert code == 2 and needle in err and "Traceback" not in err
+
+
+def test_periods_beyond_the_calendar_the_windows_need_are_refused() -> None:
+    for text in ("9999", "9900-Q1", "0999"):
+        with pytest.raises(PeriodError, match="1000 to 9899"):
+            parse_period(text)
+    assert parse_period("9899-Q4").end == dt.date(9899, 12, 31)
+    with pytest.raises(PeriodError):
+        evaluate(RULESET, EXAMPLE / "roster.yaml", [], period=rules_engine.Period(dt.date(2024, 1, 1), dt.date.max))

@@ -56,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except BrokenPipeError:  # the reader went away (`... | head`): stop quietly
         return _broken_pipe()
+    except KeyboardInterrupt:  # Ctrl-C: no traceback; an output file being written was left as it was
+        print("rules-engine: 已中断 interrupted", file=sys.stderr)
+        return 130
     except RulesError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

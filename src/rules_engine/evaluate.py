@@ -44,7 +44,7 @@ from .model.findings import Finding, Report, Status
 from .model.records import ActivityRecord
 from .model.roster import Roster
 from .obligations import MAX_EVIDENCE, Counter, Obligation, RosterIndex, apply_waivers, plan
-from .periods import Period, parse_period
+from .periods import Period, check_range, parse_period
 from .render.csv import write_csv_bytes
 from .render.json import write_json
 
@@ -240,7 +240,7 @@ def _prepare(
     compiled = _compiled(rules, params)
     if not isinstance(period, (str, Period)):
         raise InputError(f"期间应为文字或 Period period must be text or a Period, got {type(period).__name__}")
-    the_period = parse_period(period) if isinstance(period, str) else period
+    the_period = parse_period(period) if isinstance(period, str) else check_range(period)
     day = _as_of(as_of)
     roster_result = _roster(roster)
     check_data(roster_result.roster.model_dump(mode="python"), "名册")  # e.g. a YAML "\ud800" escape

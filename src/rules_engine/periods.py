@@ -98,11 +98,26 @@ def parse_period(text: str) -> Period:
     accepted forms.
     """
     try:
-        return _parse_period(text)
+        return check_range(_parse_period(text))
     except PeriodError:
         raise
     except (ValueError, OverflowError):  # e.g. 2024-02-30..2024-03-01, or year 0000
         raise PeriodError(f"期间中的日期无效 '{_shown(text)}' (invalid date in period)") from None
+
+
+FIRST_DAY = dt.date(1000, 1, 1)
+LAST_DAY = dt.date(9899, 12, 31)  # windows, follow-up deadlines and spans beyond it stay within the calendar
+
+
+def check_range(period: Period) -> Period:
+    """Refuse a period outside the years 1000 to 9899 (a :class:`PeriodError`)."""
+    if not (FIRST_DAY <= period.start <= period.end <= LAST_DAY):
+        raise PeriodError(
+            f"期间应在 {FIRST_DAY.year} 年至 {LAST_DAY.year} 年之间，且开始不晚于结束 "
+            f"a period must lie within the years {FIRST_DAY.year} to {LAST_DAY.year} and start before it ends: "
+            f"{period.start}..{period.end}"
+        )
+    return period
 
 
 def _shown(text: object) -> str:
