@@ -121,6 +121,20 @@ def test_a_lone_surrogate_id_is_rejected_with_its_row_and_the_report_renders() -
         evaluate(RULESET, roster, [], period="2024")
 
 
+def test_a_lone_surrogate_escape_in_a_roster_file_rejects_that_entry(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.yaml"
+    roster.write_text(
+        'organisations:\n  - {id: t1, name: "\\ud800镇", kind: township}\n  - {id: t2, name: 乙镇, kind: township}\n'
+        "people: []\n",
+        encoding="utf-8",
+    )
+    report = evaluate(RULESET, roster, [], period="2024", as_of="2025-01-15")
+    assert {r.line for r in report.input.rejections} == {2}
+    assert any("lone surrogate" in r.reason.en for r in report.input.rejections)
+    assert {f.organisation.id for f in report.findings} == {"t2"}
+    json.loads(render_json(report))
+
+
 def test_data_nested_100000_deep_is_refused_without_recursion_error() -> None:
     deep: dict[str, Any] = {}
     node = deep

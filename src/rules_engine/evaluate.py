@@ -243,7 +243,6 @@ def _prepare(
     the_period = parse_period(period) if isinstance(period, str) else check_range(period)
     day = _as_of(as_of)
     roster_result = _roster(roster)
-    check_data(roster_result.roster.model_dump(mode="python"), "名册")  # e.g. a YAML "\ud800" escape
     index = RosterIndex(roster_result.roster)
 
     obligations = plan(compiled, index, the_period)

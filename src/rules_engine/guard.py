@@ -57,28 +57,37 @@ def what_en(what: str) -> str:
 
 
 def check_data(data: Any, what: str) -> None:
-    """Walk `data` (dicts, lists, tuples, strings) without recursion; raise :class:`InputError` at the first
-    string with a lone surrogate or the first container nested deeper than :data:`MAX_DEPTH`."""
-    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    """Walk `data` (mappings, lists, tuples, strings) without recursion; raise :class:`InputError` at the
+    first string with a lone surrogate or the first container nested deeper than :data:`MAX_DEPTH`."""
+    if isinstance(data, str):
+        _check_text(data, what, ())
+        return
+    stack: list[tuple[Any, tuple[object, ...]]] = [(data, ())]
     while stack:
-        node, path, depth = stack.pop()
-        if isinstance(node, str):
-            if has_surrogate(node):
-                raise InputError(
-                    f"{what}中含有无效的 Unicode 文本（孤立代理项）{what_en(what)}: text is not valid Unicode "
-                    f"(a lone surrogate) at {path or '/'}: {shown(node)}"
-                )
+        node, path = stack.pop()
+        if not isinstance(node, (Mapping, list, tuple)):
             continue
-        if isinstance(node, (Mapping, list, tuple)):
-            if depth >= MAX_DEPTH:
-                raise InputError(
-                    f"{what}嵌套过深（超过 {MAX_DEPTH} 层）{what_en(what)}: nested deeper than {MAX_DEPTH} levels "
-                    f"at {shown(path) or '/'}"
-                )
-            if isinstance(node, Mapping):
-                for key, value in node.items():
-                    name = key if isinstance(key, str) else repr(key)
-                    stack.append((key, f"{path}/{shown(name)}", depth + 1))
-                    stack.append((value, f"{path}/{shown(name)}", depth + 1))
-            else:
-                stack.extend((item, f"{path}/{i}", depth + 1) for i, item in enumerate(node))
+        if len(path) >= MAX_DEPTH:
+            raise InputError(
+                f"{what}嵌套过深（超过 {MAX_DEPTH} 层）{what_en(what)}: nested deeper than {MAX_DEPTH} levels "
+                f"at {_path(path[:8])}/..."
+            )
+        for key, value in node.items() if isinstance(node, Mapping) else enumerate(node):
+            if type(key) is str:
+                _check_text(key, what, (*path, key))
+            if type(value) is str:
+                _check_text(value, what, (*path, key))
+            elif isinstance(value, (Mapping, list, tuple)):
+                stack.append((value, (*path, key)))
+
+
+def _check_text(text: str, what: str, path: tuple[object, ...]) -> None:
+    if not text.isascii() and _SURROGATE.search(text) is not None:
+        raise InputError(
+            f"{what}中含有无效的 Unicode 文本（孤立代理项）{what_en(what)}: text is not valid Unicode "
+            f"(a lone surrogate) at {_path(path)}: {shown(text)}"
+        )
+
+
+def _path(path: tuple[object, ...]) -> str:
+    return "/" + "/".join(shown(p if isinstance(p, str) else repr(p), 40) for p in path)
