@@ -59,7 +59,7 @@ def test_explain_every_shipped_rule(capsys) -> None:
         ),
         (
             ["evaluate", str(EXAMPLE), "--rules", str(RULES), "--period", "2024", "--param", "ZZ-DW-01.at_least=-1"],
-            "invalid override",
+            "must be at least 0",
         ),
         (["evaluate", str(EXAMPLE / "records.jsonl"), "--rules", str(RULES), "--period", "2024"], "no roster"),
     ],

@@ -295,10 +295,40 @@ def test_findings_csv_is_excel_friendly_and_neutralises_formulas(tmp_path: Path,
 
 
 def test_neutralise() -> None:
-    for bad in ("=1+1", "+1", "-1", "@A1", "\tx", "\rx"):
+    for bad in ("=1+1", "+1", "-1", "@A1", "\tx", "\rx", "\nx", "＝1+1", "＋1", "－1", "＠A1"):
         assert neutralise(bad) == "'" + bad
-    for fine in ("", "1", "甲镇党委", " =x", "R-1", "a=b"):
+    # a formula sign after what a spreadsheet may trim first: spaces, line breaks, invisible characters
+    for lead in (" ", "  ", "\n", "\r\n", "\t", "\u00a0", "\u3000", "\u200b", "\ufeff", "\x0b", " \n\u3000"):
+        for sign in "=+-@＝＋－＠":
+            text = f'{lead}{sign}HYPERLINK("http://x")'
+            assert neutralise(text) == "'" + text, repr(text)
+    for fine in ("", "1", "甲镇党委", " 甲镇党委", "  ", "R-1", "a=b", "a =b", "2024-01-01..2024-06-30"):
         assert neutralise(fine) == fine
+
+
+def test_csv_cells_with_a_formula_after_spaces_or_line_breaks_are_neutralised(rules: Any) -> None:
+    roster = {
+        "organisations": [{"id": "t1", "name": ' \n=HYPERLINK("http://x","y")', "kind": "township"}],
+        "people": [
+            {
+                "id": "s1",
+                "name": "\u3000＠SUM(A1)",
+                "posts": [{"org": "t1", "role": "secretary", "start": "2020-01-01"}],
+            }
+        ],
+    }
+    records = [{"id": "\t-2+3", "org": "t1", "type": "zhuanti_huiyi", "date": "2024-03-01", "chair": "s1"}]
+    report = evaluate(rules, roster, records, **H1)
+    table = list(csv.reader(io.StringIO(render_csv(report).decode("utf-8-sig"), newline="")))
+    body = [dict(zip(COLUMNS, row, strict=True)) for row in table[1:]]
+    assert {row["组织 organisation"] for row in body} == {'\' \n=HYPERLINK("http://x","y")'}
+    chaired = next(r for r in body if r["规则编号 rule_id"] == "ZZ-08-01")
+    assert chaired["对象 subject"] == "'\u3000＠SUM(A1)" and chaired["证据 evidence"] == "'\t-2+3"
+    assert chaired["次数 count"] == "1"  # a number stays a number
+    for row in table:
+        for cell in row:
+            stripped = cell.lstrip(" \t\r\n\u3000\u00a0\u200b\ufeff")
+            assert not stripped[:1] or stripped[0] not in "=+-@＝＋－＠" or cell.startswith("'"), cell
 
 
 def test_cli_evaluates_a_workbook_to_csv(tmp_path: Path) -> None:

@@ -240,7 +240,10 @@ def test_a_folder_reads_xls_ods_and_unicode_text_and_says_what_it_leaves_out(
         (str(folder / "records.txt"), "records"),
     }
     # the workbooks hold a roster too: roster.yaml takes precedence, and that is said
-    notes = dict(line.split("note: ", 1)[1].split(": ", 1) for line in err.splitlines())
+    notes = {}  # one line per folder and reason: "rules-engine: 注意 note: FOLDER: NAME, NAME: reason"
+    for line in err.splitlines():
+        where, names, reason = line.split("note: ", 1)[1].split(": ", 2)
+        notes.update({str(Path(where) / name): reason for name in names.split(", ")})
     names = ("~$county.xls", ".DS_Store", "README.md", "waivers.yaml", "old", "county.xls", "county.ods")
     assert set(notes) == {str(folder / name) for name in names}
     assert "Office lock file" in notes[str(folder / "~$county.xls")]

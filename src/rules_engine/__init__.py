@@ -14,7 +14,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .compile import CompiledRules, compile_rules
-from .errors import InputError, Location, Problem, RulesError
+from .errors import Error, InputError, Location, OutputError, PeriodError, Problem, RulesError
 from .evaluate import evaluate, evaluate_to
 from .load.inputs import read_roster
 from .load.rules import LoadedRule, RulePack, RuleSet, lint, load_rules
@@ -31,6 +31,7 @@ __all__ = [
     "ActivityRecord",
     "Bilingual",
     "CompiledRules",
+    "Error",
     "Finding",
     "Granularity",
     "InputAccount",
@@ -39,7 +40,9 @@ __all__ = [
     "Location",
     "Manifest",
     "Organisation",
+    "OutputError",
     "Period",
+    "PeriodError",
     "Person",
     "Post",
     "Problem",

@@ -1,8 +1,12 @@
 """``rules-engine``: a thin command-line shell over the public API.
 
 Exit codes: 0 no violation (or lint clean), 1 violations found (or lint problems), 2 usage error or
-input that cannot be read at all, 3 internal error (a bug); ``evaluate`` also 4: no violation, but the
-check is incomplete (see ``rules_engine.outcome``).
+input that cannot be read at all (any :class:`rules_engine.Error`), 3 internal error (a bug); ``evaluate``
+also 4: no violation, but the check is incomplete (see ``rules_engine.outcome``). A closed
+output pipe (``... | head``) ends quietly with 141, as a process ended by SIGPIPE.
+
+Every file written with ``-o`` is written whole or not at all (see :mod:`rules_engine.atomic`) and never
+over one of the run's inputs.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from typing import Any
 import yaml
 
 from . import __version__
+from .atomic import files_under, refuse_overwrite, write_bytes
 from .compile import compile_rules
 from .engine import EngineError
-from .errors import InputError, RulesError
+from .errors import Error, RulesError
 from .evaluate import evaluate, evaluate_to
 from .load.folder import ROSTER_NAMES, Entry, scan_folder
 from .load.inputs import RECORD_SUFFIXES, WORKBOOK_SUFFIXES
@@ -38,30 +43,43 @@ RULES_HELP = (
 )
 
 
-class UsageError(Exception):
-    pass
+class UsageError(Error):
+    """A command-line argument that cannot be used. Exit 2."""
+
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(encoding="utf-8")
+        if reconfigure is not None:  # messages quote the user's text: never fail on an odd character
+            reconfigure(encoding="utf-8", errors="backslashreplace" if stream is sys.stderr else "strict")
     parser = _parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         result: int = args.func(args)
         return result
+    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly
+        return _broken_pipe()
+    except KeyboardInterrupt:  # Ctrl-C: no traceback; an output file being written was left as it was
+        print("rules-engine: 已中断 interrupted", file=sys.stderr)
+        return 130
     except RulesError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        print(f"规则有 {len(exc.problems)} 处问题 {len(exc.problems)} problem(s) in the rules", file=sys.stderr)
+        n = len(exc.problems)
+        if exc.problems and all(p.code.startswith("param.") for p in exc.problems):
+            print(f"参数覆盖有 {n} 处问题 {n} problem(s) in the parameter overrides", file=sys.stderr)
+        else:
+            print(f"规则有 {n} 处问题 {n} problem(s) in the rules", file=sys.stderr)
         return 2
-    except (InputError, UsageError, ValueError) as exc:
+    except Error as exc:  # InputError, PeriodError, OutputError, UsageError ...
         print(f"rules-engine: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"rules-engine: 无法读写文件 cannot read or write {exc.filename}: {exc.strerror}", file=sys.stderr)
+        name = exc.filename if exc.filename is not None else "-"
+        print(f"rules-engine: 无法读写文件 cannot read or write {name}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except EngineError as exc:
         print(f"rules-engine: 内部错误（请报告） internal engine error, please report: {exc}", file=sys.stderr)
@@ -72,6 +90,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         print(f"rules-engine: 内部错误（请报告） internal error, please report: {exc!r}", file=sys.stderr)
         return 3
+
+
+def _broken_pipe() -> int:
+    """Point standard output at the null device, so that the interpreter's last flush does not fail too."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture): nothing to flush
+        pass
+    return EXIT_BROKEN_PIPE
+
+
+_WHOLE = "(written whole or not at all; refused if it is one of the inputs)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -104,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
         help="table (default), json (the report with its receipt), csv (spreadsheets), junit (JUnit XML for CI: "
         "a test case per finding, a suite per organisation)",
     )
-    ev.add_argument("--output", "-o", help="write the report to this file instead of standard output")
+    ev.add_argument("--output", "-o", help="write the report to this file instead of standard output " + _WHOLE)
     ev.add_argument(
         "--param",
         action="append",
@@ -114,7 +146,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--waivers", action="append", default=[], metavar="FILE", help="豁免文件 waiver file (YAML)")
     ev.add_argument(
-        "--max-evidence", type=int, default=20, metavar="N", help="evidence ids listed per finding (default 20)"
+        "--max-evidence",
+        type=int,
+        default=20,
+        metavar="N",
+        help="evidence ids listed per finding (0 to 1000000, default 20)",
     )
     ev.add_argument(
         "--show",
@@ -153,7 +189,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser("schema", help="输出 JSON Schema print the JSON Schema of rule files")
     sc.add_argument("--kind", choices=("rules", "pack"), default="rules")
-    sc.add_argument("--output", "-o")
+    sc.add_argument("--output", "-o", help="write here instead of standard output " + _WHOLE)
     sc.set_defaults(func=_schema)
 
     nr = sub.add_parser("new-rule", help="新建规则模板 scaffold a rule file and its feature file")
@@ -168,7 +204,7 @@ def _parser() -> argparse.ArgumentParser:
     co = sub.add_parser("coverage", help="覆盖情况 write the coverage table (rules/COVERAGE.md)")
     co.add_argument("--rules", action="append", help=RULES_HELP)
     co.add_argument("--features", default="tests/features", help="folder of .feature files (default tests/features)")
-    co.add_argument("--output", "-o", help="write here (e.g. rules/COVERAGE.md) instead of standard output")
+    co.add_argument("--output", "-o", help="write here (e.g. rules/COVERAGE.md) instead of standard output " + _WHOLE)
     co.set_defaults(func=_coverage)
 
     ve = sub.add_parser(
@@ -218,7 +254,7 @@ Rows dated after --as-of, identical duplicates and rows dated outside every peri
 def _fail_on(text: str) -> str:
     try:
         parse_fail_on(text)
-    except InputError as exc:
+    except Error as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("--fail-on: ")) from None
     return text
 
@@ -278,7 +314,15 @@ def _params(items: list[str]) -> dict[str, dict[str, Any]]:
         rule_id, dot, name = key.rpartition(".")
         if not sep or not dot or not rule_id or not name:
             raise UsageError(f"--param 应为 RULE.NAME=VALUE expected RULE.NAME=VALUE, got '{item}'")
-        out.setdefault(rule_id, {})[name] = yaml.safe_load(raw)
+        try:
+            value = yaml.safe_load(raw)
+        except (yaml.YAMLError, ValueError, RecursionError) as exc:  # e.g. !!python/object: refused, never run
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UsageError(
+                f"--param {key}: 值无法解析 cannot read the value '{raw}' ({reason}); "
+                "写作数字、文字或 YAML 映射 write a number, text or a YAML mapping such as {from: 01-01, to: 06-30}"
+            ) from None
+        out.setdefault(rule_id, {})[name] = value
     return out
 
 
@@ -335,12 +379,20 @@ def _split_inputs(inputs: list[str], waivers: Sequence[str] = ()) -> tuple[Path,
                 Entry(other, f"不用作名册（名册为 {roster}）", f"not used as the roster, which is {roster}")
             )
     given = {Path(w).resolve() for w in waivers}
-    for entry in left_out:
-        if entry.path.resolve() not in given:
-            print(f"rules-engine: 注意 note: {entry}", file=sys.stderr)
+    _note_left_out([entry for entry in left_out if entry.path.resolve() not in given])
     if not records:
         raise UsageError(f"没有活动记录 no record files ({' '.join(RECORD_SUFFIXES)})")
     return roster, records
+
+
+def _note_left_out(entries: list[Entry]) -> None:
+    """Notes on standard error for the files of input folders that are not read: one line per folder and
+    reason, ``rules-engine: 注意 note: FOLDER: NAME, NAME: 中文 / English``."""
+    groups: dict[tuple[Path, str, str], list[str]] = {}
+    for entry in entries:
+        groups.setdefault((entry.path.parent, entry.zh, entry.en), []).append(entry.path.name)
+    for (folder, zh, en), names in groups.items():
+        print(f"rules-engine: 注意 note: {folder}: {', '.join(names)}: {zh} / {en}", file=sys.stderr)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -353,8 +405,10 @@ def _evaluate(args: argparse.Namespace) -> int:
             raise UsageError(f"--as-of 日期无效 invalid date '{args.as_of}' (YYYY-MM-DD)") from None
     compiled = compile_rules(load_rules(*_rules_paths(args.rules)), _params(args.param))
     files = [str(p) for p in records]
-    if args.max_evidence < 0:
-        raise UsageError("--max-evidence 不能为负 must not be negative")
+    # refused before anything is evaluated or written: -o onto a record, roster, waiver or rule file
+    inputs = [str(roster), *files, *args.waivers, *files_under(p.root for p in compiled.ruleset.packs)]
+    if args.output:
+        refuse_overwrite(args.output, inputs)
     extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence}
     if args.format in ("json", "csv", "junit"):  # streamed: findings are written as they are produced, never all held
         extra["format"] = args.format
@@ -372,7 +426,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     data = render_table(report, colour=colour, show=show).encode()
     if args.output:
-        Path(args.output).write_bytes(data)
+        write_bytes(args.output, data, inputs)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -410,7 +464,7 @@ def _lint(args: argparse.Namespace) -> int:
 def _schema(args: argparse.Namespace) -> int:
     text = json.dumps(rule_schema(args.kind), ensure_ascii=False, indent=2) + "\n"
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        write_bytes(args.output, text.encode("utf-8"))
     else:
         sys.stdout.write(text)
     return 0
@@ -419,9 +473,10 @@ def _schema(args: argparse.Namespace) -> int:
 def _coverage(args: argparse.Namespace) -> int:
     from .coverage import coverage_markdown
 
-    text = coverage_markdown(load_rules(*_rules_paths(args.rules)), Path(args.features))
+    ruleset = load_rules(*_rules_paths(args.rules))
+    text = coverage_markdown(ruleset, Path(args.features))
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        write_bytes(args.output, text.encode("utf-8"), files_under([*(p.root for p in ruleset.packs), args.features]))
     else:
         sys.stdout.write(text)
     return 0

@@ -108,8 +108,21 @@ class CompiledRules:
 def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | None = None) -> CompiledRules:
     """Resolve parameters and lower every rule to decisions. `params` overrides per rule id:
     ``{"ZZ-08-01": {"at_least": 2}}``. Raises :class:`RulesError` on unknown rule ids or bad values."""
-    overrides = {rule_id: dict(values) for rule_id, values in (params or {}).items()}
     problems: list[Problem] = []
+    overrides: dict[str, dict[str, Any]] = {}
+    for rule_id, values in (params or {}).items():
+        if isinstance(values, Mapping):
+            overrides[str(rule_id)] = dict(values)
+        else:
+            problems.append(
+                Problem(
+                    "param.not_a_mapping",
+                    f"规则 {rule_id} 的参数覆盖应为 {{参数: 值}} 映射",
+                    f"the overrides of rule {rule_id} must be a {{name: value}} mapping",
+                    Location("<params>", path=str(rule_id)),
+                    '如 e.g. {"ZZ-DW-01": {"at_least": 2}}',
+                )
+            )
     for rule_id, values in overrides.items():
         for name, value in values.items():
             if value is None:
@@ -134,9 +147,14 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
                     did_you_mean(rule_id, known),
                 )
             )
+        else:
+            problems += _override_problems(rule_id, overrides[rule_id])
+    refused = {p.location.path.split(".", 1)[0] for p in problems}
     compiled: list[CompiledRule] = []
     for index, (loaded, layers, scope, excluded, retired_by) in enumerate(_variants(ruleset)):
         rule = loaded.rule
+        if rule.id in refused:  # its overrides were reported once above
+            continue
         sources = {
             name: f"{loaded.pack.id}@{loaded.pack.version}"
             for name in rule.params.model_dump(by_alias=True, exclude_none=True)
@@ -152,14 +170,20 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
             if layers:
                 Rule.model_validate(rule.model_copy(update={"params": resolved}).model_dump(by_alias=True))
         except (ValidationError, ValueError) as exc:
+            text = (
+                "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors(include_url=False))
+                if isinstance(exc, ValidationError)
+                else str(exc)
+            )
             problems.append(
                 Problem(
                     "param.invalid",
-                    f"参数覆盖无效: {exc}",
-                    f"invalid override: {exc}",
+                    f"参数覆盖无效（规则 {rule.id}）: {text}",
+                    f"invalid override of rule {rule.id}: {text}",
                     Location("<params>", path=rule.id),
                 )
             )
+            refused.add(rule.id)
             continue
         effective = rule.effective or loaded.pack.effective
         compiled.append(
@@ -187,6 +211,42 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
         {k: tuple(v) for k, v in by_type.items()},
         {k: tuple(v) for k, v in trigger_types.items()},
     )
+
+
+def _override_problems(rule_id: str, values: Mapping[str, Any]) -> list[Problem]:
+    """Unknown parameter names (with a did-you-mean) and values of the wrong type, as lint words them."""
+    from .load.rules import validation_problems
+    from .load.yamlpos import Document
+
+    names = [info.alias or name for name, info in Params.model_fields.items()]
+    out: list[Problem] = []
+    for name in values:
+        if name not in names:
+            out.append(
+                Problem(
+                    "param.unknown_name",
+                    f"规则 {rule_id} 没有参数 '{name}'",
+                    f"rule {rule_id} has no parameter '{name}'",
+                    Location("<params>", path=f"{rule_id}.{name}"),
+                    did_you_mean(str(name), names),
+                )
+            )
+    known = {name: value for name, value in values.items() if name in names}
+    try:
+        Params.model_validate(known)
+    except ValidationError as exc:
+        for problem in validation_problems(exc, Document("<params>", known, {}), Params):
+            where = problem.location.path.replace("/", ".")
+            out.append(
+                Problem(
+                    problem.code.replace("rule.", "param.", 1),
+                    f"参数 {rule_id}.{where}: {problem.message}",
+                    f"parameter {rule_id}.{where}: {problem.message_en}",
+                    Location("<params>", path=f"{rule_id}.{where}"),
+                    problem.hint,
+                )
+            )
+    return out
 
 
 _LIVE: tuple[Condition, ...] = (("na", "==", 0), ("unk", "==", 0))

@@ -57,7 +57,12 @@ class Problem:
         }
 
 
-class RulesError(Exception):
+class Error(Exception):
+    """The base of every error the API raises on purpose: catch ``rules_engine.Error`` to tell bad input
+    from a bug. The CLI prints these without a traceback and exits 2."""
+
+
+class RulesError(Error):
     """Raised by the API when rule files (or other inputs that must be whole) are refused."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
@@ -65,8 +70,16 @@ class RulesError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems[:20]))
 
 
-class InputError(Exception):
-    """Input that cannot be read at all (missing file, unknown format). CLI exit code 2."""
+class InputError(Error):
+    """Input that cannot be read at all (missing file, unknown format) or an argument out of range. CLI exit 2."""
+
+
+class PeriodError(InputError, ValueError):
+    """A period label that cannot be parsed (also a ``ValueError``, as it was before)."""
+
+
+class OutputError(InputError):
+    """An output path that must not be written: it is one of the run's inputs, rule or waiver files."""
 
 
 def did_you_mean(word: str, choices: Iterable[str], lang: str = "both") -> str:

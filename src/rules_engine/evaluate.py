@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from . import __version__, escalation
+from .atomic import atomic_write, files_under
 from .compile import CompiledRules, Decision, compile_rules
 from .engine import Fact
 from .engine._durable import DurableBackend
 from .errors import InputError, did_you_mean
 from .findings import finding_dict
+from .guard import check_data, check_max_evidence, check_path, shown
 from .load.dedup import SPILL_AT, SeenIds
 from .load.inputs import (
     BadRow,
@@ -43,7 +45,7 @@ from .model.records import ActivityRecord
 from .model.roster import Roster
 from .obligations import MAX_EVIDENCE, Counter, Obligation, RosterIndex, apply_waivers, plan
 from .outcome import Summary
-from .periods import Period, parse_period
+from .periods import Period, check_range, parse_period
 from .render.csv import write_csv_bytes
 from .render.json import write_json
 from .render.junit import write_junit
@@ -80,7 +82,7 @@ def evaluate(
       for a host that acts on violations); ``report.summary`` still counts every finding. A finding model
       costs about 13 KB: for a province, keep what you need, or stream with :func:`evaluate_to`.
     """
-    keep = None if statuses is None else {Status(s) for s in statuses}
+    keep = None if statuses is None else _statuses(statuses)
     with _paused_gc():
         run = _prepare(rules, roster, records, period, as_of, params, max_evidence, waivers)
         findings = [
@@ -115,8 +117,8 @@ def evaluate_to(
     with _paused_gc():  # writing too: millions of short-lived dicts would trigger full collections
         run = _prepare(rules, roster, records, period, as_of, params, max_evidence, waivers)
         header = run.header()
-        if isinstance(out, (str, Path)):
-            with open(out, "wb") as handle:
+        if isinstance(out, (str, Path)):  # whole or not at all; never over an input (OutputError)
+            with atomic_write(out, run.input_files()) as handle:
                 _write(run, header, handle, format)
         else:
             _write(run, header, out, format)
@@ -161,6 +163,12 @@ class _Run:
     max_evidence: int
     waivers: list[LoadedWaiver]
     warnings: list[BadRow]
+
+    def input_files(self) -> list[str]:
+        """Every file this run read: roster, records, waivers, and the files of its rule packs."""
+        waivers = {w.source.rsplit(":", 1)[0] for w in self.waivers}
+        packs = files_under(p.root for p in self.compiled.ruleset.packs)
+        return [self.roster.source, *self.accounts, *sorted(waivers), *packs]
 
     def decided(self) -> Iterator[tuple[Obligation, Decision]]:
         for group, statuses in zip(self.groups, self.statuses, strict=True):
@@ -245,8 +253,11 @@ def _prepare(
     waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
 ) -> _Run:
     """Load, plan, count in one streaming pass, then decide every partition on durable_rules."""
+    _check_arguments(roster, records, params, max_evidence, waivers)
     compiled = _compiled(rules, params)
-    the_period = parse_period(period) if isinstance(period, str) else period
+    if not isinstance(period, (str, Period)):
+        raise InputError(f"期间应为文字或 Period period must be text or a Period, got {type(period).__name__}")
+    the_period = parse_period(period) if isinstance(period, str) else check_range(period)
     day = _as_of(as_of)
     roster_result = _roster(roster)
     index = RosterIndex(roster_result.roster)
@@ -382,15 +393,60 @@ def _compiled(rules: RulesInput, params: Mapping[str, Mapping[str, Any]] | None)
     return compile_rules(load_rules(rules), params)
 
 
+def _check_arguments(
+    roster: RosterInput,
+    records: RecordsInput,
+    params: Mapping[str, Mapping[str, Any]] | None,
+    max_evidence: int,
+    waivers: Sequence[str | Path] | Sequence[LoadedWaiver],
+) -> None:
+    """What can be refused before anything is read: argument types and ranges, unencodable names, data
+    nested too deep (see :mod:`rules_engine.guard`)."""
+    check_max_evidence(max_evidence)
+    if params is not None:
+        if not isinstance(params, Mapping) or not all(isinstance(v, Mapping) for v in params.values()):
+            raise InputError("params 应为 {规则编号: {参数: 值}} params must map rule ids to {name: value} mappings")
+        check_data(params, "参数")
+    if isinstance(roster, (str, Path)):
+        check_path(roster, "名册")
+    elif isinstance(roster, Mapping):
+        check_data(roster, "名册")
+    elif not isinstance(roster, (Roster, RosterResult)):
+        raise InputError(
+            f"名册应为文件、映射或 Roster roster must be a file, a mapping or a Roster, got {type(roster).__name__}"
+        )
+    if isinstance(records, bytes) or not isinstance(records, (str, Path, Iterable)):
+        raise InputError(
+            f"记录应为文件或记录列表 records must be files or an iterable of records, got {type(records).__name__}"
+        )
+    for path in _paths(records):
+        check_path(path, "记录")
+    if isinstance(waivers, (str, Path)):
+        raise InputError('waivers 应为文件列表 waivers must be a list of files, e.g. ["waivers.yaml"]')
+    for waiver in waivers:
+        if isinstance(waiver, (str, Path)):
+            check_path(waiver, "豁免")
+
+
+def _statuses(statuses: Collection[Status | str]) -> set[Status]:
+    try:
+        return {Status(s) for s in statuses}
+    except (ValueError, TypeError):
+        choices = ", ".join(s.value for s in Status)
+        raise InputError(f"未知状态 unknown status in statuses (choose from {choices})") from None
+
+
 def _as_of(value: dt.date | str | None) -> dt.date:
     if value is None:
         return dt.date.today()
+    if isinstance(value, dt.datetime):
+        return value.date()
     if isinstance(value, dt.date):
         return value
     try:
         return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"评价日期无效 invalid as-of date '{value}' (expected YYYY-MM-DD)") from None
+    except (ValueError, TypeError):
+        raise InputError(f"评价日期无效 invalid as-of date '{shown(value)}' (expected YYYY-MM-DD)") from None
 
 
 def _roster(roster: RosterInput) -> RosterResult:

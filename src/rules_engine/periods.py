@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from .errors import PeriodError
+
 
 class Granularity(str, Enum):
     """How often a duty recurs."""
@@ -92,18 +94,48 @@ _PERIOD_RE = re.compile(
 def parse_period(text: str) -> Period:
     """Parse ``2024``, ``2024-H1``, ``2024-Q3``, ``2024-05`` or ``2024-01-01..2024-06-30``.
 
-    Raises ValueError with the accepted forms.
+    Raises :class:`~rules_engine.errors.PeriodError` (an ``InputError`` and a ``ValueError``) with the
+    accepted forms.
     """
-    match = _PERIOD_RE.match(text.strip())
+    try:
+        return check_range(_parse_period(text))
+    except PeriodError:
+        raise
+    except (ValueError, OverflowError):  # e.g. 2024-02-30..2024-03-01, or year 0000
+        raise PeriodError(f"期间中的日期无效 '{_shown(text)}' (invalid date in period)") from None
+
+
+FIRST_DAY = dt.date(1000, 1, 1)
+LAST_DAY = dt.date(9899, 12, 31)  # windows, follow-up deadlines and spans beyond it stay within the calendar
+
+
+def check_range(period: Period) -> Period:
+    """Refuse a period outside the years 1000 to 9899 (a :class:`PeriodError`)."""
+    if not (FIRST_DAY <= period.start <= period.end <= LAST_DAY):
+        raise PeriodError(
+            f"期间应在 {FIRST_DAY.year} 年至 {LAST_DAY.year} 年之间，且开始不晚于结束 "
+            f"a period must lie within the years {FIRST_DAY.year} to {LAST_DAY.year} and start before it ends: "
+            f"{period.start}..{period.end}"
+        )
+    return period
+
+
+def _shown(text: object) -> str:
+    shown = text if isinstance(text, str) else repr(text)
+    return shown[:80].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _parse_period(text: str) -> Period:
+    match = _PERIOD_RE.match(text.strip()) if isinstance(text, str) else None
     if not match:
-        raise ValueError(
-            f"无法识别的期间 '{text}' (unrecognised period); "
+        raise PeriodError(
+            f"无法识别的期间 '{_shown(text)}' (unrecognised period); "
             "可用 expected: 2024, 2024-H1, 2024-Q3, 2024-05, 2024-01-01..2024-06-30"
         )
     if match.group("a"):
         start, end = dt.date.fromisoformat(match.group("a")), dt.date.fromisoformat(match.group("b"))
         if end < start:
-            raise ValueError(f"期间结束早于开始 '{text}' (period ends before it starts)")
+            raise PeriodError(f"期间结束早于开始 '{text}' (period ends before it starts)")
         return Period(start, end, text.strip())
     year = int(match.group("y"))
     if match.group("h"):

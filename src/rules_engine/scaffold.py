@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .atomic import write_bytes
 from .errors import InputError
 from .load.rules import MANIFEST, MANIFESTS, load_rules
 from .model.rules import SubjectKind
@@ -117,20 +118,21 @@ def new_rule(
         if subject == "trigger"
         else ""
     )
-    rule_path.write_text(
+    write_bytes(  # whole or not at all: a half-written rule file would break the pack
+        rule_path,
         RULE_TEMPLATE.format(
             rule_id=rule_id,
             document=manifest.pack.regulation.document,
             subject_block=_SUBJECT_BLOCK[subject].format(rtype=rtype),
             match=_MATCH[subject].format(rtype=rtype, follow=follow),
             params=_PARAMS.get(subject, "{period: %s, at_least: 1}" % ("year" if subject == "pair" else "half_year")),
-        ),
-        encoding="utf-8",
+        ).encode("utf-8"),
     )
     written = [rule_path]
     if feature_path is not None:
         feature_path.parent.mkdir(parents=True, exist_ok=True)
-        feature_path.write_text(
+        write_bytes(
+            feature_path,
             FEATURE_TEMPLATE.format(
                 rule_id=rule_id,
                 pack=root.as_posix(),
@@ -143,8 +145,7 @@ def new_rule(
                 period="2024" if subject == "trigger" else period,
                 window=period,
                 subject=_SUBJECT_IN_FEATURE.get(subject, "r0"),
-            ),
-            encoding="utf-8",
+            ).encode("utf-8"),
         )
         written.append(feature_path)
     return written

@@ -21,6 +21,7 @@ import hashlib
 import io
 import itertools
 import re
+import reprlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import InputError
+from ..guard import has_surrogate, shown
 from ..model.records import ActivityRecord
 from ..model.roster import Organisation, Person, Post, Roster
 from ..model.vocab import RECORD_COLUMNS, RECORD_FIELDS, column_table
@@ -84,6 +86,12 @@ class BadRow:
     # outside the span or after the evaluation date): the input account lists it as excluded, not rejected
     taints: bool = True
 
+    def __post_init__(self) -> None:  # its texts go into the report: escape a lone surrogate (\ud800)
+        for name in ("field", "value", "zh", "en", "record_id"):
+            text = getattr(self, name)
+            if text is not None and not text.isascii() and has_surrogate(text):
+                setattr(self, name, text.encode("utf-8", "backslashreplace").decode("utf-8"))
+
 
 _FIELDS = ("id", "org", "type", "date", "chair", "participants", "portfolio", "tags", "text")
 _SPLIT = re.compile(r"[;；,，、|]")
@@ -93,9 +101,9 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 def _short(value: object) -> str:
     try:
         text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
-    except TypeError:  # e.g. an integer beyond 64 bits
-        text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    except (TypeError, RecursionError):  # an integer beyond 64 bits, a lone surrogate, nesting beyond 255
+        text = reprlib.repr(value)  # bounded depth: a dict nested 100,000 deep is shown as {...}
+    return shown(text)
 
 
 _FIELD_SET = frozenset(_FIELDS)
@@ -124,6 +132,7 @@ def check_record(data: Any, source: str, line: int) -> Rec | BadRow:
             and type(rtype) is str
             and type(raw_date) is str
             and 0 < len(rid) <= MAX_STRING
+            and (rid.isascii() or not has_surrogate(rid))  # the id is written into the report
             and 0 < len(org) <= MAX_STRING
             and 0 < len(rtype) <= MAX_STRING
             and len(raw_date) == 10
@@ -188,6 +197,13 @@ def _check_slow(data: Any, source: str, line: int) -> Rec | BadRow:
             return bad(key, value, f"字段 '{key}' 应为字符串", f"field '{key}' must be a string")
         if len(value) > MAX_STRING:
             return bad(key, value[:40], f"字段 '{key}' 过长", f"field '{key}' is too long")
+        if has_surrogate(value):
+            return bad(
+                key,
+                value,
+                f"字段 '{key}' 含有无效的 Unicode 文本（孤立代理项）",
+                f"field '{key}' is not valid Unicode text (a lone surrogate)",
+            )
     if date is None:
         return bad("date", raw_date, "日期无效，应为 YYYY-MM-DD", "invalid date, expected YYYY-MM-DD")
     chair = data.get("chair")

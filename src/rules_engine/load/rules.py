@@ -764,7 +764,9 @@ def _invalid(error: Any, kind: str, path: tuple[str | int, ...], where: Location
         )
     if kind == "greater_than_equal":
         zh, en = f"不能小于 {ctx.get('ge')}", f"must be at least {ctx.get('ge')}"
-    if kind not in _KINDS:
+    if kind == "less_than_equal":
+        zh, en = f"不能大于 {ctx.get('le')}", f"must be at most {ctx.get('le')}"
+    if kind not in _KINDS and kind != "less_than_equal":
         en = f"is invalid: {error['msg']}"
     return Problem(f"rule.invalid.{kind}", f"'{field}' {zh}{shown_zh}", f"'{field}' {en}{shown_en}", where, hint)
 

@@ -191,14 +191,24 @@ def share_fraction(value: object) -> Fraction:
     return share
 
 
+MAX_COUNT = 1_000_000_000  # counts and day numbers: far beyond any duty, and within what a report can hold
+MAX_WITHIN_DAYS = 3660  # a follow-up deadline of up to ten years
+
+
 class Params(_Strict):
     """Parameters with defaults; an overlay or the caller may override them per rule."""
 
     period: Granularity | None = Field(default=None, description="周期 year | half_year | quarter | month")
-    at_least: StrictInt | None = Field(default=None, ge=0, description="至少次数 at least N matching records")
-    at_most: StrictInt | None = Field(default=None, ge=0, description="至多次数 at most N matching records")
+    at_least: StrictInt | None = Field(
+        default=None, ge=0, le=MAX_COUNT, description="至少次数 at least N matching records"
+    )
+    at_most: StrictInt | None = Field(
+        default=None, ge=0, le=MAX_COUNT, description="至多次数 at most N matching records"
+    )
     window: Window | None = Field(default=None, description="期内时限 deadline window inside the period")
-    within_days: StrictInt | None = Field(default=None, ge=0, description="触发记录后N天内 within N days after trigger")
+    within_days: StrictInt | None = Field(
+        default=None, ge=0, le=MAX_WITHIN_DAYS, description="触发记录后N天内 within N days after trigger"
+    )
     min_share: str | float | None = Field(
         default=None,
         description="到会比例：记录当日在该组织任职的全部人员（任何职务）中参加者（含主持人）的最低占比"
@@ -206,7 +216,7 @@ class Params(_Strict):
         " organisation on the record's date, e.g. '2/3'",
     )
     min_days_in_post: StrictInt | None = Field(
-        default=None, ge=0, description="在岗不足N天不作评判 judge only subjects in post at least N days"
+        default=None, ge=0, le=MAX_COUNT, description="在岗不足N天不作评判 judge only subjects in post at least N days"
     )
 
     @field_validator("min_share")

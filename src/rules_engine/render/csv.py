@@ -1,21 +1,27 @@
 """Findings as a CSV file for spreadsheets: one row per finding, UTF-8 with BOM, CRLF line ends.
 
 Excel opens the file directly (the BOM tells it the encoding). Every text cell is neutralised against
-formula injection: a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
-leading apostrophe, so that a name such as ``=cmd|' /C calc'!A0`` is shown as text, never evaluated.
+formula injection (OWASP "CSV Injection"): a cell that starts with ``=``, ``+``, ``-``, ``@`` (or their
+full-width forms ``＝＋－＠``), a tab, a carriage return or a line feed gets a leading apostrophe, and so
+does a cell in which such a sign follows characters a spreadsheet may trim first (spaces, line breaks,
+no-break and ideographic spaces, zero-width and other invisible characters). A name such as
+``=cmd|' /C calc'!A0`` or `` \n=1+1`` is shown as text, never evaluated. Numbers (the ``count``
+column) are written as numbers.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable
 from typing import IO, TextIO
 
 from ..model.findings import Finding, Report
 
 BOM = "\ufeff"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+FORMULA_SIGNS = frozenset("=+-@＝＋－＠")
 
 #: Column headers, in order: Chinese and English where one value is given, otherwise one column per language.
 COLUMNS = (
@@ -43,7 +49,17 @@ COLUMNS = (
 
 def neutralise(text: str) -> str:
     """The cell text, prefixed with an apostrophe if a spreadsheet would read it as a formula."""
-    return "'" + text if text.startswith(FORMULA_START) else text
+    if text.startswith(FORMULA_START):
+        return "'" + text
+    i = 0
+    while i < len(text) and _trimmed(text[i]):
+        i += 1
+    return "'" + text if 0 < i < len(text) and text[i] in FORMULA_SIGNS else text
+
+
+def _trimmed(char: str) -> bool:
+    """A character a spreadsheet may drop before reading a formula: white space, controls, invisibles."""
+    return char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp")
 
 
 def _subject(f: Finding) -> str:

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import orjson
 
+from ..errors import InputError
 from ..model.findings import Report
 
 _CHUNK = 512  # findings joined per write call
@@ -39,9 +40,15 @@ def write_json(header: Mapping[str, Any], findings: Iterable[Mapping[str, Any]],
 
 
 def render_json(report: Report) -> bytes:
-    """UTF-8 JSON bytes of the report, keys in model order, the header indented, one line per finding."""
+    """UTF-8 JSON bytes of the report, keys in model order, the header indented, one line per finding.
+
+    Raises :class:`~rules_engine.errors.InputError` for a report built by hand with text JSON cannot
+    carry (a lone surrogate); :func:`~rules_engine.evaluate` never makes one."""
     data = report.model_dump(mode="json")
     findings = data.pop("findings")
     buffer = io.BytesIO()
-    write_json(data, findings, buffer)
+    try:
+        write_json(data, findings, buffer)
+    except orjson.JSONEncodeError as exc:
+        raise InputError(f"报告含有无法写成 JSON 的内容 the report holds something JSON cannot carry: {exc}") from None
     return buffer.getvalue()
