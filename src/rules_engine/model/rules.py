@@ -151,6 +151,8 @@ class Citation(_Strict):
             parts.append(f"第{self.item}项")
         if self.article and not self.article_verified:
             parts.append("（条文序号未核实）")
+        if self.wording is Wording.commentary:
+            parts.append("（释义）")
         return "".join(parts)
 
 
