@@ -34,7 +34,7 @@ def main() -> int:
         waivers=[HERE / "waivers.yaml"],  # approved exemptions; an expired one has no effect
     )
 
-    # Act on the violations: here, one work item per finding, most severe (escalations) first.
+    # Act on the violations: here, one work item per finding, most severe first.
     order = {"critical": 0, "high": 1, "medium": 2, "low": 3}
     for finding in sorted(report.violations, key=lambda f: (order[f.severity], f.organisation.id, f.rule_id)):
         print(f"[{finding.severity}] {finding.organisation.name}: {finding.message.zh}")

@@ -34,6 +34,7 @@ from .load.rules import RuleSet, lint, load_rules
 from .load.xlsx import sheet_kinds
 from .model.findings import Status
 from .outcome import DEFAULT_FAIL_ON, parse_fail_on
+from .provenance import number_view, provenance_lines
 from .render import render_table
 from .schema import rule_schema
 
@@ -522,6 +523,7 @@ def _explain(args: argparse.Namespace) -> int:
         "severity": spec.severity.value,
         "citation": {**spec.citation.model_dump(exclude_none=True), "label": spec.citation.label()},
         "provenance": spec.provenance.model_dump(mode="json", exclude_none=True),
+        "numbers": number_view(spec, rule.params_dump(), f"{rule.loaded.pack.id}@{rule.loaded.pack.version}"),
         "effective": rule.effective.model_dump(mode="json", by_alias=True),
         "organisation_kinds": [k.value for k in spec.org_kinds],
         "for_each": _for_each(rule),
@@ -565,6 +567,7 @@ def _explain(args: argparse.Namespace) -> int:
         f"依据 citation: {spec.citation.label()}" + (f" — {spec.citation.text}" if spec.citation.text else ""),
         f"来源 provenance: {spec.provenance.basis.value} (confidence {spec.provenance.confidence})"
         + (f" — {spec.provenance.note}" if spec.provenance.note else ""),
+        *provenance_lines(spec, data["numbers"]),
         f"施行 effective: {rule.effective.from_}..{rule.effective.to or ''}",
         f"适用组织 organisations: {', '.join(data['organisation_kinds'])}",
         f"对象 for each: {data['for_each']}",

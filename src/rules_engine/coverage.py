@@ -8,6 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from .load.rules import RuleSet
+from .model.rules import Rule
 
 _SCENARIO = re.compile(r"^\s*(场景大纲|场景|剧本|Scenario Outline|Scenario|Example)\s*[:：]\s*(.+?)\s*$")
 
@@ -28,6 +29,19 @@ def scenarios_by_rule(features: Path, rule_ids: set[str]) -> dict[str, list[str]
             if name is not None:
                 mentioned |= {rid for rid in rule_ids if re.search(rf"(?<![\w-]){re.escape(rid)}(?![\w-])", line)}
     return found
+
+
+def _provenance_cell(rule: Rule) -> str:
+    """The rule's basis and confidence, then each number's and each condition's, grouped by basis."""
+    prov = rule.provenance
+    groups: dict[str, list[str]] = {}
+    for part, name in [*((n, n.param) for n in prov.numbers), *((c, c.about) for c in prov.conditions)]:
+        key = part.basis.value + (f" ({part.confidence})" if part.confidence else "")
+        groups.setdefault(key, []).append(name)
+    cell = f"{prov.basis.value} ({prov.confidence})"
+    if groups:
+        cell += "<br>" + "; ".join(f"{', '.join(names)}: {key}" for key, names in groups.items())
+    return cell
 
 
 def coverage_markdown(ruleset: RuleSet, features: Path | None) -> str:
@@ -55,7 +69,7 @@ def coverage_markdown(ruleset: RuleSet, features: Path | None) -> str:
             ]
         if pack.rules:
             out += [
-                "| 条款 clause | 职责 duty | 规则 rule | 依据 provenance | 场景 scenarios |",
+                "| 条款 clause | 职责 duty | 规则 rule | 依据 provenance（整条；各数字与条件）| 场景 scenarios |",
                 "|---|---|---|---|---|",
             ]
             for loaded in sorted(pack.rules, key=lambda r: r.rule.id):
@@ -65,7 +79,7 @@ def coverage_markdown(ruleset: RuleSet, features: Path | None) -> str:
                 shown = "<br>".join(scen[:3]) + (f"<br>… (+{len(scen) - 3})" if len(scen) > 3 else "")
                 out.append(
                     f"| {clause} | {rule.title.zh}<br>{rule.title.en} | `{rule.id}` | "
-                    f"{rule.provenance.basis.value} ({rule.provenance.confidence}) | {shown or '**none 无**'} |"
+                    f"{_provenance_cell(rule)} | {shown or '**none 无**'} |"
                 )
             out.append("")
         if manifest.not_checkable:

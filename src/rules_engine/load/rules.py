@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import Location, Problem, RulesError, did_you_mean
 from ..model.rules import PLACEHOLDERS, Manifest, OrgKind, PackInfo, Role, Rule, RuleFile
 from .packs import PackSource, installed_sources
+from .provenance import provenance_problems
 from .yamlpos import Document, load_yaml
 
 MANIFEST = "pack.yaml"
@@ -524,6 +525,7 @@ def _load_pack(
             continue
         for index, rule in enumerate(rule_file.rules):
             where = doc.locate(("rules", index))
+            problems.extend(provenance_problems(rule, index, doc))
             if rule.id in seen_ids and _another_version(rule, versions.get(rule.id, [])):
                 versions[rule.id].append(rule)
                 if manifest.overlay is None:

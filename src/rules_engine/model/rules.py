@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
+import typing
 from enum import Enum
 from fractions import Fraction
 from typing import Annotated, Literal
@@ -76,28 +77,171 @@ class Basis(str, Enum):
     local_practice = "local_practice"  # 地方做法
 
 
+Confidence = Literal["high", "medium-high", "medium", "low"]
+CONFIDENCE_RANK: dict[str, int] = {"low": 0, "medium": 1, "medium-high": 2, "high": 3}
+
+
+class Grounds(str, Enum):
+    """What one number or one condition of a rule rests on (provenance.numbers / provenance.conditions)."""
+
+    verified_text = "verified_text"  # 规定原文，已核实（须有注明出处 seen_in 的 sources 条目）
+    commentary = "commentary"  # 释义、解读中引用或转述
+    local_practice = "local_practice"  # 地方做法：本规则包选定的常见做法
+    inference = "inference"  # 本规则包的推断：由其他条文、其他文件或释义推出
+    tolerance = "tolerance"  # 本规则包的容差（如在岗天数），不是任何文件的要求
+
+    @property
+    def zh(self) -> str:
+        return GROUNDS_ZH[self.value]
+
+
+GROUNDS_ZH = {
+    "verified_text": "规定原文（已核实）",
+    "commentary": "释义",
+    "local_practice": "地方做法（本规则包的选择）",
+    "inference": "本规则包的推断",
+    "tolerance": "本规则包的容差",
+}
+
+
+class Wording(str, Enum):
+    """What the quoted ``text`` is: the regulation's words, a summary, commentary, or the pack's own wording."""
+
+    quoted = "quoted"  # 原文引文（逐字）
+    summary = "summary"  # 摘要或转述
+    commentary = "commentary"  # 释义的表述，不是规定原文
+    reconstructed = "reconstructed"  # 本规则包据资料整理的表述，不是原文
+
+    @property
+    def zh(self) -> str:
+        return {
+            "quoted": "原文引文",
+            "summary": "摘要或转述",
+            "commentary": "释义的表述，非规定原文",
+            "reconstructed": "本规则包整理的表述，非原文",
+        }[self.value]
+
+
 class Citation(_Strict):
     document: str = Field(description="文件名称 source document, e.g. 《党委（党组）落实全面从严治党主体责任规定》")
+    chapter: StrictInt | None = Field(default=None, ge=1, description="章 chapter (where the article is not known)")
     article: StrictInt | None = Field(default=None, ge=1, description="条 article")
+    article_verified: bool = Field(
+        default=True,
+        description="false：条文序号未核实，标签中注明 false: the article number is not verified; the label says so",
+    )
     paragraph: StrictInt | None = Field(default=None, ge=1, description="款 paragraph")
     item: StrictInt | None = Field(default=None, ge=1, description="项 item")
     text: str | None = Field(default=None, description="引文或摘要 quoted or summarised text")
+    wording: Wording | None = Field(
+        default=None,
+        description="text 是什么：quoted 原文引文 | summary 摘要或转述 | commentary 释义的表述 | reconstructed 本规则包"
+        "整理的表述 what `text` is: the regulation's words, a summary, commentary's words, or the pack's own wording",
+    )
 
     def label(self) -> str:
         parts = [self.document]
+        if self.chapter:
+            parts.append(f"第{self.chapter}章")
         if self.article:
             parts.append(f"第{self.article}条")
         if self.paragraph:
             parts.append(f"第{self.paragraph}款")
         if self.item:
             parts.append(f"第{self.item}项")
+        if self.article and not self.article_verified:
+            parts.append("（条文序号未核实）")
+        if self.wording is Wording.commentary:
+            parts.append("（释义）")
         return "".join(parts)
 
 
+class Source(Citation):
+    """One source a rule draws on, named so that ``numbers`` and ``conditions`` can point at it."""
+
+    id: Annotated[str, Field(pattern=_ID, description="出处编号，供 numbers/conditions 引用 id to refer to it")]
+    basis: Basis = Field(
+        description="文本从何得知：verified_text 读过规定原文（须写 seen_in）| commentary 见于释义、解读"
+        " | local_practice 地方文件或做法 how the text is known: read in the regulation itself (needs seen_in),"
+        " quoted or paraphrased in commentary, or a local document or practice"
+    )
+    seen_in: str | None = Field(
+        default=None,
+        min_length=1,
+        description="在何处见到该文本：出版物、版次与页码，或网址与查阅日期 where the text was seen: publication,"
+        " edition and page, or address and date read (required for verified_text, so the claim can be checked)",
+    )
+    note: Text | None = None
+
+
+NumberName = Literal[
+    "period", "at_least", "at_most", "window", "within_days", "min_share", "min_days_in_post", "raise_at", "raise_share"
+]
+NUMBER_NAMES: tuple[str, ...] = typing.get_args(NumberName)
+
+
+class _Part(_Strict):
+    basis: Grounds = Field(
+        description="verified_text 规定原文 | commentary 释义 | local_practice 地方做法 | inference 本规则包的推断"
+        " | tolerance 本规则包的容差"
+    )
+    confidence: Confidence | None = Field(
+        default=None, description="可信度；容差不写 confidence; none for a tolerance (a choice, not a claim)"
+    )
+    sources: list[Annotated[str, Field(pattern=_ID)]] = Field(
+        default_factory=list,
+        description="依据的出处：provenance.sources 中的 id，或 citation the ids in provenance.sources, or 'citation'",
+    )
+
+    @model_validator(mode="after")
+    def _confidence(self) -> _Part:
+        if self.basis is Grounds.tolerance and self.confidence is not None:
+            raise ValueError(
+                "a tolerance is the pack's own choice: give it no confidence (容差是本规则包的选择，不写 confidence)"
+            )
+        if self.basis is not Grounds.tolerance and self.confidence is None:
+            raise ValueError(
+                f"basis {self.basis.value} needs a confidence (须写 confidence: high/medium-high/medium/low)"
+            )
+        return self
+
+
+class NumberProvenance(_Part):
+    """Where one number the rule enforces comes from (期间、次数、时限、比例、在岗天数、升级阈值)."""
+
+    param: NumberName = Field(
+        description="参数名 the parameter: a key of params, or raise_at / raise_share of an escalation rule"
+    )
+    note: Text | None = None
+
+
+class ConditionProvenance(_Part):
+    """Where a condition that is not a number comes from: the duty itself, who bears it, which records count."""
+
+    about: Literal["duty", "bearer", "evidence"] = Field(
+        description="duty 职责本身 | bearer 承担者（对象、组织类型）| evidence 哪些记录算作证据"
+    )
+    note: Text
+
+
 class Provenance(_Strict):
-    basis: Basis = Field(description="verified_text | commentary | local_practice")
-    confidence: Literal["high", "medium-high", "medium", "low"] = "medium"
+    basis: Basis = Field(description="职责本身的依据 verified_text | commentary | local_practice")
+    confidence: Confidence = Field(
+        default="medium",
+        description="整条规则的可信度，不高于 numbers/conditions 中任何一项 the rule's: at most each part's",
+    )
     note: str | None = None
+    sources: list[Source] = Field(
+        default_factory=list,
+        description="出处，每项注明条款与文本从何得知 the sources, each saying how its text is known",
+    )
+    numbers: list[NumberProvenance] = Field(
+        default_factory=list,
+        description="每个数字的依据：原文、释义或本规则包的选择 for each number: text, commentary or the pack's choice",
+    )
+    conditions: list[ConditionProvenance] = Field(
+        default_factory=list, description="数字以外的条件的依据 where the conditions other than numbers come from"
+    )
 
 
 class Effective(_Strict):
