@@ -185,3 +185,15 @@ def test_two_runs_writing_one_output_leave_one_whole_report(tmp_path: Path, prov
         [sys.executable, "-m", "rules_engine", "verify", str(report)], capture_output=True, timeout=300
     )
     assert verify.returncode == 0, verify.stdout.decode() + verify.stderr.decode()
+
+
+def test_output_to_dev_stdout_is_written_to_the_pipe() -> None:
+    """`-o /dev/stdout` is a link to a pipe: written directly, not refused for the pipe's odd name."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "rules_engine", "evaluate", str(EXAMPLE), "--rules", str(RULES), "--period", "2024",
+         "--as-of", "2025-01-15", "--format", "json", "-o", "/dev/stdout"],
+        capture_output=True,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr.decode()
+    assert json.loads(proc.stdout)["summary"]["violated"] > 0

@@ -59,15 +59,15 @@ def atomic_write(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLik
     file (``/dev/null``, a named pipe) is written directly: it cannot be replaced by renaming.
     """
     refuse_overwrite(path, inputs)
-    target = Path(os.path.realpath(path))
     try:
-        mode: int | None = os.stat(target).st_mode
+        mode: int | None = os.stat(path).st_mode  # through links: /dev/stdout is a link to a pipe or a terminal
     except FileNotFoundError:
         mode = None
     if mode is not None and not stat.S_ISREG(mode):
-        with open(target, "wb") as direct:
+        with open(path, "wb") as direct:
             yield direct
         return
+    target = Path(os.path.realpath(path))
     folder = target.parent
     _remove_stale(folder, target.name)
     temp, handle = _create_temp(folder, target.name)
