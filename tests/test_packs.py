@@ -86,6 +86,17 @@ def test_cli_without_rules_folder_uses_the_bundled_packs(empty_cwd: Path, capsys
     assert main(["explain", "ZZ-DW-01", "--rules", "zhuti-zeren-2020"]) == 0
 
 
+def test_a_rules_folder_without_rule_files_does_not_hide_the_installed_packs(empty_cwd: Path, capsys) -> None:
+    (empty_cwd / "rules" / "notes").mkdir(parents=True)  # e.g. an empty folder, or one of something else
+    (empty_cwd / "rules" / "README.md").write_text("规则说明\n", encoding="utf-8")
+    assert main(["packs", "--format", "json"]) == 0
+    assert {r["origin"] for r in json.loads(capsys.readouterr().out)} == {"bundled"}
+    assert main(EVALUATE) == 1
+    (empty_cwd / "rules" / "notes" / "draft.yaml").write_text("rules: []\n", encoding="utf-8")
+    assert main(EVALUATE) == 2  # a rule file there is read, and refused with its location: never skipped
+    assert "draft.yaml" in capsys.readouterr().err
+
+
 def test_packs_lists_what_is_seen_and_where_from(empty_cwd: Path, capsys) -> None:
     assert main(["packs"]) == 0
     out = capsys.readouterr().out

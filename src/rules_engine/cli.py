@@ -261,10 +261,17 @@ def _fail_on(text: str) -> str:
 
 
 def _rules_paths(given: list[str] | None) -> list[str]:
-    """The --rules given; else ./rules when it exists (a pack repository); else none: the installed packs."""
+    """The --rules given; else ./rules when it holds rule files (a pack repository); else none: the installed
+    packs. A ./rules folder without any YAML file (empty, or something else's) cannot hide a pack, so it
+    does not stand in the way of the installed packs."""
     if given:
         return given
-    return ["rules"] if Path("rules").is_dir() else []
+    return ["rules"] if _local_rules() else []
+
+
+def _local_rules() -> bool:
+    folder = Path("rules")
+    return folder.is_dir() and any(p.suffix.lower() in (".yaml", ".yml") for p in folder.rglob("*"))
 
 
 def _packs(args: argparse.Namespace) -> int:
@@ -272,7 +279,7 @@ def _packs(args: argparse.Namespace) -> int:
     if args.rules:
         groups.append(("--rules", load_rules(*args.rules)))
     else:
-        if Path("rules").is_dir():
+        if _local_rules():
             groups.append(("./rules", load_rules("rules")))
         groups.append(("installed", load_rules()))
     rows = [
