@@ -377,3 +377,21 @@ def test_an_unclosed_quote_that_swallows_rows_is_rejected_not_read_as_one_record
     assert "2–4" in bad.zh and "unclosed quote" in bad.en
     assert bad.org is None  # could belong anywhere: taints every organisation's duties
     assert isinstance(good, Rec) and good.id == "r4" and good.line == 6  # a multi-line note is a legitimate cell
+
+
+def test_an_unclosed_quote_at_the_start_of_a_row_is_located_where_it_opens(tmp_path: Path) -> None:
+    """A quote opened at the start of a row swallows the rest of the file into one cell: the rejection is
+    located at the line where the quote opens and says which lines were lost."""
+    path = tmp_path / "records.csv"
+    path.write_text(
+        "id,org,type,date,text\n"
+        "r1,t1,zhuanti_huiyi,2024-03-01,ok\n"
+        '"r2,t1,zhuanti_huiyi,2024-04-01,ok\n'
+        "r3,t1,zhuanti_huiyi,2024-05-01,ok\n"
+        "r4,t1,zhuanti_huiyi,2024-06-01,ok\n",
+        encoding="utf-8",
+    )
+    good, bad = list(read_records(path))
+    assert isinstance(good, Rec) and good.id == "r1"
+    assert isinstance(bad, BadRow) and bad.line == 3
+    assert "3–5" in bad.zh and "lines 3-5" in bad.en and "unclosed quote" in bad.en

@@ -542,14 +542,11 @@ def _table_rows(reader: Any, source: str, delimiter: str) -> Iterator[Rec | BadR
         if not any(cell.strip() for cell in row):
             continue
         if len(row) < named or any(cell.strip() for cell in row[width:]):
-            bad = BadRow(
-                source,
-                number,
-                None,
-                _short(delimiter.join(row)),
-                f"列数不符（应为 {width} 列，实为 {len(row)} 列）",
-                f"expected {width} columns, found {len(row)}",
-            )
+            zh, en = f"列数不符（应为 {width} 列，实为 {len(row)} 列）", f"expected {width} columns, found {len(row)}"
+            if first != number:
+                zh += f"；第 {first}–{number} 行被读成一行：可能是引号未闭合，其间的行均未读取"
+                en += f"; lines {first}-{number} were read as one row: probably an unclosed quote, none of them read"
+            bad = BadRow(source, first, None, _short(delimiter.join(row)), zh, en)
             # on one physical line, the cells before the damage still say where the row belongs; a row that
             # spans lines (an open quote) may have swallowed other rows: it could belong anywhere
             yield _salvaged(bad, salvage_csv(columns, row)) if first == number else bad
