@@ -39,10 +39,11 @@ def test_example_is_valid_junit_with_one_case_per_finding(example, schema) -> No
     schema.validate(io.BytesIO(data))  # raises with the first difference from the schema
     root = ET.fromstring(data)
     assert root.tag == "testsuites"
-    assert int(root.get("tests")) == len(report.findings)
+    rejected = len(report.input.rejections)
+    assert int(root.get("tests")) == len(report.findings) + rejected
     assert int(root.get("failures")) == report.summary["violated"] > 0
-    assert int(root.get("errors")) == report.summary["undeterminable"] > 0
-    suites = root.findall("testsuite")
+    assert int(root.get("errors")) == report.summary["undeterminable"] + rejected > rejected > 0
+    suites = [s for s in root.findall("testsuite") if s.get("package") != "input"]
     assert [s.get("package") for s in suites] == sorted({f.organisation.id for f in report.findings})
     by_org = Counter((f.organisation.id, f.status) for f in report.findings)
     for suite in suites:
@@ -60,7 +61,7 @@ def test_example_is_valid_junit_with_one_case_per_finding(example, schema) -> No
 
 def test_each_status_maps_to_its_element_with_the_text_a_reader_needs(example) -> None:
     report, data = example
-    cases = ET.fromstring(data).iter("testcase")
+    cases = (c for s in ET.fromstring(data).findall("testsuite") if s.get("package") != "input" for c in s)
     for finding, case in zip(report.findings, cases, strict=True):
         assert case.get("name").startswith(f"{finding.rule_id} {finding.rule_title.zh}")
         children = list(case)
@@ -85,6 +86,21 @@ def test_each_status_maps_to_its_element_with_the_text_a_reader_needs(example) -
                 assert finding.waiver.id in message and finding.waiver.justification in message
             else:
                 assert finding.reason.zh in message and finding.reason.en in message
+
+
+def test_rejected_input_rows_are_errors_of_their_own_suite(example) -> None:
+    """A run that exits 4 for a damaged row must not look all green in a CI's test view."""
+    report, data = example
+    assert report.input.rejections  # the example has a row with an invalid date
+    suite = ET.fromstring(data).find("testsuite")
+    assert suite.get("package") == "input"  # first, before the organisations
+    cases = suite.findall("testcase")
+    assert int(suite.get("tests")) == int(suite.get("errors")) == len(cases) == len(report.input.rejections)
+    for rejection, case in zip(report.input.rejections, cases, strict=True):
+        assert case.get("name") == f"{rejection.source}:{rejection.line}"
+        (error,) = list(case)
+        assert error.tag == "error" and error.get("type") == "rejected"
+        assert error.get("message") == f"{rejection.reason.zh} / {rejection.reason.en}"
 
 
 def test_streamed_junit_is_byte_identical_to_render_junit(example, tmp_path) -> None:

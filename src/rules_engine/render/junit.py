@@ -148,10 +148,52 @@ def _suite(index: int, findings: list[Finding], timestamp: str) -> str:
     return "".join(parts)
 
 
+def _input_suite(rejections: list[Mapping[str, Any]], timestamp: str) -> str:
+    """A suite for the input rows that were rejected: each an ``<error>``, so a CI view of the run shows
+    the damage that made it incomplete (exit 4) next to the findings, not an all-green page."""
+    head = _tag(
+        "testsuite",
+        [
+            ("name", "输入 input: 被拒收的行 rejected rows"),
+            ("tests", str(len(rejections))),
+            ("failures", "0"),
+            ("errors", str(len(rejections))),
+            ("skipped", "0"),
+            ("time", "0"),
+            ("timestamp", timestamp),
+            ("id", "input"),
+            ("package", "input"),
+        ],
+    )
+    parts = [f"  {head}\n"]
+    for row in rejections:
+        where = f"{row['source']}:{row['line']}"
+        reason = _both(row["reason"]["zh"], row["reason"]["en"])
+        details = "\n".join(
+            line
+            for line in (
+                f"位置 at: {where}",
+                f"字段 field: {row['field']}" if row.get("field") else "",
+                f"值 value: {row['value']}" if row.get("value") is not None else "",
+                f"记录 record: {row['record_id']}" if row.get("record_id") else "",
+                "此行可能是某项职责的证据，相关结论为无法判定"
+                " the row may have evidenced a duty: those findings are undeterminable",
+            )
+            if line
+        )
+        attrs = [("name", where), ("classname", "input.rejected"), ("time", "0")]
+        error = _tag("error", [("type", "rejected"), ("message", reason)]) + _text(details) + "</error>"
+        parts.append(f"    {_tag('testcase', attrs)}\n      {error}\n    </testcase>\n")
+    parts.append("  </testsuite>\n")
+    return "".join(parts)
+
+
 def write_junit(header: Mapping[str, Any], findings: Iterable[Finding], out: IO[bytes]) -> None:
-    """Write the JUnit XML document: `header` is the report's header (``period``, ``as_of``, ``summary``),
-    `findings` come grouped by organisation; one suite is held and written at a time."""
+    """Write the JUnit XML document: `header` is the report's header (``period``, ``as_of``, ``summary``,
+    ``input``), `findings` come grouped by organisation; one suite is held and written at a time. Rejected
+    input rows come first, as a suite of errors of their own."""
     summary: Mapping[str, int] = header["summary"]
+    rejections: list[Mapping[str, Any]] = list(header.get("input", {}).get("rejections", []))
     period = header["period"]
     label = period["label"] if isinstance(period, Mapping) else period.label
     as_of = str(header["as_of"])
@@ -159,14 +201,16 @@ def write_junit(header: Mapping[str, Any], findings: Iterable[Finding], out: IO[
         "testsuites",
         [
             ("name", f"rules-engine 履责检查 duty check {label} 评价日期 as of {as_of}"),
-            ("tests", str(sum(summary.values()))),
+            ("tests", str(sum(summary.values()) + len(rejections))),
             ("failures", str(summary.get(Status.violated.value, 0))),
-            ("errors", str(summary.get(Status.undeterminable.value, 0))),
+            ("errors", str(summary.get(Status.undeterminable.value, 0) + len(rejections))),
             ("time", "0"),
         ],
     )
     out.write(f'<?xml version="1.0" encoding="UTF-8"?>\n{root}\n'.encode())
     timestamp = f"{as_of}T00:00:00"
+    if rejections:
+        out.write(_input_suite(rejections, timestamp).encode())
     for index, (_, group) in enumerate(itertools.groupby(findings, key=lambda f: f.organisation.id)):
         out.write(_suite(index, list(group), timestamp).encode())
     out.write(b"</testsuites>\n")
@@ -175,5 +219,11 @@ def write_junit(header: Mapping[str, Any], findings: Iterable[Finding], out: IO[
 def render_junit(report: Report) -> bytes:
     """The findings of `report` as JUnit XML bytes (UTF-8); identical to ``evaluate_to(..., format="junit")``."""
     buffer = io.BytesIO()
-    write_junit({"summary": report.summary, "period": report.period, "as_of": report.as_of}, report.findings, buffer)
+    header = {
+        "summary": report.summary,
+        "period": report.period,
+        "as_of": report.as_of,
+        "input": {"rejections": [r.model_dump(mode="json") for r in report.input.rejections]},
+    }
+    write_junit(header, report.findings, buffer)
     return buffer.getvalue()
