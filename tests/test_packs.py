@@ -267,3 +267,20 @@ def test_an_escalation_reading_a_rule_nobody_defines_is_still_reported(rules_cop
     escalation.write_text(text.replace("rules: [ZZ-YG-01, ZZ-YG-02, ZZ-YG-03]", "rules: [ZZ-YG-01, ZZ-YG-09]"), "utf-8")
     problems = lint(rules_copy)
     assert _codes(problems) == ["rule.unknown_rule"] and "ZZ-YG-09" in problems[0].message
+
+
+def test_two_packs_of_one_id_are_one_problem_naming_both(tmp_path: Path) -> None:
+    """An installed copy of a bundled pack (or two folders holding one pack): the cause is reported once,
+    not as a duplicate id per rule and false unknown-rule errors from the overlays that extend it."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(RULES / "zhuti-zeren-2020", first / "zhuti-zeren-2020")
+    shutil.copytree(RULES / "mouxian-shishi-2024", first / "mouxian-shishi-2024")
+    shutil.copytree(RULES / "zhuti-zeren-2020", second / "zhuti-zeren-2020")
+    manifest = second / "zhuti-zeren-2020" / "pack.yaml"
+    manifest.write_text(manifest.read_text("utf-8").replace("version: ", "version: 9", 1), "utf-8")
+    with pytest.raises(RulesError) as caught:
+        load_rules(first, second)
+    (problem,) = caught.value.problems
+    assert problem.code == "pack.duplicate_id"
+    assert problem.location.file.endswith("pack.yaml") and "b" in Path(problem.location.file).parts
+    assert str(first / "zhuti-zeren-2020") in problem.message_en and "--rules" in problem.hint

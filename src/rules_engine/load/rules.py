@@ -337,24 +337,30 @@ def _load(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Problem]]:
     seen_ids: dict[str, Location] = {}
     unloaded = _Unloaded()
     manifests: dict[int, str] = {}  # id(pack) -> its manifest as displayed
+    first_of: dict[str, RulePack] = {}
     for root, info in sorted(roots.items(), key=lambda item: (item[1].order, item[0])):
         pack, pack_problems = _load_pack(root, info, seen_ids, unloaded)
-        problems.extend(pack_problems)
-        if pack is not None:
-            packs.append(pack)
-            manifests[id(pack)] = _display(info.manifest)
-    pack_ids: dict[str, str] = {}
-    for pack in packs:
-        if pack.id in pack_ids:
+        if pack is not None and pack.id in first_of:
+            # the cause, once: a second pack of the same id (e.g. an installed copy of a bundled pack) is
+            # not loaded, so its rules do not echo as duplicate rule ids and overlays see one base
+            first = first_of[pack.id]
             problems.append(
                 Problem(
                     "pack.duplicate_id",
-                    f"规则包编号重复 '{pack.id}'（另见 {pack_ids[pack.id]}）",
-                    f"duplicate pack id '{pack.id}' (also in {pack_ids[pack.id]})",
-                    Location(manifests[id(pack)], 1, 1),
+                    f"规则包编号重复 '{pack.id}'：{pack.origin} 与 {first.origin}（{first.root}）都提供此规则包",
+                    f"duplicate pack id '{pack.id}': provided by {pack.origin} and by {first.origin} ({first.root})",
+                    Location(_display(info.manifest), 1, 1),
+                    "同一编号只能加载一个规则包：卸载或移走其一，或用 --rules 指明要用的规则包"
+                    " / only one pack of an id can be loaded: uninstall or move one, or name the packs with --rules",
                 )
             )
-        pack_ids[pack.id] = pack.root
+            problems.extend(p for p in pack_problems if p.code != "rule.duplicate_id")
+            continue
+        problems.extend(pack_problems)
+        if pack is not None:
+            packs.append(pack)
+            first_of[pack.id] = pack
+            manifests[id(pack)] = _display(info.manifest)
     problems.extend(_check_overlays(packs, unloaded, manifests))
     problems.extend(_check_escalations(packs, unloaded))
     return packs, problems
