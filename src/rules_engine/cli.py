@@ -210,7 +210,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ve = sub.add_parser(
         "verify",
-        help="复核报告 re-check a saved JSON report against its inputs (from any folder)",
+        help="复核报告 re-check a saved JSON report against its inputs (from any folder; see --base)",
         description="Find the report's inputs (paths relative to the folder it was made in) and rule packs (by id "
         "and hash: --rules, rules/ of that folder, the installed packs), say which changed, else evaluate again "
         "and compare byte for byte. Exit 0 reproduced, 1 problems, 2 unreadable.",
