@@ -395,3 +395,24 @@ def test_an_unclosed_quote_at_the_start_of_a_row_is_located_where_it_opens(tmp_p
     assert isinstance(good, Rec) and good.id == "r1"
     assert isinstance(bad, BadRow) and bad.line == 3
     assert "3–5" in bad.zh and "lines 3-5" in bad.en and "unclosed quote" in bad.en
+
+
+def test_a_misspelt_roster_key_is_named_with_a_did_you_mean(tmp_path: Path) -> None:
+    path = tmp_path / "roster.yaml"
+    path.write_text(
+        "organisations:\n"
+        "  - {id: t1, name: 甲镇党委, kind: 乡镇党委, parnt: c1}\n"
+        "people:\n"
+        "  - id: s1\n"
+        "    name: 张书记\n"
+        "    posts: [{org: t1, role: 书记, strat: 2020-01-01}]\n"
+        "  - name: 无编号\n",
+        encoding="utf-8",
+    )
+    rejected = read_roster(path).rejected
+    reasons = [(row.line, row.zh, row.en) for row in rejected]
+    assert reasons == [
+        (2, "未知字段 'parnt'；是否应为 'parent'？", "unknown field 'parnt'; did you mean 'parent'?"),
+        (6, "未知字段 'strat'；是否应为 'start'？", "unknown field 'strat'; did you mean 'start'?"),
+        (7, "缺少必填字段 'id'", "missing required field 'id'"),
+    ]

@@ -32,7 +32,7 @@ import orjson
 import yaml
 from pydantic import ValidationError
 
-from ..errors import InputError
+from ..errors import InputError, did_you_mean
 from ..guard import has_surrogate, shown
 from ..model.records import ActivityRecord
 from ..model.roster import Organisation, Person, Post, Roster
@@ -799,16 +799,33 @@ def _overlap(a: Post, b: Post) -> bool:
 
 
 def _roster_bad(exc: ValidationError, source: str, where: Any, base: tuple[str | int, ...]) -> BadRow:
-    error = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # a misspelt key shows as an unknown field and as the missing one: the unknown field, with its
+    # did-you-mean, names the cause
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(error["loc"])
     value = error.get("input")
+    zh, en = f"名册条目无效: {error['msg']}", f"invalid roster entry: {error['msg']}"
+    if error["type"] in ("extra_forbidden", "missing") and loc and isinstance(loc[-1], str):
+        key = loc[-1]
+        path = (*base, *loc)
+        model = Post if "posts" in path else Organisation if path[0] == "organisations" else Person
+        if error["type"] == "missing":
+            zh, en = f"缺少必填字段 '{key}'", f"missing required field '{key}'"
+        else:
+            known = [name for name, f in model.model_fields.items() if name != key] + [
+                f.alias for f in model.model_fields.values() if f.alias
+            ]
+            zh_hint, en_hint = did_you_mean(key, known, "zh"), did_you_mean(key, known, "en")
+            zh = f"未知字段 '{key}'" + (f"；{zh_hint}" if zh_hint else "")
+            en = f"unknown field '{key}'" + (f"; {en_hint}" if en_hint else "")
     return BadRow(
         source,
         where((*base, *loc)),
         ".".join(str(x) for x in loc) or None,
         None if isinstance(value, (dict, list)) else _short(value),
-        f"名册条目无效: {error['msg']}",
-        f"invalid roster entry: {error['msg']}",
+        zh,
+        en,
     )
 
 
