@@ -212,3 +212,10 @@ def test_table_lists_problems_by_default_and_everything_on_request(capsys) -> No
     main([*args, "--show", "all"])
     assert "已履行 fulfilled " in capsys.readouterr().out
     assert main([*args, "--show", "violatd"]) == 2
+
+
+def test_refused_waiver_files_are_called_waiver_files(capsys) -> None:
+    args = ["evaluate", str(EXAMPLE), "--rules", str(RULES), "--period", "2024", "--as-of", "2025-01-15"]
+    assert main([*args, "--waivers", "no-such-waivers.yaml"]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == "豁免文件有 1 处问题 1 problem(s) in the waiver files"

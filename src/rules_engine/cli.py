@@ -69,11 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RulesError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        n = len(exc.problems)
-        if exc.problems and all(p.code.startswith("param.") for p in exc.problems):
-            print(f"参数覆盖有 {n} 处问题 {n} problem(s) in the parameter overrides", file=sys.stderr)
-        else:
-            print(f"规则有 {n} 处问题 {n} problem(s) in the rules", file=sys.stderr)
+        print(_problems_line(exc), file=sys.stderr)
         return 2
     except Error as exc:  # InputError, PeriodError, OutputError, UsageError ...
         print(f"rules-engine: {exc}", file=sys.stderr)
@@ -91,6 +87,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         print(f"rules-engine: 内部错误（请报告） internal error, please report: {exc!r}", file=sys.stderr)
         return 3
+
+
+def _problems_line(exc: RulesError) -> str:
+    """The closing line under refused rule files, parameter overrides or waiver files: what was refused."""
+    n = len(exc.problems)
+    if exc.refused == "waivers":
+        return f"豁免文件有 {n} 处问题 {n} problem(s) in the waiver files"
+    if exc.refused == "params" or (exc.problems and all(p.code.startswith("param.") for p in exc.problems)):
+        return f"参数覆盖有 {n} 处问题 {n} problem(s) in the parameter overrides"
+    return f"规则有 {n} 处问题 {n} problem(s) in the rules"
 
 
 def _broken_pipe() -> int:

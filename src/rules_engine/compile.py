@@ -190,7 +190,7 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
             CompiledRule(index, loaded, resolved, sources, effective, resolved.share(), scope, excluded, retired_by)
         )
     if problems:
-        raise RulesError(problems)
+        raise RulesError(problems, refused="params")
     decisions = [_with_waivers(_generic_decisions())]
     for item in compiled:
         decisions.append(_with_waivers(lower(item)))

@@ -65,8 +65,10 @@ class Error(Exception):
 class RulesError(Error):
     """Raised by the API when rule files (or other inputs that must be whole) are refused."""
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
+    def __init__(self, problems: Iterable[Problem], refused: str = "rules") -> None:
         self.problems: list[Problem] = sorted(problems, key=Problem.sort_key)
+        #: what was refused: ``rules`` (rule files), ``params`` (parameter overrides) or ``waivers`` (waiver files)
+        self.refused = refused
         super().__init__("\n".join(str(p) for p in self.problems[:20]))
 
 

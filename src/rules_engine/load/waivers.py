@@ -65,7 +65,7 @@ def load_waivers(paths: Iterable[str | Path], rule_ids: Iterable[str]) -> list[L
             seen[waiver.id] = str(where)
             out.append(LoadedWaiver(waiver, f"{path}:{where.line}", digest))
     if problems:
-        raise RulesError(problems)
+        raise RulesError(problems, refused="waivers")
     return out
 
 
