@@ -416,3 +416,12 @@ def test_a_misspelt_roster_key_is_named_with_a_did_you_mean(tmp_path: Path) -> N
         (6, "未知字段 'strat'；是否应为 'start'？", "unknown field 'strat'; did you mean 'start'?"),
         (7, "缺少必填字段 'id'", "missing required field 'id'"),
     ]
+
+
+def test_a_jsonl_line_that_is_not_utf8_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "records.jsonl"
+    path.write_bytes(b'{"id": "r1", "org": "t1", "note": "' + "甲镇".encode("gb18030") + b'"}\n')
+    (bad,) = list(read_records(path))
+    assert isinstance(bad, BadRow)
+    assert bad.zh.startswith("不是有效的 UTF-8 文本（第 36 字节起）") and "must be UTF-8" in bad.en
+    assert bad.org == "t1"  # what the line still shows narrows the duties it can taint

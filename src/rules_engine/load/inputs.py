@@ -298,10 +298,14 @@ def _read_jsonl(p: Path, source: str) -> Iterator[Rec | BadRow]:
                 data = orjson.loads(stripped)
             except orjson.JSONDecodeError as exc:
                 text = stripped.decode("utf-8", "replace")
-                yield _salvaged(
-                    BadRow(source, number, None, _short(text), f"JSON 格式错误: {exc}", f"malformed JSON: {exc}"),
-                    salvage_json(text),
-                )
+                try:
+                    stripped.decode("utf-8")
+                except UnicodeDecodeError as bad:  # orjson would say "str is not valid UTF-8: surrogates ..."
+                    zh = f"不是有效的 UTF-8 文本（第 {bad.start + 1} 字节起）；JSON Lines 文件须为 UTF-8"
+                    en = f"not valid UTF-8 text (from byte {bad.start + 1}); a JSON Lines file must be UTF-8"
+                else:
+                    zh, en = f"JSON 格式错误: {exc}", f"malformed JSON: {exc}"
+                yield _salvaged(BadRow(source, number, None, _short(text), zh, en), salvage_json(text))
                 continue
             yield check_record(data, source, number)
 
