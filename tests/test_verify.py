@@ -160,6 +160,10 @@ def test_a_truncated_report_is_told_from_one_without_receipt(made: Path, capsys)
         code, out = _verify(capsys, str(report))
         assert code == 1
         assert out.startswith("报告不完整 truncated report"), (cut, out)
+    cut = raw[: len(raw) // 2]
+    report.write_bytes(cut)
+    line = cut.rstrip(b"\n").count(b"\n") + 1
+    assert line > 10 and f"ends early at line {line}:" in _verify(capsys, str(report))[1]
     report.write_text('{"format": "something else"}', encoding="utf-8")
     assert "the report has no receipt" in _verify(capsys, str(report))[1]
     report.write_text("name,status\n", encoding="utf-8")

@@ -125,12 +125,13 @@ def _receipt(raw: bytes) -> tuple[Receipt | None, str]:
     """The receipt, or why there is none: a truncated report is told apart from a document that is no report."""
     try:
         doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+    except orjson.JSONDecodeError:
         if _looks_like_report(raw):
+            last = raw.rstrip(b"\n").count(b"\n") + 1  # a cut report ends early: at its last line
             return None, (
-                f"报告不完整 truncated report: 文件（{len(raw)} 字节）在第 {exc.lineno} 行处中断，"
+                f"报告不完整 truncated report: 文件（{len(raw)} 字节）在第 {last} 行处中断，"
                 "生成它的运行可能被中止，请重新生成 / "
-                f"the file ({len(raw)} bytes) ends early at line {exc.lineno}: the run that wrote it was probably "
+                f"the file ({len(raw)} bytes) ends early at line {last}: the run that wrote it was probably "
                 "interrupted; make the report again"
             )
         return None, "报告中没有回执 the report has no receipt (not a rules-engine/report/v1 document?)"
