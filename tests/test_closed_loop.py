@@ -103,7 +103,7 @@ def test_who_shares_a_duty() -> None:
 
 
 def test_duties_refuses_unknown_ids_with_a_suggestion() -> None:
-    with pytest.raises(InputError, match="名册中没有人员 no person .p05l.*did you mean"):
+    with pytest.raises(InputError, match=r"名册中没有人员 no person .p05l.*did you mean"):
         duties(RULES, ROSTER, period="2024", person="p05l")
     with pytest.raises(InputError, match="twn-qingshan"):
         duties(RULES, ROSTER, period="2024", org="twn-qinshan")
