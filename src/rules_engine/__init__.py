@@ -14,6 +14,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .compile import CompiledRules, compile_rules
+from .duties import Duty, DutyList, duties
 from .errors import Error, InputError, Location, OutputError, PeriodError, Problem, RulesError
 from .evaluate import evaluate, evaluate_to
 from .load.inputs import read_roster
@@ -26,11 +27,14 @@ from .outcome import Summary, exit_code
 from .periods import Granularity, Period, parse_period
 from .render import render_annotations, render_json, render_junit, render_sarif, render_table
 from .schema import rule_schema
+from .upcoming import Upcoming, UpcomingList, upcoming
 
 __all__ = [
     "ActivityRecord",
     "Bilingual",
     "CompiledRules",
+    "Duty",
+    "DutyList",
     "Error",
     "Finding",
     "Granularity",
@@ -57,8 +61,11 @@ __all__ = [
     "Status",
     "SubjectRef",
     "Summary",
+    "Upcoming",
+    "UpcomingList",
     "__version__",
     "compile_rules",
+    "duties",
     "evaluate",
     "evaluate_to",
     "exit_code",
@@ -72,4 +79,5 @@ __all__ = [
     "render_sarif",
     "render_table",
     "rule_schema",
+    "upcoming",
 ]

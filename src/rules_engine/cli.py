@@ -24,6 +24,7 @@ import yaml
 
 from . import __version__
 from .atomic import files_under, refuse_overwrite, write_bytes
+from .cli_closed_loop import add_commands as add_closed_loop_commands
 from .compile import compile_rules
 from .engine import EngineError
 from .errors import Error, RulesError
@@ -241,6 +242,8 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--param", action="append", default=[], metavar="RULE.NAME=VALUE")
     ex.add_argument("--format", choices=("text", "json"), default="text")
     ex.set_defaults(func=_explain)
+
+    add_closed_loop_commands(sub, RULES_HELP, _WHOLE)
     return parser
 
 
