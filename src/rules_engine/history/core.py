@@ -402,16 +402,17 @@ def show(db: str | Path | None, subject_id: str) -> SubjectRecord:
             status=r["status"],
             count=r["count"],
             message=r["message_zh"],
-            persistent=r["identity"] in flagged,
+            persistent=(r["run_id"], r["identity"]) in flagged,
         )
         for r in rows
     ]
     return SubjectRecord(subject_id, entries)
 
 
-def _persistent(rows: Iterable[sa.RowMapping]) -> set[str]:
-    """The identities of the windows in a row of at least three violated windows of one duty (rule, subject,
-    organisation); each window counts with its status in the latest run that judged it."""
+def _persistent(rows: Iterable[sa.RowMapping]) -> set[tuple[int, str]]:
+    """The (run, identity) of the windows in a row of at least three violated windows of one duty (rule,
+    subject, organisation); each window counts with its status in the latest run that judged it, and only
+    that run's entry is flagged."""
     latest: dict[tuple[str, ...], dict[str, tuple[int, str, str]]] = {}
     for r in rows:
         series = (r["rule_id"], r["subject_kind"], r["subject_id"], r["subject_detail"], r["organisation_id"])
@@ -419,12 +420,12 @@ def _persistent(rows: Iterable[sa.RowMapping]) -> set[str]:
         seen = windows.get(r["window_start"])
         if seen is None or r["run_id"] > seen[0]:
             windows[r["window_start"]] = (r["run_id"], r["status"], r["identity"])
-    flagged: set[str] = set()
+    flagged: set[tuple[int, str]] = set()
     for windows in latest.values():
-        streak: list[str] = []
+        streak: list[tuple[int, str]] = []
         for start in [*sorted(windows), None]:
             if start is not None and windows[start][1] == Status.violated.value:
-                streak.append(windows[start][2])
+                streak.append((windows[start][0], windows[start][2]))
                 continue
             if len(streak) >= PERSISTENT_AFTER:
                 flagged.update(streak)
