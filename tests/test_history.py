@@ -225,6 +225,13 @@ def test_a_failed_evaluation_records_nothing(tmp_path: Path, capsys: pytest.Capt
     assert "the database's folder does not exist" in capsys.readouterr().err
 
 
+def test_a_database_url_that_cannot_be_used_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["history", "runs", "--db", "nosuchdb://someone:secret@host/x"]) == 2
+    err = capsys.readouterr().err
+    assert "无法使用该数据库 cannot use the database nosuchdb://someone:***@host/x" in err
+    assert "secret" not in err and "Traceback" not in err
+
+
 def test_history_db_defaults_to_the_environment_then_the_working_folder(
     tmp_path: Path, july: Report, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -524,7 +524,7 @@ def _evaluate_recorded(
     history.resolve_db(args.db)  # a bad URL is refused before the evaluation
     report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, **extra)
     run = history.record(report, args.db, recorded_by=args.recorded_by)
-    print(f"rules-engine: 已记录运行 recorded run {run.id} ({history.resolve_db(args.db)})", file=sys.stderr)
+    print(f"rules-engine: 已记录运行 recorded run {run.id} ({history.shown_db(args.db)})", file=sys.stderr)
     show = None if args.show.strip() == "all" else {_status(s) for s in args.show.split(",") if s.strip()}
     if args.format == "json":
         data = render_json(report)

@@ -32,7 +32,7 @@ from .core import (
     runs,
     show,
 )
-from .store import HistoryError, MissingExtra, resolve_db
+from .store import HistoryError, MissingExtra, resolve_db, shown_db
 
 __all__ = [
     "Change",
@@ -53,4 +53,5 @@ __all__ = [
     "resolve_db",
     "runs",
     "show",
+    "shown_db",
 ]

@@ -50,6 +50,7 @@ __all__ = [
     "run_packs",
     "runs",
     "sa",
+    "shown_db",
 ]
 
 ENV_DB = "RULES_ENGINE_DB"
@@ -139,6 +140,11 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(url.database)
 
 
+def shown_db(db: str | Path | None = None) -> str:
+    """The store's URL as it may be printed: the password hidden."""
+    return _shown(resolve_db(db))
+
+
 def _shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
@@ -156,7 +162,10 @@ def connect(db: str | Path | None, *, create: bool) -> Iterator[Connection]:
             raise HistoryError(f"数据库不存在 no such database: {path} (record a run first: evaluate ... --db)")
         if not path.parent.is_dir():
             raise HistoryError(f"数据库所在目录不存在 the database's folder does not exist: {path.parent}")
-    engine = _engine(url, parsed)
+    try:
+        engine = _engine(url, parsed)
+    except (ArgumentError, ImportError) as exc:  # an unknown dialect, a driver not installed
+        raise HistoryError(f"无法使用该数据库 cannot use the database {_shown(url)}: {exc}") from None
     try:
         try:
             with engine.begin() as conn:  # the upgrade in its own transaction, under the write lock
