@@ -175,6 +175,17 @@ def _parser() -> argparse.ArgumentParser:
         help="what makes the exit code non-zero, comma-separated: violated (exit 1), undeterminable, "
         "rejected, pending (exit 4); incomplete = undeterminable,rejected (default: violated,incomplete)",
     )
+    ev.add_argument(
+        "--db",
+        metavar="URL",
+        help="记录本次运行 record the run in this findings store (a SQLite file, created on first use, or a "
+        "database URL) once the evaluation succeeded; needs the [history] extra; see `rules-engine history`",
+    )
+    ev.add_argument(
+        "--recorded-by",
+        metavar="NAME",
+        help="with --db: who ran it (default: $RULES_ENGINE_RECORDED_BY, else nobody)",
+    )
     ev.set_defaults(func=_evaluate)
 
     li = sub.add_parser("lint", help="检查规则文件 check rule files; exit 1 on problems")
@@ -236,6 +247,8 @@ def _parser() -> argparse.ArgumentParser:
     pk.add_argument("--format", choices=("text", "json"), default="text")
     pk.set_defaults(func=_packs)
 
+    _history_parser(sub)
+
     ex = sub.add_parser("explain", help="说明规则 explain what a rule checks")
     ex.add_argument("rule_id")
     ex.add_argument("--rules", action="append", help=RULES_HELP)
@@ -245,6 +258,50 @@ def _parser() -> argparse.ArgumentParser:
 
     add_closed_loop_commands(sub, RULES_HELP, _WHOLE)
     return parser
+
+
+DB_HELP = "the findings store: a SQLite file or a database URL (default: $RULES_ENGINE_DB, else ./rules-engine.db)"
+
+
+def _history_parser(sub: Any) -> None:
+    hi = sub.add_parser(
+        "history",
+        help="历史记录 the recorded runs (evaluate --db): list, compare, one subject over time",
+        description="Runs are named by id, 'latest' or 'latest~N' (N runs before the latest). "
+        "Needs the [history] extra.",
+    )
+    hsub = hi.add_subparsers(dest="history_command", required=True)
+    ru = hsub.add_parser("runs", help="列出运行 list the recorded runs")
+    ru.add_argument("--format", choices=("text", "json"), default="text")
+    di = hsub.add_parser("diff", help="比较两次运行 new, resolved, persisting and changed findings from RUN_A to RUN_B")
+    di.add_argument("run_a")
+    di.add_argument("run_b")
+    di.add_argument("--format", choices=("text", "json"), default="text")
+    sh = hsub.add_parser("show", help="履责记录 one person's or organisation's findings over time")
+    sh.add_argument("subject", help="a person or organisation id")
+    sh.add_argument("--format", choices=("text", "json"), default="text")
+    for p in (ru, di, sh):
+        p.add_argument("--db", metavar="URL", help=DB_HELP)
+        p.set_defaults(func=_history)
+
+
+def _history(args: argparse.Namespace) -> int:
+    from . import history
+
+    data: Any
+    if args.history_command == "runs":
+        found = history.runs(args.db)
+        data, text = [r.to_dict() for r in found], history.format_runs(found)
+    elif args.history_command == "diff":
+        d = history.diff(args.db, args.run_a, args.run_b)
+        data, text = d.to_dict(), history.format_diff(d)
+    else:
+        record = history.show(args.db, args.subject)
+        data, text = record.to_dict(), history.format_record(record)
+    if args.format == "json":
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    sys.stdout.write(text)
+    return 0
 
 
 EVALUATE_EPILOG = """\
@@ -427,6 +484,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.output:
         refuse_overwrite(args.output, inputs)
     extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence}
+    if args.db is not None:
+        return _evaluate_recorded(args, compiled, roster, files, as_of, extra, inputs)
     if args.format in ("json", "csv", "junit"):  # streamed: findings are written as they are produced, never all held
         extra["format"] = args.format
         if args.output:
@@ -442,6 +501,45 @@ def _evaluate(args: argparse.Namespace) -> int:
         args.color == "auto" and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     )
     data = render_table(report, colour=colour, show=show).encode()
+    if args.output:
+        write_bytes(args.output, data, inputs)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return report.exit_code(args.fail_on)
+
+
+def _evaluate_recorded(
+    args: argparse.Namespace,
+    compiled: Any,
+    roster: Path,
+    files: list[str],
+    as_of: dt.date | None,
+    extra: dict[str, Any],
+    inputs: list[str],
+) -> int:
+    """evaluate --db: every finding held, the run recorded once the evaluation succeeded, then the report
+    written as without --db (the same bytes)."""
+    from . import history
+    from .render import render_json, render_junit
+    from .render.csv import render_csv
+
+    history.resolve_db(args.db)  # a bad URL is refused before the evaluation
+    report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, **extra)
+    run = history.record(report, args.db, recorded_by=args.recorded_by)
+    print(f"rules-engine: 已记录运行 recorded run {run.id} ({history.shown_db(args.db)})", file=sys.stderr)
+    show = None if args.show.strip() == "all" else {_status(s) for s in args.show.split(",") if s.strip()}
+    if args.format == "json":
+        data = render_json(report)
+    elif args.format == "csv":
+        data = render_csv(report)
+    elif args.format == "junit":
+        data = render_junit(report)
+    else:
+        colour = args.color == "always" or (
+            args.color == "auto" and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        )
+        data = render_table(report, colour=colour, show=show).encode()
     if args.output:
         write_bytes(args.output, data, inputs)
     else:

@@ -1,0 +1,208 @@
+"""The findings store: where it is (a SQLite file or a database URL), its tables, and its migrations.
+
+SQLAlchemy and Alembic come with the ``history`` extra and are imported here only: the core library does
+not need them. The schema is created and upgraded by the Alembic migrations shipped in ``alembic/``
+beside this module, run on first use (no ``alembic.ini`` needed). SQLite files are opened in WAL mode with
+a busy timeout, every transaction taking the write lock at once (``BEGIN IMMEDIATE``), so that two
+processes recording at once both land, one after the other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import Error
+
+
+class HistoryError(Error):
+    """The findings store cannot be used: a bad URL, a missing database, an unknown run. Exit 2."""
+
+
+class MissingExtra(HistoryError, ImportError):
+    """SQLAlchemy or Alembic is not installed (``pip install 'duty-rules-engine[history]'``)."""
+
+
+try:
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy.engine import URL, Connection, Engine, make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a subprocess (tests/test_history.py)
+    raise MissingExtra(
+        f"历史记录功能需要可选依赖 the findings history needs the 'history' extra ({exc.name} is not installed): "
+        "pip install 'duty-rules-engine[history]'"
+    ) from exc
+
+__all__ = [
+    "DEFAULT_DB",
+    "ENV_DB",
+    "Connection",
+    "HistoryError",
+    "MissingExtra",
+    "connect",
+    "findings",
+    "resolve_db",
+    "run_packs",
+    "runs",
+    "sa",
+    "shown_db",
+]
+
+ENV_DB = "RULES_ENGINE_DB"
+DEFAULT_DB = "rules-engine.db"
+BUSY_SECONDS = 60  # how long a writer waits for another one (SQLite busy timeout)
+MIGRATIONS = Path(__file__).resolve().parent / "alembic"
+
+metadata = sa.MetaData()
+
+# The tables as the latest migration leaves them (the migrations in alembic/versions are the source of the
+# schema; these describe it for queries). Dates are ISO text ("2024-07-15"): portable and exact.
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("recorded_at", sa.String(40), nullable=False),
+    sa.Column("recorded_by", sa.String(200), nullable=True),
+    sa.Column("as_of", sa.String(10), nullable=False),
+    sa.Column("period", sa.String(64), nullable=False),
+    sa.Column("period_start", sa.String(10), nullable=False),
+    sa.Column("period_end", sa.String(10), nullable=False),
+    sa.Column("library", sa.String(100), nullable=False),
+    sa.Column("library_version", sa.String(40), nullable=False),
+    sa.Column("findings", sa.Integer, nullable=False),
+    sa.Column("summary", sa.JSON, nullable=False),
+    sa.Column("receipt", sa.JSON, nullable=False),
+)
+
+run_packs = sa.Table(
+    "run_packs",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("pack_id", sa.String(200), primary_key=True),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+)
+
+findings = sa.Table(
+    "findings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("identity", sa.String(64), nullable=False),
+    sa.Column("rule_id", sa.String(100), nullable=False),
+    sa.Column("pack", sa.String(200), nullable=False),
+    sa.Column("pack_version", sa.String(64), nullable=False),
+    sa.Column("subject_kind", sa.String(20), nullable=False),
+    sa.Column("subject_id", sa.String(200), nullable=False),
+    sa.Column("subject_detail", sa.String(400), nullable=False),
+    sa.Column("subject_name", sa.String(400), nullable=False),
+    sa.Column("organisation_id", sa.String(200), nullable=False),
+    sa.Column("organisation_name", sa.String(400), nullable=False),
+    sa.Column("period", sa.String(64), nullable=False),
+    sa.Column("window_start", sa.String(10), nullable=False),
+    sa.Column("window_end", sa.String(10), nullable=False),
+    sa.Column("window_label", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("expected_zh", sa.Text, nullable=False),
+    sa.Column("expected_en", sa.Text, nullable=False),
+    sa.Column("actual_zh", sa.Text, nullable=False),
+    sa.Column("actual_en", sa.Text, nullable=False),
+    sa.Column("message_zh", sa.Text, nullable=False),
+    sa.Column("message_en", sa.Text, nullable=False),
+    sa.UniqueConstraint("run_id", "identity", name="uq_findings_run_identity"),
+)
+
+
+def resolve_db(db: str | Path | None = None) -> str:
+    """The store's URL: `db` (a URL such as ``postgresql://...`` or a file path), else the environment
+    variable ``RULES_ENGINE_DB``, else ``./rules-engine.db``. A file path becomes a ``sqlite:///`` URL."""
+    raw = str(db) if db is not None else os.environ.get(ENV_DB) or DEFAULT_DB
+    if not raw.strip():
+        raise HistoryError("数据库地址为空 the database URL or path is empty")
+    if "://" not in raw:
+        return URL.create("sqlite", database=str(Path(raw).expanduser().absolute())).render_as_string()
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise HistoryError(f"数据库地址无效 invalid database URL '{raw}'") from None
+    return url.render_as_string(hide_password=False)
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def shown_db(db: str | Path | None = None) -> str:
+    """The store's URL as it may be printed: the password hidden."""
+    return _shown(resolve_db(db))
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@contextlib.contextmanager
+def connect(db: str | Path | None, *, create: bool) -> Iterator[Connection]:
+    """One transaction on the store, committed when the block ends and rolled back if it raises. The schema
+    is brought up to date first. `create`: make the SQLite file when it does not exist (recording); else
+    a missing file is an error (reading a history that is not there)."""
+    url = resolve_db(db)
+    parsed = make_url(url)
+    path = _sqlite_file(parsed)
+    if path is not None:
+        if not create and not path.exists():
+            raise HistoryError(f"数据库不存在 no such database: {path} (record a run first: evaluate ... --db)")
+        if not path.parent.is_dir():
+            raise HistoryError(f"数据库所在目录不存在 the database's folder does not exist: {path.parent}")
+    try:
+        engine = _engine(url, parsed)
+    except (ArgumentError, ImportError) as exc:  # an unknown dialect, a driver not installed
+        raise HistoryError(f"无法使用该数据库 cannot use the database {_shown(url)}: {exc}") from None
+    try:
+        try:
+            with engine.begin() as conn:  # the upgrade in its own transaction, under the write lock
+                _upgrade(conn)
+            with engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise HistoryError(f"数据库错误 database error ({_shown(url)}): {reason}") from exc
+    finally:
+        engine.dispose()
+
+
+def _engine(url: str, parsed: URL) -> Engine:
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(url)
+    engine = sa.create_engine(url, connect_args={"timeout": BUSY_SECONDS}, poolclass=sa.pool.NullPool)
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # transactions are begun below, not by the driver
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock now: no deadlock between two upgrading readers
+
+    return engine
+
+
+def _upgrade(conn: Connection) -> None:
+    """Run the shipped Alembic migrations up to the latest one, on this connection's transaction."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = conn
+    command.upgrade(config, "head")
