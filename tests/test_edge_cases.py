@@ -171,13 +171,15 @@ def test_period_labels_parse_to_their_calendar_days(text, start, end) -> None:
     assert period == Period(dt.date.fromisoformat(start), dt.date.fromisoformat(end), text)
 
 
-def test_a_half_year_period_counts_records_from_its_first_day(make_pack, township) -> None:
-    """Mutation: ``2024-H1`` starting on 1 February: a January meeting no longer counts."""
-    rules = load_rules(make_pack(("ORG-1", ORG_RULE)))
-    report = evaluate(rules, township, [rec("r1", "meeting", "2024-01-01", "s1")], period="2024-H1", as_of="2024-07-01")
-    h1 = one(report, "ORG-1", period="2024-H1")
-    assert h1.status is Status.fulfilled and h1.evidence == ["r1"]
-    assert report.input.excluded == [] and report.input.rejections == []
+def test_a_half_year_period_judges_january(make_pack, township) -> None:
+    """Mutation: ``2024-H1`` starting on 1 February: January's window and its meeting silently left out."""
+    monthly = ORG_RULE.replace("period: half_year", "period: month")
+    rules = load_rules(make_pack(("ORG-1", monthly)))
+    report = evaluate(rules, township, [rec("r1", "meeting", "2024-01-31", "s1")], period="2024-H1", as_of="2024-07-01")
+    assert [f.period.label for f in report.findings] == [f"2024-0{m}" for m in range(1, 7)]
+    january = one(report, "ORG-1", period="2024-01")
+    assert january.status is Status.fulfilled and january.evidence == ["r1"]
+    assert report.period.start == "2024-01-01" and report.input.excluded == []
 
 
 def test_a_single_day_period(make_pack, township) -> None:
