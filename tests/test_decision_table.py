@@ -180,3 +180,39 @@ def test_flags_are_tested_at_zero_and_one_and_counts_around_each_constant() -> N
     table = [Decision("a", Status.fulfilled, 0, (("n", "==", 0), ("wv", "==", 1)))]
     (fault,) = prove_table(table, [0])
     assert fault.gaps == ({"n": 0, "r": 0, "wv": 0}, {"n": 1, "r": 0, "wv": 0}, {"n": 1, "r": 0, "wv": 1})
+
+
+def expected(fact: dict[str, int], lo: int, hi: int | None) -> tuple[Status, bool, Status | None]:
+    """rule-format.md §5, written out: (status, taken in the closed-world step, status a waiver replaced)."""
+    n, due, taint = fact["n"], fact["due"], fact["taint"]
+    if fact["na"]:
+        return Status.not_applicable, False, None
+    if fact["unk"]:
+        status, closed = Status.undeterminable, False
+    elif hi is not None and n > hi:
+        status, closed = Status.violated, False
+    elif n >= lo and (hi is None or (due and not taint)):
+        return Status.fulfilled, False, None
+    else:
+        closed = True
+        if not due:
+            status = Status.pending
+        elif taint:
+            status = Status.undeterminable
+        else:
+            status = Status.violated
+    return (Status.waived, closed, status) if fact["wv"] else (status, closed, None)
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(2, None), (0, None), (1, 3), (0, 0), (2, 2), (None, 1)])
+def test_each_fact_is_decided_as_the_rule_format_says(make_pack, lo: int | None, hi: int | None) -> None:
+    params = {"at_least": lo, "at_most": hi}
+    body = ORG_RULE.replace("at_least: 2", ", ".join(f"{k}: {v}" for k, v in params.items() if v is not None))
+    compiled = compile_rules(load_rules(make_pack(("ORG-1", body))))
+    names = [d.name for d in compiled.decisions]
+    assert len(set(names)) == len(names)
+    assert all(d.name.startswith("0:") for d in compiled.decisions if d.rule_index is not None)
+    for n, due, taint, na, unk, wv in itertools.product(range(6), *[(0, 1)] * 5):
+        fact = {"r": 0, "n": n, "due": due, "taint": taint, "na": na, "unk": unk, "wv": wv}
+        (decision,) = decide(compiled.decisions, fact)
+        assert (decision.status, decision.after_close, decision.waives) == expected(fact, lo or 0, hi), fact

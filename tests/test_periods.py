@@ -38,3 +38,21 @@ def test_windows_cover_overlapping_calendar_units() -> None:
     quarters = parse_period("2024").windows(Granularity.quarter)
     assert [(q.start, q.end) for q in quarters][3] == (dt.date(2024, 10, 1), dt.date(2024, 12, 31))
     assert len(parse_period("2024").windows(Granularity.month)) == 12
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("last year", "'last year'"),  # text as given, not its repr
+        ("x" * 100, "'" + "x" * 80 + "'"),  # cut to 80 characters
+        ("2024\ud800", "'2024\\ud800'"),  # a lone surrogate escaped: the message stays printable
+        (2024, "'2024'"),  # not text: its repr
+    ],
+    ids=["text", "long", "surrogate", "number"],
+)
+def test_an_unrecognised_period_is_shown_as_given_within_bounds(given: object, shown: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_period(given)  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert message.startswith(f"无法识别的期间 {shown} (unrecognised period)")
+    message.encode("utf-8")
