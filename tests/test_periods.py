@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from rules_engine import Granularity, parse_period
+from rules_engine import Granularity, Period, parse_period
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,12 @@ def test_an_unrecognised_period_is_shown_as_given_within_bounds(given: object, s
     message = str(caught.value)
     assert message.startswith(f"无法识别的期间 {shown} (unrecognised period)")
     message.encode("utf-8")
+
+
+def test_intersect_keeps_the_label_and_meets_on_a_single_day() -> None:
+    h1 = parse_period("2024-H1")
+    assert h1.intersect(parse_period("2024-06-30..2024-09-01")) == Period(
+        dt.date(2024, 6, 30), dt.date(2024, 6, 30), "2024-H1"
+    )
+    assert h1.intersect(parse_period("2024-07-01..2024-09-01")) is None
+    assert h1.intersect(parse_period("2023")) is None
