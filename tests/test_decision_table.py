@@ -37,6 +37,10 @@ params: {period: half_year, at_least: 1, at_most: 3}
 """
 
 original_lower = compile_module.lower
+HINT = (
+    "判定表由编译器依参数生成：请核对 at_least / at_most；参数无误则是程序缺陷，请报告 the table is generated from the "
+    "parameters: check at_least / at_most; if they are right, this is a bug in the compiler: please report it"
+)
 
 
 def flipped(condition: tuple[str, str, int], into: tuple[str, str, int]):
@@ -106,8 +110,14 @@ def test_an_overlap_is_refused(make_pack, monkeypatch: pytest.MonkeyPatch, no_en
         compile_rules(rules)
     (problem,) = caught.value.problems
     assert problem.code == "rule.decisions_overlap"
-    assert "0:over" in problem.message and "0:met" in problem.message
-    assert "n=4" in problem.message_en
+    example = (
+        "due=1 n=4 na=0 taint=0 unk=0 wv=0 -> 0:over, 0:met; due=1 n=4 na=0 taint=0 unk=0 wv=1 -> 0:over:waived, 0:met"
+    )
+    assert problem.message == f"规则 ORG-1 的判定表有重叠：2 种事实有多个判定，如 {example}"
+    assert problem.message_en == (
+        f"the decision table of rule ORG-1 overlaps: 2 kinds of fact match more than one decision, e.g. {example}"
+    )
+    assert problem.hint == HINT
     assert no_engine.calls == []
 
 
@@ -145,9 +155,14 @@ def test_a_gap_names_the_overlay_scope(make_pack, monkeypatch: pytest.MonkeyPatc
         Decision("1:met", Status.fulfilled, 1, (*live, ("n", ">", 5))),
     )
     (problem,) = compile_module.table_problems([scoped], broken)
-    assert "t1" in problem.message and "t1 and below" in problem.message_en
     assert problem.code == "rule.decisions_incomplete"
-    assert "2 种事实没有任何判定，如 n=5 na=0 unk=0 wv=0; n=5 na=0 unk=0 wv=1" in problem.message
+    example = "n=5 na=0 unk=0 wv=0; n=5 na=0 unk=0 wv=1"
+    assert problem.message == f"规则 ORG-1 的判定表不完整（适用于 t1 及其下级）：2 种事实没有任何判定，如 {example}"
+    assert problem.message_en == (
+        f"the decision table of rule ORG-1 (as it applies in t1 and below) is incomplete: "
+        f"2 kinds of fact match no decision, e.g. {example}"
+    )
+    assert problem.hint == HINT and problem.location == rule.loaded.location
 
 
 # The proof must agree with brute force: random tables over a count and two flags, against every fact up to a
