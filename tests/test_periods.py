@@ -65,3 +65,20 @@ def test_intersect_keeps_the_label_and_meets_on_a_single_day() -> None:
     )
     assert h1.intersect(parse_period("2024-07-01..2024-09-01")) is None
     assert h1.intersect(parse_period("2023")) is None
+
+
+def test_an_impossible_day_in_a_range_is_named() -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_period("2024-02-30..2024-03-01")
+    assert str(caught.value) == "期间中的日期无效 '2024-02-30..2024-03-01' (invalid date in period)"
+
+
+@pytest.mark.parametrize("text", ["1000", "1000-01-01..1000-01-01", "9899-12-31..9899-12-31", "9899-H2"])
+def test_periods_at_the_bounds_of_the_calendar_are_accepted(text: str) -> None:
+    assert parse_period(text).days >= 1
+
+
+@pytest.mark.parametrize("text", ["0999", "0999-12-31..1000-01-01", "9899-12-31..9900-01-01", "9900"])
+def test_periods_beyond_the_bounds_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="1000 年至 9899 年之间"):
+        parse_period(text)
