@@ -54,7 +54,10 @@ def test_an_unrecognised_period_is_shown_as_given_within_bounds(given: object, s
     with pytest.raises(ValueError) as caught:
         parse_period(given)  # type: ignore[arg-type]
     message = str(caught.value)
-    assert message.startswith(f"无法识别的期间 {shown} (unrecognised period)")
+    assert message == (
+        f"无法识别的期间 {shown} (unrecognised period); "
+        "可用 expected: 2024, 2024-H1, 2024-Q3, 2024-05, 2024-01-01..2024-06-30"
+    )
     message.encode("utf-8")
 
 
