@@ -229,7 +229,10 @@ def test_each_fact_is_decided_as_the_rule_format_says(make_pack, lo: int | None,
     # the rule's own decisions say whose they are (``explain`` lists a rule's decisions by it); the rest apply to all
     assert all((d.rule_index == 0) == d.name.startswith("0:") for d in compiled.decisions)
     assert all(d.rule_index is None for d in compiled.decisions if not d.name.startswith("0:"))
+    taken: set[str] = set()
     for n, due, taint, na, unk, wv in itertools.product(range(6), *[(0, 1)] * 5):
         fact = {"r": 0, "n": n, "due": due, "taint": taint, "na": na, "unk": unk, "wv": wv}
         (decision,) = decide(compiled.decisions, fact)
         assert (decision.status, decision.after_close, decision.waives) == expected(fact, lo or 0, hi), fact
+        taken.add(decision.name)
+    assert taken == set(names)  # no dead decision (explain would list a row no fact can reach)
