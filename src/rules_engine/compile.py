@@ -10,7 +10,8 @@ only taken once every obligation of a partition is known and the close trigger h
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -195,6 +196,9 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
     for item in compiled:
         decisions.append(_with_waivers(lower(item)))
     flat = tuple(d for group in decisions for d in group)
+    problems = table_problems(compiled, flat)
+    if problems:  # a fact that no decision (or two) matches must never reach the engine
+        raise RulesError(problems)
     by_type: dict[str, list[CompiledRule]] = {}
     trigger_types: dict[str, list[CompiledRule]] = {}
     for item in compiled:
@@ -356,18 +360,122 @@ def _with_waivers(decisions: list[Decision]) -> list[Decision]:
     return out
 
 
+_OPS = {
+    "==": lambda a, b: a == b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
 def decide(decisions: tuple[Decision, ...], fact: Mapping[str, int]) -> list[Decision]:
     """The decisions whose conditions hold for `fact` (a plain evaluator of the same table, for checks)."""
-    ops = {
-        "==": lambda a, b: a == b,
-        "<": lambda a, b: a < b,
-        "<=": lambda a, b: a <= b,
-        ">": lambda a, b: a > b,
-        ">=": lambda a, b: a >= b,
-    }
     return [
         d
         for d in decisions
         if (d.rule_index is None or fact["r"] == d.rule_index)
-        and all(ops[op](fact[name], value) for name, op, value in d.conditions)
+        and all(_OPS[op](fact[name], value) for name, op, value in d.conditions)
     ]
+
+
+FLAGS = frozenset({"due", "taint", "na", "unk", "wv"})
+"""Fact fields that are 0 or 1; every other field but ``r`` (the rule index) is a count, 0 or more."""
+
+
+@dataclass(frozen=True)
+class TableFault:
+    """Facts of one rule that match no decision (``gaps``) or more than one (``overlaps``, with the names)."""
+
+    rule_index: int
+    gaps: tuple[dict[str, int], ...]
+    overlaps: tuple[tuple[dict[str, int], tuple[str, ...]], ...]
+
+
+def prove_table(decisions: Sequence[Decision], rule_indices: Iterable[int]) -> list[TableFault]:
+    """Check that exactly one decision matches every obligation fact of each rule (empty list: proven).
+
+    Conditions compare integer fields with constants, so a decision's truth can only change at a constant:
+    testing every flag at 0 and 1, and every count at 0 and at each constant it is compared with, one below
+    and one above, covers every region of the fact space. The proof is exhaustive over those points."""
+    generic = [d for d in decisions if d.rule_index is None]
+    own: dict[int, list[Decision]] = {}
+    for d in decisions:
+        if d.rule_index is not None:
+            own.setdefault(d.rule_index, []).append(d)
+    faults: list[TableFault] = []
+    for r in rule_indices:
+        table = generic + own.get(r, [])
+        names = sorted({name for d in table for name, _op, _value in d.conditions} | {"r"})
+        axes = [_test_values(name, r, table) for name in names]
+        hits: dict[tuple[int, ...], list[str]] = {point: [] for point in itertools.product(*axes)}
+        for d in table:
+            allowed = [[v for v in axis if _holds(d, name, v)] for name, axis in zip(names, axes, strict=True)]
+            for point in itertools.product(*allowed):
+                hits[point].append(d.name)
+        gaps = tuple(dict(zip(names, p, strict=True)) for p, found in hits.items() if not found)
+        overlaps = tuple(
+            (dict(zip(names, p, strict=True)), tuple(found)) for p, found in hits.items() if len(found) > 1
+        )
+        if gaps or overlaps:
+            faults.append(TableFault(r, gaps, overlaps))
+    return faults
+
+
+def _test_values(name: str, r: int, table: Sequence[Decision]) -> list[int]:
+    if name == "r":
+        return [r]
+    if name in FLAGS:
+        return [0, 1]
+    points = {0}
+    for d in table:
+        points.update(v + step for field_name, _op, v in d.conditions if field_name == name for step in (-1, 0, 1))
+    return sorted(v for v in points if v >= 0)
+
+
+def _holds(d: Decision, name: str, value: int) -> bool:
+    return all(_OPS[op](value, bound) for field_name, op, bound in d.conditions if field_name == name)
+
+
+def table_problems(rules: Sequence[CompiledRule], decisions: Sequence[Decision]) -> list[Problem]:
+    """The proof of :func:`prove_table` as located problems: a rule whose table leaves a fact undecided
+    (``rule.decisions_incomplete``) or decides it twice (``rule.decisions_overlap``)."""
+    by_index = {rule.index: rule for rule in rules}
+    out: list[Problem] = []
+    for fault in prove_table(decisions, by_index):
+        rule = by_index[fault.rule_index]
+        where = f"（适用于 {', '.join(rule.scope)} 及其下级）" if rule.scope else ""
+        where_en = f" (as it applies in {', '.join(rule.scope)} and below)" if rule.scope else ""
+        hint = "判定表由编译器依参数生成：请核对 at_least / at_most；参数无误则是程序缺陷，请报告 " + (
+            "the table is generated from the parameters: check at_least / at_most; if they are right, "
+            "this is a bug in the compiler: please report it"
+        )
+        if fault.gaps:
+            shown = "; ".join(_fact_text(f) for f in fault.gaps[:3])
+            out.append(
+                Problem(
+                    "rule.decisions_incomplete",
+                    f"规则 {rule.rule.id} 的判定表不完整{where}：{len(fault.gaps)} 种事实没有任何判定，如 {shown}",
+                    f"the decision table of rule {rule.rule.id}{where_en} is incomplete: "
+                    f"{len(fault.gaps)} kinds of fact match no decision, e.g. {shown}",
+                    rule.loaded.location,
+                    hint,
+                )
+            )
+        if fault.overlaps:
+            shown = "; ".join(f"{_fact_text(f)} -> {', '.join(names)}" for f, names in fault.overlaps[:3])
+            out.append(
+                Problem(
+                    "rule.decisions_overlap",
+                    f"规则 {rule.rule.id} 的判定表有重叠{where}：{len(fault.overlaps)} 种事实有多个判定，如 {shown}",
+                    f"the decision table of rule {rule.rule.id}{where_en} overlaps: "
+                    f"{len(fault.overlaps)} kinds of fact match more than one decision, e.g. {shown}",
+                    rule.loaded.location,
+                    hint,
+                )
+            )
+    return out
+
+
+def _fact_text(fact: Mapping[str, int]) -> str:
+    return " ".join(f"{name}={value}" for name, value in fact.items() if name != "r")

@@ -519,7 +519,8 @@ class Counter:
         if why is None:
             ob.count += 1
             if ob.evidence is None:
-                ob.evidence = [rec.id]
+                if self.max_evidence:  # (max_evidence=0 lists none)
+                    ob.evidence = [rec.id]
             elif len(ob.evidence) < self.max_evidence:
                 ob.evidence.append(rec.id)
             return

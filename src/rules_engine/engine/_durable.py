@@ -6,9 +6,10 @@ ruleset is freed with ``delete_ruleset`` when the backend is closed (traps 4-6 i
 
 Each partition (one organisation and period) is asserted under one session id, decided, and deleted,
 so the engine never holds more than one partition (trap: time per fact grows with partition size).
-Rulesets are lowered from the compiler's decision table and verified before registration: no pattern
-references another fact (the ``$and``/``$or`` + cross-fact shape that crashes, trap 1), only known
-operators, at most 255 properties per fact.
+Rulesets are lowered from the compiler's decision table, proven complete and exclusive (exactly one
+decision for every fact: a fact that matched none crashed the engine), and verified before registration:
+no pattern references another fact (the ``$and``/``$or`` + cross-fact shape that crashes, trap 1), only
+known operators, at most 255 properties per fact.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import durable_rules_engine as _dre
 import orjson
 
-from ..compile import Decision
+from ..compile import Decision, prove_table
 from . import EngineError, Fact
 
 _OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
@@ -106,6 +107,13 @@ class DurableBackend:
     """Runs one decision table on durable_rules, one partition at a time, with no threads."""
 
     def __init__(self, decisions: Sequence[Decision]) -> None:
+        # The compiler refuses such a table with the rule's location; this guards tables built by other means.
+        faults = prove_table(decisions, sorted({d.rule_index for d in decisions if d.rule_index is not None}))
+        if faults:
+            raise EngineError(
+                "refusing a decision table that is not complete and exclusive: "
+                + "; ".join(f"rule #{f.rule_index}: {len(f.gaps)} gaps, {len(f.overlaps)} overlaps" for f in faults)
+            )
         definition = lower(decisions)
         problems = verify(definition)
         if problems:

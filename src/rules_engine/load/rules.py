@@ -100,8 +100,16 @@ def load_rules(*paths: str | Path) -> RuleSet:
 
 def lint(*paths: str | Path) -> list[Problem]:
     """All problems in the given rule files or packs (as :func:`load_rules` reads them; none: the
-    installed packs), sorted by location (empty when clean)."""
-    _packs, problems = _load(paths)
+    installed packs), sorted by location (empty when clean). Packs that load cleanly are also compiled:
+    each rule's decision table must be complete and exclusive (see :func:`rules_engine.compile.prove_table`)."""
+    packs, problems = _load(paths)
+    if not problems and packs:
+        from ..compile import compile_rules  # (compile imports this module)
+
+        try:
+            compile_rules(RuleSet(tuple(packs)))
+        except RulesError as exc:
+            problems = list(exc.problems)
     return sorted(problems, key=Problem.sort_key)
 
 
