@@ -65,9 +65,24 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Document | None, 
     return parse_yaml(text, name)
 
 
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)  # libyaml: the same nodes and marks, about 10x faster
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The document's node tree. libyaml composes a clean document; anything it refuses, and any text with a
+    character the pure reader refuses, is composed again by PyYAML's own parser, whose errors the problems
+    below are written for (same position and wording whether or not libyaml is installed)."""
+    if _FAST_LOADER is not None and not yaml.reader.Reader.NON_PRINTABLE.search(text):
+        try:
+            return yaml.compose(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def parse_yaml(text: str, name: str) -> tuple[Document | None, list[Problem]]:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         return None, [_syntax_problem(exc, text, name)]
     except yaml.reader.ReaderError as exc:  # a control character or similar, by position in the text
