@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -189,7 +191,7 @@ def _engine(url: str, parsed: URL) -> Engine:
         dbapi_connection.isolation_level = None  # transactions are begun below, not by the driver
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _wal(cursor)
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
@@ -198,6 +200,21 @@ def _engine(url: str, parsed: URL) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock now: no deadlock between two upgrading readers
 
     return engine
+
+
+def _wal(cursor: Any) -> None:
+    """Switch the file to write-ahead logging (it stays so). The switch needs the file to itself, and SQLite
+    answers "database is locked" at once, without its busy handler, while another process holds it (two
+    recorders opening a new file together): retry until the busy timeout."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _upgrade(conn: Connection) -> None:
