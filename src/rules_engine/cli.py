@@ -494,19 +494,32 @@ def _evaluate(args: argparse.Namespace) -> int:
             summary = evaluate_to(sys.stdout.buffer, compiled, roster, files, period=args.period, as_of=as_of, **extra)
             sys.stdout.flush()
         return summary.exit_code(args.fail_on)
-    show = None if args.show.strip() == "all" else {_status(s) for s in args.show.split(",") if s.strip()}
+    show = _show(args)
     # only the findings the table lists are kept as models (the summary counts all of them)
     report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, statuses=show, **extra)
-    colour = args.color == "always" or (
-        args.color == "auto" and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    _emit(args, render_table(report, colour=_colour(args), show=show).encode(), inputs)
+    return report.exit_code(args.fail_on)
+
+
+def _show(args: argparse.Namespace) -> set[Status] | None:
+    """The statuses the table lists (None: all)."""
+    return None if args.show.strip() == "all" else {_status(s) for s in args.show.split(",") if s.strip()}
+
+
+def _colour(args: argparse.Namespace) -> bool:
+    return bool(
+        args.color == "always"
+        or (args.color == "auto" and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     )
-    data = render_table(report, colour=colour, show=show).encode()
+
+
+def _emit(args: argparse.Namespace, data: bytes, inputs: list[str]) -> None:
+    """The report to -o (whole or not at all, never over an input) or to standard output."""
     if args.output:
         write_bytes(args.output, data, inputs)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
-    return report.exit_code(args.fail_on)
 
 
 def _evaluate_recorded(
@@ -528,7 +541,6 @@ def _evaluate_recorded(
     report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, **extra)
     run = history.record(report, args.db, recorded_by=args.recorded_by)
     print(f"rules-engine: 已记录运行 recorded run {run.id} ({history.shown_db(args.db)})", file=sys.stderr)
-    show = None if args.show.strip() == "all" else {_status(s) for s in args.show.split(",") if s.strip()}
     if args.format == "json":
         data = render_json(report)
     elif args.format == "csv":
@@ -536,15 +548,8 @@ def _evaluate_recorded(
     elif args.format == "junit":
         data = render_junit(report)
     else:
-        colour = args.color == "always" or (
-            args.color == "auto" and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        )
-        data = render_table(report, colour=colour, show=show).encode()
-    if args.output:
-        write_bytes(args.output, data, inputs)
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        data = render_table(report, colour=_colour(args), show=_show(args)).encode()
+    _emit(args, data, inputs)
     return report.exit_code(args.fail_on)
 
 

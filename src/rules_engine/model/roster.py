@@ -7,6 +7,7 @@ words are in :mod:`rules_engine.model.vocab`); an unknown word is refused with a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -20,6 +21,17 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _word(value: Any, enum: type, lookup: Callable[[str], Any], problem: Callable[[str], str], error: str) -> Any:
+    """A Chinese or English word of the shared vocabulary as its code; an unknown word refused with its
+    did-you-mean (values already of `enum`, and non-strings, go on to pydantic's own check)."""
+    if isinstance(value, str) and not isinstance(value, enum):
+        code = lookup(value)
+        if code is None:
+            raise PydanticCustomError(error, "{message}", {"message": problem(value)})
+        return code
+    return value
+
+
 class Organisation(_Model):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -30,12 +42,7 @@ class Organisation(_Model):
     @field_validator("kind", mode="before")
     @classmethod
     def _kind_word(cls, value: Any) -> Any:
-        if isinstance(value, str) and not isinstance(value, OrgKind):
-            code = kind_value(value)
-            if code is None:
-                raise PydanticCustomError("kind", "{message}", {"message": kind_problem(value)})
-            return code
-        return value
+        return _word(value, OrgKind, kind_value, kind_problem, "kind")
 
 
 class Post(_Model):
@@ -50,12 +57,7 @@ class Post(_Model):
     @field_validator("role", mode="before")
     @classmethod
     def _role_word(cls, value: Any) -> Any:
-        if isinstance(value, str) and not isinstance(value, Role):
-            code = role_value(value)
-            if code is None:
-                raise PydanticCustomError("role", "{message}", {"message": role_problem(value)})
-            return code
-        return value
+        return _word(value, Role, role_value, role_problem, "role")
 
     @model_validator(mode="after")
     def _order(self) -> Post:
