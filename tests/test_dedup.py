@@ -34,7 +34,7 @@ def test_seen_ids_answers_the_same_in_memory_and_on_disk() -> None:
 
 
 def test_duplicates_after_the_index_moved_to_disk_are_reported_alike(make_pack, township, tmp_path: Path, monkeypatch):
-    evaluate_module = importlib.import_module("rules_engine.evaluate")
+    intake_module = importlib.import_module("rules_engine.intake")
     rules = load_rules(make_pack(("ORG-1", ORG_RULE)))
     rows = []
     for i in range(60):
@@ -47,8 +47,8 @@ def test_duplicates_after_the_index_moved_to_disk_are_reported_alike(make_pack, 
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     outputs = []
     for batch, spill in ((100_000, 1_000_000), (4, 5), (1, 0)):
-        monkeypatch.setattr(evaluate_module, "_BATCH", batch)
-        monkeypatch.setattr(evaluate_module, "_SPILL_AT", spill)
+        monkeypatch.setattr(intake_module, "_BATCH", batch)
+        monkeypatch.setattr(intake_module, "_SPILL_AT", spill)
         out = tmp_path / f"report-{batch}.json"
         evaluate_to(out, rules, township, path, period="2024", as_of="2025-01-01")
         outputs.append(out.read_bytes())

@@ -99,7 +99,7 @@ def scenario(draw: Any) -> dict[str, Any]:
     }
 
 
-EVALUATE = importlib.import_module("rules_engine.evaluate")
+INTAKE = importlib.import_module("rules_engine.intake")
 
 # A few hundred examples in CI; a long run: DIFF_EXAMPLES=20000 python -m pytest tests/test_differential.py
 EXAMPLES = int(os.environ.get("DIFF_EXAMPLES", "200"))
@@ -109,7 +109,7 @@ EXAMPLES = int(os.environ.get("DIFF_EXAMPLES", "200"))
 @given(scenario())
 def test_pipeline_agrees_with_the_reference_evaluator(case: dict[str, Any]) -> None:
     compiled = compile_rules(RULESET, case["params"])
-    with mock.patch.object(EVALUATE, "_BATCH", case["batch"]), mock.patch.object(EVALUATE, "_SPILL_AT", case["spill"]):
+    with mock.patch.object(INTAKE, "_BATCH", case["batch"]), mock.patch.object(INTAKE, "_SPILL_AT", case["spill"]):
         report = evaluate(compiled, case["roster"], case["records"], period=case["period"], as_of=case["as_of"])
     got = {}
     for f in report.findings:

@@ -280,14 +280,14 @@ def test_streamed_example_report_is_byte_identical_and_one_finding_per_line(tmp_
 
     from rules_engine import evaluate_to
 
-    evaluate_module = importlib.import_module("rules_engine.evaluate")
+    intake_module = importlib.import_module("rules_engine.intake")
 
     args = (load_rules(RULES), EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl")
     options = {"period": "2024", "as_of": "2025-01-15", "waivers": [WAIVERS]}
     expected = render_json(evaluate(*args, **options))
     outputs = []
     for batch in (1, 7, 100_000):  # one by one (input order), small batches, one batch
-        monkeypatch.setattr(evaluate_module, "_BATCH", batch)
+        monkeypatch.setattr(intake_module, "_BATCH", batch)
         out = tmp_path / f"report-{batch}.json"
         evaluate_to(out, *args, **options)
         outputs.append(out.read_bytes())

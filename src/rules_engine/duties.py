@@ -1,6 +1,6 @@
 """Duty lists (责任清单): for each organisation and each person in post, every duty that applies in a period.
 
-No records are needed. The list is the evaluation's own planning (:func:`rules_engine.obligations.plan`)
+No records are needed. The list is the evaluation's own planning (:func:`rules_engine.plan.plan`)
 run on the roster and the compiled rules, so it holds exactly the obligations :func:`rules_engine.evaluate`
 would judge for the same period: each one with the rule, its clause, how often, the judged window (a
 person's term of office clips it: a member who arrives in September gets only what applies from then on),
@@ -22,14 +22,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from .errors import InputError, did_you_mean
-from .evaluate import RosterInput, RulesInput, _check_arguments, _compiled, _roster
 from .findings import finding_dict
 from .model.findings import Bilingual, Clause, DateRange, OrgRef, PersonRef, Rejection, Status, SubjectRef
 from .model.roster import Roster
 from .model.rules import Role, SubjectKind
-from .obligations import MAX_EVIDENCE, Obligation, RosterIndex, plan
 from .periods import Period, check_range, parse_period
+from .pipeline import RosterInput, RulesInput, check_arguments, compiled_rules, roster_result
+from .plan import Obligation, RosterIndex, plan
 from .render.text import subject_label, table_lines
+from .tally import MAX_EVIDENCE
 
 DUTIES_FORMAT = "rules-engine/duties/v1"
 
@@ -96,12 +97,12 @@ def duties(
 
     Unknown `org` or `person` ids raise :class:`InputError` with a did-you-mean.
     """
-    _check_arguments(roster, [], params, MAX_EVIDENCE, ())
-    compiled = _compiled(rules, params)
+    check_arguments(roster, [], params, MAX_EVIDENCE, ())
+    compiled = compiled_rules(rules, params)
     if not isinstance(period, (str, Period)):
         raise InputError(f"期间应为文字或 Period period must be text or a Period, got {type(period).__name__}")
     the_period = parse_period(period) if isinstance(period, str) else check_range(period)
-    result = _roster(roster)
+    result = roster_result(roster)
     index = RosterIndex(result.roster)
     _check_ids(result.roster, org, person)
 

@@ -16,8 +16,8 @@ from fractions import Fraction
 from .compile import CompiledRule, CompiledRules, Decision
 from .model.findings import Status
 from .model.rules import Escalate, Role, SubjectKind, share_fraction
-from .obligations import Obligation, RosterIndex, clip_window, holders_by_person
 from .periods import Period
+from .plan import Obligation, RosterIndex, clip_window, holders_by_person
 
 Decided = tuple[Obligation, Decision]
 

@@ -15,25 +15,9 @@ import orjson
 
 from .compile import CompiledRule
 from .model.findings import Status
-from .obligations import Obligation, Why, describe
 from .periods import Period
-
-_NA = {
-    "retired": ("该规则已被本地实施规则包停用", "retired here by a local overlay pack"),
-    "kind_not_covered": ("该规则不适用于此类组织", "the rule does not cover this kind of organisation"),
-    "not_in_force": ("规则在该期间未施行", "the rule was not in force in this period"),
-    "outside_deadline_window": ("该期间不含规则的时限区间", "the period has no part inside the rule's deadline window"),
-    "too_short_in_post": ("在岗时间短于规则要求的最少天数", "held the post for fewer days than the rule's minimum"),
-    "not_in_post": ("该期间未任职", "not in post in this period"),
-}
-_UNK = {
-    "bad_trigger": (
-        "触发记录数据无效（见输入中的拒收记录），无法判定其引起的义务",
-        "the triggering record is invalid (see the input rejections), so the duty it starts cannot be judged",
-    ),
-    "no_holder": ("名册中该期间无此职务的任职记录，无法判定", "the roster has nobody in this role for the period"),
-    "no_portfolio": ("名册未登记其分管领域，无法判定", "the roster lists no portfolio area for this person"),
-}
+from .plan import Obligation, Why
+from .texts import NA, UNK, describe
 
 
 def _expected_text(rule: CompiledRule, kind: str) -> dict[str, str]:
@@ -113,7 +97,7 @@ def _who(ob: Obligation) -> tuple[str, str]:
 
 def _reason(ob: Obligation, status: Status, expected: dict[str, str]) -> dict[str, str]:
     if status is Status.not_applicable:
-        zh, en = _NA.get(ob.na or "not_in_force", ("不适用", "not applicable"))
+        zh, en = NA.get(ob.na or "not_in_force", ("不适用", "not applicable"))
         if ob.na == "retired":
             zh, en = f"{zh}（{ob.rule.retired_by}）", f"{en} ({ob.rule.retired_by})"
         return {"zh": zh, "en": en}
@@ -126,7 +110,7 @@ def _reason(ob: Obligation, status: Status, expected: dict[str, str]) -> dict[st
             "en": f"waived by {wv.approved_by} ({wv.id}, valid until {wv.expires}): {wv.justification}",
         }
     if ob.unk:
-        zh, en = _UNK[ob.unk]
+        zh, en = UNK[ob.unk]
         return {"zh": zh, "en": en}
     assert ob.window is not None
     w = f"{ob.window.start.isoformat()}..{ob.window.end.isoformat()}"

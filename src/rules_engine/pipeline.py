@@ -1,0 +1,344 @@
+"""The pipeline behind :func:`rules_engine.evaluate`: plan -> intake -> tally -> waive -> decide -> escalate,
+and the run's header (summary, input account, receipt) that every report format writes.
+
+Each stage lives in its own module (plan.py, intake.py, tally.py, waive.py, engine/, escalation.py,
+findings.py, render/); this module only wires them and owns the run's arguments.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gc
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__, escalation
+from .atomic import files_under
+from .compile import CompiledRules, Decision, compile_rules
+from .engine import Fact
+from .engine._durable import DurableBackend
+from .errors import InputError
+from .guard import check_data, check_max_evidence, check_path, shown
+from .intake import Intake, RecordsInput, record_paths, record_span
+from .load.inputs import BadRow, RosterResult, file_digest, read_roster, roster_from_data
+from .load.rules import RulePack, RuleSet, load_rules
+from .load.waivers import LoadedWaiver, load_waivers
+from .model.findings import Status
+from .model.roster import Roster
+from .periods import Period, check_range, parse_period
+from .plan import Obligation, RosterIndex, plan
+from .tally import Counter
+from .waive import apply_waivers
+
+RulesInput = CompiledRules | RuleSet | str | Path
+RosterInput = Roster | RosterResult | Mapping[str, Any] | str | Path
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """The evaluation allocates millions of small objects and no reference cycles: the cyclic garbage
+    collector would rescan them again and again (superlinear time). Pause it, and restore its state."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@dataclass
+class Run:
+    compiled: CompiledRules
+    period: Period
+    as_of: dt.date
+    roster: RosterResult
+    accounts: dict[str, list[int]]
+    rejections: list[BadRow]
+    excluded: list[BadRow]
+    groups: list[list[Obligation]]
+    statuses: list[list[Decision]]
+    max_evidence: int
+    waivers: list[LoadedWaiver]
+    warnings: list[BadRow]
+
+    def input_files(self) -> list[str]:
+        """Every file this run read: roster, records, waivers, and the files of its rule packs."""
+        waivers = {w.source.rsplit(":", 1)[0] for w in self.waivers}
+        packs = files_under(p.root for p in self.compiled.ruleset.packs)
+        return [self.roster.source, *self.accounts, *sorted(waivers), *packs]
+
+    def decided(self) -> Iterator[tuple[Obligation, Decision]]:
+        for group, statuses in zip(self.groups, self.statuses, strict=True):
+            yield from zip(group, statuses, strict=True)
+
+    def header(self) -> dict[str, Any]:
+        summary = {status.value: 0 for status in Status}
+        for statuses in self.statuses:
+            for decision in statuses:
+                summary[decision.status.value] += 1
+        roster = self.roster
+        sources = [
+            {
+                "source": roster.source,
+                "kind": "roster",
+                "read": roster.read,
+                "used": roster.used,
+                "rejected": roster.rejected_units,
+                "excluded": 0,
+            }
+        ]
+        sources += [
+            {"source": s, "kind": "records", "read": a[0], "used": a[1], "rejected": a[2], "excluded": a[3]}
+            for s, a in self.accounts.items()
+        ]
+        return {
+            "format": "rules-engine/report/v1",
+            "period": self.period.to_dict(),
+            "as_of": self.as_of.isoformat(),
+            "summary": summary,
+            "rules": [
+                {
+                    "id": p.id,
+                    "version": p.manifest.pack.version,
+                    "sha256": p.sha256,
+                    "rules": [r.rule.id for r in p.rules],
+                }
+                for p in self.compiled.ruleset.packs
+            ],
+            "input": {
+                "sources": sources,
+                "rejections": [_rejection(r) for r in self.rejections],
+                "excluded": [_rejection(r) for r in self.excluded],
+                "warnings": [_rejection(r) for r in self.warnings],
+            },
+            "receipt": {
+                "library": "duty-rules-engine",
+                "version": __version__,
+                "period": self.period.label,
+                "as_of": self.as_of.isoformat(),
+                "packs": [pack_receipt(p) for p in self.compiled.ruleset.packs],
+                "params": self.compiled.overrides,
+                "max_evidence": self.max_evidence,
+                "waivers": [
+                    {"source": source, "sha256": sha}
+                    for source, sha in sorted({w.source.rsplit(":", 1)[0]: w.sha256 for w in self.waivers}.items())
+                ],
+                "inputs": [file_digest(self.roster.source, "roster")]
+                + [file_digest(source, "records") for source in self.accounts],
+            },
+        }
+
+
+def pack_receipt(pack: RulePack) -> dict[str, str]:
+    """A pack as the receipt names it: id, version and content hash (what ``verify`` must find again), and
+    where it came from, for information only. A folder's path is not recorded: it depends on the working
+    folder (and on the machine), and ``verify`` finds packs by id and hash."""
+    origin = getattr(pack, "origin", "") or ""
+    if not origin or origin == pack.root:  # a folder named by path
+        origin = "folder"
+    return {"id": pack.id, "version": pack.manifest.pack.version, "sha256": pack.sha256, "origin": origin}
+
+
+def prepare(
+    rules: RulesInput,
+    roster: RosterInput,
+    records: RecordsInput,
+    period: str | Period,
+    as_of: dt.date | str | None,
+    params: Mapping[str, Mapping[str, Any]] | None,
+    max_evidence: int,
+    waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
+) -> Run:
+    """Load, plan, count in one streaming pass, then decide every partition on durable_rules."""
+    check_arguments(roster, records, params, max_evidence, waivers)
+    compiled = compiled_rules(rules, params)
+    if not isinstance(period, (str, Period)):
+        raise InputError(f"期间应为文字或 Period period must be text or a Period, got {type(period).__name__}")
+    the_period = parse_period(period) if isinstance(period, str) else check_range(period)
+    day = as_of_date(as_of)
+    the_roster = roster_result(roster)
+    index = RosterIndex(the_roster.roster)
+
+    obligations = plan(compiled, index, the_period)
+    counter = Counter(compiled, index, the_period, obligations, max_evidence)
+    intake = Intake(compiled, index, counter, record_span(compiled, the_period), day)
+    intake.read(records)
+    accounts, warnings = intake.accounts, intake.warnings
+    rejections: list[BadRow] = list(the_roster.rejected) + intake.rejections
+    obligations.extend(counter.finish())
+    counter.attach_taints(obligations)
+    loaded_waivers = [w for w in waivers if isinstance(w, LoadedWaiver)]
+    files = [w for w in waivers if not isinstance(w, LoadedWaiver)]
+    if files:
+        loaded_waivers += load_waivers(files, [r.rule.id for r in compiled.rules])
+    apply_waivers(obligations, loaded_waivers, day)
+
+    by_org: dict[str, list[Obligation]] = defaultdict(list)
+    for ob in obligations:
+        by_org[ob.org.id].append(ob)
+    groups = [sorted(by_org[org_id], key=Obligation.sort_key) for org_id in sorted(by_org)]
+    status_of = {d.name: d for d in compiled.decisions}
+    backend = DurableBackend(compiled.decisions)
+    statuses: list[list[Decision]] = []
+    escalation_layers = escalation.layers(compiled)
+    try:
+        for group in groups:
+            decided = backend.run([_fact(i, ob, day) for i, ob in enumerate(group)])
+            decisions = [status_of[decided[f"o{i}"]] for i in range(len(group))]
+            for layer in escalation_layers:  # findings are facts for the rules that read them
+                raised = escalation.plan_escalations(
+                    layer,
+                    group[0].org.id,
+                    index,
+                    the_period,
+                    list(zip(group, decisions, strict=True)),
+                    compiled,
+                    max_evidence,
+                )
+                raised.sort(key=Obligation.sort_key)
+                apply_waivers(raised, loaded_waivers, day)
+                decided = backend.run([_fact(i, ob, day) for i, ob in enumerate(raised)])
+                group.extend(raised)
+                decisions.extend(status_of[decided[f"o{i}"]] for i in range(len(raised)))
+            statuses.append(decisions)
+    finally:
+        backend.close()
+    used = {ob.waiver.waiver.id for group in groups for ob in group if ob.waiver is not None}
+    for loaded in loaded_waivers:  # a waiver that covers nothing is most likely mistyped
+        if loaded.waiver.id not in used:
+            source, _, line = loaded.source.rpartition(":")
+            w = loaded.waiver
+            warnings.append(
+                BadRow(
+                    source,
+                    int(line or 0),
+                    "rule",
+                    w.rule,
+                    f"豁免 {w.id} 未匹配任何结论（请核对规则、组织、对象与期间）",
+                    f"waiver {w.id} matched no finding (check its rule, organisation, subject and dates)",
+                    w.id,
+                    w.org,
+                    None,
+                    None,
+                    taints=False,
+                )
+            )
+    return Run(
+        compiled,
+        the_period,
+        day,
+        the_roster,
+        accounts,
+        rejections,
+        intake.excluded,
+        groups,
+        statuses,
+        max_evidence,
+        loaded_waivers,
+        warnings,
+    )
+
+
+def compiled_rules(rules: RulesInput, params: Mapping[str, Mapping[str, Any]] | None) -> CompiledRules:
+    if isinstance(rules, CompiledRules):
+        if params:  # on top of the overrides it was compiled with
+            merged = {k: dict(v) for k, v in rules.overrides.items()}
+            for rule_id, values in params.items():
+                merged.setdefault(rule_id, {}).update(values)
+            return compile_rules(rules.ruleset, merged)
+        return rules
+    if isinstance(rules, RuleSet):
+        return compile_rules(rules, params)
+    return compile_rules(load_rules(rules), params)
+
+
+def check_arguments(
+    roster: RosterInput,
+    records: RecordsInput,
+    params: Mapping[str, Mapping[str, Any]] | None,
+    max_evidence: int,
+    waivers: Sequence[str | Path] | Sequence[LoadedWaiver],
+) -> None:
+    """What can be refused before anything is read: argument types and ranges, unencodable names, data
+    nested too deep (see :mod:`rules_engine.guard`)."""
+    check_max_evidence(max_evidence)
+    if params is not None:
+        if not isinstance(params, Mapping) or not all(isinstance(v, Mapping) for v in params.values()):
+            raise InputError("params 应为 {规则编号: {参数: 值}} params must map rule ids to {name: value} mappings")
+        check_data(params, "参数")
+    if isinstance(roster, (str, Path)):
+        check_path(roster, "名册")
+    elif isinstance(roster, Mapping):
+        check_data(roster, "名册")
+    elif not isinstance(roster, (Roster, RosterResult)):
+        raise InputError(
+            f"名册应为文件、映射或 Roster roster must be a file, a mapping or a Roster, got {type(roster).__name__}"
+        )
+    if isinstance(records, bytes) or not isinstance(records, (str, Path, Iterable)):
+        raise InputError(
+            f"记录应为文件或记录列表 records must be files or an iterable of records, got {type(records).__name__}"
+        )
+    for path in record_paths(records):
+        check_path(path, "记录")
+    if isinstance(waivers, (str, Path)):
+        raise InputError('waivers 应为文件列表 waivers must be a list of files, e.g. ["waivers.yaml"]')
+    for waiver in waivers:
+        if isinstance(waiver, (str, Path)):
+            check_path(waiver, "豁免")
+
+
+def as_of_date(value: dt.date | str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except (ValueError, TypeError):
+        raise InputError(f"评价日期无效 invalid as-of date '{shown(value)}' (expected YYYY-MM-DD)") from None
+
+
+def roster_result(roster: RosterInput) -> RosterResult:
+    if isinstance(roster, RosterResult):
+        return roster
+    if isinstance(roster, Roster):
+        units = len(roster.organisations) + sum(max(1, len(p.posts)) for p in roster.people)
+        return RosterResult(roster, [], units, "<roster>")
+    if isinstance(roster, Mapping):
+        return roster_from_data(roster)
+    return read_roster(roster)
+
+
+def _fact(i: int, ob: Obligation, day: dt.date) -> Fact:
+    if ob.fact_n is not None:  # an escalation: over when its lower findings are
+        due, n = (0 if ob.open else 1), ob.fact_n
+    else:
+        due, n = (1 if ob.window is not None and day > ob.window.end else 0), ob.count
+    return {
+        "id": f"o{i}",
+        "r": ob.rule.index,
+        "n": n,
+        "due": due,
+        "taint": 1 if ob.taint or ob.doubt else 0,
+        "na": 1 if (ob.na or ob.window is None) else 0,
+        "unk": 1 if ob.unk else 0,
+        "wv": 1 if ob.waiver is not None and not ob.waiver_expired else 0,
+    }
+
+
+def _rejection(row: BadRow) -> dict[str, Any]:
+    return {
+        "source": row.source,
+        "line": row.line,
+        "field": row.field,
+        "value": row.value,
+        "reason": {"zh": row.zh, "en": row.en},
+        "record_id": row.record_id,
+    }
