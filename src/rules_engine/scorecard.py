@@ -238,9 +238,7 @@ def score(report: Report, scoring: Scoring | str | Path) -> ScoreResult:
 def _info(scoring: Scoring) -> ScoringInfo:
     notes = []
     if scoring.example:
-        notes.append(
-            Bilingual(zh="示例权重，不是正式的考核权重", en="an example weighting, not an official one")
-        )
+        notes.append(Bilingual(zh="示例权重，不是正式的考核权重", en="an example weighting, not an official one"))
     pending = scoring.statuses.pending
     return ScoringInfo(
         title=scoring.title,
@@ -440,7 +438,7 @@ def render_score_table(result: ScoreResult) -> str:
         groups: dict[str, list[Scorecard]] = {}
         for card in cards:
             groups.setdefault(card.group, []).append(card)
-        for group, members in groups.items():
+        for members in groups.values():
             kind = members[0].organisation_kind
             zh = ORG_KIND_ZH.get(OrgKind(kind), kind) if kind in {k.value for k in OrgKind} else kind
             role = members[0].role

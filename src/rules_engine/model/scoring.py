@@ -18,7 +18,7 @@ from .findings import Bilingual
 from .rules import OrgKind, Severity
 from .vocab import kind_problem, kind_value
 
-SCORING_FORMAT = "rules-engine/scoring/v1"
+SCORING_FORMAT: Literal["rules-engine/scoring/v1"] = "rules-engine/scoring/v1"
 
 Group = Literal["locality", "department"]
 
@@ -39,7 +39,9 @@ class _Model(BaseModel):
 class Weights(_Model):
     """The weight of one finding: its rule's (``rules``), else its severity's (``severity``), else ``default``."""
 
-    default: float = Field(default=1, ge=0, description="默认权重 weight of a finding whose rule and severity are not listed")
+    default: float = Field(
+        default=1, ge=0, description="默认权重 weight of a finding whose rule and severity are not listed"
+    )
     severity: dict[Severity, float] = Field(
         default_factory=dict, description="按严重程度的权重 weight per severity (low, medium, high, critical)"
     )
@@ -113,7 +115,9 @@ class Groups(_Model):
     def _apart(self) -> Groups:
         both = sorted({k.value for k in self.locality} & {k.value for k in self.department})
         if both:
-            raise ValueError(f"组织类型不能同时属于地方和部门 a kind cannot be both locality and department: {', '.join(both)}")
+            raise ValueError(
+                f"组织类型不能同时属于地方和部门 a kind cannot be both locality and department: {', '.join(both)}"
+            )
         return self
 
     def table(self) -> dict[str, Group]:
