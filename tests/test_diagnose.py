@@ -133,9 +133,7 @@ def test_wilson_and_newcombe_intervals_match_published_values() -> None:
         wilson(1, 2, 1.5)
 
 
-def test_compare_gives_the_change_of_each_gap_and_it_changes_sign_when_swapped(
-    report: Report, earlier: Report
-) -> None:
+def test_compare_gives_the_change_of_each_gap_and_it_changes_sign_when_swapped(report: Report, earlier: Report) -> None:
     forward = diagnose(report, ROSTER, compare=earlier)
     backward = diagnose(earlier, ROSTER, compare=report)
     assert forward.compared_with is not None and forward.compared_with.as_of == "2024-12-01"
