@@ -14,6 +14,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .compile import CompiledRules, compile_rules
+from .diagnose import Diagnosis, diagnose
 from .duties import Duty, DutyList, duties
 from .errors import Error, InputError, Location, OutputError, PeriodError, Problem, RulesError
 from .evaluate import evaluate, evaluate_to
@@ -23,16 +24,19 @@ from .model.findings import Bilingual, Finding, InputAccount, Rejection, Report,
 from .model.records import ActivityRecord
 from .model.roster import Organisation, Person, Post, Roster
 from .model.rules import Manifest, Rule, RuleFile
+from .model.scoring import Scoring
 from .outcome import Summary, exit_code
 from .periods import Granularity, Period, parse_period
 from .render import render_annotations, render_json, render_junit, render_sarif, render_table
 from .schema import rule_schema
+from .scorecard import ScoreResult, load_scoring, score
 from .upcoming import Upcoming, UpcomingList, upcoming
 
 __all__ = [
     "ActivityRecord",
     "Bilingual",
     "CompiledRules",
+    "Diagnosis",
     "Duty",
     "DutyList",
     "Error",
@@ -58,6 +62,8 @@ __all__ = [
     "RulePack",
     "RuleSet",
     "RulesError",
+    "ScoreResult",
+    "Scoring",
     "Status",
     "SubjectRef",
     "Summary",
@@ -65,12 +71,14 @@ __all__ = [
     "UpcomingList",
     "__version__",
     "compile_rules",
+    "diagnose",
     "duties",
     "evaluate",
     "evaluate_to",
     "exit_code",
     "lint",
     "load_rules",
+    "load_scoring",
     "parse_period",
     "read_roster",
     "render_annotations",
@@ -79,5 +87,6 @@ __all__ = [
     "render_sarif",
     "render_table",
     "rule_schema",
+    "score",
     "upcoming",
 ]

@@ -25,6 +25,7 @@ import yaml
 from . import __version__
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
+from .cli_scorecard import add_commands as add_scorecard_commands
 from .compile import compile_rules
 from .engine import EngineError
 from .errors import Error, RulesError
@@ -95,6 +96,8 @@ def _problems_line(exc: RulesError) -> str:
     n = len(exc.problems)
     if exc.refused == "waivers":
         return f"豁免文件有 {n} 处问题 {n} problem(s) in the waiver files"
+    if exc.refused == "scoring":
+        return f"评分文件有 {n} 处问题 {n} problem(s) in the scoring file"
     if exc.refused == "params" or (exc.problems and all(p.code.startswith("param.") for p in exc.problems)):
         return f"参数覆盖有 {n} 处问题 {n} problem(s) in the parameter overrides"
     return f"规则有 {n} 处问题 {n} problem(s) in the rules"
@@ -206,8 +209,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     li.set_defaults(func=_lint)
 
-    sc = sub.add_parser("schema", help="输出 JSON Schema print the JSON Schema of rule files")
-    sc.add_argument("--kind", choices=("rules", "pack"), default="rules")
+    sc = sub.add_parser(
+        "schema", help="输出 JSON Schema print the JSON Schema of rule files, pack manifests or scoring files"
+    )
+    sc.add_argument("--kind", choices=("rules", "pack", "scoring"), default="rules")
     sc.add_argument("--output", "-o", help="write here instead of standard output " + _WHOLE)
     sc.set_defaults(func=_schema)
 
@@ -257,6 +262,7 @@ def _parser() -> argparse.ArgumentParser:
     ex.set_defaults(func=_explain)
 
     add_closed_loop_commands(sub, RULES_HELP, _WHOLE)
+    add_scorecard_commands(sub, _WHOLE)
     return parser
 
 
