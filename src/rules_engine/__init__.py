@@ -17,6 +17,7 @@ from .compile import CompiledRules, compile_rules
 from .duties import Duty, DutyList, duties
 from .errors import Error, InputError, Location, OutputError, PeriodError, Problem, RulesError
 from .evaluate import evaluate, evaluate_to
+from .impact import Flip, Impact, impact
 from .load.inputs import read_roster
 from .load.rules import LoadedRule, RulePack, RuleSet, lint, load_rules
 from .model.findings import Bilingual, Finding, InputAccount, Rejection, Report, Status, SubjectRef
@@ -37,7 +38,9 @@ __all__ = [
     "DutyList",
     "Error",
     "Finding",
+    "Flip",
     "Granularity",
+    "Impact",
     "InputAccount",
     "InputError",
     "LoadedRule",
@@ -69,6 +72,7 @@ __all__ = [
     "evaluate",
     "evaluate_to",
     "exit_code",
+    "impact",
     "lint",
     "load_rules",
     "parse_period",

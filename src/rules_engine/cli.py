@@ -25,6 +25,7 @@ import yaml
 from . import __version__
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
+from .cli_rectify import add_commands as add_rectify_commands
 from .compile import compile_rules
 from .engine import EngineError
 from .errors import Error, RulesError
@@ -257,6 +258,7 @@ def _parser() -> argparse.ArgumentParser:
     ex.set_defaults(func=_explain)
 
     add_closed_loop_commands(sub, RULES_HELP, _WHOLE)
+    add_rectify_commands(sub, RULES_HELP, _WHOLE)
     return parser
 
 

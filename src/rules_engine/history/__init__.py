@@ -18,6 +18,7 @@ See ``docs/history.md``.
 
 from __future__ import annotations
 
+from ..identity import identity
 from .core import (
     Change,
     Diff,
@@ -30,7 +31,6 @@ from .core import (
     format_diff,
     format_record,
     format_runs,
-    identity,
     record,
     runs,
     show,

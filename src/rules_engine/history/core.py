@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -14,8 +13,8 @@ from typing import Any
 from ..identity import detail as _detail
 from ..identity import identity
 from ..model.findings import Finding, Report, Status
-from . import store
 from . import rectify as _rectify
+from . import store
 from .rectify import Rectification
 from .store import Connection, HistoryError, sa  # SQLAlchemy through the store: it says when the extra is missing
 
@@ -490,8 +489,8 @@ def format_record(record: SubjectRecord) -> str:
     for e in record.entries:
         mark = "  持续未履行 PERSISTENT" if e.persistent else ""
         lines.append(
-            f"  [{e.identity[:12]}] run {e.run_id} (as of {e.as_of})  {e.rule_id}  {e.organisation_id}  {_subject(e)}  {e.window}  "
-            f"{e.status}({e.count}){mark}"
+            f"  [{e.identity[:12]}] run {e.run_id} (as of {e.as_of})  {e.rule_id}  {e.organisation_id}  "
+            f"{_subject(e)}  {e.window}  {e.status}({e.count}){mark}"
         )
     shown = {(e.rule_id, e.subject_id, e.subject_detail, e.window) for e in record.persistent}
     lines.append(f"持续未履行（连续三个以上期间） persistent (three or more windows in a row): {len(shown)}")

@@ -123,6 +123,8 @@ class Overdue:
     def to_dict(self) -> dict[str, Any]:
         """Shaped like a report's finding (the same key names where they apply)."""
         r = self.rectification
+        who = r.subject_name if r.subject_id == r.organisation_id else f"{r.subject_name}（{r.organisation_name}）"
+        who_en = r.subject_name if r.subject_id == r.organisation_id else f"{r.subject_name} ({r.organisation_name})"
         return {
             **OVERDUE_RULE,
             "status": Status.violated.value,
@@ -143,9 +145,9 @@ class Overdue:
                 "en": f"not rectified as of {self.as_of}, {self.days} day(s) overdue",
             },
             "message": {
-                "zh": f"{r.subject_name}（{r.organisation_name}）{r.rule_id} {r.window} 的整改 #{r.id} 逾期{self.days}天未完成"
+                "zh": f"{who} {r.rule_id} {r.window} 的整改 #{r.id} 逾期{self.days}天未完成"
                 f"（期限 {r.deadline}，责任人 {r.owner}）",
-                "en": f"rectification #{r.id} of {r.rule_id} {r.window} for {r.subject_name} ({r.organisation_name}) "
+                "en": f"rectification #{r.id} of {r.rule_id} {r.window} for {who_en} "
                 f"is {self.days} day(s) overdue (deadline {r.deadline}, owner {r.owner})",
             },
         }
@@ -375,14 +377,14 @@ def _resolve_finding(conn: Connection, ref: str) -> str:
     f = store.findings
     # identities are lowercase hex: a range is a prefix match that uses the index, on any database
     found = (
-        conn.execute(
-            sa.select(f.c.identity).where(f.c.identity >= text, f.c.identity < text + "g").distinct().limit(2)
-        )
+        conn.execute(sa.select(f.c.identity).where(f.c.identity >= text, f.c.identity < text + "g").distinct().limit(2))
         .scalars()
         .all()
     )
     if not found:
-        raise HistoryError(f"没有该结论 unknown finding '{ref}': no recorded run holds it (see rules-engine history show)")
+        raise HistoryError(
+            f"没有该结论 unknown finding '{ref}': no recorded run holds it (see rules-engine history show)"
+        )
     if len(found) > 1:
         raise HistoryError(f"结论编号不唯一 ambiguous finding '{ref}': give more characters of its identity")
     return str(found[0])
@@ -538,7 +540,10 @@ def _subject(r: Rectification) -> str:
 def format_rectifications(items: Sequence[Rectification], as_of: str | None = None, *, events: bool = False) -> str:
     """The rectifications as text, one line each (overdue ones marked when `as_of` is given); with
     `events`, every event under its rectification."""
-    lines = ["编号 id  状态 state  期限 deadline  责任人 owner  规则 rule  组织 organisation  对象 subject  期间 window  结论 finding"]
+    lines = [
+        "编号 id  状态 state  期限 deadline  责任人 owner  规则 rule  组织 organisation  对象 subject  期间 window  "
+        "结论 finding"
+    ]
     for r in items:
         mark = "  逾期 OVERDUE" if as_of is not None and r.is_overdue(as_of) else ""
         lines.append(

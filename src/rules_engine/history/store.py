@@ -291,7 +291,9 @@ def _refusal(tables: set[str], versions: list[str], where: str) -> str | None:
     tables = {t for t in tables if not t.startswith("sqlite_")}
     if not tables or (tables == {"alembic_version"} and not versions):
         return None
-    hint = "拒绝修改 refusing to change it; 请指定 rules-engine 历史数据库或新文件 give a rules-engine findings store or a new file"
+    hint = (
+        "拒绝修改 refusing to change it; 请指定 rules-engine 历史数据库或新文件 give a rules-engine store or a new file"
+    )
     if "alembic_version" not in tables:
         listed = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
         return (
