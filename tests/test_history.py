@@ -251,9 +251,9 @@ def test_history_db_defaults_to_the_environment_then_the_working_folder(
 def test_the_store_is_made_by_the_shipped_migrations_in_wal_mode(db: str) -> None:
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"runs", "run_packs", "findings", "alembic_version"} <= tables
+    assert {"runs", "run_packs", "findings", "rectifications", "rectification_events", "alembic_version"} <= tables
     assert (Path(history.store.MIGRATIONS) / "versions").is_dir()
 
 

@@ -18,6 +18,7 @@ from .diagnose import Diagnosis, diagnose
 from .duties import Duty, DutyList, duties
 from .errors import Error, InputError, Location, OutputError, PeriodError, Problem, RulesError
 from .evaluate import evaluate, evaluate_to
+from .impact import Flip, Impact, impact
 from .load.inputs import read_roster
 from .load.rules import LoadedRule, RulePack, RuleSet, lint, load_rules
 from .model.findings import Bilingual, Finding, InputAccount, Rejection, Report, Status, SubjectRef
@@ -41,7 +42,9 @@ __all__ = [
     "DutyList",
     "Error",
     "Finding",
+    "Flip",
     "Granularity",
+    "Impact",
     "InputAccount",
     "InputError",
     "LoadedRule",
@@ -76,6 +79,7 @@ __all__ = [
     "evaluate",
     "evaluate_to",
     "exit_code",
+    "impact",
     "lint",
     "load_rules",
     "load_scoring",

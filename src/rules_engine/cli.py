@@ -25,6 +25,7 @@ import yaml
 from . import __version__
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
+from .cli_rectify import add_commands as add_rectify_commands
 from .cli_scorecard import add_commands as add_scorecard_commands
 from .compile import compile_rules
 from .engine import EngineError
@@ -263,6 +264,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_closed_loop_commands(sub, RULES_HELP, _WHOLE)
     add_scorecard_commands(sub, _WHOLE)
+    add_rectify_commands(sub, RULES_HELP, _WHOLE)
     return parser
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -12,8 +10,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..identity import detail as _detail
+from ..identity import identity
 from ..model.findings import Finding, Report, Status
+from . import rectify as _rectify
 from . import store
+from .rectify import Rectification
 from .store import Connection, HistoryError, sa  # SQLAlchemy through the store: it says when the extra is missing
 
 ENV_RECORDED_BY = "RULES_ENGINE_RECORDED_BY"
@@ -74,6 +76,7 @@ class Change:
     window_end: str
     before: State | None
     after: State | None
+    identity: str = ""  # the finding's stable identity (rectify open takes it, or a prefix of it)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,36 +128,25 @@ class Entry:
     count: int
     message: str
     persistent: bool
+    identity: str = ""
 
 
 @dataclass(frozen=True)
 class SubjectRecord:
     subject_id: str
     entries: list[Entry]
+    rectifications: list[Rectification] = field(default_factory=list)
 
     @property
     def persistent(self) -> list[Entry]:
         return [e for e in self.entries if e.persistent]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"subject_id": self.subject_id, "entries": [asdict(e) for e in self.entries]}
-
-
-def identity(f: Finding) -> str:
-    """A finding's stable identity across runs: rule, subject, organisation, window."""
-    return hashlib.sha256(json.dumps([*_series(f), f.window.start, f.window.end]).encode()).hexdigest()
-
-
-def _series(f: Finding) -> list[str]:
-    return [f.rule_id, f.subject.kind, f.subject.id, _detail(f), f.organisation.id]
-
-
-def _detail(f: Finding) -> str:
-    """What tells apart the findings of one subject id: a portfolio area, a second person, a trigger record."""
-    s = f.subject
-    parts = [f"portfolio={s.portfolio}" if s.portfolio else "", f"second={s.second.id}" if s.second else ""]
-    parts.append(f"record={s.record}" if s.record else "")
-    return " ".join(p for p in parts if p)
+        return {
+            "subject_id": self.subject_id,
+            "entries": [asdict(e) for e in self.entries],
+            "rectifications": [r.to_dict() for r in self.rectifications],
+        }
 
 
 def _now() -> dt.datetime:
@@ -177,6 +169,8 @@ def record(
     - `clock`: gives the time recorded (timezone-aware; default now, UTC).
 
     `report` must hold every finding (``evaluate(..., statuses=None)``): a run is compared finding by finding.
+    A closed rectification whose finding this run still finds violated (the run being as of the day it was
+    closed or later) is reopened, by an event in the same transaction.
     """
     total = sum(report.summary.values())
     if len(report.findings) != total:
@@ -217,6 +211,8 @@ def record(
         rows = [_row(run_id, f) for f in report.findings]
         for start in range(0, len(rows), BATCH):
             _insert_batch(conn, rows[start : start + BATCH])
+        # closed rectifications this run still finds violated are reopened, in the same transaction
+        _rectify.reopen_still_violated(conn, run_id, report.as_of, when.isoformat(timespec="seconds"))
         return _run(conn, int(run_id))
 
 
@@ -368,6 +364,7 @@ def _change(old: sa.RowMapping | None, new: sa.RowMapping | None) -> Change:
         window_end=row["window_end"],
         before=_state(old),
         after=_state(new),
+        identity=row["identity"],
     )
 
 
@@ -383,6 +380,7 @@ def show(db: str | Path | None, subject_id: str) -> SubjectRecord:
     )
     with store.connect(db, create=False) as conn:
         rows = list(conn.execute(query).mappings())
+        rectifications = _rectify.about(conn, subject_id)
     if not rows:
         raise HistoryError(
             f"没有 {subject_id} 的记录 nothing recorded for '{subject_id}' (a person or organisation id)"
@@ -403,10 +401,11 @@ def show(db: str | Path | None, subject_id: str) -> SubjectRecord:
             count=r["count"],
             message=r["message_zh"],
             persistent=(r["run_id"], r["identity"]) in flagged,
+            identity=r["identity"],
         )
         for r in rows
     ]
-    return SubjectRecord(subject_id, entries)
+    return SubjectRecord(subject_id, entries, rectifications)
 
 
 def _persistent(rows: Iterable[sa.RowMapping]) -> set[tuple[int, str]]:
@@ -479,6 +478,7 @@ def format_diff(d: Diff) -> str:
                 lines.append(f"  {c.organisation_name} [{c.organisation_id}]")
             lines.append(
                 f"    {c.rule_id}  {_subject(c)}  {c.window}  {_state_text(c.before)} -> {_state_text(c.after)}"
+                f"  [{c.identity[:12]}]"
             )
     return "\n".join(lines) + "\n"
 
@@ -489,9 +489,12 @@ def format_record(record: SubjectRecord) -> str:
     for e in record.entries:
         mark = "  持续未履行 PERSISTENT" if e.persistent else ""
         lines.append(
-            f"  run {e.run_id} (as of {e.as_of})  {e.rule_id}  {e.organisation_id}  {_subject(e)}  {e.window}  "
-            f"{e.status}({e.count}){mark}"
+            f"  [{e.identity[:12]}] run {e.run_id} (as of {e.as_of})  {e.rule_id}  {e.organisation_id}  "
+            f"{_subject(e)}  {e.window}  {e.status}({e.count}){mark}"
         )
     shown = {(e.rule_id, e.subject_id, e.subject_detail, e.window) for e in record.persistent}
     lines.append(f"持续未履行（连续三个以上期间） persistent (three or more windows in a row): {len(shown)}")
+    lines.append(f"整改 rectifications: {len(record.rectifications)}")
+    if record.rectifications:
+        lines.append(_rectify.format_rectifications(record.rectifications, events=True).rstrip("\n"))
     return "\n".join(lines) + "\n"
