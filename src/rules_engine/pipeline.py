@@ -192,8 +192,9 @@ def prepare(
             for layer in escalation_layers:  # findings are facts for the rules that read them
                 raised_by_org = []
                 for group, decisions in zip(groups, statuses, strict=True):
+                    lower = list(zip(group, decisions, strict=True))
                     planned = escalation.plan_escalations(
-                        layer, group[0].org.id, index, the_period, list(zip(group, decisions, strict=True)), compiled
+                        layer, group[0].org.id, index, the_period, lower, compiled, max_evidence
                     )
                     planned.sort(key=lambda item: item[0].sort_key())
                     apply_waivers((ob for ob, _counts in planned), loaded_waivers, day)
