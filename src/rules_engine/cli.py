@@ -730,7 +730,13 @@ def _explain(args: argparse.Namespace) -> int:
                 if v["set_by"] != data["params"].get(k, {}).get("set_by")
             )
             lines.append(f"  在 {where} 及其下级 in {where} and below: {changed or '同上 as above'}")
-    lines.append("判定 decisions (evaluated on durable_rules; n = matching records, due = window over):")
+    if spec.escalate is None:
+        lines.append("判定 decisions (evaluated on durable_rules; n = matching records, due = window over):")
+    else:
+        lines.append(
+            "判定 decisions (evaluated on durable_rules; k = lower findings counted, sec = about a secretary, gap = "
+            "people the share still needs; suffix p / u: counting pending / undeterminable ones too):"
+        )
     for d in data["decisions"]:
         lines.append(f"  {d['status']:<15} when {d['when']}" + ("   [closed-world step]" if d["closed_world"] else ""))
     print("\n".join(lines))

@@ -18,9 +18,8 @@ from typing import Any
 
 from . import __version__, escalation
 from .atomic import files_under
-from .compile import CompiledRules, Decision, compile_rules
-from .engine import Fact
-from .engine._durable import DurableBackend
+from .compile import ESCALATION_FIELDS, OBLIGATION_FIELDS, CompiledRules, Decision, compile_rules
+from .engine.decide import Decider, tables
 from .errors import InputError
 from .guard import check_data, check_max_evidence, check_path, shown
 from .intake import Intake, RecordsInput, record_paths, record_span
@@ -154,7 +153,8 @@ def prepare(
     max_evidence: int,
     waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
 ) -> Run:
-    """Load, plan, count in one streaming pass, then decide every partition on durable_rules."""
+    """Load, plan, count in one streaming pass, then decide on durable_rules (each distinct decision fact
+    once), then escalate layer by layer (decided on durable_rules too)."""
     check_arguments(roster, records, params, max_evidence, waivers)
     compiled = compiled_rules(rules, params)
     if not isinstance(period, (str, Period)):
@@ -182,32 +182,28 @@ def prepare(
     for ob in obligations:
         by_org[ob.org.id].append(ob)
     groups = [sorted(by_org[org_id], key=Obligation.sort_key) for org_id in sorted(by_org)]
-    status_of = {d.name: d for d in compiled.decisions}
-    backend = DurableBackend(compiled.decisions)
-    statuses: list[list[Decision]] = []
+    base_table, escalation_table = tables(compiled)
+    with Decider(base_table, OBLIGATION_FIELDS) as decider:
+        flat = decider.decide([_row(ob, day) for group in groups for ob in group])
+    statuses = _split(flat, [len(group) for group in groups])
     escalation_layers = escalation.layers(compiled)
-    try:
-        for group in groups:
-            decided = backend.run([_fact(i, ob, day) for i, ob in enumerate(group)])
-            decisions = [status_of[decided[f"o{i}"]] for i in range(len(group))]
+    if escalation_layers:
+        with Decider(escalation_table, ESCALATION_FIELDS) as decider:
             for layer in escalation_layers:  # findings are facts for the rules that read them
-                raised = escalation.plan_escalations(
-                    layer,
-                    group[0].org.id,
-                    index,
-                    the_period,
-                    list(zip(group, decisions, strict=True)),
-                    compiled,
-                    max_evidence,
-                )
-                raised.sort(key=Obligation.sort_key)
-                apply_waivers(raised, loaded_waivers, day)
-                decided = backend.run([_fact(i, ob, day) for i, ob in enumerate(raised)])
-                group.extend(raised)
-                decisions.extend(status_of[decided[f"o{i}"]] for i in range(len(raised)))
-            statuses.append(decisions)
-    finally:
-        backend.close()
+                raised_by_org = []
+                for group, decisions in zip(groups, statuses, strict=True):
+                    lower = list(zip(group, decisions, strict=True))
+                    planned = escalation.plan_escalations(
+                        layer, group[0].org.id, index, the_period, lower, compiled, max_evidence
+                    )
+                    planned.sort(key=lambda item: item[0].sort_key())
+                    apply_waivers((ob for ob, _counts in planned), loaded_waivers, day)
+                    raised_by_org.append(planned)
+                rows = [escalation.fact_row(ob, counts) for planned in raised_by_org for ob, counts in planned]
+                raised = _split(decider.decide(rows), [len(planned) for planned in raised_by_org])
+                for group, decisions, planned, decided in zip(groups, statuses, raised_by_org, raised, strict=True):
+                    group.extend(ob for ob, _counts in planned)
+                    decisions.extend(decided)
     used = {ob.waiver.waiver.id for group in groups for ob in group if ob.waiver is not None}
     for loaded in loaded_waivers:  # a waiver that covers nothing is most likely mistyped
         if loaded.waiver.id not in used:
@@ -316,21 +312,26 @@ def roster_result(roster: RosterInput) -> RosterResult:
     return read_roster(roster)
 
 
-def _fact(i: int, ob: Obligation, day: dt.date) -> Fact:
-    if ob.fact_n is not None:  # an escalation: over when its lower findings are
-        due, n = (0 if ob.open else 1), ob.fact_n
-    else:
-        due, n = (1 if ob.window is not None and day > ob.window.end else 0), ob.count
-    return {
-        "id": f"o{i}",
-        "r": ob.rule.index,
-        "n": n,
-        "due": due,
-        "taint": 1 if ob.taint or ob.doubt else 0,
-        "na": 1 if (ob.na or ob.window is None) else 0,
-        "unk": 1 if ob.unk else 0,
-        "wv": 1 if ob.waiver is not None and not ob.waiver_expired else 0,
-    }
+def _row(ob: Obligation, day: dt.date) -> tuple[int, ...]:
+    """An obligation's fact for the decide stage: (rule index, *compile.OBLIGATION_FIELDS)."""
+    return (
+        ob.rule.index,
+        ob.count,
+        1 if ob.window is not None and day > ob.window.end else 0,
+        1 if ob.taint else 0,
+        1 if (ob.na or ob.window is None) else 0,
+        1 if ob.unk else 0,
+        1 if ob.waiver is not None and not ob.waiver_expired else 0,
+    )
+
+
+def _split(flat: list[Decision], sizes: Iterable[int]) -> list[list[Decision]]:
+    out: list[list[Decision]] = []
+    start = 0
+    for size in sizes:
+        out.append(flat[start : start + size])
+        start += size
+    return out
 
 
 def _rejection(row: BadRow) -> dict[str, Any]:
