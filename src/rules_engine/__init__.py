@@ -27,6 +27,7 @@ from .outcome import Summary, exit_code
 from .periods import Granularity, Period, parse_period
 from .render import render_annotations, render_json, render_junit, render_sarif, render_table
 from .schema import rule_schema
+from .trace import NullTracer, RecordingTracer, Tracer
 from .upcoming import Upcoming, UpcomingList, upcoming
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "LoadedRule",
     "Location",
     "Manifest",
+    "NullTracer",
     "Organisation",
     "OutputError",
     "Period",
@@ -50,6 +52,7 @@ __all__ = [
     "Person",
     "Post",
     "Problem",
+    "RecordingTracer",
     "Rejection",
     "Report",
     "Roster",
@@ -61,6 +64,7 @@ __all__ = [
     "Status",
     "SubjectRef",
     "Summary",
+    "Tracer",
     "Upcoming",
     "UpcomingList",
     "__version__",
