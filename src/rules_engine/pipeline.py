@@ -162,7 +162,7 @@ def prepare(
     check_arguments(roster, records, params, max_evidence, waivers)
     with tracer.stage("rules") as stage:
         compiled = compiled_rules(rules, params)
-        stage.count(packs=len(compiled.ruleset.packs), rules=len(compiled.rules))
+        stage.count(packs=len(compiled.ruleset.packs), rules=len({r.rule.id for r in compiled.rules}))
     if not isinstance(period, (str, Period)):
         raise InputError(f"期间应为文字或 Period period must be text or a Period, got {type(period).__name__}")
     the_period = parse_period(period) if isinstance(period, str) else check_range(period)
