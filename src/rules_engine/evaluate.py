@@ -108,18 +108,22 @@ def evaluate_to(
         with tracer.stage("findings") as stage:
             if isinstance(out, (str, Path)):  # whole or not at all; never over an input (OutputError)
                 with atomic_write(out, run.input_files()) as handle:
-                    _write(run, header, handle, format)
-                    written = handle.tell()
+                    written = _written(run, header, handle, format)
             else:
-                written = _position(out)
-                _write(run, header, out, format)
-                written = _position(out) - written if written >= 0 else -1
-            stage.count(findings=sum(header["summary"].values()), **({"bytes": written} if written >= 0 else {}))
+                written = _written(run, header, out, format)
+            stage.count(findings=sum(header["summary"].values()), **written)
     return Summary(header["summary"], len(header["input"]["rejections"]), len(header["input"]["excluded"]))
 
 
+def _written(run: Run, header: dict[str, Any], out: IO[bytes], format: str) -> dict[str, int]:
+    """Write the report; the bytes written as a stage count (none for a pipe or a terminal: they do not tell)."""
+    start = _position(out)
+    _write(run, header, out, format)
+    end = _position(out) if start >= 0 else -1
+    return {"bytes": end - start} if end >= start >= 0 else {}
+
+
 def _position(out: IO[bytes]) -> int:
-    """Where a stream stands (-1 for a pipe or a terminal, which do not tell)."""
     try:
         return out.tell()
     except (OSError, ValueError, AttributeError):
