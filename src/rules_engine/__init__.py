@@ -15,31 +15,37 @@ __version__ = "0.1.0"
 
 from .compile import CompiledRules, compile_rules
 from .diagnose import Diagnosis, diagnose
-from .duties import Duty, DutyList, duties
+from .duties import Duty, DutyList, duties, render_duties_table
+from .engine import EngineError
 from .errors import Error, InputError, Location, OutputError, PeriodError, Problem, RulesError
 from .evaluate import evaluate, evaluate_to
 from .impact import Flip, Impact, impact
 from .load.inputs import read_roster
 from .load.rules import LoadedRule, RulePack, RuleSet, lint, load_rules
+from .load.waivers import LoadedWaiver, load_waivers
 from .model.findings import Bilingual, Finding, InputAccount, Rejection, Report, Status, SubjectRef
 from .model.records import ActivityRecord
 from .model.roster import Organisation, Person, Post, Roster
 from .model.rules import Manifest, Rule, RuleFile
 from .model.scoring import Scoring
-from .outcome import Summary, exit_code
+from .outcome import DEFAULT_FAIL_ON, Summary, exit_code, parse_fail_on
 from .periods import Granularity, Period, parse_period
-from .render import render_annotations, render_json, render_junit, render_sarif, render_table
+from .render import render_annotations, render_csv, render_json, render_junit, render_sarif, render_table
 from .schema import rule_schema
 from .scorecard import ScoreResult, load_scoring, score
-from .upcoming import Upcoming, UpcomingList, upcoming
+from .trace import NullTracer, RecordingTracer, Tracer
+from .upcoming import Upcoming, UpcomingList, parse_within, render_upcoming_table, upcoming
+from .verify import verify_report
 
 __all__ = [
+    "DEFAULT_FAIL_ON",
     "ActivityRecord",
     "Bilingual",
     "CompiledRules",
     "Diagnosis",
     "Duty",
     "DutyList",
+    "EngineError",
     "Error",
     "Finding",
     "Flip",
@@ -48,8 +54,10 @@ __all__ = [
     "InputAccount",
     "InputError",
     "LoadedRule",
+    "LoadedWaiver",
     "Location",
     "Manifest",
+    "NullTracer",
     "Organisation",
     "OutputError",
     "Period",
@@ -57,6 +65,7 @@ __all__ = [
     "Person",
     "Post",
     "Problem",
+    "RecordingTracer",
     "Rejection",
     "Report",
     "Roster",
@@ -70,6 +79,7 @@ __all__ = [
     "Status",
     "SubjectRef",
     "Summary",
+    "Tracer",
     "Upcoming",
     "UpcomingList",
     "__version__",
@@ -83,14 +93,21 @@ __all__ = [
     "lint",
     "load_rules",
     "load_scoring",
+    "load_waivers",
+    "parse_fail_on",
     "parse_period",
+    "parse_within",
     "read_roster",
     "render_annotations",
+    "render_csv",
+    "render_duties_table",
     "render_json",
     "render_junit",
     "render_sarif",
     "render_table",
+    "render_upcoming_table",
     "rule_schema",
     "score",
     "upcoming",
+    "verify_report",
 ]

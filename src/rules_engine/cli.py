@@ -22,24 +22,34 @@ from typing import Any
 
 import yaml
 
-from . import __version__
+from . import (
+    DEFAULT_FAIL_ON,
+    EngineError,
+    Error,
+    NullTracer,
+    RecordingTracer,
+    RulesError,
+    RuleSet,
+    Status,
+    Tracer,
+    __version__,
+    compile_rules,
+    evaluate,
+    evaluate_to,
+    lint,
+    load_rules,
+    parse_fail_on,
+    render_table,
+    rule_schema,
+)
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
 from .cli_rectify import add_commands as add_rectify_commands
 from .cli_scorecard import add_commands as add_scorecard_commands
-from .compile import compile_rules
-from .engine import EngineError
-from .errors import Error, RulesError
-from .evaluate import evaluate, evaluate_to
 from .load.folder import ROSTER_NAMES, Entry, scan_folder
 from .load.inputs import RECORD_SUFFIXES, WORKBOOK_SUFFIXES
-from .load.rules import RuleSet, lint, load_rules
 from .load.xlsx import sheet_kinds
-from .model.findings import Status
-from .outcome import DEFAULT_FAIL_ON, parse_fail_on
 from .provenance import number_view, provenance_lines
-from .render import render_table
-from .schema import rule_schema
 
 RULES_HELP = (
     "规则包目录或已安装规则包的编号 rule pack folder(s), or the id of an installed pack "
@@ -190,11 +200,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="with --db: who ran it (default: $RULES_ENGINE_RECORDED_BY, else nobody)",
     )
+    ev.add_argument(
+        "--profile",
+        action="store_true",
+        help="各阶段用时 after the run, print each stage's wall and CPU time, peak memory and counts to standard "
+        "error (the report is the same with or without it)",
+    )
+    ev.add_argument(
+        "--profile-json", metavar="FILE", help="write the stages as JSON (rules-engine/profile/v1) to FILE " + _WHOLE
+    )
     ev.set_defaults(func=_evaluate)
 
     li = sub.add_parser("lint", help="检查规则文件 check rule files; exit 1 on problems")
     li.add_argument(
-        "paths", nargs="*", default=_rules_paths(None), help="rule files, pack folders or pack ids (default as --rules)"
+        "paths", nargs="*", default=rules_paths(None), help="rule files, pack folders or pack ids (default as --rules)"
     )
     li.add_argument(
         "--format",
@@ -334,7 +353,7 @@ def _fail_on(text: str) -> str:
     return text
 
 
-def _rules_paths(given: list[str] | None) -> list[str]:
+def rules_paths(given: list[str] | None) -> list[str]:
     """The --rules given; else ./rules when it holds rule files (a pack repository); else none: the installed
     packs. A ./rules folder without any YAML file (empty, or something else's) cannot hide a pack, so it
     does not stand in the way of the installed packs."""
@@ -389,7 +408,7 @@ def _packs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _params(items: list[str]) -> dict[str, dict[str, Any]]:
+def parse_params(items: list[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -408,7 +427,7 @@ def _params(items: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _split_inputs(inputs: list[str], waivers: Sequence[str] = ()) -> tuple[Path, list[Path]]:
+def split_inputs(inputs: list[str], waivers: Sequence[str] = ()) -> tuple[Path, list[Path]]:
     """The roster and the record files among the inputs. Every file of an input folder is read, or left
     out with a note on standard error (files that cannot hold records), or refused (exit 2)."""
     chosen: Path | None = None  # a roster file given by name wins over one found in a folder or workbook
@@ -478,20 +497,34 @@ def _note_left_out(entries: list[Entry]) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    roster, records = _split_inputs(args.inputs, args.waivers)
+    tracer: Tracer = RecordingTracer() if args.profile or args.profile_json else NullTracer()
+    code = _evaluate_traced(args, tracer)
+    if isinstance(tracer, RecordingTracer):  # after the report: never on standard output
+        if args.profile:
+            sys.stderr.write(tracer.table())
+        if args.profile_json:
+            write_bytes(args.profile_json, tracer.to_json(), [args.output] if args.output else [])
+    return code
+
+
+def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
+    roster, records = split_inputs(args.inputs, args.waivers)
     as_of = None
     if args.as_of:
         try:
             as_of = dt.date.fromisoformat(args.as_of)
         except ValueError:
             raise UsageError(f"--as-of 日期无效 invalid date '{args.as_of}' (YYYY-MM-DD)") from None
-    compiled = compile_rules(load_rules(*_rules_paths(args.rules)), _params(args.param))
+    with tracer.stage("rules"):
+        compiled = compile_rules(load_rules(*rules_paths(args.rules)), parse_params(args.param))
     files = [str(p) for p in records]
     # refused before anything is evaluated or written: -o onto a record, roster, waiver or rule file
     inputs = [str(roster), *files, *args.waivers, *files_under(p.root for p in compiled.ruleset.packs)]
     if args.output:
         refuse_overwrite(args.output, inputs)
-    extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence}
+    if args.profile_json:
+        refuse_overwrite(args.profile_json, [*inputs, *([args.output] if args.output else [])])
+    extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence, "tracer": tracer}
     if args.db is not None:
         return _evaluate_recorded(args, compiled, roster, files, as_of, extra, inputs)
     if args.format in ("json", "csv", "junit"):  # streamed: findings are written as they are produced, never all held
@@ -505,7 +538,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     show = _show(args)
     # only the findings the table lists are kept as models (the summary counts all of them)
     report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, statuses=show, **extra)
-    _emit(args, render_table(report, colour=_colour(args), show=show).encode(), inputs)
+    with tracer.stage("render") as stage:
+        data = render_table(report, colour=_colour(args), show=show).encode()
+        _emit(args, data, inputs)
+        stage.count(bytes=len(data))
     return report.exit_code(args.fail_on)
 
 
@@ -541,23 +577,24 @@ def _evaluate_recorded(
 ) -> int:
     """evaluate --db: every finding held, the run recorded once the evaluation succeeded, then the report
     written as without --db (the same bytes)."""
-    from . import history
-    from .render import render_json, render_junit
-    from .render.csv import render_csv
+    from . import history, render_csv, render_json, render_junit
 
     history.resolve_db(args.db)  # a bad URL is refused before the evaluation
     report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, **extra)
     run = history.record(report, args.db, recorded_by=args.recorded_by)
     print(f"rules-engine: 已记录运行 recorded run {run.id} ({history.shown_db(args.db)})", file=sys.stderr)
-    if args.format == "json":
-        data = render_json(report)
-    elif args.format == "csv":
-        data = render_csv(report)
-    elif args.format == "junit":
-        data = render_junit(report)
-    else:
-        data = render_table(report, colour=_colour(args), show=_show(args)).encode()
-    _emit(args, data, inputs)
+    tracer: Tracer = extra["tracer"]
+    with tracer.stage("render") as stage:
+        if args.format == "json":
+            data = render_json(report)
+        elif args.format == "csv":
+            data = render_csv(report)
+        elif args.format == "junit":
+            data = render_junit(report)
+        else:
+            data = render_table(report, colour=_colour(args), show=_show(args)).encode()
+        _emit(args, data, inputs)
+        stage.count(bytes=len(data))
     return report.exit_code(args.fail_on)
 
 
@@ -574,7 +611,7 @@ def _lint(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([p.to_dict() for p in problems], ensure_ascii=False, indent=2))
     elif args.format in ("sarif", "github"):
-        from .render.lint import render_annotations, render_sarif
+        from . import render_annotations, render_sarif
 
         render = render_sarif if args.format == "sarif" else render_annotations
         sys.stdout.write(render(problems, base=args.base))
@@ -601,7 +638,7 @@ def _schema(args: argparse.Namespace) -> int:
 def _coverage(args: argparse.Namespace) -> int:
     from .coverage import coverage_markdown
 
-    ruleset = load_rules(*_rules_paths(args.rules))
+    ruleset = load_rules(*rules_paths(args.rules))
     text = coverage_markdown(ruleset, Path(args.features))
     if args.output:
         write_bytes(args.output, text.encode("utf-8"), files_under([*(p.root for p in ruleset.packs), args.features]))
@@ -611,7 +648,7 @@ def _coverage(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .verify import verify_report
+    from . import verify_report
 
     problems = verify_report(args.report, rules=args.rules, base=args.base)
     for problem in problems:
@@ -631,8 +668,8 @@ def _new_rule(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    ruleset = load_rules(*_rules_paths(args.rules))
-    compiled = compile_rules(ruleset, _params(args.param))
+    ruleset = load_rules(*rules_paths(args.rules))
+    compiled = compile_rules(ruleset, parse_params(args.param))
     variants = [r for r in compiled.rules if r.rule.id == args.rule_id]
     rule = next((r for r in variants if r.scope is None), variants[0] if variants else None)
     if rule is None:

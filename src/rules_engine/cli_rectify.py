@@ -166,20 +166,20 @@ def _impact_parser(sub: Any, rules_help: str, whole: str) -> None:
 
 
 def _impact(args: argparse.Namespace) -> int:
-    from .cli import UsageError, _params, _rules_paths, _split_inputs
+    from .cli import UsageError, parse_params, rules_paths, split_inputs
     from .cli_closed_loop import _emit, _json
     from .impact import impact, render_impact_table
     from .load.rules import load_rules
 
-    roster, records = _split_inputs(args.inputs, args.waivers)
+    roster, records = split_inputs(args.inputs, args.waivers)
     as_of = dt.date.today()
     if args.as_of:
         try:
             as_of = dt.date.fromisoformat(args.as_of)
         except ValueError:
             raise UsageError(f"--as-of 日期无效 invalid date '{args.as_of}' (YYYY-MM-DD)") from None
-    old = load_rules(*_rules_paths(args.old))
-    new = load_rules(*_rules_paths(args.new))
+    old = load_rules(*rules_paths(args.old))
+    new = load_rules(*rules_paths(args.new))
     files = [str(p) for p in records]
     result = impact(
         old,
@@ -188,8 +188,8 @@ def _impact(args: argparse.Namespace) -> int:
         files,
         period=args.period,
         as_of=as_of,
-        params_old=_params(args.params_old),
-        params_new=_params([*args.params_new, *args.param]),
+        params_old=parse_params(args.params_old),
+        params_new=parse_params([*args.params_new, *args.param]),
         waivers=list(args.waivers),
     )
     data = _json(result.to_dict()) if args.format == "json" else render_impact_table(result).encode()

@@ -31,10 +31,12 @@ from .model.roster import Roster
 from .periods import Period, check_range, parse_period
 from .plan import Obligation, RosterIndex, plan
 from .tally import Counter
+from .trace import NullTracer, Tracer
 from .waive import apply_waivers
 
 RulesInput = CompiledRules | RuleSet | str | Path
 RosterInput = Roster | RosterResult | Mapping[str, Any] | str | Path
+NULL_TRACER = NullTracer()
 
 
 @contextlib.contextmanager
@@ -152,58 +154,80 @@ def prepare(
     params: Mapping[str, Mapping[str, Any]] | None,
     max_evidence: int,
     waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
+    tracer: Tracer = NULL_TRACER,
 ) -> Run:
     """Load, plan, count in one streaming pass, then decide on durable_rules (each distinct decision fact
-    once), then escalate layer by layer (decided on durable_rules too)."""
+    once), then escalate layer by layer (decided on durable_rules too). Each stage is reported to `tracer`
+    (see :mod:`rules_engine.trace`)."""
     check_arguments(roster, records, params, max_evidence, waivers)
-    compiled = compiled_rules(rules, params)
+    with tracer.stage("rules") as stage:
+        compiled = compiled_rules(rules, params)
+        stage.count(packs=len(compiled.ruleset.packs), rules=len({r.rule.id for r in compiled.rules}))
     if not isinstance(period, (str, Period)):
         raise InputError(f"期间应为文字或 Period period must be text or a Period, got {type(period).__name__}")
     the_period = parse_period(period) if isinstance(period, str) else check_range(period)
     day = as_of_date(as_of)
-    the_roster = roster_result(roster)
-    index = RosterIndex(the_roster.roster)
+    with tracer.stage("roster") as stage:
+        the_roster = roster_result(roster)
+        index = RosterIndex(the_roster.roster)
+        stage.count(read=the_roster.read, used=the_roster.used, rejected=the_roster.rejected_units)
 
-    obligations = plan(compiled, index, the_period)
-    counter = Counter(compiled, index, the_period, obligations, max_evidence)
-    intake = Intake(compiled, index, counter, record_span(compiled, the_period), day)
-    intake.read(records)
-    accounts, warnings = intake.accounts, intake.warnings
+    with tracer.stage("plan") as stage:
+        obligations = plan(compiled, index, the_period)
+        stage.count(obligations=len(obligations))
+    with tracer.stage("intake") as stage:  # the tally is counted while the records are read
+        with tracer.stage("index"):
+            counter = Counter(compiled, index, the_period, obligations, max_evidence)
+            intake = Intake(compiled, index, counter, record_span(compiled, the_period), day)
+        with tracer.stage("read"):
+            intake.read(records)
+        accounts, warnings = intake.accounts, intake.warnings
+        stage.count(**_account_counts(accounts))
     rejections: list[BadRow] = list(the_roster.rejected) + intake.rejections
-    obligations.extend(counter.finish())
-    counter.attach_taints(obligations)
-    loaded_waivers = [w for w in waivers if isinstance(w, LoadedWaiver)]
-    files = [w for w in waivers if not isinstance(w, LoadedWaiver)]
-    if files:
-        loaded_waivers += load_waivers(files, [r.rule.id for r in compiled.rules])
-    apply_waivers(obligations, loaded_waivers, day)
+    with tracer.stage("triggers") as stage:
+        triggered = counter.finish()
+        obligations.extend(triggered)
+        counter.attach_taints(obligations)
+        stage.count(obligations=len(triggered))
+    with tracer.stage("waivers") as stage:
+        loaded_waivers = [w for w in waivers if isinstance(w, LoadedWaiver)]
+        files = [w for w in waivers if not isinstance(w, LoadedWaiver)]
+        if files:
+            loaded_waivers += load_waivers(files, [r.rule.id for r in compiled.rules])
+        apply_waivers(obligations, loaded_waivers, day)
+        stage.count(waivers=len(loaded_waivers))
 
-    by_org: dict[str, list[Obligation]] = defaultdict(list)
-    for ob in obligations:
-        by_org[ob.org.id].append(ob)
-    groups = [sorted(by_org[org_id], key=Obligation.sort_key) for org_id in sorted(by_org)]
-    base_table, escalation_table = tables(compiled)
-    with Decider(base_table, OBLIGATION_FIELDS) as decider:
-        flat = decider.decide([_row(ob, day) for group in groups for ob in group])
-    statuses = _split(flat, [len(group) for group in groups])
-    escalation_layers = escalation.layers(compiled)
-    if escalation_layers:
-        with Decider(escalation_table, ESCALATION_FIELDS) as decider:
-            for layer in escalation_layers:  # findings are facts for the rules that read them
-                raised_by_org = []
-                for group, decisions in zip(groups, statuses, strict=True):
-                    lower = list(zip(group, decisions, strict=True))
-                    planned = escalation.plan_escalations(
-                        layer, group[0].org.id, index, the_period, lower, compiled, max_evidence
-                    )
-                    planned.sort(key=lambda item: item[0].sort_key())
-                    apply_waivers((ob for ob, _counts in planned), loaded_waivers, day)
-                    raised_by_org.append(planned)
-                rows = [escalation.fact_row(ob, counts) for planned in raised_by_org for ob, counts in planned]
-                raised = _split(decider.decide(rows), [len(planned) for planned in raised_by_org])
-                for group, decisions, planned, decided in zip(groups, statuses, raised_by_org, raised, strict=True):
-                    group.extend(ob for ob, _counts in planned)
-                    decisions.extend(decided)
+    with tracer.stage("group") as stage:
+        by_org: dict[str, list[Obligation]] = defaultdict(list)
+        for ob in obligations:
+            by_org[ob.org.id].append(ob)
+        groups = [sorted(by_org[org_id], key=Obligation.sort_key) for org_id in sorted(by_org)]
+        stage.count(organisations=len(groups))
+    with tracer.stage("decide") as stage:
+        base_table, escalation_table = tables(compiled)
+        with Decider(base_table, OBLIGATION_FIELDS) as decider:
+            flat = decider.decide([_row(ob, day) for group in groups for ob in group])
+        statuses = _split(flat, [len(group) for group in groups])
+        escalation_layers = escalation.layers(compiled)
+        if escalation_layers:
+            with tracer.stage("escalate") as raising, Decider(escalation_table, ESCALATION_FIELDS) as decider:
+                for layer in escalation_layers:  # findings are facts for the rules that read them
+                    raised_by_org = []
+                    for group, decisions in zip(groups, statuses, strict=True):
+                        lower = list(zip(group, decisions, strict=True))
+                        planned = escalation.plan_escalations(
+                            layer, group[0].org.id, index, the_period, lower, compiled, max_evidence
+                        )
+                        planned.sort(key=lambda item: item[0].sort_key())
+                        apply_waivers((ob for ob, _counts in planned), loaded_waivers, day)
+                        raised_by_org.append(planned)
+                    rows = [escalation.fact_row(ob, counts) for planned in raised_by_org for ob, counts in planned]
+                    raised = _split(decider.decide(rows), [len(planned) for planned in raised_by_org])
+                    for group, decisions, planned, decided in zip(groups, statuses, raised_by_org, raised, strict=True):
+                        group.extend(ob for ob, _counts in planned)
+                        decisions.extend(decided)
+                    raising.count(escalations=len(rows))
+        stage.count(facts=sum(len(decisions) for decisions in statuses))
     used = {ob.waiver.waiver.id for group in groups for ob in group if ob.waiver is not None}
     for loaded in loaded_waivers:  # a waiver that covers nothing is most likely mistyped
         if loaded.waiver.id not in used:
@@ -332,6 +356,12 @@ def _split(flat: list[Decision], sizes: Iterable[int]) -> list[list[Decision]]:
         out.append(flat[start : start + size])
         start += size
     return out
+
+
+def _account_counts(accounts: Mapping[str, list[int]]) -> dict[str, int]:
+    """The records' input account summed over the sources, as a stage's counts."""
+    names = ("records_read", "records_used", "records_rejected", "records_excluded")
+    return {name: sum(a[i] for a in accounts.values()) for i, name in enumerate(names)}
 
 
 def _rejection(row: BadRow) -> dict[str, Any]:
