@@ -10,15 +10,18 @@ from pathlib import Path
 import rules_engine
 
 SRC = Path(rules_engine.__file__).parent
-SHELLS = ("cli.py", "cli_closed_loop.py", "bdd.py", "pytest_plugin.py")
+SHELLS = ("cli.py", "cli_closed_loop.py", "cli_scorecard.py", "cli_rectify.py", "bdd.py", "pytest_plugin.py")
 
 # module -> names still imported from it by the shells (not re-exported by rules_engine)
 KNOWN = {
     "atomic": {"files_under", "refuse_overwrite", "write_bytes"},  # output files written whole
     "cli": {"UsageError", "parse_params", "rules_paths", "split_inputs"},  # the CLI's own helpers
-    "cli_closed_loop": {"add_commands"},
+    "cli_closed_loop": {"add_commands", "emit", "json_bytes"},  # the closed-loop commands' output helpers
+    "cli_rectify": {"add_commands"},
+    "cli_scorecard": {"add_commands"},
     "coverage": {"coverage_markdown"},
     "errors": {"did_you_mean"},
+    "guard": {"shown"},  # a value cut short for a message
     "history": set(),  # `from . import history`: the optional history store, a documented module
     "load.folder": {"ROSTER_NAMES", "Entry", "scan_folder"},  # which files of an input folder are read
     "load.inputs": {"RECORD_SUFFIXES", "WORKBOOK_SUFFIXES"},

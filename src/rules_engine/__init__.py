@@ -14,12 +14,12 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .compile import CompiledRules, compile_rules
-from .diagnose import Diagnosis, diagnose
+from .diagnose import Diagnosis, diagnose, render_diagnosis_table
 from .duties import Duty, DutyList, duties, render_duties_table
 from .engine import EngineError
 from .errors import Error, InputError, Location, OutputError, PeriodError, Problem, RulesError
 from .evaluate import evaluate, evaluate_to
-from .impact import Flip, Impact, impact
+from .impact import Flip, Impact, impact, render_impact_table
 from .load.inputs import read_roster
 from .load.rules import LoadedRule, RulePack, RuleSet, lint, load_rules
 from .load.waivers import LoadedWaiver, load_waivers
@@ -32,7 +32,7 @@ from .outcome import DEFAULT_FAIL_ON, Summary, exit_code, parse_fail_on
 from .periods import Granularity, Period, parse_period
 from .render import render_annotations, render_csv, render_json, render_junit, render_sarif, render_table
 from .schema import rule_schema
-from .scorecard import ScoreResult, load_scoring, score
+from .scorecard import ScoreResult, load_scoring, render_score_table, score
 from .trace import NullTracer, RecordingTracer, Tracer
 from .upcoming import Upcoming, UpcomingList, parse_within, render_upcoming_table, upcoming
 from .verify import verify_report
@@ -100,10 +100,13 @@ __all__ = [
     "read_roster",
     "render_annotations",
     "render_csv",
+    "render_diagnosis_table",
     "render_duties_table",
+    "render_impact_table",
     "render_json",
     "render_junit",
     "render_sarif",
+    "render_score_table",
     "render_table",
     "render_upcoming_table",
     "rule_schema",

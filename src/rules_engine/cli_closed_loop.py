@@ -90,8 +90,8 @@ def _duties(args: argparse.Namespace) -> int:
     roster = _roster_path(args.roster)
     compiled = compile_rules(load_rules(*rules_paths(args.rules)), parse_params(args.param))
     result = duties(compiled, roster, period=args.period, org=args.org, person=args.person)
-    data = _json(result.model_dump(mode="json")) if args.format == "json" else render_duties_table(result).encode()
-    _emit(args.output, data, [roster])
+    data = json_bytes(result.model_dump(mode="json")) if args.format == "json" else render_duties_table(result).encode()
+    emit(args.output, data, [roster])
     return EXIT_INCOMPLETE if result.rejections else 0
 
 
@@ -116,8 +116,10 @@ def _upcoming(args: argparse.Namespace) -> int:
         if args.org not in known:
             raise UsageError(f"--org: 报告中没有组织 no organisation '{args.org}' in the report")
         result = result.model_copy(update={"items": [u for u in result.items if u.finding.organisation.id == args.org]})
-    data = _json(result.model_dump(mode="json")) if args.format == "json" else render_upcoming_table(result).encode()
-    _emit(args.output, data, [str(roster), *files, *args.waivers])
+    data = (
+        json_bytes(result.model_dump(mode="json")) if args.format == "json" else render_upcoming_table(result).encode()
+    )
+    emit(args.output, data, [str(roster), *files, *args.waivers])
     incomplete = report.summary.get("undeterminable", 0) or report.input.rejections
     if incomplete:
         print(
@@ -158,11 +160,13 @@ def _roster_path(raw: str) -> str:
     return raw
 
 
-def _json(data: Any) -> bytes:
+def json_bytes(data: Any) -> bytes:
+    """A command's JSON output: UTF-8, indented, one final newline."""
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
 
 
-def _emit(output: str | None, data: bytes, inputs: list[str]) -> None:
+def emit(output: str | None, data: bytes, inputs: list[str]) -> None:
+    """Write a command's output to `output` (whole or not at all; never over an input) or to stdout."""
     from .atomic import write_bytes
 
     if output:

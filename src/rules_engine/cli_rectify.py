@@ -166,10 +166,9 @@ def _impact_parser(sub: Any, rules_help: str, whole: str) -> None:
 
 
 def _impact(args: argparse.Namespace) -> int:
+    from . import impact, load_rules, render_impact_table
     from .cli import UsageError, parse_params, rules_paths, split_inputs
-    from .cli_closed_loop import _emit, _json
-    from .impact import impact, render_impact_table
-    from .load.rules import load_rules
+    from .cli_closed_loop import emit, json_bytes
 
     roster, records = split_inputs(args.inputs, args.waivers)
     as_of = dt.date.today()
@@ -192,6 +191,6 @@ def _impact(args: argparse.Namespace) -> int:
         params_new=parse_params([*args.params_new, *args.param]),
         waivers=list(args.waivers),
     )
-    data = _json(result.to_dict()) if args.format == "json" else render_impact_table(result).encode()
-    _emit(args.output, data, [str(roster), *files, *args.waivers])
+    data = json_bytes(result.to_dict()) if args.format == "json" else render_impact_table(result).encode()
+    emit(args.output, data, [str(roster), *files, *args.waivers])
     return result.exit_code(args.allow)

@@ -9,15 +9,14 @@ error, a report that is missing or is not a report, or a scoring file refused (l
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import InputError
+from . import InputError, Report
+from .cli_closed_loop import emit, json_bytes
 from .guard import shown
-from .model.findings import Report
 
 EXIT_INCOMPLETE = 4
 
@@ -113,20 +112,19 @@ def read_report(path: str) -> Report:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from .scorecard import load_scoring, render_score_table, score
+    from . import load_scoring, render_score_table, score
 
     report = read_report(args.report)
     scoring = load_scoring(args.scoring)
     result = score(report, scoring)
-    data = _json(result.to_dict()) if args.format == "json" else render_score_table(result).encode()
-    _emit(args.output, data, [args.report, args.scoring])
+    data = json_bytes(result.to_dict()) if args.format == "json" else render_score_table(result).encode()
+    emit(args.output, data, [args.report, args.scoring])
     return EXIT_INCOMPLETE if result.incomplete else 0
 
 
 def _diagnose(args: argparse.Namespace) -> int:
+    from . import diagnose, load_scoring, render_diagnosis_table
     from .cli import UsageError
-    from .diagnose import diagnose, render_diagnosis_table
-    from .scorecard import load_scoring
 
     report = read_report(args.report)
     old = read_report(args.compare) if args.compare else None
@@ -150,28 +148,12 @@ def _diagnose(args: argparse.Namespace) -> int:
         split_depth=args.split_depth,
         confidence=args.confidence,
     )
-    data = _json(result.to_dict()) if args.format == "json" else render_diagnosis_table(result).encode()
+    data = json_bytes(result.to_dict()) if args.format == "json" else render_diagnosis_table(result).encode()
     inputs = [
         args.report,
         args.roster,
         *([args.compare] if args.compare else []),
         *([args.scoring] if args.scoring else []),
     ]
-    _emit(args.output, data, inputs)
+    emit(args.output, data, inputs)
     return EXIT_INCOMPLETE if result.incomplete else 0
-
-
-def _json(data: Any) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
-
-
-def _emit(output: str | None, data: bytes, inputs: list[str]) -> None:
-    import sys
-
-    from .atomic import write_bytes
-
-    if output:
-        write_bytes(output, data, inputs)
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
