@@ -15,14 +15,14 @@ __version__ = "0.1.0"
 
 from .compile import CompiledRules, compile_rules
 from .duties import Duty, DutyList, duties
-from .errors import Error, InputError, Location, OutputError, PeriodError, Problem, RulesError
+from .errors import Error, InputError, Location, MissingExtra, OutputError, PeriodError, Problem, RulesError
 from .evaluate import evaluate, evaluate_to
 from .load.inputs import read_roster
 from .load.rules import LoadedRule, RulePack, RuleSet, lint, load_rules
 from .model.findings import Bilingual, Finding, InputAccount, Rejection, Report, Status, SubjectRef
 from .model.records import ActivityRecord
 from .model.roster import Organisation, Person, Post, Roster
-from .model.rules import Manifest, Rule, RuleFile
+from .model.rules import Manifest, Rule, RuleFile, Severity
 from .outcome import Summary, exit_code
 from .periods import Granularity, Period, parse_period
 from .render import render_annotations, render_json, render_junit, render_sarif, render_table
@@ -43,6 +43,7 @@ __all__ = [
     "LoadedRule",
     "Location",
     "Manifest",
+    "MissingExtra",
     "Organisation",
     "OutputError",
     "Period",
@@ -58,6 +59,7 @@ __all__ = [
     "RulePack",
     "RuleSet",
     "RulesError",
+    "Severity",
     "Status",
     "SubjectRef",
     "Summary",

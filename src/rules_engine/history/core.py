@@ -142,7 +142,9 @@ class SubjectRecord:
 
 def identity(f: Finding) -> str:
     """A finding's stable identity across runs: rule, subject, organisation, window."""
-    return hashlib.sha256(json.dumps([*_series(f), f.window.start, f.window.end]).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps([*_series(f), f.window.start.isoformat(), f.window.end.isoformat()]).encode()
+    ).hexdigest()
 
 
 def _series(f: Finding) -> list[str]:
@@ -194,10 +196,10 @@ def record(
             sa.insert(store.runs).values(
                 recorded_at=when.isoformat(timespec="seconds"),
                 recorded_by=who,
-                as_of=report.as_of,
+                as_of=report.as_of.isoformat(),
                 period=report.receipt.period,
-                period_start=report.period.start,
-                period_end=report.period.end,
+                period_start=report.period.start.isoformat(),
+                period_end=report.period.end.isoformat(),
                 library=report.receipt.library,
                 library_version=report.receipt.version,
                 findings=len(report.findings),
@@ -238,8 +240,8 @@ def _row(run_id: int, f: Finding) -> dict[str, Any]:
         "organisation_id": f.organisation.id,
         "organisation_name": f.organisation.name,
         "period": f.period.label,
-        "window_start": f.window.start,
-        "window_end": f.window.end,
+        "window_start": f.window.start.isoformat(),
+        "window_end": f.window.end.isoformat(),
         "window_label": f.window.label,
         "status": f.status.value,
         "count": f.count,
