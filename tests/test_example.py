@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections import Counter
 
-from rules_engine import Status, evaluate, load_rules, render_json
+from rules_engine import Status, compile_rules, evaluate, load_rules, render_json
 from rules_engine.cli import main
 
 from .conftest import EXAMPLE, RULES
@@ -219,27 +219,18 @@ def test_example_generator_reproduces_the_data(tmp_path) -> None:
     assert after == before
 
 
+CLI_ARGS = ["evaluate", str(EXAMPLE), "--rules", str(RULES), "--period", "2024", "--as-of", "2025-01-15"]
+
+
 def test_cli_on_the_example(tmp_path, capsys) -> None:
     out = tmp_path / "report.json"
-    code = main(
-        [
-            "evaluate",
-            str(EXAMPLE),
-            "--rules",
-            str(RULES),
-            "--period",
-            "2024",
-            "--as-of",
-            "2025-01-15",
-            "--waivers",
-            str(WAIVERS),
-            "--format",
-            "json",
-            "-o",
-            str(out),
-        ]
-    )
+    code = main([*CLI_ARGS, "--waivers", str(WAIVERS), "--format", "json", "-o", str(out)])
     assert code == 1  # violations found
+    compiled = compile_rules(load_rules(RULES))
+    assert out.read_bytes() == render_json(_report(), report_format="v2", rules=compiled)  # the default layout
+    assert (
+        main([*CLI_ARGS, "--waivers", str(WAIVERS), "--format", "json", "--report-format", "v1", "-o", str(out)]) == 1
+    )
     assert out.read_bytes() == render_json(_report())
     code = main(
         [

@@ -20,6 +20,7 @@ from .evaluate import evaluate, evaluate_to
 from .load.inputs import read_roster
 from .load.rules import LoadedRule, RulePack, RuleSet, lint, load_rules
 from .model.findings import Bilingual, Finding, InputAccount, Rejection, Report, Status, SubjectRef
+from .model.layout import read_report
 from .model.records import ActivityRecord
 from .model.roster import Organisation, Person, Post, Roster
 from .model.rules import Manifest, Rule, RuleFile, Severity
@@ -74,6 +75,7 @@ __all__ = [
     "lint",
     "load_rules",
     "parse_period",
+    "read_report",
     "read_roster",
     "render_annotations",
     "render_json",

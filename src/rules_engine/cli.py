@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
 import sys
@@ -37,6 +38,7 @@ from .model.findings import Status
 from .outcome import DEFAULT_FAIL_ON, parse_fail_on
 from .provenance import number_view, provenance_lines
 from .render import render_table
+from .schema import KINDS as SCHEMA_KINDS
 from .schema import rule_schema
 
 RULES_HELP = (
@@ -48,6 +50,9 @@ RULES_HELP = (
 class UsageError(Error):
     """A command-line argument that cannot be used. Exit 2."""
 
+
+#: The JSON layout ``evaluate --format json`` writes unless --report-format says otherwise (the API's is v1).
+DEFAULT_REPORT_FORMAT = "v2"
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
 
@@ -139,10 +144,17 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--as-of", help="评价日期 evaluation date YYYY-MM-DD (default: today)")
     ev.add_argument(
         "--format",
-        choices=("table", "json", "csv", "junit"),
+        choices=("table", "json", "csv", "junit", "parquet"),
         default="table",
         help="table (default), json (the report with its receipt), csv (spreadsheets), junit (JUnit XML for CI: "
-        "a test case per finding, a suite per organisation)",
+        "a test case per finding, a suite per organisation), parquet (the CSV columns for data tools; needs the "
+        "[parquet] extra)",
+    )
+    ev.add_argument(
+        "--report-format",
+        choices=("v1", "v2"),
+        help="with --format json: v2 (default: each rule's title, clause and parameters once, in a rules table; "
+        "for large runs) or v1 (every finding whole, as before)",
     )
     ev.add_argument("--output", "-o", help="write the report to this file instead of standard output " + _WHOLE)
     ev.add_argument(
@@ -206,8 +218,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     li.set_defaults(func=_lint)
 
-    sc = sub.add_parser("schema", help="输出 JSON Schema print the JSON Schema of rule files")
-    sc.add_argument("--kind", choices=("rules", "pack"), default="rules")
+    sc = sub.add_parser(
+        "schema", help="输出 JSON Schema print the JSON Schema of rule files, pack manifests or JSON reports"
+    )
+    sc.add_argument(
+        "--kind",
+        choices=tuple(SCHEMA_KINDS),
+        default="rules",
+        help="rules (a rule file, default), pack (pack.yaml), report-v1 or report-v2 (evaluate --format json)",
+    )
     sc.add_argument("--output", "-o", help="write here instead of standard output " + _WHOLE)
     sc.set_defaults(func=_schema)
 
@@ -484,10 +503,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.output:
         refuse_overwrite(args.output, inputs)
     extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence}
+    if args.report_format is not None and args.format != "json":
+        raise UsageError(f"--report-format 只用于 --format json is for --format json only, not {args.format}")
     if args.db is not None:
         return _evaluate_recorded(args, compiled, roster, files, as_of, extra, inputs)
-    if args.format in ("json", "csv", "junit"):  # streamed: findings are written as they are produced, never all held
+    if args.format in ("json", "csv", "junit", "parquet"):  # streamed: findings written as produced, never all held
         extra["format"] = args.format
+        if args.format == "json":
+            extra["report_format"] = args.report_format or DEFAULT_REPORT_FORMAT
         if args.output:
             summary = evaluate_to(args.output, compiled, roster, files, period=args.period, as_of=as_of, **extra)
         else:
@@ -536,13 +559,22 @@ def _evaluate_recorded(
     from . import history
     from .render import render_json, render_junit
     from .render.csv import render_csv
+    from .render.frames import require_parquet
 
     history.resolve_db(args.db)  # a bad URL is refused before the evaluation
+    if args.format == "parquet":
+        require_parquet()
     report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, **extra)
     run = history.record(report, args.db, recorded_by=args.recorded_by)
     print(f"rules-engine: 已记录运行 recorded run {run.id} ({history.shown_db(args.db)})", file=sys.stderr)
     if args.format == "json":
-        data = render_json(report)
+        data = render_json(report, report_format=args.report_format or DEFAULT_REPORT_FORMAT, rules=compiled)
+    elif args.format == "parquet":
+        from .render.frames import write_parquet
+
+        buffer = io.BytesIO()
+        write_parquet(report.findings, buffer)
+        data = buffer.getvalue()
     elif args.format == "csv":
         data = render_csv(report)
     elif args.format == "junit":

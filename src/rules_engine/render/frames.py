@@ -89,12 +89,18 @@ def findings_pandas(findings: Iterable[Finding]) -> pandas.DataFrame:
     return frame.astype({COLUMNS[COUNT_COLUMN]: "int64"})
 
 
-def write_parquet(findings: Iterable[Finding], out: IO[bytes], row_group: int = ROW_GROUP) -> None:
+def require_parquet() -> None:
+    """Raise :class:`MissingExtra` unless pyarrow (the ``parquet`` extra) can be imported."""
+    _library("pyarrow.parquet", "parquet")
+
+
+def write_parquet(findings: Iterable[Finding], out: IO[bytes], row_group: int | None = None) -> None:
     """Write the findings to `out` as a Parquet file, :data:`ROW_GROUP` rows per row group; `out` stays open.
     Raises :class:`MissingExtra` (before writing anything) without pyarrow."""
     pa = _library("pyarrow", "parquet")
     pq = _library("pyarrow.parquet", "parquet")
     schema = arrow_schema()
+    row_group = row_group or ROW_GROUP
     writer = pq.ParquetWriter(out, schema, compression=COMPRESSION)
     try:
         for batch in _batches(findings, row_group):
