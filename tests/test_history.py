@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from rules_engine import Finding, Report, Status, evaluate, history, load_rules, render_json
+from rules_engine import Finding, Report, Status, evaluate, history, load_rules, read_report, render_json
 from rules_engine.cli import main
 
 from .conftest import EXAMPLE, RULES
@@ -202,7 +202,7 @@ def test_evaluate_with_db_records_the_run_and_writes_the_same_report(
 ) -> None:
     path = tmp_path / "store.db"
     args = ["evaluate", *CLI_INPUTS, "--period", "2024", "--as-of", "2024-07-15"]
-    for fmt in ("json", "csv", "junit", "table"):
+    for fmt in ("json", "csv", "junit", "table", "parquet"):
         assert main([*args, "--format", fmt]) == 1
         plain = capsysbinary.readouterr().out
         assert main([*args, "--format", fmt, "--db", str(path), "--recorded-by", "督查室"]) == 1
@@ -210,11 +210,13 @@ def test_evaluate_with_db_records_the_run_and_writes_the_same_report(
         assert recorded.out == plain, fmt
         assert "已记录运行 recorded run" in recorded.err.decode()
     assert [(r.id, r.recorded_by, r.findings) for r in history.runs(path)] == [
-        (i, "督查室", 1087) for i in (1, 2, 3, 4)
+        (i, "督查室", 1087) for i in (1, 2, 3, 4, 5)
     ]
     out = tmp_path / "report.json"
-    assert main([*args, "--format", "json", "--db", str(path), "-o", str(out)]) == 1
+    assert main([*args, "--format", "json", "--db", str(path), "-o", str(out), "--report-format", "v1"]) == 1
     assert out.read_bytes() == render_json(_report("2024", "2024-07-15"))
+    assert main([*args, "--format", "json", "--db", str(path), "-o", str(out)]) == 1  # v2, the default
+    assert read_report(out) == _report("2024", "2024-07-15")
 
 
 def test_a_failed_evaluation_records_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

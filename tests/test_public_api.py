@@ -22,6 +22,8 @@ KNOWN = {
     "coverage": {"coverage_markdown"},
     "errors": {"did_you_mean"},
     "guard": {"shown"},  # a value cut short for a message
+    "render.frames": {"require_parquet", "write_parquet"},  # Parquet, an optional extra
+    "schema": {"KINDS"},  # the schemas `rules-engine schema` can print
     "history": set(),  # `from . import history`: the optional history store, a documented module
     "load.folder": {"ROSTER_NAMES", "Entry", "scan_folder"},  # which files of an input folder are read
     "load.inputs": {"RECORD_SUFFIXES", "WORKBOOK_SUFFIXES"},

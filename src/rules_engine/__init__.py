@@ -17,16 +17,17 @@ from .compile import CompiledRules, compile_rules
 from .diagnose import Diagnosis, diagnose, render_diagnosis_table
 from .duties import Duty, DutyList, duties, render_duties_table
 from .engine import EngineError
-from .errors import Error, InputError, Location, OutputError, PeriodError, Problem, RulesError
+from .errors import Error, InputError, Location, MissingExtra, OutputError, PeriodError, Problem, RulesError
 from .evaluate import evaluate, evaluate_to
 from .impact import Flip, Impact, impact, render_impact_table
 from .load.inputs import read_roster
 from .load.rules import LoadedRule, RulePack, RuleSet, lint, load_rules
 from .load.waivers import LoadedWaiver, load_waivers
 from .model.findings import Bilingual, Finding, InputAccount, Rejection, Report, Status, SubjectRef
+from .model.layout import read_report
 from .model.records import ActivityRecord
 from .model.roster import Organisation, Person, Post, Roster
-from .model.rules import Manifest, Rule, RuleFile
+from .model.rules import Manifest, Rule, RuleFile, Severity
 from .model.scoring import Scoring
 from .outcome import DEFAULT_FAIL_ON, Summary, exit_code, parse_fail_on
 from .periods import Granularity, Period, parse_period
@@ -57,6 +58,7 @@ __all__ = [
     "LoadedWaiver",
     "Location",
     "Manifest",
+    "MissingExtra",
     "NullTracer",
     "Organisation",
     "OutputError",
@@ -76,6 +78,7 @@ __all__ = [
     "RulesError",
     "ScoreResult",
     "Scoring",
+    "Severity",
     "Status",
     "SubjectRef",
     "Summary",
@@ -97,6 +100,7 @@ __all__ = [
     "parse_fail_on",
     "parse_period",
     "parse_within",
+    "read_report",
     "read_roster",
     "render_annotations",
     "render_csv",

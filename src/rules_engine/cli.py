@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
 import sys
@@ -50,6 +51,7 @@ from .load.folder import ROSTER_NAMES, Entry, scan_folder
 from .load.inputs import RECORD_SUFFIXES, WORKBOOK_SUFFIXES
 from .load.xlsx import sheet_kinds
 from .provenance import number_view, provenance_lines
+from .schema import KINDS as SCHEMA_KINDS
 
 RULES_HELP = (
     "规则包目录或已安装规则包的编号 rule pack folder(s), or the id of an installed pack "
@@ -60,6 +62,9 @@ RULES_HELP = (
 class UsageError(Error):
     """A command-line argument that cannot be used. Exit 2."""
 
+
+#: The JSON layout ``evaluate --format json`` writes unless --report-format says otherwise (the API's is v1).
+DEFAULT_REPORT_FORMAT = "v2"
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
 
@@ -153,10 +158,17 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--as-of", help="评价日期 evaluation date YYYY-MM-DD (default: today)")
     ev.add_argument(
         "--format",
-        choices=("table", "json", "csv", "junit"),
+        choices=("table", "json", "csv", "junit", "parquet"),
         default="table",
         help="table (default), json (the report with its receipt), csv (spreadsheets), junit (JUnit XML for CI: "
-        "a test case per finding, a suite per organisation)",
+        "a test case per finding, a suite per organisation), parquet (the CSV columns for data tools; needs the "
+        "[parquet] extra)",
+    )
+    ev.add_argument(
+        "--report-format",
+        choices=("v1", "v2"),
+        help="with --format json: v2 (default: each rule's title, clause and parameters once, in a rules table; "
+        "for large runs) or v1 (every finding whole, as before)",
     )
     ev.add_argument("--output", "-o", help="write the report to this file instead of standard output " + _WHOLE)
     ev.add_argument(
@@ -230,9 +242,16 @@ def _parser() -> argparse.ArgumentParser:
     li.set_defaults(func=_lint)
 
     sc = sub.add_parser(
-        "schema", help="输出 JSON Schema print the JSON Schema of rule files, pack manifests or scoring files"
+        "schema",
+        help="输出 JSON Schema print the JSON Schema of rule files, pack manifests, scoring files or JSON reports",
     )
-    sc.add_argument("--kind", choices=("rules", "pack", "scoring"), default="rules")
+    sc.add_argument(
+        "--kind",
+        choices=tuple(SCHEMA_KINDS),
+        default="rules",
+        help="rules (a rule file, default), pack (pack.yaml), scoring (a scoring file), "
+        "report-v1 or report-v2 (evaluate --format json)",
+    )
     sc.add_argument("--output", "-o", help="write here instead of standard output " + _WHOLE)
     sc.set_defaults(func=_schema)
 
@@ -525,10 +544,14 @@ def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
     if args.profile_json:
         refuse_overwrite(args.profile_json, [*inputs, *([args.output] if args.output else [])])
     extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence, "tracer": tracer}
+    if args.report_format is not None and args.format != "json":
+        raise UsageError(f"--report-format 只用于 --format json is for --format json only, not {args.format}")
     if args.db is not None:
         return _evaluate_recorded(args, compiled, roster, files, as_of, extra, inputs)
-    if args.format in ("json", "csv", "junit"):  # streamed: findings are written as they are produced, never all held
+    if args.format in ("json", "csv", "junit", "parquet"):  # streamed: findings written as produced, never all held
         extra["format"] = args.format
+        if args.format == "json":
+            extra["report_format"] = args.report_format or DEFAULT_REPORT_FORMAT
         if args.output:
             summary = evaluate_to(args.output, compiled, roster, files, period=args.period, as_of=as_of, **extra)
         else:
@@ -578,15 +601,24 @@ def _evaluate_recorded(
     """evaluate --db: every finding held, the run recorded once the evaluation succeeded, then the report
     written as without --db (the same bytes)."""
     from . import history, render_csv, render_json, render_junit
+    from .render.frames import require_parquet
 
     history.resolve_db(args.db)  # a bad URL is refused before the evaluation
+    if args.format == "parquet":
+        require_parquet()
     report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, **extra)
     run = history.record(report, args.db, recorded_by=args.recorded_by)
     print(f"rules-engine: 已记录运行 recorded run {run.id} ({history.shown_db(args.db)})", file=sys.stderr)
     tracer: Tracer = extra["tracer"]
     with tracer.stage("render") as stage:
         if args.format == "json":
-            data = render_json(report)
+            data = render_json(report, report_format=args.report_format or DEFAULT_REPORT_FORMAT, rules=compiled)
+        elif args.format == "parquet":
+            from .render.frames import write_parquet
+
+            buffer = io.BytesIO()
+            write_parquet(report.findings, buffer)
+            data = buffer.getvalue()
         elif args.format == "csv":
             data = render_csv(report)
         elif args.format == "junit":

@@ -72,6 +72,11 @@ class RulesError(Error):
         super().__init__("\n".join(str(p) for p in self.problems[:20]))
 
 
+class MissingExtra(Error, ImportError):
+    """An optional library is not installed; the message names the extra that installs it
+    (e.g. ``pip install 'duty-rules-engine[parquet]'``)."""
+
+
 class InputError(Error):
     """Input that cannot be read at all (missing file, unknown format) or an argument out of range. CLI exit 2."""
 

@@ -15,15 +15,17 @@ from typing import IO, Any
 
 from .atomic import atomic_write
 from .errors import InputError
-from .findings import finding_dict
+from .findings import finding_dict, rule_table
 from .intake import RecordsInput
 from .load.waivers import LoadedWaiver
 from .model.findings import Finding, Report, Status
+from .model.layout import layout_format
 from .outcome import Summary
 from .periods import Period
 from .pipeline import NULL_TRACER, RosterInput, RulesInput, Run, paused_gc, prepare
 from .render.csv import write_csv_bytes
-from .render.json import write_json
+from .render.frames import require_parquet, write_parquet
+from .render.json import write_json, write_json_v2
 from .render.junit import write_junit
 from .tally import MAX_EVIDENCE
 from .trace import Tracer
@@ -89,17 +91,23 @@ def evaluate_to(
     max_evidence: int = MAX_EVIDENCE,
     waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
     format: str = "json",
+    report_format: str = "v1",
     tracer: Tracer = NULL_TRACER,
 ) -> Summary:
     """Like :func:`evaluate`, but write the report to `out` finding by finding (for large inputs:
     memory does not hold the findings). Returns the summary: a dict of the count per status, with the
     number of rejected and excluded input rows, and ``summary.exit_code()`` for a CI gate. `format`:
     ``json`` (bytes identical to ``render_json(evaluate(...))``), ``csv`` (identical to
-    ``render_csv(evaluate(...))``) or ``junit`` (identical to ``render_junit(evaluate(...))``; one
-    organisation's findings are held at a time). `tracer`: as for :func:`evaluate`; its ``findings`` stage
-    includes the writing."""
-    if format not in ("json", "csv", "junit"):
-        raise InputError(f"未知输出格式 unknown report format '{format}' (json, csv, junit)")
+    ``render_csv(evaluate(...))``), ``junit`` (identical to ``render_junit(evaluate(...))``; one
+    organisation's findings are held at a time) or ``parquet`` (the CSV columns, in row groups; needs the
+    ``parquet`` extra). `report_format`: the JSON layout, ``v1`` (each finding whole) or ``v2`` (each rule's
+    parts once, in a ``rules`` table: for large runs; see docs/report-format.md). `tracer`: as for
+    :func:`evaluate`; its ``findings`` stage includes the writing."""
+    if format not in ("json", "csv", "junit", "parquet"):
+        raise InputError(f"未知输出格式 unknown report format '{format}' (json, csv, junit, parquet)")
+    layout_format(report_format)
+    if format == "parquet":
+        require_parquet()  # before anything is evaluated or written
     # writing too: millions of short-lived dicts would trigger full collections
     with paused_gc(), tracer.stage("evaluate"):
         run = prepare(rules, roster, records, period, as_of, params, max_evidence, waivers, tracer)
@@ -108,17 +116,17 @@ def evaluate_to(
         with tracer.stage("findings") as stage:
             if isinstance(out, (str, Path)):  # whole or not at all; never over an input (OutputError)
                 with atomic_write(out, run.input_files()) as handle:
-                    written = _written(run, header, handle, format)
+                    written = _written(run, header, handle, format, report_format)
             else:
-                written = _written(run, header, out, format)
+                written = _written(run, header, out, format, report_format)
             stage.count(findings=sum(header["summary"].values()), **written)
     return Summary(header["summary"], len(header["input"]["rejections"]), len(header["input"]["excluded"]))
 
 
-def _written(run: Run, header: dict[str, Any], out: IO[bytes], format: str) -> dict[str, int]:
+def _written(run: Run, header: dict[str, Any], out: IO[bytes], format: str, report_format: str) -> dict[str, int]:
     """Write the report; the bytes written as a stage count (none for a pipe or a terminal: they do not tell)."""
     start = _position(out)
-    _write(run, header, out, format)
+    _write(run, header, out, format, report_format)
     end = _position(out) if start >= 0 else -1
     return {"bytes": end - start} if end >= start >= 0 else {}
 
@@ -130,15 +138,22 @@ def _position(out: IO[bytes]) -> int:
         return -1
 
 
-def _write(run: Run, header: dict[str, Any], out: IO[bytes], format: str) -> None:
+def _write(run: Run, header: dict[str, Any], out: IO[bytes], format: str, report_format: str) -> None:
+    if format == "json" and report_format == "v2":
+        table, keys = rule_table(run.compiled.rules)
+        keyed = ((keys[id(ob.rule)], finding_dict(ob, d.status, d.waives, raw=True)) for ob, d in run.decided())
+        write_json_v2(header, table, keyed, out)
+        return
     if format == "json":
         write_json(header, (finding_dict(ob, d.status, d.waives, raw=True) for ob, d in run.decided()), out)
         return
     models = (Finding.model_validate(finding_dict(ob, d.status, d.waives)) for ob, d in run.decided())
     if format == "junit":
         write_junit(header, models, out)
-        return
-    write_csv_bytes(models, out)
+    elif format == "parquet":
+        write_parquet(models, out)
+    else:
+        write_csv_bytes(models, out)
 
 
 def _statuses(statuses: Collection[Status | str]) -> set[Status]:

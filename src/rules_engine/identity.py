@@ -14,7 +14,9 @@ __all__ = ["detail", "identity", "series"]
 
 def identity(f: Finding) -> str:
     """A finding's stable identity across runs: rule, subject, organisation, window (SHA-256, hex)."""
-    return hashlib.sha256(json.dumps([*series(f), f.window.start, f.window.end]).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps([*series(f), f.window.start.isoformat(), f.window.end.isoformat()]).encode()
+    ).hexdigest()
 
 
 def series(f: Finding) -> list[str]:

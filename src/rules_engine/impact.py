@@ -156,8 +156,8 @@ def compare(before: Report, after: Report) -> Impact:
                 subject_detail=detail(one),
                 subject_name=one.subject.name,
                 window=one.window.label,
-                window_start=one.window.start,
-                window_end=one.window.end,
+                window_start=one.window.start.isoformat(),
+                window_end=one.window.end.isoformat(),
                 old=None if a is None else Side.of(a),
                 new=None if b is None else Side.of(b),
                 identity=key,
@@ -166,7 +166,7 @@ def compare(before: Report, after: Report) -> Impact:
     flips.sort(key=lambda f: (f.rule_id, f.organisation_id, f.subject_id, f.subject_detail, f.window_start))
     return Impact(
         period=after.receipt.period,
-        as_of=after.as_of,
+        as_of=after.as_of.isoformat(),
         old_summary=dict(before.summary),
         new_summary=dict(after.summary),
         old_packs=[f"{p['id']}@{p.get('version', '')}" for p in before.receipt.packs],

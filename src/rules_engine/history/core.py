@@ -188,10 +188,10 @@ def record(
             sa.insert(store.runs).values(
                 recorded_at=when.isoformat(timespec="seconds"),
                 recorded_by=who,
-                as_of=report.as_of,
+                as_of=report.as_of.isoformat(),
                 period=report.receipt.period,
-                period_start=report.period.start,
-                period_end=report.period.end,
+                period_start=report.period.start.isoformat(),
+                period_end=report.period.end.isoformat(),
                 library=report.receipt.library,
                 library_version=report.receipt.version,
                 findings=len(report.findings),
@@ -212,7 +212,7 @@ def record(
         for start in range(0, len(rows), BATCH):
             _insert_batch(conn, rows[start : start + BATCH])
         # closed rectifications this run still finds violated are reopened, in the same transaction
-        _rectify.reopen_still_violated(conn, run_id, report.as_of, when.isoformat(timespec="seconds"))
+        _rectify.reopen_still_violated(conn, run_id, report.as_of.isoformat(), when.isoformat(timespec="seconds"))
         return _run(conn, int(run_id))
 
 
@@ -234,8 +234,8 @@ def _row(run_id: int, f: Finding) -> dict[str, Any]:
         "organisation_id": f.organisation.id,
         "organisation_name": f.organisation.name,
         "period": f.period.label,
-        "window_start": f.window.start,
-        "window_end": f.window.end,
+        "window_start": f.window.start.isoformat(),
+        "window_end": f.window.end.isoformat(),
         "window_label": f.window.label,
         "status": f.status.value,
         "count": f.count,
