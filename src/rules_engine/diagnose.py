@@ -465,7 +465,7 @@ def _diagnose(
     period = report.period.label or f"{report.period.start}..{report.period.end}"
     result = Diagnosis(
         period=period,
-        as_of=report.as_of,
+        as_of=report.as_of.isoformat(),
         confidence=confidence,
         split_depth=split,
         groups=dict(table),

@@ -227,7 +227,7 @@ def score(report: Report, scoring: Scoring | str | Path) -> ScoreResult:
         )
     return ScoreResult(
         period=report.period.label or f"{report.period.start}..{report.period.end}",
-        as_of=report.as_of,
+        as_of=report.as_of.isoformat(),
         scoring=_info(scoring),
         organisations=_ranked(orgs),
         people=_ranked(people),
