@@ -55,6 +55,7 @@ ROOT = HERE.parent
 RESULT = "COLUMNAR-RESULT "
 EPOCH = dt.date(1970, 1, 1)
 ENGINES = ("polars", "duckdb")
+BAD_TRIGGER = 10**9  # obligation numbers of unjudgeable triggers (rejected rows): base + BAD_TRIGGER + row number
 STAGES = ("roster+plan (product)", "plan->table", "read", "join", "aggregate", "write")
 ENGINE_STAGES = STAGES[1:]
 INSTALL_HINT = {"polars": "pip install polars", "duckdb": "pip install duckdb"}
@@ -263,7 +264,7 @@ def prepare(rules_dir: str, roster_path: Path, period_text: str, as_of_text: str
         live_c[i] = ob.window is not None and not ob.na and not ob.unk
     cols["ob"] = list(range(n))
     for k, trig in enumerate(triggers):
-        trig.base = n + k * 10**9  # trigger obligations: base + record number (after every planned one)
+        trig.base = n + k * 2 * BAD_TRIGGER  # trigger obligations: base + record number (after every planned one)
     posts: dict[str, list[Any]] = {"org": [], "person": [], "role": [], "start": [], "end": []}
     for person in roster.people:
         for post in person.posts:
@@ -397,6 +398,11 @@ def run_polars(prep: Prepared, records: Path, out: Path, max_evidence: int, mark
     rec = checked.filter(pl.col("reason").is_null()).select(
         "rec", "id", "org", "type", "day", "chair", "participants", "portfolio", "tags"
     )
+    # rejected rows that may have started a trigger rule's duty (see Counter.add_bad): kept for the join
+    rejected = [r for r, taints in REASONS.items() if taints]
+    bad = checked.filter(
+        pl.col("reason").is_in(rejected) & (pl.col("day").is_null() | (pl.col("day") <= as_of))
+    ).select("rec", "id", "org", "type", "day")
     del raw, checked
     mark("read")
 
@@ -527,6 +533,29 @@ def run_polars(prep: Prepared, records: Path, out: Path, max_evidence: int, mark
             .collect()
         )
         trig_frames.append(tobs)
+        # a rejected row of a trigger type: the duty it would have started cannot be judged (unk bad_trigger)
+        label = pl.when(pl.col("id").is_null() | (pl.col("id") == "")).then(
+            pl.lit(f"{records}:") + (pl.col("rec") + 1).cast(pl.String)
+        )
+        trig_frames.append(
+            bad.lazy()
+            .filter(pl.col("type").is_in(tr.trigger.types))
+            .join(kinds, on="org", how="semi")
+            .filter(pl.col("day").is_null() | pl.col("day").is_between(period_lo, period_hi))
+            .with_columns(subject=label.otherwise(pl.col("id")))
+            .unique(["org", "subject"], keep="first", maintain_order=True)
+            .select(
+                ob=pl.col("rec").cast(pl.Int64) + tr.base + BAD_TRIGGER,
+                rule=pl.lit(tr.index, dtype=pl.Int32),
+                rule_id=pl.lit(tr.rule_id),
+                org="org",
+                subject="subject",
+                trigger=pl.lit(None, dtype=pl.String),
+                cs=period_lo,
+                live=pl.lit(False),
+            )
+            .collect()
+        )
         follow = filtered(rec.lazy(), tr.follow).select("rec", "id", "org", "day")
         plans.append(
             tobs.lazy()
@@ -670,6 +699,11 @@ def run_duckdb(prep: Prepared, records: Path, out: Path, max_evidence: int, mark
         "CREATE TABLE recs AS SELECT rec, id, org, type, day, chair, participants, portfolio, tags FROM checked "
         "WHERE reason IS NULL ORDER BY rec"
     )
+    rejected = ", ".join(f"'{r}'" for r, taints in REASONS.items() if taints)
+    con.execute(
+        f"CREATE TABLE bad AS SELECT rec, id, org, type, day FROM checked WHERE reason IN ({rejected}) "
+        f"AND (day IS NULL OR day <= {prep.as_of})"
+    )
     con.execute("DROP TABLE raw; DROP TABLE checked")
     mark("read")
 
@@ -762,6 +796,19 @@ def run_duckdb(prep: Prepared, records: Path, out: Path, max_evidence: int, mark
     for k, tr in enumerate(prep.triggers):
         name = f"trig{k}"
         trig_tables.append(name)
+        trig_tables.append(f"bad{k}")
+        label = f"CASE WHEN id IS NULL OR id = '' THEN '{str(records).replace(chr(39), chr(39) * 2)}:' || (rec + 1) ELSE id END"
+        con.execute(
+            f"""
+            CREATE TABLE bad{k} AS
+            SELECT {tr.base + BAD_TRIGGER} + min(rec) AS ob, {tr.index} AS rule, '{tr.rule_id}' AS rule_id, x.org,
+                   {label} AS subject, NULL::VARCHAR AS trigger, {prep.period[0]} AS cs, false AS live
+            FROM bad x JOIN orgs g ON g.org = x.org
+            WHERE list_contains({_sql_list(tr.trigger.types)}, x.type) AND list_contains({_sql_list(tr.org_kinds)}, g.kind)
+              AND (x.day IS NULL OR x.day BETWEEN {prep.period[0]} AND {prep.period[1]})
+            GROUP BY x.org, subject
+            """
+        )
         je = "ce" if tr.eff_to is None else f"least(ce, {tr.eff_to})"
         con.execute(
             f"""
