@@ -56,8 +56,8 @@ RESULT = "COLUMNAR-RESULT "
 EPOCH = dt.date(1970, 1, 1)
 ENGINES = ("polars", "duckdb")
 BAD_TRIGGER = 10**9  # obligation numbers of unjudgeable triggers (rejected rows): base + BAD_TRIGGER + row number
-STAGES = ("roster+plan (product)", "plan->table", "read", "join", "aggregate", "write")
-ENGINE_STAGES = STAGES[1:]
+STAGES = ("roster+plan (product)", "plan->columns (python)", "plan->table", "read", "join", "aggregate", "write")
+ENGINE_STAGES = STAGES[2:]  # the engine's own work; the first two are the same Python code in every child
 INSTALL_HINT = {"polars": "pip install polars", "duckdb": "pip install duckdb"}
 # reason codes of the intake; True: a data problem (rejected), False: set aside (excluded)
 REASONS = {
@@ -298,7 +298,9 @@ def prepare(rules_dir: str, roster_path: Path, period_text: str, as_of_text: str
 # ---------------------------------------------------------------- polars
 
 
-def run_polars(prep: Prepared, records: Path, out: Path, max_evidence: int, mark: Callable[[str], None]) -> dict[str, Any]:
+def run_polars(
+    prep: Prepared, records: Path, out: Path, max_evidence: int, mark: Callable[[str], None]
+) -> dict[str, Any]:
     import polars as pl
 
     info: dict[str, Any] = {"version": pl.__version__}
@@ -497,14 +499,16 @@ def run_polars(prep: Prepared, records: Path, out: Path, max_evidence: int, mark
         if shape.chair_col:
             left.append("chair")
             right.append(shape.chair_col)
-        for name, col in zip(("person", "person_b"), cols[:2]):
+        for name, col in zip(("person", "person_b"), cols[:2], strict=False):
             left.append(name)
             right.append(col)
         if shape.portfolio:
             left.append("portfolio")
             right.append("portfolio")
         obs = live.filter(pl.col("rule") == shape.index).select("ob", "js", "je", *dict.fromkeys(right))
-        joined = base.join(obs, left_on=left, right_on=right).filter(pl.col("day").is_between(pl.col("js"), pl.col("je")))
+        joined = base.join(obs, left_on=left, right_on=right).filter(
+            pl.col("day").is_between(pl.col("js"), pl.col("je"))
+        )
         for col in cols[2:]:
             joined = joined.filter(pl.col("participants").list.contains(pl.col(col)))
         plans.append(joined.select("ob", "rec", "id"))
@@ -565,7 +569,11 @@ def run_polars(prep: Prepared, records: Path, out: Path, max_evidence: int, mark
             .filter(pl.col("day").is_between(pl.col("js"), pl.col("je")) & (pl.col("id") != pl.col("trigger")))
             .select("ob", "rec", "id")
         )
-    matches = pl.concat(plans).collect() if plans else pl.DataFrame(schema={"ob": pl.Int64, "rec": pl.UInt32, "id": pl.String})
+    matches = (
+        pl.concat(plans).collect()
+        if plans
+        else pl.DataFrame(schema={"ob": pl.Int64, "rec": pl.UInt32, "id": pl.String})
+    )
     info["matches"] = matches.height
     info["trigger_obligations"] = sum(f.height for f in trig_frames)
     mark("join")
@@ -608,10 +616,12 @@ def _sql_list(values: Iterable[str]) -> str:
 
 def _write_csv(path: Path, columns: dict[str, list[Any]], names: list[str]) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows(zip(*(columns[n] for n in names)))
+        csv.writer(fh).writerows(zip(*(columns[n] for n in names), strict=True))
 
 
-def run_duckdb(prep: Prepared, records: Path, out: Path, max_evidence: int, mark: Callable[[str], None]) -> dict[str, Any]:
+def run_duckdb(
+    prep: Prepared, records: Path, out: Path, max_evidence: int, mark: Callable[[str], None]
+) -> dict[str, Any]:
     import duckdb
 
     info: dict[str, Any] = {"version": duckdb.__version__}
@@ -636,7 +646,8 @@ def run_duckdb(prep: Prepared, records: Path, out: Path, max_evidence: int, mark
             [str(Path(tmp, "posts.csv"))],
         )
         con.execute(
-            "CREATE TABLE orgs AS SELECT * FROM read_csv(?, header=false, columns={'org': 'VARCHAR', 'kind': 'VARCHAR'})",
+            "CREATE TABLE orgs AS SELECT * FROM read_csv(?, header=false, "
+            "columns={'org': 'VARCHAR', 'kind': 'VARCHAR'})",
             [str(Path(tmp, "orgs.csv"))],
         )
     con.execute("CREATE TABLE types AS SELECT unnest($t) AS type", {"t": prep.known_types})
@@ -689,7 +700,8 @@ def run_duckdb(prep: Prepared, records: Path, out: Path, max_evidence: int, mark
                  f AS (SELECT id, arg_min(h, rec) AS h0 FROM h WHERE reason IS NULL OR reason = 'duplicate'
                        GROUP BY id)
             SELECT h.* EXCLUDE (h, reason), CASE WHEN reason = 'duplicate' AND h.h = f.h0 THEN 'duplicate_same'
-                                                 WHEN reason = 'duplicate' THEN 'duplicate_other' ELSE reason END AS reason
+                                                 WHEN reason = 'duplicate' THEN 'duplicate_other'
+                                                 ELSE reason END AS reason
             FROM h LEFT JOIN f USING (id)
             """
         )
@@ -708,7 +720,7 @@ def run_duckdb(prep: Prepared, records: Path, out: Path, max_evidence: int, mark
     mark("read")
 
     # join
-    hold = "p.start <= x.day AND (p.\"end\" IS NULL OR x.day <= p.\"end\")"
+    hold = 'p.start <= x.day AND (p."end" IS NULL OR x.day <= p."end")'
     explode_types = sorted(
         {t for s in prep.shapes if s.part_cols or s.part_sec or s.share for t in s.types}
         | {t for tr in prep.triggers for s in (tr.trigger, tr.follow) if s.part_sec for t in s.types}
@@ -779,7 +791,7 @@ def run_duckdb(prep: Prepared, records: Path, out: Path, max_evidence: int, mark
         on = ["x.org = o.org", "x.day BETWEEN o.js AND o.je"]
         if shape.chair_col:
             on.append(f"x.chair = o.{shape.chair_col}")
-        for name, col in zip(("person", "person_b"), cols[:2]):
+        for name, col in zip(("person", "person_b"), cols[:2], strict=False):
             on.append(f"x.{name} = o.{col}")
         if shape.portfolio:
             on.append("x.portfolio = o.portfolio")
@@ -797,14 +809,16 @@ def run_duckdb(prep: Prepared, records: Path, out: Path, max_evidence: int, mark
         name = f"trig{k}"
         trig_tables.append(name)
         trig_tables.append(f"bad{k}")
-        label = f"CASE WHEN id IS NULL OR id = '' THEN '{str(records).replace(chr(39), chr(39) * 2)}:' || (rec + 1) ELSE id END"
+        source = str(records).replace("'", "''")
+        label = f"CASE WHEN id IS NULL OR id = '' THEN '{source}:' || (rec + 1) ELSE id END"
         con.execute(
             f"""
             CREATE TABLE bad{k} AS
             SELECT {tr.base + BAD_TRIGGER} + min(rec) AS ob, {tr.index} AS rule, '{tr.rule_id}' AS rule_id, x.org,
                    {label} AS subject, NULL::VARCHAR AS trigger, {prep.period[0]} AS cs, false AS live
             FROM bad x JOIN orgs g ON g.org = x.org
-            WHERE list_contains({_sql_list(tr.trigger.types)}, x.type) AND list_contains({_sql_list(tr.org_kinds)}, g.kind)
+            WHERE list_contains({_sql_list(tr.trigger.types)}, x.type)
+              AND list_contains({_sql_list(tr.org_kinds)}, g.kind)
               AND (x.day IS NULL OR x.day BETWEEN {prep.period[0]} AND {prep.period[1]})
             GROUP BY x.org, subject
             """
@@ -830,10 +844,7 @@ def run_duckdb(prep: Prepared, records: Path, out: Path, max_evidence: int, mark
         )
     con.execute("CREATE TABLE matches AS " + "\nUNION ALL\n".join(selects))
     info["matches"] = scalar(con, "SELECT count(*) FROM matches")
-    info["trigger_obligations"] = sum(
-        scalar(con, f"SELECT count(*) FROM {t}")
-        for t in trig_tables
-    )
+    info["trigger_obligations"] = sum(scalar(con, f"SELECT count(*) FROM {t}") for t in trig_tables)
     mark("join")
 
     # aggregate: count, the first N ids by reading order (min_by with a cap), anti-join for the rest
@@ -841,13 +852,17 @@ def run_duckdb(prep: Prepared, records: Path, out: Path, max_evidence: int, mark
     union = " UNION ALL ".join(
         [f"SELECT {keys.replace('trigger', 'NULL::VARCHAR AS trigger')} FROM obl"]
         + [
-            f"SELECT {keys.replace('second', 'NULL::VARCHAR AS second').replace('portfolio', 'NULL::VARCHAR AS portfolio')}"
-            f" FROM {t}"
+            "SELECT "
+            + keys.replace("second", "NULL::VARCHAR AS second").replace("portfolio", "NULL::VARCHAR AS portfolio")
+            + f" FROM {t}"
             for t in trig_tables
         ]
     )
     con.execute(f"CREATE TABLE all_obs AS {union}")
-    con.execute(f"CREATE TABLE agg AS SELECT ob, count(*) AS count, min_by(id, rec, {max_evidence}) AS evidence FROM matches GROUP BY ob")
+    con.execute(
+        f"CREATE TABLE agg AS SELECT ob, count(*) AS count, min_by(id, rec, {max_evidence}) AS evidence "
+        "FROM matches GROUP BY ob"
+    )
     con.execute(
         f"""
         CREATE TABLE tallies AS
@@ -861,7 +876,8 @@ def run_duckdb(prep: Prepared, records: Path, out: Path, max_evidence: int, mark
     mark("aggregate")
 
     con.execute(
-        f"""COPY (SELECT ob, rule_id, org, subject, second, portfolio, trigger, DATE '1970-01-01' + cs::INTEGER AS start,
+        f"""COPY (SELECT ob, rule_id, org, subject, second, portfolio, trigger,
+                  DATE '1970-01-01' + cs::INTEGER AS start,
                   count, evidence FROM tallies ORDER BY ob) TO '{str(out).replace("'", "''")}' (FORMAT json)"""
     )
     mark("write")
@@ -904,7 +920,9 @@ def run_baseline(records: Path, out: Path, max_evidence: int, mark: Callable[[st
     good = df.filter(pl.col("day").is_not_null()).with_columns(half=(pl.col("day").dt.month() > 6).cast(pl.Int8))
     info: dict[str, Any] = {"version": pl.__version__, "rejected": df.height - good.height}
     mark("read")
-    by_org = good.group_by("org", "type", "half", maintain_order=True).agg(n=pl.len(), evidence=pl.col("id").head(max_evidence))
+    by_org = good.group_by("org", "type", "half", maintain_order=True).agg(
+        n=pl.len(), evidence=pl.col("id").head(max_evidence)
+    )
     by_person = (
         good.select("org", "type", "half", "id", person="participants")
         .explode("person")
@@ -927,11 +945,13 @@ def child(args: argparse.Namespace) -> int:
     records = data / "records.jsonl"
     out = Path(args.out_file)
     stages: dict[str, float] = {}
+    rss: dict[str, float] = {}  # RSS at the end of each stage
     marks = {"t": time.perf_counter()}
 
     def mark(name: str) -> None:
         now = time.perf_counter()
         stages[name] = stages.get(name, 0.0) + now - marks["t"]
+        rss[name] = rss_now_mb()
         marks["t"] = now
 
     start = time.perf_counter()
@@ -945,10 +965,11 @@ def child(args: argparse.Namespace) -> int:
         runner = run_polars if args.child == "polars" else run_duckdb
         marks["t"] = time.perf_counter()
         info = runner(prep, records, out, args.max_evidence, mark)
-        stages["plan->table"] += times["plan->table (python columns)"]
+        stages["plan->columns (python)"] = times["plan->table (python columns)"]
         info["not_covered"] = prep.not_covered
     result.update(info)
     result["stages"] = stages
+    result["rss"] = rss
     result["wall"] = time.perf_counter() - start
     result["engine_wall"] = sum(v for k, v in stages.items() if k in ENGINE_STAGES)
     result["peak_mb"] = peak_mb()
@@ -997,14 +1018,14 @@ def load_tallies(path: Path) -> dict[tuple[str, ...], tuple[int, list[str]]]:
     with path.open("rb") as fh:
         for line in fh:
             row = json.loads(line)
-            key = tuple(
-                row[k] or "" for k in ("org", "rule_id", "subject", "second", "portfolio", "trigger", "start")
-            )
+            key = tuple(row[k] or "" for k in ("org", "rule_id", "subject", "second", "portfolio", "trigger", "start"))
             out[key] = (int(row["count"]), list(row["evidence"] or []))
     return out
 
 
-def product_tallies(args: argparse.Namespace) -> tuple[dict[tuple[str, ...], tuple[int, list[str]]], dict[str, int], int]:
+def product_tallies(
+    args: argparse.Namespace,
+) -> tuple[dict[tuple[str, ...], tuple[int, list[str]]], dict[str, int], int]:
     import rules_engine
 
     data = Path(args.data)
@@ -1024,14 +1045,24 @@ def product_tallies(args: argparse.Namespace) -> tuple[dict[tuple[str, ...], tup
             skipped += 1
             continue
         s = f.subject
-        key = (f.organisation.id, f.rule_id, s.id, s.second.id if s.second else "", s.portfolio or "", s.record or "", f.period.start)
+        key = (
+            f.organisation.id,
+            f.rule_id,
+            s.id,
+            s.second.id if s.second else "",
+            s.portfolio or "",
+            s.record or "",
+            f.period.start,
+        )
         out[key] = (f.count, list(f.evidence))
     src = next(s for s in report.input.sources if s.kind == "records")
     acc = {"read": src.read, "used": src.used, "rejected": src.rejected, "excluded": src.excluded}
     return out, acc, skipped
 
 
-def compare(name: str, mine: dict[tuple[str, ...], tuple[int, list[str]]], ref: dict[tuple[str, ...], tuple[int, list[str]]]) -> list[str]:
+def compare(
+    name: str, mine: dict[tuple[str, ...], tuple[int, list[str]]], ref: dict[tuple[str, ...], tuple[int, list[str]]]
+) -> list[str]:
     problems: list[str] = []
     matched = 0
     for key, (count, evidence) in ref.items():
@@ -1047,8 +1078,10 @@ def compare(name: str, mine: dict[tuple[str, ...], tuple[int, list[str]]], ref: 
     extra = [k for k in mine if k not in ref]
     for key in extra[:20]:
         problems.append(f"  extra {key}: not among the product's findings")
-    print(f"{name}: {matched:,} of {len(ref):,} obligations match the product (count and evidence); "
-          f"{len(problems)} mismatches, {len(extra)} extra")
+    print(
+        f"{name}: {matched:,} of {len(ref):,} obligations match the product (count and evidence); "
+        f"{len(problems)} mismatches, {len(extra)} extra"
+    )
     for line in problems[:30]:
         print(line)
     return problems
@@ -1061,12 +1094,19 @@ def fmt(v: float) -> str:
 def report_table(best: dict[str, dict[str, Any]], runs: dict[str, list[dict[str, Any]]]) -> None:
     engines = [e for e in ENGINES if e in best]
     if engines:
-        print("\nstage (s, best run of each engine by engine wall)        " + "".join(f"{e:>12}" for e in engines)
-              + ("   duckdb/polars" if len(engines) == 2 else ""))
+        print(
+            "\nstage (s, best run of each engine by engine wall)        "
+            + "".join(f"{e:>12}" for e in engines)
+            + ("   duckdb/polars" if len(engines) == 2 else "")
+        )
         for stage in STAGES:
             vals = [best[e]["stages"].get(stage, float("nan")) for e in engines]
             ratio = f"{vals[1] / vals[0]:>16.2f}" if len(vals) == 2 and vals[0] else ""
             print(f"{stage:<56}" + "".join(f"{v:>12.2f}" for v in vals) + ratio)
+        print(
+            "RSS MB at the end of each engine stage: "
+            + "; ".join(f"{e} " + ", ".join(f"{k} {v:.0f}" for k, v in best[e]["rss"].items()) for e in engines)
+        )
         rows = [
             ("engine wall (plan->table .. write)", "engine_wall"),
             ("child wall (with roster+plan)", "wall"),
@@ -1080,27 +1120,37 @@ def report_table(best: dict[str, dict[str, Any]], runs: dict[str, list[dict[str,
         for e in engines:
             walls = sorted(r["engine_wall"] for r in runs[e])
             peaks = sorted(r["peak_mb"] for r in runs[e])
-            print(f"{e} {best[e]['version']}: engine wall over {len(walls)} runs {fmt(walls[0])}-{fmt(walls[-1])} s, "
-                  f"peak {peaks[0]:.0f}-{peaks[-1]:.0f} MB; {best[e]['obligations']:,} obligations "
-                  f"({best[e]['trigger_obligations']:,} from triggers), {best[e]['matches']:,} matches, "
-                  f"{best[e]['absent']:,} without any record; account {best[e]['account']}")
+            print(
+                f"{e} {best[e]['version']}: engine wall over {len(walls)} runs {fmt(walls[0])}-{fmt(walls[-1])} s, "
+                f"peak {peaks[0]:.0f}-{peaks[-1]:.0f} MB; {best[e]['obligations']:,} obligations "
+                f"({best[e]['trigger_obligations']:,} from triggers), {best[e]['matches']:,} matches, "
+                f"{best[e]['absent']:,} without any record; account {best[e]['account']}"
+            )
     if "baseline" in best:
         b = best["baseline"]
         walls = sorted(r["wall"] for r in runs["baseline"])
-        print(f"\nbaseline (plain polars: read, validate dates, group, write): read {fmt(b['stages']['read'])}, "
-              f"group {fmt(b['stages']['aggregate'])}, write {fmt(b['stages']['write'])}, wall {fmt(b['wall'])} s "
-              f"(runs {fmt(walls[0])}-{fmt(walls[-1])}), peak {b['peak_mb']:.0f} MB, {b['groups']:,} groups")
+        print(
+            f"\nbaseline (plain polars: read, validate dates, group, write): read {fmt(b['stages']['read'])}, "
+            f"group {fmt(b['stages']['aggregate'])}, write {fmt(b['stages']['write'])}, wall {fmt(b['wall'])} s "
+            f"(runs {fmt(walls[0])}-{fmt(walls[-1])}), peak {b['peak_mb']:.0f} MB, {b['groups']:,} groups"
+        )
         for e in engines:
-            print(f"{e} / baseline: engine wall {best[e]['engine_wall'] / b['wall']:.2f}, "
-                  f"with roster+plan {best[e]['wall'] / b['wall']:.2f}, peak RSS {best[e]['peak_mb'] / b['peak_mb']:.2f}")
+            print(
+                f"{e} / baseline: engine wall {best[e]['engine_wall'] / b['wall']:.2f}, "
+                f"with roster+plan {best[e]['wall'] / b['wall']:.2f}, peak RSS {best[e]['peak_mb'] / b['peak_mb']:.2f}"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("data", help="folder made by benchmarks/synth.py (roster.json or roster.yaml, records.jsonl)")
     parser.add_argument("--engines", default="polars,duckdb", help="comma-separated: polars, duckdb (default both)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per engine; the fastest is reported (default 1)")
-    parser.add_argument("--baseline", action="store_true", help="also run the plain polars read/validate/group/write script")
+    parser.add_argument(
+        "--baseline", action="store_true", help="also run the plain polars read/validate/group/write script"
+    )
     parser.add_argument("--check", action="store_true", help="compare with rules_engine.evaluate (use a small size)")
     parser.add_argument("--out", default=None, help="folder for the tallies (default out/columnar/<data folder name>)")
     parser.add_argument("--rules", default=str(ROOT / "rules"))
@@ -1132,17 +1182,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out_dir = Path(args.out) if args.out else ROOT / "out" / "columnar" / Path(args.data).name
     out_dir.mkdir(parents=True, exist_ok=True)
-    print(f"data {args.data}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start; "
-          f"each engine in its own child process, {args.repeat} run(s) each, in turn")
+    print(
+        f"data {args.data}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start; "
+        f"each engine in its own child process, {args.repeat} run(s) each, in turn"
+    )
     runs: dict[str, list[dict[str, Any]]] = {}
     order = engines + (["baseline"] if args.baseline else [])
     for i in range(args.repeat):
         for e in order:
             r = measure(e, args, out_dir / f"{e}.ndjson")
             runs.setdefault(e, []).append(r)
-            print(f"run {i + 1} {e}: wall {fmt(r['wall'])} s"
-                  + (f" (engine {fmt(r['engine_wall'])} s)" if e != "baseline" else "")
-                  + f", peak {r['peak_mb']:.0f} MB, load {os.getloadavg()[0]:.2f}")
+            print(
+                f"run {i + 1} {e}: wall {fmt(r['wall'])} s"
+                + (f" (engine {fmt(r['engine_wall'])} s)" if e != "baseline" else "")
+                + f", peak {r['peak_mb']:.0f} MB, load {os.getloadavg()[0]:.2f}"
+            )
     best = {e: min(rs, key=lambda r: r["engine_wall"] if e != "baseline" else r["wall"]) for e, rs in runs.items()}
     report_table(best, runs)
     if engines:
@@ -1151,13 +1205,18 @@ def main(argv: list[str] | None = None) -> int:
     if len(engines) == 2:
         a, b = (load_tallies(out_dir / f"{e}.ndjson") for e in engines)
         same = a == b
-        print(f"\npolars and DuckDB tallies identical: {'yes' if same else 'NO'} ({len(a):,} and {len(b):,} obligations)")
+        print(
+            f"\npolars and DuckDB tallies identical: {'yes' if same else 'NO'} ({len(a):,} and {len(b):,} obligations)"
+        )
         if not same:
             status = 1
     if args.check and engines:
         print("\nchecking against rules_engine.evaluate ...")
         ref, acc, skipped = product_tallies(args)
-        print(f"product: {len(ref):,} record-counting findings ({skipped:,} escalation findings not covered); account {acc}")
+        print(
+            f"product: {len(ref):,} record-counting findings ({skipped:,} escalation findings not covered); "
+            f"account {acc}"
+        )
         for e in engines:
             mine_acc = {k: best[e]["account"][k] for k in acc}
             print(f"{e} account {'matches' if mine_acc == acc else 'DIFFERS: ' + str(mine_acc)}")
