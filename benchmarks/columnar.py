@@ -579,7 +579,8 @@ def run_polars(
     mark("join")
 
     # aggregate: count, the first N ids in input order; anti-join for the obligations without a record
-    agg = matches.group_by("ob").agg(count=pl.len(), evidence=pl.col("id").sort_by("rec").head(max_evidence))
+    # (a group sees its rows in frame order: one sort by reading order, then head; sort_by per group is slower)
+    agg = matches.sort("rec").group_by("ob").agg(count=pl.len(), evidence=pl.col("id").head(max_evidence))
     keys = ["ob", "rule_id", "org", "subject", "second", "portfolio", "trigger", "cs"]
     all_obs = pl.concat(
         [obl.with_columns(trigger=pl.lit(None, dtype=pl.String)).select(keys)]
