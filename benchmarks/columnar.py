@@ -169,6 +169,7 @@ def shape_of(rule: Any, match: Any, kind: str) -> Shape:
             shape.never = True
         elif col != shape.chair_col and col not in shape.part_cols:  # the chair is among the participants
             shape.part_cols.append(col)
+    assert len(shape.part_cols) <= 2  # subject, or a pair's first and second: at most two obligation columns
     shape.portfolio = match.portfolio == "subject"
     if shape.portfolio and kind != "portfolio":
         shape.never = True
@@ -509,8 +510,6 @@ def run_polars(
         joined = base.join(obs, left_on=left, right_on=right).filter(
             pl.col("day").is_between(pl.col("js"), pl.col("je"))
         )
-        for col in cols[2:]:
-            joined = joined.filter(pl.col("participants").list.contains(pl.col(col)))
         plans.append(joined.select("ob", "rec", "id"))
     trig_frames: list[pl.DataFrame] = []
     period_lo, period_hi = pl.lit(prep.period[0]).cast(pl.Date), pl.lit(prep.period[1]).cast(pl.Date)
@@ -797,8 +796,6 @@ def run_duckdb(
         if shape.portfolio:
             on.append("x.portfolio = o.portfolio")
         where = [f"o.rule = {shape.index}", "o.live", *conditions(shape, "x")]
-        for col in cols[2:]:
-            where.append(f"x.rec IN (SELECT rec FROM people q WHERE q.person = o.{col})")
         if shape.share is not None:
             num, den = shape.share.numerator, shape.share.denominator
             where.append(f"x.rec IN (SELECT rec FROM att WHERE team > 0 AND present * {den} >= team * {num})")
