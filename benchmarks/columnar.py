@@ -8,7 +8,7 @@ Given a folder made by ``benchmarks/synth.py`` (``roster.json`` or ``roster.yaml
 engine runs in its own child process (so its peak RSS is its own) and does, over the product's rules:
 
 * **roster+plan** (product, Python; not an engine stage): rules loaded and compiled, roster read, and
-  ``rules_engine.obligations.plan`` (rule x subject x window, calendar and judged window);
+  ``rules_engine.plan.plan`` (rule x subject x window, calendar and judged window);
 * **plan->table**: those obligations, the posts and the organisations as engine tables;
 * **read**: ``records.jsonl`` read with a schema, required fields and dates validated, unknown
   organisations and types rejected, rows dated after the evaluation date or outside every window and
@@ -181,11 +181,11 @@ def prepare(rules_dir: str, roster_path: Path, period_text: str, as_of_text: str
     """Rules, roster and the product's plan; then the plan and the roster as columns (timed apart)."""
     from rules_engine import load_rules
     from rules_engine.compile import compile_rules
-    from rules_engine.evaluate import _span
+    from rules_engine.intake import record_span as _span
     from rules_engine.load.inputs import read_roster
     from rules_engine.model.rules import SubjectKind
-    from rules_engine.obligations import RosterIndex, plan
     from rules_engine.periods import parse_period
+    from rules_engine.plan import RosterIndex, plan
 
     times: dict[str, float] = {}
     t = time.perf_counter()
@@ -1050,7 +1050,7 @@ def product_tallies(
             s.second.id if s.second else "",
             s.portfolio or "",
             s.record or "",
-            f.period.start,
+            f.period.start.isoformat(),
         )
         out[key] = (f.count, list(f.evidence))
     src = next(s for s in report.input.sources if s.kind == "records")
