@@ -26,6 +26,7 @@ from . import __version__
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
 from .cli_rectify import add_commands as add_rectify_commands
+from .cli_reports import add_commands as add_report_commands
 from .cli_scorecard import add_commands as add_scorecard_commands
 from .compile import compile_rules
 from .engine import EngineError
@@ -143,10 +144,11 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--as-of", help="评价日期 evaluation date YYYY-MM-DD (default: today)")
     ev.add_argument(
         "--format",
-        choices=("table", "json", "csv", "junit"),
+        choices=("table", "json", "csv", "junit", "xlsx", "html"),
         default="table",
         help="table (default), json (the report with its receipt), csv (spreadsheets), junit (JUnit XML for CI: "
-        "a test case per finding, a suite per organisation)",
+        "a test case per finding, a suite per organisation), xlsx or html (with -o: the report people open, "
+        "see `rules-engine report`)",
     )
     ev.add_argument("--output", "-o", help="write the report to this file instead of standard output " + _WHOLE)
     ev.add_argument(
@@ -265,6 +267,7 @@ def _parser() -> argparse.ArgumentParser:
     add_closed_loop_commands(sub, RULES_HELP, _WHOLE)
     add_scorecard_commands(sub, _WHOLE)
     add_rectify_commands(sub, RULES_HELP, _WHOLE)
+    add_report_commands(sub, RULES_HELP, _WHOLE)
     return parser
 
 
@@ -492,6 +495,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.output:
         refuse_overwrite(args.output, inputs)
     extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence}
+    if args.format in ("xlsx", "html"):  # every finding held, then a workbook or a page (cli_reports)
+        from .cli_reports import evaluate_report
+
+        return evaluate_report(args, compiled, roster, files, as_of, extra, inputs)
     if args.db is not None:
         return _evaluate_recorded(args, compiled, roster, files, as_of, extra, inputs)
     if args.format in ("json", "csv", "junit"):  # streamed: findings are written as they are produced, never all held
