@@ -92,7 +92,7 @@ def render_html(
         data=jinja2.utils.markupsafe.Markup(_script_json(data)),
         script=jinja2.utils.markupsafe.Markup(script),
         style=jinja2.utils.markupsafe.Markup(style),
-        csp=_csp(script, style),
+        csp=jinja2.utils.markupsafe.Markup(_csp(script, style)),  # our own text: hashes and keywords
     )
     return str(page).encode("utf-8")
 
