@@ -36,7 +36,7 @@ CORPUS = [
     "@SUM(1)",
     "\t=1+1",
     "\r=1+1",
-    " =HYPERLINK(\"http://x\")",
+    ' =HYPERLINK("http://x")',
     "<script>alert(1)</script>",
     '"><img src=x onerror=alert(1)>',
     "</script><script>alert(1)</script>",
@@ -125,6 +125,8 @@ def test_the_same_report_gives_the_same_bytes(tmp_path: Path, report: Report) ->
     render_xlsx(report, a, EXAMPLE / "scoring.yaml", EXAMPLE / "roster.yaml")
     render_xlsx(report, b, EXAMPLE / "scoring.yaml", EXAMPLE / "roster.yaml")
     assert a.read_bytes() == b.read_bytes()
+    with zipfile.ZipFile(a) as z:  # dated by the evaluation date, not by the clock
+        assert b'<dcterms:created xsi:type="dcterms:W3CDTF">2025-01-15T00:00:00Z' in z.read("docProps/core.xml")
     assert render_html(report, EXAMPLE / "scoring.yaml", EXAMPLE / "roster.yaml") == render_html(
         report, EXAMPLE / "scoring.yaml", EXAMPLE / "roster.yaml"
     )
@@ -298,7 +300,9 @@ def test_each_listed_finding_carries_its_explanation(report: Report) -> None:
         assert strings[row[6]] == f"{f.expected.zh} / {f.expected.en}"
         assert strings[row[7]] == f"{f.actual.zh} / {f.actual.en}"
         assert row[11] == f.evidence and row[10].startswith(f.reason.zh)
-        assert [[r, strings[i]] for r, i in row[12]] == [[x.record, f"{x.reason.zh} / {x.reason.en}"] for x in f.rejected]
+        assert [[r, strings[i]] for r, i in row[12]] == [
+            [x.record, f"{x.reason.zh} / {x.reason.en}"] for x in f.rejected
+        ]
         rejected_seen |= bool(row[12])
     assert rejected_seen
 
