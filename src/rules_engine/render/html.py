@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import OutputError
 from ..model.findings import Finding, Report, Status
+from ..pipeline import paused_gc
 from .sections import ATTENTION, STATUS_ORDER, ClosedLoop, OrgCount, closed_loop, org_counts
 
 if TYPE_CHECKING:
@@ -70,6 +71,18 @@ def render_html(
     ``reports`` extra (Jinja2)."""
     jinja2 = _jinja2()
     listed = None if statuses is None else {Status(s) for s in statuses}
+    with paused_gc():  # short-lived rows and no cycles: the collector would only rescan the report
+        return _render(jinja2, report, scoring, roster, listed, max_rows)
+
+
+def _render(
+    jinja2: Any,
+    report: Report,
+    scoring: Scoring | ScoreResult | str | Path | None,
+    roster: Roster | str | Path | None,
+    listed: set[Status] | None,
+    max_rows: int,
+) -> bytes:
     extra = closed_loop(report, scoring, roster)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     template = env.from_string(_resource("report.html.j2"))

@@ -40,6 +40,7 @@ from typing import IO, TYPE_CHECKING, Any
 from ..atomic import atomic_write
 from ..errors import OutputError
 from ..model.findings import Finding, Report, Status
+from ..pipeline import paused_gc
 from .csv import neutralise
 from .sections import (
     ATTENTION,
@@ -138,12 +139,13 @@ def render_xlsx(
     the organisation sheets list every finding (True) or those that need attention (False); by default
     every finding up to :data:`LARGE_REPORT` findings. Needs the ``reports`` extra (XlsxWriter)."""
     xlsxwriter = _xlsxwriter()
-    extra = closed_loop(report, scoring, roster)  # errors before anything is written
-    if isinstance(out, (str, Path)):
-        with atomic_write(out, inputs) as handle:
-            _Workbook(xlsxwriter, handle, report, extra, every_finding).write()
-    else:
-        _Workbook(xlsxwriter, out, report, extra, every_finding).write()
+    with paused_gc():  # a million short-lived cells and no cycles: the collector would only rescan the report
+        extra = closed_loop(report, scoring, roster)  # errors before anything is written
+        if isinstance(out, (str, Path)):
+            with atomic_write(out, inputs) as handle:
+                _Workbook(xlsxwriter, handle, report, extra, every_finding).write()
+        else:
+            _Workbook(xlsxwriter, out, report, extra, every_finding).write()
 
 
 def _xlsxwriter() -> Any:
