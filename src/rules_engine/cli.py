@@ -46,6 +46,7 @@ from . import (
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
 from .cli_rectify import add_commands as add_rectify_commands
+from .cli_reports import add_commands as add_report_commands
 from .cli_scorecard import add_commands as add_scorecard_commands
 from .load.folder import ROSTER_NAMES, Entry, scan_folder
 from .load.inputs import RECORD_SUFFIXES, WORKBOOK_SUFFIXES
@@ -158,11 +159,11 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--as-of", help="评价日期 evaluation date YYYY-MM-DD (default: today)")
     ev.add_argument(
         "--format",
-        choices=("table", "json", "csv", "junit", "parquet"),
+        choices=("table", "json", "csv", "junit", "parquet", "xlsx", "html"),
         default="table",
         help="table (default), json (the report with its receipt), csv (spreadsheets), junit (JUnit XML for CI: "
         "a test case per finding, a suite per organisation), parquet (the CSV columns for data tools; needs the "
-        "[parquet] extra)",
+        "[parquet] extra), xlsx or html (with -o: the report people open, see `rules-engine report`)",
     )
     ev.add_argument(
         "--report-format",
@@ -303,6 +304,7 @@ def _parser() -> argparse.ArgumentParser:
     add_closed_loop_commands(sub, RULES_HELP, _WHOLE)
     add_scorecard_commands(sub, _WHOLE)
     add_rectify_commands(sub, RULES_HELP, _WHOLE)
+    add_report_commands(sub, RULES_HELP, _WHOLE)
     return parser
 
 
@@ -546,6 +548,10 @@ def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
     extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence, "tracer": tracer}
     if args.report_format is not None and args.format != "json":
         raise UsageError(f"--report-format 只用于 --format json is for --format json only, not {args.format}")
+    if args.format in ("xlsx", "html"):  # every finding held, then a workbook or a page (cli_reports)
+        from .cli_reports import evaluate_report
+
+        return evaluate_report(args, compiled, roster, files, as_of, extra, inputs)
     if args.db is not None:
         return _evaluate_recorded(args, compiled, roster, files, as_of, extra, inputs)
     if args.format in ("json", "csv", "junit", "parquet"):  # streamed: findings written as produced, never all held
