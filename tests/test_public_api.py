@@ -10,19 +10,38 @@ from pathlib import Path
 import rules_engine
 
 SRC = Path(rules_engine.__file__).parent
-SHELLS = ("cli.py", "cli_closed_loop.py", "cli_scorecard.py", "cli_rectify.py", "bdd.py", "pytest_plugin.py")
+SHELLS = (
+    "cli.py",
+    "cli_closed_loop.py",
+    "cli_scorecard.py",
+    "cli_rectify.py",
+    "cli_reports.py",
+    "bdd.py",
+    "pytest_plugin.py",
+)
 
 # module -> names still imported from it by the shells (not re-exported by rules_engine)
 KNOWN = {
     "atomic": {"files_under", "refuse_overwrite", "write_bytes"},  # output files written whole
-    "cli": {"UsageError", "parse_params", "rules_paths", "split_inputs"},  # the CLI's own helpers
+    "cli": {
+        "UsageError",
+        "fail_on_argument",
+        "parse_params",
+        "rules_paths",
+        "shown_statuses",
+        "split_inputs",
+    },  # the CLI's own helpers
     "cli_closed_loop": {"add_commands", "emit", "json_bytes"},  # the closed-loop commands' output helpers
     "cli_rectify": {"add_commands"},
+    "cli_reports": {"add_commands", "evaluate_report"},
     "cli_scorecard": {"add_commands"},
     "coverage": {"coverage_markdown"},
     "errors": {"did_you_mean"},
     "guard": {"shown"},  # a value cut short for a message
     "render.frames": {"require_parquet", "write_parquet"},  # Parquet, an optional extra
+    "render.html": {"jinja2_module", "render_html"},  # the reports extra
+    "render.sections": {"ATTENTION"},  # the statuses a report lists by default
+    "render.xlsx": {"render_xlsx", "xlsxwriter_module"},
     "schema": {"KINDS"},  # the schemas `rules-engine schema` can print
     "history": set(),  # `from . import history`: the optional history store, a documented module
     "load.folder": {"ROSTER_NAMES", "Entry", "scan_folder"},  # which files of an input folder are read

@@ -196,7 +196,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     ev.add_argument(
         "--fail-on",
-        type=_fail_on,
+        type=fail_on_argument,
         default=DEFAULT_FAIL_ON,
         metavar="CONDITIONS",
         help="what makes the exit code non-zero, comma-separated: violated (exit 1), undeterminable, "
@@ -366,7 +366,7 @@ Rows dated after --as-of, identical duplicates and rows dated outside every peri
 (input.excluded), not rejected: they do not make a run incomplete."""
 
 
-def _fail_on(text: str) -> str:
+def fail_on_argument(text: str) -> str:
     try:
         parse_fail_on(text)
     except Error as exc:
@@ -564,7 +564,7 @@ def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
             summary = evaluate_to(sys.stdout.buffer, compiled, roster, files, period=args.period, as_of=as_of, **extra)
             sys.stdout.flush()
         return summary.exit_code(args.fail_on)
-    show = _show(args)
+    show = shown_statuses(args)
     # only the findings the table lists are kept as models (the summary counts all of them)
     report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, statuses=show, **extra)
     with tracer.stage("render") as stage:
@@ -574,7 +574,7 @@ def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
     return report.exit_code(args.fail_on)
 
 
-def _show(args: argparse.Namespace) -> set[Status] | None:
+def shown_statuses(args: argparse.Namespace) -> set[Status] | None:
     """The statuses the table lists (None: all)."""
     return None if args.show.strip() == "all" else {_status(s) for s in args.show.split(",") if s.strip()}
 
@@ -630,7 +630,7 @@ def _evaluate_recorded(
         elif args.format == "junit":
             data = render_junit(report)
         else:
-            data = render_table(report, colour=_colour(args), show=_show(args)).encode()
+            data = render_table(report, colour=_colour(args), show=shown_statuses(args)).encode()
         _emit(args, data, inputs)
         stage.count(bytes=len(data))
     return report.exit_code(args.fail_on)

@@ -17,9 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import Report, Status, evaluate
 from .atomic import files_under, refuse_overwrite, write_bytes
-from .evaluate import evaluate
-from .model.findings import Report, Status
 from .render.sections import ATTENTION
 
 FORMATS = ("xlsx", "html")
@@ -41,8 +40,8 @@ Exit codes as evaluate: 0 no violation, 1 violations, 4 incomplete, 2 usage erro
 
 def add_commands(sub: Any, rules_help: str, whole: str) -> None:
     """Add ``report`` to the subcommands of ``rules-engine``."""
-    from .cli import _fail_on
-    from .outcome import DEFAULT_FAIL_ON
+    from . import DEFAULT_FAIL_ON
+    from .cli import fail_on_argument
 
     rp = sub.add_parser(
         "report",
@@ -69,7 +68,7 @@ def add_commands(sub: Any, rules_help: str, whole: str) -> None:
     )
     rp.add_argument(
         "--fail-on",
-        type=_fail_on,
+        type=fail_on_argument,
         default=DEFAULT_FAIL_ON,
         metavar="CONDITIONS",
         help="what makes the exit code non-zero, as evaluate (default: violated,incomplete)",
@@ -117,26 +116,24 @@ def write_report(
 def _check_extra(format: str) -> None:
     """The extra's library, before anything is evaluated (a missing one is exit 2 with the pip command)."""
     if format == "xlsx":
-        from .render.xlsx import _xlsxwriter
+        from .render.xlsx import xlsxwriter_module
 
-        _xlsxwriter()
+        xlsxwriter_module()
     else:
-        from .render.html import _jinja2
+        from .render.html import jinja2_module
 
-        _jinja2()
+        jinja2_module()
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .cli import UsageError, _params, _rules_paths, _show, _split_inputs
-    from .compile import compile_rules
-    from .load.rules import load_rules
-    from .scorecard import load_scoring
+    from . import compile_rules, load_rules, load_scoring
+    from .cli import UsageError, parse_params, rules_paths, shown_statuses, split_inputs
 
     format = report_format(args.output, args.format)
     _check_extra(format)
-    roster, records = _split_inputs(args.inputs, args.waivers)
+    roster, records = split_inputs(args.inputs, args.waivers)
     as_of = _as_of(args.as_of, UsageError)
-    compiled = compile_rules(load_rules(*_rules_paths(args.rules)), _params(args.param))
+    compiled = compile_rules(load_rules(*rules_paths(args.rules)), parse_params(args.param))
     files = [str(p) for p in records]
     inputs = [str(roster), *files, *args.waivers, *files_under(p.root for p in compiled.ruleset.packs)]
     if args.scoring:
@@ -152,7 +149,9 @@ def _report(args: argparse.Namespace) -> int:
         waivers=list(args.waivers),
         max_evidence=args.max_evidence,
     )
-    write_report(report, args.output, format, scoring=scoring, roster=str(roster), inputs=inputs, statuses=_show(args))
+    write_report(
+        report, args.output, format, scoring=scoring, roster=str(roster), inputs=inputs, statuses=shown_statuses(args)
+    )
     print(f"rules-engine: 已写入 wrote {args.output}", file=sys.stderr)
     return report.exit_code(args.fail_on)
 
@@ -168,7 +167,7 @@ def evaluate_report(
 ) -> int:
     """``evaluate --format xlsx|html``: every finding held (not streamed), then the report written to -o;
     with --db the run is recorded first, as for the other formats."""
-    from .cli import UsageError, _show
+    from .cli import UsageError, shown_statuses
 
     if not args.output:
         raise UsageError(f"--format {args.format} 需要 -o 文件 needs -o FILE (the report is a file to open)")
@@ -181,7 +180,7 @@ def evaluate_report(
     if args.db is not None:
         run = history.record(report, args.db, recorded_by=args.recorded_by)
         print(f"rules-engine: 已记录运行 recorded run {run.id} ({history.shown_db(args.db)})", file=sys.stderr)
-    write_report(report, args.output, args.format, roster=str(roster), inputs=inputs, statuses=_show(args))
+    write_report(report, args.output, args.format, roster=str(roster), inputs=inputs, statuses=shown_statuses(args))
     return report.exit_code(args.fail_on)
 
 

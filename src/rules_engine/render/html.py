@@ -69,7 +69,7 @@ def render_html(
     `roster` (the roster the report was made from) the 三实三弱 gaps. `statuses`: the statuses the findings
     table lists (None: every finding); at most `max_rows` findings are listed, the rest counted. Needs the
     ``reports`` extra (Jinja2)."""
-    jinja2 = _jinja2()
+    jinja2 = jinja2_module()
     listed = None if statuses is None else {Status(s) for s in statuses}
     with paused_gc():  # short-lived rows and no cycles: the collector would only rescan the report
         return _render(jinja2, report, scoring, roster, listed, max_rows)
@@ -110,7 +110,7 @@ def _render(
     return str(page).encode("utf-8")
 
 
-def _jinja2() -> Any:
+def jinja2_module() -> Any:
     try:
         import jinja2
     except ModuleNotFoundError as exc:
@@ -215,8 +215,8 @@ def _table_data(report: Report, listed: set[Status] | None, max_rows: int) -> tu
                 org,
                 rule,
                 s(_subject(f)),
-                f.window.start,
-                f.window.end,
+                f.window.start.isoformat(),
+                f.window.end.isoformat(),
                 s(f"{f.expected.zh} / {f.expected.en}"),
                 s(f"{f.actual.zh} / {f.actual.en}"),
                 f.count,

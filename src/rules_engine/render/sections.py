@@ -60,8 +60,12 @@ def params_text(f: Finding) -> str:
     return "; ".join(f"{name}={info.get('value')} ({info.get('set_by')})" for name, info in sorted(f.params.items()))
 
 
-def iso_date(text: str) -> dt.date | None:
-    """A report date (``YYYY-MM-DD``) as a date, or None when it is empty or not a date."""
+def iso_date(text: str | dt.date | None) -> dt.date | None:
+    """A report date (a date, or ``YYYY-MM-DD`` text) as a date, or None when it is empty or not a date."""
+    if isinstance(text, dt.date):
+        return text
+    if not text:
+        return None
     try:
         return dt.date.fromisoformat(text)
     except (TypeError, ValueError):

@@ -138,7 +138,7 @@ def render_xlsx(
     sheets; with `roster` (the roster the report was made from) the 三实三弱 sheet. `every_finding`: whether
     the organisation sheets list every finding (True) or those that need attention (False); by default
     every finding up to :data:`LARGE_REPORT` findings. Needs the ``reports`` extra (XlsxWriter)."""
-    xlsxwriter = _xlsxwriter()
+    xlsxwriter = xlsxwriter_module()
     with paused_gc():  # a million short-lived cells and no cycles: the collector would only rescan the report
         extra = closed_loop(report, scoring, roster)  # errors before anything is written
         if isinstance(out, (str, Path)):
@@ -148,7 +148,7 @@ def render_xlsx(
             _Workbook(xlsxwriter, out, report, extra, every_finding).write()
 
 
-def _xlsxwriter() -> Any:
+def xlsxwriter_module() -> Any:
     try:
         import xlsxwriter
     except ModuleNotFoundError as exc:
