@@ -45,6 +45,7 @@ from . import (
 )
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
+from .cli_explain import add_finding_options, explain_finding, wants_finding
 from .cli_outputs import add_output_options
 from .cli_rectify import add_commands as add_rectify_commands
 from .cli_reports import add_commands as add_report_commands
@@ -78,7 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             reconfigure(encoding="utf-8", errors="backslashreplace" if stream is sys.stderr else "strict")
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown and args.command == "explain" and not any(u.startswith("-") for u in unknown):
+            args.inputs = [*args.inputs, *unknown]  # explain RULE --subject ID --period P INPUTS: after the options
+        elif unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         result: int = args.func(args)
         return result
     except BrokenPipeError:  # the reader went away (`... | head`): stop quietly
@@ -307,8 +312,12 @@ def _parser() -> argparse.ArgumentParser:
 
     _history_parser(sub)
 
-    ex = sub.add_parser("explain", help="说明规则 explain what a rule checks")
+    ex = sub.add_parser(
+        "explain",
+        help="说明规则或结论 explain what a rule checks; with --subject, --period and inputs: a finding, as a trace",
+    )
     ex.add_argument("rule_id")
+    add_finding_options(ex)
     ex.add_argument("--rules", action="append", help=RULES_HELP)
     ex.add_argument("--param", action="append", default=[], metavar="RULE.NAME=VALUE")
     ex.add_argument("--format", choices=("text", "json"), default="text")
@@ -737,6 +746,8 @@ def _new_rule(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
+    if wants_finding(args):  # explain RULE --subject ID --period P INPUTS: one finding (cli_explain)
+        return explain_finding(args)
     ruleset = load_rules(*rules_paths(args.rules))
     compiled = compile_rules(ruleset, parse_params(args.param))
     variants = [r for r in compiled.rules if r.rule.id == args.rule_id]
