@@ -83,7 +83,7 @@ def render_terminal(report: Report, *, colour: bool, show: set[Status] | None, w
     )
     plain = render_table(report, colour=False, show=show).splitlines()
     for line in plain[:2]:
-        console.print(Text(line))
+        console.print(Text(line), soft_wrap=True)
     groups: dict[tuple[str, str], list[Finding]] = {}
     for f in report.findings:
         if show is None or f.status in show:
@@ -114,7 +114,7 @@ def render_terminal(report: Report, *, colour: bool, show: set[Status] | None, w
     tail = next((i for i, line in enumerate(plain) if line.startswith("合计 summary:")), len(plain))
     console.print()
     for line in plain[tail:]:
-        console.print(Text(line))
+        console.print(Text(line), soft_wrap=True)
     return buffer.getvalue()
 
 
