@@ -18,8 +18,8 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from . import Finding, Report, Status, compile_rules, evaluate, load_rules
-from .errors import Error, did_you_mean
+from . import Error, Finding, Report, Status, compile_rules, evaluate, load_rules
+from .errors import did_you_mean
 from .guard import shown
 
 #: every piece of evidence kept (the largest --max-evidence evaluate accepts)

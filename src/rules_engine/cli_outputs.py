@@ -30,15 +30,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from . import Report, Status, evaluate
+from . import Error, OutputError, Report, Status, evaluate
 from .atomic import atomic_write, refuse_overwrite
-from .errors import Error, OutputError
 from .guard import shown
 from .render.sections import ATTENTION
 
@@ -330,8 +330,8 @@ def evaluate_outputs(
     inputs: list[str],
 ) -> int:
     """``evaluate`` with several outputs, a filter or the summary view: one evaluation, every output."""
-    from .cli import DEFAULT_REPORT_FORMAT, _colour
-    from .render.terminal import use_rich
+    from .cli import DEFAULT_REPORT_FORMAT
+    from .render.terminal import is_tty, use_rich
 
     chosen = filters(args)
     if args.report_format is not None and not any(o.format == "json" for o in outputs):
@@ -353,7 +353,7 @@ def evaluate_outputs(
         compiled,
         str(roster),
         args.report_format or DEFAULT_REPORT_FORMAT,
-        colour=_colour(args),
+        colour=args.color == "always" or (args.color == "auto" and is_tty(sys.stdout) and "NO_COLOR" not in os.environ),
         rich=use_rich(args.color, False, sys.stdout),
         whole=report,
     )
