@@ -16,14 +16,17 @@ SHELLS = (
     "cli_scorecard.py",
     "cli_rectify.py",
     "cli_reports.py",
+    "cli_outputs.py",
+    "cli_explain.py",
     "bdd.py",
     "pytest_plugin.py",
 )
 
 # module -> names still imported from it by the shells (not re-exported by rules_engine)
 KNOWN = {
-    "atomic": {"files_under", "refuse_overwrite", "write_bytes"},  # output files written whole
+    "atomic": {"atomic_write", "files_under", "refuse_overwrite", "write_bytes"},  # output files written whole
     "cli": {
+        "DEFAULT_REPORT_FORMAT",
         "UsageError",
         "fail_on_argument",
         "parse_params",
@@ -34,18 +37,37 @@ KNOWN = {
     "cli_closed_loop": {"add_commands", "emit", "json_bytes"},  # the closed-loop commands' output helpers
     "cli_rectify": {"add_commands"},
     "cli_reports": {"add_commands", "evaluate_report"},
+    "cli_outputs": {  # several outputs, filters, the summary view (evaluate and report)
+        "Context",
+        "add_output_options",
+        "check_ids",
+        "evaluate_outputs",
+        "filters",
+        "needs_outputs",
+        "note_filters",
+        "output_paths",
+        "plan_outputs",
+        "require_extras",
+        "roster_orgs",
+        "scoped",
+        "write_all",
+    },
+    "cli_explain": {"add_finding_options", "explain_finding", "wants_finding"},
     "cli_scorecard": {"add_commands"},
     "coverage": {"coverage_markdown"},
     "errors": {"did_you_mean"},
     "guard": {"shown"},  # a value cut short for a message
     "render.frames": {"require_parquet", "write_parquet"},  # Parquet, an optional extra
+    "render.json": {"render_json"},  # with the header's filter (extra=)
+    "render.summary": {"render_summary"},  # the summary view
+    "render.terminal": {"ProgressTracer", "is_tty", "progress_tracer", "render_terminal", "use_rich"},  # rich
     "render.html": {"jinja2_module", "render_html"},  # the reports extra
     "render.sections": {"ATTENTION"},  # the statuses a report lists by default
     "render.xlsx": {"render_xlsx", "xlsxwriter_module"},
     "schema": {"KINDS"},  # the schemas `rules-engine schema` can print
     "history": set(),  # `from . import history`: the optional history store, a documented module
     "load.folder": {"ROSTER_NAMES", "Entry", "scan_folder"},  # which files of an input folder are read
-    "load.inputs": {"RECORD_SUFFIXES", "WORKBOOK_SUFFIXES"},
+    "load.inputs": {"RECORD_SUFFIXES", "WORKBOOK_SUFFIXES", "BadRow", "read_records"},  # explain: records' places
     "load.rules": {"find_pack"},
     "load.xlsx": {"sheet_kinds"},
     "model.vocab": {"KIND_WORDS", "ORG_COLUMNS", "PEOPLE_COLUMNS", "RECORD_COLUMNS", "ROLE_WORDS"},

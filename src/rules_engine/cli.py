@@ -45,6 +45,8 @@ from . import (
 )
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
+from .cli_explain import add_finding_options, explain_finding, wants_finding
+from .cli_outputs import add_output_options
 from .cli_rectify import add_commands as add_rectify_commands
 from .cli_reports import add_commands as add_report_commands
 from .cli_scorecard import add_commands as add_scorecard_commands
@@ -77,7 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             reconfigure(encoding="utf-8", errors="backslashreplace" if stream is sys.stderr else "strict")
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown and args.command == "explain" and not any(u.startswith("-") for u in unknown):
+            args.inputs = [*args.inputs, *unknown]  # explain RULE --subject ID --period P INPUTS: after the options
+        elif unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         result: int = args.func(args)
         return result
     except BrokenPipeError:  # the reader went away (`... | head`): stop quietly
@@ -159,11 +165,14 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--as-of", help="评价日期 evaluation date YYYY-MM-DD (default: today)")
     ev.add_argument(
         "--format",
-        choices=("table", "json", "csv", "junit", "parquet", "xlsx", "html"),
-        default="table",
-        help="table (default), json (the report with its receipt), csv (spreadsheets), junit (JUnit XML for CI: "
-        "a test case per finding, a suite per organisation), parquet (the CSV columns for data tools; needs the "
-        "[parquet] extra), xlsx or html (with -o: the report people open, see `rules-engine report`)",
+        choices=("table", "summary", "json", "csv", "junit", "parquet", "xlsx", "html"),
+        help="table (default; with -o: from its extension), summary (totals by organisation and by rule), json "
+        "(the report with its receipt), csv (spreadsheets), junit (JUnit XML for CI: a test case per finding, a "
+        "suite per organisation), parquet (the CSV columns for data tools; needs the [parquet] extra), xlsx or "
+        "html (with -o: the report people open, see `rules-engine report`)",
+    )
+    ev.add_argument(
+        "--summary", action="store_true", help="汇总 the table as totals by organisation and by rule (large runs)"
     )
     ev.add_argument(
         "--report-format",
@@ -171,7 +180,16 @@ def _parser() -> argparse.ArgumentParser:
         help="with --format json: v2 (default: each rule's title, clause and parameters once, in a rules table; "
         "for large runs) or v1 (every finding whole, as before)",
     )
-    ev.add_argument("--output", "-o", help="write the report to this file instead of standard output " + _WHOLE)
+    ev.add_argument(
+        "--output",
+        "-o",
+        action="append",
+        dest="outputs",
+        metavar="FILE",
+        help="write the report to this file instead of standard output; repeat for several formats from one "
+        "evaluation, each from its extension (.json .csv .xml .parquet .xlsx .html .txt); all written or none "
+        + _WHOLE,
+    )
     ev.add_argument(
         "--param",
         action="append",
@@ -189,10 +207,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     ev.add_argument(
         "--show",
-        default="violated,undeterminable,pending,waived",
-        help="statuses the table lists (default: violated,undeterminable,pending,waived; 'all' for every "
-        "finding); the summary always counts all",
+        help="statuses listed (the table and html: violated,undeterminable,pending,waived unless given; the "
+        "other formats: every finding unless given; 'all' for every finding); the summary always counts all",
     )
+    add_output_options(ev)
     ev.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     ev.add_argument(
         "--fail-on",
@@ -294,8 +312,12 @@ def _parser() -> argparse.ArgumentParser:
 
     _history_parser(sub)
 
-    ex = sub.add_parser("explain", help="说明规则 explain what a rule checks")
+    ex = sub.add_parser(
+        "explain",
+        help="说明规则或结论 explain what a rule checks; with --subject, --period and inputs: a finding, as a trace",
+    )
     ex.add_argument("rule_id")
+    add_finding_options(ex)
     ex.add_argument("--rules", action="append", help=RULES_HELP)
     ex.add_argument("--param", action="append", default=[], metavar="RULE.NAME=VALUE")
     ex.add_argument("--format", choices=("text", "json"), default="text")
@@ -518,13 +540,20 @@ def _note_left_out(entries: list[Entry]) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from .render.terminal import ProgressTracer, progress_tracer
+
     tracer: Tracer = RecordingTracer() if args.profile or args.profile_json else NullTracer()
-    code = _evaluate_traced(args, tracer)
+    shown = progress_tracer(tracer, sys.stderr)  # a progress display only on a terminal, after a second
+    try:
+        code = _evaluate_traced(args, shown)
+    finally:
+        if isinstance(shown, ProgressTracer):
+            shown.close()
     if isinstance(tracer, RecordingTracer):  # after the report: never on standard output
         if args.profile:
             sys.stderr.write(tracer.table())
         if args.profile_json:
-            write_bytes(args.profile_json, tracer.to_json(), [args.output] if args.output else [])
+            write_bytes(args.profile_json, tracer.to_json(), args.outputs or [])
     return code
 
 
@@ -538,14 +567,21 @@ def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
             raise UsageError(f"--as-of 日期无效 invalid date '{args.as_of}' (YYYY-MM-DD)") from None
     with tracer.stage("rules"):
         compiled = compile_rules(load_rules(*rules_paths(args.rules)), parse_params(args.param))
+    from .cli_outputs import evaluate_outputs, needs_outputs, output_paths, plan_outputs
+
     files = [str(p) for p in records]
     # refused before anything is evaluated or written: -o onto a record, roster, waiver or rule file
     inputs = [str(roster), *files, *args.waivers, *files_under(p.root for p in compiled.ruleset.packs)]
-    if args.output:
-        refuse_overwrite(args.output, inputs)
+    outputs = plan_outputs(args.outputs or [], args.format, summary=args.summary)
+    for path in output_paths(outputs):
+        refuse_overwrite(path, inputs)
     if args.profile_json:
-        refuse_overwrite(args.profile_json, [*inputs, *([args.output] if args.output else [])])
+        refuse_overwrite(args.profile_json, [*inputs, *output_paths(outputs)])
     extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence, "tracer": tracer}
+    args.output = outputs[0].path if len(outputs) == 1 else None
+    if needs_outputs(args, outputs):  # several outputs, a filter, the summary view, the rich table
+        return evaluate_outputs(args, outputs, compiled, roster, files, as_of, extra, inputs)
+    args.format = outputs[0].format
     if args.report_format is not None and args.format != "json":
         raise UsageError(f"--report-format 只用于 --format json is for --format json only, not {args.format}")
     if args.format in ("xlsx", "html"):  # every finding held, then a workbook or a page (cli_reports)
@@ -575,7 +611,11 @@ def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
 
 
 def shown_statuses(args: argparse.Namespace) -> set[Status] | None:
-    """The statuses the table lists (None: all)."""
+    """The statuses the table lists (None: all); --show not given: those that need attention."""
+    if args.show is None:
+        from .render.sections import ATTENTION
+
+        return set(ATTENTION)
     return None if args.show.strip() == "all" else {_status(s) for s in args.show.split(",") if s.strip()}
 
 
@@ -706,6 +746,8 @@ def _new_rule(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
+    if wants_finding(args):  # explain RULE --subject ID --period P INPUTS: one finding (cli_explain)
+        return explain_finding(args)
     ruleset = load_rules(*rules_paths(args.rules))
     compiled = compile_rules(ruleset, parse_params(args.param))
     variants = [r for r in compiled.rules if r.rule.id == args.rule_id]

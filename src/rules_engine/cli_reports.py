@@ -19,9 +19,10 @@ from typing import Any
 
 from . import Report, Status, evaluate
 from .atomic import files_under, refuse_overwrite, write_bytes
-from .render.sections import ATTENTION
 
 FORMATS = ("xlsx", "html")
+#: what ``report -o`` writes (several -o: each from its extension)
+REPORT_FORMATS = frozenset({"xlsx", "html", "json", "csv", "junit", "parquet"})
 SUFFIXES = {".xlsx": "xlsx", ".html": "html", ".htm": "html"}
 
 REPORT_EPILOG = """\
@@ -42,6 +43,7 @@ def add_commands(sub: Any, rules_help: str, whole: str) -> None:
     """Add ``report`` to the subcommands of ``rules-engine``."""
     from . import DEFAULT_FAIL_ON
     from .cli import fail_on_argument
+    from .cli_outputs import add_output_options
 
     rp = sub.add_parser(
         "report",
@@ -53,7 +55,16 @@ def add_commands(sub: Any, rules_help: str, whole: str) -> None:
     rp.add_argument("--period", required=True, help="2024, 2024-H1, 2024-Q3, 2024-05 or 2024-01-01..2024-06-30")
     rp.add_argument("--as-of", help="评价日期 evaluation date YYYY-MM-DD (default: today)")
     rp.add_argument("--format", choices=FORMATS, help="xlsx or html (default: from the extension of -o)")
-    rp.add_argument("--output", "-o", required=True, help="the report file (.xlsx or .html) " + whole)
+    rp.add_argument(
+        "--output",
+        "-o",
+        required=True,
+        action="append",
+        dest="outputs",
+        metavar="FILE",
+        help="the report file (.xlsx or .html); repeat for several from one evaluation, each format from its "
+        "extension (also .json .csv .xml .parquet); all written or none " + whole,
+    )
     rp.add_argument("--scoring", metavar="FILE", help="评分文件 add scores and ranks (a scoring file, YAML)")
     rp.add_argument("--rules", action="append", help=rules_help)
     rp.add_argument("--waivers", action="append", default=[], metavar="FILE", help="豁免文件 waiver file (YAML)")
@@ -63,9 +74,10 @@ def add_commands(sub: Any, rules_help: str, whole: str) -> None:
     )
     rp.add_argument(
         "--show",
-        default=",".join(s.value for s in ATTENTION),
-        help="html: statuses the findings table lists (default: violated,undeterminable,pending,waived; 'all')",
+        help="statuses listed (html: violated,undeterminable,pending,waived unless given; the other formats: "
+        "every finding unless given; 'all')",
     )
+    add_output_options(rp)
     rp.add_argument(
         "--fail-on",
         type=fail_on_argument,
@@ -127,10 +139,19 @@ def _check_extra(format: str) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     from . import compile_rules, load_rules, load_scoring
-    from .cli import UsageError, parse_params, rules_paths, shown_statuses, split_inputs
+    from .cli import DEFAULT_REPORT_FORMAT, UsageError, parse_params, rules_paths, split_inputs
+    from .cli_outputs import Context, check_ids, filters, plan_outputs, require_extras, scoped, write_all
 
-    format = report_format(args.output, args.format)
-    _check_extra(format)
+    outputs = plan_outputs(args.outputs, args.format)
+    for out in outputs:
+        if out.format not in REPORT_FORMATS:
+            assert out.path is not None
+            raise UsageError(
+                f"无法从扩展名确定格式 cannot tell the format from '{Path(out.path).name}': give --format xlsx|html "
+                "or an -o ending in .xlsx or .html (also .json .csv .xml .parquet)"
+            )
+    require_extras(outputs)
+    chosen = filters(args)
     roster, records = split_inputs(args.inputs, args.waivers)
     as_of = _as_of(args.as_of, UsageError)
     compiled = compile_rules(load_rules(*rules_paths(args.rules)), parse_params(args.param))
@@ -138,7 +159,9 @@ def _report(args: argparse.Namespace) -> int:
     inputs = [str(roster), *files, *args.waivers, *files_under(p.root for p in compiled.ruleset.packs)]
     if args.scoring:
         inputs.append(args.scoring)
-    refuse_overwrite(args.output, inputs)
+    for out in outputs:
+        assert out.path is not None
+        refuse_overwrite(out.path, inputs)
     scoring = load_scoring(args.scoring) if args.scoring else None  # refused before the evaluation
     report = evaluate(
         compiled,
@@ -149,11 +172,16 @@ def _report(args: argparse.Namespace) -> int:
         waivers=list(args.waivers),
         max_evidence=args.max_evidence,
     )
-    write_report(
-        report, args.output, format, scoring=scoring, roster=str(roster), inputs=inputs, statuses=shown_statuses(args)
-    )
-    print(f"rules-engine: 已写入 wrote {args.output}", file=sys.stderr)
-    return report.exit_code(args.fail_on)
+    from .cli_outputs import note_filters, roster_orgs
+
+    check_ids(report, chosen, [r.rule.id for r in compiled.rules], roster_orgs(roster))
+    kept = scoped(report, chosen)
+    ctx = Context(compiled, str(roster), DEFAULT_REPORT_FORMAT, scoring=scoring, whole=report)
+    write_all(outputs, kept, chosen, ctx, inputs)
+    for out in outputs:
+        print(f"rules-engine: 已写入 wrote {out.path}", file=sys.stderr)
+    note_filters(outputs, chosen)
+    return kept.exit_code(args.fail_on)
 
 
 def evaluate_report(

@@ -72,7 +72,13 @@ def _write_lines(
     out.write(closing if first else b"\n  " + closing)
 
 
-def render_json(report: Report, *, report_format: str = "v1", rules: CompiledRules | None = None) -> bytes:
+def render_json(
+    report: Report,
+    *,
+    report_format: str = "v1",
+    rules: CompiledRules | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> bytes:
     """UTF-8 JSON bytes of the report, keys in model order, the header indented, one line per finding.
 
     `report_format`: ``v1`` (the findings whole) or ``v2`` (each rule's parts once, in a ``rules`` table). For
@@ -82,10 +88,14 @@ def render_json(report: Report, *, report_format: str = "v1", rules: CompiledRul
 
     Raises :class:`~rules_engine.errors.InputError` for a report built by hand with text JSON cannot
     carry (a lone surrogate), or for v2 with `rules` that did not make its findings; :func:`~rules_engine.evaluate`
-    never makes one."""
+    never makes one.
+
+    `extra`: keys added to the header after ``summary`` (the command line's ``filter``)."""
     layout_format(report_format)
     data = report.model_dump(mode="json")
     findings = data.pop("findings")
+    if extra:
+        data = _inserted(data, "summary", extra)
     buffer = io.BytesIO()
     try:
         if report_format == "v1":
@@ -95,6 +105,15 @@ def render_json(report: Report, *, report_format: str = "v1", rules: CompiledRul
     except orjson.JSONEncodeError as exc:
         raise InputError(f"报告含有无法写成 JSON 的内容 the report holds something JSON cannot carry: {exc}") from None
     return buffer.getvalue()
+
+
+def _inserted(data: dict[str, Any], after: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        out[key] = value
+        if key == after:
+            out.update(extra)
+    return out
 
 
 def _keyed(
