@@ -251,26 +251,42 @@ def _row(run_id: int, f: Finding) -> dict[str, Any]:
 def runs(db: str | Path | None = None) -> list[Run]:
     """The recorded runs, oldest first."""
     with store.connect(db, create=False) as conn:
-        ids = conn.execute(sa.select(store.runs.c.id).order_by(store.runs.c.id)).scalars().all()
-        return [_run(conn, i) for i in ids]
+        return _runs(conn)
+
+
+# the runs' columns a Run holds (not the receipt: the largest value of a run, and not shown)
+_RUN_COLUMNS = ("id", "recorded_at", "recorded_by", "as_of", "period", "library_version", "findings", "summary")
+
+
+def _runs(conn: Connection, run_id: int | None = None) -> list[Run]:
+    """The runs (or the one run `run_id`), oldest first, in two queries whatever their number."""
+    r, p = store.runs, store.run_packs
+    query = sa.select(*(r.c[name] for name in _RUN_COLUMNS)).order_by(r.c.id)
+    packs_query = sa.select(p)
+    if run_id is not None:
+        query, packs_query = query.where(r.c.id == run_id), packs_query.where(p.c.run_id == run_id)
+    packs: dict[int, list[PackInfo]] = {}
+    for pack in conn.execute(packs_query).mappings():
+        packs.setdefault(pack["run_id"], []).append(PackInfo(pack["pack_id"], pack["version"], pack["sha256"]))
+    return [
+        Run(
+            id=row["id"],
+            recorded_at=row["recorded_at"],
+            recorded_by=row["recorded_by"],
+            as_of=row["as_of"],
+            period=row["period"],
+            library_version=row["library_version"],
+            findings=row["findings"],
+            summary=dict(row["summary"]),
+            packs=sorted(packs.get(row["id"], []), key=lambda pack: pack.id),  # code point order, any database
+        )
+        for row in conn.execute(query).mappings()
+    ]
 
 
 def _run(conn: Connection, run_id: int) -> Run:
-    row = conn.execute(sa.select(store.runs).where(store.runs.c.id == run_id)).mappings().one()
-    packs = conn.execute(
-        sa.select(store.run_packs).where(store.run_packs.c.run_id == run_id).order_by(store.run_packs.c.pack_id)
-    ).mappings()
-    return Run(
-        id=row["id"],
-        recorded_at=row["recorded_at"],
-        recorded_by=row["recorded_by"],
-        as_of=row["as_of"],
-        period=row["period"],
-        library_version=row["library_version"],
-        findings=row["findings"],
-        summary=dict(row["summary"]),
-        packs=[PackInfo(p["pack_id"], p["version"], p["sha256"]) for p in packs],
-    )
+    (run,) = _runs(conn, run_id)
+    return run
 
 
 _LATEST = re.compile(r"latest(?:~(\d+))?")
@@ -341,7 +357,8 @@ def diff(db: str | Path | None, a: RunRef, b: RunRef) -> Diff:
 
 
 def _order(row: sa.RowMapping) -> tuple[str, ...]:
-    return (row["organisation_id"], row["rule_id"], row["subject_id"], row["subject_detail"], row["window_start"])
+    keys = ("organisation_id", "rule_id", "subject_id", "subject_detail", "window_start", "identity")
+    return tuple(row[k] for k in keys)  # the identity last: no two findings of a run tie
 
 
 def _state(row: sa.RowMapping | None) -> State | None:
@@ -376,11 +393,12 @@ def show(db: str | Path | None, subject_id: str) -> SubjectRecord:
         sa.select(f, store.runs.c.as_of)
         .join(store.runs, store.runs.c.id == f.c.run_id)
         .where(sa.or_(f.c.subject_id == subject_id, f.c.organisation_id == subject_id))
-        .order_by(f.c.run_id, f.c.organisation_id, f.c.rule_id, f.c.subject_id, f.c.subject_detail, f.c.window_start)
     )
     with store.connect(db, create=False) as conn:
         rows = list(conn.execute(query).mappings())
         rectifications = _rectify.about(conn, subject_id)
+    # sorted here, not by the database: text in code point order whatever the database's collation
+    rows.sort(key=lambda r: (r["run_id"], *_order(r)))
     if not rows:
         raise HistoryError(
             f"没有 {subject_id} 的记录 nothing recorded for '{subject_id}' (a person or organisation id)"
