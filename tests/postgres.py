@@ -128,7 +128,7 @@ def _failed(what: str, done: subprocess.CompletedProcess[str]) -> str:
 
 
 @contextlib.contextmanager
-def _started() -> Iterator[Server | str]:
+def started_server() -> Iterator[Server | str]:
     """A started throwaway server, stopped and removed on leaving; or why it cannot be started."""
     try:
         import psycopg  # noqa: F401
@@ -211,7 +211,7 @@ def postgresql() -> Iterator[Server]:
         yield server
         server.drop_database(server.url)
         return
-    with _started() as server:
+    with started_server() as server:
         if isinstance(server, str):
             _unavailable(server)
         else:
