@@ -356,8 +356,8 @@ def _compared(conn: Connection, ia: int, ib: int) -> Iterator[tuple[Row | None, 
     only_a = sa.select(*(fa.c[k] for k in _KEY)).where(
         fa.c.run_id == ia, ~sa.exists().where(fb.c.run_id == ib, fb.c.identity == fa.c.identity)
     )
-    for row in conn.execute(only_a).mappings():
-        yield row, None
+    for gone in conn.execute(only_a).mappings():
+        yield gone, None
 
 
 def diff(db: str | Path | None, a: RunRef, b: RunRef) -> Diff:
