@@ -19,7 +19,7 @@ import pytest
 from rules_engine import Report, history
 from rules_engine.cli import main
 
-from .test_history import ENV, _clock, _report
+from .test_history import ENV, _clock, _report, sql
 
 # twn-liuhe held no dedicated meeting in 2024-H2: violated as of 2025-01-15 (pending in July)
 RULE, ORG, WINDOW = "ZZ-DW-01", "twn-liuhe", "2024-H2"
@@ -43,8 +43,8 @@ def _no_env_db(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def db(tmp_path: Path, july: Report, january: Report) -> str:
-    path = str(tmp_path / "history.db")
+def db(fresh_store: str, july: Report, january: Report) -> str:
+    path = fresh_store  # a SQLite file, or a PostgreSQL database when a server can be had
     history.record(july, path, recorded_by="督查室", clock=_clock("2024-07-16"))
     history.record(january, path, recorded_by="督查室", clock=_clock("2025-01-16"))
     return path
@@ -60,8 +60,7 @@ def _entry(db: str, run: int, rule: str = RULE, subject: str = ORG, window: str 
 
 
 def _events(db: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(db) as conn:
-        return list(conn.execute("SELECT * FROM rectification_events ORDER BY id"))
+    return sql(db, "SELECT * FROM rectification_events ORDER BY id")
 
 
 def test_acceptance_open_close_show_and_a_later_run_reopens(
@@ -209,10 +208,13 @@ def test_events_are_appended_never_changed(db: str) -> None:
     after = _events(db)
     assert after[: len(first)] == first and len(after) == 3
     assert history.rectifications(db)[0].deadline == "2099-06-30"  # derived from the events
-    with sqlite3.connect(db) as conn:
-        for statement in ("UPDATE rectification_events SET note = 'x'", "DELETE FROM rectifications"):
-            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-                conn.execute(statement)
+    statements = ["UPDATE rectification_events SET note = 'x'", "DELETE FROM rectifications"]
+    if not db.endswith(".db"):  # PostgreSQL: TRUNCATE is a statement of its own, refused too
+        statements += ["TRUNCATE rectification_events", "DELETE FROM rectification_events WHERE id = 1"]
+    for statement in statements:
+        with pytest.raises(history.store.sa.exc.IntegrityError, match="append-only"):
+            sql(db, statement)
+    assert _events(db) == after
 
 
 def test_overdue_rectifications_are_findings_of_zg_yq_01_as_of_a_date(
@@ -251,8 +253,7 @@ def test_a_failure_between_the_writes_of_an_opening_leaves_nothing(db: str, monk
     monkeypatch.setattr(history.rectify, "_append", failing)  # after the rectification row, before its event
     with pytest.raises(RuntimeError, match="disk gone"):
         history.open_rectification(db, ident, deadline="2099-01-01", owner="x", by="x")
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM rectifications").fetchone() == (0,)
+    assert sql(db, "SELECT count(*) FROM rectifications") == [(0,)]
 
 
 def test_a_recording_that_fails_while_reopening_records_neither_the_run_nor_the_reopening(
@@ -302,9 +303,10 @@ def test_an_opening_process_killed_half_way_leaves_nothing(db: str) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     assert history.rectifications(db) == []
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM rectifications").fetchone() == (0,)
-    assert history.open_rectification(db, ident, deadline="2099-01-01", owner="x", by="x").id == 1  # no lock left
+    assert sql(db, "SELECT count(*) FROM rectifications") == [(0,)]
+    # no lock left (PostgreSQL does not give back the killed opening's number)
+    again = history.open_rectification(db, ident, deadline="2099-01-01", owner="x", by="x")
+    assert [r.id for r in history.rectifications(db)] == [again.id]
 
 
 # ------------------------------------------------------------------------------------------------ the guard
@@ -370,27 +372,74 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path, capsys: pytest
     assert _digest(path) == digest
 
 
-def test_a_store_made_by_the_first_release_is_upgraded_and_keeps_its_runs(tmp_path: Path, july: Report) -> None:
+@pytest.mark.parametrize("revision", ["0001", "0002"])
+def test_a_store_made_by_an_earlier_release_is_upgraded_and_keeps_its_runs(
+    fresh_store: str, july: Report, revision: str
+) -> None:
     from alembic import command
     from alembic.config import Config
 
-    path = tmp_path / "old.db"
-    engine = history.store.sa.create_engine(f"sqlite:///{path}")
+    path = fresh_store
+    engine = history.store.sa.create_engine(history.resolve_db(path))
     with engine.begin() as conn:
         config = Config()
         config.set_main_option("script_location", str(history.store.MIGRATIONS))
         config.attributes["connection"] = conn
-        command.upgrade(config, "0001")
+        command.upgrade(config, revision)
     engine.dispose()
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
-    # a run recorded into a 0001 store upgrades it first; the tables of each revision are known to the guard
+    assert sql(path, "SELECT version_num FROM alembic_version") == [(revision,)]
+    # a run recorded into an older store upgrades it first; the tables of each revision are known to the guard
     assert history.record(july, path).id == 1
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+    assert sql(path, "SELECT version_num FROM alembic_version") == [("0003",)]
+    history.open_rectification(path, _violated(path), deadline="2099-01-01", owner="x")
+    with pytest.raises(history.store.sa.exc.IntegrityError, match="append-only"):  # 0003 on PostgreSQL
+        sql(path, "DELETE FROM rectification_events")
     from alembic.script import ScriptDirectory
 
     config = Config()
     config.set_main_option("script_location", str(history.store.MIGRATIONS))
     shipped = {s.revision for s in ScriptDirectory.from_config(config).walk_revisions()}
     assert shipped == set(history.store.REVISION_TABLES)
+
+
+def _violated(db: str) -> str:
+    return sql(db, "SELECT identity FROM findings WHERE status = 'violated' ORDER BY identity LIMIT 1")[0][0]
+
+
+# a PostgreSQL database is a store when it is empty or holds the tables of a known revision of ours: anything
+# else is refused before any change (the check and the migrations run in one transaction, DDL included)
+@pytest.mark.parametrize(
+    ("statements", "message"),
+    [
+        (
+            ["CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)", "INSERT INTO customers VALUES (1, 'a')"],
+            "不是 rules-engine 历史数据库 not a rules-engine findings store",
+        ),
+        (
+            ["CREATE TABLE alembic_version (version_num VARCHAR(32))", "INSERT INTO alembic_version VALUES ('ae10')"],
+            "数据库版本未知 unknown schema version (ae10)",
+        ),
+        (
+            [
+                "CREATE TABLE alembic_version (version_num VARCHAR(32))",
+                "INSERT INTO alembic_version VALUES ('0002')",
+                "CREATE TABLE runs (id INTEGER)",
+            ],
+            "lacks the tables findings, rectification_events, rectifications, run_packs",
+        ),
+    ],
+)
+def test_another_apps_postgresql_database_is_refused_and_left_unchanged(
+    postgresql_url: str, july: Report, statements: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for statement in statements:
+        sql(postgresql_url, statement)
+    tables = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+    before = (sql(postgresql_url, tables), sql(postgresql_url, "SELECT count(*) FROM pg_trigger"))
+    with pytest.raises(history.HistoryError, match="refusing to change it"):
+        history.record(july, postgresql_url)
+    for args in (["history", "runs", "--db", postgresql_url], ["rectify", "list", "--db", postgresql_url]):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+    assert (sql(postgresql_url, tables), sql(postgresql_url, "SELECT count(*) FROM pg_trigger")) == before

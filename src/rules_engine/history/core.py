@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ PERSISTENT_AFTER = 3  # violated this many windows in a row: persistent
 
 Clock = Callable[[], dt.datetime]
 RunRef = int | str
+Row = Mapping[Any, Any]  # a finding's row (a SQLAlchemy RowMapping, or a dict)
 
 
 @dataclass(frozen=True)
@@ -251,26 +252,42 @@ def _row(run_id: int, f: Finding) -> dict[str, Any]:
 def runs(db: str | Path | None = None) -> list[Run]:
     """The recorded runs, oldest first."""
     with store.connect(db, create=False) as conn:
-        ids = conn.execute(sa.select(store.runs.c.id).order_by(store.runs.c.id)).scalars().all()
-        return [_run(conn, i) for i in ids]
+        return _runs(conn)
+
+
+# the runs' columns a Run holds (not the receipt: the largest value of a run, and not shown)
+_RUN_COLUMNS = ("id", "recorded_at", "recorded_by", "as_of", "period", "library_version", "findings", "summary")
+
+
+def _runs(conn: Connection, run_id: int | None = None) -> list[Run]:
+    """The runs (or the one run `run_id`), oldest first, in two queries whatever their number."""
+    r, p = store.runs, store.run_packs
+    query = sa.select(*(r.c[name] for name in _RUN_COLUMNS)).order_by(r.c.id)
+    packs_query = sa.select(p)
+    if run_id is not None:
+        query, packs_query = query.where(r.c.id == run_id), packs_query.where(p.c.run_id == run_id)
+    packs: dict[int, list[PackInfo]] = {}
+    for pack in conn.execute(packs_query).mappings():
+        packs.setdefault(pack["run_id"], []).append(PackInfo(pack["pack_id"], pack["version"], pack["sha256"]))
+    return [
+        Run(
+            id=row["id"],
+            recorded_at=row["recorded_at"],
+            recorded_by=row["recorded_by"],
+            as_of=row["as_of"],
+            period=row["period"],
+            library_version=row["library_version"],
+            findings=row["findings"],
+            summary=dict(row["summary"]),
+            packs=sorted(packs.get(row["id"], []), key=lambda pack: pack.id),  # code point order, any database
+        )
+        for row in conn.execute(query).mappings()
+    ]
 
 
 def _run(conn: Connection, run_id: int) -> Run:
-    row = conn.execute(sa.select(store.runs).where(store.runs.c.id == run_id)).mappings().one()
-    packs = conn.execute(
-        sa.select(store.run_packs).where(store.run_packs.c.run_id == run_id).order_by(store.run_packs.c.pack_id)
-    ).mappings()
-    return Run(
-        id=row["id"],
-        recorded_at=row["recorded_at"],
-        recorded_by=row["recorded_by"],
-        as_of=row["as_of"],
-        period=row["period"],
-        library_version=row["library_version"],
-        findings=row["findings"],
-        summary=dict(row["summary"]),
-        packs=[PackInfo(p["pack_id"], p["version"], p["sha256"]) for p in packs],
-    )
+    (run,) = _runs(conn, run_id)
+    return run
 
 
 _LATEST = re.compile(r"latest(?:~(\d+))?")
@@ -311,44 +328,70 @@ _KEY = (
 )
 
 
-def _findings(conn: Connection, run_id: int) -> dict[str, sa.RowMapping]:
-    columns = [store.findings.c[name] for name in _KEY]
-    rows = conn.execute(sa.select(*columns).where(store.findings.c.run_id == run_id)).mappings()
-    return {row["identity"]: row for row in rows}
+def _compared(conn: Connection, ia: int, ib: int) -> Iterator[tuple[Row | None, Row | None]]:
+    """The (a, b) rows of the findings that differ between runs `ia` and `ib` or are violated in either (a
+    side None: not in that run). Compared by the database, on the index of (run, identity): only these rows
+    come back, not the two runs whole (a province's runs hold about 150,000 findings each, mostly unchanged)."""
+    fa, fb = store.findings.alias("a"), store.findings.alias("b")
+    violated = Status.violated.value
+    state = ("status", "count", "message_zh")
+    differs = sa.or_(
+        fa.c.id.is_(None),
+        fa.c.status == violated,
+        fb.c.status == violated,
+        fa.c.status != fb.c.status,
+        fa.c["count"] != fb.c["count"],
+    )
+    in_b = (
+        sa.select(*(fb.c[k] for k in _KEY), *(fa.c[k].label(f"a_{k}") for k in state))
+        .select_from(fb.outerjoin(fa, sa.and_(fa.c.run_id == ia, fa.c.identity == fb.c.identity)))
+        .where(fb.c.run_id == ib, differs)
+    )
+    keys = [*_KEY, *(f"a_{k}" for k in state)]
+    changes = {f"a_{k}": k for k in state}
+    for values in conn.execute(in_b):
+        row = dict(zip(keys, values, strict=True))
+        before = None if row["a_status"] is None else {changes.get(k, k): v for k, v in row.items()}
+        yield before, row
+    only_a = sa.select(*(fa.c[k] for k in _KEY)).where(
+        fa.c.run_id == ia, ~sa.exists().where(fb.c.run_id == ib, fb.c.identity == fa.c.identity)
+    )
+    for gone in conn.execute(only_a).mappings():
+        yield gone, None
 
 
 def diff(db: str | Path | None, a: RunRef, b: RunRef) -> Diff:
     """What changed from run `a` to run `b` (ids, ``latest``, ``latest~N``); see :class:`Diff`."""
     with store.connect(db, create=False) as conn:
         ia, ib = resolve_run(conn, a), resolve_run(conn, b)
-        before, after = _findings(conn, ia), _findings(conn, ib)
+        pairs = list(_compared(conn, ia, ib))
         result = Diff(_run(conn, ia), _run(conn, ib))
     violated = Status.violated.value
-    for key in sorted(before.keys() | after.keys(), key=lambda k: _order(before.get(k) or after[k])):
-        old, new = before.get(key), after.get(key)
+    pairs.sort(key=lambda pair: _order(pair[1] or pair[0] or {}))
+    for old, new in pairs:
         was = old is not None and old["status"] == violated
         now = new is not None and new["status"] == violated
-        change = _change(old, new)
         if now and not was:
-            result.new.append(change)
+            result.new.append(_change(old, new))
         elif was and not now:
-            result.resolved.append(change)
+            result.resolved.append(_change(old, new))
         elif was and now:
-            result.persisting.append(change)
+            result.persisting.append(_change(old, new))
         elif old is None or new is None or (old["status"], old["count"]) != (new["status"], new["count"]):
-            result.changed.append(change)
+            result.changed.append(_change(old, new))
     return result
 
 
-def _order(row: sa.RowMapping) -> tuple[str, ...]:
-    return (row["organisation_id"], row["rule_id"], row["subject_id"], row["subject_detail"], row["window_start"])
+def _order(row: Row) -> tuple[str, ...]:
+    keys = ("organisation_id", "rule_id", "subject_id", "subject_detail", "window_start", "identity")
+    return tuple(row[k] for k in keys)  # the identity last: no two findings of a run tie
 
 
-def _state(row: sa.RowMapping | None) -> State | None:
+def _state(row: Row | None) -> State | None:
     return None if row is None else State(row["status"], row["count"], row["message_zh"])
 
 
-def _change(old: sa.RowMapping | None, new: sa.RowMapping | None) -> Change:
+def _change(old: Row | None, new: Row | None) -> Change:
     row = new if new is not None else old
     assert row is not None
     return Change(
@@ -376,11 +419,12 @@ def show(db: str | Path | None, subject_id: str) -> SubjectRecord:
         sa.select(f, store.runs.c.as_of)
         .join(store.runs, store.runs.c.id == f.c.run_id)
         .where(sa.or_(f.c.subject_id == subject_id, f.c.organisation_id == subject_id))
-        .order_by(f.c.run_id, f.c.organisation_id, f.c.rule_id, f.c.subject_id, f.c.subject_detail, f.c.window_start)
     )
     with store.connect(db, create=False) as conn:
         rows = list(conn.execute(query).mappings())
         rectifications = _rectify.about(conn, subject_id)
+    # sorted here, not by the database: text in code point order whatever the database's collation
+    rows.sort(key=lambda r: (r["run_id"], *_order(r)))
     if not rows:
         raise HistoryError(
             f"没有 {subject_id} 的记录 nothing recorded for '{subject_id}' (a person or organisation id)"

@@ -4,7 +4,9 @@ SQLAlchemy and Alembic come with the ``history`` extra and are imported here onl
 not need them. The schema is created and upgraded by the Alembic migrations shipped in ``alembic/``
 beside this module, run on first use (no ``alembic.ini`` needed). SQLite files are opened in WAL mode with
 a busy timeout, every transaction taking the write lock at once (``BEGIN IMMEDIATE``), so that two
-processes recording at once both land, one after the other.
+processes recording at once both land, one after the other. On PostgreSQL (the ``postgres`` extra, psycopg 3)
+every transaction takes a transaction-level advisory lock first, to the same effect: writers (and the first
+use's migrations) one after the other, never a half-made schema or a rectification opened twice.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ __all__ = [
 ENV_DB = "RULES_ENGINE_DB"
 DEFAULT_DB = "rules-engine.db"
 BUSY_SECONDS = 60  # how long a writer waits for another one (SQLite busy timeout)
+# the PostgreSQL advisory lock every transaction on the store takes (a constant: "rules-en" in ASCII)
+ADVISORY_LOCK = int.from_bytes(b"rules-en", "big") & 0x7FFF_FFFF_FFFF_FFFF
+POSTGRES_DRIVER = "postgresql+psycopg"  # postgresql:// means psycopg 3, which the postgres extra installs
 MIGRATIONS = Path(__file__).resolve().parent / "alembic"
 
 metadata = sa.MetaData()
@@ -161,12 +166,14 @@ rectification_events = sa.Table(
 REVISION_TABLES = {
     "0001": frozenset({"runs", "run_packs", "findings"}),
     "0002": frozenset({"runs", "run_packs", "findings", "rectifications", "rectification_events"}),
+    "0003": frozenset({"runs", "run_packs", "findings", "rectifications", "rectification_events"}),
 }
 
 
 def resolve_db(db: str | Path | None = None) -> str:
     """The store's URL: `db` (a URL such as ``postgresql://...`` or a file path), else the environment
-    variable ``RULES_ENGINE_DB``, else ``./rules-engine.db``. A file path becomes a ``sqlite:///`` URL."""
+    variable ``RULES_ENGINE_DB``, else ``./rules-engine.db``. A file path becomes a ``sqlite:///`` URL;
+    ``postgresql://`` (or ``postgres://``) without a driver means psycopg 3 (``postgresql+psycopg://``)."""
     raw = str(db) if db is not None else os.environ.get(ENV_DB) or DEFAULT_DB
     if not raw.strip():
         raise HistoryError("数据库地址为空 the database URL or path is empty")
@@ -176,6 +183,8 @@ def resolve_db(db: str | Path | None = None) -> str:
         url = make_url(raw)
     except ArgumentError:
         raise HistoryError(f"数据库地址无效 invalid database URL '{raw}'") from None
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername=POSTGRES_DRIVER)
     return url.render_as_string(hide_password=False)
 
 
@@ -211,12 +220,17 @@ def connect(db: str | Path | None, *, create: bool) -> Iterator[Connection]:
     try:
         engine = _engine(url, parsed)
     except (ArgumentError, ImportError) as exc:  # an unknown dialect, a driver not installed
-        raise HistoryError(f"无法使用该数据库 cannot use the database {_shown(url)}: {exc}") from None
+        hint = ""
+        if isinstance(exc, ImportError) and parsed.get_backend_name() == "postgresql":
+            hint = " (pip install 'duty-rules-engine[postgres]')"
+        raise HistoryError(f"无法使用该数据库 cannot use the database {_shown(url)}: {exc}{hint}") from None
     try:
         try:
             with engine.begin() as conn:  # the upgrade in its own transaction, under the write lock
+                _lock(conn)
                 _upgrade(conn)
             with engine.begin() as conn:
+                _lock(conn)
                 yield conn
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
@@ -225,9 +239,16 @@ def connect(db: str | Path | None, *, create: bool) -> Iterator[Connection]:
         engine.dispose()
 
 
+def _lock(conn: Connection) -> None:
+    """On PostgreSQL, wait for the store's advisory lock, held until the transaction ends (SQLite takes its
+    write lock as the transaction begins, see _engine)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
+
+
 def _engine(url: str, parsed: URL) -> Engine:
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(url)
+        return sa.create_engine(url, poolclass=sa.pool.NullPool)
     engine = sa.create_engine(url, connect_args={"timeout": BUSY_SECONDS}, poolclass=sa.pool.NullPool)
 
     @sa.event.listens_for(engine, "connect")

@@ -3,7 +3,7 @@
 ``rectifications`` says what is rectified (a finding's identity, with the finding as it was when the
 rectification was opened); ``rectification_events`` says what happened to it: opened, updated, closed,
 reopened, each with who and when. A rectification's state is derived from its events; no row of either
-table is ever updated or deleted (on SQLite, triggers refuse it).
+table is ever updated or deleted (on SQLite, triggers refuse it; on PostgreSQL, those of revision 0003).
 
 Revision ID: 0002
 Revises: 0001
