@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 MAX_CELL = 32_767  # characters Excel keeps in one cell
 MAX_ROWS = 1_048_576  # rows of a worksheet
 SHEET_NAME_MAX = 31
+_EXCEL_EPOCH, _EXCEL_LEAP_BUG_END = dt.date(1899, 12, 30), dt.date(1900, 3, 1)
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
 SUMMARY, VIOLATIONS, RULES, SCORES, BREAKDOWN, DIAGNOSIS, INPUT = (
@@ -217,22 +218,34 @@ class _Workbook:
             s: b.add_format({"font_color": c, "bold": s is Status.violated}) for s, c in _STATUS_COLOUR.items()
         }
         self.taken: set[str] = set()
+        self.texts: dict[str, str] = {}
+        self.status_text = {status: f"{status.zh} {status.value}" for status in Status}
 
     # -- cells
 
     def cell(self, sheet: Any, row: int, col: int, value: Any, fmt: Any = None) -> None:
-        if value is None or value == "":
+        kind = type(value)
+        if kind is str:  # the commonest first; texts repeat (names, rules, reasons): each made safe once
+            if value:
+                text = self.texts.get(value)
+                if text is None:
+                    text = self.texts[value] = _text(value)
+                sheet.write_string(row, col, text, fmt)
+        elif value is None:
             return
-        if isinstance(value, Status):
-            sheet.write_string(row, col, f"{value.zh} {value.value}", fmt or self.f_status[value])
+        elif isinstance(value, Status):
+            sheet.write_string(row, col, self.status_text[value], fmt or self.f_status[value])
         elif isinstance(value, bool):
             sheet.write_string(row, col, "是 yes" if value else "否 no", fmt)
         elif isinstance(value, (int, float)):
             sheet.write_number(row, col, value, fmt)
         elif isinstance(value, dt.date):
-            sheet.write_datetime(row, col, dt.datetime(value.year, value.month, value.day), fmt or self.f_date)
-        else:
-            sheet.write_string(row, col, _text(str(value)), fmt)
+            if type(value) is dt.date and value >= _EXCEL_LEAP_BUG_END:  # days since 1899-12-30, date format
+                sheet.write_number(row, col, (value - _EXCEL_EPOCH).days, fmt or self.f_date)
+            else:  # before March 1900 Excel counts a 29 February 1900 that never was: XlsxWriter knows
+                sheet.write_datetime(row, col, dt.datetime(value.year, value.month, value.day), fmt or self.f_date)
+        elif value != "":
+            self.cell(sheet, row, col, str(value), fmt)
 
     def header(self, sheet: Any, row: int, columns: Sequence[tuple[str, str, int, Any]]) -> None:
         """Two header rows (Chinese, then English), column widths set."""
