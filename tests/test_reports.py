@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rules_engine import Report, evaluate, load_rules
+from rules_engine import Report, evaluate, load_rules, score
 from rules_engine.cli import main
 from rules_engine.render.html import render_html
 from rules_engine.render.xlsx import render_xlsx, safe_sheet_name
@@ -118,6 +118,26 @@ def test_a_large_report_lists_what_needs_attention_on_organisation_sheets(tmp_pa
         assert len(_sheet_rows(wb[org])) == expected
     notes = [row[0] for row in wb["摘要"].iter_rows(values_only=True) if row[0]]
     assert any(str(n).startswith("结论较多") and f"已履行 {report.summary['fulfilled']} 项" in n for n in notes)
+
+
+def test_a_large_report_breaks_down_the_organisations_scores_and_says_where_the_people_s_are(
+    tmp_path: Path, report: Report
+) -> None:
+    result = score(report, EXAMPLE / "scoring.yaml")
+    full, large = tmp_path / "full.xlsx", tmp_path / "large.xlsx"
+    render_xlsx(report, full, result)
+    render_xlsx(report, large, result, every_finding=False)
+    every = _sheet_rows(openpyxl.load_workbook(full)["评分明细"])
+    assert len(every) == sum(len(c.rules) for c in (*result.organisations, *result.people))
+    wb = openpyxl.load_workbook(large)
+    rows = _sheet_rows(wb["评分明细"])
+    assert rows == [r for r in every if r[0] == "organisation"]
+    assert len(rows) == sum(len(c.rules) for c in result.organisations)
+    people = sum(len(c.rules) for c in result.people)
+    assert people
+    notes = [str(row[0]) for row in wb["摘要"].iter_rows(values_only=True) if row[0]]
+    assert any(f"个人的 {people} 行明细" in n and "rules-engine score" in n for n in notes)
+    assert len(_sheet_rows(wb["评分"])) == len(result.organisations) + len(result.people)  # every score kept
 
 
 def test_the_same_report_gives_the_same_bytes(tmp_path: Path, report: Report) -> None:

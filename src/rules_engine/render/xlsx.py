@@ -435,6 +435,13 @@ class _Workbook:
             for note in part.incomplete if part is not None else ():
                 out.append(f"{label}: {note.zh} / {note.en}")
         if self.extra.scores is not None:
+            if not self.every:
+                people = sum(len(c.rules) for c in self.extra.scores.people)
+                out.append(
+                    f"“{BREAKDOWN}”只列各组织的得分明细；个人的 {people} 行明细见 "
+                    f"rules-engine score --format json / a large report: “{BREAKDOWN}” lists the organisations' "
+                    f"breakdown; the people's {people} rows are in rules-engine score --format json"
+                )
             out += [f"{n.zh} / {n.en}" for n in self.extra.scores.scoring.notes]
         return out
 
@@ -445,7 +452,11 @@ class _Workbook:
         ]
         if self.extra.scores is not None:
             out.append((SCORES, "组织与个人的得分和排名 scores and ranks of organisations and people"))
-            out.append((BREAKDOWN, "每个得分按规则的明细 the breakdown of each score per rule"))
+            out.append(
+                (BREAKDOWN, "每个得分按规则的明细 the breakdown of each score per rule")
+                if self.every
+                else (BREAKDOWN, "各组织得分按规则的明细 the breakdown of each organisation's score per rule")
+            )
         if self.extra.diagnosis is not None:
             out.append((DIAGNOSIS, "三实三弱：三组履行率、差距及最大处 the three gaps and where each is widest"))
         out.append((INPUT, "输入账目与被拒收的行 the input account and every row not used"))
@@ -537,6 +548,8 @@ class _Workbook:
         self.header(breakdown, 0, [(zh, en, w, None) for zh, en, w in b_columns])
         breakdown.freeze_panes(2, 0)
         b_rows = result.breakdown_rows()
+        if not self.every:  # a province: the organisations' breakdown; a person's is in `rules-engine score`
+            b_rows = [row for row in b_rows if row["kind"] == "organisation"]
         for i, data in enumerate(b_rows, start=2):
             for col, (_, key, _) in enumerate(b_columns):
                 self.cell(breakdown, i, col, data.get(key))
