@@ -17,6 +17,7 @@ import yaml
 
 from rules_engine import Report, evaluate, load_rules, load_scoring, score
 from rules_engine.cli import main
+from rules_engine.render import xlsx
 from rules_engine.render.html import render_html
 from rules_engine.render.xlsx import render_xlsx, safe_sheet_name
 
@@ -169,6 +170,23 @@ def test_both_reports_of_one_evaluation_score_and_diagnose_it_once(
     scores = scorecard.score(report, scoring)
     assert render_html(report, scores, made) == page
     assert calls == {"score": 3, "diagnose": 3}  # the two calls just above, none in render_html
+
+
+def test_a_workbook_too_large_for_memory_is_streamed_with_the_same_cells(
+    tmp_path: Path, report: Report, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held, streamed = tmp_path / "held.xlsx", tmp_path / "streamed.xlsx"
+    render_xlsx(report, held, EXAMPLE / "scoring.yaml", EXAMPLE / "roster.yaml")
+    monkeypatch.setattr(xlsx, "STREAM_ROWS", 10)  # the example as if it were a province
+    render_xlsx(report, streamed, EXAMPLE / "scoring.yaml", EXAMPLE / "roster.yaml")
+    with zipfile.ZipFile(held) as a, zipfile.ZipFile(streamed) as b:  # texts inline, row by row, when streamed
+        assert b't="inlineStr"' not in a.read("xl/worksheets/sheet2.xml")
+        assert b't="inlineStr"' in b.read("xl/worksheets/sheet2.xml")
+    one, other = openpyxl.load_workbook(held), openpyxl.load_workbook(streamed)
+    assert one.sheetnames == other.sheetnames
+    for name in one.sheetnames:
+        assert list(one[name].values) == list(other[name].values), name
+        assert one[name].auto_filter.ref == other[name].auto_filter.ref
 
 
 def test_the_same_report_gives_the_same_bytes(tmp_path: Path, report: Report) -> None:

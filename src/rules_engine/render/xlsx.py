@@ -24,11 +24,11 @@ OWASP recommends for spreadsheets, a text that a spreadsheet could take for a fo
 (:func:`rules_engine.render.csv.neutralise`). Sheet names are made safe (at most 31 characters, none of
 ``[]:*?/\\``, no leading or trailing apostrophe) and unique (ignoring case, as Excel does).
 
-The cells are held in memory until the workbook is closed (about 100 MB for a province of 1,000
-organisations: 1.5 million cells): XlsxWriter's ``constant_memory`` mode, a temporary file per sheet
-written row by row with each text inline, took a fifth more time, and the organisation sheets of a large
-report list only the findings that need attention, which bounds the cells. Texts go to the shared string table, once
-each. The same report gives the same bytes (the workbook's creation date is the evaluation date).
+Up to :data:`STREAM_ROWS` finding rows the cells are held in memory until the workbook is closed (about
+100 MB for a province of 1,000 organisations), texts in the shared string table once each; above, the
+workbook is streamed (XlsxWriter's ``constant_memory`` mode: each row to a temporary file as soon as the
+next one starts, each text inline), so memory does not grow with the number of findings, a fifth slower.
+The same report gives the same bytes (the workbook's creation date is the evaluation date).
 """
 
 from __future__ import annotations
@@ -121,6 +121,10 @@ ORG_SHEET_COLUMNS: tuple[tuple[str, str, int, Cell], ...] = (
     ("次数", "count", 6, lambda f: f.count),
     ("理由", "reason", 60, lambda f: f.reason.zh),
 )
+#: above this many finding rows (the violations sheet's and the organisation sheets'), the workbook is
+#: streamed (XlsxWriter's ``constant_memory``: each row to a temporary file as soon as the next starts);
+#: below, held in memory, faster: about 100 MB for 93,000 rows (a province of 1,000 organisations)
+STREAM_ROWS = 150_000
 #: above this many findings, the organisation sheets list the findings that need attention (every status
 #: but fulfilled and not applicable, which the summary counts): a province's 150,000 lines would take
 #: XlsxWriter half a minute and make a workbook nobody scrolls
@@ -198,10 +202,12 @@ class _Workbook:
         self.report = report
         self.extra = extra
         self.every = len(report.findings) <= LARGE_REPORT if every_finding is None else every_finding
+        listed = len(report.findings) if self.every else sum(report.summary.get(s.value, 0) for s in ATTENTION)
+        self.streaming = report.summary.get("violated", 0) + listed > STREAM_ROWS
         as_of = iso_date(report.as_of) or dt.date(2000, 1, 1)
         self.book = xlsxwriter.Workbook(
             handle,
-            {"strings_to_formulas": False, "strings_to_urls": False},
+            {"constant_memory": self.streaming, "strings_to_formulas": False, "strings_to_urls": False},
         )
         self.book.set_properties(
             {
@@ -322,6 +328,7 @@ class _Workbook:
                 for col, (_, _, _, value) in enumerate(o_columns):
                     self.cell(sheet, row, col, value(f))
             sheet.autofilter(1, 0, max(len(findings) + 1, 1), len(o_columns) - 1)
+            _close_rows(sheet)
         v_row = 2
         for f in self.report.findings:
             if f.status is not Status.violated:
@@ -707,6 +714,15 @@ class _Workbook:
                 )
                 for col, value in enumerate(values):
                     self.cell(sheet, row, col, value)
+
+
+def _close_rows(sheet: Any) -> None:
+    """When streaming, close an organisation sheet's temporary row file once its rows are written (XlsxWriter
+    reopens it when the workbook is assembled): a province has thousands of sheets, more than a process may
+    hold open."""
+    close = getattr(sheet, "_opt_close", None)
+    if close is not None and getattr(sheet, "row_data_fh", None) is not None:
+        close()
 
 
 __all__ = ["ATTENTION", "render_xlsx", "safe_sheet_name"]
