@@ -8,7 +8,8 @@ Sheets, in order:
 - ``未履行`` violations: one row per violated finding, with its explanation (expected, found, reason,
   evidence, candidate records rejected and why, waiver); autofilter, frozen header;
 - ``规则`` the rules: title, severity, pack, clause;
-- ``评分`` scorecard and ``评分明细`` its breakdown per rule (with a scoring file);
+- ``评分`` scorecard and ``评分明细`` its breakdown per rule (with a scoring file; above :data:`LARGE_REPORT`
+  findings the organisations' breakdown, the summary saying where the people's is);
 - ``三实三弱`` the diagnosis: the three pairs of rates, their gaps, each level, and per organisation where
   each gap is widest (with the roster, whose organisation tree it needs);
 - ``输入`` the input account: each source's rows read, used, rejected and excluded, then every rejected,
