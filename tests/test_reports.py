@@ -4,6 +4,7 @@ corpora come out inert."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import zipfile
@@ -14,8 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rules_engine import Report, evaluate, load_rules
+from rules_engine import Report, evaluate, load_rules, load_scoring, score
 from rules_engine.cli import main
+from rules_engine.render import xlsx
 from rules_engine.render.html import render_html
 from rules_engine.render.xlsx import render_xlsx, safe_sheet_name
 
@@ -118,6 +120,73 @@ def test_a_large_report_lists_what_needs_attention_on_organisation_sheets(tmp_pa
         assert len(_sheet_rows(wb[org])) == expected
     notes = [row[0] for row in wb["摘要"].iter_rows(values_only=True) if row[0]]
     assert any(str(n).startswith("结论较多") and f"已履行 {report.summary['fulfilled']} 项" in n for n in notes)
+
+
+def test_a_large_report_breaks_down_the_organisations_scores_and_says_where_the_people_s_are(
+    tmp_path: Path, report: Report
+) -> None:
+    result = score(report, EXAMPLE / "scoring.yaml")
+    full, large = tmp_path / "full.xlsx", tmp_path / "large.xlsx"
+    render_xlsx(report, full, result)
+    render_xlsx(report, large, result, every_finding=False)
+    every = _sheet_rows(openpyxl.load_workbook(full)["评分明细"])
+    assert len(every) == sum(len(c.rules) for c in (*result.organisations, *result.people))
+    wb = openpyxl.load_workbook(large)
+    rows = _sheet_rows(wb["评分明细"])
+    assert rows == [r for r in every if r[0] == "organisation"]
+    assert len(rows) == sum(len(c.rules) for c in result.organisations)
+    people = sum(len(c.rules) for c in result.people)
+    assert people
+    notes = [str(row[0]) for row in wb["摘要"].iter_rows(values_only=True) if row[0]]
+    assert any(f"个人的 {people} 行明细" in n and "rules-engine score" in n for n in notes)
+    assert len(_sheet_rows(wb["评分"])) == len(result.organisations) + len(result.people)  # every score kept
+
+
+def test_both_reports_of_one_evaluation_score_and_diagnose_it_once(
+    tmp_path: Path, report: Report, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scorecard = importlib.import_module("rules_engine.scorecard")
+    diagnosis = importlib.import_module("rules_engine.diagnose")  # the package exports a function of that name
+    calls: Counter[str] = Counter()
+    for module, name in ((scorecard, "score"), (diagnosis, "diagnose")):
+        real = getattr(module, name)
+
+        def counted(*args, _name=name, _real=real, **kwargs):  # type: ignore[no-untyped-def]
+            calls[_name] += 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+    roster = tmp_path / "roster.yaml"
+    roster.write_bytes((EXAMPLE / "roster.yaml").read_bytes())
+    scoring = load_scoring(EXAMPLE / "scoring.yaml")
+    render_xlsx(report, tmp_path / "r.xlsx", scoring, roster)
+    page = render_html(report, scoring, roster)
+    assert calls == {"score": 1, "diagnose": 1}
+    # a roster file changed since: made again; a diagnosis and scores already made: used as they are
+    roster.write_bytes(roster.read_bytes() + b"\n")
+    render_html(report, scoring, roster)
+    assert calls == {"score": 2, "diagnose": 2}
+    made = diagnosis.diagnose(report, roster)
+    scores = scorecard.score(report, scoring)
+    assert render_html(report, scores, made) == page
+    assert calls == {"score": 3, "diagnose": 3}  # the two calls just above, none in render_html
+
+
+def test_a_workbook_too_large_for_memory_is_streamed_with_the_same_cells(
+    tmp_path: Path, report: Report, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held, streamed = tmp_path / "held.xlsx", tmp_path / "streamed.xlsx"
+    render_xlsx(report, held, EXAMPLE / "scoring.yaml", EXAMPLE / "roster.yaml")
+    monkeypatch.setattr(xlsx, "STREAM_ROWS", 10)  # the example as if it were a province
+    render_xlsx(report, streamed, EXAMPLE / "scoring.yaml", EXAMPLE / "roster.yaml")
+    with zipfile.ZipFile(held) as a, zipfile.ZipFile(streamed) as b:  # texts inline, row by row, when streamed
+        assert b't="inlineStr"' not in a.read("xl/worksheets/sheet2.xml")
+        assert b't="inlineStr"' in b.read("xl/worksheets/sheet2.xml")
+    one, other = openpyxl.load_workbook(held), openpyxl.load_workbook(streamed)
+    assert one.sheetnames == other.sheetnames
+    for name in one.sheetnames:
+        assert list(one[name].values) == list(other[name].values), name
+        assert one[name].auto_filter.ref == other[name].auto_filter.ref
 
 
 def test_the_same_report_gives_the_same_bytes(tmp_path: Path, report: Report) -> None:

@@ -108,6 +108,25 @@ def test_person_scores_count_the_duties_they_bear_in_each_organisation(report: R
             assert a.rank == b.rank
 
 
+def test_a_person_card_carries_the_name_and_role_of_their_latest_post(report: Report) -> None:
+    # a member promoted in the period: the findings of the later post (a later window) name the new role
+    mine = [f for f in report.findings if f.subject.kind == "person" and f.subject.id == "p043"]
+    mine = [f for f in mine if f.organisation.id == "twn-qingshan"]
+    latest = max(mine, key=lambda f: (f.window.end, f.window.start))
+    assert latest is not mine[0] and latest is not mine[-1]  # neither first nor last in the report's order
+    promoted = latest.model_copy(
+        update={"subject": latest.subject.model_copy(update={"role": "deputy_secretary", "name": "新名 renamed"})}
+    )
+    findings = [promoted if f is latest else f for f in report.findings]
+    card = next(
+        c
+        for c in score(report.model_copy(update={"findings": findings}), SCORING).people
+        if c.id == "p043" and c.organisation == "twn-qingshan"
+    )
+    assert (card.role, card.name) == ("deputy_secretary", "新名 renamed")
+    assert card.group == "township/deputy_secretary"
+
+
 def test_neutral_and_apart_statuses_are_never_counted_as_fulfilled(report: Report) -> None:
     result = score(report, Scoring())
     cards = {c.id: c for c in result.organisations}

@@ -206,6 +206,11 @@ class _Tally:
         else:
             self.excluded[f.status.value] = self.excluded.get(f.status.value, 0) + 1
 
+    @property
+    def total(self) -> int:
+        """Every finding counted (in a rate's denominator or not)."""
+        return self.fulfilled + self.violated + sum(self.excluded.values())
+
     def exact(self) -> Fraction | None:
         n = self.fulfilled + self.violated
         return Fraction(self.fulfilled, n) if n else None
@@ -229,11 +234,15 @@ def _r(value: Fraction | float) -> float:
     return round(float(value), 4)
 
 
-def _tally(findings: Iterable[Finding]) -> _Tally:
-    t = _Tally()
-    for f in findings:
-        t.add(f)
-    return t
+def _sum(tallies: Iterable[_Tally]) -> _Tally:
+    """The tallies added up."""
+    out = _Tally()
+    for t in tallies:
+        out.fulfilled += t.fulfilled
+        out.violated += t.violated
+        for status, n in t.excluded.items():
+            out.excluded[status] = out.excluded.get(status, 0) + n
+    return out
 
 
 def is_duty(f: Finding) -> bool:
@@ -363,65 +372,71 @@ def _diagnose(
     depths = _depths(roster)
     below = _below(roster)
     apart: dict[str, int] = {"escalation": 0, "not_in_roster": 0, "kind_in_no_group": 0, "organisation_duty": 0}
-    duties: list[Finding] = []
+    # one pass over the findings: the duties counted per organisation (and its kind on the finding), and
+    # the duties people bear per organisation, secretaries apart; every rate below adds these counts up
+    own: dict[str, dict[str, _Tally]] = {}  # organisation -> kind -> its duties
+    secretary: dict[str, _Tally] = {}
+    member: dict[str, _Tally] = {}
     for f in report.findings:
         if not is_duty(f):
             apart["escalation"] += 1
-        elif f.organisation.id not in orgs:
+            continue
+        org_id = f.organisation.id
+        if org_id not in orgs:
             apart["not_in_roster"] += 1
+            continue
+        kinds = own.get(org_id)
+        if kinds is None:
+            kinds = own[org_id] = {}
+        tally = kinds.get(f.organisation.kind)
+        if tally is None:
+            tally = kinds[f.organisation.kind] = _Tally()
+        tally.add(f)
+        if f.subject.kind in PERSON_KINDS:
+            side = secretary if f.subject.role == "secretary" else member
+            tally = side.get(org_id)
+            if tally is None:
+                tally = side[org_id] = _Tally()
+            tally.add(f)
         else:
-            duties.append(f)
-    by_org: dict[str, list[Finding]] = {}
-    for f in duties:
-        by_org.setdefault(f.organisation.id, []).append(f)
+            apart["organisation_duty"] += 1
+    empty = _Tally()
+
+    def duties_of(org_ids: Iterable[str], group: Group | None = None, any_group: bool = True) -> _Tally:
+        """The duties of `org_ids` (of the organisations whose kind is in `group`, unless `any_group`)."""
+        return _sum(t for o in org_ids for kind, t in own.get(o, {}).items() if any_group or table.get(kind) == group)
 
     # levels
     level_rows = []
     for depth in sorted(set(depths.values())):
         members = sorted(o for o, d in depths.items() if d == depth)
-        level_rows.append(
-            Level(
-                depth=depth,
-                organisations=members,
-                rate=_tally(f for o in members for f in by_org.get(o, [])).rate(confidence),
-            )
-        )
-    upper = [f for f in duties if depths[f.organisation.id] < split]
-    lower = [f for f in duties if depths[f.organisation.id] >= split]
+        level_rows.append(Level(depth=depth, organisations=members, rate=duties_of(members).rate(confidence)))
+    upper = duties_of(o for o in own if depths[o] < split)
+    lower = duties_of(o for o in own if depths[o] >= split)
     per_org_levels = []
     for org_id in sorted(orgs):
         if not below[org_id]:
             continue
-        own = by_org.get(org_id, [])
-        under = [f for o in sorted(below[org_id]) for f in by_org.get(o, [])]
-        per_org_levels.append(_org_gap(orgs[org_id], own, under, confidence))
+        per_org_levels.append(_org_gap(orgs[org_id], duties_of([org_id]), duties_of(below[org_id]), confidence))
 
     # localities and departments
-    def group_of(f: Finding) -> Group | None:
-        return table.get(f.organisation.kind)
-
-    apart["kind_in_no_group"] = sum(1 for f in duties if group_of(f) is None)
-    local = [f for f in duties if group_of(f) == "locality"]
-    dept = [f for f in duties if group_of(f) == "department"]
+    apart["kind_in_no_group"] = sum(t.total for kinds in own.values() for k, t in kinds.items() if k not in table)
+    local = duties_of(own, "locality", False)
+    dept = duties_of(own, "department", False)
     per_org_groups = []
     for org_id in sorted(orgs):
-        subtree = [f for o in sorted({org_id} | below[org_id]) for f in by_org.get(o, [])]
-        a = [f for f in subtree if group_of(f) == "locality"]
-        b = [f for f in subtree if group_of(f) == "department"]
-        if a and b:
+        subtree = {org_id} | below[org_id]
+        a = duties_of(subtree, "locality", False)
+        b = duties_of(subtree, "department", False)
+        if a.total and b.total:
             per_org_groups.append(_org_gap(orgs[org_id], a, b, confidence))
 
     # secretaries and other members
-    people = [f for f in duties if f.subject.kind in PERSON_KINDS]
-    apart["organisation_duty"] = len(duties) - len(people)
-    secretaries = [f for f in people if f.subject.role == "secretary"]
-    others = [f for f in people if f.subject.role != "secretary"]
+    secretaries, others = _sum(secretary.values()), _sum(member.values())
     per_org_roles = []
     for org_id in sorted(orgs):
-        mine = [f for f in by_org.get(org_id, []) if f.subject.kind in PERSON_KINDS]
-        a = [f for f in mine if f.subject.role == "secretary"]
-        b = [f for f in mine if f.subject.role != "secretary"]
-        if a or b:
+        a, b = secretary.get(org_id, empty), member.get(org_id, empty)
+        if a.total or b.total:
             per_org_roles.append(_org_gap(orgs[org_id], a, b, confidence))
 
     gaps = []
@@ -478,8 +493,7 @@ def _diagnose(
     return result, _Exact(exact)
 
 
-def _org_gap(org: Any, first: list[Finding], second: list[Finding], confidence: float) -> OrgGap:
-    a, b = _tally(first), _tally(second)
+def _org_gap(org: Any, a: _Tally, b: _Tally, confidence: float) -> OrgGap:
     ea, eb = a.exact(), b.exact()
     return OrgGap(
         organisation=org.id,
@@ -491,10 +505,7 @@ def _org_gap(org: Any, first: list[Finding], second: list[Finding], confidence: 
     )
 
 
-def _gap(
-    pair: str, first: list[Finding], second: list[Finding], per_org: list[OrgGap], confidence: float
-) -> tuple[Gap, Fraction | None]:
-    a, b = _tally(first), _tally(second)
+def _gap(pair: str, a: _Tally, b: _Tally, per_org: list[OrgGap], confidence: float) -> tuple[Gap, Fraction | None]:
     ea, eb = a.exact(), b.exact()
     exact = None if ea is None or eb is None else ea - eb
     interval = newcombe(a.fulfilled, a.fulfilled + a.violated, b.fulfilled, b.fulfilled + b.violated, confidence)

@@ -15,7 +15,6 @@ their organisation kind and role; equal scores share a rank (1, 2, 2, 4).
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
@@ -193,19 +192,29 @@ def score(report: Report, scoring: Scoring | str | Path) -> ScoreResult:
     if not isinstance(scoring, Scoring):
         scoring = load_scoring(scoring)
     _check_rules(report, scoring)
-    org_findings: dict[str, list[Finding]] = {}
-    person_findings: dict[tuple[str, str], list[Finding]] = {}
-    for f in report.findings:
-        org_findings.setdefault(f.organisation.id, []).append(f)
+    org_findings: dict[str, _Findings] = {}
+    person_findings: dict[tuple[str, str], _Findings] = {}
+    for f in report.findings:  # one pass: each organisation's and each person's findings counted per rule
+        org_id = f.organisation.id
+        group = org_findings.get(org_id)
+        if group is None:
+            group = org_findings[org_id] = _Findings(f)
+        group.add(f)
         if f.subject.kind in PERSON_KINDS:
-            person_findings.setdefault((f.subject.id, f.organisation.id), []).append(f)
+            key = (f.subject.id, org_id)
+            group = person_findings.get(key)
+            if group is None:
+                group = person_findings[key] = _Findings(f)
+            group.add(f)
+    credits = {s: None if (c := scoring.credit(s.value)) is None else Fraction(c) for s in Status}
+    memo: dict[tuple[Any, ...], tuple[RuleScore, Fraction, Fraction]] = {}
     orgs = [
-        _card("organisation", fs[0].organisation.id, fs[0].organisation.name, None, fs, scoring)
-        for fs in org_findings.values()
+        _card("organisation", g.first.organisation.id, g.first.organisation.name, None, g, scoring, credits, memo)
+        for g in org_findings.values()
     ]
     people = [
-        _card("person", pid, _latest(fs).subject.name, _latest(fs).subject.role, fs, scoring)
-        for (pid, _org), fs in person_findings.items()
+        _card("person", pid, g.latest.subject.name, g.latest.subject.role, g, scoring, credits, memo)
+        for (pid, _org), g in person_findings.items()
     ]
     incomplete = []
     undeterminable = report.summary.get("undeterminable", 0)
@@ -272,53 +281,58 @@ def _check_rules(report: Report, scoring: Scoring) -> None:
         raise RulesError(problems, refused="scoring")
 
 
-def _latest(findings: list[Finding]) -> Finding:
-    return max(findings, key=lambda f: (f.window.end, f.window.start))
+class _Findings:
+    """One scorecard's findings, counted: per rule, its first finding and the count per status; the first
+    finding overall and the latest (by window end, then start; the first of equals)."""
+
+    __slots__ = ("first", "latest", "rules")
+
+    def __init__(self, first: Finding) -> None:
+        self.first = first
+        self.latest = first
+        self.rules: dict[str, tuple[Finding, dict[Status, int]]] = {}
+
+    def add(self, f: Finding) -> None:
+        if (f.window.end, f.window.start) > (self.latest.window.end, self.latest.window.start):
+            self.latest = f
+        rule = self.rules.get(f.rule_id)
+        if rule is None:
+            rule = self.rules[f.rule_id] = (f, {})
+        counts = rule[1]
+        counts[f.status] = counts.get(f.status, 0) + 1
 
 
 def _card(
-    kind: str, id_: str, name: str, role: str | None, findings: list[Finding], scoring: Scoring
+    kind: str,
+    id_: str,
+    name: str,
+    role: str | None,
+    findings: _Findings,
+    scoring: Scoring,
+    credits: dict[Status, Fraction | None],
+    memo: dict[tuple[Any, ...], tuple[RuleScore, Fraction, Fraction]],
 ) -> tuple[Scorecard, Fraction | None]:
-    """One scorecard, and its exact score (ties are decided on exact values, not on the rounded ones)."""
-    org = findings[0].organisation
-    by_rule: dict[str, list[Finding]] = {}
-    for f in findings:
-        by_rule.setdefault(f.rule_id, []).append(f)
+    """One scorecard, and its exact score (ties are decided on exact values, not on the rounded ones). A
+    rule's points are its weight times the findings scored, earned points its weight times their credits:
+    the same exact sums as finding by finding."""
+    org = findings.first.organisation
     possible_total = Fraction(0)
     earned_total = Fraction(0)
     rules = []
-    for rule_id in sorted(by_rule):
-        fs = by_rule[rule_id]
-        weight = Fraction(scoring.weight(rule_id, fs[0].severity))
-        possible = Fraction(0)
-        earned = Fraction(0)
-        for f in fs:
-            credit = scoring.credit(f.status.value)
-            if credit is None:
-                continue
-            possible += weight
-            earned += weight * Fraction(credit)
-        cap = scoring.caps.get(rule_id)
-        capped = cap is not None and possible > Fraction(cap)
-        if capped and cap is not None:
-            earned = earned * Fraction(cap) / possible
-            possible = Fraction(cap)
+    total: dict[Status, int] = {}
+    for rule_id in sorted(findings.rules):
+        first, by_status = findings.rules[rule_id]
+        for status, n in by_status.items():
+            total[status] = total.get(status, 0) + n
+        key = (rule_id, first.severity, first.rule_title.zh, first.rule_title.en, *sorted(by_status.items()))
+        part = memo.get(key)
+        if part is None:  # many cards share a rule's counts: each distinct one computed once
+            part = memo[key] = _rule_part(rule_id, first, by_status, scoring, credits)
+        rule, possible, earned = part
         possible_total += possible
         earned_total += earned
-        rules.append(
-            RuleScore(
-                rule_id=rule_id,
-                title=fs[0].rule_title,
-                severity=fs[0].severity,
-                weight=float(weight),
-                counts=_counts(fs),
-                possible=_num(possible),
-                earned=_num(earned),
-                lost=_num(possible - earned),
-                capped=capped,
-            )
-        )
-    counts = _counts(findings)
+        rules.append(rule)
+    counts = _counts(total)
     exact = 100 * earned_total / possible_total if possible_total else None
     card = Scorecard(
         kind=kind,
@@ -342,9 +356,42 @@ def _card(
     return card, exact
 
 
-def _counts(findings: list[Finding]) -> dict[str, int]:
-    found = Counter(f.status.value for f in findings)
-    return {s: found[s] for s in STATUS_ORDER if found[s]}
+def _rule_part(
+    rule_id: str, first: Finding, by_status: dict[Status, int], scoring: Scoring, credits: dict[Status, Fraction | None]
+) -> tuple[RuleScore, Fraction, Fraction]:
+    """What one rule's findings (counted per status) add to a score: the breakdown row, the exact points
+    possible and earned (after the cap)."""
+    weight = Fraction(scoring.weight(rule_id, first.severity))
+    scored = 0
+    credit_sum = Fraction(0)
+    for status, n in by_status.items():
+        credit = credits[status]
+        if credit is not None:
+            scored += n
+            credit_sum += credit * n
+    possible = weight * scored
+    earned = weight * credit_sum
+    cap = scoring.caps.get(rule_id)
+    capped = cap is not None and possible > Fraction(cap)
+    if capped and cap is not None:
+        earned = earned * Fraction(cap) / possible
+        possible = Fraction(cap)
+    rule = RuleScore(
+        rule_id=rule_id,
+        title=first.rule_title,
+        severity=first.severity,
+        weight=float(weight),
+        counts=_counts(by_status),
+        possible=_num(possible),
+        earned=_num(earned),
+        lost=_num(possible - earned),
+        capped=capped,
+    )
+    return rule, possible, earned
+
+
+def _counts(by_status: dict[Status, int]) -> dict[str, int]:
+    return {s.value: by_status[s] for s in Status if by_status.get(s)}
 
 
 def _num(value: Fraction) -> float:

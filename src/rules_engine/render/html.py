@@ -60,13 +60,14 @@ STATUS_COLOUR = {
 def render_html(
     report: Report,
     scoring: Scoring | ScoreResult | str | Path | None = None,
-    roster: Roster | str | Path | None = None,
+    roster: Roster | Diagnosis | str | Path | None = None,
     *,
     statuses: Collection[Status | str] | None = ATTENTION,
     max_rows: int = MAX_ROWS,
 ) -> bytes:
     """The report as one HTML page (UTF-8 bytes). With `scoring` the page shows scores and ranks; with
-    `roster` (the roster the report was made from) the 三实三弱 gaps. `statuses`: the statuses the findings
+    `roster` (the roster the report was made from, or a :class:`~rules_engine.Diagnosis`) the 三实三弱 gaps;
+    both computed once per report for this and :func:`render_xlsx`. `statuses`: the statuses the findings
     table lists (None: every finding); at most `max_rows` findings are listed, the rest counted. Needs the
     ``reports`` extra (Jinja2)."""
     jinja2 = jinja2_module()
@@ -79,7 +80,7 @@ def _render(
     jinja2: Any,
     report: Report,
     scoring: Scoring | ScoreResult | str | Path | None,
-    roster: Roster | str | Path | None,
+    roster: Roster | Diagnosis | str | Path | None,
     listed: set[Status] | None,
     max_rows: int,
 ) -> bytes:

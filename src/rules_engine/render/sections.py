@@ -9,9 +9,10 @@ cannot be read stops the run with nothing written.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..model.findings import Finding, Report, Status
 
@@ -108,10 +109,55 @@ class ClosedLoop:
 def closed_loop(
     report: Report,
     scoring: Scoring | ScoreResult | str | Path | None = None,
-    roster: Roster | str | Path | None = None,
+    roster: Roster | Diagnosis | str | Path | None = None,
 ) -> ClosedLoop:
     """Score `report` when `scoring` is given (a scoring file, a :class:`Scoring`, or a :class:`ScoreResult`
-    already made) and diagnose it when `roster` is given (the diagnosis needs the organisation tree)."""
+    already made) and diagnose it when `roster` is given (the roster or its file: the diagnosis needs the
+    organisation tree; or a :class:`Diagnosis` already made).
+
+    The last result for each report is kept while the report lives, so that the Excel and the HTML report of
+    one evaluation score and diagnose it once: asked again with the same scoring and roster (the same
+    objects, or the same files unchanged: path, size and modification time), the same result is returned."""
+    key = (_key(scoring), _key(roster), len(report.findings))
+    cached = _LAST.get(id(report))
+    if cached is not None and cached[0]() is report and cached[1] == key:
+        return cached[2]
+    result = _closed_loop(report, scoring, roster)
+    ident = id(report)
+    ref = weakref.ref(report, lambda gone: _forget(ident, gone))
+    _LAST[ident] = (ref, key, result, (scoring, roster))  # the objects kept alive: their ids stay theirs
+    return result
+
+
+#: per report (by identity, while it lives): the last scoring and roster asked for, the result, the objects
+_LAST: dict[int, tuple[weakref.ref[Report], tuple[Any, ...], ClosedLoop, tuple[Any, Any]]] = {}
+
+
+def _forget(ident: int, gone: weakref.ref[Report]) -> None:
+    """A report is gone: its entry too (unless a newer report already has its id)."""
+    if ident in _LAST and _LAST[ident][0] is gone:
+        del _LAST[ident]
+
+
+def _key(source: object) -> tuple[Any, ...]:
+    if source is None:
+        return ("none",)
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        try:
+            stat = path.stat()
+        except OSError:
+            return ("path", str(path), None)  # reading it will say what is wrong
+        return ("path", str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return ("object", id(source))
+
+
+def _closed_loop(
+    report: Report,
+    scoring: Scoring | ScoreResult | str | Path | None,
+    roster: Roster | Diagnosis | str | Path | None,
+) -> ClosedLoop:
+    from ..diagnose import Diagnosis
     from ..model.scoring import Scoring
     from ..scorecard import ScoreResult, load_scoring, score
 
@@ -122,7 +168,9 @@ def closed_loop(
         result.scores = scoring
     elif scoring is not None:
         result.scores = score(report, scoring)
-    if roster is not None:
+    if isinstance(roster, Diagnosis):
+        result.diagnosis = roster
+    elif roster is not None:
         from ..diagnose import diagnose
 
         result.diagnosis = diagnose(report, roster, scoring=scoring if isinstance(scoring, Scoring) else None)

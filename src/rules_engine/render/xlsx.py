@@ -8,7 +8,8 @@ Sheets, in order:
 - ``未履行`` violations: one row per violated finding, with its explanation (expected, found, reason,
   evidence, candidate records rejected and why, waiver); autofilter, frozen header;
 - ``规则`` the rules: title, severity, pack, clause;
-- ``评分`` scorecard and ``评分明细`` its breakdown per rule (with a scoring file);
+- ``评分`` scorecard and ``评分明细`` its breakdown per rule (with a scoring file; above :data:`LARGE_REPORT`
+  findings the organisations' breakdown, the summary saying where the people's is);
 - ``三实三弱`` the diagnosis: the three pairs of rates, their gaps, each level, and per organisation where
   each gap is widest (with the roster, whose organisation tree it needs);
 - ``输入`` the input account: each source's rows read, used, rejected and excluded, then every rejected,
@@ -24,9 +25,11 @@ OWASP recommends for spreadsheets, a text that a spreadsheet could take for a fo
 (:func:`rules_engine.render.csv.neutralise`). Sheet names are made safe (at most 31 characters, none of
 ``[]:*?/\\``, no leading or trailing apostrophe) and unique (ignoring case, as Excel does).
 
-The workbook is written in XlsxWriter's ``constant_memory`` mode: each row goes to a temporary file as
-soon as the next one starts, so memory does not grow with the number of findings. The same report gives
-the same bytes (the workbook's creation date is the evaluation date).
+Up to :data:`STREAM_ROWS` finding rows the cells are held in memory until the workbook is closed (about
+100 MB for a province of 1,000 organisations), texts in the shared string table once each; above, the
+workbook is streamed (XlsxWriter's ``constant_memory`` mode: each row to a temporary file as soon as the
+next one starts, each text inline), so memory does not grow with the number of findings, a fifth slower.
+The same report gives the same bytes (the workbook's creation date is the evaluation date).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from .sections import (
 )
 
 if TYPE_CHECKING:
+    from ..diagnose import Diagnosis
     from ..model.roster import Roster
     from ..model.scoring import Scoring
     from ..scorecard import ScoreResult
@@ -63,6 +67,7 @@ if TYPE_CHECKING:
 MAX_CELL = 32_767  # characters Excel keeps in one cell
 MAX_ROWS = 1_048_576  # rows of a worksheet
 SHEET_NAME_MAX = 31
+_EXCEL_EPOCH, _EXCEL_LEAP_BUG_END = dt.date(1899, 12, 30), dt.date(1900, 3, 1)
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
 SUMMARY, VIOLATIONS, RULES, SCORES, BREAKDOWN, DIAGNOSIS, INPUT = (
@@ -117,6 +122,10 @@ ORG_SHEET_COLUMNS: tuple[tuple[str, str, int, Cell], ...] = (
     ("次数", "count", 6, lambda f: f.count),
     ("理由", "reason", 60, lambda f: f.reason.zh),
 )
+#: above this many finding rows (the violations sheet's and the organisation sheets'), the workbook is
+#: streamed (XlsxWriter's ``constant_memory``: each row to a temporary file as soon as the next starts);
+#: below, held in memory, faster: about 100 MB for 93,000 rows (a province of 1,000 organisations)
+STREAM_ROWS = 150_000
 #: above this many findings, the organisation sheets list the findings that need attention (every status
 #: but fulfilled and not applicable, which the summary counts): a province's 150,000 lines would take
 #: XlsxWriter half a minute and make a workbook nobody scrolls
@@ -127,7 +136,7 @@ def render_xlsx(
     report: Report,
     out: str | Path | IO[bytes],
     scoring: Scoring | ScoreResult | str | Path | None = None,
-    roster: Roster | str | Path | None = None,
+    roster: Roster | Diagnosis | str | Path | None = None,
     *,
     inputs: Iterable[str | Path] = (),
     every_finding: bool | None = None,
@@ -135,7 +144,9 @@ def render_xlsx(
     """Write `report` as an Excel workbook to `out` (a path, written whole or not at all and never over one
     of `inputs`; or a binary file object, which must be seekable). With `scoring` (a scoring file, a
     :class:`~rules_engine.Scoring`, or a :class:`~rules_engine.ScoreResult`) the workbook has the scorecard
-    sheets; with `roster` (the roster the report was made from) the 三实三弱 sheet. `every_finding`: whether
+    sheets; with `roster` (the roster the report was made from, or a :class:`~rules_engine.Diagnosis`) the
+    三实三弱 sheet; both computed once per report for this and :func:`render_html` (see
+    :func:`~rules_engine.render.sections.closed_loop`). `every_finding`: whether
     the organisation sheets list every finding (True) or those that need attention (False); by default
     every finding up to :data:`LARGE_REPORT` findings. Needs the ``reports`` extra (XlsxWriter)."""
     xlsxwriter = xlsxwriter_module()
@@ -192,10 +203,12 @@ class _Workbook:
         self.report = report
         self.extra = extra
         self.every = len(report.findings) <= LARGE_REPORT if every_finding is None else every_finding
+        listed = len(report.findings) if self.every else sum(report.summary.get(s.value, 0) for s in ATTENTION)
+        self.streaming = report.summary.get("violated", 0) + listed > STREAM_ROWS
         as_of = iso_date(report.as_of) or dt.date(2000, 1, 1)
         self.book = xlsxwriter.Workbook(
             handle,
-            {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
+            {"constant_memory": self.streaming, "strings_to_formulas": False, "strings_to_urls": False},
         )
         self.book.set_properties(
             {
@@ -217,26 +230,38 @@ class _Workbook:
             s: b.add_format({"font_color": c, "bold": s is Status.violated}) for s, c in _STATUS_COLOUR.items()
         }
         self.taken: set[str] = set()
+        self.texts: dict[str, str] = {}
+        self.status_text = {status: f"{status.zh} {status.value}" for status in Status}
 
     # -- cells
 
     def cell(self, sheet: Any, row: int, col: int, value: Any, fmt: Any = None) -> None:
-        if value is None or value == "":
+        kind = type(value)
+        if kind is str:  # the commonest first; texts repeat (names, rules, reasons): each made safe once
+            if value:
+                text = self.texts.get(value)
+                if text is None:
+                    text = self.texts[value] = _text(value)
+                sheet.write_string(row, col, text, fmt)
+        elif value is None:
             return
-        if isinstance(value, Status):
-            sheet.write_string(row, col, f"{value.zh} {value.value}", fmt or self.f_status[value])
+        elif isinstance(value, Status):
+            sheet.write_string(row, col, self.status_text[value], fmt or self.f_status[value])
         elif isinstance(value, bool):
             sheet.write_string(row, col, "是 yes" if value else "否 no", fmt)
         elif isinstance(value, (int, float)):
             sheet.write_number(row, col, value, fmt)
         elif isinstance(value, dt.date):
-            sheet.write_datetime(row, col, dt.datetime(value.year, value.month, value.day), fmt or self.f_date)
-        else:
-            sheet.write_string(row, col, _text(str(value)), fmt)
+            if type(value) is dt.date and value >= _EXCEL_LEAP_BUG_END:  # days since 1899-12-30, date format
+                sheet.write_number(row, col, (value - _EXCEL_EPOCH).days, fmt or self.f_date)
+            else:  # before March 1900 Excel counts a 29 February 1900 that never was: XlsxWriter knows
+                sheet.write_datetime(row, col, dt.datetime(value.year, value.month, value.day), fmt or self.f_date)
+        elif value != "":
+            self.cell(sheet, row, col, str(value), fmt)
 
     def header(self, sheet: Any, row: int, columns: Sequence[tuple[str, str, int, Any]]) -> None:
         """Two header rows (Chinese, then English), column widths set."""
-        for col, (zh, _, width, _) in enumerate(columns):  # row by row: constant_memory drops earlier rows
+        for col, (zh, _, width, _) in enumerate(columns):
             sheet.set_column(col, col, width)
             sheet.write_string(row, col, zh, self.f_head)
         for col, (_, en, _, _) in enumerate(columns):
@@ -296,7 +321,7 @@ class _Workbook:
         for f in self.report.findings:
             if listed is None or f.status in listed:
                 by_org[f.organisation.id].append(f)
-        for org_id, (_, sheet) in org_sheets.items():  # one sheet at a time, closed when done
+        for org_id, (_, sheet) in org_sheets.items():
             findings = by_org.pop(org_id)
             left_out += max(0, len(findings) - (MAX_ROWS - 2))
             findings = findings[: MAX_ROWS - 2]
@@ -422,6 +447,13 @@ class _Workbook:
             for note in part.incomplete if part is not None else ():
                 out.append(f"{label}: {note.zh} / {note.en}")
         if self.extra.scores is not None:
+            if not self.every:
+                people = sum(len(c.rules) for c in self.extra.scores.people)
+                out.append(
+                    f"“{BREAKDOWN}”只列各组织的得分明细；个人的 {people} 行明细见 "
+                    f"rules-engine score --format json / a large report: “{BREAKDOWN}” lists the organisations' "
+                    f"breakdown; the people's {people} rows are in rules-engine score --format json"
+                )
             out += [f"{n.zh} / {n.en}" for n in self.extra.scores.scoring.notes]
         return out
 
@@ -432,7 +464,11 @@ class _Workbook:
         ]
         if self.extra.scores is not None:
             out.append((SCORES, "组织与个人的得分和排名 scores and ranks of organisations and people"))
-            out.append((BREAKDOWN, "每个得分按规则的明细 the breakdown of each score per rule"))
+            out.append(
+                (BREAKDOWN, "每个得分按规则的明细 the breakdown of each score per rule")
+                if self.every
+                else (BREAKDOWN, "各组织得分按规则的明细 the breakdown of each organisation's score per rule")
+            )
         if self.extra.diagnosis is not None:
             out.append((DIAGNOSIS, "三实三弱：三组履行率、差距及最大处 the three gaps and where each is widest"))
         out.append((INPUT, "输入账目与被拒收的行 the input account and every row not used"))
@@ -524,6 +560,8 @@ class _Workbook:
         self.header(breakdown, 0, [(zh, en, w, None) for zh, en, w in b_columns])
         breakdown.freeze_panes(2, 0)
         b_rows = result.breakdown_rows()
+        if not self.every:  # a province: the organisations' breakdown; a person's is in `rules-engine score`
+            b_rows = [row for row in b_rows if row["kind"] == "organisation"]
         for i, data in enumerate(b_rows, start=2):
             for col, (_, key, _) in enumerate(b_columns):
                 self.cell(breakdown, i, col, data.get(key))
@@ -680,8 +718,9 @@ class _Workbook:
 
 
 def _close_rows(sheet: Any) -> None:
-    """Close an organisation sheet's temporary row file once its rows are written (XlsxWriter reopens it
-    when the workbook is assembled): a province has a thousand sheets, more than a process may hold open."""
+    """When streaming, close an organisation sheet's temporary row file once its rows are written (XlsxWriter
+    reopens it when the workbook is assembled): a province has thousands of sheets, more than a process may
+    hold open."""
     close = getattr(sheet, "_opt_close", None)
     if close is not None and getattr(sheet, "row_data_fh", None) is not None:
         close()
