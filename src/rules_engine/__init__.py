@@ -20,8 +20,9 @@ from .engine import EngineError
 from .errors import Error, InputError, Location, MissingExtra, OutputError, PeriodError, Problem, RulesError
 from .evaluate import evaluate, evaluate_to
 from .impact import Flip, Impact, impact, render_impact_table
+from .lint import lint
 from .load.inputs import read_roster
-from .load.rules import LoadedRule, RulePack, RuleSet, lint, load_rules
+from .load.rules import LoadedRule, RulePack, RuleSet, load_rules
 from .load.waivers import LoadedWaiver, load_waivers
 from .model.findings import Bilingual, Finding, InputAccount, Rejection, Report, Status, SubjectRef
 from .model.layout import read_report

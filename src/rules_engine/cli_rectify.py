@@ -15,6 +15,8 @@ import json
 import sys
 from typing import Any
 
+from .cli_common import UsageError, parse_params, rules_paths, split_inputs
+
 DB_HELP = "the findings store: a SQLite file or a database URL (default: $RULES_ENGINE_DB, else ./rules-engine.db)"
 BY_HELP = "操作人 who makes the change (default: the user of this machine)"
 
@@ -125,7 +127,6 @@ def _done(what: str, r: Any) -> str:
 
 
 def _number(raw: str) -> int:
-    from .cli import UsageError
 
     text = raw.strip().lstrip("#")
     if not text.isdigit():
@@ -167,7 +168,6 @@ def _impact_parser(sub: Any, rules_help: str, whole: str) -> None:
 
 def _impact(args: argparse.Namespace) -> int:
     from . import impact, load_rules, render_impact_table
-    from .cli import UsageError, parse_params, rules_paths, split_inputs
     from .cli_closed_loop import emit, json_bytes
 
     roster, records = split_inputs(args.inputs, args.waivers)

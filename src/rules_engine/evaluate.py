@@ -16,13 +16,14 @@ from typing import IO, Any
 from .atomic import atomic_write
 from .errors import InputError
 from .findings import finding_dict, rule_table
+from .gcpause import paused_gc
 from .intake import RecordsInput
 from .load.waivers import LoadedWaiver
 from .model.findings import Finding, Report, Status
 from .model.layout import layout_format
 from .outcome import Summary
 from .periods import Period
-from .pipeline import NULL_TRACER, RosterInput, RulesInput, Run, paused_gc, prepare
+from .pipeline import NULL_TRACER, RosterInput, RulesInput, Run, prepare
 from .render.csv import write_csv_bytes
 from .render.frames import require_parquet, write_parquet
 from .render.json import write_json, write_json_v2

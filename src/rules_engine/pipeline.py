@@ -7,9 +7,7 @@ findings.py, render/); this module only wires them and owns the run's arguments.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,19 +35,6 @@ from .waive import apply_waivers
 RulesInput = CompiledRules | RuleSet | str | Path
 RosterInput = Roster | RosterResult | Mapping[str, Any] | str | Path
 NULL_TRACER = NullTracer()
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """The evaluation allocates millions of small objects and no reference cycles: the cyclic garbage
-    collector would rescan them again and again (superlinear time). Pause it, and restore its state."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @dataclass

@@ -92,25 +92,10 @@ def load_rules(*paths: str | Path) -> RuleSet:
 
     Raises :class:`RulesError` with every located problem when anything is wrong.
     """
-    packs, problems = _load(paths)
+    packs, problems = load_problems(paths)
     if problems:
         raise RulesError(problems)
     return RuleSet(tuple(packs))
-
-
-def lint(*paths: str | Path) -> list[Problem]:
-    """All problems in the given rule files or packs (as :func:`load_rules` reads them; none: the
-    installed packs), sorted by location (empty when clean). Packs that load cleanly are also compiled:
-    each rule's decision table must be complete and exclusive (see :func:`rules_engine.compile.prove_table`)."""
-    packs, problems = _load(paths)
-    if not problems and packs:
-        from ..compile import compile_rules  # (compile imports this module)
-
-        try:
-            compile_rules(RuleSet(tuple(packs)))
-        except RulesError as exc:
-            problems = list(exc.problems)
-    return sorted(problems, key=Problem.sort_key)
 
 
 @dataclass
@@ -339,7 +324,8 @@ def _pack_roots(paths: Sequence[str | Path]) -> tuple[dict[Path, _Root], list[Pr
     return roots, problems
 
 
-def _load(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Problem]]:
+def load_problems(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Problem]]:
+    """The packs under the paths that load, and every located problem of the others (sorted by the caller)."""
     roots, problems = _pack_roots(paths)
     packs: list[RulePack] = []
     seen_ids: dict[str, Location] = {}
