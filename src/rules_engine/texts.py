@@ -39,7 +39,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "row.tags.invalid": ("标签应为字符串列表", "tags must be a list of strings"),
     "row.portfolio.invalid": ("分管领域应为字符串", "portfolio must be a string"),
     "row.text.invalid": ("说明应为字符串", "text must be a string"),
-    "row.line.too_long": ("行过长", "line longer than {limit} bytes"),
+    "row.line.too_long": ("行过长（超过 {limit} 字节）", "line longer than {limit} bytes"),
     "row.json.not_utf8": (
         "不是有效的 UTF-8 文本（第 {byte} 字节起）；JSON Lines 文件须为 UTF-8",
         "not valid UTF-8 text (from byte {byte}); a JSON Lines file must be UTF-8",
