@@ -64,6 +64,13 @@ def test_no_text_is_left_unused() -> None:
     assert unused == []
 
 
+def test_the_report_format_lists_every_row_code_with_its_texts() -> None:
+    doc = (SRC.parent.parent / "docs" / "report-format.md").read_text(encoding="utf-8")
+    rows = {line.split("`")[1]: line for line in doc.splitlines() if line.startswith("| `row.")}
+    assert sorted(rows) == sorted(code for code in TEXTS if code.startswith("row."))
+    assert [code for code, line in rows.items() if " / ".join(TEXTS[code]) not in line] == []
+
+
 def _fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
 
