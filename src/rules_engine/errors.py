@@ -1,7 +1,9 @@
 """One error shape for every stage: a stable code, a message in Chinese and English, a location, a hint.
 
 `str(problem)` prints ``file:line:col: code: message``. Stages collect problems; the API raises one
-:class:`RulesError` holding the sorted list.
+:class:`RulesError` holding the sorted list. A rejected input row is a problem too
+(:class:`rules_engine.load.inputs.BadRow`: ``location.path`` is its field, and it adds the offending value
+and what could be salvaged of the row); its texts, like every reason's, live in :mod:`rules_engine.texts`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, order=True)
 class Location:
-    """Where something came from: a file, 1-based line and column, and the path inside the document."""
+    """Where something came from: a file, 1-based line and column, and the path inside the document
+    (for an input row: its field, or a YAML path such as ``people/0/posts``; the column is then 0)."""
 
     file: str = ""
     line: int = 0
@@ -21,8 +24,8 @@ class Location:
     path: str = ""
 
     def __str__(self) -> str:
-        if self.line:
-            return f"{self.file}:{self.line}:{self.column}"
+        if self.line:  # a row of a table or a JSON Lines file has a line and no column
+            return f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
         return self.file or "<input>"
 
     def to_dict(self) -> dict[str, object]:

@@ -22,10 +22,9 @@ from .model.records import ActivityRecord
 from .periods import Period
 from .plan import RosterIndex
 from .tally import Counter
+from .texts import Arg, hint
 
 RecordsInput = str | Path | Sequence[str | Path] | Iterable[ActivityRecord | Mapping[str, Any]]
-
-_DUPLICATE = "重复记录"
 
 # Records are checked one by one in input order (duplicates, rejections and warnings keep that order), then
 # counted in batches grouped by organisation: an organisation's obligations stay in the CPU caches while its
@@ -184,22 +183,15 @@ class Intake:
         """Reject a record whose organisation or type is unknown (with a did-you-mean)."""
         orgs, known_types = self.index.orgs, self.known_types
         if rec.org not in orgs:
-            zh, en = did_you_mean(rec.org, orgs, "zh"), did_you_mean(rec.org, orgs, "en")
-            zh_text = f"未知组织 '{rec.org}'（名册中没有）{zh}"
-            row = _bad(rec, "org", rec.org, zh_text, f"unknown organisation '{rec.org}' {en}".strip())
+            found = hint(did_you_mean(rec.org, orgs, "zh"), did_you_mean(rec.org, orgs, "en"))
             # a close match names the organisation the row was probably meant for; otherwise it could be any
             close = difflib.get_close_matches(rec.org, list(orgs), n=1, cutoff=0.6)
-            row.org = close[0] if close else None
-            return row
+            return _bad(
+                rec, "row.org.unknown", "org", rec.org, org=close[0] if close else None, org_id=rec.org, hint=found
+            )
         if rec.type not in known_types:
             zh, en = did_you_mean(rec.type, known_types, "zh"), did_you_mean(rec.type, known_types, "en")
-            return _bad(
-                rec,
-                "type",
-                rec.type,
-                f"未知记录类型 '{rec.type}' {zh}".strip(),
-                f"unknown record type '{rec.type}' {en}".strip(),
-            )
+            return _bad(rec, "row.type.unknown", "type", rec.type, record_type=rec.type, hint=hint(zh, en, " "))
         return rec
 
     def _check_again(self, rec: Rec, earlier: tuple[int, int] | None) -> Rec | BadRow:
@@ -208,45 +200,38 @@ class Intake:
             digest, place = earlier
             line = f"{self.source_names[place >> 32]}:{place & 0xFFFFFFFF}"
             if digest == _digest(rec):
-                zh, en = f"{_DUPLICATE}（与 {line} 相同，只计一次）", f"duplicate of {line} (identical, counted once)"
-                duplicate = _bad(rec, "id", rec.id, zh, en)
-                duplicate.taints = False
-                return duplicate
-            return _bad(
-                rec,
-                "id",
-                rec.id,
-                f"记录编号重复但内容不同（见 {line}），本行未采用",
-                f"record id already used at {line} with different content; this row is not used",
-            )
+                return _bad(rec, "row.duplicate.identical", "id", rec.id, taints=False, first=line)
+            return _bad(rec, "row.duplicate.conflict", "id", rec.id, first=line)
         start, end = self.span
         if not start <= rec.date <= end:
-            row = _bad(
-                rec,
-                "date",
-                rec.date.isoformat(),
-                f"日期不在任何评价期间内（{start}..{end}）",
-                f"date outside every period evaluated ({start}..{end})",
+            return _bad(
+                rec, "row.date.outside_span", "date", rec.date.isoformat(), taints=False, start=str(start), end=str(end)
             )
-            row.taints = False
-            return row
         return rec
 
 
 def _later(rec: Rec, as_of: dt.date) -> BadRow:
-    row = _bad(
-        rec,
-        "date",
-        rec.date.isoformat(),
-        f"日期晚于评价日期 {as_of.isoformat()}，不作为证据",
-        f"dated after the evaluation date {as_of.isoformat()}: not evidence",
+    return _bad(rec, "row.date.after_as_of", "date", rec.date.isoformat(), taints=False, as_of=as_of.isoformat())
+
+
+_SAME = object()  # _bad's default organisation: the record's own
+
+
+def _bad(rec: Rec, code: str, field: str, value: str, *, org: Any = _SAME, taints: bool = True, **args: Arg) -> BadRow:
+    """`rec` rejected (or excluded: ``taints=False``) for `code`, with all it holds salvaged."""
+    return BadRow.at(
+        code,
+        rec.source,
+        rec.line,
+        field,
+        value,
+        args,
+        record_id=rec.id,
+        org=rec.org if org is _SAME else org,
+        type=rec.type,
+        date=rec.date,
+        taints=taints,
     )
-    row.taints = False
-    return row
-
-
-def _bad(rec: Rec, field: str, value: str, zh: str, en: str) -> BadRow:
-    return BadRow(rec.source, rec.line, field, value, zh, en, rec.id, rec.org, rec.type, rec.date)
 
 
 def _digest(rec: Rec) -> int:
@@ -268,16 +253,4 @@ def _digest(rec: Rec) -> int:
 
 def _unknown_people(rec: Rec, unknown: list[str]) -> BadRow:
     names = ", ".join(sorted(unknown))
-    return BadRow(
-        rec.source,
-        rec.line,
-        "participants",
-        names,
-        f"人员不在名册中：{names}（可能是编号写错）",
-        f"people not on the roster: {names} (possibly a mistyped id)",
-        rec.id,
-        rec.org,
-        rec.type,
-        rec.date,
-        taints=False,
-    )
+    return _bad(rec, "row.people.unknown", "participants", names, taints=False, names=names)

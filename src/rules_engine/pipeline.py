@@ -219,17 +219,15 @@ def prepare(
             source, _, line = loaded.source.rpartition(":")
             w = loaded.waiver
             warnings.append(
-                BadRow(
+                BadRow.at(
+                    "row.waiver.unmatched",
                     source,
                     int(line or 0),
                     "rule",
                     w.rule,
-                    f"豁免 {w.id} 未匹配任何结论（请核对规则、组织、对象与期间）",
-                    f"waiver {w.id} matched no finding (check its rule, organisation, subject and dates)",
-                    w.id,
-                    w.org,
-                    None,
-                    None,
+                    {"waiver": w.id},
+                    record_id=w.id,
+                    org=w.org,
                     taints=False,
                 )
             )
@@ -350,11 +348,4 @@ def _account_counts(accounts: Mapping[str, list[int]]) -> dict[str, int]:
 
 
 def _rejection(row: BadRow) -> dict[str, Any]:
-    return {
-        "source": row.source,
-        "line": row.line,
-        "field": row.field,
-        "value": row.value,
-        "reason": {"zh": row.zh, "en": row.en},
-        "record_id": row.record_id,
-    }
+    return row.to_rejection()

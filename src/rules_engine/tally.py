@@ -206,36 +206,10 @@ class Counter:
             wanted = self._refs(ob, rec.date).get(ref, ())
             if looks_like(rec.unknown, wanted):
                 ob.taint = ob.taint or []
-                ob.taint.append(
-                    BadRow(
-                        rec.source,
-                        rec.line,
-                        "participants",
-                        ", ".join(sorted(rec.unknown)),
-                        "记录中有不在名册中的人员，其编号与责任人相近（可能写错）",
-                        "the record names people not on the roster whose id is close to the subject's (a mistyped id?)",
-                        rec.id,
-                        rec.org,
-                        rec.type,
-                        rec.date,
-                    )
-                )
+                ob.taint.append(_taint(rec, "row.people.mistyped", "participants", ", ".join(sorted(rec.unknown))))
         if why[0] == "no_team":  # the roster cannot say whether this record counts: not a "no"
             ob.taint = ob.taint or []
-            ob.taint.append(
-                BadRow(
-                    rec.source,
-                    rec.line,
-                    "date",
-                    rec.date.isoformat(),
-                    "记录日期名册中无班子成员，无法计算到会比例",
-                    "no team members on the roster on the record's date: attendance cannot be computed",
-                    rec.id,
-                    rec.org,
-                    rec.type,
-                    rec.date,
-                )
-            )
+            ob.taint.append(_taint(rec, "row.date.no_team", "date", rec.date.isoformat()))
         why = self._whys.setdefault(why, why)  # the same few reasons, millions of times: keep one of each
         rejected = ob.rejected
         if rejected is None:
@@ -288,3 +262,10 @@ def _why_not(match: Match, rec: Rec, refs: Refs, portfolio: str | None = None) -
     if match.portfolio == "subject" and rec.portfolio != portfolio:
         return ("portfolio", rec.portfolio or "")
     return None
+
+
+def _taint(rec: Rec, code: str, field: str, value: str) -> BadRow:
+    """A used record that makes a duty undeterminable, as the row problem its finding's reason cites."""
+    return BadRow.at(
+        code, rec.source, rec.line, field, value, record_id=rec.id, org=rec.org, type=rec.type, date=rec.date
+    )
