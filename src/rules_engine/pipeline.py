@@ -207,7 +207,6 @@ def prepare(
 
     count = worker_count(workers, len(index.orgs))
     if count > 1:  # the organisations split over worker processes
-
         return prepare_sharded(
             compiled, the_roster, index, records, the_period, day, waivers, max_evidence, count, shape, tracer
         )
