@@ -105,24 +105,27 @@ def test_a_province_with_bad_rows_gives_the_same_bytes_and_accounts_for_each_row
     assert report["summary"]["undeterminable"] > 0  # rejected rows make duties undeterminable, in every worker
 
 
+@pytest.mark.parametrize(
+    ("fault", "code"), [(worker_faults.die_after_setup, 7), (worker_faults.die_at_the_end, 9)], ids=["early", "late"]
+)
 def test_a_dead_worker_fails_the_run_and_writes_nothing(
-    rules, province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    rules, province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault, code: int
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(workers_module, "work", worker_faults.die_after_setup)
+    monkeypatch.setattr(workers_module, "work", fault)
     out = tmp_path / "report.json"
-    with pytest.raises(WorkerError, match=r"exit code 7"):
+    with pytest.raises(WorkerError, match=rf"exit code {code}\)"):
         evaluate_to(
             out, rules, province / "roster.yaml", province / "records.jsonl", period="2024", as_of=AS_OF, workers=2
         )
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []  # no temporary file left either
-    code = main(
+    exit_code = main(
         [
             *("evaluate", str(province), "--rules", str(RULES), "--period", "2024", "--as-of", AS_OF),
             *("--workers", "2", "--format", "json", "-o", str(out)),
         ]
     )
-    assert code == 3 and not out.exists()
+    assert exit_code == 3 and not out.exists()
 
 
 def test_the_command_line_takes_workers_and_writes_the_same_file(province: Path, tmp_path: Path) -> None:
