@@ -21,7 +21,9 @@ A layer around the stages (:mod:`rules_engine.pipeline`), not inside them:
 
 Workers are started with ``spawn`` (forking after durable_rules or polars started threads can hang). A worker
 that dies, or fails, fails the run with :class:`WorkerError` before any output is written. The tracer sees
-the parent's stages; the time inside the workers is one stage, ``workers``, with the workers' counts added up.
+the parent's stages (``start``: the workers started and handed the rules and roster; ``intake``; ``workers``: waiting
+for them after the last record), the ``workers`` stage with the workers' counts added up: obligations planned,
+records counted, findings written, CPU milliseconds and the sum of their peak memory (``peak_rss_mb``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import multiprocessing
 import os
 import pickle
 import tempfile
+import time
 import traceback
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from multiprocessing.connection import Connection
@@ -52,7 +55,7 @@ from .periods import Period
 from .pipeline import Run, _account_counts, conclude, paused_gc, unused_waivers
 from .plan import RosterIndex, plan
 from .tally import Counter
-from .trace import NullTracer, Tracer
+from .trace import NullTracer, Tracer, peak_rss
 
 __all__ = ["AUTO_MIN_ORGANISATIONS", "WorkerError", "available_cores", "split", "worker_count"]
 
@@ -481,4 +484,9 @@ def _evaluate_share(conn: Connection) -> _Result:
             out.write(b"\n".join(lines))
     used = {ob.waiver.waiver.id for group in groups for ob in group if ob.waiver is not None}
     counts = {"obligations": planned, "records": records, "findings": findings}
+    # added up over the workers by the parent's ``workers`` stage: their CPU time, and the sum of their peaks
+    counts["cpu_ms"] = round(time.process_time() * 1000)
+    peak = peak_rss()
+    if peak is not None:
+        counts["peak_rss_mb"] = round(peak / 2**20)
     return _Result(run.summary(), used, counts)
