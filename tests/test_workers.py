@@ -183,3 +183,29 @@ def test_split_cuts_the_organisations_into_contiguous_balanced_ranges(province: 
         assert len(shares) == min(n, len(ids)) and all(shares)
     weights = [sum(1 + len(index.holders.get(o, ())) for o in share) for share in split(index, 3)]
     assert max(weights) - min(weights) <= 2 * max(1 + len(h) for h in index.holders.values())
+
+
+def test_records_and_roster_handed_over_as_objects_give_the_same_report(rules) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    roster = yaml.safe_load((EXAMPLE / "roster.yaml").read_text(encoding="utf-8"))
+    lines = (EXAMPLE / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]
+    reports = [render_json(evaluate(rules, roster, records, period="2024", as_of=AS_OF, workers=n)) for n in (1, 2)]
+    assert reports[0] == reports[1]
+    assert json.loads(reports[0])["input"]["sources"][1]["read"] == len(records)
+
+
+def test_bad_input_read_by_the_parent_stops_the_workers_with_the_same_error(rules, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import multiprocessing
+
+    broken = tmp_path / "more.json"
+    broken.write_text('{"not": "a list"}', encoding="utf-8")
+    records = [EXAMPLE / "records.jsonl", broken]  # refused after the first file's rows went to the workers
+    errors = []
+    for n in (1, 2):
+        with pytest.raises(InputError) as raised:
+            evaluate(rules, EXAMPLE / "roster.yaml", records, period="2024", as_of=AS_OF, workers=n)
+        errors.append(str(raised.value))
+    assert errors[0] == errors[1]
+    assert multiprocessing.active_children() == []
