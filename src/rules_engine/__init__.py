@@ -38,6 +38,7 @@ from .scorecard import ScoreResult, load_scoring, render_score_table, score
 from .trace import NullTracer, RecordingTracer, Tracer
 from .upcoming import Upcoming, UpcomingList, parse_within, render_upcoming_table, upcoming
 from .verify import verify_report
+from .workers import WorkerError
 
 __all__ = [
     "DEFAULT_FAIL_ON",
@@ -86,6 +87,7 @@ __all__ = [
     "Tracer",
     "Upcoming",
     "UpcomingList",
+    "WorkerError",
     "__version__",
     "compile_rules",
     "diagnose",

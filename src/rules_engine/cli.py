@@ -30,6 +30,7 @@ from . import (
     RulesError,
     RuleSet,
     Tracer,
+    WorkerError,
     __version__,
     compile_rules,
     evaluate,
@@ -99,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = exc.filename if exc.filename is not None else "-"
         print(f"rules-engine: 无法读写文件 cannot read or write {name}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    except EngineError as exc:
+    except (EngineError, WorkerError) as exc:
         print(f"rules-engine: 内部错误（请报告） internal engine error, please report: {exc}", file=sys.stderr)
         return 3
     except Exception as exc:  # a bug: never exit 1, which means "violations found"
@@ -200,6 +201,14 @@ def _parser() -> argparse.ArgumentParser:
         default=20,
         metavar="N",
         help="evidence ids listed per finding (0 to 1000000, default 20)",
+    )
+    ev.add_argument(
+        "--workers",
+        type=workers_argument,
+        default=None,
+        metavar="N",
+        help="工作进程数 worker processes the organisations are split over (the same report for any N); default "
+        "auto: the machine's cores, but 1 below 500 organisations",
     )
     ev.add_argument(
         "--show",
@@ -384,6 +393,18 @@ Rows dated after --as-of, identical duplicates and rows dated outside every peri
 (input.excluded), not rejected: they do not make a run incomplete."""
 
 
+def workers_argument(text: str) -> int | None:
+    if text == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"应为正整数或 auto expected a positive whole number or auto, got '{text}'")
+    return value
+
+
 def _packs(args: argparse.Namespace) -> int:
     groups: list[tuple[str, RuleSet]] = []
     if args.rules:
@@ -464,6 +485,7 @@ def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
     if args.profile_json:
         refuse_overwrite(args.profile_json, [*inputs, *output_paths(outputs)])
     extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence, "tracer": tracer}
+    extra["workers"] = args.workers
     args.output = outputs[0].path if len(outputs) == 1 else None
     if needs_outputs(args, outputs):  # several outputs, a filter, the summary view, the rich table
         return evaluate_outputs(args, outputs, compiled, roster, files, as_of, extra, inputs)

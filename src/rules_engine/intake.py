@@ -12,7 +12,7 @@ import difflib
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .compile import CompiledRules
 from .errors import did_you_mean
@@ -21,7 +21,6 @@ from .load.inputs import BadRow, Rec, read_records, records_from_objects
 from .model.records import ActivityRecord
 from .periods import Period
 from .plan import RosterIndex
-from .tally import Counter
 from .texts import Arg, hint
 
 RecordsInput = str | Path | Sequence[str | Path] | Iterable[ActivityRecord | Mapping[str, Any]]
@@ -36,7 +35,16 @@ _BATCH = 32768
 _SPILL_AT = SPILL_AT  # record ids held in memory before the index of ids moves to disk
 
 
-def _count(counter: Counter, batch: list[Rec]) -> None:
+class Sink(Protocol):
+    """Where the intake hands the rows it checked: the tally's :class:`rules_engine.tally.Counter`, or the
+    router that sends each organisation's rows to its worker (:mod:`rules_engine.workers`)."""
+
+    def add(self, rec: Rec) -> None: ...  # a used record, in reading order within its organisation
+
+    def add_bad(self, row: BadRow) -> None: ...  # a rejected row, in reading order
+
+
+def _count(counter: Sink, batch: list[Rec]) -> None:
     by_org: dict[str, list[Rec]] = {}
     for rec in batch:
         group = by_org.get(rec.org)
@@ -99,7 +107,7 @@ class Intake:
         self,
         compiled: CompiledRules,
         index: RosterIndex,
-        counter: Counter,
+        counter: Sink,
         span: tuple[dt.date, dt.date],
         as_of: dt.date,
     ):

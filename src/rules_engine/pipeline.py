@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,12 +19,14 @@ from .atomic import files_under
 from .compile import ESCALATION_FIELDS, OBLIGATION_FIELDS, CompiledRules, Decision, compile_rules
 from .engine.decide import Decider, tables
 from .errors import InputError
+from .findings import finding_dict
 from .guard import check_data, check_max_evidence, check_path, shown
 from .intake import Intake, RecordsInput, record_paths, record_span
 from .load.inputs import BadRow, RosterResult, file_digest, read_roster, roster_from_data
 from .load.rules import RulePack, RuleSet, load_rules
 from .load.waivers import LoadedWaiver, load_waivers
-from .model.findings import Status
+from .model.findings import Finding, Status
+from .model.layout import finding_v2
 from .model.roster import Roster
 from .periods import Period, check_range, parse_period
 from .plan import Obligation, RosterIndex, plan
@@ -62,11 +64,36 @@ class Run:
         for group, statuses in zip(self.groups, self.statuses, strict=True):
             yield from zip(group, statuses, strict=True)
 
-    def header(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, int]:
+        """The number of findings per status (every status, in the order of :class:`Status`)."""
         summary = {status.value: 0 for status in Status}
         for statuses in self.statuses:
             for decision in statuses:
                 summary[decision.status.value] += 1
+        return summary
+
+    def finding_models(self, keep: Collection[Status] | None = None) -> Iterator[Finding]:
+        """The findings as models, in report order (only those with a status in `keep`, when given)."""
+        for ob, d in self.decided():
+            if keep is None or d.status in keep:
+                yield Finding.model_validate(finding_dict(ob, d.status, d.waives))
+
+    def json_findings(self, report_format: str, keys: Mapping[int, str]) -> Iterator[Any]:
+        """The findings as the JSON writer takes them, in report order: each a JSON-ready mapping (or a
+        pre-serialised ``orjson.Fragment``), in the v1 layout or (`report_format` ``v2``) the v2 layout, whose
+        rule entries are named by `keys` (``id(rule)`` -> key, from :func:`rules_engine.findings.rule_table`)."""
+        if report_format == "v2":
+            for ob, d in self.decided():
+                yield finding_v2(keys[id(ob.rule)], finding_dict(ob, d.status, d.waives, raw=True))
+        else:
+            for ob, d in self.decided():
+                yield finding_dict(ob, d.status, d.waives, raw=True)
+
+    def close(self) -> None:
+        """Release what the run holds outside memory (nothing here; a run of workers has spool files)."""
+
+    def header(self) -> dict[str, Any]:
+        summary = self.summary()
         roster = self.roster
         sources = [
             {
@@ -140,10 +167,14 @@ def prepare(
     max_evidence: int,
     waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
     tracer: Tracer = NULL_TRACER,
+    workers: int | None = 1,
+    shape: str = "v1",
 ) -> Run:
     """Load, plan, count in one streaming pass, then decide on durable_rules (each distinct decision fact
     once), then escalate layer by layer (decided on durable_rules too). Each stage is reported to `tracer`
-    (see :mod:`rules_engine.trace`)."""
+    (see :mod:`rules_engine.trace`). With more than one worker (`workers`; None: chosen by
+    :func:`rules_engine.workers.worker_count`), the organisations are split over worker processes after the
+    roster is read; `shape` is the JSON layout their findings are written in (``v1`` or ``v2``)."""
     check_arguments(roster, records, params, max_evidence, waivers)
     with tracer.stage("rules") as stage:
         compiled = compiled_rules(rules, params)
@@ -157,6 +188,13 @@ def prepare(
         index = RosterIndex(the_roster.roster)
         stage.count(read=the_roster.read, used=the_roster.used, rejected=the_roster.rejected_units)
 
+    from .workers import prepare_sharded, worker_count  # (it imports this module)
+
+    count = worker_count(workers, len(index.orgs))
+    if count > 1:  # the organisations split over worker processes
+        return prepare_sharded(
+            compiled, the_roster, index, records, the_period, day, waivers, max_evidence, count, shape, tracer
+        )
     with tracer.stage("plan") as stage:
         obligations = plan(compiled, index, the_period)
         stage.count(obligations=len(obligations))
@@ -169,6 +207,42 @@ def prepare(
         accounts, warnings = intake.accounts, intake.warnings
         stage.count(**_account_counts(accounts))
     rejections: list[BadRow] = list(the_roster.rejected) + intake.rejections
+    groups, statuses, loaded_waivers = conclude(
+        compiled, index, the_period, day, obligations, counter, waivers, max_evidence, tracer
+    )
+    used = {ob.waiver.waiver.id for group in groups for ob in group if ob.waiver is not None}
+    warnings += unused_waivers(loaded_waivers, used)
+    return Run(
+        compiled,
+        the_period,
+        day,
+        the_roster,
+        accounts,
+        rejections,
+        intake.excluded,
+        groups,
+        statuses,
+        max_evidence,
+        loaded_waivers,
+        warnings,
+    )
+
+
+def conclude(
+    compiled: CompiledRules,
+    index: RosterIndex,
+    period: Period,
+    day: dt.date,
+    obligations: list[Obligation],
+    counter: Counter,
+    waivers: Sequence[str | Path] | Sequence[LoadedWaiver],
+    max_evidence: int,
+    tracer: Tracer,
+) -> tuple[list[list[Obligation]], list[list[Decision]], list[LoadedWaiver]]:
+    """After the records are counted: trigger follow-ups and taints, waivers, grouping by organisation, the
+    decisions (durable_rules) and the escalations, layer by layer. Returns the obligations per organisation (in
+    organisation id order), their decisions, and the waivers loaded. The same for a whole run and for a worker's
+    share of the organisations (see :mod:`rules_engine.workers`)."""
     with tracer.stage("triggers") as stage:
         triggered = counter.finish()
         obligations.extend(triggered)
@@ -201,7 +275,7 @@ def prepare(
                     for group, decisions in zip(groups, statuses, strict=True):
                         lower = list(zip(group, decisions, strict=True))
                         planned = escalation.plan_escalations(
-                            layer, group[0].org.id, index, the_period, lower, compiled, max_evidence
+                            layer, group[0].org.id, index, period, lower, compiled, max_evidence
                         )
                         planned.sort(key=lambda item: item[0].sort_key())
                         apply_waivers((ob for ob, _counts in planned), loaded_waivers, day)
@@ -213,8 +287,14 @@ def prepare(
                         decisions.extend(decided)
                     raising.count(escalations=len(rows))
         stage.count(facts=sum(len(decisions) for decisions in statuses))
-    used = {ob.waiver.waiver.id for group in groups for ob in group if ob.waiver is not None}
-    for loaded in loaded_waivers:  # a waiver that covers nothing is most likely mistyped
+    return groups, statuses, loaded_waivers
+
+
+def unused_waivers(loaded_waivers: Sequence[LoadedWaiver], used: Collection[str]) -> list[BadRow]:
+    """A warning for each waiver (of `loaded_waivers`, in their order) whose id is not in `used`: a waiver that
+    covers nothing is most likely mistyped."""
+    warnings = []
+    for loaded in loaded_waivers:
         if loaded.waiver.id not in used:
             source, _, line = loaded.source.rpartition(":")
             w = loaded.waiver
@@ -231,20 +311,7 @@ def prepare(
                     taints=False,
                 )
             )
-    return Run(
-        compiled,
-        the_period,
-        day,
-        the_roster,
-        accounts,
-        rejections,
-        intake.excluded,
-        groups,
-        statuses,
-        max_evidence,
-        loaded_waivers,
-        warnings,
-    )
+    return warnings
 
 
 def compiled_rules(rules: RulesInput, params: Mapping[str, Mapping[str, Any]] | None) -> CompiledRules:
