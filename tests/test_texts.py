@@ -1,6 +1,6 @@
-"""Reason codes and their texts: one table (rules_engine.texts) holds every row, duty and candidate text,
-each code the source uses has one, none is left over, and a rejected row is a Problem that reports and the
-CLI show with its code."""
+"""Reason codes and their texts: one table (rules_engine.texts) holds every row, duty, candidate and problem
+text, each code the source uses has one, none is left over, each call gives a text exactly the values it
+shows, and a rejected row is a Problem that reports and the CLI show with its code."""
 
 from __future__ import annotations
 
@@ -8,20 +8,26 @@ import ast
 import json
 import re
 import string
+import typing
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from pydantic_core.core_schema import ErrorType
 
-from rules_engine import read_report
+from rules_engine import lint, read_report
 from rules_engine.cli import main
-from rules_engine.errors import Problem
+from rules_engine.errors import Location, Problem
 from rules_engine.load.inputs import BadRow, read_records, read_roster
-from rules_engine.texts import TEXTS, describe, text
+from rules_engine.texts import HINTS, TEXTS, describe, fixed_hint, text
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "rules_engine"
-CODE = re.compile(r"^(row|na|unk|duty|candidate)\.[a-z_]+(\.[a-z_]+)*$")
+PROBLEMS = ("file", "yaml", "pack", "rule", "overlay", "provenance", "param", "waiver", "scoring")
+CODE = re.compile(rf"^(row|na|unk|duty|candidate|frame|{'|'.join(PROBLEMS)})\.[a-z_]+(\.[a-z_]+)*(#[a-z_]+)?$")
+FILE_NAMES = {"pack.yaml", "pack.yml"}  # a manifest's names look like codes; they are not
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "county-2024"
+# the texts of rule.invalid.<kind> are chosen by pydantic's error kind at run time, not named in the source
+KINDS = {key for key in TEXTS if re.fullmatch(r"rule\.invalid\.[a-z_]+", key)}
 
 
 def _constants() -> tuple[set[str], set[str]]:
@@ -43,9 +49,10 @@ def _constants() -> tuple[set[str], set[str]]:
 
 def test_every_code_the_source_names_has_a_text() -> None:
     strings, _ = _constants()
-    used = {s for s in strings if CODE.match(s)}
+    used = {s for s in strings if CODE.match(s)} - FILE_NAMES
     assert {c for c in used if c.startswith("row.")}, "the scan finds the row codes"
-    assert sorted(used - TEXTS.keys()) == []
+    assert {c for c in used if c.startswith("yaml.")}, "the scan finds the problem codes"
+    assert sorted(used - TEXTS.keys() - HINTS.keys()) == []
 
 
 def test_no_text_is_left_unused() -> None:
@@ -53,8 +60,9 @@ def test_no_text_is_left_unused() -> None:
     unused = []
     for code in TEXTS:
         family, _, bare = code.partition(".")
-        if family == "row":
-            found = code in strings  # row codes are written out where the row is rejected
+        if family == "row" or family == "frame" or family in PROBLEMS:
+            # written out where the row is rejected or the problem is found (rule.invalid.<kind>: below)
+            found = code in strings or code in KINDS or code == "rule.invalid.*"
         elif family == "candidate":
             found = bare in heads  # the reason tuple a record was not counted for: ("outside",), ...
         else:
@@ -62,6 +70,163 @@ def test_no_text_is_left_unused() -> None:
         if not found:
             unused.append(code)
     assert unused == []
+    # a fixed hint belongs to a text, or is one of the hints a code chooses from (yaml.syntax#tab)
+    assert [key for key in HINTS if key not in TEXTS and key not in strings] == []
+    assert [key for key in HINTS if key.partition("#")[0] not in TEXTS] == []
+
+
+def test_each_rule_invalid_text_is_keyed_by_a_kind_pydantic_reports() -> None:
+    kinds = {key.removeprefix("rule.invalid.") for key in KINDS}
+    assert "int_parsing" in kinds and "value_error" in kinds
+    assert sorted(kinds - set(typing.get_args(ErrorType))) == []
+
+
+def _fields_of(key: str) -> tuple[set[str], set[str]]:
+    """The values a text shows, and those its fixed hint shows."""
+    zh, en = TEXTS[key]
+    hint = HINTS.get(key, HINTS.get(key.partition("#")[0], ""))
+    return _fields(zh) | _fields(en), _fields(hint)
+
+
+def _calls() -> list[tuple[str, int, str, str, set[str], bool]]:
+    """Each call that makes a text from a key written out: (file, line, function, key, the value names given,
+    whether a hint is given). Calls that spread a mapping of values are left to the tests that run them."""
+    out = []
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if (
+                isinstance(func, ast.Attribute)
+                and name == "of"
+                and not (isinstance(func.value, ast.Name) and func.value.id == "Problem")
+            ):
+                continue
+            first = node.args[0]
+            if name not in ("of", "add", "text", "fixed_hint", "framed") or not isinstance(first, ast.Constant):
+                continue
+            if (
+                not isinstance(first.value, str)
+                or not CODE.match(first.value)
+                or any(k.arg is None for k in node.keywords)
+            ):
+                continue
+            given = {k.arg for k in node.keywords if k.arg is not None} - {"code", "location"}
+            hinted = len(node.args) >= 3 and not (isinstance(node.args[2], ast.Constant) and node.args[2].value is None)
+            out.append((path.name, node.lineno, name, first.value, given, hinted))
+    return out
+
+
+def test_each_call_gives_a_text_exactly_the_values_it_shows() -> None:
+    calls = _calls()
+    assert {call[2] for call in calls} == {"of", "add", "text", "fixed_hint", "framed"}, (
+        "the scan finds every kind of call"
+    )
+    wrong = []
+    for file, line, name, key, given, hinted in calls:
+        if name == "fixed_hint":
+            shown, needed = _fields(HINTS[key]), _fields(HINTS[key])
+        elif name in ("text", "framed"):
+            shown = needed = _fields_of(key)[0] - ({"message"} if name == "framed" else set())
+        else:  # Problem.of and provenance's add: the text's values, and its fixed hint's unless one is given
+            message, hint = _fields_of(key)
+            shown, needed = message | hint, message | (set() if hinted else hint)
+        if not needed <= given <= shown:
+            wrong.append(f"{file}:{line}: {key} shows {sorted(shown)}, given {sorted(given)}")
+    assert wrong == []
+
+
+def test_a_problem_takes_its_texts_and_fixed_hint_by_its_code() -> None:
+    where = Location("p/r.yaml", 3, 5)
+    problem = Problem.of("yaml.syntax#quote", where, None, quote="'")
+    assert (problem.code, problem.message, problem.message_en) == (
+        "yaml.syntax",  # the situation is not part of the code
+        "YAML 语法错误：引号没有闭合",
+        "YAML syntax error: a quote is not closed",
+    )
+    assert problem.hint == "在这一行补上另一个 ' close the ' on this line"
+    # a situation without its own hint has its code's; a hint made from what was found replaces it
+    assert Problem.of("pack.no_manifest#file", where).hint == fixed_hint("pack.no_manifest") != ""
+    assert Problem.of("pack.unknown", where, "是否应为 did you mean 'x'?").hint == "是否应为 did you mean 'x'?"
+    framed = Problem.of("rule.missing_key", where, key="citation").framed("frame.rule", rule="T-01")
+    assert (framed.message, framed.message_en) == (
+        "规则 T-01：缺少必填项 'citation'",
+        "rule T-01: missing required key 'citation'",
+    )
+    with pytest.raises(KeyError):
+        Problem.of("pack.no_such_problem", where)
+
+
+def test_a_kind_pydantic_adds_later_has_its_familys_text_not_an_error() -> None:
+    value = text("frame.value", value="'abcdef'")
+    assert text(
+        "rule.invalid.string_too_long", field="id", error="String should have at most 5 characters", value=value
+    ) == (
+        "'id' 取值无效：String should have at most 5 characters（当前值 'abcdef'）",
+        "'id' is invalid: String should have at most 5 characters (value 'abcdef')",
+    )
+    for unknown in ("rule.no_such_problem", "rule.invalid.enum#no_such_situation", "yaml.no_such_problem"):
+        with pytest.raises(KeyError):
+            text(unknown)
+
+
+def _shown(template: str) -> str:
+    """A template as the docs show it: a brace written twice (a literal one) once."""
+    return template.replace("{{", "{").replace("}}", "}")
+
+
+def test_the_rule_format_lists_every_problem_code_with_its_texts() -> None:
+    doc = (SRC.parent.parent / "docs" / "rule-format.md").read_text(encoding="utf-8")
+    section = doc.split("#### 问题代码一览 / Every problem code", 1)[1].split("\n##", 1)[0]
+    rows = {line.split("`")[1]: line for line in section.splitlines() if line.startswith("| `")}
+    codes = {key.partition("#")[0] for key in TEXTS if key.partition(".")[0] in PROBLEMS}
+    assert sorted(codes - rows.keys()) == [], "a code the docs do not list"
+    assert sorted(rows.keys() - codes - {"param.<code>", "scoring.<code>"}) == [], "a code the docs list is not raised"
+    texts_missing = [
+        key
+        for key in TEXTS
+        if key.partition("#")[0] in rows and _shown(" / ".join(TEXTS[key])) not in rows[key.partition("#")[0]]
+    ]
+    assert texts_missing == []
+    # the other tables of codes in the docs name codes that exist
+    named, header = set(), ""
+    for line in doc.splitlines():
+        header = header if line.startswith("|") else ""
+        header = header or (line if line.startswith("|") else "")
+        if header.startswith("| 代码 code") and line.startswith("| `"):
+            named.add(line.split("`")[1])
+    assert {"rule.duplicate_id", "rule.decisions_overlap"} <= named, "the scan reads the tables of codes"
+    assert sorted(named - codes - {"param.<code>", "scoring.<code>"}) == []
+
+
+def test_derived_codes_keep_the_validators_text(tmp_path: Path) -> None:
+    """Parameter overrides and scoring files are checked by the rule files' validator: its rule.* codes
+    show as param.* (framed by the parameter's name) and scoring.*, with the same texts and hints."""
+    from rules_engine import load_rules
+    from rules_engine.compile import compile_rules
+    from rules_engine.errors import RulesError
+    from rules_engine.scorecard import load_scoring
+
+    with pytest.raises(RulesError) as raised:
+        compile_rules(load_rules("zhuti-zeren-2020"), {"ZZ-08-01": {"at_least": "x"}})
+    (problem,) = raised.value.problems
+    assert (problem.code, problem.location.path) == ("param.invalid.int_type", "ZZ-08-01.at_least")
+    assert problem.message_en == "parameter ZZ-08-01.at_least: 'at_least' must be a whole number (value 'x')"
+    assert problem.hint == fixed_hint("rule.invalid.int_type")
+    scoring = tmp_path / "scoring.yaml"
+    scoring.write_text("weights:\n  bogus: 1\n", encoding="utf-8")
+    with pytest.raises(RulesError) as raised:
+        load_scoring(scoring)
+    assert [(p.code, p.message_en) for p in raised.value.problems] == [("scoring.unknown_key", "unknown key 'bogus'")]
+
+
+def test_lint_shows_the_texts_of_the_table(tmp_path: Path) -> None:
+    (tmp_path / "rules.yaml").write_text("rules: []\n", encoding="utf-8")
+    (problem,) = lint(str(tmp_path / "rules.yaml"))
+    assert (problem.code, problem.message, problem.message_en) == ("pack.no_manifest", *TEXTS["pack.no_manifest#file"])
+    assert problem.hint == HINTS["pack.no_manifest"]
 
 
 def test_the_report_format_lists_every_row_code_with_its_texts() -> None:
@@ -79,10 +244,19 @@ def _fields(template: str) -> set[str]:
 def test_both_languages_take_the_same_values(code: str) -> None:
     zh, en = TEXTS[code]
     assert zh and en and zh != en
+    assert re.search("[\u4e00-\u9fff]", zh), f"{code}: the first text is Chinese"
     assert _fields(zh) == _fields(en), f"{code}: the Chinese and English texts must show the same values"
     values = {name: f"<{name}>" for name in _fields(zh)}
     filled = text(code, **values)
     assert all(f"<{name}>" in filled[0] and f"<{name}>" in filled[1] for name in values)
+
+
+@pytest.mark.parametrize("key", sorted(HINTS))
+def test_each_fixed_hint_is_filled_from_values(key: str) -> None:
+    values = {name: f"<{name}>" for name in _fields(HINTS[key])}
+    filled = fixed_hint(key, **values)
+    assert filled and all(f"<{name}>" in filled for name in values)
+    assert re.search("[\u4e00-\u9fff]", filled) and re.search("[a-z]", filled), f"{key}: Chinese, then English"
 
 
 def test_a_value_can_differ_by_language() -> None:

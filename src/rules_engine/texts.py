@@ -1,11 +1,23 @@
-"""The sentences users read about inputs and duties, in Chinese and English, keyed by a stable reason code.
+"""The sentences users read about rules and inputs, in Chinese and English, keyed by a stable reason code.
 
-One table, :data:`TEXTS`, holds every text: why an input row was rejected, excluded or warned about
-(``row.*``), why a duty does not apply (``na.*``) or cannot be determined (``unk.*``, and ``duty.*`` in
-the duties list), and why a record was not counted for a duty (``candidate.*``). A text is a pair of
-:meth:`str.format` templates; :func:`text` fills both from the same arguments, and an argument given as
-a ``(zh, en)`` pair fills each language with its own part. ``tests/test_texts.py`` checks that every
-code the source uses has a text here and that no text is left unused.
+One table, :data:`TEXTS`, holds every text. About inputs and duties: why an input row was rejected,
+excluded or warned about (``row.*``), why a duty does not apply (``na.*``) or cannot be determined
+(``unk.*``, and ``duty.*`` in the duties list), and why a record was not counted for a duty
+(``candidate.*``). About rule packs and the files around them, the codes of
+:class:`~rules_engine.errors.Problem` (``file.*``, ``yaml.*``, ``pack.*``, ``rule.*``, ``overlay.*``,
+``provenance.*``, ``param.*``, ``waiver.*``, ``scoring.*``): a key is the problem's code, or the code and
+``#situation`` when one code is raised in situations worded differently (``pack.no_manifest#file``);
+:data:`HINTS` holds the fixed hint of a key (a situation without its own hint has its code's). A hint
+built from what was found (a "did you mean") is made where the problem is found.
+
+A text is a pair of :meth:`str.format` templates (so a literal brace is written twice); :func:`text` fills
+both from the same arguments, and an argument given as a ``(zh, en)`` pair fills each language with its own
+part. ``rule.invalid.<kind>`` codes are made from pydantic's error kinds, an open set: the kinds listed
+have their own text, any other has the family's ``rule.invalid.*`` text. The validator of rule files also
+checks waiver files (same codes), parameter overrides (``param.*``, framed by ``frame.param``) and scoring
+files (``scoring.*``); ``frame.*`` entries are not codes but the words put around another text.
+``tests/test_texts.py`` checks that every code the source uses has a text here, that no text is left
+unused, and that each call gives a text exactly the values it shows.
 
 This module imports nothing of the package at run time, so every stage (the readers included) can use it.
 """
@@ -151,19 +163,316 @@ TEXTS: dict[str, tuple[str, str]] = {
     "candidate.portfolio": ("分管领域为 {found}，不是 {wanted}", "portfolio is {found}, not {wanted}"),
     "candidate.attendance": ("到会 {present}，低于 {needed}", "attendance {present} is below {needed}"),
     "candidate.no_team": ("记录日期名册中无班子成员，无法计算到会比例", "no team members on the roster on that date"),
+    # ============================================================ problems of rule packs and their files
+    # ------------------------------------------------------------ files and YAML
+    "file.not_found": ("文件或目录不存在", "no such file or folder"),
+    "file.unreadable": ("无法读取{what}：{error}", "cannot read this {what}: {error}"),
+    "file.too_large": ("文件过大（超过 {limit} 字节）", "file larger than {limit} bytes"),
+    "yaml.encoding": ("文件不是 UTF-8 编码", "file is not UTF-8"),
+    "yaml.bad_character": (
+        "含有不允许的控制字符 {char}",
+        "contains a control character {char} that YAML does not allow",
+    ),
+    "yaml.bad_character#surrogate": (
+        "含有无效的代理字符（\\ud800-\\udfff）",
+        "contains a lone surrogate (\\ud800-\\udfff)",
+    ),
+    "yaml.syntax": ("YAML 语法错误：{problem}", "YAML syntax error: {problem}"),
+    "yaml.syntax#context": ("YAML 语法错误：{problem}（{context}）", "YAML syntax error: {problem} ({context})"),
+    "yaml.syntax#quote": ("YAML 语法错误：引号没有闭合", "YAML syntax error: a quote is not closed"),
+    "yaml.too_large": (
+        "文档展开后超过 {limit} 个节点（别名引用过多）",
+        "more than {limit} nodes once aliases are expanded",
+    ),
+    "yaml.too_deep": ("嵌套过深", "nesting too deep"),
+    "yaml.merge_key": ("不支持 YAML 合并键 <<", "YAML merge keys (<<) are not supported"),
+    "yaml.tag": (
+        "不允许使用 YAML 标签 {tag}",
+        "YAML tag {tag} is not allowed (rule files never build objects or run code)",
+    ),
+    "yaml.complex_key": ("键必须是简单值", "a key must be a plain value"),
+    "yaml.duplicate_key": (
+        "重复的键 '{key}'（首次出现在第 {line} 行）",
+        "duplicate key '{key}' (first at line {line})",
+    ),
+    # ------------------------------------------------------------ packs: finding and reading them
+    "pack.two_manifests": ("同一目录中有两个规则包清单 {names}", "two pack manifests in one folder: {names}"),
+    "pack.manifest_name": (
+        "规则包清单须命名为 pack.yaml（或 pack.yml），'{name}' 不被读取",
+        "a pack manifest must be named pack.yaml (or pack.yml); '{name}' is not read",
+    ),
+    "pack.no_manifest": (
+        "目录中有规则文件，但它和上级目录都没有 pack.yaml，无法确定规则包",
+        "YAML files in a folder with no pack.yaml in it or above it, so they belong to no pack",
+    ),
+    "pack.no_manifest#file": (
+        "规则文件不在规则包中（上级目录无 pack.yaml）",
+        "rule file is not inside a pack (no pack.yaml above it)",
+    ),
+    "pack.none": ("目录中没有规则包（没有 pack.yaml）", "no rule pack in this folder (no pack.yaml in it or below it)"),
+    "pack.none_installed": ("没有安装任何规则包", "no rule packs are installed"),
+    "pack.unknown": (
+        "既不是文件或目录，也不是已安装规则包的编号",
+        "no such file or folder, and no installed pack has this id",
+    ),
+    "pack.duplicate_id": (
+        "规则包编号重复 '{pack}'：{origin} 与 {first}（{root}）都提供此规则包",
+        "duplicate pack id '{pack}': provided by {origin} and by {first} ({root})",
+    ),
+    "pack.entry_point": (
+        "入口点应只写包名，不带 ':{attr}'",
+        "the entry point's value must name a package, without ':{attr}'",
+    ),
+    "pack.entry_point#missing": (
+        "找不到入口点指向的包 '{module}'{error}",
+        "the entry point's package '{module}' cannot be found{error}",
+    ),
+    # ------------------------------------------------------------ rule files: validation
+    "rule.not_a_mapping": ("文件为空", "the file is empty"),
+    "rule.not_a_mapping#list": ("文件顶层是列表，应为键值映射", "the top level is a list; it must be a mapping"),
+    "rule.not_a_mapping#scalar": ("文件顶层应为键值映射", "the top level must be a mapping"),
+    "rule.unknown_key": ("未知的键 '{key}'", "unknown key '{key}'"),
+    "rule.missing_key": ("缺少必填项 '{key}'", "missing required key '{key}'"),
+    # our own validators' texts (already bilingual) after the field's name
+    "rule.invalid.value_error": ("'{field}' 无效：{error}", "'{field}' is invalid: {error}"),
+    # pydantic's error kinds: {value} is frame.value, or nothing for a mapping or a list
+    "rule.invalid.*": ("'{field}' 取值无效：{error}{value}", "'{field}' is invalid: {error}{value}"),
+    "rule.invalid.int_parsing": ("'{field}' 应为整数{value}", "'{field}' must be a whole number{value}"),
+    "rule.invalid.int_type": ("'{field}' 应为整数{value}", "'{field}' must be a whole number{value}"),
+    "rule.invalid.int_from_float": ("'{field}' 应为整数{value}", "'{field}' must be a whole number{value}"),
+    "rule.invalid.float_parsing": ("'{field}' 应为数字{value}", "'{field}' must be a number{value}"),
+    "rule.invalid.float_type": ("'{field}' 应为数字{value}", "'{field}' must be a number{value}"),
+    "rule.invalid.bool_parsing": ("'{field}' 应为 true 或 false{value}", "'{field}' must be true or false{value}"),
+    "rule.invalid.bool_type": ("'{field}' 应为 true 或 false{value}", "'{field}' must be true or false{value}"),
+    "rule.invalid.string_type": ("'{field}' 应为文字{value}", "'{field}' must be text{value}"),
+    "rule.invalid.list_type": ("'{field}' 应为列表{value}", "'{field}' must be a list{value}"),
+    "rule.invalid.model_type": ("'{field}' 应为键值映射{value}", "'{field}' must be a mapping of keys{value}"),
+    "rule.invalid.dict_type": ("'{field}' 应为键值映射{value}", "'{field}' must be a mapping of keys{value}"),
+    "rule.invalid.date_parsing": ("'{field}' 日期无效{value}", "'{field}' not a valid date{value}"),
+    "rule.invalid.date_from_datetime_parsing": ("'{field}' 日期无效{value}", "'{field}' not a valid date{value}"),
+    "rule.invalid.date_type": ("'{field}' 日期无效{value}", "'{field}' not a valid date{value}"),
+    "rule.invalid.greater_than_equal": ("'{field}' 不能小于 {ge}{value}", "'{field}' must be at least {ge}{value}"),
+    "rule.invalid.less_than_equal": ("'{field}' 不能大于 {le}{value}", "'{field}' must be at most {le}{value}"),
+    "rule.invalid.too_short": ("'{field}' 不能为空{value}", "'{field}' must not be empty{value}"),
+    "rule.invalid.enum": ("'{field}' 不是可选的值{value}", "'{field}' is not one of the allowed values{value}"),
+    "rule.invalid.literal_error": (
+        "'{field}' 不是可选的值{value}",
+        "'{field}' is not one of the allowed values{value}",
+    ),
+    "rule.invalid.string_pattern_mismatch": ("'{field}' 格式不符{value}", "'{field}' has the wrong form{value}"),
+    "rule.invalid.string_pattern_mismatch#id": (
+        "'{field}' 编号只能含字母、数字、_ . -，并以字母开头{value}",
+        "'{field}' an id has letters, digits, _ . - and starts with a letter{value}",
+    ),
+    "rule.invalid.string_pattern_mismatch#version": (
+        "'{field}' 版本号应为 主.次.修订{value}",
+        "'{field}' a version is MAJOR.MINOR.PATCH{value}",
+    ),
+    "rule.invalid.string_pattern_mismatch#from": ("'{field}' 应为 月-日{value}", "'{field}' must be MM-DD{value}"),
+    "rule.invalid.string_pattern_mismatch#to": ("'{field}' 应为 月-日{value}", "'{field}' must be MM-DD{value}"),
+    # ------------------------------------------------------------ rule packs: checks across rules and files
+    "rule.duplicate_id": (
+        "规则编号重复 '{rule}'（首次定义于 {first}）",
+        "duplicate rule id '{rule}' (first defined at {first})",
+    ),
+    "rule.unknown_record_type": (
+        "未知的记录类型 '{name}'（规则包 pack.yaml 的 record_types 中未声明）",
+        "unknown record type '{name}' (not declared in pack.yaml record_types)",
+    ),
+    "rule.unknown_record_type#overlay": (
+        "未知的记录类型 '{name}'（本覆盖包及其基础包都未声明）",
+        "unknown record type '{name}' (not in this overlay or its base pack)",
+    ),
+    "rule.impossible_window": ("期内时限的开始晚于结束", "deadline window starts after it ends"),
+    "rule.unknown_rule": ("升级规则引用了不存在的规则 '{rule}'", "escalation reads unknown rule '{rule}'"),
+    "rule.escalation_cycle": ("升级规则循环引用：{cycle}", "escalation rules form a cycle: {cycle}"),
+    "rule.decisions_incomplete": (
+        "规则 {rule} 的判定表不完整{scope}：{count} 种事实没有任何判定，如 {facts}",
+        "the decision table of rule {rule}{scope} is incomplete: {count} kinds of fact match no decision, e.g. {facts}",
+    ),
+    "rule.decisions_overlap": (
+        "规则 {rule} 的判定表有重叠{scope}：{count} 种事实有多个判定，如 {facts}",
+        "the decision table of rule {rule}{scope} overlaps: {count} kinds of fact match more than one decision,"
+        " e.g. {facts}",
+    ),
+    "overlay.unknown_base": (
+        "覆盖包扩展的规则包 '{base}' 未加载或本身是覆盖包",
+        "overlay extends '{base}', which is not loaded (or is itself an overlay)",
+    ),
+    "overlay.invalid_params": (
+        "覆盖包对规则 {rule} 的参数无效：{error}",
+        "the overlay's parameters for {rule} are invalid: {error}",
+    ),
+    "overlay.unknown_rule": (
+        "覆盖包引用了基础包 {base} 中不存在的规则 '{rule}'",
+        "overlay refers to rule '{rule}', which {base} does not have",
+    ),
+    # ------------------------------------------------------------ a rule's provenance (framed by frame.rule)
+    "provenance.duplicate_source": (
+        "出处编号 '{source}' 重复或与保留名 citation 相同",
+        "source id '{source}' is used twice or is the reserved name 'citation'",
+    ),
+    "provenance.verified_text_unsourced": (
+        "称依据已核实的原文（verified_text），但没有写明在何处见到原文的出处",
+        "claims verified text, but no source entry says where the text was seen",
+    ),
+    "provenance.verified_text_unsourced#source": (
+        "出处 '{source}' 称已核实原文，但未写明在何处见到原文（seen_in）",
+        "source '{source}' claims verified text but does not say where the text was seen (seen_in)",
+    ),
+    "provenance.verified_text_unsourced#part": (
+        "{part} 称依据已核实的原文，但未引用写明在何处见到原文的出处",
+        "{part} claims verified text but names no source that says where the text was seen",
+    ),
+    "provenance.unknown_source": ("{part} 引用了不存在的出处 '{source}'", "{part} names the unknown source '{source}'"),
+    "provenance.duplicate_number": ("数字 '{param}' 的依据写了两次", "the number '{param}' is stated twice"),
+    "provenance.unknown_number": ("规则没有设定数字 '{param}'", "the rule sets no number '{param}'"),
+    "provenance.number_not_stated": (
+        "未说明数字 {missing} 的依据（写了 numbers 就须逐项写全）",
+        "no basis stated for {missing} (once numbers are listed, every number needs one)",
+    ),
+    "provenance.overstated_confidence": (
+        "整条规则的可信度 {confidence} 高于 {part} 的 {weakest}",
+        "the rule's confidence {confidence} is above that of {part} ({weakest})",
+    ),
+    "provenance.overstated_basis": (
+        "整条规则称依据已核实的原文，但 {part} 的依据是 {basis}",
+        "the rule claims verified text, but {part} rests on {basis}",
+    ),
+    # ------------------------------------------------------------ parameter overrides (compile_rules(params=...))
+    "param.not_a_mapping": (
+        "规则 {rule} 的参数覆盖应为 {{参数: 值}} 映射",
+        "the overrides of rule {rule} must be a {{name: value}} mapping",
+    ),
+    "param.null": ("参数 {param} 的值为空", "parameter {param} is null"),
+    "param.unknown_rule": ("参数覆盖指向未知规则 '{rule}'", "override for unknown rule '{rule}'"),
+    "param.unknown_name": ("规则 {rule} 没有参数 '{name}'", "rule {rule} has no parameter '{name}'"),
+    "param.invalid": ("参数覆盖无效（规则 {rule}）: {error}", "invalid override of rule {rule}: {error}"),
+    # ------------------------------------------------------------ waiver files and scoring files
+    "waiver.unknown_rule": ("豁免指向未知规则 '{rule}'", "waiver for unknown rule '{rule}'"),
+    "waiver.duplicate_id": (
+        "豁免编号重复 '{waiver}'（另见 {first}）",
+        "duplicate waiver id '{waiver}' (also at {first})",
+    ),
+    "scoring.unknown_rule": (
+        "评分文件中的规则 '{rule}' 不在报告的规则包中",
+        "rule '{rule}' of the scoring file is in none of the report's packs",
+    ),
+    # ------------------------------------------------------------ frames: words put around another text
+    "frame.rule": ("规则 {rule}：{message}", "rule {rule}: {message}"),
+    "frame.param": ("参数 {param}: {message}", "parameter {param}: {message}"),
+    "frame.value": ("（当前值 {value}）", " (value {value})"),
+    "frame.scope": ("（适用于 {orgs} 及其下级）", " (as it applies in {orgs} and below)"),
+}
+
+_SOURCE_HINT = (
+    "在 provenance.sources 中加一项并写明在何处见到原文，或把依据改为 commentary / add a source entry saying where the"
+    " text was seen, or lower the basis to commentary: sources: [{{id: art8, document: 《…》, article: 8, basis:"
+    " verified_text, seen_in: 出版物与页码或网址与查阅日期 publication and page, or address and date read}}]"
+)
+_NUMBER_HINT = "写作数字，如 1 write a number, e.g. 1"
+_SHARE_HINT = "写作数字，如 1 或 0.5 write a number, e.g. 1 or 0.5"
+_BOOL_HINT = "写作 true 或 false write true or false"
+_DATE_HINT = "写作 YYYY-MM-DD，如 2024-03-09 write YYYY-MM-DD"
+_DECISIONS_HINT = (
+    "判定表由编译器依参数生成：请核对 at_least / at_most；参数无误则是程序缺陷，请报告 "
+    "the table is generated from the parameters: check at_least / at_most; if they are right, "
+    "this is a bug in the compiler: please report it"
+)
+
+#: The fixed hint of a problem's text key (one string, Chinese then English, a :meth:`str.format` template
+#: filled from the problem's values). A ``code#situation`` key without an entry has its code's hint; a key
+#: that only names a hint (``yaml.syntax#tab``) is one of the hints a code chooses from by what it found.
+HINTS: dict[str, str] = {
+    "file.unreadable": "检查读取权限 check the read permission",
+    "yaml.encoding": "请另存为 UTF-8 save the file as UTF-8",
+    "yaml.bad_character": "删除该字符（常见于从网页或文档复制） delete it (often pasted from a web page or document)",
+    "yaml.bad_character#surrogate": "删除该转义 remove the escape",
+    "yaml.syntax#quote": "在这一行补上另一个 {quote} close the {quote} on this line",
+    "yaml.syntax#tab": "YAML 不允许用 Tab 缩进，请改用空格 use spaces, not tabs, for indentation",
+    "yaml.syntax#full_width_colon": "请使用半角冒号 : 而非全角冒号 ： use an ASCII colon ':' instead of '：'",
+    "yaml.syntax#key_colon": "键后须有冒号和空格，如 severity: high a key needs ': ' after it, e.g. severity: high",
+    "yaml.syntax#bracket": "方括号 [ ] 或花括号 {{ }} 没有闭合 a [ or {{ is not closed with ] or }}",
+    "yaml.syntax#unclosed_quote": "引号 \" 或 ' 没有闭合 a quote (\" or ') is not closed",
+    "yaml.syntax#indentation": "缩进不一致：同一层级的键应左对齐 inconsistent indentation: keys of one level line up",
+    "yaml.syntax#alias": "引用的锚点（&名称）未定义 the alias refers to an anchor (&name) that is not defined",
+    "yaml.too_large": "减少锚点/别名的嵌套引用 reduce nested anchors and aliases",
+    "yaml.merge_key": "请直接写出各个键，或用锚点引用整个值 write the keys out, or alias a whole value",
+    "pack.two_manifests": "只保留 pack.yaml keep only pack.yaml",
+    "pack.manifest_name": "改名为 rename it to pack.yaml",
+    "pack.no_manifest": "在规则包目录中新建 pack.yaml（见 docs/rule-format.md） create pack.yaml in the pack folder",
+    "pack.none": "指定规则包所在目录，或省略路径以使用随库安装的规则包 "
+    "name the folder that holds the packs, or none to use the installed packs",
+    "pack.none_installed": "指定规则包目录 name a pack folder (rules-engine --rules PATH)",
+    "pack.duplicate_id": "同一编号只能加载一个规则包：卸载或移走其一，或用 --rules 指明要用的规则包"
+    " / only one pack of an id can be loaded: uninstall or move one, or name the packs with --rules",
+    "pack.entry_point": '如 e.g. {name} = "{module}"',
+    "pack.entry_point#missing": "重新安装或卸载该发行包 reinstall or uninstall that distribution",
+    "rule.not_a_mapping": "文件应以此开头 start the file with: {start}（可用 rules-engine new-rule 生成模板）",
+    "rule.invalid.value_error#braces": "花括号须成对；要写字面的花括号请写 {{{{ 或 }}}} "
+    "braces come in pairs; write {{{{ or }}}} for a literal one",
+    "rule.invalid.int_parsing": _NUMBER_HINT,
+    "rule.invalid.int_type": _NUMBER_HINT,
+    "rule.invalid.int_from_float": "去掉小数部分 drop the decimals",
+    "rule.invalid.float_parsing": _SHARE_HINT,
+    "rule.invalid.float_type": _SHARE_HINT,
+    "rule.invalid.bool_parsing": _BOOL_HINT,
+    "rule.invalid.bool_type": _BOOL_HINT,
+    "rule.invalid.string_type": "加引号，如 '1.0.0' put it in quotes, e.g. '1.0.0'",
+    "rule.invalid.list_type": "写作 [甲, 乙] 或逐行以 - 开头 write [a, b] or one '- item' per line",
+    "rule.invalid.list_type#types": "写 pack.yaml 中 record_types 声明的类型 use record types declared in pack.yaml",
+    "rule.invalid.model_type": "如 {{zh: 中文, en: English}} e.g. {{zh: ..., en: ...}}",
+    "rule.invalid.dict_type": "如 {{键: 值}} e.g. {{key: value}}",
+    "rule.invalid.date_parsing": _DATE_HINT,
+    "rule.invalid.date_from_datetime_parsing": _DATE_HINT,
+    "rule.invalid.date_type": _DATE_HINT,
+    "rule.invalid.too_short": "至少写一项 give at least one",
+    "rule.invalid.string_pattern_mismatch#id": "如 ZZ-08-01 e.g. ZZ-08-01",
+    "rule.invalid.string_pattern_mismatch#version": "如 1.0.0 e.g. 1.0.0",
+    "rule.invalid.string_pattern_mismatch#from": "写作 MM-DD，如 10-01 write MM-DD, e.g. 10-01",
+    "rule.invalid.string_pattern_mismatch#to": "写作 MM-DD，如 12-31 write MM-DD, e.g. 12-31",
+    "rule.escalation_cycle": "升级规则只能读取下级规则的结论 an escalation may only read rules below it",
+    "rule.decisions_incomplete": _DECISIONS_HINT,
+    "rule.decisions_overlap": _DECISIONS_HINT,
+    "provenance.verified_text_unsourced": _SOURCE_HINT,
+    "provenance.unknown_number": "本规则设定的数字 numbers this rule sets: {numbers}",
+    "provenance.number_not_stated": "为每个数字加一项 add one entry per number, e.g. {{param: {first},"
+    " basis: tolerance, note: {{zh: …, en: …}}}}",
+    "provenance.overstated_confidence": "改为 confidence: {weakest} set confidence: {weakest}",
+    "provenance.overstated_basis": "把 provenance.basis 改为 commentary 或 local_practice lower provenance.basis",
+    "param.not_a_mapping": '如 e.g. {{"ZZ-DW-01": {{"at_least": 2}}}}',
+    "param.null": "省略该参数即用默认值 omit it to keep the default",
 }
 
 
-def text(code: str, **args: Arg) -> tuple[str, str]:
-    """The Chinese and English text of `code`, its placeholders filled from `args` (a ``(zh, en)`` pair
-    fills each language with its part). An unknown code is a :class:`KeyError`: a reason is never shown
-    with some other reason's text."""
-    zh, en = TEXTS[code]
-    if not args:
-        return zh, en
+def _key(key: str) -> str:
+    """The entry of :data:`TEXTS` for `key`: itself, or the ``.*`` text of a declared family (``rule.invalid``)."""
+    if key in TEXTS:
+        return key
+    family = key.rpartition(".")[0] + ".*"
+    if "#" not in key and family in TEXTS:
+        return family
+    raise KeyError(key)
+
+
+def text(code: str, /, **args: Arg) -> tuple[str, str]:
+    """The Chinese and English text of `code` (a reason code, or ``code#situation``), its placeholders filled
+    from `args` (a ``(zh, en)`` pair fills each language with its part). An unknown code is a
+    :class:`KeyError`, but for a member of a declared family (``rule.invalid.<kind>``), which has the
+    family's text: a reason is never shown with some other reason's text."""
+    zh, en = TEXTS[_key(code)]
     zh_args = {k: v[0] if isinstance(v, tuple) else v for k, v in args.items()}
     en_args = {k: v[1] if isinstance(v, tuple) else v for k, v in args.items()}
     return zh.format(**zh_args), en.format(**en_args)
+
+
+def fixed_hint(key: str, /, **args: Arg) -> str:
+    """The fixed hint of `key` (or of its code, for a ``code#situation`` without its own), filled from
+    `args` (a ``(zh, en)`` pair is not used in a hint); ``""`` when it has none."""
+    template = HINTS.get(key)
+    if template is None:
+        template = HINTS.get(key.partition("#")[0], "")
+    return template.format(**{k: v for k, v in args.items() if not isinstance(v, tuple)})
 
 
 def hint(zh: str, en: str, zh_sep: str = "", en_sep: str = " ") -> tuple[str, str]:
