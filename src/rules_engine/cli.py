@@ -364,7 +364,7 @@ def _history(args: argparse.Namespace) -> int:
         data, text = [r.to_dict() for r in found], history.format_runs(found)
     elif args.history_command == "diff":
         d = history.diff(args.db, args.run_a, args.run_b)
-        data, text = d.to_dict(), history.format_diff(d)
+        data, text = (d.to_dict(), "") if args.format == "json" else (None, history.format_diff(d))
     else:
         record = history.show(args.db, args.subject)
         data, text = record.to_dict(), history.format_record(record)

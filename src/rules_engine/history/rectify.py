@@ -175,9 +175,15 @@ def open_rectification(
     owner = _required(owner, "责任人 owner")
     with store.connect(db, create=False) as conn:
         key = _resolve_finding(conn, finding)
-        f = store.findings
         row = (
-            conn.execute(sa.select(f).where(f.c.identity == key).order_by(f.c.run_id.desc()).limit(1)).mappings().one()
+            conn.execute(
+                store.finding_rows()
+                .where(store.finding_keys.c.identity == key)
+                .order_by(store.findings.c.run_id.desc())
+                .limit(1)
+            )
+            .mappings()
+            .one()
         )
         if row["status"] != Status.violated.value:
             raise HistoryError(
@@ -259,7 +265,15 @@ def reopen_still_violated(conn: Connection, run_id: int, as_of: str, at: str) ->
     the run being as of the day it was closed or later; on the recording's own transaction. Returns the
     ids reopened."""
     r, f = store.rectifications, store.findings
-    still = sa.select(f.c.identity).where(f.c.run_id == run_id, f.c.status == Status.violated.value)
+    still = (
+        sa.select(store.finding_keys.c.identity)
+        .select_from(
+            f.join(store.finding_keys, store.finding_keys.c.id == f.c.key_id).join(
+                store.finding_states, store.finding_states.c.id == f.c.state_id
+            )
+        )
+        .where(f.c.run_id == run_id, store.finding_states.c.status == Status.violated.value)
+    )
     reopened: list[int] = []
     for current in _load(conn, r.c.identity.in_(still)):
         if current.state == CLOSED and current.closed_at is not None and as_of >= _day(current.closed_at):
@@ -374,10 +388,10 @@ def _resolve_finding(conn: Connection, ref: str) -> str:
             f"结论编号无效 invalid finding '{ref}': give its identity, or at least its first {MIN_PREFIX} characters, "
             "as rules-engine history show or diff prints it"
         )
-    f = store.findings
+    k = store.finding_keys
     # identities are lowercase hex: a range is a prefix match that uses the index, on any database
     found = (
-        conn.execute(sa.select(f.c.identity).where(f.c.identity >= text, f.c.identity < text + "g").distinct().limit(2))
+        conn.execute(sa.select(k.c.identity).where(k.c.identity >= text, k.c.identity < text + "g").limit(2))
         .scalars()
         .all()
     )
