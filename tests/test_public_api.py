@@ -37,7 +37,7 @@ KNOWN = {
         "split_inputs",
     },  # the CLI's own helpers, shared by every shell
     "cli_closed_loop": {"add_commands", "emit", "json_bytes"},  # the closed-loop commands' output helpers
-    "cli_rectify": {"add_commands"},
+    "cli_rectify": {"RECTIFICATIONS_HELP", "add_commands", "with_rectifications"},  # evaluate --rectifications
     "cli_reports": {"add_commands", "evaluate_report"},
     "cli_outputs": {  # several outputs, filters, the summary view (evaluate and report)
         "Context",

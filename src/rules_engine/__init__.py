@@ -26,7 +26,7 @@ from .load.rules import LoadedRule, RulePack, RuleSet, load_rules
 from .load.waivers import LoadedWaiver, load_waivers
 from .model.findings import Bilingual, Finding, InputAccount, Rejection, Report, Status, SubjectRef
 from .model.layout import read_report
-from .model.records import ActivityRecord
+from .model.records import ActivityRecord, RecordSource
 from .model.roster import Organisation, Person, Post, Roster
 from .model.rules import Manifest, Rule, RuleFile, Severity
 from .model.scoring import Scoring
@@ -69,6 +69,7 @@ __all__ = [
     "Person",
     "Post",
     "Problem",
+    "RecordSource",
     "RecordingTracer",
     "Rejection",
     "Report",

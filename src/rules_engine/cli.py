@@ -27,6 +27,7 @@ from . import (
     Error,
     NullTracer,
     RecordingTracer,
+    RecordSource,
     RulesError,
     RuleSet,
     Tracer,
@@ -54,6 +55,7 @@ from .cli_common import (
 )
 from .cli_explain import add_finding_options, explain_finding, wants_finding
 from .cli_outputs import add_output_options
+from .cli_rectify import RECTIFICATIONS_HELP, with_rectifications
 from .cli_rectify import add_commands as add_rectify_commands
 from .cli_reports import add_commands as add_report_commands
 from .cli_scorecard import add_commands as add_scorecard_commands
@@ -231,6 +233,7 @@ def _parser() -> argparse.ArgumentParser:
         help="记录本次运行 record the run in this findings store (a SQLite file, created on first use, or a "
         "database URL) once the evaluation succeeded; needs the [history] extra; see `rules-engine history`",
     )
+    ev.add_argument("--rectifications", action="store_true", help=RECTIFICATIONS_HELP)
     ev.add_argument(
         "--recorded-by",
         metavar="NAME",
@@ -369,7 +372,7 @@ def _history(args: argparse.Namespace) -> int:
         data, text = [r.to_dict() for r in found], history.format_runs(found)
     elif args.history_command == "diff":
         d = history.diff(args.db, args.run_a, args.run_b)
-        data, text = d.to_dict(), history.format_diff(d)
+        data, text = (d.to_dict(), "") if args.format == "json" else (None, history.format_diff(d))
     else:
         record = history.show(args.db, args.subject)
         data, text = record.to_dict(), history.format_record(record)
@@ -472,13 +475,18 @@ def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
             as_of = dt.date.fromisoformat(args.as_of)
         except ValueError:
             raise UsageError(f"--as-of 日期无效 invalid date '{args.as_of}' (YYYY-MM-DD)") from None
+    store: list[RecordSource] = []  # --rectifications: the store's overdue rectifications, as records
     with tracer.stage("rules"):
-        compiled = compile_rules(load_rules(*rules_paths(args.rules)), parse_params(args.param))
+        ruleset = load_rules(*rules_paths(args.rules))
+        if args.rectifications:
+            ruleset, overdue, as_of = with_rectifications(args, ruleset, as_of)
+            store.append(overdue)
+        compiled = compile_rules(ruleset, parse_params(args.param))
     from .cli_outputs import evaluate_outputs, needs_outputs, output_paths, plan_outputs
 
-    files = [str(p) for p in records]
+    files: list[str | RecordSource] = [str(p) for p in records]
     # refused before anything is evaluated or written: -o onto a record, roster, waiver or rule file
-    inputs = [str(roster), *files, *args.waivers, *files_under(p.root for p in compiled.ruleset.packs)]
+    inputs = [str(roster), *map(str, records), *args.waivers, *files_under(p.root for p in compiled.ruleset.packs)]
     outputs = plan_outputs(args.outputs or [], args.format, summary=args.summary)
     for path in output_paths(outputs):
         refuse_overwrite(path, inputs)
@@ -487,6 +495,7 @@ def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
     extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence, "tracer": tracer}
     extra["workers"] = args.workers
     args.output = outputs[0].path if len(outputs) == 1 else None
+    files += store  # the records evaluated: the files, and the store's with --rectifications
     if needs_outputs(args, outputs):  # several outputs, a filter, the summary view, the rich table
         return evaluate_outputs(args, outputs, compiled, roster, files, as_of, extra, inputs)
     args.format = outputs[0].format
@@ -538,7 +547,7 @@ def _evaluate_recorded(
     args: argparse.Namespace,
     compiled: Any,
     roster: Path,
-    files: list[str],
+    files: list[str | RecordSource],
     as_of: dt.date | None,
     extra: dict[str, Any],
     inputs: list[str],

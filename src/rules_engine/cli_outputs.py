@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from . import Error, OutputError, Report, Status, evaluate
+from . import Error, OutputError, RecordSource, Report, Status, evaluate
 from .atomic import atomic_write, refuse_overwrite
 from .cli_common import DEFAULT_REPORT_FORMAT, UsageError, shown_statuses
 from .guard import shown
@@ -321,7 +321,7 @@ def evaluate_outputs(
     outputs: Sequence[Output],
     compiled: Any,
     roster: Path,
-    files: list[str],
+    files: list[str | RecordSource],
     as_of: dt.date | None,
     extra: dict[str, Any],
     inputs: list[str],

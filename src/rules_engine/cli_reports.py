@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import Report, Status, evaluate
+from . import RecordSource, Report, Status, evaluate
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_common import (
     DEFAULT_REPORT_FORMAT,
@@ -194,7 +194,7 @@ def evaluate_report(
     args: argparse.Namespace,
     compiled: Any,
     roster: Path,
-    files: list[str],
+    files: list[str | RecordSource],
     as_of: dt.date | None,
     extra: dict[str, Any],
     inputs: list[str],

@@ -52,7 +52,8 @@ def evaluate(
 
     - `rules`: from :func:`load_rules` (or a path to load), or already compiled.
     - `roster`: a :class:`Roster`, a dict of the same shape, or a YAML/JSON file.
-    - `records`: record files (``.jsonl``, ``.csv``, ``.json``) or an iterable of records / dicts.
+    - `records`: record files (``.jsonl``, ``.csv``, ``.json``) or an iterable of records / dicts; files and
+      :class:`RecordSource` (records in memory under a name, e.g. the findings store's) may be mixed.
     - `period`: ``2024``, ``2024-H1``, ``2024-Q3``, ``2024-05`` or ``2024-01-01..2024-06-30``.
     - `as_of`: the evaluation date; a window is over when `as_of` is after its last day, and
       ``pending`` until then. Defaults to today.

@@ -18,12 +18,12 @@ from .compile import CompiledRules
 from .errors import did_you_mean
 from .load.dedup import SPILL_AT, SeenIds
 from .load.inputs import BadRow, Rec, read_records, records_from_objects
-from .model.records import ActivityRecord
+from .model.records import ActivityRecord, RecordSource
 from .periods import Period
 from .plan import RosterIndex
 from .texts import Arg, hint
 
-RecordsInput = str | Path | Sequence[str | Path] | Iterable[ActivityRecord | Mapping[str, Any]]
+RecordsInput = str | Path | Sequence[str | Path | RecordSource] | Iterable[ActivityRecord | Mapping[str, Any]]
 
 # Records are checked one by one in input order (duplicates, rejections and warnings keep that order), then
 # counted in batches grouped by organisation: an organisation's obligations stay in the CPU caches while its
@@ -58,24 +58,37 @@ def _count(counter: Sink, batch: list[Rec]) -> None:
             add(rec)
 
 
-def record_paths(records: RecordsInput) -> list[str | Path]:
-    if isinstance(records, (str, Path)):
+def _named(records: RecordsInput) -> list[str | Path | RecordSource] | None:
+    """The items of `records` when it is files and named sources (None: records themselves)."""
+    if isinstance(records, (str, Path, RecordSource)):
         return [records]
-    if isinstance(records, Sequence) and records and all(isinstance(x, (str, Path)) for x in records):
-        return [x for x in records if isinstance(x, (str, Path))]
-    return []
+    if isinstance(records, Sequence) and records and all(isinstance(x, (str, Path, RecordSource)) for x in records):
+        return [x for x in records if isinstance(x, (str, Path, RecordSource))]
+    return None
+
+
+def record_paths(records: RecordsInput) -> list[str | Path]:
+    return [x for x in _named(records) or [] if isinstance(x, (str, Path))]
+
+
+def record_sources(records: RecordsInput) -> list[str]:
+    """The names the report's input list gives: each file as given, each RecordSource by its name."""
+    return [x.name if isinstance(x, RecordSource) else str(x) for x in _named(records) or []]
 
 
 def _rows(records: RecordsInput) -> Iterator[tuple[str, Rec | BadRow]]:
-    if isinstance(records, (str, Path)):
-        records = [records]
-    items = list(records) if isinstance(records, Sequence) else None
-    if items is not None and all(isinstance(x, (str, Path)) for x in items):
-        for path in items:
-            for row in read_records(path):
-                yield str(path), row
+    items = _named(records)
+    if items is not None:
+        for item in items:
+            if isinstance(item, RecordSource):
+                for row in records_from_objects(item.records, item.name):
+                    yield item.name, row
+            else:
+                for row in read_records(item):
+                    yield str(item), row
         return
-    for row in records_from_objects(items if items is not None else records):
+    assert not isinstance(records, (str, Path, RecordSource))
+    for row in records_from_objects(records):
         yield "<records>", row
 
 
@@ -126,8 +139,8 @@ class Intake:
 
     def read(self, records: RecordsInput) -> None:
         """Check and count every row of `records` (files, or objects), in input order, in batches."""
-        for path in record_paths(records):  # empty files are listed too
-            self.accounts[str(path)] = [0, 0, 0, 0]
+        for name in record_sources(records):  # empty files and sources are listed too
+            self.accounts[name] = [0, 0, 0, 0]
         try:
             batch: list[tuple[str, Rec | BadRow]] = []
             for item in _rows(records):
