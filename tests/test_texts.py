@@ -23,7 +23,7 @@ from rules_engine.texts import HINTS, TEXTS, describe, fixed_hint, text
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "rules_engine"
 PROBLEMS = ("file", "yaml", "pack", "rule", "overlay", "provenance", "param", "waiver", "scoring")
-CODE = re.compile(rf"^(row|na|unk|duty|candidate|frame|{'|'.join(PROBLEMS)})\.[a-z_]+(\.[a-z_]+)*(#[a-z_]+)?$")
+CODE = re.compile(rf"^(row|na|unk|duty|candidate|frame|folder|{'|'.join(PROBLEMS)})\.[a-z_]+(\.[a-z_]+)*(#[a-z_]+)?$")
 FILE_NAMES = {"pack.yaml", "pack.yml"}  # a manifest's names look like codes; they are not
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "county-2024"
 # the texts of rule.invalid.<kind> are chosen by pydantic's error kind at run time, not named in the source
@@ -60,7 +60,7 @@ def test_no_text_is_left_unused() -> None:
     unused = []
     for code in TEXTS:
         family, _, bare = code.partition(".")
-        if family == "row" or family == "frame" or family in PROBLEMS:
+        if family in ("row", "frame", "folder") or family in PROBLEMS:
             # written out where the row is rejected or the problem is found (rule.invalid.<kind>: below)
             found = code in strings or code in KINDS or code == "rule.invalid.*"
         elif family == "candidate":
@@ -463,3 +463,25 @@ def test_a_scoring_files_checks_have_scoring_codes(tmp_path: Path) -> None:
             "the cap of 'ZZ-08-01' must be more than 0 (0.0)",
         ),
     ]
+
+
+def test_an_input_folders_entries_not_read_have_a_code_and_its_texts(tmp_path: Path) -> None:
+    from rules_engine.load.folder import scan_folder
+
+    for name in ("README.md", ".hidden", "~$book.xlsx", "waivers.yaml", "notes"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    (tmp_path / "old").mkdir()
+    found = scan_folder(tmp_path)
+    assert [(e.path.name, e.code) for e in found.left_out] == [
+        (".hidden", "folder.hidden"),
+        ("README.md", "folder.documentation"),
+        ("old", "folder.sub_folder"),
+        ("waivers.yaml", "folder.yaml"),
+        ("~$book.xlsx", "folder.lock_file"),
+    ]
+    (refused,) = found.refused
+    assert (refused.path.name, refused.code, refused.zh, refused.en) == (
+        "notes",
+        "folder.unsupported",
+        *TEXTS["folder.unsupported"],
+    )

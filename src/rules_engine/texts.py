@@ -3,7 +3,8 @@
 One table, :data:`TEXTS`, holds every text. About inputs and duties: why an input row was rejected,
 excluded or warned about (``row.*``), why a duty does not apply (``na.*``) or cannot be determined
 (``unk.*``, and ``duty.*`` in the duties list), and why a record was not counted for a duty
-(``candidate.*``). About rule packs and the files around them, the codes of
+(``candidate.*``), and why an entry of an input folder is not read (``folder.*``). About rule packs and the
+files around them, the codes of
 :class:`~rules_engine.errors.Problem` (``file.*``, ``yaml.*``, ``pack.*``, ``rule.*``, ``overlay.*``,
 ``provenance.*``, ``param.*``, ``waiver.*``, ``scoring.*``): a key is the problem's code, or the code and
 ``#situation`` when one code is raised in situations worded differently (``pack.no_manifest#file``);
@@ -139,6 +140,31 @@ TEXTS: dict[str, tuple[str, str]] = {
     "row.waiver.unmatched": (
         "豁免 {waiver} 未匹配任何结论（请核对规则、组织、对象与期间）",
         "waiver {waiver} matched no finding (check its rule, organisation, subject and dates)",
+    ),
+    # ------------------------------------------------------------ entries of an input folder that are not read
+    # left out with a note (they cannot hold records)
+    "folder.lock_file": (
+        "未读取：Office 锁定文件，对应工作簿正被打开，未保存的修改读不到",
+        "not read: an Office lock file; its workbook is open, and changes not yet saved are not read",
+    ),
+    "folder.hidden": ("未读取：隐藏文件", "not read: a hidden file"),
+    "folder.sub_folder": (
+        "未读取：子目录不查找，需要时作为输入另行给出",
+        "not read: sub-folders are not searched; give it as an input of its own",
+    ),
+    "folder.system_file": ("未读取：系统文件", "not read: a system file"),
+    "folder.documentation": ("未读取：说明文档", "not read: documentation"),
+    "folder.script": ("未读取：脚本", "not read: a script"),
+    "folder.yaml": (
+        "未读取：YAML 文件不是记录；名册须命名为 roster.yaml，豁免文件用 --waivers 给出",
+        "not read: YAML is not records; the roster must be named roster.yaml, waivers are given with --waivers",
+    ),
+    "folder.other_roster": ("不用作名册（名册为 {roster}）", "not used as the roster, which is {roster}"),
+    # refused (they might hold records)
+    "folder.unsupported": ("不支持的文件格式", "not a format that is read"),
+    "folder.no_sheets": (
+        "工作簿中没有 活动记录/records 或 组织/organisations 工作表",
+        "the workbook has no records or organisations sheet",
     ),
     # ------------------------------------------------------------ duties: not applicable
     "na.retired": ("该规则已被本地实施规则包停用", "retired here by a local overlay pack"),
