@@ -23,7 +23,7 @@ from rules_engine.texts import HINTS, TEXTS, describe, fixed_hint, text
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "rules_engine"
 PROBLEMS = ("file", "yaml", "pack", "rule", "overlay", "provenance", "param", "waiver", "scoring")
-CODE = re.compile(rf"^(row|na|unk|duty|candidate|frame|{'|'.join(PROBLEMS)})\.[a-z_]+(\.[a-z_]+)*(#[a-z_]+)?$")
+CODE = re.compile(rf"^(row|na|unk|duty|candidate|frame|folder|{'|'.join(PROBLEMS)})\.[a-z_]+(\.[a-z_]+)*(#[a-z_]+)?$")
 FILE_NAMES = {"pack.yaml", "pack.yml"}  # a manifest's names look like codes; they are not
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "county-2024"
 # the texts of rule.invalid.<kind> are chosen by pydantic's error kind at run time, not named in the source
@@ -60,7 +60,7 @@ def test_no_text_is_left_unused() -> None:
     unused = []
     for code in TEXTS:
         family, _, bare = code.partition(".")
-        if family == "row" or family == "frame" or family in PROBLEMS:
+        if family in ("row", "frame", "folder") or family in PROBLEMS:
             # written out where the row is rejected or the problem is found (rule.invalid.<kind>: below)
             found = code in strings or code in KINDS or code == "rule.invalid.*"
         elif family == "candidate":
@@ -88,6 +88,11 @@ def _fields_of(key: str) -> tuple[set[str], set[str]]:
     return _fields(zh) | _fields(en), _fields(hint)
 
 
+#: The calls that make a text from a key: Problem.of, provenance's add, texts.text, fixed_hint, Problem.framed,
+#: and the refusal a model's validator raises (rules_engine.model.refusal.refuse).
+CALLS = ("of", "add", "text", "fixed_hint", "framed", "refuse")
+
+
 def _calls() -> list[tuple[str, int, str, str, set[str], bool]]:
     """Each call that makes a text from a key written out: (file, line, function, key, the value names given,
     whether a hint is given). Calls that spread a mapping of values are left to the tests that run them."""
@@ -105,7 +110,7 @@ def _calls() -> list[tuple[str, int, str, str, set[str], bool]]:
             ):
                 continue
             first = node.args[0]
-            if name not in ("of", "add", "text", "fixed_hint", "framed") or not isinstance(first, ast.Constant):
+            if name not in CALLS or not isinstance(first, ast.Constant):
                 continue
             if (
                 not isinstance(first.value, str)
@@ -114,23 +119,25 @@ def _calls() -> list[tuple[str, int, str, str, set[str], bool]]:
             ):
                 continue
             given = {k.arg for k in node.keywords if k.arg is not None} - {"code", "location"}
-            hinted = len(node.args) >= 3 and not (isinstance(node.args[2], ast.Constant) and node.args[2].value is None)
+            at = 1 if name == "refuse" else 2  # the hint: refuse(key, hint), Problem.of(key, location, hint)
+            hinted = len(node.args) > at and not (
+                isinstance(node.args[at], ast.Constant) and node.args[at].value is None
+            )
             out.append((path.name, node.lineno, name, first.value, given, hinted))
     return out
 
 
 def test_each_call_gives_a_text_exactly_the_values_it_shows() -> None:
     calls = _calls()
-    assert {call[2] for call in calls} == {"of", "add", "text", "fixed_hint", "framed"}, (
-        "the scan finds every kind of call"
-    )
+    assert {call[2] for call in calls} == set(CALLS), "the scan finds every kind of call"
     wrong = []
     for file, line, name, key, given, hinted in calls:
         if name == "fixed_hint":
             shown, needed = _fields(HINTS[key]), _fields(HINTS[key])
         elif name in ("text", "framed"):
             shown = needed = _fields_of(key)[0] - ({"message"} if name == "framed" else set())
-        else:  # Problem.of and provenance's add: the text's values, and its fixed hint's unless one is given
+        else:  # Problem.of, provenance's add, a validator's refuse: the text's values, and its fixed hint's
+            # unless one is given
             message, hint = _fields_of(key)
             shown, needed = message | hint, message | (set() if hinted else hint)
         if not needed <= given <= shown:
@@ -337,3 +344,144 @@ def test_reports_carry_the_code_and_the_cli_prints_it(tmp_path: Path, capsys) ->
     out.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     old = read_report(out).input.rejections[0]
     assert old.code is None and str(old.as_problem()).startswith(f"{source}:1179: row: ")
+
+
+def test_the_models_checks_refuse_with_a_code_not_a_bare_value_error() -> None:
+    """Every check of the models (rule files, packs, waivers, scoring files, rosters) raises a refusal keyed in
+    rules_engine.texts: a bare ValueError (or a PydanticCustomError made in place) would reach users as
+    rule.invalid.value_error, with a text written outside the table."""
+    bare = []
+    for path in sorted((SRC / "model").glob("*.py")):
+        if path.name == "refusal.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            func = node.func if isinstance(node, ast.Call) else None
+            if isinstance(func, ast.Name) and func.id in ("ValueError", "PydanticCustomError"):
+                bare.append(f"{path.name}:{node.lineno}: {func.id}")
+    assert bare == []
+
+
+def test_a_models_check_is_a_problem_with_its_own_code(tmp_path: Path) -> None:
+    import shutil
+
+    from pydantic import ValidationError
+
+    from rules_engine.model.rules import RuleFile
+
+    pack = tmp_path / "pack"
+    shutil.copytree(SRC.parent.parent / "tests" / "broken_rules" / "params-without-count" / "pack", pack)
+    (problem,) = lint(str(pack))
+    assert (problem.code, problem.message, problem.message_en, problem.hint) == (
+        "rule.params.no_bound",
+        "规则 T-01：params 须给出 at_least 或 at_most",
+        "rule T-01: params needs at_least or at_most",
+        fixed_hint("rule.params.no_bound"),
+    )
+    # a host that validates the model itself sees the same code, and the text Chinese first
+    import yaml
+
+    with pytest.raises(ValidationError) as raised:
+        RuleFile.model_validate(yaml.safe_load((pack / "rules.yaml").read_text(encoding="utf-8")))
+    (error,) = raised.value.errors()
+    assert (error["type"], error["msg"]) == (
+        "rule.params.no_bound",
+        "params 须给出 at_least 或 at_most params needs at_least or at_most",
+    )
+    # a hint made from what was found replaces the fixed one
+    (template,) = lint(str(SRC.parent.parent / "tests" / "broken_rules" / "placeholder-unknown" / "pack"))
+    assert (template.code, template.message_en) == (
+        "rule.message.unknown_placeholder",
+        "unknown placeholder {organsation}",
+    )
+    assert template.hint == "是否应为 did you mean 'organisation'?"
+
+
+def test_a_roster_models_check_is_a_row_with_its_code(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.yaml"
+    roster.write_text(
+        "organisations:\n"
+        "  - {id: o1, name: 一, kind: townshp}\n"
+        "  - {id: o2, name: 二, kind: township}\n"
+        "people:\n"
+        "  - id: p1\n"
+        "    name: 张三\n"
+        "    posts:\n"
+        "      - {org: o2, role: 副书纪, start: 2020-01-01}\n"
+        "      - {org: o2, role: secretary, start: 2021-01-01, end: 2020-12-31}\n",
+        encoding="utf-8",
+    )
+    rejected = read_roster(roster).rejected
+    assert [(r.code, r.line, r.field, r.zh, r.en) for r in rejected] == [
+        (
+            "row.kind.unknown",
+            2,
+            "kind",
+            "未知组织类型 'townshp'；是否应为 'township'？",
+            "unknown organisation kind 'townshp'; did you mean 'township'?",
+        ),
+        (
+            "row.role.unknown",
+            8,
+            "role",
+            "未知职务 '副书纪'；是否应为 '副书记'？",
+            "unknown role '副书纪'; did you mean '副书记'?",
+        ),
+        (
+            "row.post.ends_before_start",
+            9,
+            None,
+            "任期结束早于开始（2020-12-31 早于 2021-01-01）",
+            "the term ends before it starts (2020-12-31 before 2021-01-01)",
+        ),
+    ]
+
+
+def test_a_scoring_files_checks_have_scoring_codes(tmp_path: Path) -> None:
+    from rules_engine.errors import RulesError
+    from rules_engine.scorecard import load_scoring
+
+    scoring = tmp_path / "scoring.yaml"
+    scoring.write_text(
+        "weights:\n  rules: {ZZ-08-01: -1}\ngroups:\n  locality: [townshp]\ncaps: {ZZ-08-01: 0}\n", encoding="utf-8"
+    )
+    with pytest.raises(RulesError) as raised:
+        load_scoring(scoring)
+    assert [(p.code, p.message, p.message_en) for p in raised.value.problems] == [
+        (
+            "scoring.weight.negative",
+            "'ZZ-08-01' 的权重不能为负（-1.0）",
+            "the weight of 'ZZ-08-01' cannot be negative (-1.0)",
+        ),
+        (
+            "scoring.groups.unknown_kind",
+            "未知组织类型 'townshp'；是否应为 'township'？",
+            "unknown organisation kind 'townshp'; did you mean 'township'?",
+        ),
+        (
+            "scoring.cap.not_positive",
+            "'ZZ-08-01' 的上限须大于 0（0.0）",
+            "the cap of 'ZZ-08-01' must be more than 0 (0.0)",
+        ),
+    ]
+
+
+def test_an_input_folders_entries_not_read_have_a_code_and_its_texts(tmp_path: Path) -> None:
+    from rules_engine.load.folder import scan_folder
+
+    for name in ("README.md", ".hidden", "~$book.xlsx", "waivers.yaml", "notes"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    (tmp_path / "old").mkdir()
+    found = scan_folder(tmp_path)
+    assert [(e.path.name, e.code) for e in found.left_out] == [
+        (".hidden", "folder.hidden"),
+        ("README.md", "folder.documentation"),
+        ("old", "folder.sub_folder"),
+        ("waivers.yaml", "folder.yaml"),
+        ("~$book.xlsx", "folder.lock_file"),
+    ]
+    (refused,) = found.refused
+    assert (refused.path.name, refused.code, refused.zh, refused.en) == (
+        "notes",
+        "folder.unsupported",
+        *TEXTS["folder.unsupported"],
+    )

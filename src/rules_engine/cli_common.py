@@ -96,10 +96,7 @@ def split_inputs(inputs: list[str], waivers: Sequence[str] = ()) -> tuple[Path, 
             if path.suffix.lower() in WORKBOOK_SUFFIXES:
                 kinds = sheet_kinds(path)
                 if not kinds:
-                    raise UsageError(
-                        f"{raw}: 工作簿中没有 活动记录/records 或 组织/organisations 工作表"
-                        " / the workbook has no records or organisations sheet"
-                    )
+                    raise UsageError(str(Entry.of(path, "folder.no_sheets")))
                 if "roster" in kinds:
                     rosters.append(path)
                 if "records" in kinds:
@@ -119,9 +116,7 @@ def split_inputs(inputs: list[str], waivers: Sequence[str] = ()) -> tuple[Path, 
         )
     for other in rosters:
         if other != roster:
-            left_out.append(
-                Entry(other, f"不用作名册（名册为 {roster}）", f"not used as the roster, which is {roster}")
-            )
+            left_out.append(Entry.of(other, "folder.other_roster", roster=str(roster)))
     given = {Path(w).resolve() for w in waivers}
     _note_left_out([entry for entry in left_out if entry.path.resolve() not in given])
     if not records:

@@ -26,6 +26,7 @@ from . import texts
 from .errors import Location, Problem, RulesError, did_you_mean
 from .load.rules import LoadedRule, RuleSet
 from .model.findings import Status
+from .model.refusal import exception_texts
 from .model.rules import Effective, Match, Params, Rule
 
 Condition = tuple[str, str, int]  # (fact field, operator, value); operator in == < <= > >=
@@ -154,11 +155,7 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
             if layers:
                 Rule.model_validate(rule.model_copy(update={"params": resolved}).model_dump(by_alias=True))
         except (ValidationError, ValueError) as exc:
-            text = (
-                "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors(include_url=False))
-                if isinstance(exc, ValidationError)
-                else str(exc)
-            )
+            text = exception_texts(exc)
             problems.append(Problem.of("param.invalid", Location("<params>", path=rule.id), rule=rule.id, error=text))
             refused.add(rule.id)
             continue

@@ -3,7 +3,8 @@
 One table, :data:`TEXTS`, holds every text. About inputs and duties: why an input row was rejected,
 excluded or warned about (``row.*``), why a duty does not apply (``na.*``) or cannot be determined
 (``unk.*``, and ``duty.*`` in the duties list), and why a record was not counted for a duty
-(``candidate.*``). About rule packs and the files around them, the codes of
+(``candidate.*``), and why an entry of an input folder is not read (``folder.*``). About rule packs and the
+files around them, the codes of
 :class:`~rules_engine.errors.Problem` (``file.*``, ``yaml.*``, ``pack.*``, ``rule.*``, ``overlay.*``,
 ``provenance.*``, ``param.*``, ``waiver.*``, ``scoring.*``): a key is the problem's code, or the code and
 ``#situation`` when one code is raised in situations worded differently (``pack.no_manifest#file``);
@@ -15,7 +16,10 @@ both from the same arguments, and an argument given as a ``(zh, en)`` pair fills
 part. ``rule.invalid.<kind>`` codes are made from pydantic's error kinds, an open set: the kinds listed
 have their own text, any other has the family's ``rule.invalid.*`` text. The validator of rule files also
 checks waiver files (same codes), parameter overrides (``param.*``, framed by ``frame.param``) and scoring
-files (``scoring.*``); ``frame.*`` entries are not codes but the words put around another text.
+files (``scoring.*``); ``frame.*`` entries are not codes but the words put around another text. The checks
+of the models themselves (a rule's consistency, a waiver's or a term's dates, a roster's or a scoring file's
+words) raise :func:`rules_engine.model.refusal.refuse` with their own code, and become problems (or rejected
+roster rows) under it.
 ``tests/test_texts.py`` checks that every code the source uses has a text here, that no text is left
 unused, and that each call gives a text exactly the values it shows.
 
@@ -118,6 +122,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "name differs from an earlier row of person {person} ({earlier})",
     ),
     "row.posts.not_list": ("任职应为列表", "posts must be a list"),
+    "row.kind.unknown": ("未知组织类型 '{word}'{hint}", "unknown organisation kind '{word}'{hint}"),
+    "row.role.unknown": ("未知职务 '{word}'{hint}", "unknown role '{word}'{hint}"),
+    "row.post.ends_before_start": (
+        "任期结束早于开始（{end} 早于 {start}）",
+        "the term ends before it starts ({end} before {start})",
+    ),
     "row.post.unknown_org": (
         "任职组织 '{org_id}' 不在名册中（人员 {person}）",
         "post in unknown organisation '{org_id}' (person {person})",
@@ -130,6 +140,31 @@ TEXTS: dict[str, tuple[str, str]] = {
     "row.waiver.unmatched": (
         "豁免 {waiver} 未匹配任何结论（请核对规则、组织、对象与期间）",
         "waiver {waiver} matched no finding (check its rule, organisation, subject and dates)",
+    ),
+    # ------------------------------------------------------------ entries of an input folder that are not read
+    # left out with a note (they cannot hold records)
+    "folder.lock_file": (
+        "未读取：Office 锁定文件，对应工作簿正被打开，未保存的修改读不到",
+        "not read: an Office lock file; its workbook is open, and changes not yet saved are not read",
+    ),
+    "folder.hidden": ("未读取：隐藏文件", "not read: a hidden file"),
+    "folder.sub_folder": (
+        "未读取：子目录不查找，需要时作为输入另行给出",
+        "not read: sub-folders are not searched; give it as an input of its own",
+    ),
+    "folder.system_file": ("未读取：系统文件", "not read: a system file"),
+    "folder.documentation": ("未读取：说明文档", "not read: documentation"),
+    "folder.script": ("未读取：脚本", "not read: a script"),
+    "folder.yaml": (
+        "未读取：YAML 文件不是记录；名册须命名为 roster.yaml，豁免文件用 --waivers 给出",
+        "not read: YAML is not records; the roster must be named roster.yaml, waivers are given with --waivers",
+    ),
+    "folder.other_roster": ("不用作名册（名册为 {roster}）", "not used as the roster, which is {roster}"),
+    # refused (they might hold records)
+    "folder.unsupported": ("不支持的文件格式", "not a format that is read"),
+    "folder.no_sheets": (
+        "工作簿中没有 活动记录/records 或 组织/organisations 工作表",
+        "the workbook has no records or organisations sheet",
     ),
     # ------------------------------------------------------------ duties: not applicable
     "na.retired": ("该规则已被本地实施规则包停用", "retired here by a local overlay pack"),
@@ -233,7 +268,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rule.not_a_mapping#scalar": ("文件顶层应为键值映射", "the top level must be a mapping"),
     "rule.unknown_key": ("未知的键 '{key}'", "unknown key '{key}'"),
     "rule.missing_key": ("缺少必填项 '{key}'", "missing required key '{key}'"),
-    # our own validators' texts (already bilingual) after the field's name
+    # a value_error no validator of ours raises (each has its own code, below): pydantic's message
     "rule.invalid.value_error": ("'{field}' 无效：{error}", "'{field}' is invalid: {error}"),
     # pydantic's error kinds: {value} is frame.value, or nothing for a mapping or a list
     "rule.invalid.*": ("'{field}' 取值无效：{error}{value}", "'{field}' is invalid: {error}{value}"),
@@ -270,6 +305,109 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "rule.invalid.string_pattern_mismatch#from": ("'{field}' 应为 月-日{value}", "'{field}' must be MM-DD{value}"),
     "rule.invalid.string_pattern_mismatch#to": ("'{field}' 应为 月-日{value}", "'{field}' must be MM-DD{value}"),
+    # ------------------------------------------------------------ rule files: the models' own checks (§3.5)
+    # raised by the validators of rules_engine.model (model/refusal.py) once a rule's fields are valid
+    "rule.match.missing": ("须给出 match：哪些记录计数", "'match' is required: which records count"),
+    "rule.match.repeated_type": ("记录类型重复：{types}", "record type listed twice: {types}"),
+    "rule.match.ref_not_allowed": (
+        "对象为 {kind} 时不能引用 '{ref}'；可用：{allowed}",
+        "'{ref}' cannot be used with subject '{kind}'; allowed: {allowed}",
+    ),
+    "rule.match.portfolio": (
+        "match.portfolio 仅用于对象为 portfolio 的规则",
+        "match.portfolio: subject needs subject: portfolio",
+    ),
+    "rule.subject.no_roles": ("对象为 {kind} 时须给出 roles", "subject '{kind}' needs 'roles'"),
+    "rule.subject.no_pair": (
+        "对象为 pair 时须给出 pair: {{first: [...], second: [...]}}",
+        "subject 'pair' needs 'pair: {{first: [...], second: [...]}}'",
+    ),
+    "rule.trigger.incomplete": (
+        "对象为 trigger 时须给出 trigger 和 params.within_days",
+        "subject 'trigger' needs 'trigger' and params.within_days",
+    ),
+    "rule.trigger.not_trigger_subject": (
+        "仅触发型规则（subject: trigger）可写 trigger",
+        "'trigger' is only for subject: trigger",
+    ),
+    "rule.trigger.period": (
+        "触发型规则不写 params.period：其期间为每条触发记录后的 within_days 天",
+        "a trigger rule has no params.period: its window is within_days after each trigger",
+    ),
+    "rule.trigger.portfolio": (
+        "不能使用 trigger.portfolio：触发记录没有对象的分管领域",
+        "trigger.portfolio cannot be used: a trigger record has no subject portfolio",
+    ),
+    "rule.params.no_period": (
+        "须给出周期 params.period（year、half_year、quarter 或 month）",
+        "params.period is required (year, half_year, quarter or month)",
+    ),
+    "rule.params.no_bound": ("params 须给出 at_least 或 at_most", "params needs at_least or at_most"),
+    "rule.params.bounds_reversed": (
+        "至少次数 at_least（{at_least}）大于至多次数 at_most（{at_most}）",
+        "at_least ({at_least}) is greater than at_most ({at_most})",
+    ),
+    "rule.params.within_days": (
+        "params.within_days 仅用于触发型规则（subject: trigger）",
+        "params.within_days is only for subject: trigger",
+    ),
+    "rule.attendance.no_share": (
+        "attendance: true 须配合到会比例 params.min_share",
+        "attendance: true needs params.min_share",
+    ),
+    "rule.attendance.share_alone": (
+        "到会比例 params.min_share 须配合 attendance: true",
+        "params.min_share needs attendance: true",
+    ),
+    "rule.share.invalid": (
+        "比例应为数字或 '2/3' 这样的分数，当前为 {value}",
+        "a share must be a number or a fraction like '2/3', not {value}",
+    ),
+    "rule.share.divides_by_zero": ("比例 {value} 的分母为 0", "share {value} divides by zero"),
+    "rule.share.out_of_range": (
+        "比例应大于 0 且不大于 1，当前为 {value}",
+        "a share must be in (0, 1], not {value}",
+    ),
+    "rule.window.no_such_day": ("日期 '{day}' 不存在", "'{day}' is not a day of the year"),
+    "rule.effective.ends_before_start": (
+        "废止日期 effective.to 早于施行日期 effective.from（{end} 早于 {start}）",
+        "effective.to is before effective.from ({end} before {start})",
+    ),
+    "rule.message.bad_template": ("消息模板有误：{error}", "bad message template: {error}"),
+    "rule.message.unknown_placeholder": ("未知占位符 {placeholder}", "unknown placeholder {placeholder}"),
+    "rule.message.placeholder_format": (
+        "占位符 {placeholder} 不能带格式说明或转换",
+        "placeholder {placeholder} may not carry a format spec or conversion",
+    ),
+    "rule.escalation.has_match": (
+        "升级规则不写 match，其对象只能是 organisation 或 person",
+        "an escalation rule has no 'match' and its subject is organisation or person",
+    ),
+    "rule.escalation.reads_itself": (
+        "升级规则 {rule} 读取了自身的结论（循环引用）",
+        "escalation rule {rule} reads its own findings",
+    ),
+    "rule.escalation.params": (
+        "升级规则不写 params：阈值写在 escalate.raise_at 或 raise_share 中",
+        "an escalation rule takes no params: its threshold is escalate.raise_at or raise_share",
+    ),
+    "rule.escalation.threshold": (
+        "escalate 须给出 raise_at 与 raise_share 二者之一（只能一个）",
+        "escalate needs exactly one of raise_at and raise_share",
+    ),
+    "rule.escalation.share_not_people": (
+        "raise_share 须配合 count: people",
+        "raise_share needs count: people",
+    ),
+    "rule.record_types.missing": (
+        "须在 pack.yaml 中声明记录类型词表 record_types",
+        "record_types is required in pack.yaml",
+    ),
+    "provenance.tolerance_confidence": (
+        "容差是本规则包的选择，不写 confidence",
+        "a tolerance is the pack's own choice: give it no confidence",
+    ),
+    "provenance.no_confidence": ("依据为 {basis} 时须写 confidence", "basis {basis} needs a confidence"),
     # ------------------------------------------------------------ rule packs: checks across rules and files
     "rule.duplicate_id": (
         "规则编号重复 '{rule}'（首次定义于 {first}）",
@@ -354,6 +492,31 @@ TEXTS: dict[str, tuple[str, str]] = {
         "豁免编号重复 '{waiver}'（另见 {first}）",
         "duplicate waiver id '{waiver}' (also at {first})",
     ),
+    "waiver.ends_before_start": (
+        "豁免结束早于开始（to {end} 早于 from {start}）",
+        "waiver 'to' is before 'from' ({end} before {start})",
+    ),
+    "scoring.weight.negative": (
+        "'{key}' 的权重不能为负（{weight}）",
+        "the weight of '{key}' cannot be negative ({weight})",
+    ),
+    "scoring.cap.not_positive": (
+        "'{key}' 的上限须大于 0（{cap}）",
+        "the cap of '{key}' must be more than 0 ({cap})",
+    ),
+    "scoring.pending.out_of_range": (
+        "应为 neutral 或 0 到 1 之间的数（{value}）",
+        "must be neutral or a number from 0 to 1 ({value})",
+    ),
+    "scoring.credits.order": (
+        "已履行的得分须高于未履行（fulfilled {fulfilled}，violated {violated}）",
+        "fulfilled must earn more than violated (fulfilled {fulfilled}, violated {violated})",
+    ),
+    "scoring.groups.unknown_kind": ("未知组织类型 '{word}'{hint}", "unknown organisation kind '{word}'{hint}"),
+    "scoring.groups.overlap": (
+        "组织类型不能同时属于地方和部门：{kinds}",
+        "a kind cannot be both locality and department: {kinds}",
+    ),
     "scoring.unknown_rule": (
         "评分文件中的规则 '{rule}' 不在报告的规则包中",
         "rule '{rule}' of the scoring file is in none of the report's packs",
@@ -409,8 +572,18 @@ HINTS: dict[str, str] = {
     "pack.entry_point": '如 e.g. {name} = "{module}"',
     "pack.entry_point#missing": "重新安装或卸载该发行包 reinstall or uninstall that distribution",
     "rule.not_a_mapping": "文件应以此开头 start the file with: {start}（可用 rules-engine new-rule 生成模板）",
-    "rule.invalid.value_error#braces": "花括号须成对；要写字面的花括号请写 {{{{ 或 }}}} "
+    "rule.message.bad_template": "花括号须成对；要写字面的花括号请写 {{{{ 或 }}}} "
     "braces come in pairs; write {{{{ or }}}} for a literal one",
+    "rule.message.placeholder_format": "写作 {placeholder}，不带 : 或 ! write {placeholder}, with no : or !",
+    "rule.match.ref_not_allowed": "见 docs/rule-format.md 第 4.4 节 see docs/rule-format.md §4.4",
+    "rule.params.no_bound": "如 e.g. params: {{period: half_year, at_least: 1}}",
+    "rule.params.no_period": "如 e.g. params: {{period: year, at_least: 1}}",
+    "rule.share.invalid": "写作分数，如 '2/3' write a fraction, e.g. '2/3'",
+    "rule.share.out_of_range": "写作分数，如 '2/3' write a fraction, e.g. '2/3'",
+    "rule.record_types.missing": "如 e.g. record_types: {{meeting: {{zh: 会议, en: meeting}}}}",
+    "provenance.no_confidence": "写 confidence: high、medium-high、medium 或 low "
+    "set confidence: high, medium-high, medium or low",
+    "provenance.tolerance_confidence": "删除 confidence delete confidence",
     "rule.invalid.int_parsing": _NUMBER_HINT,
     "rule.invalid.int_type": _NUMBER_HINT,
     "rule.invalid.int_from_float": "去掉小数部分 drop the decimals",

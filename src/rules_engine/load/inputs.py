@@ -37,6 +37,7 @@ from .. import texts
 from ..errors import InputError, Location, Problem, did_you_mean
 from ..guard import has_surrogate, shown
 from ..model.records import ActivityRecord
+from ..model.refusal import keyed
 from ..model.roster import Organisation, Person, Post, Roster
 from ..model.vocab import RECORD_COLUMNS, RECORD_FIELDS, column_table
 from ..texts import Arg
@@ -856,7 +857,10 @@ def _roster_bad(exc: ValidationError, source: str, where: Any, base: tuple[str |
     value = error.get("input")
     code = "row.roster.invalid"
     args: dict[str, Arg] = {"error": str(error["msg"])}
-    if error["type"] in ("extra_forbidden", "missing") and loc and isinstance(loc[-1], str):
+    refused = keyed(error)
+    if refused is not None:  # a check of the roster model's own (an unknown role, a term that ends too early)
+        code, args = refused[0], refused[1]
+    elif error["type"] in ("extra_forbidden", "missing") and loc and isinstance(loc[-1], str):
         key = loc[-1]
         path = (*base, *loc)
         model = Post if "posts" in path else Organisation if path[0] == "organisations" else Person

@@ -20,7 +20,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Location, Problem, RulesError, did_you_mean
-from ..model.rules import PLACEHOLDERS, Manifest, OrgKind, PackInfo, Role, Rule, RuleFile
+from ..model.refusal import exception_texts, keyed
+from ..model.rules import Manifest, OrgKind, PackInfo, Role, Rule, RuleFile
 from ..texts import TEXTS, Arg, fixed_hint, text
 from .packs import PackSource, installed_sources
 from .provenance import provenance_problems
@@ -366,8 +367,7 @@ def _check_overlays(packs: list[RulePack], unloaded: _Unloaded, manifests: dict[
                     changed = loaded.rule.model_copy(update={"params": loaded.rule.params.merged(layer)})
                     Rule.model_validate(changed.model_dump(by_alias=True))
                 except (ValidationError, ValueError) as exc:
-                    first = exc.errors(include_url=False)[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-                    detail = str(first).removeprefix("Value error, ")
+                    detail = exception_texts(exc, first=True)
                     at = Location(where.file, 1, 1, f"overlay/params/{rule_id}")
                     problems.append(Problem.of("overlay.invalid_params", at, rule=rule_id, error=detail))
         for rule_id in [*overlay.params, *overlay.retire]:
@@ -573,15 +573,12 @@ def _invalid(error: Any, kind: str, path: tuple[str | int, ...], where: Location
     if not field:
         field = "文件 file"
     ctx = error.get("ctx") or {}
-    if kind == "value_error":  # our own validators: their text is already bilingual
+    refused = keyed(error)
+    if refused is not None:  # a check of the models' own (rules_engine.model.refusal): its code and texts
+        return Problem.of(refused[0], where, refused[2], **refused[1])
+    if kind == "value_error":  # a ValueError no check of ours raises on purpose: pydantic's message
         message = str(error["msg"]).removeprefix("Value error, ")
-        hint = ""
-        unknown = re.search(r"unknown placeholder \{([^}]*)\}", message)
-        if unknown:
-            hint = did_you_mean(unknown.group(1), PLACEHOLDERS)
-        elif "bad message template" in message:
-            hint = fixed_hint("rule.invalid.value_error#braces")
-        return Problem.of("rule.invalid.value_error", where, hint, field=field, error=message)
+        return Problem.of("rule.invalid.value_error", where, "", field=field, error=message)
     if kind == "string_pattern_mismatch":
         return Problem.of(
             _PATTERNS.get(field, "rule.invalid.string_pattern_mismatch"), where, None, field=field, value=shown
