@@ -18,6 +18,12 @@ Sheets, in order:
   :data:`LARGE_REPORT` findings, those that need attention (violated, undeterminable, pending, waived):
   the summary counts the rest and says so.
 
+Above :data:`LARGE_REPORT` findings the finding sheets also have fewer columns (:data:`LARGE_VIOLATION_COLUMNS`,
+:data:`LARGE_ORG_SHEET_COLUMNS`: no message on the violations sheet, no count and no reason of a violated finding on
+an organisation's sheet), so that a province's workbook (1.2 million cells; XlsxWriter takes about 5 µs a cell)
+is written in under 10 s. A sheet that leaves something out says what and where in a note row above its two
+header rows (the table then starts on the fourth row; the frozen panes mark where).
+
 Headers are in Chinese, with the English in a second header row (the filter buttons sit on that row).
 Dates are Excel dates. Every text cell is written with ``write_string`` (never read as a formula) and, as
 OWASP recommends for spreadsheets, a text that a spreadsheet could take for a formula once copied out
@@ -135,8 +141,9 @@ ORG_SHEET_COLUMNS: tuple[Column, ...] = (
     ("理由", "reason", 60, lambda f: f.reason.zh, TEXT),
 )
 #: a large report's violations sheet: without the message, a sentence that restates the row (organisation,
-#: subject, rule, period, expected, found); a province has 46,000 of them, each a different text
-LARGE_VIOLATION_COLUMNS: tuple[Column, ...] = tuple(c for c in VIOLATION_COLUMNS if c[1] != "message")
+#: subject, rule, period, expected, found; a province has 46,000 of them, each a different text), and without
+#: the count (the found column says it)
+LARGE_VIOLATION_COLUMNS: tuple[Column, ...] = tuple(c for c in VIOLATION_COLUMNS if c[1] not in ("message", "count"))
 #: a large report's organisation sheet: without the count (the found column says it) and with the reason
 #: of the findings that are not on the violations sheet (a violated finding's is there)
 LARGE_ORG_SHEET_COLUMNS: tuple[Column, ...] = (
@@ -240,7 +247,7 @@ class _Workbook:
             handle,
             {
                 # held: each sheet's XML in memory, not in a temporary file (a province has a thousand sheets)
-                "in_memory": not self.streaming,
+                "in_memory": False,
                 "constant_memory": self.streaming,
                 "strings_to_formulas": False,
                 "strings_to_urls": False,
@@ -382,6 +389,7 @@ class _Workbook:
             self.write_diagnosis(diagnosis)
         self.write_input(account)
         self.book.close()
+        _release(self.book)
 
     def write_findings_sheets(
         self, violations: Any, org_sheets: dict[str, tuple[str, Any]], orgs: list[OrgCount]
@@ -429,9 +437,9 @@ class _Workbook:
         if not self.large:
             return None
         return (
-            f"结论较多（{len(self.report.findings)} 项，超过 {LARGE_REPORT}）：本表略去“说明”列（它复述本行各列），"
-            "说明见 JSON 或 CSV 报告的 message / a large report: the message column is left out (it restates the "
-            "row); it is in the JSON and CSV reports"
+            f"结论较多（{len(self.report.findings)} 项，超过 {LARGE_REPORT}）：本表略去“说明”列（它复述本行各列，"
+            "见 JSON 或 CSV 报告的 message）和“次数”列（见“实际”）/ a large report: the message column is left out "
+            "(it restates the row; in the JSON and CSV reports), and the count (in the found column)"
         )
 
     def org_sheet_note(self, counts: dict[str, int]) -> str | None:
@@ -551,10 +559,12 @@ class _Workbook:
         if self.large:
             out.append(
                 f"结论较多（{len(r.findings)} 项，超过 {LARGE_REPORT}）：“{VIOLATIONS}”略去“说明”列（它复述本行各列，"
-                "见 JSON 或 CSV 报告）；各组织工作表略去“次数”列（见“实际”），未履行结论的理由只在"
-                f"“{VIOLATIONS}” / a large report: the violations sheet leaves out the message (it restates the row; "
-                "in the JSON and CSV reports); the organisation sheets leave out the count (in the found column) "
-                "and give a violated finding's reason on the violations sheet only"
+                f"见 JSON 或 CSV 报告）；“{VIOLATIONS}”和各组织工作表略去“次数”列（见“实际”），未履行结论的理由只在"
+                f"“{VIOLATIONS}”；“{BREAKDOWN}”略去类别和组织编号两列（都是组织本身）"
+                " / a large report: the violations sheet leaves out the message (it restates the row; in the JSON "
+                "and CSV reports); the finding sheets leave out the count (in the found column); the organisation "
+                "sheets give a violated finding's reason on the violations sheet only; the breakdown leaves out "
+                "the kind and organisation columns (each row is the organisation itself)"
             )
         if left_out:
             out.append(
@@ -581,9 +591,10 @@ class _Workbook:
     def people_breakdown_note(self) -> str:
         people = sum(len(c.rules) for c in self.extra.scores.people) if self.extra.scores else 0
         return (
-            f"“{BREAKDOWN}”只列各组织的得分明细；个人的 {people} 行明细见 "
+            f"“{BREAKDOWN}”只列各组织的得分明细（编号即组织编号）；个人的 {people} 行明细见 "
             f"rules-engine score --format json / a large report: “{BREAKDOWN}” lists the organisations' "
-            f"breakdown; the people's {people} rows are in rules-engine score --format json"
+            f"breakdown (the id is the organisation's); the people's {people} rows are in rules-engine score "
+            "--format json"
         )
 
     def guide(self) -> list[tuple[str, str]]:
@@ -686,6 +697,8 @@ class _Workbook:
         note = None
         if not self.every:  # a province: the organisations' breakdown; a person's is in `rules-engine score`
             note = self.people_breakdown_note()
+        if not self.every:  # every row an organisation's own: its kind and organisation are the row itself
+            b_columns = tuple(c for c in b_columns if c[1] not in ("kind", "organisation"))
         first = self.table_head(breakdown, b_columns, note)
         b_rows = result.breakdown_rows(people=self.every)
         self.table(breakdown, first, b_rows, [_dict_column(key) for _, key, _ in b_columns])
@@ -850,6 +863,15 @@ def _dict_column(key: str, fmt: Any = None) -> tuple[Cell, str, Any]:
     """A scorecard column for :meth:`_Workbook.table`: the value of `key` in each row (a dict)."""
     kind = NUMBER if key in _SCORE_NUMBERS else "any" if key in ("complete", "capped") else TEXT
     return (lambda row: row.get(key)), kind, fmt if key in _TWO_DECIMALS else None
+
+
+def _release(book: Any) -> None:
+    """Let a closed workbook be freed as soon as it is dropped: each XlsxWriter worksheet keeps its workbook's
+    ``add_format`` (a reference cycle), so the workbook and its million cells would wait for the cyclic garbage
+    collector, which, turned back on after the report, would first walk all of them (a second in a province)."""
+    for sheet in book.worksheets():
+        if hasattr(sheet, "workbook_add_format"):
+            sheet.workbook_add_format = None
 
 
 def _close_rows(sheet: Any) -> None:
