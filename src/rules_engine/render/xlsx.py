@@ -276,6 +276,7 @@ class _Workbook:
         self.taken: set[str] = set()
         self.texts: dict[str, str] = {}
         self.days: dict[dt.date, int] = {}
+        self._breakdown: tuple[list[dict[str, Any]], int] | None = None
         self.status_text = {status: f"{status.zh} {status.value}" for status in Status}
 
     # -- cells
@@ -584,18 +585,33 @@ class _Workbook:
                 out.append(f"{label}: {note.zh} / {note.en}")
         if self.extra.scores is not None:
             if not self.every:
-                out.append(self.people_breakdown_note())
+                out.append(self.people_breakdown_note(self.breakdown_rows()[1]))
             out += [f"{n.zh} / {n.en}" for n in self.extra.scores.scoring.notes]
         return out
 
-    def people_breakdown_note(self) -> str:
+    def breakdown_rows(self) -> tuple[list[dict[str, Any]], int]:
+        """The breakdown's rows, and how many of the organisations' are left out. Every row in a small report;
+        in a large one (a province), the organisations' rules with points lost or findings to deal with, not
+        those with every finding fulfilled or not applicable (and the people's: `rules-engine score`)."""
+        if self._breakdown is None:
+            assert self.extra.scores is not None
+            rows = self.extra.scores.breakdown_rows(people=self.every)
+            fix = rows if self.every else [r for r in rows if r["lost"] or any(r[s.value] for s in ATTENTION)]
+            self._breakdown = (fix, len(rows) - len(fix))
+        return self._breakdown
+
+    def people_breakdown_note(self, clean: int | None = None) -> str:
+        """What a large report's breakdown leaves out; `clean`: the organisations' rows left out (every
+        finding fulfilled or not applicable, no point lost), when known."""
         people = sum(len(c.rules) for c in self.extra.scores.people) if self.extra.scores else 0
-        return (
-            f"“{BREAKDOWN}”只列各组织的得分明细（编号即组织编号）；个人的 {people} 行明细见 "
-            f"rules-engine score --format json / a large report: “{BREAKDOWN}” lists the organisations' "
-            f"breakdown (the id is the organisation's); the people's {people} rows are in rules-engine score "
-            "--format json"
-        )
+        zh = f"“{BREAKDOWN}”只列各组织有失分或待处理结论的规则（编号即组织编号）"
+        en = f"a large report: “{BREAKDOWN}” lists the organisations' rules with points lost or findings to deal with"
+        if clean:
+            zh += f"；全部已履行或不适用、未失分的 {clean} 行"
+            en += f"; {clean} rows with every finding fulfilled or not applicable and no point lost"
+        zh += f"；个人的 {people} 行明细"
+        en += f" (the id is the organisation's); the people's {people} rows"
+        return f"{zh}见 rules-engine score --format json / {en}: rules-engine score --format json"
 
     def guide(self) -> list[tuple[str, str]]:
         out = [
@@ -694,13 +710,11 @@ class _Workbook:
             ("失分", "lost", 8),
             ("触及上限", "capped", 8),
         )
-        note = None
-        if not self.every:  # a province: the organisations' breakdown; a person's is in `rules-engine score`
-            note = self.people_breakdown_note()
+        b_rows, clean = self.breakdown_rows()
+        note = None if self.every else self.people_breakdown_note(clean)
         if not self.every:  # every row an organisation's own: its kind and organisation are the row itself
             b_columns = tuple(c for c in b_columns if c[1] not in ("kind", "organisation"))
         first = self.table_head(breakdown, b_columns, note)
-        b_rows = result.breakdown_rows(people=self.every)
         self.table(breakdown, first, b_rows, [_dict_column(key) for _, key, _ in b_columns])
         breakdown.autofilter(first - 1, 0, first - 1 + len(b_rows), len(b_columns) - 1)
 
