@@ -9,7 +9,8 @@ Sheets, in order:
   evidence, candidate records rejected and why, waiver); autofilter, frozen header;
 - ``规则`` the rules: title, severity, pack, clause;
 - ``评分`` scorecard and ``评分明细`` its breakdown per rule (with a scoring file; above :data:`LARGE_REPORT`
-  findings the organisations' breakdown, the summary saying where the people's is);
+  findings the organisations' rules with points lost or findings to deal with, a note row saying how many
+  rows are left out and where the people's are);
 - ``三实三弱`` the diagnosis: the three pairs of rates, their gaps, each level, and per organisation where
   each gap is widest (with the roster, whose organisation tree it needs);
 - ``输入`` the input account: each source's rows read, used, rejected and excluded, then every rejected,
@@ -20,7 +21,8 @@ Sheets, in order:
 
 Above :data:`LARGE_REPORT` findings the finding sheets also have fewer columns (:data:`LARGE_VIOLATION_COLUMNS`,
 :data:`LARGE_ORG_SHEET_COLUMNS`: no message on the violations sheet, no count and no reason of a violated finding on
-an organisation's sheet), so that a province's workbook (1.2 million cells; XlsxWriter takes about 5 µs a cell)
+an organisation's sheet; the breakdown as said above), so that a province's workbook (1.1 million cells;
+XlsxWriter takes about 5 µs a cell)
 is written in under 10 s. A sheet that leaves something out says what and where in a note row above its two
 header rows (the table then starts on the fourth row; the frozen panes mark where).
 
