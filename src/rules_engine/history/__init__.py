@@ -21,7 +21,8 @@ See ``docs/history.md``.
 
 from __future__ import annotations
 
-from ..identity import identity
+from typing import TYPE_CHECKING, Any
+
 from .core import (
     Change,
     Diff,
@@ -55,6 +56,19 @@ from .rectify import (
     update_rectification,
 )
 from .store import HistoryError, MissingExtra, resolve_db, shown_db
+
+if TYPE_CHECKING:
+    from ..identity import identity
+
+
+def __getattr__(name: str) -> Any:
+    """``identity``, imported on first use: it needs the pydantic models, which reading the history does not."""
+    if name == "identity":
+        from ..identity import identity
+
+        return identity
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "OVERDUE_RULE",
