@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from . import Error
 from .cli_streams import broken_pipe, prepare_streams
-from .errors import Error
 
 DB_HELP = "the findings store: a SQLite file or a database URL (default: $RULES_ENGINE_DB, else ./rules-engine.db)"
 
