@@ -27,7 +27,6 @@ PERSISTENT_AFTER = 3  # violated this many windows in a row: persistent
 
 Clock = Callable[[], dt.datetime]
 RunRef = int | str
-Row = Mapping[Any, Any]  # a finding's row (a SQLAlchemy RowMapping, or a dict)
 
 
 @dataclass(frozen=True)
