@@ -38,6 +38,8 @@ KNOWN = {
         "rules_paths",
         "shown_statuses",
         "split_inputs",
+        "WORKERS_HELP",
+        "workers_argument",
     },  # the CLI's own helpers, shared by every shell
     "cli_closed_loop": {"add_commands", "emit", "json_bytes"},  # the closed-loop commands' output helpers
     "cli_rectify": {"RECTIFICATIONS_HELP", "add_commands", "with_rectifications"},  # evaluate --rectifications

@@ -45,6 +45,7 @@ from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
 from .cli_common import (
     DEFAULT_REPORT_FORMAT,
+    WORKERS_HELP,
     UsageError,
     fail_on_argument,
     local_rules,
@@ -52,6 +53,7 @@ from .cli_common import (
     rules_paths,
     shown_statuses,
     split_inputs,
+    workers_argument,
 )
 from .cli_explain import add_finding_options, explain_finding, wants_finding
 from .cli_history import add_commands as add_history_commands
@@ -196,8 +198,7 @@ def _parser() -> argparse.ArgumentParser:
         type=workers_argument,
         default=None,
         metavar="N",
-        help="工作进程数 worker processes the organisations are split over (the same report for any N); default "
-        "auto: the machine's cores, but 1 below 500 organisations",
+        help=WORKERS_HELP,
     )
     ev.add_argument(
         "--show",
@@ -337,18 +338,6 @@ EVALUATE_EPILOG = """\
 '--fail-on violated,incomplete,pending' also fails while a duty's window is not over (exit 4).
 Rows dated after --as-of, identical duplicates and rows dated outside every period are excluded
 (input.excluded), not rejected: they do not make a run incomplete."""
-
-
-def workers_argument(text: str) -> int | None:
-    if text == "auto":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"应为正整数或 auto expected a positive whole number or auto, got '{text}'")
-    return value
 
 
 def _packs(args: argparse.Namespace) -> int:
