@@ -68,6 +68,7 @@ from .sections import (
 
 if TYPE_CHECKING:
     from ..diagnose import Diagnosis
+    from ..load.inputs import RosterResult
     from ..model.roster import Roster
     from ..model.scoring import Scoring
     from ..scorecard import ScoreResult
@@ -174,7 +175,7 @@ def render_xlsx(
     report: Report,
     out: str | Path | IO[bytes],
     scoring: Scoring | ScoreResult | str | Path | None = None,
-    roster: Roster | Diagnosis | str | Path | None = None,
+    roster: Roster | RosterResult | Diagnosis | str | Path | None = None,
     *,
     inputs: Iterable[str | Path] = (),
     every_finding: bool | None = None,
@@ -182,9 +183,10 @@ def render_xlsx(
     """Write `report` as an Excel workbook to `out` (a path, written whole or not at all and never over one
     of `inputs`; or a binary file object, which must be seekable). With `scoring` (a scoring file, a
     :class:`~rules_engine.Scoring`, or a :class:`~rules_engine.ScoreResult`) the workbook has the scorecard
-    sheets; with `roster` (the roster the report was made from, or a :class:`~rules_engine.Diagnosis`) the
-    三实三弱 sheet; both computed once per report for this and :func:`render_html` (see
-    :func:`~rules_engine.render.sections.closed_loop`). `every_finding`: whether
+    sheets; with `roster` (the roster the report was made from: its file, or, not to read it again, what
+    :func:`~rules_engine.read_roster` returned and :func:`~rules_engine.evaluate` was given; or a
+    :class:`~rules_engine.Diagnosis`) the 三实三弱 sheet; both computed once per report for this and
+    :func:`render_html` (see :func:`~rules_engine.render.sections.closed_loop`). `every_finding`: whether
     the organisation sheets list every finding (True) or those that need attention (False); by default
     every finding up to :data:`LARGE_REPORT` findings. Needs the ``reports`` extra (XlsxWriter)."""
     xlsxwriter = xlsxwriter_module()
