@@ -54,6 +54,7 @@ KNOWN = {
         "note_filters",
         "output_paths",
         "plan_outputs",
+        "read_roster_once",
         "require_extras",
         "roster_orgs",
         "scoped",
@@ -66,7 +67,7 @@ KNOWN = {
     "cli": {"main"},  # command.py: every command but history
     "coverage": {"coverage_markdown"},
     "errors": {"Error", "did_you_mean"},  # cli_streams: the base error, without importing the whole package
-    "guard": {"shown"},  # a value cut short for a message
+    "guard": {"check_path", "shown"},  # a value cut short for a message; a file name that is not UTF-8
     "render.frames": {"require_parquet", "write_parquet"},  # Parquet, an optional extra
     "render.json": {"render_json"},  # with the header's filter (extra=)
     "render.summary": {"render_summary"},  # the summary view

@@ -497,3 +497,83 @@ def test_report_command_refusals_write_nothing(tmp_path: Path, capsys) -> None:
     assert main(["evaluate", *ARGS, "--format", "xlsx"]) == 2
     assert "-o" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scoring.yaml"]
+
+
+# -- the roster read once
+
+
+def test_a_roster_read_once_gives_the_reports_of_its_file_rejected_rows_and_all(tmp_path: Path) -> None:
+    """A host passes what read_roster returned to evaluate and to the reports: the same bytes as from the
+    file, read again; its rejected rows still make the diagnosis say it is incomplete."""
+    from rules_engine import read_roster
+
+    roster = tmp_path / "roster.yaml"
+    text = (EXAMPLE / "roster.yaml").read_text(encoding="utf-8")
+    roster.write_text(
+        text.replace("organisations:\n", "organisations:\n  - {id: bad, kind: no-such-kind}\n", 1), encoding="utf-8"
+    )
+    the_roster = read_roster(roster)
+    assert len(the_roster.rejected) == 1
+    scoring = load_scoring(EXAMPLE / "scoring.yaml")
+    runs = []
+    for given in (the_roster, roster):
+        report = evaluate(load_rules(RULES), given, EXAMPLE / "records.jsonl", period="2024", as_of="2025-01-15")
+        out = tmp_path / f"{type(given).__name__}.xlsx"
+        render_xlsx(report, out, scoring, given)
+        runs.append((report.model_dump_json(), _xlsx_parts(out), render_html(report, scoring, given)))
+    assert runs[0] == runs[1]
+    assert "名册有 1 处被拒收" in runs[0][2].decode()
+
+
+def _xlsx_parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["report", "--scoring", str(EXAMPLE / "scoring.yaml"), "-o", "r.xlsx"],
+        ["report", "--org", "county", "-o", "r.html"],
+        ["evaluate", "--format", "xlsx", "-o", "r.xlsx"],
+        ["evaluate", "-o", "r.xlsx", "-o", "r.html"],
+    ],
+)
+def test_the_commands_read_the_roster_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The evaluation, the --org check and the 三实三弱 diagnosis share one reading of the roster (a
+    province's takes a second)."""
+    inputs = importlib.import_module("rules_engine.load.inputs")
+    real = inputs.roster_from_data
+    reads: list[str] = []
+
+    def counted(data, name="<roster>"):  # type: ignore[no-untyped-def]
+        reads.append(name)
+        return real(data, name)
+
+    monkeypatch.setattr(inputs, "roster_from_data", counted)
+    monkeypatch.chdir(tmp_path)
+    assert main([command[0], *ARGS, *command[1:]]) == 1
+    assert reads == [str(EXAMPLE / "roster.yaml")]
+    for name in [a for a in command if a.startswith("r.")]:
+        assert (tmp_path / name).stat().st_size > 0
+
+
+@pytest.mark.parametrize("layout", ["small", "large", "streamed"])
+def test_the_shorter_cell_writer_gives_xlsxwriter_s_own_bytes(
+    tmp_path: Path, report: Report, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    """The workbook's cells (texts, numbers, dates, statuses with their formats) are written by a shorter
+    path than XlsxWriter's own (a province has 1.2 million): the same file, byte for byte."""
+    if layout == "large":
+        monkeypatch.setattr(xlsx, "LARGE_REPORT", 10)
+    if layout == "streamed":
+        monkeypatch.setattr(xlsx, "STREAM_ROWS", 10)
+    ours, theirs = tmp_path / "ours.xlsx", tmp_path / "theirs.xlsx"
+    render_xlsx(report, ours, EXAMPLE / "scoring.yaml", EXAMPLE / "roster.yaml")
+    shorter = xlsx.sheet_class()
+    assert shorter.__module__ == xlsx.__name__  # the shorter path is the one in use
+    monkeypatch.setitem(xlsx._SHEET_CLASS, "worksheet", importlib.import_module("xlsxwriter.worksheet").Worksheet)
+    render_xlsx(report, theirs, EXAMPLE / "scoring.yaml", EXAMPLE / "roster.yaml")
+    assert ours.read_bytes() == theirs.read_bytes()

@@ -12,6 +12,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rules_engine import Report, RulesError, Scoring, evaluate, load_rules, load_scoring, score
 from rules_engine.cli import main
@@ -244,3 +246,13 @@ def test_score_command_prints_located_scoring_problems(report_file: Path, tmp_pa
     err = capsys.readouterr().err
     assert f"{path}:2:3:" in err and "must be a number" in err and "写作数字" in err
     assert "评分文件有 1 处问题 1 problem(s) in the scoring file" in err
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.fractions(min_value=-1000, max_value=1000, max_denominator=10_000), max_size=40))
+def test_a_card_s_points_are_summed_exactly(values: list[Fraction]) -> None:
+    """A card's points are summed over their common denominator at once: the exact sum, as added one by one
+    (ties in the ranking are decided on it)."""
+    from rules_engine.scorecard import _exact_sum
+
+    assert _exact_sum(values) == sum(values, Fraction(0))

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .evaluate import evaluate, evaluate_to
     from .impact import Flip, Impact, impact, render_impact_table
     from .lint import lint
-    from .load.inputs import read_roster
+    from .load.inputs import RosterResult, read_roster
     from .load.rules import LoadedRule, RulePack, RuleSet, load_rules
     from .load.waivers import LoadedWaiver, load_waivers
     from .model.findings import Bilingual, Finding, InputAccount, Rejection, Report, Status, SubjectRef
@@ -74,6 +74,7 @@ _EXPORTS = {
     "impact": ".impact",
     "render_impact_table": ".impact",
     "lint": ".lint",
+    "RosterResult": ".load.inputs",
     "read_roster": ".load.inputs",
     "LoadedRule": ".load.rules",
     "RulePack": ".load.rules",
@@ -191,6 +192,7 @@ __all__ = [
     "Rejection",
     "Report",
     "Roster",
+    "RosterResult",
     "Rule",
     "RuleFile",
     "RulePack",

@@ -35,13 +35,16 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from . import Error, OutputError, RecordSource, Report, Status, evaluate
 from .atomic import atomic_write, refuse_overwrite
 from .cli_common import DEFAULT_REPORT_FORMAT, UsageError, shown_statuses
-from .guard import shown
+from .guard import check_path, shown
 from .render.sections import ATTENTION
+
+if TYPE_CHECKING:
+    from . import RosterResult, Tracer
 
 #: output file extension -> format
 EXTENSIONS = {
@@ -237,7 +240,7 @@ class Context:
     """What the renderers need besides the report."""
 
     compiled: Any
-    roster: str
+    roster: RosterResult | str  # the roster read for the evaluation (its file: read again for the diagnosis)
     report_format: str
     colour: bool = False
     rich: bool = False  # the table to standard output laid out by rich (render.terminal.use_rich)
@@ -337,15 +340,16 @@ def evaluate_outputs(
         from . import history
 
         history.resolve_db(args.db)
-    report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, **extra)
-    check_ids(report, chosen, [r.rule.id for r in compiled.rules], roster_orgs(roster))
+    the_roster = read_roster_once(roster, extra["tracer"])
+    report = evaluate(compiled, the_roster, files, period=args.period, as_of=as_of, **extra)
+    check_ids(report, chosen, [r.rule.id for r in compiled.rules], roster_orgs(the_roster))
     if args.db is not None:
         run = history.record(report, args.db, recorded_by=args.recorded_by)
         print(f"rules-engine: 已记录运行 recorded run {run.id} ({history.shown_db(args.db)})", file=sys.stderr)
     kept = scoped(report, chosen)
     ctx = Context(
         compiled,
-        str(roster),
+        the_roster,
         args.report_format or DEFAULT_REPORT_FORMAT,
         colour=args.color == "always" or (args.color == "auto" and is_tty(sys.stdout) and "NO_COLOR" not in os.environ),
         rich=use_rich(args.color, False, sys.stdout),
@@ -365,13 +369,19 @@ def note_filters(outputs: Sequence[Output], chosen: Filters) -> None:
         print(f"rules-engine: 注意 note: {chosen.note()}", file=sys.stderr)
 
 
-def roster_orgs(roster: Path) -> list[str]:
-    from . import read_roster
+def roster_orgs(roster: RosterResult) -> list[str]:
+    return [o.id for o in roster.roster.organisations]
 
-    try:
-        return [o.id for o in read_roster(roster).roster.organisations]
-    except (Error, OSError):  # (it was read for the evaluation: cannot fail here, but never mask the report)
-        return []
+
+def read_roster_once(roster: Path, tracer: Tracer | None = None) -> RosterResult:
+    """The roster of the inputs, read once for the evaluation, the ``--org`` check and the reports' 三实三弱
+    diagnosis (a province's roster takes a second to read); with `tracer`, as the ``roster`` stage (as the
+    command line loads the rules before the evaluation). Its errors are the evaluation's."""
+    from . import NullTracer, read_roster
+
+    check_path(roster, "名册")
+    with (tracer or NullTracer()).stage("roster"):
+        return read_roster(roster)
 
 
 def output_paths(outputs: Sequence[Output]) -> list[str]:

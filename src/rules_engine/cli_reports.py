@@ -172,9 +172,12 @@ def _report(args: argparse.Namespace) -> int:
         assert out.path is not None
         refuse_overwrite(out.path, inputs)
     scoring = load_scoring(args.scoring) if args.scoring else None  # refused before the evaluation
+    from .cli_outputs import note_filters, read_roster_once, roster_orgs
+
+    the_roster = read_roster_once(roster)  # read once: the evaluation, the --org check and the diagnosis
     report = evaluate(
         compiled,
-        roster,
+        the_roster,
         files,
         period=args.period,
         as_of=as_of,
@@ -182,11 +185,9 @@ def _report(args: argparse.Namespace) -> int:
         max_evidence=args.max_evidence,
         workers=args.workers,
     )
-    from .cli_outputs import note_filters, roster_orgs
-
-    check_ids(report, chosen, [r.rule.id for r in compiled.rules], roster_orgs(roster))
+    check_ids(report, chosen, [r.rule.id for r in compiled.rules], roster_orgs(the_roster))
     kept = scoped(report, chosen)
-    ctx = Context(compiled, str(roster), DEFAULT_REPORT_FORMAT, scoring=scoring, whole=report)
+    ctx = Context(compiled, the_roster, DEFAULT_REPORT_FORMAT, scoring=scoring, whole=report)
     write_all(outputs, kept, chosen, ctx, inputs)
     for out in outputs:
         print(f"rules-engine: 已写入 wrote {out.path}", file=sys.stderr)
@@ -213,11 +214,14 @@ def evaluate_report(
         from . import history
 
         history.resolve_db(args.db)
-    report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, **extra)
+    from .cli_outputs import read_roster_once
+
+    the_roster = read_roster_once(roster, extra["tracer"])  # read once: the evaluation and the diagnosis
+    report = evaluate(compiled, the_roster, files, period=args.period, as_of=as_of, **extra)
     if args.db is not None:
         run = history.record(report, args.db, recorded_by=args.recorded_by)
         print(f"rules-engine: 已记录运行 recorded run {run.id} ({history.shown_db(args.db)})", file=sys.stderr)
-    write_report(report, args.output, args.format, roster=str(roster), inputs=inputs, statuses=shown_statuses(args))
+    write_report(report, args.output, args.format, roster=the_roster, inputs=inputs, statuses=shown_statuses(args))
     return report.exit_code(args.fail_on)
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from statistics import NormalDist
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -40,6 +40,9 @@ from .model.rules import OrgKind
 from .model.scoring import DEFAULT_GROUPS, Group, Scoring
 from .model.vocab import kind_value
 from .render.text import table_lines
+
+if TYPE_CHECKING:
+    from .load.inputs import RosterResult
 
 DIAGNOSE_FORMAT = "rules-engine/diagnose/v1"
 PERSON_KINDS = ("person", "portfolio", "pair")
@@ -292,12 +295,14 @@ def group_table(groups: Mapping[str, str] | None = None, scoring: Scoring | None
     return dict(sorted(table.items()))
 
 
-def _roster(roster: Roster | str | Path) -> tuple[Roster, int]:
+def _roster(roster: Roster | RosterResult | str | Path) -> tuple[Roster, int]:
     """The roster, and how many of its rows were rejected."""
     if isinstance(roster, Roster):
         return roster, 0
-    from .load.inputs import read_roster
+    from .load.inputs import RosterResult, read_roster
 
+    if isinstance(roster, RosterResult):
+        return roster.roster, len(roster.rejected)
     result = read_roster(roster)
     return result.roster, len(result.rejected)
 
@@ -337,7 +342,7 @@ class _Exact:
 
 def diagnose(
     report: Report,
-    roster: Roster | str | Path,
+    roster: Roster | RosterResult | str | Path,
     *,
     compare: Report | None = None,
     groups: Mapping[str, str] | None = None,
@@ -345,7 +350,9 @@ def diagnose(
     split_depth: int = 1,
     confidence: float = 0.95,
 ) -> Diagnosis:
-    """三实三弱 diagnostics of `report` against `roster` (a :class:`Roster` or a roster file); with
+    """三实三弱 diagnostics of `report` against `roster` (a :class:`Roster`, a roster file, or what
+    :func:`~rules_engine.read_roster` returned: the roster and its rejected rows, read once for the evaluation
+    and the diagnosis); with
     `compare` (an earlier report, diagnosed the same way), the change of each gap."""
     if type(split_depth) is not int or split_depth < 1:
         raise InputError(f"分层深度应为正整数 the split depth must be a whole number from 1, got {shown(split_depth)}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
@@ -199,7 +200,7 @@ def score(report: Report, scoring: Scoring | str | Path) -> ScoreResult:
         org_id = f.organisation.id
         group = org_findings.get(org_id)
         if group is None:
-            group = org_findings[org_id] = _Findings(f)
+            group = org_findings[org_id] = _Findings(f, latest=False)  # an organisation's card: its first
         group.add(f)
         if f.subject.kind in PERSON_KINDS:
             key = (f.subject.id, org_id)
@@ -278,15 +279,16 @@ class _Findings:
     """One scorecard's findings, counted: per rule, its first finding and the count per status; the first
     finding overall and the latest (by window end, then start; the first of equals)."""
 
-    __slots__ = ("first", "latest", "rules")
+    __slots__ = ("first", "latest", "rules", "track")
 
-    def __init__(self, first: Finding) -> None:
+    def __init__(self, first: Finding, latest: bool = True) -> None:
         self.first = first
         self.latest = first
+        self.track = latest  # whether the latest is kept (a person's card: their name and role then)
         self.rules: dict[str, tuple[Finding, dict[Status, int]]] = {}
 
     def add(self, f: Finding) -> None:
-        if (f.window.end, f.window.start) > (self.latest.window.end, self.latest.window.start):
+        if self.track and (f.window.end, f.window.start) > (self.latest.window.end, self.latest.window.start):
             self.latest = f
         rule = self.rules.get(f.rule_id)
         if rule is None:
@@ -309,22 +311,22 @@ def _card(
     rule's points are its weight times the findings scored, earned points its weight times their credits:
     the same exact sums as finding by finding."""
     org = findings.first.organisation
-    possible_total = Fraction(0)
-    earned_total = Fraction(0)
+    possibles, earneds = [], []
     rules = []
     total: dict[Status, int] = {}
     for rule_id in sorted(findings.rules):
         first, by_status = findings.rules[rule_id]
         for status, n in by_status.items():
             total[status] = total.get(status, 0) + n
-        key = (rule_id, first.severity, first.rule_title.zh, first.rule_title.en, *sorted(by_status.items()))
+        key = (rule_id, first.severity, first.rule_title.zh, first.rule_title.en, frozenset(by_status.items()))
         part = memo.get(key)
         if part is None:  # many cards share a rule's counts: each distinct one computed once
             part = memo[key] = _rule_part(rule_id, first, by_status, scoring, credits)
         rule, possible, earned = part
-        possible_total += possible
-        earned_total += earned
+        possibles.append(possible)
+        earneds.append(earned)
         rules.append(rule)
+    possible_total, earned_total = _exact_sum(possibles), _exact_sum(earneds)
     counts = _counts(total)
     exact = 100 * earned_total / possible_total if possible_total else None
     card = Scorecard(
@@ -347,6 +349,15 @@ def _card(
         rules=rules,
     )
     return card, exact
+
+
+def _exact_sum(values: list[Fraction]) -> Fraction:
+    """The exact sum of `values`, over their least common denominator: the same value as adding them one by
+    one, without a greatest common divisor at each step."""
+    if not values:
+        return Fraction(0)
+    den = math.lcm(*(v.denominator for v in values))
+    return Fraction(sum(v.numerator * (den // v.denominator) for v in values), den)
 
 
 def _rule_part(

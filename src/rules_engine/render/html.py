@@ -38,6 +38,7 @@ from .sections import ATTENTION, STATUS_ORDER, ClosedLoop, OrgCount, closed_loop
 
 if TYPE_CHECKING:
     from ..diagnose import Diagnosis
+    from ..load.inputs import RosterResult
     from ..model.roster import Roster
     from ..model.scoring import Scoring
     from ..scorecard import ScoreResult
@@ -60,13 +61,14 @@ STATUS_COLOUR = {
 def render_html(
     report: Report,
     scoring: Scoring | ScoreResult | str | Path | None = None,
-    roster: Roster | Diagnosis | str | Path | None = None,
+    roster: Roster | RosterResult | Diagnosis | str | Path | None = None,
     *,
     statuses: Collection[Status | str] | None = ATTENTION,
     max_rows: int = MAX_ROWS,
 ) -> bytes:
     """The report as one HTML page (UTF-8 bytes). With `scoring` the page shows scores and ranks; with
-    `roster` (the roster the report was made from, or a :class:`~rules_engine.Diagnosis`) the 三实三弱 gaps;
+    `roster` (the roster the report was made from: its file or, read once, what :func:`~rules_engine.read_roster`
+    returned; or a :class:`~rules_engine.Diagnosis`) the 三实三弱 gaps;
     both computed once per report for this and :func:`render_xlsx`. `statuses`: the statuses the findings
     table lists (None: every finding); at most `max_rows` findings are listed, the rest counted. Needs the
     ``reports`` extra (Jinja2)."""
@@ -80,7 +82,7 @@ def _render(
     jinja2: Any,
     report: Report,
     scoring: Scoring | ScoreResult | str | Path | None,
-    roster: Roster | Diagnosis | str | Path | None,
+    roster: Roster | RosterResult | Diagnosis | str | Path | None,
     listed: set[Status] | None,
     max_rows: int,
 ) -> bytes:

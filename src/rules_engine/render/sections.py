@@ -18,6 +18,7 @@ from ..model.findings import Finding, Report, Status
 
 if TYPE_CHECKING:
     from ..diagnose import Diagnosis
+    from ..load.inputs import RosterResult
     from ..model.roster import Roster
     from ..model.scoring import Scoring
     from ..scorecard import ScoreResult
@@ -109,10 +110,11 @@ class ClosedLoop:
 def closed_loop(
     report: Report,
     scoring: Scoring | ScoreResult | str | Path | None = None,
-    roster: Roster | Diagnosis | str | Path | None = None,
+    roster: Roster | RosterResult | Diagnosis | str | Path | None = None,
 ) -> ClosedLoop:
     """Score `report` when `scoring` is given (a scoring file, a :class:`Scoring`, or a :class:`ScoreResult`
-    already made) and diagnose it when `roster` is given (the roster or its file: the diagnosis needs the
+    already made) and diagnose it when `roster` is given (the roster, its file, or what
+    :func:`~rules_engine.read_roster` returned, the roster with its rejected rows: the diagnosis needs the
     organisation tree; or a :class:`Diagnosis` already made).
 
     The last result for each report is kept while the report lives, so that the Excel and the HTML report of
@@ -155,7 +157,7 @@ def _key(source: object) -> tuple[Any, ...]:
 def _closed_loop(
     report: Report,
     scoring: Scoring | ScoreResult | str | Path | None,
-    roster: Roster | Diagnosis | str | Path | None,
+    roster: Roster | RosterResult | Diagnosis | str | Path | None,
 ) -> ClosedLoop:
     from ..diagnose import Diagnosis
     from ..model.scoring import Scoring
