@@ -2,7 +2,7 @@
 file, line, field and reason) or excluded (set aside without a data problem).
 
 Checks run in input order (unknown organisation or type, dated after the evaluation date, duplicate id,
-date outside every window); used records are then counted in batches grouped by organisation.
+date outside every window); used records then go to the tally in reading order, batch by batch.
 """
 
 from __future__ import annotations
@@ -27,28 +27,10 @@ RecordsInput = str | Path | Sequence[str | Path] | Iterable[ActivityRecord | Map
 
 _DUPLICATE = "重复记录"
 
-# Records are checked one by one in input order (duplicates, rejections and warnings keep that order), then
-# counted in batches grouped by organisation: an organisation's obligations stay in the CPU caches while its
-# records are counted (records usually come in date order, spread over every organisation: counted one by
-# one, each touches a different organisation's data, which took twice as long at 10,000 organisations).
-# Grouping keeps each organisation's records in input order, so every obligation sees its records in the
-# same order as without batching.
+# Records are checked one by one in input order (duplicates, rejections and warnings keep that order), in
+# batches; the used records of each batch go to the tally in the same order (the reading order).
 _BATCH = 32768
 _SPILL_AT = SPILL_AT  # record ids held in memory before the index of ids moves to disk
-
-
-def _count(counter: Counter, batch: list[Rec]) -> None:
-    by_org: dict[str, list[Rec]] = {}
-    for rec in batch:
-        group = by_org.get(rec.org)
-        if group is None:
-            by_org[rec.org] = [rec]
-        else:
-            group.append(rec)
-    add = counter.add
-    for group in by_org.values():
-        for rec in group:
-            add(rec)
 
 
 def record_paths(records: RecordsInput) -> list[str | Path]:
@@ -89,8 +71,8 @@ def record_span(compiled: CompiledRules, period: Period) -> tuple[dt.date, dt.da
 
 class Intake:
     """Checks rows in input order (unknown organisation or type, dated after the evaluation date, duplicate id,
-    date outside every window), accounts for each (read, used, rejected, excluded), then counts the used ones
-    in a batch grouped by organisation.
+    date outside every window), accounts for each (read, used, rejected, excluded), then hands the used ones
+    to the tally, batch by batch, in reading order.
 
     Rejected: rows with a data problem; they may have evidenced a duty, which then cannot be decided.
     Excluded: rows set aside without a data problem, which cannot change any finding (dated after the
@@ -167,11 +149,11 @@ class Intake:
             account[1] += 1
             people = self.index.people
             unknown = [p for p in row.participants if p not in people]  # (a set difference copies the keys)
-            if unknown:  # used, but a misspelt id must not turn into a violation: see Counter._consider
+            if unknown:  # used, but a misspelt id must not turn into a violation: see tally._Tally._taints
                 row.unknown = frozenset(unknown)
                 self.warnings.append(_unknown_people(row, unknown))
             used.append(row)
-        _count(self.counter, used)
+        self.counter.add_batch(used)
 
     def _place(self, rec: Rec) -> int:
         number = self.sources.get(rec.source)

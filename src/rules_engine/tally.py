@@ -1,23 +1,26 @@
-"""Tally: what the records show for each planned obligation.
+"""Tally: what the records show for each obligation: how many records count, the first of them (evidence),
+the first candidates that do not count and why (rejected), and the records that cast doubt on it (taints).
 
-Counting streams the records once and keeps only per-obligation counters, capped evidence and capped
-rejected candidates, so memory depends on the number of obligations, not records. Trigger rules get
-their obligations here, from the records that start them.
+Intake hands the used records over in reading order (input order across files); they are kept as columns.
+Once all are read, every obligation is joined to its candidate records on its match keys (organisation and
+record type; a pair's second person or a portfolio holder among the participants, or the portfolio area),
+never to every record; the rule's conditions are then expressions over those candidate rows, and the
+secretary or the team on a record's date come from a join with the roster's terms of office.
+Trigger rules get their obligations here, from the records that start them.
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import difflib
 from collections import defaultdict
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
-from fractions import Fraction
+from collections.abc import Collection, Iterable, Sequence
+
+import polars as pl
 
 from .compile import CompiledRule, CompiledRules
 from .load.inputs import BadRow, Rec
-from .model.rules import Match
+from .model.rules import Match, Role
 from .periods import Period
 from .plan import Obligation, RosterIndex, Why, clip_window
 
@@ -25,47 +28,79 @@ Refs = dict[str, "tuple[str, ...] | set[str]"]  # the people a record filter nam
 
 MAX_EVIDENCE = 20  # evidence ids kept per finding (``count`` has them all); evaluate(max_evidence=...)
 MAX_REJECTED = 20  # rejected candidates kept per finding
-_NO_REFS: Refs = {}  # never written to
+_FLUSH = 65536  # used records held as objects before they become a block of columns
+
+_RECORDS: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "org": pl.String(),
+    "type": pl.String(),
+    "date": pl.Date(),
+    "chair": pl.String(),
+    "people": pl.List(pl.String()),  # the participants, the chair among them
+    "portfolio": pl.String(),
+    "tags": pl.List(pl.String()),
+    "source": pl.UInt32(),  # index into RecordColumns.sources
+    "line": pl.Int64(),
+}
 
 
-@dataclass(slots=True)
-class _Candidates:
-    """The obligations a record of one (organisation, type) may count for, indexed so that a record is
-    only compared with the subjects it involves (avoids comparing every talk with every pair)."""
+class RecordColumns:
+    """The used records as columns, row number = reading order. Records that name people not on the roster
+    are also kept as objects (they are few, and a taint reports them with their file and line)."""
 
-    always: list[Obligation] = field(default_factory=list)  # organisation and person subjects
-    by_person: dict[str, list[Obligation]] = field(default_factory=dict)  # portfolio holder / pair's second
-    by_area: dict[str, list[Obligation]] = field(default_factory=dict)  # portfolio area
+    def __init__(self) -> None:
+        self.blocks: list[pl.DataFrame] = []
+        self.pending: list[Rec] = []
+        self.sources: list[str] = []
+        self._source_index: dict[str, int] = {}
+        self.with_unknown: dict[int, Rec] = {}  # row -> record
+        self.rows = 0
 
-    def add(self, ob: Obligation) -> None:
-        if ob.subject_kind == "pair":
-            self.by_person.setdefault(ob.second or "", []).append(ob)
-        elif ob.subject_kind == "portfolio":
-            self.by_person.setdefault(ob.subject_id, []).append(ob)
-            self.by_area.setdefault(ob.portfolio or "", []).append(ob)
-        else:
-            self.always.append(ob)
+    def add(self, batch: Sequence[Rec]) -> None:
+        for i, rec in enumerate(batch, self.rows):
+            if rec.unknown:
+                self.with_unknown[i] = rec
+        self.rows += len(batch)
+        self.pending.extend(batch)
+        if len(self.pending) >= _FLUSH:
+            self._flush()
 
-    def for_record(self, rec: Rec) -> list[Obligation]:
-        if not self.by_person:
-            return self.always
-        found = list(self.always)
-        seen: set[int] = set()
-        for person in rec.participants:  # the chair is among the participants
-            for ob in self.by_person.get(person, ()):
-                if id(ob) not in seen:
-                    seen.add(id(ob))
-                    found.append(ob)
-        if rec.portfolio is not None:
-            for ob in self.by_area.get(rec.portfolio, ()):
-                if id(ob) not in seen:
-                    seen.add(id(ob))
-                    found.append(ob)
-        return found
+    def _flush(self) -> None:
+        recs, self.pending = self.pending, []
+        if not recs:
+            return
+        index = self._source_index
+        for rec in recs:
+            if rec.source not in index:
+                index[rec.source] = len(self.sources)
+                self.sources.append(rec.source)
+        columns = {
+            "id": [r.id for r in recs],
+            "org": [r.org for r in recs],
+            "type": [r.type for r in recs],
+            "date": [r.date for r in recs],
+            "chair": [r.chair for r in recs],
+            "people": [list(r.participants) for r in recs],
+            "portfolio": [r.portfolio for r in recs],
+            "tags": [list(r.tags) for r in recs],
+            "source": [index[r.source] for r in recs],
+            "line": [r.line for r in recs],
+        }
+        self.blocks.append(pl.DataFrame(columns, schema=_RECORDS))
+
+    def frame(self) -> pl.DataFrame:
+        """Every record taken so far, in reading order (row number = reading order)."""
+        self._flush()
+        if not self.blocks:
+            return pl.DataFrame(schema=_RECORDS)
+        if len(self.blocks) > 1:
+            self.blocks = [pl.concat(self.blocks, rechunk=True)]
+        return self.blocks[0]
 
 
 class Counter:
-    """Streams records into the planned obligations; collects trigger obligations as their records arrive."""
+    """Collects the used records as columns and starts the duties of trigger records as they arrive; `finish`
+    tallies every obligation (planned, and started by triggers) against the records, as columns."""
 
     def __init__(
         self,
@@ -79,30 +114,20 @@ class Counter:
         self.index = index
         self.period = period
         self.max_evidence = max_evidence
-        self.by_key: dict[tuple[str, str], _Candidates] = defaultdict(_Candidates)
-        for ob in obligations:
-            if ob.window is None or ob.na or ob.unk:
-                continue
-            for name in set(ob.rule.match.types):
-                self.by_key[(ob.org.id, name)].add(ob)
+        self.obligations = obligations
+        self.records = RecordColumns()
         self.trigger_obligations: list[Obligation] = []
-        self.followups: dict[tuple[str, str], list[Rec]] = defaultdict(list)
-        self.followup_types = {name for rule in compiled.rules if rule.rule.trigger for name in rule.match.types}
         self.taints: list[BadRow] = []
         self._bad_triggers: set[tuple[int, str, str]] = set()
-        self._whys: dict[Why, Why] = {}
 
-    def add(self, rec: Rec) -> None:
-        candidates = self.by_key.get((rec.org, rec.type))
-        if candidates is not None:
-            day = rec.date
-            for ob in candidates.for_record(rec):
-                if ob.period.start <= day <= ob.period.end:
-                    self._consider(ob, rec)
-        if rec.type in self.followup_types:
-            self.followups[(rec.org, rec.type)].append(rec)
-        for rule in self.compiled.trigger_types.get(rec.type, ()):
-            self._trigger(rule, rec)
+    def add_batch(self, batch: Sequence[Rec]) -> None:
+        """Take used records, in reading order (input order across files)."""
+        self.records.add(batch)
+        triggers = self.compiled.trigger_types
+        if triggers:
+            for rec in batch:
+                for rule in triggers.get(rec.type, ()):
+                    self._trigger(rule, rec)
 
     def add_bad(self, row: BadRow) -> None:
         self.taints.append(row)
@@ -135,26 +160,15 @@ class Counter:
         )
 
     def finish(self) -> list[Obligation]:
-        """Count follow-ups for trigger obligations; returns the trigger obligations."""
-        by_date: dict[tuple[str, str], tuple[list[dt.date], list[int]]] = {}
-        for ob in self.trigger_obligations:
-            if ob.window is None or ob.trigger is None:
-                continue
-            for name in ob.rule.match.types:
-                key = (ob.org.id, name)
-                recs = self.followups.get(key)
-                if not recs:
-                    continue
-                index = by_date.get(key)
-                if index is None:  # the follow-ups by date, to find a window's without scanning them all
-                    order = sorted(range(len(recs)), key=lambda i: recs[i].date)
-                    index = by_date[key] = ([recs[i].date for i in order], order)
-                dates, order = index
-                inside = order[bisect.bisect_left(dates, ob.period.start) : bisect.bisect_right(dates, ob.period.end)]
-                for i in sorted(inside):  # in reading order
-                    rec = recs[i]
-                    if rec.id != ob.trigger:
-                        self._consider(ob, rec)
+        """Tally every obligation that can be judged, planned or started by a trigger record (a trigger's own
+        record is not its follow-up); returns the trigger obligations."""
+        judged = [
+            ob
+            for ob in (*self.obligations, *self.trigger_obligations)
+            if ob.window is not None and not ob.na and not ob.unk
+        ]
+        if judged:
+            _Tally(self.compiled, self.index, self.records, judged, self.max_evidence).run()
         return self.trigger_obligations
 
     def attach_taints(self, obligations: Iterable[Obligation]) -> None:
@@ -180,93 +194,362 @@ class Counter:
                     ob.taint = []
                 ob.taint.append(row)
 
-    def _consider(self, ob: Obligation, rec: Rec) -> None:
-        assert ob.window is not None
-        spec = ob.rule.rule
-        why: Why | None
-        if not ob.window.contains(rec.date):
-            why = ("outside",)
-        else:
-            match = ob.rule.match
-            refs = self._refs(ob, rec.date) if match.chair is not None or match.participants else _NO_REFS
-            why = _why_not(match, rec, refs, ob.portfolio)
-            if why is None and spec.attendance:
-                why = self._attendance(ob, rec)
-        if why is None:
-            ob.count += 1
-            if ob.evidence is None:
-                if self.max_evidence:  # (max_evidence=0 lists none)
-                    ob.evidence = [rec.id]
-            elif len(ob.evidence) < self.max_evidence:
-                ob.evidence.append(rec.id)
+
+_OBLIGATIONS: dict[str, pl.DataType] = {
+    "ob": pl.Int64(),
+    "org": pl.String(),
+    "rule": pl.Int64(),
+    "kind": pl.String(),
+    "subject": pl.String(),  # the person a rule's "subject" names (person and portfolio subjects only)
+    "first": pl.String(),
+    "second": pl.String(),
+    "area": pl.String(),
+    "trigger": pl.String(),
+    "p_start": pl.Date(),  # the calendar window (or a trigger's window): where candidates come from
+    "p_end": pl.Date(),
+    "w_start": pl.Date(),  # the judged window: a candidate outside is rejected as "outside"
+    "w_end": pl.Date(),
+}
+# why codes by what follows the code in the tuple (see texts.describe): nothing, one detail, two details
+_ARITY = {"participant": 2, "portfolio": 2, "chair": 3, "attendance": 3}
+
+
+class _Tally:
+    """One columnar pass: candidates by equi-joins on each subject kind's match keys, the rule's conditions
+    as expressions, then count, evidence, rejected candidates and taints written onto the obligations."""
+
+    def __init__(
+        self,
+        compiled: CompiledRules,
+        index: RosterIndex,
+        records: RecordColumns,
+        obligations: list[Obligation],
+        max_evidence: int,
+    ) -> None:
+        self.rules = {rule.index: rule for rule in compiled.rules}
+        self.index = index
+        self.columns = records
+        self.records = records.frame()
+        self.obs = obligations
+        self.max_evidence = max_evidence
+
+    def run(self) -> None:
+        if self.records.height == 0:
             return
-        if why[0] in ("chair", "participant") and rec.unknown:
-            # the record names someone not on the roster whose id looks like the one wanted: a mistyped id
-            ref = why[2] if why[0] == "chair" else why[1]
-            wanted = self._refs(ob, rec.date).get(ref, ())
-            if looks_like(rec.unknown, wanted):
-                ob.taint = ob.taint or []
-                ob.taint.append(
-                    BadRow(
-                        rec.source,
-                        rec.line,
-                        "participants",
-                        ", ".join(sorted(rec.unknown)),
-                        "记录中有不在名册中的人员，其编号与责任人相近（可能写错）",
-                        "the record names people not on the roster whose id is close to the subject's (a mistyped id?)",
-                        rec.id,
-                        rec.org,
-                        rec.type,
-                        rec.date,
-                    )
+        table = self._obligation_table()
+        candidates = self._candidates(table)
+        if candidates.height == 0:
+            return
+        judged = self._judge(candidates, table)
+        self._write(judged)
+
+    def _obligation_table(self) -> pl.DataFrame:
+        obs = self.obs
+        person_kinds = ("person", "portfolio")  # whose "subject" is a person (a pair's is not)
+        windows = [ob.window for ob in obs]
+        return pl.DataFrame(
+            {
+                "ob": range(len(obs)),
+                "org": [ob.org.id for ob in obs],
+                "rule": [ob.rule.index for ob in obs],
+                "kind": [ob.subject_kind for ob in obs],
+                "subject": [ob.subject_id if ob.subject_kind in person_kinds else None for ob in obs],
+                "first": [ob.first for ob in obs],
+                "second": [ob.second for ob in obs],
+                "area": [ob.portfolio for ob in obs],
+                "trigger": [ob.trigger for ob in obs],
+                "p_start": [ob.period.start for ob in obs],
+                "p_end": [ob.period.end for ob in obs],
+                "w_start": [w.start if w is not None else None for w in windows],
+                "w_end": [w.end if w is not None else None for w in windows],
+            },
+            schema=_OBLIGATIONS,
+        )
+
+    def _candidates(self, table: pl.DataFrame) -> pl.DataFrame:
+        """(ob, row) for every record an obligation looks at: its organisation, one of its rule's types, dated
+        in its calendar window; a pair only at records its second person took part in, a portfolio holder only
+        at records the holder took part in or of the portfolio area; a trigger's own record excluded."""
+        types = pl.DataFrame(
+            [(rule.index, name) for rule in self.rules.values() if rule.rule.match for name in rule.match.types],
+            schema={"rule": pl.Int64, "type": pl.String},
+            orient="row",
+        )
+        keys = table.select("ob", "org", "rule", "kind", "subject", "second", "area").join(types, on="rule")
+        records = self.records.select("org", "type", "portfolio").with_row_index("row")
+        parts = [
+            keys.filter(~pl.col("kind").is_in(["pair", "portfolio"]))
+            .join(records, on=["org", "type"])
+            .select("ob", "row")
+        ]
+        narrowed = keys.filter(pl.col("kind").is_in(["pair", "portfolio"]))
+        if narrowed.height:
+            people = (
+                self.records.select("org", "type", "people")
+                .with_row_index("row")
+                .join(narrowed.select("org", "type").unique(), on=["org", "type"])
+                .explode("people")
+                .rename({"people": "person"})
+                .drop_nulls("person")
+            )
+            pairs = narrowed.filter(pl.col("kind") == "pair")
+            parts.append(
+                pairs.join(people, left_on=["org", "type", "second"], right_on=["org", "type", "person"]).select(
+                    "ob", "row"
                 )
-        if why[0] == "no_team":  # the roster cannot say whether this record counts: not a "no"
-            ob.taint = ob.taint or []
-            ob.taint.append(
-                BadRow(
-                    rec.source,
-                    rec.line,
+            )
+            holders = narrowed.filter(pl.col("kind") == "portfolio")
+            by_person = holders.join(people, left_on=["org", "type", "subject"], right_on=["org", "type", "person"])
+            by_area = holders.join(records, left_on=["org", "type", "area"], right_on=["org", "type", "portfolio"])
+            parts.append(pl.concat([by_person.select("ob", "row"), by_area.select("ob", "row")]).unique())
+        pairs_found = pl.concat(parts)
+        found = pairs_found.with_columns(
+            _gather(table, pairs_found.get_column("ob"), "rule", "p_start", "p_end", "trigger")
+        )
+        dates = self.records.get_column("date")
+        ids = self.records.get_column("id")
+        found = found.with_columns(
+            date=dates.gather(found.get_column("row")),
+            id=ids.gather(found.get_column("row")),
+        )
+        return found.filter(
+            pl.col("date").is_between(pl.col("p_start"), pl.col("p_end"))
+            & (pl.col("trigger").is_null() | (pl.col("id") != pl.col("trigger")))
+        ).select("ob", "row", "rule", "date")
+
+    def _judge(self, candidates: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+        """Every candidate with its why code (null: it counts) and the code's details."""
+        flags = self._roster_flags(candidates)
+        parts = []
+        for (rule_index,), part in candidates.partition_by("rule", as_dict=True).items():
+            rule = self.rules[int(rule_index)]
+            match = rule.match
+            need = ["tags"] if match.tags_any or match.tags_all else []
+            if match.chair is not None:
+                need.append("chair")
+            if any(ref != "secretary" for ref in match.participants):
+                need.append("people")
+            if match.portfolio is not None:
+                need.append("portfolio")
+            rows = part.get_column("row")
+            part = part.with_columns(
+                *_gather(
+                    table, part.get_column("ob"), "kind", "subject", "first", "second", "area", "w_start", "w_end"
+                ),
+                *[self.records.get_column(name).gather(rows) for name in need],
+            )
+            if flags is not None and (rule.uses_secretary or rule.rule.attendance):
+                part = part.join(flags, on="row", how="left")
+            code, first, second = _reasons(rule)
+            parts.append(part.select("ob", "row", code.alias("code"), first.alias("d1"), second.alias("d2")))
+        return pl.concat(parts).sort("ob", "row")
+
+    def _roster_flags(self, candidates: pl.DataFrame) -> pl.DataFrame | None:
+        """Per candidate record of a rule that names the secretary or counts attendance: whether its chair
+        and whether any participant is a secretary on its date, the team on its date and how many of the
+        team took part."""
+        wanted = [i for i, rule in self.rules.items() if rule.uses_secretary or rule.rule.attendance]
+        if not wanted:
+            return None
+        rows = candidates.filter(pl.col("rule").is_in(wanted)).get_column("row").unique()
+        if rows.len() == 0:
+            return None
+        terms = pl.DataFrame(
+            [
+                (org, h.person.id, h.post.role is Role.secretary, h.post.start, h.post.end or dt.date.max)
+                for org, holders in self.index.holders.items()
+                for h in holders
+            ],
+            schema={"org": pl.String, "person": pl.String, "sec": pl.Boolean, "start": pl.Date, "end": pl.Date},
+            orient="row",
+        )
+        recs = self.records.select("org", "date", "chair", "people").with_row_index("row")[rows]
+        in_post = pl.col("date").is_between(pl.col("start"), pl.col("end"))
+        team = (
+            recs.select("row", "org", "date", "chair")
+            .join(terms, on="org")
+            .filter(in_post)
+            .group_by("row")
+            .agg(
+                team=pl.col("person").n_unique(),
+                sec_chair=(pl.col("sec") & (pl.col("chair") == pl.col("person"))).any(),
+            )
+        )
+        present = (
+            recs.select("row", "org", "date", "people")
+            .explode("people")
+            .join(terms, left_on=["org", "people"], right_on=["org", "person"])
+            .filter(in_post)
+            .group_by("row")
+            .agg(present=pl.col("people").n_unique(), sec_part=pl.col("sec").any())
+        )
+        return (
+            pl.DataFrame({"row": rows})
+            .join(team, on="row", how="left")
+            .join(present, on="row", how="left")
+            .with_columns(
+                pl.col("team", "present").fill_null(0),
+                pl.col("sec_chair", "sec_part").fill_null(False),
+            )
+        )
+
+    def _write(self, judged: pl.DataFrame) -> None:
+        obs, ids = self.obs, self.records.get_column("id")
+        first_n = pl.int_range(pl.len()).over("ob")
+        counting = judged.filter(pl.col("code").is_null())
+        counts = counting.group_by("ob", maintain_order=True).len()
+        for i, n in zip(counts.get_column("ob").to_list(), counts.get_column("len").to_list(), strict=True):
+            obs[i].count = n
+        if self.max_evidence:
+            evidence = counting.filter(first_n < self.max_evidence)
+            evidence = evidence.with_columns(id=ids.gather(evidence.get_column("row")))
+            grouped = evidence.group_by("ob", maintain_order=True).agg("id")
+            for i, found in zip(grouped.get_column("ob").to_list(), grouped.get_column("id").to_list(), strict=True):
+                obs[i].evidence = found
+        failing = judged.filter(pl.col("code").is_not_null())
+        if failing.height == 0:
+            return
+        rejected = failing.filter(first_n < MAX_REJECTED).with_columns(pl.col("d1", "d2").fill_null(""))
+        reasons = rejected.select("code", "d1", "d2").unique(maintain_order=True)
+        whys: list[Why] = [
+            (code, d1, d2)[: _ARITY.get(code, 1)]
+            for code, d1, d2 in zip(*(reasons.get_column(c).to_list() for c in ("code", "d1", "d2")), strict=True)
+        ]
+        rejected = rejected.join(reasons.with_row_index("why"), on=["code", "d1", "d2"]).sort("ob", "row")
+        rejected = rejected.with_columns(id=ids.gather(rejected.get_column("row")))
+        grouped = rejected.group_by("ob", maintain_order=True).agg("id", "why")
+        for i, found, keys in zip(
+            grouped.get_column("ob").to_list(),
+            grouped.get_column("id").to_list(),
+            grouped.get_column("why").to_list(),
+            strict=True,
+        ):
+            obs[i].rejected = (found, [whys[k] for k in keys])
+        self._taints(failing)
+
+    def _taints(self, failing: pl.DataFrame) -> None:
+        """A candidate rejected on who took part while naming someone not on the roster whose id looks like
+        the one wanted (a likely typo), and one the roster cannot judge (no team on its date), cast doubt."""
+        unknown = self.columns.with_unknown
+        doubtful = failing.filter(
+            (pl.col("code") == "no_team")
+            | (pl.col("code").is_in(["chair", "participant"]) & pl.col("row").is_in(list(unknown)))
+        )
+        if doubtful.height == 0:
+            return
+        records = self.records
+        for i, row, code, d1, d2 in doubtful.select("ob", "row", "code", "d1", "d2").iter_rows():
+            ob = self.obs[i]
+            if code == "no_team":
+                source = self.columns.sources[records.get_column("source")[row]]
+                day = records.get_column("date")[row]
+                rec_id, org, kind = (records.get_column(name)[row] for name in ("id", "org", "type"))
+                taint = BadRow(
+                    source,
+                    records.get_column("line")[row],
                     "date",
-                    rec.date.isoformat(),
+                    day.isoformat(),
                     "记录日期名册中无班子成员，无法计算到会比例",
                     "no team members on the roster on the record's date: attendance cannot be computed",
+                    rec_id,
+                    org,
+                    kind,
+                    day,
+                )
+            else:
+                rec = unknown[row]
+                ref = d2 if code == "chair" else d1
+                if not looks_like(rec.unknown, _refs(ob, self.index, rec.date).get(ref, ())):
+                    continue
+                taint = BadRow(
+                    rec.source,
+                    rec.line,
+                    "participants",
+                    ", ".join(sorted(rec.unknown)),
+                    "记录中有不在名册中的人员，其编号与责任人相近（可能写错）",
+                    "the record names people not on the roster whose id is close to the subject's (a mistyped id?)",
                     rec.id,
                     rec.org,
                     rec.type,
                     rec.date,
                 )
-            )
-        why = self._whys.setdefault(why, why)  # the same few reasons, millions of times: keep one of each
-        rejected = ob.rejected
-        if rejected is None:
-            ob.rejected = [rec.id, why]
-        elif len(rejected) < 2 * MAX_REJECTED:
-            rejected += (rec.id, why)
+            if ob.taint is None:
+                ob.taint = []
+            ob.taint.append(taint)
 
-    def _refs(self, ob: Obligation, day: dt.date) -> Refs:
-        """The people a record filter can name for this obligation (built per call: kept per obligation,
-        they cost more memory than everything else an obligation holds)."""
-        refs: Refs = {}
-        if ob.subject_kind == "person" or ob.subject_kind == "portfolio":
-            refs["subject"] = (ob.subject_id,)
-        if ob.first:
-            refs["first"] = (ob.first,)
-        if ob.second:
-            refs["second"] = (ob.second,)
-        if ob.rule.uses_secretary:
-            refs["secretary"] = self.index.secretary_on(ob.org.id, day)
-        return refs
 
-    def _attendance(self, ob: Obligation, rec: Rec) -> Why | None:
-        share = ob.rule.share
+def _gather(table: pl.DataFrame, index: pl.Series, *names: str) -> list[pl.Series]:
+    """Columns of `table` at the row numbers `index` (obligation numbers are row numbers)."""
+    return [table.get_column(name).gather(index) for name in names]
+
+
+def _person(ref: str) -> pl.Expr:
+    """The person a reference names for a candidate's obligation (null: nobody): subject, first or second."""
+    if ref == "subject":
+        return pl.when(pl.col("kind").is_in(["person", "portfolio"])).then(pl.col("subject"))
+    return pl.col(ref)
+
+
+def _reasons(rule: CompiledRule) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Why a candidate does not count under `rule`, as expressions: the code (null: it counts) and its two
+    details, checked in the order of the rule format's documentation (the first failing check is the why)."""
+    match = rule.match
+    checks: list[tuple[pl.Expr, str, pl.Expr | None, pl.Expr | None]] = [
+        (~pl.col("date").is_between(pl.col("w_start"), pl.col("w_end")), "outside", None, None)
+    ]
+    if match.tags_any:
+        checks.append(
+            (~pl.col("tags").list.eval(pl.element().is_in(match.tags_any)).list.any(), "tags_any", None, None)
+        )
+    if match.tags_all:
+        wanted = sorted(set(match.tags_all))
+        present = pl.col("tags").list.eval(pl.element().is_in(wanted)).list.sum()
+        checks.append((present < len(wanted), "tags_all", None, None))
+    if match.chair is not None:
+        if match.chair == "secretary":
+            fails = ~pl.col("sec_chair")
+        else:
+            fails = ~(pl.col("chair") == _person(match.chair)).fill_null(False)
+        checks.append((fails, "chair", pl.col("chair").fill_null(""), pl.lit(match.chair)))
+    for ref in match.participants:
+        if ref == "secretary":
+            fails = ~pl.col("sec_part")
+        else:
+            fails = ~pl.col("people").list.contains(_person(ref)).fill_null(False)
+        checks.append((fails, "participant", pl.lit(ref), None))
+    if match.portfolio == "subject":
+        checks.append(
+            (pl.col("portfolio").ne_missing(pl.col("area")), "portfolio", pl.col("portfolio").fill_null(""), None)
+        )
+    if rule.rule.attendance:
+        share = rule.share
         assert share is not None
-        team = self.index.team_on(ob.org.id, rec.date)
-        if not team:
-            return ("no_team",)
-        present = len(team & rec.participants)
-        if Fraction(present, len(team)) < share:
-            return ("attendance", f"{present}/{len(team)}", str(share))
-        return None
+        checks.append((pl.col("team") == 0, "no_team", None, None))
+        below = pl.col("present") * share.denominator < pl.col("team") * share.numerator
+        ratio = pl.concat_str(pl.col("present"), pl.lit("/"), pl.col("team"))
+        checks.append((below, "attendance", ratio, pl.lit(str(share))))
+    code: pl.Expr = pl.lit(None, dtype=pl.String)
+    first: pl.Expr = pl.lit(None, dtype=pl.String)
+    second: pl.Expr = pl.lit(None, dtype=pl.String)
+    for fails, name, one, two in reversed(checks):  # the first failing check wins: built from the last
+        code = pl.when(fails).then(pl.lit(name)).otherwise(code)
+        first = pl.when(fails).then(one if one is not None else pl.lit(None, dtype=pl.String)).otherwise(first)
+        second = pl.when(fails).then(two if two is not None else pl.lit(None, dtype=pl.String)).otherwise(second)
+    return code, first, second
+
+
+def _refs(ob: Obligation, index: RosterIndex, day: dt.date) -> Refs:
+    """The people a record filter can name for this obligation on `day`."""
+    refs: Refs = {}
+    if ob.subject_kind == "person" or ob.subject_kind == "portfolio":
+        refs["subject"] = (ob.subject_id,)
+    if ob.first:
+        refs["first"] = (ob.first,)
+    if ob.second:
+        refs["second"] = (ob.second,)
+    if ob.rule.uses_secretary:
+        refs["secretary"] = index.secretary_on(ob.org.id, day)
+    return refs
 
 
 def looks_like(unknown: frozenset[str], wanted: Collection[str]) -> bool:
