@@ -36,20 +36,23 @@ _RECORDS: dict[str, pl.DataType] = {
     "type": pl.String(),
     "date": pl.Date(),
     "chair": pl.String(),
-    "people": pl.List(pl.String()),  # the participants, the chair among them
     "portfolio": pl.String(),
-    "tags": pl.List(pl.String()),
     "source": pl.UInt32(),  # index into RecordColumns.sources
     "line": pl.Int64(),
 }
+# The participants (the chair among them) and the tags as long tables (row, value): a column of lists is slow to
+# build from Python objects, and the tally joins on single values anyway.
+_PEOPLE: dict[str, pl.DataType] = {"row": pl.UInt32(), "person": pl.String()}
+_TAGS: dict[str, pl.DataType] = {"row": pl.UInt32(), "tag": pl.String()}
 
 
 class RecordColumns:
-    """The used records as columns, row number = reading order. Records that name people not on the roster
-    are also kept as objects (they are few, and a taint reports them with their file and line)."""
+    """The used records as columns, row number = reading order; their participants and tags as long tables.
+    Records that name people not on the roster are also kept as objects (they are few, and a taint reports
+    them with their file and line)."""
 
     def __init__(self) -> None:
-        self.blocks: list[pl.DataFrame] = []
+        self.blocks: list[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = []
         self.pending: list[Rec] = []
         self.sources: list[str] = []
         self._source_index: dict[str, int] = {}
@@ -69,6 +72,7 @@ class RecordColumns:
         recs, self.pending = self.pending, []
         if not recs:
             return
+        first = self.rows - len(recs)
         index = self._source_index
         for rec in recs:
             if rec.source not in index:
@@ -80,21 +84,31 @@ class RecordColumns:
             "type": [r.type for r in recs],
             "date": [r.date for r in recs],
             "chair": [r.chair for r in recs],
-            "people": [list(r.participants) for r in recs],
             "portfolio": [r.portfolio for r in recs],
-            "tags": [list(r.tags) for r in recs],
             "source": [index[r.source] for r in recs],
             "line": [r.line for r in recs],
         }
-        self.blocks.append(pl.DataFrame(columns, schema=_RECORDS))
+        people = {
+            "row": [i for i, r in enumerate(recs, first) for _ in r.participants],
+            "person": [p for r in recs for p in r.participants],
+        }
+        tags = {"row": [i for i, r in enumerate(recs, first) for _ in r.tags], "tag": [t for r in recs for t in r.tags]}
+        self.blocks.append(
+            (
+                pl.DataFrame(columns, schema=_RECORDS),
+                pl.DataFrame(people, schema=_PEOPLE),
+                pl.DataFrame(tags, schema=_TAGS),
+            )
+        )
 
-    def frame(self) -> pl.DataFrame:
-        """Every record taken so far, in reading order (row number = reading order)."""
+    def frames(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """Every record taken so far (row number = reading order), their participants and their tags."""
         self._flush()
         if not self.blocks:
-            return pl.DataFrame(schema=_RECORDS)
+            return pl.DataFrame(schema=_RECORDS), pl.DataFrame(schema=_PEOPLE), pl.DataFrame(schema=_TAGS)
         if len(self.blocks) > 1:
-            self.blocks = [pl.concat(self.blocks, rechunk=True)]
+            records, people, tags = zip(*self.blocks, strict=True)
+            self.blocks = [(pl.concat(records), pl.concat(people), pl.concat(tags))]
         return self.blocks[0]
 
 
@@ -229,7 +243,7 @@ class _Tally:
         self.rules = {rule.index: rule for rule in compiled.rules}
         self.index = index
         self.columns = records
-        self.records = records.frame()
+        self.records, self.people, self.tags = records.frames()
         self.obs = obligations
         self.max_evidence = max_evidence
 
@@ -284,14 +298,10 @@ class _Tally:
         ]
         narrowed = keys.filter(pl.col("kind").is_in(["pair", "portfolio"]))
         if narrowed.height:
-            people = (
-                self.records.select("org", "type", "people")
-                .with_row_index("row")
-                .join(narrowed.select("org", "type").unique(), on=["org", "type"])
-                .explode("people")
-                .rename({"people": "person"})
-                .drop_nulls("person")
-            )
+            rows = self.people.get_column("row")
+            people = self.people.with_columns(
+                self.records.get_column("org").gather(rows), self.records.get_column("type").gather(rows)
+            ).join(narrowed.select("org", "type").unique(), on=["org", "type"])
             pairs = narrowed.filter(pl.col("kind") == "pair")
             parts.append(
                 pairs.join(people, left_on=["org", "type", "second"], right_on=["org", "type", "person"]).select(
@@ -324,13 +334,7 @@ class _Tally:
         for (rule_index,), part in candidates.partition_by("rule", as_dict=True).items():
             rule = self.rules[int(rule_index)]
             match = rule.match
-            need = ["tags"] if match.tags_any or match.tags_all else []
-            if match.chair is not None:
-                need.append("chair")
-            if any(ref != "secretary" for ref in match.participants):
-                need.append("people")
-            if match.portfolio is not None:
-                need.append("portfolio")
+            need = [name for name in ("chair", "portfolio") if getattr(match, name) is not None]
             rows = part.get_column("row")
             part = part.with_columns(
                 *_gather(
@@ -338,6 +342,21 @@ class _Tally:
                 ),
                 *[self.records.get_column(name).gather(rows) for name in need],
             )
+            if match.tags_any:
+                tagged = self.tags.filter(pl.col("tag").is_in(match.tags_any)).get_column("row")
+                part = _flag(part, tagged.unique(), "tags_any")
+            if match.tags_all:
+                wanted = set(match.tags_all)
+                found = self.tags.filter(pl.col("tag").is_in(wanted)).group_by("row").len()
+                tagged = found.filter(pl.col("len") == len(wanted)).get_column("row")
+                part = _flag(part, tagged, "tags_all")
+            for ref in dict.fromkeys(match.participants):  # took part: the row and the person in `people`
+                if ref != "secretary":
+                    took_part = self.people.with_columns(pl.lit(True).alias(f"took_{ref}"))
+                    part = part.with_columns(_person(ref).alias("person")).join(
+                        took_part, on=["row", "person"], how="left"
+                    )
+                    part = part.drop("person").with_columns(pl.col(f"took_{ref}").fill_null(False))
             if flags is not None and (rule.uses_secretary or rule.rule.attendance):
                 part = part.join(flags, on="row", how="left")
             code, first, second = _reasons(rule)
@@ -363,11 +382,10 @@ class _Tally:
             schema={"org": pl.String, "person": pl.String, "sec": pl.Boolean, "start": pl.Date, "end": pl.Date},
             orient="row",
         )
-        recs = self.records.select("org", "date", "chair", "people").with_row_index("row")[rows]
+        recs = self.records.select("org", "date", "chair").with_row_index("row")[rows]
         in_post = pl.col("date").is_between(pl.col("start"), pl.col("end"))
         team = (
-            recs.select("row", "org", "date", "chair")
-            .join(terms, on="org")
+            recs.join(terms, on="org")
             .filter(in_post)
             .group_by("row")
             .agg(
@@ -376,12 +394,11 @@ class _Tally:
             )
         )
         present = (
-            recs.select("row", "org", "date", "people")
-            .explode("people")
-            .join(terms, left_on=["org", "people"], right_on=["org", "person"])
+            self.people.join(recs.select("row", "org", "date"), on="row")
+            .join(terms, on=["org", "person"])
             .filter(in_post)
             .group_by("row")
-            .agg(present=pl.col("people").n_unique(), sec_part=pl.col("sec").any())
+            .agg(present=pl.col("person").n_unique(), sec_part=pl.col("sec").any())
         )
         return (
             pl.DataFrame({"row": rows})
@@ -478,6 +495,12 @@ class _Tally:
             ob.taint.append(taint)
 
 
+def _flag(part: pl.DataFrame, rows: pl.Series, name: str) -> pl.DataFrame:
+    """`part` with a column `name`: whether its row is one of `rows` (distinct)."""
+    marked = pl.DataFrame({"row": rows}).with_columns(pl.lit(True).alias(name))
+    return part.join(marked, on="row", how="left").with_columns(pl.col(name).fill_null(False))
+
+
 def _gather(table: pl.DataFrame, index: pl.Series, *names: str) -> list[pl.Series]:
     """Columns of `table` at the row numbers `index` (obligation numbers are row numbers)."""
     return [table.get_column(name).gather(index) for name in names]
@@ -498,13 +521,9 @@ def _reasons(rule: CompiledRule) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
         (~pl.col("date").is_between(pl.col("w_start"), pl.col("w_end")), "outside", None, None)
     ]
     if match.tags_any:
-        checks.append(
-            (~pl.col("tags").list.eval(pl.element().is_in(match.tags_any)).list.any(), "tags_any", None, None)
-        )
+        checks.append((~pl.col("tags_any"), "tags_any", None, None))
     if match.tags_all:
-        wanted = sorted(set(match.tags_all))
-        present = pl.col("tags").list.eval(pl.element().is_in(wanted)).list.sum()
-        checks.append((present < len(wanted), "tags_all", None, None))
+        checks.append((~pl.col("tags_all"), "tags_all", None, None))
     if match.chair is not None:
         if match.chair == "secretary":
             fails = ~pl.col("sec_chair")
@@ -512,10 +531,7 @@ def _reasons(rule: CompiledRule) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
             fails = ~(pl.col("chair") == _person(match.chair)).fill_null(False)
         checks.append((fails, "chair", pl.col("chair").fill_null(""), pl.lit(match.chair)))
     for ref in match.participants:
-        if ref == "secretary":
-            fails = ~pl.col("sec_part")
-        else:
-            fails = ~pl.col("people").list.contains(_person(ref)).fill_null(False)
+        fails = ~pl.col("sec_part") if ref == "secretary" else ~pl.col(f"took_{ref}")
         checks.append((fails, "participant", pl.lit(ref), None))
     if match.portfolio == "subject":
         checks.append(
