@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import operator
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -210,7 +212,6 @@ class Counter:
 
 
 _OBLIGATIONS: dict[str, pl.DataType] = {
-    "ob": pl.Int64(),
     "org": pl.String(),
     "rule": pl.Int64(),
     "kind": pl.String(),
@@ -259,26 +260,28 @@ class _Tally:
 
     def _obligation_table(self) -> pl.DataFrame:
         obs = self.obs
-        person_kinds = ("person", "portfolio")  # whose "subject" is a person (a pair's is not)
-        windows = [ob.window for ob in obs]
-        return pl.DataFrame(
-            {
-                "ob": range(len(obs)),
-                "org": [ob.org.id for ob in obs],
-                "rule": [ob.rule.index for ob in obs],
-                "kind": [ob.subject_kind for ob in obs],
-                "subject": [ob.subject_id if ob.subject_kind in person_kinds else None for ob in obs],
-                "first": [ob.first for ob in obs],
-                "second": [ob.second for ob in obs],
-                "area": [ob.portfolio for ob in obs],
-                "trigger": [ob.trigger for ob in obs],
-                "p_start": [ob.period.start for ob in obs],
-                "p_end": [ob.period.end for ob in obs],
-                "w_start": [w.start if w is not None else None for w in windows],
-                "w_end": [w.end if w is not None else None for w in windows],
-            },
-            schema=_OBLIGATIONS,
+        fields = ("org.id", "rule.index", "subject_kind", "subject_id", "first", "second", "portfolio", "trigger")
+        columns: dict[str, Any] = dict(
+            zip(
+                ("org", "rule", "kind", "subject", "first", "second", "area", "trigger"),
+                zip(*map(operator.attrgetter(*fields), obs), strict=True),
+                strict=True,
+            )
         )
+        table = pl.DataFrame(columns, schema={name: _OBLIGATIONS[name] for name in columns})
+        # calendar and judged windows: the same few Period objects shared by many obligations
+        for name, periods in (
+            ("p", map(operator.attrgetter("period"), obs)),
+            ("w", map(operator.attrgetter("window"), obs)),
+        ):
+            seen: dict[int, tuple[int, Period]] = {}
+            codes = pl.Series([seen.setdefault(id(p), (len(seen), p))[0] for p in periods], dtype=pl.UInt32)
+            distinct = [p for _, p in seen.values()]
+            for end, values in (("start", [p.start for p in distinct]), ("end", [p.end for p in distinct])):
+                table = table.with_columns(pl.Series(f"{name}_{end}", values, dtype=pl.Date).gather(codes))
+        return table.with_columns(
+            pl.when(pl.col("kind").is_in(["person", "portfolio"])).then(pl.col("subject")),  # a pair's is not
+        ).with_row_index("ob")
 
     def _candidates(self, table: pl.DataFrame) -> pl.DataFrame:
         """(ob, row) for every record an obligation looks at: its organisation, one of its rule's types, dated
@@ -314,18 +317,14 @@ class _Tally:
             parts.append(pl.concat([by_person.select("ob", "row"), by_area.select("ob", "row")]).unique())
         pairs_found = pl.concat(parts)
         found = pairs_found.with_columns(
-            _gather(table, pairs_found.get_column("ob"), "rule", "p_start", "p_end", "trigger")
-        )
-        dates = self.records.get_column("date")
-        ids = self.records.get_column("id")
-        found = found.with_columns(
-            date=dates.gather(found.get_column("row")),
-            id=ids.gather(found.get_column("row")),
-        )
-        return found.filter(
-            pl.col("date").is_between(pl.col("p_start"), pl.col("p_end"))
-            & (pl.col("trigger").is_null() | (pl.col("id") != pl.col("trigger")))
-        ).select("ob", "row", "rule", "date")
+            _gather(table, pairs_found.get_column("ob"), "rule", "p_start", "p_end"),
+            date=self.records.get_column("date").gather(pairs_found.get_column("row")),
+        ).filter(pl.col("date").is_between(pl.col("p_start"), pl.col("p_end")))
+        triggers = table.filter(pl.col("trigger").is_not_null()).select("ob", "trigger")
+        if triggers.height:  # a trigger's own record is not its follow-up
+            own = triggers.join(self.records.select("id").with_row_index("row"), left_on="trigger", right_on="id")
+            found = found.join(own.select("ob", "row"), on=["ob", "row"], how="anti")
+        return found.select("ob", "row", "rule", "date")
 
     def _judge(self, candidates: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
         """Every candidate with its why code (null: it counts) and the code's details."""
@@ -361,7 +360,7 @@ class _Tally:
                 part = part.join(flags, on="row", how="left")
             code, first, second = _reasons(rule)
             parts.append(part.select("ob", "row", code.alias("code"), first.alias("d1"), second.alias("d2")))
-        return pl.concat(parts).sort("ob", "row")
+        return pl.concat(parts).sort("ob", "row")  # reading order within each obligation
 
     def _roster_flags(self, candidates: pl.DataFrame) -> pl.DataFrame | None:
         """Per candidate record of a rule that names the secretary or counts attendance: whether its chair
@@ -412,13 +411,12 @@ class _Tally:
 
     def _write(self, judged: pl.DataFrame) -> None:
         obs, ids = self.obs, self.records.get_column("id")
-        first_n = pl.int_range(pl.len()).over("ob")
         counting = judged.filter(pl.col("code").is_null())
         counts = counting.group_by("ob", maintain_order=True).len()
         for i, n in zip(counts.get_column("ob").to_list(), counts.get_column("len").to_list(), strict=True):
             obs[i].count = n
         if self.max_evidence:
-            evidence = counting.filter(first_n < self.max_evidence)
+            evidence = _first(counting, self.max_evidence)
             evidence = evidence.with_columns(id=ids.gather(evidence.get_column("row")))
             grouped = evidence.group_by("ob", maintain_order=True).agg("id")
             for i, found in zip(grouped.get_column("ob").to_list(), grouped.get_column("id").to_list(), strict=True):
@@ -426,7 +424,7 @@ class _Tally:
         failing = judged.filter(pl.col("code").is_not_null())
         if failing.height == 0:
             return
-        rejected = failing.filter(first_n < MAX_REJECTED).with_columns(pl.col("d1", "d2").fill_null(""))
+        rejected = _first(failing, MAX_REJECTED).with_columns(pl.col("d1", "d2").fill_null(""))
         reasons = rejected.select("code", "d1", "d2").unique(maintain_order=True)
         whys: list[Why] = [
             (code, d1, d2)[: _ARITY.get(code, 1)]
@@ -493,6 +491,13 @@ class _Tally:
             if ob.taint is None:
                 ob.taint = []
             ob.taint.append(taint)
+
+
+def _first(rows: pl.DataFrame, n: int) -> pl.DataFrame:
+    """The first `n` rows of each obligation (`rows` sorted by obligation)."""
+    i = pl.int_range(pl.len(), dtype=pl.Int64)
+    start = pl.when(pl.col("ob").ne_missing(pl.col("ob").shift(1))).then(i).forward_fill()
+    return rows.filter(i - start < n)
 
 
 def _flag(part: pl.DataFrame, rows: pl.Series, name: str) -> pl.DataFrame:
