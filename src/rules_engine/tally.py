@@ -284,47 +284,50 @@ class _Tally:
         ).with_row_index("ob")
 
     def _candidates(self, table: pl.DataFrame) -> pl.DataFrame:
-        """(ob, row) for every record an obligation looks at: its organisation, one of its rule's types, dated
-        in its calendar window; a pair only at records its second person took part in, a portfolio holder only
-        at records the holder took part in or of the portfolio area; a trigger's own record excluded."""
+        """(ob, row, rule, date) for every record an obligation looks at: its organisation, one of its rule's
+        types, dated in its calendar window; a pair only at records its second person took part in, a
+        portfolio holder only at records the holder took part in or of the portfolio area; a trigger's own
+        record excluded. A calendar window (a year, half-year, quarter or month) is a join key too: the
+        start of the window of that length a record's date falls in; other windows (triggers') are ranges."""
+        rules = self.rules.values()
         types = pl.DataFrame(
-            [(rule.index, name) for rule in self.rules.values() if rule.rule.match for name in rule.match.types],
+            [(rule.index, name) for rule in rules if rule.rule.match for name in rule.match.types],
             schema={"rule": pl.Int64, "type": pl.String},
             orient="row",
         )
-        keys = table.select("ob", "org", "rule", "kind", "subject", "second", "area").join(types, on="rule")
-        records = self.records.select("org", "type", "portfolio").with_row_index("row")
-        parts = [
-            keys.filter(~pl.col("kind").is_in(["pair", "portfolio"]))
-            .join(records, on=["org", "type"])
-            .select("ob", "row")
-        ]
-        narrowed = keys.filter(pl.col("kind").is_in(["pair", "portfolio"]))
-        if narrowed.height:
-            rows = self.people.get_column("row")
-            people = self.people.with_columns(
-                self.records.get_column("org").gather(rows), self.records.get_column("type").gather(rows)
-            ).join(narrowed.select("org", "type").unique(), on=["org", "type"])
-            pairs = narrowed.filter(pl.col("kind") == "pair")
-            parts.append(
-                pairs.join(people, left_on=["org", "type", "second"], right_on=["org", "type", "person"]).select(
-                    "ob", "row"
-                )
-            )
-            holders = narrowed.filter(pl.col("kind") == "portfolio")
-            by_person = holders.join(people, left_on=["org", "type", "subject"], right_on=["org", "type", "person"])
-            by_area = holders.join(records, left_on=["org", "type", "area"], right_on=["org", "type", "portfolio"])
-            parts.append(pl.concat([by_person.select("ob", "row"), by_area.select("ob", "row")]).unique())
-        pairs_found = pl.concat(parts)
-        found = pairs_found.with_columns(
-            _gather(table, pairs_found.get_column("ob"), "rule", "p_start", "p_end"),
-            date=self.records.get_column("date").gather(pairs_found.get_column("row")),
-        ).filter(pl.col("date").is_between(pl.col("p_start"), pl.col("p_end")))
+        steps = pl.DataFrame(
+            [(rule.index, rule.params.period.months) for rule in rules if rule.params.period is not None],
+            schema={"rule": pl.Int64, "step": pl.Int32},
+            orient="row",
+        )
+        start, end = _window(pl.col("p_start"), pl.col("step"))
+        calendar = pl.col("trigger").is_null() & (pl.col("p_start") == start) & (pl.col("p_end") == end)
+        keys = (
+            table.select("ob", "org", "rule", "kind", "subject", "second", "area", "p_start", "p_end", "trigger")
+            .join(steps, on="rule", how="left")
+            .with_columns(step=pl.when(calendar).then(pl.col("step")))
+            .drop("trigger")
+            .join(types, on="rule")
+        )
+        records = self.records.select("org", "type", "portfolio", "date").with_row_index("row")
+        narrowed = keys.filter(pl.col("kind").is_in(["pair", "portfolio"])).select("org", "type").unique()
+        people = self.people.join(
+            records.join(narrowed, on=["org", "type"]).select("row", "org", "type", "date"), on="row"
+        )
+        found = []
+        for (step,), group in keys.partition_by("step", as_dict=True).items():
+            if step is None:  # a range: joined on the other keys, then filtered by date
+                joined = _join(group, records, people, [])
+                found.append(joined.filter(pl.col("date").is_between(pl.col("p_start"), pl.col("p_end"))))
+                continue
+            window = _window(pl.col("date"), pl.lit(step))[0].alias("p_start")
+            found.append(_join(group, records.with_columns(window), people.with_columns(window), ["p_start"]))
+        candidates = pl.concat([part.select("ob", "row", "rule", "date") for part in found])
         triggers = table.filter(pl.col("trigger").is_not_null()).select("ob", "trigger")
         if triggers.height:  # a trigger's own record is not its follow-up
             own = triggers.join(self.records.select("id").with_row_index("row"), left_on="trigger", right_on="id")
-            found = found.join(own.select("ob", "row"), on=["ob", "row"], how="anti")
-        return found.select("ob", "row", "rule", "date")
+            candidates = candidates.join(own.select("ob", "row"), on=["ob", "row"], how="anti")
+        return candidates
 
     def _judge(self, candidates: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
         """Every candidate with its why code (null: it counts) and the code's details."""
@@ -334,11 +337,13 @@ class _Tally:
             rule = self.rules[int(rule_index)]
             match = rule.match
             need = [name for name in ("chair", "portfolio") if getattr(match, name) is not None]
+            refs = {match.chair, *match.participants}
+            used = ["w_start", "w_end", *(name for name in ("first", "second") if name in refs)]
+            used += ["kind", "subject"] if "subject" in refs else []
+            used += ["area"] if match.portfolio is not None else []
             rows = part.get_column("row")
             part = part.with_columns(
-                *_gather(
-                    table, part.get_column("ob"), "kind", "subject", "first", "second", "area", "w_start", "w_end"
-                ),
+                *_gather(table, part.get_column("ob"), *used),
                 *[self.records.get_column(name).gather(rows) for name in need],
             )
             if match.tags_any:
@@ -491,6 +496,50 @@ class _Tally:
             if ob.taint is None:
                 ob.taint = []
             ob.taint.append(taint)
+
+
+def _window(day: pl.Expr, step: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The first and last day of the calendar window of `step` months (12, 6, 3, 1) that `day` falls in."""
+    month = (day.dt.month().cast(pl.Int32) - 1) // step * step
+    start = pl.date(day.dt.year(), month + 1, 1)
+    after = month + step  # months after January of the year: the next window's start
+    end = pl.date(day.dt.year() + after // 12, after % 12 + 1, 1) - pl.duration(days=1)
+    return start, end
+
+
+def _join(keys: pl.DataFrame, records: pl.DataFrame, people: pl.DataFrame, on: list[str]) -> pl.DataFrame:
+    """Obligations joined to the records they look at: on organisation, type (and `on`); a pair on its
+    second person among the participants; a portfolio holder on the holder among them or on the area."""
+    kinds = pl.col("kind")
+    columns = ["ob", "row", "rule", "date", "p_start", "p_end"]
+    left = ["ob", "rule", "org", "type", "p_start", "p_end"]  # (only what the result needs goes into a join)
+    right = ["row", "org", "type", "date", *on]
+    others = keys.filter(~kinds.is_in(["pair", "portfolio"])).select(left)
+    found = [others.join(records.select(right), on=["org", "type", *on]).select(columns)]
+    pairs, holders = keys.filter(kinds == "pair"), keys.filter(kinds == "portfolio")
+    if pairs.height:
+        found.append(
+            pairs.select(*left, "second")
+            .join(
+                people.select(*right, "person"),
+                left_on=["org", "type", "second", *on],
+                right_on=["org", "type", "person", *on],
+            )
+            .select(columns)
+        )
+    if holders.height:
+        by_person = holders.select(*left, "subject").join(
+            people.select(*right, "person"),
+            left_on=["org", "type", "subject", *on],
+            right_on=["org", "type", "person", *on],
+        )
+        by_area = holders.select(*left, "area").join(
+            records.select(*right, "portfolio"),
+            left_on=["org", "type", "area", *on],
+            right_on=["org", "type", "portfolio", *on],
+        )
+        found.append(pl.concat([by_person.select(columns), by_area.select(columns)]).unique(["ob", "row"]))
+    return pl.concat(found)
 
 
 def _first(rows: pl.DataFrame, n: int) -> pl.DataFrame:
