@@ -1,5 +1,5 @@
-"""Time the pipeline (counting + durable_rules) against the plain reference evaluator on the same data,
-and print the ratio. The reference is an oracle for tests, not meant to be fast.
+"""Time the pipeline (counting + durable_rules) against the plain evaluator of the tests (tests/oracle.py) on the same
+data, and print the ratio. The oracle is for tests, not meant to be fast.
 
     python benchmarks/reference_ratio.py --orgs 50 --records 5000
 """
@@ -17,9 +17,11 @@ import orjson
 
 import rules_engine
 from rules_engine.periods import parse_period
-from rules_engine.reference import reference_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the oracle lives with the tests
+
+from tests.oracle import reference_evaluate  # noqa: E402
 
 
 def main() -> int:

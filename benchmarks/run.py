@@ -14,14 +14,16 @@ the peak memory (``ru_maxrss``) is that run's alone. The child runs::
                                    period="2024", as_of="2025-01-15")
     Path(out).write_bytes(rules_engine.render_json(report))
 
-Stage timings are taken by wrapping a few of the evaluator's internal functions at run time (the
-package is not modified); a stage that cannot be found is left out. The wrappers are called once
-per organisation or per obligation, which costs well under 1 % of the total.
+Stage timings come from the package's own tracer: the child passes a ``rules_engine.RecordingTracer``
+to ``evaluate`` / ``evaluate_to`` (and times ``render_json`` as a ``render`` stage), then reads the
+stages back from it. A version of the package without the tracer gives no stage table; ``--no-stages``
+passes none (the null tracer).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -32,7 +34,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -110,84 +111,48 @@ def _rejections_in_header(path: Path) -> int | None:
         return None
 
 
-def _run_api(rules_engine: Any, args: argparse.Namespace, rules: Any, roster: Any, records: Path, out: Path) -> Any:
+def _run_api(
+    rules_engine: Any, args: argparse.Namespace, rules: Any, roster: Any, records: Path, out: Path, tracer: Any
+) -> Any:
+    traced = {} if tracer is None else {"tracer": tracer}
     if args.api == "evaluate_to":
         fn = getattr(rules_engine, "evaluate_to", None) or importlib.import_module("rules_engine.evaluate").evaluate_to
-        return fn(out, rules, roster, records, period=args.period, as_of=args.as_of)
-    return rules_engine.evaluate(rules, roster, records, period=args.period, as_of=args.as_of)
+        return fn(out, rules, roster, records, period=args.period, as_of=args.as_of, **traced)
+    return rules_engine.evaluate(rules, roster, records, period=args.period, as_of=args.as_of, **traced)
 
 
-def _install_stage_timers(acc: dict[str, float], marks: dict[str, float]) -> None:
-    """Wrap evaluator internals with timers. Best effort: missing names are skipped."""
-    import importlib
-    from time import perf_counter
+def _new_tracer(rules_engine: Any, args: argparse.Namespace) -> Any:
+    """A recording tracer, or None (--no-stages, or a version of the package without one)."""
+    recording = getattr(rules_engine, "RecordingTracer", None)
+    return None if args.no_stages or recording is None else recording()
 
-    try:
-        # (``import rules_engine.evaluate`` would give the function the package re-exports under that name)
-        ev = importlib.import_module("rules_engine.evaluate")
-    except ImportError:  # pragma: no cover
-        return
 
-    def timed(name: str, fn: Any) -> Any:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            t = perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                acc[name] += perf_counter() - t
-
-        return wrapper
-
-    # names in rules_engine.evaluate: (attribute, stage); whichever exist are wrapped
-    for attr, name in (
-        ("_prepare", "prepare"),  # load + plan + count + decide (contains the stages below)
-        ("_compiled", "compile"),
-        ("_roster", "roster"),
-        ("plan", "plan"),
-        ("finding_dict", "findings"),  # building each finding's data
-        ("_finding", "findings"),  # (older name)
-    ):
-        if callable(getattr(ev, attr, None)):
-            setattr(ev, attr, timed(name, getattr(ev, attr)))
-
-    counter_cls = getattr(ev, "Counter", None)
-    if counter_cls is not None and hasattr(counter_cls, "finish"):
-        init, finish = counter_cls.__init__, counter_cls.finish
-
-        def counter_init(self: Any, *args: Any, **kwargs: Any) -> None:
-            t = perf_counter()
-            init(self, *args, **kwargs)
-            marks["counter_ready"] = perf_counter()
-            acc["index"] += marks["counter_ready"] - t
-
-        def counter_finish(self: Any, *args: Any, **kwargs: Any) -> Any:
-            t = perf_counter()
-            marks["count_done"] = t
-            marks["rss_after_count"] = rss_now_mb()
-            marks["peak_after_count"] = peak_mb()
-            try:
-                return finish(self, *args, **kwargs)
-            finally:
-                acc["triggers"] += perf_counter() - t
-
-        counter_cls.__init__ = counter_init
-        counter_cls.finish = counter_finish
-        if hasattr(counter_cls, "attach_taints"):
-            counter_cls.attach_taints = timed("triggers", counter_cls.attach_taints)
-
-    backend = getattr(ev, "DurableBackend", None)
-    if backend is not None and hasattr(backend, "run"):
-        backend.run = timed("decide", backend.run)
+def _stages(profile: dict[str, Any], evaluate_s: float) -> tuple[dict[str, float], float | None]:
+    """Seconds per stage from the tracer's stages: paths under ``evaluate/`` without that prefix, ``render``,
+    and ``other``: the call of evaluate (timed here) outside its stages, mostly the garbage collector's first
+    pass over every object made while it was paused, on the way out; and the peak RSS (MB) after intake."""
+    stages: dict[str, float] = {}
+    inside = 0.0
+    peak_after_intake = None
+    for stage in profile["stages"]:
+        path = stage["path"]
+        if path == "evaluate":
+            continue
+        name = path.removeprefix("evaluate/")
+        stages[name] = stages.get(name, 0.0) + stage["wall_s"]
+        if path.startswith("evaluate/") and stage["depth"] == 1:
+            inside += stage["wall_s"]
+        if path == "evaluate/intake":
+            peak_after_intake = stage["peak_rss_mb"]
+    stages["other"] = max(0.0, evaluate_s - inside)
+    return stages, peak_after_intake
 
 
 def child(args: argparse.Namespace) -> int:
     t_start = time.perf_counter()
     import rules_engine
 
-    acc: dict[str, float] = defaultdict(float)
-    marks: dict[str, float] = {}
-    if not args.no_stages:
-        _install_stage_timers(acc, marks)
+    tracer = _new_tracer(rules_engine, args)
     result: dict[str, Any] = {"import_s": time.perf_counter() - t_start, "rss_after_import_mb": rss_now_mb()}
 
     data = Path(args.child)
@@ -210,7 +175,7 @@ def child(args: argparse.Namespace) -> int:
     out = Path(args.report)
     t0 = time.perf_counter()
     try:
-        report = _run_api(rules_engine, args, rules, roster, records, out)
+        report = _run_api(rules_engine, args, rules, roster, records, out, tracer)
     except rules_engine.InputError as exc:
         if args.roster_mode != "auto" or "roster" not in str(exc).lower():
             raise
@@ -218,10 +183,9 @@ def child(args: argparse.Namespace) -> int:
         # with a C parser, hand evaluate() a mapping, and say so in the results.
         result["roster_path_error"] = str(exc)[:300]
         roster = _parse_roster(roster_path, result)
-        acc.clear()
-        marks.clear()
+        tracer = _new_tracer(rules_engine, args)
         t0 = time.perf_counter()
-        report = _run_api(rules_engine, args, rules, roster, records, out)
+        report = _run_api(rules_engine, args, rules, roster, records, out, tracer)
     t1 = time.perf_counter()
     result["evaluate_s"] = t1 - t0
     result["peak_after_evaluate_mb"] = peak_mb()
@@ -230,8 +194,9 @@ def child(args: argparse.Namespace) -> int:
 
     if args.api == "evaluate":
         t2 = time.perf_counter()
-        blob = rules_engine.render_json(report)
-        out.write_bytes(blob)
+        with contextlib.nullcontext() if tracer is None else tracer.stage("render"):
+            blob = rules_engine.render_json(report)
+            out.write_bytes(blob)
         t3 = time.perf_counter()
         result["render_s"] = t3 - t2
         result["report_bytes"] = len(blob)
@@ -249,21 +214,10 @@ def child(args: argparse.Namespace) -> int:
     result["source_digest"] = digest
     if source_digest() != digest:
         result["source_changed_during_run"] = True
-    if acc:
-        stages = dict(acc)
-        prepare = stages.pop("prepare", None)
-        if "counter_ready" in marks and "count_done" in marks:
-            stages["read+count"] = marks["count_done"] - marks["counter_ready"]
-        inner = sum(v for k, v in stages.items() if k != "findings")
-        if prepare is not None:
-            stages["group+sort"] = prepare - inner  # between the timed stages inside _prepare
-            stages["report"] = result["evaluate_s"] - prepare - stages.get("findings", 0.0)
-        else:
-            stages["other"] = result["evaluate_s"] - sum(stages.values())
-        result["stages"] = stages
-        for key in ("rss_after_count", "peak_after_count"):
-            if key in marks:
-                result[key + "_mb"] = marks[key]
+    if tracer is not None:
+        result["profile"] = tracer.to_dict()
+        result["stages"], result["peak_after_intake_mb"] = _stages(result["profile"], result["evaluate_s"])
+        result["profile_table"] = tracer.table()
     print(RESULT + json.dumps(result), flush=True)
     return 0
 
@@ -360,18 +314,21 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def stage_table(rows: list[dict[str, Any]]) -> str:
-    order = ["compile", "roster", "plan", "index", "read+count", "triggers", "group+sort", "decide", "findings"]
-    order += ["report", "other"]
+    """Seconds per stage (the tracer's stages, nested ones as ``intake/read``), one line per size."""
     rows = [r for r in rows if r.get("stages")]
     if not rows:
         return ""
-    order = [k for k in order if any(k in r["stages"] for r in rows)]
-    head = ["size", *order, "peak RSS after count MB", "peak RSS after evaluate MB"]
+    order: list[str] = []
+    for r in rows:
+        order += [k for k in r["stages"] if k not in order and k != "other"]
+    order.append("other")
+    head = ["size", *order, "peak RSS after intake MB", "peak RSS after evaluate MB"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         st = r["stages"]
         cells = [f"{r['orgs']}x{r['records']}", *(f"{st[k]:.2f}" if k in st else "-" for k in order)]
-        cells.append(f"{r.get('peak_after_count_mb', float('nan')):.0f}")
+        peak = r.get("peak_after_intake_mb")
+        cells.append("-" if peak is None else f"{peak:.0f}")
         cells.append(f"{r['peak_after_evaluate_mb']:.0f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -402,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per measured run")
     ap.add_argument("--mem-limit-gb", type=float, help="address-space limit for each measured run (RLIMIT_AS)")
     ap.add_argument("--repeat", type=int, default=1, help="measure each size N times, keep the fastest evaluate")
-    ap.add_argument("--no-stages", action="store_true", help="do not wrap internals for stage timings")
+    ap.add_argument("--no-stages", action="store_true", help="no stage timings (evaluate without a tracer)")
     ap.add_argument("--profile", action="store_true", help="run under cProfile; print the top functions")
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--json", type=Path, help="also write the raw results as JSON here")
@@ -455,10 +412,14 @@ def main(argv: list[str] | None = None) -> int:
     stages = stage_table(rows)
     if stages:
         print(
-            "\nStages inside evaluate (s; report = building the Finding models and Report, or writing the file "
-            "with evaluate_to):\n"
+            "\nStages (s, from rules_engine.RecordingTracer; a/b: stage b inside a; findings: building the Finding "
+            "models and Report, or writing the file with evaluate_to; render: render_json and writing; other: "
+            "the call of evaluate outside its stages):\n"
         )
         print(stages)
+        largest = max((r for r in rows if r.get("profile_table")), key=lambda r: (r["records"], r["orgs"]))
+        print(f"\nThe tracer's table for {largest['orgs']}x{largest['records']}:\n")
+        print(largest["profile_table"], end="")
     if len(rows) >= 2:
         small = min(rows, key=lambda r: (r["records"], r["orgs"]))
         large = max(rows, key=lambda r: (r["records"], r["orgs"]))

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from .postgres import fresh_store, postgresql, postgresql_url  # noqa: F401  (the findings store's tests)
+
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
 EXAMPLE = ROOT / "examples" / "county-2024"

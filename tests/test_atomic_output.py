@@ -177,7 +177,7 @@ def test_two_runs_writing_one_output_leave_one_whole_report(tmp_path: Path, prov
         _, err = run.communicate(timeout=300)
         assert run.returncode in (0, 1), err.decode()
     data = report.read_bytes()
-    assert data.count(b'"format": "rules-engine/report/v1"') == 1
+    assert data.count(b'"format": "rules-engine/report/v2"') == 1  # the command line's default layout
     parsed = json.loads(data)
     assert parsed["receipt"]["max_evidence"] in (1, 20)
     assert temporaries(tmp_path) == []

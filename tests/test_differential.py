@@ -1,5 +1,5 @@
-"""Differential test: the pipeline (counting + durable_rules) and the plain reference evaluator agree on
-every finding's status and count, for generated rosters, records and parameters."""
+"""Differential test: the pipeline (counting + durable_rules) and the plain evaluator in tests/oracle.py agree
+on every finding's status and count, for generated rosters, records and parameters."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from rules_engine import compile_rules, evaluate, load_rules
 from rules_engine.model.roster import Roster
 from rules_engine.periods import parse_period
-from rules_engine.reference import reference_evaluate
 
 from .conftest import RULES
+from .oracle import reference_evaluate
 
 RULESET = load_rules(RULES)
 TYPES = sorted(RULESET.record_types())
@@ -101,7 +101,7 @@ def scenario(draw: Any) -> dict[str, Any]:
 
 INTAKE = importlib.import_module("rules_engine.intake")
 
-# A few hundred examples in CI; a long run: DIFF_EXAMPLES=20000 python -m pytest tests/test_differential.py
+# A few hundred examples in CI; a long run: DIFF_EXAMPLES=2000 python -m pytest tests/test_differential.py
 EXAMPLES = int(os.environ.get("DIFF_EXAMPLES", "200"))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -118,7 +119,7 @@ def test_post_held_part_of_the_period_is_judged_on_that_part(make_pack, township
     records = [rec("v1", "visit", "2024-06-10", "m2", portfolio="经济发展")]  # after leaving: does not count
     report = evaluate(rules, township, records, period="2024", as_of="2025-01-01")
     (h1,) = find(report, "YG-1", subject="m2")
-    assert (h1.window.start, h1.window.end) == ("2024-01-01", "2024-05-31")
+    assert (h1.window.start, h1.window.end) == (dt.date(2024, 1, 1), dt.date(2024, 5, 31))
     assert h1.status is Status.violated
     assert h1.rejected[0].record == "v1" and "outside the judged window" in h1.rejected[0].reason.en
 
@@ -158,7 +159,7 @@ def test_secretary_talks_with_each_other_member(make_pack, township) -> None:
     assert m1.status is Status.violated
     assert [r.record for r in m1.rejected] == ["k2"]  # involves m1 but not the secretary
     m2 = one(report, "TALK-1", second="m2")
-    assert m2.window.end == "2024-05-31"
+    assert m2.window.end == dt.date(2024, 5, 31)
     assert len(find(report, "TALK-1")) == 3
 
 
@@ -200,7 +201,7 @@ def test_deadline_window_inside_the_period(make_pack, township) -> None:
     report = evaluate(rules, township, early, period="2024", as_of="2024-12-10")
     finding = one(report, "Q4-1")
     assert finding.status is Status.pending
-    assert (finding.window.start, finding.window.end) == ("2024-10-01", "2024-12-15")
+    assert (finding.window.start, finding.window.end) == (dt.date(2024, 10, 1), dt.date(2024, 12, 15))
     report = evaluate(rules, township, early, period="2024", as_of="2024-12-16")
     assert one(report, "Q4-1").status is Status.violated
     assert one(report, "Q4-1").rejected[0].record == "p1"
@@ -229,7 +230,7 @@ def test_relative_deadline_after_a_trigger_record(make_pack, township) -> None:
     by_trigger = {f.subject.record: f for f in find(report, "DC-1")}
     assert by_trigger["f1"].status is Status.fulfilled and by_trigger["f1"].evidence == ["x1"]
     assert by_trigger["f2"].status is Status.violated
-    assert by_trigger["f3"].status is Status.pending and by_trigger["f3"].window.end == "2025-01-19"
+    assert by_trigger["f3"].status is Status.pending and by_trigger["f3"].window.end == dt.date(2025, 1, 19)
 
 
 AT_MOST = """\
@@ -256,7 +257,7 @@ def test_kind_not_covered_and_rule_not_in_force(make_pack, township) -> None:
     assert one(report, "ORG-1", org="g1").status is Status.not_applicable
     assert one(report, "NEW-1", org="t1", period="2024-H1").status is Status.not_applicable
     h2 = one(report, "NEW-1", org="t1", period="2024-H2")
-    assert h2.status is Status.violated and h2.window.start == "2024-09-01"
+    assert h2.status is Status.violated and h2.window.start == dt.date(2024, 9, 1)
 
 
 def test_bad_record_makes_the_duty_undeterminable_not_violated(make_pack, township, tmp_path: Path) -> None:
@@ -415,7 +416,7 @@ def test_promotion_inside_a_pair_keeps_the_pair_whole(make_pack, township) -> No
     records = [rec("k1", "talk", "2024-09-01", "s1", ["m1"]), rec("v1", "visit", "2024-08-01", "m1", portfolio="政法")]
     report = evaluate(rules, township, records, period="2024", as_of="2025-01-01")
     pair = one(report, "TALK-1", second="m1")
-    assert pair.status is Status.fulfilled and pair.window.start == "2024-01-01"
+    assert pair.status is Status.fulfilled and pair.window.start == dt.date(2024, 1, 1)
     assert one(report, "YG-1", subject="m1", portfolio="政法", period="2024-H2").status is Status.fulfilled
     # 宣传思想 was only in the first post: judged on the first half only
     assert [f.period.label for f in find(report, "YG-1", subject="m1", portfolio="宣传思想")] == ["2024-H1"]

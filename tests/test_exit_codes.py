@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from rules_engine import InputError, Status, Summary, evaluate, evaluate_to, exit_code, load_rules
+from rules_engine import InputError, Status, Summary, evaluate, evaluate_to, exit_code, load_rules, read_report
 from rules_engine.cli import main
 
 from .conftest import EXAMPLE, RULES, person, rec
@@ -77,7 +77,8 @@ def _run(folder: Path, *extra: str) -> int:
 
 
 def _report(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    """The report file the command line wrote (v2, its default), as the v1 document."""
+    data: dict[str, Any] = read_report(path).model_dump(mode="json")
     return data
 
 

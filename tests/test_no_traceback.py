@@ -489,13 +489,13 @@ def test_property_loaders_return_or_raise_error(
 
 def test_as_of_accepts_a_datetime_as_its_day() -> None:
     report = evaluate(RULESET, EXAMPLE / "roster.yaml", [], period="2024", as_of=dt.datetime(2025, 1, 15, 9, 30))
-    assert report.as_of == "2025-01-15"
+    assert report.as_of == dt.date(2025, 1, 15) and report.receipt.as_of == dt.date(2025, 1, 15)
 
 
 def test_render_json_of_a_hand_made_report_with_a_lone_surrogate_is_an_input_error() -> None:
     report = evaluate(RULESET, EXAMPLE / "roster.yaml", [], period="2024-Q1", as_of="2025-01-15")
     with pytest.raises(InputError, match="JSON cannot carry"):
-        render_json(report.model_copy(update={"as_of": "2025\ud800"}))
+        render_json(report.model_copy(update={"format": "rules-engine\ud800"}))
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from .conftest import EXAMPLE, ROOT, RULES
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the venv layout below is POSIX (bin/)")
 
 SOURCES = ["pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "src", "rules", "tests", "examples", "docs"]
-SOURCES += ["benchmarks", ".ci"]
+SOURCES += ["benchmarks", ".ci", "CHANGELOG.md"]
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".venv*", "build", "dist", ".*cache")
 
 

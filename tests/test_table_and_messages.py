@@ -55,3 +55,13 @@ def test_the_bundled_rules_say_how_many_meetings_were_held() -> None:
     assert chengguan.status.value == "violated" and chengguan.count == 1
     assert chengguan.message.zh == "城关镇党委在2024-H1仅专题研究全面从严治党工作1次（应每半年至少2次）"
     assert "held only 1 meeting(s)" in chengguan.message.en and "held no" not in chengguan.message.en
+
+
+def test_a_homophone_typo_of_a_role_points_at_the_role_meant(township: dict[str, Any]) -> None:
+    """'付书记' is '副书记' typed with a homophone: the hint must name the deputy secretary, not the
+    secretary (a shorter word with a higher similarity ratio), or a deputy would get the secretary's duties."""
+    from rules_engine.load.inputs import roster_from_data
+
+    roster = {**township, "people": [*township["people"], person("x3", "李副书记", "t1", "付书记")]}
+    (bad,) = roster_from_data(roster).rejected
+    assert "'副书记'" in bad.zh and "'书记'" not in bad.zh

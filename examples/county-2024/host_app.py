@@ -35,8 +35,8 @@ def main() -> int:
     )
 
     # Act on the violations: here, one work item per finding, most severe first.
-    order = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-    for finding in sorted(report.violations, key=lambda f: (order[f.severity], f.organisation.id, f.rule_id)):
+    # (severity is an ordered enum: its rank runs from 0 for low to 3 for critical)
+    for finding in sorted(report.violations, key=lambda f: (-f.severity.rank, f.organisation.id, f.rule_id)):
         print(f"[{finding.severity}] {finding.organisation.name}: {finding.message.zh}")
         print(f"        依据 {finding.clause.label}；证据 {', '.join(finding.evidence) or '无'}")
         at_least = finding.params.get("at_least")

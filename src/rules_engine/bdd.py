@@ -23,11 +23,8 @@ import pytest
 import yaml
 from pytest_bdd import given, parsers, then, when
 
-from .errors import RulesError
-from .evaluate import evaluate
-from .load.rules import RuleSet, find_pack, load_rules
-from .load.waivers import load_waivers
-from .model.findings import Finding, Report, Status
+from . import Finding, Report, RulesError, RuleSet, Status, evaluate, load_rules, load_waivers
+from .load.rules import find_pack
 from .model.vocab import KIND_WORDS, ORG_COLUMNS, PEOPLE_COLUMNS, RECORD_COLUMNS, ROLE_WORDS
 
 STATUS_WORDS = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
 import sys
@@ -22,22 +23,38 @@ from typing import Any
 
 import yaml
 
-from . import __version__
+from . import (
+    DEFAULT_FAIL_ON,
+    EngineError,
+    Error,
+    NullTracer,
+    RecordingTracer,
+    RulesError,
+    RuleSet,
+    Status,
+    Tracer,
+    __version__,
+    compile_rules,
+    evaluate,
+    evaluate_to,
+    lint,
+    load_rules,
+    parse_fail_on,
+    render_table,
+    rule_schema,
+)
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
-from .compile import compile_rules
-from .engine import EngineError
-from .errors import Error, RulesError
-from .evaluate import evaluate, evaluate_to
+from .cli_explain import add_finding_options, explain_finding, wants_finding
+from .cli_outputs import add_output_options
+from .cli_rectify import add_commands as add_rectify_commands
+from .cli_reports import add_commands as add_report_commands
+from .cli_scorecard import add_commands as add_scorecard_commands
 from .load.folder import ROSTER_NAMES, Entry, scan_folder
 from .load.inputs import RECORD_SUFFIXES, WORKBOOK_SUFFIXES
-from .load.rules import RuleSet, lint, load_rules
 from .load.xlsx import sheet_kinds
-from .model.findings import Status
-from .outcome import DEFAULT_FAIL_ON, parse_fail_on
 from .provenance import number_view, provenance_lines
-from .render import render_table
-from .schema import rule_schema
+from .schema import KINDS as SCHEMA_KINDS
 
 RULES_HELP = (
     "规则包目录或已安装规则包的编号 rule pack folder(s), or the id of an installed pack "
@@ -49,6 +66,9 @@ class UsageError(Error):
     """A command-line argument that cannot be used. Exit 2."""
 
 
+#: The JSON layout ``evaluate --format json`` writes unless --report-format says otherwise (the API's is v1).
+DEFAULT_REPORT_FORMAT = "v2"
+
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
 
 
@@ -59,7 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             reconfigure(encoding="utf-8", errors="backslashreplace" if stream is sys.stderr else "strict")
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown and args.command == "explain" and not any(u.startswith("-") for u in unknown):
+            args.inputs = [*args.inputs, *unknown]  # explain RULE --subject ID --period P INPUTS: after the options
+        elif unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         result: int = args.func(args)
         return result
     except BrokenPipeError:  # the reader went away (`... | head`): stop quietly
@@ -95,6 +119,8 @@ def _problems_line(exc: RulesError) -> str:
     n = len(exc.problems)
     if exc.refused == "waivers":
         return f"豁免文件有 {n} 处问题 {n} problem(s) in the waiver files"
+    if exc.refused == "scoring":
+        return f"评分文件有 {n} 处问题 {n} problem(s) in the scoring file"
     if exc.refused == "params" or (exc.problems and all(p.code.startswith("param.") for p in exc.problems)):
         return f"参数覆盖有 {n} 处问题 {n} problem(s) in the parameter overrides"
     return f"规则有 {n} 处问题 {n} problem(s) in the rules"
@@ -139,12 +165,31 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--as-of", help="评价日期 evaluation date YYYY-MM-DD (default: today)")
     ev.add_argument(
         "--format",
-        choices=("table", "json", "csv", "junit"),
-        default="table",
-        help="table (default), json (the report with its receipt), csv (spreadsheets), junit (JUnit XML for CI: "
-        "a test case per finding, a suite per organisation)",
+        choices=("table", "summary", "json", "csv", "junit", "parquet", "xlsx", "html"),
+        help="table (default; with -o: from its extension), summary (totals by organisation and by rule), json "
+        "(the report with its receipt), csv (spreadsheets), junit (JUnit XML for CI: a test case per finding, a "
+        "suite per organisation), parquet (the CSV columns for data tools; needs the [parquet] extra), xlsx or "
+        "html (with -o: the report people open, see `rules-engine report`)",
     )
-    ev.add_argument("--output", "-o", help="write the report to this file instead of standard output " + _WHOLE)
+    ev.add_argument(
+        "--summary", action="store_true", help="汇总 the table as totals by organisation and by rule (large runs)"
+    )
+    ev.add_argument(
+        "--report-format",
+        choices=("v1", "v2"),
+        help="with --format json: v2 (default: each rule's title, clause and parameters once, in a rules table; "
+        "for large runs) or v1 (every finding whole, as before)",
+    )
+    ev.add_argument(
+        "--output",
+        "-o",
+        action="append",
+        dest="outputs",
+        metavar="FILE",
+        help="write the report to this file instead of standard output; repeat for several formats from one "
+        "evaluation, each from its extension (.json .csv .xml .parquet .xlsx .html .txt); all written or none "
+        + _WHOLE,
+    )
     ev.add_argument(
         "--param",
         action="append",
@@ -162,14 +207,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     ev.add_argument(
         "--show",
-        default="violated,undeterminable,pending,waived",
-        help="statuses the table lists (default: violated,undeterminable,pending,waived; 'all' for every "
-        "finding); the summary always counts all",
+        help="statuses listed (the table and html: violated,undeterminable,pending,waived unless given; the "
+        "other formats: every finding unless given; 'all' for every finding); the summary always counts all",
     )
+    add_output_options(ev)
     ev.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     ev.add_argument(
         "--fail-on",
-        type=_fail_on,
+        type=fail_on_argument,
         default=DEFAULT_FAIL_ON,
         metavar="CONDITIONS",
         help="what makes the exit code non-zero, comma-separated: violated (exit 1), undeterminable, "
@@ -186,11 +231,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="with --db: who ran it (default: $RULES_ENGINE_RECORDED_BY, else nobody)",
     )
+    ev.add_argument(
+        "--profile",
+        action="store_true",
+        help="各阶段用时 after the run, print each stage's wall and CPU time, peak memory and counts to standard "
+        "error (the report is the same with or without it)",
+    )
+    ev.add_argument(
+        "--profile-json", metavar="FILE", help="write the stages as JSON (rules-engine/profile/v1) to FILE " + _WHOLE
+    )
     ev.set_defaults(func=_evaluate)
 
     li = sub.add_parser("lint", help="检查规则文件 check rule files; exit 1 on problems")
     li.add_argument(
-        "paths", nargs="*", default=_rules_paths(None), help="rule files, pack folders or pack ids (default as --rules)"
+        "paths", nargs="*", default=rules_paths(None), help="rule files, pack folders or pack ids (default as --rules)"
     )
     li.add_argument(
         "--format",
@@ -206,8 +260,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     li.set_defaults(func=_lint)
 
-    sc = sub.add_parser("schema", help="输出 JSON Schema print the JSON Schema of rule files")
-    sc.add_argument("--kind", choices=("rules", "pack"), default="rules")
+    sc = sub.add_parser(
+        "schema",
+        help="输出 JSON Schema print the JSON Schema of rule files, pack manifests, scoring files or JSON reports",
+    )
+    sc.add_argument(
+        "--kind",
+        choices=tuple(SCHEMA_KINDS),
+        default="rules",
+        help="rules (a rule file, default), pack (pack.yaml), scoring (a scoring file), "
+        "report-v1 or report-v2 (evaluate --format json)",
+    )
     sc.add_argument("--output", "-o", help="write here instead of standard output " + _WHOLE)
     sc.set_defaults(func=_schema)
 
@@ -249,14 +312,21 @@ def _parser() -> argparse.ArgumentParser:
 
     _history_parser(sub)
 
-    ex = sub.add_parser("explain", help="说明规则 explain what a rule checks")
+    ex = sub.add_parser(
+        "explain",
+        help="说明规则或结论 explain what a rule checks; with --subject, --period and inputs: a finding, as a trace",
+    )
     ex.add_argument("rule_id")
+    add_finding_options(ex)
     ex.add_argument("--rules", action="append", help=RULES_HELP)
     ex.add_argument("--param", action="append", default=[], metavar="RULE.NAME=VALUE")
     ex.add_argument("--format", choices=("text", "json"), default="text")
     ex.set_defaults(func=_explain)
 
     add_closed_loop_commands(sub, RULES_HELP, _WHOLE)
+    add_scorecard_commands(sub, _WHOLE)
+    add_rectify_commands(sub, RULES_HELP, _WHOLE)
+    add_report_commands(sub, RULES_HELP, _WHOLE)
     return parser
 
 
@@ -318,7 +388,7 @@ Rows dated after --as-of, identical duplicates and rows dated outside every peri
 (input.excluded), not rejected: they do not make a run incomplete."""
 
 
-def _fail_on(text: str) -> str:
+def fail_on_argument(text: str) -> str:
     try:
         parse_fail_on(text)
     except Error as exc:
@@ -326,7 +396,7 @@ def _fail_on(text: str) -> str:
     return text
 
 
-def _rules_paths(given: list[str] | None) -> list[str]:
+def rules_paths(given: list[str] | None) -> list[str]:
     """The --rules given; else ./rules when it holds rule files (a pack repository); else none: the installed
     packs. A ./rules folder without any YAML file (empty, or something else's) cannot hide a pack, so it
     does not stand in the way of the installed packs."""
@@ -381,7 +451,7 @@ def _packs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _params(items: list[str]) -> dict[str, dict[str, Any]]:
+def parse_params(items: list[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -400,7 +470,7 @@ def _params(items: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _split_inputs(inputs: list[str], waivers: Sequence[str] = ()) -> tuple[Path, list[Path]]:
+def split_inputs(inputs: list[str], waivers: Sequence[str] = ()) -> tuple[Path, list[Path]]:
     """The roster and the record files among the inputs. Every file of an input folder is read, or left
     out with a note on standard error (files that cannot hold records), or refused (exit 2)."""
     chosen: Path | None = None  # a roster file given by name wins over one found in a folder or workbook
@@ -470,39 +540,82 @@ def _note_left_out(entries: list[Entry]) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    roster, records = _split_inputs(args.inputs, args.waivers)
+    from .render.terminal import ProgressTracer, progress_tracer
+
+    tracer: Tracer = RecordingTracer() if args.profile or args.profile_json else NullTracer()
+    shown = progress_tracer(tracer, sys.stderr)  # a progress display only on a terminal, after a second
+    try:
+        code = _evaluate_traced(args, shown)
+    finally:
+        if isinstance(shown, ProgressTracer):
+            shown.close()
+    if isinstance(tracer, RecordingTracer):  # after the report: never on standard output
+        if args.profile:
+            sys.stderr.write(tracer.table())
+        if args.profile_json:
+            write_bytes(args.profile_json, tracer.to_json(), args.outputs or [])
+    return code
+
+
+def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
+    roster, records = split_inputs(args.inputs, args.waivers)
     as_of = None
     if args.as_of:
         try:
             as_of = dt.date.fromisoformat(args.as_of)
         except ValueError:
             raise UsageError(f"--as-of 日期无效 invalid date '{args.as_of}' (YYYY-MM-DD)") from None
-    compiled = compile_rules(load_rules(*_rules_paths(args.rules)), _params(args.param))
+    with tracer.stage("rules"):
+        compiled = compile_rules(load_rules(*rules_paths(args.rules)), parse_params(args.param))
+    from .cli_outputs import evaluate_outputs, needs_outputs, output_paths, plan_outputs
+
     files = [str(p) for p in records]
     # refused before anything is evaluated or written: -o onto a record, roster, waiver or rule file
     inputs = [str(roster), *files, *args.waivers, *files_under(p.root for p in compiled.ruleset.packs)]
-    if args.output:
-        refuse_overwrite(args.output, inputs)
-    extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence}
+    outputs = plan_outputs(args.outputs or [], args.format, summary=args.summary)
+    for path in output_paths(outputs):
+        refuse_overwrite(path, inputs)
+    if args.profile_json:
+        refuse_overwrite(args.profile_json, [*inputs, *output_paths(outputs)])
+    extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence, "tracer": tracer}
+    args.output = outputs[0].path if len(outputs) == 1 else None
+    if needs_outputs(args, outputs):  # several outputs, a filter, the summary view, the rich table
+        return evaluate_outputs(args, outputs, compiled, roster, files, as_of, extra, inputs)
+    args.format = outputs[0].format
+    if args.report_format is not None and args.format != "json":
+        raise UsageError(f"--report-format 只用于 --format json is for --format json only, not {args.format}")
+    if args.format in ("xlsx", "html"):  # every finding held, then a workbook or a page (cli_reports)
+        from .cli_reports import evaluate_report
+
+        return evaluate_report(args, compiled, roster, files, as_of, extra, inputs)
     if args.db is not None:
         return _evaluate_recorded(args, compiled, roster, files, as_of, extra, inputs)
-    if args.format in ("json", "csv", "junit"):  # streamed: findings are written as they are produced, never all held
+    if args.format in ("json", "csv", "junit", "parquet"):  # streamed: findings written as produced, never all held
         extra["format"] = args.format
+        if args.format == "json":
+            extra["report_format"] = args.report_format or DEFAULT_REPORT_FORMAT
         if args.output:
             summary = evaluate_to(args.output, compiled, roster, files, period=args.period, as_of=as_of, **extra)
         else:
             summary = evaluate_to(sys.stdout.buffer, compiled, roster, files, period=args.period, as_of=as_of, **extra)
             sys.stdout.flush()
         return summary.exit_code(args.fail_on)
-    show = _show(args)
+    show = shown_statuses(args)
     # only the findings the table lists are kept as models (the summary counts all of them)
     report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, statuses=show, **extra)
-    _emit(args, render_table(report, colour=_colour(args), show=show).encode(), inputs)
+    with tracer.stage("render") as stage:
+        data = render_table(report, colour=_colour(args), show=show).encode()
+        _emit(args, data, inputs)
+        stage.count(bytes=len(data))
     return report.exit_code(args.fail_on)
 
 
-def _show(args: argparse.Namespace) -> set[Status] | None:
-    """The statuses the table lists (None: all)."""
+def shown_statuses(args: argparse.Namespace) -> set[Status] | None:
+    """The statuses the table lists (None: all); --show not given: those that need attention."""
+    if args.show is None:
+        from .render.sections import ATTENTION
+
+        return set(ATTENTION)
     return None if args.show.strip() == "all" else {_status(s) for s in args.show.split(",") if s.strip()}
 
 
@@ -533,23 +646,33 @@ def _evaluate_recorded(
 ) -> int:
     """evaluate --db: every finding held, the run recorded once the evaluation succeeded, then the report
     written as without --db (the same bytes)."""
-    from . import history
-    from .render import render_json, render_junit
-    from .render.csv import render_csv
+    from . import history, render_csv, render_json, render_junit
+    from .render.frames import require_parquet
 
     history.resolve_db(args.db)  # a bad URL is refused before the evaluation
+    if args.format == "parquet":
+        require_parquet()
     report = evaluate(compiled, roster, files, period=args.period, as_of=as_of, **extra)
     run = history.record(report, args.db, recorded_by=args.recorded_by)
     print(f"rules-engine: 已记录运行 recorded run {run.id} ({history.shown_db(args.db)})", file=sys.stderr)
-    if args.format == "json":
-        data = render_json(report)
-    elif args.format == "csv":
-        data = render_csv(report)
-    elif args.format == "junit":
-        data = render_junit(report)
-    else:
-        data = render_table(report, colour=_colour(args), show=_show(args)).encode()
-    _emit(args, data, inputs)
+    tracer: Tracer = extra["tracer"]
+    with tracer.stage("render") as stage:
+        if args.format == "json":
+            data = render_json(report, report_format=args.report_format or DEFAULT_REPORT_FORMAT, rules=compiled)
+        elif args.format == "parquet":
+            from .render.frames import write_parquet
+
+            buffer = io.BytesIO()
+            write_parquet(report.findings, buffer)
+            data = buffer.getvalue()
+        elif args.format == "csv":
+            data = render_csv(report)
+        elif args.format == "junit":
+            data = render_junit(report)
+        else:
+            data = render_table(report, colour=_colour(args), show=shown_statuses(args)).encode()
+        _emit(args, data, inputs)
+        stage.count(bytes=len(data))
     return report.exit_code(args.fail_on)
 
 
@@ -566,7 +689,7 @@ def _lint(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([p.to_dict() for p in problems], ensure_ascii=False, indent=2))
     elif args.format in ("sarif", "github"):
-        from .render.lint import render_annotations, render_sarif
+        from . import render_annotations, render_sarif
 
         render = render_sarif if args.format == "sarif" else render_annotations
         sys.stdout.write(render(problems, base=args.base))
@@ -593,7 +716,7 @@ def _schema(args: argparse.Namespace) -> int:
 def _coverage(args: argparse.Namespace) -> int:
     from .coverage import coverage_markdown
 
-    ruleset = load_rules(*_rules_paths(args.rules))
+    ruleset = load_rules(*rules_paths(args.rules))
     text = coverage_markdown(ruleset, Path(args.features))
     if args.output:
         write_bytes(args.output, text.encode("utf-8"), files_under([*(p.root for p in ruleset.packs), args.features]))
@@ -603,7 +726,7 @@ def _coverage(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .verify import verify_report
+    from . import verify_report
 
     problems = verify_report(args.report, rules=args.rules, base=args.base)
     for problem in problems:
@@ -623,8 +746,10 @@ def _new_rule(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    ruleset = load_rules(*_rules_paths(args.rules))
-    compiled = compile_rules(ruleset, _params(args.param))
+    if wants_finding(args):  # explain RULE --subject ID --period P INPUTS: one finding (cli_explain)
+        return explain_finding(args)
+    ruleset = load_rules(*rules_paths(args.rules))
+    compiled = compile_rules(ruleset, parse_params(args.param))
     variants = [r for r in compiled.rules if r.rule.id == args.rule_id]
     rule = next((r for r in variants if r.scope is None), variants[0] if variants else None)
     if rule is None:
@@ -722,7 +847,13 @@ def _explain(args: argparse.Namespace) -> int:
                 if v["set_by"] != data["params"].get(k, {}).get("set_by")
             )
             lines.append(f"  在 {where} 及其下级 in {where} and below: {changed or '同上 as above'}")
-    lines.append("判定 decisions (evaluated on durable_rules; n = matching records, due = window over):")
+    if spec.escalate is None:
+        lines.append("判定 decisions (evaluated on durable_rules; n = matching records, due = window over):")
+    else:
+        lines.append(
+            "判定 decisions (evaluated on durable_rules; k = lower findings counted, sec = about a secretary, gap = "
+            "people the share still needs; suffix p / u: counting pending / undeterminable ones too):"
+        )
     for d in data["decisions"]:
         lines.append(f"  {d['status']:<15} when {d['when']}" + ("   [closed-world step]" if d["closed_world"] else ""))
     print("\n".join(lines))

@@ -15,9 +15,16 @@ import json
 import sys
 from typing import Any
 
-from .duties import duties, render_duties_table
-from .evaluate import evaluate
-from .upcoming import parse_within, render_upcoming_table, upcoming
+from . import (
+    compile_rules,
+    duties,
+    evaluate,
+    load_rules,
+    parse_within,
+    render_duties_table,
+    render_upcoming_table,
+    upcoming,
+)
 
 EXIT_INCOMPLETE = 4
 
@@ -78,24 +85,20 @@ def add_commands(sub: Any, rules_help: str, whole: str) -> None:
 
 
 def _duties(args: argparse.Namespace) -> int:
-    from .cli import _params, _rules_paths
-    from .compile import compile_rules
-    from .load.rules import load_rules
+    from .cli import parse_params, rules_paths
 
     roster = _roster_path(args.roster)
-    compiled = compile_rules(load_rules(*_rules_paths(args.rules)), _params(args.param))
+    compiled = compile_rules(load_rules(*rules_paths(args.rules)), parse_params(args.param))
     result = duties(compiled, roster, period=args.period, org=args.org, person=args.person)
-    data = _json(result.model_dump(mode="json")) if args.format == "json" else render_duties_table(result).encode()
-    _emit(args.output, data, [roster])
+    data = json_bytes(result.model_dump(mode="json")) if args.format == "json" else render_duties_table(result).encode()
+    emit(args.output, data, [roster])
     return EXIT_INCOMPLETE if result.rejections else 0
 
 
 def _upcoming(args: argparse.Namespace) -> int:
-    from .cli import UsageError, _params, _rules_paths, _split_inputs
-    from .compile import compile_rules
-    from .load.rules import load_rules
+    from .cli import UsageError, parse_params, rules_paths, split_inputs
 
-    roster, records = _split_inputs(args.inputs, args.waivers)
+    roster, records = split_inputs(args.inputs, args.waivers)
     as_of = dt.date.today()
     if args.as_of:
         try:
@@ -104,7 +107,7 @@ def _upcoming(args: argparse.Namespace) -> int:
             raise UsageError(f"--as-of 日期无效 invalid date '{args.as_of}' (YYYY-MM-DD)") from None
     days = parse_within(args.within)
     period = args.period or _default_period(as_of, days)
-    compiled = compile_rules(load_rules(*_rules_paths(args.rules)), _params(args.param))
+    compiled = compile_rules(load_rules(*rules_paths(args.rules)), parse_params(args.param))
     files = [str(p) for p in records]
     report = evaluate(compiled, roster, files, period=period, as_of=as_of, waivers=list(args.waivers))
     result = upcoming(report, within=days)
@@ -113,8 +116,10 @@ def _upcoming(args: argparse.Namespace) -> int:
         if args.org not in known:
             raise UsageError(f"--org: 报告中没有组织 no organisation '{args.org}' in the report")
         result = result.model_copy(update={"items": [u for u in result.items if u.finding.organisation.id == args.org]})
-    data = _json(result.model_dump(mode="json")) if args.format == "json" else render_upcoming_table(result).encode()
-    _emit(args.output, data, [str(roster), *files, *args.waivers])
+    data = (
+        json_bytes(result.model_dump(mode="json")) if args.format == "json" else render_upcoming_table(result).encode()
+    )
+    emit(args.output, data, [str(roster), *files, *args.waivers])
     incomplete = report.summary.get("undeterminable", 0) or report.input.rejections
     if incomplete:
         print(
@@ -155,11 +160,13 @@ def _roster_path(raw: str) -> str:
     return raw
 
 
-def _json(data: Any) -> bytes:
+def json_bytes(data: Any) -> bytes:
+    """A command's JSON output: UTF-8, indented, one final newline."""
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
 
 
-def _emit(output: str | None, data: bytes, inputs: list[str]) -> None:
+def emit(output: str | None, data: bytes, inputs: list[str]) -> None:
+    """Write a command's output to `output` (whole or not at all; never over an input) or to stdout."""
     from .atomic import write_bytes
 
     if output:

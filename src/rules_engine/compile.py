@@ -1,10 +1,14 @@
 """Compile loaded rules: resolve parameters (defaults, then overrides) and effective dates, index rules by
 record type, and lower each rule to a neutral decision table (:class:`Decision`) that an engine backend runs.
 
-The decision table is the whole meaning of a status: for each obligation fact (count ``n``, window over
-``due``, tainted by rejected input ``taint``, not applicable ``na``, roster gap ``unk``) exactly one
-decision matches. Decisions marked ``after_close`` belong to the explicit closed-world step: they are
-only taken once every obligation of a partition is known and the close trigger has been asserted.
+The decision table is the whole meaning of a status, and the only place in the product that states it:
+for each obligation fact (count ``n``, window over ``due``, tainted by rejected input ``taint``, not
+applicable ``na``, roster gap ``unk``, valid waiver ``wv``) exactly one decision matches; an escalation
+rule's table reads one subject's summed-up lower findings instead (:data:`ESCALATION_FIELDS`). durable_rules
+takes every decision (``engine/``); :func:`decide` interprets the same table in plain Python for the tests
+that check the engine and the proof against it. Decisions marked ``after_close`` belong to the explicit
+closed-world step: they are only taken once every obligation of a partition is known and the close trigger
+has been asserted.
 """
 
 from __future__ import annotations
@@ -72,8 +76,6 @@ class CompiledRule:
 
     @property
     def at_most(self) -> int | None:
-        if self.loaded.rule.escalate is not None:
-            return 0  # the fact carries 1 when the escalation is raised: "more than 0" is violated
         return self.params.at_most
 
     @functools.cached_property
@@ -299,8 +301,21 @@ def _generic_decisions() -> list[Decision]:
     ]
 
 
+OBLIGATION_FIELDS = ("n", "due", "taint", "na", "unk", "wv")
+"""The fields of a record-counting rule's fact (after ``r``), in the order the decide stage takes them."""
+
+ESCALATION_FIELDS = ("na", "unk", "wv", "k", "kp", "ku", "sec", "secp", "secu", "gap", "gapp", "gapu")
+"""The fields of an escalation rule's fact: one subject's lower findings, summed up (durable_rules has no
+aggregates). For each of three sets of counted statuses (the rule's ``status``; with ``pending`` too, suffix
+``p``; with ``undeterminable`` too, suffix ``u``): ``k`` the count (findings, areas, rules or people), ``sec``
+how many of those findings are about a secretary, ``gap`` how many more people a ``raise_share`` needs (the
+share of the team, computed with the team's size; 0: reached)."""
+
+
 def lower(rule: CompiledRule) -> list[Decision]:
     """The decision table of one rule; exactly one decision matches any obligation fact."""
+    if rule.rule.escalate is not None:
+        return _lower_escalation(rule)
     r = rule.index
     lo, hi = rule.at_least, rule.at_most
     mine: tuple[Condition, ...] = (("r", "==", r), *_LIVE)
@@ -339,6 +354,43 @@ def lower(rule: CompiledRule) -> list[Decision]:
     return out
 
 
+def _lower_escalation(rule: CompiledRule) -> list[Decision]:
+    """The decision table of an escalation rule, over one subject's summed-up lower findings
+    (:data:`ESCALATION_FIELDS`): ``violated`` when the counted findings raise it; otherwise ``pending`` when
+    counting the pending ones too would, else ``undeterminable`` when counting the undeterminable ones too
+    would, else ``fulfilled`` (not raised). "Not raised" is a disjunction when the secretary is needed too;
+    it is written as exclusive alternatives, so that exactly one decision matches any fact."""
+    esc = rule.rule.escalate
+    assert esc is not None
+    r = rule.index
+
+    def level(suffix: str) -> tuple[tuple[Condition, ...], list[tuple[Condition, ...]]]:
+        """(the conditions under which this level raises, the exclusive alternatives under which it does not)"""
+        if esc.raise_share is not None:
+            reached: Condition = (f"gap{suffix}", "==", 0)
+            short: Condition = (f"gap{suffix}", ">", 0)
+        else:
+            reached, short = (f"k{suffix}", ">=", esc.raise_at or 1), (f"k{suffix}", "<", esc.raise_at or 1)
+        if not esc.with_secretary:
+            return (reached,), [(short,)]
+        return (reached, (f"sec{suffix}", ">=", 1)), [(short,), (reached, (f"sec{suffix}", "==", 0))]
+
+    mine: tuple[Condition, ...] = (("r", "==", r), *_LIVE)
+    raised, quiet = level("")
+    raised_p, quiet_p = level("p")
+    raised_u, quiet_u = level("u")
+    out = [Decision(f"{r}:raised", Status.violated, r, (*mine, *raised))]
+    for i, q in enumerate(quiet):
+        out.append(Decision(f"{r}:open{i}", Status.pending, r, (*mine, *q, *raised_p)))
+        for j, qp in enumerate(quiet_p):
+            out.append(Decision(f"{r}:doubt{i}{j}", Status.undeterminable, r, (*mine, *q, *qp, *raised_u)))
+            out += [
+                Decision(f"{r}:quiet{i}{j}{k}", Status.fulfilled, r, (*mine, *q, *qp, *qu))
+                for k, qu in enumerate(quiet_u)
+            ]
+    return out
+
+
 def _with_waivers(decisions: list[Decision]) -> list[Decision]:
     """A valid waiver (``wv == 1``) turns every outcome but fulfilled and not applicable into ``waived``."""
     out: list[Decision] = []
@@ -370,7 +422,9 @@ _OPS = {
 
 
 def decide(decisions: tuple[Decision, ...], fact: Mapping[str, int]) -> list[Decision]:
-    """The decisions whose conditions hold for `fact` (a plain evaluator of the same table, for checks)."""
+    """The decisions whose conditions hold for `fact`: the table's plain interpreter. The product never
+    evaluates with it (durable_rules decides); the tests check the engine, the proof and the lowering of
+    escalation specs against it."""
     return [
         d
         for d in decisions

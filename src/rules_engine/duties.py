@@ -251,7 +251,7 @@ def _order(d: Duty) -> tuple[str, int, str, str, str, str, str, str]:
         d.rule_id,
         s.second.id if s.second else "",
         s.portfolio or "",
-        d.window.start if d.window else "",
+        d.window.start.isoformat() if d.window else "",
     )
 
 

@@ -72,6 +72,11 @@ class RulesError(Error):
         super().__init__("\n".join(str(p) for p in self.problems[:20]))
 
 
+class MissingExtra(Error, ImportError):
+    """An optional library is not installed; the message names the extra that installs it
+    (e.g. ``pip install 'duty-rules-engine[parquet]'``)."""
+
+
 class InputError(Error):
     """Input that cannot be read at all (missing file, unknown format) or an argument out of range. CLI exit 2."""
 
@@ -87,7 +92,11 @@ class OutputError(InputError):
 def did_you_mean(word: str, choices: Iterable[str], lang: str = "both") -> str:
     """A "did you mean" hint (``lang``: both, zh or en), or an empty string when nothing is close."""
     options = sorted(set(choices))
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    # A choice the word merely extends comes last: the extra characters usually carry the meaning, and in
+    # Chinese they are often a homophone typed for the right one ('付书记' for '副书记'); by ratio alone the
+    # hint would be '书记' and point a deputy secretary at the secretary's duties.
+    matches = difflib.get_close_matches(word, options, n=3, cutoff=0.6)
+    close = sorted(matches, key=lambda c: c != word and c in word)[:1]
     if close:
         return {"zh": f"是否应为 '{close[0]}'？", "en": f"did you mean '{close[0]}'?"}.get(
             lang, f"是否应为 did you mean '{close[0]}'?"

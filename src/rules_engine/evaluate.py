@@ -15,17 +15,20 @@ from typing import IO, Any
 
 from .atomic import atomic_write
 from .errors import InputError
-from .findings import finding_dict
+from .findings import finding_dict, rule_table
 from .intake import RecordsInput
 from .load.waivers import LoadedWaiver
 from .model.findings import Finding, Report, Status
+from .model.layout import layout_format
 from .outcome import Summary
 from .periods import Period
-from .pipeline import RosterInput, RulesInput, Run, paused_gc, prepare
+from .pipeline import NULL_TRACER, RosterInput, RulesInput, Run, paused_gc, prepare
 from .render.csv import write_csv_bytes
-from .render.json import write_json
+from .render.frames import require_parquet, write_parquet
+from .render.json import write_json, write_json_v2
 from .render.junit import write_junit
 from .tally import MAX_EVIDENCE
+from .trace import Tracer
 
 __all__ = ["RecordsInput", "RosterInput", "RulesInput", "evaluate", "evaluate_to"]
 
@@ -41,6 +44,7 @@ def evaluate(
     max_evidence: int = MAX_EVIDENCE,
     waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
     statuses: Collection[Status | str] | None = None,
+    tracer: Tracer = NULL_TRACER,
 ) -> Report:
     """Evaluate every rule for every subject and window of `period` and return the report.
 
@@ -56,16 +60,23 @@ def evaluate(
     - `statuses`: keep only the findings with these statuses in ``report.findings`` (e.g. ``{"violated"}``
       for a host that acts on violations); ``report.summary`` still counts every finding. A finding model
       costs about 13 KB: for a province, keep what you need, or stream with :func:`evaluate_to`.
+    - `tracer`: told of each stage's start and end, with counts (a :class:`RecordingTracer` keeps them, with
+      times and memory, for a table or JSON); by default nothing is recorded. See :mod:`rules_engine.trace`.
     """
     keep = None if statuses is None else _statuses(statuses)
-    with paused_gc():
-        run = prepare(rules, roster, records, period, as_of, params, max_evidence, waivers)
-        findings = [
-            Finding.model_validate(finding_dict(ob, d.status, d.waives))
-            for ob, d in run.decided()
-            if keep is None or d.status in keep
-        ]
-        return Report.model_validate({**run.header(), "findings": findings})
+    with paused_gc(), tracer.stage("evaluate"):
+        run = prepare(rules, roster, records, period, as_of, params, max_evidence, waivers, tracer)
+        with tracer.stage("receipt"):
+            header = run.header()
+        with tracer.stage("findings") as stage:
+            findings = [
+                Finding.model_validate(finding_dict(ob, d.status, d.waives))
+                for ob, d in run.decided()
+                if keep is None or d.status in keep
+            ]
+            report = Report.model_validate({**header, "findings": findings})
+            stage.count(findings=len(findings))
+        return report
 
 
 def evaluate_to(
@@ -80,35 +91,69 @@ def evaluate_to(
     max_evidence: int = MAX_EVIDENCE,
     waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
     format: str = "json",
+    report_format: str = "v1",
+    tracer: Tracer = NULL_TRACER,
 ) -> Summary:
     """Like :func:`evaluate`, but write the report to `out` finding by finding (for large inputs:
     memory does not hold the findings). Returns the summary: a dict of the count per status, with the
     number of rejected and excluded input rows, and ``summary.exit_code()`` for a CI gate. `format`:
     ``json`` (bytes identical to ``render_json(evaluate(...))``), ``csv`` (identical to
-    ``render_csv(evaluate(...))``) or ``junit`` (identical to ``render_junit(evaluate(...))``; one
-    organisation's findings are held at a time)."""
-    if format not in ("json", "csv", "junit"):
-        raise InputError(f"未知输出格式 unknown report format '{format}' (json, csv, junit)")
-    with paused_gc():  # writing too: millions of short-lived dicts would trigger full collections
-        run = prepare(rules, roster, records, period, as_of, params, max_evidence, waivers)
-        header = run.header()
-        if isinstance(out, (str, Path)):  # whole or not at all; never over an input (OutputError)
-            with atomic_write(out, run.input_files()) as handle:
-                _write(run, header, handle, format)
-        else:
-            _write(run, header, out, format)
+    ``render_csv(evaluate(...))``), ``junit`` (identical to ``render_junit(evaluate(...))``; one
+    organisation's findings are held at a time) or ``parquet`` (the CSV columns, in row groups; needs the
+    ``parquet`` extra). `report_format`: the JSON layout, ``v1`` (each finding whole) or ``v2`` (each rule's
+    parts once, in a ``rules`` table: for large runs; see docs/report-format.md). `tracer`: as for
+    :func:`evaluate`; its ``findings`` stage includes the writing."""
+    if format not in ("json", "csv", "junit", "parquet"):
+        raise InputError(f"未知输出格式 unknown report format '{format}' (json, csv, junit, parquet)")
+    layout_format(report_format)
+    if format == "parquet":
+        require_parquet()  # before anything is evaluated or written
+    # writing too: millions of short-lived dicts would trigger full collections
+    with paused_gc(), tracer.stage("evaluate"):
+        run = prepare(rules, roster, records, period, as_of, params, max_evidence, waivers, tracer)
+        with tracer.stage("receipt"):
+            header = run.header()
+        with tracer.stage("findings") as stage:
+            if isinstance(out, (str, Path)):  # whole or not at all; never over an input (OutputError)
+                with atomic_write(out, run.input_files()) as handle:
+                    written = _written(run, header, handle, format, report_format)
+            else:
+                written = _written(run, header, out, format, report_format)
+            stage.count(findings=sum(header["summary"].values()), **written)
     return Summary(header["summary"], len(header["input"]["rejections"]), len(header["input"]["excluded"]))
 
 
-def _write(run: Run, header: dict[str, Any], out: IO[bytes], format: str) -> None:
+def _written(run: Run, header: dict[str, Any], out: IO[bytes], format: str, report_format: str) -> dict[str, int]:
+    """Write the report; the bytes written as a stage count (none for a pipe or a terminal: they do not tell)."""
+    start = _position(out)
+    _write(run, header, out, format, report_format)
+    end = _position(out) if start >= 0 else -1
+    return {"bytes": end - start} if end >= start >= 0 else {}
+
+
+def _position(out: IO[bytes]) -> int:
+    try:
+        return out.tell()
+    except (OSError, ValueError, AttributeError):
+        return -1
+
+
+def _write(run: Run, header: dict[str, Any], out: IO[bytes], format: str, report_format: str) -> None:
+    if format == "json" and report_format == "v2":
+        table, keys = rule_table(run.compiled.rules)
+        keyed = ((keys[id(ob.rule)], finding_dict(ob, d.status, d.waives, raw=True)) for ob, d in run.decided())
+        write_json_v2(header, table, keyed, out)
+        return
     if format == "json":
         write_json(header, (finding_dict(ob, d.status, d.waives, raw=True) for ob, d in run.decided()), out)
         return
     models = (Finding.model_validate(finding_dict(ob, d.status, d.waives)) for ob, d in run.decided())
     if format == "junit":
         write_junit(header, models, out)
-        return
-    write_csv_bytes(models, out)
+    elif format == "parquet":
+        write_parquet(models, out)
+    else:
+        write_csv_bytes(models, out)
 
 
 def _statuses(statuses: Collection[Status | str]) -> set[Status]:

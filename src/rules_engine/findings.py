@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
 
 from .compile import CompiledRule
 from .model.findings import Status
+from .model.layout import RuleTable
 from .periods import Period
 from .plan import Obligation, Why
 from .texts import NA, UNK, describe
@@ -185,6 +187,30 @@ def _range_raw_of(start: dt.date, end: dt.date, label: str) -> orjson.Fragment:
 @functools.lru_cache(maxsize=4096)
 def _expected_for(rule: CompiledRule, kind: str) -> dict[str, str]:
     return _expected_text(rule, kind)
+
+
+def rule_parts(rule: CompiledRule) -> dict[str, Any]:
+    """What every finding of `rule` (one variant: a version, or an overlay's parameters) repeats: a v2 report's
+    ``rules`` entry, the keys of :data:`rules_engine.model.layout.RULE_KEYS` with the values of its findings."""
+    spec = rule.rule
+    static = _static(rule)
+    return {
+        "rule_id": spec.id,
+        "rule_title": static["rule_title"],
+        "pack": rule.loaded.pack.id,
+        "pack_version": rule.loaded.pack.version,
+        "clause": static["clause"],
+        "expected": _expected_for(rule, ""),  # (the text depends on the rule only, whatever the subject)
+        "severity": static["severity"],
+        "params": static["params"],
+    }
+
+
+def rule_table(rules: Iterable[CompiledRule]) -> tuple[RuleTable, dict[int, str]]:
+    """The ``rules`` table of a v2 report of these compiled rules (in their order), and the key of each rule
+    by ``id(rule)``."""
+    table = RuleTable()
+    return table, {id(rule): table.add(rule_parts(rule)) for rule in rules}
 
 
 def finding_dict(ob: Obligation, status: Status, waives: Status | None = None, *, raw: bool = False) -> dict[str, Any]:

@@ -18,9 +18,8 @@ from typing import Any
 
 from . import __version__, escalation
 from .atomic import files_under
-from .compile import CompiledRules, Decision, compile_rules
-from .engine import Fact
-from .engine._durable import DurableBackend
+from .compile import ESCALATION_FIELDS, OBLIGATION_FIELDS, CompiledRules, Decision, compile_rules
+from .engine.decide import Decider, tables
 from .errors import InputError
 from .guard import check_data, check_max_evidence, check_path, shown
 from .intake import Intake, RecordsInput, record_paths, record_span
@@ -32,10 +31,12 @@ from .model.roster import Roster
 from .periods import Period, check_range, parse_period
 from .plan import Obligation, RosterIndex, plan
 from .tally import Counter
+from .trace import NullTracer, Tracer
 from .waive import apply_waivers
 
 RulesInput = CompiledRules | RuleSet | str | Path
 RosterInput = Roster | RosterResult | Mapping[str, Any] | str | Path
+NULL_TRACER = NullTracer()
 
 
 @contextlib.contextmanager
@@ -153,61 +154,80 @@ def prepare(
     params: Mapping[str, Mapping[str, Any]] | None,
     max_evidence: int,
     waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
+    tracer: Tracer = NULL_TRACER,
 ) -> Run:
-    """Load, plan, count in one streaming pass, then decide every partition on durable_rules."""
+    """Load, plan, count in one streaming pass, then decide on durable_rules (each distinct decision fact
+    once), then escalate layer by layer (decided on durable_rules too). Each stage is reported to `tracer`
+    (see :mod:`rules_engine.trace`)."""
     check_arguments(roster, records, params, max_evidence, waivers)
-    compiled = compiled_rules(rules, params)
+    with tracer.stage("rules") as stage:
+        compiled = compiled_rules(rules, params)
+        stage.count(packs=len(compiled.ruleset.packs), rules=len({r.rule.id for r in compiled.rules}))
     if not isinstance(period, (str, Period)):
         raise InputError(f"期间应为文字或 Period period must be text or a Period, got {type(period).__name__}")
     the_period = parse_period(period) if isinstance(period, str) else check_range(period)
     day = as_of_date(as_of)
-    the_roster = roster_result(roster)
-    index = RosterIndex(the_roster.roster)
+    with tracer.stage("roster") as stage:
+        the_roster = roster_result(roster)
+        index = RosterIndex(the_roster.roster)
+        stage.count(read=the_roster.read, used=the_roster.used, rejected=the_roster.rejected_units)
 
-    obligations = plan(compiled, index, the_period)
-    counter = Counter(compiled, index, the_period, obligations, max_evidence)
-    intake = Intake(compiled, index, counter, record_span(compiled, the_period), day)
-    intake.read(records)
-    accounts, warnings = intake.accounts, intake.warnings
+    with tracer.stage("plan") as stage:
+        obligations = plan(compiled, index, the_period)
+        stage.count(obligations=len(obligations))
+    with tracer.stage("intake") as stage:  # the tally is counted while the records are read
+        with tracer.stage("index"):
+            counter = Counter(compiled, index, the_period, obligations, max_evidence)
+            intake = Intake(compiled, index, counter, record_span(compiled, the_period), day)
+        with tracer.stage("read"):
+            intake.read(records)
+        accounts, warnings = intake.accounts, intake.warnings
+        stage.count(**_account_counts(accounts))
     rejections: list[BadRow] = list(the_roster.rejected) + intake.rejections
-    obligations.extend(counter.finish())
-    counter.attach_taints(obligations)
-    loaded_waivers = [w for w in waivers if isinstance(w, LoadedWaiver)]
-    files = [w for w in waivers if not isinstance(w, LoadedWaiver)]
-    if files:
-        loaded_waivers += load_waivers(files, [r.rule.id for r in compiled.rules])
-    apply_waivers(obligations, loaded_waivers, day)
+    with tracer.stage("triggers") as stage:
+        triggered = counter.finish()
+        obligations.extend(triggered)
+        counter.attach_taints(obligations)
+        stage.count(obligations=len(triggered))
+    with tracer.stage("waivers") as stage:
+        loaded_waivers = [w for w in waivers if isinstance(w, LoadedWaiver)]
+        files = [w for w in waivers if not isinstance(w, LoadedWaiver)]
+        if files:
+            loaded_waivers += load_waivers(files, [r.rule.id for r in compiled.rules])
+        apply_waivers(obligations, loaded_waivers, day)
+        stage.count(waivers=len(loaded_waivers))
 
-    by_org: dict[str, list[Obligation]] = defaultdict(list)
-    for ob in obligations:
-        by_org[ob.org.id].append(ob)
-    groups = [sorted(by_org[org_id], key=Obligation.sort_key) for org_id in sorted(by_org)]
-    status_of = {d.name: d for d in compiled.decisions}
-    backend = DurableBackend(compiled.decisions)
-    statuses: list[list[Decision]] = []
-    escalation_layers = escalation.layers(compiled)
-    try:
-        for group in groups:
-            decided = backend.run([_fact(i, ob, day) for i, ob in enumerate(group)])
-            decisions = [status_of[decided[f"o{i}"]] for i in range(len(group))]
-            for layer in escalation_layers:  # findings are facts for the rules that read them
-                raised = escalation.plan_escalations(
-                    layer,
-                    group[0].org.id,
-                    index,
-                    the_period,
-                    list(zip(group, decisions, strict=True)),
-                    compiled,
-                    max_evidence,
-                )
-                raised.sort(key=Obligation.sort_key)
-                apply_waivers(raised, loaded_waivers, day)
-                decided = backend.run([_fact(i, ob, day) for i, ob in enumerate(raised)])
-                group.extend(raised)
-                decisions.extend(status_of[decided[f"o{i}"]] for i in range(len(raised)))
-            statuses.append(decisions)
-    finally:
-        backend.close()
+    with tracer.stage("group") as stage:
+        by_org: dict[str, list[Obligation]] = defaultdict(list)
+        for ob in obligations:
+            by_org[ob.org.id].append(ob)
+        groups = [sorted(by_org[org_id], key=Obligation.sort_key) for org_id in sorted(by_org)]
+        stage.count(organisations=len(groups))
+    with tracer.stage("decide") as stage:
+        base_table, escalation_table = tables(compiled)
+        with Decider(base_table, OBLIGATION_FIELDS) as decider:
+            flat = decider.decide([_row(ob, day) for group in groups for ob in group])
+        statuses = _split(flat, [len(group) for group in groups])
+        escalation_layers = escalation.layers(compiled)
+        if escalation_layers:
+            with tracer.stage("escalate") as raising, Decider(escalation_table, ESCALATION_FIELDS) as decider:
+                for layer in escalation_layers:  # findings are facts for the rules that read them
+                    raised_by_org = []
+                    for group, decisions in zip(groups, statuses, strict=True):
+                        lower = list(zip(group, decisions, strict=True))
+                        planned = escalation.plan_escalations(
+                            layer, group[0].org.id, index, the_period, lower, compiled, max_evidence
+                        )
+                        planned.sort(key=lambda item: item[0].sort_key())
+                        apply_waivers((ob for ob, _counts in planned), loaded_waivers, day)
+                        raised_by_org.append(planned)
+                    rows = [escalation.fact_row(ob, counts) for planned in raised_by_org for ob, counts in planned]
+                    raised = _split(decider.decide(rows), [len(planned) for planned in raised_by_org])
+                    for group, decisions, planned, decided in zip(groups, statuses, raised_by_org, raised, strict=True):
+                        group.extend(ob for ob, _counts in planned)
+                        decisions.extend(decided)
+                    raising.count(escalations=len(rows))
+        stage.count(facts=sum(len(decisions) for decisions in statuses))
     used = {ob.waiver.waiver.id for group in groups for ob in group if ob.waiver is not None}
     for loaded in loaded_waivers:  # a waiver that covers nothing is most likely mistyped
         if loaded.waiver.id not in used:
@@ -316,21 +336,32 @@ def roster_result(roster: RosterInput) -> RosterResult:
     return read_roster(roster)
 
 
-def _fact(i: int, ob: Obligation, day: dt.date) -> Fact:
-    if ob.fact_n is not None:  # an escalation: over when its lower findings are
-        due, n = (0 if ob.open else 1), ob.fact_n
-    else:
-        due, n = (1 if ob.window is not None and day > ob.window.end else 0), ob.count
-    return {
-        "id": f"o{i}",
-        "r": ob.rule.index,
-        "n": n,
-        "due": due,
-        "taint": 1 if ob.taint or ob.doubt else 0,
-        "na": 1 if (ob.na or ob.window is None) else 0,
-        "unk": 1 if ob.unk else 0,
-        "wv": 1 if ob.waiver is not None and not ob.waiver_expired else 0,
-    }
+def _row(ob: Obligation, day: dt.date) -> tuple[int, ...]:
+    """An obligation's fact for the decide stage: (rule index, *compile.OBLIGATION_FIELDS)."""
+    return (
+        ob.rule.index,
+        ob.count,
+        1 if ob.window is not None and day > ob.window.end else 0,
+        1 if ob.taint else 0,
+        1 if (ob.na or ob.window is None) else 0,
+        1 if ob.unk else 0,
+        1 if ob.waiver is not None and not ob.waiver_expired else 0,
+    )
+
+
+def _split(flat: list[Decision], sizes: Iterable[int]) -> list[list[Decision]]:
+    out: list[list[Decision]] = []
+    start = 0
+    for size in sizes:
+        out.append(flat[start : start + size])
+        start += size
+    return out
+
+
+def _account_counts(accounts: Mapping[str, list[int]]) -> dict[str, int]:
+    """The records' input account summed over the sources, as a stage's counts."""
+    names = ("records_read", "records_used", "records_rejected", "records_excluded")
+    return {name: sum(a[i] for a in accounts.values()) for i, name in enumerate(names)}
 
 
 def _rejection(row: BadRow) -> dict[str, Any]:

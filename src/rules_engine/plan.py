@@ -54,10 +54,6 @@ class Obligation:
     taint: list[BadRow] | None = None
     waiver: LoadedWaiver | None = None  # the matching waiver, if any
     waiver_expired: bool = False
-    # escalation rules (see escalation.py): the decided value, and whether lower findings leave doubt
-    fact_n: int | None = None
-    doubt: bool = False
-    open: bool = False
 
     def rejections(self) -> Iterator[tuple[str, Why]]:
         """The rejected candidates kept: (record id, why; see describe()), in reading order."""

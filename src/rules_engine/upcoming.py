@@ -73,7 +73,7 @@ def upcoming(
     report's evaluation date; a later date is refused, since the report cannot know records after its
     own date). Sorted by days left."""
     days = parse_within(within)
-    report_day = dt.date.fromisoformat(report.as_of)
+    report_day = report.as_of
     if as_of is None:
         day = report_day
     else:
@@ -94,14 +94,14 @@ def upcoming(
         required = _at_least(f)
         if required is None:
             continue
-        end = dt.date.fromisoformat(f.window.end)
+        end = f.window.end
         if not day <= end <= until:
             continue
         left = (end - day).days
         plural = "s" if left != 1 else ""
         items.append(
             Upcoming(
-                due=f.window.end,
+                due=f.window.end.isoformat(),
                 days_left=left,
                 held=f.count,
                 required=required,

@@ -38,7 +38,8 @@ from .errors import RulesError
 from .evaluate import evaluate_to
 from .load.inputs import file_digest
 from .load.rules import RulePack, RuleSet, load_rules
-from .model.findings import REPORT_FORMAT, Receipt
+from .model.findings import Receipt
+from .model.layout import LAYOUTS
 
 _KIND = {"roster": "名册 roster", "records": "记录文件 records file", "waivers": "豁免文件 waiver file"}
 
@@ -54,7 +55,7 @@ def verify_report(
     """
     report = Path(report_path)
     raw = report.read_bytes()
-    receipt, problem = _receipt(raw)
+    receipt, problem, layout = _receipt(raw)
     if receipt is None:
         return [problem]
     problems: list[str] = []
@@ -97,6 +98,7 @@ def verify_report(
             params=receipt.params or None,
             max_evidence=receipt.max_evidence,
             waivers=[i["source"] for i in items if i["kind"] == "waivers"],
+            report_format=layout,
         )
     if out.getvalue() != raw and out.getvalue().startswith(raw):
         problems.append(
@@ -121,34 +123,43 @@ def verify_report(
     return problems
 
 
-def _receipt(raw: bytes) -> tuple[Receipt | None, str]:
-    """The receipt, or why there is none: a truncated report is told apart from a document that is no report."""
+def _receipt(raw: bytes) -> tuple[Receipt | None, str, str]:
+    """The receipt, or why there is none, and the report's layout (``v1`` or ``v2``): a truncated report is told
+    apart from a document that is no report."""
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError:
         if _looks_like_report(raw):
             last = raw.rstrip(b"\n").count(b"\n") + 1  # a cut report ends early: at its last line
-            return None, (
-                f"报告不完整 truncated report: 文件（{len(raw)} 字节）在第 {last} 行处中断，"
-                "生成它的运行可能被中止，请重新生成 / "
-                f"the file ({len(raw)} bytes) ends early at line {last}: the run that wrote it was probably "
-                "interrupted; make the report again"
+            return (
+                None,
+                (
+                    f"报告不完整 truncated report: 文件（{len(raw)} 字节）在第 {last} 行处中断，"
+                    "生成它的运行可能被中止，请重新生成 / "
+                    f"the file ({len(raw)} bytes) ends early at line {last}: the run that wrote it was probably "
+                    "interrupted; make the report again"
+                ),
+                "",
             )
-        return None, "报告中没有回执 the report has no receipt (not a rules-engine/report/v1 document?)"
+        return None, _NO_RECEIPT, ""
     if not isinstance(doc, dict) or "receipt" not in doc:
-        return None, "报告中没有回执 the report has no receipt (not a rules-engine/report/v1 document?)"
+        return None, _NO_RECEIPT, ""
     if "findings" not in doc:
-        return None, "报告不完整 truncated report: 没有 findings the report has no findings list"
+        return None, "报告不完整 truncated report: 没有 findings the report has no findings list", ""
+    layout = next((name for name, text in LAYOUTS.items() if doc.get("format") == text), "v1")
     try:
-        return Receipt.model_validate(doc["receipt"]), ""
+        return Receipt.model_validate(doc["receipt"]), "", layout
     except ValidationError as exc:
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)[:3])
-        return None, f"回执不完整或无效 the receipt is incomplete or invalid: {detail}"
+        return None, f"回执不完整或无效 the receipt is incomplete or invalid: {detail}", ""
+
+
+_NO_RECEIPT = "报告中没有回执 the report has no receipt (not a rules-engine/report/v1 or v2 document?)"
 
 
 def _looks_like_report(raw: bytes) -> bool:
     head = raw.lstrip()[:200]
-    return not head or (head.startswith(b"{") and f'"format": "{REPORT_FORMAT}"'.encode() in head)
+    return not head or (head.startswith(b"{") and any(f'"format": "{f}"'.encode() in head for f in LAYOUTS.values()))
 
 
 def _base(items: list[dict[str, Any]], report: Path, given: str | Path | None) -> tuple[Path, list[Path]]:

@@ -122,6 +122,9 @@ class DurableBackend:
             self._name = f"rules_engine_{next(_names)}"
         self._fields = frozenset(name for d in decisions for name, _op, _value in d.conditions) | {"r"}
         self._values = operator.itemgetter(*sorted(self._fields), "r")  # (a tuple even for one field)
+        # the close trigger is asserted only for a table with a closed-world step: no rule would match it
+        # otherwise, and a fact no rule matches is refused (trap 3)
+        self._closes = any(d.after_close for d in decisions)
         self._handle = _dre.create_ruleset(self._name, orjson.dumps(definition).decode())
         self._sid = "0"
 
@@ -150,7 +153,8 @@ class DurableBackend:
             try:
                 payload = [{**fact, "sid": sid, "t": "ob"} for fact in facts]
                 self._assert(payload, decided)
-                self._assert([{"sid": sid, "id": "$close", "t": "close"}], decided)
+                if self._closes:
+                    self._assert([{"sid": sid, "id": "$close", "t": "close"}], decided)
             finally:
                 _dre.delete_state(self._handle, sid)
         missing = [str(f["id"]) for f in facts if str(f["id"]) not in decided]

@@ -9,12 +9,16 @@ Importing this package without it raises :class:`MissingExtra` (an ``ImportError
     d = history.diff("history.db", "latest~1", "latest")
     for change in d.new:
         print(change.organisation_id, change.rule_id, change.after)
+    r = history.open_rectification("history.db", d.new[0].identity, deadline="2025-03-31", owner="李四")
+    history.close_rectification("history.db", r.id, note="已补开", records=["rec-0815"])
+    history.overdue("history.db", as_of="2025-04-01")  # overdue rectifications, findings of ZG-YQ-01
 
 See ``docs/history.md``.
 """
 
 from __future__ import annotations
 
+from ..identity import identity
 from .core import (
     Change,
     Diff,
@@ -27,31 +31,54 @@ from .core import (
     format_diff,
     format_record,
     format_runs,
-    identity,
     record,
     runs,
     show,
 )
+from .rectify import (
+    OVERDUE_RULE,
+    Event,
+    Overdue,
+    Rectification,
+    close_rectification,
+    format_overdue,
+    format_rectifications,
+    open_rectification,
+    overdue,
+    rectifications,
+    update_rectification,
+)
 from .store import HistoryError, MissingExtra, resolve_db, shown_db
 
 __all__ = [
+    "OVERDUE_RULE",
     "Change",
     "Diff",
     "Entry",
+    "Event",
     "HistoryError",
     "MissingExtra",
+    "Overdue",
     "PackInfo",
+    "Rectification",
     "Run",
     "State",
     "SubjectRecord",
+    "close_rectification",
     "diff",
     "format_diff",
+    "format_overdue",
     "format_record",
+    "format_rectifications",
     "format_runs",
     "identity",
+    "open_rectification",
+    "overdue",
     "record",
+    "rectifications",
     "resolve_db",
     "runs",
     "show",
     "shown_db",
+    "update_rectification",
 ]

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..identity import detail as _detail
+from ..identity import identity
 from ..model.findings import Finding, Report, Status
+from . import rectify as _rectify
 from . import store
+from .rectify import Rectification
 from .store import Connection, HistoryError, sa  # SQLAlchemy through the store: it says when the extra is missing
 
 ENV_RECORDED_BY = "RULES_ENGINE_RECORDED_BY"
@@ -22,6 +24,7 @@ PERSISTENT_AFTER = 3  # violated this many windows in a row: persistent
 
 Clock = Callable[[], dt.datetime]
 RunRef = int | str
+Row = Mapping[Any, Any]  # a finding's row (a SQLAlchemy RowMapping, or a dict)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class Change:
     window_end: str
     before: State | None
     after: State | None
+    identity: str = ""  # the finding's stable identity (rectify open takes it, or a prefix of it)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,36 +129,25 @@ class Entry:
     count: int
     message: str
     persistent: bool
+    identity: str = ""
 
 
 @dataclass(frozen=True)
 class SubjectRecord:
     subject_id: str
     entries: list[Entry]
+    rectifications: list[Rectification] = field(default_factory=list)
 
     @property
     def persistent(self) -> list[Entry]:
         return [e for e in self.entries if e.persistent]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"subject_id": self.subject_id, "entries": [asdict(e) for e in self.entries]}
-
-
-def identity(f: Finding) -> str:
-    """A finding's stable identity across runs: rule, subject, organisation, window."""
-    return hashlib.sha256(json.dumps([*_series(f), f.window.start, f.window.end]).encode()).hexdigest()
-
-
-def _series(f: Finding) -> list[str]:
-    return [f.rule_id, f.subject.kind, f.subject.id, _detail(f), f.organisation.id]
-
-
-def _detail(f: Finding) -> str:
-    """What tells apart the findings of one subject id: a portfolio area, a second person, a trigger record."""
-    s = f.subject
-    parts = [f"portfolio={s.portfolio}" if s.portfolio else "", f"second={s.second.id}" if s.second else ""]
-    parts.append(f"record={s.record}" if s.record else "")
-    return " ".join(p for p in parts if p)
+        return {
+            "subject_id": self.subject_id,
+            "entries": [asdict(e) for e in self.entries],
+            "rectifications": [r.to_dict() for r in self.rectifications],
+        }
 
 
 def _now() -> dt.datetime:
@@ -177,6 +170,8 @@ def record(
     - `clock`: gives the time recorded (timezone-aware; default now, UTC).
 
     `report` must hold every finding (``evaluate(..., statuses=None)``): a run is compared finding by finding.
+    A closed rectification whose finding this run still finds violated (the run being as of the day it was
+    closed or later) is reopened, by an event in the same transaction.
     """
     total = sum(report.summary.values())
     if len(report.findings) != total:
@@ -194,10 +189,10 @@ def record(
             sa.insert(store.runs).values(
                 recorded_at=when.isoformat(timespec="seconds"),
                 recorded_by=who,
-                as_of=report.as_of,
+                as_of=report.as_of.isoformat(),
                 period=report.receipt.period,
-                period_start=report.period.start,
-                period_end=report.period.end,
+                period_start=report.period.start.isoformat(),
+                period_end=report.period.end.isoformat(),
                 library=report.receipt.library,
                 library_version=report.receipt.version,
                 findings=len(report.findings),
@@ -217,6 +212,8 @@ def record(
         rows = [_row(run_id, f) for f in report.findings]
         for start in range(0, len(rows), BATCH):
             _insert_batch(conn, rows[start : start + BATCH])
+        # closed rectifications this run still finds violated are reopened, in the same transaction
+        _rectify.reopen_still_violated(conn, run_id, report.as_of.isoformat(), when.isoformat(timespec="seconds"))
         return _run(conn, int(run_id))
 
 
@@ -238,8 +235,8 @@ def _row(run_id: int, f: Finding) -> dict[str, Any]:
         "organisation_id": f.organisation.id,
         "organisation_name": f.organisation.name,
         "period": f.period.label,
-        "window_start": f.window.start,
-        "window_end": f.window.end,
+        "window_start": f.window.start.isoformat(),
+        "window_end": f.window.end.isoformat(),
         "window_label": f.window.label,
         "status": f.status.value,
         "count": f.count,
@@ -255,26 +252,42 @@ def _row(run_id: int, f: Finding) -> dict[str, Any]:
 def runs(db: str | Path | None = None) -> list[Run]:
     """The recorded runs, oldest first."""
     with store.connect(db, create=False) as conn:
-        ids = conn.execute(sa.select(store.runs.c.id).order_by(store.runs.c.id)).scalars().all()
-        return [_run(conn, i) for i in ids]
+        return _runs(conn)
+
+
+# the runs' columns a Run holds (not the receipt: the largest value of a run, and not shown)
+_RUN_COLUMNS = ("id", "recorded_at", "recorded_by", "as_of", "period", "library_version", "findings", "summary")
+
+
+def _runs(conn: Connection, run_id: int | None = None) -> list[Run]:
+    """The runs (or the one run `run_id`), oldest first, in two queries whatever their number."""
+    r, p = store.runs, store.run_packs
+    query = sa.select(*(r.c[name] for name in _RUN_COLUMNS)).order_by(r.c.id)
+    packs_query = sa.select(p)
+    if run_id is not None:
+        query, packs_query = query.where(r.c.id == run_id), packs_query.where(p.c.run_id == run_id)
+    packs: dict[int, list[PackInfo]] = {}
+    for pack in conn.execute(packs_query).mappings():
+        packs.setdefault(pack["run_id"], []).append(PackInfo(pack["pack_id"], pack["version"], pack["sha256"]))
+    return [
+        Run(
+            id=row["id"],
+            recorded_at=row["recorded_at"],
+            recorded_by=row["recorded_by"],
+            as_of=row["as_of"],
+            period=row["period"],
+            library_version=row["library_version"],
+            findings=row["findings"],
+            summary=dict(row["summary"]),
+            packs=sorted(packs.get(row["id"], []), key=lambda pack: pack.id),  # code point order, any database
+        )
+        for row in conn.execute(query).mappings()
+    ]
 
 
 def _run(conn: Connection, run_id: int) -> Run:
-    row = conn.execute(sa.select(store.runs).where(store.runs.c.id == run_id)).mappings().one()
-    packs = conn.execute(
-        sa.select(store.run_packs).where(store.run_packs.c.run_id == run_id).order_by(store.run_packs.c.pack_id)
-    ).mappings()
-    return Run(
-        id=row["id"],
-        recorded_at=row["recorded_at"],
-        recorded_by=row["recorded_by"],
-        as_of=row["as_of"],
-        period=row["period"],
-        library_version=row["library_version"],
-        findings=row["findings"],
-        summary=dict(row["summary"]),
-        packs=[PackInfo(p["pack_id"], p["version"], p["sha256"]) for p in packs],
-    )
+    (run,) = _runs(conn, run_id)
+    return run
 
 
 _LATEST = re.compile(r"latest(?:~(\d+))?")
@@ -315,44 +328,70 @@ _KEY = (
 )
 
 
-def _findings(conn: Connection, run_id: int) -> dict[str, sa.RowMapping]:
-    columns = [store.findings.c[name] for name in _KEY]
-    rows = conn.execute(sa.select(*columns).where(store.findings.c.run_id == run_id)).mappings()
-    return {row["identity"]: row for row in rows}
+def _compared(conn: Connection, ia: int, ib: int) -> Iterator[tuple[Row | None, Row | None]]:
+    """The (a, b) rows of the findings that differ between runs `ia` and `ib` or are violated in either (a
+    side None: not in that run). Compared by the database, on the index of (run, identity): only these rows
+    come back, not the two runs whole (a province's runs hold about 150,000 findings each, mostly unchanged)."""
+    fa, fb = store.findings.alias("a"), store.findings.alias("b")
+    violated = Status.violated.value
+    state = ("status", "count", "message_zh")
+    differs = sa.or_(
+        fa.c.id.is_(None),
+        fa.c.status == violated,
+        fb.c.status == violated,
+        fa.c.status != fb.c.status,
+        fa.c["count"] != fb.c["count"],
+    )
+    in_b = (
+        sa.select(*(fb.c[k] for k in _KEY), *(fa.c[k].label(f"a_{k}") for k in state))
+        .select_from(fb.outerjoin(fa, sa.and_(fa.c.run_id == ia, fa.c.identity == fb.c.identity)))
+        .where(fb.c.run_id == ib, differs)
+    )
+    keys = [*_KEY, *(f"a_{k}" for k in state)]
+    changes = {f"a_{k}": k for k in state}
+    for values in conn.execute(in_b):
+        row = dict(zip(keys, values, strict=True))
+        before = None if row["a_status"] is None else {changes.get(k, k): v for k, v in row.items()}
+        yield before, row
+    only_a = sa.select(*(fa.c[k] for k in _KEY)).where(
+        fa.c.run_id == ia, ~sa.exists().where(fb.c.run_id == ib, fb.c.identity == fa.c.identity)
+    )
+    for gone in conn.execute(only_a).mappings():
+        yield gone, None
 
 
 def diff(db: str | Path | None, a: RunRef, b: RunRef) -> Diff:
     """What changed from run `a` to run `b` (ids, ``latest``, ``latest~N``); see :class:`Diff`."""
     with store.connect(db, create=False) as conn:
         ia, ib = resolve_run(conn, a), resolve_run(conn, b)
-        before, after = _findings(conn, ia), _findings(conn, ib)
+        pairs = list(_compared(conn, ia, ib))
         result = Diff(_run(conn, ia), _run(conn, ib))
     violated = Status.violated.value
-    for key in sorted(before.keys() | after.keys(), key=lambda k: _order(before.get(k) or after[k])):
-        old, new = before.get(key), after.get(key)
+    pairs.sort(key=lambda pair: _order(pair[1] or pair[0] or {}))
+    for old, new in pairs:
         was = old is not None and old["status"] == violated
         now = new is not None and new["status"] == violated
-        change = _change(old, new)
         if now and not was:
-            result.new.append(change)
+            result.new.append(_change(old, new))
         elif was and not now:
-            result.resolved.append(change)
+            result.resolved.append(_change(old, new))
         elif was and now:
-            result.persisting.append(change)
+            result.persisting.append(_change(old, new))
         elif old is None or new is None or (old["status"], old["count"]) != (new["status"], new["count"]):
-            result.changed.append(change)
+            result.changed.append(_change(old, new))
     return result
 
 
-def _order(row: sa.RowMapping) -> tuple[str, ...]:
-    return (row["organisation_id"], row["rule_id"], row["subject_id"], row["subject_detail"], row["window_start"])
+def _order(row: Row) -> tuple[str, ...]:
+    keys = ("organisation_id", "rule_id", "subject_id", "subject_detail", "window_start", "identity")
+    return tuple(row[k] for k in keys)  # the identity last: no two findings of a run tie
 
 
-def _state(row: sa.RowMapping | None) -> State | None:
+def _state(row: Row | None) -> State | None:
     return None if row is None else State(row["status"], row["count"], row["message_zh"])
 
 
-def _change(old: sa.RowMapping | None, new: sa.RowMapping | None) -> Change:
+def _change(old: Row | None, new: Row | None) -> Change:
     row = new if new is not None else old
     assert row is not None
     return Change(
@@ -368,6 +407,7 @@ def _change(old: sa.RowMapping | None, new: sa.RowMapping | None) -> Change:
         window_end=row["window_end"],
         before=_state(old),
         after=_state(new),
+        identity=row["identity"],
     )
 
 
@@ -379,10 +419,12 @@ def show(db: str | Path | None, subject_id: str) -> SubjectRecord:
         sa.select(f, store.runs.c.as_of)
         .join(store.runs, store.runs.c.id == f.c.run_id)
         .where(sa.or_(f.c.subject_id == subject_id, f.c.organisation_id == subject_id))
-        .order_by(f.c.run_id, f.c.organisation_id, f.c.rule_id, f.c.subject_id, f.c.subject_detail, f.c.window_start)
     )
     with store.connect(db, create=False) as conn:
         rows = list(conn.execute(query).mappings())
+        rectifications = _rectify.about(conn, subject_id)
+    # sorted here, not by the database: text in code point order whatever the database's collation
+    rows.sort(key=lambda r: (r["run_id"], *_order(r)))
     if not rows:
         raise HistoryError(
             f"没有 {subject_id} 的记录 nothing recorded for '{subject_id}' (a person or organisation id)"
@@ -403,10 +445,11 @@ def show(db: str | Path | None, subject_id: str) -> SubjectRecord:
             count=r["count"],
             message=r["message_zh"],
             persistent=(r["run_id"], r["identity"]) in flagged,
+            identity=r["identity"],
         )
         for r in rows
     ]
-    return SubjectRecord(subject_id, entries)
+    return SubjectRecord(subject_id, entries, rectifications)
 
 
 def _persistent(rows: Iterable[sa.RowMapping]) -> set[tuple[int, str]]:
@@ -479,6 +522,7 @@ def format_diff(d: Diff) -> str:
                 lines.append(f"  {c.organisation_name} [{c.organisation_id}]")
             lines.append(
                 f"    {c.rule_id}  {_subject(c)}  {c.window}  {_state_text(c.before)} -> {_state_text(c.after)}"
+                f"  [{c.identity[:12]}]"
             )
     return "\n".join(lines) + "\n"
 
@@ -489,9 +533,12 @@ def format_record(record: SubjectRecord) -> str:
     for e in record.entries:
         mark = "  持续未履行 PERSISTENT" if e.persistent else ""
         lines.append(
-            f"  run {e.run_id} (as of {e.as_of})  {e.rule_id}  {e.organisation_id}  {_subject(e)}  {e.window}  "
-            f"{e.status}({e.count}){mark}"
+            f"  [{e.identity[:12]}] run {e.run_id} (as of {e.as_of})  {e.rule_id}  {e.organisation_id}  "
+            f"{_subject(e)}  {e.window}  {e.status}({e.count}){mark}"
         )
     shown = {(e.rule_id, e.subject_id, e.subject_detail, e.window) for e in record.persistent}
     lines.append(f"持续未履行（连续三个以上期间） persistent (three or more windows in a row): {len(shown)}")
+    lines.append(f"整改 rectifications: {len(record.rectifications)}")
+    if record.rectifications:
+        lines.append(_rectify.format_rectifications(record.rectifications, events=True).rstrip("\n"))
     return "\n".join(lines) + "\n"

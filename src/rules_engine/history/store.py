@@ -4,7 +4,9 @@ SQLAlchemy and Alembic come with the ``history`` extra and are imported here onl
 not need them. The schema is created and upgraded by the Alembic migrations shipped in ``alembic/``
 beside this module, run on first use (no ``alembic.ini`` needed). SQLite files are opened in WAL mode with
 a busy timeout, every transaction taking the write lock at once (``BEGIN IMMEDIATE``), so that two
-processes recording at once both land, one after the other.
+processes recording at once both land, one after the other. On PostgreSQL (the ``postgres`` extra, psycopg 3)
+every transaction takes a transaction-level advisory lock first, to the same effect: writers (and the first
+use's migrations) one after the other, never a half-made schema or a rectification opened twice.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ __all__ = [
     "MissingExtra",
     "connect",
     "findings",
+    "rectification_events",
+    "rectifications",
     "resolve_db",
     "run_packs",
     "runs",
@@ -58,6 +62,9 @@ __all__ = [
 ENV_DB = "RULES_ENGINE_DB"
 DEFAULT_DB = "rules-engine.db"
 BUSY_SECONDS = 60  # how long a writer waits for another one (SQLite busy timeout)
+# the PostgreSQL advisory lock every transaction on the store takes (a constant: "rules-en" in ASCII)
+ADVISORY_LOCK = int.from_bytes(b"rules-en", "big") & 0x7FFF_FFFF_FFFF_FFFF
+POSTGRES_DRIVER = "postgresql+psycopg"  # postgresql:// means psycopg 3, which the postgres extra installs
 MIGRATIONS = Path(__file__).resolve().parent / "alembic"
 
 metadata = sa.MetaData()
@@ -120,10 +127,53 @@ findings = sa.Table(
     sa.UniqueConstraint("run_id", "identity", name="uq_findings_run_identity"),
 )
 
+rectifications = sa.Table(
+    "rectifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("identity", sa.String(64), nullable=False),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("rule_id", sa.String(100), nullable=False),
+    sa.Column("subject_kind", sa.String(20), nullable=False),
+    sa.Column("subject_id", sa.String(200), nullable=False),
+    sa.Column("subject_detail", sa.String(400), nullable=False),
+    sa.Column("subject_name", sa.String(400), nullable=False),
+    sa.Column("organisation_id", sa.String(200), nullable=False),
+    sa.Column("organisation_name", sa.String(400), nullable=False),
+    sa.Column("window_start", sa.String(10), nullable=False),
+    sa.Column("window_end", sa.String(10), nullable=False),
+    sa.Column("window_label", sa.String(64), nullable=False),
+)
+
+rectification_events = sa.Table(
+    "rectification_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rectification_id", sa.Integer, sa.ForeignKey("rectifications.id"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("by", sa.String(200), nullable=False),
+    sa.Column("deadline", sa.String(10), nullable=True),
+    sa.Column("owner", sa.String(200), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("evidence", sa.JSON, nullable=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=True),
+)
+
+# The tables each shipped revision leaves (besides alembic_version): a database at a revision we know, with
+# these tables, is a rules-engine store; anything else is refused, never migrated (see _refusal). A new
+# migration adds its revision here (tests/test_rectify.py checks that every shipped revision is listed).
+REVISION_TABLES = {
+    "0001": frozenset({"runs", "run_packs", "findings"}),
+    "0002": frozenset({"runs", "run_packs", "findings", "rectifications", "rectification_events"}),
+    "0003": frozenset({"runs", "run_packs", "findings", "rectifications", "rectification_events"}),
+}
+
 
 def resolve_db(db: str | Path | None = None) -> str:
     """The store's URL: `db` (a URL such as ``postgresql://...`` or a file path), else the environment
-    variable ``RULES_ENGINE_DB``, else ``./rules-engine.db``. A file path becomes a ``sqlite:///`` URL."""
+    variable ``RULES_ENGINE_DB``, else ``./rules-engine.db``. A file path becomes a ``sqlite:///`` URL;
+    ``postgresql://`` (or ``postgres://``) without a driver means psycopg 3 (``postgresql+psycopg://``)."""
     raw = str(db) if db is not None else os.environ.get(ENV_DB) or DEFAULT_DB
     if not raw.strip():
         raise HistoryError("数据库地址为空 the database URL or path is empty")
@@ -133,6 +183,8 @@ def resolve_db(db: str | Path | None = None) -> str:
         url = make_url(raw)
     except ArgumentError:
         raise HistoryError(f"数据库地址无效 invalid database URL '{raw}'") from None
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername=POSTGRES_DRIVER)
     return url.render_as_string(hide_password=False)
 
 
@@ -164,15 +216,21 @@ def connect(db: str | Path | None, *, create: bool) -> Iterator[Connection]:
             raise HistoryError(f"数据库不存在 no such database: {path} (record a run first: evaluate ... --db)")
         if not path.parent.is_dir():
             raise HistoryError(f"数据库所在目录不存在 the database's folder does not exist: {path.parent}")
+        _check_sqlite_file(path)  # before the engine opens it: switching to WAL would already change the file
     try:
         engine = _engine(url, parsed)
     except (ArgumentError, ImportError) as exc:  # an unknown dialect, a driver not installed
-        raise HistoryError(f"无法使用该数据库 cannot use the database {_shown(url)}: {exc}") from None
+        hint = ""
+        if isinstance(exc, ImportError) and parsed.get_backend_name() == "postgresql":
+            hint = " (pip install 'duty-rules-engine[postgres]')"
+        raise HistoryError(f"无法使用该数据库 cannot use the database {_shown(url)}: {exc}{hint}") from None
     try:
         try:
             with engine.begin() as conn:  # the upgrade in its own transaction, under the write lock
+                _lock(conn)
                 _upgrade(conn)
             with engine.begin() as conn:
+                _lock(conn)
                 yield conn
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
@@ -181,9 +239,16 @@ def connect(db: str | Path | None, *, create: bool) -> Iterator[Connection]:
         engine.dispose()
 
 
+def _lock(conn: Connection) -> None:
+    """On PostgreSQL, wait for the store's advisory lock, held until the transaction ends (SQLite takes its
+    write lock as the transaction begins, see _engine)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
+
+
 def _engine(url: str, parsed: URL) -> Engine:
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(url)
+        return sa.create_engine(url, poolclass=sa.pool.NullPool)
     engine = sa.create_engine(url, connect_args={"timeout": BUSY_SECONDS}, poolclass=sa.pool.NullPool)
 
     @sa.event.listens_for(engine, "connect")
@@ -217,8 +282,70 @@ def _wal(cursor: Any) -> None:
             time.sleep(0.05)
 
 
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a SQLite file that is not a rules-engine store (or not a SQLite database at all), reading it
+    through a read-only connection that changes nothing."""
+    if not path.exists() or path.stat().st_size == 0:
+        return  # a new store
+    try:
+        reader = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_SECONDS)
+        try:
+            tables = {r[0] for r in reader.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            versions = []
+            if "alembic_version" in tables:
+                versions = [str(r[0]) for r in reader.execute("SELECT version_num FROM alembic_version")]
+        finally:
+            reader.close()
+    except sqlite3.DatabaseError as exc:
+        raise HistoryError(
+            f"不是 SQLite 数据库，拒绝使用 not a SQLite database, refused: {path} ({exc}); "
+            "请指定 rules-engine 历史数据库或新文件 give a rules-engine findings store or a new file"
+        ) from None
+    refusal = _refusal(tables, versions, str(path))
+    if refusal:
+        raise HistoryError(refusal)
+
+
+def _refusal(tables: set[str], versions: list[str], where: str) -> str | None:
+    """Why the database holding `tables` at the Alembic revision(s) `versions` is not a rules-engine store
+    that may be upgraded; None when it is one, or empty."""
+    tables = {t for t in tables if not t.startswith("sqlite_")}
+    if not tables or (tables == {"alembic_version"} and not versions):
+        return None
+    hint = (
+        "拒绝修改 refusing to change it; 请指定 rules-engine 历史数据库或新文件 give a rules-engine store or a new file"
+    )
+    if "alembic_version" not in tables:
+        listed = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        return (
+            f"不是 rules-engine 历史数据库 not a rules-engine findings store: {where} holds other tables ({listed}) "
+            f"and no rules-engine schema version; {hint}"
+        )
+    if len(versions) != 1 or versions[0] not in REVISION_TABLES:
+        shown = ", ".join(versions) or "none"
+        return (
+            f"数据库版本未知 unknown schema version ({shown}) in {where}: not a rules-engine findings store, or one "
+            f"made by a newer rules-engine; {hint}"
+        )
+    missing = REVISION_TABLES[versions[0]] - tables
+    if missing:
+        return (
+            f"不是 rules-engine 历史数据库 not a rules-engine findings store: {where} is at version {versions[0]} but "
+            f"lacks the tables {', '.join(sorted(missing))}; {hint}"
+        )
+    return None
+
+
 def _upgrade(conn: Connection) -> None:
-    """Run the shipped Alembic migrations up to the latest one, on this connection's transaction."""
+    """Run the shipped Alembic migrations up to the latest one, on this connection's transaction, once the
+    database is known to be a rules-engine store (or empty)."""
+    tables = set(sa.inspect(conn).get_table_names())
+    versions: list[str] = []
+    if "alembic_version" in tables:
+        versions = [str(v) for v in conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()]
+    refusal = _refusal(tables, versions, _shown(conn.engine.url.render_as_string(hide_password=False)))
+    if refusal:
+        raise HistoryError(refusal)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = conn

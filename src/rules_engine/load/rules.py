@@ -707,6 +707,8 @@ _KINDS: dict[str, tuple[str, str, str]] = {
     "int_parsing": ("应为整数", "must be a whole number", "写作数字，如 1 write a number, e.g. 1"),
     "int_type": ("应为整数", "must be a whole number", "写作数字，如 1 write a number, e.g. 1"),
     "int_from_float": ("应为整数", "must be a whole number", "去掉小数部分 drop the decimals"),
+    "float_parsing": ("应为数字", "must be a number", "写作数字，如 1 或 0.5 write a number, e.g. 1 or 0.5"),
+    "float_type": ("应为数字", "must be a number", "写作数字，如 1 或 0.5 write a number, e.g. 1 or 0.5"),
     "bool_parsing": ("应为 true 或 false", "must be true or false", "写作 true 或 false write true or false"),
     "bool_type": ("应为 true 或 false", "must be true or false", "写作 true 或 false write true or false"),
     "string_type": ("应为文字", "must be text", "加引号，如 '1.0.0' put it in quotes, e.g. '1.0.0'"),

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Iterator
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..outcome import DEFAULT_FAIL_ON, exit_code
+from .rules import Severity
+
+if TYPE_CHECKING:  # the data-frame libraries are optional extras, imported when asked for
+    import pandas
+    import polars
+    import pyarrow
 
 REPORT_FORMAT = "rules-engine/report/v1"
 
@@ -67,8 +74,10 @@ class OrgRef(_Out):
 
 
 class DateRange(_Out):
-    start: str
-    end: str
+    """Days from `start` to `end`, both included (``datetime.date``; ``YYYY-MM-DD`` in JSON)."""
+
+    start: dt.date
+    end: dt.date
     label: str = ""
 
 
@@ -94,7 +103,7 @@ class WaiverRef(_Out):
     id: str
     justification: str
     approved_by: str
-    expires: str
+    expires: dt.date
     source: str
     expired: bool
     status_without_waiver: Status | None = Field(description="what the finding would be without the waiver")
@@ -116,7 +125,7 @@ class Finding(_Out):
     count: int
     evidence: list[str]
     rejected: list[Rejected]
-    severity: str
+    severity: Severity
     message: Bilingual
     reason: Bilingual
     params: dict[str, Any] = Field(description="parameter values used, with the pack that set each")
@@ -180,7 +189,7 @@ class Receipt(_Out):
     library: str
     version: str
     period: str
-    as_of: str
+    as_of: dt.date
     packs: list[dict[str, str]]
     params: dict[str, dict[str, Any]]
     max_evidence: int
@@ -189,16 +198,30 @@ class Receipt(_Out):
 
 
 class Report(_Out):
-    """The result of one evaluation."""
+    """The result of one evaluation. Iterating over it gives its findings (``for f in report``), and
+    ``len(report)`` is their number; a report is true even with no findings (it still has a summary).
+
+    The data-frame methods (:meth:`to_arrow`, :meth:`to_polars`, :meth:`to_pandas`) give one row per finding
+    with the columns of the CSV output (``rules_engine.render.csv.COLUMNS``); each needs its library
+    (``pip install 'duty-rules-engine[dataframes]'``) and says so when it is missing."""
 
     format: str = REPORT_FORMAT
     period: DateRange
-    as_of: str
+    as_of: dt.date
     summary: dict[str, int]
     rules: list[PackRef]
     input: InputAccount
     receipt: Receipt
     findings: list[Finding]
+
+    def __iter__(self) -> Iterator[Finding]:  # type: ignore[override]  # pydantic iterates over (field, value)
+        return iter(self.findings)
+
+    def __len__(self) -> int:
+        return len(self.findings)
+
+    def __bool__(self) -> bool:
+        return True
 
     @property
     def violations(self) -> list[Finding]:
@@ -207,8 +230,51 @@ class Report(_Out):
     def by_status(self, status: Status | str) -> list[Finding]:
         return [f for f in self.findings if f.status == Status(status)]
 
+    def by_org(self) -> dict[str, list[Finding]]:
+        """The findings per organisation id: keys sorted, each list in report order."""
+        return _grouped(self.findings, lambda f: f.organisation.id)
+
+    def by_rule(self) -> dict[str, list[Finding]]:
+        """The findings per rule id: keys sorted, each list in report order."""
+        return _grouped(self.findings, lambda f: f.rule_id)
+
+    def by_person(self) -> dict[str, list[Finding]]:
+        """The findings whose duty-bearer is a person (subject kind ``person``, ``portfolio`` or ``pair``), per
+        person id: keys sorted, each list in report order. The second person of a pair is not its duty-bearer
+        and is not a key for that finding; findings of organisations and trigger records are left out."""
+        return _grouped((f for f in self.findings if f.subject.kind in PERSON_KINDS), lambda f: f.subject.id)
+
+    def to_arrow(self) -> pyarrow.Table:
+        """The findings as a ``pyarrow.Table`` with the CSV columns (the ``parquet`` or ``dataframes`` extra)."""
+        from ..render.frames import findings_arrow
+
+        return findings_arrow(self.findings)
+
+    def to_polars(self) -> polars.DataFrame:
+        """The findings as a ``polars.DataFrame`` with the CSV columns (the ``dataframes`` extra)."""
+        from ..render.frames import findings_polars
+
+        return findings_polars(self.findings)
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """The findings as a ``pandas.DataFrame`` with the CSV columns (needs pandas installed)."""
+        from ..render.frames import findings_pandas
+
+        return findings_pandas(self.findings)
+
     def exit_code(self, fail_on: str | Iterable[str] = DEFAULT_FAIL_ON) -> int:
         """What this report means for a CI gate (the command line's exit code): 1 violations, 4 no violation
         but incomplete (undeterminable findings or rejected input rows), 0 otherwise; `fail_on` chooses
         the conditions (see :mod:`rules_engine.outcome`)."""
         return exit_code(self.summary, len(self.input.rejections), fail_on)
+
+
+#: Subject kinds whose duty-bearer is a person (:meth:`Report.by_person`).
+PERSON_KINDS = frozenset({"person", "portfolio", "pair"})
+
+
+def _grouped(findings: Iterable[Finding], key: Any) -> dict[str, list[Finding]]:
+    groups: dict[str, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(key(f), []).append(f)
+    return {k: groups[k] for k in sorted(groups)}

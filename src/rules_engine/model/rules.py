@@ -63,10 +63,50 @@ class Role(str, Enum):
 
 
 class Severity(str, Enum):
+    """How serious a breach of the rule is, ordered: ``low < medium < high < critical`` (comparisons and
+    ``sorted`` follow that order, not the alphabet). Equal to its text (``Severity.high == "high"``),
+    printed and serialised as it (``high``)."""
+
     low = "low"
     medium = "medium"
     high = "high"
     critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        """0 for ``low`` up to 3 for ``critical``."""
+        return _SEVERITY_RANK[self.value]
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+    def __lt__(self, other: object) -> bool:
+        return self.rank < _rank_of(other)
+
+    def __le__(self, other: object) -> bool:
+        return self.rank <= _rank_of(other)
+
+    def __gt__(self, other: object) -> bool:
+        return self.rank > _rank_of(other)
+
+    def __ge__(self, other: object) -> bool:
+        return self.rank >= _rank_of(other)
+
+    __hash__ = str.__hash__  # (defining comparisons must not lose the hash: Severity.high == "high")
+
+
+_SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+def _rank_of(other: object) -> int:
+    """The rank of a severity or of its text (``"high"``); anything else cannot be ordered against one."""
+    rank = _SEVERITY_RANK.get(other) if isinstance(other, str) else None
+    if rank is None:
+        raise TypeError(f"严重程度只能与严重程度比较 a severity compares only with a severity, not {other!r}")
+    return rank
 
 
 class Basis(str, Enum):

@@ -82,9 +82,10 @@ def _waiver(f: Finding) -> str:
     return f"{w.id}（{state}，{w.expires}）：{w.justification}"
 
 
-def finding_row(f: Finding) -> list[str | int]:
-    """One finding as a CSV row (text cells neutralised)."""
-    cells: list[str | int] = [
+def finding_cells(f: Finding) -> list[str | int]:
+    """One finding's cells under :data:`COLUMNS`, as they are (the Parquet file and the data frames use
+    these; a spreadsheet needs :func:`finding_row`)."""
+    return [
         f.rule_id,
         f.status.zh,
         f.status.value,
@@ -98,14 +99,18 @@ def finding_row(f: Finding) -> list[str | int]:
         f.actual.zh,
         f.count,
         "、".join(f.evidence),
-        f.severity,
+        f.severity.value,
         f.message.zh,
         f.message.en,
         f.reason.zh,
         _waiver(f),
         "; ".join(sorted({f"{name}={info['value']} ({info['set_by']})" for name, info in f.params.items()})),
     ]
-    return [neutralise(c) if isinstance(c, str) else c for c in cells]
+
+
+def finding_row(f: Finding) -> list[str | int]:
+    """One finding as a CSV row (text cells neutralised)."""
+    return [neutralise(c) if isinstance(c, str) else c for c in finding_cells(f)]
 
 
 def write_csv(findings: Iterable[Finding], out: TextIO) -> None:

@@ -1,10 +1,12 @@
-"""A deliberately plain evaluator of the same rule semantics: loops over subjects, windows and records,
-no durable_rules, no indexes, no streaming. It is an oracle for differential tests (and the benchmark
-prints how much slower it is); it is not part of the evaluation pipeline.
+"""The oracle of the differential test: a deliberately plain evaluator of the same rule semantics, loops over
+subjects, windows and records, no durable_rules, no indexes, no streaming (the benchmark prints how much
+slower it is); it is not part of the product.
 
-It shares only the compiled parameters and the period arithmetic with the real pipeline; subjects,
-windows, record filters, counting and the status decision are written again here, as simply as
-possible, from the rule format's documentation.
+It shares only the compiled parameters, the period arithmetic and the decision table with the real pipeline;
+subjects, windows, record filters and counting are written again here, as simply as possible, from the rule
+format's documentation. The status of a fact is read from the decision table with its plain interpreter
+(``compile.decide``): the table is the one place that states what a status means, and it is checked against
+rule-format.md §5, written out, in tests/test_decision_table.py.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
-from .compile import CompiledRule, CompiledRules
-from .model.roster import Roster
-from .model.rules import Match, SubjectKind
-from .periods import Period, month_day
+from rules_engine.compile import CompiledRule, CompiledRules, decide
+from rules_engine.model.roster import Roster
+from rules_engine.model.rules import Match, SubjectKind
+from rules_engine.periods import Period, month_day
 
 Key = tuple[str, str, str, str, str, str, str, str]  # org, rule, kind, subject, second, portfolio, period, window
 Outcome = tuple[str, int]  # status, count
@@ -73,7 +75,7 @@ def reference_evaluate(
                 out[(org.id, spec.id, "organisation", org.id, "", "", period.label, "")] = ("not_applicable", 0)
                 continue
             if spec.subject is SubjectKind.trigger:
-                _triggers(rule, org.id, mine, bad, period, as_of, types, out)
+                _triggers(compiled, rule, org.id, mine, bad, period, as_of, types, out)
                 continue
             assert rule.params.period is not None
             for window in period.windows(rule.params.period):
@@ -99,7 +101,7 @@ def reference_evaluate(
                         rule, rule.match, mine, judged, subject, second, area, team_posts, kind, known
                     )
                     tainted = doubt or _tainted(rule, org.id, window, bad, types, as_of)
-                    out[key] = (_status(rule, count, as_of > judged.end, tainted), count)
+                    out[key] = (_status(compiled, rule, count, as_of > judged.end, tainted), count)
     return out
 
 
@@ -293,20 +295,14 @@ def _tainted(
     return False
 
 
-def _status(rule: CompiledRule, count: int, due: bool, tainted: bool) -> str:
-    lo, hi = rule.at_least, rule.at_most
-    if hi is not None and count > hi:
-        return "violated"
-    if count >= lo and hi is None:
-        return "fulfilled"
-    if not due:
-        return "pending"
-    if tainted:
-        return "undeterminable"
-    return "violated" if count < lo else "fulfilled"
+def _status(compiled: CompiledRules, rule: CompiledRule, count: int, due: bool, tainted: bool) -> str:
+    fact = {"r": rule.index, "n": count, "due": int(due), "taint": int(tainted), "na": 0, "unk": 0, "wv": 0}
+    (decision,) = decide(compiled.decisions, fact)
+    return decision.status.value
 
 
 def _triggers(
+    compiled: CompiledRules,
     rule: CompiledRule,
     org: str,
     records: list[dict[str, Any]],
@@ -347,4 +343,4 @@ def _triggers(
             and _passes(rule.match, r, "", "", "", [])
         )
         tainted = _tainted(rule, org, window, bad, types, as_of)
-        out[key] = (_status(rule, count, as_of > judged.end, tainted), count)
+        out[key] = (_status(compiled, rule, count, as_of > judged.end, tainted), count)

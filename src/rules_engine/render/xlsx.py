@@ -1,0 +1,729 @@
+"""The report as an Excel workbook (``--format xlsx``), written with XlsxWriter (the ``reports`` extra).
+
+Sheets, in order:
+
+- ``摘要`` summary: the period, the evaluation date, the rule packs, the input account, the count per
+  status, notes on anything incomplete, what each sheet holds, and one row per organisation (its counts,
+  its score and rank when scored, a link to its sheet);
+- ``未履行`` violations: one row per violated finding, with its explanation (expected, found, reason,
+  evidence, candidate records rejected and why, waiver); autofilter, frozen header;
+- ``规则`` the rules: title, severity, pack, clause;
+- ``评分`` scorecard and ``评分明细`` its breakdown per rule (with a scoring file; above :data:`LARGE_REPORT`
+  findings the organisations' breakdown, the summary saying where the people's is);
+- ``三实三弱`` the diagnosis: the three pairs of rates, their gaps, each level, and per organisation where
+  each gap is widest (with the roster, whose organisation tree it needs);
+- ``输入`` the input account: each source's rows read, used, rejected and excluded, then every rejected,
+  excluded and warned row with file, line, field and reason;
+- one sheet per organisation: all its findings (every status), autofilter, frozen header. Above
+  :data:`LARGE_REPORT` findings, those that need attention (violated, undeterminable, pending, waived):
+  the summary counts the rest and says so.
+
+Headers are in Chinese, with the English in a second header row (the filter buttons sit on that row).
+Dates are Excel dates. Every text cell is written with ``write_string`` (never read as a formula) and, as
+OWASP recommends for spreadsheets, a text that a spreadsheet could take for a formula once copied out
+(starting with ``= + - @``, a tab or a line break, after any spaces) gets a leading apostrophe
+(:func:`rules_engine.render.csv.neutralise`). Sheet names are made safe (at most 31 characters, none of
+``[]:*?/\\``, no leading or trailing apostrophe) and unique (ignoring case, as Excel does).
+
+Up to :data:`STREAM_ROWS` finding rows the cells are held in memory until the workbook is closed (about
+100 MB for a province of 1,000 organisations), texts in the shared string table once each; above, the
+workbook is streamed (XlsxWriter's ``constant_memory`` mode: each row to a temporary file as soon as the
+next one starts, each text inline), so memory does not grow with the number of findings, a fifth slower.
+The same report gives the same bytes (the workbook's creation date is the evaluation date).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from ..atomic import atomic_write
+from ..errors import OutputError
+from ..model.findings import Finding, Report, Status
+from ..pipeline import paused_gc
+from .csv import neutralise
+from .sections import (
+    ATTENTION,
+    STATUS_ORDER,
+    ClosedLoop,
+    OrgCount,
+    closed_loop,
+    iso_date,
+    org_counts,
+    rejected_text,
+    subject_text,
+    waiver_text,
+)
+
+if TYPE_CHECKING:
+    from ..diagnose import Diagnosis
+    from ..model.roster import Roster
+    from ..model.scoring import Scoring
+    from ..scorecard import ScoreResult
+
+MAX_CELL = 32_767  # characters Excel keeps in one cell
+MAX_ROWS = 1_048_576  # rows of a worksheet
+SHEET_NAME_MAX = 31
+_EXCEL_EPOCH, _EXCEL_LEAP_BUG_END = dt.date(1899, 12, 30), dt.date(1900, 3, 1)
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+
+SUMMARY, VIOLATIONS, RULES, SCORES, BREAKDOWN, DIAGNOSIS, INPUT = (
+    "摘要",
+    "未履行",
+    "规则",
+    "评分",
+    "评分明细",
+    "三实三弱",
+    "输入",
+)
+
+_STATUS_COLOUR = {
+    Status.fulfilled: "#1b7a2e",
+    Status.violated: "#b3121d",
+    Status.pending: "#9a6700",
+    Status.not_applicable: "#6e7781",
+    Status.undeterminable: "#8250df",
+    Status.waived: "#0969da",
+}
+
+Cell = Callable[[Finding], Any]
+
+#: (Chinese header, English header, width, value of a finding); a value is text, a number, a date or a status
+VIOLATION_COLUMNS: tuple[tuple[str, str, int, Cell], ...] = (
+    ("组织编号", "organisation_id", 12, lambda f: f.organisation.id),
+    ("组织", "organisation", 18, lambda f: f.organisation.name),
+    ("规则编号", "rule_id", 11, lambda f: f.rule_id),
+    ("规则", "rule", 34, lambda f: f.rule_title.zh),
+    ("责任主体", "subject", 26, subject_text),
+    ("职务", "role", 10, lambda f: f.subject.role or ""),
+    ("区间起", "window start", 11, lambda f: iso_date(f.window.start) or f.window.start),
+    ("区间止", "window end", 11, lambda f: iso_date(f.window.end) or f.window.end),
+    ("应为", "expected", 16, lambda f: f.expected.zh),
+    ("实际", "found", 12, lambda f: f.actual.zh),
+    ("次数", "count", 6, lambda f: f.count),
+    ("说明", "message", 48, lambda f: f.message.zh),
+    ("理由", "reason", 48, lambda f: f"{f.reason.zh} / {f.reason.en}"),
+    ("证据（计入的记录）", "evidence (records counted)", 24, lambda f: "、".join(f.evidence)),
+    ("未计入的记录及原因", "records rejected and why", 40, rejected_text),
+    ("豁免", "waiver", 30, waiver_text),
+)
+#: an organisation's sheet: a line per finding (the violations sheet and the rules sheet have the rest)
+ORG_SHEET_COLUMNS: tuple[tuple[str, str, int, Cell], ...] = (
+    ("状态", "status", 12, lambda f: f.status),
+    ("规则编号", "rule_id", 11, lambda f: f.rule_id),
+    ("责任主体", "subject", 26, subject_text),
+    ("区间起", "window start", 11, lambda f: iso_date(f.window.start) or f.window.start),
+    ("区间止", "window end", 11, lambda f: iso_date(f.window.end) or f.window.end),
+    ("应为", "expected", 16, lambda f: f.expected.zh),
+    ("实际", "found", 12, lambda f: f.actual.zh),
+    ("次数", "count", 6, lambda f: f.count),
+    ("理由", "reason", 60, lambda f: f.reason.zh),
+)
+#: above this many finding rows (the violations sheet's and the organisation sheets'), the workbook is
+#: streamed (XlsxWriter's ``constant_memory``: each row to a temporary file as soon as the next starts);
+#: below, held in memory, faster: about 100 MB for 93,000 rows (a province of 1,000 organisations)
+STREAM_ROWS = 150_000
+#: above this many findings, the organisation sheets list the findings that need attention (every status
+#: but fulfilled and not applicable, which the summary counts): a province's 150,000 lines would take
+#: XlsxWriter half a minute and make a workbook nobody scrolls
+LARGE_REPORT = 20_000
+
+
+def render_xlsx(
+    report: Report,
+    out: str | Path | IO[bytes],
+    scoring: Scoring | ScoreResult | str | Path | None = None,
+    roster: Roster | Diagnosis | str | Path | None = None,
+    *,
+    inputs: Iterable[str | Path] = (),
+    every_finding: bool | None = None,
+) -> None:
+    """Write `report` as an Excel workbook to `out` (a path, written whole or not at all and never over one
+    of `inputs`; or a binary file object, which must be seekable). With `scoring` (a scoring file, a
+    :class:`~rules_engine.Scoring`, or a :class:`~rules_engine.ScoreResult`) the workbook has the scorecard
+    sheets; with `roster` (the roster the report was made from, or a :class:`~rules_engine.Diagnosis`) the
+    三实三弱 sheet; both computed once per report for this and :func:`render_html` (see
+    :func:`~rules_engine.render.sections.closed_loop`). `every_finding`: whether
+    the organisation sheets list every finding (True) or those that need attention (False); by default
+    every finding up to :data:`LARGE_REPORT` findings. Needs the ``reports`` extra (XlsxWriter)."""
+    xlsxwriter = xlsxwriter_module()
+    with paused_gc():  # a million short-lived cells and no cycles: the collector would only rescan the report
+        extra = closed_loop(report, scoring, roster)  # errors before anything is written
+        if isinstance(out, (str, Path)):
+            with atomic_write(out, inputs) as handle:
+                _Workbook(xlsxwriter, handle, report, extra, every_finding).write()
+        else:
+            _Workbook(xlsxwriter, out, report, extra, every_finding).write()
+
+
+def xlsxwriter_module() -> Any:
+    try:
+        import xlsxwriter
+    except ModuleNotFoundError as exc:
+        raise OutputError(
+            "Excel 报告需要可选依赖 the Excel report needs the 'reports' extra (XlsxWriter is not installed): "
+            "pip install 'duty-rules-engine[reports]'"
+        ) from exc
+    return xlsxwriter
+
+
+def safe_sheet_name(name: str, taken: set[str], fallback: str = "sheet") -> str:
+    """`name` as a worksheet name Excel accepts: forbidden characters ``[]:*?/\\`` (and control characters)
+    replaced by ``_``, no leading or trailing apostrophe, at most 31 characters, not ``History`` (reserved),
+    and unique among `taken` ignoring case (``~2``, ``~3`` ... appended). Adds the name to `taken`
+    (lower-cased)."""
+    base = _SHEET_FORBIDDEN.sub("_", name).strip().strip("'").strip() or fallback
+    if base.lower() == "history":
+        base += "_"
+    base = base[:SHEET_NAME_MAX]
+    candidate, n = base, 1
+    while candidate.lower() in taken:
+        n += 1
+        suffix = f"~{n}"
+        candidate = base[: SHEET_NAME_MAX - len(suffix)].rstrip("'") + suffix
+    taken.add(candidate.lower())
+    return candidate
+
+
+def _text(value: str) -> str:
+    """A text cell: neutralised against formula injection, cut to what a cell holds."""
+    text = neutralise(value)
+    if len(text) > MAX_CELL:
+        text = text[: MAX_CELL - 1] + "…"
+    return text
+
+
+class _Workbook:
+    def __init__(
+        self, xlsxwriter: Any, handle: IO[bytes], report: Report, extra: ClosedLoop, every_finding: bool | None
+    ) -> None:
+        self.report = report
+        self.extra = extra
+        self.every = len(report.findings) <= LARGE_REPORT if every_finding is None else every_finding
+        listed = len(report.findings) if self.every else sum(report.summary.get(s.value, 0) for s in ATTENTION)
+        self.streaming = report.summary.get("violated", 0) + listed > STREAM_ROWS
+        as_of = iso_date(report.as_of) or dt.date(2000, 1, 1)
+        self.book = xlsxwriter.Workbook(
+            handle,
+            {"constant_memory": self.streaming, "strings_to_formulas": False, "strings_to_urls": False},
+        )
+        self.book.set_properties(
+            {
+                "title": f"履责情况报告 duty fulfilment report {report.period.label}",
+                "created": dt.datetime(as_of.year, as_of.month, as_of.day),
+            }
+        )
+        b = self.book
+        self.f_title = b.add_format({"bold": True, "font_size": 14})
+        self.f_bold = b.add_format({"bold": True})
+        self.f_head = b.add_format({"bold": True, "bg_color": "#dfe7f1", "border": 1, "text_wrap": True})
+        self.f_head_en = b.add_format({"italic": True, "font_color": "#57606a", "bg_color": "#eef2f7", "border": 1})
+        self.f_date = b.add_format({"num_format": "yyyy-mm-dd"})
+        self.f_pct = b.add_format({"num_format": "0.0%"})
+        self.f_num = b.add_format({"num_format": "0.00"})
+        self.f_wrap = b.add_format({"text_wrap": True, "valign": "top"})
+        self.f_link = b.add_format({"font_color": "#0969da", "underline": 1})
+        self.f_status = {
+            s: b.add_format({"font_color": c, "bold": s is Status.violated}) for s, c in _STATUS_COLOUR.items()
+        }
+        self.taken: set[str] = set()
+        self.texts: dict[str, str] = {}
+        self.status_text = {status: f"{status.zh} {status.value}" for status in Status}
+
+    # -- cells
+
+    def cell(self, sheet: Any, row: int, col: int, value: Any, fmt: Any = None) -> None:
+        kind = type(value)
+        if kind is str:  # the commonest first; texts repeat (names, rules, reasons): each made safe once
+            if value:
+                text = self.texts.get(value)
+                if text is None:
+                    text = self.texts[value] = _text(value)
+                sheet.write_string(row, col, text, fmt)
+        elif value is None:
+            return
+        elif isinstance(value, Status):
+            sheet.write_string(row, col, self.status_text[value], fmt or self.f_status[value])
+        elif isinstance(value, bool):
+            sheet.write_string(row, col, "是 yes" if value else "否 no", fmt)
+        elif isinstance(value, (int, float)):
+            sheet.write_number(row, col, value, fmt)
+        elif isinstance(value, dt.date):
+            if type(value) is dt.date and value >= _EXCEL_LEAP_BUG_END:  # days since 1899-12-30, date format
+                sheet.write_number(row, col, (value - _EXCEL_EPOCH).days, fmt or self.f_date)
+            else:  # before March 1900 Excel counts a 29 February 1900 that never was: XlsxWriter knows
+                sheet.write_datetime(row, col, dt.datetime(value.year, value.month, value.day), fmt or self.f_date)
+        elif value != "":
+            self.cell(sheet, row, col, str(value), fmt)
+
+    def header(self, sheet: Any, row: int, columns: Sequence[tuple[str, str, int, Any]]) -> None:
+        """Two header rows (Chinese, then English), column widths set."""
+        for col, (zh, _, width, _) in enumerate(columns):
+            sheet.set_column(col, col, width)
+            sheet.write_string(row, col, zh, self.f_head)
+        for col, (_, en, _, _) in enumerate(columns):
+            sheet.write_string(row + 1, col, en, self.f_head_en)
+
+    def add_sheet(self, name: str, fallback: str = "sheet") -> tuple[str, Any]:
+        safe = safe_sheet_name(name, self.taken, fallback)
+        return safe, self.book.add_worksheet(safe)
+
+    # -- the workbook
+
+    def write(self) -> None:
+        orgs = org_counts(self.report)
+        for name in (SUMMARY, VIOLATIONS, RULES, SCORES, BREAKDOWN, DIAGNOSIS, INPUT):
+            self.taken.add(name.lower())  # the fixed sheets' names are never given to an organisation
+        self.taken.discard(SUMMARY.lower())
+        _, summary = self.add_sheet(SUMMARY)
+        self.taken.discard(VIOLATIONS.lower())
+        _, violations = self.add_sheet(VIOLATIONS)
+        self.taken.discard(RULES.lower())
+        _, rules = self.add_sheet(RULES)
+        scores = breakdown = diagnosis = None
+        if self.extra.scores is not None:
+            self.taken.discard(SCORES.lower())
+            _, scores = self.add_sheet(SCORES)
+            self.taken.discard(BREAKDOWN.lower())
+            _, breakdown = self.add_sheet(BREAKDOWN)
+        if self.extra.diagnosis is not None:
+            self.taken.discard(DIAGNOSIS.lower())
+            _, diagnosis = self.add_sheet(DIAGNOSIS)
+        self.taken.discard(INPUT.lower())
+        _, account = self.add_sheet(INPUT)
+        org_sheets = {o.id: self.add_sheet(o.name, o.id) for o in orgs}
+
+        left_out = self.write_findings_sheets(violations, org_sheets)
+        self.write_summary(summary, orgs, {k: v[0] for k, v in org_sheets.items()}, left_out)
+        self.write_rules(rules)
+        if scores is not None and breakdown is not None:
+            self.write_scores(scores, breakdown)
+        if diagnosis is not None:
+            self.write_diagnosis(diagnosis)
+        self.write_input(account)
+        self.book.close()
+
+    def write_findings_sheets(self, violations: Any, org_sheets: dict[str, tuple[str, Any]]) -> int:
+        """The violations sheet and each organisation's sheet, in one pass over the findings. Returns the
+        number of rows left out because a sheet is full (more than a million)."""
+        v_columns, o_columns = VIOLATION_COLUMNS, ORG_SHEET_COLUMNS
+        self.header(violations, 0, v_columns)
+        violations.freeze_panes(2, 0)
+        for _, sheet in org_sheets.values():
+            self.header(sheet, 0, o_columns)
+            sheet.freeze_panes(2, 0)
+        left_out = 0
+        by_org: dict[str, list[Finding]] = {org_id: [] for org_id in org_sheets}
+        listed = None if self.every else set(ATTENTION)
+        for f in self.report.findings:
+            if listed is None or f.status in listed:
+                by_org[f.organisation.id].append(f)
+        for org_id, (_, sheet) in org_sheets.items():
+            findings = by_org.pop(org_id)
+            left_out += max(0, len(findings) - (MAX_ROWS - 2))
+            findings = findings[: MAX_ROWS - 2]
+            for row, f in enumerate(findings, start=2):
+                for col, (_, _, _, value) in enumerate(o_columns):
+                    self.cell(sheet, row, col, value(f))
+            sheet.autofilter(1, 0, max(len(findings) + 1, 1), len(o_columns) - 1)
+            _close_rows(sheet)
+        v_row = 2
+        for f in self.report.findings:
+            if f.status is not Status.violated:
+                continue
+            if v_row >= MAX_ROWS:
+                left_out += 1
+                continue
+            for col, (_, _, _, value) in enumerate(v_columns):
+                self.cell(violations, v_row, col, value(f))
+            v_row += 1
+        violations.autofilter(1, 0, max(v_row - 1, 1), len(v_columns) - 1)
+        return left_out
+
+    def write_summary(self, sheet: Any, orgs: list[OrgCount], names: dict[str, str], left_out: int) -> None:
+        r = self.report
+        period_start, period_end = iso_date(r.period.start), iso_date(r.period.end)
+        self.cell(sheet, 0, 0, "履责情况报告 Duty fulfilment report", self.f_title)
+        self.cell(sheet, 2, 0, "评价期间 period", self.f_bold)
+        self.cell(sheet, 2, 1, r.period.label)
+        self.cell(sheet, 2, 2, period_start or r.period.start)
+        self.cell(sheet, 2, 3, period_end or r.period.end)
+        self.cell(sheet, 3, 0, "评价日期 as of", self.f_bold)
+        self.cell(sheet, 3, 1, iso_date(r.as_of) or r.as_of)
+        self.cell(sheet, 4, 0, "规则包 rules", self.f_bold)
+        self.cell(sheet, 4, 1, ", ".join(f"{p.id}@{p.version}" for p in r.rules))
+        records = [s for s in r.input.sources if s.kind == "records"]
+        self.cell(sheet, 5, 0, "输入 input", self.f_bold)
+        self.cell(
+            sheet,
+            5,
+            1,
+            f"记录 {sum(s.read for s in records)} 条读入，{sum(s.rejected for s in records)} 条拒收，"
+            f"{sum(s.excluded for s in records)} 条排除 / records read, rejected, excluded (见 see “{INPUT}”)",
+        )
+        row = 7
+        self.cell(sheet, row, 0, "状态 status", self.f_head)
+        self.cell(sheet, row, 1, "英文 English", self.f_head)
+        self.cell(sheet, row, 2, "结论数 findings", self.f_head)
+        for status in STATUS_ORDER:
+            row += 1
+            self.cell(sheet, row, 0, status.zh, self.f_status[status])
+            self.cell(sheet, row, 1, status.value)
+            self.cell(sheet, row, 2, r.summary.get(status.value, 0))
+        row += 1
+        self.cell(sheet, row, 0, "合计 total", self.f_bold)
+        self.cell(sheet, row, 2, sum(r.summary.values()))
+        notes = self.notes(left_out)
+        if notes:
+            row += 2
+            self.cell(sheet, row, 0, "注意 notes", self.f_bold)
+            for note in notes:
+                row += 1
+                self.cell(sheet, row, 0, note)
+        row += 2
+        self.cell(sheet, row, 0, "工作表 sheets", self.f_bold)
+        for name, what in self.guide():
+            row += 1
+            self.cell(sheet, row, 0, name)
+            self.cell(sheet, row, 1, what)
+        row += 2
+        scores = {c.organisation: c for c in self.extra.scores.organisations} if self.extra.scores else {}
+        columns: list[tuple[str, str, int, Any]] = [
+            ("组织编号", "organisation_id", 14, None),
+            ("组织", "organisation", 28, None),
+            ("类型", "kind", 14, None),
+            ("工作表", "sheet", 14, None),
+            *((s.zh, s.value, 11, None) for s in STATUS_ORDER),
+            ("合计", "total", 11, None),
+        ]
+        if scores:
+            columns += [("得分", "score", 11, None), ("名次", "rank", 11, None)]
+        self.header(sheet, row, columns)
+        row += 1
+        for org in orgs:
+            row += 1
+            self.cell(sheet, row, 0, org.id)
+            self.cell(sheet, row, 1, org.name)
+            self.cell(sheet, row, 2, org.kind)
+            name = names[org.id]
+            sheet.write_url(row, 3, "internal:'" + name.replace("'", "''") + "'!A1", self.f_link, _text(name))
+            for col, status in enumerate(STATUS_ORDER, start=4):
+                self.cell(sheet, row, col, org.counts.get(status.value, 0))
+            self.cell(sheet, row, 4 + len(STATUS_ORDER), org.total)
+            card = scores.get(org.id)
+            if card is not None:
+                self.cell(sheet, row, 5 + len(STATUS_ORDER), card.score, self.f_num)
+                self.cell(sheet, row, 6 + len(STATUS_ORDER), card.rank)
+
+    def notes(self, left_out: int) -> list[str]:
+        r = self.report
+        out = []
+        if not self.every:
+            fulfilled, na = r.summary.get("fulfilled", 0), r.summary.get("not_applicable", 0)
+            out.append(
+                f"结论较多（{len(r.findings)} 项）：各组织工作表只列需关注的结论"
+                "（未履行、无法判定、期限未到、已豁免）；"
+                f"已履行 {fulfilled} 项、不适用 {na} 项只计数，逐项见 JSON 或 CSV 报告 / a large report: the "
+                f"organisation sheets list the findings that need attention; {fulfilled} fulfilled and {na} not "
+                "applicable are counted here, listed in the JSON or CSV report"
+            )
+        if left_out:
+            out.append(
+                f"超过 Excel 工作表行数上限，{left_out} 行结论未列出（见 JSON 报告）/ {left_out} finding rows did not "
+                "fit in a worksheet's million rows (see the JSON report)"
+            )
+        if r.input.rejections:
+            n = len(r.input.rejections)
+            out.append(
+                f"{n} 行输入被拒收，结论可能不完整（见“{INPUT}”）/ {n} input rows rejected: findings may be incomplete"
+            )
+        if r.summary.get("undeterminable"):
+            n = r.summary["undeterminable"]
+            out.append(f"{n} 项无法判定（见各组织工作表）/ {n} findings undeterminable (see the organisation sheets)")
+        for label, part in (("评分 scores", self.extra.scores), ("三实三弱 diagnostics", self.extra.diagnosis)):
+            for note in part.incomplete if part is not None else ():
+                out.append(f"{label}: {note.zh} / {note.en}")
+        if self.extra.scores is not None:
+            if not self.every:
+                people = sum(len(c.rules) for c in self.extra.scores.people)
+                out.append(
+                    f"“{BREAKDOWN}”只列各组织的得分明细；个人的 {people} 行明细见 "
+                    f"rules-engine score --format json / a large report: “{BREAKDOWN}” lists the organisations' "
+                    f"breakdown; the people's {people} rows are in rules-engine score --format json"
+                )
+            out += [f"{n.zh} / {n.en}" for n in self.extra.scores.scoring.notes]
+        return out
+
+    def guide(self) -> list[tuple[str, str]]:
+        out = [
+            (VIOLATIONS, "每项未履行的结论及其说明（可筛选）/ every violated finding, explained (filterable)"),
+            (RULES, "规则、条款与严重程度 the rules, their clauses and severity"),
+        ]
+        if self.extra.scores is not None:
+            out.append((SCORES, "组织与个人的得分和排名 scores and ranks of organisations and people"))
+            out.append(
+                (BREAKDOWN, "每个得分按规则的明细 the breakdown of each score per rule")
+                if self.every
+                else (BREAKDOWN, "各组织得分按规则的明细 the breakdown of each organisation's score per rule")
+            )
+        if self.extra.diagnosis is not None:
+            out.append((DIAGNOSIS, "三实三弱：三组履行率、差距及最大处 the three gaps and where each is widest"))
+        out.append((INPUT, "输入账目与被拒收的行 the input account and every row not used"))
+        out.append(
+            (
+                "（组织名）",
+                "每个组织的全部结论 each organisation's findings (every status)"
+                if self.every
+                else "每个组织需关注的结论 each organisation's findings that need attention",
+            )
+        )
+        return out
+
+    def write_rules(self, sheet: Any) -> None:
+        """One row per rule of the findings: title, severity, pack, clause (the organisation sheets and the
+        violations sheet name the rule by its id)."""
+        seen: dict[str, Finding] = {}
+        for f in self.report.findings:
+            seen.setdefault(f.rule_id, f)
+        columns = (
+            ("规则编号", "rule_id", 11),
+            ("规则", "title", 40),
+            ("英文", "title (English)", 40),
+            ("严重程度", "severity", 9),
+            ("规则包", "pack", 28),
+            ("条款", "clause", 30),
+            ("条款原文", "clause text", 60),
+            ("来源", "provenance", 12),
+            ("可信度", "confidence", 9),
+        )
+        self.header(sheet, 0, [(zh, en, w, None) for zh, en, w in columns])
+        sheet.freeze_panes(2, 0)
+        for row, rule_id in enumerate(sorted(seen), start=2):
+            f = seen[rule_id]
+            values = (
+                rule_id,
+                f.rule_title.zh,
+                f.rule_title.en,
+                f.severity,
+                f"{f.pack}@{f.pack_version}",
+                f.clause.label,
+                f.clause.text,
+                f.clause.provenance,
+                f.clause.confidence,
+            )
+            for col, value in enumerate(values):
+                self.cell(sheet, row, col, value)
+        sheet.autofilter(1, 0, max(len(seen) + 1, 1), len(columns) - 1)
+
+    def write_scores(self, sheet: Any, breakdown: Any) -> None:
+        result = self.extra.scores
+        assert result is not None
+        columns = (
+            ("类别", "kind", 10),
+            ("排名组", "group", 22),
+            ("名次", "rank", 6),
+            ("参与排名", "ranked", 8),
+            ("编号", "id", 12),
+            ("名称", "name", 16),
+            ("职务", "role", 10),
+            ("组织编号", "organisation", 12),
+            ("组织", "organisation_name", 18),
+            ("得分", "score", 8),
+            ("实得", "earned", 8),
+            ("应得", "possible", 8),
+            *((s.zh, s.value, 8) for s in STATUS_ORDER),
+            ("完整", "complete", 8),
+        )
+        self.header(sheet, 0, [(zh, en, w, None) for zh, en, w in columns])
+        sheet.freeze_panes(2, 0)
+        rows = result.rows()
+        for i, data in enumerate(rows, start=2):
+            for col, (_, key, _) in enumerate(columns):
+                value = data.get(key)
+                self.cell(sheet, i, col, value, self.f_num if key in ("score", "earned", "possible") else None)
+        sheet.autofilter(1, 0, max(len(rows) + 1, 1), len(columns) - 1)
+        b_columns = (
+            ("类别", "kind", 10),
+            ("编号", "id", 12),
+            ("组织编号", "organisation", 12),
+            ("规则编号", "rule_id", 11),
+            ("权重", "weight", 7),
+            *((s.zh, s.value, 8) for s in STATUS_ORDER),
+            ("应得", "possible", 8),
+            ("实得", "earned", 8),
+            ("失分", "lost", 8),
+            ("触及上限", "capped", 8),
+        )
+        self.header(breakdown, 0, [(zh, en, w, None) for zh, en, w in b_columns])
+        breakdown.freeze_panes(2, 0)
+        b_rows = result.breakdown_rows()
+        if not self.every:  # a province: the organisations' breakdown; a person's is in `rules-engine score`
+            b_rows = [row for row in b_rows if row["kind"] == "organisation"]
+        for i, data in enumerate(b_rows, start=2):
+            for col, (_, key, _) in enumerate(b_columns):
+                self.cell(breakdown, i, col, data.get(key))
+        breakdown.autofilter(1, 0, max(len(b_rows) + 1, 1), len(b_columns) - 1)
+
+    def write_diagnosis(self, sheet: Any) -> None:
+        d = self.extra.diagnosis
+        assert d is not None
+        self.cell(sheet, 0, 0, "三实三弱诊断 diagnostics", self.f_title)
+        self.cell(
+            sheet,
+            1,
+            0,
+            f"履行率 = 已履行 /（已履行 + 未履行），{d.confidence:.0%} Wilson 区间；差距 = 前者 − 后者（Newcombe 区间）"
+            " / rate = fulfilled / (fulfilled + violated); gap = first − second",
+        )
+        heads = [
+            ("对比", "pair"),
+            ("前者", "first"),
+            ("履行率", "rate"),
+            ("下限", "low"),
+            ("上限", "high"),
+            ("已履行/计数", "fulfilled/n"),
+            ("后者", "second"),
+            ("履行率", "rate"),
+            ("下限", "low"),
+            ("上限", "high"),
+            ("已履行/计数", "fulfilled/n"),
+            ("差距", "gap"),
+            ("差距下限", "gap low"),
+            ("差距上限", "gap high"),
+            ("差距最大的组织", "widest at"),
+            ("该处差距", "widest gap"),
+            ("此前差距", "previous"),
+            ("变化", "change"),
+        ]
+        row = 3
+        self.header(sheet, row, [(zh, en, 24 if col == 0 else 12, None) for col, (zh, en) in enumerate(heads)])
+        row += 1
+        for g in d.gaps:
+            row += 1
+            values: list[tuple[Any, Any]] = [(f"{g.title.zh} / {g.title.en}", None)]
+            for label, rate in ((g.first_label, g.first), (g.second_label, g.second)):
+                values += [
+                    (f"{label.zh} {label.en}", None),
+                    (rate.rate, self.f_pct),
+                    (rate.low, self.f_pct),
+                    (rate.high, self.f_pct),
+                    (f"{rate.fulfilled}/{rate.n}", None),
+                ]
+            values += [
+                (g.gap, self.f_pct),
+                (g.low, self.f_pct),
+                (g.high, self.f_pct),
+                (f"{g.widest.name}（{g.widest.organisation}）" if g.widest else "", None),
+                (g.widest.gap if g.widest else None, self.f_pct),
+                (g.previous, self.f_pct),
+                (g.change, self.f_pct),
+            ]
+            for col, (value, fmt) in enumerate(values):
+                self.cell(sheet, row, col, value, fmt)
+        row += 2
+        self.cell(sheet, row, 0, "各层级 levels (depth in the roster's tree)", self.f_bold)
+        row += 1
+        for col, text in enumerate(
+            ("深度 depth", "组织数 organisations", "履行率 rate", "下限 low", "上限 high", "计数 n")
+        ):
+            self.cell(sheet, row, col, text, self.f_head)
+        for level in d.levels:
+            row += 1
+            for col, (value, fmt) in enumerate(
+                (
+                    (level.depth, None),
+                    (len(level.organisations), None),
+                    (level.rate.rate, self.f_pct),
+                    (level.rate.low, self.f_pct),
+                    (level.rate.high, self.f_pct),
+                    (level.rate.n, None),
+                )
+            ):
+                self.cell(sheet, row, col, value, fmt)
+        row += 2
+        self.cell(sheet, row, 0, "各组织的差距（从大到小）per organisation, widest first", self.f_bold)
+        row += 1
+        for col, text in enumerate(
+            (
+                "对比 pair",
+                "组织编号 id",
+                "组织 organisation",
+                "前者 first",
+                "计数 n",
+                "后者 second",
+                "计数 n",
+                "差距 gap",
+            )
+        ):
+            self.cell(sheet, row, col, text, self.f_head)
+        for g in d.gaps:
+            for og in g.by_organisation:
+                row += 1
+                for col, (value, fmt) in enumerate(
+                    (
+                        (g.pair, None),
+                        (og.organisation, None),
+                        (og.name, None),
+                        (og.first.rate, self.f_pct),
+                        (og.first.n, None),
+                        (og.second.rate, self.f_pct),
+                        (og.second.n, None),
+                        (og.gap, self.f_pct),
+                    )
+                ):
+                    self.cell(sheet, row, col, value, fmt)
+
+    def write_input(self, sheet: Any) -> None:
+        account = self.report.input
+        columns = (
+            ("来源", "source", 40),
+            ("类别", "kind", 10),
+            ("读入", "read", 8),
+            ("使用", "used", 8),
+            ("拒收", "rejected", 8),
+            ("排除", "excluded", 8),
+        )
+        self.header(sheet, 0, [(zh, en, w, None) for zh, en, w in columns])
+        row = 1
+        for s in account.sources:
+            row += 1
+            for col, value in enumerate((s.source, s.kind, s.read, s.used, s.rejected, s.excluded)):
+                self.cell(sheet, row, col, value)
+        row += 2
+        heads = ("处理 handling", "来源 source", "行 line", "字段 field", "值 value", "原因", "reason", "记录 record")
+        for col, text in enumerate(heads):
+            self.cell(sheet, row, col, text, self.f_head)
+        for label, rows in (
+            ("拒收 rejected", account.rejections),
+            ("排除 excluded", account.excluded),
+            ("提醒 warning", account.warnings),
+        ):
+            for rej in rows:
+                row += 1
+                values = (
+                    label,
+                    rej.source,
+                    rej.line,
+                    rej.field,
+                    rej.value,
+                    rej.reason.zh,
+                    rej.reason.en,
+                    rej.record_id,
+                )
+                for col, value in enumerate(values):
+                    self.cell(sheet, row, col, value)
+
+
+def _close_rows(sheet: Any) -> None:
+    """When streaming, close an organisation sheet's temporary row file once its rows are written (XlsxWriter
+    reopens it when the workbook is assembled): a province has thousands of sheets, more than a process may
+    hold open."""
+    close = getattr(sheet, "_opt_close", None)
+    if close is not None and getattr(sheet, "row_data_fh", None) is not None:
+        close()
+
+
+__all__ = ["ATTENTION", "render_xlsx", "safe_sheet_name"]
