@@ -124,6 +124,8 @@ def test_the_tally_agrees_with_a_plain_loop_over_the_records(
     def spy_finish(counter: Any) -> list[Obligation]:
         out: list[Obligation] = finish(counter)
         indexes.append(counter.index)
+        if counter.tallied is not None:  # the evidence and rejected candidates onto the obligations
+            counter.tallied.fill()
         for ob in [*counter.obligations, *out]:
             if ob.window is not None and not ob.na and not ob.unk:
                 judged.append(ob)

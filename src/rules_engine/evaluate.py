@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from .atomic import atomic_write
 from .errors import InputError
+from .finding_lines import LineMaker
 from .findings import finding_dict, rule_table
 from .intake import RecordsInput
 from .load.waivers import LoadedWaiver
@@ -25,7 +26,7 @@ from .periods import Period
 from .pipeline import NULL_TRACER, RosterInput, RulesInput, Run, paused_gc, prepare
 from .render.csv import write_csv_bytes
 from .render.frames import require_parquet, write_parquet
-from .render.json import write_json, write_json_v2
+from .render.json import write_json_lines
 from .render.junit import write_junit
 from .tally import MAX_EVIDENCE
 from .trace import Tracer
@@ -141,11 +142,10 @@ def _position(out: IO[bytes]) -> int:
 def _write(run: Run, header: dict[str, Any], out: IO[bytes], format: str, report_format: str) -> None:
     if format == "json" and report_format == "v2":
         table, keys = rule_table(run.compiled.rules)
-        keyed = ((keys[id(ob.rule)], finding_dict(ob, d.status, d.waives, raw=True)) for ob, d in run.decided())
-        write_json_v2(header, table, keyed, out)
+        write_json_lines(header, LineMaker(keys, run.tallied).blocks(lambda: run.decided(filled=False)), out, table)
         return
     if format == "json":
-        write_json(header, (finding_dict(ob, d.status, d.waives, raw=True) for ob, d in run.decided()), out)
+        write_json_lines(header, LineMaker(None, run.tallied).blocks(lambda: run.decided(filled=False)), out)
         return
     models = (Finding.model_validate(finding_dict(ob, d.status, d.waives)) for ob, d in run.decided())
     if format == "junit":

@@ -30,7 +30,7 @@ from .model.findings import Status
 from .model.roster import Roster
 from .periods import Period, check_range, parse_period
 from .plan import Obligation, RosterIndex, plan
-from .tally import Counter
+from .tally import Counter, Tallied
 from .trace import NullTracer, Tracer
 from .waive import apply_waivers
 
@@ -66,6 +66,7 @@ class Run:
     max_evidence: int
     waivers: list[LoadedWaiver]
     warnings: list[BadRow]
+    tallied: Tallied | None = None  # the tally's evidence and rejected candidates, as columns
 
     def input_files(self) -> list[str]:
         """Every file this run read: roster, records, waivers, and the files of its rule packs."""
@@ -73,7 +74,11 @@ class Run:
         packs = files_under(p.root for p in self.compiled.ruleset.packs)
         return [self.roster.source, *self.accounts, *sorted(waivers), *packs]
 
-    def decided(self) -> Iterator[tuple[Obligation, Decision]]:
+    def decided(self, filled: bool = True) -> Iterator[tuple[Obligation, Decision]]:
+        """Each obligation with its decision, in report order. `filled`: with the evidence ids and the rejected
+        candidates on the obligations (the JSON writers read them as columns instead: ``self.tallied``)."""
+        if filled and self.tallied is not None:
+            self.tallied.fill()
         for group, statuses in zip(self.groups, self.statuses, strict=True):
             yield from zip(group, statuses, strict=True)
 
@@ -261,6 +266,7 @@ def prepare(
         max_evidence,
         loaded_waivers,
         warnings,
+        counter.tallied,
     )
 
 

@@ -54,6 +54,7 @@ class Obligation:
     taint: list[BadRow] | None = None
     waiver: LoadedWaiver | None = None  # the matching waiver, if any
     waiver_expired: bool = False
+    row: int = -1  # its number in the tally's columns (tally.Tallied), -1: not tallied
 
     def rejections(self) -> Iterator[tuple[str, Why]]:
         """The rejected candidates kept: (record id, why; see describe()), in reading order."""

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
+import orjson
 import polars as pl
 
 from .compile import CompiledRule, CompiledRules
@@ -134,6 +135,7 @@ class Counter:
         self.records = RecordColumns()
         self.trigger_obligations: list[Obligation] = []
         self.taints: list[BadRow] = []
+        self.tallied: Tallied | None = None  # the evidence and rejected candidates, as columns (after finish)
         self._bad_triggers: set[tuple[int, str, str]] = set()
 
     def add_batch(self, batch: Sequence[Rec]) -> None:
@@ -184,7 +186,9 @@ class Counter:
             if ob.window is not None and not ob.na and not ob.unk
         ]
         if judged:
-            _Tally(self.compiled, self.index, self.records, judged, self.max_evidence).run()
+            tally = _Tally(self.compiled, self.index, self.records, judged, self.max_evidence)
+            tally.run()
+            self.tallied = tally.tallied
         return self.trigger_obligations
 
     def attach_taints(self, obligations: Iterable[Obligation]) -> None:
@@ -209,6 +213,129 @@ class Counter:
                 if ob.taint is None:
                     ob.taint = []
                 ob.taint.append(row)
+
+
+class Tallied:
+    """The evidence ids and the rejected candidates of the tallied obligations (``ob.row`` is an obligation's
+    number here), as columns: written onto the obligations by :meth:`fill` when Python asks for them
+    (:func:`rules_engine.findings.finding_dict`), or read as JSON by :meth:`fragments` (the JSON writers)."""
+
+    def __init__(
+        self,
+        obs: list[Obligation],
+        ids: pl.Series,
+        evidence: pl.DataFrame | None,
+        rejected: pl.DataFrame | None,
+        whys: list[Why],
+        table: pl.DataFrame,
+        rules: dict[int, CompiledRule],
+    ) -> None:
+        self.obs, self.ids, self.evidence, self.rejected, self.whys = obs, ids, evidence, rejected, whys
+        self.table, self.rules = table, rules
+        self.filled = False
+
+    def fill(self) -> None:
+        """Write the evidence ids and the rejected candidates onto the obligations (once)."""
+        if self.filled:
+            return
+        self.filled = True
+        obs, ids = self.obs, self.ids
+        if self.evidence is not None:
+            evidence = self.evidence.with_columns(id=ids.gather(self.evidence.get_column("row")))
+            grouped = evidence.group_by("ob", maintain_order=True).agg("id")
+            for i, found in zip(grouped.get_column("ob").to_list(), grouped.get_column("id").to_list(), strict=True):
+                obs[i].evidence = found
+        if self.rejected is not None:
+            whys = self.whys
+            rejected = self.rejected.with_columns(id=ids.gather(self.rejected.get_column("row")))
+            grouped = rejected.group_by("ob", maintain_order=True).agg("id", "why")
+            for i, found, keys in zip(
+                grouped.get_column("ob").to_list(),
+                grouped.get_column("id").to_list(),
+                grouped.get_column("why").to_list(),
+                strict=True,
+            ):
+                obs[i].rejected = (found, [whys[k] for k in keys])
+
+    def json_lists(self, rows: pl.Series) -> JsonLists:
+        """The ``evidence`` and ``rejected`` lists as the compact JSON a finding holds, for findings written in
+        the order of `rows` (the tally number of each finding's obligation, null for one not tallied), a chunk
+        at a time (:meth:`JsonLists.chunk`): the lists are held as ids and reason codes, never all as text."""
+        from .finding_lines import escaped_column  # (the JSON path only)
+        from .findings import _reason_text
+
+        ids = escaped_column(self.ids)
+        positions = pl.DataFrame({"ob": rows.cast(pl.Int64)}).with_row_index("pos").filter(pl.col("ob").is_not_null())
+        evidence = None
+        if self.evidence is not None and self.evidence.height:
+            evidence = self.evidence.with_columns(pl.col("ob").cast(pl.Int64)).join(positions, on="ob")
+            evidence = evidence.sort("pos", "row")
+            evidence = evidence.select("pos", id=ids.gather(evidence.get_column("row")))
+        rejected, texts = None, pl.Series(dtype=pl.String)
+        if self.rejected is not None and self.rejected.height:
+            obs = self.rejected.get_column("ob")
+            code = pl.col("code")
+            keys = ["rule", "why", "ws", "we", "area"]
+            keyed = self.rejected.with_columns(
+                rule=self.table.get_column("rule").gather(obs),
+                ws=pl.when(code == "outside").then(pl.lit(self.table.get_column("w_start").gather(obs))),
+                we=pl.when(code == "outside").then(pl.lit(self.table.get_column("w_end").gather(obs))),
+                area=pl.when(code == "portfolio").then(pl.lit(self.table.get_column("area").gather(obs))),
+            )
+            distinct = keyed.select(keys).unique(maintain_order=True).with_row_index("reason")
+            made = []
+            for _, rule, why, start, end, area in distinct.iter_rows():  # each text once, as JSON
+                window = Period(start, end) if start is not None else None
+                made.append(orjson.dumps(_reason_text(self.rules[rule], self.whys[why], window, area)).decode())
+            texts = pl.Series(made, dtype=pl.String)
+            rejected = (
+                keyed.join(distinct, on=keys, how="left", nulls_equal=True)
+                .with_columns(pl.col("ob").cast(pl.Int64))
+                .join(positions, on="ob")
+                .sort("pos", "row")
+            )
+            rejected = rejected.select("pos", "reason", id=ids.gather(rejected.get_column("row")))
+        return JsonLists(evidence, rejected, texts)
+
+
+class JsonLists:
+    """See :meth:`Tallied.json_lists`."""
+
+    def __init__(self, evidence: pl.DataFrame | None, rejected: pl.DataFrame | None, texts: pl.Series) -> None:
+        self.evidence, self.rejected, self.texts = evidence, rejected, texts
+
+    def chunk(self, start: int, end: int) -> tuple[pl.Series, pl.Series]:
+        """The lists of the findings at positions `start` to `end` (exclusive), ``[]`` for none."""
+        n = end - start
+        evidence = pl.Series("evidence", ["[]"] * n, dtype=pl.String)
+        part = _between(self.evidence, start, end)
+        if part is not None:
+            joined = part.group_by("pos", maintain_order=True).agg(pl.col("id").str.join('","'))
+            made = joined.select(pl.concat_str(pl.lit('["'), pl.col("id"), pl.lit('"]'))).to_series()
+            evidence = evidence.scatter(joined.get_column("pos") - start, made)
+        rejected = pl.Series("rejected", ["[]"] * n, dtype=pl.String)
+        part = _between(self.rejected, start, end)
+        if part is not None:
+            item = pl.concat_str(
+                pl.lit('{"record":"'), pl.col("id"), pl.lit('","reason":'), pl.col("text"), pl.lit("}")
+            )
+            joined = (
+                part.with_columns(text=self.texts.gather(part.get_column("reason")))
+                .group_by("pos", maintain_order=True)
+                .agg(item.str.join(",").alias("items"))
+            )
+            made = joined.select(pl.concat_str(pl.lit("["), pl.col("items"), pl.lit("]"))).to_series()
+            rejected = rejected.scatter(joined.get_column("pos") - start, made)
+        return evidence, rejected
+
+
+def _between(frame: pl.DataFrame | None, start: int, end: int) -> pl.DataFrame | None:
+    """The rows of `frame` (sorted by ``pos``) with ``start <= pos < end``, or None."""
+    if frame is None:
+        return None
+    pos = frame.get_column("pos")
+    lo, hi = pos.search_sorted(start, "left"), pos.search_sorted(end, "left")
+    return frame.slice(lo, hi - lo) if hi > lo else None
 
 
 _OBLIGATIONS: dict[str, pl.DataType] = {
@@ -247,6 +374,7 @@ class _Tally:
         self.records, self.people, self.tags = records.frames()
         self.obs = obligations
         self.max_evidence = max_evidence
+        self.tallied: Tallied | None = None
 
     def run(self) -> None:
         if self.records.height == 0:
@@ -256,7 +384,7 @@ class _Tally:
         if candidates.height == 0:
             return
         judged = self._judge(candidates, table)
-        self._write(judged)
+        self._write(judged, table)
 
     def _obligation_table(self) -> pl.DataFrame:
         obs = self.obs
@@ -414,38 +542,33 @@ class _Tally:
             )
         )
 
-    def _write(self, judged: pl.DataFrame) -> None:
+    def _write(self, judged: pl.DataFrame, table: pl.DataFrame) -> None:
+        """Counts onto the obligations; the evidence and the rejected candidates kept as columns (`self.tallied`),
+        onto the obligations only when something asks for them (:meth:`Tallied.fill`); taints onto them."""
         obs, ids = self.obs, self.records.get_column("id")
+        for i, ob in enumerate(obs):
+            ob.row = i
         counting = judged.filter(pl.col("code").is_null())
         counts = counting.group_by("ob", maintain_order=True).len()
         for i, n in zip(counts.get_column("ob").to_list(), counts.get_column("len").to_list(), strict=True):
             obs[i].count = n
+        evidence = None
         if self.max_evidence:
-            evidence = _first(counting, self.max_evidence)
-            evidence = evidence.with_columns(id=ids.gather(evidence.get_column("row")))
-            grouped = evidence.group_by("ob", maintain_order=True).agg("id")
-            for i, found in zip(grouped.get_column("ob").to_list(), grouped.get_column("id").to_list(), strict=True):
-                obs[i].evidence = found
+            evidence = _first(counting, self.max_evidence).select("ob", "row")
         failing = judged.filter(pl.col("code").is_not_null())
-        if failing.height == 0:
-            return
-        rejected = _first(failing, MAX_REJECTED).with_columns(pl.col("d1", "d2").fill_null(""))
-        reasons = rejected.select("code", "d1", "d2").unique(maintain_order=True)
-        whys: list[Why] = [
-            (code, d1, d2)[: _ARITY.get(code, 1)]
-            for code, d1, d2 in zip(*(reasons.get_column(c).to_list() for c in ("code", "d1", "d2")), strict=True)
-        ]
-        rejected = rejected.join(reasons.with_row_index("why"), on=["code", "d1", "d2"]).sort("ob", "row")
-        rejected = rejected.with_columns(id=ids.gather(rejected.get_column("row")))
-        grouped = rejected.group_by("ob", maintain_order=True).agg("id", "why")
-        for i, found, keys in zip(
-            grouped.get_column("ob").to_list(),
-            grouped.get_column("id").to_list(),
-            grouped.get_column("why").to_list(),
-            strict=True,
-        ):
-            obs[i].rejected = (found, [whys[k] for k in keys])
-        self._taints(failing)
+        rejected, whys = None, []
+        if failing.height:
+            rejected = _first(failing, MAX_REJECTED).with_columns(pl.col("d1", "d2").fill_null(""))
+            reasons = rejected.select("code", "d1", "d2").unique(maintain_order=True)
+            whys = [
+                (code, d1, d2)[: _ARITY.get(code, 1)]
+                for code, d1, d2 in zip(*(reasons.get_column(c).to_list() for c in ("code", "d1", "d2")), strict=True)
+            ]
+            rejected = rejected.join(reasons.with_row_index("why"), on=["code", "d1", "d2"]).sort("ob", "row")
+            rejected = rejected.select("ob", "row", "code", "why")
+        self.tallied = Tallied(obs, ids, evidence, rejected, whys, table, self.rules)
+        if failing.height:
+            self._taints(failing)
 
     def _taints(self, failing: pl.DataFrame) -> None:
         """A candidate rejected on who took part while naming someone not on the roster whose id looks like
