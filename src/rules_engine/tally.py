@@ -275,21 +275,25 @@ class Tallied:
         if self.rejected is not None and self.rejected.height:
             obs = self.rejected.get_column("ob")
             code = pl.col("code")
-            keys = ["rule", "why", "ws", "we", "area"]
+            keys = ["rule", "why", "ws", "we", "area", "no_area"]  # (no nulls: joins on them)
+            outside, portfolio = code == "outside", code == "portfolio"
+            area = pl.lit(self.table.get_column("area").gather(obs))
             keyed = self.rejected.with_columns(
                 rule=self.table.get_column("rule").gather(obs),
-                ws=pl.when(code == "outside").then(pl.lit(self.table.get_column("w_start").gather(obs))),
-                we=pl.when(code == "outside").then(pl.lit(self.table.get_column("w_end").gather(obs))),
-                area=pl.when(code == "portfolio").then(pl.lit(self.table.get_column("area").gather(obs))),
+                ws=pl.when(outside).then(pl.lit(self.table.get_column("w_start").gather(obs))).otherwise(dt.date.min),
+                we=pl.when(outside).then(pl.lit(self.table.get_column("w_end").gather(obs))).otherwise(dt.date.min),
+                area=pl.when(portfolio).then(area).otherwise(pl.lit("")).fill_null(""),
+                no_area=~portfolio | area.is_null(),
             )
             distinct = keyed.select(keys).unique(maintain_order=True).with_row_index("reason")
             made = []
-            for _, rule, why, start, end, area in distinct.iter_rows():  # each text once, as JSON
-                window = Period(start, end) if start is not None else None
-                made.append(orjson.dumps(_reason_text(self.rules[rule], self.whys[why], window, area)).decode())
+            for _, rule, why, start, end, area_name, no_area in distinct.iter_rows():  # each text once, as JSON
+                window = Period(start, end) if self.whys[why][0] == "outside" else None
+                text = _reason_text(self.rules[rule], self.whys[why], window, None if no_area else area_name)
+                made.append(orjson.dumps(text).decode())
             texts = pl.Series(made, dtype=pl.String)
             rejected = (
-                keyed.join(distinct, on=keys, how="left", nulls_equal=True)
+                keyed.join(distinct, on=keys, how="left")
                 .with_columns(pl.col("ob").cast(pl.Int64))
                 .join(positions, on="ob")
                 .sort("pos", "row")
