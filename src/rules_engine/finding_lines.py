@@ -28,6 +28,7 @@ from .compile import CompiledRule, Decision
 from .findings import _DEFAULT_MESSAGES, _expected_for, _reason_text, _static_raw, finding_dict
 from .model.findings import Status
 from .model.layout import finding_v2
+from .model.roster import Organisation
 from .periods import Period
 from .plan import Obligation
 from .tally import JsonLists, Tallied
@@ -84,6 +85,10 @@ def _truthy(name: str) -> pl.Expr:
     return pl.col(name).is_not_null() & (pl.col(name) != "")
 
 
+def _org_json(org: Organisation) -> str:
+    return orjson.dumps({"id": org.id, "name": org.name, "kind": org.kind.value}).decode()
+
+
 class _Codes:
     """Distinct shared objects (by identity) numbered in order of first use."""
 
@@ -130,6 +135,8 @@ class LineMaker:
     def __init__(self, keys: dict[int, str] | None = None, tallied: Tallied | None = None) -> None:
         self.keys = keys
         self.tallied = tallied  # the obligations' evidence and rejected candidates as columns (else on them)
+        self._made: dict[str, pl.Series] = {}  # per organisation and per period: their texts, by code
+        self._grown = {"org": 0, "period": 0}
         self.lists: JsonLists | None = None  # (while writing, when they are columns)
         self.rules = _Codes()
         self.orgs = _Codes()
@@ -311,17 +318,20 @@ class LineMaker:
             texts["expected_zh"].append(escaped(expected["zh"]))
             texts["expected_en"].append(escaped(expected["en"]))
             at_least.append(rule.at_least)
-        orgs = self.orgs.items
-        org_json = pl.Series(
-            [orjson.dumps({"id": o.id, "name": o.name, "kind": o.kind.value}).decode() for o in orgs], dtype=pl.String
-        )
-        org_name = pl.Series([escaped(o.name) for o in orgs], dtype=pl.String)
-        periods: list[Period] = self.periods.items
-        p_json = pl.Series([orjson.dumps(p.to_dict()).decode() for p in periods], dtype=pl.String)
-        p_label = pl.Series([escaped(p.label) for p in periods], dtype=pl.String)
-        p_days = pl.Series([p.days for p in periods], dtype=pl.Int64)
-        p_range = pl.Series([f"{p.start.isoformat()}..{p.end.isoformat()}" for p in periods], dtype=pl.String)
-        p_end = pl.Series([p.end.isoformat() for p in periods], dtype=pl.String)
+        orgs: list[Organisation] = self.orgs.items[self._grown["org"] :]  # only those new in this chunk
+        self._grow("org_json", [_org_json(o) for o in orgs])
+        self._grow("org_name", [escaped(o.name) for o in orgs])
+        self._grown["org"] += len(orgs)
+        periods: list[Period] = self.periods.items[self._grown["period"] :]
+        self._grow("p_json", [orjson.dumps(p.to_dict()).decode() for p in periods])
+        self._grow("p_label", [escaped(p.label) for p in periods])
+        self._grow("p_days", [p.days for p in periods], pl.Int64)
+        self._grow("p_range", [f"{p.start.isoformat()}..{p.end.isoformat()}" for p in periods])
+        self._grow("p_end", [p.end.isoformat() for p in periods])
+        self._grown["period"] += len(periods)
+        made = self._made
+        org_json, org_name = made["org_json"], made["org_name"]
+        p_json, p_label, p_days, p_range, p_end = (made[k] for k in ("p_json", "p_label", "p_days", "p_range", "p_end"))
         statuses = pl.Series([d.status.value for d in self.decisions.items], dtype=pl.String)
         window, period = frame.get_column("window"), frame.get_column("period")
         judged = frame.get_column("judged")
@@ -349,6 +359,12 @@ class LineMaker:
             p_end.gather(judged).alias("w_end"),
             statuses.gather(frame.get_column("decision")).alias("status"),
         )
+
+    def _grow(self, name: str, values: list[Any], dtype: Any = pl.String) -> None:
+        """Add the values of the organisations or periods first seen in this chunk to their column."""
+        new = pl.Series(name, values, dtype=dtype)
+        found = self._made.get(name)
+        self._made[name] = new if found is None else found.extend(new)
 
     # -- the lines ---------------------------------------------------------------------------------------
 
