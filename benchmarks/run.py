@@ -114,7 +114,9 @@ def _rejections_in_header(path: Path) -> int | None:
 def _run_api(
     rules_engine: Any, args: argparse.Namespace, rules: Any, roster: Any, records: Path, out: Path, tracer: Any
 ) -> Any:
-    traced = {} if tracer is None else {"tracer": tracer}
+    traced: dict[str, Any] = {} if tracer is None else {"tracer": tracer}
+    if args.workers is not None:  # (versions without workers take no such argument)
+        traced["workers"] = int(args.workers)
     if args.api == "evaluate_to":
         fn = getattr(rules_engine, "evaluate_to", None) or importlib.import_module("rules_engine.evaluate").evaluate_to
         return fn(out, rules, roster, records, period=args.period, as_of=args.as_of, **traced)
@@ -211,6 +213,12 @@ def child(args: argparse.Namespace) -> int:
         result["findings"] = sum(report.values())
         result["rejections"] = _rejections_in_header(out)
     result["peak_rss_mb"] = peak_mb() if args.api == "evaluate" else result["peak_after_evaluate_mb"]
+    # worker processes (workers > 1): the largest peak among them (the kernel's figure for reaped children), and
+    # the sum of their peaks as they report it to the tracer's ``workers`` stage; parent + that sum is an upper
+    # bound of the memory the run held at once
+    result["workers"] = args.workers
+    result["children_max_rss_mb"] = mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    workers_sum = 0.0
     result["source_digest"] = digest
     if source_digest() != digest:
         result["source_changed_during_run"] = True
@@ -218,6 +226,11 @@ def child(args: argparse.Namespace) -> int:
         result["profile"] = tracer.to_dict()
         result["stages"], result["peak_after_intake_mb"] = _stages(result["profile"], result["evaluate_s"])
         result["profile_table"] = tracer.table()
+        for stage in result["profile"]["stages"]:
+            if stage["path"] == "evaluate/workers":
+                workers_sum += stage["counts"].get("peak_rss_mb", 0)
+    result["workers_peak_sum_mb"] = workers_sum
+    result["peak_total_mb"] = result["peak_rss_mb"] + workers_sum
     print(RESULT + json.dumps(result), flush=True)
     return 0
 
@@ -254,6 +267,8 @@ def measure(where: Path, report: Path, args: argparse.Namespace, profile: Path |
     cmd += [str(Path(__file__).resolve()), "--child", str(where), "--report", str(report), "--rules", str(args.rules)]
     cmd += ["--period", args.period, "--as-of", args.as_of, "--roster-mode", args.roster_mode]
     cmd += ["--api", args.api]
+    if args.workers is not None:
+        cmd += ["--workers", str(args.workers)]
     if args.no_stages or profile is not None:
         cmd.append("--no-stages")
     limit = int(args.mem_limit_gb * 2**30) if args.mem_limit_gb else None
@@ -262,14 +277,18 @@ def measure(where: Path, report: Path, args: argparse.Namespace, profile: Path |
         if limit:
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
+    began = time.perf_counter()
     proc = subprocess.run(
         cmd, capture_output=True, text=True, timeout=args.timeout, cwd=ROOT, preexec_fn=cap if limit else None
     )
+    wall = time.perf_counter() - began  # the whole process: interpreter, imports, rules, evaluation, workers
     line = next((x for x in proc.stdout.splitlines() if x.startswith(RESULT)), None)
     if proc.returncode != 0 or line is None:
         tail = f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
         raise RuntimeError(f"benchmark child failed (exit {proc.returncode}):\n{tail}")
-    return json.loads(line[len(RESULT) :])
+    result: dict[str, Any] = json.loads(line[len(RESULT) :])
+    result["process_wall_s"] = wall
+    return result
 
 
 def print_profile(path: Path, top: int) -> None:
@@ -289,6 +308,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     head = [
         "orgs", "records", "findings", "fulfilled", "violated", "pending", "n/a", "undet.", "rejected",
         "evaluate s", "render s", "records/s", "µs/record", "peak RSS MB", "roster via", "api",
+        "workers", "process wall s (best)", "peak RSS MB parent + workers",
     ]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -308,6 +328,9 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"{r['peak_rss_mb']:.0f}",
             r["roster_via"] + (f" (+{r['roster_preparse_s']:.1f} s parse)" if "roster_preparse_s" in r else ""),
             r.get("api", "evaluate"),
+            str(r.get("workers") or "-"),
+            f"{r['process_wall_best_s']:.2f}" if "process_wall_best_s" in r else "-",
+            f"{r['peak_total_mb']:.0f}" if "peak_total_mb" in r else "-",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -322,11 +345,12 @@ def stage_table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         order += [k for k in r["stages"] if k not in order and k != "other"]
     order.append("other")
-    head = ["size", *order, "peak RSS after intake MB", "peak RSS after evaluate MB"]
+    head = ["size", "workers", *order, "peak RSS after intake MB", "peak RSS after evaluate MB"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         st = r["stages"]
-        cells = [f"{r['orgs']}x{r['records']}", *(f"{st[k]:.2f}" if k in st else "-" for k in order)]
+        cells = [f"{r['orgs']}x{r['records']}", str(r.get("workers") or "-")]
+        cells += [f"{st[k]:.2f}" if k in st else "-" for k in order]
         peak = r.get("peak_after_intake_mb")
         cells.append("-" if peak is None else f"{peak:.0f}")
         cells.append(f"{r['peak_after_evaluate_mb']:.0f}")
@@ -363,6 +387,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true", help="run under cProfile; print the top functions")
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--json", type=Path, help="also write the raw results as JSON here")
+    ap.add_argument(
+        "--workers",
+        help="worker processes passed to evaluate/evaluate_to (e.g. 2), or several to compare in turn in the same "
+        "sitting (e.g. 1,2; each repeat runs them all); default: not passed (the API's default, one process)",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--report", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -383,23 +412,32 @@ def main(argv: list[str] | None = None) -> int:
             gen = generate(orgs, records, where, args.roster_format, args.seed)
             note = f"generated in {gen:.1f} s" if gen is not None else "reused"
             print(f"{orgs}x{records}: data in {where} ({note})", file=sys.stderr, flush=True)
-            best: dict[str, Any] | None = None
+            counts = args.workers.split(",") if args.workers else [None]
+            best: dict[str | None, dict[str, Any]] = {}
+            walls: dict[str | None, list[float]] = {n: [] for n in counts}
             for i in range(max(1, args.repeat)):
-                profile = where / f"profile-{orgs}x{records}.pstats" if args.profile else None
-                r = measure(where, where / "report.json", args, profile)
-                print(
-                    f"  run {i + 1}: evaluate {r['evaluate_s']:.2f} s, render {r['render_s']:.2f} s, "
-                    f"peak {r['peak_rss_mb']:.0f} MB",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                if best is None or r["evaluate_s"] < best["evaluate_s"]:
-                    best = r
-                if profile is not None:
-                    print_profile(profile, args.top)
-            assert best is not None
-            best.update(orgs=orgs, records=records, generate_s=gen)
-            rows.append(best)
+                for n in counts:  # in turn, so that every count sees the same load
+                    args.workers = n
+                    profile = where / f"profile-{orgs}x{records}.pstats" if args.profile else None
+                    r = measure(where, where / "report.json", args, profile)
+                    walls[n].append(r["process_wall_s"])
+                    print(
+                        f"  run {i + 1}{'' if n is None else f' workers {n}'}: evaluate {r['evaluate_s']:.2f} s, "
+                        f"render {r['render_s']:.2f} s, process {r['process_wall_s']:.2f} s, "
+                        f"peak {r['peak_rss_mb']:.0f} MB (+ workers {r.get('workers_peak_sum_mb', 0):.0f} MB), "
+                        f"load {os.getloadavg()[0]:.1f}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    if n not in best or r["evaluate_s"] < best[n]["evaluate_s"]:
+                        best[n] = r
+                    if profile is not None:
+                        print_profile(profile, args.top)
+            args.workers = ",".join(c for c in counts if c is not None) or None
+            for n in counts:
+                best[n].update(orgs=orgs, records=records, generate_s=gen, process_wall_best_s=min(walls[n]))
+                best[n]["process_walls_s"] = walls[n]
+                rows.append(best[n])
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

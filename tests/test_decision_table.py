@@ -16,11 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rules_engine.compile as compile_module
-from rules_engine import RulesError, compile_rules, evaluate, load_rules
+from rules_engine import RulesError, compile_rules, evaluate, lint, load_rules
 from rules_engine.cli import main
 from rules_engine.compile import FLAGS, CompiledRule, Decision, decide, prove_table
 from rules_engine.engine import EngineError, _durable
-from rules_engine.load.rules import lint
 from rules_engine.model.findings import Status
 
 from .conftest import RULES, rec

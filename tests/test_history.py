@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -142,6 +143,10 @@ def test_history_diff_of_the_example_lists_what_changed_between_july_and_january
         assert len(listed) == len(set(listed))
         assert set(listed) == expected[name], name
     assert len(got["new"]) == 22 and len(got["persisting"]) == 4  # the example's README: 4 violations in July
+    d = history.diff(db, 1, 2)  # the JSON is each change as dataclasses.asdict gives it
+    assert got["changed"] == [dataclasses.asdict(c) for c in d.changed] and got["new"][0] == dataclasses.asdict(
+        d.new[0]
+    )
     # the July violation twn-liuhe ZZ-DW-01 2024-H2 was pending then: new in January
     assert ("ZZ-DW-01", "twn-liuhe", "twn-liuhe", "", "2024-H2", ("pending", 0), ("violated", 0)) in expected["new"]
 
@@ -261,12 +266,18 @@ def test_history_db_defaults_to_the_environment_then_the_working_folder(
     assert [r.id for r in history.runs()] == [1, 2]
 
 
-def test_the_store_is_made_by_the_shipped_migrations(db: str) -> None:
-    assert sql(db, "SELECT version_num FROM alembic_version") == [("0003",)]
+def test_the_store_is_made_by_the_shipped_migrations(db: str, july: Report, january: Report) -> None:
+    assert sql(db, "SELECT version_num FROM alembic_version") == [("0004",)]
     engine = history.store.sa.create_engine(history.resolve_db(db))
     tables = set(history.store.sa.inspect(engine).get_table_names())
     engine.dispose()
-    assert {"runs", "run_packs", "findings", "rectifications", "rectification_events", "alembic_version"} <= tables
+    assert tables == set(history.store.REVISION_TABLES["0004"]) | {"alembic_version"}
+    # a finding is three numbers per run; its duty and its state are stored once whatever the number of runs
+    assert _count(db, "findings") == 1087 + 1093
+    assert _count(db, "finding_keys") == len({_key(f) for f in january.findings} | {_key(f) for f in july.findings})
+    states = _count(db, "finding_states")
+    history.record(january, db)  # the same report again: 1093 rows of three numbers, no new duty or state
+    assert (_count(db, "findings"), _count(db, "finding_states")) == (1087 + 1093 * 2, states)
     assert (Path(history.store.MIGRATIONS) / "versions").is_dir()
 
 

@@ -76,7 +76,7 @@ def test_unknown_record_type_hint(make_pack) -> None:
 def test_message_templates_cannot_reach_attributes(make_pack, template: str, needle: str) -> None:
     body = GOOD_BODY + f"messages:\n  violated: {{zh: '{template}', en: 'x'}}\n"
     problems = lint(make_pack(("T-1", body)))
-    assert problems and any(needle in p.message for p in problems), problems
+    assert problems and any(needle in p.message_en for p in problems), problems
     assert problems[0].location.line >= 8
 
 

@@ -96,9 +96,18 @@ def test_sdist_holds_what_its_tests_need_and_the_wheel_holds_the_packs(dist: Pat
     with zipfile.ZipFile(wheel) as archive:
         packed = {n.removeprefix("rules_engine/_packs/") for n in archive.namelist() if "/_packs/" in n}
         migrations = {n for n in archive.namelist() if "/history/alembic/" in n}
+        history_pack = {n for n in archive.namelist() if "/history/pack/" in n}
     # the findings store's Alembic migrations, run by the library on first use (rules_engine.history)
-    assert {"env.py", "script.py.mako", "versions/r0001_runs_and_findings.py"} <= {
-        n.removeprefix("rules_engine/history/alembic/") for n in migrations
+    assert {
+        "env.py",
+        "script.py.mako",
+        "versions/r0001_runs_and_findings.py",
+        "versions/r0004_compact_findings.py",
+    } <= {n.removeprefix("rules_engine/history/alembic/") for n in migrations}
+    # the pack judging the store's overdue rectifications (evaluate --db URL --rectifications)
+    assert {n.removeprefix("rules_engine/history/pack/") for n in history_pack} == {
+        "zhenggai-yuqi/pack.yaml",
+        "zhenggai-yuqi/overdue.yaml",
     }
     shipped = {
         p.relative_to(RULES).as_posix() for p in RULES.rglob("*") if p.is_file() and "__pycache__" not in p.parts

@@ -97,8 +97,8 @@ CASES = [
         _problem(
             "param.invalid",
             "ORG-1",
-            "参数覆盖无效（规则 ORG-1）: at_least (3) is greater than at_most (1) (至少次数大于至多次数)",
-            "invalid override of rule ORG-1: at_least (3) is greater than at_most (1) (至少次数大于至多次数)",
+            "参数覆盖无效（规则 ORG-1）: 至少次数 at_least（3）大于至多次数 at_most（1）",
+            "invalid override of rule ORG-1: at_least (3) is greater than at_most (1)",
             "",
         ),
     ),

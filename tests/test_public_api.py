@@ -12,6 +12,7 @@ import rules_engine
 SRC = Path(rules_engine.__file__).parent
 SHELLS = (
     "cli.py",
+    "cli_common.py",
     "cli_closed_loop.py",
     "cli_scorecard.py",
     "cli_rectify.py",
@@ -25,17 +26,18 @@ SHELLS = (
 # module -> names still imported from it by the shells (not re-exported by rules_engine)
 KNOWN = {
     "atomic": {"atomic_write", "files_under", "refuse_overwrite", "write_bytes"},  # output files written whole
-    "cli": {
+    "cli_common": {
         "DEFAULT_REPORT_FORMAT",
         "UsageError",
         "fail_on_argument",
+        "local_rules",
         "parse_params",
         "rules_paths",
         "shown_statuses",
         "split_inputs",
-    },  # the CLI's own helpers
+    },  # the CLI's own helpers, shared by every shell
     "cli_closed_loop": {"add_commands", "emit", "json_bytes"},  # the closed-loop commands' output helpers
-    "cli_rectify": {"add_commands"},
+    "cli_rectify": {"RECTIFICATIONS_HELP", "add_commands", "with_rectifications"},  # evaluate --rectifications
     "cli_reports": {"add_commands", "evaluate_report"},
     "cli_outputs": {  # several outputs, filters, the summary view (evaluate and report)
         "Context",

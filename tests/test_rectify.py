@@ -372,7 +372,7 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path, capsys: pytest
     assert _digest(path) == digest
 
 
-@pytest.mark.parametrize("revision", ["0001", "0002"])
+@pytest.mark.parametrize("revision", ["0001", "0002", "0003"])
 def test_a_store_made_by_an_earlier_release_is_upgraded_and_keeps_its_runs(
     fresh_store: str, july: Report, revision: str
 ) -> None:
@@ -390,7 +390,7 @@ def test_a_store_made_by_an_earlier_release_is_upgraded_and_keeps_its_runs(
     assert sql(path, "SELECT version_num FROM alembic_version") == [(revision,)]
     # a run recorded into an older store upgrades it first; the tables of each revision are known to the guard
     assert history.record(july, path).id == 1
-    assert sql(path, "SELECT version_num FROM alembic_version") == [("0003",)]
+    assert sql(path, "SELECT version_num FROM alembic_version") == [("0004",)]
     history.open_rectification(path, _violated(path), deadline="2099-01-01", owner="x")
     with pytest.raises(history.store.sa.exc.IntegrityError, match="append-only"):  # 0003 on PostgreSQL
         sql(path, "DELETE FROM rectification_events")
@@ -398,12 +398,98 @@ def test_a_store_made_by_an_earlier_release_is_upgraded_and_keeps_its_runs(
 
     config = Config()
     config.set_main_option("script_location", str(history.store.MIGRATIONS))
-    shipped = {s.revision for s in ScriptDirectory.from_config(config).walk_revisions()}
+    scripts = ScriptDirectory.from_config(config)
+    shipped = {s.revision for s in scripts.walk_revisions()}
     assert shipped == set(history.store.REVISION_TABLES)
+    assert scripts.get_current_head() == history.store.HEAD  # a store at HEAD is not migrated again
+
+
+def _old_row(run_id: int, f: Any) -> dict[str, Any]:
+    """A finding as revisions 0001-0003 stored it: one wide row per finding and run, texts included."""
+    return {
+        "run_id": run_id,
+        "identity": history.identity(f),
+        "rule_id": f.rule_id,
+        "pack": f.pack,
+        "pack_version": f.pack_version,
+        "subject_kind": f.subject.kind,
+        "subject_id": f.subject.id,
+        "subject_detail": history.core._detail(f),
+        "subject_name": f.subject.name,
+        "organisation_id": f.organisation.id,
+        "organisation_name": f.organisation.name,
+        "period": f.period.label,
+        "window_start": f.window.start.isoformat(),
+        "window_end": f.window.end.isoformat(),
+        "window_label": f.window.label,
+        "status": f.status.value,
+        "count": f.count,
+        "expected_zh": f.expected.zh,
+        "expected_en": f.expected.en,
+        "actual_zh": f.actual.zh,
+        "actual_en": f.actual.en,
+        "message_zh": f.message.zh,
+        "message_en": f.message.en,
+    }
+
+
+def test_runs_recorded_by_revision_0003_move_to_the_compact_findings_unchanged(
+    fresh_store: str, tmp_path: Path, july: Report, january: Report
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    sa = history.store.sa
+    engine = sa.create_engine(history.resolve_db(fresh_store), poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:  # a store as the previous release left it: two runs in the wide findings table
+        config = Config()
+        config.set_main_option("script_location", str(history.store.MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+        old = sa.Table("findings", sa.MetaData(), autoload_with=conn)
+        for report, day in ((july, "2024-07-16"), (january, "2025-01-16")):
+            receipt = report.receipt.model_dump(mode="json")
+            run_id = conn.execute(
+                sa.insert(history.store.runs).values(
+                    recorded_at=f"{day}T09:00:00+08:00", recorded_by="督查室", as_of=report.as_of.isoformat(),
+                    period=report.receipt.period, period_start=report.period.start.isoformat(),
+                    period_end=report.period.end.isoformat(), library=report.receipt.library,
+                    library_version=report.receipt.version, findings=len(report.findings),
+                    summary=dict(report.summary), receipt=receipt,
+                )
+            ).inserted_primary_key[0]  # fmt: skip
+            conn.execute(
+                sa.insert(history.store.run_packs),
+                [
+                    {"run_id": run_id, "pack_id": p["id"], "version": p["version"], "sha256": p["sha256"]}
+                    for p in report.receipt.packs
+                ],
+            )
+            conn.execute(sa.insert(old), [_old_row(run_id, f) for f in report.findings])
+    engine.dispose()
+    fresh = str(tmp_path / "fresh.db")  # the same runs recorded by this release
+    history.record(july, fresh, recorded_by="督查室", clock=_clock("2024-07-16"))
+    history.record(january, fresh, recorded_by="督查室", clock=_clock("2025-01-16"))
+
+    upgraded = history.diff(fresh_store, 1, 2)  # opening the store upgrades it
+    assert sql(fresh_store, "SELECT version_num FROM alembic_version") == [("0004",)]
+    assert sql(fresh_store, "SELECT count(*) FROM findings") == [(1087 + 1093,)]
+    assert upgraded.to_dict() == history.diff(fresh, 1, 2).to_dict()
+    assert history.show(fresh_store, ORG).to_dict() == history.show(fresh, ORG).to_dict()
+    assert [r.to_dict() for r in history.runs(fresh_store)] == [r.to_dict() for r in history.runs(fresh)]
+    # what the migration moved is used like what this release records: a rectification, then a run on top
+    opened = history.open_rectification(fresh_store, _entry(fresh_store, 2).identity, deadline="2099-01-01", owner="x")
+    assert history.record(january, fresh_store).id == 3
+    assert history.diff(fresh_store, 2, 3).new == [] and len(history.diff(fresh_store, 2, 3).persisting) == 26
+    assert history.rectifications(fresh_store)[0].id == opened.id
 
 
 def _violated(db: str) -> str:
-    return sql(db, "SELECT identity FROM findings WHERE status = 'violated' ORDER BY identity LIMIT 1")[0][0]
+    statement = (
+        "SELECT k.identity FROM findings f JOIN finding_keys k ON k.id = f.key_id "
+        "JOIN finding_states s ON s.id = f.state_id WHERE s.status = 'violated' ORDER BY k.identity LIMIT 1"
+    )
+    return sql(db, statement)[0][0]
 
 
 # a PostgreSQL database is a store when it is empty or holds the tables of a known revision of ours: anything

@@ -115,11 +115,11 @@ def test_the_tally_agrees_with_a_plain_loop_over_the_records(
     tallied: list[tuple[Obligation, Tallied]] = []
     judged: list[Obligation] = []
     indexes: list[RosterIndex] = []
-    add_batch, finish = TALLY.Counter.add_batch, TALLY.Counter.finish
+    add, finish = TALLY.Counter.add, TALLY.Counter.finish
 
-    def spy_add(counter: Any, batch: list[Rec]) -> None:
-        seen.extend(batch)
-        add_batch(counter, batch)
+    def spy_add(counter: Any, rec: Rec) -> None:
+        seen.append(rec)
+        add(counter, rec)
 
     def spy_finish(counter: Any) -> list[Obligation]:
         out: list[Obligation] = finish(counter)
@@ -136,7 +136,7 @@ def test_the_tally_agrees_with_a_plain_loop_over_the_records(
         mock.patch.object(INTAKE, "_BATCH", case["batch"]),
         mock.patch.object(TALLY, "_FLUSH", flush),
         mock.patch.object(TALLY, "MAX_REJECTED", cap),
-        mock.patch.object(TALLY.Counter, "add_batch", spy_add),
+        mock.patch.object(TALLY.Counter, "add", spy_add),
         mock.patch.object(TALLY.Counter, "finish", spy_finish),
     ):
         evaluate(

@@ -20,12 +20,13 @@ from .engine import EngineError
 from .errors import Error, InputError, Location, MissingExtra, OutputError, PeriodError, Problem, RulesError
 from .evaluate import evaluate, evaluate_to
 from .impact import Flip, Impact, impact, render_impact_table
+from .lint import lint
 from .load.inputs import read_roster
-from .load.rules import LoadedRule, RulePack, RuleSet, lint, load_rules
+from .load.rules import LoadedRule, RulePack, RuleSet, load_rules
 from .load.waivers import LoadedWaiver, load_waivers
 from .model.findings import Bilingual, Finding, InputAccount, Rejection, Report, Status, SubjectRef
 from .model.layout import read_report
-from .model.records import ActivityRecord
+from .model.records import ActivityRecord, RecordSource
 from .model.roster import Organisation, Person, Post, Roster
 from .model.rules import Manifest, Rule, RuleFile, Severity
 from .model.scoring import Scoring
@@ -37,6 +38,7 @@ from .scorecard import ScoreResult, load_scoring, render_score_table, score
 from .trace import NullTracer, RecordingTracer, Tracer
 from .upcoming import Upcoming, UpcomingList, parse_within, render_upcoming_table, upcoming
 from .verify import verify_report
+from .workers import WorkerError
 
 __all__ = [
     "DEFAULT_FAIL_ON",
@@ -67,6 +69,7 @@ __all__ = [
     "Person",
     "Post",
     "Problem",
+    "RecordSource",
     "RecordingTracer",
     "Rejection",
     "Report",
@@ -85,6 +88,7 @@ __all__ = [
     "Tracer",
     "Upcoming",
     "UpcomingList",
+    "WorkerError",
     "__version__",
     "compile_rules",
     "diagnose",

@@ -21,38 +21,44 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from . import (
     DEFAULT_FAIL_ON,
     EngineError,
     Error,
     NullTracer,
     RecordingTracer,
+    RecordSource,
     RulesError,
     RuleSet,
-    Status,
     Tracer,
+    WorkerError,
     __version__,
     compile_rules,
     evaluate,
     evaluate_to,
     lint,
     load_rules,
-    parse_fail_on,
     render_table,
     rule_schema,
 )
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
+from .cli_common import (
+    DEFAULT_REPORT_FORMAT,
+    UsageError,
+    fail_on_argument,
+    local_rules,
+    parse_params,
+    rules_paths,
+    shown_statuses,
+    split_inputs,
+)
 from .cli_explain import add_finding_options, explain_finding, wants_finding
 from .cli_outputs import add_output_options
+from .cli_rectify import RECTIFICATIONS_HELP, with_rectifications
 from .cli_rectify import add_commands as add_rectify_commands
 from .cli_reports import add_commands as add_report_commands
 from .cli_scorecard import add_commands as add_scorecard_commands
-from .load.folder import ROSTER_NAMES, Entry, scan_folder
-from .load.inputs import RECORD_SUFFIXES, WORKBOOK_SUFFIXES
-from .load.xlsx import sheet_kinds
 from .provenance import number_view, provenance_lines
 from .schema import KINDS as SCHEMA_KINDS
 
@@ -61,13 +67,6 @@ RULES_HELP = (
     "(default: ./rules if it exists, else the installed packs: see `rules-engine packs`)"
 )
 
-
-class UsageError(Error):
-    """A command-line argument that cannot be used. Exit 2."""
-
-
-#: The JSON layout ``evaluate --format json`` writes unless --report-format says otherwise (the API's is v1).
-DEFAULT_REPORT_FORMAT = "v2"
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
 
@@ -103,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = exc.filename if exc.filename is not None else "-"
         print(f"rules-engine: 无法读写文件 cannot read or write {name}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    except EngineError as exc:
+    except (EngineError, WorkerError) as exc:
         print(f"rules-engine: 内部错误（请报告） internal engine error, please report: {exc}", file=sys.stderr)
         return 3
     except Exception as exc:  # a bug: never exit 1, which means "violations found"
@@ -206,6 +205,14 @@ def _parser() -> argparse.ArgumentParser:
         help="evidence ids listed per finding (0 to 1000000, default 20)",
     )
     ev.add_argument(
+        "--workers",
+        type=workers_argument,
+        default=None,
+        metavar="N",
+        help="工作进程数 worker processes the organisations are split over (the same report for any N); default "
+        "auto: the machine's cores, but 1 below 500 organisations",
+    )
+    ev.add_argument(
         "--show",
         help="statuses listed (the table and html: violated,undeterminable,pending,waived unless given; the "
         "other formats: every finding unless given; 'all' for every finding); the summary always counts all",
@@ -226,6 +233,7 @@ def _parser() -> argparse.ArgumentParser:
         help="记录本次运行 record the run in this findings store (a SQLite file, created on first use, or a "
         "database URL) once the evaluation succeeded; needs the [history] extra; see `rules-engine history`",
     )
+    ev.add_argument("--rectifications", action="store_true", help=RECTIFICATIONS_HELP)
     ev.add_argument(
         "--recorded-by",
         metavar="NAME",
@@ -364,7 +372,7 @@ def _history(args: argparse.Namespace) -> int:
         data, text = [r.to_dict() for r in found], history.format_runs(found)
     elif args.history_command == "diff":
         d = history.diff(args.db, args.run_a, args.run_b)
-        data, text = d.to_dict(), history.format_diff(d)
+        data, text = (d.to_dict(), "") if args.format == "json" else (None, history.format_diff(d))
     else:
         record = history.show(args.db, args.subject)
         data, text = record.to_dict(), history.format_record(record)
@@ -388,26 +396,16 @@ Rows dated after --as-of, identical duplicates and rows dated outside every peri
 (input.excluded), not rejected: they do not make a run incomplete."""
 
 
-def fail_on_argument(text: str) -> str:
+def workers_argument(text: str) -> int | None:
+    if text == "auto":
+        return None
     try:
-        parse_fail_on(text)
-    except Error as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix("--fail-on: ")) from None
-    return text
-
-
-def rules_paths(given: list[str] | None) -> list[str]:
-    """The --rules given; else ./rules when it holds rule files (a pack repository); else none: the installed
-    packs. A ./rules folder without any YAML file (empty, or something else's) cannot hide a pack, so it
-    does not stand in the way of the installed packs."""
-    if given:
-        return given
-    return ["rules"] if _local_rules() else []
-
-
-def _local_rules() -> bool:
-    folder = Path("rules")
-    return folder.is_dir() and any(p.suffix.lower() in (".yaml", ".yml") for p in folder.rglob("*"))
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"应为正整数或 auto expected a positive whole number or auto, got '{text}'")
+    return value
 
 
 def _packs(args: argparse.Namespace) -> int:
@@ -415,7 +413,7 @@ def _packs(args: argparse.Namespace) -> int:
     if args.rules:
         groups.append(("--rules", load_rules(*args.rules)))
     else:
-        if _local_rules():
+        if local_rules():
             groups.append(("./rules", load_rules("rules")))
         groups.append(("installed", load_rules()))
     rows = [
@@ -451,94 +449,6 @@ def _packs(args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_params(items: list[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        rule_id, dot, name = key.rpartition(".")
-        if not sep or not dot or not rule_id or not name:
-            raise UsageError(f"--param 应为 RULE.NAME=VALUE expected RULE.NAME=VALUE, got '{item}'")
-        try:
-            value = yaml.safe_load(raw)
-        except (yaml.YAMLError, ValueError, RecursionError) as exc:  # e.g. !!python/object: refused, never run
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise UsageError(
-                f"--param {key}: 值无法解析 cannot read the value '{raw}' ({reason}); "
-                "写作数字、文字或 YAML 映射 write a number, text or a YAML mapping such as {from: 01-01, to: 06-30}"
-            ) from None
-        out.setdefault(rule_id, {})[name] = value
-    return out
-
-
-def split_inputs(inputs: list[str], waivers: Sequence[str] = ()) -> tuple[Path, list[Path]]:
-    """The roster and the record files among the inputs. Every file of an input folder is read, or left
-    out with a note on standard error (files that cannot hold records), or refused (exit 2)."""
-    chosen: Path | None = None  # a roster file given by name wins over one found in a folder or workbook
-    rosters: list[Path] = []
-    records: list[Path] = []
-    left_out: list[Entry] = []
-    for raw in inputs:
-        path = Path(raw)
-        if path.is_dir():
-            found = scan_folder(path)
-            if found.refused:
-                listed = "".join(f"\n  {entry}" for entry in found.refused)
-                raise UsageError(
-                    f"输入目录 {raw} 中有读不了的文件 files in the input folder {raw} that are not read:{listed}\n"
-                    f"请转换为可读的格式（{' '.join(RECORD_SUFFIXES)}）、移出该目录，或逐个给出输入文件"
-                    " / convert them to a format that is read, move them out of the folder, or give the input files"
-                    " one by one"
-                )
-            rosters += found.rosters
-            records += found.records
-            left_out += found.left_out
-        elif path.is_file():
-            if path.suffix.lower() in WORKBOOK_SUFFIXES:
-                kinds = sheet_kinds(path)
-                if not kinds:
-                    raise UsageError(
-                        f"{raw}: 工作簿中没有 活动记录/records 或 组织/organisations 工作表"
-                        " / the workbook has no records or organisations sheet"
-                    )
-                if "roster" in kinds:
-                    rosters.append(path)
-                if "records" in kinds:
-                    records.append(path)
-            elif path.name.lower() in ROSTER_NAMES or path.suffix.lower() in (".yaml", ".yml"):
-                if chosen is not None:
-                    rosters.insert(0, chosen)
-                chosen = path
-            else:
-                records.append(path)
-        else:
-            raise UsageError(f"文件或目录不存在 no such file or folder: {raw}")
-    roster = chosen or (rosters[0] if rosters else None)
-    if roster is None:
-        raise UsageError(
-            "没有名册 no roster: give roster.yaml, a workbook with a 组织/organisations sheet, or a folder with one"
-        )
-    for other in rosters:
-        if other != roster:
-            left_out.append(
-                Entry(other, f"不用作名册（名册为 {roster}）", f"not used as the roster, which is {roster}")
-            )
-    given = {Path(w).resolve() for w in waivers}
-    _note_left_out([entry for entry in left_out if entry.path.resolve() not in given])
-    if not records:
-        raise UsageError(f"没有活动记录 no record files ({' '.join(RECORD_SUFFIXES)})")
-    return roster, records
-
-
-def _note_left_out(entries: list[Entry]) -> None:
-    """Notes on standard error for the files of input folders that are not read: one line per folder and
-    reason, ``rules-engine: 注意 note: FOLDER: NAME, NAME: 中文 / English``."""
-    groups: dict[tuple[Path, str, str], list[str]] = {}
-    for entry in entries:
-        groups.setdefault((entry.path.parent, entry.zh, entry.en), []).append(entry.path.name)
-    for (folder, zh, en), names in groups.items():
-        print(f"rules-engine: 注意 note: {folder}: {', '.join(names)}: {zh} / {en}", file=sys.stderr)
-
-
 def _evaluate(args: argparse.Namespace) -> int:
     from .render.terminal import ProgressTracer, progress_tracer
 
@@ -565,20 +475,27 @@ def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
             as_of = dt.date.fromisoformat(args.as_of)
         except ValueError:
             raise UsageError(f"--as-of 日期无效 invalid date '{args.as_of}' (YYYY-MM-DD)") from None
+    store: list[RecordSource] = []  # --rectifications: the store's overdue rectifications, as records
     with tracer.stage("rules"):
-        compiled = compile_rules(load_rules(*rules_paths(args.rules)), parse_params(args.param))
+        ruleset = load_rules(*rules_paths(args.rules))
+        if args.rectifications:
+            ruleset, overdue, as_of = with_rectifications(args, ruleset, as_of)
+            store.append(overdue)
+        compiled = compile_rules(ruleset, parse_params(args.param))
     from .cli_outputs import evaluate_outputs, needs_outputs, output_paths, plan_outputs
 
-    files = [str(p) for p in records]
+    files: list[str | RecordSource] = [str(p) for p in records]
     # refused before anything is evaluated or written: -o onto a record, roster, waiver or rule file
-    inputs = [str(roster), *files, *args.waivers, *files_under(p.root for p in compiled.ruleset.packs)]
+    inputs = [str(roster), *map(str, records), *args.waivers, *files_under(p.root for p in compiled.ruleset.packs)]
     outputs = plan_outputs(args.outputs or [], args.format, summary=args.summary)
     for path in output_paths(outputs):
         refuse_overwrite(path, inputs)
     if args.profile_json:
         refuse_overwrite(args.profile_json, [*inputs, *output_paths(outputs)])
     extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence, "tracer": tracer}
+    extra["workers"] = args.workers
     args.output = outputs[0].path if len(outputs) == 1 else None
+    files += store  # the records evaluated: the files, and the store's with --rectifications
     if needs_outputs(args, outputs):  # several outputs, a filter, the summary view, the rich table
         return evaluate_outputs(args, outputs, compiled, roster, files, as_of, extra, inputs)
     args.format = outputs[0].format
@@ -610,15 +527,6 @@ def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
     return report.exit_code(args.fail_on)
 
 
-def shown_statuses(args: argparse.Namespace) -> set[Status] | None:
-    """The statuses the table lists (None: all); --show not given: those that need attention."""
-    if args.show is None:
-        from .render.sections import ATTENTION
-
-        return set(ATTENTION)
-    return None if args.show.strip() == "all" else {_status(s) for s in args.show.split(",") if s.strip()}
-
-
 def _colour(args: argparse.Namespace) -> bool:
     return bool(
         args.color == "always"
@@ -639,7 +547,7 @@ def _evaluate_recorded(
     args: argparse.Namespace,
     compiled: Any,
     roster: Path,
-    files: list[str],
+    files: list[str | RecordSource],
     as_of: dt.date | None,
     extra: dict[str, Any],
     inputs: list[str],
@@ -674,14 +582,6 @@ def _evaluate_recorded(
         _emit(args, data, inputs)
         stage.count(bytes=len(data))
     return report.exit_code(args.fail_on)
-
-
-def _status(word: str) -> Status:
-    try:
-        return Status(word.strip())
-    except ValueError:
-        choices = ", ".join(s.value for s in Status)
-        raise UsageError(f"--show: 未知状态 unknown status '{word.strip()}' (choose from {choices}, or all)") from None
 
 
 def _lint(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from . import (
     render_upcoming_table,
     upcoming,
 )
+from .cli_common import UsageError, parse_params, rules_paths, split_inputs
 
 EXIT_INCOMPLETE = 4
 
@@ -85,7 +86,6 @@ def add_commands(sub: Any, rules_help: str, whole: str) -> None:
 
 
 def _duties(args: argparse.Namespace) -> int:
-    from .cli import parse_params, rules_paths
 
     roster = _roster_path(args.roster)
     compiled = compile_rules(load_rules(*rules_paths(args.rules)), parse_params(args.param))
@@ -96,7 +96,6 @@ def _duties(args: argparse.Namespace) -> int:
 
 
 def _upcoming(args: argparse.Namespace) -> int:
-    from .cli import UsageError, parse_params, rules_paths, split_inputs
 
     roster, records = split_inputs(args.inputs, args.waivers)
     as_of = dt.date.today()
@@ -146,7 +145,6 @@ def _roster_path(raw: str) -> str:
     """The roster among a file or a folder (as evaluate finds it); records are not needed."""
     from pathlib import Path
 
-    from .cli import UsageError
     from .load.folder import scan_folder
 
     path = Path(raw)

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import Error, Finding, Report, Status, compile_rules, evaluate, load_rules
+from .cli_common import UsageError, parse_params, rules_paths, split_inputs
 from .errors import did_you_mean
 from .guard import shown
 
@@ -68,7 +69,6 @@ def wants_finding(args: argparse.Namespace) -> bool:
 def explain_finding(args: argparse.Namespace) -> int:
     """Evaluate the inputs and explain each finding of the rule about the subject. Exit 0; 2 when the inputs
     cannot be read or no finding matches (the message lists the subjects the rule has)."""
-    from .cli import UsageError, parse_params, rules_paths, split_inputs
 
     if not (args.subject or args.org) or not args.period or not args.inputs:
         raise UsageError(

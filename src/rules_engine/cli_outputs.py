@@ -37,8 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from . import Error, OutputError, Report, Status, evaluate
+from . import Error, OutputError, RecordSource, Report, Status, evaluate
 from .atomic import atomic_write, refuse_overwrite
+from .cli_common import DEFAULT_REPORT_FORMAT, UsageError, shown_statuses
 from .guard import shown
 from .render.sections import ATTENTION
 
@@ -134,15 +135,12 @@ def filters(args: argparse.Namespace) -> Filters:
     show = None
     raw = getattr(args, "show", None)
     if raw is not None and raw.strip() != "all":
-        from .cli import shown_statuses
-
         show = frozenset(shown_statuses(args) or ())
     return Filters(split(getattr(args, "org", [])), split(getattr(args, "rule", [])), show)
 
 
 def plan_outputs(given: Sequence[str], format: str | None, *, summary: bool = False) -> list[Output]:
     """The outputs of ``-o`` (each with its format) and ``--format``; no ``-o``: standard output."""
-    from .cli import UsageError
 
     table = "summary" if summary else "table"
     if summary and format not in (None, "table", "summary"):
@@ -204,7 +202,6 @@ def require_extras(outputs: Sequence[Output]) -> None:
 def check_ids(report: Report, chosen: Filters, rule_ids: Sequence[str], roster_orgs: Sequence[str]) -> None:
     """Refuse an ``--org`` or ``--rule`` that names nothing the evaluation knows (a typo would give an empty
     report that looks like a clean one)."""
-    from .cli import UsageError
     from .errors import did_you_mean
 
     orgs = {f.organisation.id for f in report.findings} | set(roster_orgs)
@@ -324,19 +321,16 @@ def evaluate_outputs(
     outputs: Sequence[Output],
     compiled: Any,
     roster: Path,
-    files: list[str],
+    files: list[str | RecordSource],
     as_of: dt.date | None,
     extra: dict[str, Any],
     inputs: list[str],
 ) -> int:
     """``evaluate`` with several outputs, a filter or the summary view: one evaluation, every output."""
-    from .cli import DEFAULT_REPORT_FORMAT
     from .render.terminal import is_tty, use_rich
 
     chosen = filters(args)
     if args.report_format is not None and not any(o.format == "json" for o in outputs):
-        from .cli import UsageError
-
         raise UsageError("--report-format 只用于 JSON 输出 is for JSON output only")
     require_extras(outputs)
     if args.db is not None:

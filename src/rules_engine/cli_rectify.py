@@ -15,6 +15,9 @@ import json
 import sys
 from typing import Any
 
+from . import RecordSource, RuleSet
+from .cli_common import UsageError, parse_params, rules_paths, split_inputs
+
 DB_HELP = "the findings store: a SQLite file or a database URL (default: $RULES_ENGINE_DB, else ./rules-engine.db)"
 BY_HELP = "操作人 who makes the change (default: the user of this machine)"
 
@@ -35,6 +38,31 @@ Evaluates the old and the new rules on the same inputs, period and evaluation da
 status differs (or that are on one side only), grouped by rule and organisation, with counts. --params-old and
 --params-new (or --param, the same as --params-new) override parameters on each side.
 Exit codes: 0 no finding flips; 1 some do (0 with --allow); 2 usage error or input that cannot be read."""
+
+
+RECTIFICATIONS_HELP = (
+    "整改：把历史库（--db）中截至评价日期逾期未完成的整改作为记录（类型 zhenggai_yuqi）加入评价，"
+    "由规则 ZG-YQ-01 及其升级规则 ZG-YQ-02 判定（所加载的规则包未声明该类型时，加入随库发布的规则包 zhenggai-yuqi） "
+    "add the store's rectifications overdue as of the evaluation date as records (type zhenggai_yuqi), judged by "
+    "ZG-YQ-01 and its escalation ZG-YQ-02 (the pack zhenggai-yuqi shipped with the history extra is added unless a "
+    "loaded pack declares the type); needs --db"
+)
+
+
+def with_rectifications(
+    args: argparse.Namespace, ruleset: RuleSet, as_of: dt.date | None
+) -> tuple[RuleSet, RecordSource, dt.date]:
+    """evaluate --db URL --rectifications: the rules with the pack judging overdue rectifications (unless one
+    loaded declares their record type), the store's overdue rectifications as of the evaluation date (today
+    when not given: the same day for both), and that date."""
+    from . import history, load_rules
+
+    if args.db is None:
+        raise UsageError("--rectifications 须与 --db 同用 --rectifications needs --db (the store whose rectifications)")
+    day = as_of or dt.date.today()
+    if history.OVERDUE_TYPE not in ruleset.record_types():
+        ruleset = RuleSet((*ruleset.packs, *load_rules(history.PACK).packs))
+    return ruleset, history.rectification_records(args.db, as_of=day, period=args.period), day
 
 
 def add_commands(sub: Any, rules_help: str, whole: str) -> None:
@@ -125,7 +153,6 @@ def _done(what: str, r: Any) -> str:
 
 
 def _number(raw: str) -> int:
-    from .cli import UsageError
 
     text = raw.strip().lstrip("#")
     if not text.isdigit():
@@ -167,7 +194,6 @@ def _impact_parser(sub: Any, rules_help: str, whole: str) -> None:
 
 def _impact(args: argparse.Namespace) -> int:
     from . import impact, load_rules, render_impact_table
-    from .cli import UsageError, parse_params, rules_paths, split_inputs
     from .cli_closed_loop import emit, json_bytes
 
     roster, records = split_inputs(args.inputs, args.waivers)

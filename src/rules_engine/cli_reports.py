@@ -17,8 +17,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import Report, Status, evaluate
+from . import RecordSource, Report, Status, evaluate
 from .atomic import files_under, refuse_overwrite, write_bytes
+from .cli_common import (
+    DEFAULT_REPORT_FORMAT,
+    UsageError,
+    fail_on_argument,
+    parse_params,
+    rules_paths,
+    shown_statuses,
+    split_inputs,
+)
 
 FORMATS = ("xlsx", "html")
 #: what ``report -o`` writes (several -o: each from its extension)
@@ -42,7 +51,6 @@ Exit codes as evaluate: 0 no violation, 1 violations, 4 incomplete, 2 usage erro
 def add_commands(sub: Any, rules_help: str, whole: str) -> None:
     """Add ``report`` to the subcommands of ``rules-engine``."""
     from . import DEFAULT_FAIL_ON
-    from .cli import fail_on_argument
     from .cli_outputs import add_output_options
 
     rp = sub.add_parser(
@@ -90,7 +98,6 @@ def add_commands(sub: Any, rules_help: str, whole: str) -> None:
 
 def report_format(output: str, given: str | None) -> str:
     """The format: `given`, else the extension of `output`."""
-    from .cli import UsageError
 
     if given:
         return given
@@ -139,7 +146,6 @@ def _check_extra(format: str) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     from . import compile_rules, load_rules, load_scoring
-    from .cli import DEFAULT_REPORT_FORMAT, UsageError, parse_params, rules_paths, split_inputs
     from .cli_outputs import Context, check_ids, filters, plan_outputs, require_extras, scoped, write_all
 
     outputs = plan_outputs(args.outputs, args.format)
@@ -188,14 +194,13 @@ def evaluate_report(
     args: argparse.Namespace,
     compiled: Any,
     roster: Path,
-    files: list[str],
+    files: list[str | RecordSource],
     as_of: dt.date | None,
     extra: dict[str, Any],
     inputs: list[str],
 ) -> int:
     """``evaluate --format xlsx|html``: every finding held (not streamed), then the report written to -o;
     with --db the run is recorded first, as for the other formats."""
-    from .cli import UsageError, shown_statuses
 
     if not args.output:
         raise UsageError(f"--format {args.format} 需要 -o 文件 needs -o FILE (the report is a file to open)")

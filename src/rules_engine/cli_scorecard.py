@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from . import InputError, Report
 from .cli_closed_loop import emit, json_bytes
+from .cli_common import UsageError
 from .guard import shown
 
 EXIT_INCOMPLETE = 4
@@ -124,7 +125,6 @@ def _score(args: argparse.Namespace) -> int:
 
 def _diagnose(args: argparse.Namespace) -> int:
     from . import diagnose, load_scoring, render_diagnosis_table
-    from .cli import UsageError
 
     report = read_report(args.report)
     old = read_report(args.compare) if args.compare else None

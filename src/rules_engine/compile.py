@@ -22,9 +22,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from . import texts
 from .errors import Location, Problem, RulesError, did_you_mean
 from .load.rules import LoadedRule, RuleSet
 from .model.findings import Status
+from .model.refusal import exception_texts
 from .model.rules import Effective, Match, Params, Rule
 
 Condition = tuple[str, str, int]  # (fact field, operator, value); operator in == < <= > >=
@@ -118,38 +120,18 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
             overrides[str(rule_id)] = dict(values)
         else:
             problems.append(
-                Problem(
-                    "param.not_a_mapping",
-                    f"规则 {rule_id} 的参数覆盖应为 {{参数: 值}} 映射",
-                    f"the overrides of rule {rule_id} must be a {{name: value}} mapping",
-                    Location("<params>", path=str(rule_id)),
-                    '如 e.g. {"ZZ-DW-01": {"at_least": 2}}',
-                )
+                Problem.of("param.not_a_mapping", Location("<params>", path=str(rule_id)), rule=str(rule_id))
             )
     for rule_id, values in overrides.items():
         for name, value in values.items():
             if value is None:
-                problems.append(
-                    Problem(
-                        "param.null",
-                        f"参数 {rule_id}.{name} 的值为空",
-                        f"parameter {rule_id}.{name} is null",
-                        Location("<params>", path=f"{rule_id}.{name}"),
-                        "省略该参数即用默认值 omit it to keep the default",
-                    )
-                )
+                where = Location("<params>", path=f"{rule_id}.{name}")
+                problems.append(Problem.of("param.null", where, param=f"{rule_id}.{name}"))
     known = [r.rule.id for r in ruleset.rules]
     for rule_id in overrides:
         if rule_id not in known:
-            problems.append(
-                Problem(
-                    "param.unknown_rule",
-                    f"参数覆盖指向未知规则 '{rule_id}'",
-                    f"override for unknown rule '{rule_id}'",
-                    Location("<params>"),
-                    did_you_mean(rule_id, known),
-                )
-            )
+            hint = did_you_mean(rule_id, known)
+            problems.append(Problem.of("param.unknown_rule", Location("<params>"), hint, rule=rule_id))
         else:
             problems += _override_problems(rule_id, overrides[rule_id])
     refused = {p.location.path.split(".", 1)[0] for p in problems}
@@ -173,19 +155,8 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
             if layers:
                 Rule.model_validate(rule.model_copy(update={"params": resolved}).model_dump(by_alias=True))
         except (ValidationError, ValueError) as exc:
-            text = (
-                "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors(include_url=False))
-                if isinstance(exc, ValidationError)
-                else str(exc)
-            )
-            problems.append(
-                Problem(
-                    "param.invalid",
-                    f"参数覆盖无效（规则 {rule.id}）: {text}",
-                    f"invalid override of rule {rule.id}: {text}",
-                    Location("<params>", path=rule.id),
-                )
-            )
+            text = exception_texts(exc)
+            problems.append(Problem.of("param.invalid", Location("<params>", path=rule.id), rule=rule.id, error=text))
             refused.add(rule.id)
             continue
         effective = rule.effective or loaded.pack.effective
@@ -228,30 +199,16 @@ def _override_problems(rule_id: str, values: Mapping[str, Any]) -> list[Problem]
     out: list[Problem] = []
     for name in values:
         if name not in names:
-            out.append(
-                Problem(
-                    "param.unknown_name",
-                    f"规则 {rule_id} 没有参数 '{name}'",
-                    f"rule {rule_id} has no parameter '{name}'",
-                    Location("<params>", path=f"{rule_id}.{name}"),
-                    did_you_mean(str(name), names),
-                )
-            )
+            where = Location("<params>", path=f"{rule_id}.{name}")
+            out.append(Problem.of("param.unknown_name", where, did_you_mean(str(name), names), rule=rule_id, name=name))
     known = {name: value for name, value in values.items() if name in names}
     try:
         Params.model_validate(known)
     except ValidationError as exc:
         for problem in validation_problems(exc, Document("<params>", known, {}), Params):
-            where = problem.location.path.replace("/", ".")
-            out.append(
-                Problem(
-                    problem.code.replace("rule.", "param.", 1),
-                    f"参数 {rule_id}.{where}: {problem.message}",
-                    f"parameter {rule_id}.{where}: {problem.message_en}",
-                    Location("<params>", path=f"{rule_id}.{where}"),
-                    problem.hint,
-                )
-            )
+            param = f"{rule_id}.{problem.location.path.replace('/', '.')}"
+            code = problem.code.replace("rule.", "param.", 1)  # the validator's code, under param.*
+            out.append(problem.framed("frame.param", code, Location("<params>", path=param), param=param))
     return out
 
 
@@ -498,35 +455,19 @@ def table_problems(rules: Sequence[CompiledRule], decisions: Sequence[Decision])
     out: list[Problem] = []
     for fault in prove_table(decisions, by_index):
         rule = by_index[fault.rule_index]
-        where = f"（适用于 {', '.join(rule.scope)} 及其下级）" if rule.scope else ""
-        where_en = f" (as it applies in {', '.join(rule.scope)} and below)" if rule.scope else ""
-        hint = "判定表由编译器依参数生成：请核对 at_least / at_most；参数无误则是程序缺陷，请报告 " + (
-            "the table is generated from the parameters: check at_least / at_most; if they are right, "
-            "this is a bug in the compiler: please report it"
-        )
+        scope = texts.text("frame.scope", orgs=", ".join(rule.scope)) if rule.scope else ""
+        where = rule.loaded.location
         if fault.gaps:
             shown = "; ".join(_fact_text(f) for f in fault.gaps[:3])
+            count = len(fault.gaps)
             out.append(
-                Problem(
-                    "rule.decisions_incomplete",
-                    f"规则 {rule.rule.id} 的判定表不完整{where}：{len(fault.gaps)} 种事实没有任何判定，如 {shown}",
-                    f"the decision table of rule {rule.rule.id}{where_en} is incomplete: "
-                    f"{len(fault.gaps)} kinds of fact match no decision, e.g. {shown}",
-                    rule.loaded.location,
-                    hint,
-                )
+                Problem.of("rule.decisions_incomplete", where, rule=rule.rule.id, scope=scope, count=count, facts=shown)
             )
         if fault.overlaps:
             shown = "; ".join(f"{_fact_text(f)} -> {', '.join(names)}" for f, names in fault.overlaps[:3])
+            count = len(fault.overlaps)
             out.append(
-                Problem(
-                    "rule.decisions_overlap",
-                    f"规则 {rule.rule.id} 的判定表有重叠{where}：{len(fault.overlaps)} 种事实有多个判定，如 {shown}",
-                    f"the decision table of rule {rule.rule.id}{where_en} overlaps: "
-                    f"{len(fault.overlaps)} kinds of fact match more than one decision, e.g. {shown}",
-                    rule.loaded.location,
-                    hint,
-                )
+                Problem.of("rule.decisions_overlap", where, rule=rule.rule.id, scope=scope, count=count, facts=shown)
             )
     return out
 

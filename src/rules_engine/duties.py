@@ -31,13 +31,9 @@ from .pipeline import RosterInput, RulesInput, check_arguments, compiled_rules, 
 from .plan import Obligation, RosterIndex, plan
 from .render.text import subject_label, table_lines
 from .tally import MAX_EVIDENCE
+from .texts import text
 
 DUTIES_FORMAT = "rules-engine/duties/v1"
-
-_UNK = {
-    "no_holder": ("名册中该期间无此职务的任职记录", "the roster has nobody in this role for the window"),
-    "no_portfolio": ("名册未登记其分管领域", "the roster lists no portfolio area for this person"),
-}
 
 
 class _Out(BaseModel):
@@ -120,17 +116,7 @@ def duties(
     if person is not None:
         listed = [d for d in listed if _bears(d, person)]
     listed.sort(key=_order)
-    rejections = [
-        Rejection(
-            source=r.source,
-            line=r.line,
-            field=r.field,
-            value=r.value,
-            reason=Bilingual(zh=r.zh, en=r.en),
-            record_id=r.record_id,
-        )
-        for r in result.rejected
-    ]
+    rejections = [Rejection.model_validate(r.to_rejection()) for r in result.rejected]
     return DutyList(
         period=DateRange(**the_period.to_dict()),
         duties=listed,
@@ -165,7 +151,7 @@ def _duty(ob: Obligation, index: RosterIndex) -> Duty:
     assert ob.window is not None
     note = None
     if ob.unk:
-        zh, en = _UNK[ob.unk]
+        zh, en = text(f"duty.{ob.unk}")
         note = Bilingual(zh=zh, en=en)
     return Duty(
         rule_id=data["rule_id"],
@@ -302,7 +288,5 @@ def render_duties_table(result: DutyList) -> str:
         f"{result.not_applicable} 项不适用未列出 not applicable, not listed"
     )
     for r in result.rejections:
-        lines.append(
-            f"  名册拒收 roster row rejected {r.source}:{r.line}: {r.field or '-'}: {r.reason.zh} ({r.reason.en})"
-        )
+        lines.append(f"  名册拒收 roster row rejected {r.as_problem()}")
     return "\n".join(lines) + "\n"

@@ -1,19 +1,27 @@
 """One error shape for every stage: a stable code, a message in Chinese and English, a location, a hint.
 
 `str(problem)` prints ``file:line:col: code: message``. Stages collect problems; the API raises one
-:class:`RulesError` holding the sorted list.
+:class:`RulesError` holding the sorted list. Make a problem with :meth:`Problem.of`, which takes its texts
+(and its fixed hint) from :mod:`rules_engine.texts` by its code. A rejected input row is a problem too
+(:class:`rules_engine.load.inputs.BadRow`: ``location.path`` is its field, and it adds the offending value
+and what could be salvaged of the row); its texts, like every reason's, live in :mod:`rules_engine.texts`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from . import texts
+from .texts import Arg
+
 
 @dataclass(frozen=True, order=True)
 class Location:
-    """Where something came from: a file, 1-based line and column, and the path inside the document."""
+    """Where something came from: a file, 1-based line and column, and the path inside the document
+    (for an input row: its field, or a YAML path such as ``people/0/posts``; the column is then 0)."""
 
     file: str = ""
     line: int = 0
@@ -21,8 +29,8 @@ class Location:
     path: str = ""
 
     def __str__(self) -> str:
-        if self.line:
-            return f"{self.file}:{self.line}:{self.column}"
+        if self.line:  # a row of a table or a JSON Lines file has a line and no column
+            return f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
         return self.file or "<input>"
 
     def to_dict(self) -> dict[str, object]:
@@ -38,6 +46,28 @@ class Problem:
     message_en: str
     location: Location = field(default_factory=Location)
     hint: str = ""
+
+    @classmethod
+    def of(cls, key: str, location: Location, hint: str | None = None, /, **values: Arg) -> Problem:
+        """The problem `key` at `location`: `key` is its code (``yaml.tag``), or the code and the situation
+        when one code is worded by situation (``pack.no_manifest#file``); its Chinese and English texts come
+        from :data:`rules_engine.texts.TEXTS`, filled from `values` (a ``(zh, en)`` pair fills each language
+        with its part). `hint`: one made from what was found (a "did you mean"); none (``None``): the key's
+        fixed hint from :data:`rules_engine.texts.HINTS`, filled from the same values."""
+        zh, en = texts.text(key, **values)
+        return Problem(
+            key.partition("#")[0], zh, en, location, texts.fixed_hint(key, **values) if hint is None else hint
+        )
+
+    def framed(
+        self, frame: str, /, code: str | None = None, location: Location | None = None, **values: Arg
+    ) -> Problem:
+        """This problem with its messages put in `frame` (a ``frame.*`` text of :mod:`rules_engine.texts`,
+        e.g. ``frame.rule`` names the rule), under another `code` or `location` if given."""
+        zh, en = texts.text(frame, message=(self.message, self.message_en), **values)
+        return dataclasses.replace(
+            self, code=code or self.code, message=zh, message_en=en, location=location or self.location
+        )
 
     def __str__(self) -> str:
         text = f"{self.location}: {self.code}: {self.message} ({self.message_en})"

@@ -15,15 +15,15 @@ from typing import IO, Any
 
 from .atomic import atomic_write
 from .errors import InputError
-from .finding_lines import LineMaker
-from .findings import finding_dict, rule_table
+from .findings import rule_table
+from .gcpause import paused_gc
 from .intake import RecordsInput
 from .load.waivers import LoadedWaiver
-from .model.findings import Finding, Report, Status
+from .model.findings import Report, Status
 from .model.layout import layout_format
 from .outcome import Summary
 from .periods import Period
-from .pipeline import NULL_TRACER, RosterInput, RulesInput, Run, paused_gc, prepare
+from .pipeline import NULL_TRACER, RosterInput, RulesInput, Run, prepare
 from .render.csv import write_csv_bytes
 from .render.frames import require_parquet, write_parquet
 from .render.json import write_json_lines
@@ -46,12 +46,14 @@ def evaluate(
     waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
     statuses: Collection[Status | str] | None = None,
     tracer: Tracer = NULL_TRACER,
+    workers: int | None = 1,
 ) -> Report:
     """Evaluate every rule for every subject and window of `period` and return the report.
 
     - `rules`: from :func:`load_rules` (or a path to load), or already compiled.
     - `roster`: a :class:`Roster`, a dict of the same shape, or a YAML/JSON file.
-    - `records`: record files (``.jsonl``, ``.csv``, ``.json``) or an iterable of records / dicts.
+    - `records`: record files (``.jsonl``, ``.csv``, ``.json``) or an iterable of records / dicts; files and
+      :class:`RecordSource` (records in memory under a name, e.g. the findings store's) may be mixed.
     - `period`: ``2024``, ``2024-H1``, ``2024-Q3``, ``2024-05`` or ``2024-01-01..2024-06-30``.
     - `as_of`: the evaluation date; a window is over when `as_of` is after its last day, and
       ``pending`` until then. Defaults to today.
@@ -63,20 +65,23 @@ def evaluate(
       costs about 13 KB: for a province, keep what you need, or stream with :func:`evaluate_to`.
     - `tracer`: told of each stage's start and end, with counts (a :class:`RecordingTracer` keeps them, with
       times and memory, for a table or JSON); by default nothing is recorded. See :mod:`rules_engine.trace`.
+    - `workers`: worker processes the organisations are split over (the same report for any number); 1 (the
+      default) evaluates in this process, ``None`` chooses: the machine's cores, but 1 for a small roster (see
+      :mod:`rules_engine.workers`). Workers are started with ``spawn``: a script that evaluates with more than
+      one must do so under ``if __name__ == "__main__":``.
     """
     keep = None if statuses is None else _statuses(statuses)
     with paused_gc(), tracer.stage("evaluate"):
-        run = prepare(rules, roster, records, period, as_of, params, max_evidence, waivers, tracer)
-        with tracer.stage("receipt"):
-            header = run.header()
-        with tracer.stage("findings") as stage:
-            findings = [
-                Finding.model_validate(finding_dict(ob, d.status, d.waives))
-                for ob, d in run.decided()
-                if keep is None or d.status in keep
-            ]
-            report = Report.model_validate({**header, "findings": findings})
-            stage.count(findings=len(findings))
+        run = prepare(rules, roster, records, period, as_of, params, max_evidence, waivers, tracer, workers)
+        try:
+            with tracer.stage("receipt"):
+                header = run.header()
+            with tracer.stage("findings") as stage:
+                findings = list(run.finding_models(keep))
+                report = Report.model_validate({**header, "findings": findings})
+                stage.count(findings=len(findings))
+        finally:
+            run.close()
         return report
 
 
@@ -94,6 +99,7 @@ def evaluate_to(
     format: str = "json",
     report_format: str = "v1",
     tracer: Tracer = NULL_TRACER,
+    workers: int | None = 1,
 ) -> Summary:
     """Like :func:`evaluate`, but write the report to `out` finding by finding (for large inputs:
     memory does not hold the findings). Returns the summary: a dict of the count per status, with the
@@ -103,7 +109,8 @@ def evaluate_to(
     organisation's findings are held at a time) or ``parquet`` (the CSV columns, in row groups; needs the
     ``parquet`` extra). `report_format`: the JSON layout, ``v1`` (each finding whole) or ``v2`` (each rule's
     parts once, in a ``rules`` table: for large runs; see docs/report-format.md). `tracer`: as for
-    :func:`evaluate`; its ``findings`` stage includes the writing."""
+    :func:`evaluate`; its ``findings`` stage includes the writing. `workers`: as for :func:`evaluate` (the
+    bytes written are the same for any number)."""
     if format not in ("json", "csv", "junit", "parquet"):
         raise InputError(f"未知输出格式 unknown report format '{format}' (json, csv, junit, parquet)")
     layout_format(report_format)
@@ -111,16 +118,20 @@ def evaluate_to(
         require_parquet()  # before anything is evaluated or written
     # writing too: millions of short-lived dicts would trigger full collections
     with paused_gc(), tracer.stage("evaluate"):
-        run = prepare(rules, roster, records, period, as_of, params, max_evidence, waivers, tracer)
-        with tracer.stage("receipt"):
-            header = run.header()
-        with tracer.stage("findings") as stage:
-            if isinstance(out, (str, Path)):  # whole or not at all; never over an input (OutputError)
-                with atomic_write(out, run.input_files()) as handle:
-                    written = _written(run, header, handle, format, report_format)
-            else:
-                written = _written(run, header, out, format, report_format)
-            stage.count(findings=sum(header["summary"].values()), **written)
+        shape = report_format if format == "json" else "v1"
+        run = prepare(rules, roster, records, period, as_of, params, max_evidence, waivers, tracer, workers, shape)
+        try:
+            with tracer.stage("receipt"):
+                header = run.header()
+            with tracer.stage("findings") as stage:
+                if isinstance(out, (str, Path)):  # whole or not at all; never over an input (OutputError)
+                    with atomic_write(out, run.input_files()) as handle:
+                        written = _written(run, header, handle, format, report_format)
+                else:
+                    written = _written(run, header, out, format, report_format)
+                stage.count(findings=sum(header["summary"].values()), **written)
+        finally:
+            run.close()
     return Summary(header["summary"], len(header["input"]["rejections"]), len(header["input"]["excluded"]))
 
 
@@ -142,12 +153,12 @@ def _position(out: IO[bytes]) -> int:
 def _write(run: Run, header: dict[str, Any], out: IO[bytes], format: str, report_format: str) -> None:
     if format == "json" and report_format == "v2":
         table, keys = rule_table(run.compiled.rules)
-        write_json_lines(header, LineMaker(keys, run.tallied).blocks(lambda: run.decided(filled=False)), out, table)
+        write_json_lines(header, run.json_findings("v2", keys), out, table)
         return
     if format == "json":
-        write_json_lines(header, LineMaker(None, run.tallied).blocks(lambda: run.decided(filled=False)), out)
+        write_json_lines(header, run.json_findings("v1", {}), out)
         return
-    models = (Finding.model_validate(finding_dict(ob, d.status, d.waives)) for ob, d in run.decided())
+    models = run.finding_models()
     if format == "junit":
         write_junit(header, models, out)
     elif format == "parquet":

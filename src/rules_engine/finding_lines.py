@@ -17,7 +17,7 @@ cannot carry) falls back whole. tests/test_finding_lines.py compares both paths.
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -35,6 +35,7 @@ from .tally import JsonLists, Tallied
 from .texts import NA, UNK
 
 CHUNK = 16384  # findings turned into columns at a time (bounds the memory of the columns)
+SEPARATOR = ",\n    "  # between two findings in a JSON report (see rules_engine.render.json)
 
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 _FIELDS = attrgetter(
@@ -132,7 +133,7 @@ class LineMaker:
     """Makes the JSON lines of decided obligations for one run: v1 (`keys` None) or v2 (`keys`: the v2 rules
     table key of each compiled rule, by ``id(rule)``)."""
 
-    def __init__(self, keys: dict[int, str] | None = None, tallied: Tallied | None = None) -> None:
+    def __init__(self, keys: Mapping[int, str] | None = None, tallied: Tallied | None = None) -> None:
         self.keys = keys
         self.tallied = tallied  # the obligations' evidence and rejected candidates as columns (else on them)
         self._made: dict[str, pl.Series] = {}  # per organisation and per period: their texts, by code
@@ -147,10 +148,13 @@ class LineMaker:
         self.static_reasons: dict[tuple[int, str, str, str], str] = {}
         self.rejected_reasons: dict[tuple[int, tuple[str, ...], Period | None, str | None], bytes] = {}
 
-    def blocks(self, decided: Callable[[], Iterable[tuple[Obligation, Decision]]]) -> Iterator[bytes]:
+    def blocks(
+        self, decided: Callable[[], Iterable[tuple[Obligation, Decision]]], sep: str = SEPARATOR
+    ) -> Iterator[bytes]:
         """The JSON lines of the decided obligations (in order), a chunk at a time: each block is its chunk's
-        lines joined by ``,\\n    `` (the findings list's separator), as UTF-8 bytes. `decided` gives the
-        pairs; it is called twice when the tally's lists are columns (first for the order of the findings)."""
+        lines joined by `sep` (by default the findings list's separator, ``,\\n    ``; a worker's spool file
+        takes a newline), as UTF-8 bytes. `decided` gives the pairs; it is called twice when the tally's lists
+        are columns (first for the order of the findings)."""
         if self.tallied is not None and not self.tallied.filled:
             rows = pl.Series([ob.row if ob.row >= 0 else None for ob, _ in decided()], dtype=pl.Int64)
             self.lists = self.tallied.json_lists(rows)
@@ -159,21 +163,21 @@ class LineMaker:
         for item in decided():
             chunk.append(item)
             if len(chunk) >= CHUNK:
-                yield self._block(chunk, start)
+                yield self._block(chunk, start, sep)
                 start += len(chunk)
                 chunk = []
         if chunk:
-            yield self._block(chunk, start)
+            yield self._block(chunk, start, sep)
 
-    def _block(self, chunk: Sequence[tuple[Obligation, Decision]], start: int) -> bytes:
+    def _block(self, chunk: Sequence[tuple[Obligation, Decision]], start: int, sep: str) -> bytes:
         try:
             lines = self._columnar(chunk, start)
         except (pl.exceptions.PolarsError, UnicodeError, TypeError):  # text polars cannot hold (a lone surrogate)
             if self.tallied is not None:
                 self.tallied.fill()
             self.lists = None
-            return ",\n    ".join(self._python(ob, d) for ob, d in chunk).encode()
-        block = lines.str.join(",\n    ").cast(pl.Binary).item()
+            return sep.join(self._python(ob, d) for ob, d in chunk).encode()
+        block = lines.str.join(sep).cast(pl.Binary).item()
         assert isinstance(block, bytes)
         return block
 

@@ -12,20 +12,18 @@ import difflib
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .compile import CompiledRules
 from .errors import did_you_mean
 from .load.dedup import SPILL_AT, SeenIds
 from .load.inputs import BadRow, Rec, read_records, records_from_objects
-from .model.records import ActivityRecord
+from .model.records import ActivityRecord, RecordSource
 from .periods import Period
 from .plan import RosterIndex
-from .tally import Counter
+from .texts import Arg, hint
 
-RecordsInput = str | Path | Sequence[str | Path] | Iterable[ActivityRecord | Mapping[str, Any]]
-
-_DUPLICATE = "重复记录"
+RecordsInput = str | Path | Sequence[str | Path | RecordSource] | Iterable[ActivityRecord | Mapping[str, Any]]
 
 # Records are checked one by one in input order (duplicates, rejections and warnings keep that order), in
 # batches; the used records of each batch go to the tally in the same order (the reading order).
@@ -33,24 +31,46 @@ _BATCH = 32768
 _SPILL_AT = SPILL_AT  # record ids held in memory before the index of ids moves to disk
 
 
-def record_paths(records: RecordsInput) -> list[str | Path]:
-    if isinstance(records, (str, Path)):
+class Sink(Protocol):
+    """Where the intake hands the rows it checked: the tally's :class:`rules_engine.tally.Counter`, or the
+    router that sends each organisation's rows to its worker (:mod:`rules_engine.workers`)."""
+
+    def add(self, rec: Rec) -> None: ...  # a used record, in reading order
+
+    def add_bad(self, row: BadRow) -> None: ...  # a rejected row, in reading order
+
+
+def _named(records: RecordsInput) -> list[str | Path | RecordSource] | None:
+    """The items of `records` when it is files and named sources (None: records themselves)."""
+    if isinstance(records, (str, Path, RecordSource)):
         return [records]
-    if isinstance(records, Sequence) and records and all(isinstance(x, (str, Path)) for x in records):
-        return [x for x in records if isinstance(x, (str, Path))]
-    return []
+    if isinstance(records, Sequence) and records and all(isinstance(x, (str, Path, RecordSource)) for x in records):
+        return [x for x in records if isinstance(x, (str, Path, RecordSource))]
+    return None
+
+
+def record_paths(records: RecordsInput) -> list[str | Path]:
+    return [x for x in _named(records) or [] if isinstance(x, (str, Path))]
+
+
+def record_sources(records: RecordsInput) -> list[str]:
+    """The names the report's input list gives: each file as given, each RecordSource by its name."""
+    return [x.name if isinstance(x, RecordSource) else str(x) for x in _named(records) or []]
 
 
 def _rows(records: RecordsInput) -> Iterator[tuple[str, Rec | BadRow]]:
-    if isinstance(records, (str, Path)):
-        records = [records]
-    items = list(records) if isinstance(records, Sequence) else None
-    if items is not None and all(isinstance(x, (str, Path)) for x in items):
-        for path in items:
-            for row in read_records(path):
-                yield str(path), row
+    items = _named(records)
+    if items is not None:
+        for item in items:
+            if isinstance(item, RecordSource):
+                for row in records_from_objects(item.records, item.name):
+                    yield item.name, row
+            else:
+                for row in read_records(item):
+                    yield str(item), row
         return
-    for row in records_from_objects(items if items is not None else records):
+    assert not isinstance(records, (str, Path, RecordSource))
+    for row in records_from_objects(records):
         yield "<records>", row
 
 
@@ -82,7 +102,7 @@ class Intake:
         self,
         compiled: CompiledRules,
         index: RosterIndex,
-        counter: Counter,
+        counter: Sink,
         span: tuple[dt.date, dt.date],
         as_of: dt.date,
     ):
@@ -101,8 +121,8 @@ class Intake:
 
     def read(self, records: RecordsInput) -> None:
         """Check and count every row of `records` (files, or objects), in input order, in batches."""
-        for path in record_paths(records):  # empty files are listed too
-            self.accounts[str(path)] = [0, 0, 0, 0]
+        for name in record_sources(records):  # empty files and sources are listed too
+            self.accounts[name] = [0, 0, 0, 0]
         try:
             batch: list[tuple[str, Rec | BadRow]] = []
             for item in _rows(records):
@@ -153,7 +173,9 @@ class Intake:
                 row.unknown = frozenset(unknown)
                 self.warnings.append(_unknown_people(row, unknown))
             used.append(row)
-        self.counter.add_batch(used)
+        add = self.counter.add
+        for rec in used:
+            add(rec)
 
     def _place(self, rec: Rec) -> int:
         number = self.sources.get(rec.source)
@@ -166,22 +188,15 @@ class Intake:
         """Reject a record whose organisation or type is unknown (with a did-you-mean)."""
         orgs, known_types = self.index.orgs, self.known_types
         if rec.org not in orgs:
-            zh, en = did_you_mean(rec.org, orgs, "zh"), did_you_mean(rec.org, orgs, "en")
-            zh_text = f"未知组织 '{rec.org}'（名册中没有）{zh}"
-            row = _bad(rec, "org", rec.org, zh_text, f"unknown organisation '{rec.org}' {en}".strip())
+            found = hint(did_you_mean(rec.org, orgs, "zh"), did_you_mean(rec.org, orgs, "en"))
             # a close match names the organisation the row was probably meant for; otherwise it could be any
             close = difflib.get_close_matches(rec.org, list(orgs), n=1, cutoff=0.6)
-            row.org = close[0] if close else None
-            return row
+            return _bad(
+                rec, "row.org.unknown", "org", rec.org, org=close[0] if close else None, org_id=rec.org, hint=found
+            )
         if rec.type not in known_types:
             zh, en = did_you_mean(rec.type, known_types, "zh"), did_you_mean(rec.type, known_types, "en")
-            return _bad(
-                rec,
-                "type",
-                rec.type,
-                f"未知记录类型 '{rec.type}' {zh}".strip(),
-                f"unknown record type '{rec.type}' {en}".strip(),
-            )
+            return _bad(rec, "row.type.unknown", "type", rec.type, record_type=rec.type, hint=hint(zh, en, " "))
         return rec
 
     def _check_again(self, rec: Rec, earlier: tuple[int, int] | None) -> Rec | BadRow:
@@ -190,45 +205,38 @@ class Intake:
             digest, place = earlier
             line = f"{self.source_names[place >> 32]}:{place & 0xFFFFFFFF}"
             if digest == _digest(rec):
-                zh, en = f"{_DUPLICATE}（与 {line} 相同，只计一次）", f"duplicate of {line} (identical, counted once)"
-                duplicate = _bad(rec, "id", rec.id, zh, en)
-                duplicate.taints = False
-                return duplicate
-            return _bad(
-                rec,
-                "id",
-                rec.id,
-                f"记录编号重复但内容不同（见 {line}），本行未采用",
-                f"record id already used at {line} with different content; this row is not used",
-            )
+                return _bad(rec, "row.duplicate.identical", "id", rec.id, taints=False, first=line)
+            return _bad(rec, "row.duplicate.conflict", "id", rec.id, first=line)
         start, end = self.span
         if not start <= rec.date <= end:
-            row = _bad(
-                rec,
-                "date",
-                rec.date.isoformat(),
-                f"日期不在任何评价期间内（{start}..{end}）",
-                f"date outside every period evaluated ({start}..{end})",
+            return _bad(
+                rec, "row.date.outside_span", "date", rec.date.isoformat(), taints=False, start=str(start), end=str(end)
             )
-            row.taints = False
-            return row
         return rec
 
 
 def _later(rec: Rec, as_of: dt.date) -> BadRow:
-    row = _bad(
-        rec,
-        "date",
-        rec.date.isoformat(),
-        f"日期晚于评价日期 {as_of.isoformat()}，不作为证据",
-        f"dated after the evaluation date {as_of.isoformat()}: not evidence",
+    return _bad(rec, "row.date.after_as_of", "date", rec.date.isoformat(), taints=False, as_of=as_of.isoformat())
+
+
+_SAME = object()  # _bad's default organisation: the record's own
+
+
+def _bad(rec: Rec, code: str, field: str, value: str, *, org: Any = _SAME, taints: bool = True, **args: Arg) -> BadRow:
+    """`rec` rejected (or excluded: ``taints=False``) for `code`, with all it holds salvaged."""
+    return BadRow.at(
+        code,
+        rec.source,
+        rec.line,
+        field,
+        value,
+        args,
+        record_id=rec.id,
+        org=rec.org if org is _SAME else org,
+        type=rec.type,
+        date=rec.date,
+        taints=taints,
     )
-    row.taints = False
-    return row
-
-
-def _bad(rec: Rec, field: str, value: str, zh: str, en: str) -> BadRow:
-    return BadRow(rec.source, rec.line, field, value, zh, en, rec.id, rec.org, rec.type, rec.date)
 
 
 def _digest(rec: Rec) -> int:
@@ -250,16 +258,4 @@ def _digest(rec: Rec) -> int:
 
 def _unknown_people(rec: Rec, unknown: list[str]) -> BadRow:
     names = ", ".join(sorted(unknown))
-    return BadRow(
-        rec.source,
-        rec.line,
-        "participants",
-        names,
-        f"人员不在名册中：{names}（可能是编号写错）",
-        f"people not on the roster: {names} (possibly a mistyped id)",
-        rec.id,
-        rec.org,
-        rec.type,
-        rec.date,
-        taints=False,
-    )
+    return _bad(rec, "row.people.unknown", "participants", names, taints=False, names=names)

@@ -7,11 +7,9 @@ findings.py, render/); this module only wires them and owns the run's arguments.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,12 +19,14 @@ from .atomic import files_under
 from .compile import ESCALATION_FIELDS, OBLIGATION_FIELDS, CompiledRules, Decision, compile_rules
 from .engine.decide import Decider, tables
 from .errors import InputError
+from .finding_lines import SEPARATOR, LineMaker
+from .findings import finding_dict
 from .guard import check_data, check_max_evidence, check_path, shown
 from .intake import Intake, RecordsInput, record_paths, record_span
 from .load.inputs import BadRow, RosterResult, file_digest, read_roster, roster_from_data
 from .load.rules import RulePack, RuleSet, load_rules
 from .load.waivers import LoadedWaiver, load_waivers
-from .model.findings import Status
+from .model.findings import Finding, Status
 from .model.roster import Roster
 from .periods import Period, check_range, parse_period
 from .plan import Obligation, RosterIndex, plan
@@ -37,19 +37,6 @@ from .waive import apply_waivers
 RulesInput = CompiledRules | RuleSet | str | Path
 RosterInput = Roster | RosterResult | Mapping[str, Any] | str | Path
 NULL_TRACER = NullTracer()
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """The evaluation allocates millions of small objects and no reference cycles: the cyclic garbage
-    collector would rescan them again and again (superlinear time). Pause it, and restore its state."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @dataclass
@@ -82,11 +69,36 @@ class Run:
         for group, statuses in zip(self.groups, self.statuses, strict=True):
             yield from zip(group, statuses, strict=True)
 
-    def header(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, int]:
+        """The number of findings per status (every status, in the order of :class:`Status`)."""
         summary = {status.value: 0 for status in Status}
         for statuses in self.statuses:
             for decision in statuses:
                 summary[decision.status.value] += 1
+        return summary
+
+    def finding_models(self, keep: Collection[Status] | None = None) -> Iterator[Finding]:
+        """The findings as models, in report order (only those with a status in `keep`, when given)."""
+        for ob, d in self.decided():
+            if keep is None or d.status in keep:
+                yield Finding.model_validate(finding_dict(ob, d.status, d.waives))
+
+    def json_findings(self, report_format: str, keys: Mapping[int, str], sep: str = SEPARATOR) -> Iterator[bytes]:
+        """The findings as the JSON writer takes them (:func:`rules_engine.render.json.write_json_lines`): compact
+        JSON lines in report order, a block at a time, each block's lines joined by `sep` (by default the
+        separator between findings in a report), in the v1 layout or (`report_format` ``v2``) the v2 layout,
+        whose rule entries are named by `keys` (``id(rule)`` -> key, from
+        :func:`rules_engine.findings.rule_table`). Made from columns (:class:`rules_engine.finding_lines.LineMaker`),
+        the tally's evidence and rejected candidates read as columns (``self.tallied``) unless already on the
+        obligations; the bytes ``orjson.dumps(finding_dict(...))`` gives."""
+        maker = LineMaker(keys if report_format == "v2" else None, self.tallied)
+        return maker.blocks(lambda: self.decided(filled=False), sep)
+
+    def close(self) -> None:
+        """Release what the run holds outside memory (nothing here; a run of workers has spool files)."""
+
+    def header(self) -> dict[str, Any]:
+        summary = self.summary()
         roster = self.roster
         sources = [
             {
@@ -160,10 +172,14 @@ def prepare(
     max_evidence: int,
     waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
     tracer: Tracer = NULL_TRACER,
+    workers: int | None = 1,
+    shape: str = "v1",
 ) -> Run:
     """Load, plan, count in one streaming pass, then decide on durable_rules (each distinct decision fact
     once), then escalate layer by layer (decided on durable_rules too). Each stage is reported to `tracer`
-    (see :mod:`rules_engine.trace`)."""
+    (see :mod:`rules_engine.trace`). With more than one worker (`workers`; None: chosen by
+    :func:`rules_engine.workers.worker_count`), the organisations are split over worker processes after the
+    roster is read; `shape` is the JSON layout their findings are written in (``v1`` or ``v2``)."""
     check_arguments(roster, records, params, max_evidence, waivers)
     with tracer.stage("rules") as stage:
         compiled = compiled_rules(rules, params)
@@ -177,6 +193,13 @@ def prepare(
         index = RosterIndex(the_roster.roster)
         stage.count(read=the_roster.read, used=the_roster.used, rejected=the_roster.rejected_units)
 
+    from .workers import prepare_sharded, worker_count  # (it imports this module)
+
+    count = worker_count(workers, len(index.orgs))
+    if count > 1:  # the organisations split over worker processes
+        return prepare_sharded(
+            compiled, the_roster, index, records, the_period, day, waivers, max_evidence, count, shape, tracer
+        )
     with tracer.stage("plan") as stage:
         obligations = plan(compiled, index, the_period)
         stage.count(obligations=len(obligations))
@@ -189,6 +212,43 @@ def prepare(
         accounts, warnings = intake.accounts, intake.warnings
         stage.count(**_account_counts(accounts))
     rejections: list[BadRow] = list(the_roster.rejected) + intake.rejections
+    groups, statuses, loaded_waivers = conclude(
+        compiled, index, the_period, day, obligations, counter, waivers, max_evidence, tracer
+    )
+    used = {ob.waiver.waiver.id for group in groups for ob in group if ob.waiver is not None}
+    warnings += unused_waivers(loaded_waivers, used)
+    return Run(
+        compiled,
+        the_period,
+        day,
+        the_roster,
+        accounts,
+        rejections,
+        intake.excluded,
+        groups,
+        statuses,
+        max_evidence,
+        loaded_waivers,
+        warnings,
+        counter.tallied,
+    )
+
+
+def conclude(
+    compiled: CompiledRules,
+    index: RosterIndex,
+    period: Period,
+    day: dt.date,
+    obligations: list[Obligation],
+    counter: Counter,
+    waivers: Sequence[str | Path] | Sequence[LoadedWaiver],
+    max_evidence: int,
+    tracer: Tracer,
+) -> tuple[list[list[Obligation]], list[list[Decision]], list[LoadedWaiver]]:
+    """After the records are counted: trigger follow-ups and taints, waivers, grouping by organisation, the
+    decisions (durable_rules) and the escalations, layer by layer. Returns the obligations per organisation (in
+    organisation id order), their decisions, and the waivers loaded. The same for a whole run and for a worker's
+    share of the organisations (see :mod:`rules_engine.workers`)."""
     with tracer.stage("triggers") as stage:
         triggered = counter.finish()
         obligations.extend(triggered)
@@ -221,7 +281,7 @@ def prepare(
                     for group, decisions in zip(groups, statuses, strict=True):
                         lower = list(zip(group, decisions, strict=True))
                         planned = escalation.plan_escalations(
-                            layer, group[0].org.id, index, the_period, lower, compiled, max_evidence
+                            layer, group[0].org.id, index, period, lower, compiled, max_evidence
                         )
                         planned.sort(key=lambda item: item[0].sort_key())
                         apply_waivers((ob for ob, _counts in planned), loaded_waivers, day)
@@ -233,41 +293,31 @@ def prepare(
                         decisions.extend(decided)
                     raising.count(escalations=len(rows))
         stage.count(facts=sum(len(decisions) for decisions in statuses))
-    used = {ob.waiver.waiver.id for group in groups for ob in group if ob.waiver is not None}
-    for loaded in loaded_waivers:  # a waiver that covers nothing is most likely mistyped
+    return groups, statuses, loaded_waivers
+
+
+def unused_waivers(loaded_waivers: Sequence[LoadedWaiver], used: Collection[str]) -> list[BadRow]:
+    """A warning for each waiver (of `loaded_waivers`, in their order) whose id is not in `used`: a waiver that
+    covers nothing is most likely mistyped."""
+    warnings = []
+    for loaded in loaded_waivers:
         if loaded.waiver.id not in used:
             source, _, line = loaded.source.rpartition(":")
             w = loaded.waiver
             warnings.append(
-                BadRow(
+                BadRow.at(
+                    "row.waiver.unmatched",
                     source,
                     int(line or 0),
                     "rule",
                     w.rule,
-                    f"豁免 {w.id} 未匹配任何结论（请核对规则、组织、对象与期间）",
-                    f"waiver {w.id} matched no finding (check its rule, organisation, subject and dates)",
-                    w.id,
-                    w.org,
-                    None,
-                    None,
+                    {"waiver": w.id},
+                    record_id=w.id,
+                    org=w.org,
                     taints=False,
                 )
             )
-    return Run(
-        compiled,
-        the_period,
-        day,
-        the_roster,
-        accounts,
-        rejections,
-        intake.excluded,
-        groups,
-        statuses,
-        max_evidence,
-        loaded_waivers,
-        warnings,
-        counter.tallied,
-    )
+    return warnings
 
 
 def compiled_rules(rules: RulesInput, params: Mapping[str, Mapping[str, Any]] | None) -> CompiledRules:
@@ -371,11 +421,4 @@ def _account_counts(accounts: Mapping[str, list[int]]) -> dict[str, int]:
 
 
 def _rejection(row: BadRow) -> dict[str, Any]:
-    return {
-        "source": row.source,
-        "line": row.line,
-        "field": row.field,
-        "value": row.value,
-        "reason": {"zh": row.zh, "en": row.en},
-        "record_id": row.record_id,
-    }
+    return row.to_rejection()

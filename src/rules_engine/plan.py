@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from .compile import CompiledRule, CompiledRules
@@ -204,12 +204,16 @@ class _Planning:
         return found
 
 
-def plan(compiled: CompiledRules, index: RosterIndex, period: Period) -> list[Obligation]:
-    """Every obligation of every organisation for the windows that overlap `period` (trigger rules excluded:
-    their obligations come from records)."""
+def plan(
+    compiled: CompiledRules, index: RosterIndex, period: Period, orgs: Collection[str] | None = None
+) -> list[Obligation]:
+    """Every obligation of every organisation (or of those in `orgs`: a worker's share) for the windows that
+    overlap `period` (trigger rules excluded: their obligations come from records)."""
     out: list[Obligation] = []
     planning = _Planning(period)
     for org in index.orgs.values():
+        if orgs is not None and org.id not in orgs:
+            continue
         for rule in compiled.rules:
             if index.applies(rule, org.id, compiled.variants(rule.rule.id)):
                 out.extend(_plan_rule(rule, org, index, planning))

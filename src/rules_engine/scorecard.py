@@ -14,6 +14,7 @@ their organisation kind and role; equal scores share a rank (1, 2, 2, 4).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable
 from fractions import Fraction
@@ -71,11 +72,10 @@ def load_scoring(path: str | Path) -> LoadedScoring:
 
 def _scoring_codes(problems: Iterable[Problem]) -> list[Problem]:
     """Problems of a scoring file under ``scoring.*`` codes (the shared validator names them ``rule.*``)."""
-    out = []
-    for p in problems:
-        code = "scoring." + p.code.removeprefix("rule.") if p.code.startswith("rule.") else p.code
-        out.append(Problem(code, p.message, p.message_en, p.location, p.hint))
-    return out
+    return [
+        dataclasses.replace(p, code="scoring." + p.code.removeprefix("rule.")) if p.code.startswith("rule.") else p
+        for p in problems
+    ]
 
 
 class _Out(BaseModel):
@@ -268,15 +268,7 @@ def _check_rules(report: Report, scoring: Scoring) -> None:
                 continue
             path: tuple[str, ...] = ("weights", "rules", rule_id) if section == "weights" else ("caps", rule_id)
             where = scoring.locate(*path) if isinstance(scoring, LoadedScoring) else Location(path="/".join(path))
-            problems.append(
-                Problem(
-                    "scoring.unknown_rule",
-                    f"评分文件中的规则 '{rule_id}' 不在报告的规则包中",
-                    f"rule '{rule_id}' of the scoring file is in none of the report's packs",
-                    where,
-                    did_you_mean(rule_id, known),
-                )
-            )
+            problems.append(Problem.of("scoring.unknown_rule", where, did_you_mean(rule_id, known), rule=rule_id))
     if problems:
         raise RulesError(problems, refused="scoring")
 

@@ -15,7 +15,7 @@ import datetime as dt
 import difflib
 import operator
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import orjson
@@ -62,13 +62,13 @@ class RecordColumns:
         self.with_unknown: dict[int, Rec] = {}  # row -> record
         self.rows = 0
 
-    def add(self, batch: Sequence[Rec]) -> None:
-        for i, rec in enumerate(batch, self.rows):
-            if rec.unknown:
-                self.with_unknown[i] = rec
-        self.rows += len(batch)
-        self.pending.extend(batch)
-        if len(self.pending) >= _FLUSH:
+    def add(self, rec: Rec) -> None:
+        if rec.unknown:
+            self.with_unknown[self.rows] = rec
+        self.rows += 1
+        pending = self.pending
+        pending.append(rec)
+        if len(pending) >= _FLUSH:
             self._flush()
 
     def _flush(self) -> None:
@@ -136,16 +136,16 @@ class Counter:
         self.trigger_obligations: list[Obligation] = []
         self.taints: list[BadRow] = []
         self.tallied: Tallied | None = None  # the evidence and rejected candidates, as columns (after finish)
+        self.triggers = compiled.trigger_types
         self._bad_triggers: set[tuple[int, str, str]] = set()
 
-    def add_batch(self, batch: Sequence[Rec]) -> None:
-        """Take used records, in reading order (input order across files)."""
-        self.records.add(batch)
-        triggers = self.compiled.trigger_types
-        if triggers:
-            for rec in batch:
-                for rule in triggers.get(rec.type, ()):
-                    self._trigger(rule, rec)
+    def add(self, rec: Rec) -> None:
+        """Take a used record, in reading order (input order across files)."""
+        self.records.add(rec)
+        rules = self.triggers.get(rec.type)
+        if rules:
+            for rule in rules:
+                self._trigger(rule, rec)
 
     def add_bad(self, row: BadRow) -> None:
         self.taints.append(row)
@@ -392,14 +392,15 @@ class _Tally:
 
     def _obligation_table(self) -> pl.DataFrame:
         obs = self.obs
-        fields = ("org.id", "rule.index", "subject_kind", "subject_id", "first", "second", "portfolio", "trigger")
+        fields = ("org.id", "subject_kind", "subject_id", "first", "second", "portfolio", "trigger")
         columns: dict[str, Any] = dict(
             zip(
-                ("org", "rule", "kind", "subject", "first", "second", "area", "trigger"),
+                ("org", "kind", "subject", "first", "second", "area", "trigger"),
                 zip(*map(operator.attrgetter(*fields), obs), strict=True),
                 strict=True,
             )
         )
+        columns["rule"] = [ob.rule.index for ob in obs]
         table = pl.DataFrame(columns, schema={name: _OBLIGATIONS[name] for name in columns})
         # calendar and judged windows: the same few Period objects shared by many obligations
         for name, periods in (
@@ -591,34 +592,32 @@ class _Tally:
                 source = self.columns.sources[records.get_column("source")[row]]
                 day = records.get_column("date")[row]
                 rec_id, org, kind = (records.get_column(name)[row] for name in ("id", "org", "type"))
-                taint = BadRow(
+                taint = BadRow.at(
+                    "row.date.no_team",
                     source,
                     records.get_column("line")[row],
                     "date",
                     day.isoformat(),
-                    "记录日期名册中无班子成员，无法计算到会比例",
-                    "no team members on the roster on the record's date: attendance cannot be computed",
-                    rec_id,
-                    org,
-                    kind,
-                    day,
+                    record_id=rec_id,
+                    org=org,
+                    type=kind,
+                    date=day,
                 )
             else:
                 rec = unknown[row]
                 ref = d2 if code == "chair" else d1
                 if not looks_like(rec.unknown, _refs(ob, self.index, rec.date).get(ref, ())):
                     continue
-                taint = BadRow(
+                taint = BadRow.at(
+                    "row.people.mistyped",
                     rec.source,
                     rec.line,
                     "participants",
                     ", ".join(sorted(rec.unknown)),
-                    "记录中有不在名册中的人员，其编号与责任人相近（可能写错）",
-                    "the record names people not on the roster whose id is close to the subject's (a mistyped id?)",
-                    rec.id,
-                    rec.org,
-                    rec.type,
-                    rec.date,
+                    record_id=rec.id,
+                    org=rec.org,
+                    type=rec.type,
+                    date=rec.date,
                 )
             if ob.taint is None:
                 ob.taint = []
@@ -696,39 +695,41 @@ def _person(ref: str) -> pl.Expr:
 
 def _reasons(rule: CompiledRule) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """Why a candidate does not count under `rule`, as expressions: the code (null: it counts) and its two
-    details, checked in the order of the rule format's documentation (the first failing check is the why)."""
+    details, checked in the order of the rule format's documentation (the first failing check is the why).
+    Each check is (code, fails, detail, detail): the code leads, as in the reason tuples of :func:`_why_not`
+    (its text is ``candidate.<code>`` in :mod:`rules_engine.texts`)."""
     match = rule.match
-    checks: list[tuple[pl.Expr, str, pl.Expr | None, pl.Expr | None]] = [
-        (~pl.col("date").is_between(pl.col("w_start"), pl.col("w_end")), "outside", None, None)
+    checks: list[tuple[str, pl.Expr, pl.Expr | None, pl.Expr | None]] = [
+        ("outside", ~pl.col("date").is_between(pl.col("w_start"), pl.col("w_end")), None, None)
     ]
     if match.tags_any:
-        checks.append((~pl.col("tags_any"), "tags_any", None, None))
+        checks.append(("tags_any", ~pl.col("tags_any"), None, None))
     if match.tags_all:
-        checks.append((~pl.col("tags_all"), "tags_all", None, None))
+        checks.append(("tags_all", ~pl.col("tags_all"), None, None))
     if match.chair is not None:
         if match.chair == "secretary":
             fails = ~pl.col("sec_chair")
         else:
             fails = ~(pl.col("chair") == _person(match.chair)).fill_null(False)
-        checks.append((fails, "chair", pl.col("chair").fill_null(""), pl.lit(match.chair)))
+        checks.append(("chair", fails, pl.col("chair").fill_null(""), pl.lit(match.chair)))
     for ref in match.participants:
         fails = ~pl.col("sec_part") if ref == "secretary" else ~pl.col(f"took_{ref}")
-        checks.append((fails, "participant", pl.lit(ref), None))
+        checks.append(("participant", fails, pl.lit(ref), None))
     if match.portfolio == "subject":
         checks.append(
-            (pl.col("portfolio").ne_missing(pl.col("area")), "portfolio", pl.col("portfolio").fill_null(""), None)
+            ("portfolio", pl.col("portfolio").ne_missing(pl.col("area")), pl.col("portfolio").fill_null(""), None)
         )
     if rule.rule.attendance:
         share = rule.share
         assert share is not None
-        checks.append((pl.col("team") == 0, "no_team", None, None))
+        checks.append(("no_team", pl.col("team") == 0, None, None))
         below = pl.col("present") * share.denominator < pl.col("team") * share.numerator
         ratio = pl.concat_str(pl.col("present"), pl.lit("/"), pl.col("team"))
-        checks.append((below, "attendance", ratio, pl.lit(str(share))))
+        checks.append(("attendance", below, ratio, pl.lit(str(share))))
     code: pl.Expr = pl.lit(None, dtype=pl.String)
     first: pl.Expr = pl.lit(None, dtype=pl.String)
     second: pl.Expr = pl.lit(None, dtype=pl.String)
-    for fails, name, one, two in reversed(checks):  # the first failing check wins: built from the last
+    for name, fails, one, two in reversed(checks):  # the first failing check wins: built from the last
         code = pl.when(fails).then(pl.lit(name)).otherwise(code)
         first = pl.when(fails).then(one if one is not None else pl.lit(None, dtype=pl.String)).otherwise(first)
         second = pl.when(fails).then(two if two is not None else pl.lit(None, dtype=pl.String)).otherwise(second)

@@ -1,64 +1,690 @@
-"""The sentences users read, in Chinese and English, keyed by reason code: why a duty does not apply,
-why it cannot be determined, and why a record was not counted for it."""
+"""The sentences users read about rules and inputs, in Chinese and English, keyed by a stable reason code.
+
+One table, :data:`TEXTS`, holds every text. About inputs and duties: why an input row was rejected,
+excluded or warned about (``row.*``), why a duty does not apply (``na.*``) or cannot be determined
+(``unk.*``, and ``duty.*`` in the duties list), and why a record was not counted for a duty
+(``candidate.*``), and why an entry of an input folder is not read (``folder.*``). About rule packs and the
+files around them, the codes of
+:class:`~rules_engine.errors.Problem` (``file.*``, ``yaml.*``, ``pack.*``, ``rule.*``, ``overlay.*``,
+``provenance.*``, ``param.*``, ``waiver.*``, ``scoring.*``): a key is the problem's code, or the code and
+``#situation`` when one code is raised in situations worded differently (``pack.no_manifest#file``);
+:data:`HINTS` holds the fixed hint of a key (a situation without its own hint has its code's). A hint
+built from what was found (a "did you mean") is made where the problem is found.
+
+A text is a pair of :meth:`str.format` templates (so a literal brace is written twice); :func:`text` fills
+both from the same arguments, and an argument given as a ``(zh, en)`` pair fills each language with its own
+part. ``rule.invalid.<kind>`` codes are made from pydantic's error kinds, an open set: the kinds listed
+have their own text, any other has the family's ``rule.invalid.*`` text. The validator of rule files also
+checks waiver files (same codes), parameter overrides (``param.*``, framed by ``frame.param``) and scoring
+files (``scoring.*``); ``frame.*`` entries are not codes but the words put around another text. The checks
+of the models themselves (a rule's consistency, a waiver's or a term's dates, a roster's or a scoring file's
+words) raise :func:`rules_engine.model.refusal.refuse` with their own code, and become problems (or rejected
+roster rows) under it.
+``tests/test_texts.py`` checks that every code the source uses has a text here, that no text is left
+unused, and that each call gives a text exactly the values it shows.
+
+This module imports nothing of the package at run time, so every stage (the readers included) can use it.
+"""
 
 from __future__ import annotations
 
-from .compile import CompiledRule
-from .periods import Period
-from .plan import Why
+from typing import TYPE_CHECKING
 
-NA: dict[str, tuple[str, str]] = {  # not applicable: reason code -> (zh, en)
-    "retired": ("该规则已被本地实施规则包停用", "retired here by a local overlay pack"),
-    "kind_not_covered": ("该规则不适用于此类组织", "the rule does not cover this kind of organisation"),
-    "not_in_force": ("规则在该期间未施行", "the rule was not in force in this period"),
-    "outside_deadline_window": ("该期间不含规则的时限区间", "the period has no part inside the rule's deadline window"),
-    "too_short_in_post": ("在岗时间短于规则要求的最少天数", "held the post for fewer days than the rule's minimum"),
-    "not_in_post": ("该期间未任职", "not in post in this period"),
-}
-UNK: dict[str, tuple[str, str]] = {  # undeterminable: reason code -> (zh, en)
-    "bad_trigger": (
+if TYPE_CHECKING:
+    from .compile import CompiledRule
+    from .periods import Period
+    from .plan import Why
+
+#: A value for a text's placeholder: one value for both languages, or ``(zh, en)``.
+Arg = str | int | tuple[str, str]
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # ------------------------------------------------------------ input rows: records
+    "row.not_object": ("记录不是 JSON 对象", "record is not a JSON object"),
+    "row.field.unknown": ("未知字段 '{name}'{hint}", "unknown field '{name}'{hint}"),
+    "row.field.missing": ("缺少必填字段 '{name}'", "missing required field '{name}'"),
+    "row.field.not_string": ("字段 '{name}' 应为字符串", "field '{name}' must be a string"),
+    "row.field.too_long": ("字段 '{name}' 过长", "field '{name}' is too long"),
+    "row.field.bad_unicode": (
+        "字段 '{name}' 含有无效的 Unicode 文本（孤立代理项）",
+        "field '{name}' is not valid Unicode text (a lone surrogate)",
+    ),
+    "row.date.invalid": ("日期无效，应为 YYYY-MM-DD", "invalid date, expected YYYY-MM-DD"),
+    "row.chair.invalid": ("主持人应为人员编号字符串", "chair must be a person id string"),
+    "row.participants.invalid": ("参加人员应为人员编号列表", "participants must be a list of person ids"),
+    "row.tags.invalid": ("标签应为字符串列表", "tags must be a list of strings"),
+    "row.portfolio.invalid": ("分管领域应为字符串", "portfolio must be a string"),
+    "row.text.invalid": ("说明应为字符串", "text must be a string"),
+    "row.line.too_long": ("行过长（超过 {limit} 字节）", "line longer than {limit} bytes"),
+    "row.json.not_utf8": (
+        "不是有效的 UTF-8 文本（第 {byte} 字节起）；JSON Lines 文件须为 UTF-8",
+        "not valid UTF-8 text (from byte {byte}); a JSON Lines file must be UTF-8",
+    ),
+    "row.json.malformed": ("JSON 格式错误: {error}", "malformed JSON: {error}"),
+    "row.columns.count": ("列数不符（应为 {width} 列，实为 {found} 列）", "expected {width} columns, found {found}"),
+    "row.columns.unclosed_quote": (
+        "列数不符（应为 {width} 列，实为 {found} 列）；"
+        "第 {first}–{last} 行被读成一行：可能是引号未闭合，其间的行均未读取",
+        "expected {width} columns, found {found}; lines {first}-{last} were read as one row: probably an unclosed"
+        " quote, none of them read",
+    ),
+    "row.cell.swallowed": (
+        "{column} 列的单元格跨第 {first}–{last} 行，且含有像记录行的内容："
+        "可能是引号未闭合，吞并了其后的行；这些行均未读取",
+        "the cell in column {column} spans lines {first}-{last} and holds what look like record rows: probably an"
+        " unclosed quote that swallowed the rows after it; none of them was read",
+    ),
+    "row.cell.no_header": ("{column} 列有值但没有表头", "column {column} has a value but no header"),
+    # checked against the roster and the rules (intake)
+    "row.org.unknown": ("未知组织 '{org_id}'（名册中没有）{hint}", "unknown organisation '{org_id}'{hint}"),
+    "row.type.unknown": ("未知记录类型 '{record_type}'{hint}", "unknown record type '{record_type}'{hint}"),
+    "row.duplicate.identical": (
+        "重复记录（与 {first} 相同，只计一次）",
+        "duplicate of {first} (identical, counted once)",
+    ),
+    "row.duplicate.conflict": (
+        "记录编号重复但内容不同（见 {first}），本行未采用",
+        "record id already used at {first} with different content; this row is not used",
+    ),
+    "row.date.outside_span": (
+        "日期不在任何评价期间内（{start}..{end}）",
+        "date outside every period evaluated ({start}..{end})",
+    ),
+    "row.date.after_as_of": (
+        "日期晚于评价日期 {as_of}，不作为证据",
+        "dated after the evaluation date {as_of}: not evidence",
+    ),
+    "row.people.unknown": (
+        "人员不在名册中：{names}（可能是编号写错）",
+        "people not on the roster: {names} (possibly a mistyped id)",
+    ),
+    # rows that make a duty undeterminable (tally)
+    "row.people.mistyped": (
+        "记录中有不在名册中的人员，其编号与责任人相近（可能写错）",
+        "the record names people not on the roster whose id is close to the subject's (a mistyped id?)",
+    ),
+    "row.date.no_team": (
+        "记录日期名册中无班子成员，无法计算到会比例",
+        "no team members on the roster on the record's date: attendance cannot be computed",
+    ),
+    # ------------------------------------------------------------ input rows: roster
+    "row.roster.invalid": ("名册条目无效: {error}", "invalid roster entry: {error}"),
+    "row.roster.unknown_key": ("名册中的未知键 '{key}'", "unknown roster key '{key}'"),
+    "row.org.duplicate_id": ("组织编号重复", "duplicate organisation id"),
+    "row.org.unknown_parent": (
+        "上级组织 '{parent}' 不在名册中（组织 {org_id}，仍采用）",
+        "parent '{parent}' of {org_id} is not in the roster (organisation still used)",
+    ),
+    "row.person.duplicate_id": ("人员编号重复", "duplicate person id"),
+    "row.person.no_id": ("缺少人员编号", "missing person id"),
+    "row.person.name_differs": (
+        "同一人员编号 {person} 的姓名不一致（前面为 {earlier}）",
+        "name differs from an earlier row of person {person} ({earlier})",
+    ),
+    "row.posts.not_list": ("任职应为列表", "posts must be a list"),
+    "row.kind.unknown": ("未知组织类型 '{word}'{hint}", "unknown organisation kind '{word}'{hint}"),
+    "row.role.unknown": ("未知职务 '{word}'{hint}", "unknown role '{word}'{hint}"),
+    "row.post.ends_before_start": (
+        "任期结束早于开始（{end} 早于 {start}）",
+        "the term ends before it starts ({end} before {start})",
+    ),
+    "row.post.unknown_org": (
+        "任职组织 '{org_id}' 不在名册中（人员 {person}）",
+        "post in unknown organisation '{org_id}' (person {person})",
+    ),
+    "row.post.overlap": (
+        "与同一组织的另一任职（{role}，{start}起）时间重叠（人员 {person}）",
+        "overlaps another post in the same organisation ({role} from {start}) (person {person})",
+    ),
+    # ------------------------------------------------------------ input rows: waivers
+    "row.waiver.unmatched": (
+        "豁免 {waiver} 未匹配任何结论（请核对规则、组织、对象与期间）",
+        "waiver {waiver} matched no finding (check its rule, organisation, subject and dates)",
+    ),
+    # ------------------------------------------------------------ entries of an input folder that are not read
+    # left out with a note (they cannot hold records)
+    "folder.lock_file": (
+        "未读取：Office 锁定文件，对应工作簿正被打开，未保存的修改读不到",
+        "not read: an Office lock file; its workbook is open, and changes not yet saved are not read",
+    ),
+    "folder.hidden": ("未读取：隐藏文件", "not read: a hidden file"),
+    "folder.sub_folder": (
+        "未读取：子目录不查找，需要时作为输入另行给出",
+        "not read: sub-folders are not searched; give it as an input of its own",
+    ),
+    "folder.system_file": ("未读取：系统文件", "not read: a system file"),
+    "folder.documentation": ("未读取：说明文档", "not read: documentation"),
+    "folder.script": ("未读取：脚本", "not read: a script"),
+    "folder.yaml": (
+        "未读取：YAML 文件不是记录；名册须命名为 roster.yaml，豁免文件用 --waivers 给出",
+        "not read: YAML is not records; the roster must be named roster.yaml, waivers are given with --waivers",
+    ),
+    "folder.other_roster": ("不用作名册（名册为 {roster}）", "not used as the roster, which is {roster}"),
+    # refused (they might hold records)
+    "folder.unsupported": ("不支持的文件格式", "not a format that is read"),
+    "folder.no_sheets": (
+        "工作簿中没有 活动记录/records 或 组织/organisations 工作表",
+        "the workbook has no records or organisations sheet",
+    ),
+    # ------------------------------------------------------------ duties: not applicable
+    "na.retired": ("该规则已被本地实施规则包停用", "retired here by a local overlay pack"),
+    "na.kind_not_covered": ("该规则不适用于此类组织", "the rule does not cover this kind of organisation"),
+    "na.not_in_force": ("规则在该期间未施行", "the rule was not in force in this period"),
+    "na.outside_deadline_window": (
+        "该期间不含规则的时限区间",
+        "the period has no part inside the rule's deadline window",
+    ),
+    "na.too_short_in_post": ("在岗时间短于规则要求的最少天数", "held the post for fewer days than the rule's minimum"),
+    "na.not_in_post": ("该期间未任职", "not in post in this period"),
+    # ------------------------------------------------------------ duties: undeterminable
+    "unk.bad_trigger": (
         "触发记录数据无效（见输入中的拒收记录），无法判定其引起的义务",
         "the triggering record is invalid (see the input rejections), so the duty it starts cannot be judged",
     ),
-    "no_holder": ("名册中该期间无此职务的任职记录，无法判定", "the roster has nobody in this role for the period"),
-    "no_portfolio": ("名册未登记其分管领域，无法判定", "the roster lists no portfolio area for this person"),
+    "unk.no_holder": ("名册中该期间无此职务的任职记录，无法判定", "the roster has nobody in this role for the period"),
+    "unk.no_portfolio": ("名册未登记其分管领域，无法判定", "the roster lists no portfolio area for this person"),
+    # the same, as a note in the duties list (nothing is judged there)
+    "duty.no_holder": ("名册中该期间无此职务的任职记录", "the roster has nobody in this role for the window"),
+    "duty.no_portfolio": ("名册未登记其分管领域", "the roster lists no portfolio area for this person"),
+    # ------------------------------------------------------------ candidates: why a record did not count
+    "candidate.outside": (
+        "日期不在评判区间 {window} 内（任职、施行或时限）",
+        "date outside the judged window {window} (post, in force or deadline)",
+    ),
+    "candidate.tags_any": ("缺少标签（需含其一：{tags}）", "missing tag (needs one of: {tags})"),
+    "candidate.tags_all": ("缺少标签（需全部含有：{tags}）", "missing tags (needs all of: {tags})"),
+    "candidate.chair": ("主持人为 {who}，不是{ref}", "chaired by {who}, not the {ref}"),
+    "candidate.participant": ("{ref}不在参加人员中", "the {ref} is not among the participants"),
+    "candidate.portfolio": ("分管领域为 {found}，不是 {wanted}", "portfolio is {found}, not {wanted}"),
+    "candidate.attendance": ("到会 {present}，低于 {needed}", "attendance {present} is below {needed}"),
+    "candidate.no_team": ("记录日期名册中无班子成员，无法计算到会比例", "no team members on the roster on that date"),
+    # ============================================================ problems of rule packs and their files
+    # ------------------------------------------------------------ files and YAML
+    "file.not_found": ("文件或目录不存在", "no such file or folder"),
+    "file.unreadable": ("无法读取{what}：{error}", "cannot read this {what}: {error}"),
+    "file.too_large": ("文件过大（超过 {limit} 字节）", "file larger than {limit} bytes"),
+    "yaml.encoding": ("文件不是 UTF-8 编码", "file is not UTF-8"),
+    "yaml.bad_character": (
+        "含有不允许的控制字符 {char}",
+        "contains a control character {char} that YAML does not allow",
+    ),
+    "yaml.bad_character#surrogate": (
+        "含有无效的代理字符（\\ud800-\\udfff）",
+        "contains a lone surrogate (\\ud800-\\udfff)",
+    ),
+    "yaml.syntax": ("YAML 语法错误：{problem}", "YAML syntax error: {problem}"),
+    "yaml.syntax#context": ("YAML 语法错误：{problem}（{context}）", "YAML syntax error: {problem} ({context})"),
+    "yaml.syntax#quote": ("YAML 语法错误：引号没有闭合", "YAML syntax error: a quote is not closed"),
+    "yaml.too_large": (
+        "文档展开后超过 {limit} 个节点（别名引用过多）",
+        "more than {limit} nodes once aliases are expanded",
+    ),
+    "yaml.too_deep": ("嵌套过深", "nesting too deep"),
+    "yaml.merge_key": ("不支持 YAML 合并键 <<", "YAML merge keys (<<) are not supported"),
+    "yaml.tag": (
+        "不允许使用 YAML 标签 {tag}",
+        "YAML tag {tag} is not allowed (rule files never build objects or run code)",
+    ),
+    "yaml.complex_key": ("键必须是简单值", "a key must be a plain value"),
+    "yaml.duplicate_key": (
+        "重复的键 '{key}'（首次出现在第 {line} 行）",
+        "duplicate key '{key}' (first at line {line})",
+    ),
+    # ------------------------------------------------------------ packs: finding and reading them
+    "pack.two_manifests": ("同一目录中有两个规则包清单 {names}", "two pack manifests in one folder: {names}"),
+    "pack.manifest_name": (
+        "规则包清单须命名为 pack.yaml（或 pack.yml），'{name}' 不被读取",
+        "a pack manifest must be named pack.yaml (or pack.yml); '{name}' is not read",
+    ),
+    "pack.no_manifest": (
+        "目录中有规则文件，但它和上级目录都没有 pack.yaml，无法确定规则包",
+        "YAML files in a folder with no pack.yaml in it or above it, so they belong to no pack",
+    ),
+    "pack.no_manifest#file": (
+        "规则文件不在规则包中（上级目录无 pack.yaml）",
+        "rule file is not inside a pack (no pack.yaml above it)",
+    ),
+    "pack.none": ("目录中没有规则包（没有 pack.yaml）", "no rule pack in this folder (no pack.yaml in it or below it)"),
+    "pack.none_installed": ("没有安装任何规则包", "no rule packs are installed"),
+    "pack.unknown": (
+        "既不是文件或目录，也不是已安装规则包的编号",
+        "no such file or folder, and no installed pack has this id",
+    ),
+    "pack.duplicate_id": (
+        "规则包编号重复 '{pack}'：{origin} 与 {first}（{root}）都提供此规则包",
+        "duplicate pack id '{pack}': provided by {origin} and by {first} ({root})",
+    ),
+    "pack.entry_point": (
+        "入口点应只写包名，不带 ':{attr}'",
+        "the entry point's value must name a package, without ':{attr}'",
+    ),
+    "pack.entry_point#missing": (
+        "找不到入口点指向的包 '{module}'{error}",
+        "the entry point's package '{module}' cannot be found{error}",
+    ),
+    # ------------------------------------------------------------ rule files: validation
+    "rule.not_a_mapping": ("文件为空", "the file is empty"),
+    "rule.not_a_mapping#list": ("文件顶层是列表，应为键值映射", "the top level is a list; it must be a mapping"),
+    "rule.not_a_mapping#scalar": ("文件顶层应为键值映射", "the top level must be a mapping"),
+    "rule.unknown_key": ("未知的键 '{key}'", "unknown key '{key}'"),
+    "rule.missing_key": ("缺少必填项 '{key}'", "missing required key '{key}'"),
+    # a value_error no validator of ours raises (each has its own code, below): pydantic's message
+    "rule.invalid.value_error": ("'{field}' 无效：{error}", "'{field}' is invalid: {error}"),
+    # pydantic's error kinds: {value} is frame.value, or nothing for a mapping or a list
+    "rule.invalid.*": ("'{field}' 取值无效：{error}{value}", "'{field}' is invalid: {error}{value}"),
+    "rule.invalid.int_parsing": ("'{field}' 应为整数{value}", "'{field}' must be a whole number{value}"),
+    "rule.invalid.int_type": ("'{field}' 应为整数{value}", "'{field}' must be a whole number{value}"),
+    "rule.invalid.int_from_float": ("'{field}' 应为整数{value}", "'{field}' must be a whole number{value}"),
+    "rule.invalid.float_parsing": ("'{field}' 应为数字{value}", "'{field}' must be a number{value}"),
+    "rule.invalid.float_type": ("'{field}' 应为数字{value}", "'{field}' must be a number{value}"),
+    "rule.invalid.bool_parsing": ("'{field}' 应为 true 或 false{value}", "'{field}' must be true or false{value}"),
+    "rule.invalid.bool_type": ("'{field}' 应为 true 或 false{value}", "'{field}' must be true or false{value}"),
+    "rule.invalid.string_type": ("'{field}' 应为文字{value}", "'{field}' must be text{value}"),
+    "rule.invalid.list_type": ("'{field}' 应为列表{value}", "'{field}' must be a list{value}"),
+    "rule.invalid.model_type": ("'{field}' 应为键值映射{value}", "'{field}' must be a mapping of keys{value}"),
+    "rule.invalid.dict_type": ("'{field}' 应为键值映射{value}", "'{field}' must be a mapping of keys{value}"),
+    "rule.invalid.date_parsing": ("'{field}' 日期无效{value}", "'{field}' not a valid date{value}"),
+    "rule.invalid.date_from_datetime_parsing": ("'{field}' 日期无效{value}", "'{field}' not a valid date{value}"),
+    "rule.invalid.date_type": ("'{field}' 日期无效{value}", "'{field}' not a valid date{value}"),
+    "rule.invalid.greater_than_equal": ("'{field}' 不能小于 {ge}{value}", "'{field}' must be at least {ge}{value}"),
+    "rule.invalid.less_than_equal": ("'{field}' 不能大于 {le}{value}", "'{field}' must be at most {le}{value}"),
+    "rule.invalid.too_short": ("'{field}' 不能为空{value}", "'{field}' must not be empty{value}"),
+    "rule.invalid.enum": ("'{field}' 不是可选的值{value}", "'{field}' is not one of the allowed values{value}"),
+    "rule.invalid.literal_error": (
+        "'{field}' 不是可选的值{value}",
+        "'{field}' is not one of the allowed values{value}",
+    ),
+    "rule.invalid.string_pattern_mismatch": ("'{field}' 格式不符{value}", "'{field}' has the wrong form{value}"),
+    "rule.invalid.string_pattern_mismatch#id": (
+        "'{field}' 编号只能含字母、数字、_ . -，并以字母开头{value}",
+        "'{field}' an id has letters, digits, _ . - and starts with a letter{value}",
+    ),
+    "rule.invalid.string_pattern_mismatch#version": (
+        "'{field}' 版本号应为 主.次.修订{value}",
+        "'{field}' a version is MAJOR.MINOR.PATCH{value}",
+    ),
+    "rule.invalid.string_pattern_mismatch#from": ("'{field}' 应为 月-日{value}", "'{field}' must be MM-DD{value}"),
+    "rule.invalid.string_pattern_mismatch#to": ("'{field}' 应为 月-日{value}", "'{field}' must be MM-DD{value}"),
+    # ------------------------------------------------------------ rule files: the models' own checks (§3.5)
+    # raised by the validators of rules_engine.model (model/refusal.py) once a rule's fields are valid
+    "rule.match.missing": ("须给出 match：哪些记录计数", "'match' is required: which records count"),
+    "rule.match.repeated_type": ("记录类型重复：{types}", "record type listed twice: {types}"),
+    "rule.match.ref_not_allowed": (
+        "对象为 {kind} 时不能引用 '{ref}'；可用：{allowed}",
+        "'{ref}' cannot be used with subject '{kind}'; allowed: {allowed}",
+    ),
+    "rule.match.portfolio": (
+        "match.portfolio 仅用于对象为 portfolio 的规则",
+        "match.portfolio: subject needs subject: portfolio",
+    ),
+    "rule.subject.no_roles": ("对象为 {kind} 时须给出 roles", "subject '{kind}' needs 'roles'"),
+    "rule.subject.no_pair": (
+        "对象为 pair 时须给出 pair: {{first: [...], second: [...]}}",
+        "subject 'pair' needs 'pair: {{first: [...], second: [...]}}'",
+    ),
+    "rule.trigger.incomplete": (
+        "对象为 trigger 时须给出 trigger 和 params.within_days",
+        "subject 'trigger' needs 'trigger' and params.within_days",
+    ),
+    "rule.trigger.not_trigger_subject": (
+        "仅触发型规则（subject: trigger）可写 trigger",
+        "'trigger' is only for subject: trigger",
+    ),
+    "rule.trigger.period": (
+        "触发型规则不写 params.period：其期间为每条触发记录后的 within_days 天",
+        "a trigger rule has no params.period: its window is within_days after each trigger",
+    ),
+    "rule.trigger.portfolio": (
+        "不能使用 trigger.portfolio：触发记录没有对象的分管领域",
+        "trigger.portfolio cannot be used: a trigger record has no subject portfolio",
+    ),
+    "rule.params.no_period": (
+        "须给出周期 params.period（year、half_year、quarter 或 month）",
+        "params.period is required (year, half_year, quarter or month)",
+    ),
+    "rule.params.no_bound": ("params 须给出 at_least 或 at_most", "params needs at_least or at_most"),
+    "rule.params.bounds_reversed": (
+        "至少次数 at_least（{at_least}）大于至多次数 at_most（{at_most}）",
+        "at_least ({at_least}) is greater than at_most ({at_most})",
+    ),
+    "rule.params.within_days": (
+        "params.within_days 仅用于触发型规则（subject: trigger）",
+        "params.within_days is only for subject: trigger",
+    ),
+    "rule.attendance.no_share": (
+        "attendance: true 须配合到会比例 params.min_share",
+        "attendance: true needs params.min_share",
+    ),
+    "rule.attendance.share_alone": (
+        "到会比例 params.min_share 须配合 attendance: true",
+        "params.min_share needs attendance: true",
+    ),
+    "rule.share.invalid": (
+        "比例应为数字或 '2/3' 这样的分数，当前为 {value}",
+        "a share must be a number or a fraction like '2/3', not {value}",
+    ),
+    "rule.share.divides_by_zero": ("比例 {value} 的分母为 0", "share {value} divides by zero"),
+    "rule.share.out_of_range": (
+        "比例应大于 0 且不大于 1，当前为 {value}",
+        "a share must be in (0, 1], not {value}",
+    ),
+    "rule.window.no_such_day": ("日期 '{day}' 不存在", "'{day}' is not a day of the year"),
+    "rule.effective.ends_before_start": (
+        "废止日期 effective.to 早于施行日期 effective.from（{end} 早于 {start}）",
+        "effective.to is before effective.from ({end} before {start})",
+    ),
+    "rule.message.bad_template": ("消息模板有误：{error}", "bad message template: {error}"),
+    "rule.message.unknown_placeholder": ("未知占位符 {placeholder}", "unknown placeholder {placeholder}"),
+    "rule.message.placeholder_format": (
+        "占位符 {placeholder} 不能带格式说明或转换",
+        "placeholder {placeholder} may not carry a format spec or conversion",
+    ),
+    "rule.escalation.has_match": (
+        "升级规则不写 match，其对象只能是 organisation 或 person",
+        "an escalation rule has no 'match' and its subject is organisation or person",
+    ),
+    "rule.escalation.reads_itself": (
+        "升级规则 {rule} 读取了自身的结论（循环引用）",
+        "escalation rule {rule} reads its own findings",
+    ),
+    "rule.escalation.params": (
+        "升级规则不写 params：阈值写在 escalate.raise_at 或 raise_share 中",
+        "an escalation rule takes no params: its threshold is escalate.raise_at or raise_share",
+    ),
+    "rule.escalation.threshold": (
+        "escalate 须给出 raise_at 与 raise_share 二者之一（只能一个）",
+        "escalate needs exactly one of raise_at and raise_share",
+    ),
+    "rule.escalation.share_not_people": (
+        "raise_share 须配合 count: people",
+        "raise_share needs count: people",
+    ),
+    "rule.record_types.missing": (
+        "须在 pack.yaml 中声明记录类型词表 record_types",
+        "record_types is required in pack.yaml",
+    ),
+    "provenance.tolerance_confidence": (
+        "容差是本规则包的选择，不写 confidence",
+        "a tolerance is the pack's own choice: give it no confidence",
+    ),
+    "provenance.no_confidence": ("依据为 {basis} 时须写 confidence", "basis {basis} needs a confidence"),
+    # ------------------------------------------------------------ rule packs: checks across rules and files
+    "rule.duplicate_id": (
+        "规则编号重复 '{rule}'（首次定义于 {first}）",
+        "duplicate rule id '{rule}' (first defined at {first})",
+    ),
+    "rule.unknown_record_type": (
+        "未知的记录类型 '{name}'（规则包 pack.yaml 的 record_types 中未声明）",
+        "unknown record type '{name}' (not declared in pack.yaml record_types)",
+    ),
+    "rule.unknown_record_type#overlay": (
+        "未知的记录类型 '{name}'（本覆盖包及其基础包都未声明）",
+        "unknown record type '{name}' (not in this overlay or its base pack)",
+    ),
+    "rule.impossible_window": ("期内时限的开始晚于结束", "deadline window starts after it ends"),
+    "rule.unknown_rule": ("升级规则引用了不存在的规则 '{rule}'", "escalation reads unknown rule '{rule}'"),
+    "rule.escalation_cycle": ("升级规则循环引用：{cycle}", "escalation rules form a cycle: {cycle}"),
+    "rule.decisions_incomplete": (
+        "规则 {rule} 的判定表不完整{scope}：{count} 种事实没有任何判定，如 {facts}",
+        "the decision table of rule {rule}{scope} is incomplete: {count} kinds of fact match no decision, e.g. {facts}",
+    ),
+    "rule.decisions_overlap": (
+        "规则 {rule} 的判定表有重叠{scope}：{count} 种事实有多个判定，如 {facts}",
+        "the decision table of rule {rule}{scope} overlaps: {count} kinds of fact match more than one decision,"
+        " e.g. {facts}",
+    ),
+    "overlay.unknown_base": (
+        "覆盖包扩展的规则包 '{base}' 未加载或本身是覆盖包",
+        "overlay extends '{base}', which is not loaded (or is itself an overlay)",
+    ),
+    "overlay.invalid_params": (
+        "覆盖包对规则 {rule} 的参数无效：{error}",
+        "the overlay's parameters for {rule} are invalid: {error}",
+    ),
+    "overlay.unknown_rule": (
+        "覆盖包引用了基础包 {base} 中不存在的规则 '{rule}'",
+        "overlay refers to rule '{rule}', which {base} does not have",
+    ),
+    # ------------------------------------------------------------ a rule's provenance (framed by frame.rule)
+    "provenance.duplicate_source": (
+        "出处编号 '{source}' 重复或与保留名 citation 相同",
+        "source id '{source}' is used twice or is the reserved name 'citation'",
+    ),
+    "provenance.verified_text_unsourced": (
+        "称依据已核实的原文（verified_text），但没有写明在何处见到原文的出处",
+        "claims verified text, but no source entry says where the text was seen",
+    ),
+    "provenance.verified_text_unsourced#source": (
+        "出处 '{source}' 称已核实原文，但未写明在何处见到原文（seen_in）",
+        "source '{source}' claims verified text but does not say where the text was seen (seen_in)",
+    ),
+    "provenance.verified_text_unsourced#part": (
+        "{part} 称依据已核实的原文，但未引用写明在何处见到原文的出处",
+        "{part} claims verified text but names no source that says where the text was seen",
+    ),
+    "provenance.unknown_source": ("{part} 引用了不存在的出处 '{source}'", "{part} names the unknown source '{source}'"),
+    "provenance.duplicate_number": ("数字 '{param}' 的依据写了两次", "the number '{param}' is stated twice"),
+    "provenance.unknown_number": ("规则没有设定数字 '{param}'", "the rule sets no number '{param}'"),
+    "provenance.number_not_stated": (
+        "未说明数字 {missing} 的依据（写了 numbers 就须逐项写全）",
+        "no basis stated for {missing} (once numbers are listed, every number needs one)",
+    ),
+    "provenance.overstated_confidence": (
+        "整条规则的可信度 {confidence} 高于 {part} 的 {weakest}",
+        "the rule's confidence {confidence} is above that of {part} ({weakest})",
+    ),
+    "provenance.overstated_basis": (
+        "整条规则称依据已核实的原文，但 {part} 的依据是 {basis}",
+        "the rule claims verified text, but {part} rests on {basis}",
+    ),
+    # ------------------------------------------------------------ parameter overrides (compile_rules(params=...))
+    "param.not_a_mapping": (
+        "规则 {rule} 的参数覆盖应为 {{参数: 值}} 映射",
+        "the overrides of rule {rule} must be a {{name: value}} mapping",
+    ),
+    "param.null": ("参数 {param} 的值为空", "parameter {param} is null"),
+    "param.unknown_rule": ("参数覆盖指向未知规则 '{rule}'", "override for unknown rule '{rule}'"),
+    "param.unknown_name": ("规则 {rule} 没有参数 '{name}'", "rule {rule} has no parameter '{name}'"),
+    "param.invalid": ("参数覆盖无效（规则 {rule}）: {error}", "invalid override of rule {rule}: {error}"),
+    # ------------------------------------------------------------ waiver files and scoring files
+    "waiver.unknown_rule": ("豁免指向未知规则 '{rule}'", "waiver for unknown rule '{rule}'"),
+    "waiver.duplicate_id": (
+        "豁免编号重复 '{waiver}'（另见 {first}）",
+        "duplicate waiver id '{waiver}' (also at {first})",
+    ),
+    "waiver.ends_before_start": (
+        "豁免结束早于开始（to {end} 早于 from {start}）",
+        "waiver 'to' is before 'from' ({end} before {start})",
+    ),
+    "scoring.weight.negative": (
+        "'{key}' 的权重不能为负（{weight}）",
+        "the weight of '{key}' cannot be negative ({weight})",
+    ),
+    "scoring.cap.not_positive": (
+        "'{key}' 的上限须大于 0（{cap}）",
+        "the cap of '{key}' must be more than 0 ({cap})",
+    ),
+    "scoring.pending.out_of_range": (
+        "应为 neutral 或 0 到 1 之间的数（{value}）",
+        "must be neutral or a number from 0 to 1 ({value})",
+    ),
+    "scoring.credits.order": (
+        "已履行的得分须高于未履行（fulfilled {fulfilled}，violated {violated}）",
+        "fulfilled must earn more than violated (fulfilled {fulfilled}, violated {violated})",
+    ),
+    "scoring.groups.unknown_kind": ("未知组织类型 '{word}'{hint}", "unknown organisation kind '{word}'{hint}"),
+    "scoring.groups.overlap": (
+        "组织类型不能同时属于地方和部门：{kinds}",
+        "a kind cannot be both locality and department: {kinds}",
+    ),
+    "scoring.unknown_rule": (
+        "评分文件中的规则 '{rule}' 不在报告的规则包中",
+        "rule '{rule}' of the scoring file is in none of the report's packs",
+    ),
+    # ------------------------------------------------------------ frames: words put around another text
+    "frame.rule": ("规则 {rule}：{message}", "rule {rule}: {message}"),
+    "frame.param": ("参数 {param}: {message}", "parameter {param}: {message}"),
+    "frame.value": ("（当前值 {value}）", " (value {value})"),
+    "frame.scope": ("（适用于 {orgs} 及其下级）", " (as it applies in {orgs} and below)"),
 }
 
+_SOURCE_HINT = (
+    "在 provenance.sources 中加一项并写明在何处见到原文，或把依据改为 commentary / add a source entry saying where the"
+    " text was seen, or lower the basis to commentary: sources: [{{id: art8, document: 《…》, article: 8, basis:"
+    " verified_text, seen_in: 出版物与页码或网址与查阅日期 publication and page, or address and date read}}]"
+)
+_NUMBER_HINT = "写作数字，如 1 write a number, e.g. 1"
+_SHARE_HINT = "写作数字，如 1 或 0.5 write a number, e.g. 1 or 0.5"
+_BOOL_HINT = "写作 true 或 false write true or false"
+_DATE_HINT = "写作 YYYY-MM-DD，如 2024-03-09 write YYYY-MM-DD"
+_DECISIONS_HINT = (
+    "判定表由编译器依参数生成：请核对 at_least / at_most；参数无误则是程序缺陷，请报告 "
+    "the table is generated from the parameters: check at_least / at_most; if they are right, "
+    "this is a bug in the compiler: please report it"
+)
+
+#: The fixed hint of a problem's text key (one string, Chinese then English, a :meth:`str.format` template
+#: filled from the problem's values). A ``code#situation`` key without an entry has its code's hint; a key
+#: that only names a hint (``yaml.syntax#tab``) is one of the hints a code chooses from by what it found.
+HINTS: dict[str, str] = {
+    "file.unreadable": "检查读取权限 check the read permission",
+    "yaml.encoding": "请另存为 UTF-8 save the file as UTF-8",
+    "yaml.bad_character": "删除该字符（常见于从网页或文档复制） delete it (often pasted from a web page or document)",
+    "yaml.bad_character#surrogate": "删除该转义 remove the escape",
+    "yaml.syntax#quote": "在这一行补上另一个 {quote} close the {quote} on this line",
+    "yaml.syntax#tab": "YAML 不允许用 Tab 缩进，请改用空格 use spaces, not tabs, for indentation",
+    "yaml.syntax#full_width_colon": "请使用半角冒号 : 而非全角冒号 ： use an ASCII colon ':' instead of '：'",
+    "yaml.syntax#key_colon": "键后须有冒号和空格，如 severity: high a key needs ': ' after it, e.g. severity: high",
+    "yaml.syntax#bracket": "方括号 [ ] 或花括号 {{ }} 没有闭合 a [ or {{ is not closed with ] or }}",
+    "yaml.syntax#unclosed_quote": "引号 \" 或 ' 没有闭合 a quote (\" or ') is not closed",
+    "yaml.syntax#indentation": "缩进不一致：同一层级的键应左对齐 inconsistent indentation: keys of one level line up",
+    "yaml.syntax#alias": "引用的锚点（&名称）未定义 the alias refers to an anchor (&name) that is not defined",
+    "yaml.too_large": "减少锚点/别名的嵌套引用 reduce nested anchors and aliases",
+    "yaml.merge_key": "请直接写出各个键，或用锚点引用整个值 write the keys out, or alias a whole value",
+    "pack.two_manifests": "只保留 pack.yaml keep only pack.yaml",
+    "pack.manifest_name": "改名为 rename it to pack.yaml",
+    "pack.no_manifest": "在规则包目录中新建 pack.yaml（见 docs/rule-format.md） create pack.yaml in the pack folder",
+    "pack.none": "指定规则包所在目录，或省略路径以使用随库安装的规则包 "
+    "name the folder that holds the packs, or none to use the installed packs",
+    "pack.none_installed": "指定规则包目录 name a pack folder (rules-engine --rules PATH)",
+    "pack.duplicate_id": "同一编号只能加载一个规则包：卸载或移走其一，或用 --rules 指明要用的规则包"
+    " / only one pack of an id can be loaded: uninstall or move one, or name the packs with --rules",
+    "pack.entry_point": '如 e.g. {name} = "{module}"',
+    "pack.entry_point#missing": "重新安装或卸载该发行包 reinstall or uninstall that distribution",
+    "rule.not_a_mapping": "文件应以此开头 start the file with: {start}（可用 rules-engine new-rule 生成模板）",
+    "rule.message.bad_template": "花括号须成对；要写字面的花括号请写 {{{{ 或 }}}} "
+    "braces come in pairs; write {{{{ or }}}} for a literal one",
+    "rule.message.placeholder_format": "写作 {placeholder}，不带 : 或 ! write {placeholder}, with no : or !",
+    "rule.match.ref_not_allowed": "见 docs/rule-format.md 第 4.4 节 see docs/rule-format.md §4.4",
+    "rule.params.no_bound": "如 e.g. params: {{period: half_year, at_least: 1}}",
+    "rule.params.no_period": "如 e.g. params: {{period: year, at_least: 1}}",
+    "rule.share.invalid": "写作分数，如 '2/3' write a fraction, e.g. '2/3'",
+    "rule.share.out_of_range": "写作分数，如 '2/3' write a fraction, e.g. '2/3'",
+    "rule.record_types.missing": "如 e.g. record_types: {{meeting: {{zh: 会议, en: meeting}}}}",
+    "provenance.no_confidence": "写 confidence: high、medium-high、medium 或 low "
+    "set confidence: high, medium-high, medium or low",
+    "provenance.tolerance_confidence": "删除 confidence delete confidence",
+    "rule.invalid.int_parsing": _NUMBER_HINT,
+    "rule.invalid.int_type": _NUMBER_HINT,
+    "rule.invalid.int_from_float": "去掉小数部分 drop the decimals",
+    "rule.invalid.float_parsing": _SHARE_HINT,
+    "rule.invalid.float_type": _SHARE_HINT,
+    "rule.invalid.bool_parsing": _BOOL_HINT,
+    "rule.invalid.bool_type": _BOOL_HINT,
+    "rule.invalid.string_type": "加引号，如 '1.0.0' put it in quotes, e.g. '1.0.0'",
+    "rule.invalid.list_type": "写作 [甲, 乙] 或逐行以 - 开头 write [a, b] or one '- item' per line",
+    "rule.invalid.list_type#types": "写 pack.yaml 中 record_types 声明的类型 use record types declared in pack.yaml",
+    "rule.invalid.model_type": "如 {{zh: 中文, en: English}} e.g. {{zh: ..., en: ...}}",
+    "rule.invalid.dict_type": "如 {{键: 值}} e.g. {{key: value}}",
+    "rule.invalid.date_parsing": _DATE_HINT,
+    "rule.invalid.date_from_datetime_parsing": _DATE_HINT,
+    "rule.invalid.date_type": _DATE_HINT,
+    "rule.invalid.too_short": "至少写一项 give at least one",
+    "rule.invalid.string_pattern_mismatch#id": "如 ZZ-08-01 e.g. ZZ-08-01",
+    "rule.invalid.string_pattern_mismatch#version": "如 1.0.0 e.g. 1.0.0",
+    "rule.invalid.string_pattern_mismatch#from": "写作 MM-DD，如 10-01 write MM-DD, e.g. 10-01",
+    "rule.invalid.string_pattern_mismatch#to": "写作 MM-DD，如 12-31 write MM-DD, e.g. 12-31",
+    "rule.escalation_cycle": "升级规则只能读取下级规则的结论 an escalation may only read rules below it",
+    "rule.decisions_incomplete": _DECISIONS_HINT,
+    "rule.decisions_overlap": _DECISIONS_HINT,
+    "provenance.verified_text_unsourced": _SOURCE_HINT,
+    "provenance.unknown_number": "本规则设定的数字 numbers this rule sets: {numbers}",
+    "provenance.number_not_stated": "为每个数字加一项 add one entry per number, e.g. {{param: {first},"
+    " basis: tolerance, note: {{zh: …, en: …}}}}",
+    "provenance.overstated_confidence": "改为 confidence: {weakest} set confidence: {weakest}",
+    "provenance.overstated_basis": "把 provenance.basis 改为 commentary 或 local_practice lower provenance.basis",
+    "param.not_a_mapping": '如 e.g. {{"ZZ-DW-01": {{"at_least": 2}}}}',
+    "param.null": "省略该参数即用默认值 omit it to keep the default",
+}
+
+
+def _key(key: str) -> str:
+    """The entry of :data:`TEXTS` for `key`: itself, or the ``.*`` text of a declared family (``rule.invalid``)."""
+    if key in TEXTS:
+        return key
+    family = key.rpartition(".")[0] + ".*"
+    if "#" not in key and family in TEXTS:
+        return family
+    raise KeyError(key)
+
+
+def text(code: str, /, **args: Arg) -> tuple[str, str]:
+    """The Chinese and English text of `code` (a reason code, or ``code#situation``), its placeholders filled
+    from `args` (a ``(zh, en)`` pair fills each language with its part). An unknown code is a
+    :class:`KeyError`, but for a member of a declared family (``rule.invalid.<kind>``), which has the
+    family's text: a reason is never shown with some other reason's text."""
+    zh, en = TEXTS[_key(code)]
+    zh_args = {k: v[0] if isinstance(v, tuple) else v for k, v in args.items()}
+    en_args = {k: v[1] if isinstance(v, tuple) else v for k, v in args.items()}
+    return zh.format(**zh_args), en.format(**en_args)
+
+
+def fixed_hint(key: str, /, **args: Arg) -> str:
+    """The fixed hint of `key` (or of its code, for a ``code#situation`` without its own), filled from
+    `args` (a ``(zh, en)`` pair is not used in a hint); ``""`` when it has none."""
+    template = HINTS.get(key)
+    if template is None:
+        template = HINTS.get(key.partition("#")[0], "")
+    return template.format(**{k: v for k, v in args.items() if not isinstance(v, tuple)})
+
+
+def hint(zh: str, en: str, zh_sep: str = "", en_sep: str = " ") -> tuple[str, str]:
+    """A did-you-mean hint as a ``{hint}`` argument: each language's text after its separator, or nothing."""
+    return (zh_sep + zh if zh else "", en_sep + en if en else "")
+
+
+#: Not applicable: reason code (``Obligation.na``) -> (zh, en), the ``na.*`` texts.
+NA: dict[str, tuple[str, str]] = {k[3:]: v for k, v in TEXTS.items() if k.startswith("na.")}
+#: Undeterminable: reason code (``Obligation.unk``) -> (zh, en), the ``unk.*`` texts.
+UNK: dict[str, tuple[str, str]] = {k[4:]: v for k, v in TEXTS.items() if k.startswith("unk.")}
+
+#: Who a record filter names, as Chinese text (the English is the reference's own name).
 REF_ZH = {"subject": "责任人本人", "first": "第一方", "second": "第二方", "secretary": "书记"}
 
 
+def _ref(ref: str) -> tuple[str, str]:
+    return REF_ZH[ref], ref
+
+
 def describe(rule: CompiledRule, why: Why, window: Period | None, portfolio: str | None) -> tuple[str, str]:
-    """The Chinese and English text of a rejection reason under `rule` (`window`: the obligation's judged
-    window, read for ``outside``; `portfolio`: its portfolio area, read for ``portfolio``)."""
+    """The Chinese and English text of a rejected candidate's reason under `rule` (`why`: the
+    ``candidate.*`` code without its prefix and its details; `window`: the obligation's judged window,
+    read for ``outside``; `portfolio`: its portfolio area, read for ``portfolio``)."""
     code = why[0]
     match = rule.match
     if code == "outside":
         assert window is not None
-        w = f"{window.start.isoformat()}..{window.end.isoformat()}"
-        return (
-            f"日期不在评判区间 {w} 内（任职、施行或时限）",
-            f"date outside the judged window {w} (post, in force or deadline)",
-        )
+        return text("candidate.outside", window=f"{window.start.isoformat()}..{window.end.isoformat()}")
     if code == "tags_any":
-        return (
-            f"缺少标签（需含其一：{'、'.join(match.tags_any)}）",
-            f"missing tag (needs one of: {', '.join(match.tags_any)})",
-        )
+        return text("candidate.tags_any", tags=("、".join(match.tags_any), ", ".join(match.tags_any)))
     if code == "tags_all":
-        return (
-            f"缺少标签（需全部含有：{'、'.join(match.tags_all)}）",
-            f"missing tags (needs all of: {', '.join(match.tags_all)})",
-        )
+        return text("candidate.tags_all", tags=("、".join(match.tags_all), ", ".join(match.tags_all)))
     if code == "chair":
-        who, ref = why[1] or "无 none", why[2]
-        return (f"主持人为 {who}，不是{REF_ZH[ref]}", f"chaired by {who}, not the {ref}")
+        return text("candidate.chair", who=why[1] or "无 none", ref=_ref(why[2]))
     if code == "participant":
-        return (f"{REF_ZH[why[1]]}不在参加人员中", f"the {why[1]} is not among the participants")
+        return text("candidate.participant", ref=_ref(why[1]))
     if code == "portfolio":
-        return (
-            f"分管领域为 {why[1] or '空'}，不是 {portfolio}",
-            f"portfolio is {why[1] or 'empty'}, not {portfolio}",
-        )
+        return text("candidate.portfolio", found=(why[1] or "空", why[1] or "empty"), wanted=str(portfolio))
     if code == "attendance":
-        return (f"到会 {why[1]}，低于 {why[2]}", f"attendance {why[1]} is below {why[2]}")
-    return ("记录日期名册中无班子成员，无法计算到会比例", "no team members on the roster on that date")
+        return text("candidate.attendance", present=why[1], needed=why[2])
+    return text(f"candidate.{code}")

@@ -49,6 +49,8 @@ STAGES: dict[str, str] = {
     "triggers": "触发与存疑标记",
     "waivers": "豁免",
     "group": "按组织分组",
+    "start": "启动工作进程",
+    "workers": "工作进程评价",
     "decide": "判定",
     "escalate": "升级",
     "receipt": "汇总与回执",

@@ -11,7 +11,10 @@ Importing this package without it raises :class:`MissingExtra` (an ``ImportError
         print(change.organisation_id, change.rule_id, change.after)
     r = history.open_rectification("history.db", d.new[0].identity, deadline="2025-03-31", owner="李四")
     history.close_rectification("history.db", r.id, note="已补开", records=["rec-0815"])
-    history.overdue("history.db", as_of="2025-04-01")  # overdue rectifications, findings of ZG-YQ-01
+    history.overdue("history.db", as_of="2025-04-01")  # overdue rectifications, as ZG-YQ-01 sees them
+    # judged by the pack's rules ZG-YQ-01 and its escalation ZG-YQ-02, like any other rule:
+    overdue = history.rectification_records("history.db", as_of="2025-04-01", period="2025")
+    evaluate(load_rules("rules/", history.PACK), "roster.yaml", ["records.jsonl", overdue], period="2025", ...)
 
 See ``docs/history.md``.
 """
@@ -37,6 +40,8 @@ from .core import (
 )
 from .rectify import (
     OVERDUE_RULE,
+    OVERDUE_TYPE,
+    PACK,
     Event,
     Overdue,
     Rectification,
@@ -45,6 +50,7 @@ from .rectify import (
     format_rectifications,
     open_rectification,
     overdue,
+    rectification_records,
     rectifications,
     update_rectification,
 )
@@ -52,6 +58,8 @@ from .store import HistoryError, MissingExtra, resolve_db, shown_db
 
 __all__ = [
     "OVERDUE_RULE",
+    "OVERDUE_TYPE",
+    "PACK",
     "Change",
     "Diff",
     "Entry",
@@ -75,6 +83,7 @@ __all__ = [
     "open_rectification",
     "overdue",
     "record",
+    "rectification_records",
     "rectifications",
     "resolve_db",
     "runs",

@@ -16,11 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from ..model.findings import Status
+from ..model.records import RecordSource
+from ..periods import Period, parse_period
 from . import store
 from .store import Connection, HistoryError, sa
 
 __all__ = [
     "OVERDUE_RULE",
+    "OVERDUE_TYPE",
+    "PACK",
     "Event",
     "Overdue",
     "Rectification",
@@ -29,6 +33,7 @@ __all__ = [
     "format_rectifications",
     "open_rectification",
     "overdue",
+    "rectification_records",
     "rectifications",
     "update_rectification",
 ]
@@ -39,18 +44,27 @@ OPENED, UPDATED, CLOSED, REOPENED = "opened", "updated", "closed", "reopened"
 AUTOMATIC = "rules-engine"  # who reopens: the recording of a run, not a person
 MIN_PREFIX = 8  # hex characters of a finding's identity that name it
 
-# The rule whose findings overdue rectifications are (see docs/history.md §4: why they are computed here,
-# from the store, and not by the engine from records).
+# The pack whose rules judge overdue rectifications, shipped with this module: ZG-YQ-01 (at most 0 overdue
+# rectifications per organisation per half-year) and its escalation ZG-YQ-02. The store's rectifications
+# reach it as records of the type OVERDUE_TYPE (rectification_records; evaluate --db URL --rectifications).
+PACK = Path(__file__).resolve().parent / "pack" / "zhenggai-yuqi"
+OVERDUE_TYPE = "zhenggai_yuqi"
+
+# What `rectify overdue` says of each overdue rectification, as a finding of the pack's rule ZG-YQ-01 (the
+# same rule id, title, severity and clause: tests/test_rectify.py checks them against the pack).
 OVERDUE_RULE: dict[str, Any] = {
     "rule_id": "ZG-YQ-01",
-    "rule_title": {"zh": "整改逾期未完成", "en": "A rectification is overdue"},
-    "pack": "rules-engine-history",
+    "rule_title": {
+        "zh": "整改逾期：期间内逾期未完成的整改至多 0 项",
+        "en": "Overdue rectifications: none left unfinished past its deadline in the period",
+    },
+    "pack": "zhenggai-yuqi",
     "severity": "high",
     "clause": {
         "document": "《党委（党组）落实全面从严治党主体责任规定》",
         "article": 8,
         "text": "督导压责：采取“四不两直”等方式开展督查，反馈问题并提出整改要求",
-        "label": "第八条（释义）",
+        "label": "第8条",
         "provenance": "local_practice",
         "confidence": "low",
     },
@@ -175,9 +189,15 @@ def open_rectification(
     owner = _required(owner, "责任人 owner")
     with store.connect(db, create=False) as conn:
         key = _resolve_finding(conn, finding)
-        f = store.findings
         row = (
-            conn.execute(sa.select(f).where(f.c.identity == key).order_by(f.c.run_id.desc()).limit(1)).mappings().one()
+            conn.execute(
+                store.finding_rows()
+                .where(store.finding_keys.c.identity == key)
+                .order_by(store.findings.c.run_id.desc())
+                .limit(1)
+            )
+            .mappings()
+            .one()
         )
         if row["status"] != Status.violated.value:
             raise HistoryError(
@@ -259,7 +279,15 @@ def reopen_still_violated(conn: Connection, run_id: int, as_of: str, at: str) ->
     the run being as of the day it was closed or later; on the recording's own transaction. Returns the
     ids reopened."""
     r, f = store.rectifications, store.findings
-    still = sa.select(f.c.identity).where(f.c.run_id == run_id, f.c.status == Status.violated.value)
+    still = (
+        sa.select(store.finding_keys.c.identity)
+        .select_from(
+            f.join(store.finding_keys, store.finding_keys.c.id == f.c.key_id).join(
+                store.finding_states, store.finding_states.c.id == f.c.state_id
+            )
+        )
+        .where(f.c.run_id == run_id, store.finding_states.c.status == Status.violated.value)
+    )
     reopened: list[int] = []
     for current in _load(conn, r.c.identity.in_(still)):
         if current.state == CLOSED and current.closed_at is not None and as_of >= _day(current.closed_at):
@@ -374,10 +402,10 @@ def _resolve_finding(conn: Connection, ref: str) -> str:
             f"结论编号无效 invalid finding '{ref}': give its identity, or at least its first {MIN_PREFIX} characters, "
             "as rules-engine history show or diff prints it"
         )
-    f = store.findings
+    k = store.finding_keys
     # identities are lowercase hex: a range is a prefix match that uses the index, on any database
     found = (
-        conn.execute(sa.select(f.c.identity).where(f.c.identity >= text, f.c.identity < text + "g").distinct().limit(2))
+        conn.execute(sa.select(k.c.identity).where(k.c.identity >= text, k.c.identity < text + "g").limit(2))
         .scalars()
         .all()
     )
@@ -424,6 +452,39 @@ def overdue(db: str | Path | None = None, *, as_of: dt.date | str) -> list[Overd
     day = _as_of(as_of)
     assert day is not None
     return [Overdue(x, day) for x in rectifications(db, state="overdue", as_of=day)]
+
+
+def rectification_records(
+    db: str | Path | None = None, *, as_of: dt.date | str, period: str | Period | None = None
+) -> RecordSource:
+    """The rectifications overdue as of `as_of` (deadline passed, not closed by then), as activity records of
+    the type ``zhenggai_yuqi`` for an evaluation as of that day, named as coming from the store: add it to the
+    records, and the pack :data:`PACK` (or a pack of your own declaring the type) judges them.
+
+    Each record: id ``rectification-N`` (the rectification's number), ``org`` the finding's organisation,
+    dated at the deadline, or at the first day of `period` when the deadline is earlier (a rectification
+    still overdue is overdue in the period evaluated too), ``tags`` the rule of the rectified finding,
+    ``text`` what is overdue, with the owner (a name, not a roster id: not among the participants)."""
+    day = _as_of(as_of)
+    assert day is not None
+    start = None
+    if period is not None:
+        start = (parse_period(period) if isinstance(period, str) else period).start.isoformat()
+    records = []
+    for r in rectifications(db, state="overdue", as_of=day):
+        date = max(r.deadline, start) if start is not None else r.deadline
+        records.append(
+            {
+                "id": f"rectification-{r.id}",
+                "org": r.organisation_id,
+                "type": OVERDUE_TYPE,
+                "date": date,
+                "tags": [r.rule_id],
+                "text": f"整改 #{r.id} {r.rule_id} {r.window} {_subject(r)}：期限 {r.deadline}，责任人 {r.owner}，"
+                f"状态 {r.state} rectification #{r.id}: deadline {r.deadline}, owner {r.owner}, {r.state}",
+            }
+        )
+    return RecordSource(f"<整改 rectifications: {store.given_db(db)} as of {day}>", records)
 
 
 def about(conn: Connection, subject_id: str) -> list[Rectification]:

@@ -49,6 +49,9 @@ __all__ = [
     "HistoryError",
     "MissingExtra",
     "connect",
+    "finding_keys",
+    "finding_rows",
+    "finding_states",
     "findings",
     "rectification_events",
     "rectifications",
@@ -97,35 +100,85 @@ run_packs = sa.Table(
     sa.Column("sha256", sa.String(64), nullable=False),
 )
 
-findings = sa.Table(
-    "findings",
+# A finding is three numbers per run (revision 0004): its duty (finding_keys: what its identity hashes, stored
+# once), and its state (finding_states: status, count, names, pack and texts, stored once per distinct state of
+# a duty, shared by every run that found it so). A run of a province adds ~155,000 rows of three integers.
+finding_keys = sa.Table(
+    "finding_keys",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("identity", sa.String(64), nullable=False),
+    sa.Column("identity", sa.String(64), nullable=False, unique=True),
     sa.Column("rule_id", sa.String(100), nullable=False),
-    sa.Column("pack", sa.String(200), nullable=False),
-    sa.Column("pack_version", sa.String(64), nullable=False),
     sa.Column("subject_kind", sa.String(20), nullable=False),
     sa.Column("subject_id", sa.String(200), nullable=False),
     sa.Column("subject_detail", sa.String(400), nullable=False),
-    sa.Column("subject_name", sa.String(400), nullable=False),
     sa.Column("organisation_id", sa.String(200), nullable=False),
-    sa.Column("organisation_name", sa.String(400), nullable=False),
-    sa.Column("period", sa.String(64), nullable=False),
     sa.Column("window_start", sa.String(10), nullable=False),
     sa.Column("window_end", sa.String(10), nullable=False),
-    sa.Column("window_label", sa.String(64), nullable=False),
+)
+
+finding_states = sa.Table(
+    "finding_states",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key_id", sa.Integer, sa.ForeignKey("finding_keys.id"), nullable=False),
+    sa.Column("digest", sa.String(32), nullable=False, unique=True),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("pack", sa.String(200), nullable=False),
+    sa.Column("pack_version", sa.String(64), nullable=False),
+    sa.Column("period", sa.String(64), nullable=False),
+    sa.Column("window_label", sa.String(64), nullable=False),
+    sa.Column("subject_name", sa.String(400), nullable=False),
+    sa.Column("organisation_name", sa.String(400), nullable=False),
     sa.Column("expected_zh", sa.Text, nullable=False),
     sa.Column("expected_en", sa.Text, nullable=False),
     sa.Column("actual_zh", sa.Text, nullable=False),
     sa.Column("actual_en", sa.Text, nullable=False),
     sa.Column("message_zh", sa.Text, nullable=False),
     sa.Column("message_en", sa.Text, nullable=False),
-    sa.UniqueConstraint("run_id", "identity", name="uq_findings_run_identity"),
 )
+
+findings = sa.Table(
+    "findings",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key_id", sa.Integer, sa.ForeignKey("finding_keys.id"), primary_key=True),
+    sa.Column("state_id", sa.Integer, sa.ForeignKey("finding_states.id"), nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# The columns of a finding as one row (the names of revisions 0001-0003), for queries that add their own
+# where clause on findings, finding_keys and finding_states.
+FINDING_COLUMNS = (
+    findings.c.run_id,
+    finding_keys.c.identity,
+    finding_keys.c.rule_id,
+    finding_states.c.pack,
+    finding_states.c.pack_version,
+    finding_keys.c.subject_kind,
+    finding_keys.c.subject_id,
+    finding_keys.c.subject_detail,
+    finding_states.c.subject_name,
+    finding_keys.c.organisation_id,
+    finding_states.c.organisation_name,
+    finding_states.c.period,
+    finding_keys.c.window_start,
+    finding_keys.c.window_end,
+    finding_states.c.window_label,
+    finding_states.c.status,
+    finding_states.c["count"],
+    finding_states.c.message_zh,
+)
+
+
+def finding_rows() -> Any:
+    """SELECT every finding whole (run, identity, rule, subject, organisation, window, status, count, message)."""
+    joined = findings.join(finding_keys, finding_keys.c.id == findings.c.key_id).join(
+        finding_states, finding_states.c.id == findings.c.state_id
+    )
+    return sa.select(*FINDING_COLUMNS).select_from(joined)
+
 
 rectifications = sa.Table(
     "rectifications",
@@ -167,7 +220,13 @@ REVISION_TABLES = {
     "0001": frozenset({"runs", "run_packs", "findings"}),
     "0002": frozenset({"runs", "run_packs", "findings", "rectifications", "rectification_events"}),
     "0003": frozenset({"runs", "run_packs", "findings", "rectifications", "rectification_events"}),
+    "0004": frozenset(
+        {"runs", "run_packs", "findings", "finding_keys", "finding_states", "rectifications", "rectification_events"}
+    ),
 }
+
+
+HEAD = max(REVISION_TABLES)  # the latest revision shipped (tests/test_rectify.py checks it is Alembic's head)
 
 
 def resolve_db(db: str | Path | None = None) -> str:
@@ -192,6 +251,13 @@ def _sqlite_file(url: URL) -> Path | None:
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
     return Path(url.database)
+
+
+def given_db(db: str | Path | None = None) -> str:
+    """The store as the caller named it, for a report's input list: a file path as given (else
+    ``$RULES_ENGINE_DB``, else ``rules-engine.db``), a URL with its password hidden."""
+    raw = str(db) if db is not None else os.environ.get(ENV_DB) or DEFAULT_DB
+    return raw if "://" not in raw else shown_db(raw)
 
 
 def shown_db(db: str | Path | None = None) -> str:
@@ -346,6 +412,8 @@ def _upgrade(conn: Connection) -> None:
     refusal = _refusal(tables, versions, _shown(conn.engine.url.render_as_string(hide_password=False)))
     if refusal:
         raise HistoryError(refusal)
+    if versions == [HEAD]:
+        return  # up to date: Alembic not started (its scripts' loading is most of a small command's time)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = conn

@@ -25,6 +25,7 @@ import orjson
 Info = tuple[int, int]  # (content digest, packed source index and line) of an id's first occurrence
 
 SPILL_AT = 400_000  # ids held in memory before moving to disk (about 50 MB)
+_SPILL_SLICE = 50_000  # ids moved to disk per statement when the memory is full
 _PARAMS = 999  # host parameters per query (the oldest SQLite builds allow 999)
 _LOOKUP_JSON = "SELECT id, digest, place FROM seen WHERE id IN (SELECT value FROM json_each(?))"
 _INSERT_JSON = (
@@ -93,7 +94,12 @@ class SeenIds:
         except sqlite3.OperationalError:  # built without JSON1: one row per call (slower, same answers)
             self._json = False
         self._db = db
-        self._insert(sorted((_key(k), d, p) for k, (d, p) in self.memory.items()))
+        # in sorted slices, each written before the next is made: the ids held are not copied whole (copied at
+        # once, as rows and as their JSON, they doubled the peak memory of the spill: about 100 MB more)
+        memory, ids = self.memory, sorted(self.memory)
+        for start in range(0, len(ids), _SPILL_SLICE):
+            self._insert([(_key(k), *memory[k]) for k in ids[start : start + _SPILL_SLICE]])
+            self._wait()
         self.memory = {}
 
     def _insert(self, rows: list[tuple[str, int, int]]) -> None:

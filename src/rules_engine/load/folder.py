@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..texts import Arg, text
 from .inputs import RECORD_SUFFIXES, WORKBOOK_SUFFIXES
 from .xlsx import sheet_kinds
 
@@ -22,11 +23,17 @@ _SYSTEM = ("thumbs.db", "desktop.ini")
 
 @dataclass(frozen=True)
 class Entry:
-    """A folder entry that is not read, and why (Chinese, English)."""
+    """A folder entry that is not read, and why (Chinese, English; `code`: the reason's ``folder.*`` code)."""
 
     path: Path
     zh: str
     en: str
+    code: str = ""
+
+    @classmethod
+    def of(cls, path: Path, code: str, /, **values: Arg) -> Entry:
+        """The entry `path`, not read for the reason `code` (its texts in :mod:`rules_engine.texts`)."""
+        return cls(path, *text(code, **values), code)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.zh} / {self.en}"
@@ -42,33 +49,24 @@ class FolderInputs:
     refused: list[Entry] = field(default_factory=list)  # not read, and might hold records
 
 
-def _left_out(path: Path) -> tuple[str, str] | None:
-    """Why an entry is left out without harm, or None when it must be read or refused."""
+def _left_out(path: Path) -> str | None:
+    """The code of why an entry is left out without harm, or None when it must be read or refused."""
     name = path.name.lower()
     suffix = path.suffix.lower()
     if name.startswith("~$"):
-        return (
-            "未读取：Office 锁定文件，对应工作簿正被打开，未保存的修改读不到",
-            "not read: an Office lock file; its workbook is open, and changes not yet saved are not read",
-        )
+        return "folder.lock_file"
     if name.startswith("."):
-        return "未读取：隐藏文件", "not read: a hidden file"
+        return "folder.hidden"
     if path.is_dir():
-        return (
-            "未读取：子目录不查找，需要时作为输入另行给出",
-            "not read: sub-folders are not searched; give it as an input of its own",
-        )
+        return "folder.sub_folder"
     if name in _SYSTEM:
-        return "未读取：系统文件", "not read: a system file"
+        return "folder.system_file"
     if suffix in _DOCUMENTS:
-        return "未读取：说明文档", "not read: documentation"
+        return "folder.documentation"
     if suffix in _SCRIPTS:
-        return "未读取：脚本", "not read: a script"
+        return "folder.script"
     if suffix in (".yaml", ".yml"):
-        return (
-            "未读取：YAML 文件不是记录；名册须命名为 roster.yaml，豁免文件用 --waivers 给出",
-            "not read: YAML is not records; the roster must be named roster.yaml, waivers are given with --waivers",
-        )
+        return "folder.yaml"
     return None
 
 
@@ -79,7 +77,7 @@ def scan_folder(folder: Path) -> FolderInputs:
     for path in sorted(folder.iterdir()):
         reason = None if path.name.lower() in ROSTER_NAMES else _left_out(path)
         if reason is not None:
-            found.left_out.append(Entry(path, *reason))
+            found.left_out.append(Entry.of(path, reason))
         elif path.name.lower() in ROSTER_NAMES:
             found.rosters.append(path)
         elif path.suffix.lower() in WORKBOOK_SUFFIXES:
@@ -87,7 +85,7 @@ def scan_folder(folder: Path) -> FolderInputs:
         elif path.suffix.lower() in RECORD_SUFFIXES:
             found.records.append(path)
         else:
-            found.refused.append(Entry(path, "不支持的文件格式", "not a format that is read"))
+            found.refused.append(Entry.of(path, "folder.unsupported"))
     found.rosters.sort(key=lambda p: ROSTER_NAMES.index(p.name.lower()))
     for book in workbooks:
         kinds = sheet_kinds(book)  # a workbook can hold the roster, the records, or both
@@ -96,12 +94,6 @@ def scan_folder(folder: Path) -> FolderInputs:
         if "records" in kinds:
             found.records.append(book)
         if not kinds:
-            found.refused.append(
-                Entry(
-                    book,
-                    "工作簿中没有 活动记录/records 或 组织/organisations 工作表",
-                    "the workbook has no records or organisations sheet",
-                )
-            )
+            found.refused.append(Entry.of(book, "folder.no_sheets"))
     found.records.sort()
     return found

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -32,11 +33,14 @@ import orjson
 import yaml
 from pydantic import ValidationError
 
-from ..errors import InputError, did_you_mean
+from .. import texts
+from ..errors import InputError, Location, Problem, did_you_mean
 from ..guard import has_surrogate, shown
 from ..model.records import ActivityRecord
+from ..model.refusal import keyed
 from ..model.roster import Organisation, Person, Post, Roster
 from ..model.vocab import RECORD_COLUMNS, RECORD_FIELDS, column_table
+from ..texts import Arg
 from .yamlpos import Document, load_yaml
 
 #: Text tables of records and the delimiter each is expected to use (the delimiter is sniffed from the header).
@@ -68,16 +72,17 @@ class Rec:
     unknown: frozenset[str] = frozenset()  # people named in the record who are not on the roster
 
 
-@dataclass(slots=True)
-class BadRow:
-    """An input row that was not used, with what could be salvaged from it."""
+@dataclass(frozen=True)
+class BadRow(Problem):
+    """An input row that was not used (or was used with a warning): a :class:`~rules_engine.errors.Problem`
+    with a reason code (``row.*``, its texts in :mod:`rules_engine.texts`), located at the row's source and
+    line, ``location.path`` naming the field; with the offending value, and what could be salvaged of the
+    row (its id, organisation, type and date) so that the duties it might have evidenced are known.
 
-    source: str
-    line: int
-    field: str | None
-    value: str | None
-    zh: str
-    en: str
+    Make one with :meth:`at`, which takes the texts from :mod:`rules_engine.texts`. ``source``, ``line``,
+    ``field``, ``zh`` and ``en`` read the problem's location and messages."""
+
+    value: str | None = None
     record_id: str | None = None
     org: str | None = None
     type: str | None = None
@@ -87,10 +92,73 @@ class BadRow:
     taints: bool = True
 
     def __post_init__(self) -> None:  # its texts go into the report: escape a lone surrogate (\ud800)
-        for name in ("field", "value", "zh", "en", "record_id"):
-            text = getattr(self, name)
-            if text is not None and not text.isascii() and has_surrogate(text):
-                setattr(self, name, text.encode("utf-8", "backslashreplace").decode("utf-8"))
+        for name in ("value", "message", "message_en", "record_id"):
+            shown_text = getattr(self, name)
+            if shown_text is not None and not shown_text.isascii() and has_surrogate(shown_text):
+                object.__setattr__(self, name, _escaped(shown_text))
+        path = self.location.path
+        if not path.isascii() and has_surrogate(path):
+            object.__setattr__(self, "location", dataclasses.replace(self.location, path=_escaped(path)))
+
+    @classmethod
+    def at(
+        cls,
+        code: str,
+        source: str,
+        line: int,
+        field: str | None,
+        value: str | None,
+        args: Mapping[str, Arg] | None = None,
+        /,
+        *,
+        record_id: str | None = None,
+        org: str | None = None,
+        type: str | None = None,
+        date: dt.date | None = None,
+        taints: bool = True,
+    ) -> BadRow:
+        """The row at `source`:`line` (its `field` and `value`) rejected for `code`, the texts of
+        :mod:`rules_engine.texts` filled from `args`; `record_id`, `org`, `type` and `date`: what could be
+        salvaged of the row; ``taints=False``: excluded or a warning, not a data problem."""
+        zh, en = texts.text(code, **(args or {}))
+        return cls(code, zh, en, Location(source, line, 0, field or ""), "", value, record_id, org, type, date, taints)
+
+    @property
+    def source(self) -> str:
+        return self.location.file
+
+    @property
+    def line(self) -> int:
+        return self.location.line
+
+    @property
+    def field(self) -> str | None:
+        return self.location.path or None
+
+    @property
+    def zh(self) -> str:
+        return self.message
+
+    @property
+    def en(self) -> str:
+        return self.message_en
+
+    def to_rejection(self) -> dict[str, Any]:
+        """The row as an entry of the report's ``input.rejections`` (``excluded``, ``warnings``): the keys of
+        :class:`~rules_engine.model.findings.Rejection`, in its order."""
+        return {
+            "source": self.location.file,
+            "line": self.location.line,
+            "field": self.location.path or None,
+            "value": self.value,
+            "reason": {"zh": self.message, "en": self.message_en},
+            "record_id": self.record_id,
+            "code": self.code,
+        }
+
+
+def _escaped(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 _FIELDS = ("id", "org", "type", "date", "chair", "participants", "portfolio", "tags", "text")
@@ -160,7 +228,7 @@ def check_record(data: Any, source: str, line: int) -> Rec | BadRow:
 
 def _check_slow(data: Any, source: str, line: int) -> Rec | BadRow:
     if not isinstance(data, dict):
-        return BadRow(source, line, None, _short(data), "记录不是 JSON 对象", "record is not a JSON object")
+        return BadRow.at("row.not_object", source, line, None, _short(data))
     rid = data.get("id")
     org = data.get("org") if isinstance(data.get("org"), str) else None
     rtype = data.get("type") if isinstance(data.get("type"), str) else None
@@ -172,64 +240,54 @@ def _check_slow(data: Any, source: str, line: int) -> Rec | BadRow:
         except ValueError:
             date = None
 
-    def bad(fieldname: str | None, value: object, zh: str, en: str) -> BadRow:
-        return BadRow(
+    def bad(code: str, fieldname: str, value: object, **args: Arg) -> BadRow:
+        return BadRow.at(
+            code,
             source,
             line,
             fieldname,
             None if value is None else _short(value),
-            zh,
-            en,
-            rid if isinstance(rid, str) else None,
-            org or None,
-            rtype or None,
-            date,
+            args,
+            record_id=rid if isinstance(rid, str) else None,
+            org=org or None,
+            type=rtype or None,
+            date=date,
         )
 
     for key in data:
         if key not in _FIELDS:
-            return bad(key, data[key], f"未知字段 '{key}'", f"unknown field '{key}'")
+            return bad("row.field.unknown", key, data[key], name=key, hint="")
     for key in ("id", "org", "type", "date"):
         value = data.get(key)
         if value is None or value == "":
-            return bad(key, None, f"缺少必填字段 '{key}'", f"missing required field '{key}'")
+            return bad("row.field.missing", key, None, name=key)
         if not isinstance(value, str):
-            return bad(key, value, f"字段 '{key}' 应为字符串", f"field '{key}' must be a string")
+            return bad("row.field.not_string", key, value, name=key)
         if len(value) > MAX_STRING:
-            return bad(key, value[:40], f"字段 '{key}' 过长", f"field '{key}' is too long")
+            return bad("row.field.too_long", key, value[:40], name=key)
         if has_surrogate(value):
-            return bad(
-                key,
-                value,
-                f"字段 '{key}' 含有无效的 Unicode 文本（孤立代理项）",
-                f"field '{key}' is not valid Unicode text (a lone surrogate)",
-            )
+            return bad("row.field.bad_unicode", key, value, name=key)
     if date is None:
-        return bad("date", raw_date, "日期无效，应为 YYYY-MM-DD", "invalid date, expected YYYY-MM-DD")
+        return bad("row.date.invalid", "date", raw_date)
     chair = data.get("chair")
     if chair == "":
         chair = None
     if chair is not None and not isinstance(chair, str):
-        return bad("chair", chair, "主持人应为人员编号字符串", "chair must be a person id string")
+        return bad("row.chair.invalid", "chair", chair)
     people = _string_list(data.get("participants"))
     if people is None:
-        return bad(
-            "participants",
-            data.get("participants"),
-            "参加人员应为人员编号列表",
-            "participants must be a list of person ids",
-        )
+        return bad("row.participants.invalid", "participants", data.get("participants"))
     tags = _string_list(data.get("tags"))
     if tags is None:
-        return bad("tags", data.get("tags"), "标签应为字符串列表", "tags must be a list of strings")
+        return bad("row.tags.invalid", "tags", data.get("tags"))
     portfolio = data.get("portfolio")
     if portfolio == "":
         portfolio = None
     if portfolio is not None and not isinstance(portfolio, str):
-        return bad("portfolio", portfolio, "分管领域应为字符串", "portfolio must be a string")
+        return bad("row.portfolio.invalid", "portfolio", portfolio)
     text = data.get("text")
     if text is not None and not isinstance(text, str):
-        return bad("text", text, "说明应为字符串", "text must be a string")
+        return bad("row.text.invalid", "text", text)
     participants = frozenset(people)
     if chair:
         participants = participants | {chair}
@@ -292,7 +350,7 @@ def _read_jsonl(p: Path, source: str) -> Iterator[Rec | BadRow]:
             if not stripped:
                 continue
             if len(stripped) > MAX_LINE:
-                yield BadRow(source, number, None, None, "行过长", f"line longer than {MAX_LINE} bytes")
+                yield BadRow.at("row.line.too_long", source, number, None, None, {"limit": MAX_LINE})
                 continue
             try:
                 data = orjson.loads(stripped)
@@ -301,11 +359,10 @@ def _read_jsonl(p: Path, source: str) -> Iterator[Rec | BadRow]:
                 try:
                     stripped.decode("utf-8")
                 except UnicodeDecodeError as bad:  # orjson would say "str is not valid UTF-8: surrogates ..."
-                    zh = f"不是有效的 UTF-8 文本（第 {bad.start + 1} 字节起）；JSON Lines 文件须为 UTF-8"
-                    en = f"not valid UTF-8 text (from byte {bad.start + 1}); a JSON Lines file must be UTF-8"
+                    row = BadRow.at("row.json.not_utf8", source, number, None, _short(text), {"byte": bad.start + 1})
                 else:
-                    zh, en = f"JSON 格式错误: {exc}", f"malformed JSON: {exc}"
-                yield _salvaged(BadRow(source, number, None, _short(text), zh, en), salvage_json(text))
+                    row = BadRow.at("row.json.malformed", source, number, None, _short(text), {"error": str(exc)})
+                yield _salvaged(row, salvage_json(text))
                 continue
             yield check_record(data, source, number)
 
@@ -366,14 +423,14 @@ def salvage_csv(columns: Sequence[str | None], row: list[str]) -> dict[str, str]
 def _salvaged(row: BadRow, seen: Mapping[str, str]) -> BadRow:
     """`row` with the id, organisation, type and date that the broken text still shows: the duties the
     row may have evidenced are then only those of that organisation (type, period)."""
-    row.record_id, row.org, row.type = seen.get("id"), seen.get("org"), seen.get("type")
+    date: dt.date | None = None
     raw_date = seen.get("date")
     if raw_date is not None and _DATE.match(raw_date):
         try:
-            row.date = dt.date.fromisoformat(raw_date)
+            date = dt.date.fromisoformat(raw_date)
         except ValueError:
-            row.date = None
-    return row
+            date = None
+    return dataclasses.replace(row, record_id=seen.get("id"), org=seen.get("org"), type=seen.get("type"), date=date)
 
 
 def decode_text(raw: bytes, source: str) -> tuple[str, str]:
@@ -546,11 +603,16 @@ def _table_rows(reader: Any, source: str, delimiter: str) -> Iterator[Rec | BadR
         if not any(cell.strip() for cell in row):
             continue
         if len(row) < named or any(cell.strip() for cell in row[width:]):
-            zh, en = f"列数不符（应为 {width} 列，实为 {len(row)} 列）", f"expected {width} columns, found {len(row)}"
-            if first != number:
-                zh += f"；第 {first}–{number} 行被读成一行：可能是引号未闭合，其间的行均未读取"
-                en += f"; lines {first}-{number} were read as one row: probably an unclosed quote, none of them read"
-            bad = BadRow(source, first, None, _short(delimiter.join(row)), zh, en)
+            code = "row.columns.count" if first == number else "row.columns.unclosed_quote"
+            shown_row = _short(delimiter.join(row))
+            bad = BadRow.at(
+                code,
+                source,
+                first,
+                None,
+                shown_row,
+                {"width": width, "found": len(row), "first": first, "last": number},
+            )
             # on one physical line, the cells before the damage still say where the row belongs; a row that
             # spans lines (an open quote) may have swallowed other rows: it could belong anywhere
             yield _salvaged(bad, salvage_csv(columns, row)) if first == number else bad
@@ -558,15 +620,13 @@ def _table_rows(reader: Any, source: str, delimiter: str) -> Iterator[Rec | BadR
         swallowed = _swallowed(row, delimiter, named) if first != number else None
         if swallowed is not None:
             letter = _column_letter(swallowed)
-            yield BadRow(  # nothing is salvaged: the row's own cells may belong to the rows it swallowed
+            yield BadRow.at(  # nothing is salvaged: the row's own cells may belong to the rows it swallowed
+                "row.cell.swallowed",
                 source,
                 first,
                 letter,
                 _short(row[swallowed]),
-                f"{letter} 列的单元格跨第 {first}–{number} 行，且含有像记录行的内容：可能是引号未闭合，吞并了其后的行；"
-                "这些行均未读取",
-                f"the cell in column {letter} spans lines {first}-{number} and holds what look like record rows:"
-                " probably an unclosed quote that swallowed the rows after it; none of them was read",
+                {"column": letter, "first": first, "last": number},
             )
             continue
         data: dict[str, Any] = {}
@@ -580,16 +640,16 @@ def _table_rows(reader: Any, source: str, delimiter: str) -> Iterator[Rec | BadR
             data[column] = value
         if stray is not None:
             letter = _column_letter(stray)
-            yield BadRow(
+            yield BadRow.at(
+                "row.cell.no_header",
                 source,
                 number,
                 letter,
                 _short(row[stray].strip()),
-                f"{letter} 列有值但没有表头",
-                f"column {letter} has a value but no header",
-                data.get("id"),
-                data.get("org"),
-                data.get("type"),
+                {"column": letter},
+                record_id=data.get("id"),
+                org=data.get("org"),
+                type=data.get("type"),
             )
             continue
         yield check_record(data, source, number)
@@ -677,7 +737,10 @@ def read_roster(path: str | Path) -> RosterResult:
     if doc is None or not isinstance(doc.data, dict):
         detail = "; ".join(str(x) for x in problems) or "top level must be a mapping with 'organisations'"
         raise InputError(f"名册无法读取 cannot read roster: {detail}")
-    located = [BadRow(name, x.location.line, x.location.path, None, x.message, x.message_en) for x in problems]
+    located = [
+        BadRow(x.code, x.message, x.message_en, Location(name, x.location.line, 0, x.location.path), x.hint)
+        for x in problems
+    ]
     return roster_from_data(doc.data, name, doc, located)
 
 
@@ -708,9 +771,7 @@ def roster_from_data(
             reject(_roster_bad(exc, source, where, ("organisations", i)))
             continue
         if org.id in org_ids:
-            reject(
-                BadRow(source, where(("organisations", i)), "id", org.id, "组织编号重复", "duplicate organisation id")
-            )
+            reject(BadRow.at("row.org.duplicate_id", source, where(("organisations", i)), "id", org.id))
             continue
         orgs.append(org)
         org_ids.add(org.id)
@@ -722,14 +783,7 @@ def roster_from_data(
         read += units
         if isinstance(item, dict) and raw_posts is not None and not isinstance(raw_posts, list):
             reject(
-                BadRow(
-                    source,
-                    where(("people", i, "posts")),
-                    "posts",
-                    _short(raw_posts),
-                    "任职应为列表",
-                    "posts must be a list",
-                ),
+                BadRow.at("row.posts.not_list", source, where(("people", i, "posts")), "posts", _short(raw_posts)),
                 units,
             )
             continue
@@ -739,7 +793,7 @@ def roster_from_data(
             reject(_roster_bad(exc, source, where, ("people", i)), units)
             continue
         if person.id in seen:
-            reject(BadRow(source, where(("people", i)), "id", person.id, "人员编号重复", "duplicate person id"), units)
+            reject(BadRow.at("row.person.duplicate_id", source, where(("people", i)), "id", person.id), units)
             continue
         seen.add(person.id)
         posts: list[Post] = []
@@ -752,27 +806,21 @@ def roster_from_data(
             line = where(("people", i, "posts", j))
             if post.org not in org_ids:
                 reject(
-                    BadRow(
-                        source,
-                        line,
-                        "org",
-                        post.org,
-                        f"任职组织 '{post.org}' 不在名册中（人员 {person.id}）",
-                        f"post in unknown organisation '{post.org}' (person {person.id})",
+                    BadRow.at(
+                        "row.post.unknown_org", source, line, "org", post.org, {"org_id": post.org, "person": person.id}
                     )
                 )
                 continue
             clash = next((q for q in posts if q.org == post.org and _overlap(q, post)), None)
             if clash is not None:
                 reject(
-                    BadRow(
+                    BadRow.at(
+                        "row.post.overlap",
                         source,
                         line,
                         "start",
                         post.start.isoformat(),
-                        f"与同一组织的另一任职（{clash.role.zh}，{clash.start}起）时间重叠（人员 {person.id}）",
-                        f"overlaps another post in the same organisation ({clash.role.value} from {clash.start}) "
-                        f"(person {person.id})",
+                        {"role": (clash.role.zh, clash.role.value), "start": str(clash.start), "person": person.id},
                     )
                 )
                 continue
@@ -780,19 +828,17 @@ def roster_from_data(
         people.append(person.model_copy(update={"posts": posts}))
     for key in data:
         if key not in ("organisations", "people"):
-            problems.append(
-                BadRow(source, where((key,)), key, None, f"名册中的未知键 '{key}'", f"unknown roster key '{key}'")
-            )
+            problems.append(BadRow.at("row.roster.unknown_key", source, where((key,)), key, None, {"key": key}))
     for i, org in enumerate(orgs):
         if org.parent and org.parent not in org_ids:
             problems.append(
-                BadRow(
+                BadRow.at(
+                    "row.org.unknown_parent",
                     source,
                     where(("organisations", i)),
                     "parent",
                     org.parent,
-                    f"上级组织 '{org.parent}' 不在名册中（组织 {org.id}，仍采用）",
-                    f"parent '{org.parent}' of {org.id} is not in the roster (organisation still used)",
+                    {"parent": org.parent, "org_id": org.id},
                 )
             )
     return RosterResult(Roster(organisations=orgs, people=people), problems, read, source, rejected_units)
@@ -809,27 +855,30 @@ def _roster_bad(exc: ValidationError, source: str, where: Any, base: tuple[str |
     error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(error["loc"])
     value = error.get("input")
-    zh, en = f"名册条目无效: {error['msg']}", f"invalid roster entry: {error['msg']}"
-    if error["type"] in ("extra_forbidden", "missing") and loc and isinstance(loc[-1], str):
+    code = "row.roster.invalid"
+    args: dict[str, Arg] = {"error": str(error["msg"])}
+    refused = keyed(error)
+    if refused is not None:  # a check of the roster model's own (an unknown role, a term that ends too early)
+        code, args = refused[0], refused[1]
+    elif error["type"] in ("extra_forbidden", "missing") and loc and isinstance(loc[-1], str):
         key = loc[-1]
         path = (*base, *loc)
         model = Post if "posts" in path else Organisation if path[0] == "organisations" else Person
         if error["type"] == "missing":
-            zh, en = f"缺少必填字段 '{key}'", f"missing required field '{key}'"
+            code, args = "row.field.missing", {"name": key}
         else:
             known = [name for name, f in model.model_fields.items() if name != key] + [
                 f.alias for f in model.model_fields.values() if f.alias
             ]
-            zh_hint, en_hint = did_you_mean(key, known, "zh"), did_you_mean(key, known, "en")
-            zh = f"未知字段 '{key}'" + (f"；{zh_hint}" if zh_hint else "")
-            en = f"unknown field '{key}'" + (f"; {en_hint}" if en_hint else "")
-    return BadRow(
+            found = texts.hint(did_you_mean(key, known, "zh"), did_you_mean(key, known, "en"), "；", "; ")
+            code, args = "row.field.unknown", {"name": key, "hint": found}
+    return BadRow.at(
+        code,
         source,
         where((*base, *loc)),
         ".".join(str(x) for x in loc) or None,
         None if isinstance(value, (dict, list)) else _short(value),
-        zh,
-        en,
+        args,
     )
 
 

@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ..errors import Location, Problem
+from ..texts import hint
 
 ENTRY_POINT_GROUP = "rules_engine.packs"
 BUNDLED = "bundled"
@@ -74,15 +75,7 @@ def installed_sources() -> tuple[list[PackSource], list[Problem]]:
         )
         where = Location(origin)
         if ep.attr:
-            problems.append(
-                Problem(
-                    "pack.entry_point",
-                    f"入口点应只写包名，不带 ':{ep.attr}'",
-                    f"the entry point's value must name a package, without ':{ep.attr}'",
-                    where,
-                    f'如 e.g. {ep.name} = "{ep.module}"',
-                )
-            )
+            problems.append(Problem.of("pack.entry_point", where, None, attr=ep.attr, name=ep.name, module=ep.module))
             continue
         try:
             spec = importlib.util.find_spec(ep.module)
@@ -92,16 +85,8 @@ def installed_sources() -> tuple[list[PackSource], list[Problem]]:
             error = ""
         folders = list(spec.submodule_search_locations or []) if spec is not None else []
         if not folders:
-            detail = f"：{error}" if error else ""
-            problems.append(
-                Problem(
-                    "pack.entry_point",
-                    f"找不到入口点指向的包 '{ep.module}'{detail}",
-                    f"the entry point's package '{ep.module}' cannot be found{(': ' + error) if error else ''}",
-                    where,
-                    "重新安装或卸载该发行包 reinstall or uninstall that distribution",
-                )
-            )
+            detail = hint(error, error, "：", ": ")  # the reason, after each language's colon, if any
+            problems.append(Problem.of("pack.entry_point#missing", where, None, module=ep.module, error=detail))
             continue
         sources.extend(PackSource(origin, Path(folder)) for folder in folders)
     return sources, problems

@@ -20,7 +20,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Location, Problem, RulesError, did_you_mean
-from ..model.rules import PLACEHOLDERS, Manifest, OrgKind, PackInfo, Role, Rule, RuleFile
+from ..model.refusal import exception_texts, keyed
+from ..model.rules import Manifest, OrgKind, PackInfo, Role, Rule, RuleFile
+from ..texts import TEXTS, Arg, fixed_hint, text
 from .packs import PackSource, installed_sources
 from .provenance import provenance_problems
 from .yamlpos import Document, load_yaml
@@ -92,25 +94,10 @@ def load_rules(*paths: str | Path) -> RuleSet:
 
     Raises :class:`RulesError` with every located problem when anything is wrong.
     """
-    packs, problems = _load(paths)
+    packs, problems = load_problems(paths)
     if problems:
         raise RulesError(problems)
     return RuleSet(tuple(packs))
-
-
-def lint(*paths: str | Path) -> list[Problem]:
-    """All problems in the given rule files or packs (as :func:`load_rules` reads them; none: the
-    installed packs), sorted by location (empty when clean). Packs that load cleanly are also compiled:
-    each rule's decision table must be complete and exclusive (see :func:`rules_engine.compile.prove_table`)."""
-    packs, problems = _load(paths)
-    if not problems and packs:
-        from ..compile import compile_rules  # (compile imports this module)
-
-        try:
-            compile_rules(RuleSet(tuple(packs)))
-        except RulesError as exc:
-            problems = list(exc.problems)
-    return sorted(problems, key=Problem.sort_key)
 
 
 @dataclass
@@ -139,13 +126,8 @@ def _is_yaml(name: str) -> bool:
 
 
 def _unreadable(path: str | Path, exc: OSError) -> Problem:
-    return Problem(
-        "file.unreadable",
-        f"无法读取{'目录' if Path(path).is_dir() else '文件'}：{exc.strerror}",
-        f"cannot read this {'folder' if Path(path).is_dir() else 'file'}: {exc.strerror}",
-        Location(_display(Path(path))),
-        "检查读取权限 check the read permission",
-    )
+    what = ("目录", "folder") if Path(path).is_dir() else ("文件", "file")
+    return Problem.of("file.unreadable", Location(_display(Path(path))), what=what, error=str(exc.strerror))
 
 
 def _scan(top: Path) -> tuple[list[tuple[Path, Path, list[Path]]], list[Problem]]:
@@ -175,15 +157,8 @@ def _scan(top: Path) -> tuple[list[tuple[Path, Path, list[Path]]], list[Problem]
         current = owner.get(os.path.dirname(dirpath)) if dirpath != str(top) else None
         if manifests:
             if len(manifests) > 1:
-                problems.append(
-                    Problem(
-                        "pack.two_manifests",
-                        f"同一目录中有两个规则包清单 {' 和 '.join(manifests)}",
-                        f"two pack manifests in one folder: {', '.join(manifests)}",
-                        Location(_display(here / manifests[1])),
-                        f"只保留 {MANIFEST} keep only {MANIFEST}",
-                    )
-                )
+                shown = (" 和 ".join(manifests), ", ".join(manifests))
+                problems.append(Problem.of("pack.two_manifests", Location(_display(here / manifests[1])), names=shown))
             current = dirpath
             packs[dirpath] = (here, here / manifests[0], [])
         rule_files = [here / n for n in names if _is_yaml(n) and n not in MANIFESTS]
@@ -192,37 +167,13 @@ def _scan(top: Path) -> tuple[list[tuple[Path, Path, list[Path]]], list[Problem]
         else:
             misnamed = [n for n in names if n.lower().startswith("pack.") or n.lower() in MANIFESTS]
             if misnamed:
-                problems.append(
-                    Problem(
-                        "pack.manifest_name",
-                        f"规则包清单须命名为 {MANIFEST}（或 pack.yml），'{misnamed[0]}' 不被读取",
-                        f"a pack manifest must be named {MANIFEST} (or pack.yml); '{misnamed[0]}' is not read",
-                        Location(_display(here / misnamed[0])),
-                        f"改名为 rename it to {MANIFEST}",
-                    )
-                )
+                where = Location(_display(here / misnamed[0]))
+                problems.append(Problem.of("pack.manifest_name", where, name=misnamed[0]))
             elif rule_files:
-                problems.append(
-                    Problem(
-                        "pack.no_manifest",
-                        f"目录中有规则文件，但它和上级目录都没有 {MANIFEST}，无法确定规则包",
-                        f"YAML files in a folder with no {MANIFEST} in it or above it, so they belong to no pack",
-                        Location(_display(rule_files[0]), 1, 1),
-                        f"在规则包目录中新建 {MANIFEST}（见 docs/rule-format.md） create {MANIFEST} in the pack folder",
-                    )
-                )
+                problems.append(Problem.of("pack.no_manifest", Location(_display(rule_files[0]), 1, 1)))
         owner[dirpath] = current
     if not packs and not problems:
-        problems.append(
-            Problem(
-                "pack.none",
-                f"目录中没有规则包（没有 {MANIFEST}）",
-                f"no rule pack in this folder (no {MANIFEST} in it or below it)",
-                Location(_display(top)),
-                "指定规则包所在目录，或省略路径以使用随库安装的规则包 "
-                "name the folder that holds the packs, or none to use the installed packs",
-            )
-        )
+        problems.append(Problem.of("pack.none", Location(_display(top))))
     return list(packs.values()), problems
 
 
@@ -274,15 +225,7 @@ def _pack_roots(paths: Sequence[str | Path]) -> tuple[dict[Path, _Root], list[Pr
         for order, source in enumerate(sources, start=1):
             add_folder(source.root, source.origin, order)
         if not sources and not found:
-            problems.append(
-                Problem(
-                    "pack.none_installed",
-                    "没有安装任何规则包",
-                    "no rule packs are installed",
-                    Location("<installed packs>"),
-                    "指定规则包目录 name a pack folder (rules-engine --rules PATH)",
-                )
-            )
+            problems.append(Problem.of("pack.none_installed", Location("<installed packs>")))
         return roots, problems
     installed: list[tuple[str | None, Path, PackSource]] | None = None
     installed_problems: list[Problem] = []
@@ -293,15 +236,7 @@ def _pack_roots(paths: Sequence[str | Path]) -> tuple[dict[Path, _Root], list[Pr
         elif path.is_file():
             owner = next((p for p in path.parents if any((p / m).is_file() for m in MANIFESTS)), None)
             if owner is None:
-                problems.append(
-                    Problem(
-                        "pack.no_manifest",
-                        f"规则文件不在规则包中（上级目录无 {MANIFEST}）",
-                        f"rule file is not inside a pack (no {MANIFEST} above it)",
-                        Location(_display(path), 1, 1),
-                        f"在规则包目录中新建 {MANIFEST}（见 docs/rule-format.md） create {MANIFEST} in the pack folder",
-                    )
-                )
+                problems.append(Problem.of("pack.no_manifest#file", Location(_display(path), 1, 1)))
                 continue
             manifest = next(owner / m for m in MANIFESTS if (owner / m).is_file())
             key = owner.resolve()
@@ -317,15 +252,8 @@ def _pack_roots(paths: Sequence[str | Path]) -> tuple[dict[Path, _Root], list[Pr
             matches = [(folder, source) for pack_id, folder, source in installed if pack_id == raw]
             if not matches:
                 problems.extend(installed_problems)
-                problems.append(
-                    Problem(
-                        "pack.unknown",
-                        "既不是文件或目录，也不是已安装规则包的编号",
-                        "no such file or folder, and no installed pack has this id",
-                        Location(raw),
-                        did_you_mean(raw, [i for i, _f, _s in installed if i]),
-                    )
-                )
+                hint = did_you_mean(raw, [i for i, _f, _s in installed if i])
+                problems.append(Problem.of("pack.unknown", Location(raw), hint))
             for order, (folder, source) in enumerate(matches, start=1):
                 in_folder, scan_problems = _scan(folder)
                 problems.extend(scan_problems)
@@ -333,13 +261,12 @@ def _pack_roots(paths: Sequence[str | Path]) -> tuple[dict[Path, _Root], list[Pr
                     if sub == folder:
                         roots[folder.resolve()] = _Root(folder, manifest, source.origin, files, True, order)
         else:
-            problems.append(
-                Problem("file.not_found", "文件或目录不存在", "no such file or folder", Location(str(path)))
-            )
+            problems.append(Problem.of("file.not_found", Location(str(path))))
     return roots, problems
 
 
-def _load(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Problem]]:
+def load_problems(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Problem]]:
+    """The packs under the paths that load, and every located problem of the others (sorted by the caller)."""
     roots, problems = _pack_roots(paths)
     packs: list[RulePack] = []
     seen_ids: dict[str, Location] = {}
@@ -353,13 +280,13 @@ def _load(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Problem]]:
             # not loaded, so its rules do not echo as duplicate rule ids and overlays see one base
             first = first_of[pack.id]
             problems.append(
-                Problem(
+                Problem.of(
                     "pack.duplicate_id",
-                    f"规则包编号重复 '{pack.id}'：{pack.origin} 与 {first.origin}（{first.root}）都提供此规则包",
-                    f"duplicate pack id '{pack.id}': provided by {pack.origin} and by {first.origin} ({first.root})",
                     Location(_display(info.manifest), 1, 1),
-                    "同一编号只能加载一个规则包：卸载或移走其一，或用 --rules 指明要用的规则包"
-                    " / only one pack of an id can be loaded: uninstall or move one, or name the packs with --rules",
+                    pack=pack.id,
+                    origin=pack.origin,
+                    first=first.origin,
+                    root=first.root,
                 )
             )
             problems.extend(p for p in pack_problems if p.code != "rule.duplicate_id")
@@ -395,15 +322,7 @@ def _check_escalations(packs: list[RulePack], unloaded: _Unloaded) -> list[Probl
     for rid, loaded in rules.items():
         for dep in reads[rid]:
             if dep not in rules and dep not in unloaded.rule_ids and not unloaded.unknown:
-                problems.append(
-                    Problem(
-                        "rule.unknown_rule",
-                        f"升级规则引用了不存在的规则 '{dep}'",
-                        f"escalation reads unknown rule '{dep}'",
-                        loaded.location,
-                        did_you_mean(dep, rules),
-                    )
-                )
+                problems.append(Problem.of("rule.unknown_rule", loaded.location, did_you_mean(dep, rules), rule=dep))
     state: dict[str, int] = {}  # 1 visiting, 2 done
 
     def visit(rid: str, path: list[str]) -> None:
@@ -411,15 +330,8 @@ def _check_escalations(packs: list[RulePack], unloaded: _Unloaded) -> list[Probl
         for dep in reads.get(rid, []):
             if state.get(dep) == 1:
                 cycle = [*path[path.index(dep) :], dep] if dep in path else [rid, dep]
-                problems.append(
-                    Problem(
-                        "rule.escalation_cycle",
-                        "升级规则循环引用：" + " → ".join(cycle),
-                        "escalation rules form a cycle: " + " -> ".join(cycle),
-                        rules[rid].location,
-                        "升级规则只能读取下级规则的结论 an escalation may only read rules below it",
-                    )
-                )
+                shown = (" → ".join(cycle), " -> ".join(cycle))
+                problems.append(Problem.of("rule.escalation_cycle", rules[rid].location, cycle=shown))
             elif dep in reads and state.get(dep) is None:
                 visit(dep, [*path, dep])
         state[rid] = 2
@@ -445,15 +357,8 @@ def _check_overlays(packs: list[RulePack], unloaded: _Unloaded, manifests: dict[
         if base is None and overlay.extends in unloaded.pack_ids:
             continue
         if base is None or base.manifest.overlay is not None:
-            problems.append(
-                Problem(
-                    "overlay.unknown_base",
-                    f"覆盖包扩展的规则包 '{overlay.extends}' 未加载或本身是覆盖包",
-                    f"overlay extends '{overlay.extends}', which is not loaded (or is itself an overlay)",
-                    where,
-                    did_you_mean(overlay.extends, [p.id for p in packs if p.manifest.overlay is None]),
-                )
-            )
+            hint = did_you_mean(overlay.extends, [p.id for p in packs if p.manifest.overlay is None])
+            problems.append(Problem.of("overlay.unknown_base", where, hint, base=overlay.extends))
             continue
         base_ids = {r.rule.id for r in base.rules}
         for rule_id, layer in overlay.params.items():  # the rule as the overlay changes it must still be valid
@@ -462,41 +367,20 @@ def _check_overlays(packs: list[RulePack], unloaded: _Unloaded, manifests: dict[
                     changed = loaded.rule.model_copy(update={"params": loaded.rule.params.merged(layer)})
                     Rule.model_validate(changed.model_dump(by_alias=True))
                 except (ValidationError, ValueError) as exc:
-                    first = exc.errors(include_url=False)[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-                    detail = str(first).removeprefix("Value error, ")
-                    problems.append(
-                        Problem(
-                            "overlay.invalid_params",
-                            f"覆盖包对规则 {rule_id} 的参数无效：{detail}",
-                            f"the overlay's parameters for {rule_id} are invalid: {detail}",
-                            Location(where.file, 1, 1, f"overlay/params/{rule_id}"),
-                        )
-                    )
+                    detail = exception_texts(exc, first=True)
+                    at = Location(where.file, 1, 1, f"overlay/params/{rule_id}")
+                    problems.append(Problem.of("overlay.invalid_params", at, rule=rule_id, error=detail))
         for rule_id in [*overlay.params, *overlay.retire]:
             if rule_id not in base_ids and rule_id not in unloaded.rule_ids and not unloaded.unknown:
-                problems.append(
-                    Problem(
-                        "overlay.unknown_rule",
-                        f"覆盖包引用了基础包中不存在的规则 '{rule_id}'",
-                        f"overlay refers to rule '{rule_id}', which {base.id} does not have",
-                        where,
-                        did_you_mean(rule_id, base_ids),
-                    )
-                )
+                hint = did_you_mean(rule_id, base_ids)
+                problems.append(Problem.of("overlay.unknown_rule", where, hint, rule=rule_id, base=base.id))
         vocabulary = {**base.manifest.record_types, **pack.manifest.record_types}
         for loaded in pack.rules:
             spec = loaded.rule
             for name in [*(spec.match.types if spec.match else []), *(spec.trigger.types if spec.trigger else [])]:
                 if name not in vocabulary:
-                    problems.append(
-                        Problem(
-                            "rule.unknown_record_type",
-                            f"未知的记录类型 '{name}'",
-                            f"unknown record type '{name}' (not in this overlay or its base pack)",
-                            loaded.location,
-                            did_you_mean(name, vocabulary),
-                        )
-                    )
+                    hint = did_you_mean(name, vocabulary)
+                    problems.append(Problem.of("rule.unknown_record_type#overlay", loaded.location, hint, name=name))
     return problems
 
 
@@ -547,14 +431,8 @@ def _load_pack(
                 loaded.append(LoadedRule(rule, manifest.pack, where))
                 continue
             if rule.id in seen_ids:
-                problems.append(
-                    Problem(
-                        "rule.duplicate_id",
-                        f"规则编号重复 '{rule.id}'（首次定义于 {seen_ids[rule.id]}）",
-                        f"duplicate rule id '{rule.id}' (first defined at {seen_ids[rule.id]})",
-                        doc.locate(("rules", index, "id")),
-                    )
-                )
+                at = doc.locate(("rules", index, "id"))
+                problems.append(Problem.of("rule.duplicate_id", at, rule=rule.id, first=str(seen_ids[rule.id])))
                 continue
             seen_ids[rule.id] = where
             versions[rule.id] = [rule]
@@ -597,13 +475,7 @@ def _check_raw_types(doc: Document, manifest: Manifest) -> list[Problem]:
 
 
 def _unknown_type(name: str, where: Location, known: Iterable[str]) -> Problem:
-    return Problem(
-        "rule.unknown_record_type",
-        f"未知的记录类型 '{name}'（规则包 pack.yaml 的 record_types 中未声明）",
-        f"unknown record type '{name}' (not declared in pack.yaml record_types)",
-        where,
-        did_you_mean(name, known),
-    )
+    return Problem.of("rule.unknown_record_type", where, did_you_mean(name, known), name=name)
 
 
 def _check_vocabulary(rule: Rule, index: int, doc: Document, manifest: Manifest) -> list[Problem]:
@@ -617,14 +489,7 @@ def _check_vocabulary(rule: Rule, index: int, doc: Document, manifest: Manifest)
                 problems.append(_unknown_type(name, doc.locate(("rules", index, section, "types", i)), known))
     window = rule.params.window
     if window and window.from_ and window.to and window.from_ > window.to:
-        problems.append(
-            Problem(
-                "rule.impossible_window",
-                "期内时限的开始晚于结束",
-                "deadline window starts after it ends",
-                doc.locate(("rules", index, "params", "window")),
-            )
-        )
+        problems.append(Problem.of("rule.impossible_window", doc.locate(("rules", index, "params", "window"))))
     return problems
 
 
@@ -632,14 +497,13 @@ def _validate(model: type[BaseModel], doc: Document, problems: list[Problem]) ->
     if not isinstance(doc.data, dict):
         start = "format: rules-engine/v1\npack: ..." if model is Manifest else "rules:\n  - id: ..."
         if doc.data is None:
-            zh, en = "文件为空", "the file is empty"
+            key = "rule.not_a_mapping"
         elif isinstance(doc.data, list):
-            zh, en = "文件顶层是列表，应为键值映射", "the top level is a list; it must be a mapping"
+            key = "rule.not_a_mapping#list"
         else:
-            zh, en = "文件顶层应为键值映射", "the top level must be a mapping"
-        hint = f"文件应以此开头 start the file with: {start!r}（可用 rules-engine new-rule 生成模板）"
+            key = "rule.not_a_mapping#scalar"
         where = doc.locate(()) if doc.data is not None else Location(doc.file, 1, 1)
-        problems.append(Problem("rule.not_a_mapping", zh, en, where, hint))
+        problems.append(Problem.of(key, where, None, start=repr(start)))
         return None
     try:
         return model.model_validate(doc.data)
@@ -660,35 +524,14 @@ def validation_problems(exc: ValidationError, doc: Document, model: type[BaseMod
         if kind == "extra_forbidden":
             key = str(path[-1]) if path else ""
             fields = _fields_at(model, path[:-1], doc.data)
-            out.append(
-                Problem(
-                    "rule.unknown_key",
-                    f"未知的键 '{key}'",
-                    f"unknown key '{key}'",
-                    where,
-                    did_you_mean(key, fields),
-                )
-            )
+            out.append(Problem.of("rule.unknown_key", where, did_you_mean(key, fields), key=key))
         elif kind == "missing":
-            out.append(
-                Problem(
-                    "rule.missing_key",
-                    f"缺少必填项 '{loc[-1]}'",
-                    f"missing required key '{loc[-1]}'",
-                    where,  # the mapping that lacks the key
-                )
-            )
+            out.append(Problem.of("rule.missing_key", where, key=str(loc[-1])))  # at the mapping that lacks it
         else:
             problem = _invalid(error, kind, path, where, _fields_at(model, path, doc.data))
             rule_id = _rule_id(doc.data, path)
             if rule_id and len(path) == 2:
-                problem = Problem(
-                    problem.code,
-                    f"规则 {rule_id}：{problem.message}",
-                    f"rule {rule_id}: {problem.message_en}",
-                    problem.location,
-                    problem.hint,
-                )
+                problem = problem.framed("frame.rule", rule=rule_id)
             out.append(problem)
     return out
 
@@ -702,73 +545,46 @@ def _rule_id(data: Any, path: tuple[str | int, ...]) -> str | None:
     return None
 
 
-# Chinese first: what each kind of validation error means for a rule author, and what to write instead.
-_KINDS: dict[str, tuple[str, str, str]] = {
-    "int_parsing": ("应为整数", "must be a whole number", "写作数字，如 1 write a number, e.g. 1"),
-    "int_type": ("应为整数", "must be a whole number", "写作数字，如 1 write a number, e.g. 1"),
-    "int_from_float": ("应为整数", "must be a whole number", "去掉小数部分 drop the decimals"),
-    "float_parsing": ("应为数字", "must be a number", "写作数字，如 1 或 0.5 write a number, e.g. 1 or 0.5"),
-    "float_type": ("应为数字", "must be a number", "写作数字，如 1 或 0.5 write a number, e.g. 1 or 0.5"),
-    "bool_parsing": ("应为 true 或 false", "must be true or false", "写作 true 或 false write true or false"),
-    "bool_type": ("应为 true 或 false", "must be true or false", "写作 true 或 false write true or false"),
-    "string_type": ("应为文字", "must be text", "加引号，如 '1.0.0' put it in quotes, e.g. '1.0.0'"),
-    "list_type": ("应为列表", "must be a list", "写作 [甲, 乙] 或逐行以 - 开头 write [a, b] or one '- item' per line"),
-    "model_type": ("应为键值映射", "must be a mapping of keys", "如 {zh: 中文, en: English} e.g. {zh: ..., en: ...}"),
-    "dict_type": ("应为键值映射", "must be a mapping of keys", "如 {键: 值} e.g. {key: value}"),
-    "date_parsing": ("日期无效", "not a valid date", "写作 YYYY-MM-DD，如 2024-03-09 write YYYY-MM-DD"),
-    "date_from_datetime_parsing": ("日期无效", "not a valid date", "写作 YYYY-MM-DD，如 2024-03-09 write YYYY-MM-DD"),
-    "date_type": ("日期无效", "not a valid date", "写作 YYYY-MM-DD，如 2024-03-09 write YYYY-MM-DD"),
-    "greater_than_equal": ("数值过小", "too small", ""),
-    "too_short": ("不能为空", "must not be empty", "至少写一项 give at least one"),
-    "enum": ("不是可选的值", "is not one of the allowed values", ""),
-    "literal_error": ("不是可选的值", "is not one of the allowed values", ""),
-}
+# A pattern a field must match: the text saying what it must look like (rules_engine.texts), by field.
 _PATTERNS = {
-    "id": (
-        "编号只能含字母、数字、_ . -，并以字母开头",
-        "an id has letters, digits, _ . - and starts with a letter",
-        "如 ZZ-08-01 e.g. ZZ-08-01",
-    ),
-    "version": ("版本号应为 主.次.修订", "a version is MAJOR.MINOR.PATCH", "如 1.0.0 e.g. 1.0.0"),
-    "from": ("应为 月-日", "must be MM-DD", "写作 MM-DD，如 10-01 write MM-DD, e.g. 10-01"),
-    "to": ("应为 月-日", "must be MM-DD", "写作 MM-DD，如 12-31 write MM-DD, e.g. 12-31"),
+    "id": "rule.invalid.string_pattern_mismatch#id",
+    "version": "rule.invalid.string_pattern_mismatch#version",
+    "from": "rule.invalid.string_pattern_mismatch#from",
+    "to": "rule.invalid.string_pattern_mismatch#to",
 }
-
-
+# What a list may hold, by field: added to the hint of rule.invalid.list_type.
 _LIST_OPTIONS = {
     "org_kinds": "可选 choose from: " + ", ".join(k.value for k in OrgKind),
     "roles": "可选 choose from: " + ", ".join(r.value for r in Role),
     "first": "可选 choose from: " + ", ".join(r.value for r in Role),
     "second": "可选 choose from: " + ", ".join(r.value for r in Role),
-    "types": "写 pack.yaml 中 record_types 声明的类型 use record types declared in pack.yaml",
+    "types": fixed_hint("rule.invalid.list_type#types"),
 }
 
 
 def _invalid(error: Any, kind: str, path: tuple[str | int, ...], where: Location, keys: list[str]) -> Problem:
+    """A value pydantic refused, as ``rule.invalid.<kind>``: the kinds rules_engine.texts lists have their
+    own text and hint, any other the family's ``rule.invalid.*`` text with pydantic's message."""
     value = error.get("input")
-    shown_zh = "" if isinstance(value, (dict, list)) else f"（当前值 {value!r}）"
-    shown_en = "" if isinstance(value, (dict, list)) else f" (value {value!r})"
+    shown = ("", "") if isinstance(value, (dict, list)) else text("frame.value", value=repr(value))
     field = next((str(p) for p in reversed(path) if isinstance(p, str)), "")
     if path and isinstance(path[-1], int) and field in ("rules", "waivers"):
         field = f"{field}[{path[-1] + 1}]"  # a whole rule: name it by its position (and id below)
     if not field:
         field = "文件 file"
     ctx = error.get("ctx") or {}
-    if kind == "value_error":  # our own validators: their text is already bilingual
-        text = str(error["msg"]).removeprefix("Value error, ")
-        hint = ""
-        unknown = re.search(r"unknown placeholder \{([^}]*)\}", text)
-        if unknown:
-            hint = did_you_mean(unknown.group(1), PLACEHOLDERS)
-        elif "bad message template" in text:
-            hint = "花括号须成对；要写字面的花括号请写 {{ 或 }} braces come in pairs; write {{ or }} for a literal one"
-        return Problem(
-            "rule.invalid.value_error", f"'{field}' 无效：{text}", f"'{field}' is invalid: {text}", where, hint
-        )
+    refused = keyed(error)
+    if refused is not None:  # a check of the models' own (rules_engine.model.refusal): its code and texts
+        return Problem.of(refused[0], where, refused[2], **refused[1])
+    if kind == "value_error":  # a ValueError no check of ours raises on purpose: pydantic's message
+        message = str(error["msg"]).removeprefix("Value error, ")
+        return Problem.of("rule.invalid.value_error", where, "", field=field, error=message)
     if kind == "string_pattern_mismatch":
-        zh, en, hint = _PATTERNS.get(field, ("格式不符", "has the wrong form", ""))
-        return Problem(f"rule.invalid.{kind}", f"'{field}' {zh}{shown_zh}", f"'{field}' {en}{shown_en}", where, hint)
-    zh, en, hint = _KINDS.get(kind, ("取值无效", "is invalid", ""))
+        return Problem.of(
+            _PATTERNS.get(field, "rule.invalid.string_pattern_mismatch"), where, None, field=field, value=shown
+        )
+    code = f"rule.invalid.{kind}"
+    hint = fixed_hint(code)
     if kind == "list_type" and field in _LIST_OPTIONS:
         hint = f"{hint}；{_LIST_OPTIONS[field]}"
     if kind in ("model_type", "dict_type") and keys:
@@ -780,13 +596,14 @@ def _invalid(error: Any, kind: str, path: tuple[str | int, ...], where: Location
             if isinstance(value, str)
             else "可选 expected one of: " + ", ".join(options)
         )
+    values: dict[str, Arg] = {"field": field, "value": shown}
     if kind == "greater_than_equal":
-        zh, en = f"不能小于 {ctx.get('ge')}", f"must be at least {ctx.get('ge')}"
-    if kind == "less_than_equal":
-        zh, en = f"不能大于 {ctx.get('le')}", f"must be at most {ctx.get('le')}"
-    if kind not in _KINDS and kind != "less_than_equal":
-        en = f"is invalid: {error['msg']}"
-    return Problem(f"rule.invalid.{kind}", f"'{field}' {zh}{shown_zh}", f"'{field}' {en}{shown_en}", where, hint)
+        values["ge"] = str(ctx.get("ge"))
+    elif kind == "less_than_equal":
+        values["le"] = str(ctx.get("le"))
+    elif code not in TEXTS:  # a kind without its own text: the family's, with pydantic's message
+        values["error"] = str(error["msg"])
+    return Problem.of(code, where, hint, **values)
 
 
 def _document_path(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:

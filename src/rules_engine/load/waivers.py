@@ -44,24 +44,12 @@ def load_waivers(paths: Iterable[str | Path], rule_ids: Iterable[str]) -> list[L
         for i, waiver in enumerate(parsed.waivers):
             where = doc.locate(("waivers", i))
             if waiver.rule not in known:
+                at = doc.locate(("waivers", i, "rule"))
                 problems.append(
-                    Problem(
-                        "waiver.unknown_rule",
-                        f"豁免指向未知规则 '{waiver.rule}'",
-                        f"waiver for unknown rule '{waiver.rule}'",
-                        doc.locate(("waivers", i, "rule")),
-                        did_you_mean(waiver.rule, known),
-                    )
+                    Problem.of("waiver.unknown_rule", at, did_you_mean(waiver.rule, known), rule=waiver.rule)
                 )
             if waiver.id in seen:
-                problems.append(
-                    Problem(
-                        "waiver.duplicate_id",
-                        f"豁免编号重复 '{waiver.id}'（另见 {seen[waiver.id]}）",
-                        f"duplicate waiver id '{waiver.id}' (also at {seen[waiver.id]})",
-                        where,
-                    )
-                )
+                problems.append(Problem.of("waiver.duplicate_id", where, waiver=waiver.id, first=seen[waiver.id]))
             seen[waiver.id] = str(where)
             out.append(LoadedWaiver(waiver, f"{path}:{where.line}", digest))
     if problems:

@@ -16,6 +16,7 @@ whole numbers become strings without ``.0``. Every record row goes through
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import re
@@ -35,6 +36,7 @@ from ..model.vocab import (
     RECORD_FIELDS,
     column_table,
 )
+from ..texts import Arg
 from .inputs import WORKBOOK_SUFFIXES, BadRow, Rec, RosterResult, _column_letter, check_record, roster_from_data
 from .yamlpos import Document
 
@@ -199,16 +201,16 @@ class _Sheet:
                 letter = _column_letter(stray + self._offset)
                 yield (
                     number,
-                    BadRow(
+                    BadRow.at(
+                        "row.cell.no_header",
                         self.source,
                         number,
                         letter,
                         cells[stray],
-                        f"{letter} 列有值但没有表头",
-                        f"column {letter} has a value but no header",
-                        data.get("id"),
-                        data.get("org"),
-                        data.get("type"),
+                        {"column": letter},
+                        record_id=data.get("id"),
+                        org=data.get("org"),
+                        type=data.get("type"),
                     ),
                 )
                 continue
@@ -346,9 +348,12 @@ def _roster(name: str, book: _Book, org_sheets: list[str], people_sheets: list[s
 
     data = {"organisations": orgs, "people": entries}
     result = roster_from_data(data, name, Document(name, data, positions))
-    for bad_row in result.rejected:
+    for k, bad_row in enumerate(result.rejected):
         if bad_row.source == name and 0 < bad_row.line <= len(origins):
-            bad_row.source, bad_row.line = origins[bad_row.line - 1]
+            source, line = origins[bad_row.line - 1]
+            result.rejected[k] = dataclasses.replace(
+                bad_row, location=dataclasses.replace(bad_row.location, file=source, line=line)
+            )
     result.rejected[:0] = early
     sheet_order = {f"{name}#{title}": i for i, title in enumerate([*org_sheets, *people_sheets])}
     result.rejected.sort(key=lambda r: (sheet_order.get(r.source, len(sheet_order)), r.line))
@@ -360,24 +365,19 @@ def _roster(name: str, book: _Book, org_sheets: list[str], people_sheets: list[s
 def _person_row_problem(
     row: Mapping[str, str | None], people: Mapping[str, dict[str, Any]], source: str, number: int
 ) -> BadRow | None:
-    def bad(field: str, value: str | None, zh: str, en: str) -> BadRow:
-        return BadRow(source, number, field, value, zh, en, row.get("id"), row.get("org"))
+    def bad(code: str, field: str, value: str | None, **args: Arg) -> BadRow:
+        return BadRow.at(code, source, number, field, value, args, record_id=row.get("id"), org=row.get("org"))
 
     pid = row.get("id")
     if not pid:
-        return bad("id", None, "缺少人员编号", "missing person id")
+        return bad("row.person.no_id", "id", None)
     known = people.get(pid)
     if known is not None and row.get("name") and row.get("name") != known.get("name"):
-        return bad(
-            "name",
-            row.get("name"),
-            f"同一人员编号 {pid} 的姓名不一致（前面为 {known.get('name')}）",
-            f"name differs from an earlier row of person {pid} ({known.get('name')})",
-        )
+        return bad("row.person.name_differs", "name", row.get("name"), person=pid, earlier=str(known.get("name")))
     for key in ("start", "end"):
         value = row.get(key)
         if value is not None and not _valid_date(value):
-            return bad(key, value, "日期无效，应为 YYYY-MM-DD", "invalid date, expected YYYY-MM-DD")
+            return bad("row.date.invalid", key, value)
     return None
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from ..errors import Location, Problem
+from ..texts import fixed_hint
 
 Path_ = tuple[str | int, ...]
 
@@ -45,23 +46,17 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Document | None, 
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return None, [Problem("file.unreadable", f"无法读取文件: {exc.strerror}", "cannot read file", Location(name))]
+        hint = None if isinstance(exc, PermissionError) else ""  # "check the read permission" where it helps
+        error = str(exc.strerror)
+        return None, [Problem.of("file.unreadable", Location(name), hint, what=("文件", "file"), error=error)]
     if len(raw) > MAX_BYTES:
-        return None, [Problem("file.too_large", "文件过大", f"file larger than {MAX_BYTES} bytes", Location(name))]
+        return None, [Problem.of("file.too_large", Location(name), limit=MAX_BYTES)]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, [
-            Problem(
-                "yaml.encoding",
-                "文件不是 UTF-8 编码",
-                "file is not UTF-8",
-                Location(name, line, col),
-                "请另存为 UTF-8 save the file as UTF-8",
-            )
-        ]
+        return None, [Problem.of("yaml.encoding", Location(name, line, col))]
     return parse_yaml(text, name)
 
 
@@ -90,17 +85,9 @@ def parse_yaml(text: str, name: str) -> tuple[Document | None, list[Problem]]:
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
         char = exc.character if isinstance(exc.character, str) else chr(exc.character)
         shown = f"U+{ord(char):04X}"
-        return None, [
-            Problem(
-                "yaml.bad_character",
-                f"含有不允许的控制字符 {shown}",
-                f"contains a control character {shown} that YAML does not allow",
-                Location(name, line, col),
-                "删除该字符（常见于从网页或文档复制） delete it (often pasted from a web page or document)",
-            )
-        ]
+        return None, [Problem.of("yaml.bad_character", Location(name, line, col), char=shown)]
     except yaml.YAMLError as exc:  # pragma: no cover - defensive: other parser errors
-        return None, [Problem("yaml.syntax", f"YAML 语法错误: {exc}", "YAML syntax error", Location(name, 1, 1))]
+        return None, [Problem.of("yaml.syntax", Location(name, 1, 1), problem=str(exc))]
     positions: dict[Path_, tuple[int, int]] = {}
     problems: list[Problem] = []
     constructor = yaml.SafeLoader("")
@@ -108,15 +95,7 @@ def parse_yaml(text: str, name: str) -> tuple[Document | None, list[Problem]]:
     try:
         data = _convert(node, (), positions, problems, name, constructor, 0, budget) if node is not None else None
     except _TooBig:
-        return None, [
-            Problem(
-                "yaml.too_large",
-                f"文档展开后超过 {MAX_NODES} 个节点（别名引用过多）",
-                f"more than {MAX_NODES} nodes once aliases are expanded",
-                Location(name, 1, 1),
-                "减少锚点/别名的嵌套引用 reduce nested anchors and aliases",
-            )
-        ]
+        return None, [Problem.of("yaml.too_large", Location(name, 1, 1), limit=MAX_NODES)]
     if any(p.code in ("yaml.tag", "yaml.too_deep", "yaml.merge_key", "yaml.complex_key") for p in problems):
         return None, problems
     return Document(name, data, positions), problems
@@ -139,37 +118,27 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, name: str) -> Problem:
         code = candidate.split(" #", 1)[0]
         for quote in ('"', "'"):
             if code.count(quote) % 2 == 1:
-                return Problem(
-                    "yaml.syntax",
-                    "YAML 语法错误：引号没有闭合",
-                    "YAML syntax error: a quote is not closed",
-                    Location(name, back, code.rfind(quote) + 1),
-                    f"在这一行补上另一个 {quote} close the {quote} on this line",
-                )
+                return Problem.of("yaml.syntax#quote", Location(name, back, code.rfind(quote) + 1), quote=quote)
     here = lines[line - 1] if 0 < line <= len(lines) else ""
     if "\t" in here or "tab" in problem:
-        hint = "YAML 不允许用 Tab 缩进，请改用空格 use spaces, not tabs, for indentation"
+        hint = fixed_hint("yaml.syntax#tab")
     elif "：" in here:
-        hint = "请使用半角冒号 : 而非全角冒号 ： use an ASCII colon ':' instead of '：'"
+        hint = fixed_hint("yaml.syntax#full_width_colon")
     elif "could not find expected ':'" in problem:
-        hint = "键后须有冒号和空格，如 severity: high a key needs ': ' after it, e.g. severity: high"
+        hint = fixed_hint("yaml.syntax#key_colon")
     elif "flow sequence" in context or "flow mapping" in context:
-        hint = "方括号 [ ] 或花括号 { } 没有闭合 a [ or { is not closed with ] or }"
+        hint = fixed_hint("yaml.syntax#bracket")
     elif "quoted scalar" in context:
-        hint = "引号 \" 或 ' 没有闭合 a quote (\" or ') is not closed"
+        hint = fixed_hint("yaml.syntax#unclosed_quote")
     elif "expected <block end>" in problem or "mapping values are not allowed" in problem:
-        hint = "缩进不一致：同一层级的键应左对齐 inconsistent indentation: keys of one level line up"
+        hint = fixed_hint("yaml.syntax#indentation")
     elif "found undefined alias" in problem or "undefined alias" in problem:
-        hint = "引用的锚点（&名称）未定义 the alias refers to an anchor (&name) that is not defined"
+        hint = fixed_hint("yaml.syntax#alias")
     else:
         hint = ""
-    return Problem(
-        "yaml.syntax",
-        f"YAML 语法错误：{problem}" + (f"（{context}）" if context else ""),
-        f"YAML syntax error: {problem}" + (f" ({context})" if context else ""),
-        Location(name, line, col),
-        hint,
-    )
+    if context:
+        return Problem.of("yaml.syntax#context", Location(name, line, col), hint, problem=problem, context=context)
+    return Problem.of("yaml.syntax", Location(name, line, col), hint, problem=problem)
 
 
 class _TooBig(Exception):
@@ -180,19 +149,8 @@ def _refuse_tag(node: yaml.Node, name: str, where: tuple[int, int], path: Path_)
     if node.tag.startswith("tag:yaml.org,2002:") and node.tag.rsplit(":", 1)[-1] in _SAFE_TAGS:
         return None
     if node.tag == "tag:yaml.org,2002:merge":
-        return Problem(
-            "yaml.merge_key",
-            "不支持 YAML 合并键 <<",
-            "YAML merge keys (<<) are not supported",
-            Location(name, *where, "/".join(map(str, path))),
-            "请直接写出各个键，或用锚点引用整个值 write the keys out, or alias a whole value",
-        )
-    return Problem(
-        "yaml.tag",
-        f"不允许使用 YAML 标签 {node.tag}",
-        f"YAML tag {node.tag} is not allowed (rule files never build objects or run code)",
-        Location(name, *where, "/".join(map(str, path))),
-    )
+        return Problem.of("yaml.merge_key", Location(name, *where, "/".join(map(str, path))))
+    return Problem.of("yaml.tag", Location(name, *where, "/".join(map(str, path))), tag=node.tag)
 
 
 def _convert(
@@ -210,14 +168,7 @@ def _convert(
         raise _TooBig
     positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
     if depth > MAX_DEPTH:
-        problems.append(
-            Problem(
-                "yaml.too_deep",
-                "嵌套过深",
-                "nesting too deep",
-                Location(name, *positions[path], "/".join(map(str, path))),
-            )
-        )
+        problems.append(Problem.of("yaml.too_deep", Location(name, *positions[path], "/".join(map(str, path)))))
         return None
     refused = _refuse_tag(node, name, positions[path], path)
     if refused is not None:
@@ -230,13 +181,7 @@ def _convert(
             refused = _refuse_tag(key_node, name, where, path)
             if refused is not None or not isinstance(key_node, yaml.ScalarNode):
                 problems.append(
-                    refused
-                    or Problem(
-                        "yaml.complex_key",
-                        "键必须是简单值",
-                        "a key must be a plain value",
-                        Location(name, *where, "/".join(map(str, path))),
-                    )
+                    refused or Problem.of("yaml.complex_key", Location(name, *where, "/".join(map(str, path))))
                 )
                 continue
             key = constructor.construct_object(key_node, deep=True)
@@ -246,11 +191,11 @@ def _convert(
             if key in out:
                 first = positions.get(kpath, where)
                 problems.append(
-                    Problem(
+                    Problem.of(
                         "yaml.duplicate_key",
-                        f"重复的键 '{key}'（首次出现在第 {first[0]} 行）",
-                        f"duplicate key '{key}' (first at line {first[0]})",
                         Location(name, where[0], where[1], "/".join(map(str, kpath))),
+                        key=str(key),
+                        line=first[0],
                     )
                 )
                 continue
@@ -264,13 +209,7 @@ def _convert(
         ]
     if isinstance(node.value, str) and any("\ud800" <= ch <= "\udfff" for ch in node.value):
         problems.append(
-            Problem(
-                "yaml.bad_character",
-                "含有无效的代理字符（\\ud800-\\udfff）",
-                "contains a lone surrogate (\\ud800-\\udfff)",
-                Location(name, *positions[path], "/".join(map(str, path))),
-                "删除该转义 remove the escape",
-            )
+            Problem.of("yaml.bad_character#surrogate", Location(name, *positions[path], "/".join(map(str, path))))
         )
         return None
     try:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..errors import Location, Problem
 from ..outcome import DEFAULT_FAIL_ON, exit_code
 from .rules import Severity
 
@@ -133,7 +134,8 @@ class Finding(_Out):
 
 
 class Rejection(_Out):
-    """An input row that was not used, with where it was and why."""
+    """An input row that was not used, with where it was and why: a row
+    :class:`~rules_engine.errors.Problem` as the report writes it."""
 
     source: str
     line: int
@@ -141,6 +143,18 @@ class Rejection(_Out):
     value: str | None
     reason: Bilingual
     record_id: str | None = None
+    code: str | None = Field(
+        default=None,
+        description="the reason code, e.g. row.date.invalid (texts in rules_engine.texts); "
+        "null in reports written before codes were added",
+    )
+
+    def as_problem(self) -> Problem:
+        """The row as a :class:`~rules_engine.errors.Problem`: ``str()`` of it prints
+        ``file:line: code: message (English)``, as rule problems are printed."""
+        return Problem(
+            self.code or "row", self.reason.zh, self.reason.en, Location(self.source, self.line, 0, self.field or "")
+        )
 
 
 class SourceAccount(_Out):

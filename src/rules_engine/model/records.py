@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,3 +24,15 @@ class ActivityRecord(BaseModel):
     portfolio: str | None = None
     tags: tuple[str, ...] = ()
     text: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordSource:
+    """Records handed over in memory under a name of their own, beside record files: ``evaluate(...,
+    [\"records.jsonl\", RecordSource(\"<store>\", [...])])``. The report's input list names the source and
+    accounts for each of its records like a file's rows (used, rejected or excluded; listed even when
+    empty). A name in angle brackets, such as ``<整改 rectifications: history.db>``, is never taken for a
+    file. :func:`rules_engine.history.rectification_records` makes one from the findings store."""
+
+    name: str
+    records: Sequence[ActivityRecord | Mapping[str, Any]]

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from .refusal import refuse
 from .rules import OrgKind, Role
 from .vocab import kind_problem, kind_value, role_problem, role_value
 
@@ -21,13 +22,13 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _word(value: Any, enum: type, lookup: Callable[[str], Any], problem: Callable[[str], str], error: str) -> Any:
+def _word(value: Any, enum: type, lookup: Callable[[str], Any], problem: Callable[[str], PydanticCustomError]) -> Any:
     """A Chinese or English word of the shared vocabulary as its code; an unknown word refused with its
     did-you-mean (values already of `enum`, and non-strings, go on to pydantic's own check)."""
     if isinstance(value, str) and not isinstance(value, enum):
         code = lookup(value)
         if code is None:
-            raise PydanticCustomError(error, "{message}", {"message": problem(value)})
+            raise problem(value)
         return code
     return value
 
@@ -42,7 +43,7 @@ class Organisation(_Model):
     @field_validator("kind", mode="before")
     @classmethod
     def _kind_word(cls, value: Any) -> Any:
-        return _word(value, OrgKind, kind_value, kind_problem, "kind")
+        return _word(value, OrgKind, kind_value, kind_problem)
 
 
 class Post(_Model):
@@ -57,12 +58,12 @@ class Post(_Model):
     @field_validator("role", mode="before")
     @classmethod
     def _role_word(cls, value: Any) -> Any:
-        return _word(value, Role, role_value, role_problem, "role")
+        return _word(value, Role, role_value, role_problem)
 
     @model_validator(mode="after")
     def _order(self) -> Post:
         if self.end is not None and self.end < self.start:
-            raise ValueError("term ends before it starts (任期结束早于开始)")
+            raise refuse("row.post.ends_before_start", None, start=str(self.start), end=str(self.end))
         return self
 
     def overlaps(self, start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | None:
@@ -88,12 +89,12 @@ class Roster(_Model):
     def _references(self) -> Roster:
         orgs = {o.id for o in self.organisations}
         if len(orgs) != len(self.organisations):
-            raise ValueError("duplicate organisation id (组织编号重复)")
+            raise refuse("row.org.duplicate_id")
         ids = [p.id for p in self.people]
         if len(set(ids)) != len(ids):
-            raise ValueError("duplicate person id (人员编号重复)")
+            raise refuse("row.person.duplicate_id")
         for person in self.people:
             for post in person.posts:
                 if post.org not in orgs:
-                    raise ValueError(f"person {person.id}: post in unknown organisation '{post.org}' (未知组织)")
+                    raise refuse("row.post.unknown_org", None, org_id=post.org, person=person.id)
         return self

@@ -17,7 +17,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
+from ..errors import did_you_mean
 from ..periods import Granularity
+from .refusal import refuse
 
 FORMAT: Literal["rules-engine/v1"] = "rules-engine/v1"
 _ID = r"^[A-Za-z][A-Za-z0-9_.\-]*$"
@@ -236,13 +238,9 @@ class _Part(_Strict):
     @model_validator(mode="after")
     def _confidence(self) -> _Part:
         if self.basis is Grounds.tolerance and self.confidence is not None:
-            raise ValueError(
-                "a tolerance is the pack's own choice: give it no confidence (容差是本规则包的选择，不写 confidence)"
-            )
+            raise refuse("provenance.tolerance_confidence")
         if self.basis is not Grounds.tolerance and self.confidence is None:
-            raise ValueError(
-                f"basis {self.basis.value} needs a confidence (须写 confidence: high/medium-high/medium/low)"
-            )
+            raise refuse("provenance.no_confidence", None, basis=self.basis.value)
         return self
 
 
@@ -293,7 +291,7 @@ class Effective(_Strict):
     @model_validator(mode="after")
     def _order(self) -> Effective:
         if self.to is not None and self.to < self.from_:
-            raise ValueError("effective.to is before effective.from (废止日期早于施行日期)")
+            raise refuse("rule.effective.ends_before_start", None, start=str(self.from_), end=str(self.to))
         return self
 
 
@@ -324,7 +322,7 @@ class Match(_Strict):
     def _distinct(cls, value: list[str]) -> list[str]:
         repeated = sorted({t for t in value if value.count(t) > 1})
         if repeated:
-            raise ValueError(f"record type listed twice (重复的记录类型): {', '.join(repeated)}")
+            raise refuse("rule.match.repeated_type", None, types=", ".join(repeated))
         return value
 
     tags_any: list[str] = Field(default_factory=list, description="至少含一个标签 at least one of these tags")
@@ -354,24 +352,25 @@ class Window(_Strict):
             try:
                 dt.date(2024, month, day)  # a leap year: 02-29 is allowed (it means 02-28 in common years)
             except ValueError:
-                raise ValueError(f"'{value}' is not a day of the year (日期不存在)") from None
+                raise refuse("rule.window.no_such_day", None, day=value) from None
         return value
 
 
 def share_fraction(value: object) -> Fraction:
+    """A share (``min_share``, ``raise_share``) as a fraction in (0, 1]; refused with its code otherwise."""
     if isinstance(value, bool):
-        raise ValueError("share must be a number or a fraction like '2/3'")
+        raise refuse("rule.share.invalid", None, value=repr(value))
     if isinstance(value, (int, float)):
         share = Fraction(value).limit_denominator(1000)
     elif isinstance(value, str) and re.fullmatch(r"\s*\d+\s*/\s*\d+\s*|\s*\d*\.?\d+\s*", value):
         try:
             share = Fraction(value.replace(" ", ""))
         except ZeroDivisionError:
-            raise ValueError(f"share {value!r} divides by zero") from None
+            raise refuse("rule.share.divides_by_zero", None, value=repr(value)) from None
     else:
-        raise ValueError(f"share must be a number or a fraction like '2/3', not {value!r}")
+        raise refuse("rule.share.invalid", None, value=repr(value))
     if not 0 < share <= 1:
-        raise ValueError("share must be in (0, 1]")
+        raise refuse("rule.share.out_of_range", None, value=repr(value))
     return share
 
 
@@ -462,17 +461,16 @@ def check_template(text: str) -> None:
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError as exc:
-        raise ValueError(f"bad message template: {exc}") from None
+        raise refuse("rule.message.bad_template", None, error=str(exc)) from None
     for _literal, name, spec, conversion in parsed:
         if name is None:
             continue
         if name not in PLACEHOLDERS:
-            raise ValueError(
-                f"unknown placeholder {{{name}}} (未知占位符); allowed: "
-                + ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+            raise refuse(
+                "rule.message.unknown_placeholder", did_you_mean(name, PLACEHOLDERS), placeholder=f"{{{name}}}"
             )
         if spec or conversion:
-            raise ValueError(f"placeholder {{{name}}} may not carry a format spec or conversion")
+            raise refuse("rule.message.placeholder_format", None, placeholder=f"{{{name}}}")
 
 
 LowerStatus = Literal["violated", "undeterminable", "pending", "waived"]
@@ -500,11 +498,11 @@ class Escalate(_Strict):
     @model_validator(mode="after")
     def _threshold(self) -> Escalate:
         if (self.raise_at is None) == (self.raise_share is None):
-            raise ValueError("escalate needs exactly one of raise_at and raise_share")
+            raise refuse("rule.escalation.threshold")
         if self.raise_share is not None:
             share_fraction(self.raise_share)
             if self.count != "people":
-                raise ValueError("raise_share needs count: people")
+                raise refuse("rule.escalation.share_not_people")
         return self
 
 
@@ -536,42 +534,39 @@ class Rule(_Strict):
         kind = self.subject
         if self.escalate is not None:
             if self.match is not None or kind not in (SubjectKind.organisation, SubjectKind.person):
-                raise ValueError("an escalation rule has no 'match' and its subject is organisation or person")
+                raise refuse("rule.escalation.has_match")
             if kind is SubjectKind.person and not self.roles:
-                raise ValueError("subject 'person' needs 'roles' (对象为person时须给出 roles)")
+                raise refuse("rule.subject.no_roles", None, kind=kind.value)
             if self.id in self.escalate.rules:
-                raise ValueError(f"escalation rule {self.id} reads its own findings (循环引用)")
+                raise refuse("rule.escalation.reads_itself", None, rule=self.id)
             if self.params.model_dump(exclude_none=True):
-                raise ValueError(
-                    "an escalation rule takes no params: its threshold is escalate.raise_at or raise_share "
-                    "(升级规则的阈值写在 escalate 中)"
-                )
+                raise refuse("rule.escalation.params")
             return self
         if self.match is None:
-            raise ValueError("'match' is required (须给出 match：哪些记录计数)")
+            raise refuse("rule.match.missing")
         if kind in (SubjectKind.person, SubjectKind.portfolio) and not self.roles:
-            raise ValueError(f"subject '{kind.value}' needs 'roles' (对象为{kind.value}时须给出 roles)")
+            raise refuse("rule.subject.no_roles", None, kind=kind.value)
         if kind is SubjectKind.pair and self.pair is None:
-            raise ValueError("subject 'pair' needs 'pair: {first: [...], second: [...]}'")
+            raise refuse("rule.subject.no_pair")
         if kind is SubjectKind.trigger and (self.trigger is None or self.params.within_days is None):
-            raise ValueError("subject 'trigger' needs 'trigger' and params.within_days")
+            raise refuse("rule.trigger.incomplete")
         if kind is not SubjectKind.trigger and self.params.period is None:
-            raise ValueError("params.period is required (须给出周期 year/half_year/quarter/month)")
+            raise refuse("rule.params.no_period")
         if self.params.at_least is None and self.params.at_most is None:
-            raise ValueError("params needs at_least or at_most (须给出 at_least 或 at_most)")
+            raise refuse("rule.params.no_bound")
         if self.attendance and self.params.min_share is None:
-            raise ValueError("attendance: true needs params.min_share")
+            raise refuse("rule.attendance.no_share")
         if self.params.min_share is not None and not self.attendance:
-            raise ValueError("params.min_share needs attendance: true (到会比例须配合 attendance: true)")
+            raise refuse("rule.attendance.share_alone")
         lo, hi = self.params.at_least, self.params.at_most
         if lo is not None and hi is not None and lo > hi:
-            raise ValueError(f"at_least ({lo}) is greater than at_most ({hi}) (至少次数大于至多次数)")
+            raise refuse("rule.params.bounds_reversed", None, at_least=lo, at_most=hi)
         if self.trigger is not None and kind is not SubjectKind.trigger:
-            raise ValueError("'trigger' is only for subject: trigger (仅触发型规则可写 trigger)")
+            raise refuse("rule.trigger.not_trigger_subject")
         if kind is SubjectKind.trigger and self.params.period is not None:
-            raise ValueError("a trigger rule has no params.period: its window is within_days after each trigger")
+            raise refuse("rule.trigger.period")
         if kind is not SubjectKind.trigger and self.params.within_days is not None:
-            raise ValueError("params.within_days is only for subject: trigger")
+            raise refuse("rule.params.within_days")
         allowed_refs = {
             SubjectKind.organisation: {"secretary"},
             SubjectKind.person: {"subject", "secretary"},
@@ -583,14 +578,13 @@ class Rule(_Strict):
         if self.trigger is not None:
             refs += [*self.trigger.participants, *([self.trigger.chair] if self.trigger.chair else [])]
             if self.trigger.portfolio:
-                raise ValueError("trigger.portfolio cannot be used: a trigger record has no subject portfolio")
+                raise refuse("rule.trigger.portfolio")
         for ref in refs:
             if ref not in allowed_refs:
-                raise ValueError(
-                    f"'{ref}' cannot be used with subject '{kind.value}'; allowed: {', '.join(sorted(allowed_refs))}"
-                )
+                allowed = ", ".join(sorted(allowed_refs))
+                raise refuse("rule.match.ref_not_allowed", None, ref=ref, kind=kind.value, allowed=allowed)
         if self.match.portfolio and kind is not SubjectKind.portfolio:
-            raise ValueError("match.portfolio: subject needs subject: portfolio")
+            raise refuse("rule.match.portfolio")
         return self
 
 
@@ -651,5 +645,5 @@ class Manifest(_Strict):
     @model_validator(mode="after")
     def _vocabulary(self) -> Manifest:
         if not self.record_types and self.overlay is None:
-            raise ValueError("record_types is required (须声明记录类型词表)")
+            raise refuse("rule.record_types.missing")
         return self

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
 from .findings import Bilingual
+from .refusal import refuse
 from .rules import OrgKind, Severity
 from .vocab import kind_problem, kind_value
 
@@ -53,7 +53,7 @@ class Weights(_Model):
         for key, weight in value.items():
             if weight < 0:
                 shown = key.value if isinstance(key, Severity) else key
-                raise ValueError(f"'{shown}' 的权重不能为负 the weight of '{shown}' cannot be negative ({weight})")
+                raise refuse("scoring.weight.negative", None, key=str(shown), weight=str(weight))
         return value
 
 
@@ -77,16 +77,13 @@ class Statuses(_Model):
     @classmethod
     def _pending_range(cls, value: float | str) -> float | str:
         if not isinstance(value, str) and not 0 <= value <= 1:
-            raise ValueError(f"应为 neutral 或 0 到 1 之间的数 must be neutral or a number from 0 to 1 ({value})")
+            raise refuse("scoring.pending.out_of_range", None, value=str(value))
         return value
 
     @model_validator(mode="after")
     def _order(self) -> Statuses:
         if self.fulfilled <= self.violated:
-            raise ValueError(
-                f"已履行的得分须高于未履行 fulfilled must earn more than violated "
-                f"(fulfilled {self.fulfilled}, violated {self.violated})"
-            )
+            raise refuse("scoring.credits.order", None, fulfilled=str(self.fulfilled), violated=str(self.violated))
         return self
 
 
@@ -106,7 +103,7 @@ class Groups(_Model):
             if isinstance(item, str) and not isinstance(item, OrgKind):
                 code = kind_value(item)
                 if code is None:
-                    raise PydanticCustomError("kind", "{message}", {"message": kind_problem(item)})
+                    raise kind_problem(item, "scoring.groups.unknown_kind")
                 item = code
             out.append(item)
         return out
@@ -115,9 +112,7 @@ class Groups(_Model):
     def _apart(self) -> Groups:
         both = sorted({k.value for k in self.locality} & {k.value for k in self.department})
         if both:
-            raise ValueError(
-                f"组织类型不能同时属于地方和部门 a kind cannot be both locality and department: {', '.join(both)}"
-            )
+            raise refuse("scoring.groups.overlap", None, kinds=", ".join(both))
         return self
 
     def table(self) -> dict[str, Group]:
@@ -151,7 +146,7 @@ class Scoring(_Model):
     def _positive(cls, value: dict[str, float]) -> dict[str, float]:
         for key, cap in value.items():
             if cap <= 0:
-                raise ValueError(f"'{key}' 的上限须大于 0 the cap of '{key}' must be more than 0 ({cap})")
+                raise refuse("scoring.cap.not_positive", None, key=key, cap=str(cap))
         return value
 
     def weight(self, rule_id: str, severity: str) -> float:

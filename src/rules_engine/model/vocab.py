@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from pydantic_core import PydanticCustomError
+
 from ..errors import did_you_mean
+from ..texts import hint
+from .refusal import refuse
 from .rules import ORG_KIND_ZH, OrgKind, Role
 
 #: Chinese names of roles, as the guide lists them (rule-authoring.md, input-formats.md §4.3).
@@ -141,20 +145,23 @@ def kind_value(text: str) -> str | None:
     return _value(KIND_WORDS, text)
 
 
-def unknown_value(what_zh: str, what_en: str, word: str, table: Mapping[str, str], common: tuple[str, ...]) -> str:
-    """The message for a value that is not in `table` (Chinese, then English): a "did you mean" when a
-    known word is close, else the common choices."""
+def unknown_value(key: str, word: str, table: Mapping[str, str], common: tuple[str, ...]) -> PydanticCustomError:
+    """The refusal `key` of a value that is not in `table` (``row.role.unknown``): its text shows the word and a
+    "did you mean" when a known word is close, else the common choices (Chinese words and the codes)."""
     shown = word if len(word) <= 40 else word[:37] + "..."
-    hint = did_you_mean(word[:100], table)
-    if "'" not in hint:
-        codes = sorted(set(table.values()))
-        hint = f"可选 expected one of: {'、'.join(common)} / {', '.join(codes)}"
-    return f"未知{what_zh} unknown {what_en} '{shown}'，{hint}"
+    zh, en = did_you_mean(word[:100], table, "zh"), did_you_mean(word[:100], table, "en")
+    if "'" not in zh:
+        listed = f"{'、'.join(common)} / {', '.join(sorted(set(table.values())))}"
+        zh, en = f"可选：{listed}", f"expected one of: {listed}"
+    return refuse(key, "", word=shown, hint=hint(zh, en, "；", "; "))
 
 
-def role_problem(word: str) -> str:
-    return unknown_value("职务", "role", word, ROLE_WORDS, ("书记", "副书记", "班子成员", "委员"))
+def role_problem(word: str) -> PydanticCustomError:
+    """An unknown role in a roster (``row.role.unknown``)."""
+    return unknown_value("row.role.unknown", word, ROLE_WORDS, ("书记", "副书记", "班子成员", "委员"))
 
 
-def kind_problem(word: str) -> str:
-    return unknown_value("组织类型", "organisation kind", word, KIND_WORDS, tuple(ORG_KIND_ZH.values()))
+def kind_problem(word: str, key: str = "row.kind.unknown") -> PydanticCustomError:
+    """An unknown organisation kind: in a roster (``row.kind.unknown``), or under `key` (a scoring file's
+    ``scoring.groups.unknown_kind``)."""
+    return unknown_value(key, word, KIND_WORDS, tuple(ORG_KIND_ZH.values()))

@@ -6,6 +6,8 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .refusal import refuse
+
 
 class Waiver(BaseModel):
     """One exemption. ``org``, ``subject`` and ``portfolio`` narrow it; left out, they match any."""
@@ -28,7 +30,7 @@ class Waiver(BaseModel):
     @model_validator(mode="after")
     def _order(self) -> Waiver:
         if self.to < self.from_:
-            raise ValueError("waiver 'to' is before 'from' (豁免结束早于开始)")
+            raise refuse("waiver.ends_before_start", None, start=str(self.from_), end=str(self.to))
         return self
 
 

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import OutputError
+from ..gcpause import paused_gc
 from ..model.findings import Finding, Report, Status
-from ..pipeline import paused_gc
 from .sections import ATTENTION, STATUS_ORDER, ClosedLoop, OrgCount, closed_loop, org_counts
 
 if TYPE_CHECKING:

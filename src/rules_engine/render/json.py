@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 _CHUNK = 512  # findings joined per write call
 
 
-def write_json(header: Mapping[str, Any], findings: Iterable[Mapping[str, Any]], out: IO[bytes]) -> None:
-    """Write the v1 report: the header keys in order (two-space indent), then ``findings``, one per line."""
+def write_json(header: Mapping[str, Any], findings: Iterable[Any], out: IO[bytes]) -> None:
+    """Write the v1 report: the header keys in order (two-space indent), then ``findings``, one per line
+    (JSON-ready mappings, or ``orjson.Fragment`` lines)."""
     _write_head(header, out)
     _write_lines(b'"findings": [', b"]", ((None, f) for f in findings), out)
     out.write(b"\n}\n")
@@ -37,11 +38,16 @@ def write_json_v2(
 ) -> None:
     """Write the v2 report: the v1 `header` as the v2 header (indented), the ``rules`` table of `table` (one
     entry per line), then ``findings``, one per line; `findings` gives each v1 finding with its rule's key."""
+    write_json_v2_lines(header, table, (finding_v2(key, f) for key, f in findings), out)
+
+
+def write_json_v2_lines(header: Mapping[str, Any], table: RuleTable, findings: Iterable[Any], out: IO[bytes]) -> None:
+    """:func:`write_json_v2` of findings already in the v2 layout (mappings, or ``orjson.Fragment`` lines)."""
     _write_head(header_v2(header), out)
     entries = ((orjson.dumps(key), entry) for key, entry in table.entries.items())
     _write_lines(b'"rules": {', b"}", entries, out)
     out.write(b",\n  ")
-    _write_lines(b'"findings": [', b"]", ((None, finding_v2(key, f)) for key, f in findings), out)
+    _write_lines(b'"findings": [', b"]", ((None, f) for f in findings), out)
     out.write(b"\n}\n")
 
 
@@ -51,9 +57,7 @@ def _write_head(header: Mapping[str, Any], out: IO[bytes]) -> None:
     out.write(b",\n  ")
 
 
-def _write_lines(
-    opening: bytes, closing: bytes, items: Iterable[tuple[bytes | None, Mapping[str, Any]]], out: IO[bytes]
-) -> None:
+def _write_lines(opening: bytes, closing: bytes, items: Iterable[tuple[bytes | None, Any]], out: IO[bytes]) -> None:
     """``"name": [`` (or ``{``), each item compact on its own line (after its key, for an object), the closing."""
     out.write(opening)
     dumps = orjson.dumps

@@ -90,7 +90,7 @@ def render_table(report: Report, *, colour: bool = False, show: set[Status] | No
             lines.append(f"未列出 not listed: {', '.join(hidden)}（--show all 列出全部 lists every finding）")
     lines.append(_account(report))
     for r in report.input.rejections[:20]:
-        lines.append(f"  {r.source}:{r.line}: {r.field or '-'}: {r.reason.zh} ({r.reason.en})")
+        lines.append(f"  {r.as_problem()}")
     if len(report.input.rejections) > 20:
         lines.append(f"  ... 另有 {len(report.input.rejections) - 20} 条 more (see --format json)")
     return "\n".join(lines) + "\n"

@@ -42,8 +42,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..atomic import atomic_write
 from ..errors import OutputError
+from ..gcpause import paused_gc
 from ..model.findings import Finding, Report, Status
-from ..pipeline import paused_gc
 from .csv import neutralise
 from .sections import (
     ATTENTION,

@@ -1,0 +1,489 @@
+"""Workers: the organisations of a run split over worker processes, the same report for any number of them.
+
+A layer around the stages (:mod:`rules_engine.pipeline`), not inside them:
+
+- The parent loads the rules, the roster and the waivers, then splits the organisations (sorted by id) into
+  one contiguous range per worker, balanced by the number of posts (a proxy for the obligations each plans).
+  No rule reads across organisations: an overlay's scope (``RosterIndex.applies``) follows an organisation's
+  parents in the roster, which every worker holds whole, and an escalation reads the findings of its own
+  organisation only. So a worker needs no other worker's organisations.
+- The parent reads the records once (:class:`rules_engine.intake.Intake`, as in one process: every row is
+  checked, deduplicated and accounted for there, so a row of an unknown organisation is rejected once) and
+  hands each used record to the worker of its organisation, in reading order, in bounded batches. A rejected
+  row goes to the worker of its organisation, or to every worker when its organisation is unknown (it may
+  have evidenced any duty: each worker marks its own obligations; it is still reported once, by the parent).
+- Each worker plans its organisations, counts the records it receives, decides, escalates (the same
+  :func:`rules_engine.pipeline.conclude` as one process), writes its findings to a spool file (one JSON line
+  each, in report order) and sends back its summary and the waivers it used.
+- The parent writes the report: header (summary added up, input account, rejections, receipt), then each
+  worker's spool in the order of the ranges, which is the order of the organisations: the same bytes as one
+  process.
+
+Workers are started with ``spawn`` (forking after durable_rules or polars started threads can hang). A worker
+that dies, or fails, fails the run with :class:`WorkerError` before any output is written. The tracer sees
+the parent's stages (``start``: the workers started and handed the rules and roster; ``intake``; ``workers``: waiting
+for them after the last record), the ``workers`` stage with the workers' counts added up: obligations planned,
+records counted, findings written, CPU milliseconds and the sum of their peak memory (``peak_rss_mb``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import multiprocessing
+import os
+import pickle
+import tempfile
+import time
+import traceback
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .compile import CompiledRules
+from .errors import Error, InputError
+from .finding_lines import SEPARATOR
+from .findings import rule_table
+from .gcpause import paused_gc
+from .intake import Intake, RecordsInput, record_span
+from .load.inputs import BadRow, Rec, RosterResult
+from .load.waivers import LoadedWaiver, load_waivers
+from .model.findings import Finding, Status
+from .model.roster import Roster
+from .periods import Period
+from .pipeline import Run, _account_counts, conclude, unused_waivers
+from .plan import RosterIndex, plan
+from .tally import Counter
+from .trace import NullTracer, Tracer, peak_rss
+
+__all__ = ["AUTO_MIN_ORGANISATIONS", "WorkerError", "available_cores", "split", "worker_count"]
+
+AUTO_MIN_ORGANISATIONS = 500
+"""With ``workers=None`` (the command line's default), fewer organisations than this are evaluated in one
+process: starting a worker (a new interpreter, the package imported, the rules and roster handed over) costs
+about half a second of CPU, more than a small run gains (see benchmarks/README.md)."""
+
+_BATCH = 4096  # rows per message to a worker: bounded memory in the pipe and in both processes
+_SPOOL_READ = 1 << 20  # about this many bytes of a spool file's lines read and handed to the writer at a time
+_ROW = 0  # a message item: a used record (as a tuple) ...
+_BAD = 1  # ... or a rejected row
+
+
+class WorkerError(RuntimeError):
+    """A worker process died or failed; the run is abandoned and nothing is written."""
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def worker_count(requested: int | None, organisations: int) -> int:
+    """How many workers a run uses: `requested` (at most one per organisation), or with None the machine's
+    cores, but 1 below :data:`AUTO_MIN_ORGANISATIONS` organisations."""
+    if requested is None:
+        if organisations < AUTO_MIN_ORGANISATIONS:
+            return 1
+        return max(1, min(available_cores(), organisations))
+    if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
+        raise InputError(
+            f"workers 应为正整数或 None（自动） workers must be a positive whole number or None (automatic), "
+            f"got {requested!r}"
+        )
+    return max(1, min(requested, organisations))
+
+
+def split(index: RosterIndex, count: int) -> list[list[str]]:
+    """The organisations in id order, cut into `count` contiguous non-empty ranges of about equal weight (an
+    organisation weighs 1 + its posts: its obligations grow with its team)."""
+    ids = sorted(index.orgs)
+    count = max(1, min(count, len(ids)))
+    weights = [1 + len(index.holders.get(org, ())) for org in ids]
+    total = sum(weights)
+    out: list[list[str]] = []
+    start, done = 0, 0
+    for i, weight in enumerate(weights):
+        done += weight
+        left = len(ids) - i - 1  # organisations after this one
+        wanted = count - len(out) - 1  # ranges still to make after the current one
+        if wanted and (done * count >= total * (len(out) + 1) or left == wanted):
+            out.append(ids[start : i + 1])
+            start = i + 1
+    out.append(ids[start:])
+    return out
+
+
+def prepare_sharded(
+    compiled: CompiledRules,
+    roster: RosterResult,
+    index: RosterIndex,
+    records: RecordsInput,
+    period: Period,
+    day: dt.date,
+    waivers: Sequence[str | Path] | Sequence[LoadedWaiver],
+    max_evidence: int,
+    count: int,
+    shape: str,
+    tracer: Tracer,
+) -> Run:
+    """:func:`rules_engine.pipeline.prepare` from the roster on, with `count` workers (see the module's text)."""
+    with tracer.stage("waivers") as stage:  # loaded (and refused) before any worker starts
+        loaded = [w for w in waivers if isinstance(w, LoadedWaiver)]
+        files = [w for w in waivers if not isinstance(w, LoadedWaiver)]
+        if files:
+            loaded += load_waivers(files, [r.rule.id for r in compiled.rules])
+        stage.count(waivers=len(loaded))
+    shares = split(index, count)
+    spool = tempfile.TemporaryDirectory(prefix="rules-engine-")
+    pool = _Pool(len(shares))
+    try:
+        with tracer.stage("start") as stage:
+            pool.start()
+            for i, share in enumerate(shares):
+                setup = _Setup(compiled, roster.roster, period, day, loaded, max_evidence, share, shape)
+                pool.send(i, (setup, str(Path(spool.name) / f"{i}.jsonl")))
+            stage.count(workers=len(shares))
+        with tracer.stage("intake") as stage:
+            router = _Router(shares, pool)
+            intake = Intake(compiled, index, router, record_span(compiled, period), day)
+            with tracer.stage("read"):
+                intake.read(records)
+                router.finish()
+            stage.count(**_account_counts(intake.accounts))
+        with tracer.stage("workers") as stage:
+            results = pool.results()
+            for result in results:
+                stage.count(**result.counts)
+    except BaseException:
+        pool.stop()
+        spool.cleanup()
+        raise
+    pool.join()
+    summary = {status.value: 0 for status in Status}
+    used: set[str] = set()
+    for result in results:
+        for status, n in result.summary.items():
+            summary[status] += n
+        used |= result.used_waivers
+    warnings = intake.warnings + unused_waivers(loaded, used)
+    spools = [Path(spool.name) / f"{i}.jsonl" for i in range(len(shares))]
+    return ShardedRun(
+        compiled,
+        period,
+        day,
+        roster,
+        intake.accounts,
+        list(roster.rejected) + intake.rejections,
+        intake.excluded,
+        [],
+        [],
+        max_evidence,
+        loaded,
+        warnings,
+        counts=summary,
+        spools=spools,
+        shape=shape,
+        spool_dir=spool,
+    )
+
+
+class ShardedRun(Run):
+    """A run whose findings the workers wrote to spool files (one per worker, in report order)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        counts: dict[str, int],
+        spools: list[Path],
+        shape: str,
+        spool_dir: tempfile.TemporaryDirectory[str],
+    ) -> None:
+        super().__init__(*args)
+        self.counts = counts
+        self.spools = spools
+        self.shape = shape
+        self.spool_dir = spool_dir
+
+    def summary(self) -> dict[str, int]:
+        return dict(self.counts)
+
+    def decided(self, filled: bool = True) -> Iterator[Any]:
+        raise RuntimeError("a run of workers holds no obligations: read its findings with finding_models()")
+
+    def _lines(self) -> Iterator[bytes]:
+        for path in self.spools:
+            with open(path, "rb") as handle:
+                for line in handle:
+                    yield line[:-1]  # (each ends with a newline; JSON lines hold none)
+
+    def finding_models(self, keep: Collection[Status] | None = None) -> Iterator[Finding]:
+        if self.shape != "v1":
+            raise RuntimeError(f"findings spooled in the {self.shape} layout cannot be read as models")
+        wanted = None if keep is None else {s.value for s in keep}
+        for line in self._lines():
+            data = orjson.loads(line)
+            if wanted is None or data["status"] in wanted:
+                yield Finding.model_validate(data)
+
+    def json_findings(self, report_format: str, keys: Mapping[int, str], sep: str = SEPARATOR) -> Iterator[bytes]:
+        if report_format != self.shape:
+            raise RuntimeError(f"findings spooled in the {self.shape} layout, {report_format} asked for")
+        joint = sep.encode()
+        for path in self.spools:
+            with open(path, "rb") as handle:
+                while lines := handle.readlines(_SPOOL_READ):  # whole lines, about this many bytes at a time
+                    yield joint.join(line[:-1] for line in lines)  # (each ends with a newline; JSON lines hold none)
+
+    def close(self) -> None:
+        self.spool_dir.cleanup()
+
+
+# ---------------------------------------------------------------- the parent's side
+
+
+class _Setup:
+    """What a worker needs before its records: the rules, the roster, the run's arguments and its share."""
+
+    def __init__(
+        self,
+        compiled: CompiledRules,
+        roster: Roster,
+        period: Period,
+        day: dt.date,
+        waivers: list[LoadedWaiver],
+        max_evidence: int,
+        orgs: list[str],
+        shape: str,
+    ) -> None:
+        self.compiled = compiled
+        self.roster = roster
+        self.period = period
+        self.day = day
+        self.waivers = waivers
+        self.max_evidence = max_evidence
+        self.orgs = orgs
+        self.shape = shape
+
+
+class _Result:
+    """What a worker sends back: its findings per status, the ids of the waivers it used, its stage counts."""
+
+    def __init__(self, summary: dict[str, int], used_waivers: set[str], counts: dict[str, int]) -> None:
+        self.summary = summary
+        self.used_waivers = used_waivers
+        self.counts = counts
+
+
+class _Pool:
+    """The worker processes and a pipe to each; every failure to talk to one is a :class:`WorkerError`."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.processes: list[Any] = []
+        self.conns: list[Connection] = []
+
+    def start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        for i in range(self.count):
+            mine, theirs = context.Pipe()
+            process = context.Process(target=work, args=(theirs,), name=f"rules-engine-worker-{i}", daemon=True)
+            process.start()
+            theirs.close()  # only the worker holds its end: its death is an end of file here
+            self.processes.append(process)
+            self.conns.append(mine)
+
+    def send(self, i: int, message: Any) -> None:
+        try:
+            self.conns[i].send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+        except OSError:  # a broken pipe: the worker is gone
+            raise self._died(i) from None
+
+    def results(self) -> list[_Result]:
+        out = []
+        for i, conn in enumerate(self.conns):
+            try:
+                kind, payload = pickle.loads(conn.recv_bytes())
+            except (EOFError, OSError):
+                raise self._died(i) from None
+            if kind == "error":
+                error, text = payload
+                if isinstance(error, Error):  # bad input found by a worker: the same error as in one process
+                    raise error
+                raise WorkerError(f"工作进程 {i} 出错 worker {i} failed:\n{text}")
+            out.append(payload)
+        return out
+
+    def _died(self, i: int) -> WorkerError:
+        process = self.processes[i]
+        process.join(5)
+        code = process.exitcode
+        return WorkerError(
+            f"工作进程 {i} 意外退出（退出码 {code}），评价未完成，未写出报告 "
+            f"worker process {i} died (exit code {code}): the evaluation did not finish and no report was written"
+        )
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.is_alive():
+                process.terminate()
+        self.join()
+
+    def join(self) -> None:
+        for conn in self.conns:
+            conn.close()
+        for process in self.processes:
+            process.join()
+
+
+class _Router:
+    """The intake's sink in the parent: each row to the worker of its organisation, in bounded batches."""
+
+    def __init__(self, shares: list[list[str]], pool: _Pool) -> None:
+        self.pool = pool
+        self.worker_of = {org: i for i, orgs in enumerate(shares) for org in orgs}
+        self.batches: list[list[Any]] = [[] for _ in shares]
+
+    def add(self, rec: Rec) -> None:
+        i = self.worker_of[rec.org]  # the intake hands on records of known organisations only
+        batch = self.batches[i]
+        batch.append(
+            (
+                _ROW,
+                rec.id,
+                rec.org,
+                rec.type,
+                rec.date.toordinal(),
+                rec.chair,
+                tuple(rec.participants),
+                rec.portfolio,
+                tuple(rec.tags),
+                rec.source,
+                rec.line,
+                tuple(rec.unknown),
+            )
+        )
+        if len(batch) >= _BATCH:
+            self._flush(i)
+
+    def add_bad(self, row: BadRow) -> None:
+        i = self.worker_of.get(row.org or "")
+        for j in range(len(self.batches)) if i is None else (i,):  # unknown organisation: it may taint any
+            self.batches[j].append((_BAD, row))
+            if len(self.batches[j]) >= _BATCH:
+                self._flush(j)
+
+    def _flush(self, i: int) -> None:
+        self.pool.send(i, self.batches[i])
+        self.batches[i] = []
+
+    def finish(self) -> None:
+        for i in range(len(self.batches)):
+            if self.batches[i]:
+                self._flush(i)
+            self.pool.send(i, None)
+
+
+# ---------------------------------------------------------------- the worker's side
+
+
+def work(conn: Connection) -> None:
+    """A worker's life: its setup, its records until None, then its findings to the spool file and its result
+    to the parent (or the error that stopped it). Runs in a spawned process."""
+    try:
+        with paused_gc():
+            result = _evaluate_share(conn)
+        message: tuple[str, Any] = ("done", result)
+    except BaseException as exc:  # everything goes back to the parent, which decides
+        text = traceback.format_exc()
+        try:
+            pickle.dumps(exc)
+            error: BaseException | None = exc
+        except Exception:
+            error = None
+        message = ("error", (error, text))
+    with contextlib.suppress(OSError):
+        conn.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+    conn.close()
+
+
+def _evaluate_share(conn: Connection) -> _Result:
+    setup, spool = pickle.loads(conn.recv_bytes())
+    assert isinstance(setup, _Setup)
+    index = RosterIndex(setup.roster)
+    obligations = plan(setup.compiled, index, setup.period, set(setup.orgs))
+    planned = len(obligations)
+    counter = Counter(setup.compiled, index, setup.period, obligations, setup.max_evidence)
+    records = 0
+    fromordinal = dt.date.fromordinal
+    add, add_bad = counter.add, counter.add_bad
+    while True:
+        batch = pickle.loads(conn.recv_bytes())
+        if batch is None:
+            break
+        for item in batch:
+            if item[0] == _ROW:
+                _, rid, org, kind, day, chair, people, area, tags, source, line, unknown = item
+                add(
+                    Rec(
+                        rid,
+                        org,
+                        kind,
+                        fromordinal(day),
+                        chair,
+                        frozenset(people),
+                        area,
+                        frozenset(tags),
+                        source,
+                        line,
+                        frozenset(unknown),
+                    )
+                )
+                records += 1
+            else:
+                add_bad(item[1])
+    groups, statuses, loaded = conclude(
+        setup.compiled,
+        index,
+        setup.period,
+        setup.day,
+        obligations,
+        counter,
+        setup.waivers,
+        setup.max_evidence,
+        NullTracer(),
+    )
+    run = Run(
+        setup.compiled,
+        setup.period,
+        setup.day,
+        RosterResult(setup.roster, [], 0, ""),
+        {},
+        [],
+        [],
+        groups,
+        statuses,
+        setup.max_evidence,
+        loaded,
+        [],
+        counter.tallied,
+    )
+    _table, keys = rule_table(setup.compiled.rules)
+    with open(spool, "wb") as out:  # the same lines as one process writes, from this worker's tally
+        for block in run.json_findings(setup.shape, keys, "\n"):
+            out.write(block)
+            out.write(b"\n")
+    summary = run.summary()
+    used = {ob.waiver.waiver.id for group in groups for ob in group if ob.waiver is not None}
+    counts = {"obligations": planned, "records": records, "findings": sum(summary.values())}
+    # added up over the workers by the parent's ``workers`` stage: their CPU time, and the sum of their peaks
+    counts["cpu_ms"] = round(time.process_time() * 1000)
+    peak = peak_rss()
+    if peak is not None:
+        counts["peak_rss_mb"] = round(peak / 2**20)
+    return _Result(summary, used, counts)

@@ -1,0 +1,211 @@
+"""Worker processes (``workers=N``, ``--workers N``): the same report, byte for byte, for any N; every input row
+accounted for once; a worker that dies fails the run without output."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import rules_engine.workers as workers_module
+from rules_engine import (
+    InputError,
+    RecordingTracer,
+    WorkerError,
+    compile_rules,
+    evaluate,
+    evaluate_to,
+    load_rules,
+    render_json,
+)
+from rules_engine.cli import main
+from rules_engine.load.inputs import read_roster
+from rules_engine.plan import RosterIndex
+from rules_engine.workers import AUTO_MIN_ORGANISATIONS, split, worker_count
+
+from . import worker_faults
+from .conftest import EXAMPLE, ROOT, RULES
+
+AS_OF = "2025-01-15"
+
+
+@pytest.fixture(scope="module")
+def rules():  # type: ignore[no-untyped-def]
+    return compile_rules(load_rules(RULES))
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic province with broken rows (invalid dates), plus rows of unknown organisations (one close
+    to a real id, one not), a duplicate id in another organisation, an identical duplicate and a row dated after
+    the evaluation date."""
+    out = tmp_path_factory.mktemp("province")
+    synth = ROOT / "benchmarks" / "synth.py"
+    command = [sys.executable, str(synth), "--orgs", "24", "--records", "2400", "--out", str(out), "--quiet"]
+    subprocess.run([*command, "--bad-per-mille", "20"], check=True)
+    records = out / "records.jsonl"
+    lines = records.read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    extra = [
+        {**first, "id": "X-close", "org": first["org"] + "x"},  # unknown, close to a real id
+        {**first, "id": "X-far", "org": "nowhere-at-all"},  # unknown, close to nothing: may have been any
+        {**first, "org": "o00017" if first["org"] != "o00017" else "o00018"},  # first's id, other content
+        dict(first),  # identical duplicate
+        {**first, "id": "X-late", "date": "2025-03-01"},  # after the evaluation date
+    ]
+    lines[40:40] = [json.dumps(row, ensure_ascii=False) for row in extra]
+    records.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def _variants(rules, roster: Path, records: Path, waivers: list[Path], workers: int) -> Iterator[tuple[str, bytes]]:  # type: ignore[no-untyped-def]
+    args = {"period": "2024", "as_of": AS_OF, "waivers": waivers, "workers": workers}
+    for format, layout in (("json", "v1"), ("json", "v2"), ("csv", "v1")):
+        out = io.BytesIO()
+        evaluate_to(out, rules, roster, records, format=format, report_format=layout, **args)
+        yield f"evaluate_to {format} {layout}", out.getvalue()
+    report = evaluate(rules, roster, records, **args)
+    yield "evaluate v1", render_json(report, report_format="v1")
+    yield "evaluate v2", render_json(report, report_format="v2", rules=rules)
+
+
+def _same_for_any_workers(rules, roster: Path, records: Path, waivers: list[Path]) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
+    one = dict(_variants(rules, roster, records, waivers, 1))
+    for n in (2, 3):
+        for name, data in _variants(rules, roster, records, waivers, n):
+            assert data == one[name], f"{name} with {n} workers differs from one process"
+    return one
+
+
+def test_the_example_gives_the_same_bytes_for_any_number_of_workers(rules) -> None:  # type: ignore[no-untyped-def]
+    one = _same_for_any_workers(rules, EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", [EXAMPLE / "waivers.yaml"])
+    report = json.loads(one["evaluate_to json v1"])
+    assert report["summary"]["waived"] > 0  # the waivers were applied in the workers
+    assert report["summary"]["violated"] > 0
+
+
+def test_a_province_with_bad_rows_gives_the_same_bytes_and_accounts_for_each_row_once(rules, province: Path) -> None:  # type: ignore[no-untyped-def]
+    records = province / "records.jsonl"
+    one = _same_for_any_workers(rules, province / "roster.yaml", records, [])
+    report = json.loads(one["evaluate_to json v1"])
+    (source,) = [s for s in report["input"]["sources"] if s["kind"] == "records"]
+    lines = len(records.read_text(encoding="utf-8").splitlines())
+    assert source["read"] == lines == source["used"] + source["rejected"] + source["excluded"]
+    rejections = report["input"]["rejections"]
+    ids = [r["record_id"] for r in rejections]
+    assert ids.count("X-close") == 1 and ids.count("X-far") == 1  # once, not once per worker
+    assert len(rejections) == source["rejected"] > 2  # the invalid dates too
+    excluded = [r["record_id"] for r in report["input"]["excluded"]]
+    assert "X-late" in excluded
+    assert report["summary"]["undeterminable"] > 0  # rejected rows make duties undeterminable, in every worker
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"), [(worker_faults.die_after_setup, 7), (worker_faults.die_at_the_end, 9)], ids=["early", "late"]
+)
+def test_a_dead_worker_fails_the_run_and_writes_nothing(
+    rules, province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault, code: int
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(workers_module, "work", fault)
+    out = tmp_path / "report.json"
+    with pytest.raises(WorkerError, match=rf"exit code {code}\)"):
+        evaluate_to(
+            out, rules, province / "roster.yaml", province / "records.jsonl", period="2024", as_of=AS_OF, workers=2
+        )
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no temporary file left either
+    exit_code = main(
+        [
+            *("evaluate", str(province), "--rules", str(RULES), "--period", "2024", "--as-of", AS_OF),
+            *("--workers", "2", "--format", "json", "-o", str(out)),
+        ]
+    )
+    assert exit_code == 3 and not out.exists()
+
+
+def test_the_command_line_takes_workers_and_writes_the_same_file(province: Path, tmp_path: Path) -> None:
+    args = ["evaluate", str(province), "--rules", str(RULES), "--period", "2024", "--as-of", AS_OF, "--format", "csv"]
+    codes = [main([*args, "--workers", str(n), "-o", str(tmp_path / f"{n}.csv")]) for n in (1, 2)]
+    assert codes[0] == codes[1] != 2
+    assert (tmp_path / "1.csv").read_bytes() == (tmp_path / "2.csv").read_bytes()
+    with pytest.raises(SystemExit) as exited:
+        main([*args, "--workers", "0", "-o", str(tmp_path / "0.csv")])
+    assert exited.value.code == 2
+
+
+def test_the_tracer_sees_the_parents_stages_and_the_workers_counts(rules, province: Path) -> None:  # type: ignore[no-untyped-def]
+    tracer = RecordingTracer()
+    out = io.BytesIO()
+    summary = evaluate_to(
+        out,
+        rules,
+        province / "roster.yaml",
+        province / "records.jsonl",
+        period="2024",
+        as_of=AS_OF,
+        workers=2,
+        tracer=tracer,
+    )
+    stages = {"/".join(s.path): s for s in tracer.stages()}
+    assert {
+        "evaluate/roster",
+        "evaluate/start",
+        "evaluate/intake/read",
+        "evaluate/workers",
+        "evaluate/findings",
+    } <= set(stages)
+    counted = stages["evaluate/workers"].counts
+    assert counted["findings"] == sum(summary.values())
+    assert counted["records"] == stages["evaluate/intake"].counts["records_used"]
+
+
+def test_worker_count_chooses_one_process_for_small_runs_and_refuses_nonsense() -> None:
+    assert worker_count(None, AUTO_MIN_ORGANISATIONS - 1) == 1
+    assert worker_count(None, AUTO_MIN_ORGANISATIONS) == workers_module.available_cores()
+    assert worker_count(3, 2) == 2  # never a worker without organisations
+    assert worker_count(1, 0) == 1
+    for bad in (0, -1, True, "2", 1.5):
+        with pytest.raises(InputError, match="workers"):
+            worker_count(bad, 10)  # type: ignore[arg-type]
+
+
+def test_split_cuts_the_organisations_into_contiguous_balanced_ranges(province: Path) -> None:
+    index = RosterIndex(read_roster(province / "roster.yaml").roster)
+    ids = sorted(index.orgs)
+    for n in (1, 2, 3, 5, len(ids), len(ids) + 4):
+        shares = split(index, n)
+        assert [org for share in shares for org in share] == ids  # all, once, in order
+        assert len(shares) == min(n, len(ids)) and all(shares)
+    weights = [sum(1 + len(index.holders.get(o, ())) for o in share) for share in split(index, 3)]
+    assert max(weights) - min(weights) <= 2 * max(1 + len(h) for h in index.holders.values())
+
+
+def test_records_and_roster_handed_over_as_objects_give_the_same_report(rules) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    roster = yaml.safe_load((EXAMPLE / "roster.yaml").read_text(encoding="utf-8"))
+    lines = (EXAMPLE / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]
+    reports = [render_json(evaluate(rules, roster, records, period="2024", as_of=AS_OF, workers=n)) for n in (1, 2)]
+    assert reports[0] == reports[1]
+    assert json.loads(reports[0])["input"]["sources"][1]["read"] == len(records)
+
+
+def test_bad_input_read_by_the_parent_stops_the_workers_with_the_same_error(rules, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import multiprocessing
+
+    broken = tmp_path / "more.json"
+    broken.write_text('{"not": "a list"}', encoding="utf-8")
+    records = [EXAMPLE / "records.jsonl", broken]  # refused after the first file's rows went to the workers
+    errors = []
+    for n in (1, 2):
+        with pytest.raises(InputError) as raised:
+            evaluate(rules, EXAMPLE / "roster.yaml", records, period="2024", as_of=AS_OF, workers=n)
+        errors.append(str(raised.value))
+    assert errors[0] == errors[1]
+    assert multiprocessing.active_children() == []

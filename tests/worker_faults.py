@@ -1,0 +1,22 @@
+"""Stand-ins for a worker process's entry point, imported by name in a spawned child (keep this module light)."""
+
+from __future__ import annotations
+
+import os
+from multiprocessing.connection import Connection
+
+
+def die_after_setup(conn: Connection) -> None:
+    """A worker that takes its setup and then dies, as one killed by the system would (no message back)."""
+    conn.recv_bytes()
+    os._exit(7)
+
+
+def die_at_the_end(conn: Connection) -> None:
+    """A worker that takes its setup and every batch of records, then dies before it answers."""
+    import pickle
+
+    conn.recv_bytes()
+    while pickle.loads(conn.recv_bytes()) is not None:
+        pass
+    os._exit(9)
