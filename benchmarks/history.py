@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import os
 import random
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -83,8 +84,14 @@ def best_of(name: str, command: list[str], times: int = 3) -> str:
     return out
 
 
-def record_all(label: str, db: str, reports: Callable[[], Iterator[tuple[str, Any, int]]]) -> tuple[int, list[int]]:
-    """Record every run; returns the findings recorded and the first run of each date."""
+def record_all(
+    label: str,
+    db: str,
+    reports: Callable[[], Iterator[tuple[str, Any, int]]],
+    after: Callable[[int], None] = lambda k: None,
+) -> tuple[int, list[int]]:
+    """Record every run (calling `after` with the number of runs recorded after each); returns the findings
+    recorded and the first run of each date."""
     from rules_engine import history
 
     print(f"{label}: recording", flush=True)
@@ -107,6 +114,7 @@ def record_all(label: str, db: str, reports: Callable[[], Iterator[tuple[str, An
             record_cpus.append(time.process_time() - c)
             total += len(r.findings)
             k += 1
+            after(k)
             if k % 10 == 0:
                 print(f"  {k} runs, {total:,} findings, {time.perf_counter() - started:.0f} s", flush=True)
         firsts.append(run.id - count + 1)
@@ -154,6 +162,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--postgres", help="'auto' (a throwaway server, as the tests start) or a database URL")
     ap.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     ap.add_argument("--subject", default="o00001", help="the organisation history show reads")
+    ap.add_argument(
+        "--snapshot-at",
+        type=int,
+        nargs="+",
+        default=[],
+        metavar="N",
+        help="SQLite: copy the store as it is after N runs to history-N.db beside it (to time the same pair of "
+        "runs in stores of different sizes)",
+    )
+    ap.add_argument("--record-only", action="store_true", help="record the runs, time nothing")
     args = ap.parse_args(argv)
     roster, records = _data(args)
 
@@ -175,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_sqlite:
         args.out.mkdir(parents=True, exist_ok=True)
         path = args.out / "history.db"
-        for stale in args.out.glob("history.db*"):
+        for stale in args.out.glob("history*.db*"):
             stale.unlink()
 
         def sqlite_size() -> int:
@@ -183,8 +201,15 @@ def main(argv: list[str] | None = None) -> int:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             return sum(p.stat().st_size for p in args.out.glob("history.db*"))
 
-        total, firsts = record_all(f"SQLite {path}", str(path), reports)
-        read_back(str(path), total, firsts, sqlite_size, args.subject)
+        def snapshot(k: int) -> None:
+            if k in args.snapshot_at:
+                sqlite_size()  # the WAL checkpointed into the file
+                shutil.copyfile(path, args.out / f"history-{k}.db")
+                print(f"  store after {k} runs copied to {args.out / f'history-{k}.db'}", flush=True)
+
+        total, firsts = record_all(f"SQLite {path}", str(path), reports, snapshot)
+        if not args.record_only:
+            read_back(str(path), total, firsts, sqlite_size, args.subject)
     if args.postgres:
         sys.path.insert(0, str(ROOT))
         from rules_engine.history import store
@@ -195,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
                     return int(conn.execute(store.sa.text("SELECT pg_database_size(current_database())")).scalar_one())
 
             total, firsts = record_all("PostgreSQL", url, reports)
-            read_back(url, total, firsts, pg_size, args.subject)
+            if not args.record_only:
+                read_back(url, total, firsts, pg_size, args.subject)
 
         if args.postgres == "auto":
             from tests.postgres import started_server

@@ -458,3 +458,104 @@ def test_two_processes_opening_a_new_store_at_once_both_succeed(tmp_path: Path) 
         ]
         errors = [proc.communicate(timeout=120)[1] for proc in procs]
         assert [proc.returncode for proc in procs] == [0, 0], errors
+
+
+def test_history_diff_text_counts_persisting_violations_per_organisation_and_lists_them_on_request(
+    db: str, july: Report, january: Report, capsys: pytest.CaptureFixture[str]
+) -> None:
+    expected = _plain_diff(july, january)
+    per_org: dict[str, int] = {}
+    for row in expected["persisting"]:
+        per_org[row[1]] = per_org.get(row[1], 0) + 1
+    assert main(["history", "diff", "1", "2", "--db", db]) == 0
+    text = capsys.readouterr().out
+    counted = f"持续未履行 persisting: {len(expected['persisting'])} （按组织计数，逐条列出请加 --persisting）"
+    assert counted in text  # the text says the list was left out, and how to get it
+    block = text.split(counted, 1)[1].split("其他变化 changed")[0]
+    names = {f.organisation.id: f.organisation.name for f in january.findings}
+    assert block.splitlines()[1:] == [f"  {names[o]} [{o}]: {n}" for o, n in sorted(per_org.items())]
+    assert main(["history", "diff", "1", "2", "--db", db, "--persisting"]) == 0
+    listed = capsys.readouterr().out
+    assert f"持续未履行 persisting: {len(expected['persisting'])}\n" in listed and "逐条列出" not in listed
+    persisting = listed.split("持续未履行 persisting:")[1].split("其他变化 changed")[0]
+    assert sum(1 for line in persisting.splitlines() if line.startswith("    ")) == len(expected["persisting"])
+    # the rest of the text is the same either way: new, resolved and changed listed in both
+    assert text.split("持续未履行")[0] == listed.split("持续未履行")[0]
+    assert text.split("其他变化 changed")[1] == listed.split("其他变化 changed")[1]
+
+
+def test_diff_api_lists_or_counts_persisting_and_the_json_is_each_change_whole(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    whole, counted = history.diff(db, 1, 2), history.diff(db, 1, 2, persisting=False)
+    assert whole.persisting_listed and not counted.persisting_listed
+    assert len(whole.persisting) == 4 and counted.persisting == []
+    assert counted.persisting_counts == whole.persisting_counts
+    assert [(c.organisation_id, c.count) for c in whole.persisting_counts] == sorted(
+        {
+            (o, sum(1 for c in whole.persisting if c.organisation_id == o))
+            for o in {c.organisation_id for c in whole.persisting}
+        }
+    )
+    for name in ("new", "resolved", "changed"):
+        assert getattr(counted, name) == getattr(whole, name), name
+    assert main(["history", "diff", "1", "2", "--db", db, "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert list(got) == ["a", "b", "new", "resolved", "persisting", "changed"]
+    assert got == json.loads(json.dumps(whole.to_dict()))
+    for name in ("new", "resolved", "persisting", "changed"):  # as dataclasses.asdict gives each Change
+        assert got[name] == [dataclasses.asdict(c) for c in getattr(whole, name)], name
+    assert got["a"] == dataclasses.asdict(whole.a) and got["b"] == dataclasses.asdict(whole.b)
+
+
+def test_history_commands_start_without_the_evaluation_and_give_the_same_exit_codes(db: str) -> None:
+    probe = textwrap.dedent(
+        """
+        import sys, runpy
+        sys.argv = ["rules-engine", *sys.argv[1:]]
+        try:
+            runpy.run_module("rules_engine", run_name="__main__")
+        except SystemExit as exc:
+            heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("pydantic", "alembic", "durable", "yaml")
+                           or m in ("rules_engine.pipeline", "rules_engine.evaluate", "rules_engine.cli"))
+            print("IMPORTED", heavy, file=sys.stderr)
+            raise
+        """
+    )
+    for args, code in (
+        (["runs"], 0),
+        (["diff", "latest~1", "latest"], 0),
+        (["show", "twn-liuhe"], 0),
+        (["diff", "1", "9"], 2),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, "history", *args, "--db", db], capture_output=True, text=True, env=ENV
+        )
+        assert done.returncode == code, done.stderr
+        assert "IMPORTED []" in done.stderr, done.stderr
+    assert "no run 9" in done.stderr and "Traceback" not in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "rules_engine", "history", "diff", "1"], capture_output=True, text=True, env=ENV
+    )
+    assert done.returncode == 2 and "usage: rules-engine history diff" in done.stderr
+
+
+def test_the_package_imports_its_parts_on_first_use_and_keeps_its_functions() -> None:
+    script = textwrap.dedent(
+        """
+        import sys, rules_engine
+        assert "rules_engine.pipeline" not in sys.modules and "pydantic" not in sys.modules
+        import rules_engine.evaluate, rules_engine.lint, rules_engine.impact  # the modules named like functions
+        assert callable(rules_engine.evaluate) and rules_engine.evaluate.__name__ == "evaluate"
+        assert rules_engine.lint.__name__ == "lint" and rules_engine.impact.__name__ == "impact"
+        from rules_engine import *
+        assert all(hasattr(rules_engine, name) for name in rules_engine.__all__)
+        print("ok")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=ENV)
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_the_stored_violated_status_is_the_models() -> None:
+    assert history.rectify.VIOLATED == history.core.VIOLATED == Status.violated.value

@@ -19,6 +19,9 @@ SHELLS = (
     "cli_reports.py",
     "cli_outputs.py",
     "cli_explain.py",
+    "cli_history.py",
+    "cli_streams.py",
+    "command.py",
     "bdd.py",
     "pytest_plugin.py",
 )
@@ -56,6 +59,9 @@ KNOWN = {
     },
     "cli_explain": {"add_finding_options", "explain_finding", "wants_finding"},
     "cli_scorecard": {"add_commands"},
+    "cli_history": {"add_commands", "main"},  # history runs|diff|show, started without the rest (command.py)
+    "cli_streams": {"EXIT_BROKEN_PIPE", "broken_pipe", "prepare_streams"},  # UTF-8 streams, a closed pipe
+    "cli": {"main"},  # command.py: every command but history
     "coverage": {"coverage_markdown"},
     "errors": {"did_you_mean"},
     "guard": {"shown"},  # a value cut short for a message

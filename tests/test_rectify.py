@@ -18,6 +18,7 @@ import pytest
 
 from rules_engine import Report, history
 from rules_engine.cli import main
+from rules_engine.identity import detail
 
 from .test_history import ENV, _clock, _report, sql
 
@@ -414,7 +415,7 @@ def _old_row(run_id: int, f: Any) -> dict[str, Any]:
         "pack_version": f.pack_version,
         "subject_kind": f.subject.kind,
         "subject_id": f.subject.id,
-        "subject_detail": history.core._detail(f),
+        "subject_detail": detail(f),
         "subject_name": f.subject.name,
         "organisation_id": f.organisation.id,
         "organisation_name": f.organisation.name,

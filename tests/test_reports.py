@@ -4,9 +4,11 @@ corpora come out inert."""
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import re
+import weakref
 import zipfile
 from collections import Counter
 from html.parser import HTMLParser
@@ -70,7 +72,10 @@ def workbook_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _sheet_rows(ws) -> list[tuple]:  # type: ignore[no-untyped-def]
-    return [row for row in ws.iter_rows(min_row=3, values_only=True) if any(v is not None for v in row)]
+    """The rows of a sheet's table: below its frozen head (a note row when the sheet leaves something out,
+    then the two header rows)."""
+    first = int(ws.freeze_panes[1:]) if ws.freeze_panes else 3
+    return [row for row in ws.iter_rows(min_row=first, values_only=True) if any(v is not None for v in row)]
 
 
 def test_the_example_workbook_has_the_sheets_frozen_headers_filters_and_dates(workbook_file: Path, report: Report):
@@ -122,6 +127,52 @@ def test_a_large_report_lists_what_needs_attention_on_organisation_sheets(tmp_pa
     assert any(str(n).startswith("结论较多") and f"已履行 {report.summary['fulfilled']} 项" in n for n in notes)
 
 
+def _head(ws) -> tuple[str | None, list[str]]:  # type: ignore[no-untyped-def]
+    """A table sheet's note row (None when it has none) and its English header row."""
+    first = int(ws.freeze_panes[1:])
+    note = ws.cell(row=1, column=1).value if first == 4 else None
+    return note, [c.value for c in ws[first - 1] if c.value is not None]
+
+
+def test_above_the_large_report_threshold_the_finding_sheets_drop_columns_and_say_so_in_a_note_row(
+    tmp_path: Path, report: Report, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small, large = tmp_path / "small.xlsx", tmp_path / "large.xlsx"
+    render_xlsx(report, small, EXAMPLE / "scoring.yaml")
+    monkeypatch.setattr(xlsx, "LARGE_REPORT", len(report.findings) - 1)  # the example as if it were a province
+    render_xlsx(report, large, EXAMPLE / "scoring.yaml")
+    one, other = openpyxl.load_workbook(small), openpyxl.load_workbook(large)
+    violated = [f for f in report.findings if f.status.value == "violated"]
+    # below the threshold: no note row, every column
+    note, heads = _head(one["未履行"])
+    assert note is None and "message" in heads and len(_sheet_rows(one["未履行"])) == len(violated)
+    assert _head(one["评分明细"])[0] is None
+    # above: the message left out of the violations sheet, and the note row says so and where it is
+    note, heads = _head(other["未履行"])
+    assert note is not None and "说明" in note and "JSON" in note and "message column is left out" in note
+    assert "count" in note and heads == [c[1] for c in xlsx.VIOLATION_COLUMNS if c[1] not in ("message", "count")]
+    rows = _sheet_rows(other["未履行"])
+    assert len(rows) == len(violated)  # every violated finding still listed, the other columns as they were
+    assert Counter(rows) == Counter((*r[:10], *r[12:]) for r in _sheet_rows(one["未履行"]))
+    # the organisation sheets: what needs attention, without the count, a violated finding's reason elsewhere
+    for org in {f.organisation for f in report.findings}:
+        ws = other[org.name]
+        note, heads = _head(ws)
+        mine = [f for f in report.findings if f.organisation.id == org.id]
+        fulfilled = sum(1 for f in mine if f.status.value == "fulfilled")
+        assert note is not None and f"已履行 {fulfilled} 项" in note and "未履行" in note, note
+        assert "count" not in heads and heads[-1].startswith("reason")
+        listed = _sheet_rows(ws)
+        assert len(listed) == sum(1 for f in mine if f.status.value in ATTENTION)
+        for row in listed:
+            assert (row[-1] is None) == str(row[0]).endswith("violated"), row
+    # the breakdown: the organisations', the note row saying where the people's are
+    note, _ = _head(other["评分明细"])
+    assert note is not None and "rules-engine score --format json" in note
+    notes = [str(row[0]) for row in other["摘要"].iter_rows(values_only=True) if row[0]]
+    assert any("略去“说明”列" in n for n in notes)
+
+
 def test_a_large_report_breaks_down_the_organisations_scores_and_says_where_the_people_s_are(
     tmp_path: Path, report: Report
 ) -> None:
@@ -133,8 +184,15 @@ def test_a_large_report_breaks_down_the_organisations_scores_and_says_where_the_
     assert len(every) == sum(len(c.rules) for c in (*result.organisations, *result.people))
     wb = openpyxl.load_workbook(large)
     rows = _sheet_rows(wb["评分明细"])
-    assert rows == [r for r in every if r[0] == "organisation"]
-    assert len(rows) == sum(len(c.rules) for c in result.organisations)
+    every_heads = _head(openpyxl.load_workbook(full)["评分明细"])[1]
+    assert _head(wb["评分明细"])[1] == [k for k in every_heads if k not in ("kind", "organisation")]
+    # kind and organisation: the row itself; the rules with something to fix (points lost, findings to deal with)
+    heads = _head(wb["评分明细"])[1]
+    fix = [(r[1], *r[3:]) for r in every if r[0] == "organisation"]
+    fix = [r for r in fix if r[heads.index("lost")] or any(r[heads.index(s)] for s in ATTENTION)]
+    clean = sum(len(c.rules) for c in result.organisations) - len(fix)
+    assert rows == fix and fix and clean
+    assert f"未失分的 {clean} 行" in str(_head(wb["评分明细"])[0])
     people = sum(len(c.rules) for c in result.people)
     assert people
     notes = [str(row[0]) for row in wb["摘要"].iter_rows(values_only=True) if row[0]]
@@ -172,9 +230,12 @@ def test_both_reports_of_one_evaluation_score_and_diagnose_it_once(
     assert calls == {"score": 3, "diagnose": 3}  # the two calls just above, none in render_html
 
 
+@pytest.mark.parametrize("layout", ["small", "large"])
 def test_a_workbook_too_large_for_memory_is_streamed_with_the_same_cells(
-    tmp_path: Path, report: Report, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, report: Report, monkeypatch: pytest.MonkeyPatch, layout: str
 ) -> None:
+    if layout == "large":  # with the note rows above the headers
+        monkeypatch.setattr(xlsx, "LARGE_REPORT", 10)
     held, streamed = tmp_path / "held.xlsx", tmp_path / "streamed.xlsx"
     render_xlsx(report, held, EXAMPLE / "scoring.yaml", EXAMPLE / "roster.yaml")
     monkeypatch.setattr(xlsx, "STREAM_ROWS", 10)  # the example as if it were a province
@@ -187,6 +248,32 @@ def test_a_workbook_too_large_for_memory_is_streamed_with_the_same_cells(
     for name in one.sheetnames:
         assert list(one[name].values) == list(other[name].values), name
         assert one[name].auto_filter.ref == other[name].auto_filter.ref
+
+
+def test_a_written_workbook_is_freed_at_once_not_left_to_the_cycle_collector(
+    tmp_path: Path, report: Report, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A province's closed workbook holds a million cells: left in a reference cycle, the collector (paused
+    while the report is written) would walk them all when turned back on."""
+    real = xlsx.xlsxwriter_module()
+    made: list[weakref.ref[object]] = []
+
+    class Spy:
+        def Workbook(self, *args: object, **kwargs: object) -> object:
+            book = real.Workbook(*args, **kwargs)
+            made.append(weakref.ref(book))
+            return book
+
+    monkeypatch.setattr(xlsx, "xlsxwriter_module", Spy)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        render_xlsx(report, tmp_path / "r.xlsx", EXAMPLE / "scoring.yaml", EXAMPLE / "roster.yaml")
+        assert len(made) == 1 and made[0]() is None
+    finally:
+        if enabled:
+            gc.enable()
+    assert openpyxl.load_workbook(tmp_path / "r.xlsx").sheetnames[0] == "摘要"
 
 
 def test_the_same_report_gives_the_same_bytes(tmp_path: Path, report: Report) -> None:
@@ -250,8 +337,13 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Report, Path]:
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
-def test_formula_injection_is_inert_in_the_workbook(tmp_path: Path, hostile: tuple[Report, Path]) -> None:
+@pytest.mark.parametrize("layout", ["small", "large"])
+def test_formula_injection_is_inert_in_the_workbook(
+    tmp_path: Path, hostile: tuple[Report, Path], layout: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     report, roster = hostile
+    if layout == "large":  # the note rows and the columns of a province's workbook
+        monkeypatch.setattr(xlsx, "LARGE_REPORT", 10)
     out = tmp_path / "hostile.xlsx"
     render_xlsx(report, out, EXAMPLE / "scoring.yaml", roster)
     with zipfile.ZipFile(out) as z:

@@ -54,11 +54,15 @@ from .cli_common import (
     split_inputs,
 )
 from .cli_explain import add_finding_options, explain_finding, wants_finding
+from .cli_history import add_commands as add_history_commands
 from .cli_outputs import add_output_options
 from .cli_rectify import RECTIFICATIONS_HELP, with_rectifications
 from .cli_rectify import add_commands as add_rectify_commands
 from .cli_reports import add_commands as add_report_commands
 from .cli_scorecard import add_commands as add_scorecard_commands
+from .cli_streams import EXIT_BROKEN_PIPE as EXIT_BROKEN_PIPE  # re-exported: the exit code of a closed pipe
+from .cli_streams import broken_pipe as _broken_pipe
+from .cli_streams import prepare_streams
 from .provenance import number_view, provenance_lines
 from .schema import KINDS as SCHEMA_KINDS
 
@@ -68,14 +72,8 @@ RULES_HELP = (
 )
 
 
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:  # messages quote the user's text: never fail on an odd character
-            reconfigure(encoding="utf-8", errors="backslashreplace" if stream is sys.stderr else "strict")
+    prepare_streams()
     parser = _parser()
     try:
         args, unknown = parser.parse_known_args(argv)
@@ -123,17 +121,6 @@ def _problems_line(exc: RulesError) -> str:
     if exc.refused == "params" or (exc.problems and all(p.code.startswith("param.") for p in exc.problems)):
         return f"参数覆盖有 {n} 处问题 {n} problem(s) in the parameter overrides"
     return f"规则有 {n} 处问题 {n} problem(s) in the rules"
-
-
-def _broken_pipe() -> int:
-    """Point standard output at the null device, so that the interpreter's last flush does not fail too."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture): nothing to flush
-        pass
-    return EXIT_BROKEN_PIPE
 
 
 _WHOLE = "(written whole or not at all; refused if it is one of the inputs)"
@@ -318,7 +305,7 @@ def _parser() -> argparse.ArgumentParser:
     pk.add_argument("--format", choices=("text", "json"), default="text")
     pk.set_defaults(func=_packs)
 
-    _history_parser(sub)
+    add_history_commands(sub)
 
     ex = sub.add_parser(
         "explain",
@@ -336,50 +323,6 @@ def _parser() -> argparse.ArgumentParser:
     add_rectify_commands(sub, RULES_HELP, _WHOLE)
     add_report_commands(sub, RULES_HELP, _WHOLE)
     return parser
-
-
-DB_HELP = "the findings store: a SQLite file or a database URL (default: $RULES_ENGINE_DB, else ./rules-engine.db)"
-
-
-def _history_parser(sub: Any) -> None:
-    hi = sub.add_parser(
-        "history",
-        help="历史记录 the recorded runs (evaluate --db): list, compare, one subject over time",
-        description="Runs are named by id, 'latest' or 'latest~N' (N runs before the latest). "
-        "Needs the [history] extra.",
-    )
-    hsub = hi.add_subparsers(dest="history_command", required=True)
-    ru = hsub.add_parser("runs", help="列出运行 list the recorded runs")
-    ru.add_argument("--format", choices=("text", "json"), default="text")
-    di = hsub.add_parser("diff", help="比较两次运行 new, resolved, persisting and changed findings from RUN_A to RUN_B")
-    di.add_argument("run_a")
-    di.add_argument("run_b")
-    di.add_argument("--format", choices=("text", "json"), default="text")
-    sh = hsub.add_parser("show", help="履责记录 one person's or organisation's findings over time")
-    sh.add_argument("subject", help="a person or organisation id")
-    sh.add_argument("--format", choices=("text", "json"), default="text")
-    for p in (ru, di, sh):
-        p.add_argument("--db", metavar="URL", help=DB_HELP)
-        p.set_defaults(func=_history)
-
-
-def _history(args: argparse.Namespace) -> int:
-    from . import history
-
-    data: Any
-    if args.history_command == "runs":
-        found = history.runs(args.db)
-        data, text = [r.to_dict() for r in found], history.format_runs(found)
-    elif args.history_command == "diff":
-        d = history.diff(args.db, args.run_a, args.run_b)
-        data, text = (d.to_dict(), "") if args.format == "json" else (None, history.format_diff(d))
-    else:
-        record = history.show(args.db, args.subject)
-        data, text = record.to_dict(), history.format_record(record)
-    if args.format == "json":
-        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    sys.stdout.write(text)
-    return 0
 
 
 EVALUATE_EPILOG = """\

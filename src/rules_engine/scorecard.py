@@ -164,10 +164,11 @@ class ScoreResult(_Out):
         """Every scorecard as a flat row: organisations, then people."""
         return [c.row() for c in (*self.organisations, *self.people)]
 
-    def breakdown_rows(self) -> list[dict[str, Any]]:
-        """One row per scorecard and rule: the breakdown behind each score."""
+    def breakdown_rows(self, people: bool = True) -> list[dict[str, Any]]:
+        """One row per scorecard and rule: the breakdown behind each score (the organisations' only, without
+        `people`)."""
         out = []
-        for card in (*self.organisations, *self.people):
+        for card in (*self.organisations, *(self.people if people else ())):
             for r in card.rules:
                 out.append(
                     {

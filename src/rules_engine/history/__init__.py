@@ -21,11 +21,13 @@ See ``docs/history.md``.
 
 from __future__ import annotations
 
-from ..identity import identity
+from typing import TYPE_CHECKING, Any
+
 from .core import (
     Change,
     Diff,
     Entry,
+    OrganisationCount,
     PackInfo,
     Run,
     State,
@@ -56,6 +58,19 @@ from .rectify import (
 )
 from .store import HistoryError, MissingExtra, resolve_db, shown_db
 
+if TYPE_CHECKING:
+    from ..identity import identity
+
+
+def __getattr__(name: str) -> Any:
+    """``identity``, imported on first use: it needs the pydantic models, which reading the history does not."""
+    if name == "identity":
+        from ..identity import identity
+
+        return identity
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "OVERDUE_RULE",
     "OVERDUE_TYPE",
@@ -66,6 +81,7 @@ __all__ = [
     "Event",
     "HistoryError",
     "MissingExtra",
+    "OrganisationCount",
     "Overdue",
     "PackInfo",
     "Rectification",

@@ -3,29 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..identity import detail as _detail
-from ..identity import identity
-from ..model.findings import Finding, Report, Status
 from . import rectify as _rectify
 from . import store
 from .rectify import Rectification
 from .store import Connection, HistoryError, sa  # SQLAlchemy through the store: it says when the extra is missing
 
+if TYPE_CHECKING:  # imported where used: reading the history needs neither pydantic nor the models
+    from ..model.findings import Finding, Report
+
 ENV_RECORDED_BY = "RULES_ENGINE_RECORDED_BY"
+VIOLATED = _rectify.VIOLATED  # Status.violated's value, as stored
 BATCH = 500  # findings inserted per statement
 PERSISTENT_AFTER = 3  # violated this many windows in a row: persistent
 
 Clock = Callable[[], dt.datetime]
 RunRef = int | str
-Row = Mapping[Any, Any]  # a finding's row (a SQLAlchemy RowMapping, or a dict)
 
 
 @dataclass(frozen=True)
@@ -96,31 +97,81 @@ _CHANGE_FIELDS = tuple(f.name for f in fields(Change))
 
 
 @dataclass(frozen=True)
+class OrganisationCount:
+    """How many findings of one organisation a list holds (``Diff.persisting_counts``)."""
+
+    organisation_id: str
+    organisation_name: str
+    count: int
+
+
+# A change as the diff's query returns it: the finding's key and names, then its state in b and in a (None: not
+# in that run). Changes are built from these on first use; to_dict reads them directly.
+_ROW = (
+    "identity",
+    "rule_id",
+    "organisation_id",
+    "subject_kind",
+    "subject_id",
+    "subject_detail",
+    "window_start",
+    "window_end",
+    "organisation_name",
+    "subject_name",
+    "window_label",
+)
+_B, _A = len(_ROW), len(_ROW) + 3  # where the (status, count, message) of b and of a start in a row
+DiffRow = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
 class Diff:
     """Run `a` against run `b` (the later one, usually). Every finding is in at most one list:
 
     - ``new``: violated in `b`, not violated (or not there) in `a`;
     - ``resolved``: violated in `a`, not violated (or not there) in `b`;
-    - ``persisting``: violated in both;
+    - ``persisting``: violated in both (empty when not ``persisting_listed``: then only counted);
     - ``changed``: violated in neither, with another status or count (e.g. pending -> fulfilled).
+
+    ``persisting_counts``: the persisting violations per organisation, always (in organisation id order).
+    The lists are made on first use from the rows the database returned; ``to_dict`` does not make them.
     """
 
     a: Run
     b: Run
-    new: list[Change] = field(default_factory=list)
-    resolved: list[Change] = field(default_factory=list)
-    persisting: list[Change] = field(default_factory=list)
-    changed: list[Change] = field(default_factory=list)
+    rows: Mapping[str, list[DiffRow]] = field(default_factory=dict, repr=False)
+    persisting_counts: list[OrganisationCount] = field(default_factory=list)
+    persisting_listed: bool = True
+
+    @property
+    def persisting_total(self) -> int:
+        return sum(c.count for c in self.persisting_counts)
+
+    @functools.cached_property
+    def new(self) -> list[Change]:
+        return [_change(row) for row in self.rows.get("new", ())]
+
+    @functools.cached_property
+    def resolved(self) -> list[Change]:
+        return [_change(row) for row in self.rows.get("resolved", ())]
+
+    @functools.cached_property
+    def persisting(self) -> list[Change]:
+        return [_change(row) for row in self.rows.get("persisting", ())]
+
+    @functools.cached_property
+    def changed(self) -> list[Change]:
+        return [_change(row) for row in self.rows.get("changed", ())]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "a": self.a.to_dict(),
-            "b": self.b.to_dict(),
-            "new": [c.to_dict() for c in self.new],
-            "resolved": [c.to_dict() for c in self.resolved],
-            "persisting": [c.to_dict() for c in self.persisting],
-            "changed": [c.to_dict() for c in self.changed],
-        }
+        """Each list's changes as ``Change.to_dict`` gives them, made straight from the rows."""
+        out: dict[str, Any] = {"a": self.a.to_dict(), "b": self.b.to_dict()}
+        for name in _LISTS:
+            out[name] = [_change_dict(row) for row in self.rows.get(name, ())]
+        return out
+
+
+_LISTS = ("new", "resolved", "persisting", "changed")
 
 
 @dataclass(frozen=True)
@@ -262,6 +313,9 @@ def _finding_rows(conn: Connection, run_id: int, found: Sequence[Finding]) -> li
     """The run's (run, key, state) rows; the duties and states not stored yet are inserted first, in bulk.
     Known ones are looked up from the previous run (most findings are in the same state), the rest by
     chunks of their identities or digests."""
+    from ..identity import detail as _detail
+    from ..identity import identity
+
     keys: dict[str, dict[str, Any]] = {}
     states: dict[str, dict[str, Any]] = {}
     pairs: list[tuple[str, str]] = []
@@ -418,96 +472,139 @@ def resolve_run(conn: Connection, ref: RunRef) -> int:
     return int(text)
 
 
-def _compared(conn: Connection, ia: int, ib: int) -> Iterator[tuple[Row | None, Row | None]]:
-    """The (a, b) rows of the findings whose state differs between runs `ia` and `ib` or that are violated in
-    either (a side None: not in that run). Compared by the database on the primary key (run, duty): only these
-    rows come back, not the two runs whole (a province's runs hold about 155,000 findings each, mostly
-    unchanged); the caller tells apart a change of status or count from a change of wording."""
+def _pairs(conn: Connection, ia: int, ib: int, *, persisting: bool) -> Iterator[DiffRow]:
+    """The rows (see ``_ROW``) of the findings whose state differs between runs `ia` and `ib` or that are
+    violated in either; without the persisting violations (violated in both) unless `persisting`. Compared by
+    the database on the primary key (run, duty): only these rows come back, not the two runs whole (a
+    province's runs hold about 155,000 findings each, mostly unchanged); the caller tells apart a change of
+    status or count from a change of wording."""
     fa, fb = store.findings.alias("a"), store.findings.alias("b")
     sa_, sb = store.finding_states.alias("sa"), store.finding_states.alias("sb")
     k = store.finding_keys
-    violated = Status.violated.value
-    key_columns = [k.c.identity, k.c.rule_id, k.c.organisation_id, k.c.subject_kind, k.c.subject_id]
-    key_columns += [k.c.subject_detail, k.c.window_start, k.c.window_end]
-    shown = ("organisation_name", "subject_name", "window_label", "status", "count", "message_zh")
+    key_columns = [k.c[n] for n in _ROW[:8]]
+    shown = ("organisation_name", "subject_name", "window_label")
     state = ("status", "count", "message_zh")
+    differs = sa.or_(fa.c.state_id.is_(None), fa.c.state_id != fb.c.state_id, sb.c.status == VIOLATED)
+    if not persisting:
+        differs = sa.and_(differs, ~sa.and_(sb.c.status == VIOLATED, sa.func.coalesce(sa_.c.status, "") == VIOLATED))
     in_b = (
-        sa.select(*key_columns, *(sb.c[n] for n in shown), *(sa_.c[n].label(f"a_{n}") for n in state))
+        sa.select(*key_columns, *(sb.c[n] for n in shown), *(sb.c[n] for n in state), *(sa_.c[n] for n in state))
         .select_from(
-            fb.join(k, k.c.id == fb.c.key_id)
-            .join(sb, sb.c.id == fb.c.state_id)
+            fb.join(sb, sb.c.id == fb.c.state_id)
             .outerjoin(fa, sa.and_(fa.c.run_id == ia, fa.c.key_id == fb.c.key_id))
             .outerjoin(sa_, sa_.c.id == fa.c.state_id)
+            .join(k, k.c.id == fb.c.key_id)  # last: looked up only for the rows kept
         )
-        .where(
-            fb.c.run_id == ib,
-            sa.or_(fa.c.state_id.is_(None), fa.c.state_id != fb.c.state_id, sb.c.status == violated),
-        )
+        .where(fb.c.run_id == ib, differs)
     )
-    keys = [c.name for c in key_columns] + list(shown) + [f"a_{n}" for n in state]
-    changes = {f"a_{n}": n for n in state}
-    for values in conn.execute(in_b):
-        row = dict(zip(keys, values, strict=True))
-        before = None if row["a_status"] is None else {changes.get(n, n): v for n, v in row.items()}
-        yield before, row
+    yield from conn.execute(in_b).all()  # fetched at once: a fetch per row is slower by a third
+    nothing = [sa.null(), sa.null(), sa.null()]
     only_a = (
-        sa.select(*key_columns, *(sa_.c[n] for n in shown))
+        sa.select(*key_columns, *(sa_.c[n] for n in shown), *nothing, *(sa_.c[n] for n in state))
         .select_from(fa.join(k, k.c.id == fa.c.key_id).join(sa_, sa_.c.id == fa.c.state_id))
         .where(fa.c.run_id == ia, ~sa.exists().where(fb.c.run_id == ib, fb.c.key_id == fa.c.key_id))
     )
-    for gone in conn.execute(only_a).mappings():
-        yield gone, None
+    yield from conn.execute(only_a).all()
 
 
-def diff(db: str | Path | None, a: RunRef, b: RunRef) -> Diff:
-    """What changed from run `a` to run `b` (ids, ``latest``, ``latest~N``); see :class:`Diff`."""
+def _persisting_counts(conn: Connection, ia: int, ib: int) -> list[OrganisationCount]:
+    """The findings violated in both runs, counted per organisation by the database."""
+    fa, fb = store.findings.alias("a"), store.findings.alias("b")
+    sa_, sb = store.finding_states.alias("sa"), store.finding_states.alias("sb")
+    k = store.finding_keys
+    query = (
+        sa.select(k.c.organisation_id, sa.func.max(sb.c.organisation_name), sa.func.count())
+        .select_from(
+            fb.join(sb, sb.c.id == fb.c.state_id)
+            .join(fa, sa.and_(fa.c.run_id == ia, fa.c.key_id == fb.c.key_id))
+            .join(sa_, sa_.c.id == fa.c.state_id)
+            .join(k, k.c.id == fb.c.key_id)
+        )
+        .where(fb.c.run_id == ib, sb.c.status == VIOLATED, sa_.c.status == VIOLATED)
+        .group_by(k.c.organisation_id)
+    )
+    counts = [OrganisationCount(str(o), str(n), int(c)) for o, n, c in conn.execute(query)]
+    return sorted(counts, key=lambda c: c.organisation_id)  # code point order, any database
+
+
+def diff(db: str | Path | None, a: RunRef, b: RunRef, *, persisting: bool = True) -> Diff:
+    """What changed from run `a` to run `b` (ids, ``latest``, ``latest~N``); see :class:`Diff`.
+
+    `persisting`: list the persisting violations (violated in both runs); when False they are only counted
+    per organisation (``Diff.persisting_counts``), which a province's diff makes several times faster."""
     with store.connect(db, create=False) as conn:
         ia, ib = resolve_run(conn, a), resolve_run(conn, b)
-        pairs = list(_compared(conn, ia, ib))
-        result = Diff(_run(conn, ia), _run(conn, ib))
-    violated = Status.violated.value
-    pairs.sort(key=lambda pair: _order(pair[1] or pair[0] or {}))
-    for old, new in pairs:
-        was = old is not None and old["status"] == violated
-        now = new is not None and new["status"] == violated
-        if now and not was:
-            result.new.append(_change(old, new))
-        elif was and not now:
-            result.resolved.append(_change(old, new))
-        elif was and now:
-            result.persisting.append(_change(old, new))
-        elif old is None or new is None or (old["status"], old["count"]) != (new["status"], new["count"]):
-            result.changed.append(_change(old, new))
-    return result
+        rows: dict[str, list[DiffRow]] = {name: [] for name in _LISTS}
+        for row in _pairs(conn, ia, ib, persisting=persisting):
+            was, now = row[_A] == VIOLATED, row[_B] == VIOLATED
+            if now:
+                rows["persisting" if was else "new"].append(row)
+            elif was:
+                rows["resolved"].append(row)
+            elif row[_A] is None or row[_B] is None or row[_A : _A + 2] != row[_B : _B + 2]:
+                rows["changed"].append(row)
+        counts = None if persisting else _persisting_counts(conn, ia, ib)
+        run_a, run_b = _run(conn, ia), _run(conn, ib)
+    for listed in rows.values():
+        listed.sort(key=_order)
+    if counts is None:
+        counts = _counted(rows["persisting"])
+    return Diff(run_a, run_b, rows, counts, persisting)
 
 
-def _order(row: Row) -> tuple[str, ...]:
-    keys = ("organisation_id", "rule_id", "subject_id", "subject_detail", "window_start", "identity")
-    return tuple(row[k] for k in keys)  # the identity last: no two findings of a run tie
+def _counted(rows: Iterable[DiffRow]) -> list[OrganisationCount]:
+    counts: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for row in rows:
+        counts[row[2]] = counts.get(row[2], 0) + 1
+        names[row[2]] = max(names.get(row[2], row[8]), row[8])  # as the database's max() in _persisting_counts
+    return [OrganisationCount(o, names[o], counts[o]) for o in sorted(counts)]
 
 
-def _state(row: Row | None) -> State | None:
-    return None if row is None else State(row["status"], row["count"], row["message_zh"])
+def _order(row: DiffRow) -> tuple[str, ...]:
+    """organisation, rule, subject, detail, window start, then the identity: no two findings of a run tie."""
+    return (row[2], row[1], row[4], row[5], row[6], row[0])
 
 
-def _change(old: Row | None, new: Row | None) -> Change:
-    row = new if new is not None else old
-    assert row is not None
+def _state(row: DiffRow, at: int) -> State | None:
+    return None if row[at] is None else State(row[at], row[at + 1], row[at + 2])
+
+
+def _change(row: DiffRow) -> Change:
     return Change(
-        rule_id=row["rule_id"],
-        organisation_id=row["organisation_id"],
-        organisation_name=row["organisation_name"],
-        subject_kind=row["subject_kind"],
-        subject_id=row["subject_id"],
-        subject_detail=row["subject_detail"],
-        subject_name=row["subject_name"],
-        window=row["window_label"],
-        window_start=row["window_start"],
-        window_end=row["window_end"],
-        before=_state(old),
-        after=_state(new),
-        identity=row["identity"],
+        rule_id=row[1],
+        organisation_id=row[2],
+        organisation_name=row[8],
+        subject_kind=row[3],
+        subject_id=row[4],
+        subject_detail=row[5],
+        subject_name=row[9],
+        window=row[10],
+        window_start=row[6],
+        window_end=row[7],
+        before=_state(row, _A),
+        after=_state(row, _B),
+        identity=row[0],
     )
+
+
+def _change_dict(row: DiffRow) -> dict[str, Any]:
+    """``_change(row).to_dict()``, without making the Change (a province's diff: tens of thousands)."""
+    return {
+        "rule_id": row[1],
+        "organisation_id": row[2],
+        "organisation_name": row[8],
+        "subject_kind": row[3],
+        "subject_id": row[4],
+        "subject_detail": row[5],
+        "subject_name": row[9],
+        "window": row[10],
+        "window_start": row[6],
+        "window_end": row[7],
+        "before": None if row[_A] is None else {"status": row[_A], "count": row[_A + 1], "message": row[_A + 2]},
+        "after": None if row[_B] is None else {"status": row[_B], "count": row[_B + 1], "message": row[_B + 2]},
+        "identity": row[0],
+    }
 
 
 def show(db: str | Path | None, subject_id: str) -> SubjectRecord:
@@ -524,7 +621,8 @@ def show(db: str | Path | None, subject_id: str) -> SubjectRecord:
         rows = list(conn.execute(query).mappings())
         rectifications = _rectify.about(conn, subject_id)
     # sorted here, not by the database: text in code point order whatever the database's collation
-    rows.sort(key=lambda r: (r["run_id"], *_order(r)))
+    keys = ("organisation_id", "rule_id", "subject_id", "subject_detail", "window_start", "identity")
+    rows.sort(key=lambda r: (r["run_id"], *(r[k] for k in keys)))  # the identity last: no two findings tie
     if not rows:
         raise HistoryError(
             f"没有 {subject_id} 的记录 nothing recorded for '{subject_id}' (a person or organisation id)"
@@ -567,7 +665,7 @@ def _persistent(rows: Iterable[sa.RowMapping]) -> set[tuple[int, str]]:
     for windows in latest.values():
         streak: list[tuple[int, str]] = []
         for start in [*sorted(windows), None]:
-            if start is not None and windows[start][1] == Status.violated.value:
+            if start is not None and windows[start][1] == VIOLATED:
                 streak.append((windows[start][0], windows[start][2]))
                 continue
             if len(streak) >= PERSISTENT_AFTER:
@@ -589,7 +687,7 @@ def format_runs(items: Sequence[Run]) -> str:
     lines = ["编号 id  记录时间 recorded at  评价日期 as of  期间 period  记录人 by  结论 findings  规则包 packs"]
     for r in items:
         packs = ", ".join(f"{p.id}@{p.version}" for p in r.packs)
-        violated = r.summary.get(Status.violated.value, 0)
+        violated = r.summary.get(VIOLATED, 0)
         lines.append(
             f"{r.id}  {r.recorded_at}  {r.as_of}  {r.period}  {r.recorded_by or '-'}  "
             f"{r.findings} (未履行 violated {violated})  {packs}"
@@ -608,23 +706,35 @@ _HEADINGS = {
 
 
 def format_diff(d: Diff) -> str:
-    """The diff as text: per list, the findings grouped by organisation."""
+    """The diff as text: per list, the findings grouped by organisation; the persisting violations counted
+    per organisation instead when they were not listed (``diff(..., persisting=False)``), as the text says."""
     lines = [
         f"运行 run {d.a.id} (as of {d.a.as_of}, {d.a.period}) -> 运行 run {d.b.id} (as of {d.b.as_of}, {d.b.period})"
     ]
     for name, heading in _HEADINGS.items():
-        changes: list[Change] = getattr(d, name)
-        lines.append(f"{heading}: {len(changes)}")
+        if name == "persisting" and not d.persisting_listed:
+            lines.append(f"{heading}: {d.persisting_total} {_COUNTED}")
+            lines.extend(f"  {c.organisation_name} [{c.organisation_id}]: {c.count}" for c in d.persisting_counts)
+            continue
+        rows = d.rows.get(name, ())
+        lines.append(f"{heading}: {len(rows)}")
         organisation = None
-        for c in changes:
-            if c.organisation_id != organisation:
-                organisation = c.organisation_id
-                lines.append(f"  {c.organisation_name} [{c.organisation_id}]")
+        for row in rows:
+            if row[2] != organisation:
+                organisation = row[2]
+                lines.append(f"  {row[8]} [{row[2]}]")
+            subject = row[9] + (f" ({row[5]})" if row[5] else "") + f" [{row[4]}]"
             lines.append(
-                f"    {c.rule_id}  {_subject(c)}  {c.window}  {_state_text(c.before)} -> {_state_text(c.after)}"
-                f"  [{c.identity[:12]}]"
+                f"    {row[1]}  {subject}  {row[10]}  {_row_state(row, _A)} -> {_row_state(row, _B)}  [{row[0][:12]}]"
             )
     return "\n".join(lines) + "\n"
+
+
+_COUNTED = "（按组织计数，逐条列出请加 --persisting）(counted per organisation; --persisting lists each)"
+
+
+def _row_state(row: DiffRow, at: int) -> str:
+    return "—" if row[at] is None else f"{row[at]}({row[at + 1]})"
 
 
 def format_record(record: SubjectRecord) -> str:

@@ -13,13 +13,16 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..model.findings import Status
-from ..model.records import RecordSource
-from ..periods import Period, parse_period
 from . import store
 from .store import Connection, HistoryError, sa
+
+if TYPE_CHECKING:  # imported where used: the rest of the history needs neither pydantic nor the models
+    from ..model.records import RecordSource
+    from ..periods import Period
+
+VIOLATED = "violated"  # Status.violated's value, as stored (tests/test_history.py checks they agree)
 
 __all__ = [
     "OVERDUE_RULE",
@@ -141,7 +144,7 @@ class Overdue:
         who_en = r.subject_name if r.subject_id == r.organisation_id else f"{r.subject_name} ({r.organisation_name})"
         return {
             **OVERDUE_RULE,
-            "status": Status.violated.value,
+            "status": VIOLATED,
             "subject": {"kind": r.subject_kind, "id": r.subject_id, "name": r.subject_name, "detail": r.subject_detail},
             "organisation": {"id": r.organisation_id, "name": r.organisation_name},
             "window": {"start": r.window_start, "end": r.window_end, "label": r.window},
@@ -199,7 +202,7 @@ def open_rectification(
             .mappings()
             .one()
         )
-        if row["status"] != Status.violated.value:
+        if row["status"] != VIOLATED:
             raise HistoryError(
                 f"该结论在最近一次判定它的运行（run {row['run_id']}）中为 {row['status']}，不是未履行，不能整改 "
                 f"the finding {key[:12]} is {row['status']} in the latest run that judged it (run {row['run_id']}): "
@@ -286,7 +289,7 @@ def reopen_still_violated(conn: Connection, run_id: int, as_of: str, at: str) ->
                 store.finding_states, store.finding_states.c.id == f.c.state_id
             )
         )
-        .where(f.c.run_id == run_id, store.finding_states.c.status == Status.violated.value)
+        .where(f.c.run_id == run_id, store.finding_states.c.status == VIOLATED)
     )
     reopened: list[int] = []
     for current in _load(conn, r.c.identity.in_(still)):
@@ -465,6 +468,9 @@ def rectification_records(
     dated at the deadline, or at the first day of `period` when the deadline is earlier (a rectification
     still overdue is overdue in the period evaluated too), ``tags`` the rule of the rectified finding,
     ``text`` what is overdue, with the owner (a name, not a roster id: not among the participants)."""
+    from ..model.records import RecordSource
+    from ..periods import parse_period
+
     day = _as_of(as_of)
     assert day is not None
     start = None

@@ -12,6 +12,7 @@ use's migrations) one after the other, never a half-made schema or a rectificati
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import sqlite3
 import time
@@ -30,17 +31,21 @@ class MissingExtra(HistoryError, ImportError):
     """SQLAlchemy or Alembic is not installed (``pip install 'duty-rules-engine[history]'``)."""
 
 
+def _missing(name: str | None) -> MissingExtra:
+    return MissingExtra(
+        f"历史记录功能需要可选依赖 the findings history needs the 'history' extra ({name} is not installed): "
+        "pip install 'duty-rules-engine[history]'"
+    )
+
+
 try:
     import sqlalchemy as sa
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy.engine import URL, Connection, Engine, make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a subprocess (tests/test_history.py)
-    raise MissingExtra(
-        f"历史记录功能需要可选依赖 the findings history needs the 'history' extra ({exc.name} is not installed): "
-        "pip install 'duty-rules-engine[history]'"
-    ) from exc
+    raise _missing(exc.name) from exc
+if importlib.util.find_spec("alembic") is None:  # pragma: no cover - imported only to create or upgrade a store
+    raise _missing("alembic")
 
 __all__ = [
     "DEFAULT_DB",
@@ -413,7 +418,10 @@ def _upgrade(conn: Connection) -> None:
     if refusal:
         raise HistoryError(refusal)
     if versions == [HEAD]:
-        return  # up to date: Alembic not started (its scripts' loading is most of a small command's time)
+        return  # up to date: Alembic not imported nor started (most of a small command's time)
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = conn

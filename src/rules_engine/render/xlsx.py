@@ -9,7 +9,8 @@ Sheets, in order:
   evidence, candidate records rejected and why, waiver); autofilter, frozen header;
 - ``规则`` the rules: title, severity, pack, clause;
 - ``评分`` scorecard and ``评分明细`` its breakdown per rule (with a scoring file; above :data:`LARGE_REPORT`
-  findings the organisations' breakdown, the summary saying where the people's is);
+  findings the organisations' rules with points lost or findings to deal with, a note row saying how many
+  rows are left out and where the people's are);
 - ``三实三弱`` the diagnosis: the three pairs of rates, their gaps, each level, and per organisation where
   each gap is widest (with the roster, whose organisation tree it needs);
 - ``输入`` the input account: each source's rows read, used, rejected and excluded, then every rejected,
@@ -17,6 +18,13 @@ Sheets, in order:
 - one sheet per organisation: all its findings (every status), autofilter, frozen header. Above
   :data:`LARGE_REPORT` findings, those that need attention (violated, undeterminable, pending, waived):
   the summary counts the rest and says so.
+
+Above :data:`LARGE_REPORT` findings the finding sheets also have fewer columns (:data:`LARGE_VIOLATION_COLUMNS`,
+:data:`LARGE_ORG_SHEET_COLUMNS`: no message on the violations sheet, no count and no reason of a violated finding on
+an organisation's sheet; the breakdown as said above), so that a province's workbook (1.1 million cells;
+XlsxWriter takes about 5 µs a cell)
+is written in under 10 s. A sheet that leaves something out says what and where in a note row above its two
+header rows (the table then starts on the fourth row; the frozen panes mark where).
 
 Headers are in Chinese, with the English in a second header row (the filter buttons sit on that row).
 Dates are Excel dates. Every text cell is written with ``write_string`` (never read as a formula) and, as
@@ -90,37 +98,65 @@ _STATUS_COLOUR = {
 }
 
 Cell = Callable[[Finding], Any]
+#: what a column holds, so that its cells are written without asking each value its type
+TEXT, NUMBER, DATE, STATUS = "text", "number", "date", "status"
+Column = tuple[str, str, int, Cell, str]
 
-#: (Chinese header, English header, width, value of a finding); a value is text, a number, a date or a status
-VIOLATION_COLUMNS: tuple[tuple[str, str, int, Cell], ...] = (
-    ("组织编号", "organisation_id", 12, lambda f: f.organisation.id),
-    ("组织", "organisation", 18, lambda f: f.organisation.name),
-    ("规则编号", "rule_id", 11, lambda f: f.rule_id),
-    ("规则", "rule", 34, lambda f: f.rule_title.zh),
-    ("责任主体", "subject", 26, subject_text),
-    ("职务", "role", 10, lambda f: f.subject.role or ""),
-    ("区间起", "window start", 11, lambda f: iso_date(f.window.start) or f.window.start),
-    ("区间止", "window end", 11, lambda f: iso_date(f.window.end) or f.window.end),
-    ("应为", "expected", 16, lambda f: f.expected.zh),
-    ("实际", "found", 12, lambda f: f.actual.zh),
-    ("次数", "count", 6, lambda f: f.count),
-    ("说明", "message", 48, lambda f: f.message.zh),
-    ("理由", "reason", 48, lambda f: f"{f.reason.zh} / {f.reason.en}"),
-    ("证据（计入的记录）", "evidence (records counted)", 24, lambda f: "、".join(f.evidence)),
-    ("未计入的记录及原因", "records rejected and why", 40, rejected_text),
-    ("豁免", "waiver", 30, waiver_text),
+
+def _window_start(f: Finding) -> Any:
+    return iso_date(f.window.start) or f.window.start
+
+
+def _window_end(f: Finding) -> Any:
+    return iso_date(f.window.end) or f.window.end
+
+
+#: (Chinese header, English header, width, value of a finding, kind of value)
+VIOLATION_COLUMNS: tuple[Column, ...] = (
+    ("组织编号", "organisation_id", 12, lambda f: f.organisation.id, TEXT),
+    ("组织", "organisation", 18, lambda f: f.organisation.name, TEXT),
+    ("规则编号", "rule_id", 11, lambda f: f.rule_id, TEXT),
+    ("规则", "rule", 34, lambda f: f.rule_title.zh, TEXT),
+    ("责任主体", "subject", 26, subject_text, TEXT),
+    ("职务", "role", 10, lambda f: f.subject.role or "", TEXT),
+    ("区间起", "window start", 11, _window_start, DATE),
+    ("区间止", "window end", 11, _window_end, DATE),
+    ("应为", "expected", 16, lambda f: f.expected.zh, TEXT),
+    ("实际", "found", 12, lambda f: f.actual.zh, TEXT),
+    ("次数", "count", 6, lambda f: f.count, NUMBER),
+    ("说明", "message", 48, lambda f: f.message.zh, TEXT),
+    ("理由", "reason", 48, lambda f: f"{f.reason.zh} / {f.reason.en}", TEXT),
+    ("证据（计入的记录）", "evidence (records counted)", 24, lambda f: "、".join(f.evidence), TEXT),
+    ("未计入的记录及原因", "records rejected and why", 40, rejected_text, TEXT),
+    ("豁免", "waiver", 30, waiver_text, TEXT),
 )
 #: an organisation's sheet: a line per finding (the violations sheet and the rules sheet have the rest)
-ORG_SHEET_COLUMNS: tuple[tuple[str, str, int, Cell], ...] = (
-    ("状态", "status", 12, lambda f: f.status),
-    ("规则编号", "rule_id", 11, lambda f: f.rule_id),
-    ("责任主体", "subject", 26, subject_text),
-    ("区间起", "window start", 11, lambda f: iso_date(f.window.start) or f.window.start),
-    ("区间止", "window end", 11, lambda f: iso_date(f.window.end) or f.window.end),
-    ("应为", "expected", 16, lambda f: f.expected.zh),
-    ("实际", "found", 12, lambda f: f.actual.zh),
-    ("次数", "count", 6, lambda f: f.count),
-    ("理由", "reason", 60, lambda f: f.reason.zh),
+ORG_SHEET_COLUMNS: tuple[Column, ...] = (
+    ("状态", "status", 12, lambda f: f.status, STATUS),
+    ("规则编号", "rule_id", 11, lambda f: f.rule_id, TEXT),
+    ("责任主体", "subject", 26, subject_text, TEXT),
+    ("区间起", "window start", 11, _window_start, DATE),
+    ("区间止", "window end", 11, _window_end, DATE),
+    ("应为", "expected", 16, lambda f: f.expected.zh, TEXT),
+    ("实际", "found", 12, lambda f: f.actual.zh, TEXT),
+    ("次数", "count", 6, lambda f: f.count, NUMBER),
+    ("理由", "reason", 60, lambda f: f.reason.zh, TEXT),
+)
+#: a large report's violations sheet: without the message, a sentence that restates the row (organisation,
+#: subject, rule, period, expected, found; a province has 46,000 of them, each a different text), and without
+#: the count (the found column says it)
+LARGE_VIOLATION_COLUMNS: tuple[Column, ...] = tuple(c for c in VIOLATION_COLUMNS if c[1] not in ("message", "count"))
+#: a large report's organisation sheet: without the count (the found column says it) and with the reason
+#: of the findings that are not on the violations sheet (a violated finding's is there)
+LARGE_ORG_SHEET_COLUMNS: tuple[Column, ...] = (
+    *(c for c in ORG_SHEET_COLUMNS if c[1] not in ("count", "reason")),
+    (
+        "理由（未履行的见“未履行”）",
+        "reason (violated: see 未履行)",
+        60,
+        lambda f: "" if f.status is Status.violated else f.reason.zh,
+        TEXT,
+    ),
 )
 #: above this many finding rows (the violations sheet's and the organisation sheets'), the workbook is
 #: streamed (XlsxWriter's ``constant_memory``: each row to a temporary file as soon as the next starts);
@@ -128,7 +164,9 @@ ORG_SHEET_COLUMNS: tuple[tuple[str, str, int, Cell], ...] = (
 STREAM_ROWS = 150_000
 #: above this many findings, the organisation sheets list the findings that need attention (every status
 #: but fulfilled and not applicable, which the summary counts): a province's 150,000 lines would take
-#: XlsxWriter half a minute and make a workbook nobody scrolls
+#: XlsxWriter half a minute and make a workbook nobody scrolls; and the finding sheets have fewer columns
+#: (:data:`LARGE_VIOLATION_COLUMNS`, :data:`LARGE_ORG_SHEET_COLUMNS`), each sheet saying so in a note row
+#: above its header, so that a province's workbook is written in seconds
 LARGE_REPORT = 20_000
 
 
@@ -202,13 +240,20 @@ class _Workbook:
     ) -> None:
         self.report = report
         self.extra = extra
-        self.every = len(report.findings) <= LARGE_REPORT if every_finding is None else every_finding
+        self.large = len(report.findings) > LARGE_REPORT
+        self.every = not self.large if every_finding is None else every_finding
         listed = len(report.findings) if self.every else sum(report.summary.get(s.value, 0) for s in ATTENTION)
         self.streaming = report.summary.get("violated", 0) + listed > STREAM_ROWS
         as_of = iso_date(report.as_of) or dt.date(2000, 1, 1)
         self.book = xlsxwriter.Workbook(
             handle,
-            {"constant_memory": self.streaming, "strings_to_formulas": False, "strings_to_urls": False},
+            {
+                # held: each sheet's XML in memory, not in a temporary file (a province has a thousand sheets)
+                "in_memory": False,
+                "constant_memory": self.streaming,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+            },
         )
         self.book.set_properties(
             {
@@ -226,11 +271,14 @@ class _Workbook:
         self.f_num = b.add_format({"num_format": "0.00"})
         self.f_wrap = b.add_format({"text_wrap": True, "valign": "top"})
         self.f_link = b.add_format({"font_color": "#0969da", "underline": 1})
+        self.f_note = b.add_format({"bold": True, "font_color": "#9a6700"})
         self.f_status = {
             s: b.add_format({"font_color": c, "bold": s is Status.violated}) for s, c in _STATUS_COLOUR.items()
         }
         self.taken: set[str] = set()
         self.texts: dict[str, str] = {}
+        self.days: dict[dt.date, int] = {}
+        self._breakdown: tuple[list[dict[str, Any]], int] | None = None
         self.status_text = {status: f"{status.zh} {status.value}" for status in Status}
 
     # -- cells
@@ -259,13 +307,52 @@ class _Workbook:
         elif value != "":
             self.cell(sheet, row, col, str(value), fmt)
 
-    def header(self, sheet: Any, row: int, columns: Sequence[tuple[str, str, int, Any]]) -> None:
-        """Two header rows (Chinese, then English), column widths set."""
-        for col, (zh, _, width, _) in enumerate(columns):
-            sheet.set_column(col, col, width)
-            sheet.write_string(row, col, zh, self.f_head)
-        for col, (_, en, _, _) in enumerate(columns):
-            sheet.write_string(row + 1, col, en, self.f_head_en)
+    def header(self, sheet: Any, row: int, columns: Sequence[tuple[Any, ...]]) -> None:
+        """Two header rows (Chinese, then English), column widths set: each column is (Chinese, English,
+        width, ...)."""
+        for col, column in enumerate(columns):
+            sheet.set_column(col, col, column[2])
+            sheet.write_string(row, col, column[0], self.f_head)
+        for col, column in enumerate(columns):
+            sheet.write_string(row + 1, col, column[1], self.f_head_en)
+
+    def table(self, sheet: Any, row: int, items: Iterable[Any], columns: Sequence[tuple[Cell, str, Any]]) -> int:
+        """A row from `row` on for each of `items`; `columns`: (value of an item, kind of value, format). The
+        cells are written by their column's kind, not by asking each value its type: the workbook of a
+        province has more than a million of them. An empty text and a missing value leave the cell empty.
+        Returns the row after the last."""
+        # the methods behind write_string and write_number, without the wrapper that reads "A1" cell names
+        # (a fifth of the time of a cell); the public ones if a later XlsxWriter renames them
+        write_string = getattr(sheet, "_write_string", sheet.write_string)
+        write_number = getattr(sheet, "_write_number", sheet.write_number)
+        texts, days, status_text, f_status = self.texts, self.days, self.status_text, self.f_status
+        plan = [(col, get, kind, fmt) for col, (get, kind, fmt) in enumerate(columns)]
+        for item in items:
+            for col, get, kind, fmt in plan:
+                value = get(item)
+                if kind is TEXT:
+                    if value:
+                        text = texts.get(value)
+                        if text is None:
+                            text = texts[value] = _text(value)
+                        write_string(row, col, text, fmt)
+                elif kind is NUMBER:
+                    if value is not None:
+                        write_number(row, col, value, fmt)
+                elif kind is DATE:
+                    day = days.get(value) if type(value) is dt.date else None
+                    if day is None and type(value) is dt.date and value >= _EXCEL_LEAP_BUG_END:
+                        day = days[value] = (value - _EXCEL_EPOCH).days
+                    if day is not None:  # days since 1899-12-30, with a date format
+                        write_number(row, col, day, fmt or self.f_date)
+                    else:
+                        self.cell(sheet, row, col, value, fmt)
+                elif kind is STATUS:
+                    write_string(row, col, status_text[value], fmt or f_status[value])
+                else:
+                    self.cell(sheet, row, col, value, fmt)
+            row += 1
+        return row
 
     def add_sheet(self, name: str, fallback: str = "sheet") -> tuple[str, Any]:
         safe = safe_sheet_name(name, self.taken, fallback)
@@ -296,7 +383,7 @@ class _Workbook:
         _, account = self.add_sheet(INPUT)
         org_sheets = {o.id: self.add_sheet(o.name, o.id) for o in orgs}
 
-        left_out = self.write_findings_sheets(violations, org_sheets)
+        left_out = self.write_findings_sheets(violations, org_sheets, orgs)
         self.write_summary(summary, orgs, {k: v[0] for k, v in org_sheets.items()}, left_out)
         self.write_rules(rules)
         if scores is not None and breakdown is not None:
@@ -305,43 +392,85 @@ class _Workbook:
             self.write_diagnosis(diagnosis)
         self.write_input(account)
         self.book.close()
+        _release(self.book)
 
-    def write_findings_sheets(self, violations: Any, org_sheets: dict[str, tuple[str, Any]]) -> int:
+    def write_findings_sheets(
+        self, violations: Any, org_sheets: dict[str, tuple[str, Any]], orgs: list[OrgCount]
+    ) -> int:
         """The violations sheet and each organisation's sheet, in one pass over the findings. Returns the
         number of rows left out because a sheet is full (more than a million)."""
-        v_columns, o_columns = VIOLATION_COLUMNS, ORG_SHEET_COLUMNS
-        self.header(violations, 0, v_columns)
-        violations.freeze_panes(2, 0)
-        for _, sheet in org_sheets.values():
-            self.header(sheet, 0, o_columns)
-            sheet.freeze_panes(2, 0)
+        v_columns = LARGE_VIOLATION_COLUMNS if self.large else VIOLATION_COLUMNS
+        o_columns = LARGE_ORG_SHEET_COLUMNS if self.large else ORG_SHEET_COLUMNS
         left_out = 0
         by_org: dict[str, list[Finding]] = {org_id: [] for org_id in org_sheets}
         listed = None if self.every else set(ATTENTION)
         for f in self.report.findings:
             if listed is None or f.status in listed:
                 by_org[f.organisation.id].append(f)
+        o_plan = [(get, kind, None) for _, _, _, get, kind in o_columns]
+        counts = {o.id: o.counts for o in orgs}
         for org_id, (_, sheet) in org_sheets.items():
+            first = self.table_head(sheet, o_columns, self.org_sheet_note(counts.get(org_id, {})))
             findings = by_org.pop(org_id)
-            left_out += max(0, len(findings) - (MAX_ROWS - 2))
-            findings = findings[: MAX_ROWS - 2]
-            for row, f in enumerate(findings, start=2):
-                for col, (_, _, _, value) in enumerate(o_columns):
-                    self.cell(sheet, row, col, value(f))
-            sheet.autofilter(1, 0, max(len(findings) + 1, 1), len(o_columns) - 1)
+            left_out += max(0, len(findings) - (MAX_ROWS - first))
+            findings = findings[: MAX_ROWS - first]
+            self.table(sheet, first, findings, o_plan)
+            sheet.autofilter(first - 1, 0, max(first - 1 + len(findings), first - 1), len(o_columns) - 1)
             _close_rows(sheet)
-        v_row = 2
-        for f in self.report.findings:
-            if f.status is not Status.violated:
-                continue
-            if v_row >= MAX_ROWS:
-                left_out += 1
-                continue
-            for col, (_, _, _, value) in enumerate(v_columns):
-                self.cell(violations, v_row, col, value(f))
-            v_row += 1
-        violations.autofilter(1, 0, max(v_row - 1, 1), len(v_columns) - 1)
+        first = self.table_head(violations, v_columns, self.violations_note())
+        violated = [f for f in self.report.findings if f.status is Status.violated]
+        left_out += max(0, len(violated) - (MAX_ROWS - first))
+        v_plan = [(get, kind, None) for _, _, _, get, kind in v_columns]
+        end = self.table(violations, first, violated[: MAX_ROWS - first], v_plan)
+        violations.autofilter(first - 1, 0, max(end - 1, first - 1), len(v_columns) - 1)
         return left_out
+
+    def table_head(self, sheet: Any, columns: Sequence[tuple[Any, ...]], note: str | None) -> int:
+        """The head of a sheet that is one table: a note row when the sheet leaves something out (what, and
+        where it is), then the two header rows, frozen. Returns the first row of the table's data."""
+        row = 0
+        if note:
+            self.cell(sheet, 0, 0, note, self.f_note)
+            row = 1
+        self.header(sheet, row, columns)
+        sheet.freeze_panes(row + 2, 0)
+        return row + 2
+
+    def violations_note(self) -> str | None:
+        if not self.large:
+            return None
+        return (
+            f"结论较多（{len(self.report.findings)} 项，超过 {LARGE_REPORT}）：本表略去“说明”列（它复述本行各列，"
+            "见 JSON 或 CSV 报告的 message）和“次数”列（见“实际”）/ a large report: the message column is left out "
+            "(it restates the row; in the JSON and CSV reports), and the count (in the found column)"
+        )
+
+    def org_sheet_note(self, counts: dict[str, int]) -> str | None:
+        parts_zh, parts_en = [], []
+        if not self.every:
+            fulfilled, na = counts.get("fulfilled", 0), counts.get("not_applicable", 0)
+            parts_zh.append(
+                f"只列需关注的结论；已履行 {fulfilled} 项、不适用 {na} 项未逐项列出"
+                f"（计数见“{SUMMARY}”，逐项见 JSON 或 CSV 报告）"
+            )
+            parts_en.append(
+                f"the findings that need attention; {fulfilled} fulfilled and {na} not applicable are not listed "
+                f"(counted on {SUMMARY}, listed in the JSON or CSV report)"
+            )
+        if self.large:
+            parts_zh.append(f"未履行结论的理由、证据和说明见“{VIOLATIONS}”，次数见“实际”列")
+            parts_en.append(
+                f"a violated finding's reason, evidence and explanation are on {VIOLATIONS}; the count is in the "
+                "found column"
+            )
+        if not parts_zh:
+            return None
+        return (
+            f"结论较多（{len(self.report.findings)} 项）："
+            + "；".join(parts_zh)
+            + " / a large report: "
+            + "; ".join(parts_en)
+        )
 
     def write_summary(self, sheet: Any, orgs: list[OrgCount], names: dict[str, str], left_out: int) -> None:
         r = self.report
@@ -430,6 +559,16 @@ class _Workbook:
                 f"organisation sheets list the findings that need attention; {fulfilled} fulfilled and {na} not "
                 "applicable are counted here, listed in the JSON or CSV report"
             )
+        if self.large:
+            out.append(
+                f"结论较多（{len(r.findings)} 项，超过 {LARGE_REPORT}）：“{VIOLATIONS}”略去“说明”列（它复述本行各列，"
+                f"见 JSON 或 CSV 报告）；“{VIOLATIONS}”和各组织工作表略去“次数”列（见“实际”），未履行结论的理由只在"
+                f"“{VIOLATIONS}”；“{BREAKDOWN}”略去类别和组织编号两列（都是组织本身）"
+                " / a large report: the violations sheet leaves out the message (it restates the row; in the JSON "
+                "and CSV reports); the finding sheets leave out the count (in the found column); the organisation "
+                "sheets give a violated finding's reason on the violations sheet only; the breakdown leaves out "
+                "the kind and organisation columns (each row is the organisation itself)"
+            )
         if left_out:
             out.append(
                 f"超过 Excel 工作表行数上限，{left_out} 行结论未列出（见 JSON 报告）/ {left_out} finding rows did not "
@@ -448,14 +587,33 @@ class _Workbook:
                 out.append(f"{label}: {note.zh} / {note.en}")
         if self.extra.scores is not None:
             if not self.every:
-                people = sum(len(c.rules) for c in self.extra.scores.people)
-                out.append(
-                    f"“{BREAKDOWN}”只列各组织的得分明细；个人的 {people} 行明细见 "
-                    f"rules-engine score --format json / a large report: “{BREAKDOWN}” lists the organisations' "
-                    f"breakdown; the people's {people} rows are in rules-engine score --format json"
-                )
+                out.append(self.people_breakdown_note(self.breakdown_rows()[1]))
             out += [f"{n.zh} / {n.en}" for n in self.extra.scores.scoring.notes]
         return out
+
+    def breakdown_rows(self) -> tuple[list[dict[str, Any]], int]:
+        """The breakdown's rows, and how many of the organisations' are left out. Every row in a small report;
+        in a large one (a province), the organisations' rules with points lost or findings to deal with, not
+        those with every finding fulfilled or not applicable (and the people's: `rules-engine score`)."""
+        if self._breakdown is None:
+            assert self.extra.scores is not None
+            rows = self.extra.scores.breakdown_rows(people=self.every)
+            fix = rows if self.every else [r for r in rows if r["lost"] or any(r[s.value] for s in ATTENTION)]
+            self._breakdown = (fix, len(rows) - len(fix))
+        return self._breakdown
+
+    def people_breakdown_note(self, clean: int | None = None) -> str:
+        """What a large report's breakdown leaves out; `clean`: the organisations' rows left out (every
+        finding fulfilled or not applicable, no point lost), when known."""
+        people = sum(len(c.rules) for c in self.extra.scores.people) if self.extra.scores else 0
+        zh = f"“{BREAKDOWN}”只列各组织有失分或待处理结论的规则（编号即组织编号）"
+        en = f"a large report: “{BREAKDOWN}” lists the organisations' rules with points lost or findings to deal with"
+        if clean:
+            zh += f"；全部已履行或不适用、未失分的 {clean} 行"
+            en += f"; {clean} rows with every finding fulfilled or not applicable and no point lost"
+        zh += f"；个人的 {people} 行明细"
+        en += f" (the id is the organisation's); the people's {people} rows"
+        return f"{zh}见 rules-engine score --format json / {en}: rules-engine score --format json"
 
     def guide(self) -> list[tuple[str, str]]:
         out = [
@@ -540,10 +698,7 @@ class _Workbook:
         self.header(sheet, 0, [(zh, en, w, None) for zh, en, w in columns])
         sheet.freeze_panes(2, 0)
         rows = result.rows()
-        for i, data in enumerate(rows, start=2):
-            for col, (_, key, _) in enumerate(columns):
-                value = data.get(key)
-                self.cell(sheet, i, col, value, self.f_num if key in ("score", "earned", "possible") else None)
+        self.table(sheet, 2, rows, [_dict_column(key, self.f_num) for _, key, _ in columns])
         sheet.autofilter(1, 0, max(len(rows) + 1, 1), len(columns) - 1)
         b_columns = (
             ("类别", "kind", 10),
@@ -557,15 +712,13 @@ class _Workbook:
             ("失分", "lost", 8),
             ("触及上限", "capped", 8),
         )
-        self.header(breakdown, 0, [(zh, en, w, None) for zh, en, w in b_columns])
-        breakdown.freeze_panes(2, 0)
-        b_rows = result.breakdown_rows()
-        if not self.every:  # a province: the organisations' breakdown; a person's is in `rules-engine score`
-            b_rows = [row for row in b_rows if row["kind"] == "organisation"]
-        for i, data in enumerate(b_rows, start=2):
-            for col, (_, key, _) in enumerate(b_columns):
-                self.cell(breakdown, i, col, data.get(key))
-        breakdown.autofilter(1, 0, max(len(b_rows) + 1, 1), len(b_columns) - 1)
+        b_rows, clean = self.breakdown_rows()
+        note = None if self.every else self.people_breakdown_note(clean)
+        if not self.every:  # every row an organisation's own: its kind and organisation are the row itself
+            b_columns = tuple(c for c in b_columns if c[1] not in ("kind", "organisation"))
+        first = self.table_head(breakdown, b_columns, note)
+        self.table(breakdown, first, b_rows, [_dict_column(key) for _, key, _ in b_columns])
+        breakdown.autofilter(first - 1, 0, first - 1 + len(b_rows), len(b_columns) - 1)
 
     def write_diagnosis(self, sheet: Any) -> None:
         d = self.extra.diagnosis
@@ -715,6 +868,26 @@ class _Workbook:
                 )
                 for col, value in enumerate(values):
                     self.cell(sheet, row, col, value)
+
+
+#: the kind of each scorecard column (the others are texts); with `fmt` those with two decimals
+_SCORE_NUMBERS = {"rank", "ranked", "weight", *(s.value for s in Status), "possible", "earned", "lost", "score"}
+_TWO_DECIMALS = {"score", "earned", "possible"}
+
+
+def _dict_column(key: str, fmt: Any = None) -> tuple[Cell, str, Any]:
+    """A scorecard column for :meth:`_Workbook.table`: the value of `key` in each row (a dict)."""
+    kind = NUMBER if key in _SCORE_NUMBERS else "any" if key in ("complete", "capped") else TEXT
+    return (lambda row: row.get(key)), kind, fmt if key in _TWO_DECIMALS else None
+
+
+def _release(book: Any) -> None:
+    """Let a closed workbook be freed as soon as it is dropped: each XlsxWriter worksheet keeps its workbook's
+    ``add_format`` (a reference cycle), so the workbook and its million cells would wait for the cyclic garbage
+    collector, which, turned back on after the report, would first walk all of them (a second in a province)."""
+    for sheet in book.worksheets():
+        if hasattr(sheet, "workbook_add_format"):
+            sheet.workbook_add_format = None
 
 
 def _close_rows(sheet: Any) -> None:
