@@ -38,6 +38,8 @@ KNOWN = {
         "rules_paths",
         "shown_statuses",
         "split_inputs",
+        "WORKERS_HELP",
+        "workers_argument",
     },  # the CLI's own helpers, shared by every shell
     "cli_closed_loop": {"add_commands", "emit", "json_bytes"},  # the closed-loop commands' output helpers
     "cli_rectify": {"RECTIFICATIONS_HELP", "add_commands", "with_rectifications"},  # evaluate --rectifications
@@ -60,10 +62,10 @@ KNOWN = {
     "cli_explain": {"add_finding_options", "explain_finding", "wants_finding"},
     "cli_scorecard": {"add_commands"},
     "cli_history": {"add_commands", "main"},  # history runs|diff|show, started without the rest (command.py)
-    "cli_streams": {"EXIT_BROKEN_PIPE", "broken_pipe", "prepare_streams"},  # UTF-8 streams, a closed pipe
+    "cli_streams": {"EXIT_BROKEN_PIPE", "exit_for", "prepare_streams"},  # UTF-8 streams, a closed pipe
     "cli": {"main"},  # command.py: every command but history
     "coverage": {"coverage_markdown"},
-    "errors": {"did_you_mean"},
+    "errors": {"Error", "did_you_mean"},  # cli_streams: the base error, without importing the whole package
     "guard": {"shown"},  # a value cut short for a message
     "render.frames": {"require_parquet", "write_parquet"},  # Parquet, an optional extra
     "render.json": {"render_json"},  # with the header's filter (extra=)

@@ -138,6 +138,16 @@ def test_the_command_line_takes_workers_and_writes_the_same_file(province: Path,
     assert exited.value.code == 2
 
 
+def test_report_takes_workers_too(province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = ["report", str(province), "--rules", str(RULES), "--period", "2024", "--as-of", AS_OF]
+    codes = [main([*args, "--workers", str(n), "-o", str(tmp_path / f"{n}.json")]) for n in (1, 2)]
+    assert codes[0] == codes[1] != 2
+    assert (tmp_path / "1.json").read_bytes() == (tmp_path / "2.json").read_bytes()
+    monkeypatch.setattr(workers_module, "work", worker_faults.die_after_setup)  # proof the workers were used
+    assert main([*args, "--workers", "2", "-o", str(tmp_path / "dead.json")]) == 3
+    assert not (tmp_path / "dead.json").exists()
+
+
 def test_the_tracer_sees_the_parents_stages_and_the_workers_counts(rules, province: Path) -> None:  # type: ignore[no-untyped-def]
     tracer = RecordingTracer()
     out = io.BytesIO()

@@ -24,7 +24,6 @@ from typing import Any
 from . import (
     DEFAULT_FAIL_ON,
     EngineError,
-    Error,
     NullTracer,
     RecordingTracer,
     RecordSource,
@@ -45,6 +44,7 @@ from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
 from .cli_common import (
     DEFAULT_REPORT_FORMAT,
+    WORKERS_HELP,
     UsageError,
     fail_on_argument,
     local_rules,
@@ -52,6 +52,7 @@ from .cli_common import (
     rules_paths,
     shown_statuses,
     split_inputs,
+    workers_argument,
 )
 from .cli_explain import add_finding_options, explain_finding, wants_finding
 from .cli_history import add_commands as add_history_commands
@@ -61,8 +62,7 @@ from .cli_rectify import add_commands as add_rectify_commands
 from .cli_reports import add_commands as add_report_commands
 from .cli_scorecard import add_commands as add_scorecard_commands
 from .cli_streams import EXIT_BROKEN_PIPE as EXIT_BROKEN_PIPE  # re-exported: the exit code of a closed pipe
-from .cli_streams import broken_pipe as _broken_pipe
-from .cli_streams import prepare_streams
+from .cli_streams import exit_for, prepare_streams
 from .provenance import number_view, provenance_lines
 from .schema import KINDS as SCHEMA_KINDS
 
@@ -83,32 +83,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         result: int = args.func(args)
         return result
-    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly
-        return _broken_pipe()
-    except KeyboardInterrupt:  # Ctrl-C: no traceback; an output file being written was left as it was
-        print("rules-engine: 已中断 interrupted", file=sys.stderr)
-        return 130
     except RulesError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(_problems_line(exc), file=sys.stderr)
         return 2
-    except Error as exc:  # InputError, PeriodError, OutputError, UsageError ...
-        print(f"rules-engine: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        name = exc.filename if exc.filename is not None else "-"
-        print(f"rules-engine: 无法读写文件 cannot read or write {name}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
     except (EngineError, WorkerError) as exc:
         print(f"rules-engine: 内部错误（请报告） internal engine error, please report: {exc}", file=sys.stderr)
         return 3
-    except Exception as exc:  # a bug: never exit 1, which means "violations found"
-        import traceback
-
-        traceback.print_exc()
-        print(f"rules-engine: 内部错误（请报告） internal error, please report: {exc!r}", file=sys.stderr)
-        return 3
+    except (Exception, KeyboardInterrupt) as exc:
+        return exit_for(exc)
 
 
 def _problems_line(exc: RulesError) -> str:
@@ -196,8 +180,7 @@ def _parser() -> argparse.ArgumentParser:
         type=workers_argument,
         default=None,
         metavar="N",
-        help="工作进程数 worker processes the organisations are split over (the same report for any N); default "
-        "auto: the machine's cores, but 1 below 500 organisations",
+        help=WORKERS_HELP,
     )
     ev.add_argument(
         "--show",
@@ -337,18 +320,6 @@ EVALUATE_EPILOG = """\
 '--fail-on violated,incomplete,pending' also fails while a duty's window is not over (exit 4).
 Rows dated after --as-of, identical duplicates and rows dated outside every period are excluded
 (input.excluded), not rejected: they do not make a run incomplete."""
-
-
-def workers_argument(text: str) -> int | None:
-    if text == "auto":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"应为正整数或 auto expected a positive whole number or auto, got '{text}'")
-    return value
 
 
 def _packs(args: argparse.Namespace) -> int:

@@ -13,8 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import Error
-from .cli_streams import broken_pipe, prepare_streams
+from .cli_streams import exit_for, prepare_streams
 
 DB_HELP = "the findings store: a SQLite file or a database URL (default: $RULES_ENGINE_DB, else ./rules-engine.db)"
 
@@ -92,21 +91,5 @@ def main(argv: Sequence[str]) -> int:
         args = parser.parse_args(argv)
         result: int = args.func(args)
         return result
-    except BrokenPipeError:
-        return broken_pipe()
-    except KeyboardInterrupt:
-        print("rules-engine: 已中断 interrupted", file=sys.stderr)
-        return 130
-    except Error as exc:
-        print(f"rules-engine: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        name = exc.filename if exc.filename is not None else "-"
-        print(f"rules-engine: 无法读写文件 cannot read or write {name}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # a bug: never exit 1, which means "violations found"
-        import traceback
-
-        traceback.print_exc()
-        print(f"rules-engine: 内部错误（请报告） internal error, please report: {exc!r}", file=sys.stderr)
-        return 3
+    except (Exception, KeyboardInterrupt) as exc:
+        return exit_for(exc)

@@ -21,12 +21,14 @@ from . import RecordSource, Report, Status, evaluate
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_common import (
     DEFAULT_REPORT_FORMAT,
+    WORKERS_HELP,
     UsageError,
     fail_on_argument,
     parse_params,
     rules_paths,
     shown_statuses,
     split_inputs,
+    workers_argument,
 )
 
 FORMATS = ("xlsx", "html")
@@ -80,6 +82,7 @@ def add_commands(sub: Any, rules_help: str, whole: str) -> None:
     rp.add_argument(
         "--max-evidence", type=int, default=20, metavar="N", help="evidence ids listed per finding (default 20)"
     )
+    rp.add_argument("--workers", type=workers_argument, default=None, metavar="N", help=WORKERS_HELP)
     rp.add_argument(
         "--show",
         help="statuses listed (html: violated,undeterminable,pending,waived unless given; the other formats: "
@@ -177,6 +180,7 @@ def _report(args: argparse.Namespace) -> int:
         as_of=as_of,
         waivers=list(args.waivers),
         max_evidence=args.max_evidence,
+        workers=args.workers,
     )
     from .cli_outputs import note_filters, roster_orgs
 
