@@ -22,6 +22,7 @@ import orjson
 import polars as pl
 
 from .compile import CompiledRule, CompiledRules
+from .load.columnar import frame_recs
 from .load.inputs import BadRow, Rec
 from .model.rules import Match, Role
 from .periods import Period
@@ -70,6 +71,34 @@ class RecordColumns:
         pending.append(rec)
         if len(pending) >= _FLUSH:
             self._flush()
+
+    def add_frame(self, frame: pl.DataFrame) -> None:
+        """Take a block of used records as columns (the layout of
+        :data:`rules_engine.load.columnar.RECORD_FRAME`), in reading order, after those taken so far."""
+        self._flush()
+        n = frame.height
+        if not n:
+            return
+        first = self.rows
+        index = self._source_index
+        for name in frame.get_column("source").unique(maintain_order=True).to_list():
+            if name not in index:
+                index[name] = len(self.sources)
+                self.sources.append(name)
+        unknown = frame.with_row_index("_row", first).filter(pl.col("unknown").list.len() > 0)
+        for row, rec in zip(unknown.get_column("_row").to_list(), frame_recs(unknown), strict=True):
+            self.with_unknown[row] = rec
+        rows = pl.int_range(first, first + n, dtype=pl.UInt32).alias("row")
+        records = frame.select(
+            *(name for name in _RECORDS if name != "source"),
+            pl.col("source").replace_strict(index, return_dtype=pl.UInt32()),
+        ).select(*_RECORDS)
+        people = frame.select(rows, pl.col("participants").alias("person")).explode("person").drop_nulls("person")
+        tags = frame.select(rows, pl.col("tags").alias("tag")).explode("tag").drop_nulls("tag")
+        self.blocks.append(
+            (records.cast(pl.Schema(_RECORDS)), people.cast(pl.Schema(_PEOPLE)), tags.cast(pl.Schema(_TAGS)))
+        )
+        self.rows += n
 
     def _flush(self) -> None:
         recs, self.pending = self.pending, []
@@ -146,6 +175,17 @@ class Counter:
         if rules:
             for rule in rules:
                 self._trigger(rule, rec)
+
+    def add_frame(self, frame: pl.DataFrame) -> None:
+        """Take a block of used records as columns (:data:`rules_engine.load.columnar.RECORD_FRAME`), in reading
+        order; the few of a trigger type start their duties one by one, as :meth:`add` does."""
+        self.records.add_frame(frame)
+        triggers = self.triggers
+        if triggers:
+            started = frame.filter(pl.col("type").is_in(list(triggers)))
+            for rec in frame_recs(started):
+                for rule in triggers[rec.type]:
+                    self._trigger(rule, rec)
 
     def add_bad(self, row: BadRow) -> None:
         self.taints.append(row)

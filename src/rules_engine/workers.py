@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import polars as pl
 
 from .compile import CompiledRules
 from .errors import Error, InputError
@@ -69,7 +70,9 @@ about half a second of CPU, more than a small run gains (see benchmarks/README.m
 _BATCH = 4096  # rows per message to a worker: bounded memory in the pipe and in both processes
 _SPOOL_READ = 1 << 20  # about this many bytes of a spool file's lines read and handed to the writer at a time
 _ROW = 0  # a message item: a used record (as a tuple) ...
-_BAD = 1  # ... or a rejected row
+_BAD = 1  # ... or a rejected row ...
+_FRAME = 2  # ... or a block of used records as columns (rules_engine.load.columnar.RECORD_FRAME)
+_FRAME_ROWS = 65536  # rows of a block per message
 
 
 class WorkerError(RuntimeError):
@@ -371,6 +374,14 @@ class _Router:
         if len(batch) >= _BATCH:
             self._flush(i)
 
+    def add_frame(self, frame: pl.DataFrame) -> None:
+        worker = pl.col("org").replace_strict(self.worker_of, return_dtype=pl.UInt32()).alias("_worker")
+        for (i,), part in frame.with_columns(worker).partition_by("_worker", as_dict=True).items():
+            part = part.drop("_worker")
+            for start in range(0, part.height, _FRAME_ROWS):  # sent at once, after the rows before it
+                self.batches[int(i)].append((_FRAME, part.slice(start, _FRAME_ROWS)))
+                self._flush(int(i))
+
     def add_bad(self, row: BadRow) -> None:
         i = self.worker_of.get(row.org or "")
         for j in range(len(self.batches)) if i is None else (i,):  # unknown organisation: it may taint any
@@ -445,6 +456,9 @@ def _evaluate_share(conn: Connection) -> _Result:
                     )
                 )
                 records += 1
+            elif item[0] == _FRAME:
+                counter.add_frame(item[1])
+                records += item[1].height
             else:
                 add_bad(item[1])
     groups, statuses, loaded = conclude(
