@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
-import mmap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 
@@ -100,7 +99,8 @@ _DECODED = pl.Struct(
         "tags": pl.List(pl.String()),
     }
 )  # ``text`` is not kept: the gate has seen that it is a string or null
-_SLICE = 262144  # lines gated and decoded at a time
+_SLICE = 16384  # lines gated and decoded at a time (larger slices took more memory for no speed)
+_PIECE = 1 << 25  # bytes of the file read at a time
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # (UTF-32's begin with UTF-16's)
 
 
@@ -115,52 +115,70 @@ class ColumnarFile:
 
 
 def read_jsonl_columns(path: Path, source: str) -> ColumnarFile | None:
-    """Read a JSON Lines file by columns, or None when its lines cannot be mapped with certainty (then read it
-    row by row)."""
-    size = path.stat().st_size
-    if size == 0:
-        return None
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        if view[:4].startswith(_BOMS) or view.find(b"\r") >= 0 or view.find(b"\x01") >= 0:
-            return None
-        ends = view[size - 1 : size] == b"\n"
-    try:
-        lines = pl.read_csv(
-            path,
-            has_header=False,
-            separator="\x01",
-            quote_char=None,
-            schema={"text": pl.String()},
-            encoding="utf8",
-            raise_if_empty=False,
-            glob=False,
-        )
-    except (pl.exceptions.PolarsError, OSError):  # not UTF-8, or anything else polars cannot split
-        return None
-    height = lines.height
-    total = lines.get_column("text").str.len_bytes().sum() or 0
-    if total != size - (height if ends else height - 1):  # every byte a line's, or a line end
-        return None
-    lines = lines.with_row_index("line", offset=1)
+    """Read a JSON Lines file by columns, a few megabytes at a time, or None when its lines cannot be mapped with
+    certainty (then it is read row by row)."""
     decoded: list[pl.DataFrame] = []
     others: list[tuple[int, Rec | BadRow]] = []
     text = pl.col("text")
-    for start in range(0, height, _SLICE):
-        part = lines.slice(start, _SLICE).with_columns(ok=text.str.contains(GATE).fill_null(False))
-        part = part.with_columns(ok=pl.col("ok") & (text.str.len_bytes() <= MAX_LINE))
-        good = part.filter("ok")
-        decoded.append(
-            good.select(pl.col("line").cast(pl.Int64), text.str.json_decode(_DECODED).alias("r"))
-            .unnest("r")
-            .with_columns(day=pl.col("date").str.to_date("%Y-%m-%d", strict=False))
-        )
-        for number, raw in part.filter(~pl.col("ok") & text.is_not_null()).select("line", "text").iter_rows():
-            row = jsonl_row(raw.encode(), source, number)
-            if row is not None:
-                others.append((number, row))
-    del lines
-    rows = pl.concat(decoded) if decoded else pl.DataFrame()
-    return ColumnarFile(rows, others)
+    number = 1  # the line a piece starts at
+    with path.open("rb") as handle:
+        if handle.read(4).startswith(_BOMS):
+            return None
+        handle.seek(0)
+        for piece in _pieces(handle):
+            if b"\r" in piece or b"\x01" in piece:
+                return None
+            try:
+                lines = pl.read_csv(
+                    piece,
+                    has_header=False,
+                    separator="\x01",
+                    quote_char=None,
+                    schema={"text": pl.String()},
+                    encoding="utf8",
+                    raise_if_empty=False,
+                )
+            except pl.exceptions.PolarsError:  # not UTF-8, or anything else polars cannot split
+                return None
+            height = lines.height
+            ends = piece.endswith(b"\n")
+            if height != piece.count(b"\n") + (0 if ends else 1):
+                return None
+            if (lines.get_column("text").str.len_bytes().sum() or 0) != len(piece) - (height if ends else height - 1):
+                return None  # every byte a line's, or a line end
+            lines = lines.with_row_index("line", offset=number)
+            number += height
+            for start in range(0, height, _SLICE):
+                part = lines.slice(start, _SLICE)
+                part = part.with_columns(
+                    ok=text.str.contains(GATE).fill_null(False) & (text.str.len_bytes() <= MAX_LINE)
+                )
+                decoded.append(
+                    part.filter("ok")
+                    .select(pl.col("line").cast(pl.Int64), text.str.json_decode(_DECODED).alias("r"))
+                    .unnest("r")
+                    .with_columns(day=pl.col("date").str.to_date("%Y-%m-%d", strict=False))
+                )
+                for line, raw in part.filter(~pl.col("ok") & text.is_not_null()).select("line", "text").iter_rows():
+                    row = jsonl_row(raw.encode(), source, line)
+                    if row is not None:
+                        others.append((line, row))
+    if not decoded:
+        return None  # an empty file
+    return ColumnarFile(pl.concat(decoded), others)
+
+
+def _pieces(handle: BinaryIO) -> Iterator[bytes]:
+    """The file in pieces of whole lines (the last one may lack its line end)."""
+    carry = b""
+    while block := handle.read(_PIECE):
+        data = carry + block
+        cut = data.rfind(b"\n") + 1
+        carry = data[cut:]
+        if cut:
+            yield data[:cut]
+    if carry:
+        yield carry
 
 
 @dataclass
