@@ -146,6 +146,7 @@ def test_the_example_and_a_messy_file_give_the_same_bytes_with_workers_too(rules
     for k, (name, mess) in enumerate(MESSES.items()):  # every kind of mess once, spread over the file
         at = (len(name) * 37) % len(lines)
         lines[at:at] = mess({**first, "id": f"M{k}"}, other)
+    lines[10:10] = [_spaced(dict(reversed(list(other.items()))))]  # an earlier line's record, read row by row
     paths = _write(tmp_path, [lines[:600], lines[600:]], "\n", False)
     by_rows = _report(rules, paths, columnar=False)
     report = json.loads(by_rows)
