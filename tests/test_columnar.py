@@ -76,6 +76,7 @@ MESSES: dict[str, Any] = {
     "no such day": lambda r, o: [_spaced({**r, "date": "2024-02-30"})],
     "day badly written": lambda r, o: [_spaced({**r, "date": "2024-2-3"})],
     "after the evaluation date": lambda r, o: [_spaced({**r, "date": "2025-03-01"})],
+    "after the evaluation date, inside the span": lambda r, o: [_spaced({**r, "date": "2025-01-20"})],
     "outside every window": lambda r, o: [_spaced({**r, "date": "2019-05-01"})],
     "id a number": lambda r, o: [_spaced({**r, "id": 17})],
     "id empty": lambda r, o: [_spaced({**r, "id": ""})],
@@ -147,10 +148,14 @@ def test_the_example_and_a_messy_file_give_the_same_bytes_with_workers_too(rules
         at = (len(name) * 37) % len(lines)
         lines[at:at] = mess({**first, "id": f"M{k}"}, other)
     lines[10:10] = [_spaced(dict(reversed(list(other.items()))))]  # an earlier line's record, read row by row
-    paths = _write(tmp_path, [lines[:600], lines[600:]], "\n", False)
+    # in the second file: a copy of a first file's record, and a record with another first-file record's id
+    second = [*lines[600:], LINES[20], _spaced({**json.loads(LINES[21]), "chair": None})]
+    paths = _write(tmp_path, [lines[:600], second], "\n", False)
     by_rows = _report(rules, paths, columnar=False)
     report = json.loads(by_rows)
     assert all(report["input"][key] for key in ("rejections", "excluded", "warnings"))
+    codes = {row["code"] for key in ("rejections", "excluded") for row in report["input"][key]}
+    assert {"row.duplicate.identical", "row.duplicate.conflict"} <= codes
     assert _report(rules, paths, columnar=True) == by_rows
     assert _report(rules, paths, columnar=True, workers=2) == by_rows
 
