@@ -184,9 +184,11 @@ class Intake:
         if read is None:
             return False
         rows, others = read.rows, read.others
+        del read
         ok = vouched(rows, self._known(), others) if rows.height else pl.Series(dtype=pl.Boolean)
         good = as_record_frame(rows.filter(ok), source)
         others = list(heapq.merge(others, checked(rows.filter(~ok), source), key=lambda item: item[0]))
+        del rows, ok  # (the decoded text of the dates and the lists: no longer needed)
         if later:
             ids = [row.id if isinstance(row, Rec) else row.record_id for _, row in others]
             self._earlier.append(pl.Series([i for i in ids if i is not None], dtype=pl.String))
