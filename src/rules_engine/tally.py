@@ -190,6 +190,7 @@ class Counter:
             tally = _Tally(self.compiled, self.index, self.records, judged, self.max_evidence)
             tally.run()
             self.tallied = tally.tallied
+        self.records = RecordColumns()  # (tallied: what the findings need of the records is in `self.tallied`)
         return self.trigger_obligations
 
     def attach_taints(self, obligations: Iterable[Obligation]) -> None:
@@ -228,11 +229,8 @@ class Tallied:
         evidence: pl.DataFrame | None,
         rejected: pl.DataFrame | None,
         whys: list[Why],
-        table: pl.DataFrame,
-        rules: dict[int, CompiledRule],
     ) -> None:
         self.obs, self.ids, self.evidence, self.rejected, self.whys = obs, ids, evidence, rejected, whys
-        self.table, self.rules = table, rules
         self.filled = False
 
     def fill(self) -> None:
@@ -275,6 +273,7 @@ class JsonLists:
         self.tallied, self.ids, self.rows = tallied, ids, rows.cast(pl.UInt32)
         self.texts: dict[tuple[Any, ...], int] = {}  # a rejected candidate's reason -> its number in `made`
         self.made: list[str] = []  # the reasons' texts as JSON
+        self.rules: dict[int, CompiledRule] = {}
         self.codes = pl.Series([why[0] for why in tallied.whys], dtype=pl.String)
 
     def chunk(self, start: int, end: int) -> tuple[pl.Series, pl.Series]:
@@ -329,20 +328,30 @@ class JsonLists:
 
         tallied = self.tallied
         numbers = obs.gather(part.get_column("pos"))
-        table = tallied.table
+        distinct_obs = numbers.unique()
+        judged = [tallied.obs[i] for i in distinct_obs.to_list()]  # (a chunk's: few)
+        rules = self.rules
+        for ob in judged:
+            rules.setdefault(ob.rule.index, ob.rule)
+        windows = [ob.window for ob in judged]
+        of = pl.DataFrame(
+            {
+                "ob": distinct_obs,
+                "rule": [ob.rule.index for ob in judged],
+                "ws": [w.start if w is not None else None for w in windows],
+                "we": [w.end if w is not None else None for w in windows],
+                "area": [ob.portfolio for ob in judged],
+            },
+            schema={"ob": pl.UInt32, "rule": pl.Int64, "ws": pl.Date, "we": pl.Date, "area": pl.String},
+        )
         code = pl.col("code")
         outside, portfolio = code == "outside", code == "portfolio"
         keys = ["rule", "why", "ws", "we", "area", "no_area"]  # (no nulls: joins on them)
-        keyed = pl.DataFrame(
-            {
-                "rule": table.get_column("rule").gather(numbers),
-                "why": part.get_column("why"),
-                "code": self.codes.gather(part.get_column("why")),
-                "ws": table.get_column("w_start").gather(numbers),
-                "we": table.get_column("w_end").gather(numbers),
-                "area": table.get_column("area").gather(numbers),
-            }
-        ).select(
+        keyed = (
+            pl.DataFrame({"ob": numbers, "why": part.get_column("why")}).with_row_index("i").join(of, on="ob").sort("i")
+        )
+        keyed = keyed.with_columns(self.codes.gather(keyed.get_column("why")).alias("code"))
+        keyed = keyed.select(
             "rule",
             "why",
             ws=pl.when(outside).then(pl.col("ws")).otherwise(dt.date.min),
@@ -359,7 +368,7 @@ class JsonLists:
             if text is None:
                 why = whys[number]
                 window = Period(start, end) if why[0] == "outside" else None
-                reason = _reason_text(tallied.rules[rule], why, window, None if no_area else area)
+                reason = _reason_text(rules[rule], why, window, None if no_area else area)
                 text = texts[key] = len(made)
                 made.append(orjson.dumps(reason).decode())
             found.append(text)
@@ -418,7 +427,6 @@ class _Tally:
         self._order: list[Obligation] = []
         self._evidence: list[pl.DataFrame] = []
         self._rejected: list[pl.DataFrame] = []
-        self._tables: list[pl.DataFrame] = []
         self._whys: dict[tuple[str, str, str], int] = {}
 
     def run(self) -> None:
@@ -464,8 +472,6 @@ class _Tally:
             pl.concat(self._evidence) if self._evidence else None,
             pl.concat(self._rejected) if self._rejected else None,
             whys,
-            pl.concat(self._tables),
-            self.rules,
         )
 
     @staticmethod
@@ -649,7 +655,6 @@ class _Tally:
             ob.row = i
         self._order.extend(obs)
         offset = pl.lit(start, dtype=pl.UInt32)
-        self._tables.append(table.select("rule", "area", "w_start", "w_end"))
         counting = judged.filter(pl.col("code").is_null())
         counts = counting.group_by("ob", maintain_order=True).len()
         for i, n in zip(counts.get_column("ob").to_list(), counts.get_column("len").to_list(), strict=True):
