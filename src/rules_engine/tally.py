@@ -271,10 +271,8 @@ class JsonLists:
 
     def __init__(self, tallied: Tallied, ids: pl.Series, rows: pl.Series) -> None:
         self.tallied, self.ids, self.rows = tallied, ids, rows.cast(pl.UInt32)
-        self.texts: dict[tuple[Any, ...], int] = {}  # a rejected candidate's reason -> its number in `made`
+        self.texts: dict[tuple[Any, ...], int] = {}  # a reason (rule, why, window, area) -> its number in `made`
         self.made: list[str] = []  # the reasons' texts as JSON
-        self.rules: dict[int, CompiledRule] = {}
-        self.codes = pl.Series([why[0] for why in tallied.whys], dtype=pl.String)
 
     def chunk(self, start: int, end: int) -> tuple[pl.Series, pl.Series]:
         """The lists of the findings at positions `start` to `end` (exclusive), ``[]`` for none."""
@@ -328,52 +326,27 @@ class JsonLists:
 
         tallied = self.tallied
         numbers = obs.gather(part.get_column("pos"))
-        distinct_obs = numbers.unique()
-        judged = [tallied.obs[i] for i in distinct_obs.to_list()]  # (a chunk's: few)
-        rules = self.rules
-        for ob in judged:
-            rules.setdefault(ob.rule.index, ob.rule)
-        windows = [ob.window for ob in judged]
-        of = pl.DataFrame(
-            {
-                "ob": distinct_obs,
-                "rule": [ob.rule.index for ob in judged],
-                "ws": [w.start if w is not None else None for w in windows],
-                "we": [w.end if w is not None else None for w in windows],
-                "area": [ob.portfolio for ob in judged],
-            },
-            schema={"ob": pl.UInt32, "rule": pl.Int64, "ws": pl.Date, "we": pl.Date, "area": pl.String},
-        )
-        code = pl.col("code")
-        outside, portfolio = code == "outside", code == "portfolio"
-        keys = ["rule", "why", "ws", "we", "area", "no_area"]  # (no nulls: joins on them)
-        keyed = (
-            pl.DataFrame({"ob": numbers, "why": part.get_column("why")}).with_row_index("i").join(of, on="ob").sort("i")
-        )
-        keyed = keyed.with_columns(self.codes.gather(keyed.get_column("why")).alias("code"))
-        keyed = keyed.select(
-            "rule",
-            "why",
-            ws=pl.when(outside).then(pl.col("ws")).otherwise(dt.date.min),
-            we=pl.when(outside).then(pl.col("we")).otherwise(dt.date.min),
-            area=pl.when(portfolio).then(pl.col("area")).otherwise(pl.lit("")).fill_null(""),
-            no_area=~portfolio | pl.col("area").is_null(),
-        )
-        distinct = keyed.unique(maintain_order=True)
+        distinct = numbers.unique().sort()
+        width = len(tallied.whys)
+        # (obligation, why) as one number: its obligation's place in `distinct`, then the why
+        keys = distinct.search_sorted(numbers).cast(pl.UInt64) * width + part.get_column("why").cast(pl.UInt64)
+        pairs = keys.unique().sort()
         texts, made, whys = self.texts, self.made, tallied.whys
+        judged = [tallied.obs[i] for i in distinct.to_list()]  # (a chunk's: few)
         found = []
-        for rule, number, start, end, area, no_area in distinct.iter_rows():
-            key = (rule, number, start, end, area, no_area)
-            text = texts.get(key)
+        for key in pairs.to_list():
+            ob, why = judged[key // width], whys[key % width]
+            window = ob.window if why[0] == "outside" else None
+            area = ob.portfolio if why[0] == "portfolio" else None
+            span = (window.start, window.end) if window is not None else None
+            cached = (ob.rule.index, key % width, span, area)
+            text = texts.get(cached)
             if text is None:
-                why = whys[number]
-                window = Period(start, end) if why[0] == "outside" else None
-                reason = _reason_text(rules[rule], why, window, None if no_area else area)
-                text = texts[key] = len(made)
+                reason = _reason_text(ob.rule, why, Period(*span) if span is not None else None, area)
+                text = texts[cached] = len(made)
                 made.append(orjson.dumps(reason).decode())
             found.append(text)
-        distinct = distinct.with_columns(text=pl.Series(found, dtype=pl.UInt32))
-        chosen = keyed.with_row_index("i").join(distinct, on=keys).sort("i").get_column("text")
+        chosen = pl.Series(found, dtype=pl.UInt32).gather(pairs.search_sorted(keys))
         return pl.Series(made, dtype=pl.String).gather(chosen)
 
 
