@@ -6,7 +6,8 @@ Once all are read, every obligation is joined to its candidate records on its ma
 record type; a pair's second person or a portfolio holder among the participants, or the portfolio area),
 never to every record; the rule's conditions are then expressions over those candidate rows, and the
 secretary or the team on a record's date come from a join with the roster's terms of office.
-Trigger rules get their obligations here, from the records that start them.
+Trigger rules get their obligations here, from the records that start them. The joins run a chunk of
+organisations at a time (:data:`CHUNK_RECORDS`), so that their intermediates are bounded by a chunk.
 """
 
 from __future__ import annotations
