@@ -33,6 +33,7 @@ Refs = dict[str, "tuple[str, ...] | set[str]"]  # the people a record filter nam
 MAX_EVIDENCE = 20  # evidence ids kept per finding (``count`` has them all); evaluate(max_evidence=...)
 MAX_REJECTED = 20  # rejected candidates kept per finding
 CHUNK_RECORDS = 32768  # records tallied at a time (whole organisations: bounds the memory of the joins)
+_REASON_TEXTS = 8192  # rejected candidates' reason texts kept for reuse while writing JSON (then made again)
 _FLUSH = 65536  # used records held as objects before they become a block of columns
 
 _RECORDS: dict[str, pl.DataType] = {
@@ -261,7 +262,7 @@ class Tallied:
         """The ``evidence`` and ``rejected`` lists as the compact JSON a finding holds, for findings written in
         the order of `rows` (the tally number of each finding's obligation, null for one not tallied), a chunk
         at a time (:meth:`JsonLists.chunk`): the lists are held as rows and reason numbers, made into text (and
-        their reasons' texts made, each once) only for the chunk being written."""
+        their reasons' texts made, the last few thousand kept for reuse) only for the chunk being written."""
         from .finding_lines import escaped_column  # (the JSON path only)
 
         return JsonLists(self, escaped_column(self.ids), rows)
@@ -274,6 +275,7 @@ class JsonLists:
         self.tallied, self.ids, self.rows = tallied, ids, rows.cast(pl.UInt32)
         self.texts: dict[tuple[Any, ...], int] = {}  # a reason (rule, why, window, area) -> its number in `made`
         self.made: list[str] = []  # the reasons' texts as JSON
+        self.column = pl.Series(dtype=pl.String)  # the same, as a column
 
     def chunk(self, start: int, end: int) -> tuple[pl.Series, pl.Series]:
         """The lists of the findings at positions `start` to `end` (exclusive), ``[]`` for none."""
@@ -322,10 +324,12 @@ class JsonLists:
     def _reasons(self, part: pl.DataFrame, obs: pl.Series) -> pl.Series:
         """The JSON text of each rejected candidate's reason (`part`, the chunk's, with ``pos`` and ``why``): the
         same why under the same rule reads the same, but for the judged window (an ``outside`` why) and the
-        portfolio area (a ``portfolio`` why). Each text is made once a run."""
+        portfolio area (a ``portfolio`` why). The last few thousand texts are kept for reuse."""
         from .findings import _reason_text
 
         tallied = self.tallied
+        if len(self.made) > _REASON_TEXTS:  # most are one person's window: kept for a while, not the whole run
+            self.texts, self.made, self.column = {}, [], pl.Series(dtype=pl.String)
         numbers = obs.gather(part.get_column("pos"))
         distinct = numbers.unique().sort()
         width = len(tallied.whys)
@@ -334,7 +338,7 @@ class JsonLists:
         pairs = keys.unique().sort()
         texts, made, whys = self.texts, self.made, tallied.whys
         judged = [tallied.obs[i] for i in distinct.to_list()]  # (a chunk's: few)
-        found = []
+        found, new = [], len(made)
         for key in pairs.to_list():
             ob, why = judged[key // width], whys[key % width]
             window = ob.window if why[0] == "outside" else None
@@ -347,8 +351,10 @@ class JsonLists:
                 text = texts[cached] = len(made)
                 made.append(orjson.dumps(reason).decode())
             found.append(text)
+        if len(made) > new:  # (the texts as a column, extended by the new ones)
+            self.column = self.column.extend(pl.Series(made[new:], dtype=pl.String))
         chosen = pl.Series(found, dtype=pl.UInt32).gather(pairs.search_sorted(keys))
-        return pl.Series(made, dtype=pl.String).gather(chosen)
+        return self.column.gather(chosen)
 
 
 _OBLIGATIONS: dict[str, pl.DataType] = {
@@ -443,8 +449,8 @@ class _Tally:
         self.tallied = Tallied(
             self._order,
             records.get_column("id"),
-            pl.concat(self._evidence) if self._evidence else None,
-            pl.concat(self._rejected) if self._rejected else None,
+            pl.concat(self._evidence, rechunk=True) if self._evidence else None,
+            pl.concat(self._rejected, rechunk=True) if self._rejected else None,
             whys,
         )
 
