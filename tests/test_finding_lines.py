@@ -30,8 +30,11 @@ def _python_lines(run: Any, keys: dict[int, str] | None) -> bytes:
 @pytest.mark.parametrize("lists", ["columns", "objects"])
 def test_lines_from_columns_are_the_bytes_of_finding_dict(layout: str, lists: str, monkeypatch) -> None:
     """Every status, waivers, escalations, triggers, pairs, portfolios, custom and short messages (the example),
-    in chunks smaller than the run, with the tally's lists as columns or already on the obligations."""
+    in chunks smaller than the run (the tally's too), with the tally's lists as columns or already on the
+    obligations."""
     monkeypatch.setattr("rules_engine.finding_lines.CHUNK", 97)
+    monkeypatch.setattr("rules_engine.tally.CHUNK_RECORDS", 5)
+    monkeypatch.setattr("rules_engine.tally._REASON_TEXTS", 2)  # the reasons' texts made again, chunk after chunk
     run = prepare(
         RULES,
         EXAMPLE / "roster.yaml",

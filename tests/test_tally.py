@@ -106,10 +106,17 @@ def _taints(rows: list[BadRow] | None) -> list[tuple[str, int, str]]:
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenario(), st.sampled_from([0, 1, 20]), st.sampled_from([1, 2, 20]), st.sampled_from([1, 5, 65536]))
+@given(
+    scenario(),
+    st.sampled_from([0, 1, 20]),
+    st.sampled_from([1, 2, 20]),
+    st.sampled_from([1, 5, 65536]),
+    st.sampled_from([1, 3, 32768]),
+)
 def test_the_tally_agrees_with_a_plain_loop_over_the_records(
-    case: dict[str, Any], max_evidence: int, cap: int, flush: int
+    case: dict[str, Any], max_evidence: int, cap: int, flush: int, chunk: int
 ) -> None:
+    """(`chunk`: the records tallied at a time, whole organisations: one organisation a chunk, a few, all.)"""
     compiled = compile_rules(RULESET, case["params"])
     seen: list[Rec] = []
     tallied: list[tuple[Obligation, Tallied]] = []
@@ -136,6 +143,7 @@ def test_the_tally_agrees_with_a_plain_loop_over_the_records(
         mock.patch.object(INTAKE, "_BATCH", case["batch"]),
         mock.patch.object(TALLY, "_FLUSH", flush),
         mock.patch.object(TALLY, "MAX_REJECTED", cap),
+        mock.patch.object(TALLY, "CHUNK_RECORDS", chunk),
         mock.patch.object(TALLY.Counter, "add", spy_add),
         mock.patch.object(TALLY.Counter, "finish", spy_finish),
     ):

@@ -34,7 +34,7 @@ from .plan import Obligation
 from .tally import JsonLists, Tallied
 from .texts import NA, UNK
 
-CHUNK = 16384  # findings turned into columns at a time (bounds the memory of the columns)
+CHUNK = 4096  # findings turned into columns at a time (bounds the memory of the columns)
 SEPARATOR = ",\n    "  # between two findings in a JSON report (see rules_engine.render.json)
 
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'

@@ -6,7 +6,8 @@ Once all are read, every obligation is joined to its candidate records on its ma
 record type; a pair's second person or a portfolio holder among the participants, or the portfolio area),
 never to every record; the rule's conditions are then expressions over those candidate rows, and the
 secretary or the team on a record's date come from a join with the roster's terms of office.
-Trigger rules get their obligations here, from the records that start them.
+Trigger rules get their obligations here, from the records that start them. The joins run a chunk of
+organisations at a time (:data:`CHUNK_RECORDS`), so that their intermediates are bounded by a chunk.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ Refs = dict[str, "tuple[str, ...] | set[str]"]  # the people a record filter nam
 
 MAX_EVIDENCE = 20  # evidence ids kept per finding (``count`` has them all); evaluate(max_evidence=...)
 MAX_REJECTED = 20  # rejected candidates kept per finding
+CHUNK_RECORDS = 32768  # records tallied at a time (whole organisations: bounds the memory of the joins)
+_REASON_TEXTS = 8192  # rejected candidates' reason texts kept for reuse while writing JSON (then made again)
 _FLUSH = 65536  # used records held as objects before they become a block of columns
 
 _RECORDS: dict[str, pl.DataType] = {
@@ -229,6 +232,7 @@ class Counter:
             tally = _Tally(self.compiled, self.index, self.records, judged, self.max_evidence)
             tally.run()
             self.tallied = tally.tallied
+        self.records = RecordColumns()  # (tallied: what the findings need of the records is in `self.tallied`)
         return self.trigger_obligations
 
     def attach_taints(self, obligations: Iterable[Obligation]) -> None:
@@ -267,11 +271,8 @@ class Tallied:
         evidence: pl.DataFrame | None,
         rejected: pl.DataFrame | None,
         whys: list[Why],
-        table: pl.DataFrame,
-        rules: dict[int, CompiledRule],
     ) -> None:
         self.obs, self.ids, self.evidence, self.rejected, self.whys = obs, ids, evidence, rejected, whys
-        self.table, self.rules = table, rules
         self.filled = False
 
     def fill(self) -> None:
@@ -300,86 +301,100 @@ class Tallied:
     def json_lists(self, rows: pl.Series) -> JsonLists:
         """The ``evidence`` and ``rejected`` lists as the compact JSON a finding holds, for findings written in
         the order of `rows` (the tally number of each finding's obligation, null for one not tallied), a chunk
-        at a time (:meth:`JsonLists.chunk`): the lists are held as ids and reason codes, never all as text."""
+        at a time (:meth:`JsonLists.chunk`): the lists are held as rows and reason numbers, made into text (and
+        their reasons' texts made, the last few thousand kept for reuse) only for the chunk being written."""
         from .finding_lines import escaped_column  # (the JSON path only)
-        from .findings import _reason_text
 
-        ids = escaped_column(self.ids)
-        positions = pl.DataFrame({"ob": rows.cast(pl.Int64)}).with_row_index("pos").filter(pl.col("ob").is_not_null())
-        evidence = None
-        if self.evidence is not None and self.evidence.height:
-            evidence = self.evidence.with_columns(pl.col("ob").cast(pl.Int64)).join(positions, on="ob")
-            evidence = evidence.sort("pos", "row")
-            evidence = evidence.select("pos", id=ids.gather(evidence.get_column("row")))
-        rejected, texts = None, pl.Series(dtype=pl.String)
-        if self.rejected is not None and self.rejected.height:
-            obs = self.rejected.get_column("ob")
-            code = pl.col("code")
-            keys = ["rule", "why", "ws", "we", "area", "no_area"]  # (no nulls: joins on them)
-            outside, portfolio = code == "outside", code == "portfolio"
-            area = pl.lit(self.table.get_column("area").gather(obs))
-            keyed = self.rejected.with_columns(
-                rule=self.table.get_column("rule").gather(obs),
-                ws=pl.when(outside).then(pl.lit(self.table.get_column("w_start").gather(obs))).otherwise(dt.date.min),
-                we=pl.when(outside).then(pl.lit(self.table.get_column("w_end").gather(obs))).otherwise(dt.date.min),
-                area=pl.when(portfolio).then(area).otherwise(pl.lit("")).fill_null(""),
-                no_area=~portfolio | area.is_null(),
-            )
-            distinct = keyed.select(keys).unique(maintain_order=True).with_row_index("reason")
-            made = []
-            for _, rule, why, start, end, area_name, no_area in distinct.iter_rows():  # each text once, as JSON
-                window = Period(start, end) if self.whys[why][0] == "outside" else None
-                text = _reason_text(self.rules[rule], self.whys[why], window, None if no_area else area_name)
-                made.append(orjson.dumps(text).decode())
-            texts = pl.Series(made, dtype=pl.String)
-            rejected = (
-                keyed.join(distinct, on=keys, how="left")
-                .with_columns(pl.col("ob").cast(pl.Int64))
-                .join(positions, on="ob")
-                .sort("pos", "row")
-            )
-            rejected = rejected.select("pos", "reason", id=ids.gather(rejected.get_column("row")))
-        return JsonLists(evidence, rejected, texts)
+        return JsonLists(self, escaped_column(self.ids), rows)
 
 
 class JsonLists:
     """See :meth:`Tallied.json_lists`."""
 
-    def __init__(self, evidence: pl.DataFrame | None, rejected: pl.DataFrame | None, texts: pl.Series) -> None:
-        self.evidence, self.rejected, self.texts = evidence, rejected, texts
+    def __init__(self, tallied: Tallied, ids: pl.Series, rows: pl.Series) -> None:
+        self.tallied, self.ids, self.rows = tallied, ids, rows.cast(pl.UInt32)
+        self.texts: dict[tuple[Any, ...], int] = {}  # a reason (rule, why, window, area) -> its number in `made`
+        self.made: list[str] = []  # the reasons' texts as JSON
+        self.column = pl.Series(dtype=pl.String)  # the same, as a column
 
     def chunk(self, start: int, end: int) -> tuple[pl.Series, pl.Series]:
         """The lists of the findings at positions `start` to `end` (exclusive), ``[]`` for none."""
         n = end - start
+        obs = self.rows.slice(start, n)
         evidence = pl.Series("evidence", ["[]"] * n, dtype=pl.String)
-        part = _between(self.evidence, start, end)
+        part = self._of(self.tallied.evidence, obs)
         if part is not None:
+            part = part.with_columns(id=self.ids.gather(part.get_column("row")))
             joined = part.group_by("pos", maintain_order=True).agg(pl.col("id").str.join('","'))
             made = joined.select(pl.concat_str(pl.lit('["'), pl.col("id"), pl.lit('"]'))).to_series()
-            evidence = evidence.scatter(joined.get_column("pos") - start, made)
+            evidence = evidence.scatter(joined.get_column("pos"), made)
         rejected = pl.Series("rejected", ["[]"] * n, dtype=pl.String)
-        part = _between(self.rejected, start, end)
+        part = self._of(self.tallied.rejected, obs)
         if part is not None:
+            part = part.with_columns(id=self.ids.gather(part.get_column("row")), text=self._reasons(part, obs))
             item = pl.concat_str(
                 pl.lit('{"record":"'), pl.col("id"), pl.lit('","reason":'), pl.col("text"), pl.lit("}")
             )
-            joined = (
-                part.with_columns(text=self.texts.gather(part.get_column("reason")))
-                .group_by("pos", maintain_order=True)
-                .agg(item.str.join(",").alias("items"))
-            )
+            joined = part.group_by("pos", maintain_order=True).agg(item.str.join(",").alias("items"))
             made = joined.select(pl.concat_str(pl.lit("["), pl.col("items"), pl.lit("]"))).to_series()
-            rejected = rejected.scatter(joined.get_column("pos") - start, made)
+            rejected = rejected.scatter(joined.get_column("pos"), made)
         return evidence, rejected
 
+    @staticmethod
+    def _of(frame: pl.DataFrame | None, obs: pl.Series) -> pl.DataFrame | None:
+        """The rows of `frame` (sorted by ``ob``) of the obligations `obs` (null: none), each with ``pos``, the
+        position of its obligation in `obs`: in the order of the positions, then of `frame`."""
+        if frame is None or frame.height == 0:
+            return None
+        numbers = frame.get_column("ob")
+        wanted = obs.fill_null(0)
+        spans = pl.DataFrame(
+            {
+                "pos": pl.int_range(0, obs.len(), dtype=pl.UInt32, eager=True),
+                "lo": numbers.search_sorted(wanted, "left"),
+                "hi": numbers.search_sorted(wanted, "right"),
+                "tallied": obs.is_not_null(),
+            }
+        ).filter(pl.col("tallied") & (pl.col("hi") > pl.col("lo")))
+        if spans.height == 0:
+            return None
+        at = spans.select("pos", at=pl.int_ranges("lo", "hi", dtype=pl.Int64)).explode("at")
+        return frame.drop("ob")[at.get_column("at")].with_columns(at.get_column("pos"))
 
-def _between(frame: pl.DataFrame | None, start: int, end: int) -> pl.DataFrame | None:
-    """The rows of `frame` (sorted by ``pos``) with ``start <= pos < end``, or None."""
-    if frame is None:
-        return None
-    pos = frame.get_column("pos")
-    lo, hi = pos.search_sorted(start, "left"), pos.search_sorted(end, "left")
-    return frame.slice(lo, hi - lo) if hi > lo else None
+    def _reasons(self, part: pl.DataFrame, obs: pl.Series) -> pl.Series:
+        """The JSON text of each rejected candidate's reason (`part`, the chunk's, with ``pos`` and ``why``): the
+        same why under the same rule reads the same, but for the judged window (an ``outside`` why) and the
+        portfolio area (a ``portfolio`` why). The last few thousand texts are kept for reuse."""
+        from .findings import _reason_text
+
+        tallied = self.tallied
+        if len(self.made) > _REASON_TEXTS:  # most are one person's window: kept for a while, not the whole run
+            self.texts, self.made, self.column = {}, [], pl.Series(dtype=pl.String)
+        numbers = obs.gather(part.get_column("pos"))
+        distinct = numbers.unique().sort()
+        width = len(tallied.whys)
+        # (obligation, why) as one number: its obligation's place in `distinct`, then the why
+        keys = distinct.search_sorted(numbers).cast(pl.UInt64) * width + part.get_column("why").cast(pl.UInt64)
+        pairs = keys.unique().sort()
+        texts, made, whys = self.texts, self.made, tallied.whys
+        judged = [tallied.obs[i] for i in distinct.to_list()]  # (a chunk's: few)
+        found, new = [], len(made)
+        for key in pairs.to_list():
+            ob, why = judged[key // width], whys[key % width]
+            window = ob.window if why[0] == "outside" else None
+            area = ob.portfolio if why[0] == "portfolio" else None
+            span = (window.start, window.end) if window is not None else None
+            cached = (ob.rule.index, key % width, span, area)
+            text = texts.get(cached)
+            if text is None:
+                reason = _reason_text(ob.rule, why, Period(*span) if span is not None else None, area)
+                text = texts[cached] = len(made)
+                made.append(orjson.dumps(reason).decode())
+            found.append(text)
+        if len(made) > new:  # (the texts as a column, extended by the new ones)
+            self.column = self.column.extend(pl.Series(made[new:], dtype=pl.String))
+        chosen = pl.Series(found, dtype=pl.UInt32).gather(pairs.search_sorted(keys))
+        return self.column.gather(chosen)
 
 
 _OBLIGATIONS: dict[str, pl.DataType] = {
@@ -401,8 +416,11 @@ _ARITY = {"participant": 2, "portfolio": 2, "chair": 3, "attendance": 3}
 
 
 class _Tally:
-    """One columnar pass: candidates by equi-joins on each subject kind's match keys, the rule's conditions
-    as expressions, then count, evidence, rejected candidates and taints written onto the obligations."""
+    """Candidates by equi-joins on each subject kind's match keys, the rule's conditions as expressions, then
+    count, evidence, rejected candidates and taints. Run a chunk of organisations at a time (about
+    :data:`CHUNK_RECORDS` records each; an organisation's records and obligations never span two chunks, and
+    nothing reads across organisations), so that the joins' intermediates are bounded by a chunk, not the run.
+    The tally numbers (``ob.row``) run over the chunks in order; rows are reading order throughout."""
 
     def __init__(
         self,
@@ -415,14 +433,73 @@ class _Tally:
         self.rules = {rule.index: rule for rule in compiled.rules}
         self.index = index
         self.columns = records
-        self.records, self.people, self.tags = records.frames()
-        self.obs = obligations
+        self.all_records, self.all_people, self.all_tags = records.frames()
+        self.judged = obligations
         self.max_evidence = max_evidence
         self.tallied: Tallied | None = None
+        self._terms: pl.DataFrame | None = None
+        # the chunk being tallied: its records (row = position in the chunk), their participants and tags, its
+        # obligations (ob = position in the list), and each of its rows' number in the whole run
+        self.records, self.people, self.tags = self.all_records, self.all_people, self.all_tags
+        self.obs: list[Obligation] = []
+        self.rows = pl.Series(dtype=pl.UInt32)
+        # what the chunks found, in tally order
+        self._order: list[Obligation] = []
+        self._evidence: list[pl.DataFrame] = []
+        self._rejected: list[pl.DataFrame] = []
+        self._whys: dict[tuple[str, str, str], int] = {}
 
     def run(self) -> None:
-        if self.records.height == 0:
+        records = self.all_records
+        if records.height == 0:
             return
+        by_org: dict[str, list[Obligation]] = defaultdict(list)
+        for ob in self.judged:
+            by_org[ob.org.id].append(ob)
+        sizes = records.get_column("org").value_counts()
+        chunk_of: dict[str, int] = {}
+        chunks: list[list[Obligation]] = []
+        held = 0
+        for org, n in sorted(zip(*(sizes.get_column(c).to_list() for c in sizes.columns), strict=True)):
+            if org not in by_org:
+                continue  # records no obligation looks at
+            if not chunks or held + n > CHUNK_RECORDS:
+                chunks.append([])
+                held = 0
+            held += n
+            chunk_of[org] = len(chunks) - 1
+            chunks[-1].extend(by_org[org])
+        if not chunks:
+            return
+        codes = records.get_column("org").replace_strict(chunk_of, default=None, return_dtype=pl.UInt32)
+        people_codes = codes.gather(self.all_people.get_column("row"))
+        tag_codes = codes.gather(self.all_tags.get_column("row"))
+        for number, obs in enumerate(chunks):
+            mine = codes == number
+            rows = mine.arg_true().cast(pl.UInt32)
+            self.rows, self.obs = rows, obs
+            self.records = records.filter(mine)
+            self.people = self._local(self.all_people.filter(people_codes == number), rows)
+            self.tags = self._local(self.all_tags.filter(tag_codes == number), rows)
+            self._chunk()
+        self.records, self.people, self.tags, self.obs = self.all_records, self.all_people, self.all_tags, []
+        if not self._order:
+            return
+        whys = [(code, d1, d2)[: _ARITY.get(code, 1)] for code, d1, d2 in self._whys]
+        self.tallied = Tallied(
+            self._order,
+            records.get_column("id"),
+            pl.concat(self._evidence, rechunk=True) if self._evidence else None,
+            pl.concat(self._rejected, rechunk=True) if self._rejected else None,
+            whys,
+        )
+
+    @staticmethod
+    def _local(frame: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
+        """A long table's rows renumbered to positions in the chunk (`rows`: the chunk's rows, ascending)."""
+        return frame.with_columns(row=rows.search_sorted(frame.get_column("row")).cast(pl.UInt32))
+
+    def _chunk(self) -> None:
         table = self._obligation_table()
         candidates = self._candidates(table)
         if candidates.height == 0:
@@ -550,15 +627,17 @@ class _Tally:
         rows = candidates.filter(pl.col("rule").is_in(wanted)).get_column("row").unique()
         if rows.len() == 0:
             return None
-        terms = pl.DataFrame(
-            [
-                (org, h.person.id, h.post.role is Role.secretary, h.post.start, h.post.end or dt.date.max)
-                for org, holders in self.index.holders.items()
-                for h in holders
-            ],
-            schema={"org": pl.String, "person": pl.String, "sec": pl.Boolean, "start": pl.Date, "end": pl.Date},
-            orient="row",
-        )
+        terms = self._terms
+        if terms is None:  # (once per run)
+            terms = self._terms = pl.DataFrame(
+                [
+                    (org, h.person.id, h.post.role is Role.secretary, h.post.start, h.post.end or dt.date.max)
+                    for org, holders in self.index.holders.items()
+                    for h in holders
+                ],
+                schema={"org": pl.String, "person": pl.String, "sec": pl.Boolean, "start": pl.Date, "end": pl.Date},
+                orient="row",
+            )
         recs = self.records.select("org", "date", "chair").with_row_index("row")[rows]
         in_post = pl.col("date").is_between(pl.col("start"), pl.col("end"))
         team = (
@@ -588,40 +667,45 @@ class _Tally:
         )
 
     def _write(self, judged: pl.DataFrame, table: pl.DataFrame) -> None:
-        """Counts onto the obligations; the evidence and the rejected candidates kept as columns (`self.tallied`),
-        onto the obligations only when something asks for them (:meth:`Tallied.fill`); taints onto them."""
-        obs, ids = self.obs, self.records.get_column("id")
-        for i, ob in enumerate(obs):
+        """Counts and taints onto the chunk's obligations; the evidence and the rejected candidates kept as
+        columns in tally numbers and the run's rows (`self.tallied` once every chunk is done), onto the
+        obligations only when something asks for them (:meth:`Tallied.fill`)."""
+        obs, start = self.obs, len(self._order)
+        for i, ob in enumerate(obs, start):
             ob.row = i
+        self._order.extend(obs)
+        offset = pl.lit(start, dtype=pl.UInt32)
         counting = judged.filter(pl.col("code").is_null())
         counts = counting.group_by("ob", maintain_order=True).len()
         for i, n in zip(counts.get_column("ob").to_list(), counts.get_column("len").to_list(), strict=True):
             obs[i].count = n
-        evidence = None
         if self.max_evidence:
-            evidence = _first(counting, self.max_evidence).select("ob", "row")
+            evidence = _first(counting, self.max_evidence).select(pl.col("ob") + offset, "row")
+            if evidence.height:
+                self._evidence.append(evidence.with_columns(self.rows.gather(evidence.get_column("row")).alias("row")))
         failing = judged.filter(pl.col("code").is_not_null())
-        rejected, whys = None, []
         if failing.height:
             rejected = _first(failing, MAX_REJECTED).with_columns(pl.col("d1", "d2").fill_null(""))
             reasons = rejected.select("code", "d1", "d2").unique(maintain_order=True)
-            whys = [
-                (code, d1, d2)[: _ARITY.get(code, 1)]
-                for code, d1, d2 in zip(*(reasons.get_column(c).to_list() for c in ("code", "d1", "d2")), strict=True)
+            whys = self._whys
+            numbers = [
+                whys.setdefault(key, len(whys))
+                for key in zip(*(reasons.get_column(c).to_list() for c in ("code", "d1", "d2")), strict=True)
             ]
-            rejected = rejected.join(reasons.with_row_index("why"), on=["code", "d1", "d2"]).sort("ob", "row")
-            rejected = rejected.select("ob", "row", "code", "why")
-        self.tallied = Tallied(obs, ids, evidence, rejected, whys, table, self.rules)
-        if failing.height:
+            reasons = reasons.with_columns(why=pl.Series(numbers, dtype=pl.UInt32))
+            rejected = rejected.join(reasons, on=["code", "d1", "d2"]).sort("ob", "row")
+            rejected = rejected.select(pl.col("ob") + offset, "row", "why")
+            self._rejected.append(rejected.with_columns(self.rows.gather(rejected.get_column("row")).alias("row")))
             self._taints(failing)
 
     def _taints(self, failing: pl.DataFrame) -> None:
         """A candidate rejected on who took part while naming someone not on the roster whose id looks like
         the one wanted (a likely typo), and one the roster cannot judge (no team on its date), cast doubt."""
         unknown = self.columns.with_unknown
+        local = self.rows.is_in(list(unknown)).arg_true().to_list()  # their rows in the chunk
         doubtful = failing.filter(
             (pl.col("code") == "no_team")
-            | (pl.col("code").is_in(["chair", "participant"]) & pl.col("row").is_in(list(unknown)))
+            | (pl.col("code").is_in(["chair", "participant"]) & pl.col("row").is_in(local))
         )
         if doubtful.height == 0:
             return
@@ -644,7 +728,7 @@ class _Tally:
                     date=day,
                 )
             else:
-                rec = unknown[row]
+                rec = unknown[self.rows[row]]
                 ref = d2 if code == "chair" else d1
                 if not looks_like(rec.unknown, _refs(ob, self.index, rec.date).get(ref, ())):
                     continue
