@@ -26,7 +26,7 @@ from .periods import Period
 from .pipeline import NULL_TRACER, RosterInput, RulesInput, Run, prepare
 from .render.csv import write_csv_bytes
 from .render.frames import require_parquet, write_parquet
-from .render.json import write_json, write_json_v2_lines
+from .render.json import write_json_lines
 from .render.junit import write_junit
 from .tally import MAX_EVIDENCE
 from .trace import Tracer
@@ -153,10 +153,10 @@ def _position(out: IO[bytes]) -> int:
 def _write(run: Run, header: dict[str, Any], out: IO[bytes], format: str, report_format: str) -> None:
     if format == "json" and report_format == "v2":
         table, keys = rule_table(run.compiled.rules)
-        write_json_v2_lines(header, table, run.json_findings("v2", keys), out)
+        write_json_lines(header, run.json_findings("v2", keys), out, table)
         return
     if format == "json":
-        write_json(header, run.json_findings("v1", {}), out)
+        write_json_lines(header, run.json_findings("v1", {}), out)
         return
     models = run.finding_models()
     if format == "junit":

@@ -2,20 +2,24 @@
 file, line, field and reason) or excluded (set aside without a data problem).
 
 Checks run in input order (unknown organisation or type, dated after the evaluation date, duplicate id,
-date outside every window); used records are then counted in batches grouped by organisation.
+date outside every window); used records then go to the tally in reading order, batch by batch.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
+import heapq
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+import polars as pl
+
 from .compile import CompiledRules
 from .errors import did_you_mean
+from .load.columnar import COLUMNAR_SUFFIXES, Known, as_record_frame, checked, read_jsonl_columns, recs_frame, vouched
 from .load.dedup import SPILL_AT, SeenIds
 from .load.inputs import BadRow, Rec, read_records, records_from_objects
 from .model.records import ActivityRecord, RecordSource
@@ -25,37 +29,25 @@ from .texts import Arg, hint
 
 RecordsInput = str | Path | Sequence[str | Path | RecordSource] | Iterable[ActivityRecord | Mapping[str, Any]]
 
-# Records are checked one by one in input order (duplicates, rejections and warnings keep that order), then
-# counted in batches grouped by organisation: an organisation's obligations stay in the CPU caches while its
-# records are counted (records usually come in date order, spread over every organisation: counted one by
-# one, each touches a different organisation's data, which took twice as long at 10,000 organisations).
-# Grouping keeps each organisation's records in input order, so every obligation sees its records in the
-# same order as without batching.
+# Records are checked one by one in input order (duplicates, rejections and warnings keep that order), in
+# batches; the used records of each batch go to the tally in the same order (the reading order).
 _BATCH = 32768
 _SPILL_AT = SPILL_AT  # record ids held in memory before the index of ids moves to disk
+# JSON Lines files are read by columns where that is exact (see rules_engine.load.columnar); False: every file
+# row by row (the differential tests compare the two)
+_COLUMNAR = True
+_LATER = -1  # the digest of an id's first occurrence taken by columns: worked out only if the id comes again
 
 
 class Sink(Protocol):
     """Where the intake hands the rows it checked: the tally's :class:`rules_engine.tally.Counter`, or the
     router that sends each organisation's rows to its worker (:mod:`rules_engine.workers`)."""
 
-    def add(self, rec: Rec) -> None: ...  # a used record, in reading order within its organisation
+    def add(self, rec: Rec) -> None: ...  # a used record, in reading order
 
     def add_bad(self, row: BadRow) -> None: ...  # a rejected row, in reading order
 
-
-def _count(counter: Sink, batch: list[Rec]) -> None:
-    by_org: dict[str, list[Rec]] = {}
-    for rec in batch:
-        group = by_org.get(rec.org)
-        if group is None:
-            by_org[rec.org] = [rec]
-        else:
-            group.append(rec)
-    add = counter.add
-    for group in by_org.values():
-        for rec in group:
-            add(rec)
+    def add_frame(self, frame: pl.DataFrame) -> None: ...  # used records as a block of columns (RECORD_FRAME)
 
 
 def _named(records: RecordsInput) -> list[str | Path | RecordSource] | None:
@@ -80,16 +72,24 @@ def _rows(records: RecordsInput) -> Iterator[tuple[str, Rec | BadRow]]:
     items = _named(records)
     if items is not None:
         for item in items:
-            if isinstance(item, RecordSource):
-                for row in records_from_objects(item.records, item.name):
-                    yield item.name, row
-            else:
-                for row in read_records(item):
-                    yield str(item), row
+            yield from _item_rows(item)
         return
     assert not isinstance(records, (str, Path, RecordSource))
     for row in records_from_objects(records):
         yield "<records>", row
+
+
+def _item_rows(item: str | Path | RecordSource) -> Iterator[tuple[str, Rec | BadRow]]:
+    if isinstance(item, RecordSource):
+        for row in records_from_objects(item.records, item.name):
+            yield item.name, row
+    else:
+        for row in read_records(item):
+            yield str(item), row
+
+
+def _by_columns(item: str | Path | RecordSource) -> bool:
+    return not isinstance(item, RecordSource) and Path(item).suffix.lower() in COLUMNAR_SUFFIXES
 
 
 def record_span(compiled: CompiledRules, period: Period) -> tuple[dt.date, dt.date]:
@@ -109,8 +109,8 @@ def record_span(compiled: CompiledRules, period: Period) -> tuple[dt.date, dt.da
 
 class Intake:
     """Checks rows in input order (unknown organisation or type, dated after the evaluation date, duplicate id,
-    date outside every window), accounts for each (read, used, rejected, excluded), then counts the used ones
-    in a batch grouped by organisation.
+    date outside every window), accounts for each (read, used, rejected, excluded), then hands the used ones
+    to the tally, batch by batch, in reading order.
 
     Rejected: rows with a data problem; they may have evidenced a duty, which then cannot be decided.
     Excluded: rows set aside without a data problem, which cannot change any finding (dated after the
@@ -136,28 +136,133 @@ class Intake:
         self.rejections: list[BadRow] = []
         self.excluded: list[BadRow] = []
         self.warnings: list[BadRow] = []
+        self._ids: list[str] | None = None  # ids read row by row, collected while a later file is read by columns
+        self._earlier: list[pl.Series] = []  # ids of the files read so far, when a later one is read by columns
+        self._digests: dict[str, dict[int, int]] = {}  # source -> line -> digest, of files taken by columns
 
     def read(self, records: RecordsInput) -> None:
-        """Check and count every row of `records` (files, or objects), in input order, in batches."""
+        """Check and count every row of `records` (files, or objects), in input order, in batches; JSON Lines
+        files by columns where that is exact (:mod:`rules_engine.load.columnar`)."""
         for name in record_sources(records):  # empty files and sources are listed too
             self.accounts[name] = [0, 0, 0, 0]
         try:
-            batch: list[tuple[str, Rec | BadRow]] = []
-            for item in _rows(records):
-                batch.append(item)
-                if len(batch) >= _BATCH:
-                    self.take(batch)
-                    batch = []
-            self.take(batch)
+            items = _named(records)
+            if items is None or not _COLUMNAR:
+                self._read_rows(_rows(records))
+            else:
+                for i, item in enumerate(items):
+                    later = any(_by_columns(x) for x in items[i + 1 :])
+                    if _by_columns(item) and self._read_columns(str(item), later):
+                        continue
+                    self._ids = [] if later else None
+                    self._read_rows(_item_rows(item))
+                    if self._ids:
+                        self._earlier.append(pl.Series(self._ids, dtype=pl.String))
+                    self._ids = None
             self.seen.finish()
         finally:
             self.seen.close()
 
+    def _read_rows(self, rows: Iterable[tuple[str, Rec | BadRow]]) -> None:
+        batch: list[tuple[str, Rec | BadRow]] = []
+        for item in rows:
+            batch.append(item)
+            if len(batch) >= _BATCH:
+                self.take(batch)
+                batch = []
+        self.take(batch)
+
+    def _read_columns(self, source: str, later: bool) -> bool:
+        """Read a JSON Lines file by columns (False: it must be read row by row). Rows vouched for by column
+        checks go to the tally as blocks; every other row goes through the per-row checks, in line order,
+        merged with the blocks so that the tally takes the used rows in reading order. `later`: a later file
+        is read by columns too (it must know the ids read here)."""
+        path = Path(source)
+        if not path.is_file():
+            return False  # (the per-row reader says so)
+        read = read_jsonl_columns(path, source)
+        if read is None:
+            return False
+        rows, others = read.rows, read.others
+        del read
+        ok = vouched(rows, self._known(), others) if rows.height else pl.Series(dtype=pl.Boolean)
+        good = as_record_frame(rows.filter(ok), source)
+        others = list(heapq.merge(others, checked(rows.filter(~ok), source), key=lambda item: item[0]))
+        del rows, ok  # (the decoded text of the dates and the lists: no longer needed)
+        if later:
+            ids = [row.id if isinstance(row, Rec) else row.record_id for _, row in others]
+            self._earlier.append(pl.Series([i for i in ids if i is not None], dtype=pl.String))
+            self._earlier.append(good.get_column("id"))
+        account = self.accounts.setdefault(source, [0, 0, 0, 0])
+        lines, pos = good.get_column("line"), 0
+        for start in range(0, len(others), _BATCH):
+            batch = others[start : start + _BATCH]
+            used = self._check([(source, row) for _, row in batch])
+            end = int(lines.search_sorted(batch[-1][0], "right"))
+            self._hand(good.slice(pos, end - pos), used, account, later)
+            pos = end
+        if pos < good.height:
+            self._hand(good.slice(pos), [], account, later)
+        return True
+
+    def _hand(self, block: pl.DataFrame, used: list[Rec], account: list[int], later: bool) -> None:
+        """Hand vouched rows (`block`) and rows used after per-row checks (`used`) to the tally, in line order."""
+        if block.height:
+            account[0] += block.height
+            account[1] += block.height
+            if later:  # remembered for the files to come; the digest only if the id does come again
+                number = self._source_number(block.get_column("source")[0])
+                self.seen.check(
+                    [
+                        (rid, (_LATER, (number << 32) | (line & 0xFFFFFFFF)))
+                        for rid, line in block.select("id", "line").iter_rows()
+                    ]
+                )
+        if used:
+            block = pl.concat([block, recs_frame(used)]).sort("line")
+        if block.height:
+            self.counter.add_frame(block)
+
+    def _known(self) -> Known:
+        return Known(
+            pl.Series(list(self.index.orgs), dtype=pl.String),
+            pl.Series(list(self.known_types), dtype=pl.String),
+            pl.Series(list(self.index.people), dtype=pl.String),
+            self.span,
+            self.as_of,
+            pl.concat(self._earlier) if self._earlier else pl.Series(dtype=pl.String),
+        )
+
+    def _first_digest(self, place: int) -> int:
+        """The digest of the record at `place`, taken by columns from a file read earlier: that file is read
+        again, row by row, once."""
+        source = self.source_names[place >> 32]
+        digests = self._digests.get(source)
+        if digests is None:
+            digests = {row.line: _digest(row) for row in read_records(source) if isinstance(row, Rec)}
+            self._digests[source] = digests
+        return digests[place & 0xFFFFFFFF]
+
+    def _source_number(self, source: str) -> int:
+        number = self.sources.get(source)
+        if number is None:
+            number = self.sources[source] = len(self.source_names)
+            self.source_names.append(source)
+        return number
+
     def take(self, batch: list[tuple[str, Rec | BadRow]]) -> None:
+        add = self.counter.add
+        for rec in self._check(batch):
+            add(rec)
+
+    def _check(self, batch: list[tuple[str, Rec | BadRow]]) -> list[Rec]:
+        """Check and account for the rows of `batch`, in order; returns the used ones (not yet handed on)."""
         rows: list[Rec | BadRow] = []
         keys: list[tuple[str, tuple[int, int]]] = []
         for _, row in batch:
             if isinstance(row, Rec):
+                if self._ids is not None:  # a later file is read by columns: it must know this id was seen
+                    self._ids.append(row.id)
                 row = self._check_known(row)
                 if isinstance(row, Rec) and row.date > self.as_of:
                     row = _later(row, self.as_of)  # before the duplicate check: it did not exist yet
@@ -187,18 +292,14 @@ class Intake:
             account[1] += 1
             people = self.index.people
             unknown = [p for p in row.participants if p not in people]  # (a set difference copies the keys)
-            if unknown:  # used, but a misspelt id must not turn into a violation: see Counter._consider
+            if unknown:  # used, but a misspelt id must not turn into a violation: see tally._Tally._taints
                 row.unknown = frozenset(unknown)
                 self.warnings.append(_unknown_people(row, unknown))
             used.append(row)
-        _count(self.counter, used)
+        return used
 
     def _place(self, rec: Rec) -> int:
-        number = self.sources.get(rec.source)
-        if number is None:
-            number = self.sources[rec.source] = len(self.source_names)
-            self.source_names.append(rec.source)
-        return (number << 32) | (rec.line & 0xFFFFFFFF)
+        return (self._source_number(rec.source) << 32) | (rec.line & 0xFFFFFFFF)
 
     def _check_known(self, rec: Rec) -> Rec | BadRow:
         """Reject a record whose organisation or type is unknown (with a did-you-mean)."""
@@ -219,6 +320,8 @@ class Intake:
         """Reject a duplicate id (`earlier`: the first occurrence), then a date outside every window."""
         if earlier is not None:
             digest, place = earlier
+            if digest == _LATER:  # the first was taken by columns: its digest is worked out now
+                digest = self._first_digest(place)
             line = f"{self.source_names[place >> 32]}:{place & 0xFFFFFFFF}"
             if digest == _digest(rec):
                 return _bad(rec, "row.duplicate.identical", "id", rec.id, taints=False, first=line)

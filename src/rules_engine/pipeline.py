@@ -19,6 +19,7 @@ from .atomic import files_under
 from .compile import ESCALATION_FIELDS, OBLIGATION_FIELDS, CompiledRules, Decision, compile_rules
 from .engine.decide import Decider, tables
 from .errors import InputError
+from .finding_lines import SEPARATOR, LineMaker
 from .findings import finding_dict
 from .guard import check_data, check_max_evidence, check_path, shown
 from .intake import Intake, RecordsInput, record_paths, record_span
@@ -26,11 +27,10 @@ from .load.inputs import BadRow, RosterResult, file_digest, read_roster, roster_
 from .load.rules import RulePack, RuleSet, load_rules
 from .load.waivers import LoadedWaiver, load_waivers
 from .model.findings import Finding, Status
-from .model.layout import finding_v2
 from .model.roster import Roster
 from .periods import Period, check_range, parse_period
 from .plan import Obligation, RosterIndex, plan
-from .tally import Counter
+from .tally import Counter, Tallied
 from .trace import NullTracer, Tracer
 from .waive import apply_waivers
 
@@ -53,6 +53,7 @@ class Run:
     max_evidence: int
     waivers: list[LoadedWaiver]
     warnings: list[BadRow]
+    tallied: Tallied | None = None  # the tally's evidence and rejected candidates, as columns
 
     def input_files(self) -> list[str]:
         """Every file this run read: roster, records, waivers, and the files of its rule packs."""
@@ -60,7 +61,11 @@ class Run:
         packs = files_under(p.root for p in self.compiled.ruleset.packs)
         return [self.roster.source, *self.accounts, *sorted(waivers), *packs]
 
-    def decided(self) -> Iterator[tuple[Obligation, Decision]]:
+    def decided(self, filled: bool = True) -> Iterator[tuple[Obligation, Decision]]:
+        """Each obligation with its decision, in report order. `filled`: with the evidence ids and the rejected
+        candidates on the obligations (the JSON writers read them as columns instead: ``self.tallied``)."""
+        if filled and self.tallied is not None:
+            self.tallied.fill()
         for group, statuses in zip(self.groups, self.statuses, strict=True):
             yield from zip(group, statuses, strict=True)
 
@@ -78,16 +83,16 @@ class Run:
             if keep is None or d.status in keep:
                 yield Finding.model_validate(finding_dict(ob, d.status, d.waives))
 
-    def json_findings(self, report_format: str, keys: Mapping[int, str]) -> Iterator[Any]:
-        """The findings as the JSON writer takes them, in report order: each a JSON-ready mapping (or a
-        pre-serialised ``orjson.Fragment``), in the v1 layout or (`report_format` ``v2``) the v2 layout, whose
-        rule entries are named by `keys` (``id(rule)`` -> key, from :func:`rules_engine.findings.rule_table`)."""
-        if report_format == "v2":
-            for ob, d in self.decided():
-                yield finding_v2(keys[id(ob.rule)], finding_dict(ob, d.status, d.waives, raw=True))
-        else:
-            for ob, d in self.decided():
-                yield finding_dict(ob, d.status, d.waives, raw=True)
+    def json_findings(self, report_format: str, keys: Mapping[int, str], sep: str = SEPARATOR) -> Iterator[bytes]:
+        """The findings as the JSON writer takes them (:func:`rules_engine.render.json.write_json_lines`): compact
+        JSON lines in report order, a block at a time, each block's lines joined by `sep` (by default the
+        separator between findings in a report), in the v1 layout or (`report_format` ``v2``) the v2 layout,
+        whose rule entries are named by `keys` (``id(rule)`` -> key, from
+        :func:`rules_engine.findings.rule_table`). Made from columns (:class:`rules_engine.finding_lines.LineMaker`),
+        the tally's evidence and rejected candidates read as columns (``self.tallied``) unless already on the
+        obligations; the bytes ``orjson.dumps(finding_dict(...))`` gives."""
+        maker = LineMaker(keys if report_format == "v2" else None, self.tallied)
+        return maker.blocks(lambda: self.decided(filled=False), sep)
 
     def close(self) -> None:
         """Release what the run holds outside memory (nothing here; a run of workers has spool files)."""
@@ -225,6 +230,7 @@ def prepare(
         max_evidence,
         loaded_waivers,
         warnings,
+        counter.tallied,
     )
 
 

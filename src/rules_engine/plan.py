@@ -50,18 +50,16 @@ class Obligation:
     count: int = 0
     # Created on first use: most obligations never need all three (memory per obligation matters).
     evidence: list[str] | None = None
-    rejected: list[str | Why] | None = None  # record id, why, record id, why, ... (flat: no tuple each)
+    rejected: tuple[list[str], list[Why]] | None = None  # record ids, and why each (as columns: no tuple each)
     taint: list[BadRow] | None = None
     waiver: LoadedWaiver | None = None  # the matching waiver, if any
     waiver_expired: bool = False
+    row: int = -1  # its number in the tally's columns (tally.Tallied), -1: not tallied
 
     def rejections(self) -> Iterator[tuple[str, Why]]:
         """The rejected candidates kept: (record id, why; see describe()), in reading order."""
-        flat = self.rejected or []
-        for i in range(0, len(flat), 2):
-            rid, why = flat[i], flat[i + 1]
-            assert isinstance(rid, str) and isinstance(why, tuple)
-            yield rid, why
+        if self.rejected is not None:
+            yield from zip(*self.rejected, strict=True)
 
     def sort_key(self) -> tuple[str, str, str, str, str, str, dt.date]:
         return (

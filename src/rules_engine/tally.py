@@ -1,23 +1,31 @@
-"""Tally: what the records show for each planned obligation.
+"""Tally: what the records show for each obligation: how many records count, the first of them (evidence),
+the first candidates that do not count and why (rejected), and the records that cast doubt on it (taints).
 
-Counting streams the records once and keeps only per-obligation counters, capped evidence and capped
-rejected candidates, so memory depends on the number of obligations, not records. Trigger rules get
-their obligations here, from the records that start them.
+Intake hands the used records over in reading order (input order across files); they are kept as columns.
+Once all are read, every obligation is joined to its candidate records on its match keys (organisation and
+record type; a pair's second person or a portfolio holder among the participants, or the portfolio area),
+never to every record; the rule's conditions are then expressions over those candidate rows, and the
+secretary or the team on a record's date come from a join with the roster's terms of office.
+Trigger rules get their obligations here, from the records that start them. The joins run a chunk of
+organisations at a time (:data:`CHUNK_RECORDS`), so that their intermediates are bounded by a chunk.
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import difflib
+import operator
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
-from fractions import Fraction
+from typing import Any
+
+import orjson
+import polars as pl
 
 from .compile import CompiledRule, CompiledRules
+from .load.columnar import frame_recs
 from .load.inputs import BadRow, Rec
-from .model.rules import Match
+from .model.rules import Match, Role
 from .periods import Period
 from .plan import Obligation, RosterIndex, Why, clip_window
 
@@ -25,47 +33,123 @@ Refs = dict[str, "tuple[str, ...] | set[str]"]  # the people a record filter nam
 
 MAX_EVIDENCE = 20  # evidence ids kept per finding (``count`` has them all); evaluate(max_evidence=...)
 MAX_REJECTED = 20  # rejected candidates kept per finding
-_NO_REFS: Refs = {}  # never written to
+CHUNK_RECORDS = 32768  # records tallied at a time (whole organisations: bounds the memory of the joins)
+_REASON_TEXTS = 8192  # rejected candidates' reason texts kept for reuse while writing JSON (then made again)
+_FLUSH = 65536  # used records held as objects before they become a block of columns
+
+_RECORDS: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "org": pl.String(),
+    "type": pl.String(),
+    "date": pl.Date(),
+    "chair": pl.String(),
+    "portfolio": pl.String(),
+    "source": pl.UInt32(),  # index into RecordColumns.sources
+    "line": pl.Int64(),
+}
+# The participants (the chair among them) and the tags as long tables (row, value): a column of lists is slow to
+# build from Python objects, and the tally joins on single values anyway.
+_PEOPLE: dict[str, pl.DataType] = {"row": pl.UInt32(), "person": pl.String()}
+_TAGS: dict[str, pl.DataType] = {"row": pl.UInt32(), "tag": pl.String()}
 
 
-@dataclass(slots=True)
-class _Candidates:
-    """The obligations a record of one (organisation, type) may count for, indexed so that a record is
-    only compared with the subjects it involves (avoids comparing every talk with every pair)."""
+class RecordColumns:
+    """The used records as columns, row number = reading order; their participants and tags as long tables.
+    Records that name people not on the roster are also kept as objects (they are few, and a taint reports
+    them with their file and line)."""
 
-    always: list[Obligation] = field(default_factory=list)  # organisation and person subjects
-    by_person: dict[str, list[Obligation]] = field(default_factory=dict)  # portfolio holder / pair's second
-    by_area: dict[str, list[Obligation]] = field(default_factory=dict)  # portfolio area
+    def __init__(self) -> None:
+        self.blocks: list[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = []
+        self.pending: list[Rec] = []
+        self.sources: list[str] = []
+        self._source_index: dict[str, int] = {}
+        self.with_unknown: dict[int, Rec] = {}  # row -> record
+        self.rows = 0
 
-    def add(self, ob: Obligation) -> None:
-        if ob.subject_kind == "pair":
-            self.by_person.setdefault(ob.second or "", []).append(ob)
-        elif ob.subject_kind == "portfolio":
-            self.by_person.setdefault(ob.subject_id, []).append(ob)
-            self.by_area.setdefault(ob.portfolio or "", []).append(ob)
-        else:
-            self.always.append(ob)
+    def add(self, rec: Rec) -> None:
+        if rec.unknown:
+            self.with_unknown[self.rows] = rec
+        self.rows += 1
+        pending = self.pending
+        pending.append(rec)
+        if len(pending) >= _FLUSH:
+            self._flush()
 
-    def for_record(self, rec: Rec) -> list[Obligation]:
-        if not self.by_person:
-            return self.always
-        found = list(self.always)
-        seen: set[int] = set()
-        for person in rec.participants:  # the chair is among the participants
-            for ob in self.by_person.get(person, ()):
-                if id(ob) not in seen:
-                    seen.add(id(ob))
-                    found.append(ob)
-        if rec.portfolio is not None:
-            for ob in self.by_area.get(rec.portfolio, ()):
-                if id(ob) not in seen:
-                    seen.add(id(ob))
-                    found.append(ob)
-        return found
+    def add_frame(self, frame: pl.DataFrame) -> None:
+        """Take a block of used records as columns (the layout of
+        :data:`rules_engine.load.columnar.RECORD_FRAME`), in reading order, after those taken so far."""
+        self._flush()
+        n = frame.height
+        if not n:
+            return
+        first = self.rows
+        index = self._source_index
+        for name in frame.get_column("source").unique(maintain_order=True).to_list():
+            if name not in index:
+                index[name] = len(self.sources)
+                self.sources.append(name)
+        unknown = frame.with_row_index("_row", first).filter(pl.col("unknown").list.len() > 0)
+        for row, rec in zip(unknown.get_column("_row").to_list(), frame_recs(unknown), strict=True):
+            self.with_unknown[row] = rec
+        rows = pl.int_range(first, first + n, dtype=pl.UInt32).alias("row")
+        records = frame.select(
+            *(name for name in _RECORDS if name != "source"),
+            pl.col("source").replace_strict(index, return_dtype=pl.UInt32()),
+        ).select(*_RECORDS)
+        people = frame.select(rows, pl.col("participants").alias("person")).explode("person").drop_nulls("person")
+        tags = frame.select(rows, pl.col("tags").alias("tag")).explode("tag").drop_nulls("tag")
+        self.blocks.append(
+            (records.cast(pl.Schema(_RECORDS)), people.cast(pl.Schema(_PEOPLE)), tags.cast(pl.Schema(_TAGS)))
+        )
+        self.rows += n
+
+    def _flush(self) -> None:
+        recs, self.pending = self.pending, []
+        if not recs:
+            return
+        first = self.rows - len(recs)
+        index = self._source_index
+        for rec in recs:
+            if rec.source not in index:
+                index[rec.source] = len(self.sources)
+                self.sources.append(rec.source)
+        columns = {
+            "id": [r.id for r in recs],
+            "org": [r.org for r in recs],
+            "type": [r.type for r in recs],
+            "date": [r.date for r in recs],
+            "chair": [r.chair for r in recs],
+            "portfolio": [r.portfolio for r in recs],
+            "source": [index[r.source] for r in recs],
+            "line": [r.line for r in recs],
+        }
+        people = {
+            "row": [i for i, r in enumerate(recs, first) for _ in r.participants],
+            "person": [p for r in recs for p in r.participants],
+        }
+        tags = {"row": [i for i, r in enumerate(recs, first) for _ in r.tags], "tag": [t for r in recs for t in r.tags]}
+        self.blocks.append(
+            (
+                pl.DataFrame(columns, schema=_RECORDS),
+                pl.DataFrame(people, schema=_PEOPLE),
+                pl.DataFrame(tags, schema=_TAGS),
+            )
+        )
+
+    def frames(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """Every record taken so far (row number = reading order), their participants and their tags."""
+        self._flush()
+        if not self.blocks:
+            return pl.DataFrame(schema=_RECORDS), pl.DataFrame(schema=_PEOPLE), pl.DataFrame(schema=_TAGS)
+        if len(self.blocks) > 1:
+            records, people, tags = zip(*self.blocks, strict=True)
+            self.blocks = [(pl.concat(records), pl.concat(people), pl.concat(tags))]
+        return self.blocks[0]
 
 
 class Counter:
-    """Streams records into the planned obligations; collects trigger obligations as their records arrive."""
+    """Collects the used records as columns and starts the duties of trigger records as they arrive; `finish`
+    tallies every obligation (planned, and started by triggers) against the records, as columns."""
 
     def __init__(
         self,
@@ -79,30 +163,32 @@ class Counter:
         self.index = index
         self.period = period
         self.max_evidence = max_evidence
-        self.by_key: dict[tuple[str, str], _Candidates] = defaultdict(_Candidates)
-        for ob in obligations:
-            if ob.window is None or ob.na or ob.unk:
-                continue
-            for name in set(ob.rule.match.types):
-                self.by_key[(ob.org.id, name)].add(ob)
+        self.obligations = obligations
+        self.records = RecordColumns()
         self.trigger_obligations: list[Obligation] = []
-        self.followups: dict[tuple[str, str], list[Rec]] = defaultdict(list)
-        self.followup_types = {name for rule in compiled.rules if rule.rule.trigger for name in rule.match.types}
         self.taints: list[BadRow] = []
+        self.tallied: Tallied | None = None  # the evidence and rejected candidates, as columns (after finish)
+        self.triggers = compiled.trigger_types
         self._bad_triggers: set[tuple[int, str, str]] = set()
-        self._whys: dict[Why, Why] = {}
 
     def add(self, rec: Rec) -> None:
-        candidates = self.by_key.get((rec.org, rec.type))
-        if candidates is not None:
-            day = rec.date
-            for ob in candidates.for_record(rec):
-                if ob.period.start <= day <= ob.period.end:
-                    self._consider(ob, rec)
-        if rec.type in self.followup_types:
-            self.followups[(rec.org, rec.type)].append(rec)
-        for rule in self.compiled.trigger_types.get(rec.type, ()):
-            self._trigger(rule, rec)
+        """Take a used record, in reading order (input order across files)."""
+        self.records.add(rec)
+        rules = self.triggers.get(rec.type)
+        if rules:
+            for rule in rules:
+                self._trigger(rule, rec)
+
+    def add_frame(self, frame: pl.DataFrame) -> None:
+        """Take a block of used records as columns (:data:`rules_engine.load.columnar.RECORD_FRAME`), in reading
+        order; the few of a trigger type start their duties one by one, as :meth:`add` does."""
+        self.records.add_frame(frame)
+        triggers = self.triggers
+        if triggers:
+            started = frame.filter(pl.col("type").is_in(list(triggers)))
+            for rec in frame_recs(started):
+                for rule in triggers[rec.type]:
+                    self._trigger(rule, rec)
 
     def add_bad(self, row: BadRow) -> None:
         self.taints.append(row)
@@ -135,26 +221,18 @@ class Counter:
         )
 
     def finish(self) -> list[Obligation]:
-        """Count follow-ups for trigger obligations; returns the trigger obligations."""
-        by_date: dict[tuple[str, str], tuple[list[dt.date], list[int]]] = {}
-        for ob in self.trigger_obligations:
-            if ob.window is None or ob.trigger is None:
-                continue
-            for name in ob.rule.match.types:
-                key = (ob.org.id, name)
-                recs = self.followups.get(key)
-                if not recs:
-                    continue
-                index = by_date.get(key)
-                if index is None:  # the follow-ups by date, to find a window's without scanning them all
-                    order = sorted(range(len(recs)), key=lambda i: recs[i].date)
-                    index = by_date[key] = ([recs[i].date for i in order], order)
-                dates, order = index
-                inside = order[bisect.bisect_left(dates, ob.period.start) : bisect.bisect_right(dates, ob.period.end)]
-                for i in sorted(inside):  # in reading order
-                    rec = recs[i]
-                    if rec.id != ob.trigger:
-                        self._consider(ob, rec)
+        """Tally every obligation that can be judged, planned or started by a trigger record (a trigger's own
+        record is not its follow-up); returns the trigger obligations."""
+        judged = [
+            ob
+            for ob in (*self.obligations, *self.trigger_obligations)
+            if ob.window is not None and not ob.na and not ob.unk
+        ]
+        if judged:
+            tally = _Tally(self.compiled, self.index, self.records, judged, self.max_evidence)
+            tally.run()
+            self.tallied = tally.tallied
+        self.records = RecordColumns()  # (tallied: what the findings need of the records is in `self.tallied`)
         return self.trigger_obligations
 
     def attach_taints(self, obligations: Iterable[Obligation]) -> None:
@@ -180,67 +258,620 @@ class Counter:
                     ob.taint = []
                 ob.taint.append(row)
 
-    def _consider(self, ob: Obligation, rec: Rec) -> None:
-        assert ob.window is not None
-        spec = ob.rule.rule
-        why: Why | None
-        if not ob.window.contains(rec.date):
-            why = ("outside",)
-        else:
-            match = ob.rule.match
-            refs = self._refs(ob, rec.date) if match.chair is not None or match.participants else _NO_REFS
-            why = _why_not(match, rec, refs, ob.portfolio)
-            if why is None and spec.attendance:
-                why = self._attendance(ob, rec)
-        if why is None:
-            ob.count += 1
-            if ob.evidence is None:
-                if self.max_evidence:  # (max_evidence=0 lists none)
-                    ob.evidence = [rec.id]
-            elif len(ob.evidence) < self.max_evidence:
-                ob.evidence.append(rec.id)
+
+class Tallied:
+    """The evidence ids and the rejected candidates of the tallied obligations (``ob.row`` is an obligation's
+    number here), as columns: written onto the obligations by :meth:`fill` when Python asks for them
+    (:func:`rules_engine.findings.finding_dict`), or read as JSON by :meth:`fragments` (the JSON writers)."""
+
+    def __init__(
+        self,
+        obs: list[Obligation],
+        ids: pl.Series,
+        evidence: pl.DataFrame | None,
+        rejected: pl.DataFrame | None,
+        whys: list[Why],
+    ) -> None:
+        self.obs, self.ids, self.evidence, self.rejected, self.whys = obs, ids, evidence, rejected, whys
+        self.filled = False
+
+    def fill(self) -> None:
+        """Write the evidence ids and the rejected candidates onto the obligations (once)."""
+        if self.filled:
             return
-        if why[0] in ("chair", "participant") and rec.unknown:
-            # the record names someone not on the roster whose id looks like the one wanted: a mistyped id
-            ref = why[2] if why[0] == "chair" else why[1]
-            wanted = self._refs(ob, rec.date).get(ref, ())
-            if looks_like(rec.unknown, wanted):
-                ob.taint = ob.taint or []
-                ob.taint.append(_taint(rec, "row.people.mistyped", "participants", ", ".join(sorted(rec.unknown))))
-        if why[0] == "no_team":  # the roster cannot say whether this record counts: not a "no"
-            ob.taint = ob.taint or []
-            ob.taint.append(_taint(rec, "row.date.no_team", "date", rec.date.isoformat()))
-        why = self._whys.setdefault(why, why)  # the same few reasons, millions of times: keep one of each
-        rejected = ob.rejected
-        if rejected is None:
-            ob.rejected = [rec.id, why]
-        elif len(rejected) < 2 * MAX_REJECTED:
-            rejected += (rec.id, why)
+        self.filled = True
+        obs, ids = self.obs, self.ids
+        if self.evidence is not None:
+            evidence = self.evidence.with_columns(id=ids.gather(self.evidence.get_column("row")))
+            grouped = evidence.group_by("ob", maintain_order=True).agg("id")
+            for i, found in zip(grouped.get_column("ob").to_list(), grouped.get_column("id").to_list(), strict=True):
+                obs[i].evidence = found
+        if self.rejected is not None:
+            whys = self.whys
+            rejected = self.rejected.with_columns(id=ids.gather(self.rejected.get_column("row")))
+            grouped = rejected.group_by("ob", maintain_order=True).agg("id", "why")
+            for i, found, keys in zip(
+                grouped.get_column("ob").to_list(),
+                grouped.get_column("id").to_list(),
+                grouped.get_column("why").to_list(),
+                strict=True,
+            ):
+                obs[i].rejected = (found, [whys[k] for k in keys])
 
-    def _refs(self, ob: Obligation, day: dt.date) -> Refs:
-        """The people a record filter can name for this obligation (built per call: kept per obligation,
-        they cost more memory than everything else an obligation holds)."""
-        refs: Refs = {}
-        if ob.subject_kind == "person" or ob.subject_kind == "portfolio":
-            refs["subject"] = (ob.subject_id,)
-        if ob.first:
-            refs["first"] = (ob.first,)
-        if ob.second:
-            refs["second"] = (ob.second,)
-        if ob.rule.uses_secretary:
-            refs["secretary"] = self.index.secretary_on(ob.org.id, day)
-        return refs
+    def json_lists(self, rows: pl.Series) -> JsonLists:
+        """The ``evidence`` and ``rejected`` lists as the compact JSON a finding holds, for findings written in
+        the order of `rows` (the tally number of each finding's obligation, null for one not tallied), a chunk
+        at a time (:meth:`JsonLists.chunk`): the lists are held as rows and reason numbers, made into text (and
+        their reasons' texts made, the last few thousand kept for reuse) only for the chunk being written."""
+        from .finding_lines import escaped_column  # (the JSON path only)
 
-    def _attendance(self, ob: Obligation, rec: Rec) -> Why | None:
-        share = ob.rule.share
+        return JsonLists(self, escaped_column(self.ids), rows)
+
+
+class JsonLists:
+    """See :meth:`Tallied.json_lists`."""
+
+    def __init__(self, tallied: Tallied, ids: pl.Series, rows: pl.Series) -> None:
+        self.tallied, self.ids, self.rows = tallied, ids, rows.cast(pl.UInt32)
+        self.texts: dict[tuple[Any, ...], int] = {}  # a reason (rule, why, window, area) -> its number in `made`
+        self.made: list[str] = []  # the reasons' texts as JSON
+        self.column = pl.Series(dtype=pl.String)  # the same, as a column
+
+    def chunk(self, start: int, end: int) -> tuple[pl.Series, pl.Series]:
+        """The lists of the findings at positions `start` to `end` (exclusive), ``[]`` for none."""
+        n = end - start
+        obs = self.rows.slice(start, n)
+        evidence = pl.Series("evidence", ["[]"] * n, dtype=pl.String)
+        part = self._of(self.tallied.evidence, obs)
+        if part is not None:
+            part = part.with_columns(id=self.ids.gather(part.get_column("row")))
+            joined = part.group_by("pos", maintain_order=True).agg(pl.col("id").str.join('","'))
+            made = joined.select(pl.concat_str(pl.lit('["'), pl.col("id"), pl.lit('"]'))).to_series()
+            evidence = evidence.scatter(joined.get_column("pos"), made)
+        rejected = pl.Series("rejected", ["[]"] * n, dtype=pl.String)
+        part = self._of(self.tallied.rejected, obs)
+        if part is not None:
+            part = part.with_columns(id=self.ids.gather(part.get_column("row")), text=self._reasons(part, obs))
+            item = pl.concat_str(
+                pl.lit('{"record":"'), pl.col("id"), pl.lit('","reason":'), pl.col("text"), pl.lit("}")
+            )
+            joined = part.group_by("pos", maintain_order=True).agg(item.str.join(",").alias("items"))
+            made = joined.select(pl.concat_str(pl.lit("["), pl.col("items"), pl.lit("]"))).to_series()
+            rejected = rejected.scatter(joined.get_column("pos"), made)
+        return evidence, rejected
+
+    @staticmethod
+    def _of(frame: pl.DataFrame | None, obs: pl.Series) -> pl.DataFrame | None:
+        """The rows of `frame` (sorted by ``ob``) of the obligations `obs` (null: none), each with ``pos``, the
+        position of its obligation in `obs`: in the order of the positions, then of `frame`."""
+        if frame is None or frame.height == 0:
+            return None
+        numbers = frame.get_column("ob")
+        wanted = obs.fill_null(0)
+        spans = pl.DataFrame(
+            {
+                "pos": pl.int_range(0, obs.len(), dtype=pl.UInt32, eager=True),
+                "lo": numbers.search_sorted(wanted, "left"),
+                "hi": numbers.search_sorted(wanted, "right"),
+                "tallied": obs.is_not_null(),
+            }
+        ).filter(pl.col("tallied") & (pl.col("hi") > pl.col("lo")))
+        if spans.height == 0:
+            return None
+        at = spans.select("pos", at=pl.int_ranges("lo", "hi", dtype=pl.Int64)).explode("at")
+        return frame.drop("ob")[at.get_column("at")].with_columns(at.get_column("pos"))
+
+    def _reasons(self, part: pl.DataFrame, obs: pl.Series) -> pl.Series:
+        """The JSON text of each rejected candidate's reason (`part`, the chunk's, with ``pos`` and ``why``): the
+        same why under the same rule reads the same, but for the judged window (an ``outside`` why) and the
+        portfolio area (a ``portfolio`` why). The last few thousand texts are kept for reuse."""
+        from .findings import _reason_text
+
+        tallied = self.tallied
+        if len(self.made) > _REASON_TEXTS:  # most are one person's window: kept for a while, not the whole run
+            self.texts, self.made, self.column = {}, [], pl.Series(dtype=pl.String)
+        numbers = obs.gather(part.get_column("pos"))
+        distinct = numbers.unique().sort()
+        width = len(tallied.whys)
+        # (obligation, why) as one number: its obligation's place in `distinct`, then the why
+        keys = distinct.search_sorted(numbers).cast(pl.UInt64) * width + part.get_column("why").cast(pl.UInt64)
+        pairs = keys.unique().sort()
+        texts, made, whys = self.texts, self.made, tallied.whys
+        judged = [tallied.obs[i] for i in distinct.to_list()]  # (a chunk's: few)
+        found, new = [], len(made)
+        for key in pairs.to_list():
+            ob, why = judged[key // width], whys[key % width]
+            window = ob.window if why[0] == "outside" else None
+            area = ob.portfolio if why[0] == "portfolio" else None
+            span = (window.start, window.end) if window is not None else None
+            cached = (ob.rule.index, key % width, span, area)
+            text = texts.get(cached)
+            if text is None:
+                reason = _reason_text(ob.rule, why, Period(*span) if span is not None else None, area)
+                text = texts[cached] = len(made)
+                made.append(orjson.dumps(reason).decode())
+            found.append(text)
+        if len(made) > new:  # (the texts as a column, extended by the new ones)
+            self.column = self.column.extend(pl.Series(made[new:], dtype=pl.String))
+        chosen = pl.Series(found, dtype=pl.UInt32).gather(pairs.search_sorted(keys))
+        return self.column.gather(chosen)
+
+
+_OBLIGATIONS: dict[str, pl.DataType] = {
+    "org": pl.String(),
+    "rule": pl.Int64(),
+    "kind": pl.String(),
+    "subject": pl.String(),  # the person a rule's "subject" names (person and portfolio subjects only)
+    "first": pl.String(),
+    "second": pl.String(),
+    "area": pl.String(),
+    "trigger": pl.String(),
+    "p_start": pl.Date(),  # the calendar window (or a trigger's window): where candidates come from
+    "p_end": pl.Date(),
+    "w_start": pl.Date(),  # the judged window: a candidate outside is rejected as "outside"
+    "w_end": pl.Date(),
+}
+# why codes by what follows the code in the tuple (see texts.describe): nothing, one detail, two details
+_ARITY = {"participant": 2, "portfolio": 2, "chair": 3, "attendance": 3}
+
+
+class _Tally:
+    """Candidates by equi-joins on each subject kind's match keys, the rule's conditions as expressions, then
+    count, evidence, rejected candidates and taints. Run a chunk of organisations at a time (about
+    :data:`CHUNK_RECORDS` records each; an organisation's records and obligations never span two chunks, and
+    nothing reads across organisations), so that the joins' intermediates are bounded by a chunk, not the run.
+    The tally numbers (``ob.row``) run over the chunks in order; rows are reading order throughout."""
+
+    def __init__(
+        self,
+        compiled: CompiledRules,
+        index: RosterIndex,
+        records: RecordColumns,
+        obligations: list[Obligation],
+        max_evidence: int,
+    ) -> None:
+        self.rules = {rule.index: rule for rule in compiled.rules}
+        self.index = index
+        self.columns = records
+        self.all_records, self.all_people, self.all_tags = records.frames()
+        self.judged = obligations
+        self.max_evidence = max_evidence
+        self.tallied: Tallied | None = None
+        self._terms: pl.DataFrame | None = None
+        # the chunk being tallied: its records (row = position in the chunk), their participants and tags, its
+        # obligations (ob = position in the list), and each of its rows' number in the whole run
+        self.records, self.people, self.tags = self.all_records, self.all_people, self.all_tags
+        self.obs: list[Obligation] = []
+        self.rows = pl.Series(dtype=pl.UInt32)
+        # what the chunks found, in tally order
+        self._order: list[Obligation] = []
+        self._evidence: list[pl.DataFrame] = []
+        self._rejected: list[pl.DataFrame] = []
+        self._whys: dict[tuple[str, str, str], int] = {}
+
+    def run(self) -> None:
+        records = self.all_records
+        if records.height == 0:
+            return
+        by_org: dict[str, list[Obligation]] = defaultdict(list)
+        for ob in self.judged:
+            by_org[ob.org.id].append(ob)
+        sizes = records.get_column("org").value_counts()
+        chunk_of: dict[str, int] = {}
+        chunks: list[list[Obligation]] = []
+        held = 0
+        for org, n in sorted(zip(*(sizes.get_column(c).to_list() for c in sizes.columns), strict=True)):
+            if org not in by_org:
+                continue  # records no obligation looks at
+            if not chunks or held + n > CHUNK_RECORDS:
+                chunks.append([])
+                held = 0
+            held += n
+            chunk_of[org] = len(chunks) - 1
+            chunks[-1].extend(by_org[org])
+        if not chunks:
+            return
+        codes = records.get_column("org").replace_strict(chunk_of, default=None, return_dtype=pl.UInt32)
+        people_codes = codes.gather(self.all_people.get_column("row"))
+        tag_codes = codes.gather(self.all_tags.get_column("row"))
+        for number, obs in enumerate(chunks):
+            mine = codes == number
+            rows = mine.arg_true().cast(pl.UInt32)
+            self.rows, self.obs = rows, obs
+            self.records = records.filter(mine)
+            self.people = self._local(self.all_people.filter(people_codes == number), rows)
+            self.tags = self._local(self.all_tags.filter(tag_codes == number), rows)
+            self._chunk()
+        self.records, self.people, self.tags, self.obs = self.all_records, self.all_people, self.all_tags, []
+        if not self._order:
+            return
+        whys = [(code, d1, d2)[: _ARITY.get(code, 1)] for code, d1, d2 in self._whys]
+        self.tallied = Tallied(
+            self._order,
+            records.get_column("id"),
+            pl.concat(self._evidence, rechunk=True) if self._evidence else None,
+            pl.concat(self._rejected, rechunk=True) if self._rejected else None,
+            whys,
+        )
+
+    @staticmethod
+    def _local(frame: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
+        """A long table's rows renumbered to positions in the chunk (`rows`: the chunk's rows, ascending)."""
+        return frame.with_columns(row=rows.search_sorted(frame.get_column("row")).cast(pl.UInt32))
+
+    def _chunk(self) -> None:
+        table = self._obligation_table()
+        candidates = self._candidates(table)
+        if candidates.height == 0:
+            return
+        judged = self._judge(candidates, table)
+        self._write(judged, table)
+
+    def _obligation_table(self) -> pl.DataFrame:
+        obs = self.obs
+        fields = ("org.id", "subject_kind", "subject_id", "first", "second", "portfolio", "trigger")
+        columns: dict[str, Any] = dict(
+            zip(
+                ("org", "kind", "subject", "first", "second", "area", "trigger"),
+                zip(*map(operator.attrgetter(*fields), obs), strict=True),
+                strict=True,
+            )
+        )
+        columns["rule"] = [ob.rule.index for ob in obs]
+        table = pl.DataFrame(columns, schema={name: _OBLIGATIONS[name] for name in columns})
+        # calendar and judged windows: the same few Period objects shared by many obligations
+        for name, periods in (
+            ("p", map(operator.attrgetter("period"), obs)),
+            ("w", map(operator.attrgetter("window"), obs)),
+        ):
+            seen: dict[int, tuple[int, Period]] = {}
+            codes = pl.Series([seen.setdefault(id(p), (len(seen), p))[0] for p in periods], dtype=pl.UInt32)
+            distinct = [p for _, p in seen.values()]
+            for end, values in (("start", [p.start for p in distinct]), ("end", [p.end for p in distinct])):
+                table = table.with_columns(pl.Series(f"{name}_{end}", values, dtype=pl.Date).gather(codes))
+        return table.with_columns(
+            pl.when(pl.col("kind").is_in(["person", "portfolio"])).then(pl.col("subject")),  # a pair's is not
+        ).with_row_index("ob")
+
+    def _candidates(self, table: pl.DataFrame) -> pl.DataFrame:
+        """(ob, row, rule, date) for every record an obligation looks at: its organisation, one of its rule's
+        types, dated in its calendar window; a pair only at records its second person took part in, a
+        portfolio holder only at records the holder took part in or of the portfolio area; a trigger's own
+        record excluded. A calendar window (a year, half-year, quarter or month) is a join key too: the
+        start of the window of that length a record's date falls in; other windows (triggers') are ranges."""
+        rules = self.rules.values()
+        types = pl.DataFrame(
+            [(rule.index, name) for rule in rules if rule.rule.match for name in rule.match.types],
+            schema={"rule": pl.Int64, "type": pl.String},
+            orient="row",
+        )
+        steps = pl.DataFrame(
+            [(rule.index, rule.params.period.months) for rule in rules if rule.params.period is not None],
+            schema={"rule": pl.Int64, "step": pl.Int32},
+            orient="row",
+        )
+        start, end = _window(pl.col("p_start"), pl.col("step"))
+        calendar = pl.col("trigger").is_null() & (pl.col("p_start") == start) & (pl.col("p_end") == end)
+        keys = (
+            table.select("ob", "org", "rule", "kind", "subject", "second", "area", "p_start", "p_end", "trigger")
+            .join(steps, on="rule", how="left")
+            .with_columns(step=pl.when(calendar).then(pl.col("step")))
+            .drop("trigger")
+            .join(types, on="rule")
+        )
+        records = self.records.select("org", "type", "portfolio", "date").with_row_index("row")
+        narrowed = keys.filter(pl.col("kind").is_in(["pair", "portfolio"])).select("org", "type").unique()
+        people = self.people.join(
+            records.join(narrowed, on=["org", "type"]).select("row", "org", "type", "date"), on="row"
+        )
+        found = []
+        for (step,), group in keys.partition_by("step", as_dict=True).items():
+            if step is None:  # a range: joined on the other keys, then filtered by date
+                joined = _join(group, records, people, [])
+                found.append(joined.filter(pl.col("date").is_between(pl.col("p_start"), pl.col("p_end"))))
+                continue
+            window = _window(pl.col("date"), pl.lit(step))[0].alias("p_start")
+            found.append(_join(group, records.with_columns(window), people.with_columns(window), ["p_start"]))
+        candidates = pl.concat([part.select("ob", "row", "rule", "date") for part in found])
+        triggers = table.filter(pl.col("trigger").is_not_null()).select("ob", "trigger")
+        if triggers.height:  # a trigger's own record is not its follow-up
+            own = triggers.join(self.records.select("id").with_row_index("row"), left_on="trigger", right_on="id")
+            candidates = candidates.join(own.select("ob", "row"), on=["ob", "row"], how="anti")
+        return candidates
+
+    def _judge(self, candidates: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+        """Every candidate with its why code (null: it counts) and the code's details."""
+        flags = self._roster_flags(candidates)
+        parts = []
+        for (rule_index,), part in candidates.partition_by("rule", as_dict=True).items():
+            rule = self.rules[int(rule_index)]
+            match = rule.match
+            need = [name for name in ("chair", "portfolio") if getattr(match, name) is not None]
+            refs = {match.chair, *match.participants}
+            used = ["w_start", "w_end", *(name for name in ("first", "second") if name in refs)]
+            used += ["kind", "subject"] if "subject" in refs else []
+            used += ["area"] if match.portfolio is not None else []
+            rows = part.get_column("row")
+            part = part.with_columns(
+                *_gather(table, part.get_column("ob"), *used),
+                *[self.records.get_column(name).gather(rows) for name in need],
+            )
+            if match.tags_any:
+                tagged = self.tags.filter(pl.col("tag").is_in(match.tags_any)).get_column("row")
+                part = _flag(part, tagged.unique(), "tags_any")
+            if match.tags_all:
+                wanted = set(match.tags_all)
+                found = self.tags.filter(pl.col("tag").is_in(wanted)).group_by("row").len()
+                tagged = found.filter(pl.col("len") == len(wanted)).get_column("row")
+                part = _flag(part, tagged, "tags_all")
+            for ref in dict.fromkeys(match.participants):  # took part: the row and the person in `people`
+                if ref != "secretary":
+                    took_part = self.people.with_columns(pl.lit(True).alias(f"took_{ref}"))
+                    part = part.with_columns(_person(ref).alias("person")).join(
+                        took_part, on=["row", "person"], how="left"
+                    )
+                    part = part.drop("person").with_columns(pl.col(f"took_{ref}").fill_null(False))
+            if flags is not None and (rule.uses_secretary or rule.rule.attendance):
+                part = part.join(flags, on="row", how="left")
+            code, first, second = _reasons(rule)
+            parts.append(part.select("ob", "row", code.alias("code"), first.alias("d1"), second.alias("d2")))
+        return pl.concat(parts).sort("ob", "row")  # reading order within each obligation
+
+    def _roster_flags(self, candidates: pl.DataFrame) -> pl.DataFrame | None:
+        """Per candidate record of a rule that names the secretary or counts attendance: whether its chair
+        and whether any participant is a secretary on its date, the team on its date and how many of the
+        team took part."""
+        wanted = [i for i, rule in self.rules.items() if rule.uses_secretary or rule.rule.attendance]
+        if not wanted:
+            return None
+        rows = candidates.filter(pl.col("rule").is_in(wanted)).get_column("row").unique()
+        if rows.len() == 0:
+            return None
+        terms = self._terms
+        if terms is None:  # (once per run)
+            terms = self._terms = pl.DataFrame(
+                [
+                    (org, h.person.id, h.post.role is Role.secretary, h.post.start, h.post.end or dt.date.max)
+                    for org, holders in self.index.holders.items()
+                    for h in holders
+                ],
+                schema={"org": pl.String, "person": pl.String, "sec": pl.Boolean, "start": pl.Date, "end": pl.Date},
+                orient="row",
+            )
+        recs = self.records.select("org", "date", "chair").with_row_index("row")[rows]
+        in_post = pl.col("date").is_between(pl.col("start"), pl.col("end"))
+        team = (
+            recs.join(terms, on="org")
+            .filter(in_post)
+            .group_by("row")
+            .agg(
+                team=pl.col("person").n_unique(),
+                sec_chair=(pl.col("sec") & (pl.col("chair") == pl.col("person"))).any(),
+            )
+        )
+        present = (
+            self.people.join(recs.select("row", "org", "date"), on="row")
+            .join(terms, on=["org", "person"])
+            .filter(in_post)
+            .group_by("row")
+            .agg(present=pl.col("person").n_unique(), sec_part=pl.col("sec").any())
+        )
+        return (
+            pl.DataFrame({"row": rows})
+            .join(team, on="row", how="left")
+            .join(present, on="row", how="left")
+            .with_columns(
+                pl.col("team", "present").fill_null(0),
+                pl.col("sec_chair", "sec_part").fill_null(False),
+            )
+        )
+
+    def _write(self, judged: pl.DataFrame, table: pl.DataFrame) -> None:
+        """Counts and taints onto the chunk's obligations; the evidence and the rejected candidates kept as
+        columns in tally numbers and the run's rows (`self.tallied` once every chunk is done), onto the
+        obligations only when something asks for them (:meth:`Tallied.fill`)."""
+        obs, start = self.obs, len(self._order)
+        for i, ob in enumerate(obs, start):
+            ob.row = i
+        self._order.extend(obs)
+        offset = pl.lit(start, dtype=pl.UInt32)
+        counting = judged.filter(pl.col("code").is_null())
+        counts = counting.group_by("ob", maintain_order=True).len()
+        for i, n in zip(counts.get_column("ob").to_list(), counts.get_column("len").to_list(), strict=True):
+            obs[i].count = n
+        if self.max_evidence:
+            evidence = _first(counting, self.max_evidence).select(pl.col("ob") + offset, "row")
+            if evidence.height:
+                self._evidence.append(evidence.with_columns(self.rows.gather(evidence.get_column("row")).alias("row")))
+        failing = judged.filter(pl.col("code").is_not_null())
+        if failing.height:
+            rejected = _first(failing, MAX_REJECTED).with_columns(pl.col("d1", "d2").fill_null(""))
+            reasons = rejected.select("code", "d1", "d2").unique(maintain_order=True)
+            whys = self._whys
+            numbers = [
+                whys.setdefault(key, len(whys))
+                for key in zip(*(reasons.get_column(c).to_list() for c in ("code", "d1", "d2")), strict=True)
+            ]
+            reasons = reasons.with_columns(why=pl.Series(numbers, dtype=pl.UInt32))
+            rejected = rejected.join(reasons, on=["code", "d1", "d2"]).sort("ob", "row")
+            rejected = rejected.select(pl.col("ob") + offset, "row", "why")
+            self._rejected.append(rejected.with_columns(self.rows.gather(rejected.get_column("row")).alias("row")))
+            self._taints(failing)
+
+    def _taints(self, failing: pl.DataFrame) -> None:
+        """A candidate rejected on who took part while naming someone not on the roster whose id looks like
+        the one wanted (a likely typo), and one the roster cannot judge (no team on its date), cast doubt."""
+        unknown = self.columns.with_unknown
+        local = self.rows.is_in(list(unknown)).arg_true().to_list()  # their rows in the chunk
+        doubtful = failing.filter(
+            (pl.col("code") == "no_team")
+            | (pl.col("code").is_in(["chair", "participant"]) & pl.col("row").is_in(local))
+        )
+        if doubtful.height == 0:
+            return
+        records = self.records
+        for i, row, code, d1, d2 in doubtful.select("ob", "row", "code", "d1", "d2").iter_rows():
+            ob = self.obs[i]
+            if code == "no_team":
+                source = self.columns.sources[records.get_column("source")[row]]
+                day = records.get_column("date")[row]
+                rec_id, org, kind = (records.get_column(name)[row] for name in ("id", "org", "type"))
+                taint = BadRow.at(
+                    "row.date.no_team",
+                    source,
+                    records.get_column("line")[row],
+                    "date",
+                    day.isoformat(),
+                    record_id=rec_id,
+                    org=org,
+                    type=kind,
+                    date=day,
+                )
+            else:
+                rec = unknown[self.rows[row]]
+                ref = d2 if code == "chair" else d1
+                if not looks_like(rec.unknown, _refs(ob, self.index, rec.date).get(ref, ())):
+                    continue
+                taint = BadRow.at(
+                    "row.people.mistyped",
+                    rec.source,
+                    rec.line,
+                    "participants",
+                    ", ".join(sorted(rec.unknown)),
+                    record_id=rec.id,
+                    org=rec.org,
+                    type=rec.type,
+                    date=rec.date,
+                )
+            if ob.taint is None:
+                ob.taint = []
+            ob.taint.append(taint)
+
+
+def _window(day: pl.Expr, step: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The first and last day of the calendar window of `step` months (12, 6, 3, 1) that `day` falls in."""
+    month = (day.dt.month().cast(pl.Int32) - 1) // step * step
+    start = pl.date(day.dt.year(), month + 1, 1)
+    after = month + step  # months after January of the year: the next window's start
+    end = pl.date(day.dt.year() + after // 12, after % 12 + 1, 1) - pl.duration(days=1)
+    return start, end
+
+
+def _join(keys: pl.DataFrame, records: pl.DataFrame, people: pl.DataFrame, on: list[str]) -> pl.DataFrame:
+    """Obligations joined to the records they look at: on organisation, type (and `on`); a pair on its
+    second person among the participants; a portfolio holder on the holder among them or on the area."""
+    kinds = pl.col("kind")
+    columns = ["ob", "row", "rule", "date", "p_start", "p_end"]
+    left = ["ob", "rule", "org", "type", "p_start", "p_end"]  # (only what the result needs goes into a join)
+    right = ["row", "org", "type", "date", *on]
+    others = keys.filter(~kinds.is_in(["pair", "portfolio"])).select(left)
+    found = [others.join(records.select(right), on=["org", "type", *on]).select(columns)]
+    pairs, holders = keys.filter(kinds == "pair"), keys.filter(kinds == "portfolio")
+    if pairs.height:
+        found.append(
+            pairs.select(*left, "second")
+            .join(
+                people.select(*right, "person"),
+                left_on=["org", "type", "second", *on],
+                right_on=["org", "type", "person", *on],
+            )
+            .select(columns)
+        )
+    if holders.height:
+        by_person = holders.select(*left, "subject").join(
+            people.select(*right, "person"),
+            left_on=["org", "type", "subject", *on],
+            right_on=["org", "type", "person", *on],
+        )
+        by_area = holders.select(*left, "area").join(
+            records.select(*right, "portfolio"),
+            left_on=["org", "type", "area", *on],
+            right_on=["org", "type", "portfolio", *on],
+        )
+        found.append(pl.concat([by_person.select(columns), by_area.select(columns)]).unique(["ob", "row"]))
+    return pl.concat(found)
+
+
+def _first(rows: pl.DataFrame, n: int) -> pl.DataFrame:
+    """The first `n` rows of each obligation (`rows` sorted by obligation)."""
+    i = pl.int_range(pl.len(), dtype=pl.Int64)
+    start = pl.when(pl.col("ob").ne_missing(pl.col("ob").shift(1))).then(i).forward_fill()
+    return rows.filter(i - start < n)
+
+
+def _flag(part: pl.DataFrame, rows: pl.Series, name: str) -> pl.DataFrame:
+    """`part` with a column `name`: whether its row is one of `rows` (distinct)."""
+    marked = pl.DataFrame({"row": rows}).with_columns(pl.lit(True).alias(name))
+    return part.join(marked, on="row", how="left").with_columns(pl.col(name).fill_null(False))
+
+
+def _gather(table: pl.DataFrame, index: pl.Series, *names: str) -> list[pl.Series]:
+    """Columns of `table` at the row numbers `index` (obligation numbers are row numbers)."""
+    return [table.get_column(name).gather(index) for name in names]
+
+
+def _person(ref: str) -> pl.Expr:
+    """The person a reference names for a candidate's obligation (null: nobody): subject, first or second."""
+    if ref == "subject":
+        return pl.when(pl.col("kind").is_in(["person", "portfolio"])).then(pl.col("subject"))
+    return pl.col(ref)
+
+
+def _reasons(rule: CompiledRule) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Why a candidate does not count under `rule`, as expressions: the code (null: it counts) and its two
+    details, checked in the order of the rule format's documentation (the first failing check is the why).
+    Each check is (code, fails, detail, detail): the code leads, as in the reason tuples of :func:`_why_not`
+    (its text is ``candidate.<code>`` in :mod:`rules_engine.texts`)."""
+    match = rule.match
+    checks: list[tuple[str, pl.Expr, pl.Expr | None, pl.Expr | None]] = [
+        ("outside", ~pl.col("date").is_between(pl.col("w_start"), pl.col("w_end")), None, None)
+    ]
+    if match.tags_any:
+        checks.append(("tags_any", ~pl.col("tags_any"), None, None))
+    if match.tags_all:
+        checks.append(("tags_all", ~pl.col("tags_all"), None, None))
+    if match.chair is not None:
+        if match.chair == "secretary":
+            fails = ~pl.col("sec_chair")
+        else:
+            fails = ~(pl.col("chair") == _person(match.chair)).fill_null(False)
+        checks.append(("chair", fails, pl.col("chair").fill_null(""), pl.lit(match.chair)))
+    for ref in match.participants:
+        fails = ~pl.col("sec_part") if ref == "secretary" else ~pl.col(f"took_{ref}")
+        checks.append(("participant", fails, pl.lit(ref), None))
+    if match.portfolio == "subject":
+        checks.append(
+            ("portfolio", pl.col("portfolio").ne_missing(pl.col("area")), pl.col("portfolio").fill_null(""), None)
+        )
+    if rule.rule.attendance:
+        share = rule.share
         assert share is not None
-        team = self.index.team_on(ob.org.id, rec.date)
-        if not team:
-            return ("no_team",)
-        present = len(team & rec.participants)
-        if Fraction(present, len(team)) < share:
-            return ("attendance", f"{present}/{len(team)}", str(share))
-        return None
+        checks.append(("no_team", pl.col("team") == 0, None, None))
+        below = pl.col("present") * share.denominator < pl.col("team") * share.numerator
+        ratio = pl.concat_str(pl.col("present"), pl.lit("/"), pl.col("team"))
+        checks.append(("attendance", below, ratio, pl.lit(str(share))))
+    code: pl.Expr = pl.lit(None, dtype=pl.String)
+    first: pl.Expr = pl.lit(None, dtype=pl.String)
+    second: pl.Expr = pl.lit(None, dtype=pl.String)
+    for name, fails, one, two in reversed(checks):  # the first failing check wins: built from the last
+        code = pl.when(fails).then(pl.lit(name)).otherwise(code)
+        first = pl.when(fails).then(one if one is not None else pl.lit(None, dtype=pl.String)).otherwise(first)
+        second = pl.when(fails).then(two if two is not None else pl.lit(None, dtype=pl.String)).otherwise(second)
+    return code, first, second
+
+
+def _refs(ob: Obligation, index: RosterIndex, day: dt.date) -> Refs:
+    """The people a record filter can name for this obligation on `day`."""
+    refs: Refs = {}
+    if ob.subject_kind == "person" or ob.subject_kind == "portfolio":
+        refs["subject"] = (ob.subject_id,)
+    if ob.first:
+        refs["first"] = (ob.first,)
+    if ob.second:
+        refs["second"] = (ob.second,)
+    if ob.rule.uses_secretary:
+        refs["secretary"] = index.secretary_on(ob.org.id, day)
+    return refs
 
 
 def looks_like(unknown: frozenset[str], wanted: Collection[str]) -> bool:
@@ -262,10 +893,3 @@ def _why_not(match: Match, rec: Rec, refs: Refs, portfolio: str | None = None) -
     if match.portfolio == "subject" and rec.portfolio != portfolio:
         return ("portfolio", rec.portfolio or "")
     return None
-
-
-def _taint(rec: Rec, code: str, field: str, value: str) -> BadRow:
-    """A used record that makes a duty undeterminable, as the row problem its finding's reason cites."""
-    return BadRow.at(
-        code, rec.source, rec.line, field, value, record_id=rec.id, org=rec.org, type=rec.type, date=rec.date
-    )

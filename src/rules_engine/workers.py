@@ -42,9 +42,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import polars as pl
 
 from .compile import CompiledRules
 from .errors import Error, InputError
+from .finding_lines import SEPARATOR
 from .findings import rule_table
 from .gcpause import paused_gc
 from .intake import Intake, RecordsInput, record_span
@@ -66,8 +68,11 @@ process: starting a worker (a new interpreter, the package imported, the rules a
 about half a second of CPU, more than a small run gains (see benchmarks/README.md)."""
 
 _BATCH = 4096  # rows per message to a worker: bounded memory in the pipe and in both processes
+_SPOOL_READ = 1 << 20  # about this many bytes of a spool file's lines read and handed to the writer at a time
 _ROW = 0  # a message item: a used record (as a tuple) ...
-_BAD = 1  # ... or a rejected row
+_BAD = 1  # ... or a rejected row ...
+_FRAME = 2  # ... or a block of used records as columns (rules_engine.load.columnar.RECORD_FRAME)
+_FRAME_ROWS = 65536  # rows of a block per message
 
 
 class WorkerError(RuntimeError):
@@ -211,7 +216,7 @@ class ShardedRun(Run):
     def summary(self) -> dict[str, int]:
         return dict(self.counts)
 
-    def decided(self) -> Iterator[Any]:
+    def decided(self, filled: bool = True) -> Iterator[Any]:
         raise RuntimeError("a run of workers holds no obligations: read its findings with finding_models()")
 
     def _lines(self) -> Iterator[bytes]:
@@ -229,12 +234,14 @@ class ShardedRun(Run):
             if wanted is None or data["status"] in wanted:
                 yield Finding.model_validate(data)
 
-    def json_findings(self, report_format: str, keys: Mapping[int, str]) -> Iterator[Any]:
+    def json_findings(self, report_format: str, keys: Mapping[int, str], sep: str = SEPARATOR) -> Iterator[bytes]:
         if report_format != self.shape:
             raise RuntimeError(f"findings spooled in the {self.shape} layout, {report_format} asked for")
-        fragment = orjson.Fragment
-        for line in self._lines():
-            yield fragment(line)
+        joint = sep.encode()
+        for path in self.spools:
+            with open(path, "rb") as handle:
+                while lines := handle.readlines(_SPOOL_READ):  # whole lines, about this many bytes at a time
+                    yield joint.join(line[:-1] for line in lines)  # (each ends with a newline; JSON lines hold none)
 
     def close(self) -> None:
         self.spool_dir.cleanup()
@@ -367,6 +374,14 @@ class _Router:
         if len(batch) >= _BATCH:
             self._flush(i)
 
+    def add_frame(self, frame: pl.DataFrame) -> None:
+        worker = pl.col("org").replace_strict(self.worker_of, return_dtype=pl.UInt32()).alias("_worker")
+        for (i,), part in frame.with_columns(worker).partition_by("_worker", as_dict=True).items():
+            part = part.drop("_worker")
+            for start in range(0, part.height, _FRAME_ROWS):  # sent at once, after the rows before it
+                self.batches[int(i)].append((_FRAME, part.slice(start, _FRAME_ROWS)))
+                self._flush(int(i))
+
     def add_bad(self, row: BadRow) -> None:
         i = self.worker_of.get(row.org or "")
         for j in range(len(self.batches)) if i is None else (i,):  # unknown organisation: it may taint any
@@ -441,6 +456,9 @@ def _evaluate_share(conn: Connection) -> _Result:
                     )
                 )
                 records += 1
+            elif item[0] == _FRAME:
+                counter.add_frame(item[1])
+                records += item[1].height
             else:
                 add_bad(item[1])
     groups, statuses, loaded = conclude(
@@ -467,27 +485,19 @@ def _evaluate_share(conn: Connection) -> _Result:
         setup.max_evidence,
         loaded,
         [],
+        counter.tallied,
     )
     _table, keys = rule_table(setup.compiled.rules)
-    findings = 0
-    with open(spool, "wb") as out:
-        dumps = orjson.dumps
-        lines: list[bytes] = []
-        for finding in run.json_findings(setup.shape, keys):
-            lines.append(dumps(finding))
-            findings += 1
-            if len(lines) >= 512:
-                lines.append(b"")
-                out.write(b"\n".join(lines))
-                lines = []
-        if lines:
-            lines.append(b"")
-            out.write(b"\n".join(lines))
+    with open(spool, "wb") as out:  # the same lines as one process writes, from this worker's tally
+        for block in run.json_findings(setup.shape, keys, "\n"):
+            out.write(block)
+            out.write(b"\n")
+    summary = run.summary()
     used = {ob.waiver.waiver.id for group in groups for ob in group if ob.waiver is not None}
-    counts = {"obligations": planned, "records": records, "findings": findings}
+    counts = {"obligations": planned, "records": records, "findings": sum(summary.values())}
     # added up over the workers by the parent's ``workers`` stage: their CPU time, and the sum of their peaks
     counts["cpu_ms"] = round(time.process_time() * 1000)
     peak = peak_rss()
     if peak is not None:
         counts["peak_rss_mb"] = round(peak / 2**20)
-    return _Result(run.summary(), used, counts)
+    return _Result(summary, used, counts)

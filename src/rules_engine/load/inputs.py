@@ -346,25 +346,31 @@ def _read_jsonl(p: Path, source: str) -> Iterator[Rec | BadRow]:
         for number, raw in enumerate(lines, start=1):
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
-            stripped = raw.strip()
-            if not stripped:
-                continue
-            if len(stripped) > MAX_LINE:
-                yield BadRow.at("row.line.too_long", source, number, None, None, {"limit": MAX_LINE})
-                continue
-            try:
-                data = orjson.loads(stripped)
-            except orjson.JSONDecodeError as exc:
-                text = stripped.decode("utf-8", "replace")
-                try:
-                    stripped.decode("utf-8")
-                except UnicodeDecodeError as bad:  # orjson would say "str is not valid UTF-8: surrogates ..."
-                    row = BadRow.at("row.json.not_utf8", source, number, None, _short(text), {"byte": bad.start + 1})
-                else:
-                    row = BadRow.at("row.json.malformed", source, number, None, _short(text), {"error": str(exc)})
-                yield _salvaged(row, salvage_json(text))
-                continue
-            yield check_record(data, source, number)
+            row = jsonl_row(raw, source, number)
+            if row is not None:
+                yield row
+
+
+def jsonl_row(raw: bytes, source: str, number: int) -> Rec | BadRow | None:
+    """Line `number` of a JSON Lines file (its bytes, without a byte-order mark) as a record, or what is wrong
+    with it; None for a blank line."""
+    stripped = raw.strip()
+    if not stripped:
+        return None
+    if len(stripped) > MAX_LINE:
+        return BadRow.at("row.line.too_long", source, number, None, None, {"limit": MAX_LINE})
+    try:
+        data = orjson.loads(stripped)
+    except orjson.JSONDecodeError as exc:
+        text = stripped.decode("utf-8", "replace")
+        try:
+            stripped.decode("utf-8")
+        except UnicodeDecodeError as bad:  # orjson would say "str is not valid UTF-8: surrogates ..."
+            row = BadRow.at("row.json.not_utf8", source, number, None, _short(text), {"byte": bad.start + 1})
+        else:
+            row = BadRow.at("row.json.malformed", source, number, None, _short(text), {"error": str(exc)})
+        return _salvaged(row, salvage_json(text))
+    return check_record(data, source, number)
 
 
 _BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's

@@ -139,3 +139,25 @@ def _keyed(
             )
         keyed.append((key, f))
     return table, keyed
+
+
+def write_json_lines(
+    header: Mapping[str, Any], blocks: Iterable[bytes], out: IO[bytes], table: RuleTable | None = None
+) -> None:
+    """What :func:`write_json` (`table` None) or :func:`write_json_v2` writes, from findings already serialised:
+    `blocks` of compact JSON lines joined by ``,\\n    `` (see :mod:`rules_engine.finding_lines`)."""
+    if table is None:
+        _write_head(header, out)
+    else:
+        _write_head(header_v2(header), out)
+        entries = ((orjson.dumps(key), entry) for key, entry in table.entries.items())
+        _write_lines(b'"rules": {', b"}", entries, out)
+        out.write(b",\n  ")
+    out.write(b'"findings": [')
+    first = True
+    for block in blocks:
+        out.write(b"\n    " if first else b",\n    ")
+        out.write(block)
+        first = False
+    out.write(b"]" if first else b"\n  ]")
+    out.write(b"\n}\n")

@@ -1,0 +1,291 @@
+"""Columnar intake of JSON Lines record files: read with polars, validated with column expressions, handed to
+the tally a block of columns at a time (:meth:`rules_engine.tally.Counter.add_frame`).
+
+Exact, or not at all. The per-row reader (:func:`rules_engine.load.inputs.jsonl_row` and
+:func:`~rules_engine.load.inputs.check_record`) stays the meaning of a line; this module only vouches for the
+lines it is sure of and hands every other one to that reader:
+
+- A file is read here only when its lines can be mapped with certainty: UTF-8 without a byte-order mark, no
+  carriage return (CRLF) and no \\x01 byte anywhere, and the lines polars splits add up to the file's size.
+  Anything else falls back whole to the per-row reader.
+- A line is decoded by polars only when it passes :data:`GATE`, a strict pattern of the record schema: one JSON
+  object, its keys in the schema's order (``id``, ``org``, ``type``, ``date``, then any of ``chair``,
+  ``participants``, ``portfolio``, ``tags``, ``text``), each at most once, every value a string without escapes
+  or control characters, ``null`` or a list of such strings, the date as four, two and two digits, nothing
+  before the opening or after the closing brace. So polars' decoding (which would turn a number into text, a
+  string into a list, or keep the first of two equal keys) never has to guess. Every other non-blank line is
+  read by the per-row reader, with its own line number.
+- The intake (:class:`rules_engine.intake.Intake`) then vouches, with column expressions, only for rows that
+  can neither be rejected, nor excluded, nor warned about (:func:`vouched`); the rest go through the per-row
+  checks in reading order, so rejections, exclusions, warnings and the first of two equal ids come out as
+  the per-row path gives them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import polars as pl
+
+from .inputs import MAX_LINE, MAX_LIST, MAX_STRING, BadRow, Rec, check_record, jsonl_row
+
+#: Record files read here (others, and files that cannot be mapped to lines with certainty, row by row).
+COLUMNAR_SUFFIXES = (".jsonl", ".ndjson")
+
+#: The block of used records :meth:`rules_engine.tally.Counter.add_frame` takes, row order = reading order:
+#: ``participants`` as the record's set (the chair among them, each once), ``tags`` each once, ``unknown`` the
+#: participants not on the roster (empty for nearly every row), ``source`` the file as given.
+RECORD_FRAME: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "org": pl.String(),
+    "type": pl.String(),
+    "date": pl.Date(),
+    "chair": pl.String(),
+    "portfolio": pl.String(),
+    "source": pl.String(),
+    "line": pl.Int64(),
+    "participants": pl.List(pl.String()),
+    "tags": pl.List(pl.String()),
+    "unknown": pl.List(pl.String()),
+}
+
+_WS = r"[ \t]*"  # JSON's blanks inside a line (a carriage return never reaches here)
+_STR = r'"[^"\\\x00-\x1f]*"'  # a string without escapes or control characters
+_VALUE = rf"(?:null|{_STR})"
+_LIST = rf"(?:null|\[{_WS}(?:{_STR}(?:{_WS},{_WS}{_STR})*)?{_WS}\])"
+
+
+def _pair(key: str, value: str) -> str:
+    return rf'"{key}"{_WS}:{_WS}{value}'
+
+
+def _then(key: str, value: str) -> str:
+    return rf"(?:{_WS},{_WS}{_pair(key, value)})?"
+
+
+_DAY = r'"[0-9]{4}-[0-9]{2}-[0-9]{2}"'  # (a day that is not a date is parsed as null, then checked row by row)
+#: A line the columnar reader decodes (see the module's text); any other line is read row by row.
+GATE = (
+    rf"^\{{{_WS}"
+    + _pair("id", _STR)
+    + rf"{_WS},{_WS}"
+    + _pair("org", _STR)
+    + rf"{_WS},{_WS}"
+    + _pair("type", _STR)
+    + rf"{_WS},{_WS}"
+    + _pair("date", _DAY)
+    + _then("chair", _VALUE)
+    + _then("participants", _LIST)
+    + _then("portfolio", _VALUE)
+    + _then("tags", _LIST)
+    + _then("text", _VALUE)
+    + rf"{_WS}\}}$"
+)
+
+_DECODED = pl.Struct(
+    {
+        "id": pl.String(),
+        "org": pl.String(),
+        "type": pl.String(),
+        "date": pl.String(),
+        "chair": pl.String(),
+        "participants": pl.List(pl.String()),
+        "portfolio": pl.String(),
+        "tags": pl.List(pl.String()),
+    }
+)  # ``text`` is not kept: the gate has seen that it is a string or null
+_SLICE = 16384  # lines gated and decoded at a time (larger slices took more memory for no speed)
+_PIECE = 1 << 25  # bytes of the file read at a time
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # (UTF-32's begin with UTF-16's)
+
+
+@dataclass
+class ColumnarFile:
+    """A JSON Lines file read by :func:`read_jsonl_columns`: the lines that passed the gate, decoded (``line``,
+    the record's fields, ``date`` as text and as ``day``), and every other non-blank line as the per-row
+    reader reads it, with its line number, in line order."""
+
+    rows: pl.DataFrame
+    others: list[tuple[int, Rec | BadRow]] = field(default_factory=list)
+
+
+def read_jsonl_columns(path: Path, source: str) -> ColumnarFile | None:
+    """Read a JSON Lines file by columns, a few megabytes at a time, or None when its lines cannot be mapped with
+    certainty (then it is read row by row)."""
+    decoded: list[pl.DataFrame] = []
+    others: list[tuple[int, Rec | BadRow]] = []
+    text = pl.col("text")
+    number = 1  # the line a piece starts at
+    with path.open("rb") as handle:
+        if handle.read(4).startswith(_BOMS):
+            return None
+        handle.seek(0)
+        for piece in _pieces(handle):
+            if b"\r" in piece or b"\x01" in piece:
+                return None
+            try:
+                lines = pl.read_csv(
+                    piece,
+                    has_header=False,
+                    separator="\x01",
+                    quote_char=None,
+                    schema={"text": pl.String()},
+                    encoding="utf8",
+                    raise_if_empty=False,
+                )
+            except pl.exceptions.PolarsError:  # not UTF-8, or anything else polars cannot split
+                return None
+            height = lines.height
+            ends = piece.endswith(b"\n")
+            if height != piece.count(b"\n") + (0 if ends else 1):
+                return None
+            if (lines.get_column("text").str.len_bytes().sum() or 0) != len(piece) - (height if ends else height - 1):
+                return None  # every byte a line's, or a line end
+            lines = lines.with_row_index("line", offset=number)
+            number += height
+            for start in range(0, height, _SLICE):
+                part = lines.slice(start, _SLICE)
+                part = part.with_columns(
+                    ok=text.str.contains(GATE).fill_null(False) & (text.str.len_bytes() <= MAX_LINE)
+                )
+                decoded.append(
+                    part.filter("ok")
+                    .select(pl.col("line").cast(pl.Int64), text.str.json_decode(_DECODED).alias("r"))
+                    .unnest("r")
+                    .with_columns(day=pl.col("date").str.to_date("%Y-%m-%d", strict=False))
+                )
+                for line, raw in part.filter(~pl.col("ok") & text.is_not_null()).select("line", "text").iter_rows():
+                    row = jsonl_row(raw.encode(), source, line)
+                    if row is not None:
+                        others.append((line, row))
+    if not decoded:
+        return None  # an empty file
+    return ColumnarFile(pl.concat(decoded), others)
+
+
+def _pieces(handle: BinaryIO) -> Iterator[bytes]:
+    """The file in pieces of whole lines (the last one may lack its line end)."""
+    carry = b""
+    while block := handle.read(_PIECE):
+        data = carry + block
+        cut = data.rfind(b"\n") + 1
+        carry = data[cut:]
+        if cut:
+            yield data[:cut]
+    if carry:
+        yield carry
+
+
+@dataclass
+class Known:
+    """What a row must match for the intake to vouch for it without a per-row look."""
+
+    orgs: pl.Series
+    types: pl.Series
+    people: pl.Series
+    span: tuple[dt.date, dt.date]
+    as_of: dt.date
+    earlier: pl.Series  # ids read before this file (any row that showed one)
+
+
+def vouched(rows: pl.DataFrame, known: Known, others: Iterable[tuple[int, Rec | BadRow]]) -> pl.Series:
+    """Whether the intake can take each decoded row without a per-row look: valid to the record schema as
+    :func:`~rules_engine.load.inputs.check_record` has it, of a known organisation and type, dated inside the
+    span and not after the evaluation date, naming only people on the roster, and an id no other row of the
+    file (decoded or read row by row) and no earlier file shows. False: the row goes through the per-row checks."""
+    seen_here = pl.Series(
+        [row.id if isinstance(row, Rec) else row.record_id for _, row in others], dtype=pl.String
+    ).drop_nulls()
+    start, end = known.span
+    sizes = (pl.col("id"), pl.col("org"), pl.col("type"))
+    ok = pl.all_horizontal(*(c.str.len_chars().is_between(1, MAX_STRING) for c in sizes))
+    ok &= pl.col("org").is_in(known.orgs.implode()) & pl.col("type").is_in(known.types.implode())
+    day = pl.col("day")
+    ok &= day.is_not_null() & day.is_between(start, end) & (day <= known.as_of)
+    for name in ("chair", "portfolio"):
+        ok &= pl.col(name).is_null() | (pl.col(name).str.len_chars() > 0)
+    for name in ("participants", "tags"):
+        items = pl.col(name)
+        ok &= items.is_null() | (
+            (items.list.len() <= MAX_LIST) & items.list.eval(pl.element().str.len_chars() > 0).list.all()
+        )
+    people = known.people.implode()
+    ok &= pl.col("chair").is_null() | pl.col("chair").is_in(people)
+    ok &= pl.col("participants").is_null() | pl.col("participants").list.eval(pl.element().is_in(people)).list.all()
+    ids = pl.col("id")
+    ok &= ~ids.is_duplicated() & ~ids.is_in(seen_here.implode()) & ~ids.is_in(known.earlier.implode())
+    return rows.select(ok.fill_null(False).alias("ok")).to_series()
+
+
+def as_record_frame(rows: pl.DataFrame, source: str) -> pl.DataFrame:
+    """Vouched rows (see :func:`vouched`) in the layout of :data:`RECORD_FRAME`."""
+    chair = pl.col("chair")
+    people = pl.col("participants").fill_null(pl.lit([], dtype=pl.List(pl.String())))
+    people = pl.when(chair.is_null()).then(people).otherwise(pl.concat_list(people, chair))
+    return rows.select(
+        "id",
+        "org",
+        "type",
+        pl.col("day").alias("date"),
+        "chair",
+        "portfolio",
+        pl.lit(source, dtype=pl.String()).alias("source"),
+        "line",
+        people.list.unique(maintain_order=True).alias("participants"),
+        pl.col("tags").fill_null(pl.lit([], dtype=pl.List(pl.String()))).list.unique(maintain_order=True),
+        pl.lit([], dtype=pl.List(pl.String())).alias("unknown"),
+    )
+
+
+def checked(rows: pl.DataFrame, source: str) -> Iterator[tuple[int, Rec | BadRow]]:
+    """Decoded rows that were not vouched for, as the per-row reader reads them (the gate has seen that a row
+    holds nothing more than these fields, and ``text`` as a string or null, which no check reads further)."""
+    names = ("id", "org", "type", "date", "chair", "participants", "portfolio", "tags")
+    for values in rows.select("line", *names).iter_rows():
+        data: dict[str, Any] = dict(zip(names, values[1:], strict=True))
+        yield values[0], check_record(data, source, values[0])
+
+
+def recs_frame(recs: list[Rec]) -> pl.DataFrame:
+    """Records checked row by row, in the layout of :data:`RECORD_FRAME`."""
+    return pl.DataFrame(
+        {
+            "id": [r.id for r in recs],
+            "org": [r.org for r in recs],
+            "type": [r.type for r in recs],
+            "date": [r.date for r in recs],
+            "chair": [r.chair for r in recs],
+            "portfolio": [r.portfolio for r in recs],
+            "source": [r.source for r in recs],
+            "line": [r.line for r in recs],
+            "participants": [sorted(r.participants) for r in recs],
+            "tags": [sorted(r.tags) for r in recs],
+            "unknown": [sorted(r.unknown) for r in recs],
+        },
+        schema=RECORD_FRAME,
+    )
+
+
+def frame_recs(frame: pl.DataFrame) -> Iterator[Rec]:
+    """The rows of a :data:`RECORD_FRAME` block as records (for the few that need one: triggers, unknown people)."""
+    for rid, org, kind, day, chair, area, source, line, people, tags, unknown in frame.select(
+        *RECORD_FRAME
+    ).iter_rows():
+        yield Rec(
+            rid,
+            org,
+            kind,
+            day,
+            chair,
+            frozenset(people),
+            area,
+            frozenset(tags),
+            source,
+            line,
+            frozenset(unknown),
+        )

@@ -1,0 +1,196 @@
+"""The columnar intake (rules_engine.load.columnar): JSON Lines files read by columns give the same report, byte
+for byte, as the per-row reader, for messy files too: the same input account, rejected and excluded rows (file,
+line, field, value, reason), warnings, first of two equal ids, trigger duties and findings."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import rules_engine.intake as intake_module
+from rules_engine import compile_rules, evaluate_to, load_rules
+from rules_engine.load.columnar import read_jsonl_columns
+from rules_engine.load.inputs import Rec
+from rules_engine.tally import Counter
+
+from .conftest import EXAMPLE, RULES
+
+AS_OF = "2025-01-15"
+LINES = (EXAMPLE / "records.jsonl").read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture(scope="module")
+def rules():  # type: ignore[no-untyped-def]
+    return compile_rules(load_rules(RULES))
+
+
+def _report(rules, records: list[Path], columnar: bool, workers: int = 1) -> bytes:  # type: ignore[no-untyped-def]
+    saved = intake_module._COLUMNAR
+    intake_module._COLUMNAR = columnar
+    try:
+        out = io.BytesIO()
+        evaluate_to(
+            out,
+            rules,
+            EXAMPLE / "roster.yaml",
+            [str(p) for p in records],
+            period="2024",
+            as_of=AS_OF,
+            format="json",
+            report_format="v1",
+            workers=workers,
+        )
+        return out.getvalue()
+    finally:
+        intake_module._COLUMNAR = saved
+
+
+def _spaced(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False)
+
+
+def _compact(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+
+
+# Ways to spoil a record line; each returns the new line(s) for a record (a dict) given a second record.
+MESSES: dict[str, Any] = {
+    "clean": lambda r, o: [_spaced(r)],
+    "compact": lambda r, o: [_compact(r)],
+    "tabs": lambda r, o: [_spaced(r).replace(", ", ",\t")],
+    "same id, other content": lambda r, o: [_spaced({**o, "id": r["id"]})],
+    "identical duplicate": lambda r, o: [_spaced(r), _spaced(r)],
+    "duplicate of an earlier line": lambda r, o: [_spaced({**r, "id": o["id"]})],
+    "copy of another record": lambda r, o: [_spaced(o)],
+    "unknown org": lambda r, o: [_spaced({**r, "org": r["org"] + "x"})],
+    "unknown type": lambda r, o: [_spaced({**r, "type": "no_such_type"})],
+    "unknown participant": lambda r, o: [_spaced({**r, "participants": [*r["participants"], "p999"]})],
+    "unknown chair": lambda r, o: [_spaced({**r, "chair": "p0x"})],
+    "no such day": lambda r, o: [_spaced({**r, "date": "2024-02-30"})],
+    "day badly written": lambda r, o: [_spaced({**r, "date": "2024-2-3"})],
+    "after the evaluation date": lambda r, o: [_spaced({**r, "date": "2025-03-01"})],
+    "after the evaluation date, inside the span": lambda r, o: [_spaced({**r, "date": "2025-01-20"})],
+    "outside every window": lambda r, o: [_spaced({**r, "date": "2019-05-01"})],
+    "id a number": lambda r, o: [_spaced({**r, "id": 17})],
+    "id empty": lambda r, o: [_spaced({**r, "id": ""})],
+    "id missing": lambda r, o: [_spaced({k: v for k, v in r.items() if k != "id"})],
+    "org missing": lambda r, o: [_spaced({k: v for k, v in r.items() if k != "org"})],
+    "unknown field": lambda r, o: [_spaced({**r, "room": "A1"})],
+    "chair empty": lambda r, o: [_spaced({**r, "chair": ""})],
+    "participants as text": lambda r, o: [_spaced({**r, "participants": ";".join(r["participants"])})],
+    "participants with a blank": lambda r, o: [_spaced({**r, "participants": [*r["participants"], ""]})],
+    "participant repeated": lambda r, o: [_spaced({**r, "participants": r["participants"] * 2})],
+    "tags": lambda r, o: [_spaced({**r, "tags": ["a", "b", "a"]})],
+    "tags a number": lambda r, o: [_spaced({**r, "tags": [1]})],
+    "portfolio a list": lambda r, o: [_spaced({**r, "portfolio": ["x"]})],
+    "text a number": lambda r, o: [_spaced({**r, "text": 5})],
+    "keys in another order": lambda r, o: [_spaced(dict(reversed(list(r.items()))))],
+    "key twice": lambda r, o: [_spaced(r)[:-1] + f', "id": "{o["id"]}"}}'],
+    "escaped text": lambda r, o: [_spaced(r).replace('"id": "', '"id": "\\u0041')],
+    "not JSON": lambda r, o: [_spaced(r)[:-3]],
+    "a list": lambda r, o: [json.dumps([r["id"]])],
+    "blank line": lambda r, o: ["", _spaced(r)],
+    "blank with spaces": lambda r, o: ["   ", _spaced(r)],
+    "leading space": lambda r, o: [" " + _spaced(r)],
+    "trailing space": lambda r, o: [_spaced(r) + " "],
+    "line of control characters": lambda r, o: ['{"id": "a\x02b"}'],
+}
+
+
+@st.composite
+def messy_files(draw: st.DrawFn) -> tuple[list[list[str]], str, bool]:
+    """Up to three files of example records, each line spoiled in one of the MESSES ways (or not), the records
+    spread over the files; the line end (LF or CRLF) and whether the first file starts with a byte-order mark."""
+    picks = draw(st.lists(st.integers(0, len(LINES) - 1), min_size=1, max_size=40))
+    names = list(MESSES)
+    messes = draw(st.lists(st.sampled_from(names), min_size=len(picks), max_size=len(picks)))
+    files = draw(st.integers(1, 3))
+    cuts = sorted(draw(st.lists(st.integers(0, len(picks)), min_size=files - 1, max_size=files - 1)))
+    lines: list[list[str]] = []
+    for i, mess in zip(picks, messes, strict=True):
+        record, other = json.loads(LINES[i]), json.loads(LINES[(i * 7 + 3) % len(LINES)])
+        lines.append(MESSES[mess](record, other))
+    bounds = [0, *cuts, len(lines)]
+    out = [[line for group in lines[a:b] for line in group] for a, b in itertools.pairwise(bounds)]
+    return out, draw(st.sampled_from(["\n", "\n", "\n", "\r\n"])), draw(st.booleans())
+
+
+def _write(tmp: Path, files: list[list[str]], end: str, bom: bool, final: bool = True) -> list[Path]:
+    paths = []
+    for i, lines in enumerate(files):
+        path = tmp / f"records-{i}.jsonl"
+        data = end.join(lines) + (end if final else "")
+        path.write_bytes((b"\xef\xbb\xbf" if bom and i == 0 else b"") + data.encode("utf-8"))
+        paths.append(path)
+    return paths
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=messy_files(), final=st.booleans())
+def test_columns_and_rows_give_the_same_report_for_messy_files(rules, tmp_path: Path, case, final: bool) -> None:  # type: ignore[no-untyped-def]
+    files, end, bom = case
+    paths = _write(tmp_path, files, end, bom, final)
+    by_rows = _report(rules, paths, columnar=False)
+    assert _report(rules, paths, columnar=True) == by_rows
+
+
+def test_the_example_and_a_messy_file_give_the_same_bytes_with_workers_too(rules, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lines = list(LINES)
+    first, other = json.loads(lines[0]), json.loads(lines[5])
+    for k, (name, mess) in enumerate(MESSES.items()):  # every kind of mess once, spread over the file
+        at = (len(name) * 37) % len(lines)
+        lines[at:at] = mess({**first, "id": f"M{k}"}, other)
+    lines[10:10] = [_spaced(dict(reversed(list(other.items()))))]  # an earlier line's record, read row by row
+    # in the second file: a copy of a first file's record, and a record with another first-file record's id
+    second = [*lines[600:], LINES[20], _spaced({**json.loads(LINES[21]), "chair": None})]
+    paths = _write(tmp_path, [lines[:600], second], "\n", False)
+    by_rows = _report(rules, paths, columnar=False)
+    report = json.loads(by_rows)
+    assert all(report["input"][key] for key in ("rejections", "excluded", "warnings"))
+    codes = {row["code"] for key in ("rejections", "excluded") for row in report["input"][key]}
+    assert {"row.duplicate.identical", "row.duplicate.conflict"} <= codes
+    assert _report(rules, paths, columnar=True) == by_rows
+    assert _report(rules, paths, columnar=True, workers=2) == by_rows
+
+
+def test_clean_lines_go_to_the_tally_as_columns_and_messy_ones_row_by_row(
+    rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    blocks: list[int] = []
+    rows: list[Rec] = []
+    add_frame, add = Counter.add_frame, Counter.add
+    monkeypatch.setattr(Counter, "add_frame", lambda self, frame: (blocks.append(frame.height), add_frame(self, frame)))
+    monkeypatch.setattr(Counter, "add", lambda self, rec: (rows.append(rec), add(self, rec)))
+    path = tmp_path / "records.jsonl"
+    path.write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    report = json.loads(_report(rules, [path], columnar=True))
+    used = report["input"]["sources"][1]["used"]
+    assert used > 1000 and sum(blocks) == used and not rows  # (the example rejects one row)
+    blocks.clear()
+    _report(rules, [path], columnar=False)
+    assert not blocks and len(rows) == used
+
+
+def test_a_file_that_cannot_be_mapped_to_lines_with_certainty_is_read_row_by_row(tmp_path: Path) -> None:
+    clean = "\n".join(LINES[:3]) + "\n"
+    for name, data in {
+        "crlf": clean.replace("\n", "\r\n").encode(),
+        "bom": b"\xef\xbb\xbf" + clean.encode(),
+        "utf-16": clean.encode("utf-16"),
+        "not utf-8": clean.encode().replace(b"p0", b"\xe9"),
+        "empty": b"",
+    }.items():
+        path = tmp_path / f"{name}.jsonl"
+        path.write_bytes(data)
+        assert read_jsonl_columns(path, str(path)) is None, name
+    path = tmp_path / "ok.jsonl"
+    path.write_text(clean + "\n\n" + LINES[3], encoding="utf-8")  # blank lines, no final line end
+    read = read_jsonl_columns(path, str(path))
+    assert read is not None and read.rows.get_column("line").to_list() == [1, 2, 3, 6] and not read.others

@@ -1,0 +1,105 @@
+"""The JSON writers' findings made from columns (finding_lines.py) are the bytes finding_dict gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from rules_engine import evaluate, evaluate_to, load_rules, render_json
+from rules_engine.compile import compile_rules
+from rules_engine.finding_lines import LineMaker
+from rules_engine.findings import finding_dict, rule_table
+from rules_engine.model.layout import finding_v2
+from rules_engine.pipeline import prepare
+
+from .conftest import EXAMPLE, RULES, person, rec
+
+
+def _python_lines(run: Any, keys: dict[int, str] | None) -> bytes:
+    lines = []
+    for ob, d in run.decided():
+        found = finding_dict(ob, d.status, d.waives, raw=True)
+        lines.append(orjson.dumps(found if keys is None else finding_v2(keys[id(ob.rule)], found)))
+    return b",\n    ".join(lines)
+
+
+@pytest.mark.parametrize("layout", ["v1", "v2"])
+@pytest.mark.parametrize("lists", ["columns", "objects"])
+def test_lines_from_columns_are_the_bytes_of_finding_dict(layout: str, lists: str, monkeypatch) -> None:
+    """Every status, waivers, escalations, triggers, pairs, portfolios, custom and short messages (the example),
+    in chunks smaller than the run (the tally's too), with the tally's lists as columns or already on the
+    obligations."""
+    monkeypatch.setattr("rules_engine.finding_lines.CHUNK", 97)
+    monkeypatch.setattr("rules_engine.tally.CHUNK_RECORDS", 5)
+    monkeypatch.setattr("rules_engine.tally._REASON_TEXTS", 2)  # the reasons' texts made again, chunk after chunk
+    run = prepare(
+        RULES,
+        EXAMPLE / "roster.yaml",
+        sorted(EXAMPLE.glob("*.jsonl")) + sorted(EXAMPLE.glob("*.csv")),
+        "2024",
+        "2025-01-15",
+        None,
+        20,
+        [EXAMPLE / "waivers.yaml"],
+    )
+    keys = rule_table(run.compiled.rules)[1] if layout == "v2" else None
+    maker = LineMaker(keys, run.tallied)
+    columns = [(ob, d) for ob, d in run.decided(filled=False) if not maker._needs_python(ob, d)]
+    assert len(columns) > 0.9 * sum(1 for _ in run.decided(filled=False))  # most findings take the column path
+    if lists == "objects":
+        assert run.tallied is not None
+        run.tallied.fill()
+    made = b",\n    ".join(maker.blocks(lambda: run.decided(filled=False)))
+    expected = _python_lines(run, keys)
+    assert made.split(b",\n    ") == expected.split(b",\n    ")
+
+
+def test_text_that_json_escapes_is_escaped_as_the_in_memory_report(make_pack, tmp_path: Path) -> None:
+    """Quotes, backslashes, control characters and non-ASCII text in names, ids, areas and message templates."""
+    roster = {
+        "organisations": [{"id": "t1", "name": '甲镇"党委"\\北', "kind": "township"}],
+        "people": [
+            person("s1", "张\t书记\u0001", "t1", "secretary"),
+            person("m1", 'O"Neil \\ 王😀', "t1", "member", portfolios=['宣传"思想\\', "政法"]),
+            person("m2", "赵\n委员", "t1", "member"),
+        ],
+    }
+    pack = make_pack(
+        (
+            "TALK-1",
+            """
+            subject: pair
+            pair: {first: [secretary], second: [member]}
+            match: {types: [talk], participants: [first, second]}
+            params: {period: year, at_least: 2}
+            messages:
+              violated: {zh: '{subject}与{second}"未谈" \\ {window}', en: 'no "talk" \\ {organisation} {actual}'}
+            """,
+        ),
+        (
+            "YG-1",
+            """
+            subject: portfolio
+            roles: [member]
+            match: {types: [visit], chair: subject, portfolio: subject}
+            params: {period: half_year, at_least: 1}
+            """,
+        ),
+    )
+    rules = compile_rules(load_rules(pack))
+    records = [
+        rec('k"1\\', "talk", "2024-03-01", "s1", ["s1", "m1"]),
+        rec("k\t2", "talk", "2024-04-01", "s1", ["s1", "m2"]),
+        rec("v1", "visit", "2024-02-01", "m1", portfolio='宣传"思想\\'),
+        rec("v2", "visit", "2024-08-01", "m1", portfolio="经济"),
+    ]
+    report = evaluate(rules, roster, records, period="2024", as_of="2025-01-01")
+    texts = orjson.dumps([f.model_dump(mode="json") for f in report.findings])
+    assert b'\\"' in texts and b"\\\\" in texts and b"\\t" in texts and b"\\u0001" in texts  # the case is there
+    for layout in ("v1", "v2"):
+        out = tmp_path / f"report-{layout}.json"
+        evaluate_to(out, rules, roster, records, period="2024", as_of="2025-01-01", report_format=layout)
+        assert out.read_bytes() == render_json(report, report_format=layout, rules=rules if layout == "v2" else None)
