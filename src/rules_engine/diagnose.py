@@ -76,15 +76,13 @@ def newcombe(s1: int, n1: int, s2: int, n2: int, confidence: float = 0.95) -> tu
 
 def _z(confidence: float) -> float:
     if not (isinstance(confidence, (int, float)) and not isinstance(confidence, bool) and 0 < confidence < 1):
-        raise InputError(
-            f"置信水平应在 0 与 1 之间 the confidence level must be between 0 and 1, got {shown(confidence)}"
-        )
+        raise InputError.of("arg.confidence.out_of_range", value=shown(confidence))
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
 def _check_counts(successes: int, n: int) -> None:
     if not (0 <= successes <= n):
-        raise InputError(f"计数无效 invalid counts: {successes} of {n}")
+        raise InputError.of("arg.counts.invalid", successes=successes, n=n)
 
 
 class _Out(BaseModel):
@@ -279,19 +277,15 @@ def group_table(groups: Mapping[str, str] | None = None, scoring: Scoring | None
     for word, group in (groups or {}).items():
         kind = kind_value(word) if isinstance(word, str) else None
         if kind is None:
-            raise InputError(
-                f"未知的组织类型 unknown organisation kind '{shown(word)}'; "
-                f"{did_you_mean(str(word), [k.value for k in OrgKind])}"
+            raise InputError.of(
+                "arg.groups.unknown_kind", word=shown(word), hint=did_you_mean(str(word), [k.value for k in OrgKind])
             )
         if group == "none":
             table.pop(kind, None)
         elif group in ("locality", "department"):
             table[kind] = "locality" if group == "locality" else "department"
         else:
-            raise InputError(
-                f"分组应为 locality（地方）、department（部门）或 none the group must be locality, department or "
-                f"none, got '{shown(group)}' for {kind}"
-            )
+            raise InputError.of("arg.groups.unknown_group", group=shown(group), kind=kind)
     return dict(sorted(table.items()))
 
 
@@ -355,7 +349,7 @@ def diagnose(
     and the diagnosis); with
     `compare` (an earlier report, diagnosed the same way), the change of each gap."""
     if type(split_depth) is not int or split_depth < 1:
-        raise InputError(f"分层深度应为正整数 the split depth must be a whole number from 1, got {shown(split_depth)}")
+        raise InputError.of("arg.split_depth.invalid", value=shown(split_depth))
     _z(confidence)
     tree, rejected = _roster(roster)
     table = group_table(groups, scoring)

@@ -44,7 +44,7 @@ from typing import Any
 import orjson
 
 from .compile import CompiledRules
-from .errors import Error, InputError
+from .errors import Coded, Error, InputError
 from .findings import rule_table
 from .gcpause import paused_gc
 from .intake import Intake, RecordsInput, record_span
@@ -70,7 +70,7 @@ _ROW = 0  # a message item: a used record (as a tuple) ...
 _BAD = 1  # ... or a rejected row
 
 
-class WorkerError(RuntimeError):
+class WorkerError(Coded, RuntimeError):
     """A worker process died or failed; the run is abandoned and nothing is written."""
 
 
@@ -90,10 +90,7 @@ def worker_count(requested: int | None, organisations: int) -> int:
             return 1
         return max(1, min(available_cores(), organisations))
     if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
-        raise InputError(
-            f"workers 应为正整数或 None（自动） workers must be a positive whole number or None (automatic), "
-            f"got {requested!r}"
-        )
+        raise InputError.of("arg.workers.invalid", value=repr(requested))
     return max(1, min(requested, organisations))
 
 
@@ -311,7 +308,7 @@ class _Pool:
                 error, text = payload
                 if isinstance(error, Error):  # bad input found by a worker: the same error as in one process
                     raise error
-                raise WorkerError(f"工作进程 {i} 出错 worker {i} failed:\n{text}")
+                raise WorkerError.of("worker.failed", index=i, error=text)
             out.append(payload)
         return out
 
@@ -319,10 +316,7 @@ class _Pool:
         process = self.processes[i]
         process.join(5)
         code = process.exitcode
-        return WorkerError(
-            f"工作进程 {i} 意外退出（退出码 {code}），评价未完成，未写出报告 "
-            f"worker process {i} died (exit code {code}): the evaluation did not finish and no report was written"
-        )
+        return WorkerError.of("worker.died", index=i, exit_code=str(code))
 
     def stop(self) -> None:
         for process in self.processes:
