@@ -253,19 +253,19 @@ def is_duty(f: Finding) -> bool:
 
 PAIRS: dict[str, tuple[Bilingual, Bilingual, Bilingual]] = {
     "levels": (
-        Bilingual(zh="上面实、下面弱", en="upper levels strong, lower weak"),
-        Bilingual(zh="上级", en="upper levels"),
-        Bilingual(zh="下级", en="lower levels"),
+        Bilingual.of("label.levels"),
+        Bilingual.of("label.levels.upper"),
+        Bilingual.of("label.levels.lower"),
     ),
     "localities": (
-        Bilingual(zh="地方实、部门弱", en="localities strong, departments weak"),
-        Bilingual(zh="地方", en="localities"),
-        Bilingual(zh="部门", en="departments"),
+        Bilingual.of("label.localities"),
+        Bilingual.of("label.localities.locality"),
+        Bilingual.of("label.localities.department"),
     ),
     "roles": (
-        Bilingual(zh="书记实、班子成员弱", en="secretaries strong, other members weak"),
-        Bilingual(zh="书记", en="secretaries"),
-        Bilingual(zh="其他班子成员", en="other members"),
+        Bilingual.of("label.roles"),
+        Bilingual.of("label.roles.secretary"),
+        Bilingual.of("label.roles.other"),
     ),
 }
 
@@ -453,30 +453,16 @@ def _diagnose(
     incomplete = []
     undeterminable = report.summary.get("undeterminable", 0)
     if undeterminable:
-        incomplete.append(
-            Bilingual(
-                zh=f"{undeterminable} 项结论无法判定，不计入比率（分列在各比率的 excluded 中）",
-                en=f"{undeterminable} finding(s) undeterminable: not in any rate (shown under each rate's excluded)",
-            )
-        )
+        incomplete.append(Bilingual.of("note.diagnosis.undeterminable", count=undeterminable))
     if report.input.rejections:
         n = len(report.input.rejections)
-        incomplete.append(
-            Bilingual(
-                zh=f"评价时有 {n} 行输入被拒收（见报告 input.rejections）",
-                en=f"{n} input row(s) were rejected in the evaluation (see the report's input.rejections)",
-            )
-        )
+        incomplete.append(Bilingual.of("note.diagnosis.rejected_rows", count=n))
     if rejected:
-        incomplete.append(Bilingual(zh=f"名册有 {rejected} 处被拒收", en=f"{rejected} roster row(s) were rejected"))
+        incomplete.append(Bilingual.of("note.diagnosis.rejected_roster_rows", count=rejected))
     if apart["not_in_roster"]:
         missing = sorted({f.organisation.id for f in report.findings if f.organisation.id not in orgs})
         incomplete.append(
-            Bilingual(
-                zh=f"{apart['not_in_roster']} 项结论的组织不在名册中，未计入：{', '.join(missing)}",
-                en=f"{apart['not_in_roster']} finding(s) of organisations not in the roster were not counted: "
-                + ", ".join(missing),
-            )
+            Bilingual.of("note.diagnosis.not_in_roster", count=apart["not_in_roster"], orgs=", ".join(missing))
         )
     period = report.period.label or f"{report.period.start}..{report.period.end}"
     result = Diagnosis(

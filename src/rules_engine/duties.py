@@ -216,7 +216,7 @@ def _triggered(compiled: Any, index: RosterIndex, period: Period) -> list[Duty]:
                     frequency=data["expected"],
                     clause=data["clause"],
                     shared_with=[],
-                    note=Bilingual(zh=f"由记录触发（{what}）", en=f"started by a record ({what})"),
+                    note=Bilingual.of("note.duty.triggered", what=what),
                 )
             )
     return out

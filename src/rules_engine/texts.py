@@ -765,6 +765,47 @@ TEXTS: dict[str, tuple[str, str]] = {
         "工作进程 {index} 意外退出（退出码 {exit_code}），评价未完成，未写出报告",
         "worker process {index} died (exit code {exit_code}): the evaluation did not finish and no report was written",
     ),
+    # ============================================================ notes and labels in results (Bilingual.of)
+    # ------------------------------------------------------------ why a scorecard's or a diagnosis's figures may be
+    # incomplete, what an upcoming duty still needs, where a duty comes from
+    "note.scores.undeterminable": (
+        "{count} 项结论无法判定，单列，不计分（相关得分不完整）",
+        "{count} finding(s) undeterminable: shown apart, not scored (those scores are incomplete)",
+    ),
+    "note.scores.rejected_rows": (
+        "评价时有 {count} 行输入被拒收（见报告 input.rejections），得分可能不完整",
+        "{count} input row(s) were rejected in the evaluation (see the report's input.rejections): scores may be"
+        " incomplete",
+    ),
+    "note.scoring.example": ("示例权重，不是正式的考核权重", "an example weighting, not an official one"),
+    "note.diagnosis.undeterminable": (
+        "{count} 项结论无法判定，不计入比率（分列在各比率的 excluded 中）",
+        "{count} finding(s) undeterminable: not in any rate (shown under each rate's excluded)",
+    ),
+    "note.diagnosis.rejected_rows": (
+        "评价时有 {count} 行输入被拒收（见报告 input.rejections）",
+        "{count} input row(s) were rejected in the evaluation (see the report's input.rejections)",
+    ),
+    "note.diagnosis.rejected_roster_rows": ("名册有 {count} 处被拒收", "{count} roster row(s) were rejected"),
+    "note.diagnosis.not_in_roster": (
+        "{count} 项结论的组织不在名册中，未计入：{orgs}",
+        "{count} finding(s) of organisations not in the roster were not counted: {orgs}",
+    ),
+    "note.upcoming.missing": (
+        "已有 {held} 次，应 {required} 次，还差 {short} 次；剩 {left} 天",
+        "{held} of {required} held, {short} to go; {left} left",
+    ),
+    "note.duty.triggered": ("由记录触发（{what}）", "started by a record ({what})"),
+    # ------------------------------------------------------------ the comparisons of a diagnosis and their sides
+    "label.levels": ("上面实、下面弱", "upper levels strong, lower weak"),
+    "label.levels.upper": ("上级", "upper levels"),
+    "label.levels.lower": ("下级", "lower levels"),
+    "label.localities": ("地方实、部门弱", "localities strong, departments weak"),
+    "label.localities.locality": ("地方", "localities"),
+    "label.localities.department": ("部门", "departments"),
+    "label.roles": ("书记实、班子成员弱", "secretaries strong, other members weak"),
+    "label.roles.secretary": ("书记", "secretaries"),
+    "label.roles.other": ("其他班子成员", "other members"),
 }
 
 #: The errors whose Chinese text is a long sentence, set apart from the English by `` / `` in the one line.

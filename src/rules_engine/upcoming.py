@@ -100,9 +100,12 @@ def upcoming(
                 days_left=left,
                 held=f.count,
                 required=required,
-                missing=Bilingual(
-                    zh=f"已有 {f.count} 次，应 {required} 次，还差 {required - f.count} 次；剩 {left} 天",
-                    en=f"{f.count} of {required} held, {required - f.count} to go; {left} day{plural} left",
+                missing=Bilingual.of(
+                    "note.upcoming.missing",
+                    held=f.count,
+                    required=required,
+                    short=required - f.count,
+                    left=(str(left), f"{left} day{plural}"),
                 ),
                 finding=f,
             )
