@@ -765,6 +765,92 @@ TEXTS: dict[str, tuple[str, str]] = {
         "工作进程 {index} 意外退出（退出码 {exit_code}），评价未完成，未写出报告",
         "worker process {index} died (exit code {exit_code}): the evaluation did not finish and no report was written",
     ),
+    # ------------------------------------------------------------ the findings store (HistoryError)
+    "history.partial_report": (
+        "报告只含部分结论（{held}/{total}），无法记录",
+        "the report holds {held} of {total} findings (evaluated with statuses=...); record a report with every finding",
+    ),
+    "history.clock.naive": ("时钟须带时区", "the clock must give a timezone-aware time"),
+    "history.concurrent_writer": ("写入 {table} 时有其他写入者", "another writer added rows to {table} meanwhile"),
+    "history.run.unknown": ("没有编号为 {run} 的运行", "no run {run} (see: rules-engine history runs)"),
+    "history.run.unknown#back": ("没有运行 {run}", "no run {run}: {count} run(s) recorded"),
+    "history.run.invalid": ("运行编号无效", "invalid run id '{run}' (a number, latest or latest~N)"),
+    "history.subject.unknown": (
+        "没有 {subject} 的记录",
+        "nothing recorded for '{subject}' (a person or organisation id)",
+    ),
+    "history.finding.invalid": (
+        "结论编号无效",
+        "invalid finding '{ref}': give its identity, or at least its first {least} characters, as rules-engine"
+        " history show or diff prints it",
+    ),
+    "history.finding.unknown": (
+        "没有该结论",
+        "unknown finding '{ref}': no recorded run holds it (see rules-engine history show)",
+    ),
+    "history.finding.ambiguous": ("结论编号不唯一", "ambiguous finding '{ref}': give more characters of its identity"),
+    "history.as_of.invalid": ("评价日期无效", "invalid date '{value}' (YYYY-MM-DD)"),
+    "history.rectify.not_violated": (
+        "该结论在最近一次判定它的运行（run {run}）中为 {status}，不是未履行，不能整改",
+        "the finding {finding} is {status} in the latest run that judged it (run {run}): only a violated finding"
+        " gets a rectification",
+    ),
+    "history.rectify.already_open": (
+        "该结论已有未关闭的整改 #{id}",
+        "the finding {finding} already has an open rectification #{id} (rules-engine rectify update|close {id})",
+    ),
+    "history.rectify.closed": (
+        "整改 #{id} 已关闭，不能再更新",
+        "rectification #{id} is closed and cannot be updated (a later run that still finds the violation reopens it)",
+    ),
+    "history.rectify.already_closed": ("整改 #{id} 已于 {at} 关闭", "rectification #{id} is already closed (at {at})"),
+    "history.rectify.no_evidence": (
+        "关闭整改须提供证据",
+        "closing needs evidence: record ids (--record) or a document reference (--document)",
+    ),
+    "history.rectify.no_actor": ("无法确定操作人，请用 --by 指定", "cannot tell who is acting: give --by NAME"),
+    "history.rectify.empty": ("{what} 不能为空", "must not be empty"),
+    "history.rectify.deadline_invalid": ("整改期限日期无效", "invalid deadline '{value}' (YYYY-MM-DD)"),
+    "history.rectify.deadline_past": (
+        "整改期限 {day} 已过（今天 {today}）",
+        "the deadline {day} is in the past (today is {today}): give a date from today on",
+    ),
+    "history.rectify.state_invalid": ("状态无效", "invalid state '{state}' (open, closed, reopened, overdue)"),
+    "history.rectify.overdue_needs_date": (
+        "逾期须指定评价日期",
+        "overdue needs as_of (the date the deadline is compared with)",
+    ),
+    "history.rectify.unknown": ("没有编号为 {id} 的整改", "no rectification #{id} (see: rules-engine rectify list)"),
+    "history.db.empty_url": ("数据库地址为空", "the database URL or path is empty"),
+    "history.db.invalid_url": ("数据库地址无效", "invalid database URL '{url}'"),
+    "history.db.not_found": ("数据库不存在", "no such database: {path} (record a run first: evaluate ... --db)"),
+    "history.db.no_folder": ("数据库所在目录不存在", "the database's folder does not exist: {path}"),
+    "history.db.unusable": ("无法使用该数据库", "cannot use the database {url}: {error}{hint}"),
+    "history.db.error": ("数据库错误", "database error ({url}): {reason}"),
+    # the Chinese of the advice that ends these three is in their English part, where it was
+    "history.db.not_sqlite": (
+        "不是 SQLite 数据库，拒绝使用",
+        "not a SQLite database, refused: {path} ({error}); 请指定 rules-engine 历史数据库或新文件 give a"
+        " rules-engine findings store or a new file",
+    ),
+    "history.db.foreign": (
+        "不是 rules-engine 历史数据库",
+        "not a rules-engine findings store: {where} holds other tables ({tables}) and no rules-engine schema"
+        " version; 拒绝修改 refusing to change it; 请指定 rules-engine 历史数据库或新文件 give a rules-engine"
+        " store or a new file",
+    ),
+    "history.db.foreign#missing_tables": (
+        "不是 rules-engine 历史数据库",
+        "not a rules-engine findings store: {where} is at version {version} but lacks the tables {tables};"
+        " 拒绝修改 refusing to change it; 请指定 rules-engine 历史数据库或新文件 give a rules-engine store or a"
+        " new file",
+    ),
+    "history.db.unknown_version": (
+        "数据库版本未知",
+        "unknown schema version ({versions}) in {where}: not a rules-engine findings store, or one made by a"
+        " newer rules-engine; 拒绝修改 refusing to change it; 请指定 rules-engine 历史数据库或新文件 give a"
+        " rules-engine store or a new file",
+    ),
     # ============================================================ notes and labels in results (Bilingual.of)
     # ------------------------------------------------------------ why a scorecard's or a diagnosis's figures may be
     # incomplete, what an upcoming duty still needs, where a duty comes from
