@@ -19,6 +19,7 @@ from . import Error, Status, parse_fail_on
 from .load.folder import ROSTER_NAMES, Entry, scan_folder
 from .load.inputs import RECORD_SUFFIXES, WORKBOOK_SUFFIXES
 from .load.xlsx import sheet_kinds
+from .texts import message
 
 
 class UsageError(Error):
@@ -42,7 +43,7 @@ def workers_argument(text: str) -> int | None:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"应为正整数或 auto expected a positive whole number or auto, got '{text}'")
+        raise argparse.ArgumentTypeError(message("usage.workers.invalid", value=text))
     return value
 
 

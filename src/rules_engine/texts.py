@@ -594,6 +594,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "no finding of {rule} about '{who}' in {period}. {hint}",
     ),
     "usage.group.syntax": ("--group 应写作 KIND=GROUP", "must be KIND=GROUP, e.g. grassroots=locality; got '{item}'"),
+    "usage.workers.invalid": ("应为正整数或 auto", "expected a positive whole number or auto, got '{value}'"),
     "usage.rectifications.needs_db": (
         "--rectifications 须与 --db 同用",
         "--rectifications needs --db (the store whose rectifications)",
@@ -644,6 +645,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "the group must be locality, department or none, got '{group}' for {kind}",
     ),
     "arg.split_depth.invalid": ("分层深度应为正整数", "the split depth must be a whole number from 1, got {value}"),
+    "arg.severity.compare": ("严重程度只能与严重程度比较", "a severity compares only with a severity, not {other}"),
     "arg.rule_id.invalid": ("规则编号无效", "invalid rule id '{rule}' (letters, digits, _ . -; starts with a letter)"),
     "arg.rule_id.exists": ("规则编号已存在", "rule id '{rule}' already exists in {root}"),
     "arg.subject.unknown": ("未知对象类型", "unknown subject '{subject}'"),
@@ -745,12 +747,22 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "output.not_written": ("未写出", "not written: {path} ({format}): {error}{others}"),
     "output.file.exists": ("文件已存在", "file exists, not overwritten: {path}"),
-    "output.extra_missing#xlsx": (
+    # ------------------------------------------------------------ optional libraries (MissingExtra, OutputError)
+    "extra.missing": (
+        "需要可选依赖 {library}（未安装）",
+        "{library} is not installed: pip install 'duty-rules-engine[{extra}]'",
+    ),
+    "extra.missing#history": (
+        "历史记录功能需要可选依赖",
+        "the findings history needs the 'history' extra ({library} is not installed): pip install"
+        " 'duty-rules-engine[history]'",
+    ),
+    "extra.missing#xlsx": (
         "Excel 报告需要可选依赖",
         "the Excel report needs the 'reports' extra (XlsxWriter is not installed): pip install"
         " 'duty-rules-engine[reports]'",
     ),
-    "output.extra_missing#html": (
+    "extra.missing#html": (
         "HTML 报告需要可选依赖",
         "the HTML report needs the 'reports' extra (Jinja2 is not installed): pip install 'duty-rules-engine[reports]'",
     ),
@@ -759,6 +771,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "结论 {rule}（{org}）不来自给出的规则",
         "a finding of {rule} ({org}) does not come from the rules given",
     ),
+    # ------------------------------------------------------------ scenario files of the pytest plugin
+    "feature.duplicate_scenario": (
+        "{path}:{line}: 场景名称重复（第 {first} 行已有）",
+        "duplicate scenario name (also on line {first}): {name} — pytest-bdd would silently drop one of them",
+    ),
     # ------------------------------------------------------------ worker processes (WorkerError)
     "worker.failed": ("工作进程 {index} 出错", "worker {index} failed:\n{error}"),
     "worker.died": (
@@ -766,6 +783,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "worker process {index} died (exit code {exit_code}): the evaluation did not finish and no report was written",
     ),
     # ------------------------------------------------------------ the findings store (HistoryError)
+    "history.migrations.direct": (
+        "由 rules_engine.history 运行迁移",
+        "the migrations are run by rules_engine.history (the store upgrades itself on first use)",
+    ),
     "history.partial_report": (
         "报告只含部分结论（{held}/{total}），无法记录",
         "the report holds {held} of {total} findings (evaluated with statuses=...); record a report with every finding",

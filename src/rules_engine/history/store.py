@@ -32,10 +32,7 @@ class MissingExtra(HistoryError, ImportError):
 
 
 def _missing(name: str | None) -> MissingExtra:
-    return MissingExtra(
-        f"历史记录功能需要可选依赖 the findings history needs the 'history' extra ({name} is not installed): "
-        "pip install 'duty-rules-engine[history]'"
-    )
+    return MissingExtra.of("extra.missing#history", library=str(name))
 
 
 try:

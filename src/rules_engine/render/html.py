@@ -117,7 +117,7 @@ def jinja2_module() -> Any:
     try:
         import jinja2
     except ModuleNotFoundError as exc:
-        raise OutputError.of("output.extra_missing#html") from exc
+        raise OutputError.of("extra.missing#html") from exc
     return jinja2
 
 

@@ -203,7 +203,7 @@ def xlsxwriter_module() -> Any:
     try:
         import xlsxwriter
     except ModuleNotFoundError as exc:
-        raise OutputError.of("output.extra_missing#xlsx") from exc
+        raise OutputError.of("extra.missing#xlsx") from exc
     return xlsxwriter
 
 
