@@ -30,6 +30,7 @@ from .cli_common import (
     split_inputs,
     workers_argument,
 )
+from .texts import message
 
 FORMATS = ("xlsx", "html")
 #: what ``report -o`` writes (several -o: each from its extension)
@@ -225,4 +226,4 @@ def _as_of(text: str | None, error: type[Exception]) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise error(f"--as-of 日期无效 invalid date '{text}' (YYYY-MM-DD)") from None
+        raise error(message("usage.as_of.invalid", value=text)) from None
