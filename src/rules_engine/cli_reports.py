@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import RecordSource, Report, Status, evaluate
+from . import Error, RecordSource, Report, Status, evaluate
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_common import (
     DEFAULT_REPORT_FORMAT,
@@ -30,7 +30,6 @@ from .cli_common import (
     split_inputs,
     workers_argument,
 )
-from .texts import message
 
 FORMATS = ("xlsx", "html")
 #: what ``report -o`` writes (several -o: each from its extension)
@@ -220,10 +219,10 @@ def evaluate_report(
     return report.exit_code(args.fail_on)
 
 
-def _as_of(text: str | None, error: type[Exception]) -> dt.date | None:
+def _as_of(text: str | None, error: type[Error]) -> dt.date | None:
     if not text:
         return None
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise error(message("usage.as_of.invalid", value=text)) from None
+        raise error.of("usage.as_of.invalid", value=text) from None
