@@ -84,6 +84,7 @@ KNOWN = {
     "model.vocab": {"KIND_WORDS", "ORG_COLUMNS", "PEOPLE_COLUMNS", "RECORD_COLUMNS", "ROLE_WORDS"},
     "provenance": {"number_view", "provenance_lines"},  # explain
     "scaffold": {"new_rule"},
+    "texts": {"message"},  # --workers: argparse's own error, worded by its code
 }
 
 

@@ -19,12 +19,18 @@ from rules_engine import lint, read_report
 from rules_engine.cli import main
 from rules_engine.errors import Location, Problem
 from rules_engine.load.inputs import BadRow, read_records, read_roster
-from rules_engine.texts import HINTS, TEXTS, describe, fixed_hint, text
+from rules_engine.texts import HINTS, TEXTS, describe, fixed_hint, message, text
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "rules_engine"
 PROBLEMS = ("file", "yaml", "pack", "rule", "overlay", "provenance", "param", "waiver", "scoring")
-CODE = re.compile(rf"^(row|na|unk|duty|candidate|frame|folder|{'|'.join(PROBLEMS)})\.[a-z_]+(\.[a-z_]+)*(#[a-z_]+)?$")
-FILE_NAMES = {"pack.yaml", "pack.yml"}  # a manifest's names look like codes; they are not
+#: The errors the API and the command line raise (one line: rules_engine.errors.Coded.of, texts.message)
+ERRORS = ("usage", "arg", "input", "report", "output", "period", "extra", "worker", "history", "feature")
+#: Texts of results: notes and labels (rules_engine.model.findings.Bilingual.of)
+NOTES = ("note", "label")
+FAMILIES = ("row", "na", "unk", "duty", "candidate", "frame", "folder", *PROBLEMS, *ERRORS, *NOTES)
+CODE = re.compile(rf"^({'|'.join(FAMILIES)})\.[a-z_]+(\.[a-z_]+)*(#[a-z_]+)?$")
+# names that look like codes and are not: a manifest's, the HTML report's assets, a JUnit test case's
+FILE_NAMES = {"pack.yaml", "pack.yml", "report.js", "report.css", "input.rejected"}
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "county-2024"
 # the texts of rule.invalid.<kind> are chosen by pydantic's error kind at run time, not named in the source
 KINDS = {key for key in TEXTS if re.fullmatch(r"rule\.invalid\.[a-z_]+", key)}
@@ -60,7 +66,7 @@ def test_no_text_is_left_unused() -> None:
     unused = []
     for code in TEXTS:
         family, _, bare = code.partition(".")
-        if family in ("row", "frame", "folder") or family in PROBLEMS:
+        if family in ("row", "frame", "folder") or family in PROBLEMS or family in ERRORS or family in NOTES:
             # written out where the row is rejected or the problem is found (rule.invalid.<kind>: below)
             found = code in strings or code in KINDS or code == "rule.invalid.*"
         elif family == "candidate":
@@ -89,8 +95,9 @@ def _fields_of(key: str) -> tuple[set[str], set[str]]:
 
 
 #: The calls that make a text from a key: Problem.of, provenance's add, texts.text, fixed_hint, Problem.framed,
-#: and the refusal a model's validator raises (rules_engine.model.refusal.refuse).
-CALLS = ("of", "add", "text", "fixed_hint", "framed", "refuse")
+#: the refusal a model's validator raises (rules_engine.model.refusal.refuse), an error's or a note's .of
+#: (UsageError.of, Bilingual.of, ...) and texts.message.
+CALLS = ("of", "add", "text", "fixed_hint", "framed", "refuse", "message")
 
 
 def _calls() -> list[tuple[str, int, str, str, set[str], bool]]:
@@ -103,12 +110,8 @@ def _calls() -> list[tuple[str, int, str, str, set[str], bool]]:
                 continue
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            if (
-                isinstance(func, ast.Attribute)
-                and name == "of"
-                and not (isinstance(func.value, ast.Name) and func.value.id == "Problem")
-            ):
-                continue
+            if isinstance(func, ast.Attribute) and name == "of" and not isinstance(func.value, ast.Name):
+                continue  # Problem.of, UsageError.of, Bilingual.of, ...: a class's, not a method of something else
             first = node.args[0]
             if name not in CALLS or not isinstance(first, ast.Constant):
                 continue
@@ -134,6 +137,8 @@ def test_each_call_gives_a_text_exactly_the_values_it_shows() -> None:
     for file, line, name, key, given, hinted in calls:
         if name == "fixed_hint":
             shown, needed = _fields(HINTS[key]), _fields(HINTS[key])
+        elif key.partition(".")[0] in ERRORS or key.partition(".")[0] in NOTES:  # Coded.of, Bilingual.of, message
+            shown = needed = _fields_of(key)[0]
         elif name in ("text", "framed"):
             shown = needed = _fields_of(key)[0] - ({"message"} if name == "framed" else set())
         else:  # Problem.of, provenance's add, a validator's refuse: the text's values, and its fixed hint's
@@ -252,6 +257,12 @@ def test_both_languages_take_the_same_values(code: str) -> None:
     zh, en = TEXTS[code]
     assert zh and en and zh != en
     assert re.search("[\u4e00-\u9fff]", zh), f"{code}: the first text is Chinese"
+    if code.partition(".")[0] in ERRORS:
+        # an error is one line, Chinese then English: a value is shown once, where the line was worded with it
+        values = {name: f"<{name}>" for name in _fields(zh) | _fields(en)}
+        shown = message(code, **values)
+        assert shown.startswith(text(code, **values)[0]) and all(v in shown for v in values.values())
+        return
     assert _fields(zh) == _fields(en), f"{code}: the Chinese and English texts must show the same values"
     values = {name: f"<{name}>" for name in _fields(zh)}
     filled = text(code, **values)
@@ -485,3 +496,96 @@ def test_an_input_folders_entries_not_read_have_a_code_and_its_texts(tmp_path: P
         "folder.unsupported",
         *TEXTS["folder.unsupported"],
     )
+
+
+CJK = re.compile("[\u4e00-\u9fff]")
+
+
+def _inline_texts() -> list[str]:
+    """Every error raised (or made) with a Chinese text written in place, and every note or label made in
+    place: `raise UsageError(f"中文 english")`, `return WorkerError("...")`, `Bilingual(zh="...", en=...)`."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        if path.name == "texts.py" and path.parent == SRC:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        made = [node.exc for node in ast.walk(tree) if isinstance(node, ast.Raise) and node.exc is not None]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+                if name == "Bilingual" or name.endswith(("Error", "Exception", "Extra")):
+                    made.append(node)
+        for call in made:
+            parts = [*call.args, *(k.value for k in call.keywords)] if isinstance(call, ast.Call) else [call]
+            for part in parts:
+                inline = [
+                    n.value
+                    for n in ast.walk(part)
+                    if isinstance(n, ast.Constant) and isinstance(n.value, str) and CJK.search(n.value)
+                ]
+                if inline:
+                    found.append(f"{path.relative_to(SRC)}:{call.lineno}: {inline[0][:40]}")
+    return sorted(set(found))
+
+
+def test_no_error_or_note_is_worded_in_place() -> None:
+    """Errors take their one-line message from rules_engine.texts by a code (UsageError.of(code, ...),
+    texts.message(code, ...) for an exception of another library), and notes theirs (Bilingual.of): a message
+    written at the raise would have no code for hosts and no entry in the docs."""
+    assert _inline_texts() == []
+
+
+def test_the_scan_for_texts_in_place_finds_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "rules_engine"
+    package.mkdir()
+    (package / "bad.py").write_text(
+        "def f(x):\n"
+        "    if x:\n"
+        "        raise UsageError(f'--as-of 日期无效 invalid date {x}') from None\n"
+        "    note = Bilingual(zh='示例', en='example')\n"
+        "    return WorkerError('工作进程出错 worker failed')\n"
+        "def g():\n"
+        "    raise UsageError.of('usage.path.not_found', path='x')\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setitem(globals(), "SRC", package)
+    assert [line.split(": ")[0] for line in _inline_texts()] == ["bad.py:3", "bad.py:4", "bad.py:5"]
+
+
+def test_an_error_carries_its_code_and_its_one_line_message(tmp_path: Path, capsys) -> None:
+    from rules_engine import InputError, PeriodError, WorkerError, parse_period
+    from rules_engine.cli_common import UsageError
+
+    error = UsageError.of("usage.path.not_found", path="nowhere")
+    assert (error.code, str(error), error.values) == (
+        "usage.path.not_found",
+        "文件或目录不存在 no such file or folder: nowhere",
+        {"path": "nowhere"},
+    )
+    # the situation is not part of the code; a long Chinese sentence is set apart by " / "
+    error = InputError.of("input.table.duplicate_column#sheet", source="b.xlsx", row=1, column="日期", letter="D")
+    assert error.code == "input.table.duplicate_column"
+    assert str(error) == (
+        "b.xlsx: 第 1 行表头中列 '日期' 重复（D 列） / duplicate column '日期' in the header (row 1, column D)"
+    )
+    # raised by the API, the error says which
+    with pytest.raises(PeriodError) as raised:
+        parse_period("2024-H3")
+    assert raised.value.code == "period.unrecognised"
+    assert str(raised.value).startswith("无法识别的期间 '2024-H3' (unrecognised period); 可用 expected: 2024, ")
+    assert WorkerError.of("worker.died", index=1, exit_code="-9").code == "worker.died"
+    assert InputError("made in place").code is None
+    # and the command line prints the same line
+    assert main(["evaluate", str(EXAMPLE), "--period", "2024", "--as-of", "2024-13-01"]) == 2
+    assert "--as-of 日期无效 invalid date '2024-13-01' (YYYY-MM-DD)" in capsys.readouterr().err
+
+
+def test_the_docs_list_every_error_and_note_code_with_its_texts() -> None:
+    doc = (SRC.parent.parent / "docs" / "errors.md").read_text(encoding="utf-8")
+    rows = {line.split("`")[1]: line for line in doc.splitlines() if line.startswith("| `")}
+    assert len(rows) > 100, "the scan reads the tables"
+    keys = {key for key in TEXTS if key.partition(".")[0] in ERRORS or key.partition(".")[0] in NOTES}
+    assert sorted(rows) == sorted(keys)
+    written = {key: _shown(" / ".join(TEXTS[key])).replace("|", "\\|").replace("\n", "\\n") for key in keys}
+    assert [key for key in keys if written[key] not in rows[key]] == []

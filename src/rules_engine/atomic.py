@@ -44,10 +44,7 @@ def refuse_overwrite(output: str | os.PathLike[str], inputs: Iterable[str | os.P
             with contextlib.suppress(OSError):
                 same = os.path.samefile(source, target)
         if same:
-            raise OutputError(
-                f"输出文件与输入文件相同，拒绝覆盖 refusing to write the output over an input file: "
-                f"{_shown(output)} is {_shown(source)}"
-            )
+            raise OutputError.of("output.over_input", output=_shown(output), source=_shown(source))
 
 
 @contextlib.contextmanager

@@ -388,7 +388,7 @@ def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
         try:
             as_of = dt.date.fromisoformat(args.as_of)
         except ValueError:
-            raise UsageError(f"--as-of 日期无效 invalid date '{args.as_of}' (YYYY-MM-DD)") from None
+            raise UsageError.of("usage.as_of.invalid", value=args.as_of) from None
     store: list[RecordSource] = []  # --rectifications: the store's overdue rectifications, as records
     with tracer.stage("rules"):
         ruleset = load_rules(*rules_paths(args.rules))
@@ -414,7 +414,7 @@ def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
         return evaluate_outputs(args, outputs, compiled, roster, files, as_of, extra, inputs)
     args.format = outputs[0].format
     if args.report_format is not None and args.format != "json":
-        raise UsageError(f"--report-format 只用于 --format json is for --format json only, not {args.format}")
+        raise UsageError.of("usage.report_format.not_json#format", format=args.format)
     if args.format in ("xlsx", "html"):  # every finding held, then a workbook or a page (cli_reports)
         from .cli_reports import evaluate_report
 
@@ -569,8 +569,10 @@ def _explain(args: argparse.Namespace) -> int:
     if rule is None:
         from .errors import did_you_mean
 
-        raise UsageError(
-            f"未知规则 unknown rule '{args.rule_id}'. {did_you_mean(args.rule_id, [r.rule.id for r in compiled.rules])}"
+        raise UsageError.of(
+            "usage.rule.unknown",
+            rule=args.rule_id,
+            hint=did_you_mean(args.rule_id, [r.rule.id for r in compiled.rules]),
         )
     spec = rule.rule
     data: dict[str, Any] = {

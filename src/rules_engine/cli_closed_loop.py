@@ -103,7 +103,7 @@ def _upcoming(args: argparse.Namespace) -> int:
         try:
             as_of = dt.date.fromisoformat(args.as_of)
         except ValueError:
-            raise UsageError(f"--as-of 日期无效 invalid date '{args.as_of}' (YYYY-MM-DD)") from None
+            raise UsageError.of("usage.as_of.invalid", value=args.as_of) from None
     days = parse_within(args.within)
     period = args.period or _default_period(as_of, days)
     compiled = compile_rules(load_rules(*rules_paths(args.rules)), parse_params(args.param))
@@ -113,7 +113,7 @@ def _upcoming(args: argparse.Namespace) -> int:
     if args.org:
         known = {f.organisation.id for f in report.findings}
         if args.org not in known:
-            raise UsageError(f"--org: 报告中没有组织 no organisation '{args.org}' in the report")
+            raise UsageError.of("usage.org.unknown#report", org=args.org)
         result = result.model_copy(update={"items": [u for u in result.items if u.finding.organisation.id == args.org]})
     data = (
         json_bytes(result.model_dump(mode="json")) if args.format == "json" else render_upcoming_table(result).encode()
@@ -151,10 +151,10 @@ def _roster_path(raw: str) -> str:
     if path.is_dir():
         found = scan_folder(path)
         if not found.rosters:
-            raise UsageError(f"目录中没有名册 no roster in the folder {raw} (roster.yaml, roster.json, a workbook)")
+            raise UsageError.of("usage.roster.not_in_folder", folder=raw)
         return str(found.rosters[0])
     if not path.is_file():
-        raise UsageError(f"文件或目录不存在 no such file or folder: {raw}")
+        raise UsageError.of("usage.path.not_found", path=raw)
     return raw
 
 

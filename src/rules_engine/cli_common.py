@@ -19,6 +19,7 @@ from . import Error, Status, parse_fail_on
 from .load.folder import ROSTER_NAMES, Entry, scan_folder
 from .load.inputs import RECORD_SUFFIXES, WORKBOOK_SUFFIXES
 from .load.xlsx import sheet_kinds
+from .texts import message
 
 
 class UsageError(Error):
@@ -42,7 +43,7 @@ def workers_argument(text: str) -> int | None:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"应为正整数或 auto expected a positive whole number or auto, got '{text}'")
+        raise argparse.ArgumentTypeError(message("usage.workers.invalid", value=text))
     return value
 
 
@@ -74,15 +75,12 @@ def parse_params(items: list[str]) -> dict[str, dict[str, Any]]:
         key, sep, raw = item.partition("=")
         rule_id, dot, name = key.rpartition(".")
         if not sep or not dot or not rule_id or not name:
-            raise UsageError(f"--param 应为 RULE.NAME=VALUE expected RULE.NAME=VALUE, got '{item}'")
+            raise UsageError.of("usage.param.syntax", item=item)
         try:
             value = yaml.safe_load(raw)
         except (yaml.YAMLError, ValueError, RecursionError) as exc:  # e.g. !!python/object: refused, never run
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise UsageError(
-                f"--param {key}: 值无法解析 cannot read the value '{raw}' ({reason}); "
-                "写作数字、文字或 YAML 映射 write a number, text or a YAML mapping such as {from: 01-01, to: 06-30}"
-            ) from None
+            raise UsageError.of("usage.param.value", key=key, raw=raw, reason=reason) from None
         out.setdefault(rule_id, {})[name] = value
     return out
 
@@ -100,11 +98,8 @@ def split_inputs(inputs: list[str], waivers: Sequence[str] = ()) -> tuple[Path, 
             found = scan_folder(path)
             if found.refused:
                 listed = "".join(f"\n  {entry}" for entry in found.refused)
-                raise UsageError(
-                    f"输入目录 {raw} 中有读不了的文件 files in the input folder {raw} that are not read:{listed}\n"
-                    f"请转换为可读的格式（{' '.join(RECORD_SUFFIXES)}）、移出该目录，或逐个给出输入文件"
-                    " / convert them to a format that is read, move them out of the folder, or give the input files"
-                    " one by one"
+                raise UsageError.of(
+                    "usage.folder.unreadable_files", folder=raw, suffixes=" ".join(RECORD_SUFFIXES), listed=listed
                 )
             rosters += found.rosters
             records += found.records
@@ -125,19 +120,17 @@ def split_inputs(inputs: list[str], waivers: Sequence[str] = ()) -> tuple[Path, 
             else:
                 records.append(path)
         else:
-            raise UsageError(f"文件或目录不存在 no such file or folder: {raw}")
+            raise UsageError.of("usage.path.not_found", path=raw)
     roster = chosen or (rosters[0] if rosters else None)
     if roster is None:
-        raise UsageError(
-            "没有名册 no roster: give roster.yaml, a workbook with a 组织/organisations sheet, or a folder with one"
-        )
+        raise UsageError.of("usage.roster.missing")
     for other in rosters:
         if other != roster:
             left_out.append(Entry.of(other, "folder.other_roster", roster=str(roster)))
     given = {Path(w).resolve() for w in waivers}
     _note_left_out([entry for entry in left_out if entry.path.resolve() not in given])
     if not records:
-        raise UsageError(f"没有活动记录 no record files ({' '.join(RECORD_SUFFIXES)})")
+        raise UsageError.of("usage.records.missing", suffixes=" ".join(RECORD_SUFFIXES))
     return roster, records
 
 
@@ -165,4 +158,4 @@ def _status(word: str) -> Status:
         return Status(word.strip())
     except ValueError:
         choices = ", ".join(s.value for s in Status)
-        raise UsageError(f"--show: 未知状态 unknown status '{word.strip()}' (choose from {choices}, or all)") from None
+        raise UsageError.of("usage.show.unknown_status", word=word.strip(), choices=choices) from None

@@ -71,21 +71,18 @@ def explain_finding(args: argparse.Namespace) -> int:
     cannot be read or no finding matches (the message lists the subjects the rule has)."""
 
     if not (args.subject or args.org) or not args.period or not args.inputs:
-        raise UsageError(
-            "说明一项结论需要 --subject（或 --org）、--period 和输入 explaining a finding needs --subject (or --org),"
-            " --period and the inputs: rules-engine explain RULE_ID --subject ID --period P INPUTS ..."
-        )
+        raise UsageError.of("usage.explain.needs")
     roster, records = split_inputs(args.inputs, args.waivers)
     as_of = None
     if args.as_of:
         try:
             as_of = dt.date.fromisoformat(args.as_of)
         except ValueError:
-            raise UsageError(f"--as-of 日期无效 invalid date '{shown(args.as_of)}' (YYYY-MM-DD)") from None
+            raise UsageError.of("usage.as_of.invalid", value=shown(args.as_of)) from None
     compiled = compile_rules(load_rules(*rules_paths(args.rules)), parse_params(args.param))
     ids = sorted({r.rule.id for r in compiled.rules})
     if args.rule_id not in ids:
-        raise UsageError(f"未知规则 unknown rule '{shown(args.rule_id)}'. {did_you_mean(args.rule_id, ids)}")
+        raise UsageError.of("usage.rule.unknown", rule=shown(args.rule_id), hint=did_you_mean(args.rule_id, ids))
     files = [str(p) for p in records]
     report = evaluate(
         compiled,
@@ -100,9 +97,12 @@ def explain_finding(args: argparse.Namespace) -> int:
     if not found:
         subjects = {f.subject.id for f in report.findings if f.rule_id == args.rule_id}
         who = args.subject or args.org
-        raise UsageError(
-            f"规则 {args.rule_id} 在 {args.period} 没有关于 '{shown(who)}' 的结论 no finding of {args.rule_id} about "
-            f"'{shown(who)}' in {args.period}. {did_you_mean(who, subjects) if subjects else ''}".rstrip()
+        raise UsageError.of(
+            "usage.explain.no_finding",
+            rule=args.rule_id,
+            period=args.period,
+            who=shown(who),
+            hint=did_you_mean(who, subjects) if subjects else "",
         )
     places = record_places(files, (r for f in found for r in [*f.evidence, *(x.record for x in f.rejected)]))
     traces = [trace(f, places, report) for f in found]

@@ -147,7 +147,7 @@ def plan_outputs(given: Sequence[str], format: str | None, *, summary: bool = Fa
 
     table = "summary" if summary else "table"
     if summary and format not in (None, "table", "summary"):
-        raise UsageError(f"--summary 只用于表格 is for the table, not --format {format}")
+        raise UsageError.of("usage.summary.not_table", format=format)
     if format == "table":
         format = table
     if not given:
@@ -162,16 +162,11 @@ def plan_outputs(given: Sequence[str], format: str | None, *, summary: bool = Fa
         if named == "table":
             named = table
         if format is not None and named is not None and named != format:
-            raise UsageError(
-                f"--format {format} 与 -o {shown(path, 200)} 的扩展名不符 does not match the extension of "
-                f"-o {shown(path, 200)} ({named}); 多个 -o 时省略 --format with several -o, leave --format out: "
-                "each file's extension gives its format"
-            )
+            raise UsageError.of("usage.output.format_mismatch", format=format, path=shown(path, 200), named=named)
         picked = named or format
         if picked is None:
-            raise UsageError(
-                f"无法从扩展名确定格式 cannot tell the format from '{shown(Path(path).name, 200)}': "
-                f"use one of {' '.join(EXTENSIONS)}"
+            raise UsageError.of(
+                "usage.output.unknown_extension", name=shown(Path(path).name, 200), extensions=" ".join(EXTENSIONS)
             )
         outputs.append(Output(path, picked))
     seen: list[str] = []
@@ -180,7 +175,7 @@ def plan_outputs(given: Sequence[str], format: str | None, *, summary: bool = Fa
         try:
             refuse_overwrite(out.path, seen)
         except OutputError:
-            raise UsageError(f"两个 -o 指向同一文件 two -o name the same file: {shown(out.path, 200)}") from None
+            raise UsageError.of("usage.output.same_file", path=shown(out.path, 200)) from None
         seen.append(out.path)
     return outputs
 
@@ -209,9 +204,9 @@ def check_ids(report: Report, chosen: Filters, rule_ids: Sequence[str], roster_o
 
     orgs = {f.organisation.id for f in report.findings} | set(roster_orgs)
     for org in sorted(chosen.orgs - orgs):
-        raise UsageError(f"--org: 名册和报告中没有组织 no organisation '{shown(org)}'. {did_you_mean(org, orgs)}")
+        raise UsageError.of("usage.org.unknown", org=shown(org), hint=did_you_mean(org, orgs))
     for rule in sorted(chosen.rules - set(rule_ids)):
-        raise UsageError(f"--rule: 没有规则 no rule '{shown(rule)}'. {did_you_mean(rule, rule_ids)}")
+        raise UsageError.of("usage.rule.unknown#filter", rule=shown(rule), hint=did_you_mean(rule, rule_ids))
 
 
 def scoped(report: Report, chosen: Filters) -> Report:
@@ -309,7 +304,9 @@ def write_all(outputs: Sequence[Output], report: Report, chosen: Filters, ctx: C
                 render(out, report, chosen, ctx, handle)
             except (Error, OSError) as exc:
                 others = "" if len(files) == 1 else "；其余输出也未写出 none of the other outputs was written either"
-                raise OutputError(f"未写出 not written: {shown(out.path, 200)} ({out.format}): {exc}{others}") from None
+                raise OutputError.of(
+                    "output.not_written", path=shown(out.path, 200), format=out.format, error=str(exc), others=others
+                ) from None
             except BaseException:
                 print(f"rules-engine: 未写出任何输出 no output written (failed at {out.path})", file=sys.stderr)
                 raise
@@ -334,7 +331,7 @@ def evaluate_outputs(
 
     chosen = filters(args)
     if args.report_format is not None and not any(o.format == "json" for o in outputs):
-        raise UsageError("--report-format 只用于 JSON 输出 is for JSON output only")
+        raise UsageError.of("usage.report_format.not_json")
     require_extras(outputs)
     if args.db is not None:
         from . import history

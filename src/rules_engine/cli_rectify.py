@@ -58,7 +58,7 @@ def with_rectifications(
     from . import history, load_rules
 
     if args.db is None:
-        raise UsageError("--rectifications 须与 --db 同用 --rectifications needs --db (the store whose rectifications)")
+        raise UsageError.of("usage.rectifications.needs_db")
     day = as_of or dt.date.today()
     if history.OVERDUE_TYPE not in ruleset.record_types():
         ruleset = RuleSet((*ruleset.packs, *load_rules(history.PACK).packs))
@@ -156,9 +156,7 @@ def _number(raw: str) -> int:
 
     text = raw.strip().lstrip("#")
     if not text.isdigit():
-        raise UsageError(
-            f"整改编号无效 invalid rectification number '{raw}' (a number, see: rules-engine rectify list)"
-        )
+        raise UsageError.of("usage.rectification.invalid", value=raw)
     return int(text)
 
 
@@ -202,7 +200,7 @@ def _impact(args: argparse.Namespace) -> int:
         try:
             as_of = dt.date.fromisoformat(args.as_of)
         except ValueError:
-            raise UsageError(f"--as-of 日期无效 invalid date '{args.as_of}' (YYYY-MM-DD)") from None
+            raise UsageError.of("usage.as_of.invalid", value=args.as_of) from None
     old = load_rules(*rules_paths(args.old))
     new = load_rules(*rules_paths(args.new))
     files = [str(p) for p in records]

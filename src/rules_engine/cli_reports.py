@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import RecordSource, Report, Status, evaluate
+from . import Error, RecordSource, Report, Status, evaluate
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_common import (
     DEFAULT_REPORT_FORMAT,
@@ -106,10 +106,7 @@ def report_format(output: str, given: str | None) -> str:
         return given
     chosen = SUFFIXES.get(Path(output).suffix.lower())
     if chosen is None:
-        raise UsageError(
-            f"无法从扩展名确定格式 cannot tell the format from '{Path(output).name}': give --format xlsx|html "
-            "or an -o ending in .xlsx or .html"
-        )
+        raise UsageError.of("usage.output.unknown_extension#report", name=Path(output).name)
     return chosen
 
 
@@ -155,10 +152,7 @@ def _report(args: argparse.Namespace) -> int:
     for out in outputs:
         if out.format not in REPORT_FORMATS:
             assert out.path is not None
-            raise UsageError(
-                f"无法从扩展名确定格式 cannot tell the format from '{Path(out.path).name}': give --format xlsx|html "
-                "or an -o ending in .xlsx or .html (also .json .csv .xml .parquet)"
-            )
+            raise UsageError.of("usage.output.unknown_extension#reports", name=Path(out.path).name)
     require_extras(outputs)
     chosen = filters(args)
     roster, records = split_inputs(args.inputs, args.waivers)
@@ -208,7 +202,7 @@ def evaluate_report(
     with --db the run is recorded first, as for the other formats."""
 
     if not args.output:
-        raise UsageError(f"--format {args.format} 需要 -o 文件 needs -o FILE (the report is a file to open)")
+        raise UsageError.of("usage.report.needs_output", format=args.format)
     _check_extra(args.format)
     if args.db is not None:
         from . import history
@@ -225,10 +219,10 @@ def evaluate_report(
     return report.exit_code(args.fail_on)
 
 
-def _as_of(text: str | None, error: type[Exception]) -> dt.date | None:
+def _as_of(text: str | None, error: type[Error]) -> dt.date | None:
     if not text:
         return None
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise error(f"--as-of 日期无效 invalid date '{text}' (YYYY-MM-DD)") from None
+        raise error.of("usage.as_of.invalid", value=text) from None

@@ -99,16 +99,15 @@ def read_report(path: str) -> Report:
     with :class:`InputError` (exit 2)."""
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"找不到报告文件 report file not found: {shown(path, 200)}")
+        raise InputError.of("input.report.not_found", path=shown(path, 200))
     data = p.read_bytes()
     try:
         return Report.model_validate_json(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = "/".join(str(x) for x in first["loc"]) or "-"
-        raise InputError(
-            f"不是 rules-engine 的 JSON 报告（请用 evaluate --format json 保存）not a rules-engine JSON report "
-            f"(save one with evaluate --format json): {shown(path, 200)}: {where}: {shown(first['msg'], 120)}"
+        raise InputError.of(
+            "input.report.invalid", path=shown(path, 200), where=where, error=shown(first["msg"], 120)
         ) from None
 
 
@@ -133,12 +132,10 @@ def _diagnose(args: argparse.Namespace) -> int:
     for item in args.group:
         kind, sep, group = item.partition("=")
         if not sep or not kind.strip() or not group.strip():
-            raise UsageError(
-                f"--group 应写作 KIND=GROUP must be KIND=GROUP, e.g. grassroots=locality; got '{shown(item)}'"
-            )
+            raise UsageError.of("usage.group.syntax", item=shown(item))
         groups[kind.strip()] = group.strip()
     if not Path(args.roster).is_file():
-        raise UsageError(f"文件不存在 no such file: {shown(args.roster, 200)}")
+        raise UsageError.of("usage.file.not_found", path=shown(args.roster, 200))
     result = diagnose(
         report,
         args.roster,

@@ -76,15 +76,13 @@ def newcombe(s1: int, n1: int, s2: int, n2: int, confidence: float = 0.95) -> tu
 
 def _z(confidence: float) -> float:
     if not (isinstance(confidence, (int, float)) and not isinstance(confidence, bool) and 0 < confidence < 1):
-        raise InputError(
-            f"置信水平应在 0 与 1 之间 the confidence level must be between 0 and 1, got {shown(confidence)}"
-        )
+        raise InputError.of("arg.confidence.out_of_range", value=shown(confidence))
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
 def _check_counts(successes: int, n: int) -> None:
     if not (0 <= successes <= n):
-        raise InputError(f"计数无效 invalid counts: {successes} of {n}")
+        raise InputError.of("arg.counts.invalid", successes=successes, n=n)
 
 
 class _Out(BaseModel):
@@ -255,19 +253,19 @@ def is_duty(f: Finding) -> bool:
 
 PAIRS: dict[str, tuple[Bilingual, Bilingual, Bilingual]] = {
     "levels": (
-        Bilingual(zh="上面实、下面弱", en="upper levels strong, lower weak"),
-        Bilingual(zh="上级", en="upper levels"),
-        Bilingual(zh="下级", en="lower levels"),
+        Bilingual.of("label.levels"),
+        Bilingual.of("label.levels.upper"),
+        Bilingual.of("label.levels.lower"),
     ),
     "localities": (
-        Bilingual(zh="地方实、部门弱", en="localities strong, departments weak"),
-        Bilingual(zh="地方", en="localities"),
-        Bilingual(zh="部门", en="departments"),
+        Bilingual.of("label.localities"),
+        Bilingual.of("label.localities.locality"),
+        Bilingual.of("label.localities.department"),
     ),
     "roles": (
-        Bilingual(zh="书记实、班子成员弱", en="secretaries strong, other members weak"),
-        Bilingual(zh="书记", en="secretaries"),
-        Bilingual(zh="其他班子成员", en="other members"),
+        Bilingual.of("label.roles"),
+        Bilingual.of("label.roles.secretary"),
+        Bilingual.of("label.roles.other"),
     ),
 }
 
@@ -279,19 +277,15 @@ def group_table(groups: Mapping[str, str] | None = None, scoring: Scoring | None
     for word, group in (groups or {}).items():
         kind = kind_value(word) if isinstance(word, str) else None
         if kind is None:
-            raise InputError(
-                f"未知的组织类型 unknown organisation kind '{shown(word)}'; "
-                f"{did_you_mean(str(word), [k.value for k in OrgKind])}"
+            raise InputError.of(
+                "arg.groups.unknown_kind", word=shown(word), hint=did_you_mean(str(word), [k.value for k in OrgKind])
             )
         if group == "none":
             table.pop(kind, None)
         elif group in ("locality", "department"):
             table[kind] = "locality" if group == "locality" else "department"
         else:
-            raise InputError(
-                f"分组应为 locality（地方）、department（部门）或 none the group must be locality, department or "
-                f"none, got '{shown(group)}' for {kind}"
-            )
+            raise InputError.of("arg.groups.unknown_group", group=shown(group), kind=kind)
     return dict(sorted(table.items()))
 
 
@@ -355,7 +349,7 @@ def diagnose(
     and the diagnosis); with
     `compare` (an earlier report, diagnosed the same way), the change of each gap."""
     if type(split_depth) is not int or split_depth < 1:
-        raise InputError(f"分层深度应为正整数 the split depth must be a whole number from 1, got {shown(split_depth)}")
+        raise InputError.of("arg.split_depth.invalid", value=shown(split_depth))
     _z(confidence)
     tree, rejected = _roster(roster)
     table = group_table(groups, scoring)
@@ -459,30 +453,16 @@ def _diagnose(
     incomplete = []
     undeterminable = report.summary.get("undeterminable", 0)
     if undeterminable:
-        incomplete.append(
-            Bilingual(
-                zh=f"{undeterminable} 项结论无法判定，不计入比率（分列在各比率的 excluded 中）",
-                en=f"{undeterminable} finding(s) undeterminable: not in any rate (shown under each rate's excluded)",
-            )
-        )
+        incomplete.append(Bilingual.of("note.diagnosis.undeterminable", count=undeterminable))
     if report.input.rejections:
         n = len(report.input.rejections)
-        incomplete.append(
-            Bilingual(
-                zh=f"评价时有 {n} 行输入被拒收（见报告 input.rejections）",
-                en=f"{n} input row(s) were rejected in the evaluation (see the report's input.rejections)",
-            )
-        )
+        incomplete.append(Bilingual.of("note.diagnosis.rejected_rows", count=n))
     if rejected:
-        incomplete.append(Bilingual(zh=f"名册有 {rejected} 处被拒收", en=f"{rejected} roster row(s) were rejected"))
+        incomplete.append(Bilingual.of("note.diagnosis.rejected_roster_rows", count=rejected))
     if apart["not_in_roster"]:
         missing = sorted({f.organisation.id for f in report.findings if f.organisation.id not in orgs})
         incomplete.append(
-            Bilingual(
-                zh=f"{apart['not_in_roster']} 项结论的组织不在名册中，未计入：{', '.join(missing)}",
-                en=f"{apart['not_in_roster']} finding(s) of organisations not in the roster were not counted: "
-                + ", ".join(missing),
-            )
+            Bilingual.of("note.diagnosis.not_in_roster", count=apart["not_in_roster"], orgs=", ".join(missing))
         )
     period = report.period.label or f"{report.period.start}..{report.period.end}"
     result = Diagnosis(

@@ -96,7 +96,7 @@ def duties(
     check_arguments(roster, [], params, MAX_EVIDENCE, ())
     compiled = compiled_rules(rules, params)
     if not isinstance(period, (str, Period)):
-        raise InputError(f"期间应为文字或 Period period must be text or a Period, got {type(period).__name__}")
+        raise InputError.of("arg.period.type", type=type(period).__name__)
     the_period = parse_period(period) if isinstance(period, str) else check_range(period)
     result = roster_result(roster)
     index = RosterIndex(result.roster)
@@ -129,13 +129,11 @@ def _check_ids(roster: Roster, org: str | None, person: str | None) -> None:
     if org is not None:
         orgs = [o.id for o in roster.organisations]
         if org not in orgs:
-            raise InputError(f"名册中没有组织 no organisation '{org}' on the roster {did_you_mean(org, orgs)}".strip())
+            raise InputError.of("arg.org.unknown", org=org, hint=did_you_mean(org, orgs))
     if person is not None:
         people = [p.id for p in roster.people]
         if person not in people:
-            raise InputError(
-                f"名册中没有人员 no person '{person}' on the roster {did_you_mean(person, people)}".strip()
-            )
+            raise InputError.of("arg.person.unknown", person=person, hint=did_you_mean(person, people))
 
 
 def _bears(duty: Duty, person: str) -> bool:
@@ -218,7 +216,7 @@ def _triggered(compiled: Any, index: RosterIndex, period: Period) -> list[Duty]:
                     frequency=data["expected"],
                     clause=data["clause"],
                     shared_with=[],
-                    note=Bilingual(zh=f"由记录触发（{what}）", en=f"started by a record ({what})"),
+                    note=Bilingual.of("note.duty.triggered", what=what),
                 )
             )
     return out

@@ -13,6 +13,7 @@ import dataclasses
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from . import texts
 from .texts import Arg
@@ -87,9 +88,32 @@ class Problem:
         }
 
 
-class Error(Exception):
+_E = TypeVar("_E", bound="Coded")
+
+
+class Coded(Exception):
+    """An exception that may carry a stable code: made with :meth:`of`, its message is the Chinese and English
+    text of the code in :mod:`rules_engine.texts` on one line (``str(error)``), and :attr:`code` names it."""
+
+    #: The code of the text (``usage.param.syntax``), for a host to tell errors apart without reading them;
+    #: ``None`` for an error made from a message of its own.
+    code: str | None = None
+    #: The values the text was filled from.
+    values: dict[str, Arg] = {}  # noqa: RUF012 (replaced, never changed, by of())
+
+    @classmethod
+    def of(cls: type[_E], key: str, /, **values: Arg) -> _E:
+        """The error `key` (a code, or ``code#situation``), its message the key's texts filled from `values`."""
+        error = cls(texts.message(key, **values))
+        error.code = key.partition("#")[0]
+        error.values = values
+        return error
+
+
+class Error(Coded):
     """The base of every error the API raises on purpose: catch ``rules_engine.Error`` to tell bad input
-    from a bug. The CLI prints these without a traceback and exits 2."""
+    from a bug. The CLI prints these without a traceback and exits 2. Most are made with :meth:`Coded.of`
+    and carry the :attr:`~Coded.code` of their text."""
 
 
 class RulesError(Error):

@@ -112,7 +112,7 @@ def evaluate_to(
     :func:`evaluate`; its ``findings`` stage includes the writing. `workers`: as for :func:`evaluate` (the
     bytes written are the same for any number)."""
     if format not in ("json", "csv", "junit", "parquet"):
-        raise InputError(f"未知输出格式 unknown report format '{format}' (json, csv, junit, parquet)")
+        raise InputError.of("arg.format.unknown", format=format)
     layout_format(report_format)
     if format == "parquet":
         require_parquet()  # before anything is evaluated or written
@@ -172,4 +172,4 @@ def _statuses(statuses: Collection[Status | str]) -> set[Status]:
         return {Status(s) for s in statuses}
     except (ValueError, TypeError):
         choices = ", ".join(s.value for s in Status)
-        raise InputError(f"未知状态 unknown status in statuses (choose from {choices})") from None
+        raise InputError.of("arg.statuses.unknown", choices=choices) from None

@@ -36,20 +36,14 @@ def shown(value: object, limit: int = 80) -> str:
 
 def check_max_evidence(value: object) -> int:
     if type(value) is not int or not 0 <= value <= MAX_EVIDENCE_LIMIT:
-        raise InputError(
-            f"max_evidence 应为 0 到 {MAX_EVIDENCE_LIMIT} 的整数 must be a whole number from 0 to "
-            f"{MAX_EVIDENCE_LIMIT}, got {shown(value)}"
-        )
+        raise InputError.of("arg.max_evidence.invalid", limit=MAX_EVIDENCE_LIMIT, value=shown(value))
     return value
 
 
 def check_path(value: str | os.PathLike[str], what: str) -> None:
     """Refuse a file name that is not valid Unicode (it could not be written into the report)."""
     if has_surrogate(os.fspath(value)):
-        raise InputError(
-            f"{what}文件名不是有效的 UTF-8，请重命名 the {what_en(what)} file name is not valid UTF-8, rename it: "
-            f"{shown(os.fspath(value), 200)}"
-        )
+        raise InputError.of("input.path.not_utf8", what=(what, what_en(what)), path=shown(os.fspath(value), 200))
 
 
 def what_en(what: str) -> str:
@@ -68,9 +62,8 @@ def check_data(data: Any, what: str) -> None:
         if not isinstance(node, (Mapping, list, tuple)):
             continue
         if len(path) >= MAX_DEPTH:
-            raise InputError(
-                f"{what}嵌套过深（超过 {MAX_DEPTH} 层）{what_en(what)}: nested deeper than {MAX_DEPTH} levels "
-                f"at {_path(path[:8])}/..."
+            raise InputError.of(
+                "input.data.too_deep", what=(what, what_en(what)), limit=MAX_DEPTH, path=_path(path[:8])
             )
         for key, value in node.items() if isinstance(node, Mapping) else enumerate(node):
             if type(key) is str:
@@ -83,10 +76,7 @@ def check_data(data: Any, what: str) -> None:
 
 def _check_text(text: str, what: str, path: tuple[object, ...]) -> None:
     if not text.isascii() and _SURROGATE.search(text) is not None:
-        raise InputError(
-            f"{what}中含有无效的 Unicode 文本（孤立代理项）{what_en(what)}: text is not valid Unicode "
-            f"(a lone surrogate) at {_path(path)}: {shown(text)}"
-        )
+        raise InputError.of("input.data.bad_unicode", what=(what, what_en(what)), path=_path(path), text=shown(text))
 
 
 def _path(path: tuple[object, ...]) -> str:

@@ -49,9 +49,9 @@ def parse_fail_on(value: str | Iterable[str]) -> frozenset[str]:
         elif word in CONDITIONS:
             found.add(word)
         else:
-            raise InputError(f"--fail-on: 未知条件 unknown condition '{word}'; {did_you_mean(word, choices)}")
+            raise InputError.of("arg.fail_on.unknown", word=word, hint=did_you_mean(word, choices))
     if not found:
-        raise InputError(f"--fail-on: 至少给出一个条件 give at least one condition ({', '.join(choices)})")
+        raise InputError.of("arg.fail_on.empty", choices=", ".join(choices))
     return frozenset(found)
 
 

@@ -102,7 +102,7 @@ def parse_period(text: str) -> Period:
     except PeriodError:
         raise
     except (ValueError, OverflowError):  # e.g. 2024-02-30..2024-03-01, or year 0000
-        raise PeriodError(f"期间中的日期无效 '{_shown(text)}' (invalid date in period)") from None
+        raise PeriodError.of("period.bad_date", text=_shown(text)) from None
 
 
 FIRST_DAY = dt.date(1000, 1, 1)
@@ -112,10 +112,12 @@ LAST_DAY = dt.date(9899, 12, 31)  # windows, follow-up deadlines and spans beyon
 def check_range(period: Period) -> Period:
     """Refuse a period outside the years 1000 to 9899 (a :class:`PeriodError`)."""
     if not (FIRST_DAY <= period.start <= period.end <= LAST_DAY):
-        raise PeriodError(
-            f"期间应在 {FIRST_DAY.year} 年至 {LAST_DAY.year} 年之间，且开始不晚于结束 "
-            f"a period must lie within the years {FIRST_DAY.year} to {LAST_DAY.year} and start before it ends: "
-            f"{period.start}..{period.end}"
+        raise PeriodError.of(
+            "period.out_of_range",
+            first=FIRST_DAY.year,
+            last=LAST_DAY.year,
+            start=str(period.start),
+            end=str(period.end),
         )
     return period
 
@@ -128,14 +130,11 @@ def _shown(text: object) -> str:
 def _parse_period(text: str) -> Period:
     match = _PERIOD_RE.match(text.strip()) if isinstance(text, str) else None
     if not match:
-        raise PeriodError(
-            f"无法识别的期间 '{_shown(text)}' (unrecognised period); "
-            "可用 expected: 2024, 2024-H1, 2024-Q3, 2024-05, 2024-01-01..2024-06-30"
-        )
+        raise PeriodError.of("period.unrecognised", text=_shown(text))
     if match.group("a"):
         start, end = dt.date.fromisoformat(match.group("a")), dt.date.fromisoformat(match.group("b"))
         if end < start:
-            raise PeriodError(f"期间结束早于开始 '{text}' (period ends before it starts)")
+            raise PeriodError.of("period.ends_before_start", text=text)
         return Period(start, end, text.strip())
     year = int(match.group("y"))
     if match.group("h"):

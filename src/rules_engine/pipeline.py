@@ -185,7 +185,7 @@ def prepare(
         compiled = compiled_rules(rules, params)
         stage.count(packs=len(compiled.ruleset.packs), rules=len({r.rule.id for r in compiled.rules}))
     if not isinstance(period, (str, Period)):
-        raise InputError(f"期间应为文字或 Period period must be text or a Period, got {type(period).__name__}")
+        raise InputError.of("arg.period.type", type=type(period).__name__)
     the_period = parse_period(period) if isinstance(period, str) else check_range(period)
     day = as_of_date(as_of)
     with tracer.stage("roster") as stage:
@@ -345,24 +345,20 @@ def check_arguments(
     check_max_evidence(max_evidence)
     if params is not None:
         if not isinstance(params, Mapping) or not all(isinstance(v, Mapping) for v in params.values()):
-            raise InputError("params 应为 {规则编号: {参数: 值}} params must map rule ids to {name: value} mappings")
+            raise InputError.of("arg.params.shape")
         check_data(params, "参数")
     if isinstance(roster, (str, Path)):
         check_path(roster, "名册")
     elif isinstance(roster, Mapping):
         check_data(roster, "名册")
     elif not isinstance(roster, (Roster, RosterResult)):
-        raise InputError(
-            f"名册应为文件、映射或 Roster roster must be a file, a mapping or a Roster, got {type(roster).__name__}"
-        )
+        raise InputError.of("arg.roster.type", type=type(roster).__name__)
     if isinstance(records, bytes) or not isinstance(records, (str, Path, Iterable)):
-        raise InputError(
-            f"记录应为文件或记录列表 records must be files or an iterable of records, got {type(records).__name__}"
-        )
+        raise InputError.of("arg.records.type", type=type(records).__name__)
     for path in record_paths(records):
         check_path(path, "记录")
     if isinstance(waivers, (str, Path)):
-        raise InputError('waivers 应为文件列表 waivers must be a list of files, e.g. ["waivers.yaml"]')
+        raise InputError.of("arg.waivers.type")
     for waiver in waivers:
         if isinstance(waiver, (str, Path)):
             check_path(waiver, "豁免")
@@ -378,7 +374,7 @@ def as_of_date(value: dt.date | str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except (ValueError, TypeError):
-        raise InputError(f"评价日期无效 invalid as-of date '{shown(value)}' (expected YYYY-MM-DD)") from None
+        raise InputError.of("arg.as_of.invalid", value=shown(value)) from None
 
 
 def roster_result(roster: RosterInput) -> RosterResult:

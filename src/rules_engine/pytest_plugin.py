@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from .texts import message
+
 HAVE_BDD = importlib.util.find_spec("pytest_bdd") is not None
 
 if HAVE_BDD:
@@ -75,8 +77,7 @@ def _refuse_duplicate_scenarios(path: Path) -> None:
         name = match.group(2)
         if name in seen:
             raise pytest.Collector.CollectError(
-                f"{path}:{number}: 场景名称重复（第 {seen[name]} 行已有）duplicate scenario name "
-                f"(also on line {seen[name]}): {name!r} — pytest-bdd would silently drop one of them"
+                message("feature.duplicate_scenario", path=str(path), line=number, first=seen[name], name=repr(name))
             )
         seen[name] = number
 

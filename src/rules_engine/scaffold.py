@@ -92,15 +92,15 @@ def new_rule(
 ) -> list[Path]:
     """Write the template rule (and feature) files; returns their paths. Refuses to overwrite."""
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.\-]*", rule_id):
-        raise InputError(f"规则编号无效 invalid rule id '{rule_id}' (letters, digits, _ . -; starts with a letter)")
+        raise InputError.of("arg.rule_id.invalid", rule=rule_id)
     if subject not in {k.value for k in SubjectKind}:
-        raise InputError(f"未知对象类型 unknown subject '{subject}'")
+        raise InputError.of("arg.subject.unknown", subject=subject)
     root = Path(pack)
     if not any((root / name).is_file() for name in MANIFESTS):
-        raise InputError(f"{root} 不是规则包（没有 {MANIFEST}） is not a rule pack")
+        raise InputError.of("arg.pack.not_a_pack", root=str(root), manifest=MANIFEST)
     ruleset = load_rules(root)
     if ruleset.get(rule_id) is not None:
-        raise InputError(f"规则编号已存在 rule id '{rule_id}' already exists in {root}")
+        raise InputError.of("arg.rule_id.exists", rule=rule_id, root=str(root))
     manifest = ruleset.packs[0].manifest
     types = list(manifest.record_types)
     rtype = types[0]
@@ -110,7 +110,7 @@ def new_rule(
     feature_path = Path(features) / f"{slug}.feature" if features is not None else None
     for path in (rule_path, feature_path):
         if path is not None and path.exists():
-            raise InputError(f"文件已存在 file exists, not overwritten: {path}")
+            raise InputError.of("output.file.exists", path=str(path))
     period = {"pair": "2024", "trigger": "2024-03-01+30d"}.get(subject, "2024-H1")
     trigger_row = f"      | r0   | t1   | {rtype} | 2024-03-01 |  |  |  |\n" if subject == "trigger" else ""
     trigger_only = (

@@ -221,21 +221,10 @@ def score(report: Report, scoring: Scoring | str | Path) -> ScoreResult:
     incomplete = []
     undeterminable = report.summary.get("undeterminable", 0)
     if undeterminable:
-        incomplete.append(
-            Bilingual(
-                zh=f"{undeterminable} 项结论无法判定，单列，不计分（相关得分不完整）",
-                en=f"{undeterminable} finding(s) undeterminable: shown apart, not scored (those scores are incomplete)",
-            )
-        )
+        incomplete.append(Bilingual.of("note.scores.undeterminable", count=undeterminable))
     if report.input.rejections:
         n = len(report.input.rejections)
-        incomplete.append(
-            Bilingual(
-                zh=f"评价时有 {n} 行输入被拒收（见报告 input.rejections），得分可能不完整",
-                en=f"{n} input row(s) were rejected in the evaluation (see the report's input.rejections): "
-                "scores may be incomplete",
-            )
-        )
+        incomplete.append(Bilingual.of("note.scores.rejected_rows", count=n))
     return ScoreResult(
         period=report.period.label or f"{report.period.start}..{report.period.end}",
         as_of=report.as_of.isoformat(),
@@ -249,7 +238,7 @@ def score(report: Report, scoring: Scoring | str | Path) -> ScoreResult:
 def _info(scoring: Scoring) -> ScoringInfo:
     notes = []
     if scoring.example:
-        notes.append(Bilingual(zh="示例权重，不是正式的考核权重", en="an example weighting, not an official one"))
+        notes.append(Bilingual.of("note.scoring.example"))
     pending = scoring.statuses.pending
     return ScoringInfo(
         title=scoring.title,

@@ -526,7 +526,409 @@ TEXTS: dict[str, tuple[str, str]] = {
     "frame.param": ("参数 {param}: {message}", "parameter {param}: {message}"),
     "frame.value": ("（当前值 {value}）", " (value {value})"),
     "frame.scope": ("（适用于 {orgs} 及其下级）", " (as it applies in {orgs} and below)"),
+    # ============================================================ errors: what the API and the command line refuse
+    # One line each (rules_engine.errors.Coded.of, str(error)): the Chinese text, then the English. The Chinese
+    # may leave a value to the English that follows it on the same line; each value is shown once at least.
+    # ------------------------------------------------------------ command-line arguments (UsageError)
+    "usage.as_of.invalid": ("--as-of 日期无效", "invalid date '{value}' (YYYY-MM-DD)"),
+    "usage.report_format.not_json": ("--report-format 只用于 JSON 输出", "is for JSON output only"),
+    "usage.report_format.not_json#format": (
+        "--report-format 只用于 --format json",
+        "is for --format json only, not {format}",
+    ),
+    "usage.rule.unknown": ("未知规则", "unknown rule '{rule}'. {hint}"),
+    "usage.rule.unknown#filter": ("--rule: 没有规则", "no rule '{rule}'. {hint}"),
+    "usage.param.syntax": ("--param 应为 RULE.NAME=VALUE", "expected RULE.NAME=VALUE, got '{item}'"),
+    "usage.param.value": (
+        "--param {key}: 值无法解析；写作数字、文字或 YAML 映射",
+        "cannot read the value '{raw}' ({reason}); write a number, text or a YAML mapping such as"
+        " {{from: 01-01, to: 06-30}}",
+    ),
+    "usage.folder.unreadable_files": (
+        "输入目录 {folder} 中有读不了的文件：请转换为可读的格式（{suffixes}）、移出该目录，或逐个给出输入文件",
+        "files in the input folder {folder} that are not read: convert them to a format that is read, move them"
+        " out of the folder, or give the input files one by one:{listed}",
+    ),
+    "usage.path.not_found": ("文件或目录不存在", "no such file or folder: {path}"),
+    "usage.file.not_found": ("文件不存在", "no such file: {path}"),
+    "usage.roster.missing": (
+        "没有名册",
+        "no roster: give roster.yaml, a workbook with a 组织/organisations sheet, or a folder with one",
+    ),
+    "usage.roster.not_in_folder": (
+        "目录中没有名册",
+        "no roster in the folder {folder} (roster.yaml, roster.json, a workbook)",
+    ),
+    "usage.records.missing": ("没有活动记录", "no record files ({suffixes})"),
+    "usage.show.unknown_status": ("--show: 未知状态", "unknown status '{word}' (choose from {choices}, or all)"),
+    "usage.summary.not_table": ("--summary 只用于表格", "is for the table, not --format {format}"),
+    "usage.output.format_mismatch": (
+        "--format {format} 与 -o {path} 的扩展名不符；多个 -o 时省略 --format",
+        "does not match the extension of -o {path} ({named}); with several -o, leave --format out: each file's"
+        " extension gives its format",
+    ),
+    "usage.output.unknown_extension": (
+        "无法从扩展名确定格式",
+        "cannot tell the format from '{name}': use one of {extensions}",
+    ),
+    "usage.output.unknown_extension#report": (
+        "无法从扩展名确定格式",
+        "cannot tell the format from '{name}': give --format xlsx|html or an -o ending in .xlsx or .html",
+    ),
+    "usage.output.unknown_extension#reports": (
+        "无法从扩展名确定格式",
+        "cannot tell the format from '{name}': give --format xlsx|html or an -o ending in .xlsx or .html"
+        " (also .json .csv .xml .parquet)",
+    ),
+    "usage.output.same_file": ("两个 -o 指向同一文件", "two -o name the same file: {path}"),
+    "usage.report.needs_output": ("--format {format} 需要 -o 文件", "needs -o FILE (the report is a file to open)"),
+    "usage.org.unknown": ("--org: 名册和报告中没有组织", "no organisation '{org}'. {hint}"),
+    "usage.org.unknown#report": ("--org: 报告中没有组织", "no organisation '{org}' in the report"),
+    "usage.explain.needs": (
+        "说明一项结论需要 --subject（或 --org）、--period 和输入",
+        "explaining a finding needs --subject (or --org), --period and the inputs: rules-engine explain RULE_ID"
+        " --subject ID --period P INPUTS ...",
+    ),
+    "usage.explain.no_finding": (
+        "规则 {rule} 在 {period} 没有关于 '{who}' 的结论",
+        "no finding of {rule} about '{who}' in {period}. {hint}",
+    ),
+    "usage.group.syntax": ("--group 应写作 KIND=GROUP", "must be KIND=GROUP, e.g. grassroots=locality; got '{item}'"),
+    "usage.workers.invalid": ("应为正整数或 auto", "expected a positive whole number or auto, got '{value}'"),
+    "usage.rectifications.needs_db": (
+        "--rectifications 须与 --db 同用",
+        "--rectifications needs --db (the store whose rectifications)",
+    ),
+    "usage.rectification.invalid": (
+        "整改编号无效",
+        "invalid rectification number '{value}' (a number, see: rules-engine rectify list)",
+    ),
+    # ------------------------------------------------------------ arguments of the API (InputError)
+    "arg.as_of.invalid": ("评价日期无效", "invalid as-of date '{value}' (expected YYYY-MM-DD)"),
+    "arg.as_of.after_report": (
+        "日期 {day} 晚于报告的评价日期 {report_day}，报告不知道之后的记录",
+        "{day} is after the report's evaluation date {report_day}: the report cannot know later records",
+    ),
+    "arg.horizon.invalid": ("期限范围无效", "invalid horizon '{value}' (写作 write e.g. 30d, 30 or 4w: days or weeks)"),
+    "arg.horizon.negative": ("期限范围不能为负", "the horizon cannot be negative: {days} days"),
+    "arg.period.type": ("期间应为文字或 Period", "period must be text or a Period, got {type}"),
+    "arg.params.shape": (
+        "params 应为 {{规则编号: {{参数: 值}}}}",
+        "params must map rule ids to {{name: value}} mappings",
+    ),
+    "arg.roster.type": ("名册应为文件、映射或 Roster", "roster must be a file, a mapping or a Roster, got {type}"),
+    "arg.records.type": ("记录应为文件或记录列表", "records must be files or an iterable of records, got {type}"),
+    "arg.waivers.type": ("waivers 应为文件列表", 'waivers must be a list of files, e.g. ["waivers.yaml"]'),
+    "arg.format.unknown": ("未知输出格式", "unknown report format '{format}' (json, csv, junit, parquet)"),
+    "arg.report_format.unknown": ("未知报告版式", "unknown report format '{name}' (v1, v2)"),
+    "arg.statuses.unknown": ("未知状态", "unknown status in statuses (choose from {choices})"),
+    "arg.fail_on.unknown": ("--fail-on: 未知条件", "unknown condition '{word}'; {hint}"),
+    "arg.fail_on.empty": ("--fail-on: 至少给出一个条件", "give at least one condition ({choices})"),
+    "arg.workers.invalid": (
+        "workers 应为正整数或 None（自动）",
+        "workers must be a positive whole number or None (automatic), got {value}",
+    ),
+    "arg.max_evidence.invalid": (
+        "max_evidence 应为 0 到 {limit} 的整数",
+        "must be a whole number from 0 to {limit}, got {value}",
+    ),
+    "arg.org.unknown": ("名册中没有组织", "no organisation '{org}' on the roster {hint}"),
+    "arg.person.unknown": ("名册中没有人员", "no person '{person}' on the roster {hint}"),
+    "arg.confidence.out_of_range": (
+        "置信水平应在 0 与 1 之间",
+        "the confidence level must be between 0 and 1, got {value}",
+    ),
+    "arg.counts.invalid": ("计数无效", "invalid counts: {successes} of {n}"),
+    "arg.groups.unknown_kind": ("未知的组织类型", "unknown organisation kind '{word}'; {hint}"),
+    "arg.groups.unknown_group": (
+        "分组应为 locality（地方）、department（部门）或 none",
+        "the group must be locality, department or none, got '{group}' for {kind}",
+    ),
+    "arg.split_depth.invalid": ("分层深度应为正整数", "the split depth must be a whole number from 1, got {value}"),
+    "arg.severity.compare": ("严重程度只能与严重程度比较", "a severity compares only with a severity, not {other}"),
+    "arg.rule_id.invalid": ("规则编号无效", "invalid rule id '{rule}' (letters, digits, _ . -; starts with a letter)"),
+    "arg.rule_id.exists": ("规则编号已存在", "rule id '{rule}' already exists in {root}"),
+    "arg.subject.unknown": ("未知对象类型", "unknown subject '{subject}'"),
+    "arg.pack.not_a_pack": ("{root} 不是规则包（没有 {manifest}）", "is not a rule pack"),
+    # ------------------------------------------------------------ periods (PeriodError)
+    "period.bad_date": ("期间中的日期无效 '{text}'", "(invalid date in period)"),
+    "period.out_of_range": (
+        "期间应在 {first} 年至 {last} 年之间，且开始不晚于结束",
+        "a period must lie within the years {first} to {last} and start before it ends: {start}..{end}",
+    ),
+    "period.unrecognised": (
+        "无法识别的期间 '{text}'",
+        "(unrecognised period); 可用 expected: 2024, 2024-H1, 2024-Q3, 2024-05, 2024-01-01..2024-06-30",
+    ),
+    "period.ends_before_start": ("期间结束早于开始 '{text}'", "(period ends before it starts)"),
+    # ------------------------------------------------------------ inputs that cannot be read at all (InputError)
+    "input.file.not_found": ("找不到文件", "file not found: {path}"),
+    "input.records.not_found": ("找不到记录文件", "records file not found: {path}"),
+    "input.roster.not_found": ("找不到名册文件", "roster file not found: {path}"),
+    "input.report.not_found": ("找不到报告文件", "report file not found: {path}"),
+    "input.records.format": ("{source}: 不支持的记录文件格式", "unsupported records format '{suffix}' ({suffixes})"),
+    "input.json.unparsable": ("{source}: JSON 无法解析", "cannot parse JSON: {error}"),
+    "input.json.not_a_list": ("{source}: 应为记录列表", "expected a JSON list of records"),
+    "input.text.bad_bom": (
+        "{source}:{line}: 文件以 {codec} 字节顺序标记开头，但第 {line} 行不是有效的 {codec} 文本",
+        "the file starts with a {codec} byte-order mark but line {line} is not valid {codec}",
+    ),
+    "input.text.undecodable": (
+        "{source}:{line}: 无法识别的文本编码：第 {line} 行起不是 UTF-8 文本，也不是 GB18030，"
+        "且检测不出其他编码（是二进制文件吗？）；请另存为 UTF-8（Excel：“CSV UTF-8”或“Unicode 文本”）",
+        "cannot decode the text: not UTF-8 from line {line} on, not GB18030, and no other encoding detected"
+        ' (a binary file?); save it as UTF-8 (Excel: "CSV UTF-8" or "Unicode text")',
+    ),
+    "input.table.unparsable": ("{source}:{line}: 表格无法解析", "cannot parse the table: {error}"),
+    "input.table.no_header": (
+        "{source}:{line}: 前 {lines} 行中没有活动记录表头"
+        "（没有可识别的列名，如 编号、组织、类型、日期）；第一行为 {first}",
+        "no records header in the first {lines} lines (no known column name such as id, org, type, date);"
+        " the first line is {first}",
+    ),
+    "input.table.duplicate_column": (
+        "{source}:{line}: 表头中列 '{column}' 重复（{letter} 列）",
+        "duplicate column '{column}' in the header (column {letter})",
+    ),
+    "input.table.duplicate_column#sheet": (
+        "{source}: 第 {row} 行表头中列 '{column}' 重复（{letter} 列）",
+        "duplicate column '{column}' in the header (row {row}, column {letter})",
+    ),
+    "input.workbook.unopenable": (
+        "{source}: 无法打开电子表格",
+        "cannot open the spreadsheet (Excel .xlsx/.xls or OpenDocument .ods): {error}",
+    ),
+    "input.workbook.sheet_unreadable": ("{source}#{sheet}: 无法读取工作表", "cannot read the sheet: {error}"),
+    "input.workbook.no_records_sheet": (
+        "{source}: 没有活动记录工作表（应命名为 活动记录 或 records）",
+        "no records sheet (name it 活动记录 or records); sheets: {sheets}",
+    ),
+    "input.workbook.no_org_sheet": (
+        "{source}: 没有组织工作表（应命名为 组织 或 organisations）",
+        "no organisations sheet (name it 组织 or organisations); sheets: {sheets}",
+    ),
+    "input.roster.unreadable": ("名册无法读取", "cannot read roster: {detail}"),
+    "input.path.not_utf8": (
+        "{what}文件名不是有效的 UTF-8，请重命名",
+        "the {what} file name is not valid UTF-8, rename it: {path}",
+    ),
+    "input.data.too_deep": (
+        "{what}嵌套过深（超过 {limit} 层）",
+        "{what}: nested deeper than {limit} levels at {path}/...",
+    ),
+    "input.data.bad_unicode": (
+        "{what}中含有无效的 Unicode 文本（孤立代理项）",
+        "{what}: text is not valid Unicode (a lone surrogate) at {path}: {text}",
+    ),
+    "input.report.invalid": (
+        "不是 rules-engine 的 JSON 报告（请用 evaluate --format json 保存）",
+        "not a rules-engine JSON report (save one with evaluate --format json): {path}: {where}: {error}",
+    ),
+    # ------------------------------------------------------------ reports read back (InputError)
+    "report.not_json": ("{where}: 不是完整的 JSON 报告", "not a whole JSON report ({error})"),
+    "report.not_a_report": (
+        "{where}: 不是规则引擎报告",
+        "not a rules-engine report (format {found}; expected {expected})",
+    ),
+    "report.invalid": ("{where}: 报告无效", "invalid report: {detail}"),
+    "report.v2.missing": ("{where}: v2 报告缺少 {missing}", "a v2 report needs 'packs', 'rules' and 'findings'"),
+    "report.v2.shape": (
+        "{where}: v2 报告的 rules 应为对象、findings 应为列表",
+        "'rules' must be an object and 'findings' a list",
+    ),
+    "report.v2.unknown_rule": (
+        "{where}: findings[{index}] 引用的规则不在 rules 表中",
+        "refers to a rule not in the rules table: {rule}",
+    ),
+    # ------------------------------------------------------------ outputs (OutputError, InputError)
+    "output.over_input": (
+        "输出文件与输入文件相同，拒绝覆盖",
+        "refusing to write the output over an input file: {output} is {source}",
+    ),
+    "output.not_written": ("未写出", "not written: {path} ({format}): {error}{others}"),
+    "output.file.exists": ("文件已存在", "file exists, not overwritten: {path}"),
+    # ------------------------------------------------------------ optional libraries (MissingExtra, OutputError)
+    "extra.missing": (
+        "需要可选依赖 {library}（未安装）",
+        "{library} is not installed: pip install 'duty-rules-engine[{extra}]'",
+    ),
+    "extra.missing#history": (
+        "历史记录功能需要可选依赖",
+        "the findings history needs the 'history' extra ({library} is not installed): pip install"
+        " 'duty-rules-engine[history]'",
+    ),
+    "extra.missing#xlsx": (
+        "Excel 报告需要可选依赖",
+        "the Excel report needs the 'reports' extra (XlsxWriter is not installed): pip install"
+        " 'duty-rules-engine[reports]'",
+    ),
+    "extra.missing#html": (
+        "HTML 报告需要可选依赖",
+        "the HTML report needs the 'reports' extra (Jinja2 is not installed): pip install 'duty-rules-engine[reports]'",
+    ),
+    "output.not_json": ("报告含有无法写成 JSON 的内容", "the report holds something JSON cannot carry: {error}"),
+    "output.foreign_finding": (
+        "结论 {rule}（{org}）不来自给出的规则",
+        "a finding of {rule} ({org}) does not come from the rules given",
+    ),
+    # ------------------------------------------------------------ scenario files of the pytest plugin
+    "feature.duplicate_scenario": (
+        "{path}:{line}: 场景名称重复（第 {first} 行已有）",
+        "duplicate scenario name (also on line {first}): {name} — pytest-bdd would silently drop one of them",
+    ),
+    # ------------------------------------------------------------ worker processes (WorkerError)
+    "worker.failed": ("工作进程 {index} 出错", "worker {index} failed:\n{error}"),
+    "worker.died": (
+        "工作进程 {index} 意外退出（退出码 {exit_code}），评价未完成，未写出报告",
+        "worker process {index} died (exit code {exit_code}): the evaluation did not finish and no report was written",
+    ),
+    # ------------------------------------------------------------ the findings store (HistoryError)
+    "history.migrations.direct": (
+        "由 rules_engine.history 运行迁移",
+        "the migrations are run by rules_engine.history (the store upgrades itself on first use)",
+    ),
+    "history.partial_report": (
+        "报告只含部分结论（{held}/{total}），无法记录",
+        "the report holds {held} of {total} findings (evaluated with statuses=...); record a report with every finding",
+    ),
+    "history.clock.naive": ("时钟须带时区", "the clock must give a timezone-aware time"),
+    "history.concurrent_writer": ("写入 {table} 时有其他写入者", "another writer added rows to {table} meanwhile"),
+    "history.run.unknown": ("没有编号为 {run} 的运行", "no run {run} (see: rules-engine history runs)"),
+    "history.run.unknown#back": ("没有运行 {run}", "no run {run}: {count} run(s) recorded"),
+    "history.run.invalid": ("运行编号无效", "invalid run id '{run}' (a number, latest or latest~N)"),
+    "history.subject.unknown": (
+        "没有 {subject} 的记录",
+        "nothing recorded for '{subject}' (a person or organisation id)",
+    ),
+    "history.finding.invalid": (
+        "结论编号无效",
+        "invalid finding '{ref}': give its identity, or at least its first {least} characters, as rules-engine"
+        " history show or diff prints it",
+    ),
+    "history.finding.unknown": (
+        "没有该结论",
+        "unknown finding '{ref}': no recorded run holds it (see rules-engine history show)",
+    ),
+    "history.finding.ambiguous": ("结论编号不唯一", "ambiguous finding '{ref}': give more characters of its identity"),
+    "history.as_of.invalid": ("评价日期无效", "invalid date '{value}' (YYYY-MM-DD)"),
+    "history.rectify.not_violated": (
+        "该结论在最近一次判定它的运行（run {run}）中为 {status}，不是未履行，不能整改",
+        "the finding {finding} is {status} in the latest run that judged it (run {run}): only a violated finding"
+        " gets a rectification",
+    ),
+    "history.rectify.already_open": (
+        "该结论已有未关闭的整改 #{id}",
+        "the finding {finding} already has an open rectification #{id} (rules-engine rectify update|close {id})",
+    ),
+    "history.rectify.closed": (
+        "整改 #{id} 已关闭，不能再更新",
+        "rectification #{id} is closed and cannot be updated (a later run that still finds the violation reopens it)",
+    ),
+    "history.rectify.already_closed": ("整改 #{id} 已于 {at} 关闭", "rectification #{id} is already closed (at {at})"),
+    "history.rectify.no_evidence": (
+        "关闭整改须提供证据",
+        "closing needs evidence: record ids (--record) or a document reference (--document)",
+    ),
+    "history.rectify.no_actor": ("无法确定操作人，请用 --by 指定", "cannot tell who is acting: give --by NAME"),
+    "history.rectify.empty": ("{what} 不能为空", "must not be empty"),
+    "history.rectify.deadline_invalid": ("整改期限日期无效", "invalid deadline '{value}' (YYYY-MM-DD)"),
+    "history.rectify.deadline_past": (
+        "整改期限 {day} 已过（今天 {today}）",
+        "the deadline {day} is in the past (today is {today}): give a date from today on",
+    ),
+    "history.rectify.state_invalid": ("状态无效", "invalid state '{state}' (open, closed, reopened, overdue)"),
+    "history.rectify.overdue_needs_date": (
+        "逾期须指定评价日期",
+        "overdue needs as_of (the date the deadline is compared with)",
+    ),
+    "history.rectify.unknown": ("没有编号为 {id} 的整改", "no rectification #{id} (see: rules-engine rectify list)"),
+    "history.db.empty_url": ("数据库地址为空", "the database URL or path is empty"),
+    "history.db.invalid_url": ("数据库地址无效", "invalid database URL '{url}'"),
+    "history.db.not_found": ("数据库不存在", "no such database: {path} (record a run first: evaluate ... --db)"),
+    "history.db.no_folder": ("数据库所在目录不存在", "the database's folder does not exist: {path}"),
+    "history.db.unusable": ("无法使用该数据库", "cannot use the database {url}: {error}{hint}"),
+    "history.db.error": ("数据库错误", "database error ({url}): {reason}"),
+    # the Chinese of the advice that ends these three is in their English part, where it was
+    "history.db.not_sqlite": (
+        "不是 SQLite 数据库，拒绝使用",
+        "not a SQLite database, refused: {path} ({error}); 请指定 rules-engine 历史数据库或新文件 give a"
+        " rules-engine findings store or a new file",
+    ),
+    "history.db.foreign": (
+        "不是 rules-engine 历史数据库",
+        "not a rules-engine findings store: {where} holds other tables ({tables}) and no rules-engine schema"
+        " version; 拒绝修改 refusing to change it; 请指定 rules-engine 历史数据库或新文件 give a rules-engine"
+        " store or a new file",
+    ),
+    "history.db.foreign#missing_tables": (
+        "不是 rules-engine 历史数据库",
+        "not a rules-engine findings store: {where} is at version {version} but lacks the tables {tables};"
+        " 拒绝修改 refusing to change it; 请指定 rules-engine 历史数据库或新文件 give a rules-engine store or a"
+        " new file",
+    ),
+    "history.db.unknown_version": (
+        "数据库版本未知",
+        "unknown schema version ({versions}) in {where}: not a rules-engine findings store, or one made by a"
+        " newer rules-engine; 拒绝修改 refusing to change it; 请指定 rules-engine 历史数据库或新文件 give a"
+        " rules-engine store or a new file",
+    ),
+    # ============================================================ notes and labels in results (Bilingual.of)
+    # ------------------------------------------------------------ why a scorecard's or a diagnosis's figures may be
+    # incomplete, what an upcoming duty still needs, where a duty comes from
+    "note.scores.undeterminable": (
+        "{count} 项结论无法判定，单列，不计分（相关得分不完整）",
+        "{count} finding(s) undeterminable: shown apart, not scored (those scores are incomplete)",
+    ),
+    "note.scores.rejected_rows": (
+        "评价时有 {count} 行输入被拒收（见报告 input.rejections），得分可能不完整",
+        "{count} input row(s) were rejected in the evaluation (see the report's input.rejections): scores may be"
+        " incomplete",
+    ),
+    "note.scoring.example": ("示例权重，不是正式的考核权重", "an example weighting, not an official one"),
+    "note.diagnosis.undeterminable": (
+        "{count} 项结论无法判定，不计入比率（分列在各比率的 excluded 中）",
+        "{count} finding(s) undeterminable: not in any rate (shown under each rate's excluded)",
+    ),
+    "note.diagnosis.rejected_rows": (
+        "评价时有 {count} 行输入被拒收（见报告 input.rejections）",
+        "{count} input row(s) were rejected in the evaluation (see the report's input.rejections)",
+    ),
+    "note.diagnosis.rejected_roster_rows": ("名册有 {count} 处被拒收", "{count} roster row(s) were rejected"),
+    "note.diagnosis.not_in_roster": (
+        "{count} 项结论的组织不在名册中，未计入：{orgs}",
+        "{count} finding(s) of organisations not in the roster were not counted: {orgs}",
+    ),
+    "note.upcoming.missing": (
+        "已有 {held} 次，应 {required} 次，还差 {short} 次；剩 {left} 天",
+        "{held} of {required} held, {short} to go; {left} left",
+    ),
+    "note.duty.triggered": ("由记录触发（{what}）", "started by a record ({what})"),
+    # ------------------------------------------------------------ the comparisons of a diagnosis and their sides
+    "label.levels": ("上面实、下面弱", "upper levels strong, lower weak"),
+    "label.levels.upper": ("上级", "upper levels"),
+    "label.levels.lower": ("下级", "lower levels"),
+    "label.localities": ("地方实、部门弱", "localities strong, departments weak"),
+    "label.localities.locality": ("地方", "localities"),
+    "label.localities.department": ("部门", "departments"),
+    "label.roles": ("书记实、班子成员弱", "secretaries strong, other members weak"),
+    "label.roles.secretary": ("书记", "secretaries"),
+    "label.roles.other": ("其他班子成员", "other members"),
 }
+
+#: The errors whose Chinese text is a long sentence, set apart from the English by `` / `` in the one line.
+SLASHED = frozenset(
+    {
+        "usage.folder.unreadable_files",
+        "arg.as_of.after_report",
+        "input.text.bad_bom",
+        "input.text.undecodable",
+        "input.table.no_header",
+        "input.table.duplicate_column",
+        "input.table.duplicate_column#sheet",
+        "input.workbook.no_records_sheet",
+        "input.workbook.no_org_sheet",
+    }
+)
 
 _SOURCE_HINT = (
     "在 provenance.sources 中加一项并写明在何处见到原文，或把依据改为 commentary / add a source entry saying where the"
@@ -637,6 +1039,14 @@ def text(code: str, /, **args: Arg) -> tuple[str, str]:
     zh_args = {k: v[0] if isinstance(v, tuple) else v for k, v in args.items()}
     en_args = {k: v[1] if isinstance(v, tuple) else v for k, v in args.items()}
     return zh.format(**zh_args), en.format(**en_args)
+
+
+def message(code: str, /, **args: Arg) -> str:
+    """The one-line message of an error the API or the command line raises (``usage.*``, ``input.*``, ...): the
+    Chinese text, then the English; a long Chinese sentence is set apart by `` / `` (:data:`SLASHED`); an empty
+    value at the end (no "did you mean") leaves no trailing space."""
+    zh, en = text(code, **args)
+    return f"{zh}{' / ' if code in SLASHED else ' '}{en}".rstrip()
 
 
 def fixed_hint(key: str, /, **args: Arg) -> str:

@@ -58,11 +58,9 @@ def parse_within(text: str | int | dt.timedelta) -> int:
     elif isinstance(text, str) and (m := _WITHIN.match(text)):
         days = int(m.group(1)) * (7 if m.group(2).lower() == "w" else 1)
     else:
-        raise InputError(
-            f"期限范围无效 invalid horizon '{shown(str(text))}' (写作 write e.g. 30d, 30 or 4w: days or weeks)"
-        )
+        raise InputError.of("arg.horizon.invalid", value=shown(str(text)))
     if days < 0:
-        raise InputError(f"期限范围不能为负 the horizon cannot be negative: {days} days")
+        raise InputError.of("arg.horizon.negative", days=days)
     return days
 
 
@@ -80,12 +78,9 @@ def upcoming(
         try:
             day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of)
         except (TypeError, ValueError):
-            raise InputError(f"评价日期无效 invalid as-of date '{shown(str(as_of))}' (expected YYYY-MM-DD)") from None
+            raise InputError.of("arg.as_of.invalid", value=shown(str(as_of))) from None
         if day > report_day:
-            raise InputError(
-                f"日期 {day} 晚于报告的评价日期 {report_day}，报告不知道之后的记录"
-                f" / {day} is after the report's evaluation date {report_day}: the report cannot know later records"
-            )
+            raise InputError.of("arg.as_of.after_report", day=str(day), report_day=str(report_day))
     until = day + dt.timedelta(days=days)
     items: list[Upcoming] = []
     for f in report.findings:
@@ -105,9 +100,12 @@ def upcoming(
                 days_left=left,
                 held=f.count,
                 required=required,
-                missing=Bilingual(
-                    zh=f"已有 {f.count} 次，应 {required} 次，还差 {required - f.count} 次；剩 {left} 天",
-                    en=f"{f.count} of {required} held, {required - f.count} to go; {left} day{plural} left",
+                missing=Bilingual.of(
+                    "note.upcoming.missing",
+                    held=f.count,
+                    required=required,
+                    short=required - f.count,
+                    left=(str(left), f"{left} day{plural}"),
                 ),
                 finding=f,
             )

@@ -45,7 +45,7 @@ import orjson
 import polars as pl
 
 from .compile import CompiledRules
-from .errors import Error, InputError
+from .errors import Coded, Error, InputError
 from .finding_lines import SEPARATOR
 from .findings import rule_table
 from .gcpause import paused_gc
@@ -75,7 +75,7 @@ _FRAME = 2  # ... or a block of used records as columns (rules_engine.load.colum
 _FRAME_ROWS = 65536  # rows of a block per message
 
 
-class WorkerError(RuntimeError):
+class WorkerError(Coded, RuntimeError):
     """A worker process died or failed; the run is abandoned and nothing is written."""
 
 
@@ -95,10 +95,7 @@ def worker_count(requested: int | None, organisations: int) -> int:
             return 1
         return max(1, min(available_cores(), organisations))
     if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
-        raise InputError(
-            f"workers 应为正整数或 None（自动） workers must be a positive whole number or None (automatic), "
-            f"got {requested!r}"
-        )
+        raise InputError.of("arg.workers.invalid", value=repr(requested))
     return max(1, min(requested, organisations))
 
 
@@ -318,7 +315,7 @@ class _Pool:
                 error, text = payload
                 if isinstance(error, Error):  # bad input found by a worker: the same error as in one process
                     raise error
-                raise WorkerError(f"工作进程 {i} 出错 worker {i} failed:\n{text}")
+                raise WorkerError.of("worker.failed", index=i, error=text)
             out.append(payload)
         return out
 
@@ -326,10 +323,7 @@ class _Pool:
         process = self.processes[i]
         process.join(5)
         code = process.exitcode
-        return WorkerError(
-            f"工作进程 {i} 意外退出（退出码 {code}），评价未完成，未写出报告 "
-            f"worker process {i} died (exit code {code}): the evaluation did not finish and no report was written"
-        )
+        return WorkerError.of("worker.died", index=i, exit_code=str(code))
 
     def stop(self) -> None:
         for process in self.processes:

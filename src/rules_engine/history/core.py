@@ -238,13 +238,10 @@ def record(
     """
     total = sum(report.summary.values())
     if len(report.findings) != total:
-        raise HistoryError(
-            f"报告只含部分结论（{len(report.findings)}/{total}），无法记录 the report holds {len(report.findings)} of "
-            f"{total} findings (evaluated with statuses=...); record a report with every finding"
-        )
+        raise HistoryError.of("history.partial_report", held=len(report.findings), total=total)
     when = (clock or _now)()
     if when.tzinfo is None:
-        raise HistoryError("时钟须带时区 the clock must give a timezone-aware time")
+        raise HistoryError.of("history.clock.naive")
     who = recorded_by if recorded_by is not None else os.environ.get(ENV_RECORDED_BY) or None
     packs = {p["id"]: p for p in report.receipt.packs}
     with store.connect(db, create=True) as conn:
@@ -407,7 +404,7 @@ def _inserted(conn: Connection, table: sa.Table, name: str, rows: list[dict[str,
     conn.execute(sa.insert(table), rows)
     found = {str(a): int(b) for a, b in conn.execute(sa.select(table.c[name], table.c.id).where(table.c.id > before))}
     if len(found) != len(rows):  # pragma: no cover - only if another writer ignored the lock
-        raise HistoryError(f"写入 {table.name} 时有其他写入者 another writer added rows to {table.name} meanwhile")
+        raise HistoryError.of("history.concurrent_writer", table=table.name)
     return found
 
 
@@ -463,12 +460,12 @@ def resolve_run(conn: Connection, ref: RunRef) -> int:
     if match:
         back = int(match.group(1) or 0)
         if back >= len(known):
-            raise HistoryError(f"没有运行 {text} no run {text}: {len(known)} run(s) recorded")
+            raise HistoryError.of("history.run.unknown#back", run=text, count=len(known))
         return int(known[back])
     if not text.isdigit():
-        raise HistoryError(f"运行编号无效 invalid run id '{text}' (a number, latest or latest~N)")
+        raise HistoryError.of("history.run.invalid", run=text)
     if int(text) not in known:
-        raise HistoryError(f"没有编号为 {text} 的运行 no run {text} (see: rules-engine history runs)")
+        raise HistoryError.of("history.run.unknown", run=text)
     return int(text)
 
 
@@ -624,9 +621,7 @@ def show(db: str | Path | None, subject_id: str) -> SubjectRecord:
     keys = ("organisation_id", "rule_id", "subject_id", "subject_detail", "window_start", "identity")
     rows.sort(key=lambda r: (r["run_id"], *(r[k] for k in keys)))  # the identity last: no two findings tie
     if not rows:
-        raise HistoryError(
-            f"没有 {subject_id} 的记录 nothing recorded for '{subject_id}' (a person or organisation id)"
-        )
+        raise HistoryError.of("history.subject.unknown", subject=subject_id)
     flagged = _persistent(rows)
     entries = [
         Entry(

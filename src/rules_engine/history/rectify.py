@@ -203,17 +203,12 @@ def open_rectification(
             .one()
         )
         if row["status"] != VIOLATED:
-            raise HistoryError(
-                f"该结论在最近一次判定它的运行（run {row['run_id']}）中为 {row['status']}，不是未履行，不能整改 "
-                f"the finding {key[:12]} is {row['status']} in the latest run that judged it (run {row['run_id']}): "
-                "only a violated finding gets a rectification"
+            raise HistoryError.of(
+                "history.rectify.not_violated", run=row["run_id"], status=row["status"], finding=key[:12]
             )
         for existing in _load(conn, store.rectifications.c.identity == key):
             if existing.state != CLOSED:
-                raise HistoryError(
-                    f"该结论已有未关闭的整改 #{existing.id} the finding {key[:12]} already has an open rectification "
-                    f"#{existing.id} (rules-engine rectify update|close {existing.id})"
-                )
+                raise HistoryError.of("history.rectify.already_open", id=existing.id, finding=key[:12])
         new_id = _insert_rectification(conn, row)
         _append(conn, new_id, OPENED, when, who, deadline=due, owner=owner, note=note)
         return _one(conn, new_id)
@@ -238,10 +233,7 @@ def update_rectification(
     with store.connect(db, create=False) as conn:
         current = _current(conn, rectification)
         if current.state == CLOSED:
-            raise HistoryError(
-                f"整改 #{rectification} 已关闭，不能再更新 rectification #{rectification} is closed and cannot be "
-                "updated (a later run that still finds the violation reopens it)"
-            )
+            raise HistoryError.of("history.rectify.closed", id=rectification)
         _append(conn, current.id, UPDATED, when, who, deadline=due, owner=handed, note=text)
         return _one(conn, current.id)
 
@@ -263,16 +255,11 @@ def close_rectification(
     ids = [_required(r, "记录编号 record id") for r in records]
     docs = [_required(d, "文件 document") for d in documents]
     if not ids and not docs:
-        raise HistoryError(
-            "关闭整改须提供证据 closing needs evidence: record ids (--record) or a document reference (--document)"
-        )
+        raise HistoryError.of("history.rectify.no_evidence")
     with store.connect(db, create=False) as conn:
         current = _current(conn, rectification)
         if current.state == CLOSED:
-            raise HistoryError(
-                f"整改 #{rectification} 已于 {current.closed_at} 关闭 rectification #{rectification} is already closed "
-                f"(at {current.closed_at})"
-            )
+            raise HistoryError.of("history.rectify.already_closed", id=rectification, at=str(current.closed_at))
         _append(conn, current.id, CLOSED, when, who, note=text, evidence={"records": ids, "documents": docs})
         return _one(conn, current.id)
 
@@ -357,7 +344,7 @@ def _append(
 def _when(clock: Clock | None) -> dt.datetime:
     when = (clock or (lambda: dt.datetime.now(dt.timezone.utc)))()
     if when.tzinfo is None:
-        raise HistoryError("时钟须带时区 the clock must give a timezone-aware time")
+        raise HistoryError.of("history.clock.naive")
     return when
 
 
@@ -367,13 +354,13 @@ def _who(by: str | None) -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError, ImportError):
-        raise HistoryError("无法确定操作人，请用 --by 指定 cannot tell who is acting: give --by NAME") from None
+        raise HistoryError.of("history.rectify.no_actor") from None
 
 
 def _required(value: str, what: str) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if not text:
-        raise HistoryError(f"{what} 不能为空 must not be empty")
+        raise HistoryError.of("history.rectify.empty", what=what)
     return text
 
 
@@ -384,13 +371,10 @@ def _deadline(value: dt.date | str, when: dt.datetime) -> str:
         try:
             day = dt.date.fromisoformat(str(value).strip())
         except ValueError:
-            raise HistoryError(f"整改期限日期无效 invalid deadline '{value}' (YYYY-MM-DD)") from None
+            raise HistoryError.of("history.rectify.deadline_invalid", value=str(value)) from None
     today = when.date()
     if day < today:
-        raise HistoryError(
-            f"整改期限 {day} 已过（今天 {today}） the deadline {day} is in the past (today is {today}): give a date "
-            "from today on"
-        )
+        raise HistoryError.of("history.rectify.deadline_past", day=str(day), today=str(today))
     return day.isoformat()
 
 
@@ -401,10 +385,7 @@ def _resolve_finding(conn: Connection, ref: str) -> str:
     """A finding's full identity from its identity or a prefix of at least 8 hex characters."""
     text = ref.strip().lower()
     if len(text) < MIN_PREFIX or not _HEX.fullmatch(text):
-        raise HistoryError(
-            f"结论编号无效 invalid finding '{ref}': give its identity, or at least its first {MIN_PREFIX} characters, "
-            "as rules-engine history show or diff prints it"
-        )
+        raise HistoryError.of("history.finding.invalid", ref=ref, least=MIN_PREFIX)
     k = store.finding_keys
     # identities are lowercase hex: a range is a prefix match that uses the index, on any database
     found = (
@@ -413,11 +394,9 @@ def _resolve_finding(conn: Connection, ref: str) -> str:
         .all()
     )
     if not found:
-        raise HistoryError(
-            f"没有该结论 unknown finding '{ref}': no recorded run holds it (see rules-engine history show)"
-        )
+        raise HistoryError.of("history.finding.unknown", ref=ref)
     if len(found) > 1:
-        raise HistoryError(f"结论编号不唯一 ambiguous finding '{ref}': give more characters of its identity")
+        raise HistoryError.of("history.finding.ambiguous", ref=ref)
     return str(found[0])
 
 
@@ -436,9 +415,9 @@ def rectifications(
     stood at the end of the day `as_of` when given (events after it left out; those opened after it too)."""
     day = _as_of(as_of)
     if state not in (None, "open", CLOSED, REOPENED, "overdue"):
-        raise HistoryError(f"状态无效 invalid state '{state}' (open, closed, reopened, overdue)")
+        raise HistoryError.of("history.rectify.state_invalid", state=state)
     if state == "overdue" and day is None:
-        raise HistoryError("逾期须指定评价日期 overdue needs as_of (the date the deadline is compared with)")
+        raise HistoryError.of("history.rectify.overdue_needs_date")
     r = store.rectifications
     where = sa.true() if subject is None else sa.or_(r.c.subject_id == subject, r.c.organisation_id == subject)
     with store.connect(db, create=False) as conn:
@@ -505,15 +484,13 @@ def _as_of(value: dt.date | str | None) -> str | None:
     try:
         return dt.date.fromisoformat(value.strip()).isoformat()
     except ValueError:
-        raise HistoryError(f"评价日期无效 invalid date '{value}' (YYYY-MM-DD)") from None
+        raise HistoryError.of("history.as_of.invalid", value=str(value)) from None
 
 
 def _current(conn: Connection, rectification: int) -> Rectification:
     found = _load(conn, store.rectifications.c.id == rectification)
     if not found:
-        raise HistoryError(
-            f"没有编号为 {rectification} 的整改 no rectification #{rectification} (see: rules-engine rectify list)"
-        )
+        raise HistoryError.of("history.rectify.unknown", id=rectification)
     return found[0]
 
 

@@ -32,10 +32,7 @@ class MissingExtra(HistoryError, ImportError):
 
 
 def _missing(name: str | None) -> MissingExtra:
-    return MissingExtra(
-        f"历史记录功能需要可选依赖 the findings history needs the 'history' extra ({name} is not installed): "
-        "pip install 'duty-rules-engine[history]'"
-    )
+    return MissingExtra.of("extra.missing#history", library=str(name))
 
 
 try:
@@ -240,13 +237,13 @@ def resolve_db(db: str | Path | None = None) -> str:
     ``postgresql://`` (or ``postgres://``) without a driver means psycopg 3 (``postgresql+psycopg://``)."""
     raw = str(db) if db is not None else os.environ.get(ENV_DB) or DEFAULT_DB
     if not raw.strip():
-        raise HistoryError("数据库地址为空 the database URL or path is empty")
+        raise HistoryError.of("history.db.empty_url")
     if "://" not in raw:
         return URL.create("sqlite", database=str(Path(raw).expanduser().absolute())).render_as_string()
     try:
         url = make_url(raw)
     except ArgumentError:
-        raise HistoryError(f"数据库地址无效 invalid database URL '{raw}'") from None
+        raise HistoryError.of("history.db.invalid_url", url=raw) from None
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername=POSTGRES_DRIVER)
     return url.render_as_string(hide_password=False)
@@ -284,9 +281,9 @@ def connect(db: str | Path | None, *, create: bool) -> Iterator[Connection]:
     path = _sqlite_file(parsed)
     if path is not None:
         if not create and not path.exists():
-            raise HistoryError(f"数据库不存在 no such database: {path} (record a run first: evaluate ... --db)")
+            raise HistoryError.of("history.db.not_found", path=str(path))
         if not path.parent.is_dir():
-            raise HistoryError(f"数据库所在目录不存在 the database's folder does not exist: {path.parent}")
+            raise HistoryError.of("history.db.no_folder", path=str(path.parent))
         _check_sqlite_file(path)  # before the engine opens it: switching to WAL would already change the file
     try:
         engine = _engine(url, parsed)
@@ -294,7 +291,7 @@ def connect(db: str | Path | None, *, create: bool) -> Iterator[Connection]:
         hint = ""
         if isinstance(exc, ImportError) and parsed.get_backend_name() == "postgresql":
             hint = " (pip install 'duty-rules-engine[postgres]')"
-        raise HistoryError(f"无法使用该数据库 cannot use the database {_shown(url)}: {exc}{hint}") from None
+        raise HistoryError.of("history.db.unusable", url=_shown(url), error=str(exc), hint=hint) from None
     try:
         try:
             with engine.begin() as conn:  # the upgrade in its own transaction, under the write lock
@@ -305,7 +302,7 @@ def connect(db: str | Path | None, *, create: bool) -> Iterator[Connection]:
                 yield conn
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            raise HistoryError(f"数据库错误 database error ({_shown(url)}): {reason}") from exc
+            raise HistoryError.of("history.db.error", url=_shown(url), reason=reason) from exc
     finally:
         engine.dispose()
 
@@ -368,41 +365,28 @@ def _check_sqlite_file(path: Path) -> None:
         finally:
             reader.close()
     except sqlite3.DatabaseError as exc:
-        raise HistoryError(
-            f"不是 SQLite 数据库，拒绝使用 not a SQLite database, refused: {path} ({exc}); "
-            "请指定 rules-engine 历史数据库或新文件 give a rules-engine findings store or a new file"
-        ) from None
+        raise HistoryError.of("history.db.not_sqlite", path=str(path), error=str(exc)) from None
     refusal = _refusal(tables, versions, str(path))
     if refusal:
-        raise HistoryError(refusal)
+        raise refusal
 
 
-def _refusal(tables: set[str], versions: list[str], where: str) -> str | None:
+def _refusal(tables: set[str], versions: list[str], where: str) -> HistoryError | None:
     """Why the database holding `tables` at the Alembic revision(s) `versions` is not a rules-engine store
     that may be upgraded; None when it is one, or empty."""
     tables = {t for t in tables if not t.startswith("sqlite_")}
     if not tables or (tables == {"alembic_version"} and not versions):
         return None
-    hint = (
-        "拒绝修改 refusing to change it; 请指定 rules-engine 历史数据库或新文件 give a rules-engine store or a new file"
-    )
     if "alembic_version" not in tables:
         listed = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
-        return (
-            f"不是 rules-engine 历史数据库 not a rules-engine findings store: {where} holds other tables ({listed}) "
-            f"and no rules-engine schema version; {hint}"
-        )
+        return HistoryError.of("history.db.foreign", where=where, tables=listed)
     if len(versions) != 1 or versions[0] not in REVISION_TABLES:
         shown = ", ".join(versions) or "none"
-        return (
-            f"数据库版本未知 unknown schema version ({shown}) in {where}: not a rules-engine findings store, or one "
-            f"made by a newer rules-engine; {hint}"
-        )
+        return HistoryError.of("history.db.unknown_version", versions=shown, where=where)
     missing = REVISION_TABLES[versions[0]] - tables
     if missing:
-        return (
-            f"不是 rules-engine 历史数据库 not a rules-engine findings store: {where} is at version {versions[0]} but "
-            f"lacks the tables {', '.join(sorted(missing))}; {hint}"
+        return HistoryError.of(
+            "history.db.foreign#missing_tables", where=where, version=versions[0], tables=", ".join(sorted(missing))
         )
     return None
 
@@ -416,7 +400,7 @@ def _upgrade(conn: Connection) -> None:
         versions = [str(v) for v in conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()]
     refusal = _refusal(tables, versions, _shown(conn.engine.url.render_as_string(hide_password=False)))
     if refusal:
-        raise HistoryError(refusal)
+        raise refusal
     if versions == [HEAD]:
         return  # up to date: Alembic not imported nor started (most of a small command's time)
     from alembic import command

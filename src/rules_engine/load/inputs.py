@@ -312,7 +312,7 @@ def read_records(path: str | Path) -> Iterator[Rec | BadRow]:
     source = str(path)
     suffix = p.suffix.lower()
     if not p.is_file():
-        raise InputError(f"找不到记录文件 records file not found: {source}")
+        raise InputError.of("input.records.not_found", path=source)
     if suffix in (".jsonl", ".ndjson"):
         yield from _read_jsonl(p, source)
     elif suffix in TEXT_TABLE_SUFFIXES:
@@ -325,15 +325,13 @@ def read_records(path: str | Path) -> Iterator[Rec | BadRow]:
         try:
             data = orjson.loads(_utf8(p.read_bytes(), source))
         except orjson.JSONDecodeError as exc:
-            raise InputError(f"{source}: JSON 无法解析 cannot parse JSON: {exc}") from None
+            raise InputError.of("input.json.unparsable", source=source, error=str(exc)) from None
         if not isinstance(data, list):
-            raise InputError(f"{source}: 应为记录列表 expected a JSON list of records")
+            raise InputError.of("input.json.not_a_list", source=source)
         for i, item in enumerate(data, start=1):
             yield check_record(item, source, i)
     else:
-        raise InputError(
-            f"{source}: 不支持的记录文件格式 unsupported records format '{suffix}' ({', '.join(RECORD_SUFFIXES)})"
-        )
+        raise InputError.of("input.records.format", source=source, suffix=suffix, suffixes=", ".join(RECORD_SUFFIXES))
 
 
 def _read_jsonl(p: Path, source: str) -> Iterator[Rec | BadRow]:
@@ -453,10 +451,7 @@ def decode_text(raw: bytes, source: str) -> tuple[str, str]:
                 return raw.decode(codec), codec.replace("-sig", "")
             except UnicodeDecodeError as exc:
                 line = raw[: exc.start].decode(codec, "replace").count("\n") + 1
-                raise InputError(
-                    f"{source}:{line}: 文件以 {codec} 字节顺序标记开头，但第 {line} 行不是有效的 {codec} 文本"
-                    f" / the file starts with a {codec} byte-order mark but line {line} is not valid {codec}"
-                ) from None
+                raise InputError.of("input.text.bad_bom", source=source, line=line, codec=codec) from None
     where: int | None = None  # byte offset of the first byte that is not UTF-8 (or of a NUL)
     try:
         text = raw.decode("utf-8")
@@ -481,12 +476,7 @@ def decode_text(raw: bytes, source: str) -> tuple[str, str]:
         if not _CONTROL.search(text) and ("\n" in text or b"\n" not in raw):
             return text, best.encoding
     line = raw[:where].count(b"\n") + 1
-    raise InputError(
-        f"{source}:{line}: 无法识别的文本编码：第 {line} 行起不是 UTF-8 文本，也不是 GB18030，"
-        "且检测不出其他编码（是二进制文件吗？）；请另存为 UTF-8（Excel：“CSV UTF-8”或“Unicode 文本”）"
-        f" / cannot decode the text: not UTF-8 from line {line} on, not GB18030, and no other encoding detected"
-        ' (a binary file?); save it as UTF-8 (Excel: "CSV UTF-8" or "Unicode text")'
-    )
+    raise InputError.of("input.text.undecodable", source=source, line=line)
 
 
 def _decode(raw: bytes, source: str) -> str:
@@ -545,7 +535,7 @@ def _read_table(p: Path, source: str, default: str) -> Iterator[Rec | BadRow]:
     try:
         yield from _table_rows(reader, source, delimiter)
     except csv.Error as exc:
-        raise InputError(f"{source}:{reader.line_num}: 表格无法解析 cannot parse the table: {exc}") from None
+        raise InputError.of("input.table.unparsable", source=source, line=reader.line_num, error=str(exc)) from None
 
 
 def _numbered(reader: Any) -> Iterator[tuple[int, int, list[str]]]:
@@ -586,21 +576,15 @@ def _table_rows(reader: Any, source: str, delimiter: str) -> Iterator[Rec | BadR
         header, seen = seen[0][1:], seen[1:]
         if not _known(header[1]):
             shown = _short(delimiter.join(header[1]))
-            raise InputError(
-                f"{source}:{header[0]}: 前 {_HEADER_SCAN} 行中没有活动记录表头"
-                f"（没有可识别的列名，如 编号、组织、类型、日期）；第一行为 {shown}"
-                f" / no records header in the first {_HEADER_SCAN} lines (no known column name such as"
-                f" id, org, type, date); the first line is {shown}"
-            )
+            raise InputError.of("input.table.no_header", source=source, line=header[0], lines=_HEADER_SCAN, first=shown)
         # the first line is the header all the same, and the rows are rejected for their unknown fields
     columns: list[str | None] = []
     for i, cell in enumerate(header[1]):
         name = cell.strip().casefold()
         column = _RECORD_KNOWN.get(name, name) if name else None
         if column is not None and column in columns:
-            raise InputError(
-                f"{source}:{header[0]}: 表头中列 '{column}' 重复（{_column_letter(i)} 列）"
-                f" / duplicate column '{column}' in the header (column {_column_letter(i)})"
+            raise InputError.of(
+                "input.table.duplicate_column", source=source, line=header[0], column=column, letter=_column_letter(i)
             )
         columns.append(column)
     width = len(columns)  # columns without a name (Excel pads rows to the widest) hold no field
@@ -720,7 +704,7 @@ def read_roster(path: str | Path) -> RosterResult:
     position-keeping loader, when there is something to locate or the fast loader refused the text."""
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"找不到名册文件 roster file not found: {path}")
+        raise InputError.of("input.roster.not_found", path=str(path))
     if p.suffix.lower() in WORKBOOK_SUFFIXES:
         from .xlsx import read_roster_xlsx
 
@@ -742,7 +726,7 @@ def read_roster(path: str | Path) -> RosterResult:
     doc, problems = load_yaml(p)
     if doc is None or not isinstance(doc.data, dict):
         detail = "; ".join(str(x) for x in problems) or "top level must be a mapping with 'organisations'"
-        raise InputError(f"名册无法读取 cannot read roster: {detail}")
+        raise InputError.of("input.roster.unreadable", detail=detail)
     located = [
         BadRow(x.code, x.message, x.message_en, Location(name, x.location.line, 0, x.location.path), x.hint)
         for x in problems

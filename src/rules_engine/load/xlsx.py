@@ -65,15 +65,15 @@ class _Book:
             self._book = CalamineWorkbook.from_path(str(path))
             self.sheetnames = [m.name for m in self._book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
         except Exception as exc:  # CalamineError (zip, OLE, XML, password ...), OSError
-            raise InputError(
-                f"{source}: 无法打开电子表格 cannot open the spreadsheet (Excel .xlsx/.xls or OpenDocument .ods): {exc}"
-            ) from None
+            raise InputError.of("input.workbook.unopenable", source=source, error=str(exc)) from None
 
     def sheet(self, name: str) -> CalamineSheet:
         try:
             return self._book.get_sheet_by_name(name)
         except Exception as exc:
-            raise InputError(f"{self.source}#{name}: 无法读取工作表 cannot read the sheet: {exc}") from None
+            raise InputError.of(
+                "input.workbook.sheet_unreadable", source=self.source, sheet=name, error=str(exc)
+            ) from None
 
     def close(self) -> None:
         self._book.close()
@@ -88,7 +88,7 @@ def sheet_kinds(path: str | Path) -> frozenset[str]:
     ``"records"`` (a records sheet, or a single sheet that is not a roster sheet)."""
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"找不到文件 file not found: {path}")
+        raise InputError.of("input.file.not_found", path=str(path))
     book = _Book(p, str(path))
     try:
         names = {_norm(n) for n in book.sheetnames}
@@ -171,9 +171,8 @@ class _Sheet:
                 continue
             if column in seen:
                 letter = _column_letter(i + self._offset)
-                raise InputError(
-                    f"{self.source}: 第 {number} 行表头中列 '{column}' 重复（{letter} 列）"
-                    f" / duplicate column '{column}' in the header (row {number}, column {letter})"
+                raise InputError.of(
+                    "input.table.duplicate_column#sheet", source=self.source, row=number, column=column, letter=letter
                 )
             seen.add(column)
         self.columns = columns
@@ -231,7 +230,7 @@ def read_records_xlsx(path: str | Path) -> Iterator[Rec | BadRow]:
     p = Path(path)
     source = str(path)
     if not p.is_file():
-        raise InputError(f"找不到记录文件 records file not found: {source}")
+        raise InputError.of("input.records.not_found", path=source)
     book = _Book(p, source)
     try:
         sheets = _sheets(book, RECORD_SHEETS)
@@ -240,10 +239,7 @@ def read_records_xlsx(path: str | Path) -> Iterator[Rec | BadRow]:
             if len(book.sheetnames) == 1 and _norm(book.sheetnames[0]) not in roster_sheets:
                 sheets = book.sheetnames
             else:
-                raise InputError(
-                    f"{source}: 没有活动记录工作表（应命名为 活动记录 或 records）"
-                    f" / no records sheet (name it 活动记录 or records); sheets: {', '.join(book.sheetnames)}"
-                )
+                raise InputError.of("input.workbook.no_records_sheet", source=source, sheets=", ".join(book.sheetnames))
         for title in sheets:
             where = f"{source}#{title}"
             table = _Sheet(book.sheet(title), where, RECORD_COLUMNS, RECORD_FIELDS)
@@ -279,15 +275,12 @@ def read_roster_xlsx(path: str | Path) -> RosterResult:
     p = Path(path)
     name = str(path)
     if not p.is_file():
-        raise InputError(f"找不到名册文件 roster file not found: {name}")
+        raise InputError.of("input.roster.not_found", path=name)
     book = _Book(p, name)
     try:
         org_sheets = _sheets(book, ORG_SHEETS)
         if not org_sheets:
-            raise InputError(
-                f"{name}: 没有组织工作表（应命名为 组织 或 organisations） / no organisations sheet "
-                f"(name it 组织 or organisations); sheets: {', '.join(book.sheetnames)}"
-            )
+            raise InputError.of("input.workbook.no_org_sheet", source=name, sheets=", ".join(book.sheetnames))
         return _roster(name, book, org_sheets, _sheets(book, PEOPLE_SHEETS))
     finally:
         book.close()

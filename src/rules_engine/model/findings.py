@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import Location, Problem
 from ..outcome import DEFAULT_FAIL_ON, exit_code
+from ..texts import Arg, text
 from .rules import Severity
 
 if TYPE_CHECKING:  # the data-frame libraries are optional extras, imported when asked for
@@ -48,6 +49,12 @@ class _Out(BaseModel):
 class Bilingual(_Out):
     zh: str
     en: str
+
+    @classmethod
+    def of(cls, key: str, /, **values: Arg) -> Bilingual:
+        """The texts of `key` in :mod:`rules_engine.texts` (a ``note.*`` or ``label.*``), filled from `values`."""
+        zh, en = text(key, **values)
+        return cls(zh=zh, en=en)
 
 
 class PersonRef(_Out):

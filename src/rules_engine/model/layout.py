@@ -120,12 +120,10 @@ def to_v1(document: Mapping[str, Any], where: str = "<report>") -> dict[str, Any
     ``rules`` table or a document without the v2 parts."""
     missing = [k for k in ("packs", "rules", "findings") if k not in document]
     if missing:
-        raise InputError(f"{where}: v2 报告缺少 {', '.join(missing)} a v2 report needs 'packs', 'rules' and 'findings'")
+        raise InputError.of("report.v2.missing", where=where, missing=", ".join(missing))
     rules, findings = document["rules"], document["findings"]
     if not isinstance(rules, Mapping) or not isinstance(findings, list):
-        raise InputError(
-            f"{where}: v2 报告的 rules 应为对象、findings 应为列表 'rules' must be an object and 'findings' a list"
-        )
+        raise InputError.of("report.v2.shape", where=where)
     out: dict[str, Any] = {}
     for k, v in document.items():
         if k == "format":
@@ -139,9 +137,7 @@ def to_v1(document: Mapping[str, Any], where: str = "<report>") -> dict[str, Any
         name = f.get("rule") if isinstance(f, Mapping) else None
         entry = rules.get(name) if isinstance(name, str) else None
         if not isinstance(entry, Mapping):
-            raise InputError(
-                f"{where}: findings[{i}] 引用的规则不在 rules 表中 refers to a rule not in the rules table: {name!r}"
-            )
+            raise InputError.of("report.v2.unknown_rule", where=where, index=i, rule=repr(name))
         merged = {**entry, **f}
         v1.append({k: merged[k] for k in FINDING_KEYS if k in merged})
     out["findings"] = v1
@@ -160,12 +156,11 @@ def read_report(source: str | os.PathLike[str] | bytes) -> Report:
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise InputError(f"{where}: 不是完整的 JSON 报告 not a whole JSON report ({exc})") from None
+        raise InputError.of("report.not_json", where=where, error=str(exc)) from None
     if not isinstance(document, dict) or document.get("format") not in LAYOUTS.values():
         found = document.get("format") if isinstance(document, dict) else None
-        raise InputError(
-            f"{where}: 不是规则引擎报告 not a rules-engine report (format {found!r}; expected "
-            f"{' or '.join(LAYOUTS.values())})"
+        raise InputError.of(
+            "report.not_a_report", where=where, found=repr(found), expected=" or ".join(LAYOUTS.values())
         )
     if document["format"] == REPORT_FORMAT_V2:
         document = to_v1(document, where)
@@ -173,7 +168,7 @@ def read_report(source: str | os.PathLike[str] | bytes) -> Report:
         return Report.model_validate(document)
     except ValidationError as exc:
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)[:3])
-        raise InputError(f"{where}: 报告无效 invalid report: {detail}") from None
+        raise InputError.of("report.invalid", where=where, detail=detail) from None
 
 
 def layout_format(name: str) -> str:
@@ -181,7 +176,7 @@ def layout_format(name: str) -> str:
     try:
         return LAYOUTS[name]
     except (KeyError, TypeError):
-        raise InputError(f"未知报告版式 unknown report format '{name}' (v1, v2)") from None
+        raise InputError.of("arg.report_format.unknown", name=name) from None
 
 
 # -- the v2 layout as models: its JSON Schema (``rules-engine schema --kind report-v2``) --------------------

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, m
 
 from ..errors import did_you_mean
 from ..periods import Granularity
+from ..texts import message
 from .refusal import refuse
 
 FORMAT: Literal["rules-engine/v1"] = "rules-engine/v1"
@@ -107,7 +108,7 @@ def _rank_of(other: object) -> int:
     """The rank of a severity or of its text (``"high"``); anything else cannot be ordered against one."""
     rank = _SEVERITY_RANK.get(other) if isinstance(other, str) else None
     if rank is None:
-        raise TypeError(f"严重程度只能与严重程度比较 a severity compares only with a severity, not {other!r}")
+        raise TypeError(message("arg.severity.compare", other=repr(other)))
     return rank
 
 

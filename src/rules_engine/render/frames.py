@@ -42,10 +42,7 @@ def _library(name: str, extra: str) -> ModuleType:
     except ModuleNotFoundError as exc:
         if exc.name is not None and exc.name.split(".")[0] != name.split(".")[0]:
             raise  # the library is there but something it needs is not: its own message says what
-        raise MissingExtra(
-            f"需要可选依赖 {name.split('.')[0]}（未安装） {name.split('.')[0]} is not installed: "
-            f"pip install 'duty-rules-engine[{extra}]'"
-        ) from None
+        raise MissingExtra.of("extra.missing", library=name.split(".")[0], extra=extra) from None
 
 
 def columns(findings: Iterable[Finding]) -> dict[str, list[Any]]:

@@ -117,10 +117,7 @@ def jinja2_module() -> Any:
     try:
         import jinja2
     except ModuleNotFoundError as exc:
-        raise OutputError(
-            "HTML 报告需要可选依赖 the HTML report needs the 'reports' extra (Jinja2 is not installed): "
-            "pip install 'duty-rules-engine[reports]'"
-        ) from exc
+        raise OutputError.of("extra.missing#html") from exc
     return jinja2
 
 

@@ -107,7 +107,7 @@ def render_json(
         else:
             write_json_v2(data, *_keyed(findings, rules), buffer)
     except orjson.JSONEncodeError as exc:
-        raise InputError(f"报告含有无法写成 JSON 的内容 the report holds something JSON cannot carry: {exc}") from None
+        raise InputError.of("output.not_json", error=str(exc)) from None
     return buffer.getvalue()
 
 
@@ -133,10 +133,7 @@ def _keyed(
     for f in findings:
         key = table.find(f)
         if key is None:
-            raise InputError(
-                f"结论 {f['rule_id']}（{f['organisation']['id']}）不来自给出的规则 a finding of {f['rule_id']} "
-                f"({f['organisation']['id']}) does not come from the rules given"
-            )
+            raise InputError.of("output.foreign_finding", rule=f["rule_id"], org=f["organisation"]["id"])
         keyed.append((key, f))
     return table, keyed
 

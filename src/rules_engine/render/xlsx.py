@@ -203,10 +203,7 @@ def xlsxwriter_module() -> Any:
     try:
         import xlsxwriter
     except ModuleNotFoundError as exc:
-        raise OutputError(
-            "Excel 报告需要可选依赖 the Excel report needs the 'reports' extra (XlsxWriter is not installed): "
-            "pip install 'duty-rules-engine[reports]'"
-        ) from exc
+        raise OutputError.of("extra.missing#xlsx") from exc
     return xlsxwriter
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from alembic import context
 
+from rules_engine.texts import message
+
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError(
-        "由 rules_engine.history 运行迁移 the migrations are run by rules_engine.history (the store upgrades "
-        "itself on first use)"
-    )
+    raise RuntimeError(message("history.migrations.direct"))
 context.configure(connection=connection, target_metadata=None)
 with context.begin_transaction():
     context.run_migrations()
