@@ -160,6 +160,34 @@ def test_the_example_and_a_messy_file_give_the_same_bytes_with_workers_too(rules
     assert _report(rules, paths, columnar=True, workers=2) == by_rows
 
 
+@pytest.mark.parametrize("later", ["supplement.json", "supplement.csv"])
+def test_an_id_of_a_file_read_by_columns_repeated_in_a_later_file_of_another_kind_is_a_duplicate(
+    rules, tmp_path: Path, later: str
+) -> None:  # type: ignore[no-untyped-def]
+    """A JSON Lines file read by columns, then a file read row by row (a JSON list, a CSV table) that repeats one
+    of its records and reuses another's id with other content: both are duplicates, as the per-row path says
+    (were the later rows used, the second would count twice and the conflict would hide an undeterminable duty
+    behind a violation)."""
+    first = tmp_path / "records.jsonl"
+    first.write_text("\n".join(LINES[:200]) + "\n", encoding="utf-8")
+    copy, conflict = json.loads(LINES[0]), {**json.loads(LINES[1]), "date": "2024-03-03"}
+    second = tmp_path / later
+    if later.endswith(".json"):
+        second.write_text(json.dumps([copy, conflict], ensure_ascii=False), encoding="utf-8")
+    else:
+        names = ["id", "org", "type", "date", "chair", "participants"]
+        rows = [
+            [str(r.get(n) or "") if n != "participants" else ";".join(r.get(n) or []) for n in names]
+            for r in (copy, conflict)
+        ]
+        second.write_text("\n".join(",".join(row) for row in [names, *rows]) + "\n", encoding="utf-8")
+    by_rows = _report(rules, [first, second], columnar=False)
+    report = json.loads(by_rows)
+    codes = [row["code"] for key in ("rejections", "excluded") for row in report["input"][key]]
+    assert sorted(codes) == ["row.duplicate.conflict", "row.duplicate.identical"]
+    assert _report(rules, [first, second], columnar=True) == by_rows
+
+
 def test_clean_lines_go_to_the_tally_as_columns_and_messy_ones_row_by_row(
     rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]

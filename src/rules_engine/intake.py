@@ -151,8 +151,10 @@ class Intake:
                 self._read_rows(_rows(records))
             else:
                 for i, item in enumerate(items):
-                    later = any(_by_columns(x) for x in items[i + 1 :])
-                    if _by_columns(item) and self._read_columns(str(item), later):
+                    later = any(_by_columns(x) for x in items[i + 1 :])  # a later file is read by columns
+                    # (the ids of rows vouched for by columns go to the id index whenever any item follows: a
+                    # later file of any kind may repeat one)
+                    if _by_columns(item) and self._read_columns(str(item), later, i < len(items) - 1):
                         continue
                     self._ids = [] if later else None
                     self._read_rows(_item_rows(item))
@@ -172,11 +174,12 @@ class Intake:
                 batch = []
         self.take(batch)
 
-    def _read_columns(self, source: str, later: bool) -> bool:
+    def _read_columns(self, source: str, later: bool, follows: bool) -> bool:
         """Read a JSON Lines file by columns (False: it must be read row by row). Rows vouched for by column
         checks go to the tally as blocks; every other row goes through the per-row checks, in line order,
         merged with the blocks so that the tally takes the used rows in reading order. `later`: a later file
-        is read by columns too (it must know the ids read here)."""
+        is read by columns too (it must know the ids read here); `follows`: any item comes after this file
+        (the id index must know the ids read here)."""
         path = Path(source)
         if not path.is_file():
             return False  # (the per-row reader says so)
@@ -199,18 +202,19 @@ class Intake:
             batch = others[start : start + _BATCH]
             used = self._check([(source, row) for _, row in batch])
             end = int(lines.search_sorted(batch[-1][0], "right"))
-            self._hand(good.slice(pos, end - pos), used, account, later)
+            self._hand(good.slice(pos, end - pos), used, account, follows)
             pos = end
         if pos < good.height:
-            self._hand(good.slice(pos), [], account, later)
+            self._hand(good.slice(pos), [], account, follows)
         return True
 
-    def _hand(self, block: pl.DataFrame, used: list[Rec], account: list[int], later: bool) -> None:
-        """Hand vouched rows (`block`) and rows used after per-row checks (`used`) to the tally, in line order."""
+    def _hand(self, block: pl.DataFrame, used: list[Rec], account: list[int], follows: bool) -> None:
+        """Hand vouched rows (`block`) and rows used after per-row checks (`used`) to the tally, in line order;
+        `follows`: the vouched ids go to the id index (an item follows that may repeat one)."""
         if block.height:
             account[0] += block.height
             account[1] += block.height
-            if later:  # remembered for the files to come; the digest only if the id does come again
+            if follows:  # remembered for the items to come; the digest only if the id does come again
                 number = self._source_number(block.get_column("source")[0])
                 self.seen.check(
                     [

@@ -193,6 +193,25 @@ class Known:
     earlier: pl.Series  # ids read before this file (any row that showed one)
 
 
+def _implode_taken() -> bool:
+    """Whether this polars takes a collection for ``is_in`` as an imploded Series (later versions, which warn
+    that a plain Series is ambiguous); polars 1.20, the lowest pyproject allows, takes the plain Series and
+    refuses the imploded one."""
+    try:
+        pl.Series(["a", "b"]).is_in(pl.Series(["a"]).implode())
+    except pl.exceptions.PolarsError:
+        return False
+    return True
+
+
+_IMPLODE = _implode_taken()
+
+
+def _among(values: pl.Series) -> pl.Series:
+    """`values` as ``is_in`` takes a collection on this polars (see :func:`_implode_taken`)."""
+    return values.implode() if _IMPLODE else values
+
+
 def vouched(rows: pl.DataFrame, known: Known, others: Iterable[tuple[int, Rec | BadRow]]) -> pl.Series:
     """Whether the intake can take each decoded row without a per-row look: valid to the record schema as
     :func:`~rules_engine.load.inputs.check_record` has it, of a known organisation and type, dated inside the
@@ -204,7 +223,7 @@ def vouched(rows: pl.DataFrame, known: Known, others: Iterable[tuple[int, Rec | 
     start, end = known.span
     sizes = (pl.col("id"), pl.col("org"), pl.col("type"))
     ok = pl.all_horizontal(*(c.str.len_chars().is_between(1, MAX_STRING) for c in sizes))
-    ok &= pl.col("org").is_in(known.orgs.implode()) & pl.col("type").is_in(known.types.implode())
+    ok &= pl.col("org").is_in(_among(known.orgs)) & pl.col("type").is_in(_among(known.types))
     day = pl.col("day")
     ok &= day.is_not_null() & day.is_between(start, end) & (day <= known.as_of)
     for name in ("chair", "portfolio"):
@@ -214,11 +233,11 @@ def vouched(rows: pl.DataFrame, known: Known, others: Iterable[tuple[int, Rec | 
         ok &= items.is_null() | (
             (items.list.len() <= MAX_LIST) & items.list.eval(pl.element().str.len_chars() > 0).list.all()
         )
-    people = known.people.implode()
+    people = _among(known.people)
     ok &= pl.col("chair").is_null() | pl.col("chair").is_in(people)
     ok &= pl.col("participants").is_null() | pl.col("participants").list.eval(pl.element().is_in(people)).list.all()
     ids = pl.col("id")
-    ok &= ~ids.is_duplicated() & ~ids.is_in(seen_here.implode()) & ~ids.is_in(known.earlier.implode())
+    ok &= ~ids.is_duplicated() & ~ids.is_in(_among(seen_here)) & ~ids.is_in(_among(known.earlier))
     return rows.select(ok.fill_null(False).alias("ok")).to_series()
 
 
