@@ -172,7 +172,8 @@ class LineMaker:
     def _block(self, chunk: Sequence[tuple[Obligation, Decision]], start: int, sep: str) -> bytes:
         try:
             lines = self._columnar(chunk, start)
-        except (pl.exceptions.PolarsError, UnicodeError, TypeError):  # text polars cannot hold (a lone surrogate)
+        except (pl.exceptions.PolarsError, UnicodeError):  # text polars cannot hold (a lone surrogate)
+            # (not TypeError: a mistake in the code above must fail the run, not slow it down unseen)
             if self.tallied is not None:
                 self.tallied.fill()
             self.lists = None
