@@ -23,7 +23,7 @@ import orjson
 import polars as pl
 
 from .compile import CompiledRule, CompiledRules
-from .load.columnar import frame_recs
+from .load.columnar import RECORD_FRAME, frame_recs
 from .load.inputs import BadRow, Rec
 from .model.rules import Match, Role
 from .periods import Period
@@ -37,15 +37,12 @@ CHUNK_RECORDS = 32768  # records tallied at a time (whole organisations: bounds 
 _REASON_TEXTS = 8192  # rejected candidates' reason texts kept for reuse while writing JSON (then made again)
 _FLUSH = 65536  # used records held as objects before they become a block of columns
 
+# The record columns of the intake's blocks (load.columnar.RECORD_FRAME), the file as its number, without the
+# lists (kept as long tables, below).
 _RECORDS: dict[str, pl.DataType] = {
-    "id": pl.String(),
-    "org": pl.String(),
-    "type": pl.String(),
-    "date": pl.Date(),
-    "chair": pl.String(),
-    "portfolio": pl.String(),
+    **{name: RECORD_FRAME[name] for name in ("id", "org", "type", "date", "chair", "portfolio")},
     "source": pl.UInt32(),  # index into RecordColumns.sources
-    "line": pl.Int64(),
+    "line": RECORD_FRAME["line"],
 }
 # The participants (the chair among them) and the tags as long tables (row, value): a column of lists is slow to
 # build from Python objects, and the tally joins on single values anyway.
