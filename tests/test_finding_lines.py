@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 import orjson
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rules_engine import Finding, evaluate, evaluate_to, load_rules, render_csv, render_json
 from rules_engine.compile import compile_rules
@@ -16,7 +19,7 @@ from rules_engine.finding_lines import LineMaker
 from rules_engine.findings import finding_dict, rule_table
 from rules_engine.model.layout import finding_v2
 from rules_engine.pipeline import prepare
-from rules_engine.render.csv import COLUMNS, dict_cells, finding_cells
+from rules_engine.render.csv import COLUMNS, dict_cells, finding_cells, neutralise, write_csv_frames
 from rules_engine.render.frames import write_parquet, write_parquet_frames
 
 from .conftest import EXAMPLE, RULES, person, rec
@@ -194,3 +197,23 @@ def test_parquet_from_cells_keeps_the_row_groups(tmp_path: Path) -> None:
     out = io.BytesIO()
     write_parquet_frames(iter(chunks), out, row_group=100)
     assert out.getvalue() == expected.getvalue()
+
+
+_CELL_SCHEMA = {name: pl.Int64 if name == "次数 count" else pl.String for name in COLUMNS}
+_CELL_TEXT = st.text(st.sampled_from(list(",\"'\r\n\t =+-@＝\u3000\u200b\x00a中😀")), max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.lists(_CELL_TEXT, min_size=18, max_size=18), st.integers(0, 10**6)), max_size=5))
+def test_csv_rows_written_by_polars_are_those_of_the_csv_module(rows: list[tuple[list[str], int]]) -> None:
+    """Quoting (commas, quotes, line breaks; empty cells unquoted), the apostrophe before formulas, CRLF, BOM."""
+    at = COLUMNS.index("次数 count")
+    cells = [[*texts[:at], count, *texts[at:]] for texts, count in rows]
+    frame = pl.DataFrame(cells, schema=_CELL_SCHEMA, orient="row")
+    out = io.BytesIO()
+    write_csv_frames([frame, frame.clear()], out)
+    expected = io.StringIO(newline="")
+    writer = csv.writer(expected, lineterminator="\r\n")
+    writer.writerow([neutralise(c) for c in COLUMNS])
+    writer.writerows([neutralise(c) if isinstance(c, str) else c for c in row] for row in cells)
+    assert out.getvalue() == ("\ufeff" + expected.getvalue()).encode()

@@ -186,17 +186,15 @@ _MAYBE_FORMULA = r"^[=+\-@＝＋－＠\s\p{Cc}\p{Cf}\p{Z}]"
 def write_csv_frames(frames: Iterable[pl.DataFrame], out: IO[bytes]) -> None:
     """The CSV file of findings given as cells (frames of :data:`COLUMNS`, e.g.
     :meth:`rules_engine.finding_lines.LineMaker.cells`) to a binary stream: the bytes
-    :func:`write_csv_bytes` writes for the same findings; `out` stays open."""
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
-    try:
-        text.write(BOM)
-        writer = csv.writer(text, lineterminator="\r\n")
-        writer.writerow([neutralise(c) for c in COLUMNS])
-        for frame in frames:
-            writer.writerows(_neutralised(frame).iter_rows())
-        text.flush()
-    finally:
-        text.detach()
+    :func:`write_csv_bytes` writes for the same findings; `out` stays open. The rows are written by polars,
+    which quotes as the csv module does (a cell with a comma, a quote or a line break) but for an empty text,
+    written here as a null so that it stays unquoted."""
+    header = io.StringIO(newline="")
+    csv.writer(header, lineterminator="\r\n").writerow([neutralise(c) for c in COLUMNS])
+    out.write((BOM + header.getvalue()).encode())
+    for frame in frames:
+        cells = _neutralised(frame).with_columns(pl.col(pl.String).replace("", None))
+        cells.write_csv(out, include_header=False, line_terminator="\r\n", quote_style="necessary", null_value="")
 
 
 def _neutralised(frame: pl.DataFrame) -> pl.DataFrame:
