@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 from typing import Any
 
 import orjson
+import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rules_engine import evaluate, evaluate_to, load_rules, render_json
+from rules_engine import Finding, evaluate, evaluate_to, load_rules, render_csv, render_json
 from rules_engine.compile import compile_rules
 from rules_engine.finding_lines import LineMaker
 from rules_engine.findings import finding_dict, rule_table
 from rules_engine.model.layout import finding_v2
 from rules_engine.pipeline import prepare
+from rules_engine.render.csv import COLUMNS, dict_cells, finding_cells, neutralise, write_csv_frames
+from rules_engine.render.frames import write_parquet, write_parquet_frames
 
 from .conftest import EXAMPLE, RULES, person, rec
 
@@ -103,3 +110,110 @@ def test_text_that_json_escapes_is_escaped_as_the_in_memory_report(make_pack, tm
         out = tmp_path / f"report-{layout}.json"
         evaluate_to(out, rules, roster, records, period="2024", as_of="2025-01-01", report_format=layout)
         assert out.read_bytes() == render_json(report, report_format=layout, rules=rules if layout == "v2" else None)
+
+
+@pytest.mark.parametrize("lists", ["columns", "objects"])
+def test_cells_from_columns_are_the_cells_of_the_findings_models(lists: str, monkeypatch) -> None:
+    """The CSV and Parquet cells made from columns (every kind of finding of the example, waivers and escalations
+    among them, in chunks smaller than the run) are those of each finding's model; so are the cells made from a
+    finding's dict (the path the others take)."""
+    monkeypatch.setattr("rules_engine.finding_lines.CHUNK", 97)
+    monkeypatch.setattr("rules_engine.tally.CHUNK_RECORDS", 5)
+    run = prepare(
+        RULES,
+        EXAMPLE / "roster.yaml",
+        sorted(EXAMPLE.glob("*.jsonl")) + sorted(EXAMPLE.glob("*.csv")),
+        "2024",
+        "2025-01-15",
+        None,
+        20,
+        [EXAMPLE / "waivers.yaml"],
+    )
+    if lists == "objects":
+        assert run.tallied is not None
+        run.tallied.fill()
+    frames = list(LineMaker(None, run.tallied).cells(lambda: run.decided(filled=False)))
+    assert len(frames) > 1 and all(list(f.columns) == list(COLUMNS) for f in frames)
+    made = [list(row) for frame in frames for row in frame.iter_rows()]
+    dicts = [finding_dict(ob, d.status, d.waives) for ob, d in run.decided()]
+    expected = [finding_cells(Finding.model_validate(found)) for found in dicts]
+    assert {row[1] for row in expected} >= {"已履行", "未履行", "已豁免", "不适用"}  # (the case is there)
+    assert made == expected
+    assert [dict_cells(found) for found in dicts] == expected
+
+
+def test_cells_of_text_a_spreadsheet_would_run_are_neutralised_as_the_in_memory_report(
+    make_pack, tmp_path: Path
+) -> None:
+    """Names, areas and ids that start with a formula sign (or with spaces and invisible characters before one),
+    JSON escapes among them: the streamed CSV and Parquet files are those of the in-memory report."""
+    roster = {
+        "organisations": [{"id": "=t1", "name": '=HYPERLINK("x")镇', "kind": "township"}],
+        "people": [
+            person("s1", "\u3000+张书记", "=t1", "secretary"),
+            person("m1", '@O"Neil \\ 王', "=t1", "member", portfolios=["-宣传", "\u200b=政法"]),
+            person("m2", "\u3000+赵\n委员", "=t1", "member"),
+            person("s2", "-1", "=t1", "secretary"),
+        ],
+    }
+    pack = make_pack(
+        (
+            "YG-1",
+            """
+            subject: portfolio
+            roles: [member]
+            match: {types: [visit], chair: subject, portfolio: subject}
+            params: {period: half_year, at_least: 1}
+            messages:
+              violated: {zh: '={subject}未履行', en: '+{subject} "did not"'}
+            """,
+        ),
+    )
+    rules = compile_rules(load_rules(pack))
+    records = [
+        rec("=v1", "visit", "2024-02-01", "m1", org="=t1", portfolio="-宣传"),
+        rec("v2", "visit", "2024-08-01", "m1", org="=t1"),
+    ]
+    report = evaluate(rules, roster, records, period="2024", as_of="2025-01-01")
+    expected_csv = render_csv(report)
+    for shown in ("'=t1", "'=HYPERLINK", "'@O", "'=v1", "'\u3000+", "'=@O"):  # (the cases are there)
+        assert shown.encode() in expected_csv, shown
+    parquet = io.BytesIO()
+    write_parquet(report.findings, parquet)
+    for format, expected in (("csv", expected_csv), ("parquet", parquet.getvalue())):
+        out = tmp_path / f"report.{format}"
+        evaluate_to(out, rules, roster, records, period="2024", as_of="2025-01-01", format=format)
+        assert out.read_bytes() == expected, format
+
+
+def test_parquet_from_cells_keeps_the_row_groups(tmp_path: Path) -> None:
+    """Cells in chunks of any size are written in the row groups the model path writes: the same bytes."""
+    report = evaluate(RULES, EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", period="2024", as_of="2025-01-15")
+    expected = io.BytesIO()
+    write_parquet(report.findings, expected, row_group=100)
+    frame = pl.DataFrame([finding_cells(f) for f in report.findings], schema=list(COLUMNS), orient="row")
+    assert frame.height > 250
+    chunks = [frame.slice(0, 37), frame.slice(37, 163), frame.slice(200, 1), frame.slice(201)]
+    out = io.BytesIO()
+    write_parquet_frames(iter(chunks), out, row_group=100)
+    assert out.getvalue() == expected.getvalue()
+
+
+_CELL_SCHEMA = {name: pl.Int64 if name == "次数 count" else pl.String for name in COLUMNS}
+_CELL_TEXT = st.text(st.sampled_from(list(",\"'\r\n\t =+-@＝\u3000\u200b\x00a中😀")), max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.lists(_CELL_TEXT, min_size=18, max_size=18), st.integers(0, 10**6)), max_size=5))
+def test_csv_rows_written_by_polars_are_those_of_the_csv_module(rows: list[tuple[list[str], int]]) -> None:
+    """Quoting (commas, quotes, line breaks; empty cells unquoted), the apostrophe before formulas, CRLF, BOM."""
+    at = COLUMNS.index("次数 count")
+    cells = [[*texts[:at], count, *texts[at:]] for texts, count in rows]
+    frame = pl.DataFrame(cells, schema=_CELL_SCHEMA, orient="row")
+    out = io.BytesIO()
+    write_csv_frames([frame, frame.clear()], out)
+    expected = io.StringIO(newline="")
+    writer = csv.writer(expected, lineterminator="\r\n")
+    writer.writerow([neutralise(c) for c in COLUMNS])
+    writer.writerows([neutralise(c) if isinstance(c, str) else c for c in row] for row in cells)
+    assert out.getvalue() == ("\ufeff" + expected.getvalue()).encode()

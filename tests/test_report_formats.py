@@ -187,16 +187,16 @@ def test_parquet_output_is_whole_or_not_at_all(tmp_path: Path, compiled, monkeyp
 
     out = tmp_path / "findings.parquet"
     out.write_bytes(b"previous")
-    real = frames.columns
+    real = frames._write_group
     calls = []
 
-    def failing(findings):  # the second row group fails, after the first was written
+    def failing(*args):  # the second row group fails, after the first was written
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("disk on fire")
-        return real(findings)
+        return real(*args)
 
-    monkeypatch.setattr(frames, "columns", failing)
+    monkeypatch.setattr(frames, "_write_group", failing)
     monkeypatch.setattr(frames, "ROW_GROUP", 100)
     with pytest.raises(RuntimeError, match="disk on fire"):
         evaluate_to(out, compiled, EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", format="parquet", **OPTIONS)

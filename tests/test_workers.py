@@ -21,11 +21,13 @@ from rules_engine import (
     evaluate,
     evaluate_to,
     load_rules,
+    render_csv,
     render_json,
 )
 from rules_engine.cli import main
 from rules_engine.load.inputs import read_roster
 from rules_engine.plan import RosterIndex
+from rules_engine.render.frames import write_parquet
 from rules_engine.workers import AUTO_MIN_ORGANISATIONS, split, worker_count
 
 from . import worker_faults
@@ -65,13 +67,17 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _variants(rules, roster: Path, records: Path, waivers: list[Path], workers: int) -> Iterator[tuple[str, bytes]]:  # type: ignore[no-untyped-def]
     args = {"period": "2024", "as_of": AS_OF, "waivers": waivers, "workers": workers}
-    for format, layout in (("json", "v1"), ("json", "v2"), ("csv", "v1")):
+    for format, layout in (("json", "v1"), ("json", "v2"), ("csv", "v1"), ("parquet", "v1")):
         out = io.BytesIO()
         evaluate_to(out, rules, roster, records, format=format, report_format=layout, **args)
         yield f"evaluate_to {format} {layout}", out.getvalue()
     report = evaluate(rules, roster, records, **args)
     yield "evaluate v1", render_json(report, report_format="v1")
     yield "evaluate v2", render_json(report, report_format="v2", rules=rules)
+    yield "evaluate csv", render_csv(report)
+    parquet = io.BytesIO()
+    write_parquet(report.findings, parquet)
+    yield "evaluate parquet", parquet.getvalue()
 
 
 def _same_for_any_workers(rules, roster: Path, records: Path, waivers: list[Path]) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
@@ -79,6 +85,9 @@ def _same_for_any_workers(rules, roster: Path, records: Path, waivers: list[Path
     for n in (2, 3):
         for name, data in _variants(rules, roster, records, waivers, n):
             assert data == one[name], f"{name} with {n} workers differs from one process"
+    # the streamed CSV and Parquet files (cells made from columns) are those of the findings' models
+    assert one["evaluate_to csv v1"] == one["evaluate csv"]
+    assert one["evaluate_to parquet v1"] == one["evaluate parquet"]
     return one
 
 

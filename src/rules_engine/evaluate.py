@@ -24,8 +24,8 @@ from .model.layout import layout_format
 from .outcome import Summary
 from .periods import Period
 from .pipeline import NULL_TRACER, RosterInput, RulesInput, Run, prepare
-from .render.csv import write_csv_bytes
-from .render.frames import require_parquet, write_parquet
+from .render.csv import write_csv_frames
+from .render.frames import require_parquet, write_parquet_frames
 from .render.json import write_json_lines
 from .render.junit import write_junit
 from .tally import MAX_EVIDENCE
@@ -118,7 +118,7 @@ def evaluate_to(
         require_parquet()  # before anything is evaluated or written
     # writing too: millions of short-lived dicts would trigger full collections
     with paused_gc(), tracer.stage("evaluate"):
-        shape = report_format if format == "json" else "v1"
+        shape = report_format if format == "json" else "cells" if format in ("csv", "parquet") else "v1"
         run = prepare(rules, roster, records, period, as_of, params, max_evidence, waivers, tracer, workers, shape)
         try:
             with tracer.stage("receipt"):
@@ -158,13 +158,12 @@ def _write(run: Run, header: dict[str, Any], out: IO[bytes], format: str, report
     if format == "json":
         write_json_lines(header, run.json_findings("v1", {}), out)
         return
-    models = run.finding_models()
     if format == "junit":
-        write_junit(header, models, out)
+        write_junit(header, run.finding_models(), out)
     elif format == "parquet":
-        write_parquet(models, out)
+        write_parquet_frames(run.cell_frames(), out)
     else:
-        write_csv_bytes(models, out)
+        write_csv_frames(run.cell_frames(), out)
 
 
 def _statuses(statuses: Collection[Status | str]) -> set[Status]:

@@ -31,6 +31,7 @@ from .model.layout import finding_v2
 from .model.roster import Organisation
 from .periods import Period
 from .plan import Obligation
+from .render.csv import COLUMNS, dict_cells, set_by_text
 from .tally import JsonLists, Tallied
 from .texts import NA, UNK
 
@@ -74,6 +75,15 @@ def escaped_column(values: pl.Series) -> pl.Series:
     return values.scatter(where, fixed)
 
 
+_STATUS_ZH = {status.value: status.zh for status in Status}
+_CELL_TYPES = {name: pl.Int64 if name == "次数 count" else pl.String for name in COLUMNS}
+
+
+def _cells_frame(rows: list[list[str | int]]) -> pl.DataFrame:
+    """Cells made in Python (:func:`rules_engine.render.csv.dict_cells`) as a frame of :data:`COLUMNS`."""
+    return pl.DataFrame(rows, schema=_CELL_TYPES, orient="row")
+
+
 def _q(expr: pl.Expr) -> pl.Expr:
     return pl.concat_str(pl.lit('"'), expr, pl.lit('"'))
 
@@ -106,7 +116,8 @@ class _Codes:
 
 
 class _Template:
-    """A message template (zh, en) as expression pieces, or None for one this path does not cover."""
+    """A message template (zh, en) as expressions over the raw text columns, or None for one this path does not
+    cover."""
 
     @staticmethod
     def parse(zh: str, en: str) -> tuple[pl.Expr, pl.Expr] | None:
@@ -119,7 +130,7 @@ class _Template:
                 return None
             for literal, name, spec, conversion in parsed:
                 if literal:
-                    parts.append(pl.lit(escaped(literal)))
+                    parts.append(pl.lit(literal))
                 if name is None:
                     continue
                 if spec or conversion or name not in _PLACEHOLDERS:
@@ -145,7 +156,7 @@ class LineMaker:
         self.decisions = _Codes()
         self.templates: dict[tuple[str, str], int] = {}
         self.parsed: list[tuple[pl.Expr, pl.Expr] | None] = []
-        self.static_reasons: dict[tuple[int, str, str, str], str] = {}
+        self.static_reasons: dict[tuple[int, str, str, str], tuple[str, str]] = {}
         self.rejected_reasons: dict[tuple[int, tuple[str, ...], Period | None, str | None], bytes] = {}
 
     def blocks(
@@ -155,6 +166,25 @@ class LineMaker:
         lines joined by `sep` (by default the findings list's separator, ``,\\n    ``; a worker's spool file
         takes a newline), as UTF-8 bytes. `decided` gives the pairs; it is called twice when the tally's lists
         are columns (first for the order of the findings)."""
+        for chunk, start in self._chunks(decided):
+            yield self._block(chunk, start, sep)
+
+    def cells(self, decided: Callable[[], Iterable[tuple[Obligation, Decision]]]) -> Iterator[pl.DataFrame]:
+        """The CSV and Parquet cells of the decided obligations (in order; columns
+        :data:`rules_engine.render.csv.COLUMNS`, as they are: not neutralised for spreadsheets), a chunk at a
+        time: the cells :func:`rules_engine.render.csv.finding_cells` gives for each finding's model."""
+        for chunk, start in self._chunks(decided):
+            try:
+                yield self._cell_frame(chunk, start)
+            except (pl.exceptions.PolarsError, UnicodeError):  # (as for the lines: see _block)
+                if self.tallied is not None:
+                    self.tallied.fill()
+                self.lists = None
+                yield _cells_frame([dict_cells(finding_dict(ob, d.status, d.waives)) for ob, d in chunk])
+
+    def _chunks(
+        self, decided: Callable[[], Iterable[tuple[Obligation, Decision]]]
+    ) -> Iterator[tuple[list[tuple[Obligation, Decision]], int]]:
         if self.tallied is not None and not self.tallied.filled:
             rows = pl.Series([ob.row if ob.row >= 0 else None for ob, _ in decided()], dtype=pl.Int64)
             self.lists = self.tallied.json_lists(rows)
@@ -163,11 +193,11 @@ class LineMaker:
         for item in decided():
             chunk.append(item)
             if len(chunk) >= CHUNK:
-                yield self._block(chunk, start, sep)
+                yield chunk, start
                 start += len(chunk)
                 chunk = []
         if chunk:
-            yield self._block(chunk, start, sep)
+            yield chunk, start
 
     def _block(self, chunk: Sequence[tuple[Obligation, Decision]], start: int, sep: str) -> bytes:
         try:
@@ -198,27 +228,115 @@ class LineMaker:
         lists = zip(evidence.gather(index).to_list(), rejected.gather(index).to_list(), strict=True)
         return [self._python(*chunk[i], *pair) for i, pair in zip(where, lists, strict=True)]
 
-    def _lists(self, obs: list[Obligation], start: int) -> tuple[pl.Series, pl.Series]:
-        """The chunk's evidence and rejected lists as JSON: from the tally's columns, or from the obligations."""
+    def _lists(self, obs: list[Obligation], start: int, rejected: bool = True) -> tuple[pl.Series, pl.Series]:
+        """The chunk's evidence and rejected lists as JSON: from the tally's columns, or from the obligations
+        (without `rejected`: the evidence only, the rejected lists empty)."""
         if self.lists is not None:
-            return self.lists.chunk(start, start + len(obs))
-        evidence = [orjson.dumps(ob.evidence).decode() if ob.evidence else "[]" for ob in obs]
-        return pl.Series(evidence, dtype=pl.String), pl.Series([self._rejected(ob) for ob in obs], dtype=pl.String)
+            return self.lists.chunk(start, start + len(obs), rejected)
+        evidence = pl.Series(
+            [orjson.dumps(ob.evidence).decode() if ob.evidence else "[]" for ob in obs], dtype=pl.String
+        )
+        if not rejected:
+            return evidence, pl.Series(["[]"] * len(obs), dtype=pl.String)
+        return evidence, pl.Series([self._rejected(ob) for ob in obs], dtype=pl.String)
 
     # -- the columns -----------------------------------------------------------------------------------
 
     def _columnar(self, chunk: Sequence[tuple[Obligation, Decision]], start: int) -> pl.Series:
-        obs = [ob for ob, _ in chunk]
-        rule_of, org_of, period_of, decision_of = self.rules.of, self.orgs.of, self.periods.of, self.decisions.of
-        rules = [rule_of(ob.rule) for ob in obs]
-        decisions = [decision_of(d) for _, d in chunk]
-        evidence, rejected = self._lists(obs, start)
+        evidence, rejected = self._lists([ob for ob, _ in chunk], start)
         fallback: list[str | None] = [None] * len(chunk)
         where = [i for i, (ob, d) in enumerate(chunk) if self._needs_python(ob, d)]
         if where:
             for i, line in zip(where, self._python_rows(chunk, where, evidence, rejected), strict=True):
                 fallback[i] = line
+        frame = self._frame(chunk, evidence, rejected).with_columns(pl.Series("fallback", fallback, dtype=pl.String))
+        lines = self._render(frame)
+        missing = lines.is_null().arg_true()
+        if missing.len():  # a template this path cannot parse: those findings from Python
+            made = self._python_rows(chunk, missing.to_list(), evidence, rejected)
+            lines = lines.scatter(missing, pl.Series(made, dtype=pl.String))
+        return lines
+
+    def _cell_frame(self, chunk: Sequence[tuple[Obligation, Decision]], start: int) -> pl.DataFrame:
+        evidence, _ = self._lists([ob for ob, _ in chunk], start, rejected=False)
+        frame = self._frame(chunk, evidence, evidence)
+        cells = frame.select(
+            pl.col("rule_id"),
+            pl.col("status").replace_strict(_STATUS_ZH, return_dtype=pl.String).alias("status_zh"),
+            pl.col("status"),
+            pl.col("org_id"),
+            pl.col("org_name"),
+            pl.col("sid"),
+            pl.when(pl.col("kind") == "record")
+            .then(
+                pl.concat_str(
+                    pl.lit("记录 record "),
+                    pl.when(_truthy("trigger")).then(pl.col("trigger")).otherwise(pl.col("sid")),
+                )
+            )
+            .otherwise(
+                pl.concat_str(
+                    pl.col("name"),
+                    pl.when(_truthy("portfolio"))
+                    .then(pl.concat_str(pl.lit("（"), pl.col("portfolio"), pl.lit("）")))
+                    .otherwise(pl.lit("")),
+                    pl.when(_truthy("second"))
+                    .then(
+                        pl.concat_str(
+                            pl.lit("、"),
+                            pl.when(_truthy("second_name")).then(pl.col("second_name")).otherwise(pl.col("second")),
+                        )
+                    )
+                    .otherwise(pl.lit("")),
+                )
+            )
+            .alias("subject"),
+            pl.col("p_label"),
+            pl.col("window_range"),
+            pl.col("expected_zh"),
+            pl.col("actual_zh"),
+            pl.col("count"),
+            pl.col("evidence").str.json_decode(pl.List(pl.String)).list.join("、").alias("evidence"),
+            pl.col("severity"),
+            pl.col("message_zh"),
+            pl.col("message_en"),
+            pl.col("reason_zh"),
+            pl.lit("").alias("waiver"),
+            pl.col("set_by"),
+        )
+        cells.columns = list(COLUMNS)
+        where = {i for i, (ob, d) in enumerate(chunk) if self._needs_python(ob, d)}
+        where.update(frame.get_column("message_zh").is_null().arg_true().to_list())
+        if not where:
+            return cells
+        # findings this path does not cover: their cells from the finding made in Python, put in their place
+        rows = sorted(where)
+        lists = evidence.gather(pl.Series(rows, dtype=pl.Int64)).to_list()
+        made = []
+        for i, listed in zip(rows, lists, strict=True):
+            ob, d = chunk[i]
+            found = finding_dict(ob, d.status, d.waives)
+            if self.lists is not None and ob.row >= 0:
+                found["evidence"] = orjson.loads(listed)
+            made.append(dict_cells(found))
+        order = "\x00row"
+        keep = cells.with_row_index(order).filter(~pl.col(order).is_in(rows))
+        python = _cells_frame(made).with_columns(pl.Series(order, rows, dtype=pl.UInt32)).select(keep.columns)
+        return pl.concat([keep, python]).sort(order).drop(order)
+
+    def _frame(
+        self, chunk: Sequence[tuple[Obligation, Decision]], evidence: pl.Series, rejected: pl.Series
+    ) -> pl.DataFrame:
+        """The chunk as columns, with every text a finding shows (as it reads, not escaped)."""
+        obs = [ob for ob, _ in chunk]
+        rule_of, org_of, period_of, decision_of = self.rules.of, self.orgs.of, self.periods.of, self.decisions.of
+        rules = [rule_of(ob.rule) for ob in obs]
+        decisions = [decision_of(d) for _, d in chunk]
         static_reason = [self._static_reason(ob, d.status) for ob, d in chunk]
+        static_zh, static_en = (
+            [r[0] if r else None for r in static_reason],
+            [r[1] if r else None for r in static_reason],
+        )
         columns: dict[str, Any] = dict(zip(_NAMES, zip(*map(_FIELDS, obs), strict=True), strict=True))
         frame = pl.DataFrame(
             {
@@ -232,19 +350,11 @@ class LineMaker:
                 "count": pl.Series([ob.count for ob in obs], dtype=pl.Int64),
                 "evidence": evidence,
                 "rejected": rejected,
-                "static_reason": pl.Series(static_reason, dtype=pl.String),
-                "fallback": pl.Series(fallback, dtype=pl.String),
+                "static_zh": pl.Series(static_zh, dtype=pl.String),
+                "static_en": pl.Series(static_en, dtype=pl.String),
             }
         )
-        for name in _NAMES:
-            frame = frame.with_columns(escaped_column(frame.get_column(name)))
-        frame = self._shared(frame)
-        lines = self._render(frame)
-        missing = lines.is_null().arg_true()
-        if missing.len():  # a template this path cannot parse: those findings from Python
-            made = self._python_rows(chunk, missing.to_list(), evidence, rejected)
-            lines = lines.scatter(missing, pl.Series(made, dtype=pl.String))
-        return lines
+        return self._texts(self._shared(frame))
 
     def _needs_python(self, ob: Obligation, d: Decision) -> bool:
         status = d.status
@@ -254,7 +364,7 @@ class LineMaker:
             return False
         return status is Status.undeterminable or ob.window is None  # taints: their rows' texts
 
-    def _static_reason(self, ob: Obligation, status: Status) -> str | None:
+    def _static_reason(self, ob: Obligation, status: Status) -> tuple[str, str] | None:
         """The reason of a finding whose reason does not depend on its count (not applicable, unknown)."""
         if status is not Status.not_applicable and not ob.unk:
             return None
@@ -267,7 +377,7 @@ class LineMaker:
                     zh, en = f"{zh}（{ob.rule.retired_by}）", f"{en} ({ob.rule.retired_by})"
             else:
                 zh, en = UNK[ob.unk]
-            found = self.static_reasons[key] = orjson.dumps({"zh": zh, "en": en}).decode()
+            found = self.static_reasons[key] = (zh, en)
         return found
 
     def _rejected(self, ob: Obligation) -> str:
@@ -293,7 +403,17 @@ class LineMaker:
         rules: list[CompiledRule] = self.rules.items
         per_rule: dict[str, list[Any]] = {name: [] for name in ("prefix", "mid", "sev", "tail")}
         texts: dict[str, list[Any]] = {
-            name: [] for name in ("rule_id", "clause", "title_zh", "title_en", "expected_zh", "expected_en")
+            name: []
+            for name in (
+                "rule_id",
+                "clause",
+                "title_zh",
+                "title_en",
+                "expected_zh",
+                "expected_en",
+                "severity",
+                "set_by",
+            )
         }
         at_least = []
         for rule in rules:
@@ -316,26 +436,29 @@ class LineMaker:
                 for name in ("mid", "sev", "tail"):
                     per_rule[name].append("")
             spec = rule.rule
-            texts["rule_id"].append(escaped(spec.id))
-            texts["clause"].append(escaped(spec.citation.label()))
-            texts["title_zh"].append(escaped(spec.title.zh))
-            texts["title_en"].append(escaped(spec.title.en))
-            texts["expected_zh"].append(escaped(expected["zh"]))
-            texts["expected_en"].append(escaped(expected["en"]))
+            texts["rule_id"].append(spec.id)
+            texts["clause"].append(spec.citation.label())
+            texts["title_zh"].append(spec.title.zh)
+            texts["title_en"].append(spec.title.en)
+            texts["expected_zh"].append(expected["zh"])
+            texts["expected_en"].append(expected["en"])
+            texts["severity"].append(spec.severity.value)
+            texts["set_by"].append(set_by_text(rule.params_dump()))
             at_least.append(rule.at_least)
         orgs: list[Organisation] = self.orgs.items[self._grown["org"] :]  # only those new in this chunk
         self._grow("org_json", [_org_json(o) for o in orgs])
-        self._grow("org_name", [escaped(o.name) for o in orgs])
+        self._grow("org_name", [o.name for o in orgs])
+        self._grow("org_id", [o.id for o in orgs])
         self._grown["org"] += len(orgs)
         periods: list[Period] = self.periods.items[self._grown["period"] :]
         self._grow("p_json", [orjson.dumps(p.to_dict()).decode() for p in periods])
-        self._grow("p_label", [escaped(p.label) for p in periods])
+        self._grow("p_label", [p.label for p in periods])
         self._grow("p_days", [p.days for p in periods], pl.Int64)
         self._grow("p_range", [f"{p.start.isoformat()}..{p.end.isoformat()}" for p in periods])
         self._grow("p_end", [p.end.isoformat() for p in periods])
         self._grown["period"] += len(periods)
         made = self._made
-        org_json, org_name = made["org_json"], made["org_name"]
+        org_json, org_name, org_id = made["org_json"], made["org_name"], made["org_id"]
         p_json, p_label, p_days, p_range, p_end = (made[k] for k in ("p_json", "p_label", "p_days", "p_range", "p_end"))
         statuses = pl.Series([d.status.value for d in self.decisions.items], dtype=pl.String)
         window, period = frame.get_column("window"), frame.get_column("period")
@@ -356,10 +479,12 @@ class LineMaker:
             pl.Series("at_least", at_least, dtype=pl.Int64).gather(rule_codes),
             org_json.gather(org_codes).alias("org_json"),
             org_name.gather(org_codes).alias("org_name"),
+            org_id.gather(org_codes).alias("org_id"),
             p_json.gather(period).alias("p_json"),
             p_label.gather(period).alias("p_label"),
             p_json.gather(window).alias("w_json"),
             window_text,
+            p_range.gather(window).alias("window_range"),
             p_range.gather(judged).alias("w_range"),
             p_end.gather(judged).alias("w_end"),
             statuses.gather(frame.get_column("decision")).alias("status"),
@@ -373,7 +498,8 @@ class LineMaker:
 
     # -- the lines ---------------------------------------------------------------------------------------
 
-    def _render(self, frame: pl.DataFrame) -> pl.Series:
+    def _texts(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The per-finding texts, as they read (not escaped): who, actual, message and reason in both languages."""
         count = pl.col("count").cast(pl.String)
         org, name, portfolio = pl.col("org_name"), pl.col("name"), pl.col("portfolio")
         who_zh = (
@@ -408,7 +534,7 @@ class LineMaker:
             pl.col("second_name").fill_null("").alias("second_text"),
             short.alias("short"),
         )
-        message = self._messages(frame)
+        message_zh, message_en = self._messages(frame)
         found_zh = pl.concat_str(
             pl.lit("在 "), pl.col("w_range"), pl.lit(" 内找到 "), count, pl.lit(" 条符合条件的记录")
         )
@@ -430,20 +556,31 @@ class LineMaker:
             .when(status == "fulfilled")
             .then(pl.concat_str(found_en, pl.lit("; meets "), pl.col("expected_en")))
         )
-        reason = pl.coalesce(
-            pl.col("static_reason"),
-            pl.concat_str(pl.lit('{"zh":"'), reason_zh, pl.lit('","en":"'), reason_en, pl.lit('"}')),
+        return frame.with_columns(
+            message_zh,
+            message_en,
+            pl.coalesce(pl.col("static_zh"), reason_zh).alias("reason_zh"),
+            pl.coalesce(pl.col("static_en"), reason_en).alias("reason_en"),
         )
+
+    def _render(self, frame: pl.DataFrame) -> pl.Series:
+        """Each finding's JSON line from its columns (texts escaped here: JSON escapes character by character, so
+        escaping a text equals joining its escaped pieces)."""
+        frame = frame.with_columns(
+            escaped_column(frame.get_column(name)).alias(f"j_{name}")
+            for name in (*_NAMES, "message_zh", "message_en", "reason_zh", "reason_en")
+        )
+        name, portfolio = pl.col("j_name"), pl.col("j_portfolio")
         second = (
             pl.when(_truthy("second"))
             .then(
                 pl.concat_str(
                     pl.lit('{"id":'),
-                    _q(pl.col("second")),
+                    _q(pl.col("j_second")),
                     pl.lit(',"name":'),
-                    _q(pl.when(_truthy("second_name")).then(pl.col("second_name")).otherwise(pl.col("second"))),
+                    _q(pl.when(_truthy("second_name")).then(pl.col("j_second_name")).otherwise(pl.col("j_second"))),
                     pl.lit(',"role":'),
-                    _q_or_null(pl.col("second_role")),
+                    _q_or_null(pl.col("j_second_role")),
                     pl.lit("}"),
                 )
             )
@@ -451,25 +588,25 @@ class LineMaker:
         )
         subject = pl.concat_str(
             pl.lit('{"kind":'),
-            _q(pl.col("kind")),
+            _q(pl.col("j_kind")),
             pl.lit(',"id":'),
-            _q(pl.col("sid")),
+            _q(pl.col("j_sid")),
             pl.lit(',"name":'),
             _q(name),
             pl.lit(',"role":'),
-            _q_or_null(pl.col("role")),
+            _q_or_null(pl.col("j_role")),
             pl.lit(',"portfolio":'),
             _q_or_null(portfolio),
             pl.lit(',"second":'),
             second,
             pl.lit(',"record":'),
-            _q_or_null(pl.col("trigger")),
+            _q_or_null(pl.col("j_trigger")),
             pl.lit("}"),
         )
         line = pl.concat_str(
             pl.col("prefix"),
             pl.lit(',"status":'),
-            _q(status),
+            _q(pl.col("status")),
             pl.lit(',"subject":'),
             subject,
             pl.lit(',"organisation":'),
@@ -484,23 +621,29 @@ class LineMaker:
             pl.lit('","en":"'),
             pl.col("actual_en"),
             pl.lit('"},"count":'),
-            count,
+            pl.col("count").cast(pl.String),
             pl.lit(',"evidence":'),
             pl.col("evidence"),
             pl.lit(',"rejected":'),
             pl.col("rejected"),
             pl.col("sev"),
-            pl.lit(',"message":'),
-            pl.col("message"),
-            pl.lit(',"reason":'),
-            reason,
+            pl.lit(',"message":{"zh":"'),
+            pl.col("j_message_zh"),
+            pl.lit('","en":"'),
+            pl.col("j_message_en"),
+            pl.lit('"},"reason":{"zh":"'),
+            pl.col("j_reason_zh"),
+            pl.lit('","en":"'),
+            pl.col("j_reason_en"),
+            pl.lit('"}'),
             pl.col("tail"),
             pl.lit(',"waiver":null}'),
         )
-        return frame.with_columns(message).select(pl.coalesce(pl.col("fallback"), line)).to_series()
+        return frame.select(pl.coalesce(pl.col("fallback"), line)).to_series()
 
-    def _messages(self, frame: pl.DataFrame) -> pl.Series:
-        """Each finding's message JSON, made per template (the rule's own text for its status, or the default)."""
+    def _messages(self, frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+        """Each finding's message (zh, en), made per template (the rule's own text for its status, or the default);
+        null where the template is one this path does not cover."""
         rules: list[CompiledRule] = self.rules.items
         statuses = [d.status for d in self.decisions.items]
         keys = frame.select("rule", "decision", "short").unique()
@@ -522,14 +665,15 @@ class LineMaker:
             orient="row",
         )
         indexed = frame.with_row_index("i").join(table, on=["rule", "decision", "short"], how="left")
-        message = pl.Series("message", [None] * frame.height, dtype=pl.String)
+        message_zh = pl.Series("message_zh", [None] * frame.height, dtype=pl.String)
+        message_en = pl.Series("message_en", [None] * frame.height, dtype=pl.String)
         for (template,), part in indexed.partition_by("template", as_dict=True).items():
             parsed = self.parsed[int(template)]
             if parsed is None:
                 continue  # (such findings' lines come from Python: see _needs_python)
             zh, en = parsed
-            made = part.select(
-                pl.concat_str(pl.lit('{"zh":"'), zh, pl.lit('","en":"'), en, pl.lit('"}')).alias("message")
-            ).to_series()
-            message = message.scatter(part.get_column("i"), made)
-        return message
+            made = part.select(zh.alias("zh"), en.alias("en"))
+            where = part.get_column("i")
+            message_zh = message_zh.scatter(where, made.get_column("zh"))
+            message_en = message_en.scatter(where, made.get_column("en"))
+        return message_zh, message_en

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from . import __version__, escalation
 from .atomic import files_under
 from .compile import ESCALATION_FIELDS, OBLIGATION_FIELDS, CompiledRules, Decision, compile_rules
@@ -93,6 +95,12 @@ class Run:
         obligations; the bytes ``orjson.dumps(finding_dict(...))`` gives."""
         maker = LineMaker(keys if report_format == "v2" else None, self.tallied)
         return maker.blocks(lambda: self.decided(filled=False), sep)
+
+    def cell_frames(self) -> Iterator[pl.DataFrame]:
+        """The findings' CSV and Parquet cells (:data:`rules_engine.render.csv.COLUMNS`, not neutralised), in
+        report order, a frame per chunk of findings: the cells ``finding_cells`` gives for their models, made from
+        columns (:meth:`rules_engine.finding_lines.LineMaker.cells`)."""
+        return LineMaker(None, self.tallied).cells(lambda: self.decided(filled=False))
 
     def close(self) -> None:
         """Release what the run holds outside memory (nothing here; a run of workers has spool files)."""
@@ -179,7 +187,8 @@ def prepare(
     once), then escalate layer by layer (decided on durable_rules too). Each stage is reported to `tracer`
     (see :mod:`rules_engine.trace`). With more than one worker (`workers`; None: chosen by
     :func:`rules_engine.workers.worker_count`), the organisations are split over worker processes after the
-    roster is read; `shape` is the JSON layout their findings are written in (``v1`` or ``v2``)."""
+    roster is read; `shape` is the layout their findings are written in: JSON ``v1`` or ``v2``, or ``cells`` (the
+    CSV and Parquet cells)."""
     check_arguments(roster, records, params, max_evidence, waivers)
     with tracer.stage("rules") as stage:
         compiled = compiled_rules(rules, params)

@@ -314,8 +314,9 @@ class JsonLists:
         self.made: list[str] = []  # the reasons' texts as JSON
         self.column = pl.Series(dtype=pl.String)  # the same, as a column
 
-    def chunk(self, start: int, end: int) -> tuple[pl.Series, pl.Series]:
-        """The lists of the findings at positions `start` to `end` (exclusive), ``[]`` for none."""
+    def chunk(self, start: int, end: int, with_rejected: bool = True) -> tuple[pl.Series, pl.Series]:
+        """The lists of the findings at positions `start` to `end` (exclusive), ``[]`` for none (the rejected
+        lists all ``[]`` without `with_rejected`)."""
         n = end - start
         obs = self.rows.slice(start, n)
         evidence = pl.Series("evidence", ["[]"] * n, dtype=pl.String)
@@ -326,7 +327,7 @@ class JsonLists:
             made = joined.select(pl.concat_str(pl.lit('["'), pl.col("id"), pl.lit('"]'))).to_series()
             evidence = evidence.scatter(joined.get_column("pos"), made)
         rejected = pl.Series("rejected", ["[]"] * n, dtype=pl.String)
-        part = self._of(self.tallied.rejected, obs)
+        part = self._of(self.tallied.rejected, obs) if with_rejected else None
         if part is not None:
             part = part.with_columns(id=self.ids.gather(part.get_column("row")), text=self._reasons(part, obs))
             item = pl.concat_str(

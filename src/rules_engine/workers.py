@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import multiprocessing
 import os
 import pickle
@@ -221,6 +222,14 @@ class ShardedRun(Run):
             with open(path, "rb") as handle:
                 for line in handle:
                     yield line[:-1]  # (each ends with a newline; JSON lines hold none)
+
+    def cell_frames(self) -> Iterator[pl.DataFrame]:
+        if self.shape != "cells":
+            raise RuntimeError(f"findings spooled in the {self.shape} layout cannot be read as cells")
+        for path in self.spools:
+            with open(path, "rb") as handle:
+                while size := handle.read(8):
+                    yield pl.read_ipc_stream(io.BytesIO(handle.read(int.from_bytes(size, "little"))))
 
     def finding_models(self, keep: Collection[Status] | None = None) -> Iterator[Finding]:
         if self.shape != "v1":
@@ -482,10 +491,17 @@ def _evaluate_share(conn: Connection) -> _Result:
         counter.tallied,
     )
     _table, keys = rule_table(setup.compiled.rules)
-    with open(spool, "wb") as out:  # the same lines as one process writes, from this worker's tally
-        for block in run.json_findings(setup.shape, keys, "\n"):
-            out.write(block)
-            out.write(b"\n")
+    with open(spool, "wb") as out:  # the same lines (or cells) as one process writes, from this worker's tally
+        if setup.shape == "cells":  # the CSV and Parquet cells: each chunk an Arrow IPC stream after its length
+            for frame in run.cell_frames():
+                buffer = io.BytesIO()
+                frame.write_ipc_stream(buffer)
+                out.write(len(buffer.getbuffer()).to_bytes(8, "little"))
+                out.write(buffer.getbuffer())
+        else:
+            for block in run.json_findings(setup.shape, keys, "\n"):
+                out.write(block)
+                out.write(b"\n")
     summary = run.summary()
     used = {ob.waiver.waiver.id for group in groups for ob in group if ob.waiver is not None}
     counts = {"obligations": planned, "records": records, "findings": sum(summary.values())}

@@ -14,10 +14,12 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from collections.abc import Iterable
-from typing import IO, TextIO
+from collections.abc import Iterable, Mapping
+from typing import IO, Any, TextIO
 
-from ..model.findings import Finding, Report
+import polars as pl
+
+from ..model.findings import Finding, Report, Status
 
 BOM = "\ufeff"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
@@ -62,37 +64,50 @@ def _trimmed(char: str) -> bool:
     return char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp")
 
 
-def _subject(f: Finding) -> str:
-    s = f.subject
-    if s.kind == "record":
-        return f"记录 record {s.record or s.id}"
-    text = s.name
-    if s.portfolio:
-        text += f"（{s.portfolio}）"
-    if s.second is not None:
-        text += f"、{s.second.name}"
+def subject_text(kind: str, id: str, name: str, portfolio: str | None, second: str | None, record: str | None) -> str:
+    """The ``对象 subject`` cell: the duty-bearer's name, with the portfolio area and the second person of a pair
+    (`second`: that person's name, None without one); a record's duty names the record."""
+    if kind == "record":
+        return f"记录 record {record or id}"
+    text = name
+    if portfolio:
+        text += f"（{portfolio}）"
+    if second is not None:
+        text += f"、{second}"
     return text
 
 
-def _waiver(f: Finding) -> str:
-    w = f.waiver
-    if w is None:
+def waiver_text(waiver: Mapping[str, Any] | None) -> str:
+    """The ``豁免 waiver`` cell of a finding's waiver (as the JSON report holds it), empty without one."""
+    if waiver is None:
         return ""
-    state = "已过期 expired" if w.expired else "有效 in force"
-    return f"{w.id}（{state}，{w.expires}）：{w.justification}"
+    state = "已过期 expired" if waiver["expired"] else "有效 in force"
+    return f"{waiver['id']}（{state}，{waiver['expires']}）：{waiver['justification']}"
+
+
+def set_by_text(params: Mapping[str, Mapping[str, Any]]) -> str:
+    """The ``参数来源 set_by`` cell: each parameter's value and the pack (or override) that set it, sorted."""
+    return "; ".join(sorted({f"{name}={info['value']} ({info['set_by']})" for name, info in params.items()}))
 
 
 def finding_cells(f: Finding) -> list[str | int]:
     """One finding's cells under :data:`COLUMNS`, as they are (the Parquet file and the data frames use
     these; a spreadsheet needs :func:`finding_row`)."""
+    s = f.subject
+    w = f.waiver
+    waiver = (
+        None
+        if w is None
+        else {"id": w.id, "expired": w.expired, "expires": w.expires, "justification": w.justification}
+    )
     return [
         f.rule_id,
         f.status.zh,
         f.status.value,
         f.organisation.id,
         f.organisation.name,
-        f.subject.id,
-        _subject(f),
+        s.id,
+        subject_text(s.kind, s.id, s.name, s.portfolio, s.second.name if s.second is not None else None, s.record),
         f.period.label,
         f"{f.window.start}..{f.window.end}",
         f.expected.zh,
@@ -103,8 +118,39 @@ def finding_cells(f: Finding) -> list[str | int]:
         f.message.zh,
         f.message.en,
         f.reason.zh,
-        _waiver(f),
-        "; ".join(sorted({f"{name}={info['value']} ({info['set_by']})" for name, info in f.params.items()})),
+        waiver_text(waiver),
+        set_by_text(f.params),
+    ]
+
+
+def dict_cells(f: Mapping[str, Any]) -> list[str | int]:
+    """:func:`finding_cells` of a finding as the JSON report holds it (a v1 finding, e.g. from
+    :func:`rules_engine.findings.finding_dict`): the same cells without building the model."""
+    s = f["subject"]
+    second = s["second"]
+    window = f["window"]
+    return [
+        f["rule_id"],
+        Status(f["status"]).zh,
+        f["status"],
+        f["organisation"]["id"],
+        f["organisation"]["name"],
+        s["id"],
+        subject_text(
+            s["kind"], s["id"], s["name"], s["portfolio"], None if second is None else second["name"], s["record"]
+        ),
+        f["period"]["label"],
+        f"{window['start']}..{window['end']}",
+        f["expected"]["zh"],
+        f["actual"]["zh"],
+        f["count"],
+        "、".join(f["evidence"]),
+        f["severity"],
+        f["message"]["zh"],
+        f["message"]["en"],
+        f["reason"]["zh"],
+        waiver_text(f["waiver"]),
+        set_by_text(f["params"]),
     ]
 
 
@@ -130,6 +176,40 @@ def write_csv_bytes(findings: Iterable[Finding], out: IO[bytes]) -> None:
         text.flush()
     finally:
         text.detach()
+
+
+# a cell that may need the apostrophe starts with a formula sign or with a character a spreadsheet may trim (a
+# superset: :func:`neutralise` decides each of them)
+_MAYBE_FORMULA = r"^[=+\-@＝＋－＠\s\p{Cc}\p{Cf}\p{Z}]"
+
+
+def write_csv_frames(frames: Iterable[pl.DataFrame], out: IO[bytes]) -> None:
+    """The CSV file of findings given as cells (frames of :data:`COLUMNS`, e.g.
+    :meth:`rules_engine.finding_lines.LineMaker.cells`) to a binary stream: the bytes
+    :func:`write_csv_bytes` writes for the same findings; `out` stays open. The rows are written by polars,
+    which quotes as the csv module does (a cell with a comma, a quote or a line break) but for an empty text,
+    written here as a null so that it stays unquoted."""
+    header = io.StringIO(newline="")
+    csv.writer(header, lineterminator="\r\n").writerow([neutralise(c) for c in COLUMNS])
+    out.write((BOM + header.getvalue()).encode())
+    for frame in frames:
+        cells = _neutralised(frame).with_columns(pl.col(pl.String).replace("", None))
+        cells.write_csv(out, include_header=False, line_terminator="\r\n", quote_style="necessary", null_value="")
+
+
+def _neutralised(frame: pl.DataFrame) -> pl.DataFrame:
+    """The text cells a spreadsheet would read as a formula, with the apostrophe (the few that may need it go
+    through :func:`neutralise`)."""
+    out = []
+    for column in frame.get_columns():
+        if column.dtype == pl.String:
+            maybe = column.str.contains(_MAYBE_FORMULA).fill_null(False)
+            if maybe.any():
+                where = maybe.arg_true()
+                fixed = pl.Series([neutralise(v) for v in column.gather(where).to_list()], dtype=pl.String)
+                column = column.scatter(where, fixed)
+        out.append(column)
+    return pl.DataFrame(out)
 
 
 def render_csv(report: Report) -> bytes:
