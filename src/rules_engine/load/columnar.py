@@ -5,9 +5,11 @@ Exact, or not at all. The per-row reader (:func:`rules_engine.load.inputs.jsonl_
 :func:`~rules_engine.load.inputs.check_record`) stays the meaning of a line; this module only vouches for the
 lines it is sure of and hands every other one to that reader:
 
-- A file is read here only when its lines can be mapped with certainty: UTF-8 without a byte-order mark, no
-  carriage return (CRLF) and no \\x01 byte anywhere, and the lines polars splits add up to the file's size.
-  Anything else falls back whole to the per-row reader.
+- A file is read about 32 MB (a piece) at a time, and checked and handed on :data:`BLOCK` lines at a time, so
+  what is held does not grow with the file. A piece is split into lines here only when that can be done with
+  certainty: UTF-8, no carriage return (CRLF) and no \\x01 byte, and the lines polars splits add up to the
+  piece's size; otherwise its lines go to the per-row reader. A file with a byte-order mark is read row by
+  row whole.
 - A line is decoded by polars only when it passes :data:`GATE`, a strict pattern of the record schema: one JSON
   object, its keys in the schema's order (``id``, ``org``, ``type``, ``date``, then any of ``chair``,
   ``participants``, ``portfolio``, ``tags``, ``text``), each at most once, every value a string without escapes

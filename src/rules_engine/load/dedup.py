@@ -20,6 +20,7 @@ parts: it is one index.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import sqlite3
@@ -59,7 +60,7 @@ def _key(rid: str) -> str:
     return "\x01" + rid.encode("utf-8", "surrogatepass").hex()
 
 
-_RUN = {"h": pl.UInt64(), "id": pl.String(), "digest": pl.Int64(), "place": pl.Int64()}
+_RUN = {"h": pl.UInt64(), "at": pl.Int64()}  # an id's hash, and where the id is among those added as columns
 
 
 def _hashes(ids: pl.Series) -> pl.Series:
@@ -77,7 +78,9 @@ class SeenIds:
         self._writer: threading.Thread | None = None
         self._error: BaseException | None = None
         self._json = False  # whether this SQLite has json_each (JSON1): one statement per batch
-        self._runs: list[pl.DataFrame] = []  # ids added as columns: sorted runs (see the module's text)
+        self._runs: list[pl.DataFrame] = []  # ids added as columns: sorted runs of _RUN (see the module's text)
+        self._added: list[pl.DataFrame] = []  # and the blocks of ids they were added in (id, digest, place)
+        self._starts: list[int] = []  # where each block starts among them
 
     @property
     def on_disk(self) -> bool:
@@ -108,11 +111,11 @@ class SeenIds:
     def seen(self, ids: pl.Series) -> pl.Series:
         """Whether each id of `ids` was remembered already (by :meth:`check` or :meth:`add_columns`); nothing
         is remembered."""
-        known = pl.Series([False] * len(ids), dtype=pl.Boolean)
+        known = pl.repeat(False, len(ids), dtype=pl.Boolean, eager=True)
         if self._runs:
-            hashes = _hashes(ids)
-            for run in self._runs:
-                known |= _run_matches(run, ids, hashes)
+            columns = self._columns_of(ids)
+            if columns:
+                known = known.scatter(list(columns), True)
         if self.memory:
             memory = self.memory
             known |= pl.Series([rid in memory for rid in ids.to_list()], dtype=pl.Boolean)
@@ -126,12 +129,45 @@ class SeenIds:
         digest and place of each, as columns."""
         if not len(ids):
             return
-        run = pl.DataFrame({"h": _hashes(ids), "id": ids, "digest": digests, "place": places}, schema=_RUN).sort("h")
+        first = self._starts[-1] + self._added[-1].height if self._added else 0
+        self._added.append(pl.DataFrame({"id": ids, "digest": digests, "place": places}))
+        self._starts.append(first)
+        at = pl.int_range(first, first + len(ids), dtype=pl.Int64, eager=True)
         runs = self._runs
-        runs.append(run)
+        runs.append(pl.DataFrame({"h": _hashes(ids), "at": at}, schema=_RUN).sort("h"))
         while len(runs) > 1 and runs[-2].height <= 2 * runs[-1].height:
             last = runs.pop()
-            runs[-1] = pl.concat([runs[-1], last]).sort("h")
+            runs[-1] = runs[-1].merge_sorted(last, key="h")
+
+    def _columns_of(self, ids: pl.Series) -> dict[int, Info]:
+        """The ids of `ids` (by index) that were added as columns, with their info. Each run is searched for the
+        hashes at once; an equal hash is then told from an equal id by the ids themselves, one by one (the
+        entries of one hash are next to each other in a run)."""
+        hashes = _hashes(ids)
+        found: dict[int, Info] = {}
+        for run in self._runs:
+            run_h = run.get_column("h")
+            count = run.height
+            at = run_h.search_sorted(hashes, side="left").cast(pl.Int64)
+            equal = (at < count) & (run_h.gather(at.clip(0, count - 1)) == hashes)
+            if not equal.any():
+                continue
+            places = run.get_column("at")
+            hits = pl.DataFrame({"i": pl.int_range(0, len(ids), eager=True), "at": at, "h": hashes}).filter(equal)
+            for i, j, h in hits.iter_rows():
+                rid = ids[i]
+                while j < count and run_h[j] == h and i not in found:
+                    info = self._entry(places[j], rid)
+                    if info is not None:
+                        found[i] = info
+                    j += 1
+        return found
+
+    def _entry(self, at: int, rid: str) -> Info | None:
+        """The digest and place of the id added as columns at `at`, if it is `rid`."""
+        block = bisect.bisect_right(self._starts, at) - 1
+        rid_there, digest, place = self._added[block].row(at - self._starts[block])
+        return (digest, place) if rid_there == rid else None
 
     def _in_runs(self, ids: list[str]) -> dict[str, Info]:
         """The ids of `ids` remembered as columns, with their info."""
@@ -140,19 +176,7 @@ class SeenIds:
         except (pl.exceptions.PolarsError, UnicodeEncodeError):  # a lone surrogate: never among the columns' ids
             kept = [rid for rid in ids if not _unencodable(rid)]
             return self._in_runs(kept) if len(kept) < len(ids) else {}
-        hashes = _hashes(series)
-        found: dict[str, Info] = {}
-        for run in self._runs:
-            at = _run_positions(run, series, hashes)
-            hits = pl.DataFrame({"id": series, "at": at}).filter(pl.col("at").is_not_null())
-            if hits.height:
-                rows = hits.get_column("at")
-                digests, places = run.get_column("digest").gather(rows), run.get_column("place").gather(rows)
-                for rid, digest, place in zip(
-                    hits.get_column("id").to_list(), digests.to_list(), places.to_list(), strict=True
-                ):
-                    found.setdefault(rid, (digest, place))
-        return found
+        return {ids[i]: info for i, info in self._columns_of(series).items()}
 
     def _lookup(self, ids: list[str]) -> set[str]:
         """The keys (:func:`_key`) of `ids` that are on disk."""
@@ -260,7 +284,7 @@ class SeenIds:
                 self._dir.cleanup()
             self._dir = None
         self.memory = {}
-        self._runs = []
+        self._runs, self._added, self._starts = [], [], []
 
 
 def _unencodable(rid: str) -> bool:
@@ -269,29 +293,3 @@ def _unencodable(rid: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
-
-
-def _run_positions(run: pl.DataFrame, ids: pl.Series, hashes: pl.Series) -> pl.Series:
-    """For each id, its row in `run` (None: not there). Equal hashes of different ids are told apart by the ids
-    themselves: the rows of one hash are next to each other, and each is compared."""
-    count = run.height
-    if not count:
-        return pl.Series([None] * len(ids), dtype=pl.Int64)
-    run_h, run_ids = run.get_column("h"), run.get_column("id")
-    at = run_h.search_sorted(hashes, side="left").cast(pl.Int64)
-    out: pl.Series = pl.Series([None] * len(ids), dtype=pl.Int64)
-    step = 0
-    while True:  # (one step but for ids whose hash another id shares)
-        probe = (at + step).clip(0, count - 1)
-        live: pl.Series = (at + step < count) & (run_h.gather(probe) == hashes)
-        if not live.any():
-            return out
-        same = live & (run_ids.gather(probe) == ids)
-        out = probe.zip_with(same & out.is_null(), out)
-        if not (live & ~same & out.is_null()).any():
-            return out
-        step += 1
-
-
-def _run_matches(run: pl.DataFrame, ids: pl.Series, hashes: pl.Series) -> pl.Series:
-    return _run_positions(run, ids, hashes).is_not_null()
