@@ -256,7 +256,7 @@ class Intake:
                     keys.append((row.id, (_digest(row), self._place(row))))
             rows.append(row)
         found = self.seen.check(keys)
-        earlier = iter(found)
+        earlier = iter(zip(found, keys, strict=True))
         # the digests of records whose id was first seen in a row taken by columns: worked out the same way
         recs = [row for row in rows if isinstance(row, Rec)]  # (those of `keys`, in order)
         again = [rec for rec, first in zip(recs, found, strict=True) if first and first[0] < 0]
@@ -269,8 +269,8 @@ class Intake:
                 account = accounts[source] = [0, 0, 0, 0]
             account[0] += 1
             if isinstance(row, Rec):
-                first = next(earlier)
-                row = self._check_again(row, first, next(theirs) if first and first[0] < 0 else _digest(row))
+                first, (_, (mine, _)) = next(earlier)
+                row = self._check_again(row, first, next(theirs) if first and first[0] < 0 else mine)
             if isinstance(row, BadRow):
                 if not row.taints:
                     account[3] += 1
