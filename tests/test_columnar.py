@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rules_engine.intake as intake_module
+import rules_engine.load.columnar as columnar_module
 from rules_engine import compile_rules, evaluate_to, load_rules
-from rules_engine.load.columnar import read_jsonl_columns
+from rules_engine.load.columnar import jsonl_blocks
 from rules_engine.load.inputs import Rec
 from rules_engine.tally import Counter
 
@@ -31,9 +32,13 @@ def rules():  # type: ignore[no-untyped-def]
     return compile_rules(load_rules(RULES))
 
 
-def _report(rules, records: list[Path], columnar: bool, workers: int = 1) -> bytes:  # type: ignore[no-untyped-def]
-    saved = intake_module._COLUMNAR
+def _report(rules, records: list[Path], columnar: bool, workers: int = 1, block: int = 0, piece: int = 0) -> bytes:  # type: ignore[no-untyped-def]
+    """The v1 report of the example's roster and `records`, read by columns or row by row; `block`, `piece`: the
+    lines of a block and the bytes of a piece the columnar reader takes at a time (0: its own)."""
+    saved = intake_module._COLUMNAR, columnar_module.BLOCK, columnar_module._PIECE
     intake_module._COLUMNAR = columnar
+    columnar_module.BLOCK = block or saved[1]
+    columnar_module._PIECE = piece or saved[2]
     try:
         out = io.BytesIO()
         evaluate_to(
@@ -49,7 +54,7 @@ def _report(rules, records: list[Path], columnar: bool, workers: int = 1) -> byt
         )
         return out.getvalue()
     finally:
-        intake_module._COLUMNAR = saved
+        intake_module._COLUMNAR, columnar_module.BLOCK, columnar_module._PIECE = saved
 
 
 def _spaced(row: dict[str, Any]) -> str:
@@ -101,6 +106,9 @@ MESSES: dict[str, Any] = {
     "leading space": lambda r, o: [" " + _spaced(r)],
     "trailing space": lambda r, o: [_spaced(r) + " "],
     "line of control characters": lambda r, o: ['{"id": "a\x02b"}'],
+    "a carriage return at the end": lambda r, o: [_spaced(r) + "\r"],
+    "a \\x01 byte": lambda r, o: [_spaced({**r, "text": "a\x01b"})],
+    "a byte that is not UTF-8": lambda r, o: [_spaced(r).replace('"type"', '"ty\udce9pe"')],
 }
 
 
@@ -127,18 +135,27 @@ def _write(tmp: Path, files: list[list[str]], end: str, bom: bool, final: bool =
     for i, lines in enumerate(files):
         path = tmp / f"records-{i}.jsonl"
         data = end.join(lines) + (end if final else "")
-        path.write_bytes((b"\xef\xbb\xbf" if bom and i == 0 else b"") + data.encode("utf-8"))
+        path.write_bytes((b"\xef\xbb\xbf" if bom and i == 0 else b"") + data.encode("utf-8", "surrogateescape"))
         paths.append(path)
     return paths
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(case=messy_files(), final=st.booleans())
-def test_columns_and_rows_give_the_same_report_for_messy_files(rules, tmp_path: Path, case, final: bool) -> None:  # type: ignore[no-untyped-def]
+@given(
+    case=messy_files(),
+    final=st.booleans(),
+    block=st.sampled_from([1, 2, 3, 7, 0]),
+    piece=st.sampled_from([1, 150, 400, 0]),
+)
+def test_columns_and_rows_give_the_same_report_for_messy_files(  # type: ignore[no-untyped-def]
+    rules, tmp_path: Path, case, final: bool, block: int, piece: int
+) -> None:
+    """Whatever falls at the edge of a block (a duplicate of a line of an earlier block, a bad line) or of a
+    piece (a piece read row by row for a carriage return, a \\x01 byte, a byte that is not UTF-8)."""
     files, end, bom = case
     paths = _write(tmp_path, files, end, bom, final)
     by_rows = _report(rules, paths, columnar=False)
-    assert _report(rules, paths, columnar=True) == by_rows
+    assert _report(rules, paths, columnar=True, block=block, piece=piece) == by_rows
 
 
 def test_the_example_and_a_messy_file_give_the_same_bytes_with_workers_too(rules, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -206,19 +223,120 @@ def test_clean_lines_go_to_the_tally_as_columns_and_messy_ones_row_by_row(
     assert not blocks and len(rows) == used
 
 
-def test_a_file_that_cannot_be_mapped_to_lines_with_certainty_is_read_row_by_row(tmp_path: Path) -> None:
+def test_lines_that_cannot_be_mapped_with_certainty_are_read_row_by_row(tmp_path: Path) -> None:
     clean = "\n".join(LINES[:3]) + "\n"
+    for name, data in {"bom": b"\xef\xbb\xbf" + clean.encode(), "utf-16": clean.encode("utf-16")}.items():
+        path = tmp_path / f"{name}.jsonl"
+        path.write_bytes(data)
+        assert jsonl_blocks(path, str(path)) is None, name  # the whole file row by row
     for name, data in {
         "crlf": clean.replace("\n", "\r\n").encode(),
-        "bom": b"\xef\xbb\xbf" + clean.encode(),
-        "utf-16": clean.encode("utf-16"),
         "not utf-8": clean.encode().replace(b"p0", b"\xe9"),
         "empty": b"",
     }.items():
         path = tmp_path / f"{name}.jsonl"
         path.write_bytes(data)
-        assert read_jsonl_columns(path, str(path)) is None, name
+        blocks = jsonl_blocks(path, str(path))
+        assert blocks is not None, name
+        read = list(blocks)
+        assert all(not block.rows.height for block in read), name  # every line by the per-row reader
+        assert [line for block in read for line, _ in block.others] == ([] if name == "empty" else [1, 2, 3])
     path = tmp_path / "ok.jsonl"
     path.write_text(clean + "\n\n" + LINES[3], encoding="utf-8")  # blank lines, no final line end
-    read = read_jsonl_columns(path, str(path))
-    assert read is not None and read.rows.get_column("line").to_list() == [1, 2, 3, 6] and not read.others
+    blocks = jsonl_blocks(path, str(path))
+    assert blocks is not None
+    read = list(blocks)
+    assert [line for block in read for line in block.rows.get_column("line")] == [1, 2, 3, 6]
+    assert not any(block.others for block in read)
+
+
+def _codes(report: bytes) -> list[tuple[str, int, str, str]]:
+    """(file name, line, code, first occurrence) of each rejected or excluded row."""
+    data = json.loads(report)
+    out = []
+    for key in ("rejections", "excluded"):
+        for row in data["input"][key]:
+            first = next((part for part in row["reason"]["en"].split() if ".jsonl:" in part or ".csv:" in part), "")
+            out.append((Path(row["source"]).name, row["line"], row["code"], Path(first.strip("()，,;")).name))
+    return sorted(out)
+
+
+def test_a_duplicate_and_a_bad_line_across_block_edges(rules, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Blocks of two lines: line 3 repeats line 1 (identical), line 5 reuses line 2's id with other content, line
+    4 is not JSON; each is found as the per-row path finds it, the first occurrence in an earlier block."""
+    one, two = json.loads(LINES[0]), json.loads(LINES[1])
+    lines = [_compact(one), _compact(two), _compact(one), _compact(one)[:-2], _compact({**two, "date": "2024-03-03"})]
+    (path,) = _write(tmp_path, [[*lines, *LINES[2:9]]], "\n", False)
+    by_rows = _report(rules, [path], columnar=False)
+    assert _report(rules, [path], columnar=True, block=2) == by_rows
+    assert _codes(by_rows) == [
+        ("records-0.jsonl", 3, "row.duplicate.identical", "records-0.jsonl:1"),
+        ("records-0.jsonl", 4, "row.json.malformed", ""),
+        ("records-0.jsonl", 5, "row.duplicate.conflict", "records-0.jsonl:2"),
+    ]
+
+
+def test_ids_across_many_small_files_first_wins(rules, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Sixty small files (JSON Lines, and a CSV table every tenth): each repeats records of earlier files, some
+    identical, some with other content, some of a file read row by row; the first occurrence wins and every later
+    one is a duplicate located at it, as the per-row path says."""
+    names = ["id", "org", "type", "date", "chair", "participants", "portfolio", "tags"]
+    files: list[Path] = []
+    expected: list[tuple[str, int, str, str]] = []
+    first: dict[str, str] = {}  # id -> file:line of its first occurrence
+    for k in range(60):
+        rows = [json.loads(LINES[(k * 3 + j) % len(LINES)]) for j in range(3)]
+        if k >= 2:
+            rows.append(json.loads(LINES[((k - 2) * 3) % len(LINES)]))  # identical to a record two files back
+            rows.append({**json.loads(LINES[((k - 1) * 3 + 1) % len(LINES)]), "date": "2024-03-03"})  # other content
+        csv = k % 10 == 9
+        path = tmp_path / f"f{k:02}.{'csv' if csv else 'jsonl'}"
+        if csv:
+            text = [",".join(names)] + [
+                ",".join(
+                    ";".join(r.get(n) or []) if n in ("participants", "tags") else str(r.get(n) or "") for n in names
+                )
+                for r in rows
+            ]
+            rows = [{n: r.get(n) for n in names} for r in rows]
+            offset = 2
+        else:
+            text = [_compact(r) for r in rows]
+            offset = 1
+        path.write_text("\n".join(text) + "\n", encoding="utf-8")
+        for line, row in enumerate(rows, start=offset):
+            rid = row["id"]
+            if rid in first:
+                code = "row.duplicate.identical" if line - offset == 3 else "row.duplicate.conflict"
+                expected.append((path.name, line, code, first[rid]))
+            else:
+                first[rid] = f"{path.name}:{line}"
+        files.append(path)
+    by_rows = _report(rules, files, columnar=False)
+    assert _report(rules, files, columnar=True) == by_rows
+    assert _codes(by_rows) == sorted(expected)
+
+
+def test_an_earlier_file_changed_meanwhile_is_not_read_again(
+    rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A later file repeats a record of an earlier JSON Lines file, which is emptied after it was read: the
+    duplicate is still found, located at the first occurrence, as if nothing had changed (what the first
+    occurrence holds was kept when it was read)."""
+    first = tmp_path / "a.jsonl"
+    first.write_text("\n".join(LINES[:50]) + "\n", encoding="utf-8")
+    second = tmp_path / "b.jsonl"
+    second.write_text("\n".join([LINES[7], _compact({**json.loads(LINES[8]), "date": "2024-03-03"})]) + "\n")
+    expected = _report(rules, [first, second], columnar=False)
+    blocks = columnar_module.jsonl_blocks
+
+    def emptied_first(path: Path, source: str):  # type: ignore[no-untyped-def]
+        if path == second:
+            first.write_text("", encoding="utf-8")
+        return blocks(path, source)
+
+    monkeypatch.setattr(intake_module, "jsonl_blocks", emptied_first)
+    got = _report(rules, [first, second], columnar=True)
+    # the same report but for the receipt (which has the emptied file's digest)
+    assert {**json.loads(got), "receipt": None} == {**json.loads(expected), "receipt": None}
+    assert [code for _, _, code, _ in _codes(got)] == ["row.duplicate.identical", "row.duplicate.conflict"]

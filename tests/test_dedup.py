@@ -6,6 +6,9 @@ import importlib
 import json
 from pathlib import Path
 
+import polars as pl
+import pytest
+
 from rules_engine import evaluate_to, load_rules
 from rules_engine.load.dedup import SeenIds
 
@@ -83,3 +86,27 @@ def test_ids_are_compared_exactly_on_disk_too() -> None:
         assert seen.on_disk
         seen.close()
         assert out == [None] * 6 + [(0, 3), (0, 2), None, None, (0, 1), None, None, (0, 12), None, (0, 14)]
+
+
+@pytest.mark.parametrize("collide", [False, True])
+def test_ids_added_as_columns_are_found_by_both_lookups_compared_as_strings(
+    monkeypatch: pytest.MonkeyPatch, collide: bool
+) -> None:
+    """Ids added as columns, a block at a time (runs merged as they grow), are found by `seen` and `check` with
+    the digest and place they were added with; an id that shares only a hash with one of them is not (`collide`:
+    every id gets the same hash)."""
+
+    from rules_engine.load import dedup  # (its hash, replaced below)
+
+    if collide:
+        monkeypatch.setattr(dedup, "_hashes", lambda ids: pl.repeat(7, len(ids), dtype=pl.UInt64, eager=True))
+    seen = SeenIds(10)
+    for start in range(0, 50, 7):  # blocks of 7 ids: runs of several sizes
+        ids = pl.Series([f"c{i}" for i in range(start, min(start + 7, 50))])
+        assert not seen.seen(ids).any()
+        seen.add_columns(ids, -pl.Series(range(start, start + len(ids))) - 1, pl.Series(range(start, start + len(ids))))
+    assert seen.seen(pl.Series(["c3", "x", "c49", "c0", "c50"])).to_list() == [True, False, True, True, False]
+    out = seen.check([("c12", (1, 100)), ("y", (2, 101)), ("y", (3, 102)), ("c40", (4, 103))])
+    assert out == [(-13, 12), None, (2, 101), (-41, 40)]
+    assert seen.seen(pl.Series(["y", "z"])).to_list() == [True, False]  # `check` remembered y, not c12
+    seen.close()

@@ -19,7 +19,16 @@ import polars as pl
 
 from .compile import CompiledRules
 from .errors import did_you_mean
-from .load.columnar import COLUMNAR_SUFFIXES, Known, as_record_frame, checked, read_jsonl_columns, recs_frame, vouched
+from .load.columnar import (
+    COLUMNAR_SUFFIXES,
+    Known,
+    as_record_frame,
+    checked,
+    digests,
+    jsonl_blocks,
+    recs_frame,
+    vouched,
+)
 from .load.dedup import SPILL_AT, SeenIds
 from .load.inputs import BadRow, Rec, read_records, records_from_objects
 from .model.records import ActivityRecord, RecordSource
@@ -36,7 +45,6 @@ _SPILL_AT = SPILL_AT  # record ids held in memory before the index of ids moves 
 # JSON Lines files are read by columns where that is exact (see rules_engine.load.columnar); False: every file
 # row by row (the differential tests compare the two)
 _COLUMNAR = True
-_LATER = -1  # the digest of an id's first occurrence taken by columns: worked out only if the id comes again
 
 
 class Sink(Protocol):
@@ -136,9 +144,7 @@ class Intake:
         self.rejections: list[BadRow] = []
         self.excluded: list[BadRow] = []
         self.warnings: list[BadRow] = []
-        self._ids: list[str] | None = None  # ids read row by row, collected while a later file is read by columns
-        self._earlier: list[pl.Series] = []  # ids of the files read so far, when a later one is read by columns
-        self._digests: dict[str, dict[int, int]] = {}  # source -> line -> digest, of files taken by columns
+        self._known_columns: Known | None = None
 
     def read(self, records: RecordsInput) -> None:
         """Check and count every row of `records` (files, or objects), in input order, in batches; JSON Lines
@@ -151,16 +157,11 @@ class Intake:
                 self._read_rows(_rows(records))
             else:
                 for i, item in enumerate(items):
-                    later = any(_by_columns(x) for x in items[i + 1 :])  # a later file is read by columns
                     # (the ids of rows vouched for by columns go to the id index whenever any item follows: a
                     # later file of any kind may repeat one)
-                    if _by_columns(item) and self._read_columns(str(item), later, i < len(items) - 1):
+                    if _by_columns(item) and self._read_columns(str(item), i < len(items) - 1):
                         continue
-                    self._ids = [] if later else None
                     self._read_rows(_item_rows(item))
-                    if self._ids:
-                        self._earlier.append(pl.Series(self._ids, dtype=pl.String))
-                    self._ids = None
             self.seen.finish()
         finally:
             self.seen.close()
@@ -174,78 +175,61 @@ class Intake:
                 batch = []
         self.take(batch)
 
-    def _read_columns(self, source: str, later: bool, follows: bool) -> bool:
-        """Read a JSON Lines file by columns (False: it must be read row by row). Rows vouched for by column
-        checks go to the tally as blocks; every other row goes through the per-row checks, in line order,
-        merged with the blocks so that the tally takes the used rows in reading order. `later`: a later file
-        is read by columns too (it must know the ids read here); `follows`: any item comes after this file
-        (the id index must know the ids read here)."""
+    def _read_columns(self, source: str, follows: bool) -> bool:
+        """Read a JSON Lines file by columns, a block of lines at a time (False: it must be read row by row). Rows
+        vouched for by column checks go to the tally as columns; every other row goes through the per-row checks,
+        in line order, merged with the vouched rows so that the tally takes the used rows in reading order.
+        Vouched ids go to the id index before the next block is checked (or, after the last block, when
+        `follows`: another item comes after this file)."""
         path = Path(source)
         if not path.is_file():
             return False  # (the per-row reader says so)
-        read = read_jsonl_columns(path, source)
-        if read is None:
+        blocks = jsonl_blocks(path, source)
+        if blocks is None:
             return False
-        rows, others = read.rows, read.others
-        del read
-        ok = vouched(rows, self._known(), others) if rows.height else pl.Series(dtype=pl.Boolean)
-        good = as_record_frame(rows.filter(ok), source)
-        others = list(heapq.merge(others, checked(rows.filter(~ok), source), key=lambda item: item[0]))
-        del rows, ok  # (the decoded text of the dates and the lists: no longer needed)
-        if later:
-            ids = [row.id if isinstance(row, Rec) else row.record_id for _, row in others]
-            self._earlier.append(pl.Series([i for i in ids if i is not None], dtype=pl.String))
-            self._earlier.append(good.get_column("id"))
+        known = self._known()
         account = self.accounts.setdefault(source, [0, 0, 0, 0])
-        lines, pos = good.get_column("line"), 0
-        for start in range(0, len(others), _BATCH):
-            batch = others[start : start + _BATCH]
-            used = self._check([(source, row) for _, row in batch])
-            end = int(lines.search_sorted(batch[-1][0], "right"))
-            self._hand(good.slice(pos, end - pos), used, account, follows)
-            pos = end
-        if pos < good.height:
-            self._hand(good.slice(pos), [], account, follows)
+        place = pl.lit(self._source_number(source) << 32, dtype=pl.Int64) | (pl.col("line") & 0xFFFFFFFF)
+        pending: pl.DataFrame | None = None  # the last block's vouched rows, not yet in the id index
+        for block in blocks:
+            if pending is not None:
+                self._remember(pending, place)
+                pending = None
+            rows, others = block.rows, block.others
+            del block
+            if rows.height:
+                ok = vouched(rows, known, others) & ~self.seen.seen(rows.get_column("id"))
+                good = as_record_frame(rows.filter(ok), source)
+                others = list(heapq.merge(others, checked(rows.filter(~ok), source), key=lambda item: item[0]))
+            else:
+                good = as_record_frame(rows, source)
+            del rows  # (the decoded text of the dates and the lists: no longer needed)
+            used = self._check([(source, row) for _, row in others]) if others else []
+            account[0] += good.height
+            account[1] += good.height
+            frame = pl.concat([good, recs_frame(used)]).sort("line") if used else good
+            if frame.height:
+                self.counter.add_frame(frame)
+            pending = good if good.height else None
+        if pending is not None and follows:
+            self._remember(pending, place)
         return True
 
-    def _hand(self, block: pl.DataFrame, used: list[Rec], account: list[int], follows: bool) -> None:
-        """Hand vouched rows (`block`) and rows used after per-row checks (`used`) to the tally, in line order;
-        `follows`: the vouched ids go to the id index (an item follows that may repeat one)."""
-        if block.height:
-            account[0] += block.height
-            account[1] += block.height
-            if follows:  # remembered for the items to come; the digest only if the id does come again
-                number = self._source_number(block.get_column("source")[0])
-                self.seen.check(
-                    [
-                        (rid, (_LATER, (number << 32) | (line & 0xFFFFFFFF)))
-                        for rid, line in block.select("id", "line").iter_rows()
-                    ]
-                )
-        if used:
-            block = pl.concat([block, recs_frame(used)]).sort("line")
-        if block.height:
-            self.counter.add_frame(block)
+    def _remember(self, good: pl.DataFrame, place: pl.Expr) -> None:
+        """Put the ids of vouched rows (a :data:`~rules_engine.load.columnar.RECORD_FRAME` block) in the id index,
+        each with its content's digest and its place."""
+        self.seen.add_columns(good.get_column("id"), digests(good), good.select(place).to_series())
 
     def _known(self) -> Known:
-        return Known(
-            pl.Series(list(self.index.orgs), dtype=pl.String),
-            pl.Series(list(self.known_types), dtype=pl.String),
-            pl.Series(list(self.index.people), dtype=pl.String),
-            self.span,
-            self.as_of,
-            pl.concat(self._earlier) if self._earlier else pl.Series(dtype=pl.String),
-        )
-
-    def _first_digest(self, place: int) -> int:
-        """The digest of the record at `place`, taken by columns from a file read earlier: that file is read
-        again, row by row, once."""
-        source = self.source_names[place >> 32]
-        digests = self._digests.get(source)
-        if digests is None:
-            digests = {row.line: _digest(row) for row in read_records(source) if isinstance(row, Rec)}
-            self._digests[source] = digests
-        return digests[place & 0xFFFFFFFF]
+        if self._known_columns is None:
+            self._known_columns = Known(
+                pl.Series(list(self.index.orgs), dtype=pl.String),
+                pl.Series(list(self.known_types), dtype=pl.String),
+                pl.Series(list(self.index.people), dtype=pl.String),
+                self.span,
+                self.as_of,
+            )
+        return self._known_columns
 
     def _source_number(self, source: str) -> int:
         number = self.sources.get(source)
@@ -265,15 +249,18 @@ class Intake:
         keys: list[tuple[str, tuple[int, int]]] = []
         for _, row in batch:
             if isinstance(row, Rec):
-                if self._ids is not None:  # a later file is read by columns: it must know this id was seen
-                    self._ids.append(row.id)
                 row = self._check_known(row)
                 if isinstance(row, Rec) and row.date > self.as_of:
                     row = _later(row, self.as_of)  # before the duplicate check: it did not exist yet
                 if isinstance(row, Rec):
                     keys.append((row.id, (_digest(row), self._place(row))))
             rows.append(row)
-        earlier = iter(self.seen.check(keys))
+        found = self.seen.check(keys)
+        earlier = iter(zip(found, keys, strict=True))
+        # the digests of records whose id was first seen in a row taken by columns: worked out the same way
+        recs = [row for row in rows if isinstance(row, Rec)]  # (those of `keys`, in order)
+        again = [rec for rec, first in zip(recs, found, strict=True) if first and first[0] < 0]
+        theirs = iter(_column_digests(again))
         used: list[Rec] = []
         accounts = self.accounts
         for (source, _), row in zip(batch, rows, strict=True):
@@ -282,7 +269,8 @@ class Intake:
                 account = accounts[source] = [0, 0, 0, 0]
             account[0] += 1
             if isinstance(row, Rec):
-                row = self._check_again(row, next(earlier))
+                first, (_, (mine, _)) = next(earlier)
+                row = self._check_again(row, first, next(theirs) if first and first[0] < 0 else mine)
             if isinstance(row, BadRow):
                 if not row.taints:
                     account[3] += 1
@@ -320,14 +308,13 @@ class Intake:
             return _bad(rec, "row.type.unknown", "type", rec.type, record_type=rec.type, hint=hint(zh, en, " "))
         return rec
 
-    def _check_again(self, rec: Rec, earlier: tuple[int, int] | None) -> Rec | BadRow:
-        """Reject a duplicate id (`earlier`: the first occurrence), then a date outside every window."""
+    def _check_again(self, rec: Rec, earlier: tuple[int, int] | None, digest: int) -> Rec | BadRow:
+        """Reject a duplicate id (`earlier`: the digest and place of the first occurrence; `digest`: this
+        record's, worked out as the first's was), then a date outside every window."""
         if earlier is not None:
-            digest, place = earlier
-            if digest == _LATER:  # the first was taken by columns: its digest is worked out now
-                digest = self._first_digest(place)
+            first, place = earlier
             line = f"{self.source_names[place >> 32]}:{place & 0xFFFFFFFF}"
-            if digest == _digest(rec):
+            if digest == first:
                 return _bad(rec, "row.duplicate.identical", "id", rec.id, taints=False, first=line)
             return _bad(rec, "row.duplicate.conflict", "id", rec.id, first=line)
         start, end = self.span
@@ -377,6 +364,24 @@ def _digest(rec: Rec) -> int:
         ]
     )
     return zlib.crc32(content.encode())
+
+
+def _column_digests(recs: list[Rec]) -> list[int]:
+    """The digests of `recs` as :func:`rules_engine.load.columnar.digests` works them out for rows taken by
+    columns (to compare with a first occurrence taken so)."""
+    if not recs:
+        return []
+    try:
+        return digests(recs_frame(recs)).to_list()
+    except (pl.exceptions.PolarsError, UnicodeEncodeError):  # text polars cannot hold (a lone surrogate, through
+        # the Python API): one by one; such a record differs from every row taken by columns (valid UTF-8)
+        out: list[int] = []
+        for rec in recs:
+            try:
+                out.append(digests(recs_frame([rec])).item())
+            except (pl.exceptions.PolarsError, UnicodeEncodeError):
+                out.append(0)  # (never a digest of columns, which are negative)
+        return out
 
 
 def _unknown_people(rec: Rec, unknown: list[str]) -> BadRow:

@@ -5,9 +5,11 @@ Exact, or not at all. The per-row reader (:func:`rules_engine.load.inputs.jsonl_
 :func:`~rules_engine.load.inputs.check_record`) stays the meaning of a line; this module only vouches for the
 lines it is sure of and hands every other one to that reader:
 
-- A file is read here only when its lines can be mapped with certainty: UTF-8 without a byte-order mark, no
-  carriage return (CRLF) and no \\x01 byte anywhere, and the lines polars splits add up to the file's size.
-  Anything else falls back whole to the per-row reader.
+- A file is read about 32 MB (a piece) at a time, and checked and handed on :data:`BLOCK` lines at a time, so
+  what is held does not grow with the file. A piece is split into lines here only when that can be done with
+  certainty: UTF-8, no carriage return (CRLF) and no \\x01 byte, and the lines polars splits add up to the
+  piece's size; otherwise its lines go to the per-row reader. A file with a byte-order mark is read row by
+  row whole.
 - A line is decoded by polars only when it passes :data:`GATE`, a strict pattern of the record schema: one JSON
   object, its keys in the schema's order (``id``, ``org``, ``type``, ``date``, then any of ``chair``,
   ``participants``, ``portfolio``, ``tags``, ``text``), each at most once, every value a string without escapes
@@ -100,72 +102,100 @@ _DECODED = pl.Struct(
     }
 )  # ``text`` is not kept: the gate has seen that it is a string or null
 _SLICE = 16384  # lines gated and decoded at a time (larger slices took more memory for no speed)
+BLOCK = 65536  # lines checked and handed to the tally at a time: what the intake holds of a file
 _PIECE = 1 << 25  # bytes of the file read at a time
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # (UTF-32's begin with UTF-16's)
+_ROWS = pl.Schema({"line": pl.Int64(), **_DECODED.to_schema(), "day": pl.Date()})
 
 
 @dataclass
-class ColumnarFile:
-    """A JSON Lines file read by :func:`read_jsonl_columns`: the lines that passed the gate, decoded (``line``,
-    the record's fields, ``date`` as text and as ``day``), and every other non-blank line as the per-row
-    reader reads it, with its line number, in line order."""
+class ColumnarBlock:
+    """Up to :data:`BLOCK` consecutive lines of a JSON Lines file read by :func:`jsonl_blocks`: the lines that
+    passed the gate, decoded (``line``, the record's fields, ``date`` as text and as ``day``), and every other
+    non-blank line as the per-row reader reads it, with its line number, in line order."""
 
     rows: pl.DataFrame
     others: list[tuple[int, Rec | BadRow]] = field(default_factory=list)
 
 
-def read_jsonl_columns(path: Path, source: str) -> ColumnarFile | None:
-    """Read a JSON Lines file by columns, a few megabytes at a time, or None when its lines cannot be mapped with
-    certainty (then it is read row by row)."""
-    decoded: list[pl.DataFrame] = []
-    others: list[tuple[int, Rec | BadRow]] = []
-    text = pl.col("text")
-    number = 1  # the line a piece starts at
+def jsonl_blocks(path: Path, source: str) -> Iterator[ColumnarBlock] | None:
+    """Read a JSON Lines file by columns, a block of lines at a time, or None when it must be read row by row
+    whole (it starts with a byte-order mark). A piece of the file whose lines cannot be mapped with certainty
+    (a carriage return, a \x01 byte, text that is not UTF-8) is read by the per-row reader, line by line."""
     with path.open("rb") as handle:
         if handle.read(4).startswith(_BOMS):
             return None
-        handle.seek(0)
+    return _blocks(path, source)
+
+
+def _blocks(path: Path, source: str) -> Iterator[ColumnarBlock]:
+    number = 1  # the line a piece starts at
+    with path.open("rb") as handle:
         for piece in _pieces(handle):
-            if b"\r" in piece or b"\x01" in piece:
-                return None
-            try:
-                lines = pl.read_csv(
-                    piece,
-                    has_header=False,
-                    separator="\x01",
-                    quote_char=None,
-                    schema={"text": pl.String()},
-                    encoding="utf8",
-                    raise_if_empty=False,
-                )
-            except pl.exceptions.PolarsError:  # not UTF-8, or anything else polars cannot split
-                return None
-            height = lines.height
-            ends = piece.endswith(b"\n")
-            if height != piece.count(b"\n") + (0 if ends else 1):
-                return None
-            if (lines.get_column("text").str.len_bytes().sum() or 0) != len(piece) - (height if ends else height - 1):
-                return None  # every byte a line's, or a line end
+            lines = _lines(piece)
+            if lines is None:
+                raw = piece.split(b"\n")
+                if piece.endswith(b"\n"):
+                    raw.pop()  # (after the last line end: no line)
+                for start in range(0, len(raw), BLOCK):
+                    others = []
+                    for i, text in enumerate(raw[start : start + BLOCK], start=number + start):
+                        row = jsonl_row(text, source, i)
+                        if row is not None:
+                            others.append((i, row))
+                    yield ColumnarBlock(_ROWS.to_frame(), others)
+                number += len(raw)
+                continue
             lines = lines.with_row_index("line", offset=number)
-            number += height
-            for start in range(0, height, _SLICE):
-                part = lines.slice(start, _SLICE)
-                part = part.with_columns(
-                    ok=text.str.contains(GATE).fill_null(False) & (text.str.len_bytes() <= MAX_LINE)
-                )
-                decoded.append(
-                    part.filter("ok")
-                    .select(pl.col("line").cast(pl.Int64), text.str.json_decode(_DECODED).alias("r"))
-                    .unnest("r")
-                    .with_columns(day=pl.col("date").str.to_date("%Y-%m-%d", strict=False))
-                )
-                for line, raw in part.filter(~pl.col("ok") & text.is_not_null()).select("line", "text").iter_rows():
-                    row = jsonl_row(raw.encode(), source, line)
-                    if row is not None:
-                        others.append((line, row))
-    if not decoded:
-        return None  # an empty file
-    return ColumnarFile(pl.concat(decoded), others)
+            number += lines.height
+            for start in range(0, lines.height, BLOCK):
+                yield _block(lines.slice(start, BLOCK), source)
+
+
+def _lines(piece: bytes) -> pl.DataFrame | None:
+    """The lines of a piece as polars splits them (a ``text`` column; null for an empty line), or None when
+    that split cannot be trusted to be the per-row reader's."""
+    if b"\r" in piece or b"\x01" in piece:
+        return None
+    try:
+        lines = pl.read_csv(
+            piece,
+            has_header=False,
+            separator="\x01",
+            quote_char=None,
+            schema={"text": pl.String()},
+            encoding="utf8",
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError:  # not UTF-8, or anything else polars cannot split
+        return None
+    height = lines.height
+    ends = piece.endswith(b"\n")
+    if height != piece.count(b"\n") + (0 if ends else 1):
+        return None
+    if (lines.get_column("text").str.len_bytes().sum() or 0) != len(piece) - (height if ends else height - 1):
+        return None  # every byte a line's, or a line end
+    return lines
+
+
+def _block(lines: pl.DataFrame, source: str) -> ColumnarBlock:
+    text = pl.col("text")
+    decoded: list[pl.DataFrame] = []
+    others: list[tuple[int, Rec | BadRow]] = []
+    for start in range(0, lines.height, _SLICE):
+        part = lines.slice(start, _SLICE)
+        part = part.with_columns(ok=text.str.contains(GATE).fill_null(False) & (text.str.len_bytes() <= MAX_LINE))
+        decoded.append(
+            part.filter("ok")
+            .select(pl.col("line").cast(pl.Int64), text.str.json_decode(_DECODED).alias("r"))
+            .unnest("r")
+            .with_columns(day=pl.col("date").str.to_date("%Y-%m-%d", strict=False))
+        )
+        for line, raw in part.filter(~pl.col("ok") & text.is_not_null()).select("line", "text").iter_rows():
+            row = jsonl_row(raw.encode(), source, line)
+            if row is not None:
+                others.append((line, row))
+    return ColumnarBlock(pl.concat(decoded).cast(_ROWS), others)
 
 
 def _pieces(handle: BinaryIO) -> Iterator[bytes]:
@@ -190,7 +220,6 @@ class Known:
     people: pl.Series
     span: tuple[dt.date, dt.date]
     as_of: dt.date
-    earlier: pl.Series  # ids read before this file (any row that showed one)
 
 
 def _implode_taken() -> bool:
@@ -216,7 +245,8 @@ def vouched(rows: pl.DataFrame, known: Known, others: Iterable[tuple[int, Rec | 
     """Whether the intake can take each decoded row without a per-row look: valid to the record schema as
     :func:`~rules_engine.load.inputs.check_record` has it, of a known organisation and type, dated inside the
     span and not after the evaluation date, naming only people on the roster, and an id no other row of the
-    file (decoded or read row by row) and no earlier file shows. False: the row goes through the per-row checks."""
+    block (decoded or read row by row) shows. False: the row goes through the per-row checks. (Whether an
+    earlier block or file showed the id is the index's to say: :meth:`rules_engine.load.dedup.SeenIds.seen`.)"""
     seen_here = pl.Series(
         [row.id if isinstance(row, Rec) else row.record_id for _, row in others], dtype=pl.String
     ).drop_nulls()
@@ -237,7 +267,7 @@ def vouched(rows: pl.DataFrame, known: Known, others: Iterable[tuple[int, Rec | 
     ok &= pl.col("chair").is_null() | pl.col("chair").is_in(people)
     ok &= pl.col("participants").is_null() | pl.col("participants").list.eval(pl.element().is_in(people)).list.all()
     ids = pl.col("id")
-    ok &= ~ids.is_duplicated() & ~ids.is_in(_among(seen_here)) & ~ids.is_in(_among(known.earlier))
+    ok &= ~ids.is_duplicated() & ~ids.is_in(_among(seen_here))
     return rows.select(ok.fill_null(False).alias("ok")).to_series()
 
 
@@ -270,6 +300,24 @@ def checked(rows: pl.DataFrame, source: str) -> Iterator[tuple[int, Rec | BadRow
         yield values[0], check_record(data, source, values[0])
 
 
+def digests(frame: pl.DataFrame) -> pl.Series:
+    """A digest of each record's content in a :data:`RECORD_FRAME` block (not its id, source or line; the
+    participants and tags as sets), to tell an identical duplicate from a conflicting one. Negative (an
+    ``Int64`` below zero): the intake's per-row digests are CRCs, never negative, so the two kinds are not
+    compared by mistake."""
+    element = pl.element().hash(seed=7)
+    content = pl.struct(
+        "org",
+        "type",
+        "date",
+        "chair",
+        "portfolio",
+        pl.col("participants").list.eval(element).list.sum().alias("people"),
+        pl.col("tags").list.eval(element).list.sum().alias("tags"),
+    )
+    return frame.select((-(content.hash(seed=11) // 4).cast(pl.Int64) - 1).alias("digest")).to_series()
+
+
 def recs_frame(recs: list[Rec]) -> pl.DataFrame:
     """Records checked row by row, in the layout of :data:`RECORD_FRAME`."""
     return pl.DataFrame(
@@ -282,11 +330,27 @@ def recs_frame(recs: list[Rec]) -> pl.DataFrame:
             "portfolio": [r.portfolio for r in recs],
             "source": [r.source for r in recs],
             "line": [r.line for r in recs],
-            "participants": [sorted(r.participants) for r in recs],
-            "tags": [sorted(r.tags) for r in recs],
-            "unknown": [sorted(r.unknown) for r in recs],
+            "participants": _lists([r.participants for r in recs]),
+            "tags": _lists([r.tags for r in recs]),
+            "unknown": _lists([r.unknown for r in recs]),
         },
         schema=RECORD_FRAME,
+    )
+
+
+def _lists(sets: list[frozenset[str]]) -> pl.Series:
+    """`sets` as a column of sorted lists, built from one flat column (polars builds a column of Python lists
+    one list at a time: about 30 us a row)."""
+    rows = [i for i, items in enumerate(sets) for _ in items]
+    flat = [item for items in sets for item in sorted(items)]
+    lists = pl.DataFrame({"row": rows, "item": flat}, schema={"row": pl.Int64(), "item": pl.String()})
+    lists = lists.group_by("row").agg("item")  # (each list keeps its order)
+    every = pl.DataFrame({"row": pl.int_range(0, len(sets), dtype=pl.Int64, eager=True)})
+    return (
+        every.join(lists, on="row", how="left")
+        .sort("row")
+        .select(pl.col("item").fill_null(pl.lit([], dtype=pl.List(pl.String()))))
+        .to_series()
     )
 
 
