@@ -41,7 +41,9 @@ def test_lines_from_columns_are_the_bytes_of_finding_dict(layout: str, lists: st
     obligations."""
     monkeypatch.setattr("rules_engine.finding_lines.CHUNK", 97)
     monkeypatch.setattr("rules_engine.tally.CHUNK_RECORDS", 5)
-    monkeypatch.setattr("rules_engine.tally._REASON_TEXTS", 2)  # the reasons' texts made again, chunk after chunk
+    monkeypatch.setattr(
+        "rules_engine.finding_lines._REASON_TEXTS", 2
+    )  # the reasons' texts made again, chunk after chunk
     run = prepare(
         RULES,
         EXAMPLE / "roster.yaml",

@@ -32,10 +32,11 @@ from .model.roster import Organisation
 from .periods import Period
 from .plan import Obligation
 from .render.csv import COLUMNS, dict_cells, set_by_text
-from .tally import JsonLists, Tallied
+from .tally import Tallied
 from .texts import NA, UNK
 
 CHUNK = 4096  # findings turned into columns at a time (bounds the memory of the columns)
+_REASON_TEXTS = 8192  # rejected candidates' reason texts kept for reuse while writing (then made again)
 SEPARATOR = ",\n    "  # between two findings in a JSON report (see rules_engine.render.json)
 
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'
@@ -187,7 +188,7 @@ class LineMaker:
     ) -> Iterator[tuple[list[tuple[Obligation, Decision]], int]]:
         if self.tallied is not None and not self.tallied.filled:
             rows = pl.Series([ob.row if ob.row >= 0 else None for ob, _ in decided()], dtype=pl.Int64)
-            self.lists = self.tallied.json_lists(rows)
+            self.lists = JsonLists(self.tallied, escaped_column(self.tallied.ids), rows)
         chunk: list[tuple[Obligation, Decision]] = []
         start = 0
         for item in decided():
@@ -677,3 +678,95 @@ class LineMaker:
             message_zh = message_zh.scatter(where, made.get_column("zh"))
             message_en = message_en.scatter(where, made.get_column("en"))
         return message_zh, message_en
+
+
+class JsonLists:
+    """The ``evidence`` and ``rejected`` lists of the tallied obligations (:class:`rules_engine.tally.Tallied`) as
+    the compact JSON a finding holds, for findings written in the order of `rows` (the tally number of each
+    finding's obligation, null for one not tallied), a chunk at a time (:meth:`chunk`): the lists are held as
+    rows and reason numbers, made into text (and their reasons' texts made, the last few thousand kept for
+    reuse) only for the chunk being written. `ids`: the record ids, JSON-escaped."""
+
+    def __init__(self, tallied: Tallied, ids: pl.Series, rows: pl.Series) -> None:
+        self.tallied, self.ids, self.rows = tallied, ids, rows.cast(pl.UInt32)
+        self.texts: dict[tuple[Any, ...], int] = {}  # a reason (rule, why, window, area) -> its number in `made`
+        self.made: list[str] = []  # the reasons' texts as JSON
+        self.column = pl.Series(dtype=pl.String)  # the same, as a column
+
+    def chunk(self, start: int, end: int, with_rejected: bool = True) -> tuple[pl.Series, pl.Series]:
+        """The lists of the findings at positions `start` to `end` (exclusive), ``[]`` for none (the rejected
+        lists all ``[]`` without `with_rejected`)."""
+        n = end - start
+        obs = self.rows.slice(start, n)
+        evidence = pl.Series("evidence", ["[]"] * n, dtype=pl.String)
+        part = self._of(self.tallied.evidence, obs)
+        if part is not None:
+            part = part.with_columns(id=self.ids.gather(part.get_column("row")))
+            joined = part.group_by("pos", maintain_order=True).agg(pl.col("id").str.join('","'))
+            made = joined.select(pl.concat_str(pl.lit('["'), pl.col("id"), pl.lit('"]'))).to_series()
+            evidence = evidence.scatter(joined.get_column("pos"), made)
+        rejected = pl.Series("rejected", ["[]"] * n, dtype=pl.String)
+        part = self._of(self.tallied.rejected, obs) if with_rejected else None
+        if part is not None:
+            part = part.with_columns(id=self.ids.gather(part.get_column("row")), text=self._reasons(part, obs))
+            item = pl.concat_str(
+                pl.lit('{"record":"'), pl.col("id"), pl.lit('","reason":'), pl.col("text"), pl.lit("}")
+            )
+            joined = part.group_by("pos", maintain_order=True).agg(item.str.join(",").alias("items"))
+            made = joined.select(pl.concat_str(pl.lit("["), pl.col("items"), pl.lit("]"))).to_series()
+            rejected = rejected.scatter(joined.get_column("pos"), made)
+        return evidence, rejected
+
+    @staticmethod
+    def _of(frame: pl.DataFrame | None, obs: pl.Series) -> pl.DataFrame | None:
+        """The rows of `frame` (sorted by ``ob``) of the obligations `obs` (null: none), each with ``pos``, the
+        position of its obligation in `obs`: in the order of the positions, then of `frame`."""
+        if frame is None or frame.height == 0:
+            return None
+        numbers = frame.get_column("ob")
+        wanted = obs.fill_null(0)
+        spans = pl.DataFrame(
+            {
+                "pos": pl.int_range(0, obs.len(), dtype=pl.UInt32, eager=True),
+                "lo": numbers.search_sorted(wanted, "left"),
+                "hi": numbers.search_sorted(wanted, "right"),
+                "tallied": obs.is_not_null(),
+            }
+        ).filter(pl.col("tallied") & (pl.col("hi") > pl.col("lo")))
+        if spans.height == 0:
+            return None
+        at = spans.select("pos", at=pl.int_ranges("lo", "hi", dtype=pl.Int64)).explode("at")
+        return frame.drop("ob")[at.get_column("at")].with_columns(at.get_column("pos"))
+
+    def _reasons(self, part: pl.DataFrame, obs: pl.Series) -> pl.Series:
+        """The JSON text of each rejected candidate's reason (`part`, the chunk's, with ``pos`` and ``why``): the
+        same why under the same rule reads the same, but for the judged window (an ``outside`` why) and the
+        portfolio area (a ``portfolio`` why). The last few thousand texts are kept for reuse."""
+        tallied = self.tallied
+        if len(self.made) > _REASON_TEXTS:  # most are one person's window: kept for a while, not the whole run
+            self.texts, self.made, self.column = {}, [], pl.Series(dtype=pl.String)
+        numbers = obs.gather(part.get_column("pos"))
+        distinct = numbers.unique().sort()
+        width = len(tallied.whys)
+        # (obligation, why) as one number: its obligation's place in `distinct`, then the why
+        keys = distinct.search_sorted(numbers).cast(pl.UInt64) * width + part.get_column("why").cast(pl.UInt64)
+        pairs = keys.unique().sort()
+        texts, made, whys = self.texts, self.made, tallied.whys
+        judged = [tallied.obs[i] for i in distinct.to_list()]  # (a chunk's: few)
+        found, new = [], len(made)
+        for key in pairs.to_list():
+            ob, why = judged[key // width], whys[key % width]
+            window = ob.window if why[0] == "outside" else None
+            area = ob.portfolio if why[0] == "portfolio" else None
+            span = (window.start, window.end) if window is not None else None
+            cached = (ob.rule.index, key % width, span, area)
+            text = texts.get(cached)
+            if text is None:
+                reason = _reason_text(ob.rule, why, Period(*span) if span is not None else None, area)
+                text = texts[cached] = len(made)
+                made.append(orjson.dumps(reason).decode())
+            found.append(text)
+        if len(made) > new:  # (the texts as a column, extended by the new ones)
+            self.column = self.column.extend(pl.Series(made[new:], dtype=pl.String))
+        chosen = pl.Series(found, dtype=pl.UInt32).gather(pairs.search_sorted(keys))
+        return self.column.gather(chosen)
