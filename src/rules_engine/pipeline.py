@@ -277,15 +277,12 @@ def conclude(
         if escalation_layers:
             with tracer.stage("escalate") as raising, Decider(escalation_table, ESCALATION_FIELDS) as decider:
                 for layer in escalation_layers:  # findings are facts for the rules that read them
-                    raised_by_org = []
-                    for group, decisions in zip(groups, statuses, strict=True):
-                        lower = list(zip(group, decisions, strict=True))
-                        planned = escalation.plan_escalations(
-                            layer, group[0].org.id, index, period, lower, compiled, max_evidence
-                        )
+                    raised_by_org = escalation.plan_layer(
+                        layer, groups, statuses, index, period, compiled, max_evidence
+                    )
+                    for planned in raised_by_org:
                         planned.sort(key=lambda item: item[0].sort_key())
-                        apply_waivers((ob for ob, _counts in planned), loaded_waivers, day)
-                        raised_by_org.append(planned)
+                    apply_waivers((ob for planned in raised_by_org for ob, _counts in planned), loaded_waivers, day)
                     rows = [escalation.fact_row(ob, counts) for planned in raised_by_org for ob, counts in planned]
                     raised = _split(decider.decide(rows), [len(planned) for planned in raised_by_org])
                     for group, decisions, planned, decided in zip(groups, statuses, raised_by_org, raised, strict=True):
