@@ -70,20 +70,19 @@ def plan_layer(
     rule of the layer counts are kept (few: most findings are fulfilled), and each rule then sums up its own
     among those."""
     specs = [_Spec(rule, compiled, period) for rule in rules]
-    read = frozenset(index_ for spec in specs for index_ in spec.reads)
+    read = frozenset(r for spec in specs for r in spec.reads)
     counted = frozenset(name for spec in specs for name in spec.categories)
     out: list[Planned] = []
     for group, decisions in zip(groups, statuses, strict=True):
         org = index.orgs[group[0].org.id]
         kept = [
-            (ob, ob.rule.index, d.name)
+            (ob, ob.rule.index, d.name, _label(ob))
             for ob, d in zip(group, decisions, strict=True)
             if d.name in counted and ob.rule.index in read
         ]
         planned: Planned = []
-        labels: dict[int, str] = {}  # id(lower obligation) -> its label, once per organisation
         for spec in specs:
-            spec.plan(org, kept, index, period, compiled, max_evidence, labels, planned)
+            spec.plan(org, kept, index, period, compiled, max_evidence, planned)
         out.append(planned)
     return out
 
@@ -99,7 +98,8 @@ def fact_row(ob: Obligation, counts: Counts) -> tuple[int, ...]:
     )
 
 
-Kept = tuple[Obligation, int, str]  # a lower finding: its obligation, its rule's index, its decision's name
+Kept = tuple[Obligation, int, str, str]  # a lower finding: its obligation, rule index, decision name, label
+Read = tuple[Obligation, int, str]  # a lower finding a rule reads: its obligation, category (see _Spec), label
 
 
 class _Spec:
@@ -136,7 +136,6 @@ class _Spec:
         period: Period,
         compiled: CompiledRules,
         max_evidence: int,
-        labels: dict[int, str],
         out: Planned,
     ) -> None:
         """The rule's obligations in `org`, each with its counts, appended to `out`."""
@@ -150,57 +149,57 @@ class _Spec:
             ob = Obligation(rule, org, "organisation", org.id, org.name, period, None, na="kind_not_covered")
             out.append((ob, _NOTHING))
             return
-        reads = self.reads
-        mine = [(ob, name) for ob, r, name in kept if r in reads]
+        reads, categories = self.reads, self.categories
+        mine = [
+            (ob, category, label)
+            for ob, r, name, label in kept
+            if r in reads and (category := categories.get(name, -1)) >= 0
+        ]
         need: int | None = None  # the fewest people that reach the share of the team (None: no team)
         if self.share is not None:
             team = len(holders_by_person(index.holders.get(org.id, []), self.team_roles, period))
             need = math.ceil(self.share * team) if team else None
         if spec.subject is SubjectKind.organisation:
             ob = Obligation(rule, org, "organisation", org.id, org.name, period, self.judged, na=self.why)
-            out.append((ob, self.count(ob, mine, need, max_evidence, labels)))
+            out.append((ob, self.count(ob, mine, need, max_evidence)))
             return
-        by_subject: dict[str, list[tuple[Obligation, str]]] = {}
+        by_subject: dict[str, list[Read]] = {}
         for item in mine:
             by_subject.setdefault(item[0].subject_id, []).append(item)
         for posts in holders_by_person(index.holders.get(org.id, []), spec.roles, period).values():
             person = posts[0].person
             role = posts[-1].post.role.value
             ob = Obligation(rule, org, "person", person.id, person.name, period, self.judged, na=self.why, role=role)
-            out.append((ob, self.count(ob, by_subject.get(person.id, ()), need, max_evidence, labels)))
+            out.append((ob, self.count(ob, by_subject.get(person.id, ()), need, max_evidence)))
 
     def count(
         self,
         ob: Obligation,
-        read: Sequence[tuple[Obligation, str]],
+        read: Sequence[Read],
         need: int | None,
         max_evidence: int,
-        labels: dict[int, str],
     ) -> Counts:
         """Sum up the lower findings `read` (in report order; the finding's count and evidence are set on `ob`,
         the fact's fields returned). For each level: the count (findings, or distinct portfolio areas, rules
         or people, among the findings with a counted status about one of the roles), how many findings with a
         counted status are about a secretary, and how many more people the share of the team needs (`need`
         people; 0: reached; 1 when there is no team: never reached; 0 without a share)."""
-        categories, roles, counting, secretary_too = self.categories, self.roles, self.esc.count, self.secretary_too
+        roles, counting, secretary_too = self.roles, self.esc.count, self.secretary_too
         keys: tuple[set[str], set[str], set[str]] = (set(), set(), set())
         found = [0, 0, 0]  # per category
         secretary = [0, 0, 0]
-        hits: list[Obligation] = []  # the findings counted (category 0), in report order
-        extra: list[Obligation] = []  # the secretary's, when not counted
-        for lower, name in read:
-            category = categories.get(name)
-            if category is None:
-                continue
+        hits: list[str] = []  # the labels of the findings counted (category 0), in report order
+        extra: list[str] = []  # the secretary's, when not counted
+        for lower, category, label in read:
             role = lower.role
             if role == _SECRETARY:
                 secretary[category] += 1
                 if secretary_too and not category:
-                    extra.append(lower)
+                    extra.append(label)
             if roles and role not in roles:
                 continue
             if not category:
-                hits.append(lower)
+                hits.append(label)
             if counting == "findings":
                 found[category] += 1
             elif counting == "portfolios":
@@ -217,13 +216,7 @@ class _Spec:
             k = (len(mine), len(mine | pending) if pending else len(mine), len(mine | doubt) if doubt else len(mine))
         gaps = (0, 0, 0) if self.share is None else tuple(max(0, need - n) if need is not None else 1 for n in k)
         ob.count = k[0]
-        evidence = []
-        for lower in (hits + extra)[:max_evidence]:
-            label = labels.get(id(lower))
-            if label is None:
-                label = labels[id(lower)] = _label(lower)
-            evidence.append(label)
-        ob.evidence = evidence or None
+        ob.evidence = (hits + extra)[:max_evidence] or None
         return (*k, secretary[0], secretary[0] + secretary[1], secretary[0] + secretary[2], *gaps)
 
 
@@ -239,11 +232,11 @@ def _category(status: Status, wanted: set[Status]) -> int | None:
 
 
 def _label(ob: Obligation) -> str:
-    """How a lower finding is named in an escalation's evidence: rule, subject and period."""
-    parts = [ob.rule.rule.id, ob.subject_id]
+    """How a lower finding is named in an escalation's evidence: rule, subject and period (rule/subject/
+    [second/][portfolio/]period)."""
+    head = f"{ob.rule.loaded.rule.id}/{ob.subject_id}/"
     if ob.second:
-        parts.append(ob.second)
+        head += f"{ob.second}/"
     if ob.portfolio:
-        parts.append(ob.portfolio)
-    parts.append(ob.period.label)
-    return "/".join(parts)
+        head += f"{ob.portfolio}/"
+    return head + ob.period.label
