@@ -15,7 +15,6 @@ rules; they are evaluated layer by layer, and cycles are refused when the rules 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from .compile import ESCALATION_FIELDS, CompiledRule, CompiledRules, Decision
@@ -158,7 +157,7 @@ class _Spec:
         need: int | None = None  # the fewest people that reach the share of the team (None: no team)
         if self.share is not None:
             team = len(holders_by_person(index.holders.get(org.id, []), self.team_roles, period))
-            need = math.ceil(self.share * team) if team else None
+            need = -(-self.share.numerator * team // self.share.denominator) if team else None  # ceil(share * team)
         if spec.subject is SubjectKind.organisation:
             ob = Obligation(rule, org, "organisation", org.id, org.name, period, self.judged, na=self.why)
             out.append((ob, self.count(ob, mine, need, max_evidence)))
