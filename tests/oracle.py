@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
 from rules_engine.compile import CompiledRule, CompiledRules, decide
+from rules_engine.model.findings import Finding
 from rules_engine.model.roster import Roster
-from rules_engine.model.rules import Match, SubjectKind
+from rules_engine.model.rules import Match, Role, SubjectKind
 from rules_engine.periods import Period, month_day
 
 Key = tuple[str, str, str, str, str, str, str, str]  # org, rule, kind, subject, second, portfolio, period, window
@@ -344,3 +346,81 @@ def _triggers(
         )
         tainted = _tainted(rule, org, window, bad, types, as_of)
         out[key] = (_status(compiled, rule, count, as_of > judged.end, tainted), count)
+
+
+EscalationKey = tuple[str, str, str]  # org, rule, subject
+EscalationOutcome = tuple[str, int, list[str]]  # status, count, evidence
+
+
+def reference_escalations(
+    compiled: CompiledRules, roster: Roster, findings: Sequence[Finding], period: Period, max_evidence: int
+) -> dict[EscalationKey, EscalationOutcome]:
+    """Every escalation finding as key -> (status, count, evidence), summed up again from the lower findings
+    as the report lists them (its order is the order the evidence names them in), with loops and sets only.
+    Escalation rules that read escalation rules read the report's escalation findings: each layer is checked
+    on its own inputs, and those are checked too."""
+    out: dict[EscalationKey, EscalationOutcome] = {}
+    posts = [(person, post) for person in roster.people for post in person.posts]
+    for org in roster.organisations:
+        for rule in compiled.rules:
+            spec, esc = rule.rule, rule.rule.escalate
+            if esc is None or rule.scope is not None:
+                continue
+            in_force = rule.effective.to is None or rule.effective.to >= period.end
+            assert rule.effective.from_ <= period.start and in_force, "the oracle judges rules in force only"
+            if org.kind not in spec.org_kinds:
+                out[(org.id, spec.id, org.id)] = ("not_applicable", 0, [])
+                continue
+            lower = [f for f in findings if f.organisation.id == org.id and f.rule_id in esc.rules]
+
+            def holders(roles: Iterable[Any], org_id: str = org.id) -> list[str]:
+                found: list[str] = []
+                for person, post in posts:
+                    overlaps = post.start <= period.end and (post.end is None or post.end >= period.start)
+                    if post.org == org_id and post.role in roles and overlaps and person.id not in found:
+                        found.append(person.id)
+                return found
+
+            if spec.subject is SubjectKind.organisation:
+                subjects = [(org.id, lower)]
+            else:
+                subjects = [(pid, [f for f in lower if f.subject.id == pid]) for pid in holders(spec.roles)]
+            team = len(holders(esc.roles or list(Role)))
+            roles = {r.value for r in esc.roles}
+            for subject, mine in subjects:
+                fact = {"r": rule.index, "na": 0, "unk": 0, "wv": 0}
+                count, shown = 0, []
+                for suffix, more in (("", set()), ("p", {"pending"}), ("u", {"undeterminable"})):
+                    counted = set(esc.status) | more
+                    hits = [f for f in mine if f.status.value in counted and (not roles or f.subject.role in roles)]
+                    if esc.count == "portfolios":
+                        k = len({f.subject.portfolio for f in hits if f.subject.portfolio})
+                    elif esc.count == "rules":
+                        k = len({f.rule_id for f in hits})
+                    elif esc.count == "people":
+                        k = len({f.subject.id for f in hits if f.subject.kind in ("person", "portfolio", "pair")})
+                    else:
+                        k = len(hits)
+                    secretary = [f for f in mine if f.status.value in counted and f.subject.role == "secretary"]
+                    gap = 0
+                    if esc.raise_share is not None:
+                        share = Fraction(esc.raise_share.replace(" ", "")) if isinstance(esc.raise_share, str) else None
+                        assert share is not None, "the test rules give shares as fractions"
+                        gap = max(0, (math.ceil(share * team) if team else k + 1) - k)
+                    fact.update({f"k{suffix}": k, f"sec{suffix}": len(secretary), f"gap{suffix}": gap})
+                    if not suffix:
+                        count = k
+                        shown = hits + ([f for f in secretary if f not in hits] if esc.with_secretary else [])
+                (decision,) = decide(compiled.decisions, fact)
+                evidence = [_label(f) for f in shown][:max_evidence]
+                out[(org.id, spec.id, subject)] = (decision.status.value, count, evidence)
+    return out
+
+
+def _label(f: Finding) -> str:
+    parts = [f.rule_id, f.subject.id]
+    if f.subject.second is not None:
+        parts.append(f.subject.second.id)
+    if f.subject.portfolio:
+        parts.append(f.subject.portfolio)
+    return "/".join([*parts, f.period.label])

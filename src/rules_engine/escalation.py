@@ -15,16 +15,14 @@ rules; they are evaluated layer by layer, and cycles are refused when the rules 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from .compile import ESCALATION_FIELDS, CompiledRule, CompiledRules, Decision
 from .model.findings import Status
-from .model.rules import Escalate, Role, SubjectKind, share_fraction
+from .model.roster import Organisation
+from .model.rules import Role, SubjectKind, share_fraction
 from .periods import Period
 from .plan import Obligation, RosterIndex, clip_window, holders_by_person
-
-Decided = tuple[Obligation, Decision]
 
 
 def layers(compiled: CompiledRules) -> list[list[CompiledRule]]:
@@ -48,49 +46,43 @@ def _reads(rule: CompiledRule) -> list[str]:
 
 
 Counts = tuple[int, ...]  # the values of compile.ESCALATION_FIELDS[3:] (k ... gapu), in that order
+Planned = list[tuple[Obligation, Counts]]
 _NOTHING: Counts = (0,) * (len(ESCALATION_FIELDS) - 3)
+_SECRETARY = Role.secretary.value
+_PEOPLE_KINDS = frozenset({"person", "portfolio", "pair"})  # the subject kinds counted as people
 
 
-def plan_escalations(
+def plan_layer(
     rules: Sequence[CompiledRule],
-    org_id: str,
+    groups: Sequence[Sequence[Obligation]],
+    statuses: Sequence[Sequence[Decision]],
     index: RosterIndex,
     period: Period,
-    lower: Sequence[Decided],
     compiled: CompiledRules,
     max_evidence: int = 20,
-) -> list[tuple[Obligation, Counts]]:
-    """The escalation obligations of one organisation, each with its lower findings summed up."""
-    org = index.orgs[org_id]
-    out: list[tuple[Obligation, Counts]] = []
-    for rule in rules:
-        spec = rule.rule
-        esc = spec.escalate
-        assert esc is not None
-        if not index.applies(rule, org.id, compiled.variants(spec.id)):
-            continue
-        if rule.retired_by is not None:
-            out.append((Obligation(rule, org, "organisation", org.id, org.name, period, None, na="retired"), _NOTHING))
-            continue
-        if org.kind not in spec.org_kinds:
-            ob = Obligation(rule, org, "organisation", org.id, org.name, period, None, na="kind_not_covered")
-            out.append((ob, _NOTHING))
-            continue
-        judged, why = clip_window(rule, period, None)
-        read = [(ob, d) for ob, d in lower if ob.rule.rule.id in esc.rules]
-        if spec.subject is SubjectKind.organisation:
-            ob = Obligation(rule, org, "organisation", org.id, org.name, period, judged, na=why)
-            out.append((ob, _count(ob, esc, read, index, org.id, period, max_evidence)))
-            continue
-        by_subject: dict[str, list[Decided]] = {}
-        for o, d in read:
-            by_subject.setdefault(o.subject_id, []).append((o, d))
-        for posts in holders_by_person(index.holders.get(org.id, []), spec.roles, period).values():
-            person = posts[0].person
-            ob = Obligation(
-                rule, org, "person", person.id, person.name, period, judged, na=why, role=posts[-1].post.role.value
-            )
-            out.append((ob, _count(ob, esc, by_subject.get(person.id, []), index, org.id, period, max_evidence)))
+) -> list[Planned]:
+    """The escalation obligations of one layer of rules, for each organisation's decided findings (`groups`
+    with their `statuses`, in report order), each with its lower findings summed up; one list per group, in
+    group order, each in the order of `rules` (not sorted).
+
+    The findings of each organisation are read once: those of a rule the layer reads and with a status some
+    rule of the layer counts are kept (few: most findings are fulfilled), and each rule then sums up its own
+    among those."""
+    specs = [_Spec(rule, compiled, period) for rule in rules]
+    read = frozenset(r for spec in specs for r in spec.reads)
+    counted = frozenset(name for spec in specs for name in spec.categories)
+    out: list[Planned] = []
+    for group, decisions in zip(groups, statuses, strict=True):
+        org = index.orgs[group[0].org.id]
+        kept = [
+            (ob, ob.rule.index, d.name, _label(ob))
+            for ob, d in zip(group, decisions, strict=True)
+            if d.name in counted and ob.rule.index in read
+        ]
+        planned: Planned = []
+        for spec in specs:
+            spec.plan(org, kept, index, period, compiled, max_evidence, planned)
+        out.append(planned)
     return out
 
 
@@ -105,67 +97,145 @@ def fact_row(ob: Obligation, counts: Counts) -> tuple[int, ...]:
     )
 
 
-def _count(
-    ob: Obligation,
-    esc: Escalate,
-    read: Sequence[Decided],
-    index: RosterIndex,
-    org: str,
-    period: Period,
-    max_evidence: int,
-) -> Counts:
-    """Sum up the lower findings (the finding's count and evidence on `ob`; the fact's fields returned)."""
-    wanted = {Status(s) for s in esc.status}
-    levels = [_tally(esc, read, statuses, index, org, period) for statuses in (wanted, wanted | {Status.pending})]
-    levels.append(_tally(esc, read, wanted | {Status.undeterminable}, index, org, period))
-    ob.count, hits = levels[0][0], levels[0][3]
-    shown = list(hits)
-    if esc.with_secretary:  # the secretary's own findings are part of why it was raised
-        shown += [(o, d) for o, d in read if d.status in wanted and _role(o) == Role.secretary and (o, d) not in shown]
-    ob.evidence = [_label(o) for o, _ in shown][:max_evidence] or None
-    return (*(lv[0] for lv in levels), *(lv[1] for lv in levels), *(lv[2] for lv in levels))
+Kept = tuple[Obligation, int, str, str]  # a lower finding: its obligation, rule index, decision name, label
+Read = tuple[Obligation, int, str]  # a lower finding a rule reads: its obligation, category (see _Spec), label
 
 
-def _tally(
-    esc: Escalate, read: Sequence[Decided], wanted: set[Status], index: RosterIndex, org: str, period: Period
-) -> tuple[int, int, int, list[Decided]]:
-    """When findings with a status in `wanted` count: (the count, how many of the findings read are about a
-    secretary, how many more people the share of the team needs (0: reached; 0 without a share), the
-    lower findings counted)."""
-    roles = set(esc.roles)
-    hits = [(o, d) for o, d in read if d.status in wanted and (not roles or _role(o) in roles)]
-    keys: set[str]
-    if esc.count == "portfolios":
-        keys = {o.portfolio for o, _ in hits if o.portfolio}
-    elif esc.count == "rules":
-        keys = {o.rule.rule.id for o, _ in hits}
-    elif esc.count == "people":
-        keys = {o.subject_id for o, _ in hits if o.subject_kind in ("person", "portfolio", "pair")}
-    else:
-        keys = {str(i) for i in range(len(hits))}
-    gap = 0
-    if esc.raise_share is not None:
-        team = len(holders_by_person(index.holders.get(org, []), [Role(r) for r in roles] or list(Role), period))
-        # the fewest people that reach the share of the team: len(keys) / team >= share; never without a team
-        need = math.ceil(share_fraction(esc.raise_share) * team) if team else len(keys) + 1
-        gap = max(0, need - len(keys))
-    secretary = sum(1 for o, d in read if d.status in wanted and _role(o) == Role.secretary)
-    return len(keys), secretary, gap, hits
+class _Spec:
+    """What one escalation rule needs to sum up lower findings, worked out once per layer."""
+
+    def __init__(self, rule: CompiledRule, compiled: CompiledRules, period: Period) -> None:
+        esc = rule.rule.escalate
+        assert esc is not None
+        self.rule, self.esc = rule, esc
+        self.reads = frozenset(r.index for r in compiled.rules if r.rule.id in esc.rules)
+        wanted = {Status(s) for s in esc.status}
+        # each decision whose status counts, by how: one of the rule's statuses (0), else pending (1), else
+        # undeterminable (2); the three levels of compile.ESCALATION_FIELDS count 0, 0 and 1, 0 and 2
+        self.categories: dict[str, int] = {}
+        for d in compiled.decisions:
+            category = _category(d.status, wanted)
+            if category is not None:
+                if self.categories.get(d.name, category) != category:
+                    raise ValueError(f"two decisions named {d.name!r} with different statuses")
+                self.categories[d.name] = category
+        self.roles = frozenset(r.value for r in esc.roles)
+        # the secretary's own findings are part of why it was raised; when the secretary's role is counted
+        # (or every role is), they are among the findings counted already
+        self.secretary_too = esc.with_secretary and bool(self.roles) and _SECRETARY not in self.roles
+        self.team_roles = [Role(r) for r in self.roles] or list(Role)
+        self.share = share_fraction(esc.raise_share) if esc.raise_share is not None else None
+        self.judged, self.why = clip_window(rule, period, None)
+
+    def plan(
+        self,
+        org: Organisation,
+        kept: Sequence[Kept],
+        index: RosterIndex,
+        period: Period,
+        compiled: CompiledRules,
+        max_evidence: int,
+        out: Planned,
+    ) -> None:
+        """The rule's obligations in `org`, each with its counts, appended to `out`."""
+        rule, spec = self.rule, self.rule.rule
+        if not index.applies(rule, org.id, compiled.variants(spec.id)):
+            return
+        if rule.retired_by is not None:
+            out.append((Obligation(rule, org, "organisation", org.id, org.name, period, None, na="retired"), _NOTHING))
+            return
+        if org.kind not in spec.org_kinds:
+            ob = Obligation(rule, org, "organisation", org.id, org.name, period, None, na="kind_not_covered")
+            out.append((ob, _NOTHING))
+            return
+        reads, categories = self.reads, self.categories
+        mine = [
+            (ob, category, label)
+            for ob, r, name, label in kept
+            if r in reads and (category := categories.get(name, -1)) >= 0
+        ]
+        need: int | None = None  # the fewest people that reach the share of the team (None: no team)
+        if self.share is not None:
+            team = len(holders_by_person(index.holders.get(org.id, []), self.team_roles, period))
+            need = -(-self.share.numerator * team // self.share.denominator) if team else None  # ceil(share * team)
+        if spec.subject is SubjectKind.organisation:
+            ob = Obligation(rule, org, "organisation", org.id, org.name, period, self.judged, na=self.why)
+            out.append((ob, self.count(ob, mine, need, max_evidence)))
+            return
+        by_subject: dict[str, list[Read]] = {}
+        for item in mine:
+            by_subject.setdefault(item[0].subject_id, []).append(item)
+        for posts in holders_by_person(index.holders.get(org.id, []), spec.roles, period).values():
+            person = posts[0].person
+            role = posts[-1].post.role.value
+            ob = Obligation(rule, org, "person", person.id, person.name, period, self.judged, na=self.why, role=role)
+            out.append((ob, self.count(ob, by_subject.get(person.id, ()), need, max_evidence)))
+
+    def count(
+        self,
+        ob: Obligation,
+        read: Sequence[Read],
+        need: int | None,
+        max_evidence: int,
+    ) -> Counts:
+        """Sum up the lower findings `read` (in report order; the finding's count and evidence are set on `ob`,
+        the fact's fields returned). For each level: the count (findings, or distinct portfolio areas, rules
+        or people, among the findings with a counted status about one of the roles), how many findings with a
+        counted status are about a secretary, and how many more people the share of the team needs (`need`
+        people; 0: reached; 1 when there is no team: never reached; 0 without a share)."""
+        roles, counting, secretary_too = self.roles, self.esc.count, self.secretary_too
+        keys: tuple[set[str], set[str], set[str]] = (set(), set(), set())
+        found = [0, 0, 0]  # per category
+        secretary = [0, 0, 0]
+        hits: list[str] = []  # the labels of the findings counted (category 0), in report order
+        extra: list[str] = []  # the secretary's, when not counted
+        for lower, category, label in read:
+            role = lower.role
+            if role == _SECRETARY:
+                secretary[category] += 1
+                if secretary_too and not category:
+                    extra.append(label)
+            if roles and role not in roles:
+                continue
+            if not category:
+                hits.append(label)
+            if counting == "findings":
+                found[category] += 1
+            elif counting == "portfolios":
+                if lower.portfolio:
+                    keys[category].add(lower.portfolio)
+            elif counting == "rules":
+                keys[category].add(lower.rule.rule.id)
+            elif lower.subject_kind in _PEOPLE_KINDS:  # people
+                keys[category].add(lower.subject_id)
+        if counting == "findings":
+            k = (found[0], found[0] + found[1], found[0] + found[2])
+        else:
+            mine, pending, doubt = keys
+            k = (len(mine), len(mine | pending) if pending else len(mine), len(mine | doubt) if doubt else len(mine))
+        gaps = (0, 0, 0) if self.share is None else tuple(max(0, need - n) if need is not None else 1 for n in k)
+        ob.count = k[0]
+        ob.evidence = (hits + extra)[:max_evidence] or None
+        return (*k, secretary[0], secretary[0] + secretary[1], secretary[0] + secretary[2], *gaps)
 
 
-_ROLES = {r.value: r for r in Role}
-
-
-def _role(ob: Obligation) -> Role | None:
-    return _ROLES.get(ob.role) if ob.role is not None else None
+def _category(status: Status, wanted: set[Status]) -> int | None:
+    """How a lower finding's status counts (see _Spec.categories), or None: not at all."""
+    if status in wanted:
+        return 0
+    if status is Status.pending:
+        return 1
+    if status is Status.undeterminable:
+        return 2
+    return None
 
 
 def _label(ob: Obligation) -> str:
-    """How a lower finding is named in an escalation's evidence: rule, subject and period."""
-    parts = [ob.rule.rule.id, ob.subject_id]
+    """How a lower finding is named in an escalation's evidence: rule, subject and period (rule/subject/
+    [second/][portfolio/]period)."""
+    head = f"{ob.rule.loaded.rule.id}/{ob.subject_id}/"
     if ob.second:
-        parts.append(ob.second)
+        head += f"{ob.second}/"
     if ob.portfolio:
-        parts.append(ob.portfolio)
-    parts.append(ob.period.label)
-    return "/".join(parts)
+        head += f"{ob.portfolio}/"
+    return head + ob.period.label

@@ -280,21 +280,18 @@ def conclude(
     with tracer.stage("decide") as stage:
         base_table, escalation_table = tables(compiled)
         with Decider(base_table, OBLIGATION_FIELDS) as decider:
-            flat = decider.decide([_row(ob, day) for group in groups for ob in group])
+            flat = decider.decide(fact_rows(groups, day))
         statuses = _split(flat, [len(group) for group in groups])
         escalation_layers = escalation.layers(compiled)
         if escalation_layers:
             with tracer.stage("escalate") as raising, Decider(escalation_table, ESCALATION_FIELDS) as decider:
                 for layer in escalation_layers:  # findings are facts for the rules that read them
-                    raised_by_org = []
-                    for group, decisions in zip(groups, statuses, strict=True):
-                        lower = list(zip(group, decisions, strict=True))
-                        planned = escalation.plan_escalations(
-                            layer, group[0].org.id, index, period, lower, compiled, max_evidence
-                        )
+                    raised_by_org = escalation.plan_layer(
+                        layer, groups, statuses, index, period, compiled, max_evidence
+                    )
+                    for planned in raised_by_org:
                         planned.sort(key=lambda item: item[0].sort_key())
-                        apply_waivers((ob for ob, _counts in planned), loaded_waivers, day)
-                        raised_by_org.append(planned)
+                    apply_waivers((ob for planned in raised_by_org for ob, _counts in planned), loaded_waivers, day)
                     rows = [escalation.fact_row(ob, counts) for planned in raised_by_org for ob, counts in planned]
                     raised = _split(decider.decide(rows), [len(planned) for planned in raised_by_org])
                     for group, decisions, planned, decided in zip(groups, statuses, raised_by_org, raised, strict=True):
@@ -397,17 +394,24 @@ def roster_result(roster: RosterInput) -> RosterResult:
     return read_roster(roster)
 
 
-def _row(ob: Obligation, day: dt.date) -> tuple[int, ...]:
-    """An obligation's fact for the decide stage: (rule index, *compile.OBLIGATION_FIELDS)."""
-    return (
-        ob.rule.index,
-        ob.count,
-        1 if ob.window is not None and day > ob.window.end else 0,
-        1 if ob.taint else 0,
-        1 if (ob.na or ob.window is None) else 0,
-        1 if ob.unk else 0,
-        1 if ob.waiver is not None and not ob.waiver_expired else 0,
-    )
+def fact_rows(groups: Iterable[Iterable[Obligation]], day: dt.date) -> list[tuple[int, ...]]:
+    """Each obligation's fact for the decide stage, in order: (rule index, *compile.OBLIGATION_FIELDS), that is
+    the count, then 0/1 flags: due (its judged window ended before `day`), taint, not applicable (a reason, or
+    no judged window), roster gap, waived (by a waiver not expired). One expression over all obligations (no
+    call per obligation: there are millions)."""
+    return [
+        (
+            ob.rule.index,
+            ob.count,
+            0 if (window := ob.window) is None or day <= window.end else 1,
+            1 if ob.taint else 0,
+            1 if ob.na or window is None else 0,
+            1 if ob.unk else 0,
+            0 if ob.waiver is None or ob.waiver_expired else 1,
+        )
+        for group in groups
+        for ob in group
+    ]
 
 
 def _split(flat: list[Decision], sizes: Iterable[int]) -> list[list[Decision]]:

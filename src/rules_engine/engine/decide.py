@@ -119,16 +119,16 @@ class Decider:
         """The decision of every row, in row order; each distinct decision fact is decided once."""
         if self._backend is None:
             raise EngineError("the decider is closed")
-        raw: dict[Row, int] = {}  # row as given -> index of its decision fact (rows repeat: band each once)
+        raw: dict[Row, int] = dict.fromkeys(rows, 0)  # row as given -> its decision fact (rows repeat: band once)
         facts: dict[Row, int] = {}
-        for row in rows:
-            if row not in raw:
-                raw[row] = facts.setdefault(self.band(row), len(facts))
+        for row in raw:
+            raw[row] = facts.setdefault(self.band(row), len(facts))
         distinct = list(facts)
         self.distinct = len(distinct)
         names = self._decide(distinct)
-        decided = {row: self._by_name[names[i]] for row, i in raw.items()}
-        return [decided[row] for row in rows]
+        decisions = [self._by_name[name] for name in names]
+        decided = {row: decisions[i] for row, i in raw.items()}
+        return list(map(decided.__getitem__, rows))
 
     def _decide(self, distinct: Sequence[Row]) -> list[str]:
         """The decision name of each distinct fact, asserted in bounded partitions."""
