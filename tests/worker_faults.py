@@ -17,6 +17,6 @@ def die_at_the_end(conn: Connection) -> None:
     import pickle
 
     conn.recv_bytes()
-    while pickle.loads(conn.recv_bytes()) is not None:
+    while pickle.loads(conn.recv_bytes())[0] != "end":  # (kind, file) until the end
         pass
     os._exit(9)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, escalation
 from .atomic import files_under
@@ -33,6 +33,9 @@ from .plan import Obligation, RosterIndex, plan
 from .tally import Counter, Tallied
 from .trace import NullTracer, Tracer
 from .waive import apply_waivers
+
+if TYPE_CHECKING:
+    from .render.json import FileBlock
 
 RulesInput = CompiledRules | RuleSet | str | Path
 RosterInput = Roster | RosterResult | Mapping[str, Any] | str | Path
@@ -83,7 +86,9 @@ class Run:
             if keep is None or d.status in keep:
                 yield Finding.model_validate(finding_dict(ob, d.status, d.waives))
 
-    def json_findings(self, report_format: str, keys: Mapping[int, str], sep: str = SEPARATOR) -> Iterator[bytes]:
+    def json_findings(
+        self, report_format: str, keys: Mapping[int, str], sep: str = SEPARATOR
+    ) -> Iterator[bytes | FileBlock]:
         """The findings as the JSON writer takes them (:func:`rules_engine.render.json.write_json_lines`): compact
         JSON lines in report order, a block at a time, each block's lines joined by `sep` (by default the
         separator between findings in a report), in the v1 layout or (`report_format` ``v2``) the v2 layout,
