@@ -193,18 +193,25 @@ def prepare(
         raise InputError.of("arg.period.type", type=type(period).__name__)
     the_period = parse_period(period) if isinstance(period, str) else check_range(period)
     day = as_of_date(as_of)
-    with tracer.stage("roster") as stage:
-        the_roster = roster_result(roster)
-        index = RosterIndex(the_roster.roster)
-        stage.count(read=the_roster.read, used=the_roster.used, rejected=the_roster.rejected_units)
+    from .workers import prepare_sharded, start_early, worker_count  # (it imports this module)
 
-    from .workers import prepare_sharded, worker_count  # (it imports this module)
-
-    count = worker_count(workers, len(index.orgs))
-    if count > 1:  # the organisations split over worker processes
-        return prepare_sharded(
-            compiled, the_roster, index, records, the_period, day, waivers, max_evidence, count, shape, tracer
-        )
+    pool = start_early(workers, roster, tracer)  # when they will most likely be used: started while it reads
+    try:
+        with tracer.stage("roster") as stage:
+            the_roster = roster_result(roster)
+            index = RosterIndex(the_roster.roster)
+            stage.count(read=the_roster.read, used=the_roster.used, rejected=the_roster.rejected_units)
+        count = worker_count(workers, len(index.orgs))
+        if count > 1:  # the organisations split over worker processes
+            return prepare_sharded(
+                compiled, the_roster, index, records, the_period, day, waivers, max_evidence, count, shape, tracer, pool
+            )
+    except BaseException:
+        if pool is not None:
+            pool.stop()
+        raise
+    if pool is not None:  # (not needed after all)
+        pool.stop()
     with tracer.stage("plan") as stage:
         obligations = plan(compiled, index, the_period)
         stage.count(obligations=len(obligations))

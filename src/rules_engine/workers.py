@@ -145,27 +145,27 @@ def prepare_sharded(
     count: int,
     shape: str,
     tracer: Tracer,
+    pool: Pool | None = None,
 ) -> Run:
-    """:func:`rules_engine.pipeline.prepare` from the roster on, with `count` workers (see the module's text)."""
-    with tracer.stage("waivers") as stage:  # loaded (and refused) before any worker starts
-        loaded = [w for w in waivers if isinstance(w, LoadedWaiver)]
-        files = [w for w in waivers if not isinstance(w, LoadedWaiver)]
-        if files:
-            loaded += load_waivers(files, [r.rule.id for r in compiled.rules])
-        stage.count(waivers=len(loaded))
-    shares = split(index, count)
-    spool = tempfile.TemporaryDirectory(prefix="rules-engine-")
-    folder = Path(spool.name)
-    pool = _Pool(len(shares), folder)
+    """:func:`rules_engine.pipeline.prepare` from the roster on, with `count` workers (see the module's text);
+    `pool`: workers started already (:func:`start_early`), any number."""
+    pool = Pool() if pool is None else pool
     try:
+        with tracer.stage("waivers") as stage:  # loaded (and refused) before any worker is handed anything
+            loaded = [w for w in waivers if isinstance(w, LoadedWaiver)]
+            files = [w for w in waivers if not isinstance(w, LoadedWaiver)]
+            if files:
+                loaded += load_waivers(files, [r.rule.id for r in compiled.rules])
+            stage.count(waivers=len(loaded))
+        shares = split(index, count)
+        spools = [pool.folder / f"{i}.json" for i in range(len(shares))]
         with tracer.stage("start") as stage:  # the setups written first: a worker finds its own when it is up
             setups = []
-            for i, share in enumerate(shares):
-                part = _roster_part(roster.roster, set(share))
-                spool_file = str(folder / f"{i}.json")
-                setup = _Setup(compiled, part, period, day, loaded, max_evidence, share, shape, spool_file)
+            for share, spool in zip(shares, spools, strict=True):
+                part = roster_part(roster.roster, set(share))
+                setup = _Setup(compiled, part, period, day, loaded, max_evidence, share, shape, str(spool))
                 setups.append(pool.write(_SETUP, setup))
-            pool.start()
+            pool.start(len(shares))
             for i, path in enumerate(setups):
                 pool.send(i, (_SETUP, path))
             stage.count(workers=len(shares))
@@ -182,7 +182,6 @@ def prepare_sharded(
                 stage.count(**result.counts)
     except BaseException:
         pool.stop()
-        spool.cleanup()
         raise
     pool.join()
     summary = {status.value: 0 for status in Status}
@@ -192,7 +191,6 @@ def prepare_sharded(
             summary[status] += n
         used |= result.used_waivers
     warnings = intake.warnings + unused_waivers(loaded, used)
-    spools = [folder / f"{i}.json" for i in range(len(shares))]
     return ShardedRun(
         compiled,
         period,
@@ -209,11 +207,11 @@ def prepare_sharded(
         counts=summary,
         spools=spools,
         shape=shape,
-        spool_dir=spool,
+        spool_dir=pool.spool,
     )
 
 
-def _roster_part(roster: Roster, orgs: Collection[str]) -> bytes | Roster:
+def roster_part(roster: Roster, orgs: Collection[str]) -> bytes | Roster:
     """What a worker of `orgs` needs of the roster: every organisation (an overlay's scope follows the parents),
     the people holding a post in one of `orgs` (whole, in roster order: the same holders, in the same order, for
     each of its organisations). As JSON (validated back to the same models in the worker, in Rust), or as the
@@ -379,27 +377,35 @@ class _Result:
         self.counts = counts
 
 
-class _Pool:
-    """The worker processes and a pipe to each; what a worker is handed is written to a file in `folder` and
-    only its name sent (a pipe holds thousands of names: the parent does not wait for a busy worker). Every
-    failure to talk to a worker is a :class:`WorkerError`, or the error the worker sent back."""
+class Pool:
+    """The worker processes, a pipe to each, and the run's temporary folder; what a worker is handed is written
+    to a file there and only its name sent (a pipe holds thousands of names: the parent does not wait for a
+    busy worker). Every failure to talk to a worker is a :class:`WorkerError`, or the error the worker sent
+    back. Workers may be started before the run knows how many it needs (:func:`start_early`)."""
 
-    def __init__(self, count: int, folder: Path) -> None:
-        self.count = count
-        self.folder = folder
+    def __init__(self) -> None:
+        self.spool = tempfile.TemporaryDirectory(prefix="rules-engine-")
+        self.folder = Path(self.spool.name)
         self.processes: list[Any] = []
         self.conns: list[Connection] = []
         self.files = 0
 
-    def start(self) -> None:
+    def start(self, count: int) -> None:
+        """`count` workers: started, or the ones started beyond them stopped."""
         context = multiprocessing.get_context("spawn")
-        for i in range(self.count):
+        while len(self.processes) < count:
             mine, theirs = context.Pipe()
-            process = context.Process(target=work, args=(theirs,), name=f"rules-engine-worker-{i}", daemon=True)
+            name = f"rules-engine-worker-{len(self.processes)}"
+            process = context.Process(target=work, args=(theirs,), name=name, daemon=True)
             process.start()
             theirs.close()  # only the worker holds its end: its death is an end of file here
             self.processes.append(process)
             self.conns.append(mine)
+        while len(self.processes) > count:  # (waiting for a setup that will not come)
+            process = self.processes.pop()
+            self.conns.pop().close()
+            process.terminate()
+            process.join()
 
     def write(self, kind: str, payload: Any) -> str:
         """A setup or a batch of items (pickled), or a block of columns (Arrow IPC), written to a new file of
@@ -449,10 +455,12 @@ class _Pool:
         return WorkerError.of("worker.died", index=i, exit_code=str(code))
 
     def stop(self) -> None:
+        """The workers ended and the folder removed (after a failure, or when no worker is needed)."""
         for process in self.processes:
             if process.is_alive():
                 process.terminate()
         self.join()
+        self.spool.cleanup()
 
     def join(self) -> None:
         for conn in self.conns:
@@ -461,10 +469,53 @@ class _Pool:
             process.join()
 
 
+def start_early(requested: int | None, roster: object, tracer: Tracer) -> Pool | None:
+    """Workers started before the roster is read, so that their start (a new interpreter, the package imported)
+    overlaps its reading, when the run will most likely use them: `requested` above 1, or None (automatic) and
+    a roster of at least :data:`AUTO_MIN_ORGANISATIONS` organisations, or a roster file of at least
+    :data:`EARLY_ROSTER_BYTES`. The run still decides how many it uses once the roster is read
+    (:func:`worker_count`); any others are stopped. None: none started."""
+    count = _likely_count(requested, roster)
+    if count < 2:
+        return None
+    with tracer.stage("start") as stage:
+        pool = Pool()
+        pool.start(count)
+        stage.count(workers=count)
+    return pool
+
+
+EARLY_ROSTER_BYTES = 1 << 20
+"""A roster file of at least this many bytes most likely holds :data:`AUTO_MIN_ORGANISATIONS` organisations or
+more (the synthetic rosters of benchmarks/synth.py: about 1.4 KB an organisation with its people)."""
+
+
+def _likely_count(requested: int | None, roster: object) -> int:
+    orgs: int | None = None
+    if isinstance(roster, RosterResult):
+        roster = roster.roster
+    if isinstance(roster, Roster):
+        orgs = len(roster.organisations)
+    elif isinstance(roster, Mapping):
+        listed = roster.get("organisations")
+        orgs = len(listed) if isinstance(listed, list) else None
+    if requested is None:
+        if orgs is None and isinstance(roster, (str, Path)):
+            try:
+                big = os.stat(roster).st_size >= EARLY_ROSTER_BYTES
+            except (OSError, ValueError):
+                big = False
+            orgs = AUTO_MIN_ORGANISATIONS if big else 0
+        return worker_count(None, orgs or 0)
+    if isinstance(requested, bool) or not isinstance(requested, int) or requested < 2:
+        return 1  # (refused, or one process, once the roster is read)
+    return requested if orgs is None else min(requested, orgs)
+
+
 class _Router:
     """The intake's sink in the parent: each row to the worker of its organisation, in bounded batches."""
 
-    def __init__(self, shares: list[list[str]], pool: _Pool) -> None:
+    def __init__(self, shares: list[list[str]], pool: Pool) -> None:
         self.pool = pool
         self.worker_of = {org: i for i, orgs in enumerate(shares) for org in orgs}
         self.batches: list[list[Any]] = [[] for _ in shares]
