@@ -81,7 +81,7 @@ process: starting a worker (a new interpreter, the package imported, the rules a
 about half a second of CPU, more than a small run gains (see benchmarks/README.md)."""
 
 _BATCH = 4096  # rows checked one by one per file handed to a worker
-_FRAME_ROWS = 65536  # rows of a block of columns per file handed to a worker: bounded memory in the worker
+_FRAME_ROWS = 65536  # rows of a block of columns split at a time (each worker's part of them: a file)
 _COPY = 1 << 24  # bytes per read and write when the operating system cannot copy a spool file itself
 _ROW = 0  # an item of a batch: a used record (as a tuple) ...
 _BAD = 1  # ... or a rejected row
@@ -543,13 +543,15 @@ class _Router:
             self._flush(i)
 
     def add_frame(self, frame: pl.DataFrame) -> None:
+        """A block of columns split by worker a slice at a time (a whole file's block split at once would copy
+        it whole: the parent's peak memory), each worker's part of a slice handed over as a file."""
         worker = pl.col("org").replace_strict(self.worker_of, return_dtype=pl.UInt32()).alias("_worker")
-        for (key,), part in frame.with_columns(worker).partition_by("_worker", as_dict=True).items():
-            i = int(key)
-            part = part.drop("_worker")
-            self._flush(i)  # (the rows before it first)
-            for start in range(0, part.height, _FRAME_ROWS):
-                self.pool.post(i, _FRAME, part.slice(start, _FRAME_ROWS))
+        for start in range(0, frame.height, _FRAME_ROWS):
+            piece = frame.slice(start, _FRAME_ROWS).with_columns(worker)
+            for (key,), part in piece.partition_by("_worker", as_dict=True).items():
+                i = int(key)
+                self._flush(i)  # (the rows before it first)
+                self.pool.post(i, _FRAME, part.drop("_worker"))
 
     def add_bad(self, row: BadRow) -> None:
         i = self.worker_of.get(row.org or "")
