@@ -351,6 +351,8 @@ def test_workers_start_while_the_roster_is_read_and_only_when_they_will_be_used(
     order = [s.path for s in tracer.stages()]
     assert order.index(("evaluate", "start")) < order.index(("evaluate", "roster"))
     assert started == [2, 2]
+    (start,) = [s for s in tracer.stages() if s.path == ("evaluate", "start")]
+    assert start.calls == 2 and start.counts == {"started": 2, "workers": 2}  # started early, none after
     started.clear()
     evaluate(rules, EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", period="2024", as_of=AS_OF, workers=None)
     assert started == []  # a small roster: one process, no worker started

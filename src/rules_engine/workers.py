@@ -165,10 +165,10 @@ def prepare_sharded(
                 part = roster_part(roster.roster, set(share))
                 setup = _Setup(compiled, part, period, day, loaded, max_evidence, share, shape, str(spool))
                 setups.append(pool.write(_SETUP, setup))
-            pool.start(len(shares))
+            started = pool.start(len(shares))
             for i, path in enumerate(setups):
                 pool.send(i, (_SETUP, path))
-            stage.count(workers=len(shares))
+            stage.count(started=started, workers=len(shares))
         with tracer.stage("intake") as stage:
             router = _Router(shares, pool)
             intake = Intake(compiled, index, router, record_span(compiled, period), day)
@@ -390,9 +390,10 @@ class Pool:
         self.conns: list[Connection] = []
         self.files = 0
 
-    def start(self, count: int) -> None:
-        """`count` workers: started, or the ones started beyond them stopped."""
+    def start(self, count: int) -> int:
+        """`count` workers: started, or the ones started beyond them stopped. Returns how many it started."""
         context = multiprocessing.get_context("spawn")
+        before = len(self.processes)
         while len(self.processes) < count:
             mine, theirs = context.Pipe()
             name = f"rules-engine-worker-{len(self.processes)}"
@@ -406,6 +407,7 @@ class Pool:
             self.conns.pop().close()
             process.terminate()
             process.join()
+        return max(0, len(self.processes) - before)
 
     def write(self, kind: str, payload: Any) -> str:
         """A setup or a batch of items (pickled), or a block of columns (Arrow IPC), written to a new file of
@@ -480,8 +482,7 @@ def start_early(requested: int | None, roster: object, tracer: Tracer) -> Pool |
         return None
     with tracer.stage("start") as stage:
         pool = Pool()
-        pool.start(count)
-        stage.count(workers=count)
+        stage.count(started=pool.start(count))
     return pool
 
 
