@@ -341,9 +341,9 @@ def test_workers_start_while_the_roster_is_read_and_only_when_they_will_be_used(
     started: list[int] = []
     real_start = workers_module.Pool.start
 
-    def start(pool: workers_module.Pool, count: int) -> None:
+    def start(pool: workers_module.Pool, count: int) -> int:
         started.append(count)
-        real_start(pool, count)
+        return real_start(pool, count)
 
     monkeypatch.setattr(workers_module.Pool, "start", start)
     tracer = RecordingTracer()
