@@ -3,10 +3,14 @@ accounted for once; a worker that dies fails the run without output."""
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import multiprocessing
+import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,10 +29,12 @@ from rules_engine import (
     render_json,
 )
 from rules_engine.cli import main
+from rules_engine.finding_lines import CHUNK
 from rules_engine.load.inputs import read_roster
+from rules_engine.model.roster import Roster
 from rules_engine.plan import RosterIndex
 from rules_engine.render.frames import write_parquet
-from rules_engine.workers import AUTO_MIN_ORGANISATIONS, split, worker_count
+from rules_engine.workers import AUTO_MIN_ORGANISATIONS, copy_file, roster_part, split, worker_count
 
 from . import worker_faults
 from .conftest import EXAMPLE, ROOT, RULES
@@ -216,8 +222,6 @@ def test_records_and_roster_handed_over_as_objects_give_the_same_report(rules) -
 
 
 def test_bad_input_read_by_the_parent_stops_the_workers_with_the_same_error(rules, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    import multiprocessing
-
     broken = tmp_path / "more.json"
     broken.write_text('{"not": "a list"}', encoding="utf-8")
     records = [EXAMPLE / "records.jsonl", broken]  # refused after the first file's rows went to the workers
@@ -228,3 +232,164 @@ def test_bad_input_read_by_the_parent_stops_the_workers_with_the_same_error(rule
         errors.append(str(raised.value))
     assert errors[0] == errors[1]
     assert multiprocessing.active_children() == []
+
+
+def _json_file(rules, out: Path, workers: int, layout: str = "v1", tracer: RecordingTracer | None = None) -> bytes:  # type: ignore[no-untyped-def]
+    args = {"period": "2024", "as_of": AS_OF, "waivers": [EXAMPLE / "waivers.yaml"], "workers": workers}
+    if tracer is not None:
+        args["tracer"] = tracer
+    evaluate_to(out, rules, EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", report_format=layout, **args)
+    return out.read_bytes()
+
+
+def _refuse(*args: object) -> int:
+    raise OSError(errno.ENOSYS, "not here")
+
+
+@pytest.mark.parametrize("way", ["copy_file_range", "sendfile", "read and write"])
+def test_a_report_file_holds_the_same_bytes_whichever_way_the_system_copies_the_workers_findings(
+    rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str
+) -> None:  # type: ignore[no-untyped-def]
+    one = {layout: _json_file(rules, tmp_path / f"one-{layout}.json", 1, layout) for layout in ("v1", "v2")}
+    if way != "copy_file_range":
+        monkeypatch.setattr(os, "copy_file_range", _refuse, raising=False)
+    if way == "read and write":
+        monkeypatch.setattr(os, "sendfile", _refuse, raising=False)
+    for layout in ("v1", "v2"):
+        tracer = RecordingTracer()
+        out = tmp_path / f"two-{layout}.json"
+        assert _json_file(rules, out, 2, layout, tracer) == one[layout]
+        (findings,) = [s for s in tracer.stages() if s.path == ("evaluate", "findings")]
+        assert findings.counts["bytes"] == out.stat().st_size  # the position after a copy by the system
+
+
+def test_a_report_written_to_a_pipe_holds_the_same_bytes(rules, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    one = _json_file(rules, tmp_path / "one.json", 1)
+    read_end, write_end = os.pipe()
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(os.fdopen(read_end, "rb").read()))
+    reader.start()
+    with os.fdopen(write_end, "wb") as out:
+        args = {"period": "2024", "as_of": AS_OF, "waivers": [EXAMPLE / "waivers.yaml"], "workers": 2}
+        evaluate_to(out, rules, EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", **args)
+    reader.join()
+    assert got == [one]
+
+
+def test_copy_file_goes_on_from_where_a_failed_way_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = bytes(range(256)) * 5000
+    (tmp_path / "spool").write_bytes(data)
+    real_range, real_send = os.copy_file_range, os.sendfile
+
+    def range_once(src: int, dst: int, count: int, offset_src: int | None = None) -> int:
+        if offset_src:  # the first call copies a little, the next one fails
+            raise OSError(errno.EXDEV, "cross-device")
+        return real_range(src, dst, 1000, offset_src)
+
+    def send_some(out: int, src: int, offset: int, count: int) -> int:
+        if offset > 300_000:
+            raise OSError(errno.EINVAL, "not now")
+        return real_send(out, src, offset, min(count, 100_000))
+
+    monkeypatch.setattr(os, "copy_file_range", range_once)
+    monkeypatch.setattr(os, "sendfile", send_some)
+    with open(tmp_path / "spool", "rb") as src, open(tmp_path / "out", "wb") as out:
+        out.write(b"head")  # buffered: the copy must come after it
+        copy_file(src, len(data), out)
+        out.write(b"tail")
+    assert (tmp_path / "out").read_bytes() == b"head" + data + b"tail"
+    buffer = io.BytesIO()
+    with open(tmp_path / "spool", "rb") as src:
+        copy_file(src, 70_000, buffer)  # no file descriptor: read and written
+    assert buffer.getvalue() == data[:70_000]
+
+
+def test_a_worker_that_fails_while_records_are_still_handed_over_reports_its_error(
+    rules, province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(workers_module, "work", worker_faults.fail_after_setup)
+    out = tmp_path / "report.json"
+    with pytest.raises(WorkerError, match="the spool's disk is full"):  # not "died": what it said
+        evaluate_to(
+            out, rules, province / "roster.yaml", province / "records.jsonl", period="2024", as_of=AS_OF, workers=2
+        )
+    assert list(tmp_path.iterdir()) == []
+    assert multiprocessing.active_children() == []
+    pool = workers_module.Pool()  # the parent finds out as it hands the worker the next file
+    try:
+        pool.start(1)
+        pool.send(0, ("setup", "setup.pickle"))
+        pool.processes[0].join()
+        with pytest.raises(WorkerError, match="the spool's disk is full"):
+            pool.send(0, ("frame", "in-1.arrow"))
+    finally:
+        pool.stop()
+
+
+def test_each_worker_gets_the_holders_of_its_organisations_as_the_whole_roster_has_them() -> None:
+    roster = read_roster(EXAMPLE / "roster.yaml").roster
+    whole = RosterIndex(roster)
+    spanning = [p for p in roster.people if len({post.org for post in p.posts}) > 1]
+    assert spanning  # (the example has a person with posts in two organisations, in different shares)
+    for n in (2, 3):
+        for share in split(whole, n):
+            part = roster_part(roster, set(share))
+            assert isinstance(part, bytes)
+            mine = RosterIndex(Roster.model_validate_json(part))
+            assert mine.orgs == whole.orgs  # every organisation: an overlay's scope follows the parents
+            for org in share:
+                assert mine.holders.get(org) == whole.holders.get(org)
+            assert len(mine.people) < len(whole.people)
+    odd = roster.model_copy(update={"people": [roster.people[0].model_copy(update={"name": "\ud800"})]})
+    assert roster_part(odd, {roster.people[0].posts[0].org}) == odd  # JSON cannot hold it: the models
+
+
+def test_workers_start_while_the_roster_is_read_and_only_when_they_will_be_used(
+    rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    started: list[int] = []
+    real_start = workers_module.Pool.start
+
+    def start(pool: workers_module.Pool, count: int) -> int:
+        started.append(count)
+        return real_start(pool, count)
+
+    monkeypatch.setattr(workers_module.Pool, "start", start)
+    tracer = RecordingTracer()
+    _json_file(rules, tmp_path / "two.json", 2, tracer=tracer)
+    order = [s.path for s in tracer.stages()]
+    assert order.index(("evaluate", "start")) < order.index(("evaluate", "roster"))
+    assert started == [2, 2]
+    (start,) = [s for s in tracer.stages() if s.path == ("evaluate", "start")]
+    assert start.calls == 2 and start.counts == {"started": 2, "workers": 2}  # started early, none after
+    started.clear()
+    evaluate(rules, EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", period="2024", as_of=AS_OF, workers=None)
+    assert started == []  # a small roster: one process, no worker started
+    big = tmp_path / "roster.yaml"  # a roster file this large most likely has enough organisations
+    big.write_bytes((EXAMPLE / "roster.yaml").read_bytes() + b"\n" + b"#" * workers_module.EARLY_ROSTER_BYTES + b"\n")
+    report = evaluate(rules, big, EXAMPLE / "records.jsonl", period="2024", as_of=AS_OF, workers=None)
+    if workers_module.available_cores() > 1:
+        assert started == [workers_module.available_cores()]  # started, then not needed: 8 organisations
+    assert multiprocessing.active_children() == []
+    assert report.summary["violated"] > 0
+    started.clear()
+    pool = workers_module.Pool()
+    try:
+        pool.start(3)
+        pool.start(2)  # more started than the roster needs: the others stopped
+        assert len(pool.processes) == 2 and len(multiprocessing.active_children()) == 2
+    finally:
+        pool.stop()
+    assert not pool.folder.exists() and multiprocessing.active_children() == []
+
+
+def test_workers_with_more_findings_than_a_block_give_the_same_bytes(rules, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    synth = ROOT / "benchmarks" / "synth.py"
+    command = [sys.executable, str(synth), "--orgs", "80", "--records", "4000", "--out", str(tmp_path), "--quiet"]
+    subprocess.run(command, check=True)
+    args = {"period": "2024", "as_of": AS_OF}
+    one = io.BytesIO()
+    summary = evaluate_to(one, rules, tmp_path / "roster.yaml", tmp_path / "records.jsonl", workers=1, **args)
+    assert sum(summary.values()) > 2 * CHUNK  # each worker spools more than one block of findings
+    evaluate_to(tmp_path / "two.json", rules, tmp_path / "roster.yaml", tmp_path / "records.jsonl", workers=2, **args)
+    assert (tmp_path / "two.json").read_bytes() == one.getvalue()

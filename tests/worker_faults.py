@@ -17,6 +17,17 @@ def die_at_the_end(conn: Connection) -> None:
     import pickle
 
     conn.recv_bytes()
-    while pickle.loads(conn.recv_bytes()) is not None:
+    while pickle.loads(conn.recv_bytes())[0] != "end":  # (kind, file) until the end
         pass
     os._exit(9)
+
+
+def fail_after_setup(conn: Connection) -> None:
+    """A worker that takes its setup, then fails and says why (as a worker whose evaluation raised does), while
+    the parent may still be handing it records."""
+    import pickle
+
+    conn.recv_bytes()
+    conn.send_bytes(pickle.dumps(("error", (None, "Traceback: the spool's disk is full")), pickle.HIGHEST_PROTOCOL))
+    conn.close()
+    os._exit(0)

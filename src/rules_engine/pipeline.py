@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -35,6 +35,9 @@ from .plan import Obligation, RosterIndex, plan
 from .tally import Counter, Tallied
 from .trace import NullTracer, Tracer
 from .waive import apply_waivers
+
+if TYPE_CHECKING:
+    from .render.json import FileBlock
 
 RulesInput = CompiledRules | RuleSet | str | Path
 RosterInput = Roster | RosterResult | Mapping[str, Any] | str | Path
@@ -85,7 +88,9 @@ class Run:
             if keep is None or d.status in keep:
                 yield Finding.model_validate(finding_dict(ob, d.status, d.waives))
 
-    def json_findings(self, report_format: str, keys: Mapping[int, str], sep: str = SEPARATOR) -> Iterator[bytes]:
+    def json_findings(
+        self, report_format: str, keys: Mapping[int, str], sep: str = SEPARATOR
+    ) -> Iterator[bytes | FileBlock]:
         """The findings as the JSON writer takes them (:func:`rules_engine.render.json.write_json_lines`): compact
         JSON lines in report order, a block at a time, each block's lines joined by `sep` (by default the
         separator between findings in a report), in the v1 layout or (`report_format` ``v2``) the v2 layout,
@@ -197,18 +202,25 @@ def prepare(
         raise InputError.of("arg.period.type", type=type(period).__name__)
     the_period = parse_period(period) if isinstance(period, str) else check_range(period)
     day = as_of_date(as_of)
-    with tracer.stage("roster") as stage:
-        the_roster = roster_result(roster)
-        index = RosterIndex(the_roster.roster)
-        stage.count(read=the_roster.read, used=the_roster.used, rejected=the_roster.rejected_units)
+    from .workers import prepare_sharded, start_early, worker_count  # (it imports this module)
 
-    from .workers import prepare_sharded, worker_count  # (it imports this module)
-
-    count = worker_count(workers, len(index.orgs))
-    if count > 1:  # the organisations split over worker processes
-        return prepare_sharded(
-            compiled, the_roster, index, records, the_period, day, waivers, max_evidence, count, shape, tracer
-        )
+    pool = start_early(workers, roster, tracer)  # when they will most likely be used: started while it reads
+    try:
+        with tracer.stage("roster") as stage:
+            the_roster = roster_result(roster)
+            index = RosterIndex(the_roster.roster)
+            stage.count(read=the_roster.read, used=the_roster.used, rejected=the_roster.rejected_units)
+        count = worker_count(workers, len(index.orgs))
+        if count > 1:  # the organisations split over worker processes
+            return prepare_sharded(
+                compiled, the_roster, index, records, the_period, day, waivers, max_evidence, count, shape, tracer, pool
+            )
+    except BaseException:
+        if pool is not None:
+            pool.stop()
+        raise
+    if pool is not None:  # (not needed after all)
+        pool.stop()
     with tracer.stage("plan") as stage:
         obligations = plan(compiled, index, the_period)
         stage.count(obligations=len(obligations))

@@ -6,24 +6,33 @@ A layer around the stages (:mod:`rules_engine.pipeline`), not inside them:
   one contiguous range per worker, balanced by the number of posts (a proxy for the obligations each plans).
   No rule reads across organisations: an overlay's scope (``RosterIndex.applies``) follows an organisation's
   parents in the roster, which every worker holds whole, and an escalation reads the findings of its own
-  organisation only. So a worker needs no other worker's organisations.
+  organisation only. So a worker needs no other worker's organisations, and of the people only those who hold
+  a post in one of its organisations (each with all their posts, in roster order).
+- Everything a worker is handed goes through a file in the run's temporary folder, and only the file's name
+  through the worker's pipe: the parent never waits for a worker that is still starting or planning. The
+  setup (rules, run arguments, its organisations, and the roster as JSON, which pydantic validates back in
+  Rust, several times faster than unpickling the models) is written before the workers are started.
 - The parent reads the records once (:class:`rules_engine.intake.Intake`, as in one process: every row is
   checked, deduplicated and accounted for there, so a row of an unknown organisation is rejected once) and
-  hands each used record to the worker of its organisation, in reading order, in bounded batches. A rejected
-  row goes to the worker of its organisation, or to every worker when its organisation is unknown (it may
-  have evidenced any duty: each worker marks its own obligations; it is still reported once, by the parent).
+  hands each used record to the worker of its organisation, in reading order: blocks of columns as Arrow IPC
+  files, rows checked one by one as pickled batches. A rejected row goes to the worker of its organisation,
+  or to every worker when its organisation is unknown (it may have evidenced any duty: each worker marks its
+  own obligations; it is still reported once, by the parent).
 - Each worker plans its organisations, counts the records it receives, decides, escalates (the same
-  :func:`rules_engine.pipeline.conclude` as one process), writes its findings to a spool file (one JSON line
-  each, in report order) and sends back its summary and the waivers it used.
+  :func:`rules_engine.pipeline.conclude` as one process), writes its findings to a spool file (in report
+  order, joined by the report's separator between findings: the bytes the report holds) and sends back its
+  summary and the waivers it used.
 - The parent writes the report: header (summary added up, input account, rejections, receipt), then each
   worker's spool in the order of the ranges, which is the order of the organisations: the same bytes as one
-  process.
+  process. The spools are copied by the operating system (``os.copy_file_range``, else ``os.sendfile``, else
+  read and written in large blocks), not line by line.
 
 Workers are started with ``spawn`` (forking after durable_rules or polars started threads can hang). A worker
-that dies, or fails, fails the run with :class:`WorkerError` before any output is written. The tracer sees
-the parent's stages (``start``: the workers started and handed the rules and roster; ``intake``; ``workers``: waiting
-for them after the last record), the ``workers`` stage with the workers' counts added up: obligations planned,
-records counted, findings written, CPU milliseconds and the sum of their peak memory (``peak_rss_mb``).
+that dies, or fails, fails the run with :class:`WorkerError` (or the error it met) before any output is
+written. The tracer sees the parent's stages (``start``: the setups written and the workers started;
+``intake``; ``workers``: waiting for them after the last record), the ``workers`` stage with the workers'
+counts added up: obligations planned, records counted, findings written, CPU milliseconds and the sum of their
+peak memory (``peak_rss_mb``).
 """
 
 from __future__ import annotations
@@ -40,10 +49,12 @@ import traceback
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, BinaryIO
 
 import orjson
 import polars as pl
+from pydantic import TypeAdapter
+from pydantic_core import PydanticSerializationError
 
 from .compile import CompiledRules
 from .errors import Coded, Error, InputError
@@ -58,6 +69,7 @@ from .model.roster import Roster
 from .periods import Period
 from .pipeline import Run, _account_counts, conclude, unused_waivers
 from .plan import RosterIndex, plan
+from .render.json import FileBlock
 from .tally import Counter
 from .trace import NullTracer, Tracer, peak_rss
 
@@ -68,12 +80,13 @@ AUTO_MIN_ORGANISATIONS = 500
 process: starting a worker (a new interpreter, the package imported, the rules and roster handed over) costs
 about half a second of CPU, more than a small run gains (see benchmarks/README.md)."""
 
-_BATCH = 4096  # rows per message to a worker: bounded memory in the pipe and in both processes
-_SPOOL_READ = 1 << 20  # about this many bytes of a spool file's lines read and handed to the writer at a time
-_ROW = 0  # a message item: a used record (as a tuple) ...
-_BAD = 1  # ... or a rejected row ...
-_FRAME = 2  # ... or a block of used records as columns (rules_engine.load.columnar.RECORD_FRAME)
-_FRAME_ROWS = 65536  # rows of a block per message
+_BATCH = 4096  # rows checked one by one per file handed to a worker
+_FRAME_ROWS = 65536  # rows of a block of columns split at a time (each worker's part of them: a file)
+_COPY = 1 << 24  # bytes per read and write when the operating system cannot copy a spool file itself
+_ROW = 0  # an item of a batch: a used record (as a tuple) ...
+_BAD = 1  # ... or a rejected row
+# what a message on a worker's pipe names: its setup, a batch of items, a block of columns; or the end
+_SETUP, _ITEMS, _FRAME, _END = "setup", "items", "frame", "end"
 
 
 class WorkerError(Coded, RuntimeError):
@@ -132,24 +145,30 @@ def prepare_sharded(
     count: int,
     shape: str,
     tracer: Tracer,
+    pool: Pool | None = None,
 ) -> Run:
-    """:func:`rules_engine.pipeline.prepare` from the roster on, with `count` workers (see the module's text)."""
-    with tracer.stage("waivers") as stage:  # loaded (and refused) before any worker starts
-        loaded = [w for w in waivers if isinstance(w, LoadedWaiver)]
-        files = [w for w in waivers if not isinstance(w, LoadedWaiver)]
-        if files:
-            loaded += load_waivers(files, [r.rule.id for r in compiled.rules])
-        stage.count(waivers=len(loaded))
-    shares = split(index, count)
-    spool = tempfile.TemporaryDirectory(prefix="rules-engine-")
-    pool = _Pool(len(shares))
+    """:func:`rules_engine.pipeline.prepare` from the roster on, with `count` workers (see the module's text);
+    `pool`: workers started already (:func:`start_early`), any number."""
+    pool = Pool() if pool is None else pool
     try:
-        with tracer.stage("start") as stage:
-            pool.start()
-            for i, share in enumerate(shares):
-                setup = _Setup(compiled, roster.roster, period, day, loaded, max_evidence, share, shape)
-                pool.send(i, (setup, str(Path(spool.name) / f"{i}.jsonl")))
-            stage.count(workers=len(shares))
+        with tracer.stage("waivers") as stage:  # loaded (and refused) before any worker is handed anything
+            loaded = [w for w in waivers if isinstance(w, LoadedWaiver)]
+            files = [w for w in waivers if not isinstance(w, LoadedWaiver)]
+            if files:
+                loaded += load_waivers(files, [r.rule.id for r in compiled.rules])
+            stage.count(waivers=len(loaded))
+        shares = split(index, count)
+        spools = [pool.folder / f"{i}.json" for i in range(len(shares))]
+        with tracer.stage("start") as stage:  # the setups written first: a worker finds its own when it is up
+            setups = []
+            for share, spool in zip(shares, spools, strict=True):
+                part = roster_part(roster.roster, set(share))
+                setup = _Setup(compiled, part, period, day, loaded, max_evidence, share, shape, str(spool))
+                setups.append(pool.write(_SETUP, setup))
+            started = pool.start(len(shares))
+            for i, path in enumerate(setups):
+                pool.send(i, (_SETUP, path))
+            stage.count(started=started, workers=len(shares))
         with tracer.stage("intake") as stage:
             router = _Router(shares, pool)
             intake = Intake(compiled, index, router, record_span(compiled, period), day)
@@ -163,7 +182,6 @@ def prepare_sharded(
                 stage.count(**result.counts)
     except BaseException:
         pool.stop()
-        spool.cleanup()
         raise
     pool.join()
     summary = {status.value: 0 for status in Status}
@@ -173,7 +191,6 @@ def prepare_sharded(
             summary[status] += n
         used |= result.used_waivers
     warnings = intake.warnings + unused_waivers(loaded, used)
-    spools = [Path(spool.name) / f"{i}.jsonl" for i in range(len(shares))]
     return ShardedRun(
         compiled,
         period,
@@ -190,8 +207,24 @@ def prepare_sharded(
         counts=summary,
         spools=spools,
         shape=shape,
-        spool_dir=spool,
+        spool_dir=pool.spool,
     )
+
+
+def roster_part(roster: Roster, orgs: Collection[str]) -> bytes | Roster:
+    """What a worker of `orgs` needs of the roster: every organisation (an overlay's scope follows the parents),
+    the people holding a post in one of `orgs` (whole, in roster order: the same holders, in the same order, for
+    each of its organisations). As JSON (validated back to the same models in the worker, in Rust), or as the
+    models when JSON cannot hold its text (a lone surrogate)."""
+    people = [p for p in roster.people if any(post.org in orgs for post in p.posts)]
+    part = roster.model_copy(update={"people": people})
+    try:
+        return _ROSTER_JSON.dump_json(part)
+    except (PydanticSerializationError, ValueError):
+        return part
+
+
+_ROSTER_JSON: TypeAdapter[Roster] = TypeAdapter(Roster)
 
 
 class ShardedRun(Run):
@@ -220,8 +253,8 @@ class ShardedRun(Run):
     def _lines(self) -> Iterator[bytes]:
         for path in self.spools:
             with open(path, "rb") as handle:
-                for line in handle:
-                    yield line[:-1]  # (each ends with a newline; JSON lines hold none)
+                for line in handle:  # ``{...},``, then ``    {...},`` (the separator's parts), the last without
+                    yield line.strip().removesuffix(b",")  # (a compact JSON object has no blank or comma outside)
 
     def cell_frames(self) -> Iterator[pl.DataFrame]:
         if self.shape != "cells":
@@ -240,35 +273,97 @@ class ShardedRun(Run):
             if wanted is None or data["status"] in wanted:
                 yield Finding.model_validate(data)
 
-    def json_findings(self, report_format: str, keys: Mapping[int, str], sep: str = SEPARATOR) -> Iterator[bytes]:
+    def json_findings(
+        self, report_format: str, keys: Mapping[int, str], sep: str = SEPARATOR
+    ) -> Iterator[bytes | FileBlock]:
         if report_format != self.shape:
             raise RuntimeError(f"findings spooled in the {self.shape} layout, {report_format} asked for")
-        joint = sep.encode()
+        if sep != SEPARATOR:
+            raise RuntimeError("findings are spooled joined by the report's separator")
         for path in self.spools:
-            with open(path, "rb") as handle:
-                while lines := handle.readlines(_SPOOL_READ):  # whole lines, about this many bytes at a time
-                    yield joint.join(line[:-1] for line in lines)  # (each ends with a newline; JSON lines hold none)
+            size = path.stat().st_size
+            if size:  # (a worker without findings)
+                yield _Spool(path, size)
 
     def close(self) -> None:
         self.spool_dir.cleanup()
+
+
+class _Spool:
+    """A worker's spool file as a block of the report: copied by the operating system where it can."""
+
+    def __init__(self, path: Path, size: int) -> None:
+        self.path = path
+        self.size = size
+
+    def write_to(self, out: IO[bytes]) -> None:
+        with open(self.path, "rb") as src:
+            copy_file(src, self.size, out)
+
+
+def copy_file(src: BinaryIO, size: int, out: IO[bytes]) -> None:
+    """Append the first `size` bytes of `src` to `out`: in the kernel (``os.copy_file_range`` between regular
+    files; ``os.sendfile``, which also writes to a pipe), else read and written in large blocks (an `out`
+    without a file descriptor, a file system or a kernel that does neither)."""
+    done = 0
+    try:
+        fd = out.fileno()
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        fd = -1
+    if fd >= 0:
+        out.flush()  # (the header is still in the buffer)
+        source = src.fileno()
+
+        def kernel_range(at: int) -> int:
+            return os.copy_file_range(source, fd, min(size - at, _KERNEL), at)
+
+        def kernel_send(at: int) -> int:
+            return os.sendfile(fd, source, at, min(size - at, _KERNEL))
+
+        calls = [
+            call for name, call in (("copy_file_range", kernel_range), ("sendfile", kernel_send)) if hasattr(os, name)
+        ]
+        for call in calls:
+            try:
+                while done < size:
+                    n = call(done)
+                    if n <= 0:
+                        break
+                    done += n
+            except OSError:  # not supported here (or a full disk, which the last way reports)
+                continue
+            if done == size:
+                return
+    src.seek(done)
+    while done < size:
+        block = src.read(min(_COPY, size - done))
+        if not block:
+            raise OSError(f"{src.name}: shorter than {size} bytes")
+        out.write(block)
+        done += len(block)
+
+
+_KERNEL = 1 << 30  # bytes per call to the kernel's copy
 
 
 # ---------------------------------------------------------------- the parent's side
 
 
 class _Setup:
-    """What a worker needs before its records: the rules, the roster, the run's arguments and its share."""
+    """What a worker needs before its records: the rules, the roster (JSON, or the models), the run's arguments,
+    its share, and where to write its findings."""
 
     def __init__(
         self,
         compiled: CompiledRules,
-        roster: Roster,
+        roster: bytes | Roster,
         period: Period,
         day: dt.date,
         waivers: list[LoadedWaiver],
         max_evidence: int,
         orgs: list[str],
         shape: str,
+        spool: str,
     ) -> None:
         self.compiled = compiled
         self.roster = roster
@@ -278,6 +373,7 @@ class _Setup:
         self.max_evidence = max_evidence
         self.orgs = orgs
         self.shape = shape
+        self.spool = spool
 
 
 class _Result:
@@ -289,44 +385,78 @@ class _Result:
         self.counts = counts
 
 
-class _Pool:
-    """The worker processes and a pipe to each; every failure to talk to one is a :class:`WorkerError`."""
+class Pool:
+    """The worker processes, a pipe to each, and the run's temporary folder; what a worker is handed is written
+    to a file there and only its name sent (a pipe holds thousands of names: the parent does not wait for a
+    busy worker). Every failure to talk to a worker is a :class:`WorkerError`, or the error the worker sent
+    back. Workers may be started before the run knows how many it needs (:func:`start_early`)."""
 
-    def __init__(self, count: int) -> None:
-        self.count = count
+    def __init__(self) -> None:
+        self.spool = tempfile.TemporaryDirectory(prefix="rules-engine-")
+        self.folder = Path(self.spool.name)
         self.processes: list[Any] = []
         self.conns: list[Connection] = []
+        self.files = 0
 
-    def start(self) -> None:
+    def start(self, count: int) -> int:
+        """`count` workers: started, or the ones started beyond them stopped. Returns how many it started."""
         context = multiprocessing.get_context("spawn")
-        for i in range(self.count):
+        before = len(self.processes)
+        while len(self.processes) < count:
             mine, theirs = context.Pipe()
-            process = context.Process(target=work, args=(theirs,), name=f"rules-engine-worker-{i}", daemon=True)
+            name = f"rules-engine-worker-{len(self.processes)}"
+            process = context.Process(target=work, args=(theirs,), name=name, daemon=True)
             process.start()
             theirs.close()  # only the worker holds its end: its death is an end of file here
             self.processes.append(process)
             self.conns.append(mine)
+        while len(self.processes) > count:  # (waiting for a setup that will not come)
+            process = self.processes.pop()
+            self.conns.pop().close()
+            process.terminate()
+            process.join()
+        return max(0, len(self.processes) - before)
 
-    def send(self, i: int, message: Any) -> None:
+    def write(self, kind: str, payload: Any) -> str:
+        """A setup or a batch of items (pickled), or a block of columns (Arrow IPC), written to a new file of
+        the folder; its name."""
+        path = self.folder / f"in-{self.files}.{'arrow' if kind == _FRAME else 'pickle'}"
+        self.files += 1
+        if kind == _FRAME:
+            payload.write_ipc(path, compression="uncompressed")
+        else:
+            with open(path, "wb") as handle:
+                pickle.dump(payload, handle, pickle.HIGHEST_PROTOCOL)
+        return str(path)
+
+    def post(self, i: int, kind: str, payload: Any) -> None:
+        """Hand worker `i` `payload` through a file (see :meth:`write`)."""
+        self.send(i, (kind, self.write(kind, payload)))
+
+    def send(self, i: int, message: tuple[str, str | None]) -> None:
         try:
             self.conns[i].send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
-        except OSError:  # a broken pipe: the worker is gone
+        except OSError:  # a broken pipe: the worker is gone, perhaps after sending why
+            with contextlib.suppress(OSError, EOFError):
+                if self.conns[i].poll():
+                    self._receive(i)  # (raises the worker's error)
             raise self._died(i) from None
 
     def results(self) -> list[_Result]:
-        out = []
-        for i, conn in enumerate(self.conns):
-            try:
-                kind, payload = pickle.loads(conn.recv_bytes())
-            except (EOFError, OSError):
-                raise self._died(i) from None
-            if kind == "error":
-                error, text = payload
-                if isinstance(error, Error):  # bad input found by a worker: the same error as in one process
-                    raise error
-                raise WorkerError.of("worker.failed", index=i, error=text)
-            out.append(payload)
-        return out
+        return [self._receive(i) for i in range(len(self.conns))]
+
+    def _receive(self, i: int) -> _Result:
+        try:
+            kind, payload = pickle.loads(self.conns[i].recv_bytes())
+        except (EOFError, OSError):
+            raise self._died(i) from None
+        if kind == "error":
+            error, text = payload
+            if isinstance(error, Error):  # bad input found by a worker: the same error as in one process
+                raise error
+            raise WorkerError.of("worker.failed", index=i, error=text)
+        assert isinstance(payload, _Result)
+        return payload
 
     def _died(self, i: int) -> WorkerError:
         process = self.processes[i]
@@ -335,10 +465,12 @@ class _Pool:
         return WorkerError.of("worker.died", index=i, exit_code=str(code))
 
     def stop(self) -> None:
+        """The workers ended and the folder removed (after a failure, or when no worker is needed)."""
         for process in self.processes:
             if process.is_alive():
                 process.terminate()
         self.join()
+        self.spool.cleanup()
 
     def join(self) -> None:
         for conn in self.conns:
@@ -347,10 +479,52 @@ class _Pool:
             process.join()
 
 
+def start_early(requested: int | None, roster: object, tracer: Tracer) -> Pool | None:
+    """Workers started before the roster is read, so that their start (a new interpreter, the package imported)
+    overlaps its reading, when the run will most likely use them: `requested` above 1, or None (automatic) and
+    a roster of at least :data:`AUTO_MIN_ORGANISATIONS` organisations, or a roster file of at least
+    :data:`EARLY_ROSTER_BYTES`. The run still decides how many it uses once the roster is read
+    (:func:`worker_count`); any others are stopped. None: none started."""
+    count = _likely_count(requested, roster)
+    if count < 2:
+        return None
+    with tracer.stage("start") as stage:
+        pool = Pool()
+        stage.count(started=pool.start(count))
+    return pool
+
+
+EARLY_ROSTER_BYTES = 1 << 20
+"""A roster file of at least this many bytes most likely holds :data:`AUTO_MIN_ORGANISATIONS` organisations or
+more (the synthetic rosters of benchmarks/synth.py: about 1.4 KB an organisation with its people)."""
+
+
+def _likely_count(requested: int | None, roster: object) -> int:
+    orgs: int | None = None
+    if isinstance(roster, RosterResult):
+        roster = roster.roster
+    if isinstance(roster, Roster):
+        orgs = len(roster.organisations)
+    elif isinstance(roster, Mapping):
+        listed = roster.get("organisations")
+        orgs = len(listed) if isinstance(listed, list) else None
+    if requested is None:
+        if orgs is None and isinstance(roster, (str, Path)):
+            try:
+                big = os.stat(roster).st_size >= EARLY_ROSTER_BYTES
+            except (OSError, ValueError):
+                big = False
+            orgs = AUTO_MIN_ORGANISATIONS if big else 0
+        return worker_count(None, orgs or 0)
+    if isinstance(requested, bool) or not isinstance(requested, int) or requested < 2:
+        return 1  # (refused, or one process, once the roster is read)
+    return requested if orgs is None else min(requested, orgs)
+
+
 class _Router:
     """The intake's sink in the parent: each row to the worker of its organisation, in bounded batches."""
 
-    def __init__(self, shares: list[list[str]], pool: _Pool) -> None:
+    def __init__(self, shares: list[list[str]], pool: Pool) -> None:
         self.pool = pool
         self.worker_of = {org: i for i, orgs in enumerate(shares) for org in orgs}
         self.batches: list[list[Any]] = [[] for _ in shares]
@@ -378,12 +552,15 @@ class _Router:
             self._flush(i)
 
     def add_frame(self, frame: pl.DataFrame) -> None:
+        """A block of columns split by worker a slice at a time (a whole file's block split at once would copy
+        it whole: the parent's peak memory), each worker's part of a slice handed over as a file."""
         worker = pl.col("org").replace_strict(self.worker_of, return_dtype=pl.UInt32()).alias("_worker")
-        for (i,), part in frame.with_columns(worker).partition_by("_worker", as_dict=True).items():
-            part = part.drop("_worker")
-            for start in range(0, part.height, _FRAME_ROWS):  # sent at once, after the rows before it
-                self.batches[int(i)].append((_FRAME, part.slice(start, _FRAME_ROWS)))
-                self._flush(int(i))
+        for start in range(0, frame.height, _FRAME_ROWS):
+            piece = frame.slice(start, _FRAME_ROWS).with_columns(worker)
+            for (key,), part in piece.partition_by("_worker", as_dict=True).items():
+                i = int(key)
+                self._flush(i)  # (the rows before it first)
+                self.pool.post(i, _FRAME, part.drop("_worker"))
 
     def add_bad(self, row: BadRow) -> None:
         i = self.worker_of.get(row.org or "")
@@ -393,21 +570,21 @@ class _Router:
                 self._flush(j)
 
     def _flush(self, i: int) -> None:
-        self.pool.send(i, self.batches[i])
-        self.batches[i] = []
+        if self.batches[i]:
+            self.pool.post(i, _ITEMS, self.batches[i])
+            self.batches[i] = []
 
     def finish(self) -> None:
         for i in range(len(self.batches)):
-            if self.batches[i]:
-                self._flush(i)
-            self.pool.send(i, None)
+            self._flush(i)
+            self.pool.send(i, (_END, None))
 
 
 # ---------------------------------------------------------------- the worker's side
 
 
 def work(conn: Connection) -> None:
-    """A worker's life: its setup, its records until None, then its findings to the spool file and its result
+    """A worker's life: its setup, its records until the end, then its findings to the spool file and its result
     to the parent (or the error that stopped it). Runs in a spawned process."""
     try:
         with paused_gc():
@@ -427,9 +604,10 @@ def work(conn: Connection) -> None:
 
 
 def _evaluate_share(conn: Connection) -> _Result:
-    setup, spool = pickle.loads(conn.recv_bytes())
+    setup = _take(conn, _SETUP)
     assert isinstance(setup, _Setup)
-    index = RosterIndex(setup.roster)
+    roster = setup.roster if isinstance(setup.roster, Roster) else Roster.model_validate_json(setup.roster)
+    index = RosterIndex(roster)
     obligations = plan(setup.compiled, index, setup.period, set(setup.orgs))
     planned = len(obligations)
     counter = Counter(setup.compiled, index, setup.period, obligations, setup.max_evidence)
@@ -437,17 +615,23 @@ def _evaluate_share(conn: Connection) -> _Result:
     fromordinal = dt.date.fromordinal
     add, add_bad = counter.add, counter.add_bad
     while True:
-        batch = pickle.loads(conn.recv_bytes())
-        if batch is None:
+        kind, path = pickle.loads(conn.recv_bytes())
+        if kind == _END:
             break
-        for item in batch:
+        if kind == _FRAME:
+            frame = pl.read_ipc(path)
+            os.unlink(path)
+            counter.add_frame(frame)
+            records += frame.height
+            continue
+        for item in _load(path):
             if item[0] == _ROW:
-                _, rid, org, kind, day, chair, people, area, tags, source, line, unknown = item
+                _, rid, org, rtype, day, chair, people, area, tags, source, line, unknown = item
                 add(
                     Rec(
                         rid,
                         org,
-                        kind,
+                        rtype,
                         fromordinal(day),
                         chair,
                         frozenset(people),
@@ -459,9 +643,6 @@ def _evaluate_share(conn: Connection) -> _Result:
                     )
                 )
                 records += 1
-            elif item[0] == _FRAME:
-                counter.add_frame(item[1])
-                records += item[1].height
             else:
                 add_bad(item[1])
     groups, statuses, loaded = conclude(
@@ -479,7 +660,7 @@ def _evaluate_share(conn: Connection) -> _Result:
         setup.compiled,
         setup.period,
         setup.day,
-        RosterResult(setup.roster, [], 0, ""),
+        RosterResult(roster, [], 0, ""),
         {},
         [],
         [],
@@ -491,7 +672,8 @@ def _evaluate_share(conn: Connection) -> _Result:
         counter.tallied,
     )
     _table, keys = rule_table(setup.compiled.rules)
-    with open(spool, "wb") as out:  # the same lines (or cells) as one process writes, from this worker's tally
+    joint = SEPARATOR.encode()
+    with open(setup.spool, "wb") as out:  # the bytes of one process's report (or its cells), from this worker's tally
         if setup.shape == "cells":  # the CSV and Parquet cells: each chunk an Arrow IPC stream after its length
             for frame in run.cell_frames():
                 buffer = io.BytesIO()
@@ -499,9 +681,11 @@ def _evaluate_share(conn: Connection) -> _Result:
                 out.write(len(buffer.getbuffer()).to_bytes(8, "little"))
                 out.write(buffer.getbuffer())
         else:
-            for block in run.json_findings(setup.shape, keys, "\n"):
+            for i, block in enumerate(run.json_findings(setup.shape, keys)):
+                assert isinstance(block, bytes)  # (made here, not spooled)
+                if i:
+                    out.write(joint)
                 out.write(block)
-                out.write(b"\n")
     summary = run.summary()
     used = {ob.waiver.waiver.id for group in groups for ob in group if ob.waiver is not None}
     counts = {"obligations": planned, "records": records, "findings": sum(summary.values())}
@@ -511,3 +695,17 @@ def _evaluate_share(conn: Connection) -> _Result:
     if peak is not None:
         counts["peak_rss_mb"] = round(peak / 2**20)
     return _Result(summary, used, counts)
+
+
+def _take(conn: Connection, wanted: str) -> Any:
+    kind, path = pickle.loads(conn.recv_bytes())
+    assert kind == wanted, (kind, wanted)
+    return _load(path)
+
+
+def _load(path: str) -> Any:
+    """What the parent wrote to `path` (pickled); the file removed."""
+    with open(path, "rb") as handle:
+        payload = pickle.load(handle)
+    os.unlink(path)
+    return payload

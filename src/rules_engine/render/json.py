@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -23,6 +23,13 @@ if TYPE_CHECKING:
     from ..compile import CompiledRules
 
 _CHUNK = 512  # findings joined per write call
+
+
+class FileBlock(Protocol):
+    """A block of findings held in a file (a worker's spool: :mod:`rules_engine.workers`), which copies itself
+    to the output, by the operating system where it can."""
+
+    def write_to(self, out: IO[bytes]) -> None: ...
 
 
 def write_json(header: Mapping[str, Any], findings: Iterable[Any], out: IO[bytes]) -> None:
@@ -139,10 +146,11 @@ def _keyed(
 
 
 def write_json_lines(
-    header: Mapping[str, Any], blocks: Iterable[bytes], out: IO[bytes], table: RuleTable | None = None
+    header: Mapping[str, Any], blocks: Iterable[bytes | FileBlock], out: IO[bytes], table: RuleTable | None = None
 ) -> None:
     """What :func:`write_json` (`table` None) or :func:`write_json_v2` writes, from findings already serialised:
-    `blocks` of compact JSON lines joined by ``,\\n    `` (see :mod:`rules_engine.finding_lines`)."""
+    `blocks` of compact JSON lines joined by ``,\\n    `` (see :mod:`rules_engine.finding_lines`), as bytes or
+    as a :class:`FileBlock`."""
     if table is None:
         _write_head(header, out)
     else:
@@ -154,7 +162,10 @@ def write_json_lines(
     first = True
     for block in blocks:
         out.write(b"\n    " if first else b",\n    ")
-        out.write(block)
+        if isinstance(block, bytes):
+            out.write(block)
+        else:
+            block.write_to(out)
         first = False
     out.write(b"]" if first else b"\n  ]")
     out.write(b"\n}\n")
