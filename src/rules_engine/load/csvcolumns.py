@@ -30,7 +30,6 @@ from __future__ import annotations
 import codecs
 import csv
 import functools
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,18 +107,17 @@ def _closed(line: str, delimiter: str) -> bool:
 
 def _layout(path: Path, source: str, default: str) -> Layout | None:
     limit = csv.field_size_limit()
-    layout: Layout | None = None
     with path.open("rb") as handle:
-        for piece in columnar._pieces(handle):
-            if layout is None:  # the first piece: the byte-order mark, the delimiter and the header
-                bom = piece.startswith(codecs.BOM_UTF8)
-                if bom:
-                    piece = piece[len(codecs.BOM_UTF8) :]
-                elif piece.startswith(columnar._BOMS):
-                    return None
-                layout = _header(piece, source, default, bom)
-                if layout is None:
-                    return None
+        head = [handle.readline(limit + 2) for _ in range(_HEADER_SCAN)]  # (the lines the delimiter is sniffed from)
+        if any(len(line) > limit + 1 or (len(line) > limit and not line.endswith(b"\n")) for line in head):
+            return None
+        if head[0].startswith(columnar._BOMS) and not head[0].startswith(codecs.BOM_UTF8):
+            return None
+        layout = _header(b"".join(head), source, default)
+        if layout is None:
+            return None
+        handle.seek(0)
+        for piece in columnar._pieces(handle):  # (the mark of UTF-8, if any, is UTF-8: no need to cut it off here)
             if b"\r" in piece or b"\x00" in piece:
                 return None
             if not piece.isascii():
@@ -129,26 +127,36 @@ def _layout(path: Path, source: str, default: str) -> Layout | None:
                     return None
             if max(map(len, piece.split(b"\n"))) > limit:
                 return None
-            if b'"' in piece:
-                for quoted in re.finditer(rb'[^\n]*"[^\n]*', piece):
-                    if not _closed(quoted.group().decode(), layout.delimiter):
-                        return None
+            if not _quotes_closed(piece, layout.delimiter):
+                return None
     return layout
 
 
-def _header(piece: bytes, source: str, default: str, bom: bool) -> Layout | None:
-    """The layout when line 1 is a header of record fields only (None: the file is read row by row)."""
-    head = piece.split(b"\n", _HEADER_SCAN)[:_HEADER_SCAN]
-    if len(head) < _HEADER_SCAN and not piece.endswith(b"\n") and len(piece) >= columnar._PIECE:
-        return None  # (the first lines do not fit in a piece: lines far beyond any field limit)
+def _quotes_closed(piece: bytes, delimiter: str) -> bool:
+    """Whether every line of `piece` with a quote character closes its quotes within it."""
+    at = piece.find(b'"')
+    while at >= 0:
+        start = piece.rfind(b"\n", 0, at) + 1
+        end = piece.find(b"\n", at)
+        end = len(piece) if end < 0 else end
+        if not _closed(piece[start:end].decode("utf-8"), delimiter):
+            return False
+        at = piece.find(b'"', end)
+    return True
+
+
+def _header(head: bytes, source: str, default: str) -> Layout | None:
+    """The layout when line 1 of `head` (the file's first lines) is a header of record fields only (None: the file
+    is read row by row)."""
+    bom = head.startswith(codecs.BOM_UTF8)
     try:
-        text = b"\n".join(head).decode("utf-8")
+        text = head.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None
     if "\r" in text or "\x00" in text:
         return None
-    delimiter = _sniff(text + "\n", default)
-    first = head[0].decode("utf-8")
+    delimiter = _sniff(text, default)  # (the same first lines as the per-row reader's)
+    first = text.split("\n", 1)[0]
     if not _closed(first, delimiter):
         return None
     cells = _cells(first, delimiter)
