@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import rules_engine.load.csvcolumns as csvcolumns
 from rules_engine import compile_rules, load_rules
 from rules_engine.errors import InputError
 from rules_engine.load.csvcolumns import PLAIN_REFUSED, csv_blocks
@@ -219,18 +220,24 @@ def _clean(names: str = "english", delimiter: str = ",", records: list[dict[str,
 def test_clean_rows_go_to_the_tally_as_columns_and_messy_ones_row_by_row(
     rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, names: str
 ) -> None:  # type: ignore[no-untyped-def]
-    """The example's records as a table with a Chinese, English or mixed header: every used row but those with a
-    quoted cell (a text with an ASCII comma) reaches the tally as columns, and the report is the per-row one."""
+    """The example's records as a table with a Chinese, English or mixed header (with a byte-order mark, CRLF line
+    ends, as Excel writes them): every row but those with a quoted cell (a text with an ASCII comma) is split by
+    polars, and every used one is vouched for (none needs the per-row checks) and reaches the tally as columns;
+    the report is the per-row one."""
     blocks: list[int] = []
     rows: list[Rec] = []
-    add_frame, add = Counter.add_frame, Counter.add
+    checked: list[int] = []
+    add_frame, add, check = Counter.add_frame, Counter.add, csvcolumns.checked_rows
     monkeypatch.setattr(Counter, "add_frame", lambda self, frame: (blocks.append(frame.height), add_frame(self, frame)))
     monkeypatch.setattr(Counter, "add", lambda self, rec: (rows.append(rec), add(self, rec)))
-    path = _write(tmp_path / "records.csv", _clean(names), bom=names == "chinese")
+    monkeypatch.setattr(csvcolumns, "checked_rows", lambda r, *a, **k: (checked.append(r.height), check(r, *a, **k))[1])
+    path = _write(tmp_path / "records.csv", _clean(names), "\r\n" if names == "mixed" else "\n", bom=names == "chinese")
     report = _report(rules, [path], columnar=True)
-    used = json.loads(report)["input"]["sources"][1]["used"]
+    account = json.loads(report)["input"]["sources"][1]
+    used = account["used"]
     quoted = sum(1 for line in _clean(names)[1:] if '"' in line)
     assert used > 1000 and sum(blocks) == used and not rows
+    assert sum(checked) == account["rejected"] == 1  # (the example rejects one row: only it takes the per-row checks)
     read = [block for block in csv_blocks(path, str(path), ",") or []]
     assert sum(block.rows.height for block in read) == len(RECORDS) - quoted
     assert len([line for block in read for line, _ in block.others]) == quoted
@@ -244,7 +251,7 @@ def test_what_makes_a_whole_table_be_read_row_by_row(tmp_path: Path) -> None:
     doubtful = {
         "utf-16": ("\n".join(lines) + "\n").encode("utf-16"),
         "gb18030": ("\n".join(lines) + "\n").encode("gb18030"),
-        "crlf": ("\r\n".join(lines) + "\r\n").encode(),
+        "a lone carriage return": ("\n".join(lines) + "\ra\n").encode(),
         "cr at the end": ("\n".join(lines) + "\r").encode(),
         "a NUL byte": ("\n".join(lines) + "\x00\n").encode(),
         "a quoted cell spanning lines": ("\n".join([*lines, '"a\nb",x']) + "\n").encode(),
@@ -262,6 +269,8 @@ def test_what_makes_a_whole_table_be_read_row_by_row(tmp_path: Path) -> None:
     for name, data in {
         "utf-8 with a byte-order mark": b"\xef\xbb\xbf" + ("\n".join(lines) + "\n").encode(),
         "no final line end": "\n".join(lines).encode(),
+        "crlf line ends": ("\r\n".join(lines) + "\r\n").encode(),
+        "crlf line ends and quotes": ("\r\n".join([*lines, '"a,b",x']) + "\r\n").encode(),
         "quotes closed on their line": ("\n".join([*lines, '"a,b",x']) + "\n").encode(),
     }.items():
         path = tmp_path / "records.csv"

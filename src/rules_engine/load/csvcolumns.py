@@ -7,8 +7,9 @@ Exact, or not at all. The whole file is first scanned, a piece at a time, and re
 per-row reader, which then also says what is wrong with it) when anything about it is in doubt:
 
 - it is not plain UTF-8 (the per-row reader would decode all of it as GB18030 or another guess), holds a NUL
-  byte, a carriage return (a CR or CRLF line end) or a byte-order mark other than UTF-8's (UTF-8's is skipped,
-  as the per-row reader skips it);
+  byte, a carriage return that is not part of a CRLF line end (the per-row reader would take it for a line end
+  of its own), or a byte-order mark other than UTF-8's (UTF-8's is skipped, as the per-row reader skips it;
+  CRLF line ends, as Excel writes them, are read as LF ones);
 - a quoted cell spans lines (a line whose quotes do not close within it, as Python's csv module reads it), or
   a line is longer than the csv module's field size limit (where it would refuse the file);
 - line 1 is not the header, or the header names a column that is not a record field (an unknown name, a cell
@@ -117,8 +118,9 @@ def _layout(path: Path, source: str, default: str) -> Layout | None:
         if layout is None:
             return None
         handle.seek(0)
-        for piece in columnar._pieces(handle):  # (the mark of UTF-8, if any, is UTF-8: no need to cut it off here)
-            if b"\r" in piece or b"\x00" in piece:
+        for raw in columnar._pieces(handle):  # (the mark of UTF-8, if any, is UTF-8: no need to cut it off here)
+            piece = _lf(raw)
+            if piece is None or b"\x00" in piece:
                 return None
             if not piece.isascii():
                 try:
@@ -130,6 +132,16 @@ def _layout(path: Path, source: str, default: str) -> Layout | None:
             if not _quotes_closed(piece, layout.delimiter):
                 return None
     return layout
+
+
+def _lf(piece: bytes) -> bytes | None:
+    """`piece` with its CRLF line ends as LF, or None when it holds a carriage return that does not end a line
+    (the per-row reader takes it for a line end of its own: line numbers would differ)."""
+    if b"\r" not in piece:
+        return piece
+    if piece.count(b"\r") != piece.count(b"\r\n"):
+        return None
+    return piece.replace(b"\r\n", b"\n")
 
 
 def _quotes_closed(piece: bytes, delimiter: str) -> bool:
@@ -149,11 +161,14 @@ def _header(head: bytes, source: str, default: str) -> Layout | None:
     """The layout when line 1 of `head` (the file's first lines) is a header of record fields only (None: the file
     is read row by row)."""
     bom = head.startswith(codecs.BOM_UTF8)
+    lf = _lf(head)
+    if lf is None:
+        return None
     try:
-        text = head.decode("utf-8-sig")
+        text = lf.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None
-    if "\r" in text or "\x00" in text:
+    if "\x00" in text:
         return None
     delimiter = _sniff(text, default)  # (the same first lines as the per-row reader's)
     first = text.split("\n", 1)[0]
@@ -173,7 +188,10 @@ def _header(head: bytes, source: str, default: str) -> Layout | None:
 def _blocks(path: Path, source: str, layout: Layout) -> Iterator[ColumnarBlock]:
     number = 1  # the line a piece starts at
     with path.open("rb") as handle:
-        for piece in columnar._pieces(handle):
+        for data in columnar._pieces(handle):
+            piece = _lf(data)  # (the scan has seen every carriage return end a line)
+            if piece is None:  # (the file changed since: read as it is now)
+                piece = data
             if number == 1 and layout.bom:
                 piece = piece[len(codecs.BOM_UTF8) :]
             lines = columnar._lines(piece)
