@@ -248,7 +248,11 @@ def test_clean_rows_go_to_the_tally_as_columns_and_messy_ones_row_by_row(
 
 def test_what_makes_a_whole_table_be_read_row_by_row(tmp_path: Path) -> None:
     lines = _clean(records=RECORDS[:5])
+    many = _clean(records=RECORDS[:30])  # (a doubt after the first lines, which are read on their own)
     doubtful = {
+        "gb18030 after the first lines": ("\n".join(many) + "\n").encode() + "记录\n".encode("gb18030"),
+        "a long line after the first lines": ("\n".join([*many, "x" * (csv.field_size_limit() + 1)]) + "\n").encode(),
+        "a quote left open after the first lines": ("\n".join([*many, '"a,b']) + "\n").encode(),
         "utf-16": ("\n".join(lines) + "\n").encode("utf-16"),
         "gb18030": ("\n".join(lines) + "\n").encode("gb18030"),
         "a lone carriage return": ("\n".join(lines) + "\ra\n").encode(),
@@ -293,8 +297,8 @@ def test_lines_with_whitespace_python_and_polars_trim_differently_are_read_row_b
 
 def test_a_line_beyond_the_field_limit_is_the_same_error_both_ways(rules, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     limit = csv.field_size_limit()
-    lines = _clean(records=RECORDS[:5])
-    path = _write(tmp_path / "records.csv", [*lines[:3], lines[3].replace(",", "," + "x" * limit, 1), *lines[4:]])
+    lines = _clean(records=RECORDS[:30])
+    path = _write(tmp_path / "records.csv", [*lines[:25], lines[25].replace(",", "," + "x" * limit, 1), *lines[26:]])
     by_rows = _outcome(rules, [path], columnar=False)
     assert isinstance(by_rows, str) and by_rows.startswith("input.table.unparsable")
     assert _outcome(rules, [path], columnar=True) == by_rows
