@@ -220,10 +220,10 @@ def _clean(names: str = "english", delimiter: str = ",", records: list[dict[str,
 def test_clean_rows_go_to_the_tally_as_columns_and_messy_ones_row_by_row(
     rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, names: str
 ) -> None:  # type: ignore[no-untyped-def]
-    """The example's records as a table with a Chinese, English or mixed header (with a byte-order mark, CRLF line
-    ends, as Excel writes them): every row but those with a quoted cell (a text with an ASCII comma) is split by
-    polars, and every used one is vouched for (none needs the per-row checks) and reaches the tally as columns;
-    the report is the per-row one."""
+    """The example's records as a table with a Chinese, English or mixed header (with a byte-order mark, with CRLF
+    line ends and tabs, as Excel writes them): every row but those with a quoted cell (a text with an ASCII
+    comma) is split by polars, and every used one is vouched for (none needs the per-row checks) and reaches the
+    tally as columns; the report is the per-row one."""
     blocks: list[int] = []
     rows: list[Rec] = []
     checked: list[int] = []
@@ -231,11 +231,12 @@ def test_clean_rows_go_to_the_tally_as_columns_and_messy_ones_row_by_row(
     monkeypatch.setattr(Counter, "add_frame", lambda self, frame: (blocks.append(frame.height), add_frame(self, frame)))
     monkeypatch.setattr(Counter, "add", lambda self, rec: (rows.append(rec), add(self, rec)))
     monkeypatch.setattr(csvcolumns, "checked_rows", lambda r, *a, **k: (checked.append(r.height), check(r, *a, **k))[1])
-    path = _write(tmp_path / "records.csv", _clean(names), "\r\n" if names == "mixed" else "\n", bom=names == "chinese")
+    table = _clean(names, "\t" if names == "mixed" else ",")  # (a .csv of tabs: the delimiter is the header's)
+    path = _write(tmp_path / "records.csv", table, "\r\n" if names == "mixed" else "\n", bom=names == "chinese")
     report = _report(rules, [path], columnar=True)
     account = json.loads(report)["input"]["sources"][1]
     used = account["used"]
-    quoted = sum(1 for line in _clean(names)[1:] if '"' in line)
+    quoted = sum(1 for line in table[1:] if '"' in line)
     assert used > 1000 and sum(blocks) == used and not rows
     assert sum(checked) == account["rejected"] == 1  # (the example rejects one row: only it takes the per-row checks)
     read = [block for block in csv_blocks(path, str(path), ",") or []]
