@@ -42,7 +42,7 @@ from ..errors import InputError
 from ..model.vocab import RECORD_FIELDS
 from . import columnar
 from .columnar import ColumnarBlock
-from .inputs import _HEADER_SCAN, BadRow, Rec, _sniff, check_record, table_columns, table_row
+from .inputs import _HEADER_SCAN, _SPLIT, BadRow, Rec, _sniff, check_record, table_columns, table_row
 
 #: Record files read here (the delimiter each is expected to use; the header's lines decide).
 CSV_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
@@ -56,7 +56,7 @@ PLAIN_REFUSED = (
 )
 #: The pattern of a line that is not plain (any of :data:`PLAIN_REFUSED`).
 PLAIN = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in PLAIN_REFUSED) + "]"
-_LISTS = r"[;；,，、|]"  # the per-row reader's separators of a list cell (inputs._SPLIT)
+_LISTS = _SPLIT.pattern  # the per-row reader's separators of a list cell (a class polars' regex reads alike)
 _DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # (any other date is checked row by row)
 _CELLS = ("id", "org", "type", "date", "chair", "participants", "portfolio", "tags")  # (``text`` is read by no check)
 _ROWS = pl.Schema(
