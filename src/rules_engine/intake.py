@@ -29,6 +29,7 @@ from .load.columnar import (
     recs_frame,
     vouched,
 )
+from .load.csvcolumns import CSV_SUFFIXES, csv_blocks
 from .load.dedup import SPILL_AT, SeenIds
 from .load.inputs import BadRow, Rec, read_records, records_from_objects
 from .model.records import ActivityRecord, RecordSource
@@ -42,8 +43,8 @@ RecordsInput = str | Path | Sequence[str | Path | RecordSource] | Iterable[Activ
 # batches; the used records of each batch go to the tally in the same order (the reading order).
 _BATCH = 32768
 _SPILL_AT = SPILL_AT  # record ids held in memory before the index of ids moves to disk
-# JSON Lines files are read by columns where that is exact (see rules_engine.load.columnar); False: every file
-# row by row (the differential tests compare the two)
+# JSON Lines and CSV files are read by columns where that is exact (see rules_engine.load.columnar and
+# rules_engine.load.csvcolumns); False: every file row by row (the differential tests compare the two)
 _COLUMNAR = True
 
 
@@ -97,7 +98,10 @@ def _item_rows(item: str | Path | RecordSource) -> Iterator[tuple[str, Rec | Bad
 
 
 def _by_columns(item: str | Path | RecordSource) -> bool:
-    return not isinstance(item, RecordSource) and Path(item).suffix.lower() in COLUMNAR_SUFFIXES
+    if isinstance(item, RecordSource):
+        return False
+    suffix = Path(item).suffix.lower()
+    return suffix in COLUMNAR_SUFFIXES or suffix in CSV_SUFFIXES
 
 
 def record_span(compiled: CompiledRules, period: Period) -> tuple[dt.date, dt.date]:
@@ -148,7 +152,8 @@ class Intake:
 
     def read(self, records: RecordsInput) -> None:
         """Check and count every row of `records` (files, or objects), in input order, in batches; JSON Lines
-        files by columns where that is exact (:mod:`rules_engine.load.columnar`)."""
+        and CSV files by columns where that is exact (:mod:`rules_engine.load.columnar`,
+        :mod:`rules_engine.load.csvcolumns`)."""
         for name in record_sources(records):  # empty files and sources are listed too
             self.accounts[name] = [0, 0, 0, 0]
         try:
@@ -176,15 +181,19 @@ class Intake:
         self.take(batch)
 
     def _read_columns(self, source: str, follows: bool) -> bool:
-        """Read a JSON Lines file by columns, a block of lines at a time (False: it must be read row by row). Rows
-        vouched for by column checks go to the tally as columns; every other row goes through the per-row checks,
-        in line order, merged with the vouched rows so that the tally takes the used rows in reading order.
+        """Read a JSON Lines or CSV file by columns, a block of lines at a time (False: it must be read row by
+        row). Rows vouched for by column checks go to the tally as columns; every other row goes through the
+        per-row checks, in line order, merged with the vouched rows so that the tally takes the used rows in
+        reading order.
         Vouched ids go to the id index before the next block is checked (or, after the last block, when
         `follows`: another item comes after this file)."""
         path = Path(source)
         if not path.is_file():
             return False  # (the per-row reader says so)
-        blocks = jsonl_blocks(path, source)
+        suffix = path.suffix.lower()
+        blocks = (
+            csv_blocks(path, source, CSV_SUFFIXES[suffix]) if suffix in CSV_SUFFIXES else jsonl_blocks(path, source)
+        )
         if blocks is None:
             return False
         known = self._known()
@@ -195,12 +204,12 @@ class Intake:
             if pending is not None:
                 self._remember(pending, place)
                 pending = None
-            rows, others = block.rows, block.others
+            rows, others, check = block.rows, block.others, block.check or checked
             del block
             if rows.height:
                 ok = vouched(rows, known, others) & ~self.seen.seen(rows.get_column("id"))
                 good = as_record_frame(rows.filter(ok), source)
-                others = list(heapq.merge(others, checked(rows.filter(~ok), source), key=lambda item: item[0]))
+                others = list(heapq.merge(others, check(rows.filter(~ok), source), key=lambda item: item[0]))
             else:
                 good = as_record_frame(rows, source)
             del rows  # (the decoded text of the dates and the lists: no longer needed)

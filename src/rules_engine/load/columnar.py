@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -112,10 +112,12 @@ _ROWS = pl.Schema({"line": pl.Int64(), **_DECODED.to_schema(), "day": pl.Date()}
 class ColumnarBlock:
     """Up to :data:`BLOCK` consecutive lines of a JSON Lines file read by :func:`jsonl_blocks`: the lines that
     passed the gate, decoded (``line``, the record's fields, ``date`` as text and as ``day``), and every other
-    non-blank line as the per-row reader reads it, with its line number, in line order."""
+    non-blank line as the per-row reader reads it, with its line number, in line order. `check`: how the rows
+    that are not vouched for are read row by row (None: :func:`checked`; CSV blocks bring their own)."""
 
     rows: pl.DataFrame
     others: list[tuple[int, Rec | BadRow]] = field(default_factory=list)
+    check: Callable[[pl.DataFrame, str], Iterator[tuple[int, Rec | BadRow]]] | None = None
 
 
 def jsonl_blocks(path: Path, source: str) -> Iterator[ColumnarBlock] | None:

@@ -578,71 +578,90 @@ def _table_rows(reader: Any, source: str, delimiter: str) -> Iterator[Rec | BadR
             shown = _short(delimiter.join(header[1]))
             raise InputError.of("input.table.no_header", source=source, line=header[0], lines=_HEADER_SCAN, first=shown)
         # the first line is the header all the same, and the rows are rejected for their unknown fields
+    columns = table_columns(header[1], source, header[0])
+    named = named_width(columns)
+    for first, number, row in itertools.chain(seen, rows):
+        out = table_row(columns, named, row, first, number, source, delimiter)
+        if out is not None:
+            yield out
+
+
+def table_columns(header: list[str], source: str, line: int) -> list[str | None]:
+    """The field each cell of a header row names (None: a cell without a name; an unknown name as written,
+    case-folded); a field named twice is an InputError."""
     columns: list[str | None] = []
-    for i, cell in enumerate(header[1]):
+    for i, cell in enumerate(header):
         name = cell.strip().casefold()
         column = _RECORD_KNOWN.get(name, name) if name else None
         if column is not None and column in columns:
             raise InputError.of(
-                "input.table.duplicate_column", source=source, line=header[0], column=column, letter=_column_letter(i)
+                "input.table.duplicate_column", source=source, line=line, column=column, letter=_column_letter(i)
             )
         columns.append(column)
+    return columns
+
+
+def named_width(columns: Sequence[str | None]) -> int:
+    """The cells a row must have: up to the last column with a name."""
+    return max((i + 1 for i, column in enumerate(columns) if column is not None), default=0)
+
+
+def table_row(
+    columns: Sequence[str | None], named: int, row: list[str], first: int, number: int, source: str, delimiter: str
+) -> Rec | BadRow | None:
+    """The cells of a table row spanning lines `first` to `number` as a record, or what is wrong with it; None
+    for a blank row. `columns`: from :func:`table_columns`; `named`: :func:`named_width` of them."""
+    if not any(cell.strip() for cell in row):
+        return None
     width = len(columns)  # columns without a name (Excel pads rows to the widest) hold no field
-    named = max((i + 1 for i, column in enumerate(columns) if column is not None), default=0)
-    for first, number, row in itertools.chain(seen, rows):
-        if not any(cell.strip() for cell in row):
+    if len(row) < named or any(cell.strip() for cell in row[width:]):
+        code = "row.columns.count" if first == number else "row.columns.unclosed_quote"
+        shown_row = _short(delimiter.join(row))
+        bad = BadRow.at(
+            code,
+            source,
+            first,
+            None,
+            shown_row,
+            {"width": width, "found": len(row), "first": first, "last": number},
+        )
+        # on one physical line, the cells before the damage still say where the row belongs; a row that
+        # spans lines (an open quote) may have swallowed other rows: it could belong anywhere
+        return _salvaged(bad, salvage_csv(columns, row)) if first == number else bad
+    swallowed = _swallowed(row, delimiter, named) if first != number else None
+    if swallowed is not None:
+        letter = _column_letter(swallowed)
+        return BadRow.at(  # nothing is salvaged: the row's own cells may belong to the rows it swallowed
+            "row.cell.swallowed",
+            source,
+            first,
+            letter,
+            _short(row[swallowed]),
+            {"column": letter, "first": first, "last": number},
+        )
+    data: dict[str, Any] = {}
+    stray: int | None = None
+    for i, (column, cell) in enumerate(zip(columns, row[:width], strict=False)):
+        value = cell.strip() or None
+        if column is None:
+            if value is not None and stray is None:
+                stray = i
             continue
-        if len(row) < named or any(cell.strip() for cell in row[width:]):
-            code = "row.columns.count" if first == number else "row.columns.unclosed_quote"
-            shown_row = _short(delimiter.join(row))
-            bad = BadRow.at(
-                code,
-                source,
-                first,
-                None,
-                shown_row,
-                {"width": width, "found": len(row), "first": first, "last": number},
-            )
-            # on one physical line, the cells before the damage still say where the row belongs; a row that
-            # spans lines (an open quote) may have swallowed other rows: it could belong anywhere
-            yield _salvaged(bad, salvage_csv(columns, row)) if first == number else bad
-            continue
-        swallowed = _swallowed(row, delimiter, named) if first != number else None
-        if swallowed is not None:
-            letter = _column_letter(swallowed)
-            yield BadRow.at(  # nothing is salvaged: the row's own cells may belong to the rows it swallowed
-                "row.cell.swallowed",
-                source,
-                first,
-                letter,
-                _short(row[swallowed]),
-                {"column": letter, "first": first, "last": number},
-            )
-            continue
-        data: dict[str, Any] = {}
-        stray: int | None = None
-        for i, (column, cell) in enumerate(zip(columns, row[:width], strict=False)):
-            value = cell.strip() or None
-            if column is None:
-                if value is not None and stray is None:
-                    stray = i
-                continue
-            data[column] = value
-        if stray is not None:
-            letter = _column_letter(stray)
-            yield BadRow.at(
-                "row.cell.no_header",
-                source,
-                number,
-                letter,
-                _short(row[stray].strip()),
-                {"column": letter},
-                record_id=data.get("id"),
-                org=data.get("org"),
-                type=data.get("type"),
-            )
-            continue
-        yield check_record(data, source, number)
+        data[column] = value
+    if stray is not None:
+        letter = _column_letter(stray)
+        return BadRow.at(
+            "row.cell.no_header",
+            source,
+            number,
+            letter,
+            _short(row[stray].strip()),
+            {"column": letter},
+            record_id=data.get("id"),
+            org=data.get("org"),
+            type=data.get("type"),
+        )
+    return check_record(data, source, number)
 
 
 def records_from_objects(items: Iterable[Any], source: str = "<records>") -> Iterator[Rec | BadRow]:
