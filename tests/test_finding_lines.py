@@ -25,6 +25,21 @@ from rules_engine.render.frames import write_parquet, write_parquet_frames
 from .conftest import EXAMPLE, RULES, person, rec
 
 
+def _example_run() -> Any:
+    """The example's run (every status, waivers, escalations, triggers, pairs, portfolios), its records in every
+    format the example has."""
+    return prepare(
+        RULES,
+        EXAMPLE / "roster.yaml",
+        sorted(EXAMPLE.glob("*.jsonl")) + sorted(EXAMPLE.glob("*.csv")),
+        "2024",
+        "2025-01-15",
+        None,
+        20,
+        [EXAMPLE / "waivers.yaml"],
+    )
+
+
 def _python_lines(run: Any, keys: dict[int, str] | None) -> bytes:
     lines = []
     for ob, d in run.decided():
@@ -41,19 +56,8 @@ def test_lines_from_columns_are_the_bytes_of_finding_dict(layout: str, lists: st
     obligations."""
     monkeypatch.setattr("rules_engine.finding_lines.CHUNK", 97)
     monkeypatch.setattr("rules_engine.tally.CHUNK_RECORDS", 5)
-    monkeypatch.setattr(
-        "rules_engine.finding_lines._REASON_TEXTS", 2
-    )  # the reasons' texts made again, chunk after chunk
-    run = prepare(
-        RULES,
-        EXAMPLE / "roster.yaml",
-        sorted(EXAMPLE.glob("*.jsonl")) + sorted(EXAMPLE.glob("*.csv")),
-        "2024",
-        "2025-01-15",
-        None,
-        20,
-        [EXAMPLE / "waivers.yaml"],
-    )
+    monkeypatch.setattr("rules_engine.finding_lines._REASON_TEXTS", 2)  # reasons made again, chunk after chunk
+    run = _example_run()
     keys = rule_table(run.compiled.rules)[1] if layout == "v2" else None
     maker = LineMaker(keys, run.tallied)
     columns = [(ob, d) for ob, d in run.decided(filled=False) if not maker._needs_python(ob, d)]
@@ -121,16 +125,7 @@ def test_cells_from_columns_are_the_cells_of_the_findings_models(lists: str, mon
     finding's dict (the path the others take)."""
     monkeypatch.setattr("rules_engine.finding_lines.CHUNK", 97)
     monkeypatch.setattr("rules_engine.tally.CHUNK_RECORDS", 5)
-    run = prepare(
-        RULES,
-        EXAMPLE / "roster.yaml",
-        sorted(EXAMPLE.glob("*.jsonl")) + sorted(EXAMPLE.glob("*.csv")),
-        "2024",
-        "2025-01-15",
-        None,
-        20,
-        [EXAMPLE / "waivers.yaml"],
-    )
+    run = _example_run()
     if lists == "objects":
         assert run.tallied is not None
         run.tallied.fill()
