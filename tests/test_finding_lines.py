@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +198,11 @@ def test_parquet_from_cells_keeps_the_row_groups(tmp_path: Path) -> None:
 
 
 _CELL_SCHEMA = {name: pl.Int64 if name == "次数 count" else pl.String for name in COLUMNS}
-_CELL_TEXT = st.text(st.sampled_from(list(",\"'\r\n\t =+-@＝\u3000\u200b\x00a中😀")), max_size=6)
+# (a NUL only from Python 3.11: the csv module of 3.10 cannot write one, so the model path raises there)
+_CELL_TEXT = st.text(
+    st.sampled_from(list(",\"'\r\n\t =+-@＝\u3000\u200ba中😀" + ("\x00" if sys.version_info >= (3, 11) else ""))),
+    max_size=6,
+)
 
 
 @settings(max_examples=200, deadline=None)

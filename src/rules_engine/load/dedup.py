@@ -115,7 +115,7 @@ class SeenIds:
         if self._runs:
             columns = self._columns_of(ids)
             if columns:
-                known = known.scatter(list(columns), True)
+                known = known.scatter(sorted(columns), True)  # (polars 1.20 takes sorted indices only)
         if self.memory:
             memory = self.memory
             known |= pl.Series([rid in memory for rid in ids.to_list()], dtype=pl.Boolean)
