@@ -44,21 +44,25 @@ _FIELDS = attrgetter(
     "subject_kind", "subject_id", "subject_name", "role", "portfolio", "second", "second_name", "second_role", "trigger"
 )
 _NAMES = ("kind", "sid", "name", "role", "portfolio", "second", "second_name", "second_role", "trigger")
-# placeholders a message may name, as the columns (zh, en) that hold their escaped text
-_PLACEHOLDERS = {
-    "rule_id": ("rule_id", "rule_id"),
-    "subject": ("name", "name"),
-    "organisation": ("org_name", "org_name"),
-    "period": ("p_label", "p_label"),
-    "window": ("window_text", "window_text"),
-    "portfolio": ("portfolio_text", "portfolio_text"),
-    "second": ("second_text", "second_text"),
-    "clause": ("clause", "clause"),
-    "who": ("who_zh", "who_en"),
-    "title": ("title_zh", "title_en"),
-    "expected": ("expected_zh", "expected_en"),
-    "actual": ("actual_zh", "actual_en"),
-}
+# a message's placeholders that name the subject: their number among the texts stacked per chunk (0: empty)
+_VARS = {"who": 1, "subject": 2, "organisation": 3, "portfolio": 4, "second": 5}
+# the others: the same for every finding of a shape (see _Shape)
+_SHAPE_PLACEHOLDERS = ("rule_id", "period", "window", "clause", "title", "expected", "actual")
+_SHAPE_KEYS = ("rule", "decision", "period", "window", "judged", "count", "static")
+_NONE = 2**32 - 1  # no judged window, no count-free reason (in a shape key)
+# a shape's texts in the CSV and Parquet cells
+_CELL_TEXTS = (
+    "rule_id",
+    "status_zh",
+    "status",
+    "p_label",
+    "window_range",
+    "expected_zh",
+    "actual_zh",
+    "severity",
+    "reason_zh",
+    "set_by",
+)
 
 
 def escaped(text: str) -> str:
@@ -116,31 +120,6 @@ class _Codes:
         return code
 
 
-class _Template:
-    """A message template (zh, en) as expressions over the raw text columns, or None for one this path does not
-    cover."""
-
-    @staticmethod
-    def parse(zh: str, en: str) -> tuple[pl.Expr, pl.Expr] | None:
-        out = []
-        for text, lang in ((zh, 0), (en, 1)):
-            parts: list[pl.Expr] = []
-            try:
-                parsed = list(string.Formatter().parse(text))
-            except ValueError:
-                return None
-            for literal, name, spec, conversion in parsed:
-                if literal:
-                    parts.append(pl.lit(literal))
-                if name is None:
-                    continue
-                if spec or conversion or name not in _PLACEHOLDERS:
-                    return None
-                parts.append(pl.col(_PLACEHOLDERS[name][lang]))
-            out.append(pl.concat_str(parts) if parts else pl.lit(""))
-        return out[0], out[1]
-
-
 class LineMaker:
     """Makes the JSON lines of decided obligations for one run: v1 (`keys` None) or v2 (`keys`: the v2 rules
     table key of each compiled rule, by ``id(rule)``)."""
@@ -155,9 +134,11 @@ class LineMaker:
         self.orgs = _Codes()
         self.periods = _Codes()
         self.decisions = _Codes()
-        self.templates: dict[tuple[str, str], int] = {}
-        self.parsed: list[tuple[pl.Expr, pl.Expr] | None] = []
-        self.static_reasons: dict[tuple[int, str, str, str], tuple[str, str]] = {}
+        self.templates: dict[str, list[tuple[str, str | None]] | None] = {}  # parsed (see _parse)
+        self.static_reasons: dict[tuple[int, str, str | None, str | None], int] = {}  # -> number in statics
+        self.statics: list[tuple[str, str]] = []
+        self.shapes: dict[tuple[int, ...], _Shape] = {}
+        self.period_json: list[str] = []  # each period's JSON, by code
         self.rejected_reasons: dict[tuple[int, tuple[str, ...], Period | None, str | None], bytes] = {}
 
     def blocks(
@@ -250,8 +231,8 @@ class LineMaker:
         if where:
             for i, line in zip(where, self._python_rows(chunk, where, evidence, rejected), strict=True):
                 fallback[i] = line
-        frame = self._frame(chunk, evidence, rejected).with_columns(pl.Series("fallback", fallback, dtype=pl.String))
-        lines = self._render(frame)
+        frame = self._frame(chunk, evidence, rejected)
+        lines = self._render(frame, pl.Series("fallback", fallback, dtype=pl.String))
         missing = lines.is_null().arg_true()
         if missing.len():  # a template this path cannot parse: those findings from Python
             made = self._python_rows(chunk, missing.to_list(), evidence, rejected)
@@ -261,9 +242,17 @@ class LineMaker:
     def _cell_frame(self, chunk: Sequence[tuple[Obligation, Decision]], start: int) -> pl.DataFrame:
         evidence, _ = self._lists([ob for ob, _ in chunk], start, rejected=False)
         frame = self._frame(chunk, evidence, evidence)
+        shapes = self._shapes(frame, escaped=False)
+        org = frame.get_column("org")
+        frame = frame.with_columns(
+            self._made["org_name"].gather(org).alias("org_name"),
+            self._made["org_id"].gather(org).alias("org_id"),
+            *shapes.get_columns(),
+        )
+        message_zh, message_en = _messages(frame, shapes)
         cells = frame.select(
             pl.col("rule_id"),
-            pl.col("status").replace_strict(_STATUS_ZH, return_dtype=pl.String).alias("status_zh"),
+            pl.col("status_zh"),
             pl.col("status"),
             pl.col("org_id"),
             pl.col("org_name"),
@@ -299,15 +288,15 @@ class LineMaker:
             pl.col("count"),
             pl.col("evidence").str.json_decode(pl.List(pl.String)).list.join("、").alias("evidence"),
             pl.col("severity"),
-            pl.col("message_zh"),
-            pl.col("message_en"),
+            pl.lit(message_zh).alias("message_zh"),
+            pl.lit(message_en).alias("message_en"),
             pl.col("reason_zh"),
             pl.lit("").alias("waiver"),
             pl.col("set_by"),
         )
         cells.columns = list(COLUMNS)
         where = {i for i, (ob, d) in enumerate(chunk) if self._needs_python(ob, d)}
-        where.update(frame.get_column("message_zh").is_null().arg_true().to_list())
+        where.update(cells.get_column(COLUMNS[14]).is_null().arg_true().to_list())
         if not where:
             return cells
         # findings this path does not cover: their cells from the finding made in Python, put in their place
@@ -328,34 +317,30 @@ class LineMaker:
     def _frame(
         self, chunk: Sequence[tuple[Obligation, Decision]], evidence: pl.Series, rejected: pl.Series
     ) -> pl.DataFrame:
-        """The chunk as columns, with every text a finding shows (as it reads, not escaped)."""
+        """The chunk as columns: the subject's texts (as they read, not escaped), the codes of the rule, decision,
+        organisation, periods and count-independent reason each finding shares with others, the count and the
+        lists."""
         obs = [ob for ob, _ in chunk]
         rule_of, org_of, period_of, decision_of = self.rules.of, self.orgs.of, self.periods.of, self.decisions.of
-        rules = [rule_of(ob.rule) for ob in obs]
-        decisions = [decision_of(d) for _, d in chunk]
-        static_reason = [self._static_reason(ob, d.status) for ob, d in chunk]
-        static_zh, static_en = (
-            [r[0] if r else None for r in static_reason],
-            [r[1] if r else None for r in static_reason],
-        )
+        static_of = self._static_reason
         columns: dict[str, Any] = dict(zip(_NAMES, zip(*map(_FIELDS, obs), strict=True), strict=True))
         frame = pl.DataFrame(
             {
                 **{name: pl.Series(name, values, dtype=pl.String) for name, values in columns.items()},
-                "rule": pl.Series(rules, dtype=pl.UInt32),
-                "decision": pl.Series(decisions, dtype=pl.UInt32),
+                "rule": pl.Series([rule_of(ob.rule) for ob in obs], dtype=pl.UInt32),
+                "decision": pl.Series([decision_of(d) for _, d in chunk], dtype=pl.UInt32),
                 "org": pl.Series([org_of(ob.org) for ob in obs], dtype=pl.UInt32),
                 "period": pl.Series([period_of(ob.period) for ob in obs], dtype=pl.UInt32),
                 "window": pl.Series([period_of(ob.window or ob.period) for ob in obs], dtype=pl.UInt32),
-                "judged": pl.Series([period_of(ob.window) if ob.window else None for ob in obs], dtype=pl.UInt32),
+                "judged": pl.Series([period_of(ob.window) if ob.window else _NONE for ob in obs], dtype=pl.UInt32),
                 "count": pl.Series([ob.count for ob in obs], dtype=pl.Int64),
+                "static": pl.Series([static_of(ob, d.status) for ob, d in chunk], dtype=pl.UInt32),
                 "evidence": evidence,
                 "rejected": rejected,
-                "static_zh": pl.Series(static_zh, dtype=pl.String),
-                "static_en": pl.Series(static_en, dtype=pl.String),
             }
         )
-        return self._texts(self._shared(frame))
+        self._grow_shared()
+        return frame
 
     def _needs_python(self, ob: Obligation, d: Decision) -> bool:
         status = d.status
@@ -365,10 +350,11 @@ class LineMaker:
             return False
         return status is Status.undeterminable or ob.window is None  # taints: their rows' texts
 
-    def _static_reason(self, ob: Obligation, status: Status) -> tuple[str, str] | None:
-        """The reason of a finding whose reason does not depend on its count (not applicable, unknown)."""
+    def _static_reason(self, ob: Obligation, status: Status) -> int:
+        """The number of the reason of a finding whose reason does not depend on its count (not applicable,
+        unknown) in ``self.statics``; :data:`_NONE` for the others."""
         if status is not Status.not_applicable and not ob.unk:
-            return None
+            return _NONE
         key = (id(ob.rule), status.value, ob.na, ob.unk)
         found = self.static_reasons.get(key)
         if found is None:
@@ -378,7 +364,8 @@ class LineMaker:
                     zh, en = f"{zh}（{ob.rule.retired_by}）", f"{en} ({ob.rule.retired_by})"
             else:
                 zh, en = UNK[ob.unk]
-            found = self.static_reasons[key] = (zh, en)
+            found = self.static_reasons[key] = len(self.statics)
+            self.statics.append((zh, en))
         return found
 
     def _rejected(self, ob: Obligation) -> str:
@@ -398,286 +385,338 @@ class LineMaker:
             parts.append(b'{"record":' + orjson.dumps(record) + b',"reason":' + reason + b"}")
         return (b"[" + b",".join(parts) + b"]").decode()
 
-    def _shared(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """The columns that come from the rules, organisations, periods and decisions the chunk shares."""
-        rule_codes, org_codes = frame.get_column("rule"), frame.get_column("org")
-        rules: list[CompiledRule] = self.rules.items
-        per_rule: dict[str, list[Any]] = {name: [] for name in ("prefix", "mid", "sev", "tail")}
-        texts: dict[str, list[Any]] = {
-            name: []
-            for name in (
-                "rule_id",
-                "clause",
-                "title_zh",
-                "title_en",
-                "expected_zh",
-                "expected_en",
-                "severity",
-                "set_by",
-            )
-        }
-        at_least = []
-        for rule in rules:
-            static = _static_raw(rule)
-            expected = _expected_for(rule, "")
-            if self.keys is None:
-                head = {
-                    "rule_id": rule.rule.id,
-                    "rule_title": static["rule_title"],
-                    "pack": rule.loaded.pack.id,
-                    "pack_version": rule.loaded.pack.version,
-                }
-                per_rule["prefix"].append(orjson.dumps(head).decode()[:-1])
-                mid = orjson.dumps({"clause": static["clause"], "expected": expected}).decode()
-                per_rule["mid"].append("," + mid[1:-1])
-                per_rule["sev"].append("," + orjson.dumps({"severity": static["severity"]}).decode()[1:-1])
-                per_rule["tail"].append("," + orjson.dumps({"params": static["params"]}).decode()[1:-1])
-            else:
-                per_rule["prefix"].append(orjson.dumps({"rule": self.keys[id(rule)]}).decode()[:-1])
-                for name in ("mid", "sev", "tail"):
-                    per_rule[name].append("")
-            spec = rule.rule
-            texts["rule_id"].append(spec.id)
-            texts["clause"].append(spec.citation.label())
-            texts["title_zh"].append(spec.title.zh)
-            texts["title_en"].append(spec.title.en)
-            texts["expected_zh"].append(expected["zh"])
-            texts["expected_en"].append(expected["en"])
-            texts["severity"].append(spec.severity.value)
-            texts["set_by"].append(set_by_text(rule.params_dump()))
-            at_least.append(rule.at_least)
-        orgs: list[Organisation] = self.orgs.items[self._grown["org"] :]  # only those new in this chunk
-        self._grow("org_json", [_org_json(o) for o in orgs])
-        self._grow("org_name", [o.name for o in orgs])
-        self._grow("org_id", [o.id for o in orgs])
-        self._grown["org"] += len(orgs)
+    def _grow_shared(self) -> None:
+        """The texts of the organisations and periods first seen in this chunk, added to their columns."""
+        orgs: list[Organisation] = self.orgs.items[self._grown["org"] :]
+        if orgs:
+            self._grow("org_json", [_org_json(o) for o in orgs])
+            self._grow("org_name", [o.name for o in orgs])
+            self._grow("j_org_name", [escaped(o.name) for o in orgs])
+            self._grow("org_id", [o.id for o in orgs])
+            self._grown["org"] += len(orgs)
         periods: list[Period] = self.periods.items[self._grown["period"] :]
-        self._grow("p_json", [orjson.dumps(p.to_dict()).decode() for p in periods])
-        self._grow("p_label", [p.label for p in periods])
-        self._grow("p_days", [p.days for p in periods], pl.Int64)
-        self._grow("p_range", [f"{p.start.isoformat()}..{p.end.isoformat()}" for p in periods])
-        self._grow("p_end", [p.end.isoformat() for p in periods])
+        self.period_json.extend(orjson.dumps(p.to_dict()).decode() for p in periods)
         self._grown["period"] += len(periods)
-        made = self._made
-        org_json, org_name, org_id = made["org_json"], made["org_name"], made["org_id"]
-        p_json, p_label, p_days, p_range, p_end = (made[k] for k in ("p_json", "p_label", "p_days", "p_range", "p_end"))
-        statuses = pl.Series([d.status.value for d in self.decisions.items], dtype=pl.String)
-        window, period = frame.get_column("window"), frame.get_column("period")
-        judged = frame.get_column("judged")
-        window_text = (
-            pl.DataFrame({"same": p_days.gather(window) == p_days.gather(period)})
-            .select(
-                pl.when(pl.col("same"))
-                .then(pl.lit(p_label.gather(window)))
-                .otherwise(pl.lit(p_range.gather(window)))
-                .alias("window_text")
-            )
-            .get_column("window_text")
-        )
-        return frame.with_columns(
-            *(pl.Series(name, values, dtype=pl.String).gather(rule_codes) for name, values in per_rule.items()),
-            *(pl.Series(name, values, dtype=pl.String).gather(rule_codes) for name, values in texts.items()),
-            pl.Series("at_least", at_least, dtype=pl.Int64).gather(rule_codes),
-            org_json.gather(org_codes).alias("org_json"),
-            org_name.gather(org_codes).alias("org_name"),
-            org_id.gather(org_codes).alias("org_id"),
-            p_json.gather(period).alias("p_json"),
-            p_label.gather(period).alias("p_label"),
-            p_json.gather(window).alias("w_json"),
-            window_text,
-            p_range.gather(window).alias("window_range"),
-            p_range.gather(judged).alias("w_range"),
-            p_end.gather(judged).alias("w_end"),
-            statuses.gather(frame.get_column("decision")).alias("status"),
-        )
 
     def _grow(self, name: str, values: list[Any], dtype: Any = pl.String) -> None:
-        """Add the values of the organisations or periods first seen in this chunk to their column."""
+        """Add the values of the organisations first seen in this chunk to their column."""
         new = pl.Series(name, values, dtype=dtype)
         found = self._made.get(name)
         self._made[name] = new if found is None else found.extend(new)
 
+    # -- the shapes: what a finding's texts share with the findings of the same rule, status, window, count --
+
+    def _shapes(self, frame: pl.DataFrame, escaped: bool) -> pl.DataFrame:
+        """The shape of each finding of the chunk (`frame`, from :meth:`_frame`): the parts of its line (or, not
+        `escaped`, of its cells) that depend only on its rule, decision, period, window, count and count-free
+        reason, each made once per run (:meth:`_shape`), as columns in the chunk's order."""
+        keys = frame.select(_SHAPE_KEYS)
+        distinct = keys.unique(maintain_order=True)
+        shapes = [self._shape(*key) for key in distinct.iter_rows()]
+        local = distinct.with_columns(pl.int_range(distinct.height, dtype=pl.UInt32).alias("\x00shape"))
+        code = (
+            keys.with_row_index("\x00i")
+            .join(local, on=list(_SHAPE_KEYS), how="left")
+            .sort("\x00i")
+            .get_column("\x00shape")
+        )
+        names: tuple[str, ...]
+        if escaped:
+            names = ("head", "mid", "sev", "end")
+            texts = {name: [s.line[i] for s in shapes] for i, name in enumerate(names)}
+            zh, en = [s.j_zh for s in shapes], [s.j_en for s in shapes]
+        else:
+            names = _CELL_TEXTS
+            texts = {name: [s.cells[i] for s in shapes] for i, name in enumerate(names)}
+            zh, en = [s.zh for s in shapes], [s.en for s in shapes]
+        columns = [pl.Series(name, values, dtype=pl.String) for name, values in texts.items()]
+        for lang, slots in (("zh", zh), ("en", en)):
+            width = max((len(s[1]) for s in slots if s is not None), default=0)
+            for i in range(width + 1):
+                piece = [None if s is None else s[0][i] if i < len(s[0]) else "" for s in slots]
+                columns.append(pl.Series(f"{lang}_p{i}", piece, dtype=pl.String))
+                if i < width:
+                    var = [s[1][i] if s is not None and i < len(s[1]) else 0 for s in slots]
+                    columns.append(pl.Series(f"{lang}_v{i}", var, dtype=pl.UInt32))
+        return pl.DataFrame(columns)[code]
+
+    def _shape(
+        self, rule: int, decision: int, period: int, window: int, judged: int, count: int, static: int
+    ) -> _Shape:
+        key = (rule, decision, period, window, judged, count, static)
+        found = self.shapes.get(key)
+        if found is None:
+            found = self.shapes[key] = self._make_shape(rule, decision, period, window, judged, count, static)
+        return found
+
+    def _make_shape(
+        self, rule_code: int, decision: int, period_code: int, window_code: int, judged: int, count: int, static: int
+    ) -> _Shape:
+        rule: CompiledRule = self.rules.items[rule_code]
+        spec = rule.rule
+        status: Status = self.decisions.items[decision].status
+        periods: list[Period] = self.periods.items
+        period, window = periods[period_code], periods[window_code]
+        expected = _expected_for(rule, "")
+        window_range = f"{window.start.isoformat()}..{window.end.isoformat()}"
+        actual_zh, actual_en = f"{count}次", str(count)
+        reason: tuple[str, str] | None = None
+        if static != _NONE:
+            reason = self.statics[static]
+        elif judged != _NONE:
+            w = periods[judged]
+            span = f"{w.start.isoformat()}..{w.end.isoformat()}"
+            found_zh, found_en = (
+                f"在 {span} 内找到 {count} 条符合条件的记录",
+                f"found {count} matching record(s) in {span}",
+            )
+            if status is Status.pending:
+                end = w.end.isoformat()
+                reason = (f"{found_zh}；时限 {end} 未到", f"{found_en}; the window ends {end}")
+            elif status is Status.violated:
+                reason = (f"{found_zh}，要求{expected['zh']}", f"{found_en}; required {expected['en']}")
+            elif status is Status.fulfilled:
+                reason = (f"{found_zh}，满足{expected['zh']}", f"{found_en}; meets {expected['en']}")
+        # (no reason: a finding made in Python, see _needs_python; its line here is not used)
+        short = status is Status.violated and spec.escalate is None and 0 < count < rule.at_least
+        kind = "short" if short else status.value
+        custom = getattr(spec.messages, kind) if kind in ("violated", "short", "fulfilled", "pending") else None
+        zh_t, en_t = (custom.zh, custom.en) if custom else _DEFAULT_MESSAGES[status]
+        static_raw = _static_raw(rule)
+        texts = {
+            "rule_id": (spec.id, spec.id),
+            "period": (period.label, period.label),
+            "window": (window.label if window.days == period.days else window_range,) * 2,
+            "clause": (spec.citation.label(),) * 2,
+            "title": (spec.title.zh, spec.title.en),
+            "expected": (expected["zh"], expected["en"]),
+            "actual": (actual_zh, actual_en),
+        }
+        zh = _slots(self._parsed(zh_t), {k: v[0] for k, v in texts.items()})
+        en = _slots(self._parsed(en_t), {k: v[1] for k, v in texts.items()})
+        if self.keys is None:
+            head = {
+                "rule_id": spec.id,
+                "rule_title": static_raw["rule_title"],
+                "pack": rule.loaded.pack.id,
+                "pack_version": rule.loaded.pack.version,
+            }
+            prefix = orjson.dumps(head).decode()[:-1]
+            mid = "," + orjson.dumps({"clause": static_raw["clause"], "expected": expected}).decode()[1:-1]
+            sev = "," + orjson.dumps({"severity": static_raw["severity"]}).decode()[1:-1]
+            tail = "," + orjson.dumps({"params": static_raw["params"]}).decode()[1:-1]
+        else:
+            prefix = orjson.dumps({"rule": self.keys[id(rule)]}).decode()[:-1]
+            mid = sev = tail = ""
+        line = (
+            f'{prefix},"status":"{status.value}","subject":',
+            f',"period":{self.period_json[period_code]},"window":{self.period_json[window_code]}{mid}'
+            f',"actual":{{"zh":"{actual_zh}","en":"{actual_en}"}},"count":{count},"evidence":',
+            f'{sev},"message":{{"zh":"',
+            None
+            if reason is None
+            else f'"}},"reason":{{"zh":"{escaped(reason[0])}","en":"{escaped(reason[1])}"}}{tail},"waiver":null}}',
+        )
+        cells = (
+            spec.id,
+            status.zh,
+            status.value,
+            period.label,
+            window_range,
+            expected["zh"],
+            actual_zh,
+            spec.severity.value,
+            None if reason is None else reason[0],
+            set_by_text(rule.params_dump()),
+        )
+        return _Shape(line, cells, zh, en, _escaped_slots(zh), _escaped_slots(en))
+
+    def _parsed(self, template: str) -> list[tuple[str, str | None]] | None:
+        if template not in self.templates:
+            self.templates[template] = _parse(template)
+        return self.templates[template]
+
     # -- the lines ---------------------------------------------------------------------------------------
 
-    def _texts(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """The per-finding texts, as they read (not escaped): who, actual, message and reason in both languages."""
-        count = pl.col("count").cast(pl.String)
-        org, name, portfolio = pl.col("org_name"), pl.col("name"), pl.col("portfolio")
-        who_zh = (
-            pl.when(pl.col("kind") == "organisation")
-            .then(org)
-            .when(pl.col("kind") == "record")
-            .then(pl.concat_str(org, pl.lit("（记录 "), pl.col("sid"), pl.lit("）")))
-            .when(_truthy("second_name"))
-            .then(pl.concat_str(org, name, pl.lit("与"), pl.col("second_name")))
-            .when(_truthy("portfolio"))
-            .then(pl.concat_str(org, name, pl.lit("（分管"), portfolio, pl.lit("）")))
-            .otherwise(pl.concat_str(org, name))
-        )
-        who_en = (
-            pl.when(pl.col("kind") == "organisation")
-            .then(org)
-            .when(pl.col("kind") == "record")
-            .then(pl.concat_str(org, pl.lit(" (record "), pl.col("sid"), pl.lit(")")))
-            .when(_truthy("second_name"))
-            .then(pl.concat_str(name, pl.lit(" of "), org, pl.lit(" with "), pl.col("second_name")))
-            .when(_truthy("portfolio"))
-            .then(pl.concat_str(name, pl.lit(" of "), org, pl.lit(" (portfolio "), portfolio, pl.lit(")")))
-            .otherwise(pl.concat_str(name, pl.lit(" of "), org))
-        )
-        short = (pl.col("status") == "violated") & (pl.col("count") > 0) & (pl.col("count") < pl.col("at_least"))
+    def _render(self, frame: pl.DataFrame, fallback: pl.Series) -> pl.Series:
+        """Each finding's JSON line from its columns: the subject's texts escaped here, the shapes' and the
+        organisations' once each (JSON escapes character by character, so a text made of escaped pieces is the
+        text escaped)."""
+        shapes = self._shapes(frame, escaped=True)
+        org = frame.get_column("org")
         frame = frame.with_columns(
-            who_zh.alias("who_zh"),
-            who_en.alias("who_en"),
-            pl.concat_str(count, pl.lit("次")).alias("actual_zh"),
-            count.alias("actual_en"),
-            portfolio.fill_null("").alias("portfolio_text"),
-            pl.col("second_name").fill_null("").alias("second_text"),
-            short.alias("short"),
+            *_escaped_columns(frame, _NAMES),
+            self._made["j_org_name"].gather(org).alias("org_name"),
+            self._made["org_json"].gather(org).alias("org_json"),
+            *shapes.get_columns(),
+            fallback,
         )
-        message_zh, message_en = self._messages(frame)
-        found_zh = pl.concat_str(
-            pl.lit("在 "), pl.col("w_range"), pl.lit(" 内找到 "), count, pl.lit(" 条符合条件的记录")
-        )
-        found_en = pl.concat_str(pl.lit("found "), count, pl.lit(" matching record(s) in "), pl.col("w_range"))
-        status = pl.col("status")
-        reason_zh = (
-            pl.when(status == "pending")
-            .then(pl.concat_str(found_zh, pl.lit("；时限 "), pl.col("w_end"), pl.lit(" 未到")))
-            .when(status == "violated")
-            .then(pl.concat_str(found_zh, pl.lit("，要求"), pl.col("expected_zh")))
-            .when(status == "fulfilled")
-            .then(pl.concat_str(found_zh, pl.lit("，满足"), pl.col("expected_zh")))
-        )
-        reason_en = (
-            pl.when(status == "pending")
-            .then(pl.concat_str(found_en, pl.lit("; the window ends "), pl.col("w_end")))
-            .when(status == "violated")
-            .then(pl.concat_str(found_en, pl.lit("; required "), pl.col("expected_en")))
-            .when(status == "fulfilled")
-            .then(pl.concat_str(found_en, pl.lit("; meets "), pl.col("expected_en")))
-        )
-        return frame.with_columns(
-            message_zh,
-            message_en,
-            pl.coalesce(pl.col("static_zh"), reason_zh).alias("reason_zh"),
-            pl.coalesce(pl.col("static_en"), reason_en).alias("reason_en"),
-        )
-
-    def _render(self, frame: pl.DataFrame) -> pl.Series:
-        """Each finding's JSON line from its columns (texts escaped here: JSON escapes character by character, so
-        escaping a text equals joining its escaped pieces)."""
-        frame = frame.with_columns(
-            escaped_column(frame.get_column(name)).alias(f"j_{name}")
-            for name in (*_NAMES, "message_zh", "message_en", "reason_zh", "reason_en")
-        )
-        name, portfolio = pl.col("j_name"), pl.col("j_portfolio")
+        message_zh, message_en = _messages(frame, shapes)
         second = (
             pl.when(_truthy("second"))
             .then(
                 pl.concat_str(
-                    pl.lit('{"id":'),
-                    _q(pl.col("j_second")),
-                    pl.lit(',"name":'),
-                    _q(pl.when(_truthy("second_name")).then(pl.col("j_second_name")).otherwise(pl.col("j_second"))),
-                    pl.lit(',"role":'),
-                    _q_or_null(pl.col("j_second_role")),
+                    pl.lit('{"id":"'),
+                    pl.col("second"),
+                    pl.lit('","name":"'),
+                    pl.when(_truthy("second_name")).then(pl.col("second_name")).otherwise(pl.col("second")),
+                    pl.lit('","role":'),
+                    _q_or_null(pl.col("second_role")),
                     pl.lit("}"),
                 )
             )
             .otherwise(pl.lit("null"))
         )
-        subject = pl.concat_str(
-            pl.lit('{"kind":'),
-            _q(pl.col("j_kind")),
-            pl.lit(',"id":'),
-            _q(pl.col("j_sid")),
-            pl.lit(',"name":'),
-            _q(name),
-            pl.lit(',"role":'),
-            _q_or_null(pl.col("j_role")),
+        line = pl.concat_str(
+            pl.col("head"),
+            pl.lit('{"kind":"'),
+            pl.col("kind"),
+            pl.lit('","id":"'),
+            pl.col("sid"),
+            pl.lit('","name":"'),
+            pl.col("name"),
+            pl.lit('","role":'),
+            _q_or_null(pl.col("role")),
             pl.lit(',"portfolio":'),
-            _q_or_null(portfolio),
+            _q_or_null(pl.col("portfolio")),
             pl.lit(',"second":'),
             second,
             pl.lit(',"record":'),
-            _q_or_null(pl.col("j_trigger")),
-            pl.lit("}"),
-        )
-        line = pl.concat_str(
-            pl.col("prefix"),
-            pl.lit(',"status":'),
-            _q(pl.col("status")),
-            pl.lit(',"subject":'),
-            subject,
-            pl.lit(',"organisation":'),
+            _q_or_null(pl.col("trigger")),
+            pl.lit('},"organisation":'),
             pl.col("org_json"),
-            pl.lit(',"period":'),
-            pl.col("p_json"),
-            pl.lit(',"window":'),
-            pl.col("w_json"),
             pl.col("mid"),
-            pl.lit(',"actual":{"zh":"'),
-            pl.col("actual_zh"),
-            pl.lit('","en":"'),
-            pl.col("actual_en"),
-            pl.lit('"},"count":'),
-            pl.col("count").cast(pl.String),
-            pl.lit(',"evidence":'),
             pl.col("evidence"),
             pl.lit(',"rejected":'),
             pl.col("rejected"),
             pl.col("sev"),
-            pl.lit(',"message":{"zh":"'),
-            pl.col("j_message_zh"),
+            pl.lit(message_zh),
             pl.lit('","en":"'),
-            pl.col("j_message_en"),
-            pl.lit('"},"reason":{"zh":"'),
-            pl.col("j_reason_zh"),
-            pl.lit('","en":"'),
-            pl.col("j_reason_en"),
-            pl.lit('"}'),
-            pl.col("tail"),
-            pl.lit(',"waiver":null}'),
+            pl.lit(message_en),
+            pl.col("end"),
         )
         return frame.select(pl.coalesce(pl.col("fallback"), line)).to_series()
 
-    def _messages(self, frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
-        """Each finding's message (zh, en), made per template (the rule's own text for its status, or the default);
-        null where the template is one this path does not cover."""
-        rules: list[CompiledRule] = self.rules.items
-        statuses = [d.status for d in self.decisions.items]
-        keys = frame.select("rule", "decision", "short").unique()
-        lookup = []
-        for rule_code, decision_code, is_short in keys.iter_rows():
-            status = statuses[decision_code]
-            spec = rules[rule_code].rule
-            kind = "short" if is_short and spec.escalate is None else status.value
-            custom = getattr(spec.messages, kind) if kind in ("violated", "short", "fulfilled", "pending") else None
-            zh, en = (custom.zh, custom.en) if custom else _DEFAULT_MESSAGES[status]
-            template = self.templates.get((zh, en))
-            if template is None:
-                template = self.templates[(zh, en)] = len(self.parsed)
-                self.parsed.append(_Template.parse(zh, en))
-            lookup.append((rule_code, decision_code, is_short, template))
-        table = pl.DataFrame(
-            lookup,
-            schema={"rule": pl.UInt32, "decision": pl.UInt32, "short": pl.Boolean, "template": pl.UInt32},
-            orient="row",
-        )
-        indexed = frame.with_row_index("i").join(table, on=["rule", "decision", "short"], how="left")
-        message_zh = pl.Series("message_zh", [None] * frame.height, dtype=pl.String)
-        message_en = pl.Series("message_en", [None] * frame.height, dtype=pl.String)
-        for (template,), part in indexed.partition_by("template", as_dict=True).items():
-            parsed = self.parsed[int(template)]
-            if parsed is None:
-                continue  # (such findings' lines come from Python: see _needs_python)
-            zh, en = parsed
-            made = part.select(zh.alias("zh"), en.alias("en"))
-            where = part.get_column("i")
-            message_zh = message_zh.scatter(where, made.get_column("zh"))
-            message_en = message_en.scatter(where, made.get_column("en"))
-        return message_zh, message_en
+
+class _Shape:
+    """What the findings of one rule, decision, period, window, count and count-free reason share: the pieces of
+    their JSON line (head, mid, sev, end: escaped; the end None without a reason), their CSV cells
+    (:data:`_CELL_TEXTS`), and their messages' slots (zh, en: as read, then escaped; None for a template this path
+    does not cover)."""
+
+    __slots__ = ("cells", "en", "j_en", "j_zh", "line", "zh")
+
+    def __init__(
+        self,
+        line: tuple[str, str, str, str | None],
+        cells: tuple[str | None, ...],
+        zh: _Slots | None,
+        en: _Slots | None,
+        j_zh: _Slots | None,
+        j_en: _Slots | None,
+    ) -> None:
+        self.line, self.cells, self.zh, self.en, self.j_zh, self.j_en = line, cells, zh, en, j_zh, j_en
+
+
+# a message as slots: the texts between the subject's placeholders, and those placeholders (numbers in _VARS)
+_Slots = tuple[list[str], list[int]]
+
+
+def _parse(template: str) -> list[tuple[str, str | None]] | None:
+    """A message template as (literal text, placeholder or None) pairs; None for one this path does not cover."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:
+        return None
+    out: list[tuple[str, str | None]] = []
+    for literal, name, spec, conversion in parsed:
+        if name is not None and (spec or conversion or (name not in _VARS and name not in _SHAPE_PLACEHOLDERS)):
+            return None
+        out.append((literal, name))
+    return out
+
+
+def _slots(parsed: list[tuple[str, str | None]] | None, values: Mapping[str, str]) -> _Slots | None:
+    """A parsed template's slots for one shape: its placeholders but the subject's filled from `values`."""
+    if parsed is None:
+        return None
+    pieces, names = [""], []
+    for literal, name in parsed:
+        pieces[-1] += literal
+        if name is None:
+            continue
+        if name in _VARS:
+            names.append(_VARS[name])
+            pieces.append("")
+        else:
+            pieces[-1] += values[name]
+    return pieces, names
+
+
+def _escaped_slots(slots: _Slots | None) -> _Slots | None:
+    return None if slots is None else ([escaped(p) for p in slots[0]], slots[1])
+
+
+def _escaped_columns(frame: pl.DataFrame, names: Sequence[str]) -> list[pl.Series]:
+    """The text columns `names` of `frame` JSON-escaped (one scan finds whether any needs it)."""
+    columns = [frame.get_column(name) for name in names]
+    if not frame.select(pl.concat_str(names, ignore_nulls=True).str.contains(_NEEDS_ESCAPE).any()).item():
+        return columns
+    return [escaped_column(column) for column in columns]
+
+
+def _messages(frame: pl.DataFrame, shapes: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """Each finding's message (zh, en; as read, or JSON-escaped when the frame's texts and the shapes' are): its
+    shape's slots filled with the subject's texts, gathered from the texts of every placeholder stacked one above
+    the other (null where the template is one this path does not cover)."""
+    n = frame.height
+    org, name, portfolio, second = pl.col("org_name"), pl.col("name"), pl.col("portfolio"), pl.col("second_name")
+    kind = pl.col("kind")
+    who_zh = (
+        pl.when(kind == "organisation")
+        .then(org)
+        .when(kind == "record")
+        .then(pl.concat_str(org, pl.lit("（记录 "), pl.col("sid"), pl.lit("）")))
+        .when(_truthy("second_name"))
+        .then(pl.concat_str(org, name, pl.lit("与"), second))
+        .when(_truthy("portfolio"))
+        .then(pl.concat_str(org, name, pl.lit("（分管"), portfolio, pl.lit("）")))
+        .otherwise(pl.concat_str(org, name))
+    )
+    who_en = (
+        pl.when(kind == "organisation")
+        .then(org)
+        .when(kind == "record")
+        .then(pl.concat_str(org, pl.lit(" (record "), pl.col("sid"), pl.lit(")")))
+        .when(_truthy("second_name"))
+        .then(pl.concat_str(name, pl.lit(" of "), org, pl.lit(" with "), second))
+        .when(_truthy("portfolio"))
+        .then(pl.concat_str(name, pl.lit(" of "), org, pl.lit(" (portfolio "), portfolio, pl.lit(")")))
+        .otherwise(pl.concat_str(name, pl.lit(" of "), org))
+    )
+    widths = {lang: sum(1 for c in shapes.columns if c.startswith(f"{lang}_v")) for lang in ("zh", "en")}
+    texts = frame.select(
+        pl.lit("", dtype=pl.String).alias("empty"),
+        *((who_zh.alias("who_zh"),) if widths["zh"] else ()),
+        *((who_en.alias("who_en"),) if widths["en"] else ()),
+        name,
+        org,
+        portfolio.fill_null(""),
+        second.fill_null(""),
+    )
+    row = pl.int_range(0, n, dtype=pl.UInt32, eager=True)
+    out = []
+    for lang in ("zh", "en"):
+        parts = [shapes.get_column(f"{lang}_p0")]
+        if widths[lang]:
+            # (in the order of _VARS)
+            names = ("empty", f"who_{lang}", "name", "org_name", "portfolio", "second_name")
+            stacked = pl.concat([texts.get_column(c) for c in names])
+            for i in range(widths[lang]):
+                at = shapes.get_column(f"{lang}_v{i}") * n + row
+                parts += [stacked.gather(at).alias(f"s{i}"), shapes.get_column(f"{lang}_p{i + 1}")]
+        out.append(pl.DataFrame(parts).select(pl.concat_str(pl.all())).to_series())
+    return out[0], out[1]
 
 
 class JsonLists:
