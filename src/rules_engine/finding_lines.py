@@ -41,7 +41,21 @@ SEPARATOR = ",\n    "  # between two findings in a JSON report (see rules_engine
 
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 _FIELDS = attrgetter(
-    "subject_kind", "subject_id", "subject_name", "role", "portfolio", "second", "second_name", "second_role", "trigger"
+    "subject_kind",
+    "subject_id",
+    "subject_name",
+    "role",
+    "portfolio",
+    "second",
+    "second_name",
+    "second_role",
+    "trigger",
+    "rule",
+    "org",
+    "period",
+    "window",
+    "count",
+    "unk",
 )
 _NAMES = ("kind", "sid", "name", "role", "portfolio", "second", "second_name", "second_role", "trigger")
 # a message's placeholders that name the subject: their number among the texts stacked per chunk (0: empty)
@@ -118,6 +132,14 @@ class _Codes:
             code = self.codes[id(item)] = len(self.items)
             self.items.append(item)
         return code
+
+    def all(self, items: Sequence[Any]) -> list[int]:
+        """The codes of `items` (None: :data:`_NONE`)."""
+        codes = list(map(self.codes.get, map(id, items)))
+        if None in codes:
+            for i in [i for i, code in enumerate(codes) if code is None]:
+                codes[i] = _NONE if items[i] is None else self.of(items[i])
+        return codes  # type: ignore[return-value]  # (no None left)
 
 
 class LineMaker:
@@ -321,20 +343,30 @@ class LineMaker:
         organisation, periods and count-independent reason each finding shares with others, the count and the
         lists."""
         obs = [ob for ob, _ in chunk]
-        rule_of, org_of, period_of, decision_of = self.rules.of, self.orgs.of, self.periods.of, self.decisions.of
+        fields = list(zip(*map(_FIELDS, obs), strict=True))
+        rules, orgs, periods, windows, counts, unks = fields[len(_NAMES) :]
+        decisions = self.decisions.all([d for _, d in chunk])
+        na = {i for i, d in enumerate(self.decisions.items) if d.status is Status.not_applicable}
         static_of = self._static_reason
-        columns: dict[str, Any] = dict(zip(_NAMES, zip(*map(_FIELDS, obs), strict=True), strict=True))
+        static = [
+            _NONE if not unk and code not in na else static_of(ob, d.status)
+            for ob, (_, d), unk, code in zip(obs, chunk, unks, decisions, strict=True)
+        ]
         frame = pl.DataFrame(
             {
-                **{name: pl.Series(name, values, dtype=pl.String) for name, values in columns.items()},
-                "rule": pl.Series([rule_of(ob.rule) for ob in obs], dtype=pl.UInt32),
-                "decision": pl.Series([decision_of(d) for _, d in chunk], dtype=pl.UInt32),
-                "org": pl.Series([org_of(ob.org) for ob in obs], dtype=pl.UInt32),
-                "period": pl.Series([period_of(ob.period) for ob in obs], dtype=pl.UInt32),
-                "window": pl.Series([period_of(ob.window or ob.period) for ob in obs], dtype=pl.UInt32),
-                "judged": pl.Series([period_of(ob.window) if ob.window else _NONE for ob in obs], dtype=pl.UInt32),
-                "count": pl.Series([ob.count for ob in obs], dtype=pl.Int64),
-                "static": pl.Series([static_of(ob, d.status) for ob, d in chunk], dtype=pl.UInt32),
+                **{
+                    name: pl.Series(name, values, dtype=pl.String) for name, values in zip(_NAMES, fields, strict=False)
+                },
+                "rule": pl.Series(self.rules.all(rules), dtype=pl.UInt32),
+                "decision": pl.Series(decisions, dtype=pl.UInt32),
+                "org": pl.Series(self.orgs.all(orgs), dtype=pl.UInt32),
+                "period": pl.Series(self.periods.all(periods), dtype=pl.UInt32),
+                "window": pl.Series(
+                    self.periods.all([w or p for w, p in zip(windows, periods, strict=True)]), dtype=pl.UInt32
+                ),
+                "judged": pl.Series(self.periods.all(windows), dtype=pl.UInt32),
+                "count": pl.Series(counts, dtype=pl.Int64),
+                "static": pl.Series(static, dtype=pl.UInt32),
                 "evidence": evidence,
                 "rejected": rejected,
             }
@@ -410,16 +442,17 @@ class LineMaker:
         """The shape of each finding of the chunk (`frame`, from :meth:`_frame`): the parts of its line (or, not
         `escaped`, of its cells) that depend only on its rule, decision, period, window, count and count-free
         reason, each made once per run (:meth:`_shape`), as columns in the chunk's order."""
-        keys = frame.select(_SHAPE_KEYS)
-        distinct = keys.unique(maintain_order=True)
-        shapes = [self._shape(*key) for key in distinct.iter_rows()]
-        local = distinct.with_columns(pl.int_range(distinct.height, dtype=pl.UInt32).alias("\x00shape"))
-        code = (
-            keys.with_row_index("\x00i")
-            .join(local, on=list(_SHAPE_KEYS), how="left")
-            .sort("\x00i")
-            .get_column("\x00shape")
+        key = pl.struct(_SHAPE_KEYS)
+        coded = frame.select(
+            *_SHAPE_KEYS,
+            (key.rank("dense") - 1).cast(pl.UInt32).alias("\x00shape"),
+            key.is_first_distinct().alias("\x00first"),
         )
+        distinct = coded.filter(pl.col("\x00first")).drop("\x00first")
+        shapes: list[_Shape] = [None] * distinct.height  # type: ignore[list-item]  # (each set below)
+        for *shape_key, rank in distinct.iter_rows():
+            shapes[rank] = self._shape(*shape_key)
+        code = coded.get_column("\x00shape")
         names: tuple[str, ...]
         if escaped:
             names = ("head", "mid", "sev", "end")
