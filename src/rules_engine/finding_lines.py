@@ -40,22 +40,27 @@ _REASON_TEXTS = 8192  # rejected candidates' reason texts kept for reuse while w
 SEPARATOR = ",\n    "  # between two findings in a JSON report (see rules_engine.render.json)
 
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'
-_FIELDS = attrgetter(
-    "subject_kind",
-    "subject_id",
-    "subject_name",
-    "role",
-    "portfolio",
-    "second",
-    "second_name",
-    "second_role",
-    "trigger",
-    "rule",
-    "org",
-    "period",
-    "window",
-    "count",
-    "unk",
+# (one field at a time: a tuple per finding would be a container the garbage collector tracks, and enough of them
+# set off full collections over the run's millions of objects)
+_FIELDS = tuple(
+    attrgetter(name)
+    for name in (
+        "subject_kind",
+        "subject_id",
+        "subject_name",
+        "role",
+        "portfolio",
+        "second",
+        "second_name",
+        "second_role",
+        "trigger",
+        "rule",
+        "org",
+        "period",
+        "window",
+        "count",
+        "unk",
+    )
 )
 _NAMES = ("kind", "sid", "name", "role", "portfolio", "second", "second_name", "second_role", "trigger")
 # a message's placeholders that name the subject: their number among the texts stacked per chunk (0: empty)
@@ -119,6 +124,24 @@ def _org_json(org: Organisation) -> str:
     return orjson.dumps({"id": org.id, "name": org.name, "kind": org.kind.value}).decode()
 
 
+class _Chunk:
+    """Decided obligations, a chunk of a run's, as two lists (not a pair per finding: a container the garbage
+    collector tracks, and enough of them kept set off full collections over the run's millions of objects)."""
+
+    def __init__(self) -> None:
+        self.obs: list[Obligation] = []
+        self.decisions: list[Decision] = []
+
+    def __len__(self) -> int:
+        return len(self.obs)
+
+    def __iter__(self) -> Iterator[tuple[Obligation, Decision]]:
+        return zip(self.obs, self.decisions, strict=True)
+
+    def __getitem__(self, i: int) -> tuple[Obligation, Decision]:
+        return self.obs[i], self.decisions[i]
+
+
 class _Codes:
     """Distinct shared objects (by identity) numbered in order of first use."""
 
@@ -161,6 +184,7 @@ class LineMaker:
         self.statics: list[tuple[str, str]] = []
         self.shapes: dict[tuple[int, ...], _Shape] = {}
         self.period_json: list[str] = []  # each period's JSON, by code
+        self.rule_parts: dict[int, tuple[str, str, str, str, str]] = {}  # by rule code (see _rule_parts)
         self.rejected_reasons: dict[tuple[int, tuple[str, ...], Period | None, str | None], bytes] = {}
 
     def blocks(
@@ -186,24 +210,23 @@ class LineMaker:
                 self.lists = None
                 yield _cells_frame([dict_cells(finding_dict(ob, d.status, d.waives)) for ob, d in chunk])
 
-    def _chunks(
-        self, decided: Callable[[], Iterable[tuple[Obligation, Decision]]]
-    ) -> Iterator[tuple[list[tuple[Obligation, Decision]], int]]:
+    def _chunks(self, decided: Callable[[], Iterable[tuple[Obligation, Decision]]]) -> Iterator[tuple[_Chunk, int]]:
         if self.tallied is not None and not self.tallied.filled:
             rows = pl.Series([ob.row if ob.row >= 0 else None for ob, _ in decided()], dtype=pl.Int64)
             self.lists = JsonLists(self.tallied, escaped_column(self.tallied.ids), rows)
-        chunk: list[tuple[Obligation, Decision]] = []
+        chunk = _Chunk()
         start = 0
-        for item in decided():
-            chunk.append(item)
-            if len(chunk) >= CHUNK:
+        for ob, d in decided():
+            chunk.obs.append(ob)
+            chunk.decisions.append(d)
+            if len(chunk.obs) >= CHUNK:
                 yield chunk, start
                 start += len(chunk)
-                chunk = []
-        if chunk:
+                chunk = _Chunk()
+        if len(chunk):
             yield chunk, start
 
-    def _block(self, chunk: Sequence[tuple[Obligation, Decision]], start: int, sep: str) -> bytes:
+    def _block(self, chunk: _Chunk, start: int, sep: str) -> bytes:
         try:
             lines = self._columnar(chunk, start)
         except (pl.exceptions.PolarsError, UnicodeError):  # text polars cannot hold (a lone surrogate)
@@ -225,9 +248,7 @@ class LineMaker:
             found = finding_v2(self.keys[id(ob.rule)], found)
         return orjson.dumps(found).decode()
 
-    def _python_rows(
-        self, chunk: Sequence[tuple[Obligation, Decision]], where: list[int], evidence: pl.Series, rejected: pl.Series
-    ) -> list[str]:
+    def _python_rows(self, chunk: _Chunk, where: list[int], evidence: pl.Series, rejected: pl.Series) -> list[str]:
         index = pl.Series(where, dtype=pl.Int64)
         lists = zip(evidence.gather(index).to_list(), rejected.gather(index).to_list(), strict=True)
         return [self._python(*chunk[i], *pair) for i, pair in zip(where, lists, strict=True)]
@@ -246,8 +267,8 @@ class LineMaker:
 
     # -- the columns -----------------------------------------------------------------------------------
 
-    def _columnar(self, chunk: Sequence[tuple[Obligation, Decision]], start: int) -> pl.Series:
-        evidence, rejected = self._lists([ob for ob, _ in chunk], start)
+    def _columnar(self, chunk: _Chunk, start: int) -> pl.Series:
+        evidence, rejected = self._lists(chunk.obs, start)
         fallback: list[str | None] = [None] * len(chunk)
         where = [i for i, (ob, d) in enumerate(chunk) if self._needs_python(ob, d)]
         if where:
@@ -261,8 +282,8 @@ class LineMaker:
             lines = lines.scatter(missing, pl.Series(made, dtype=pl.String))
         return lines
 
-    def _cell_frame(self, chunk: Sequence[tuple[Obligation, Decision]], start: int) -> pl.DataFrame:
-        evidence, _ = self._lists([ob for ob, _ in chunk], start, rejected=False)
+    def _cell_frame(self, chunk: _Chunk, start: int) -> pl.DataFrame:
+        evidence, _ = self._lists(chunk.obs, start, rejected=False)
         frame = self._frame(chunk, evidence, evidence)
         shapes = self._shapes(frame, escaped=False)
         org = frame.get_column("org")
@@ -336,21 +357,19 @@ class LineMaker:
         python = _cells_frame(made).with_columns(pl.Series(order, rows, dtype=pl.UInt32)).select(keep.columns)
         return pl.concat([keep, python]).sort(order).drop(order)
 
-    def _frame(
-        self, chunk: Sequence[tuple[Obligation, Decision]], evidence: pl.Series, rejected: pl.Series
-    ) -> pl.DataFrame:
+    def _frame(self, chunk: _Chunk, evidence: pl.Series, rejected: pl.Series) -> pl.DataFrame:
         """The chunk as columns: the subject's texts (as they read, not escaped), the codes of the rule, decision,
         organisation, periods and count-independent reason each finding shares with others, the count and the
         lists."""
-        obs = [ob for ob, _ in chunk]
-        fields = list(zip(*map(_FIELDS, obs), strict=True))
+        obs = chunk.obs
+        fields = [list(map(field, obs)) for field in _FIELDS]
         rules, orgs, periods, windows, counts, unks = fields[len(_NAMES) :]
-        decisions = self.decisions.all([d for _, d in chunk])
+        decisions = self.decisions.all(chunk.decisions)
         na = {i for i, d in enumerate(self.decisions.items) if d.status is Status.not_applicable}
         static_of = self._static_reason
         static = [
             _NONE if not unk and code not in na else static_of(ob, d.status)
-            for ob, (_, d), unk, code in zip(obs, chunk, unks, decisions, strict=True)
+            for ob, d, unk, code in zip(obs, chunk.decisions, unks, decisions, strict=True)
         ]
         frame = pl.DataFrame(
             {
@@ -515,7 +534,6 @@ class LineMaker:
         kind = "short" if short else status.value
         custom = getattr(spec.messages, kind) if kind in ("violated", "short", "fulfilled", "pending") else None
         zh_t, en_t = (custom.zh, custom.en) if custom else _DEFAULT_MESSAGES[status]
-        static_raw = _static_raw(rule)
         texts = {
             "rule_id": (spec.id, spec.id),
             "period": (period.label, period.label),
@@ -527,20 +545,7 @@ class LineMaker:
         }
         zh = _slots(self._parsed(zh_t), {k: v[0] for k, v in texts.items()})
         en = _slots(self._parsed(en_t), {k: v[1] for k, v in texts.items()})
-        if self.keys is None:
-            head = {
-                "rule_id": spec.id,
-                "rule_title": static_raw["rule_title"],
-                "pack": rule.loaded.pack.id,
-                "pack_version": rule.loaded.pack.version,
-            }
-            prefix = orjson.dumps(head).decode()[:-1]
-            mid = "," + orjson.dumps({"clause": static_raw["clause"], "expected": expected}).decode()[1:-1]
-            sev = "," + orjson.dumps({"severity": static_raw["severity"]}).decode()[1:-1]
-            tail = "," + orjson.dumps({"params": static_raw["params"]}).decode()[1:-1]
-        else:
-            prefix = orjson.dumps({"rule": self.keys[id(rule)]}).decode()[:-1]
-            mid = sev = tail = ""
+        prefix, mid, sev, tail, set_by = self._rule_parts(rule_code)
         line = (
             f'{prefix},"status":"{status.value}","subject":',
             f',"period":{self.period_json[period_code]},"window":{self.period_json[window_code]}{mid}'
@@ -560,9 +565,36 @@ class LineMaker:
             actual_zh,
             spec.severity.value,
             None if reason is None else reason[0],
-            set_by_text(rule.params_dump()),
+            set_by,
         )
         return _Shape(line, cells, zh, en, _escaped_slots(zh), _escaped_slots(en))
+
+    def _rule_parts(self, code: int) -> tuple[str, str, str, str, str]:
+        """A rule's (variant's) parts of a line (escaped: the head before the status, the part after the window, the
+        severity, the part after the reason) and its ``set_by`` cell, made once per rule."""
+        found = self.rule_parts.get(code)
+        if found is not None:
+            return found
+        rule: CompiledRule = self.rules.items[code]
+        spec = rule.rule
+        static_raw = _static_raw(rule)
+        expected = _expected_for(rule, "")
+        if self.keys is None:
+            head = {
+                "rule_id": spec.id,
+                "rule_title": static_raw["rule_title"],
+                "pack": rule.loaded.pack.id,
+                "pack_version": rule.loaded.pack.version,
+            }
+            prefix = orjson.dumps(head).decode()[:-1]
+            mid = "," + orjson.dumps({"clause": static_raw["clause"], "expected": expected}).decode()[1:-1]
+            sev = "," + orjson.dumps({"severity": static_raw["severity"]}).decode()[1:-1]
+            tail = "," + orjson.dumps({"params": static_raw["params"]}).decode()[1:-1]
+        else:
+            prefix = orjson.dumps({"rule": self.keys[id(rule)]}).decode()[:-1]
+            mid = sev = tail = ""
+        found = self.rule_parts[code] = (prefix, mid, sev, tail, set_by_text(rule.params_dump()))
+        return found
 
     def _parsed(self, template: str) -> list[tuple[str, str | None]] | None:
         if template not in self.templates:
@@ -764,19 +796,25 @@ class JsonLists:
         self.texts: dict[tuple[Any, ...], int] = {}  # a reason (rule, why, window, area) -> its number in `made`
         self.made: list[str] = []  # the reasons' texts as JSON
         self.column = pl.Series(dtype=pl.String)  # the same, as a column
+        # each tallied obligation's evidence list (null: none), made for the whole run at once: the lists are short
+        # (max_evidence ids at most), and a chunk's are then one gather
+        self.evidence = pl.Series([None] * len(tallied.obs), dtype=pl.String)
+        found = tallied.evidence
+        if found is not None and found.height:
+            joined = (
+                found.with_columns(id=ids.gather(found.get_column("row")))
+                .group_by("ob", maintain_order=True)
+                .agg(pl.col("id").str.join('","'))
+            )
+            made = joined.select(pl.concat_str(pl.lit('["'), pl.col("id"), pl.lit('"]'))).to_series()
+            self.evidence = self.evidence.scatter(joined.get_column("ob"), made)
 
     def chunk(self, start: int, end: int, with_rejected: bool = True) -> tuple[pl.Series, pl.Series]:
         """The lists of the findings at positions `start` to `end` (exclusive), ``[]`` for none (the rejected
         lists all ``[]`` without `with_rejected`)."""
         n = end - start
         obs = self.rows.slice(start, n)
-        evidence = pl.Series("evidence", ["[]"] * n, dtype=pl.String)
-        part = self._of(self.tallied.evidence, obs)
-        if part is not None:
-            part = part.with_columns(id=self.ids.gather(part.get_column("row")))
-            joined = part.group_by("pos", maintain_order=True).agg(pl.col("id").str.join('","'))
-            made = joined.select(pl.concat_str(pl.lit('["'), pl.col("id"), pl.lit('"]'))).to_series()
-            evidence = evidence.scatter(joined.get_column("pos"), made)
+        evidence = self.evidence.gather(obs).fill_null("[]").alias("evidence")
         rejected = pl.Series("rejected", ["[]"] * n, dtype=pl.String)
         part = self._of(self.tallied.rejected, obs) if with_rejected else None
         if part is not None:
