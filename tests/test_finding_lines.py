@@ -221,7 +221,9 @@ def test_csv_rows_written_by_polars_are_those_of_the_csv_module(rows: list[tuple
     assert out.getvalue() == ("\ufeff" + expected.getvalue()).encode()
 
 
-_EVERY = "{rule_id}|{subject}|{organisation}|{period}|{window}|{portfolio}|{second}|{clause}|{title}|{expected}|{actual}"
+_EVERY = (
+    "{rule_id}|{subject}|{organisation}|{period}|{window}|{portfolio}|{second}|{clause}|{title}|{expected}|{actual}"
+)
 
 
 @pytest.mark.parametrize("as_of", ["2025-01-01", "2024-08-15"])
@@ -249,7 +251,9 @@ def test_messages_of_every_placeholder_and_escape_are_those_of_the_in_memory_rep
             params: {{period: half_year, at_least: 2}}
             messages:
               violated: {{zh: '未"履行"\\\\{_EVERY}', en: 'not {{{{done}}}}\t{_EVERY}'}}
-              short: {{zh: '仅{{actual}}：{{subject}}{{subject}}{{organisation}}{{subject}}{{second}}"', en: 'only {{actual}} of {{expected}}'}}
+              short:
+                zh: '仅{{actual}}：{{subject}}{{subject}}{{organisation}}{{subject}}{{second}}"'
+                en: 'only {{actual}} of {{expected}}'
               fulfilled: {{zh: '{_EVERY}', en: '"{{subject}}" \\\\ {{organisation}}'}}
               pending: {{zh: '待{{window}}"', en: '{{subject}} {{organisation}} pending'}}
             """,
