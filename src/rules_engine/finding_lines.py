@@ -113,7 +113,7 @@ def _q(expr: pl.Expr) -> pl.Expr:
 
 
 def _q_or_null(expr: pl.Expr) -> pl.Expr:
-    return pl.when(expr.is_null()).then(pl.lit("null")).otherwise(_q(expr))
+    return _q(expr).fill_null("null")  # (concat_str is null where expr is)
 
 
 def _truthy(name: str) -> pl.Expr:
