@@ -32,6 +32,7 @@ import polars as pl
 
 from .compile import CompiledRule, Decision
 from .findings import _DEFAULT_MESSAGES, _expected_for, _reason_text, _static_raw, finding_dict
+from .ledger import Ledger
 from .model.findings import Status
 from .model.layout import finding_v2
 from .model.roster import Organisation
@@ -148,6 +149,41 @@ class _Chunk:
         return self.obs[i], self.decisions[i]
 
 
+class _Rows:
+    """A chunk of a ledger's decided rows (in report order), as columns: objects are made only for the rows a
+    finding is made of in Python (:meth:`make`), or for all of them when something iterates over the chunk."""
+
+    def __init__(self, ledger: Ledger, table: pl.DataFrame) -> None:
+        self.ledger, self.table = ledger, table
+        self._made: dict[int, tuple[Obligation, Decision]] = {}
+
+    def __len__(self) -> int:
+        return self.table.height
+
+    def make(self, where: Iterable[int]) -> None:
+        """Make the objects of the rows at positions `where`, at once."""
+        wanted = [i for i in where if i not in self._made]
+        if not wanted:
+            return
+        rows = self.table[wanted]
+        decisions = self.ledger.decisions
+        made = zip(wanted, self.ledger.obligations(rows), rows.get_column("decision").to_list(), strict=True)
+        for i, ob, code in made:
+            self._made[i] = (ob, decisions[code])
+
+    def __getitem__(self, i: int) -> tuple[Obligation, Decision]:
+        self.make([i])
+        return self._made[i]
+
+    def __iter__(self) -> Iterator[tuple[Obligation, Decision]]:
+        self.make(range(len(self)))
+        return (self._made[i] for i in range(len(self)))
+
+    @property
+    def obs(self) -> list[Obligation]:
+        return [ob for ob, _ in self]
+
+
 class _Codes:
     """Distinct shared objects (by identity) numbered in order of first use."""
 
@@ -203,11 +239,24 @@ class LineMaker:
         for chunk, start in self._chunks(decided):
             yield self._block(chunk, start, sep)
 
+    def ledger_blocks(self, ledger: Ledger, sep: str = SEPARATOR) -> Iterator[bytes]:
+        """:meth:`blocks` of the rows of `ledger` (decided, in report order), read as columns: no object per
+        finding but for those made in Python."""
+        for chunk, start in self._ledger_chunks(ledger):
+            yield self._block(chunk, start, sep)
+
+    def ledger_cells(self, ledger: Ledger) -> Iterator[pl.DataFrame]:
+        """:meth:`cells` of the rows of `ledger` (decided, in report order), read as columns."""
+        return self._cells(self._ledger_chunks(ledger))
+
     def cells(self, decided: Callable[[], Iterable[tuple[Obligation, Decision]]]) -> Iterator[pl.DataFrame]:
         """The CSV and Parquet cells of the decided obligations (in order; columns
         :data:`rules_engine.render.csv.COLUMNS`, as they are: not neutralised for spreadsheets), a chunk at a
         time: the cells :func:`rules_engine.render.csv.finding_cells` gives for each finding's model."""
-        for chunk, start in self._chunks(decided):
+        return self._cells(self._chunks(decided))
+
+    def _cells(self, chunks: Iterable[tuple[_Chunk | _Rows, int]]) -> Iterator[pl.DataFrame]:
+        for chunk, start in chunks:
             try:
                 yield self._cell_frame(chunk, start)
             except (pl.exceptions.PolarsError, UnicodeError):  # (as for the lines: see _block)
@@ -232,7 +281,14 @@ class LineMaker:
         if len(chunk):
             yield chunk, start
 
-    def _block(self, chunk: _Chunk, start: int, sep: str) -> bytes:
+    def _ledger_chunks(self, ledger: Ledger) -> Iterator[tuple[_Rows, int]]:
+        table = ledger.table
+        if self.tallied is not None:
+            self.lists = JsonLists(self.tallied, escaped_column(self.tallied.ids), table.get_column("tally"))
+        for start in range(0, table.height, CHUNK):
+            yield _Rows(ledger, table.slice(start, CHUNK)), start
+
+    def _block(self, chunk: _Chunk | _Rows, start: int, sep: str) -> bytes:
         try:
             lines = self._columnar(chunk, start)
         except (pl.exceptions.PolarsError, UnicodeError):  # text polars cannot hold (a lone surrogate)
@@ -254,16 +310,24 @@ class LineMaker:
             found = finding_v2(self.keys[id(ob.rule)], found)
         return orjson.dumps(found).decode()
 
-    def _python_rows(self, chunk: _Chunk, where: list[int], evidence: pl.Series, rejected: pl.Series) -> list[str]:
+    def _python_rows(
+        self, chunk: _Chunk | _Rows, where: list[int], evidence: pl.Series, rejected: pl.Series
+    ) -> list[str]:
+        if isinstance(chunk, _Rows):
+            chunk.make(where)
         index = pl.Series(where, dtype=pl.Int64)
         lists = zip(evidence.gather(index).to_list(), rejected.gather(index).to_list(), strict=True)
         return [self._python(*chunk[i], *pair) for i, pair in zip(where, lists, strict=True)]
 
-    def _lists(self, obs: list[Obligation], start: int, rejected: bool = True) -> tuple[pl.Series, pl.Series]:
+    def _lists(self, chunk: _Chunk | _Rows, start: int, rejected: bool = True) -> tuple[pl.Series, pl.Series]:
         """The chunk's evidence and rejected lists as JSON: from the tally's columns, or from the obligations
         (without `rejected`: the evidence only, the rejected lists empty)."""
         if self.lists is not None:
-            return self.lists.chunk(start, start + len(obs), rejected)
+            return self.lists.chunk(start, start + len(chunk), rejected)
+        if isinstance(chunk, _Rows) and self.tallied is None:  # (no records: lists only on escalations' objects)
+            empty = pl.Series(["[]"] * len(chunk), dtype=pl.String)
+            return empty, empty
+        obs = chunk.obs
         evidence = pl.Series(
             [orjson.dumps(ob.evidence).decode() if ob.evidence else "[]" for ob in obs], dtype=pl.String
         )
@@ -273,14 +337,18 @@ class LineMaker:
 
     # -- the columns -----------------------------------------------------------------------------------
 
-    def _columnar(self, chunk: _Chunk, start: int) -> pl.Series:
-        evidence, rejected = self._lists(chunk.obs, start)
+    def _columnar(self, chunk: _Chunk | _Rows, start: int) -> pl.Series:
+        evidence, rejected = self._lists(chunk, start)
         fallback: list[str | None] = [None] * len(chunk)
-        where = [i for i, (ob, d) in enumerate(chunk) if self._needs_python(ob, d)]
+        where = self._in_python(chunk)
         if where:
             for i, line in zip(where, self._python_rows(chunk, where, evidence, rejected), strict=True):
                 fallback[i] = line
-        frame = self._frame(chunk, evidence, rejected)
+        frame = (
+            self._frame(chunk, evidence, rejected)
+            if isinstance(chunk, _Chunk)
+            else self._row_frame(chunk, evidence, rejected)
+        )
         lines = self._render(frame, pl.Series("fallback", fallback, dtype=pl.String))
         missing = lines.is_null().arg_true()
         if missing.len():  # a template this path cannot parse: those findings from Python
@@ -288,9 +356,13 @@ class LineMaker:
             lines = lines.scatter(missing, pl.Series(made, dtype=pl.String))
         return lines
 
-    def _cell_frame(self, chunk: _Chunk, start: int) -> pl.DataFrame:
-        evidence, _ = self._lists(chunk.obs, start, rejected=False)
-        frame = self._frame(chunk, evidence, evidence)
+    def _cell_frame(self, chunk: _Chunk | _Rows, start: int) -> pl.DataFrame:
+        evidence, _ = self._lists(chunk, start, rejected=False)
+        frame = (
+            self._frame(chunk, evidence, evidence)
+            if isinstance(chunk, _Chunk)
+            else self._row_frame(chunk, evidence, evidence)
+        )
         shapes = self._shapes(frame, escaped=False)
         org = frame.get_column("org")
         frame = frame.with_columns(
@@ -344,12 +416,14 @@ class LineMaker:
             pl.col("set_by"),
         )
         cells.columns = list(COLUMNS)
-        where = {i for i, (ob, d) in enumerate(chunk) if self._needs_python(ob, d)}
+        where = set(self._in_python(chunk))
         where.update(cells.get_column(COLUMNS[14]).is_null().arg_true().to_list())
         if not where:
             return cells
         # findings this path does not cover: their cells from the finding made in Python, put in their place
         rows = sorted(where)
+        if isinstance(chunk, _Rows):
+            chunk.make(rows)
         lists = evidence.gather(pl.Series(rows, dtype=pl.Int64)).to_list()
         made = []
         for i, listed in zip(rows, lists, strict=True):
@@ -399,6 +473,75 @@ class LineMaker:
         self._grow_shared()
         return frame
 
+    def _row_frame(self, chunk: _Rows, evidence: pl.Series, rejected: pl.Series) -> pl.DataFrame:
+        """:meth:`_frame` of a chunk of a ledger's rows: the same columns, from the ledger's (its codes of rules,
+        decisions, organisations and periods turned into this maker's)."""
+        ledger, t = chunk.ledger, chunk.table
+
+        def codes(column: pl.Series, items: Any, mine: _Codes) -> pl.Series:
+            distinct = column.drop_nulls().unique().to_list()
+            mapping = dict(zip(distinct, mine.all([items[c] for c in distinct]), strict=True))
+            mapped: pl.Series = column.replace_strict(mapping, default=None, return_dtype=pl.UInt32)
+            return mapped.fill_null(_NONE)
+
+        period, window = t.get_column("period"), t.get_column("window")
+        decision = codes(t.get_column("decision"), ledger.decisions, self.decisions)
+        na = [i for i, d in enumerate(self.decisions.items) if d.status is Status.not_applicable]
+        needs = (t.get_column("unk") != "") | decision.is_in(na)
+        static = pl.Series([_NONE] * t.height, dtype=pl.UInt32)
+        if needs.any():
+            where = needs.arg_true()
+            keys = t.select("rule", "decision", "na", "unk")[where]
+            distinct = keys.unique(maintain_order=True)
+            numbers = [
+                self._static_of(ledger.rules[r], ledger.decisions[d].status, n, u)
+                for r, d, n, u in distinct.iter_rows()
+            ]
+            found = keys.join(
+                distinct.with_columns(pl.Series("_s", numbers, dtype=pl.UInt32)),
+                on=["rule", "decision", "na", "unk"],
+                how="left",
+                maintain_order="left",
+            ).get_column("_s")
+            static = static.scatter(where, found)
+        frame = pl.DataFrame(
+            {
+                **{name: t.get_column(name) for name in _NAMES},
+                "rule": codes(t.get_column("rule"), ledger.rules, self.rules),
+                "decision": decision,
+                "org": codes(t.get_column("org"), ledger.orgs, self.orgs),
+                "period": codes(period, ledger.periods.items, self.periods),
+                "window": codes(window.fill_null(period), ledger.periods.items, self.periods),
+                "judged": codes(window, ledger.periods.items, self.periods),
+                "count": t.get_column("count"),
+                "static": static,
+                "evidence": evidence,
+                "rejected": rejected,
+            }
+        )
+        self._grow_shared()
+        return frame
+
+    def _in_python(self, chunk: _Chunk | _Rows) -> list[int]:
+        """The positions of the findings of the chunk made in Python (:meth:`_needs_python`)."""
+        if isinstance(chunk, _Chunk):
+            return [i for i, (ob, d) in enumerate(chunk) if self._needs_python(ob, d)]
+        ledger, t = chunk.ledger, chunk.table
+        status = pl.Series([d.status.value for d in ledger.decisions], dtype=pl.String).gather(t.get_column("decision"))
+        escalations = [i for i, rule in ledger.rules.items() if rule.rule.escalate is not None]
+        unk, window = t.get_column("unk") != "", t.get_column("window")
+        needs = (
+            t.get_column("rule").is_in(escalations)
+            | t.get_column("waiver").is_not_null()
+            | (status == Status.waived.value)
+            | (
+                (status != Status.not_applicable.value)
+                & ~unk
+                & ((status == Status.undeterminable.value) | window.is_null())
+            )
+        )
+        return needs.arg_true().to_list()
+
     def _needs_python(self, ob: Obligation, d: Decision) -> bool:
         status = d.status
         if ob.rule.rule.escalate is not None or ob.waiver is not None or status is Status.waived:
@@ -412,15 +555,20 @@ class LineMaker:
         unknown) in ``self.statics``; :data:`_NONE` for the others."""
         if status is not Status.not_applicable and not ob.unk:
             return _NONE
-        key = (id(ob.rule), status.value, ob.na, ob.unk)
+        return self._static_of(ob.rule, status, ob.na, ob.unk)
+
+    def _static_of(self, rule: CompiledRule, status: Status, na: str, unk: str) -> int:
+        """The number of the count-free reason of a finding of `rule` with `status`, not applicable because of
+        `na` or with the roster gap `unk`, in ``self.statics``."""
+        key = (id(rule), status.value, na, unk)
         found = self.static_reasons.get(key)
         if found is None:
             if status is Status.not_applicable:
-                zh, en = NA.get(ob.na or "not_in_force", ("不适用", "not applicable"))
-                if ob.na == "retired":
-                    zh, en = f"{zh}（{ob.rule.retired_by}）", f"{en} ({ob.rule.retired_by})"
+                zh, en = NA.get(na or "not_in_force", ("不适用", "not applicable"))
+                if na == "retired":
+                    zh, en = f"{zh}（{rule.retired_by}）", f"{en} ({rule.retired_by})"
             else:
-                zh, en = UNK[ob.unk]
+                zh, en = UNK[unk]
             found = self.static_reasons[key] = len(self.statics)
             self.statics.append((zh, en))
         return found
@@ -804,7 +952,7 @@ class JsonLists:
         self.column = pl.Series(dtype=pl.String)  # the same, as a column
         # each tallied obligation's evidence list (null: none), made for the whole run at once: the lists are short
         # (max_evidence ids at most), and a chunk's are then one gather
-        self.evidence = pl.Series([None] * len(tallied.obs), dtype=pl.String)
+        self.evidence = pl.Series([None] * len(tallied.keys), dtype=pl.String)
         found = tallied.evidence
         if found is not None and found.height:
             joined = (
@@ -868,17 +1016,17 @@ class JsonLists:
         keys = distinct.search_sorted(numbers).cast(pl.UInt64) * width + part.get_column("why").cast(pl.UInt64)
         pairs = keys.unique().sort()
         texts, made, whys = self.texts, self.made, tallied.whys
-        judged = [tallied.obs[i] for i in distinct.to_list()]  # (a chunk's: few)
+        judged = [tallied.about(i) for i in distinct.to_list()]  # (a chunk's: few)
         found, new = [], len(made)
         for key in pairs.to_list():
-            ob, why = judged[key // width], whys[key % width]
-            window = ob.window if why[0] == "outside" else None
-            area = ob.portfolio if why[0] == "portfolio" else None
+            (rule, judged_window, portfolio), why = judged[key // width], whys[key % width]
+            window = judged_window if why[0] == "outside" else None
+            area = portfolio if why[0] == "portfolio" else None
             span = (window.start, window.end) if window is not None else None
-            cached = (ob.rule.index, key % width, span, area)
+            cached = (rule.index, key % width, span, area)
             text = texts.get(cached)
             if text is None:
-                reason = _reason_text(ob.rule, why, Period(*span) if span is not None else None, area)
+                reason = _reason_text(rule, why, Period(*span) if span is not None else None, area)
                 text = texts[cached] = len(made)
                 made.append(orjson.dumps(reason).decode())
             found.append(text)

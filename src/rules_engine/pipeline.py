@@ -97,13 +97,18 @@ class Run:
         the tally's evidence and rejected candidates read as columns (``self.tallied``) unless already on the
         obligations; the bytes ``orjson.dumps(finding_dict(...))`` gives."""
         maker = LineMaker(keys if report_format == "v2" else None, self.tallied)
+        if self.ledger is not None:
+            return maker.ledger_blocks(self.ledger, sep)
         return maker.blocks(lambda: self.decided(filled=False), sep)
 
     def cell_frames(self) -> Iterator[pl.DataFrame]:
         """The findings' CSV and Parquet cells (:data:`rules_engine.render.csv.COLUMNS`, not neutralised), in
         report order, a frame per chunk of findings: the cells ``finding_cells`` gives for their models, made from
         columns (:meth:`rules_engine.finding_lines.LineMaker.cells`)."""
-        return LineMaker(None, self.tallied).cells(lambda: self.decided(filled=False))
+        maker = LineMaker(None, self.tallied)
+        if self.ledger is not None:
+            return maker.ledger_cells(self.ledger)
+        return maker.cells(lambda: self.decided(filled=False))
 
     def close(self) -> None:
         """Release what the run holds outside memory (nothing here; a run of workers has spool files)."""

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Collection, Sequence
-from typing import overload
+from collections.abc import Collection
 
 import polars as pl
 
@@ -287,8 +286,20 @@ class Tallied:
     ) -> None:
         self.ledger, self.keys = ledger, keys
         self.ids, self.evidence, self.rejected, self.whys = ids, evidence, rejected, whys
-        self.obs = _Tallied(ledger, keys)
         self.filled = False
+        self._about: pl.DataFrame | None = None
+
+    def about(self, i: int) -> tuple[CompiledRule, Period, str | None]:
+        """The rule, judged window and portfolio area of the row of tally number `i` (what its rejected
+        candidates' reasons name)."""
+        if self._about is None:  # (once: the tallied rows in tally order)
+            ledger = self.ledger
+            order = pl.DataFrame({"key": pl.Series(self.keys, dtype=pl.UInt32)})
+            self._about = order.join(
+                ledger.table.select("key", "rule", "window", "portfolio"), on="key", how="left", maintain_order="left"
+            )
+        rule, window, area = self._about.row(i)[1:]
+        return self.ledger.rules[rule], self.ledger.periods.items[window], area
 
     def fill(self) -> None:
         """Make the evidence ids and the rejected candidates lists, by tally number (once), for the ledger's
@@ -315,27 +326,6 @@ class Tallied:
             ):
                 lists[i] = (lists.get(i, (None, None))[0], (found, [whys[k] for k in keys]))
         self.ledger.fill(lists)
-
-
-class _Tallied(Sequence[Obligation]):
-    """The tallied rows as objects, by tally number, made when asked for."""
-
-    def __init__(self, ledger: Ledger, keys: list[int]) -> None:
-        self.ledger, self.keys = ledger, keys
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    @overload
-    def __getitem__(self, i: int) -> Obligation: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[Obligation]: ...
-
-    def __getitem__(self, i: int | slice) -> Obligation | Sequence[Obligation]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        return self.ledger.obligation(self.keys[i])
 
 
 _OBLIGATIONS: dict[str, pl.DataType] = {
