@@ -12,13 +12,16 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
 
 from .compile import CompiledRule, CompiledRules
 from .load.inputs import BadRow
 from .load.waivers import LoadedWaiver
 from .model.roster import Organisation, Person, Post, Roster
 from .model.rules import Role, SubjectKind
-from .periods import Granularity, Period, month_day
+from .periods import Period, month_day
 
 Why = tuple[str, ...]  # a compact reason code and its details, formatted by texts.describe()
 
@@ -172,166 +175,519 @@ def holders_by_person(holders: list[Holder], roles: list[Role], window: Period) 
     return out
 
 
-class _Planning:
-    """What planning computes again and again for every organisation, computed once: the calendar windows
-    (shared by all obligations: also less memory), judged windows per (rule, window, term of office), and
-    terms per set of posts. Keys use object identity: every key object lives as long as the planning."""
+_MAX = dt.date.max
 
-    def __init__(self, period: Period) -> None:
-        self.period = period
-        self._windows: dict[Granularity, list[Period]] = {}
-        self._clips: dict[tuple[int, int, Term | None], tuple[Period | None, str]] = {}
-        self._terms: dict[tuple[int, ...], Term] = {}
 
-    def windows(self, granularity: Granularity) -> list[Period]:
-        found = self._windows.get(granularity)
-        if found is None:
-            found = self._windows[granularity] = self.period.windows(granularity)
-        return found
+@dataclass
+class Planned:
+    """The plan as a table: one row per obligation (rule x subject x window), in no particular order (each
+    obligation's sort key is unique). Columns: ``org`` (position in `orgs`), ``rule`` (the compiled rule's
+    index), ``kind``, ``sid``, ``name``, ``role``, ``portfolio``, ``first``, ``second``, ``second_name``,
+    ``second_role`` (the subject, as :class:`Obligation` names them), ``period`` and ``window`` (positions in
+    `periods`; ``window`` null when not applicable), ``na`` and ``unk`` (reason codes, "" for none)."""
 
-    def clip(self, rule: CompiledRule, window: Period, term: Term | None) -> tuple[Period | None, str]:
-        key = (id(rule), id(window), term)
-        found = self._clips.get(key)
-        if found is None:
-            found = self._clips[key] = clip_window(rule, window, term)
-        return found
+    table: pl.DataFrame
+    orgs: list[Organisation]
+    periods: list[Period]
+    rules: dict[int, CompiledRule]
 
-    def term(self, holders: list[Holder]) -> Term:
-        key = tuple(map(id, holders))
-        found = self._terms.get(key)
-        if found is None:
-            found = self._terms[key] = merged_term([h.post for h in holders])
-        return found
+    def __len__(self) -> int:
+        return self.table.height
+
+    def obligations(self) -> list[Obligation]:
+        """The rows as :class:`Obligation` objects (sharing the organisation, rule and period objects)."""
+        t = self.table
+        orgs, periods, rules = self.orgs, self.periods, self.rules
+        columns = [t.get_column(name).to_list() for name in _OBJECT_COLUMNS]
+        out = []
+        for org, rule, kind, sid, name, period, window, role, area, first, second, s_name, s_role, na, unk in zip(
+            *columns, strict=True
+        ):
+            out.append(
+                Obligation(
+                    rules[rule],
+                    orgs[org],
+                    kind,
+                    sid,
+                    name,
+                    periods[period],
+                    None if window is None else periods[window],
+                    role,
+                    area,
+                    first,
+                    second,
+                    s_name,
+                    s_role,
+                    None,
+                    na,
+                    unk,
+                )
+            )
+        return out
+
+
+_OBJECT_COLUMNS = (
+    "org",
+    "rule",
+    "kind",
+    "sid",
+    "name",
+    "period",
+    "window",
+    "role",
+    "portfolio",
+    "first",
+    "second",
+    "second_name",
+    "second_role",
+    "na",
+    "unk",
+)
+PLAN_SCHEMA: dict[str, pl.DataType] = {
+    "org": pl.UInt32(),
+    "rule": pl.UInt32(),
+    "kind": pl.String(),
+    "sid": pl.String(),
+    "name": pl.String(),
+    "role": pl.String(),
+    "portfolio": pl.String(),
+    "first": pl.String(),
+    "second": pl.String(),
+    "second_name": pl.String(),
+    "second_role": pl.String(),
+    "period": pl.UInt32(),
+    "window": pl.UInt32(),
+    "na": pl.String(),
+    "unk": pl.String(),
+}
 
 
 def plan(
     compiled: CompiledRules, index: RosterIndex, period: Period, orgs: Collection[str] | None = None
 ) -> list[Obligation]:
     """Every obligation of every organisation (or of those in `orgs`: a worker's share) for the windows that
-    overlap `period` (trigger rules excluded: their obligations come from records)."""
-    out: list[Obligation] = []
-    planning = _Planning(period)
-    for org in index.orgs.values():
-        if orgs is not None and org.id not in orgs:
-            continue
+    overlap `period` (trigger rules excluded: their obligations come from records), as objects
+    (:meth:`Planned.obligations` of :func:`plan_table`)."""
+    return plan_table(compiled, index, period, orgs).obligations()
+
+
+class _Periods:
+    """The periods of a plan, numbered: equal periods (start, end and label) share a number and an object."""
+
+    def __init__(self) -> None:
+        self.items: list[Period] = []
+        self.codes: dict[Period, int] = {}
+
+    def code(self, period: Period) -> int:
+        found = self.codes.get(period)
+        if found is None:
+            found = self.codes[period] = len(self.items)
+            self.items.append(period)
+        return found
+
+
+def plan_table(
+    compiled: CompiledRules, index: RosterIndex, period: Period, orgs: Collection[str] | None = None
+) -> Planned:
+    """:func:`plan` as a table (:class:`Planned`). Decided per organisation and rule in Python (which variant
+    governs it, retired, kinds covered); per rule and window in Python (the window clipped to the rule's force
+    and deadline window); per holder of a post, as columns: the posts of the rule's roles overlapping each
+    window, grouped by person (their merged term), clipped to the term, portfolio areas and pairs."""
+    periods = _Periods()
+    run_period = periods.code(period)
+    org_list = [o for o in index.orgs.values() if orgs is None or o.id in orgs]
+    rules = {rule.index: rule for rule in compiled.rules}
+    variants = {rule.rule.id: compiled.variants(rule.rule.id) for rule in compiled.rules}
+    fixed: list[tuple[int, int, str]] = []  # (org, rule, na): one obligation of the organisation, not applicable
+    expand: list[tuple[int, int]] = []  # (org, rule): expanded over windows and subjects
+    for code, org in enumerate(org_list):
         for rule in compiled.rules:
-            if index.applies(rule, org.id, compiled.variants(rule.rule.id)):
-                out.extend(_plan_rule(rule, org, index, planning))
-    return out
+            spec = rule.rule
+            if spec.escalate is not None or not index.applies(rule, org.id, variants[spec.id]):
+                continue  # (escalation rules: planned from decided findings, escalation.py)
+            if rule.retired_by is not None:
+                fixed.append((code, rule.index, "retired"))
+            elif org.kind not in spec.org_kinds:
+                fixed.append((code, rule.index, "kind_not_covered"))
+            elif spec.subject is not SubjectKind.trigger:
+                expand.append((code, rule.index))
+    parts = [
+        pl.DataFrame(
+            {
+                "org": [f[0] for f in fixed],
+                "rule": [f[1] for f in fixed],
+                "kind": "organisation",
+                "sid": [org_list[f[0]].id for f in fixed],
+                "name": [org_list[f[0]].name for f in fixed],
+                "period": run_period,
+                "window": None,
+                "na": [f[2] for f in fixed],
+                "unk": "",
+            },
+            schema_overrides={"org": pl.UInt32, "rule": pl.UInt32, "period": pl.UInt32, "window": pl.UInt32},
+        )
+    ]
+    if expand:
+        parts += _expanded(expand, org_list, rules, index, period, periods)
+    table = pl.concat([part.select(_columns(part)) for part in parts], how="vertical")
+    return Planned(table, org_list, periods.items, rules)
 
 
-def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, planning: _Planning) -> list[Obligation]:
-    period = planning.period
-    spec = rule.rule
-    if spec.escalate is not None:
-        return []  # planned from decided findings (escalation.py)
-    if rule.retired_by is not None:
-        return [Obligation(rule, org, "organisation", org.id, org.name, period, None, na="retired")]
-    if org.kind not in spec.org_kinds:
-        return [Obligation(rule, org, "organisation", org.id, org.name, period, None, na="kind_not_covered")]
-    if spec.subject is SubjectKind.trigger:
-        return []
-    assert rule.params.period is not None  # the resolved value: defaults, then overrides
-    out: list[Obligation] = []
-    holders = index.holders.get(org.id, [])
-    for window in planning.windows(rule.params.period):
-        base, why = planning.clip(rule, window, None)
-        if spec.subject is SubjectKind.organisation:
-            out.append(Obligation(rule, org, "organisation", org.id, org.name, window, base, na=why))
-            continue
-        roles = spec.roles if spec.pair is None else spec.pair.first
-        people = holders_by_person(holders, roles, window)
-        if not people:  # nobody on the roster to judge: say so, unless the rule does not apply anyway
-            label = "/".join(r.value for r in roles)
-            out.append(Obligation(rule, org, "role", label, label, window, base, role=label, na=why, unk="no_holder"))
-            continue
-        if spec.pair is not None:
-            seconds = holders_by_person(holders, spec.pair.second, window)
-            out.extend(_plan_pairs(rule, org, window, people, seconds, planning))
-            continue
-        for posts in people.values():
-            person, role = posts[0].person, posts[-1].post.role.value
-            judged, why = planning.clip(rule, window, planning.term(posts))
-            if why == "not_in_post":
-                continue
-            if spec.subject is SubjectKind.person:
-                out.append(Obligation(rule, org, "person", person.id, person.name, window, judged, na=why, role=role))
-                continue
-            areas = list(dict.fromkeys(area for h in posts for area in h.post.portfolios))
-            if not areas:
-                unk = "" if why else "no_portfolio"
-                out.append(
-                    Obligation(
-                        rule, org, "portfolio", person.id, person.name, window, judged, na=why, unk=unk, role=role
-                    )
-                )
-            for area in areas:
-                term = planning.term([h for h in posts if area in h.post.portfolios])
-                judged, why = planning.clip(rule, window, term)
-                if why == "not_in_post":
-                    continue
-                out.append(
-                    Obligation(
-                        rule,
-                        org,
-                        "portfolio",
-                        person.id,
-                        person.name,
-                        window,
-                        judged,
-                        portfolio=area,
-                        na=why,
-                        role=role,
-                    )
-                )
-    return out
+def _columns(frame: pl.DataFrame) -> list[pl.Expr]:
+    return [
+        (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
+        for name, dtype in PLAN_SCHEMA.items()
+    ]
 
 
-def _plan_pairs(
-    rule: CompiledRule,
-    org: Organisation,
-    window: Period,
-    firsts: dict[str, list[Holder]],
-    seconds: dict[str, list[Holder]],
-    planning: _Planning,
-) -> list[Obligation]:
-    assert rule.rule.pair is not None
-    out: list[Obligation] = []
-    seen: set[tuple[str, str]] = set()
-    for a_id, a_posts in firsts.items():
-        for b_id, b_posts in seconds.items():
-            key = (a_id, b_id) if rule.rule.pair.ordered else (min(a_id, b_id), max(a_id, b_id))
-            if a_id == b_id or key in seen:
-                continue
-            seen.add(key)
-            (a_start, a_end), (b_start, b_end) = planning.term(a_posts), planning.term(b_posts)
-            start = max(a_start, b_start)
-            ends = [e for e in (a_end, b_end) if e is not None]
-            end = min(ends) if ends else None
-            if end is not None and end < start:
-                continue
-            judged, why = planning.clip(rule, window, (start, end))
-            if why == "not_in_post":
-                continue
-            one, other = (a_posts, b_posts)
-            if not rule.rule.pair.ordered and b_id < a_id:  # one orientation for an unordered pair
-                one, other = b_posts, a_posts  # (new names: the loop variables stay untouched)
-            a, b = one[0].person, other[0].person
-            out.append(
-                Obligation(
-                    rule,
-                    org,
-                    "pair",
-                    a.id,
-                    a.name,
-                    window,
-                    judged,
-                    role=one[-1].post.role.value,
-                    first=a.id,
-                    second=b.id,
-                    second_name=b.name,
-                    second_role=other[-1].post.role.value,
-                    na=why,
+def _expanded(
+    expand: list[tuple[int, int]],
+    org_list: list[Organisation],
+    rules: dict[int, CompiledRule],
+    index: RosterIndex,
+    period: Period,
+    periods: _Periods,
+) -> list[pl.DataFrame]:
+    used = sorted({r for _, r in expand})
+    # per rule and window: the window clipped to the rule's force and deadline window (the base of every subject)
+    windows: list[tuple[Any, ...]] = []
+    cache: dict[Any, list[Period]] = {}
+    for r in used:
+        rule = rules[r]
+        granularity = rule.params.period
+        assert granularity is not None  # the resolved value: defaults, then overrides
+        found = cache.get(granularity)
+        if found is None:
+            found = cache[granularity] = period.windows(granularity)
+        for window in found:
+            base, why = clip_window(rule, window, None)
+            windows.append(
+                (
+                    r,
+                    periods.code(window),
+                    window.start,
+                    window.end,
+                    None if base is None else base.start,
+                    None if base is None else base.end,
+                    None if base is None else periods.code(base),
+                    why,
+                    rule.params.min_days_in_post or 0,
                 )
             )
+    by_window = pl.DataFrame(
+        windows,
+        schema={
+            "rule": pl.UInt32,
+            "win": pl.UInt32,
+            "w_start": pl.Date,
+            "w_end": pl.Date,
+            "b_start": pl.Date,
+            "b_end": pl.Date,
+            "base": pl.UInt32,
+            "why": pl.String,
+            "min_days": pl.Int64,
+        },
+        orient="row",
+    )
+    kinds = pl.DataFrame(
+        {"rule": used, "subject": [rules[r].rule.subject.value for r in used]},
+        schema={"rule": pl.UInt32, "subject": pl.String},
+    )
+    cells = (
+        pl.DataFrame(expand, schema={"org": pl.UInt32, "rule": pl.UInt32}, orient="row")
+        .join(kinds, on="rule")
+        .join(by_window, on="rule")
+    )
+    out = [
+        cells.filter(pl.col("subject") == "organisation").select(
+            "org",
+            "rule",
+            kind=pl.lit("organisation"),
+            sid=_org_field(org_list, "id"),
+            name=_org_field(org_list, "name"),
+            period="win",
+            window="base",
+            na="why",
+            unk=pl.lit(""),
+        )
+    ]
+    cells = cells.filter(pl.col("subject") != "organisation")
+    if cells.height == 0:
+        return out
+    holders, holder_areas = _holders(org_list, index)
+    first_roles = pl.DataFrame(
+        [
+            (r, role.value)
+            for r in used
+            for role in (rules[r].rule.roles if rules[r].rule.pair is None else rules[r].rule.pair.first)
+        ],
+        schema={"rule": pl.UInt32, "role": pl.String},
+        orient="row",
+    )
+    people = _people(cells, holders, first_roles)
+    # nobody on the roster to judge: say so (unless the rule does not apply anyway)
+    labels = pl.DataFrame(
+        {
+            "rule": used,
+            "label": [
+                "/".join(
+                    role.value
+                    for role in (rules[r].rule.roles if rules[r].rule.pair is None else rules[r].rule.pair.first)
+                )
+                for r in used
+            ],
+        },
+        schema={"rule": pl.UInt32, "label": pl.String},
+    )
+    out.append(
+        cells.join(people.select("org", "rule", "win").unique(), on=["org", "rule", "win"], how="anti")
+        .join(labels, on="rule")
+        .select(
+            "org",
+            "rule",
+            kind=pl.lit("role"),
+            sid="label",
+            name="label",
+            role="label",
+            period="win",
+            window="base",
+            na="why",
+            unk=pl.lit("no_holder"),
+        )
+    )
+    singles = people.filter(pl.col("subject") != "pair")
+    judged = _clipped(singles, "t_start", "t_end", periods).filter(pl.col("na") != "not_in_post")
+    out.append(
+        judged.filter(pl.col("subject") == "person").select(
+            "org",
+            "rule",
+            kind=pl.lit("person"),
+            sid="person",
+            name="pname",
+            role="last_role",
+            period="win",
+            window="judged",
+            na="na",
+            unk=pl.lit(""),
+        )
+    )
+    portfolio = judged.filter(pl.col("subject") == "portfolio")
+    if portfolio.height:
+        out += _portfolios(portfolio, holders, holder_areas, periods)
+    pairs = people.filter(pl.col("subject") == "pair")
+    if pairs.height:
+        second_roles = pl.DataFrame(
+            [(r, role.value) for r in used if rules[r].rule.pair is not None for role in rules[r].rule.pair.second],  # type: ignore[union-attr]
+            schema={"rule": pl.UInt32, "role": pl.String},
+            orient="row",
+        )
+        unordered = [r for r in used if rules[r].rule.pair is not None and not rules[r].rule.pair.ordered]  # type: ignore[union-attr]
+        seconds = _people(cells.filter(pl.col("subject") == "pair"), holders, second_roles)
+        out.append(_pairs(pairs, seconds, unordered, periods))
     return out
+
+
+def _org_field(org_list: list[Organisation], name: str) -> pl.Expr:
+    """The organisations' `name` field (id or name) of the ``org`` column's numbers."""
+    return pl.col("org").replace_strict(
+        range(len(org_list)), [getattr(o, name) for o in org_list], return_dtype=pl.String
+    )
+
+
+def _holders(org_list: list[Organisation], index: RosterIndex) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every post of the organisations, in each organisation's holder order (``h``: post start, then person), and
+    the portfolio areas of each (``pos``: its place in the post's list)."""
+    columns: dict[str, list[Any]] = {name: [] for name in ("org", "h", "person", "pname", "role", "start", "end")}
+    areas: dict[str, list[Any]] = {"org": [], "h": [], "pos": [], "area": []}
+    for code, org in enumerate(org_list):
+        for h, holder in enumerate(index.holders.get(org.id, ())):
+            post = holder.post
+            for name, value in zip(
+                columns.values(),
+                (code, h, holder.person.id, holder.person.name, post.role.value, post.start, post.end),
+                strict=True,
+            ):
+                name.append(value)
+            for pos, area in enumerate(post.portfolios):
+                areas["org"].append(code)
+                areas["h"].append(h)
+                areas["pos"].append(pos)
+                areas["area"].append(area)
+    posts = pl.DataFrame(
+        columns,
+        schema={
+            "org": pl.UInt32,
+            "h": pl.UInt32,
+            "person": pl.String,
+            "pname": pl.String,
+            "role": pl.String,
+            "start": pl.Date,
+            "end": pl.Date,
+        },
+    )
+    return posts, pl.DataFrame(areas, schema={"org": pl.UInt32, "h": pl.UInt32, "pos": pl.UInt32, "area": pl.String})
+
+
+def _people(cells: pl.DataFrame, holders: pl.DataFrame, roles: pl.DataFrame) -> pl.DataFrame:
+    """Per (organisation, rule, window) the people holding a post in one of the rule's `roles` that overlaps the
+    window, one row each (ordered by their first such post, ``h``): their merged term (a promotion or a change
+    of portfolio is not a gap), their role (of their last such post) and those posts (``hs``)."""
+    overlaps = (pl.col("start") <= pl.col("w_end")) & (pl.col("end").is_null() | (pl.col("end") >= pl.col("w_start")))
+    posts = cells.join(roles, on="rule").join(holders, on=["org", "role"]).filter(overlaps)
+    return (
+        posts.sort("h")
+        .group_by("org", "rule", "win", "person", maintain_order=True)
+        .agg(
+            pl.col("subject", "w_start", "w_end", "b_start", "b_end", "base", "why", "min_days", "pname").first(),
+            first_h=pl.col("h").first(),
+            last_role=pl.col("role").last(),
+            t_start=pl.col("start").min(),
+            t_end=pl.when(pl.col("end").is_null().any()).then(None).otherwise(pl.col("end").max()),
+            hs=pl.col("h"),
+        )
+    )
+
+
+def _clipped(frame: pl.DataFrame, start: str, end: str, periods: _Periods) -> pl.DataFrame:
+    """`frame` (a window's base, ``b_start``..``b_end`` or its reason ``why``) clipped to a term (`start`, `end`;
+    an open end is null): ``judged`` (the period's number, null when none) and ``na`` (its reason, or "";
+    ``not_in_post`` for a term outside the window), as :func:`clip_window` decides."""
+    lo = pl.max_horizontal(pl.col("b_start"), pl.col(start))
+    hi = pl.min_horizontal(pl.col("b_end"), pl.col(end).fill_null(_MAX))
+    days = (hi - lo).dt.total_days() + 1
+    available = (pl.col("b_end") - pl.col("b_start")).dt.total_days() + 1
+    na = (
+        pl.when(pl.col("why") != "")
+        .then(pl.col("why"))
+        .when(lo > hi)
+        .then(pl.lit("not_in_post"))
+        .when((days < pl.col("min_days")) & (days < available))
+        .then(pl.lit("too_short_in_post"))
+        .otherwise(pl.lit(""))
+    )
+    frame = frame.with_columns(na.alias("na"), lo.alias("j_start"), hi.alias("j_end"))
+    whole = (pl.col("j_start") == pl.col("w_start")) & (pl.col("j_end") == pl.col("w_end"))
+    # the judged windows that are not the whole window: new periods (the window's label), numbered
+    clipped = frame.filter((pl.col("na") == "") & ~whole).select("j_start", "j_end", "win").unique()
+    labels = periods.items
+    codes = [periods.code(Period(s, e, labels[w].label)) for s, e, w in clipped.iter_rows()]
+    numbered = clipped.with_columns(pl.Series("clip", codes, dtype=pl.UInt32))
+    return (
+        frame.join(numbered, on=["j_start", "j_end", "win"], how="left")
+        .with_columns(
+            judged=pl.when(pl.col("na") != "").then(None).when(whole).then(pl.col("win")).otherwise(pl.col("clip"))
+        )
+        .drop("clip", "j_start", "j_end")
+    )
+
+
+def _portfolios(
+    people: pl.DataFrame, posts: pl.DataFrame, post_areas: pl.DataFrame, periods: _Periods
+) -> list[pl.DataFrame]:
+    """A portfolio rule's obligations of `people` (clipped to their terms, ``judged`` and ``na``): one per
+    portfolio area of their posts (in the order the posts name them; each clipped to the term of the posts with
+    that area), or one without an area (a roster gap) when their posts name none."""
+    areas = (
+        people.select("org", "hs")
+        .with_row_index("i")
+        .explode("hs")
+        .rename({"hs": "h"})
+        .join(post_areas, on=["org", "h"])
+        .join(posts.select("org", "h", "start", "end"), on=["org", "h"])
+        .sort("i", "h", "pos")
+        .group_by("i", "area", maintain_order=True)
+        .agg(
+            a_start=pl.col("start").min(),
+            a_end=pl.when(pl.col("end").is_null().any()).then(None).otherwise(pl.col("end").max()),
+        )
+    )
+    indexed = people.drop("na", "judged").with_row_index("i")
+    none = people.with_row_index("i").join(areas.select("i").unique(), on="i", how="anti")
+    out = [
+        none.select(
+            "org",
+            "rule",
+            kind=pl.lit("portfolio"),
+            sid="person",
+            name="pname",
+            role="last_role",
+            period="win",
+            window="judged",
+            na="na",
+            unk=pl.when(pl.col("na") == "").then(pl.lit("no_portfolio")).otherwise(pl.lit("")),
+        )
+    ]
+    if areas.height:
+        each = _clipped(indexed.join(areas, on="i"), "a_start", "a_end", periods)
+        out.append(
+            each.filter(pl.col("na") != "not_in_post").select(
+                "org",
+                "rule",
+                kind=pl.lit("portfolio"),
+                sid="person",
+                name="pname",
+                role="last_role",
+                portfolio="area",
+                period="win",
+                window="judged",
+                na="na",
+                unk=pl.lit(""),
+            )
+        )
+    return out
+
+
+def _pairs(firsts: pl.DataFrame, seconds: pl.DataFrame, unordered: list[int], periods: _Periods) -> pl.DataFrame:
+    """A pair rule's obligations: each (first, second) of two different people holding the rule's first and second
+    roles in a window (in the order of their first posts; an unordered pair once, with the lower id first),
+    clipped to the part of the window both held their posts."""
+    other = seconds.select(
+        "org",
+        "rule",
+        "win",
+        o_person="person",
+        o_name="pname",
+        o_h="first_h",
+        o_role="last_role",
+        o_start="t_start",
+        o_end="t_end",
+    )
+    a, b = pl.col("person"), pl.col("o_person")
+    loose = pl.col("rule").is_in(unordered)
+    pairs = (
+        firsts.join(other, on=["org", "rule", "win"])
+        .filter(a != b)
+        .with_columns(
+            k1=pl.when(loose & (b < a)).then(b).otherwise(a),
+            k2=pl.when(loose & (b < a)).then(a).otherwise(b),
+        )
+        .sort("org", "rule", "win", "first_h", "o_h")
+        .unique(subset=["org", "rule", "win", "k1", "k2"], keep="first", maintain_order=True)
+        .with_columns(
+            p_start=pl.max_horizontal("t_start", "o_start"),
+            p_end=pl.min_horizontal("t_end", "o_end"),  # (null: both still in post)
+        )
+        .filter(pl.col("p_end").is_null() | (pl.col("p_end") >= pl.col("p_start")))
+    )
+    judged = _clipped(pairs, "p_start", "p_end", periods).filter(pl.col("na") != "not_in_post")
+    swap = loose & (b < a)
+
+    def side(mine: str, theirs: str) -> pl.Expr:
+        return pl.when(swap).then(pl.col(theirs)).otherwise(pl.col(mine))
+
+    return judged.select(
+        "org",
+        "rule",
+        kind=pl.lit("pair"),
+        sid=side("person", "o_person"),
+        name=side("pname", "o_name"),
+        role=side("last_role", "o_role"),
+        first=side("person", "o_person"),
+        second=side("o_person", "person"),
+        second_name=side("o_name", "pname"),
+        second_role=side("o_role", "last_role"),
+        period="win",
+        window="judged",
+        na="na",
+        unk=pl.lit(""),
+    )
