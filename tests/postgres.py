@@ -27,7 +27,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,16 @@ class Server:
         with self._admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
             conn.execute(f'CREATE DATABASE "{name}"')
+        return _with_database(self.admin_url, name)
+
+    def copy_database(self, url: str) -> str:
+        """A new database made from the database `url` (which must have no open connection); its URL."""
+        from sqlalchemy.engine import make_url
+
+        name = f"rules_engine_test_{os.getpid()}_{next(self._numbers)}"
+        with self._admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(url).database}"')
         return _with_database(self.admin_url, name)
 
     def drop_database(self, url: str) -> None:
@@ -232,3 +242,46 @@ def fresh_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "history.db")
     return str(request.getfixturevalue("postgresql_url"))
+
+
+class StoreTemplates:
+    """Findings stores filled once per backend by `fill` (for a module), and a copy of one for each test, which
+    may change its copy: a SQLite file copied, a PostgreSQL database made with the filled one as its template.
+    The same content as filling a new store for each test, without recording the same runs again each time."""
+
+    def __init__(self, fill: Callable[[str], None], folder: Path) -> None:
+        self.fill = fill
+        self.folder = folder
+        self.filled: dict[str, str] = {}
+        self.server: Server | None = None
+
+    def copy(self, request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+        if backend == "sqlite":
+            source = self.filled.get(backend)
+            if source is None:
+                source = self.filled[backend] = str(self.folder / "history.db")
+                self.fill(source)
+            for path in self.folder.glob("history.db*"):  # (with any WAL files left, there should be none)
+                shutil.copyfile(path, tmp_path / path.name)
+            return str(tmp_path / "history.db")
+        self.server = server = request.getfixturevalue("postgresql")
+        source = self.filled.get(backend)
+        if source is None:
+            source = self.filled[backend] = server.new_database()
+            self.fill(source)
+        return server.copy_database(source)
+
+    def drop(self) -> None:
+        if self.server is not None and "postgresql" in self.filled:
+            self.server.drop_database(self.filled["postgresql"])
+
+
+@contextlib.contextmanager
+def copied_store(request: pytest.FixtureRequest, templates: StoreTemplates, tmp_path: Path) -> Iterator[str]:
+    """A copy of the filled store of the backend `request.param` ("sqlite" or "postgresql"), for one test."""
+    url = templates.copy(request, request.param, tmp_path)
+    try:
+        yield url
+    finally:
+        if request.param == "postgresql" and templates.server is not None:
+            templates.server.drop_database(url)

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from rules_engine import lint
+from rules_engine.command import main as command_main
 from rules_engine.errors import Problem
 
 CORPUS = Path(__file__).resolve().parent / "broken_rules"
@@ -94,7 +95,7 @@ def test_corpus_is_well_formed() -> None:
 
 
 @pytest.mark.parametrize(("case", "expect"), _params())
-def test_broken_rule_pack_is_refused(case: Path, expect: dict[str, Any]) -> None:
+def test_broken_rule_pack_is_refused(case: Path, expect: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     # (a) lint never raises, whatever the file holds
     problems = lint(case / "pack")
 
@@ -111,7 +112,22 @@ def test_broken_rule_pack_is_refused(case: Path, expect: dict[str, Any]) -> None
     for problem in problems:
         assert problem.location.file and problem.location.line > 0, f"unlocated problem: {problem}"
 
-    # (d) the command line agrees: exit status, file:line:col: code: lines, no traceback
+    # (d) the command line agrees: exit status, file:line:col: code: lines, no traceback (run in this process;
+    # the process boundary itself, `python -m rules_engine lint`, is tested below on a sample of the corpus)
+    code = command_main(["lint", str(case / "pack")])
+    captured = capsys.readouterr()
+    _check_cli(case, expect, code, captured.out, captured.err)
+
+
+# a clean pack, a broken one with a Chinese message, and the alias bomb (a real process must survive it)
+PROCESS_SAMPLE = ["ok-base", "duplicate-rule-id-two-files", "yaml-alias-bomb"]
+
+
+@pytest.mark.parametrize("name", PROCESS_SAMPLE)
+def test_the_lint_command_in_its_own_process_agrees(name: str) -> None:
+    case = CORPUS / name
+    expect = _expect(case)
+    assert not expect.get("xfail_reason"), f"{name}: pick a case the linter gets right"
     run = subprocess.run(
         [sys.executable, "-m", "rules_engine", "lint", str(case / "pack")],
         capture_output=True,
@@ -120,14 +136,18 @@ def test_broken_rule_pack_is_refused(case: Path, expect: dict[str, Any]) -> None
         errors="replace",
         timeout=120,
     )
-    assert "Traceback" not in run.stderr, run.stderr
+    _check_cli(case, expect, run.returncode, run.stdout, run.stderr)
+
+
+def _check_cli(case: Path, expect: dict[str, Any], returncode: int, stdout: str, stderr: str) -> None:
+    assert "Traceback" not in stderr, stderr
     if expect.get("clean"):
-        assert run.returncode == 0, run.stdout + run.stderr
-        assert "OK" in run.stdout
+        assert returncode == 0, stdout + stderr
+        assert "OK" in stdout
         return
-    assert run.returncode == 1, f"exit {run.returncode}\nstdout:\n{run.stdout}\nstderr:\n{run.stderr}"
-    lines = [line for line in run.stdout.splitlines() if line.strip()]
-    assert lines, f"no problems printed\nstderr:\n{run.stderr}"
+    assert returncode == 1, f"exit {returncode}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    assert lines, f"no problems printed\nstderr:\n{stderr}"
     parsed = []
     for line in lines:
         m = CLI_LINE.match(line)
@@ -138,4 +158,4 @@ def test_broken_rule_pack_is_refused(case: Path, expect: dict[str, Any]) -> None
         and Path(m["file"]).name == expect["file"]
         and int(m["line"]) == expect["line"]
         for m in parsed
-    ), f"expected {expect['code']} at {expect['file']}:{expect['line']} in:\n{run.stdout}"
+    ), f"expected {expect['code']} at {expect['file']}:{expect['line']} in:\n{stdout}"

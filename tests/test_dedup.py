@@ -5,9 +5,12 @@ from __future__ import annotations
 import importlib
 import json
 from pathlib import Path
+from unittest import mock
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rules_engine import evaluate_to, load_rules
 from rules_engine.load.dedup import SeenIds
@@ -109,4 +112,48 @@ def test_ids_added_as_columns_are_found_by_both_lookups_compared_as_strings(
     out = seen.check([("c12", (1, 100)), ("y", (2, 101)), ("y", (3, 102)), ("c40", (4, 103))])
     assert out == [(-13, 12), None, (2, 101), (-41, 40)]
     assert seen.seen(pl.Series(["y", "z"])).to_list() == [True, False]  # `check` remembered y, not c12
+    seen.close()
+
+
+_IDS = st.text(alphabet="ab\x00é记", max_size=3)  # few distinct ids: repeats across and within batches
+_STEPS = st.lists(st.tuples(st.booleans(), st.lists(_IDS, max_size=12)), max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(steps=_STEPS, limit=st.sampled_from([0, 3, 10_000]), buckets=st.sampled_from([0, 1, 4]))
+def test_seen_ids_agrees_with_a_plain_dict(steps: list[tuple[bool, list[str]]], limit: int, buckets: int) -> None:
+    """Any mix of blocks added as columns (after `seen`, as the intake does) and batches checked row by row gives
+    the answers of a plain dict of first occurrences; `buckets`: the hash replaced by one with that many values
+    (0: the real one), so that many different ids share a hash and only comparing the ids tells them apart."""
+    from rules_engine.load import dedup
+
+    def few(ids: pl.Series) -> pl.Series:
+        return ids.str.len_bytes().cast(pl.UInt64) % buckets
+
+    first: dict[str, tuple[int, int]] = {}  # the plain way
+    seen = SeenIds(limit)
+    number = 0
+    with mock.patch.object(dedup, "_hashes", few if buckets else dedup._hashes):
+        for as_columns, ids in steps:
+            if as_columns:
+                known = seen.seen(pl.Series(ids, dtype=pl.String)).to_list()
+                assert known == [rid in first for rid in ids]
+                new = list(dict.fromkeys(rid for rid in ids if rid not in first))
+                infos = [(-(number + k) - 1, number + k) for k in range(len(new))]
+                number += len(new)
+                seen.add_columns(
+                    pl.Series(new, dtype=pl.String),
+                    pl.Series([d for d, _ in infos], dtype=pl.Int64),
+                    pl.Series([p for _, p in infos], dtype=pl.Int64),
+                )
+                first.update(zip(new, infos, strict=True))
+            else:
+                items = [(rid, (number + k, number + k)) for k, rid in enumerate(ids)]
+                number += len(ids)
+                expected = []
+                for rid, info in items:
+                    expected.append(first.get(rid))
+                    first.setdefault(rid, info)
+                assert seen.check(items) == expected
+        seen.finish()
     seen.close()

@@ -7,8 +7,11 @@ import hashlib
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 
-from rules_engine import Status, compile_rules, evaluate, load_rules, render_json
+import pytest
+
+from rules_engine import Report, Status, compile_rules, evaluate, load_rules, render_json
 from rules_engine.cli import main
 
 from .conftest import EXAMPLE, RULES
@@ -78,6 +81,16 @@ def _report(waivers=(WAIVERS,), period: str = "2024"):
     )
 
 
+@pytest.fixture(scope="module")
+def example() -> Iterator[Report]:
+    """The example's report (its waivers, 2024), evaluated once for the tests that only read it; a test that
+    changed it would fail here, after the module's tests."""
+    report = _report()
+    before = render_json(report)
+    yield report
+    assert render_json(report) == before, "a test changed the shared report of the example"
+
+
 def _key(f) -> tuple[str, str, str, str, str, str]:
     extra = (f.subject.second.id if f.subject.second else None) or f.subject.portfolio or ""
     return (f.rule_id, f.organisation.id, f.subject.id, extra, f.period.label, f.status.value)
@@ -87,8 +100,8 @@ def _by_key(report):
     return {_key(f)[:5]: f for f in report.findings}
 
 
-def test_example_findings_match_the_readme() -> None:
-    report = _report()
+def test_example_findings_match_the_readme(example: Report) -> None:
+    report = example
     got = {_key(f) for f in report.findings if f.status is not Status.fulfilled}
     assert got == EXPECTED
     assert report.summary == SUMMARY
@@ -97,8 +110,8 @@ def test_example_findings_match_the_readme() -> None:
     assert report.exit_code() == 1  # violations, undeterminable findings and a rejected row: violations decide
 
 
-def test_every_rule_is_both_fulfilled_and_violated() -> None:
-    report = _report()
+def test_every_rule_is_both_fulfilled_and_violated(example: Report) -> None:
+    report = example
     seen: dict[str, set[str]] = {}
     for f in report.findings:
         seen.setdefault(f.rule_id, set()).add(f.status.value)
@@ -114,8 +127,8 @@ def test_every_rule_is_both_fulfilled_and_violated() -> None:
     }
 
 
-def test_example_explains_its_findings() -> None:
-    by_key = _by_key(_report())
+def test_example_explains_its_findings(example: Report) -> None:
+    by_key = _by_key(example)
     finance = by_key[("ZZ-08-01", "finance-pg", "p026", "", "2024-H1")]
     assert [r.record for r in finance.rejected] == ["R0386"] and "p027" in finance.rejected[0].reason.zh
     assert by_key[("ZZ-DW-01", "finance-pg", "finance-pg", "", "2024-H1")].status is Status.fulfilled
@@ -129,8 +142,8 @@ def test_example_explains_its_findings() -> None:
     assert [r.record for r in lecture.rejected] == ["R0605"] and "p061" in lecture.rejected[0].reason.zh
 
 
-def test_the_county_overlay_sets_parameters_and_retires_a_rule_in_the_townships() -> None:
-    report = _report()
+def test_the_county_overlay_sets_parameters_and_retires_a_rule_in_the_townships(example: Report) -> None:
+    report = example
     by_key = _by_key(report)
     chengguan = by_key[("ZZ-DW-01", "twn-chengguan", "twn-chengguan", "", "2024-H1")]
     assert chengguan.status is Status.violated and chengguan.count == 1
@@ -152,8 +165,8 @@ def test_the_county_overlay_sets_parameters_and_retires_a_rule_in_the_townships(
     assert by_key[("ZZ-YG-03", "finance-pg", "p030", "国有资产管理", "2024")].status is Status.violated
 
 
-def test_waiver_in_force_and_expired_waiver() -> None:
-    by_key = _by_key(_report())
+def test_waiver_in_force_and_expired_waiver(example: Report) -> None:
+    by_key = _by_key(example)
     waived = by_key[("SZPY-01", "twn-qingshan", "p051", "", "2024")]
     assert waived.status is Status.waived and waived.waiver is not None
     assert waived.waiver.id == "MX-2024-001" and not waived.waiver.expired
@@ -167,8 +180,8 @@ def test_waiver_in_force_and_expired_waiver() -> None:
     assert plain.summary == {**SUMMARY, "violated": SUMMARY["violated"] + 1, "waived": 0}
 
 
-def test_escalations_are_raised_once_each_with_their_evidence() -> None:
-    report = _report()
+def test_escalations_are_raised_once_each_with_their_evidence(example: Report) -> None:
+    report = example
     raised = [f for f in report.findings if f.rule_id.startswith("ZZ-ESC") and f.status is Status.violated]
     assert [(f.rule_id, f.subject.id) for f in sorted(raised, key=lambda f: f.rule_id)] == [
         ("ZZ-ESC-01", "p014"),
@@ -183,8 +196,8 @@ def test_escalations_are_raised_once_each_with_their_evidence() -> None:
     assert not [f for f in h1.findings if f.rule_id.startswith("ZZ-ESC") and f.status is Status.violated]
 
 
-def test_mid_year_move_is_judged_per_post() -> None:
-    report = _report()
+def test_mid_year_move_is_judged_per_post(example: Report) -> None:
+    report = example
     moves = [f for f in report.findings if "p043" in (f.subject.id, f.subject.second and f.subject.second.id)]
     assert moves and all(f.status is Status.fulfilled for f in moves)  # as subject, or as second of a pair
     day = dt.date.fromisoformat  # the models hold dates
@@ -222,16 +235,16 @@ def test_example_generator_reproduces_the_data(tmp_path) -> None:
 CLI_ARGS = ["evaluate", str(EXAMPLE), "--rules", str(RULES), "--period", "2024", "--as-of", "2025-01-15"]
 
 
-def test_cli_on_the_example(tmp_path, capsys) -> None:
+def test_cli_on_the_example(tmp_path, capsys, example: Report) -> None:
     out = tmp_path / "report.json"
     code = main([*CLI_ARGS, "--waivers", str(WAIVERS), "--format", "json", "-o", str(out)])
     assert code == 1  # violations found
     compiled = compile_rules(load_rules(RULES))
-    assert out.read_bytes() == render_json(_report(), report_format="v2", rules=compiled)  # the default layout
+    assert out.read_bytes() == render_json(example, report_format="v2", rules=compiled)  # the default layout
     assert (
         main([*CLI_ARGS, "--waivers", str(WAIVERS), "--format", "json", "--report-format", "v1", "-o", str(out)]) == 1
     )
-    assert out.read_bytes() == render_json(_report())
+    assert out.read_bytes() == render_json(example)
     code = main(
         [
             "evaluate",

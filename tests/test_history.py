@@ -21,6 +21,7 @@ from rules_engine import Finding, Report, Status, evaluate, history, load_rules,
 from rules_engine.cli import main
 
 from .conftest import EXAMPLE, RULES
+from .postgres import StoreTemplates, copied_store
 
 WAIVERS = str(EXAMPLE / "waivers.yaml")
 CLI_INPUTS = [str(EXAMPLE / "roster.yaml"), str(EXAMPLE / "records.jsonl"), "--rules", str(RULES), "--waivers", WAIVERS]
@@ -52,12 +53,23 @@ def _clock(day: str) -> history.core.Clock:
     return lambda: dt.datetime.fromisoformat(f"{day}T09:00:00+08:00")
 
 
-@pytest.fixture
-def db(fresh_store: str, july: Report, january: Report) -> str:
-    """A store (a SQLite file, or a PostgreSQL database when a server can be had) with two runs: July, January."""
-    history.record(july, fresh_store, recorded_by="督查室", clock=_clock("2024-07-16"))
-    history.record(january, fresh_store, recorded_by="督查室", clock=_clock("2025-01-16"))
-    return fresh_store
+@pytest.fixture(scope="module")
+def two_runs(july: Report, january: Report, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreTemplates]:
+    def fill(store: str) -> None:
+        history.record(july, store, recorded_by="督查室", clock=_clock("2024-07-16"))
+        history.record(january, store, recorded_by="督查室", clock=_clock("2025-01-16"))
+
+    templates = StoreTemplates(fill, tmp_path_factory.mktemp("two-runs"))
+    yield templates
+    templates.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, two_runs: StoreTemplates, tmp_path: Path) -> Iterator[str]:
+    """A store (a SQLite file, or a PostgreSQL database when a server can be had) with two runs: July, January
+    (recorded once per module, a copy for each test)."""
+    with copied_store(request, two_runs, tmp_path) as store:
+        yield store
 
 
 def sql(db: str | Path, statement: str) -> list[tuple[Any, ...]]:

@@ -20,6 +20,7 @@ from rules_engine import Report, history
 from rules_engine.cli import main
 from rules_engine.identity import detail
 
+from .postgres import StoreTemplates, copied_store
 from .test_history import ENV, _clock, _report, sql
 
 # twn-liuhe held no dedicated meeting in 2024-H2: violated as of 2025-01-15 (pending in July)
@@ -43,12 +44,23 @@ def _no_env_db(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-@pytest.fixture
-def db(fresh_store: str, july: Report, january: Report) -> str:
-    path = fresh_store  # a SQLite file, or a PostgreSQL database when a server can be had
-    history.record(july, path, recorded_by="督查室", clock=_clock("2024-07-16"))
-    history.record(january, path, recorded_by="督查室", clock=_clock("2025-01-16"))
-    return path
+@pytest.fixture(scope="module")
+def two_runs(july: Report, january: Report, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreTemplates]:
+    def fill(store: str) -> None:
+        history.record(july, store, recorded_by="督查室", clock=_clock("2024-07-16"))
+        history.record(january, store, recorded_by="督查室", clock=_clock("2025-01-16"))
+
+    templates = StoreTemplates(fill, tmp_path_factory.mktemp("two-runs"))
+    yield templates
+    templates.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, two_runs: StoreTemplates, tmp_path: Path) -> Iterator[str]:
+    """A store (a SQLite file, or a PostgreSQL database when a server can be had) with two runs: July, January
+    (recorded once per module, a copy for each test)."""
+    with copied_store(request, two_runs, tmp_path) as store:
+        yield store
 
 
 def _entry(db: str, run: int, rule: str = RULE, subject: str = ORG, window: str = WINDOW) -> history.Entry:

@@ -11,10 +11,12 @@ SQLite as one JSON array (one statement, during which SQLite does not hold the i
 insert runs on the second core. The next lookup waits for it.
 
 Ids the columnar intake vouched for (:meth:`SeenIds.add_columns`) are kept as columns instead, a block at a
-time: sorted runs of (hash of the id, id, digest, place), merged as they grow (each run at least twice the
-next, so an id is merged about log2(blocks) times), looked up by binary search with the ids compared as
-strings. About 40 bytes an id (not spilled to disk), against about 130 in the dict; a million ids are
-remembered in a few hundredths of a second. :meth:`SeenIds.check` and :meth:`SeenIds.seen` look in both
+time. In memory only sorted runs of (hash of the id, number of the id): 12 bytes an id, merged as they grow
+(each run at least twice the next, so an id is merged about log2(blocks) times) and looked up by binary
+search. The ids themselves, with their digest and place, go to a temporary file per block (Arrow IPC, in the
+same temporary folder), read back only for an id whose hash was found, where the ids are compared as strings:
+an equal hash alone never makes a duplicate. Ten million ids hold about 120 MB (48 bytes an id when the
+blocks stayed in memory; about 130 in the dict). :meth:`SeenIds.check` and :meth:`SeenIds.seen` look in both
 parts: it is one index.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import io
 import os
 import sqlite3
 import tempfile
@@ -60,7 +63,9 @@ def _key(rid: str) -> str:
     return "\x01" + rid.encode("utf-8", "surrogatepass").hex()
 
 
-_RUN = {"h": pl.UInt64(), "at": pl.Int64()}  # an id's hash, and where the id is among those added as columns
+# an id's hash, and where the id is among those added as columns (the number of ids is bounded by _MAX_COLUMNS)
+_RUN = {"h": pl.UInt64(), "at": pl.UInt32()}
+_MAX_COLUMNS = 1 << 32
 
 
 def _hashes(ids: pl.Series) -> pl.Series:
@@ -79,8 +84,9 @@ class SeenIds:
         self._error: BaseException | None = None
         self._json = False  # whether this SQLite has json_each (JSON1): one statement per batch
         self._runs: list[pl.DataFrame] = []  # ids added as columns: sorted runs of _RUN (see the module's text)
-        self._added: list[pl.DataFrame] = []  # and the blocks of ids they were added in (id, digest, place)
+        self._added: list[str] = []  # and the files of the blocks they were added in (id, digest, place)
         self._starts: list[int] = []  # where each block starts among them
+        self._count = 0  # ids added as columns
 
     @property
     def on_disk(self) -> bool:
@@ -129,10 +135,15 @@ class SeenIds:
         digest and place of each, as columns."""
         if not len(ids):
             return
-        first = self._starts[-1] + self._added[-1].height if self._added else 0
-        self._added.append(pl.DataFrame({"id": ids, "digest": digests, "place": places}))
+        first = self._count
+        if first + len(ids) > _MAX_COLUMNS:
+            raise OverflowError(f"more than {_MAX_COLUMNS} record ids")
+        path = os.path.join(self._folder(), f"ids-{len(self._added)}.arrow")
+        pl.DataFrame({"id": ids, "digest": digests, "place": places}).write_ipc(path, compression="uncompressed")
+        self._added.append(path)
         self._starts.append(first)
-        at = pl.int_range(first, first + len(ids), dtype=pl.Int64, eager=True)
+        self._count = first + len(ids)
+        at = pl.int_range(first, first + len(ids), dtype=pl.UInt32, eager=True)
         runs = self._runs
         runs.append(pl.DataFrame({"h": _hashes(ids), "at": at}, schema=_RUN).sort("h"))
         while len(runs) > 1 and runs[-2].height <= 2 * runs[-1].height:
@@ -141,10 +152,10 @@ class SeenIds:
 
     def _columns_of(self, ids: pl.Series) -> dict[int, Info]:
         """The ids of `ids` (by index) that were added as columns, with their info. Each run is searched for the
-        hashes at once; an equal hash is then told from an equal id by the ids themselves, one by one (the
-        entries of one hash are next to each other in a run)."""
+        hashes at once; the entries of an equal hash (next to each other in a run) are then read back from their
+        blocks' files, and an equal id told from an equal hash by comparing the ids themselves."""
         hashes = _hashes(ids)
-        found: dict[int, Info] = {}
+        candidates: list[tuple[int, int]] = []  # (index in `ids`, number of an id added with the same hash)
         for run in self._runs:
             run_h = run.get_column("h")
             count = run.height
@@ -152,22 +163,45 @@ class SeenIds:
             equal = (at < count) & (run_h.gather(at.clip(0, count - 1)) == hashes)
             if not equal.any():
                 continue
-            places = run.get_column("at")
+            numbers = run.get_column("at")
             hits = pl.DataFrame({"i": pl.int_range(0, len(ids), eager=True), "at": at, "h": hashes}).filter(equal)
             for i, j, h in hits.iter_rows():
-                rid = ids[i]
-                while j < count and run_h[j] == h and i not in found:
-                    info = self._entry(places[j], rid)
-                    if info is not None:
-                        found[i] = info
+                while j < count and run_h[j] == h:
+                    candidates.append((i, numbers[j]))
                     j += 1
+        if not candidates:
+            return {}
+        entries = self._entries(sorted({number for _, number in candidates}))
+        found: dict[int, Info] = {}
+        for i, number in candidates:
+            rid_there, digest, place = entries[number]
+            if i not in found and rid_there == ids[i]:
+                found[i] = (digest, place)
         return found
 
-    def _entry(self, at: int, rid: str) -> Info | None:
-        """The digest and place of the id added as columns at `at`, if it is `rid`."""
-        block = bisect.bisect_right(self._starts, at) - 1
-        rid_there, digest, place = self._added[block].row(at - self._starts[block])
-        return (digest, place) if rid_there == rid else None
+    def _entries(self, numbers: list[int]) -> dict[int, tuple[str, int, int]]:
+        """The (id, digest, place) of the ids added as columns with these numbers (ascending), each block's file
+        read once."""
+        out: dict[int, tuple[str, int, int]] = {}
+        k = 0
+        while k < len(numbers):
+            block = bisect.bisect_right(self._starts, numbers[k]) - 1
+            start = self._starts[block]
+            end = self._starts[block + 1] if block + 1 < len(self._starts) else self._count
+            stop = bisect.bisect_left(numbers, end, k)
+            with open(self._added[block], "rb") as handle:  # (read, not mapped: a mapped file counts as resident)
+                frame = pl.read_ipc(io.BytesIO(handle.read()))
+            rows = pl.Series([n - start for n in numbers[k:stop]], dtype=pl.UInt32)
+            for n, row in zip(numbers[k:stop], frame[rows].iter_rows(), strict=True):
+                out[n] = row
+            k = stop
+        return out
+
+    def _folder(self) -> str:
+        """The temporary folder of the index's files (deleted on close)."""
+        if self._dir is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="rules-engine-")
+        return self._dir.name
 
     def _in_runs(self, ids: list[str]) -> dict[str, Info]:
         """The ids of `ids` remembered as columns, with their info."""
@@ -194,8 +228,7 @@ class SeenIds:
         return found
 
     def _spill(self) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="rules-engine-")
-        db = sqlite3.connect(os.path.join(self._dir.name, "ids.sqlite"), isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(os.path.join(self._folder(), "ids.sqlite"), isolation_level=None, check_same_thread=False)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-16000", "locking_mode=EXCLUSIVE"):
             db.execute(f"PRAGMA {pragma}")
         db.execute("CREATE TABLE seen(id TEXT PRIMARY KEY, digest INTEGER, place INTEGER) WITHOUT ROWID")
@@ -284,7 +317,7 @@ class SeenIds:
                 self._dir.cleanup()
             self._dir = None
         self.memory = {}
-        self._runs, self._added, self._starts = [], [], []
+        self._runs, self._added, self._starts, self._count = [], [], [], 0
 
 
 def _unencodable(rid: str) -> bool:
