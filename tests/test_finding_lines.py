@@ -219,3 +219,89 @@ def test_csv_rows_written_by_polars_are_those_of_the_csv_module(rows: list[tuple
     writer.writerow([neutralise(c) for c in COLUMNS])
     writer.writerows([neutralise(c) if isinstance(c, str) else c for c in row] for row in cells)
     assert out.getvalue() == ("\ufeff" + expected.getvalue()).encode()
+
+
+_EVERY = (
+    "{rule_id}|{subject}|{organisation}|{period}|{window}|{portfolio}|{second}|{clause}|{title}|{expected}|{actual}"
+)
+
+
+@pytest.mark.parametrize("as_of", ["2025-01-01", "2024-08-15"])
+def test_messages_of_every_placeholder_and_escape_are_those_of_the_in_memory_report(
+    make_pack, tmp_path: Path, as_of: str
+) -> None:
+    """Templates naming every placeholder a rule may use, the subject's several times, with quotes, backslashes, a
+    tab and braces in their literal text; names and ids that JSON escapes: every status's message (custom, short
+    and default), in the JSON (v1, v2), CSV and Parquet files, is the in-memory report's."""
+    roster = {
+        "organisations": [{"id": 't"1', "name": '甲镇\\"党委"', "kind": "township"}],
+        "people": [
+            person("s1", '张"书记\\', 't"1', "secretary"),
+            person("m1", "王\t委员", 't"1', "member", portfolios=['宣传"思想']),
+            person("m2", "赵委员", 't"1', "member", portfolios=["政法"]),
+        ],
+    }
+    pack = make_pack(
+        (
+            "ALL-1",
+            f"""
+            subject: person
+            roles: [secretary, member]
+            match: {{types: [talk], chair: subject}}
+            params: {{period: half_year, at_least: 2}}
+            messages:
+              violated: {{zh: '未"履行"\\\\{_EVERY}', en: 'not {{{{done}}}}\t{_EVERY}'}}
+              short:
+                zh: '仅{{actual}}：{{subject}}{{subject}}{{organisation}}{{subject}}{{second}}"'
+                en: 'only {{actual}} of {{expected}}'
+              fulfilled: {{zh: '{_EVERY}', en: '"{{subject}}" \\\\ {{organisation}}'}}
+              pending: {{zh: '待{{window}}"', en: '{{subject}} {{organisation}} pending'}}
+            """,
+        ),
+        (
+            "PAIR-1",
+            """
+            subject: pair
+            pair: {first: [secretary], second: [member]}
+            match: {types: [talk], participants: [first, second]}
+            params: {period: year, at_least: 1}
+            messages:
+              violated: {zh: '{subject}{second}{organisation}{portfolio}{subject}"', en: '{second} of {subject}'}
+            """,
+        ),
+        (
+            "YG-1",
+            """
+            subject: portfolio
+            roles: [member]
+            match: {types: [visit], chair: subject, portfolio: subject}
+            params: {period: half_year, at_least: 1}
+            messages:
+              violated: {zh: '{portfolio}"{organisation}"{subject}', en: '{portfolio} \\\\ {second} {actual}'}
+            """,
+        ),
+    )
+    rules = compile_rules(load_rules(pack))
+    records = [
+        rec("k1", "talk", "2024-02-01", "s1", ["s1", "m1"], org='t"1'),
+        rec("k2", "talk", "2024-03-01", "s1", ["s1"], org='t"1'),
+        rec("k3", "talk", "2024-04-01", "m1", ["m1", "s1"], org='t"1'),
+        rec("v1", "visit", "2024-02-01", "m1", org='t"1', portfolio='宣传"思想'),
+    ]
+    report = evaluate(rules, roster, records, period="2024", as_of=as_of)
+    messages = [(f.rule_id, f.status.value, f.message.zh, f.message.en) for f in report.findings]
+    statuses = {(rule, status) for rule, status, *_ in messages}
+    assert {("ALL-1", "violated"), ("ALL-1", "fulfilled")} <= statuses  # (the cases are there)
+    assert ("PAIR-1", "violated" if as_of > "2025" else "pending") in statuses
+    assert as_of > "2025" or ("ALL-1", "pending") in statuses
+    assert any(m[2].count("王\t委员") == 3 for m in messages)  # (a short message names the subject 3 times)
+    for layout in ("v1", "v2"):
+        out = tmp_path / f"report-{layout}.json"
+        evaluate_to(out, rules, roster, records, period="2024", as_of=as_of, report_format=layout)
+        assert out.read_bytes() == render_json(report, report_format=layout, rules=rules if layout == "v2" else None)
+    parquet = io.BytesIO()
+    write_parquet(report.findings, parquet)
+    for format, expected in (("csv", render_csv(report)), ("parquet", parquet.getvalue())):
+        out = tmp_path / f"report.{format}"
+        evaluate_to(out, rules, roster, records, period="2024", as_of=as_of, format=format)
+        assert out.read_bytes() == expected, format

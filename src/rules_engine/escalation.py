@@ -17,7 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .compile import ESCALATION_FIELDS, CompiledRule, CompiledRules, Decision
+import polars as pl
+
+from .compile import ESCALATION_FIELDS, CompiledRule, CompiledRules
+from .ledger import Ledger
 from .model.findings import Status
 from .model.roster import Organisation
 from .model.rules import Role, SubjectKind, share_fraction
@@ -54,45 +57,51 @@ _PEOPLE_KINDS = frozenset({"person", "portfolio", "pair"})  # the subject kinds 
 
 def plan_layer(
     rules: Sequence[CompiledRule],
-    groups: Sequence[Sequence[Obligation]],
-    statuses: Sequence[Sequence[Decision]],
+    ledger: Ledger,
     index: RosterIndex,
     period: Period,
     compiled: CompiledRules,
     max_evidence: int = 20,
-) -> list[Planned]:
-    """The escalation obligations of one layer of rules, for each organisation's decided findings (`groups`
-    with their `statuses`, in report order), each with its lower findings summed up; one list per group, in
-    group order, each in the order of `rules` (not sorted).
+) -> tuple[list[Obligation], list[Counts]]:
+    """The escalation obligations of one layer of rules over the decided rows of `ledger` (in report order), each
+    with its lower findings summed up (the counts of its fact): for each organisation that has rows, in order
+    of organisation id, in the order of `rules` (not sorted).
 
-    The findings of each organisation are read once: those of a rule the layer reads and with a status some
-    rule of the layer counts are kept (few: most findings are fulfilled), and each rule then sums up its own
-    among those."""
+    Only the lower findings some rule of the layer reads, with a status one of them counts, are made into
+    objects (few: most findings are fulfilled), and each rule then sums up its own among those."""
     specs = [_Spec(rule, compiled, period) for rule in rules]
-    read = frozenset(r for spec in specs for r in spec.reads)
+    read = [r for spec in specs for r in spec.reads]
     counted = frozenset(name for spec in specs for name in spec.categories)
-    out: list[Planned] = []
-    for group, decisions in zip(groups, statuses, strict=True):
-        org = index.orgs[group[0].org.id]
-        kept = [
-            (ob, ob.rule.index, d.name, _label(ob))
-            for ob, d in zip(group, decisions, strict=True)
-            if d.name in counted and ob.rule.index in read
-        ]
+    names = [d.name for d in ledger.decisions]
+    codes = [i for i, name in enumerate(names) if name in counted]
+    table = ledger.table
+    lower = ledger.ordered(table.filter(pl.col("decision").is_in(codes) & pl.col("rule").is_in(read)))
+    kept: dict[int, list[Kept]] = {}
+    for ob, code in zip(ledger.obligations(lower), lower.get_column("decision").to_list(), strict=True):
+        kept.setdefault(ledger.org_code(ob.org.id), []).append((ob, ob.rule.index, names[code], _label(ob)))
+    obligations: list[Obligation] = []
+    counts: list[Counts] = []
+    orgs = ledger.orgs
+    for code in sorted(table.get_column("org").unique().to_list(), key=lambda c: orgs[c].id):
+        org = index.orgs[orgs[code].id]
         planned: Planned = []
+        mine = kept.get(code, [])
         for spec in specs:
-            spec.plan(org, kept, index, period, compiled, max_evidence, planned)
-        out.append(planned)
-    return out
+            spec.plan(org, mine, index, period, compiled, max_evidence, planned)
+        for ob, found in planned:
+            obligations.append(ob)
+            counts.append(found)
+    return obligations, counts
 
 
-def fact_row(ob: Obligation, counts: Counts) -> tuple[int, ...]:
-    """The escalation's fact for the decide stage: (rule index, *compile.ESCALATION_FIELDS)."""
+def fact_row(ob: Obligation, counts: Counts, waived: bool) -> tuple[int, ...]:
+    """The escalation's fact for the decide stage: (rule index, *compile.ESCALATION_FIELDS); `waived`: by a waiver
+    not expired."""
     return (
         ob.rule.index,
         1 if ob.na or ob.window is None else 0,
         1 if ob.unk else 0,
-        1 if ob.waiver is not None and not ob.waiver_expired else 0,
+        1 if waived else 0,
         *counts,
     )
 

@@ -2,16 +2,22 @@
 
 :func:`rules_engine.findings.finding_dict` builds one finding at a time in Python (about 15 us each, most of a
 large run's findings stage). Here a chunk of decided obligations becomes columns (one Python pass over the
-objects for their fields; the organisations, periods, windows and rules they share as codes into small
-tables), and each finding's JSON line is one string expression over those columns: the per-finding texts
-(subject, window, message, reason) are concatenations of JSON-escaped pieces, which equal the escaped
-concatenation because JSON escapes character by character. The parts of a rule that never vary are escaped
-once per rule variant, and a message template once per template.
+objects for their fields; the rules, decisions, organisations and periods they share as codes into small
+tables), and each finding's JSON line is one string expression over those columns.
 
-The lines are the bytes ``orjson.dumps(finding_dict(...))`` gives (v1) or its v2 layout (``finding_v2``).
-Findings this path does not cover (escalations, waivers, taints, templates it cannot parse) are made by
-:func:`finding_dict` in the same chunk, in place; a chunk whose columns cannot be built at all (text JSON
-cannot carry) falls back whole. tests/test_finding_lines.py compares both paths.
+Most of a finding's text depends only on its *shape*: its rule, decision (status), period, window, count and
+count-free reason (not applicable, unknown). The reason, the actual count, the periods' JSON, the rule's parts
+and the message template's text between the subject's placeholders are made once per shape (a few thousand in a
+run of 150,000 findings), JSON-escaped once, and gathered for each finding by its shape's number (a dense rank of
+the shape's codes). The per-finding text left is the subject's (its names, ids, area, the organisation's name,
+escaped once per organisation): a message is its shape's slots filled with those texts. JSON escapes character by
+character, so joining escaped pieces equals escaping the joined text; no regular expression scans the long texts.
+
+The lines are the bytes ``orjson.dumps(finding_dict(...))`` gives (v1) or its v2 layout (``finding_v2``); the
+CSV and Parquet cells (:meth:`LineMaker.cells`) are the same shapes' texts as they read. Findings this path does
+not cover (escalations, waivers, taints, templates it cannot parse) are made by :func:`finding_dict` in the same
+chunk, in place; a chunk whose columns cannot be built at all (text JSON cannot carry) falls back whole.
+tests/test_finding_lines.py compares both paths.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import polars as pl
 
 from .compile import CompiledRule, Decision
 from .findings import _DEFAULT_MESSAGES, _expected_for, _reason_text, _static_raw, finding_dict
+from .ledger import Ledger
 from .model.findings import Status
 from .model.layout import finding_v2
 from .model.roster import Organisation
@@ -40,25 +47,48 @@ _REASON_TEXTS = 8192  # rejected candidates' reason texts kept for reuse while w
 SEPARATOR = ",\n    "  # between two findings in a JSON report (see rules_engine.render.json)
 
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'
-_FIELDS = attrgetter(
-    "subject_kind", "subject_id", "subject_name", "role", "portfolio", "second", "second_name", "second_role", "trigger"
+# (one field at a time: a tuple per finding would be a container the garbage collector tracks, and enough of them
+# set off full collections over the run's millions of objects)
+_FIELDS = tuple(
+    attrgetter(name)
+    for name in (
+        "subject_kind",
+        "subject_id",
+        "subject_name",
+        "role",
+        "portfolio",
+        "second",
+        "second_name",
+        "second_role",
+        "trigger",
+        "rule",
+        "org",
+        "period",
+        "window",
+        "count",
+        "unk",
+    )
 )
 _NAMES = ("kind", "sid", "name", "role", "portfolio", "second", "second_name", "second_role", "trigger")
-# placeholders a message may name, as the columns (zh, en) that hold their escaped text
-_PLACEHOLDERS = {
-    "rule_id": ("rule_id", "rule_id"),
-    "subject": ("name", "name"),
-    "organisation": ("org_name", "org_name"),
-    "period": ("p_label", "p_label"),
-    "window": ("window_text", "window_text"),
-    "portfolio": ("portfolio_text", "portfolio_text"),
-    "second": ("second_text", "second_text"),
-    "clause": ("clause", "clause"),
-    "who": ("who_zh", "who_en"),
-    "title": ("title_zh", "title_en"),
-    "expected": ("expected_zh", "expected_en"),
-    "actual": ("actual_zh", "actual_en"),
-}
+# a message's placeholders that name the subject: their number among the texts stacked per chunk (0: empty)
+_VARS = {"who": 1, "subject": 2, "organisation": 3, "portfolio": 4, "second": 5}
+# the others: the same for every finding of a shape (see _Shape)
+_SHAPE_PLACEHOLDERS = ("rule_id", "period", "window", "clause", "title", "expected", "actual")
+_SHAPE_KEYS = ("rule", "decision", "period", "window", "judged", "count", "static")
+_NONE = 2**32 - 1  # no judged window, no count-free reason (in a shape key)
+# a shape's texts in the CSV and Parquet cells
+_CELL_TEXTS = (
+    "rule_id",
+    "status_zh",
+    "status",
+    "p_label",
+    "window_range",
+    "expected_zh",
+    "actual_zh",
+    "severity",
+    "reason_zh",
+    "set_by",
+)
 
 
 def escaped(text: str) -> str:
@@ -90,7 +120,7 @@ def _q(expr: pl.Expr) -> pl.Expr:
 
 
 def _q_or_null(expr: pl.Expr) -> pl.Expr:
-    return pl.when(expr.is_null()).then(pl.lit("null")).otherwise(_q(expr))
+    return _q(expr).fill_null("null")  # (concat_str is null where expr is)
 
 
 def _truthy(name: str) -> pl.Expr:
@@ -99,6 +129,59 @@ def _truthy(name: str) -> pl.Expr:
 
 def _org_json(org: Organisation) -> str:
     return orjson.dumps({"id": org.id, "name": org.name, "kind": org.kind.value}).decode()
+
+
+class _Chunk:
+    """Decided obligations, a chunk of a run's, as two lists (not a pair per finding: a container the garbage
+    collector tracks, and enough of them kept set off full collections over the run's millions of objects)."""
+
+    def __init__(self) -> None:
+        self.obs: list[Obligation] = []
+        self.decisions: list[Decision] = []
+
+    def __len__(self) -> int:
+        return len(self.obs)
+
+    def __iter__(self) -> Iterator[tuple[Obligation, Decision]]:
+        return zip(self.obs, self.decisions, strict=True)
+
+    def __getitem__(self, i: int) -> tuple[Obligation, Decision]:
+        return self.obs[i], self.decisions[i]
+
+
+class _Rows:
+    """A chunk of a ledger's decided rows (in report order), as columns: objects are made only for the rows a
+    finding is made of in Python (:meth:`make`), or for all of them when something iterates over the chunk."""
+
+    def __init__(self, ledger: Ledger, table: pl.DataFrame) -> None:
+        self.ledger, self.table = ledger, table
+        self._made: dict[int, tuple[Obligation, Decision]] = {}
+
+    def __len__(self) -> int:
+        return self.table.height
+
+    def make(self, where: Iterable[int]) -> None:
+        """Make the objects of the rows at positions `where`, at once."""
+        wanted = [i for i in where if i not in self._made]
+        if not wanted:
+            return
+        rows = self.table[wanted]
+        decisions = self.ledger.decisions
+        made = zip(wanted, self.ledger.obligations(rows), rows.get_column("decision").to_list(), strict=True)
+        for i, ob, code in made:
+            self._made[i] = (ob, decisions[code])
+
+    def __getitem__(self, i: int) -> tuple[Obligation, Decision]:
+        self.make([i])
+        return self._made[i]
+
+    def __iter__(self) -> Iterator[tuple[Obligation, Decision]]:
+        self.make(range(len(self)))
+        return (self._made[i] for i in range(len(self)))
+
+    @property
+    def obs(self) -> list[Obligation]:
+        return [ob for ob, _ in self]
 
 
 class _Codes:
@@ -115,30 +198,13 @@ class _Codes:
             self.items.append(item)
         return code
 
-
-class _Template:
-    """A message template (zh, en) as expressions over the raw text columns, or None for one this path does not
-    cover."""
-
-    @staticmethod
-    def parse(zh: str, en: str) -> tuple[pl.Expr, pl.Expr] | None:
-        out = []
-        for text, lang in ((zh, 0), (en, 1)):
-            parts: list[pl.Expr] = []
-            try:
-                parsed = list(string.Formatter().parse(text))
-            except ValueError:
-                return None
-            for literal, name, spec, conversion in parsed:
-                if literal:
-                    parts.append(pl.lit(literal))
-                if name is None:
-                    continue
-                if spec or conversion or name not in _PLACEHOLDERS:
-                    return None
-                parts.append(pl.col(_PLACEHOLDERS[name][lang]))
-            out.append(pl.concat_str(parts) if parts else pl.lit(""))
-        return out[0], out[1]
+    def all(self, items: Sequence[Any]) -> list[int]:
+        """The codes of `items` (None: :data:`_NONE`)."""
+        codes = list(map(self.codes.get, map(id, items)))
+        if None in codes:
+            for i in [i for i, code in enumerate(codes) if code is None]:
+                codes[i] = _NONE if items[i] is None else self.of(items[i])
+        return codes  # type: ignore[return-value]  # (no None left)
 
 
 class LineMaker:
@@ -155,9 +221,12 @@ class LineMaker:
         self.orgs = _Codes()
         self.periods = _Codes()
         self.decisions = _Codes()
-        self.templates: dict[tuple[str, str], int] = {}
-        self.parsed: list[tuple[pl.Expr, pl.Expr] | None] = []
-        self.static_reasons: dict[tuple[int, str, str, str], tuple[str, str]] = {}
+        self.templates: dict[str, list[tuple[str, str | None]] | None] = {}  # parsed (see _parse)
+        self.static_reasons: dict[tuple[int, str, str | None, str | None], int] = {}  # -> number in statics
+        self.statics: list[tuple[str, str]] = []
+        self.shapes: dict[tuple[int, ...], _Shape] = {}
+        self.period_json: list[str] = []  # each period's JSON, by code
+        self.rule_parts: dict[int, tuple[str, str, str, str, str]] = {}  # by rule code (see _rule_parts)
         self.rejected_reasons: dict[tuple[int, tuple[str, ...], Period | None, str | None], bytes] = {}
 
     def blocks(
@@ -170,11 +239,24 @@ class LineMaker:
         for chunk, start in self._chunks(decided):
             yield self._block(chunk, start, sep)
 
+    def ledger_blocks(self, ledger: Ledger, sep: str = SEPARATOR) -> Iterator[bytes]:
+        """:meth:`blocks` of the rows of `ledger` (decided, in report order), read as columns: no object per
+        finding but for those made in Python."""
+        for chunk, start in self._ledger_chunks(ledger):
+            yield self._block(chunk, start, sep)
+
+    def ledger_cells(self, ledger: Ledger) -> Iterator[pl.DataFrame]:
+        """:meth:`cells` of the rows of `ledger` (decided, in report order), read as columns."""
+        return self._cells(self._ledger_chunks(ledger))
+
     def cells(self, decided: Callable[[], Iterable[tuple[Obligation, Decision]]]) -> Iterator[pl.DataFrame]:
         """The CSV and Parquet cells of the decided obligations (in order; columns
         :data:`rules_engine.render.csv.COLUMNS`, as they are: not neutralised for spreadsheets), a chunk at a
         time: the cells :func:`rules_engine.render.csv.finding_cells` gives for each finding's model."""
-        for chunk, start in self._chunks(decided):
+        return self._cells(self._chunks(decided))
+
+    def _cells(self, chunks: Iterable[tuple[_Chunk | _Rows, int]]) -> Iterator[pl.DataFrame]:
+        for chunk, start in chunks:
             try:
                 yield self._cell_frame(chunk, start)
             except (pl.exceptions.PolarsError, UnicodeError):  # (as for the lines: see _block)
@@ -183,24 +265,30 @@ class LineMaker:
                 self.lists = None
                 yield _cells_frame([dict_cells(finding_dict(ob, d.status, d.waives)) for ob, d in chunk])
 
-    def _chunks(
-        self, decided: Callable[[], Iterable[tuple[Obligation, Decision]]]
-    ) -> Iterator[tuple[list[tuple[Obligation, Decision]], int]]:
+    def _chunks(self, decided: Callable[[], Iterable[tuple[Obligation, Decision]]]) -> Iterator[tuple[_Chunk, int]]:
         if self.tallied is not None and not self.tallied.filled:
             rows = pl.Series([ob.row if ob.row >= 0 else None for ob, _ in decided()], dtype=pl.Int64)
             self.lists = JsonLists(self.tallied, escaped_column(self.tallied.ids), rows)
-        chunk: list[tuple[Obligation, Decision]] = []
+        chunk = _Chunk()
         start = 0
-        for item in decided():
-            chunk.append(item)
-            if len(chunk) >= CHUNK:
+        for ob, d in decided():
+            chunk.obs.append(ob)
+            chunk.decisions.append(d)
+            if len(chunk.obs) >= CHUNK:
                 yield chunk, start
                 start += len(chunk)
-                chunk = []
-        if chunk:
+                chunk = _Chunk()
+        if len(chunk):
             yield chunk, start
 
-    def _block(self, chunk: Sequence[tuple[Obligation, Decision]], start: int, sep: str) -> bytes:
+    def _ledger_chunks(self, ledger: Ledger) -> Iterator[tuple[_Rows, int]]:
+        table = ledger.table
+        if self.tallied is not None:
+            self.lists = JsonLists(self.tallied, escaped_column(self.tallied.ids), table.get_column("tally"))
+        for start in range(0, table.height, CHUNK):
+            yield _Rows(ledger, table.slice(start, CHUNK)), start
+
+    def _block(self, chunk: _Chunk | _Rows, start: int, sep: str) -> bytes:
         try:
             lines = self._columnar(chunk, start)
         except (pl.exceptions.PolarsError, UnicodeError):  # text polars cannot hold (a lone surrogate)
@@ -223,17 +311,23 @@ class LineMaker:
         return orjson.dumps(found).decode()
 
     def _python_rows(
-        self, chunk: Sequence[tuple[Obligation, Decision]], where: list[int], evidence: pl.Series, rejected: pl.Series
+        self, chunk: _Chunk | _Rows, where: list[int], evidence: pl.Series, rejected: pl.Series
     ) -> list[str]:
+        if isinstance(chunk, _Rows):
+            chunk.make(where)
         index = pl.Series(where, dtype=pl.Int64)
         lists = zip(evidence.gather(index).to_list(), rejected.gather(index).to_list(), strict=True)
         return [self._python(*chunk[i], *pair) for i, pair in zip(where, lists, strict=True)]
 
-    def _lists(self, obs: list[Obligation], start: int, rejected: bool = True) -> tuple[pl.Series, pl.Series]:
+    def _lists(self, chunk: _Chunk | _Rows, start: int, rejected: bool = True) -> tuple[pl.Series, pl.Series]:
         """The chunk's evidence and rejected lists as JSON: from the tally's columns, or from the obligations
         (without `rejected`: the evidence only, the rejected lists empty)."""
         if self.lists is not None:
-            return self.lists.chunk(start, start + len(obs), rejected)
+            return self.lists.chunk(start, start + len(chunk), rejected)
+        if isinstance(chunk, _Rows) and self.tallied is None:  # (no records: lists only on escalations' objects)
+            empty = pl.Series(["[]"] * len(chunk), dtype=pl.String)
+            return empty, empty
+        obs = chunk.obs
         evidence = pl.Series(
             [orjson.dumps(ob.evidence).decode() if ob.evidence else "[]" for ob in obs], dtype=pl.String
         )
@@ -243,27 +337,43 @@ class LineMaker:
 
     # -- the columns -----------------------------------------------------------------------------------
 
-    def _columnar(self, chunk: Sequence[tuple[Obligation, Decision]], start: int) -> pl.Series:
-        evidence, rejected = self._lists([ob for ob, _ in chunk], start)
+    def _columnar(self, chunk: _Chunk | _Rows, start: int) -> pl.Series:
+        evidence, rejected = self._lists(chunk, start)
         fallback: list[str | None] = [None] * len(chunk)
-        where = [i for i, (ob, d) in enumerate(chunk) if self._needs_python(ob, d)]
+        where = self._in_python(chunk)
         if where:
             for i, line in zip(where, self._python_rows(chunk, where, evidence, rejected), strict=True):
                 fallback[i] = line
-        frame = self._frame(chunk, evidence, rejected).with_columns(pl.Series("fallback", fallback, dtype=pl.String))
-        lines = self._render(frame)
+        frame = (
+            self._frame(chunk, evidence, rejected)
+            if isinstance(chunk, _Chunk)
+            else self._row_frame(chunk, evidence, rejected)
+        )
+        lines = self._render(frame, pl.Series("fallback", fallback, dtype=pl.String))
         missing = lines.is_null().arg_true()
         if missing.len():  # a template this path cannot parse: those findings from Python
             made = self._python_rows(chunk, missing.to_list(), evidence, rejected)
             lines = lines.scatter(missing, pl.Series(made, dtype=pl.String))
         return lines
 
-    def _cell_frame(self, chunk: Sequence[tuple[Obligation, Decision]], start: int) -> pl.DataFrame:
-        evidence, _ = self._lists([ob for ob, _ in chunk], start, rejected=False)
-        frame = self._frame(chunk, evidence, evidence)
+    def _cell_frame(self, chunk: _Chunk | _Rows, start: int) -> pl.DataFrame:
+        evidence, _ = self._lists(chunk, start, rejected=False)
+        frame = (
+            self._frame(chunk, evidence, evidence)
+            if isinstance(chunk, _Chunk)
+            else self._row_frame(chunk, evidence, evidence)
+        )
+        shapes = self._shapes(frame, escaped=False)
+        org = frame.get_column("org")
+        frame = frame.with_columns(
+            self._made["org_name"].gather(org).alias("org_name"),
+            self._made["org_id"].gather(org).alias("org_id"),
+            *shapes.get_columns(),
+        )
+        message_zh, message_en = _messages(frame, shapes)
         cells = frame.select(
             pl.col("rule_id"),
-            pl.col("status").replace_strict(_STATUS_ZH, return_dtype=pl.String).alias("status_zh"),
+            pl.col("status_zh"),
             pl.col("status"),
             pl.col("org_id"),
             pl.col("org_name"),
@@ -299,19 +409,21 @@ class LineMaker:
             pl.col("count"),
             pl.col("evidence").str.json_decode(pl.List(pl.String)).list.join("、").alias("evidence"),
             pl.col("severity"),
-            pl.col("message_zh"),
-            pl.col("message_en"),
+            pl.lit(message_zh).alias("message_zh"),
+            pl.lit(message_en).alias("message_en"),
             pl.col("reason_zh"),
             pl.lit("").alias("waiver"),
             pl.col("set_by"),
         )
         cells.columns = list(COLUMNS)
-        where = {i for i, (ob, d) in enumerate(chunk) if self._needs_python(ob, d)}
-        where.update(frame.get_column("message_zh").is_null().arg_true().to_list())
+        where = set(self._in_python(chunk))
+        where.update(cells.get_column(COLUMNS[14]).is_null().arg_true().to_list())
         if not where:
             return cells
         # findings this path does not cover: their cells from the finding made in Python, put in their place
         rows = sorted(where)
+        if isinstance(chunk, _Rows):
+            chunk.make(rows)
         lists = evidence.gather(pl.Series(rows, dtype=pl.Int64)).to_list()
         made = []
         for i, listed in zip(rows, lists, strict=True):
@@ -325,37 +437,110 @@ class LineMaker:
         python = _cells_frame(made).with_columns(pl.Series(order, rows, dtype=pl.UInt32)).select(keep.columns)
         return pl.concat([keep, python]).sort(order).drop(order)
 
-    def _frame(
-        self, chunk: Sequence[tuple[Obligation, Decision]], evidence: pl.Series, rejected: pl.Series
-    ) -> pl.DataFrame:
-        """The chunk as columns, with every text a finding shows (as it reads, not escaped)."""
-        obs = [ob for ob, _ in chunk]
-        rule_of, org_of, period_of, decision_of = self.rules.of, self.orgs.of, self.periods.of, self.decisions.of
-        rules = [rule_of(ob.rule) for ob in obs]
-        decisions = [decision_of(d) for _, d in chunk]
-        static_reason = [self._static_reason(ob, d.status) for ob, d in chunk]
-        static_zh, static_en = (
-            [r[0] if r else None for r in static_reason],
-            [r[1] if r else None for r in static_reason],
-        )
-        columns: dict[str, Any] = dict(zip(_NAMES, zip(*map(_FIELDS, obs), strict=True), strict=True))
+    def _frame(self, chunk: _Chunk, evidence: pl.Series, rejected: pl.Series) -> pl.DataFrame:
+        """The chunk as columns: the subject's texts (as they read, not escaped), the codes of the rule, decision,
+        organisation, periods and count-independent reason each finding shares with others, the count and the
+        lists."""
+        obs = chunk.obs
+        fields = [list(map(field, obs)) for field in _FIELDS]
+        rules, orgs, periods, windows, counts, unks = fields[len(_NAMES) :]
+        decisions = self.decisions.all(chunk.decisions)
+        na = {i for i, d in enumerate(self.decisions.items) if d.status is Status.not_applicable}
+        static_of = self._static_reason
+        static = [
+            _NONE if not unk and code not in na else static_of(ob, d.status)
+            for ob, d, unk, code in zip(obs, chunk.decisions, unks, decisions, strict=True)
+        ]
         frame = pl.DataFrame(
             {
-                **{name: pl.Series(name, values, dtype=pl.String) for name, values in columns.items()},
-                "rule": pl.Series(rules, dtype=pl.UInt32),
+                **{
+                    name: pl.Series(name, values, dtype=pl.String) for name, values in zip(_NAMES, fields, strict=False)
+                },
+                "rule": pl.Series(self.rules.all(rules), dtype=pl.UInt32),
                 "decision": pl.Series(decisions, dtype=pl.UInt32),
-                "org": pl.Series([org_of(ob.org) for ob in obs], dtype=pl.UInt32),
-                "period": pl.Series([period_of(ob.period) for ob in obs], dtype=pl.UInt32),
-                "window": pl.Series([period_of(ob.window or ob.period) for ob in obs], dtype=pl.UInt32),
-                "judged": pl.Series([period_of(ob.window) if ob.window else None for ob in obs], dtype=pl.UInt32),
-                "count": pl.Series([ob.count for ob in obs], dtype=pl.Int64),
+                "org": pl.Series(self.orgs.all(orgs), dtype=pl.UInt32),
+                "period": pl.Series(self.periods.all(periods), dtype=pl.UInt32),
+                "window": pl.Series(
+                    self.periods.all([w or p for w, p in zip(windows, periods, strict=True)]), dtype=pl.UInt32
+                ),
+                "judged": pl.Series(self.periods.all(windows), dtype=pl.UInt32),
+                "count": pl.Series(counts, dtype=pl.Int64),
+                "static": pl.Series(static, dtype=pl.UInt32),
                 "evidence": evidence,
                 "rejected": rejected,
-                "static_zh": pl.Series(static_zh, dtype=pl.String),
-                "static_en": pl.Series(static_en, dtype=pl.String),
             }
         )
-        return self._texts(self._shared(frame))
+        self._grow_shared()
+        return frame
+
+    def _row_frame(self, chunk: _Rows, evidence: pl.Series, rejected: pl.Series) -> pl.DataFrame:
+        """:meth:`_frame` of a chunk of a ledger's rows: the same columns, from the ledger's (its codes of rules,
+        decisions, organisations and periods turned into this maker's)."""
+        ledger, t = chunk.ledger, chunk.table
+
+        def codes(column: pl.Series, items: Any, mine: _Codes) -> pl.Series:
+            distinct = column.drop_nulls().unique().to_list()
+            mapping = dict(zip(distinct, mine.all([items[c] for c in distinct]), strict=True))
+            mapped: pl.Series = column.replace_strict(mapping, default=None, return_dtype=pl.UInt32)
+            return mapped.fill_null(_NONE)
+
+        period, window = t.get_column("period"), t.get_column("window")
+        decision = codes(t.get_column("decision"), ledger.decisions, self.decisions)
+        na = [i for i, d in enumerate(self.decisions.items) if d.status is Status.not_applicable]
+        needs = (t.get_column("unk") != "") | decision.is_in(na)
+        static = pl.Series([_NONE] * t.height, dtype=pl.UInt32)
+        if needs.any():
+            where = needs.arg_true()
+            keys = t.select("rule", "decision", "na", "unk")[where]
+            distinct = keys.unique(maintain_order=True)
+            numbers = [
+                self._static_of(ledger.rules[r], ledger.decisions[d].status, n, u)
+                for r, d, n, u in distinct.iter_rows()
+            ]
+            found = keys.join(
+                distinct.with_columns(pl.Series("_s", numbers, dtype=pl.UInt32)),
+                on=["rule", "decision", "na", "unk"],
+                how="left",
+                maintain_order="left",
+            ).get_column("_s")
+            static = static.scatter(where, found)
+        frame = pl.DataFrame(
+            {
+                **{name: t.get_column(name) for name in _NAMES},
+                "rule": codes(t.get_column("rule"), ledger.rules, self.rules),
+                "decision": decision,
+                "org": codes(t.get_column("org"), ledger.orgs, self.orgs),
+                "period": codes(period, ledger.periods.items, self.periods),
+                "window": codes(window.fill_null(period), ledger.periods.items, self.periods),
+                "judged": codes(window, ledger.periods.items, self.periods),
+                "count": t.get_column("count"),
+                "static": static,
+                "evidence": evidence,
+                "rejected": rejected,
+            }
+        )
+        self._grow_shared()
+        return frame
+
+    def _in_python(self, chunk: _Chunk | _Rows) -> list[int]:
+        """The positions of the findings of the chunk made in Python (:meth:`_needs_python`)."""
+        if isinstance(chunk, _Chunk):
+            return [i for i, (ob, d) in enumerate(chunk) if self._needs_python(ob, d)]
+        ledger, t = chunk.ledger, chunk.table
+        status = pl.Series([d.status.value for d in ledger.decisions], dtype=pl.String).gather(t.get_column("decision"))
+        escalations = [i for i, rule in ledger.rules.items() if rule.rule.escalate is not None]
+        unk, window = t.get_column("unk") != "", t.get_column("window")
+        needs = (
+            t.get_column("rule").is_in(escalations)
+            | t.get_column("waiver").is_not_null()
+            | (status == Status.waived.value)
+            | (
+                (status != Status.not_applicable.value)
+                & ~unk
+                & ((status == Status.undeterminable.value) | window.is_null())
+            )
+        )
+        return needs.arg_true().to_list()
 
     def _needs_python(self, ob: Obligation, d: Decision) -> bool:
         status = d.status
@@ -365,20 +550,27 @@ class LineMaker:
             return False
         return status is Status.undeterminable or ob.window is None  # taints: their rows' texts
 
-    def _static_reason(self, ob: Obligation, status: Status) -> tuple[str, str] | None:
-        """The reason of a finding whose reason does not depend on its count (not applicable, unknown)."""
+    def _static_reason(self, ob: Obligation, status: Status) -> int:
+        """The number of the reason of a finding whose reason does not depend on its count (not applicable,
+        unknown) in ``self.statics``; :data:`_NONE` for the others."""
         if status is not Status.not_applicable and not ob.unk:
-            return None
-        key = (id(ob.rule), status.value, ob.na, ob.unk)
+            return _NONE
+        return self._static_of(ob.rule, status, ob.na, ob.unk)
+
+    def _static_of(self, rule: CompiledRule, status: Status, na: str, unk: str) -> int:
+        """The number of the count-free reason of a finding of `rule` with `status`, not applicable because of
+        `na` or with the roster gap `unk`, in ``self.statics``."""
+        key = (id(rule), status.value, na, unk)
         found = self.static_reasons.get(key)
         if found is None:
             if status is Status.not_applicable:
-                zh, en = NA.get(ob.na or "not_in_force", ("不适用", "not applicable"))
-                if ob.na == "retired":
-                    zh, en = f"{zh}（{ob.rule.retired_by}）", f"{en} ({ob.rule.retired_by})"
+                zh, en = NA.get(na or "not_in_force", ("不适用", "not applicable"))
+                if na == "retired":
+                    zh, en = f"{zh}（{rule.retired_by}）", f"{en} ({rule.retired_by})"
             else:
-                zh, en = UNK[ob.unk]
-            found = self.static_reasons[key] = (zh, en)
+                zh, en = UNK[unk]
+            found = self.static_reasons[key] = len(self.statics)
+            self.statics.append((zh, en))
         return found
 
     def _rejected(self, ob: Obligation) -> str:
@@ -398,286 +590,352 @@ class LineMaker:
             parts.append(b'{"record":' + orjson.dumps(record) + b',"reason":' + reason + b"}")
         return (b"[" + b",".join(parts) + b"]").decode()
 
-    def _shared(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """The columns that come from the rules, organisations, periods and decisions the chunk shares."""
-        rule_codes, org_codes = frame.get_column("rule"), frame.get_column("org")
-        rules: list[CompiledRule] = self.rules.items
-        per_rule: dict[str, list[Any]] = {name: [] for name in ("prefix", "mid", "sev", "tail")}
-        texts: dict[str, list[Any]] = {
-            name: []
-            for name in (
-                "rule_id",
-                "clause",
-                "title_zh",
-                "title_en",
-                "expected_zh",
-                "expected_en",
-                "severity",
-                "set_by",
-            )
-        }
-        at_least = []
-        for rule in rules:
-            static = _static_raw(rule)
-            expected = _expected_for(rule, "")
-            if self.keys is None:
-                head = {
-                    "rule_id": rule.rule.id,
-                    "rule_title": static["rule_title"],
-                    "pack": rule.loaded.pack.id,
-                    "pack_version": rule.loaded.pack.version,
-                }
-                per_rule["prefix"].append(orjson.dumps(head).decode()[:-1])
-                mid = orjson.dumps({"clause": static["clause"], "expected": expected}).decode()
-                per_rule["mid"].append("," + mid[1:-1])
-                per_rule["sev"].append("," + orjson.dumps({"severity": static["severity"]}).decode()[1:-1])
-                per_rule["tail"].append("," + orjson.dumps({"params": static["params"]}).decode()[1:-1])
-            else:
-                per_rule["prefix"].append(orjson.dumps({"rule": self.keys[id(rule)]}).decode()[:-1])
-                for name in ("mid", "sev", "tail"):
-                    per_rule[name].append("")
-            spec = rule.rule
-            texts["rule_id"].append(spec.id)
-            texts["clause"].append(spec.citation.label())
-            texts["title_zh"].append(spec.title.zh)
-            texts["title_en"].append(spec.title.en)
-            texts["expected_zh"].append(expected["zh"])
-            texts["expected_en"].append(expected["en"])
-            texts["severity"].append(spec.severity.value)
-            texts["set_by"].append(set_by_text(rule.params_dump()))
-            at_least.append(rule.at_least)
-        orgs: list[Organisation] = self.orgs.items[self._grown["org"] :]  # only those new in this chunk
-        self._grow("org_json", [_org_json(o) for o in orgs])
-        self._grow("org_name", [o.name for o in orgs])
-        self._grow("org_id", [o.id for o in orgs])
-        self._grown["org"] += len(orgs)
+    def _grow_shared(self) -> None:
+        """The texts of the organisations and periods first seen in this chunk, added to their columns."""
+        orgs: list[Organisation] = self.orgs.items[self._grown["org"] :]
+        if orgs:
+            self._grow("org_json", [_org_json(o) for o in orgs])
+            self._grow("org_name", [o.name for o in orgs])
+            self._grow("j_org_name", [escaped(o.name) for o in orgs])
+            self._grow("org_id", [o.id for o in orgs])
+            self._grown["org"] += len(orgs)
         periods: list[Period] = self.periods.items[self._grown["period"] :]
-        self._grow("p_json", [orjson.dumps(p.to_dict()).decode() for p in periods])
-        self._grow("p_label", [p.label for p in periods])
-        self._grow("p_days", [p.days for p in periods], pl.Int64)
-        self._grow("p_range", [f"{p.start.isoformat()}..{p.end.isoformat()}" for p in periods])
-        self._grow("p_end", [p.end.isoformat() for p in periods])
+        self.period_json.extend(orjson.dumps(p.to_dict()).decode() for p in periods)
         self._grown["period"] += len(periods)
-        made = self._made
-        org_json, org_name, org_id = made["org_json"], made["org_name"], made["org_id"]
-        p_json, p_label, p_days, p_range, p_end = (made[k] for k in ("p_json", "p_label", "p_days", "p_range", "p_end"))
-        statuses = pl.Series([d.status.value for d in self.decisions.items], dtype=pl.String)
-        window, period = frame.get_column("window"), frame.get_column("period")
-        judged = frame.get_column("judged")
-        window_text = (
-            pl.DataFrame({"same": p_days.gather(window) == p_days.gather(period)})
-            .select(
-                pl.when(pl.col("same"))
-                .then(pl.lit(p_label.gather(window)))
-                .otherwise(pl.lit(p_range.gather(window)))
-                .alias("window_text")
-            )
-            .get_column("window_text")
-        )
-        return frame.with_columns(
-            *(pl.Series(name, values, dtype=pl.String).gather(rule_codes) for name, values in per_rule.items()),
-            *(pl.Series(name, values, dtype=pl.String).gather(rule_codes) for name, values in texts.items()),
-            pl.Series("at_least", at_least, dtype=pl.Int64).gather(rule_codes),
-            org_json.gather(org_codes).alias("org_json"),
-            org_name.gather(org_codes).alias("org_name"),
-            org_id.gather(org_codes).alias("org_id"),
-            p_json.gather(period).alias("p_json"),
-            p_label.gather(period).alias("p_label"),
-            p_json.gather(window).alias("w_json"),
-            window_text,
-            p_range.gather(window).alias("window_range"),
-            p_range.gather(judged).alias("w_range"),
-            p_end.gather(judged).alias("w_end"),
-            statuses.gather(frame.get_column("decision")).alias("status"),
-        )
 
     def _grow(self, name: str, values: list[Any], dtype: Any = pl.String) -> None:
-        """Add the values of the organisations or periods first seen in this chunk to their column."""
+        """Add the values of the organisations first seen in this chunk to their column."""
         new = pl.Series(name, values, dtype=dtype)
         found = self._made.get(name)
         self._made[name] = new if found is None else found.extend(new)
 
+    # -- the shapes: what a finding's texts share with the findings of the same rule, status, window, count --
+
+    def _shapes(self, frame: pl.DataFrame, escaped: bool) -> pl.DataFrame:
+        """The shape of each finding of the chunk (`frame`, from :meth:`_frame`): the parts of its line (or, not
+        `escaped`, of its cells) that depend only on its rule, decision, period, window, count and count-free
+        reason, each made once per run (:meth:`_shape`), as columns in the chunk's order."""
+        key = pl.struct(_SHAPE_KEYS)
+        coded = frame.select(
+            *_SHAPE_KEYS,
+            (key.rank("dense") - 1).cast(pl.UInt32).alias("\x00shape"),
+            key.is_first_distinct().alias("\x00first"),
+        )
+        distinct = coded.filter(pl.col("\x00first")).drop("\x00first")
+        shapes: list[_Shape] = [None] * distinct.height  # type: ignore[list-item]  # (each set below)
+        for *shape_key, rank in distinct.iter_rows():
+            shapes[rank] = self._shape(*shape_key)
+        code = coded.get_column("\x00shape")
+        names: tuple[str, ...]
+        if escaped:
+            names = ("head", "mid", "sev", "end")
+            texts = {name: [s.line[i] for s in shapes] for i, name in enumerate(names)}
+            zh, en = [s.j_zh for s in shapes], [s.j_en for s in shapes]
+        else:
+            names = _CELL_TEXTS
+            texts = {name: [s.cells[i] for s in shapes] for i, name in enumerate(names)}
+            zh, en = [s.zh for s in shapes], [s.en for s in shapes]
+        columns = [pl.Series(name, values, dtype=pl.String) for name, values in texts.items()]
+        for lang, slots in (("zh", zh), ("en", en)):
+            width = max((len(s[1]) for s in slots if s is not None), default=0)
+            for i in range(width + 1):
+                piece = [None if s is None else s[0][i] if i < len(s[0]) else "" for s in slots]
+                columns.append(pl.Series(f"{lang}_p{i}", piece, dtype=pl.String))
+                if i < width:
+                    var = [s[1][i] if s is not None and i < len(s[1]) else 0 for s in slots]
+                    columns.append(pl.Series(f"{lang}_v{i}", var, dtype=pl.UInt32))
+        return pl.DataFrame(columns)[code]
+
+    def _shape(
+        self, rule: int, decision: int, period: int, window: int, judged: int, count: int, static: int
+    ) -> _Shape:
+        key = (rule, decision, period, window, judged, count, static)
+        found = self.shapes.get(key)
+        if found is None:
+            found = self.shapes[key] = self._make_shape(rule, decision, period, window, judged, count, static)
+        return found
+
+    def _make_shape(
+        self, rule_code: int, decision: int, period_code: int, window_code: int, judged: int, count: int, static: int
+    ) -> _Shape:
+        rule: CompiledRule = self.rules.items[rule_code]
+        spec = rule.rule
+        status: Status = self.decisions.items[decision].status
+        periods: list[Period] = self.periods.items
+        period, window = periods[period_code], periods[window_code]
+        expected = _expected_for(rule, "")
+        window_range = f"{window.start.isoformat()}..{window.end.isoformat()}"
+        actual_zh, actual_en = f"{count}次", str(count)
+        reason: tuple[str, str] | None = None
+        if static != _NONE:
+            reason = self.statics[static]
+        elif judged != _NONE:
+            w = periods[judged]
+            span = f"{w.start.isoformat()}..{w.end.isoformat()}"
+            found_zh, found_en = (
+                f"在 {span} 内找到 {count} 条符合条件的记录",
+                f"found {count} matching record(s) in {span}",
+            )
+            if status is Status.pending:
+                end = w.end.isoformat()
+                reason = (f"{found_zh}；时限 {end} 未到", f"{found_en}; the window ends {end}")
+            elif status is Status.violated:
+                reason = (f"{found_zh}，要求{expected['zh']}", f"{found_en}; required {expected['en']}")
+            elif status is Status.fulfilled:
+                reason = (f"{found_zh}，满足{expected['zh']}", f"{found_en}; meets {expected['en']}")
+        # (no reason: a finding made in Python, see _needs_python; its line here is not used)
+        short = status is Status.violated and spec.escalate is None and 0 < count < rule.at_least
+        kind = "short" if short else status.value
+        custom = getattr(spec.messages, kind) if kind in ("violated", "short", "fulfilled", "pending") else None
+        zh_t, en_t = (custom.zh, custom.en) if custom else _DEFAULT_MESSAGES[status]
+        texts = {
+            "rule_id": (spec.id, spec.id),
+            "period": (period.label, period.label),
+            "window": (window.label if window.days == period.days else window_range,) * 2,
+            "clause": (spec.citation.label(),) * 2,
+            "title": (spec.title.zh, spec.title.en),
+            "expected": (expected["zh"], expected["en"]),
+            "actual": (actual_zh, actual_en),
+        }
+        zh = _slots(self._parsed(zh_t), {k: v[0] for k, v in texts.items()})
+        en = _slots(self._parsed(en_t), {k: v[1] for k, v in texts.items()})
+        prefix, mid, sev, tail, set_by = self._rule_parts(rule_code)
+        line = (
+            f'{prefix},"status":"{status.value}","subject":',
+            f',"period":{self.period_json[period_code]},"window":{self.period_json[window_code]}{mid}'
+            f',"actual":{{"zh":"{actual_zh}","en":"{actual_en}"}},"count":{count},"evidence":',
+            f'{sev},"message":{{"zh":"',
+            None
+            if reason is None
+            else f'"}},"reason":{{"zh":"{escaped(reason[0])}","en":"{escaped(reason[1])}"}}{tail},"waiver":null}}',
+        )
+        cells = (
+            spec.id,
+            status.zh,
+            status.value,
+            period.label,
+            window_range,
+            expected["zh"],
+            actual_zh,
+            spec.severity.value,
+            None if reason is None else reason[0],
+            set_by,
+        )
+        return _Shape(line, cells, zh, en, _escaped_slots(zh), _escaped_slots(en))
+
+    def _rule_parts(self, code: int) -> tuple[str, str, str, str, str]:
+        """A rule's (variant's) parts of a line (escaped: the head before the status, the part after the window, the
+        severity, the part after the reason) and its ``set_by`` cell, made once per rule."""
+        found = self.rule_parts.get(code)
+        if found is not None:
+            return found
+        rule: CompiledRule = self.rules.items[code]
+        spec = rule.rule
+        static_raw = _static_raw(rule)
+        expected = _expected_for(rule, "")
+        if self.keys is None:
+            head = {
+                "rule_id": spec.id,
+                "rule_title": static_raw["rule_title"],
+                "pack": rule.loaded.pack.id,
+                "pack_version": rule.loaded.pack.version,
+            }
+            prefix = orjson.dumps(head).decode()[:-1]
+            mid = "," + orjson.dumps({"clause": static_raw["clause"], "expected": expected}).decode()[1:-1]
+            sev = "," + orjson.dumps({"severity": static_raw["severity"]}).decode()[1:-1]
+            tail = "," + orjson.dumps({"params": static_raw["params"]}).decode()[1:-1]
+        else:
+            prefix = orjson.dumps({"rule": self.keys[id(rule)]}).decode()[:-1]
+            mid = sev = tail = ""
+        found = self.rule_parts[code] = (prefix, mid, sev, tail, set_by_text(rule.params_dump()))
+        return found
+
+    def _parsed(self, template: str) -> list[tuple[str, str | None]] | None:
+        if template not in self.templates:
+            self.templates[template] = _parse(template)
+        return self.templates[template]
+
     # -- the lines ---------------------------------------------------------------------------------------
 
-    def _texts(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """The per-finding texts, as they read (not escaped): who, actual, message and reason in both languages."""
-        count = pl.col("count").cast(pl.String)
-        org, name, portfolio = pl.col("org_name"), pl.col("name"), pl.col("portfolio")
-        who_zh = (
-            pl.when(pl.col("kind") == "organisation")
-            .then(org)
-            .when(pl.col("kind") == "record")
-            .then(pl.concat_str(org, pl.lit("（记录 "), pl.col("sid"), pl.lit("）")))
-            .when(_truthy("second_name"))
-            .then(pl.concat_str(org, name, pl.lit("与"), pl.col("second_name")))
-            .when(_truthy("portfolio"))
-            .then(pl.concat_str(org, name, pl.lit("（分管"), portfolio, pl.lit("）")))
-            .otherwise(pl.concat_str(org, name))
-        )
-        who_en = (
-            pl.when(pl.col("kind") == "organisation")
-            .then(org)
-            .when(pl.col("kind") == "record")
-            .then(pl.concat_str(org, pl.lit(" (record "), pl.col("sid"), pl.lit(")")))
-            .when(_truthy("second_name"))
-            .then(pl.concat_str(name, pl.lit(" of "), org, pl.lit(" with "), pl.col("second_name")))
-            .when(_truthy("portfolio"))
-            .then(pl.concat_str(name, pl.lit(" of "), org, pl.lit(" (portfolio "), portfolio, pl.lit(")")))
-            .otherwise(pl.concat_str(name, pl.lit(" of "), org))
-        )
-        short = (pl.col("status") == "violated") & (pl.col("count") > 0) & (pl.col("count") < pl.col("at_least"))
+    def _render(self, frame: pl.DataFrame, fallback: pl.Series) -> pl.Series:
+        """Each finding's JSON line from its columns: the subject's texts escaped here, the shapes' and the
+        organisations' once each (JSON escapes character by character, so a text made of escaped pieces is the
+        text escaped)."""
+        shapes = self._shapes(frame, escaped=True)
+        org = frame.get_column("org")
         frame = frame.with_columns(
-            who_zh.alias("who_zh"),
-            who_en.alias("who_en"),
-            pl.concat_str(count, pl.lit("次")).alias("actual_zh"),
-            count.alias("actual_en"),
-            portfolio.fill_null("").alias("portfolio_text"),
-            pl.col("second_name").fill_null("").alias("second_text"),
-            short.alias("short"),
+            *_escaped_columns(frame, _NAMES),
+            self._made["j_org_name"].gather(org).alias("org_name"),
+            self._made["org_json"].gather(org).alias("org_json"),
+            *shapes.get_columns(),
+            fallback,
         )
-        message_zh, message_en = self._messages(frame)
-        found_zh = pl.concat_str(
-            pl.lit("在 "), pl.col("w_range"), pl.lit(" 内找到 "), count, pl.lit(" 条符合条件的记录")
-        )
-        found_en = pl.concat_str(pl.lit("found "), count, pl.lit(" matching record(s) in "), pl.col("w_range"))
-        status = pl.col("status")
-        reason_zh = (
-            pl.when(status == "pending")
-            .then(pl.concat_str(found_zh, pl.lit("；时限 "), pl.col("w_end"), pl.lit(" 未到")))
-            .when(status == "violated")
-            .then(pl.concat_str(found_zh, pl.lit("，要求"), pl.col("expected_zh")))
-            .when(status == "fulfilled")
-            .then(pl.concat_str(found_zh, pl.lit("，满足"), pl.col("expected_zh")))
-        )
-        reason_en = (
-            pl.when(status == "pending")
-            .then(pl.concat_str(found_en, pl.lit("; the window ends "), pl.col("w_end")))
-            .when(status == "violated")
-            .then(pl.concat_str(found_en, pl.lit("; required "), pl.col("expected_en")))
-            .when(status == "fulfilled")
-            .then(pl.concat_str(found_en, pl.lit("; meets "), pl.col("expected_en")))
-        )
-        return frame.with_columns(
-            message_zh,
-            message_en,
-            pl.coalesce(pl.col("static_zh"), reason_zh).alias("reason_zh"),
-            pl.coalesce(pl.col("static_en"), reason_en).alias("reason_en"),
-        )
-
-    def _render(self, frame: pl.DataFrame) -> pl.Series:
-        """Each finding's JSON line from its columns (texts escaped here: JSON escapes character by character, so
-        escaping a text equals joining its escaped pieces)."""
-        frame = frame.with_columns(
-            escaped_column(frame.get_column(name)).alias(f"j_{name}")
-            for name in (*_NAMES, "message_zh", "message_en", "reason_zh", "reason_en")
-        )
-        name, portfolio = pl.col("j_name"), pl.col("j_portfolio")
+        message_zh, message_en = _messages(frame, shapes)
         second = (
             pl.when(_truthy("second"))
             .then(
                 pl.concat_str(
-                    pl.lit('{"id":'),
-                    _q(pl.col("j_second")),
-                    pl.lit(',"name":'),
-                    _q(pl.when(_truthy("second_name")).then(pl.col("j_second_name")).otherwise(pl.col("j_second"))),
-                    pl.lit(',"role":'),
-                    _q_or_null(pl.col("j_second_role")),
+                    pl.lit('{"id":"'),
+                    pl.col("second"),
+                    pl.lit('","name":"'),
+                    pl.when(_truthy("second_name")).then(pl.col("second_name")).otherwise(pl.col("second")),
+                    pl.lit('","role":'),
+                    _q_or_null(pl.col("second_role")),
                     pl.lit("}"),
                 )
             )
             .otherwise(pl.lit("null"))
         )
-        subject = pl.concat_str(
-            pl.lit('{"kind":'),
-            _q(pl.col("j_kind")),
-            pl.lit(',"id":'),
-            _q(pl.col("j_sid")),
-            pl.lit(',"name":'),
-            _q(name),
-            pl.lit(',"role":'),
-            _q_or_null(pl.col("j_role")),
+        line = pl.concat_str(
+            pl.col("head"),
+            pl.lit('{"kind":"'),
+            pl.col("kind"),
+            pl.lit('","id":"'),
+            pl.col("sid"),
+            pl.lit('","name":"'),
+            pl.col("name"),
+            pl.lit('","role":'),
+            _q_or_null(pl.col("role")),
             pl.lit(',"portfolio":'),
-            _q_or_null(portfolio),
+            _q_or_null(pl.col("portfolio")),
             pl.lit(',"second":'),
             second,
             pl.lit(',"record":'),
-            _q_or_null(pl.col("j_trigger")),
-            pl.lit("}"),
-        )
-        line = pl.concat_str(
-            pl.col("prefix"),
-            pl.lit(',"status":'),
-            _q(pl.col("status")),
-            pl.lit(',"subject":'),
-            subject,
-            pl.lit(',"organisation":'),
+            _q_or_null(pl.col("trigger")),
+            pl.lit('},"organisation":'),
             pl.col("org_json"),
-            pl.lit(',"period":'),
-            pl.col("p_json"),
-            pl.lit(',"window":'),
-            pl.col("w_json"),
             pl.col("mid"),
-            pl.lit(',"actual":{"zh":"'),
-            pl.col("actual_zh"),
-            pl.lit('","en":"'),
-            pl.col("actual_en"),
-            pl.lit('"},"count":'),
-            pl.col("count").cast(pl.String),
-            pl.lit(',"evidence":'),
             pl.col("evidence"),
             pl.lit(',"rejected":'),
             pl.col("rejected"),
             pl.col("sev"),
-            pl.lit(',"message":{"zh":"'),
-            pl.col("j_message_zh"),
+            pl.lit(message_zh),
             pl.lit('","en":"'),
-            pl.col("j_message_en"),
-            pl.lit('"},"reason":{"zh":"'),
-            pl.col("j_reason_zh"),
-            pl.lit('","en":"'),
-            pl.col("j_reason_en"),
-            pl.lit('"}'),
-            pl.col("tail"),
-            pl.lit(',"waiver":null}'),
+            pl.lit(message_en),
+            pl.col("end"),
         )
         return frame.select(pl.coalesce(pl.col("fallback"), line)).to_series()
 
-    def _messages(self, frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
-        """Each finding's message (zh, en), made per template (the rule's own text for its status, or the default);
-        null where the template is one this path does not cover."""
-        rules: list[CompiledRule] = self.rules.items
-        statuses = [d.status for d in self.decisions.items]
-        keys = frame.select("rule", "decision", "short").unique()
-        lookup = []
-        for rule_code, decision_code, is_short in keys.iter_rows():
-            status = statuses[decision_code]
-            spec = rules[rule_code].rule
-            kind = "short" if is_short and spec.escalate is None else status.value
-            custom = getattr(spec.messages, kind) if kind in ("violated", "short", "fulfilled", "pending") else None
-            zh, en = (custom.zh, custom.en) if custom else _DEFAULT_MESSAGES[status]
-            template = self.templates.get((zh, en))
-            if template is None:
-                template = self.templates[(zh, en)] = len(self.parsed)
-                self.parsed.append(_Template.parse(zh, en))
-            lookup.append((rule_code, decision_code, is_short, template))
-        table = pl.DataFrame(
-            lookup,
-            schema={"rule": pl.UInt32, "decision": pl.UInt32, "short": pl.Boolean, "template": pl.UInt32},
-            orient="row",
-        )
-        indexed = frame.with_row_index("i").join(table, on=["rule", "decision", "short"], how="left")
-        message_zh = pl.Series("message_zh", [None] * frame.height, dtype=pl.String)
-        message_en = pl.Series("message_en", [None] * frame.height, dtype=pl.String)
-        for (template,), part in indexed.partition_by("template", as_dict=True).items():
-            parsed = self.parsed[int(template)]
-            if parsed is None:
-                continue  # (such findings' lines come from Python: see _needs_python)
-            zh, en = parsed
-            made = part.select(zh.alias("zh"), en.alias("en"))
-            where = part.get_column("i")
-            message_zh = message_zh.scatter(where, made.get_column("zh"))
-            message_en = message_en.scatter(where, made.get_column("en"))
-        return message_zh, message_en
+
+class _Shape:
+    """What the findings of one rule, decision, period, window, count and count-free reason share: the pieces of
+    their JSON line (head, mid, sev, end: escaped; the end None without a reason), their CSV cells
+    (:data:`_CELL_TEXTS`), and their messages' slots (zh, en: as read, then escaped; None for a template this path
+    does not cover)."""
+
+    __slots__ = ("cells", "en", "j_en", "j_zh", "line", "zh")
+
+    def __init__(
+        self,
+        line: tuple[str, str, str, str | None],
+        cells: tuple[str | None, ...],
+        zh: _Slots | None,
+        en: _Slots | None,
+        j_zh: _Slots | None,
+        j_en: _Slots | None,
+    ) -> None:
+        self.line, self.cells, self.zh, self.en, self.j_zh, self.j_en = line, cells, zh, en, j_zh, j_en
+
+
+# a message as slots: the texts between the subject's placeholders, and those placeholders (numbers in _VARS)
+_Slots = tuple[list[str], list[int]]
+
+
+def _parse(template: str) -> list[tuple[str, str | None]] | None:
+    """A message template as (literal text, placeholder or None) pairs; None for one this path does not cover."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:
+        return None
+    out: list[tuple[str, str | None]] = []
+    for literal, name, spec, conversion in parsed:
+        if name is not None and (spec or conversion or (name not in _VARS and name not in _SHAPE_PLACEHOLDERS)):
+            return None
+        out.append((literal, name))
+    return out
+
+
+def _slots(parsed: list[tuple[str, str | None]] | None, values: Mapping[str, str]) -> _Slots | None:
+    """A parsed template's slots for one shape: its placeholders but the subject's filled from `values`."""
+    if parsed is None:
+        return None
+    pieces, names = [""], []
+    for literal, name in parsed:
+        pieces[-1] += literal
+        if name is None:
+            continue
+        if name in _VARS:
+            names.append(_VARS[name])
+            pieces.append("")
+        else:
+            pieces[-1] += values[name]
+    return pieces, names
+
+
+def _escaped_slots(slots: _Slots | None) -> _Slots | None:
+    return None if slots is None else ([escaped(p) for p in slots[0]], slots[1])
+
+
+def _escaped_columns(frame: pl.DataFrame, names: Sequence[str]) -> list[pl.Series]:
+    """The text columns `names` of `frame` JSON-escaped (one scan finds whether any needs it)."""
+    columns = [frame.get_column(name) for name in names]
+    if not frame.select(pl.concat_str(names, ignore_nulls=True).str.contains(_NEEDS_ESCAPE).any()).item():
+        return columns
+    return [escaped_column(column) for column in columns]
+
+
+def _messages(frame: pl.DataFrame, shapes: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """Each finding's message (zh, en; as read, or JSON-escaped when the frame's texts and the shapes' are): its
+    shape's slots filled with the subject's texts, gathered from the texts of every placeholder stacked one above
+    the other (null where the template is one this path does not cover)."""
+    n = frame.height
+    org, name, portfolio, second = pl.col("org_name"), pl.col("name"), pl.col("portfolio"), pl.col("second_name")
+    kind = pl.col("kind")
+    who_zh = (
+        pl.when(kind == "organisation")
+        .then(org)
+        .when(kind == "record")
+        .then(pl.concat_str(org, pl.lit("（记录 "), pl.col("sid"), pl.lit("）")))
+        .when(_truthy("second_name"))
+        .then(pl.concat_str(org, name, pl.lit("与"), second))
+        .when(_truthy("portfolio"))
+        .then(pl.concat_str(org, name, pl.lit("（分管"), portfolio, pl.lit("）")))
+        .otherwise(pl.concat_str(org, name))
+    )
+    who_en = (
+        pl.when(kind == "organisation")
+        .then(org)
+        .when(kind == "record")
+        .then(pl.concat_str(org, pl.lit(" (record "), pl.col("sid"), pl.lit(")")))
+        .when(_truthy("second_name"))
+        .then(pl.concat_str(name, pl.lit(" of "), org, pl.lit(" with "), second))
+        .when(_truthy("portfolio"))
+        .then(pl.concat_str(name, pl.lit(" of "), org, pl.lit(" (portfolio "), portfolio, pl.lit(")")))
+        .otherwise(pl.concat_str(name, pl.lit(" of "), org))
+    )
+    widths = {lang: sum(1 for c in shapes.columns if c.startswith(f"{lang}_v")) for lang in ("zh", "en")}
+    texts = frame.select(
+        pl.lit("", dtype=pl.String).alias("empty"),
+        *((who_zh.alias("who_zh"),) if widths["zh"] else ()),
+        *((who_en.alias("who_en"),) if widths["en"] else ()),
+        name,
+        org,
+        portfolio.fill_null(""),
+        second.fill_null(""),
+    )
+    row = pl.int_range(0, n, dtype=pl.UInt32, eager=True)
+    out = []
+    for lang in ("zh", "en"):
+        parts = [shapes.get_column(f"{lang}_p0")]
+        if widths[lang]:
+            # (in the order of _VARS)
+            names = ("empty", f"who_{lang}", "name", "org_name", "portfolio", "second_name")
+            stacked = pl.concat([texts.get_column(c) for c in names])
+            for i in range(widths[lang]):
+                at = shapes.get_column(f"{lang}_v{i}") * n + row
+                parts += [stacked.gather(at).alias(f"s{i}"), shapes.get_column(f"{lang}_p{i + 1}")]
+        out.append(pl.DataFrame(parts).select(pl.concat_str(pl.all())).to_series())
+    return out[0], out[1]
 
 
 class JsonLists:
@@ -692,19 +950,25 @@ class JsonLists:
         self.texts: dict[tuple[Any, ...], int] = {}  # a reason (rule, why, window, area) -> its number in `made`
         self.made: list[str] = []  # the reasons' texts as JSON
         self.column = pl.Series(dtype=pl.String)  # the same, as a column
+        # each tallied obligation's evidence list (null: none), made for the whole run at once: the lists are short
+        # (max_evidence ids at most), and a chunk's are then one gather
+        self.evidence = pl.Series([None] * len(tallied.keys), dtype=pl.String)
+        found = tallied.evidence
+        if found is not None and found.height:
+            joined = (
+                found.with_columns(id=ids.gather(found.get_column("row")))
+                .group_by("ob", maintain_order=True)
+                .agg(pl.col("id").str.join('","'))
+            )
+            made = joined.select(pl.concat_str(pl.lit('["'), pl.col("id"), pl.lit('"]'))).to_series()
+            self.evidence = self.evidence.scatter(joined.get_column("ob"), made)
 
     def chunk(self, start: int, end: int, with_rejected: bool = True) -> tuple[pl.Series, pl.Series]:
         """The lists of the findings at positions `start` to `end` (exclusive), ``[]`` for none (the rejected
         lists all ``[]`` without `with_rejected`)."""
         n = end - start
         obs = self.rows.slice(start, n)
-        evidence = pl.Series("evidence", ["[]"] * n, dtype=pl.String)
-        part = self._of(self.tallied.evidence, obs)
-        if part is not None:
-            part = part.with_columns(id=self.ids.gather(part.get_column("row")))
-            joined = part.group_by("pos", maintain_order=True).agg(pl.col("id").str.join('","'))
-            made = joined.select(pl.concat_str(pl.lit('["'), pl.col("id"), pl.lit('"]'))).to_series()
-            evidence = evidence.scatter(joined.get_column("pos"), made)
+        evidence = self.evidence.gather(obs).fill_null("[]").alias("evidence")
         rejected = pl.Series("rejected", ["[]"] * n, dtype=pl.String)
         part = self._of(self.tallied.rejected, obs) if with_rejected else None
         if part is not None:
@@ -752,17 +1016,17 @@ class JsonLists:
         keys = distinct.search_sorted(numbers).cast(pl.UInt64) * width + part.get_column("why").cast(pl.UInt64)
         pairs = keys.unique().sort()
         texts, made, whys = self.texts, self.made, tallied.whys
-        judged = [tallied.obs[i] for i in distinct.to_list()]  # (a chunk's: few)
+        judged = [tallied.about(i) for i in distinct.to_list()]  # (a chunk's: few)
         found, new = [], len(made)
         for key in pairs.to_list():
-            ob, why = judged[key // width], whys[key % width]
-            window = ob.window if why[0] == "outside" else None
-            area = ob.portfolio if why[0] == "portfolio" else None
+            (rule, judged_window, portfolio), why = judged[key // width], whys[key % width]
+            window = judged_window if why[0] == "outside" else None
+            area = portfolio if why[0] == "portfolio" else None
             span = (window.start, window.end) if window is not None else None
-            cached = (ob.rule.index, key % width, span, area)
+            cached = (rule.index, key % width, span, area)
             text = texts.get(cached)
             if text is None:
-                reason = _reason_text(ob.rule, why, Period(*span) if span is not None else None, area)
+                reason = _reason_text(rule, why, Period(*span) if span is not None else None, area)
                 text = texts[cached] = len(made)
                 made.append(orjson.dumps(reason).decode())
             found.append(text)

@@ -8,7 +8,6 @@ findings.py, render/); this module only wires them and owns the run's arguments.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,16 +24,16 @@ from .finding_lines import SEPARATOR, LineMaker
 from .findings import finding_dict
 from .guard import check_data, check_max_evidence, check_path, shown
 from .intake import Intake, RecordsInput, record_paths, record_span
+from .ledger import Ledger, decide_rows, fact_frame
 from .load.inputs import BadRow, RosterResult, file_digest, read_roster, roster_from_data
 from .load.rules import RulePack, RuleSet, load_rules
 from .load.waivers import LoadedWaiver, load_waivers
 from .model.findings import Finding, Status
 from .model.roster import Roster
 from .periods import Period, check_range, parse_period
-from .plan import Obligation, RosterIndex, plan
+from .plan import Obligation, RosterIndex, plan_table
 from .tally import Counter, Tallied
 from .trace import NullTracer, Tracer
-from .waive import apply_waivers
 
 if TYPE_CHECKING:
     from .render.json import FileBlock
@@ -53,8 +52,7 @@ class Run:
     accounts: dict[str, list[int]]
     rejections: list[BadRow]
     excluded: list[BadRow]
-    groups: list[list[Obligation]]
-    statuses: list[list[Decision]]
+    ledger: Ledger | None  # the obligations and their decisions (None: a run of workers, see workers.ShardedRun)
     max_evidence: int
     waivers: list[LoadedWaiver]
     warnings: list[BadRow]
@@ -71,15 +69,15 @@ class Run:
         candidates on the obligations (the JSON writers read them as columns instead: ``self.tallied``)."""
         if filled and self.tallied is not None:
             self.tallied.fill()
-        for group, statuses in zip(self.groups, self.statuses, strict=True):
-            yield from zip(group, statuses, strict=True)
+        if self.ledger is not None:
+            yield from self.ledger.decided()
 
     def summary(self) -> dict[str, int]:
         """The number of findings per status (every status, in the order of :class:`Status`)."""
         summary = {status.value: 0 for status in Status}
-        for statuses in self.statuses:
-            for decision in statuses:
-                summary[decision.status.value] += 1
+        if self.ledger is not None:
+            for status, n in self.ledger.summary().items():
+                summary[status] += n
         return summary
 
     def finding_models(self, keep: Collection[Status] | None = None) -> Iterator[Finding]:
@@ -99,13 +97,18 @@ class Run:
         the tally's evidence and rejected candidates read as columns (``self.tallied``) unless already on the
         obligations; the bytes ``orjson.dumps(finding_dict(...))`` gives."""
         maker = LineMaker(keys if report_format == "v2" else None, self.tallied)
+        if self.ledger is not None:
+            return maker.ledger_blocks(self.ledger, sep)
         return maker.blocks(lambda: self.decided(filled=False), sep)
 
     def cell_frames(self) -> Iterator[pl.DataFrame]:
         """The findings' CSV and Parquet cells (:data:`rules_engine.render.csv.COLUMNS`, not neutralised), in
         report order, a frame per chunk of findings: the cells ``finding_cells`` gives for their models, made from
         columns (:meth:`rules_engine.finding_lines.LineMaker.cells`)."""
-        return LineMaker(None, self.tallied).cells(lambda: self.decided(filled=False))
+        maker = LineMaker(None, self.tallied)
+        if self.ledger is not None:
+            return maker.ledger_cells(self.ledger)
+        return maker.cells(lambda: self.decided(filled=False))
 
     def close(self) -> None:
         """Release what the run holds outside memory (nothing here; a run of workers has spool files)."""
@@ -222,22 +225,19 @@ def prepare(
     if pool is not None:  # (not needed after all)
         pool.stop()
     with tracer.stage("plan") as stage:
-        obligations = plan(compiled, index, the_period)
-        stage.count(obligations=len(obligations))
+        ledger = Ledger(plan_table(compiled, index, the_period))
+        stage.count(obligations=len(ledger))
     with tracer.stage("intake") as stage:  # the tally is counted while the records are read
         with tracer.stage("index"):
-            counter = Counter(compiled, index, the_period, obligations, max_evidence)
+            counter = Counter(compiled, index, the_period, ledger, max_evidence)
             intake = Intake(compiled, index, counter, record_span(compiled, the_period), day)
         with tracer.stage("read"):
             intake.read(records)
         accounts, warnings = intake.accounts, intake.warnings
         stage.count(**_account_counts(accounts))
     rejections: list[BadRow] = list(the_roster.rejected) + intake.rejections
-    groups, statuses, loaded_waivers = conclude(
-        compiled, index, the_period, day, obligations, counter, waivers, max_evidence, tracer
-    )
-    used = {ob.waiver.waiver.id for group in groups for ob in group if ob.waiver is not None}
-    warnings += unused_waivers(loaded_waivers, used)
+    loaded_waivers = conclude(compiled, index, the_period, day, ledger, counter, waivers, max_evidence, tracer)
+    warnings += unused_waivers(loaded_waivers, ledger.used_waivers())
     return Run(
         compiled,
         the_period,
@@ -246,8 +246,7 @@ def prepare(
         accounts,
         rejections,
         intake.excluded,
-        groups,
-        statuses,
+        ledger,
         max_evidence,
         loaded_waivers,
         warnings,
@@ -260,58 +259,48 @@ def conclude(
     index: RosterIndex,
     period: Period,
     day: dt.date,
-    obligations: list[Obligation],
+    ledger: Ledger,
     counter: Counter,
     waivers: Sequence[str | Path] | Sequence[LoadedWaiver],
     max_evidence: int,
     tracer: Tracer,
-) -> tuple[list[list[Obligation]], list[list[Decision]], list[LoadedWaiver]]:
-    """After the records are counted: trigger follow-ups and taints, waivers, grouping by organisation, the
-    decisions (durable_rules) and the escalations, layer by layer. Returns the obligations per organisation (in
-    organisation id order), their decisions, and the waivers loaded. The same for a whole run and for a worker's
-    share of the organisations (see :mod:`rules_engine.workers`)."""
+) -> list[LoadedWaiver]:
+    """After the records are counted: trigger follow-ups and taints, waivers, report order, the decisions
+    (durable_rules) and the escalations, layer by layer, all on the rows of `ledger`. Returns the waivers loaded.
+    The same for a whole run and for a worker's share of the organisations (see :mod:`rules_engine.workers`)."""
     with tracer.stage("triggers") as stage:
-        triggered = counter.finish()
-        obligations.extend(triggered)
-        counter.attach_taints(obligations)
-        stage.count(obligations=len(triggered))
+        stage.count(obligations=counter.finish())
+        counter.attach_taints()
     with tracer.stage("waivers") as stage:
         loaded_waivers = [w for w in waivers if isinstance(w, LoadedWaiver)]
         files = [w for w in waivers if not isinstance(w, LoadedWaiver)]
         if files:
             loaded_waivers += load_waivers(files, [r.rule.id for r in compiled.rules])
-        apply_waivers(obligations, loaded_waivers, day)
+        ledger.apply_waivers(loaded_waivers, day)
         stage.count(waivers=len(loaded_waivers))
-
     with tracer.stage("group") as stage:
-        by_org: dict[str, list[Obligation]] = defaultdict(list)
-        for ob in obligations:
-            by_org[ob.org.id].append(ob)
-        groups = [sorted(by_org[org_id], key=Obligation.sort_key) for org_id in sorted(by_org)]
-        stage.count(organisations=len(groups))
+        ledger.order()  # (escalation rules read the lower findings in report order)
+        stage.count(organisations=ledger.table.get_column("org").n_unique())
     with tracer.stage("decide") as stage:
         base_table, escalation_table = tables(compiled)
         with Decider(base_table, OBLIGATION_FIELDS) as decider:
-            flat = decider.decide(fact_rows(groups, day))
-        statuses = _split(flat, [len(group) for group in groups])
+            ledger.set_decisions(decide_rows(fact_frame(ledger.table, day, ledger.periods.items), decider.decide))
         escalation_layers = escalation.layers(compiled)
         if escalation_layers:
             with tracer.stage("escalate") as raising, Decider(escalation_table, ESCALATION_FIELDS) as decider:
-                for layer in escalation_layers:  # findings are facts for the rules that read them
-                    raised_by_org = escalation.plan_layer(
-                        layer, groups, statuses, index, period, compiled, max_evidence
-                    )
-                    for planned in raised_by_org:
-                        planned.sort(key=lambda item: item[0].sort_key())
-                    apply_waivers((ob for planned in raised_by_org for ob, _counts in planned), loaded_waivers, day)
-                    rows = [escalation.fact_row(ob, counts) for planned in raised_by_org for ob, counts in planned]
-                    raised = _split(decider.decide(rows), [len(planned) for planned in raised_by_org])
-                    for group, decisions, planned, decided in zip(groups, statuses, raised_by_org, raised, strict=True):
-                        group.extend(ob for ob, _counts in planned)
-                        decisions.extend(decided)
+                for number, layer in enumerate(escalation_layers, 1):  # findings are facts for the rules that read them
+                    raised, counts = escalation.plan_layer(layer, ledger, index, period, compiled, max_evidence)
+                    start = len(ledger)
+                    ledger.add(raised, number)
+                    ledger.apply_waivers(loaded_waivers, day, number)
+                    added = ledger.table.slice(start)
+                    waived = added.select(pl.col("waiver").is_not_null() & ~pl.col("expired")).to_series().to_list()
+                    rows = [escalation.fact_row(*item) for item in zip(raised, counts, waived, strict=True)]
+                    ledger.set_decisions(decider.decide(rows), start)
                     raising.count(escalations=len(rows))
-        stage.count(facts=sum(len(decisions) for decisions in statuses))
-    return groups, statuses, loaded_waivers
+            ledger.order()
+        stage.count(facts=len(ledger))
+    return loaded_waivers
 
 
 def unused_waivers(loaded_waivers: Sequence[LoadedWaiver], used: Collection[str]) -> list[BadRow]:
@@ -404,35 +393,6 @@ def roster_result(roster: RosterInput) -> RosterResult:
     if isinstance(roster, Mapping):
         return roster_from_data(roster)
     return read_roster(roster)
-
-
-def fact_rows(groups: Iterable[Iterable[Obligation]], day: dt.date) -> list[tuple[int, ...]]:
-    """Each obligation's fact for the decide stage, in order: (rule index, *compile.OBLIGATION_FIELDS), that is
-    the count, then 0/1 flags: due (its judged window ended before `day`), taint, not applicable (a reason, or
-    no judged window), roster gap, waived (by a waiver not expired). One expression over all obligations (no
-    call per obligation: there are millions)."""
-    return [
-        (
-            ob.rule.index,
-            ob.count,
-            0 if (window := ob.window) is None or day <= window.end else 1,
-            1 if ob.taint else 0,
-            1 if ob.na or window is None else 0,
-            1 if ob.unk else 0,
-            0 if ob.waiver is None or ob.waiver_expired else 1,
-        )
-        for group in groups
-        for ob in group
-    ]
-
-
-def _split(flat: list[Decision], sizes: Iterable[int]) -> list[list[Decision]]:
-    out: list[list[Decision]] = []
-    start = 0
-    for size in sizes:
-        out.append(flat[start : start + size])
-        start += size
-    return out
 
 
 def _account_counts(accounts: Mapping[str, list[int]]) -> dict[str, int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,10 @@ class Holder:
 
 @dataclass(slots=True)
 class Obligation:
+    """One obligation as an object, for the code that takes them one at a time (a finding made by
+    :func:`rules_engine.findings.finding_dict`, an escalation's lower findings): a row of the run's
+    :class:`rules_engine.ledger.Ledger` with its tally and verdict, made by the ledger (which owns them)."""
+
     rule: CompiledRule
     org: Organisation
     subject_kind: str
@@ -63,17 +67,6 @@ class Obligation:
         """The rejected candidates kept: (record id, why; see describe()), in reading order."""
         if self.rejected is not None:
             yield from zip(*self.rejected, strict=True)
-
-    def sort_key(self) -> tuple[str, str, str, str, str, str, dt.date]:
-        return (
-            self.org.id,
-            self.rule.rule.id,
-            self.subject_id,
-            self.second or "",
-            self.portfolio or "",
-            self.trigger or "",
-            self.period.start,
-        )
 
 
 class RosterIndex:
@@ -271,12 +264,12 @@ def plan(
     return plan_table(compiled, index, period, orgs).obligations()
 
 
-class _Periods:
+class PeriodCodes:
     """The periods of a plan, numbered: equal periods (start, end and label) share a number and an object."""
 
-    def __init__(self) -> None:
-        self.items: list[Period] = []
-        self.codes: dict[Period, int] = {}
+    def __init__(self, items: Sequence[Period] = ()) -> None:
+        self.items: list[Period] = list(items)
+        self.codes: dict[Period, int] = {p: i for i, p in enumerate(self.items)}
 
     def code(self, period: Period) -> int:
         found = self.codes.get(period)
@@ -293,7 +286,7 @@ def plan_table(
     governs it, retired, kinds covered); per rule and window in Python (the window clipped to the rule's force
     and deadline window); per holder of a post, as columns: the posts of the rule's roles overlapping each
     window, grouped by person (their merged term), clipped to the term, portfolio areas and pairs."""
-    periods = _Periods()
+    periods = PeriodCodes()
     run_period = periods.code(period)
     org_list = [o for o in index.orgs.values() if orgs is None or o.id in orgs]
     rules = {rule.index: rule for rule in compiled.rules}
@@ -346,7 +339,7 @@ def _expanded(
     rules: dict[int, CompiledRule],
     index: RosterIndex,
     period: Period,
-    periods: _Periods,
+    periods: PeriodCodes,
 ) -> list[pl.DataFrame]:
     used = sorted({r for _, r in expand})
     # per rule and window: the window clipped to the rule's force and deadline window (the base of every subject)
@@ -416,11 +409,7 @@ def _expanded(
         return out
     holders, holder_areas = _holders(org_list, index)
     first_roles = pl.DataFrame(
-        [
-            (r, role.value)
-            for r in used
-            for role in (rules[r].rule.roles if rules[r].rule.pair is None else rules[r].rule.pair.first)
-        ],
+        [(r, role.value) for r in used for role in _roles(rules[r])],
         schema={"rule": pl.UInt32, "role": pl.String},
         orient="row",
     )
@@ -429,13 +418,7 @@ def _expanded(
     labels = pl.DataFrame(
         {
             "rule": used,
-            "label": [
-                "/".join(
-                    role.value
-                    for role in (rules[r].rule.roles if rules[r].rule.pair is None else rules[r].rule.pair.first)
-                )
-                for r in used
-            ],
+            "label": ["/".join(role.value for role in _roles(rules[r])) for r in used],
         },
         schema={"rule": pl.UInt32, "label": pl.String},
     )
@@ -485,6 +468,12 @@ def _expanded(
         seconds = _people(cells.filter(pl.col("subject") == "pair"), holders, second_roles)
         out.append(_pairs(pairs, seconds, unordered, periods))
     return out
+
+
+def _roles(rule: CompiledRule) -> list[Role]:
+    """The roles whose holders a rule's subjects are (a pair rule: its first person's)."""
+    pair = rule.rule.pair
+    return rule.rule.roles if pair is None else pair.first
 
 
 def _org_field(org_list: list[Organisation], name: str) -> pl.Expr:
@@ -548,7 +537,7 @@ def _people(cells: pl.DataFrame, holders: pl.DataFrame, roles: pl.DataFrame) -> 
     )
 
 
-def _clipped(frame: pl.DataFrame, start: str, end: str, periods: _Periods) -> pl.DataFrame:
+def _clipped(frame: pl.DataFrame, start: str, end: str, periods: PeriodCodes) -> pl.DataFrame:
     """`frame` (a window's base, ``b_start``..``b_end`` or its reason ``why``) clipped to a term (`start`, `end`;
     an open end is null): ``judged`` (the period's number, null when none) and ``na`` (its reason, or "";
     ``not_in_post`` for a term outside the window), as :func:`clip_window` decides."""
@@ -582,7 +571,7 @@ def _clipped(frame: pl.DataFrame, start: str, end: str, periods: _Periods) -> pl
 
 
 def _portfolios(
-    people: pl.DataFrame, posts: pl.DataFrame, post_areas: pl.DataFrame, periods: _Periods
+    people: pl.DataFrame, posts: pl.DataFrame, post_areas: pl.DataFrame, periods: PeriodCodes
 ) -> list[pl.DataFrame]:
     """A portfolio rule's obligations of `people` (clipped to their terms, ``judged`` and ``na``): one per
     portfolio area of their posts (in the order the posts name them; each clipped to the term of the posts with
@@ -637,7 +626,7 @@ def _portfolios(
     return out
 
 
-def _pairs(firsts: pl.DataFrame, seconds: pl.DataFrame, unordered: list[int], periods: _Periods) -> pl.DataFrame:
+def _pairs(firsts: pl.DataFrame, seconds: pl.DataFrame, unordered: list[int], periods: PeriodCodes) -> pl.DataFrame:
     """A pair rule's obligations: each (first, second) of two different people holding the rule's first and second
     roles in a window (in the order of their first posts; an unordered pair once, with the lower id first),
     clipped to the part of the window both held their posts."""

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import operator
-from collections import defaultdict
-from collections.abc import Collection, Iterable
-from typing import Any
+from collections.abc import Collection
 
 import polars as pl
 
 from .compile import CompiledRule, CompiledRules
+from .ledger import Ledger, Lists
 from .load.columnar import RECORD_FRAME, frame_recs
 from .load.inputs import BadRow, Rec
 from .model.rules import Match, Role
@@ -144,21 +142,21 @@ class RecordColumns:
 
 class Counter:
     """Collects the used records as columns and starts the duties of trigger records as they arrive; `finish`
-    tallies every obligation (planned, and started by triggers) against the records, as columns."""
+    tallies every obligation of the ledger (planned, and started by triggers) against the records, as columns."""
 
     def __init__(
         self,
         compiled: CompiledRules,
         index: RosterIndex,
         period: Period,
-        obligations: list[Obligation],
+        ledger: Ledger,
         max_evidence: int = MAX_EVIDENCE,
     ) -> None:
         self.compiled = compiled
         self.index = index
         self.period = period
         self.max_evidence = max_evidence
-        self.obligations = obligations
+        self.ledger = ledger
         self.records = RecordColumns()
         self.trigger_obligations: list[Obligation] = []
         self.taints: list[BadRow] = []
@@ -215,73 +213,107 @@ class Counter:
             Obligation(rule, org, "record", rec.id, rec.id, window, judged, trigger=rec.id, na=why)
         )
 
-    def finish(self) -> list[Obligation]:
-        """Tally every obligation that can be judged, planned or started by a trigger record (a trigger's own
-        record is not its follow-up); returns the trigger obligations."""
-        judged = [
-            ob
-            for ob in (*self.obligations, *self.trigger_obligations)
-            if ob.window is not None and not ob.na and not ob.unk
-        ]
-        if judged:
-            tally = _Tally(self.compiled, self.index, self.records, judged, self.max_evidence)
+    def finish(self) -> int:
+        """Add the obligations started by trigger records to the ledger, then tally every row that can be judged,
+        planned or started by a trigger record (a trigger's own record is not its follow-up); returns the number
+        of obligations triggers started."""
+        ledger = self.ledger
+        ledger.add(self.trigger_obligations)
+        judged = ledger.judged()
+        if judged.height:
+            tally = _Tally(self.compiled, self.index, self.records, ledger, judged, self.max_evidence)
             tally.run()
             self.tallied = tally.tallied
+            if tally.counted:
+                ledger.set_tally(pl.concat(tally.counted))
+            ledger.mark_taints(tally.taints)
         self.records = RecordColumns()  # (tallied: what the findings need of the records is in `self.tallied`)
-        return self.trigger_obligations
+        return len(self.trigger_obligations)
 
-    def attach_taints(self, obligations: Iterable[Obligation]) -> None:
-        """Mark obligations that a rejected row could have evidenced (same organisation or unknown, a
-        type the rule counts or unknown, a date in the period or unknown)."""
+    def attach_taints(self) -> None:
+        """Mark the rows (with a judged window) that a rejected row could have evidenced: same organisation or
+        unknown, a type the rule counts or unknown, a date in the row's period or unknown."""
         if not self.taints:
             return
+        ledger = self.ledger
+        rows = ledger.judged(applicable=False)
+        if rows.height == 0:
+            return
         known_types = self.compiled.ruleset.record_types()
-        by_org: dict[str | None, list[BadRow]] = defaultdict(list)
-        for row in self.taints:
-            by_org[row.org if row.org in self.index.orgs else None].append(row)
-        for ob in obligations:
-            rows = by_org.get(ob.org.id, []) + by_org.get(None, [])
-            if not rows or ob.window is None:
-                continue
-            types = set(ob.rule.match.types)
-            for row in rows:
-                if row.type is not None and row.type in known_types and row.type not in types:
-                    continue
-                if row.date is not None and not ob.period.contains(row.date):
-                    continue
-                if ob.taint is None:
-                    ob.taint = []
-                ob.taint.append(row)
+        taints = pl.DataFrame(
+            {
+                "t": range(len(self.taints)),
+                "org_id": [row.org if row.org in self.index.orgs else None for row in self.taints],
+                "type": [row.type if row.type is not None and row.type in known_types else None for row in self.taints],
+                "date": [row.date for row in self.taints],
+            },
+            schema={"t": pl.UInt32, "org_id": pl.String, "type": pl.String, "date": pl.Date},
+        )
+        types = pl.DataFrame(
+            [(i, name) for i, rule in ledger.rules.items() if rule.rule.match for name in rule.match.types],
+            schema={"rule": pl.UInt32, "type": pl.String},
+            orient="row",
+        ).with_columns(fits=pl.lit(True))
+        keys = rows.select("key", "org_id", "rule", "p_start", "p_end")
+        own = keys.join(taints.filter(pl.col("org_id").is_not_null()), on="org_id").with_columns(g=pl.lit(0))
+        anywhere = keys.join(taints.filter(pl.col("org_id").is_null()).drop("org_id"), how="cross")
+        found = (
+            pl.concat([own.drop("org_id"), anywhere.drop("org_id").with_columns(g=pl.lit(1))])
+            .join(types, on=["rule", "type"], how="left")
+            .filter(pl.col("type").is_null() | pl.col("fits").fill_null(False))
+            .filter(pl.col("date").is_null() | pl.col("date").is_between(pl.col("p_start"), pl.col("p_end")))
+            .sort("key", "g", "t")
+        )
+        taint = self.taints
+        pairs = zip(found.get_column("key").to_list(), found.get_column("t").to_list(), strict=True)
+        ledger.mark_taints((key, taint[t]) for key, t in pairs)
 
 
 class Tallied:
-    """The evidence ids and the rejected candidates of the tallied obligations (``ob.row`` is an obligation's
-    number here), as columns: written onto the obligations by :meth:`fill` when Python asks for them
-    (:func:`rules_engine.findings.finding_dict`), or read as JSON by the JSON writers
-    (:class:`rules_engine.finding_lines.JsonLists`)."""
+    """The evidence ids and the rejected candidates of the tallied rows of a ledger (a row's ``tally`` column is
+    its number here; `keys`: the ledger key of each number), as columns: made into lists for the objects the
+    ledger makes (:meth:`fill`) when Python asks for them (:func:`rules_engine.findings.finding_dict`), or read as
+    JSON by the JSON writers (:class:`rules_engine.finding_lines.JsonLists`)."""
 
     def __init__(
         self,
-        obs: list[Obligation],
+        ledger: Ledger,
+        keys: list[int],
         ids: pl.Series,
         evidence: pl.DataFrame | None,
         rejected: pl.DataFrame | None,
         whys: list[Why],
     ) -> None:
-        self.obs, self.ids, self.evidence, self.rejected, self.whys = obs, ids, evidence, rejected, whys
+        self.ledger, self.keys = ledger, keys
+        self.ids, self.evidence, self.rejected, self.whys = ids, evidence, rejected, whys
         self.filled = False
+        self._about: pl.DataFrame | None = None
+
+    def about(self, i: int) -> tuple[CompiledRule, Period, str | None]:
+        """The rule, judged window and portfolio area of the row of tally number `i` (what its rejected
+        candidates' reasons name)."""
+        if self._about is None:  # (once: the tallied rows in tally order)
+            ledger = self.ledger
+            order = pl.DataFrame({"key": pl.Series(self.keys, dtype=pl.UInt32)})
+            self._about = order.join(
+                ledger.table.select("key", "rule", "window", "portfolio"), on="key", how="left", maintain_order="left"
+            )
+        rule, window, area = self._about.row(i)[1:]
+        return self.ledger.rules[rule], self.ledger.periods.items[window], area
 
     def fill(self) -> None:
-        """Write the evidence ids and the rejected candidates onto the obligations (once)."""
+        """Make the evidence ids and the rejected candidates lists, by tally number (once), for the ledger's
+        objects."""
         if self.filled:
             return
         self.filled = True
-        obs, ids = self.obs, self.ids
+        ids = self.ids
+        lists: dict[int, Lists] = {}
         if self.evidence is not None:
             evidence = self.evidence.with_columns(id=ids.gather(self.evidence.get_column("row")))
             grouped = evidence.group_by("ob", maintain_order=True).agg("id")
             for i, found in zip(grouped.get_column("ob").to_list(), grouped.get_column("id").to_list(), strict=True):
-                obs[i].evidence = found
+                lists[i] = (found, None)
         if self.rejected is not None:
             whys = self.whys
             rejected = self.rejected.with_columns(id=ids.gather(self.rejected.get_column("row")))
@@ -292,7 +324,8 @@ class Tallied:
                 grouped.get_column("why").to_list(),
                 strict=True,
             ):
-                obs[i].rejected = (found, [whys[k] for k in keys])
+                lists[i] = (lists.get(i, (None, None))[0], (found, [whys[k] for k in keys]))
+        self.ledger.fill(lists)
 
 
 _OBLIGATIONS: dict[str, pl.DataType] = {
@@ -325,24 +358,28 @@ class _Tally:
         compiled: CompiledRules,
         index: RosterIndex,
         records: RecordColumns,
-        obligations: list[Obligation],
+        ledger: Ledger,
+        judged: pl.DataFrame,
         max_evidence: int,
     ) -> None:
         self.rules = {rule.index: rule for rule in compiled.rules}
         self.index = index
         self.columns = records
         self.all_records, self.all_people, self.all_tags = records.frames()
-        self.judged = obligations
+        self.ledger = ledger
+        self.judged = judged  # the ledger's rows to tally (Ledger.judged)
         self.max_evidence = max_evidence
         self.tallied: Tallied | None = None
         self._terms: pl.DataFrame | None = None
         # the chunk being tallied: its records (row = position in the chunk), their participants and tags, its
-        # obligations (ob = position in the list), and each of its rows' number in the whole run
+        # obligations (ob = position in the frame), and each of its rows' number in the whole run
         self.records, self.people, self.tags = self.all_records, self.all_people, self.all_tags
-        self.obs: list[Obligation] = []
+        self.obs = judged.clear()
         self.rows = pl.Series(dtype=pl.UInt32)
-        # what the chunks found, in tally order
-        self._order: list[Obligation] = []
+        # what the chunks found, in tally order: the ledger keys, their counts and tally numbers, the taints
+        self._order: list[int] = []
+        self.counted: list[pl.DataFrame] = []
+        self.taints: list[tuple[int, BadRow]] = []
         self._evidence: list[pl.DataFrame] = []
         self._rejected: list[pl.DataFrame] = []
         self._whys: dict[tuple[str, str, str], int] = {}
@@ -351,40 +388,40 @@ class _Tally:
         records = self.all_records
         if records.height == 0:
             return
-        by_org: dict[str, list[Obligation]] = defaultdict(list)
-        for ob in self.judged:
-            by_org[ob.org.id].append(ob)
+        wanted = set(self.judged.get_column("org_id").unique().to_list())
         sizes = records.get_column("org").value_counts()
         chunk_of: dict[str, int] = {}
-        chunks: list[list[Obligation]] = []
+        chunks = 0
         held = 0
         for org, n in sorted(zip(*(sizes.get_column(c).to_list() for c in sizes.columns), strict=True)):
-            if org not in by_org:
+            if org not in wanted:
                 continue  # records no obligation looks at
             if not chunks or held + n > CHUNK_RECORDS:
-                chunks.append([])
+                chunks += 1
                 held = 0
             held += n
-            chunk_of[org] = len(chunks) - 1
-            chunks[-1].extend(by_org[org])
+            chunk_of[org] = chunks - 1
         if not chunks:
             return
         codes = records.get_column("org").replace_strict(chunk_of, default=None, return_dtype=pl.UInt32)
         people_codes = codes.gather(self.all_people.get_column("row"))
         tag_codes = codes.gather(self.all_tags.get_column("row"))
-        for number, obs in enumerate(chunks):
+        judged_codes = self.judged.get_column("org_id").replace_strict(chunk_of, default=None, return_dtype=pl.UInt32)
+        for number in range(chunks):
             mine = codes == number
             rows = mine.arg_true().cast(pl.UInt32)
-            self.rows, self.obs = rows, obs
+            self.rows, self.obs = rows, self.judged.filter(judged_codes == number)
             self.records = records.filter(mine)
             self.people = self._local(self.all_people.filter(people_codes == number), rows)
             self.tags = self._local(self.all_tags.filter(tag_codes == number), rows)
             self._chunk()
-        self.records, self.people, self.tags, self.obs = self.all_records, self.all_people, self.all_tags, []
+        self.records, self.people, self.tags = self.all_records, self.all_people, self.all_tags
+        self.obs = self.judged.clear()
         if not self._order:
             return
         whys = [(code, d1, d2)[: _ARITY.get(code, 1)] for code, d1, d2 in self._whys]
         self.tallied = Tallied(
+            self.ledger,
             self._order,
             records.get_column("id"),
             pl.concat(self._evidence, rechunk=True) if self._evidence else None,
@@ -406,29 +443,21 @@ class _Tally:
         self._write(judged, table)
 
     def _obligation_table(self) -> pl.DataFrame:
-        obs = self.obs
-        fields = ("org.id", "subject_kind", "subject_id", "first", "second", "portfolio", "trigger")
-        columns: dict[str, Any] = dict(
-            zip(
-                ("org", "kind", "subject", "first", "second", "area", "trigger"),
-                zip(*map(operator.attrgetter(*fields), obs), strict=True),
-                strict=True,
-            )
-        )
-        columns["rule"] = [ob.rule.index for ob in obs]
-        table = pl.DataFrame(columns, schema={name: _OBLIGATIONS[name] for name in columns})
-        # calendar and judged windows: the same few Period objects shared by many obligations
-        for name, periods in (
-            ("p", map(operator.attrgetter("period"), obs)),
-            ("w", map(operator.attrgetter("window"), obs)),
-        ):
-            seen: dict[int, tuple[int, Period]] = {}
-            codes = pl.Series([seen.setdefault(id(p), (len(seen), p))[0] for p in periods], dtype=pl.UInt32)
-            distinct = [p for _, p in seen.values()]
-            for end, values in (("start", [p.start for p in distinct]), ("end", [p.end for p in distinct])):
-                table = table.with_columns(pl.Series(f"{name}_{end}", values, dtype=pl.Date).gather(codes))
-        return table.with_columns(
-            pl.when(pl.col("kind").is_in(["person", "portfolio"])).then(pl.col("subject")),  # a pair's is not
+        """The chunk's rows as the joins take them (``ob``: the position in the chunk)."""
+        kind = pl.col("kind")
+        return self.obs.select(
+            pl.col("org_id").alias("org"),
+            pl.col("rule").cast(pl.Int64),
+            kind,
+            pl.when(kind.is_in(["person", "portfolio"])).then(pl.col("sid")).alias("subject"),  # a pair's is not
+            "first",
+            "second",
+            pl.col("portfolio").alias("area"),
+            "trigger",
+            "p_start",
+            "p_end",
+            "w_start",
+            "w_end",
         ).with_row_index("ob")
 
     def _candidates(self, table: pl.DataFrame) -> pl.DataFrame:
@@ -568,15 +597,17 @@ class _Tally:
         """Counts and taints onto the chunk's obligations; the evidence and the rejected candidates kept as
         columns in tally numbers and the run's rows (`self.tallied` once every chunk is done), onto the
         obligations only when something asks for them (:meth:`Tallied.fill`)."""
-        obs, start = self.obs, len(self._order)
-        for i, ob in enumerate(obs, start):
-            ob.row = i
-        self._order.extend(obs)
+        keys, start = self.obs.get_column("key"), len(self._order)
+        self._order.extend(keys.to_list())
         offset = pl.lit(start, dtype=pl.UInt32)
         counting = judged.filter(pl.col("code").is_null())
-        counts = counting.group_by("ob", maintain_order=True).len()
-        for i, n in zip(counts.get_column("ob").to_list(), counts.get_column("len").to_list(), strict=True):
-            obs[i].count = n
+        counts = counting.group_by("ob").len()
+        self.counted.append(
+            pl.DataFrame({"key": keys, "tally": pl.int_range(start, start + keys.len(), dtype=pl.UInt32, eager=True)})
+            .with_row_index("ob")
+            .join(counts, on="ob", how="left")
+            .select("key", pl.col("len").fill_null(0).cast(pl.Int64).alias("count"), "tally")
+        )
         if self.max_evidence:
             evidence = _first(counting, self.max_evidence).select(pl.col("ob") + offset, "row")
             if evidence.height:
@@ -608,8 +639,9 @@ class _Tally:
         if doubtful.height == 0:
             return
         records = self.records
+        keys = self.obs.get_column("key")
         for i, row, code, d1, d2 in doubtful.select("ob", "row", "code", "d1", "d2").iter_rows():
-            ob = self.obs[i]
+            key = keys[i]
             if code == "no_team":
                 source = self.columns.sources[records.get_column("source")[row]]
                 day = records.get_column("date")[row]
@@ -628,7 +660,7 @@ class _Tally:
             else:
                 rec = unknown[self.rows[row]]
                 ref = d2 if code == "chair" else d1
-                if not looks_like(rec.unknown, _refs(ob, self.index, rec.date).get(ref, ())):
+                if not looks_like(rec.unknown, _refs(self.ledger.obligation(key), self.index, rec.date).get(ref, ())):
                     continue
                 taint = BadRow.at(
                     "row.people.mistyped",
@@ -641,9 +673,7 @@ class _Tally:
                     type=rec.type,
                     date=rec.date,
                 )
-            if ob.taint is None:
-                ob.taint = []
-            ob.taint.append(taint)
+            self.taints.append((key, taint))
 
 
 def _window(day: pl.Expr, step: pl.Expr) -> tuple[pl.Expr, pl.Expr]:

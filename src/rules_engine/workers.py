@@ -62,13 +62,14 @@ from .finding_lines import SEPARATOR
 from .findings import rule_table
 from .gcpause import paused_gc
 from .intake import Intake, RecordsInput, record_span
+from .ledger import Ledger
 from .load.inputs import BadRow, Rec, RosterResult
 from .load.waivers import LoadedWaiver, load_waivers
 from .model.findings import Finding, Status
 from .model.roster import Roster
 from .periods import Period
 from .pipeline import Run, _account_counts, conclude, unused_waivers
-from .plan import RosterIndex, plan
+from .plan import RosterIndex, plan_table
 from .render.json import FileBlock
 from .tally import Counter
 from .trace import NullTracer, Tracer, peak_rss
@@ -199,8 +200,7 @@ def prepare_sharded(
         intake.accounts,
         list(roster.rejected) + intake.rejections,
         intake.excluded,
-        [],
-        [],
+        None,
         max_evidence,
         loaded,
         warnings,
@@ -608,9 +608,9 @@ def _evaluate_share(conn: Connection) -> _Result:
     assert isinstance(setup, _Setup)
     roster = setup.roster if isinstance(setup.roster, Roster) else Roster.model_validate_json(setup.roster)
     index = RosterIndex(roster)
-    obligations = plan(setup.compiled, index, setup.period, set(setup.orgs))
-    planned = len(obligations)
-    counter = Counter(setup.compiled, index, setup.period, obligations, setup.max_evidence)
+    ledger = Ledger(plan_table(setup.compiled, index, setup.period, set(setup.orgs)))
+    planned = len(ledger)
+    counter = Counter(setup.compiled, index, setup.period, ledger, setup.max_evidence)
     records = 0
     fromordinal = dt.date.fromordinal
     add, add_bad = counter.add, counter.add_bad
@@ -645,12 +645,12 @@ def _evaluate_share(conn: Connection) -> _Result:
                 records += 1
             else:
                 add_bad(item[1])
-    groups, statuses, loaded = conclude(
+    loaded = conclude(
         setup.compiled,
         index,
         setup.period,
         setup.day,
-        obligations,
+        ledger,
         counter,
         setup.waivers,
         setup.max_evidence,
@@ -664,8 +664,7 @@ def _evaluate_share(conn: Connection) -> _Result:
         {},
         [],
         [],
-        groups,
-        statuses,
+        ledger,
         setup.max_evidence,
         loaded,
         [],
@@ -687,7 +686,7 @@ def _evaluate_share(conn: Connection) -> _Result:
                     out.write(joint)
                 out.write(block)
     summary = run.summary()
-    used = {ob.waiver.waiver.id for group in groups for ob in group if ob.waiver is not None}
+    used = ledger.used_waivers()
     counts = {"obligations": planned, "records": records, "findings": sum(summary.values())}
     # added up over the workers by the parent's ``workers`` stage: their CPU time, and the sum of their peaks
     counts["cpu_ms"] = round(time.process_time() * 1000)
