@@ -393,3 +393,23 @@ def test_workers_with_more_findings_than_a_block_give_the_same_bytes(rules, tmp_
     assert sum(summary.values()) > 2 * CHUNK  # each worker spools more than one block of findings
     evaluate_to(tmp_path / "two.json", rules, tmp_path / "roster.yaml", tmp_path / "records.jsonl", workers=2, **args)
     assert (tmp_path / "two.json").read_bytes() == one.getvalue()
+
+
+def test_the_profile_shows_where_the_workers_time_goes(rules, province: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """With workers, the ``workers`` stage's counts hold each worker stage's CPU milliseconds, added up."""
+    tracer = RecordingTracer()
+    evaluate_to(
+        tmp_path / "out.json",
+        rules,
+        province / "roster.yaml",
+        province / "records.jsonl",
+        period="2024",
+        as_of=AS_OF,
+        workers=2,
+        tracer=tracer,
+    )
+    (stage,) = [s for s in tracer.stages() if s.name == "workers"]
+    names = ("plan", "intake", "triggers", "waivers", "group", "decide", "findings")
+    assert {f"{name}_cpu_ms" for name in names} <= set(stage.counts)
+    assert stage.counts["findings_cpu_ms"] > 0 and stage.counts["plan_cpu_ms"] > 0
+    assert sum(stage.counts[f"{name}_cpu_ms"] for name in names) <= stage.counts["cpu_ms"]

@@ -32,7 +32,9 @@ that dies, or fails, fails the run with :class:`WorkerError` (or the error it me
 written. The tracer sees the parent's stages (``start``: the setups written and the workers started;
 ``intake``; ``workers``: waiting for them after the last record), the ``workers`` stage with the workers'
 counts added up: obligations planned, records counted, findings written, CPU milliseconds and the sum of their
-peak memory (``peak_rss_mb``).
+peak memory (``peak_rss_mb``), and the CPU milliseconds of each of their stages (``plan_cpu_ms``,
+``intake_cpu_ms``: the records taken, ``triggers_cpu_ms``: the tally, ``waivers_cpu_ms``, ``group_cpu_ms``,
+``decide_cpu_ms``: with the escalations, ``findings_cpu_ms``: the spool written).
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ from .pipeline import Run, _account_counts, conclude, unused_waivers
 from .plan import RosterIndex, plan_table
 from .render.json import FileBlock
 from .tally import Counter
-from .trace import NullTracer, Tracer, peak_rss
+from .trace import RecordingTracer, Tracer, peak_rss
 
 __all__ = ["AUTO_MIN_ORGANISATIONS", "WorkerError", "available_cores", "split", "worker_count"]
 
@@ -608,12 +610,15 @@ def _evaluate_share(conn: Connection) -> _Result:
     assert isinstance(setup, _Setup)
     roster = setup.roster if isinstance(setup.roster, Roster) else Roster.model_validate_json(setup.roster)
     index = RosterIndex(roster)
-    ledger = Ledger(plan_table(setup.compiled, index, setup.period, set(setup.orgs)))
+    tracer = RecordingTracer()  # (the CPU of each stage, added up over the workers by the parent: see _stage_cpu)
+    with tracer.stage("plan"):
+        ledger = Ledger(plan_table(setup.compiled, index, setup.period, set(setup.orgs)))
     planned = len(ledger)
     counter = Counter(setup.compiled, index, setup.period, ledger, setup.max_evidence)
     records = 0
     fromordinal = dt.date.fromordinal
     add, add_bad = counter.add, counter.add_bad
+    tracer.start("intake")  # (waiting for the parent takes no CPU: the stage's CPU is the records taken)
     while True:
         kind, path = pickle.loads(conn.recv_bytes())
         if kind == _END:
@@ -645,6 +650,7 @@ def _evaluate_share(conn: Connection) -> _Result:
                 records += 1
             else:
                 add_bad(item[1])
+    tracer.end("intake", {})
     loaded = conclude(
         setup.compiled,
         index,
@@ -654,7 +660,7 @@ def _evaluate_share(conn: Connection) -> _Result:
         counter,
         setup.waivers,
         setup.max_evidence,
-        NullTracer(),
+        tracer,
     )
     run = Run(
         setup.compiled,
@@ -672,6 +678,7 @@ def _evaluate_share(conn: Connection) -> _Result:
     )
     _table, keys = rule_table(setup.compiled.rules)
     joint = SEPARATOR.encode()
+    tracer.start("findings")
     with open(setup.spool, "wb") as out:  # the bytes of one process's report (or its cells), from this worker's tally
         if setup.shape == "cells":  # the CSV and Parquet cells: each chunk an Arrow IPC stream after its length
             for frame in run.cell_frames():
@@ -685,15 +692,23 @@ def _evaluate_share(conn: Connection) -> _Result:
                 if i:
                     out.write(joint)
                 out.write(block)
+    tracer.end("findings", {})
     summary = run.summary()
     used = ledger.used_waivers()
     counts = {"obligations": planned, "records": records, "findings": sum(summary.values())}
     # added up over the workers by the parent's ``workers`` stage: their CPU time, and the sum of their peaks
     counts["cpu_ms"] = round(time.process_time() * 1000)
+    counts.update(_stage_cpu(tracer))
     peak = peak_rss()
     if peak is not None:
         counts["peak_rss_mb"] = round(peak / 2**20)
     return _Result(summary, used, counts)
+
+
+def _stage_cpu(tracer: RecordingTracer) -> dict[str, int]:
+    """The CPU milliseconds of a worker's outer stages, as counts (``plan_cpu_ms`` ...): the parent's ``workers``
+    stage adds them up over the workers, so that a profile shows where the workers' time goes."""
+    return {f"{s.name}_cpu_ms": round(s.cpu * 1000) for s in tracer.stages() if s.depth == 0}
 
 
 def _take(conn: Connection, wanted: str) -> Any:
