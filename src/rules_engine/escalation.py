@@ -77,7 +77,8 @@ def plan_layer(
     table = ledger.table
     lower = ledger.ordered(table.filter(pl.col("decision").is_in(codes) & pl.col("rule").is_in(read)))
     kept: dict[int, list[Kept]] = {}
-    for ob, code in zip(ledger.obligations(lower), lower.get_column("decision").to_list(), strict=True):
+    made = ledger.obligations(lower, keep=False)  # (read here only: not kept)
+    for ob, code in zip(made, lower.get_column("decision").to_list(), strict=True):
         kept.setdefault(ledger.org_code(ob.org.id), []).append((ob, ob.rule.index, names[code], _label(ob)))
     obligations: list[Obligation] = []
     counts: list[Counts] = []

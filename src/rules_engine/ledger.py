@@ -67,6 +67,7 @@ class Ledger:
             *LEDGER_SCHEMA
         )
         self.size = n  # rows added so far (the next key)
+        self._ordered = False  # whether the rows were sorted (before: a row's key is its position)
         self.objects: dict[int, Obligation] = {}  # by key: the rows added as objects, and those made into one
         self.taints: dict[int, list[BadRow]] = {}  # by key
         self.waivers: list[LoadedWaiver] = []
@@ -139,7 +140,8 @@ class Ledger:
         judged = pl.col("window").is_not_null()
         if applicable:
             judged &= (pl.col("na") == "") & (pl.col("unk") == "")
-        rows = self.table.filter(judged)
+        needed = ("key", "org", "rule", "kind", "sid", "first", "second", "portfolio", "trigger", "period", "window")
+        rows = self.table.filter(judged).select(needed)
         starts = pl.Series([p.start for p in self.periods.items], dtype=pl.Date)
         ends = pl.Series([p.end for p in self.periods.items], dtype=pl.Date)
         org_ids = pl.Series([o.id for o in self.orgs], dtype=pl.String)
@@ -155,6 +157,13 @@ class Ledger:
     def set_tally(self, tallied: pl.DataFrame) -> None:
         """The tally's ``count`` and ``tally`` number of the rows it counted (`tallied`: ``key``, ``count``,
         ``tally``)."""
+        n = self.table.height
+        if n == self.size and not self._ordered:  # (rows still in the order added: a row's key is its position)
+            at = tallied.get_column("key")
+            count = pl.zeros(n, dtype=pl.Int64, eager=True).scatter(at, tallied.get_column("count"))
+            tally = pl.repeat(None, n, dtype=pl.UInt32, eager=True).scatter(at, tallied.get_column("tally"))
+            self.table = self.table.with_columns(count.alias("count"), tally.alias("tally"))
+            return
         self.table = (
             self.table.drop("count", "tally")
             .join(tallied.select("key", "count", "tally"), on="key", how="left")
@@ -216,22 +225,24 @@ class Ledger:
     def order(self) -> None:
         """Put the rows in report order (:meth:`ordered`)."""
         self.table = self.ordered(self.table)
+        self._ordered = True
 
     def ordered(self, rows: pl.DataFrame) -> pl.DataFrame:
         """`rows` (of the table) in report order: by organisation id, then layer, then rule id, subject id, second
         person, portfolio area, trigger record and the start of the period (no two obligations share all of
         these)."""
-        org_ids = pl.Series([o.id for o in self.orgs], dtype=pl.String)
-        rule_ids = pl.Series(
-            [self.rules[i].rule.id if i in self.rules else "" for i in range(max(self.rules, default=-1) + 1)],
-            dtype=pl.String,
+        orgs = self.orgs
+        org_rank = pl.Series(_ranks([o.id for o in orgs]), dtype=pl.UInt32)  # (numbers sort faster than texts)
+        top = max(self.rules, default=-1) + 1
+        rule_rank = pl.Series(
+            _ranks([self.rules[i].rule.id if i in self.rules else "" for i in range(top)]), dtype=pl.UInt32
         )
         starts = pl.Series([p.start for p in self.periods.items], dtype=pl.Date)
         keys = pl.DataFrame(
             {
-                "o": org_ids.gather(rows.get_column("org")),
+                "o": org_rank.gather(rows.get_column("org")),
                 "l": rows.get_column("layer"),
-                "r": rule_ids.gather(rows.get_column("rule")),
+                "r": rule_rank.gather(rows.get_column("rule")),
                 "s": rows.get_column("sid"),
                 "x": rows.get_column("second").fill_null(""),
                 "p": rows.get_column("portfolio").fill_null(""),
@@ -287,9 +298,9 @@ class Ledger:
             ob = self.objects[key]
         return ob
 
-    def obligations(self, rows: pl.DataFrame | None = None) -> list[Obligation]:
+    def obligations(self, rows: pl.DataFrame | None = None, keep: bool = True) -> list[Obligation]:
         """The rows (all, in table order, or `rows` of the table) as objects, with their tally and waiver; made
-        once per row (kept), or the object the row was added as."""
+        once per row (kept, unless not `keep`), or the object the row was added as."""
         rows = self.table if rows is None else rows
         orgs, periods, rules, objects = self.orgs, self.periods.items, self.rules, self.objects
         taints, waivers, evidence = self.taints, self.waivers, self.evidence
@@ -320,7 +331,7 @@ class Ledger:
         ) in zip(*(rows.get_column(n).to_list() for n in names), strict=True):
             ob = objects.get(key)
             if ob is None:
-                ob = objects[key] = Obligation(
+                ob = Obligation(
                     rules[rule],
                     orgs[org],
                     kind,
@@ -338,6 +349,8 @@ class Ledger:
                     na,
                     unk,
                 )
+                if keep:
+                    objects[key] = ob
             ob.count = count
             ob.taint = taints.get(key)
             if waiver is not None:
@@ -357,16 +370,23 @@ class Ledger:
         yield from zip(self.obligations(), (decisions[c] for c in codes), strict=True)
 
 
+def _ranks(values: Sequence[str]) -> list[int]:
+    """Each value's place among the values sorted (equal values share it)."""
+    order = sorted(set(values))
+    place = {v: i for i, v in enumerate(order)}
+    return [place[v] for v in values]
+
+
 def fact_frame(table: pl.DataFrame, day: dt.date, periods: Sequence[Period]) -> pl.DataFrame:
     """Each row's fact for the decide stage (:data:`rules_engine.compile.OBLIGATION_FIELDS` after the rule
     index): the count, then 0/1 flags: due (its judged window ended before `day`), taint, not applicable (a
     reason, or no judged window), roster gap, waived (by a waiver not expired)."""
     ends = pl.Series([p.end for p in periods], dtype=pl.Date)
     window_end = ends.gather(table.get_column("window"))
-    flag = pl.Int64
+    flag = pl.UInt8
     return pl.DataFrame(
         {
-            "r": table.get_column("rule").cast(pl.Int64),
+            "r": table.get_column("rule"),
             "n": table.get_column("count"),
             "due": (window_end.is_not_null() & (window_end < day)).cast(flag),
             "taint": table.get_column("taint").cast(flag),
@@ -380,7 +400,7 @@ def fact_frame(table: pl.DataFrame, day: dt.date, periods: Sequence[Period]) -> 
 def decide_rows(facts: pl.DataFrame, decide: Callable[[Sequence[tuple[int, ...]]], list[Decision]]) -> list[Decision]:
     """The decision of each fact row (`facts`, as :func:`fact_frame` makes them): each distinct row decided once
     by `decide` (:meth:`rules_engine.engine.decide.Decider.decide`)."""
-    distinct = facts.unique(maintain_order=True).with_row_index("_d")
+    number = facts.select((pl.struct(pl.all()).rank("dense") - 1).alias("_d")).to_series()  # equal rows, one number
+    distinct = facts.with_columns(number).unique(subset="_d").sort("_d")
     decisions = decide(distinct.drop("_d").rows())
-    at = facts.join(distinct, on=list(facts.columns), how="left", maintain_order="left").get_column("_d")
-    return [decisions[i] for i in at.to_list()]
+    return [decisions[i] for i in number.to_list()]

@@ -278,14 +278,15 @@ def conclude(
             loaded_waivers += load_waivers(files, [r.rule.id for r in compiled.rules])
         ledger.apply_waivers(loaded_waivers, day)
         stage.count(waivers=len(loaded_waivers))
+    escalation_layers = escalation.layers(compiled)
     with tracer.stage("group") as stage:
-        ledger.order()  # (escalation rules read the lower findings in report order)
+        if not escalation_layers:  # (else once their rows are added, below)
+            ledger.order()
         stage.count(organisations=ledger.table.get_column("org").n_unique())
     with tracer.stage("decide") as stage:
         base_table, escalation_table = tables(compiled)
         with Decider(base_table, OBLIGATION_FIELDS) as decider:
             ledger.set_decisions(decide_rows(fact_frame(ledger.table, day, ledger.periods.items), decider.decide))
-        escalation_layers = escalation.layers(compiled)
         if escalation_layers:
             with tracer.stage("escalate") as raising, Decider(escalation_table, ESCALATION_FIELDS) as decider:
                 for number, layer in enumerate(escalation_layers, 1):  # findings are facts for the rules that read them

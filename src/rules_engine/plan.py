@@ -169,6 +169,7 @@ def holders_by_person(holders: list[Holder], roles: list[Role], window: Period) 
 
 
 _MAX = dt.date.max
+_EXPAND = 8192  # (organisation, rule) pairs expanded at a time: their joins' intermediates are bounded by it
 
 
 @dataclass
@@ -320,8 +321,8 @@ def plan_table(
             schema_overrides={"org": pl.UInt32, "rule": pl.UInt32, "period": pl.UInt32, "window": pl.UInt32},
         )
     ]
-    if expand:
-        parts += _expanded(expand, org_list, rules, index, period, periods)
+    for start in range(0, len(expand), _EXPAND):  # (a few hundred organisations at a time: bounded intermediates)
+        parts += _expanded(expand[start : start + _EXPAND], org_list, rules, index, period, periods)
     table = pl.concat([part.select(_columns(part)) for part in parts], how="vertical")
     return Planned(table, org_list, periods.items, rules)
 
@@ -407,7 +408,7 @@ def _expanded(
     cells = cells.filter(pl.col("subject") != "organisation")
     if cells.height == 0:
         return out
-    holders, holder_areas = _holders(org_list, index)
+    holders, holder_areas = _holders(org_list, index, sorted({code for code, _ in expand}))
     first_roles = pl.DataFrame(
         [(r, role.value) for r in used for role in _roles(rules[r])],
         schema={"rule": pl.UInt32, "role": pl.String},
@@ -483,13 +484,15 @@ def _org_field(org_list: list[Organisation], name: str) -> pl.Expr:
     )
 
 
-def _holders(org_list: list[Organisation], index: RosterIndex) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Every post of the organisations, in each organisation's holder order (``h``: post start, then person), and
-    the portfolio areas of each (``pos``: its place in the post's list)."""
+def _holders(
+    org_list: list[Organisation], index: RosterIndex, codes: Sequence[int]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every post of the organisations numbered `codes`, in each one's holder order (``h``: post start, then
+    person), and the portfolio areas of each (``pos``: its place in the post's list)."""
     columns: dict[str, list[Any]] = {name: [] for name in ("org", "h", "person", "pname", "role", "start", "end")}
     areas: dict[str, list[Any]] = {"org": [], "h": [], "pos": [], "area": []}
-    for code, org in enumerate(org_list):
-        for h, holder in enumerate(index.holders.get(org.id, ())):
+    for code in codes:
+        for h, holder in enumerate(index.holders.get(org_list[code].id, ())):
             post = holder.post
             for name, value in zip(
                 columns.values(),
