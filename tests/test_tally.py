@@ -142,7 +142,7 @@ def test_the_tally_agrees_with_a_plain_loop_over_the_records(
             counter.tallied.fill()
         ledger = counter.ledger
         keys = ledger.judged().get_column("key")  # planned, and started by triggers
-        for ob in ledger.obligations(ledger.table.filter(pl.col("key").is_in(keys))):
+        for ob in ledger.obligations(ledger.table.filter(pl.col("key").is_in(keys.to_list()))):
             judged.append(ob)
             tallied.append((ob, (ob.count, ob.evidence, list(ob.rejections()), _taints(ob.taint))))
         return out
