@@ -26,7 +26,7 @@ from .load.inputs import BadRow
 from .load.waivers import LoadedWaiver
 from .model.roster import Organisation
 from .periods import Period
-from .plan import PLAN_SCHEMA, Obligation, PeriodCodes, Planned, Why
+from .plan import PLAN_SCHEMA, Obligation, PeriodCodes, Planned, Why, obligation_of
 
 Lists = tuple[list[str] | None, tuple[list[str], list[Why]] | None]  # evidence ids; rejected ids and whys
 
@@ -304,51 +304,13 @@ class Ledger:
         rows = self.table if rows is None else rows
         orgs, periods, rules, objects = self.orgs, self.periods.items, self.rules, self.objects
         taints, waivers, evidence = self.taints, self.waivers, self.evidence
-        names = (*PLAN_SCHEMA, "trigger", "key", "count", "tally", "waiver", "expired")
+        planned = [rows.get_column(name).to_list() for name in (*PLAN_SCHEMA, "trigger")]
+        verdicts = [rows.get_column(name).to_list() for name in ("key", "count", "tally", "waiver", "expired")]
         out = []
-        for (
-            org,
-            rule,
-            kind,
-            sid,
-            name,
-            role,
-            area,
-            first,
-            second,
-            s_name,
-            s_role,
-            period,
-            window,
-            na,
-            unk,
-            trigger,
-            key,
-            count,
-            tally,
-            waiver,
-            expired,
-        ) in zip(*(rows.get_column(n).to_list() for n in names), strict=True):
+        for fields, key, count, tally, waiver, expired in zip(zip(*planned, strict=True), *verdicts, strict=True):
             ob = objects.get(key)
             if ob is None:
-                ob = Obligation(
-                    rules[rule],
-                    orgs[org],
-                    kind,
-                    sid,
-                    name,
-                    periods[period],
-                    None if window is None else periods[window],
-                    role,
-                    area,
-                    first,
-                    second,
-                    s_name,
-                    s_role,
-                    trigger,
-                    na,
-                    unk,
-                )
+                ob = obligation_of(rules, orgs, periods, fields)
                 if keep:
                     objects[key] = ob
             ob.count = count

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,52 +191,38 @@ class Planned:
     def obligations(self) -> list[Obligation]:
         """The rows as :class:`Obligation` objects (sharing the organisation, rule and period objects)."""
         t = self.table
-        orgs, periods, rules = self.orgs, self.periods, self.rules
-        columns = [t.get_column(name).to_list() for name in _OBJECT_COLUMNS]
-        out = []
-        for org, rule, kind, sid, name, period, window, role, area, first, second, s_name, s_role, na, unk in zip(
-            *columns, strict=True
-        ):
-            out.append(
-                Obligation(
-                    rules[rule],
-                    orgs[org],
-                    kind,
-                    sid,
-                    name,
-                    periods[period],
-                    None if window is None else periods[window],
-                    role,
-                    area,
-                    first,
-                    second,
-                    s_name,
-                    s_role,
-                    None,
-                    na,
-                    unk,
-                )
-            )
-        return out
+        columns = [t.get_column(name).to_list() for name in PLAN_SCHEMA]
+        nothing = [None] * t.height  # (no trigger: the plan has none)
+        return [obligation_of(self.rules, self.orgs, self.periods, row) for row in zip(*columns, nothing, strict=True)]
 
 
-_OBJECT_COLUMNS = (
-    "org",
-    "rule",
-    "kind",
-    "sid",
-    "name",
-    "period",
-    "window",
-    "role",
-    "portfolio",
-    "first",
-    "second",
-    "second_name",
-    "second_role",
-    "na",
-    "unk",
-)
+def obligation_of(
+    rules: Mapping[int, CompiledRule], orgs: Sequence[Organisation], periods: Sequence[Period], row: Sequence[Any]
+) -> Obligation:
+    """The obligation of a row of the plan's columns (:data:`PLAN_SCHEMA`, in that order, then the trigger), its
+    rule, organisation and periods given by number."""
+    org, rule, kind, sid, name, role, area, first, second, s_name, s_role, period, window, na, unk, trigger = row
+    judged = None if window is None else periods[window]
+    return Obligation(
+        rules[rule],
+        orgs[org],
+        kind,
+        sid,
+        name,
+        periods[period],
+        judged,
+        role,
+        area,
+        first,
+        second,
+        s_name,
+        s_role,
+        trigger,
+        na,
+        unk,
+    )
+
+
 PLAN_SCHEMA: dict[str, pl.DataType] = {
     "org": pl.UInt32(),
     "rule": pl.UInt32(),
