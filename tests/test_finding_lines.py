@@ -69,6 +69,10 @@ def test_lines_from_columns_are_the_bytes_of_finding_dict(layout: str, lists: st
     made = b",\n    ".join(maker.blocks(lambda: run.decided(filled=False)))
     expected = _python_lines(run, keys)
     assert made.split(b",\n    ") == expected.split(b",\n    ")
+    # the path a run takes: the ledger's rows read as columns, objects only for the findings made in Python
+    assert run.ledger is not None
+    from_rows = b",\n    ".join(LineMaker(keys, run.tallied).ledger_blocks(run.ledger))
+    assert from_rows.split(b",\n    ") == expected.split(b",\n    ")
 
 
 def test_text_that_json_escapes_is_escaped_as_the_in_memory_report(make_pack, tmp_path: Path) -> None:
@@ -138,6 +142,11 @@ def test_cells_from_columns_are_the_cells_of_the_findings_models(lists: str, mon
     assert {row[1] for row in expected} >= {"已履行", "未履行", "已豁免", "不适用"}  # (the case is there)
     assert made == expected
     assert [dict_cells(found) for found in dicts] == expected
+    assert run.ledger is not None  # the path a run takes: the ledger's rows read as columns
+    from_rows = [
+        list(row) for frame in LineMaker(None, run.tallied).ledger_cells(run.ledger) for row in frame.iter_rows()
+    ]
+    assert from_rows == expected
 
 
 def test_cells_of_text_a_spreadsheet_would_run_are_neutralised_as_the_in_memory_report(
