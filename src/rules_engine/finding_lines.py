@@ -783,6 +783,7 @@ class JsonLists:
         self.texts: dict[tuple[Any, ...], int] = {}  # a reason (rule, why, window, area) -> its number in `made`
         self.made: list[str] = []  # the reasons' texts as JSON
         self.column = pl.Series(dtype=pl.String)  # the same, as a column
+        self.why_codes: pl.Series | None = None  # the code of each why (its first part), by number
         # each tallied obligation's evidence list (null: none), made for the whole run at once: the lists are short
         # (max_evidence ids at most), and a chunk's are then one gather
         self.evidence = pl.Series([None] * len(tallied.keys), dtype=pl.String)
@@ -838,32 +839,45 @@ class JsonLists:
     def _reasons(self, part: pl.DataFrame, obs: pl.Series) -> pl.Series:
         """The JSON text of each rejected candidate's reason (`part`, the chunk's, with ``pos`` and ``why``): the
         same why under the same rule reads the same, but for the judged window (an ``outside`` why) and the
-        portfolio area (a ``portfolio`` why). The last few thousand texts are kept for reuse."""
+        portfolio area (a ``portfolio`` why). Each distinct (rule, why, window, area) of the chunk is looked up once;
+        the last few thousand texts are kept for reuse."""
         tallied = self.tallied
         if len(self.made) > _REASON_TEXTS:  # most are one person's window: kept for a while, not the whole run
             self.texts, self.made, self.column = {}, [], pl.Series(dtype=pl.String)
-        numbers = obs.gather(part.get_column("pos"))
-        distinct = numbers.unique().sort()
-        width = len(tallied.whys)
-        # (obligation, why) as one number: its obligation's place in `distinct`, then the why
-        keys = distinct.search_sorted(numbers).cast(pl.UInt64) * width + part.get_column("why").cast(pl.UInt64)
-        pairs = keys.unique().sort()
+        if self.why_codes is None:
+            self.why_codes = pl.Series([why[0] for why in tallied.whys], dtype=pl.String)
+        why = part.get_column("why").cast(pl.UInt32)
+        code = self.why_codes.gather(why)
+        about = tallied.about_frame()[obs.gather(part.get_column("pos"))]
+        outside, in_area = code == "outside", (code == "portfolio") & about.get_column("portfolio").is_not_null()
+        keys = pl.DataFrame(
+            {
+                "rule": about.get_column("rule"),
+                "why": why,
+                "window": pl.select(
+                    pl.when(outside).then(about.get_column("window")).otherwise(pl.lit(_NONE, pl.UInt32))
+                ).to_series(),
+                "in_area": in_area,
+                "area": pl.select(
+                    pl.when(in_area).then(about.get_column("portfolio")).otherwise(pl.lit(""))
+                ).to_series(),
+            }
+        )
+        distinct = keys.unique(maintain_order=True)
         texts, made, whys = self.texts, self.made, tallied.whys
-        judged = [tallied.about(i) for i in distinct.to_list()]  # (a chunk's: few)
+        rules, periods = tallied.ledger.rules, tallied.ledger.periods.items
         found, new = [], len(made)
-        for key in pairs.to_list():
-            (rule, judged_window, portfolio), why = judged[key // width], whys[key % width]
-            window = judged_window if why[0] == "outside" else None
-            area = portfolio if why[0] == "portfolio" else None
-            span = (window.start, window.end) if window is not None else None
-            cached = (rule.index, key % width, span, area)
+        for rule_index, why_number, window, has_area, area in distinct.iter_rows():
+            span = None if window == _NONE else (periods[window].start, periods[window].end)
+            cached = (rule_index, why_number, span, area if has_area else None)
             text = texts.get(cached)
             if text is None:
-                reason = _reason_text(rule, why, Period(*span) if span is not None else None, area)
+                reason = _reason_text(rules[rule_index], whys[why_number], Period(*span) if span else None, cached[3])
                 text = texts[cached] = len(made)
                 made.append(orjson.dumps(reason).decode())
             found.append(text)
         if len(made) > new:  # (the texts as a column, extended by the new ones)
             self.column = self.column.extend(pl.Series(made[new:], dtype=pl.String))
-        chosen = pl.Series(found, dtype=pl.UInt32).gather(pairs.search_sorted(keys))
+        numbered = distinct.with_columns(pl.Series("\x00text", found, dtype=pl.UInt32))
+        chosen = keys.join(numbered, on=list(keys.columns), how="left", maintain_order="left").get_column("\x00text")
         return self.column.gather(chosen)
