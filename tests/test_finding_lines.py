@@ -54,25 +54,22 @@ def _python_lines(run: Any, keys: dict[int, str] | None) -> bytes:
 def test_lines_from_columns_are_the_bytes_of_finding_dict(layout: str, lists: str, monkeypatch) -> None:
     """Every status, waivers, escalations, triggers, pairs, portfolios, custom and short messages (the example),
     in chunks smaller than the run (the tally's too), with the tally's lists as columns or already on the
-    obligations."""
+    obligations: the ledger's rows read as columns, objects only for the findings made in Python."""
     monkeypatch.setattr("rules_engine.finding_lines.CHUNK", 97)
     monkeypatch.setattr("rules_engine.tally.CHUNK_RECORDS", 5)
     monkeypatch.setattr("rules_engine.finding_lines._REASON_TEXTS", 2)  # reasons made again, chunk after chunk
     run = _example_run()
     keys = rule_table(run.compiled.rules)[1] if layout == "v2" else None
+    assert run.ledger is not None
     maker = LineMaker(keys, run.tallied)
-    columns = [(ob, d) for ob, d in run.decided(filled=False) if not maker._needs_python(ob, d)]
-    assert len(columns) > 0.9 * sum(1 for _ in run.decided(filled=False))  # most findings take the column path
+    python = sum(len(maker._in_python(chunk)) for chunk, _ in maker._ledger_chunks(run.ledger))
+    assert python < 0.1 * len(run.ledger)  # most findings take the column path
     if lists == "objects":
         assert run.tallied is not None
         run.tallied.fill()
-    made = b",\n    ".join(maker.blocks(lambda: run.decided(filled=False)))
     expected = _python_lines(run, keys)
+    made = b",\n    ".join(LineMaker(keys, run.tallied).ledger_blocks(run.ledger))
     assert made.split(b",\n    ") == expected.split(b",\n    ")
-    # the path a run takes: the ledger's rows read as columns, objects only for the findings made in Python
-    assert run.ledger is not None
-    from_rows = b",\n    ".join(LineMaker(keys, run.tallied).ledger_blocks(run.ledger))
-    assert from_rows.split(b",\n    ") == expected.split(b",\n    ")
 
 
 def test_text_that_json_escapes_is_escaped_as_the_in_memory_report(make_pack, tmp_path: Path) -> None:
@@ -134,7 +131,8 @@ def test_cells_from_columns_are_the_cells_of_the_findings_models(lists: str, mon
     if lists == "objects":
         assert run.tallied is not None
         run.tallied.fill()
-    frames = list(LineMaker(None, run.tallied).cells(lambda: run.decided(filled=False)))
+    assert run.ledger is not None
+    frames = list(LineMaker(None, run.tallied).ledger_cells(run.ledger))
     assert len(frames) > 1 and all(list(f.columns) == list(COLUMNS) for f in frames)
     made = [list(row) for frame in frames for row in frame.iter_rows()]
     dicts = [finding_dict(ob, d.status, d.waives) for ob, d in run.decided()]
@@ -142,11 +140,6 @@ def test_cells_from_columns_are_the_cells_of_the_findings_models(lists: str, mon
     assert {row[1] for row in expected} >= {"已履行", "未履行", "已豁免", "不适用"}  # (the case is there)
     assert made == expected
     assert [dict_cells(found) for found in dicts] == expected
-    assert run.ledger is not None  # the path a run takes: the ledger's rows read as columns
-    from_rows = [
-        list(row) for frame in LineMaker(None, run.tallied).ledger_cells(run.ledger) for row in frame.iter_rows()
-    ]
-    assert from_rows == expected
 
 
 def test_cells_of_text_a_spreadsheet_would_run_are_neutralised_as_the_in_memory_report(

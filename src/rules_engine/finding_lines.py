@@ -1,9 +1,9 @@
 """Findings as JSON lines, built from columns: the streaming JSON writers' fast path.
 
-:func:`rules_engine.findings.finding_dict` builds one finding at a time in Python (about 15 us each, most of a
-large run's findings stage). Here a chunk of decided obligations becomes columns (one Python pass over the
-objects for their fields; the rules, decisions, organisations and periods they share as codes into small
-tables), and each finding's JSON line is one string expression over those columns.
+:func:`rules_engine.findings.finding_dict` builds one finding at a time in Python (about 15 us each). Here the
+decided rows of a run's ledger (:class:`rules_engine.ledger.Ledger`), a chunk at a time, are read as columns (the
+rules, decisions, organisations and periods they share are codes into the ledger's lists), and each finding's
+JSON line is one string expression over those columns.
 
 Most of a finding's text depends only on its *shape*: its rule, decision (status), period, window, count and
 count-free reason (not applicable, unknown). The reason, the actual count, the periods' JSON, the rule's parts
@@ -14,17 +14,16 @@ escaped once per organisation): a message is its shape's slots filled with those
 character, so joining escaped pieces equals escaping the joined text; no regular expression scans the long texts.
 
 The lines are the bytes ``orjson.dumps(finding_dict(...))`` gives (v1) or its v2 layout (``finding_v2``); the
-CSV and Parquet cells (:meth:`LineMaker.cells`) are the same shapes' texts as they read. Findings this path does
-not cover (escalations, waivers, taints, templates it cannot parse) are made by :func:`finding_dict` in the same
-chunk, in place; a chunk whose columns cannot be built at all (text JSON cannot carry) falls back whole.
-tests/test_finding_lines.py compares both paths.
+CSV and Parquet cells (:meth:`LineMaker.ledger_cells`) are the same shapes' texts as they read. Findings this path
+does not cover (escalations, waivers, taints, templates it cannot parse) are made into objects and by
+:func:`finding_dict` in the same chunk, in place; a chunk whose columns cannot be built at all (text JSON cannot
+carry) falls back whole. tests/test_finding_lines.py compares the lines and cells with those made in Python.
 """
 
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from operator import attrgetter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -47,28 +46,6 @@ _REASON_TEXTS = 8192  # rejected candidates' reason texts kept for reuse while w
 SEPARATOR = ",\n    "  # between two findings in a JSON report (see rules_engine.render.json)
 
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'
-# (one field at a time: a tuple per finding would be a container the garbage collector tracks, and enough of them
-# set off full collections over the run's millions of objects)
-_FIELDS = tuple(
-    attrgetter(name)
-    for name in (
-        "subject_kind",
-        "subject_id",
-        "subject_name",
-        "role",
-        "portfolio",
-        "second",
-        "second_name",
-        "second_role",
-        "trigger",
-        "rule",
-        "org",
-        "period",
-        "window",
-        "count",
-        "unk",
-    )
-)
 _NAMES = ("kind", "sid", "name", "role", "portfolio", "second", "second_name", "second_role", "trigger")
 # a message's placeholders that name the subject: their number among the texts stacked per chunk (0: empty)
 _VARS = {"who": 1, "subject": 2, "organisation": 3, "portfolio": 4, "second": 5}
@@ -131,24 +108,6 @@ def _org_json(org: Organisation) -> str:
     return orjson.dumps({"id": org.id, "name": org.name, "kind": org.kind.value}).decode()
 
 
-class _Chunk:
-    """Decided obligations, a chunk of a run's, as two lists (not a pair per finding: a container the garbage
-    collector tracks, and enough of them kept set off full collections over the run's millions of objects)."""
-
-    def __init__(self) -> None:
-        self.obs: list[Obligation] = []
-        self.decisions: list[Decision] = []
-
-    def __len__(self) -> int:
-        return len(self.obs)
-
-    def __iter__(self) -> Iterator[tuple[Obligation, Decision]]:
-        return zip(self.obs, self.decisions, strict=True)
-
-    def __getitem__(self, i: int) -> tuple[Obligation, Decision]:
-        return self.obs[i], self.decisions[i]
-
-
 class _Rows:
     """A chunk of a ledger's decided rows (in report order), as columns: objects are made only for the rows a
     finding is made of in Python (:meth:`make`), or for all of them when something iterates over the chunk."""
@@ -184,29 +143,6 @@ class _Rows:
         return [ob for ob, _ in self]
 
 
-class _Codes:
-    """Distinct shared objects (by identity) numbered in order of first use."""
-
-    def __init__(self) -> None:
-        self.codes: dict[int, int] = {}
-        self.items: list[Any] = []
-
-    def of(self, item: object) -> int:
-        code = self.codes.get(id(item))
-        if code is None:
-            code = self.codes[id(item)] = len(self.items)
-            self.items.append(item)
-        return code
-
-    def all(self, items: Sequence[Any]) -> list[int]:
-        """The codes of `items` (None: :data:`_NONE`)."""
-        codes = list(map(self.codes.get, map(id, items)))
-        if None in codes:
-            for i in [i for i, code in enumerate(codes) if code is None]:
-                codes[i] = _NONE if items[i] is None else self.of(items[i])
-        return codes  # type: ignore[return-value]  # (no None left)
-
-
 class LineMaker:
     """Makes the JSON lines of decided obligations for one run: v1 (`keys` None) or v2 (`keys`: the v2 rules
     table key of each compiled rule, by ``id(rule)``)."""
@@ -214,13 +150,14 @@ class LineMaker:
     def __init__(self, keys: Mapping[int, str] | None = None, tallied: Tallied | None = None) -> None:
         self.keys = keys
         self.tallied = tallied  # the obligations' evidence and rejected candidates as columns (else on them)
-        self._made: dict[str, pl.Series] = {}  # per organisation and per period: their texts, by code
-        self._grown = {"org": 0, "period": 0}
         self.lists: JsonLists | None = None  # (while writing, when they are columns)
-        self.rules = _Codes()
-        self.orgs = _Codes()
-        self.periods = _Codes()
-        self.decisions = _Codes()
+        # the ledger's rules (by index), organisations, periods and decisions, by the codes its rows hold, and the
+        # texts of each organisation (by code): set for the ledger being written (see _bind)
+        self.rules: Mapping[int, CompiledRule] = {}
+        self.orgs: list[Organisation] = []
+        self.periods: list[Period] = []
+        self.decisions: list[Decision] = []
+        self._made: dict[str, pl.Series] = {}
         self.templates: dict[str, list[tuple[str, str | None]] | None] = {}  # parsed (see _parse)
         self.static_reasons: dict[tuple[int, str, str | None, str | None], int] = {}  # -> number in statics
         self.statics: list[tuple[str, str]] = []
@@ -229,33 +166,35 @@ class LineMaker:
         self.rule_parts: dict[int, tuple[str, str, str, str, str]] = {}  # by rule code (see _rule_parts)
         self.rejected_reasons: dict[tuple[int, tuple[str, ...], Period | None, str | None], bytes] = {}
 
-    def blocks(
-        self, decided: Callable[[], Iterable[tuple[Obligation, Decision]]], sep: str = SEPARATOR
-    ) -> Iterator[bytes]:
-        """The JSON lines of the decided obligations (in order), a chunk at a time: each block is its chunk's
-        lines joined by `sep` (by default the findings list's separator, ``,\\n    ``; a worker's spool file
-        takes a newline), as UTF-8 bytes. `decided` gives the pairs; it is called twice when the tally's lists
-        are columns (first for the order of the findings)."""
-        for chunk, start in self._chunks(decided):
-            yield self._block(chunk, start, sep)
-
     def ledger_blocks(self, ledger: Ledger, sep: str = SEPARATOR) -> Iterator[bytes]:
-        """:meth:`blocks` of the rows of `ledger` (decided, in report order), read as columns: no object per
-        finding but for those made in Python."""
+        """The JSON lines of the rows of `ledger` (decided, in report order), a chunk at a time: each block is its
+        chunk's lines joined by `sep` (by default the findings list's separator, ``,\\n    ``; a worker's spool file
+        takes a newline), as UTF-8 bytes. No object per finding but for those made in Python."""
         for chunk, start in self._ledger_chunks(ledger):
             yield self._block(chunk, start, sep)
 
+    def _bind(self, ledger: Ledger) -> None:
+        """Read the codes of `ledger`'s rows (complete by now: every row added and decided) as this maker's, and
+        make each organisation's and period's texts."""
+        self.rules = ledger.rules
+        self.orgs, self.periods, self.decisions = list(ledger.orgs), list(ledger.periods.items), list(ledger.decisions)
+        orgs = self.orgs
+        self._made = {
+            "org_json": pl.Series([_org_json(o) for o in orgs], dtype=pl.String),
+            "org_name": pl.Series([o.name for o in orgs], dtype=pl.String),
+            "j_org_name": pl.Series([escaped(o.name) for o in orgs], dtype=pl.String),
+            "org_id": pl.Series([o.id for o in orgs], dtype=pl.String),
+        }
+        self.period_json = [orjson.dumps(p.to_dict()).decode() for p in self.periods]
+        self.shapes, self.rule_parts, self.static_reasons, self.statics = {}, {}, {}, []
+
     def ledger_cells(self, ledger: Ledger) -> Iterator[pl.DataFrame]:
-        """:meth:`cells` of the rows of `ledger` (decided, in report order), read as columns."""
+        """The CSV and Parquet cells of the rows of `ledger` (decided, in report order; columns
+        :data:`rules_engine.render.csv.COLUMNS`, as they are: not neutralised for spreadsheets), a frame per chunk:
+        the cells :func:`rules_engine.render.csv.finding_cells` gives for each finding's model."""
         return self._cells(self._ledger_chunks(ledger))
 
-    def cells(self, decided: Callable[[], Iterable[tuple[Obligation, Decision]]]) -> Iterator[pl.DataFrame]:
-        """The CSV and Parquet cells of the decided obligations (in order; columns
-        :data:`rules_engine.render.csv.COLUMNS`, as they are: not neutralised for spreadsheets), a chunk at a
-        time: the cells :func:`rules_engine.render.csv.finding_cells` gives for each finding's model."""
-        return self._cells(self._chunks(decided))
-
-    def _cells(self, chunks: Iterable[tuple[_Chunk | _Rows, int]]) -> Iterator[pl.DataFrame]:
+    def _cells(self, chunks: Iterable[tuple[_Rows, int]]) -> Iterator[pl.DataFrame]:
         for chunk, start in chunks:
             try:
                 yield self._cell_frame(chunk, start)
@@ -265,30 +204,15 @@ class LineMaker:
                 self.lists = None
                 yield _cells_frame([dict_cells(finding_dict(ob, d.status, d.waives)) for ob, d in chunk])
 
-    def _chunks(self, decided: Callable[[], Iterable[tuple[Obligation, Decision]]]) -> Iterator[tuple[_Chunk, int]]:
-        if self.tallied is not None and not self.tallied.filled:
-            rows = pl.Series([ob.row if ob.row >= 0 else None for ob, _ in decided()], dtype=pl.Int64)
-            self.lists = JsonLists(self.tallied, escaped_column(self.tallied.ids), rows)
-        chunk = _Chunk()
-        start = 0
-        for ob, d in decided():
-            chunk.obs.append(ob)
-            chunk.decisions.append(d)
-            if len(chunk.obs) >= CHUNK:
-                yield chunk, start
-                start += len(chunk)
-                chunk = _Chunk()
-        if len(chunk):
-            yield chunk, start
-
     def _ledger_chunks(self, ledger: Ledger) -> Iterator[tuple[_Rows, int]]:
+        self._bind(ledger)
         table = ledger.table
         if self.tallied is not None:
             self.lists = JsonLists(self.tallied, escaped_column(self.tallied.ids), table.get_column("tally"))
         for start in range(0, table.height, CHUNK):
             yield _Rows(ledger, table.slice(start, CHUNK)), start
 
-    def _block(self, chunk: _Chunk | _Rows, start: int, sep: str) -> bytes:
+    def _block(self, chunk: _Rows, start: int, sep: str) -> bytes:
         try:
             lines = self._columnar(chunk, start)
         except (pl.exceptions.PolarsError, UnicodeError):  # text polars cannot hold (a lone surrogate)
@@ -310,16 +234,14 @@ class LineMaker:
             found = finding_v2(self.keys[id(ob.rule)], found)
         return orjson.dumps(found).decode()
 
-    def _python_rows(
-        self, chunk: _Chunk | _Rows, where: list[int], evidence: pl.Series, rejected: pl.Series
-    ) -> list[str]:
+    def _python_rows(self, chunk: _Rows, where: list[int], evidence: pl.Series, rejected: pl.Series) -> list[str]:
         if isinstance(chunk, _Rows):
             chunk.make(where)
         index = pl.Series(where, dtype=pl.Int64)
         lists = zip(evidence.gather(index).to_list(), rejected.gather(index).to_list(), strict=True)
         return [self._python(*chunk[i], *pair) for i, pair in zip(where, lists, strict=True)]
 
-    def _lists(self, chunk: _Chunk | _Rows, start: int, rejected: bool = True) -> tuple[pl.Series, pl.Series]:
+    def _lists(self, chunk: _Rows, start: int, rejected: bool = True) -> tuple[pl.Series, pl.Series]:
         """The chunk's evidence and rejected lists as JSON: from the tally's columns, or from the obligations
         (without `rejected`: the evidence only, the rejected lists empty)."""
         if self.lists is not None:
@@ -337,18 +259,14 @@ class LineMaker:
 
     # -- the columns -----------------------------------------------------------------------------------
 
-    def _columnar(self, chunk: _Chunk | _Rows, start: int) -> pl.Series:
+    def _columnar(self, chunk: _Rows, start: int) -> pl.Series:
         evidence, rejected = self._lists(chunk, start)
         fallback: list[str | None] = [None] * len(chunk)
         where = self._in_python(chunk)
         if where:
             for i, line in zip(where, self._python_rows(chunk, where, evidence, rejected), strict=True):
                 fallback[i] = line
-        frame = (
-            self._frame(chunk, evidence, rejected)
-            if isinstance(chunk, _Chunk)
-            else self._row_frame(chunk, evidence, rejected)
-        )
+        frame = self._row_frame(chunk, evidence, rejected)
         lines = self._render(frame, pl.Series("fallback", fallback, dtype=pl.String))
         missing = lines.is_null().arg_true()
         if missing.len():  # a template this path cannot parse: those findings from Python
@@ -356,13 +274,9 @@ class LineMaker:
             lines = lines.scatter(missing, pl.Series(made, dtype=pl.String))
         return lines
 
-    def _cell_frame(self, chunk: _Chunk | _Rows, start: int) -> pl.DataFrame:
+    def _cell_frame(self, chunk: _Rows, start: int) -> pl.DataFrame:
         evidence, _ = self._lists(chunk, start, rejected=False)
-        frame = (
-            self._frame(chunk, evidence, evidence)
-            if isinstance(chunk, _Chunk)
-            else self._row_frame(chunk, evidence, evidence)
-        )
+        frame = self._row_frame(chunk, evidence, evidence)
         shapes = self._shapes(frame, escaped=False)
         org = frame.get_column("org")
         frame = frame.with_columns(
@@ -437,66 +351,22 @@ class LineMaker:
         python = _cells_frame(made).with_columns(pl.Series(order, rows, dtype=pl.UInt32)).select(keep.columns)
         return pl.concat([keep, python]).sort(order).drop(order)
 
-    def _frame(self, chunk: _Chunk, evidence: pl.Series, rejected: pl.Series) -> pl.DataFrame:
-        """The chunk as columns: the subject's texts (as they read, not escaped), the codes of the rule, decision,
-        organisation, periods and count-independent reason each finding shares with others, the count and the
-        lists."""
-        obs = chunk.obs
-        fields = [list(map(field, obs)) for field in _FIELDS]
-        rules, orgs, periods, windows, counts, unks = fields[len(_NAMES) :]
-        decisions = self.decisions.all(chunk.decisions)
-        na = {i for i, d in enumerate(self.decisions.items) if d.status is Status.not_applicable}
-        static_of = self._static_reason
-        static = [
-            _NONE if not unk and code not in na else static_of(ob, d.status)
-            for ob, d, unk, code in zip(obs, chunk.decisions, unks, decisions, strict=True)
-        ]
-        frame = pl.DataFrame(
-            {
-                **{
-                    name: pl.Series(name, values, dtype=pl.String) for name, values in zip(_NAMES, fields, strict=False)
-                },
-                "rule": pl.Series(self.rules.all(rules), dtype=pl.UInt32),
-                "decision": pl.Series(decisions, dtype=pl.UInt32),
-                "org": pl.Series(self.orgs.all(orgs), dtype=pl.UInt32),
-                "period": pl.Series(self.periods.all(periods), dtype=pl.UInt32),
-                "window": pl.Series(
-                    self.periods.all([w or p for w, p in zip(windows, periods, strict=True)]), dtype=pl.UInt32
-                ),
-                "judged": pl.Series(self.periods.all(windows), dtype=pl.UInt32),
-                "count": pl.Series(counts, dtype=pl.Int64),
-                "static": pl.Series(static, dtype=pl.UInt32),
-                "evidence": evidence,
-                "rejected": rejected,
-            }
-        )
-        self._grow_shared()
-        return frame
-
     def _row_frame(self, chunk: _Rows, evidence: pl.Series, rejected: pl.Series) -> pl.DataFrame:
-        """:meth:`_frame` of a chunk of a ledger's rows: the same columns, from the ledger's (its codes of rules,
-        decisions, organisations and periods turned into this maker's)."""
-        ledger, t = chunk.ledger, chunk.table
-
-        def codes(column: pl.Series, items: Any, mine: _Codes) -> pl.Series:
-            distinct = column.drop_nulls().unique().to_list()
-            mapping = dict(zip(distinct, mine.all([items[c] for c in distinct]), strict=True))
-            mapped: pl.Series = column.replace_strict(mapping, default=None, return_dtype=pl.UInt32)
-            return mapped.fill_null(_NONE)
-
+        """The chunk as columns: the subject's texts (as they read, not escaped), the codes of the rule, decision,
+        organisation and periods (the ledger's: see :meth:`_bind`) and of the count-independent reason each
+        finding shares with others, the count and the lists."""
+        t = chunk.table
         period, window = t.get_column("period"), t.get_column("window")
-        decision = codes(t.get_column("decision"), ledger.decisions, self.decisions)
-        na = [i for i, d in enumerate(self.decisions.items) if d.status is Status.not_applicable]
+        decision = t.get_column("decision")
+        na = [i for i, d in enumerate(self.decisions) if d.status is Status.not_applicable]
         needs = (t.get_column("unk") != "") | decision.is_in(na)
         static = pl.Series([_NONE] * t.height, dtype=pl.UInt32)
         if needs.any():
             where = needs.arg_true()
             keys = t.select("rule", "decision", "na", "unk")[where]
             distinct = keys.unique(maintain_order=True)
-            numbers = [
-                self._static_of(ledger.rules[r], ledger.decisions[d].status, n, u)
-                for r, d, n, u in distinct.iter_rows()
-            ]
+            rules, decisions = self.rules, self.decisions
+            numbers = [self._static_of(rules[r], decisions[d].status, n, u) for r, d, n, u in distinct.iter_rows()]
             found = keys.join(
                 distinct.with_columns(pl.Series("_s", numbers, dtype=pl.UInt32)),
                 on=["rule", "decision", "na", "unk"],
@@ -504,30 +374,27 @@ class LineMaker:
                 maintain_order="left",
             ).get_column("_s")
             static = static.scatter(where, found)
-        frame = pl.DataFrame(
+        return pl.DataFrame(
             {
                 **{name: t.get_column(name) for name in _NAMES},
-                "rule": codes(t.get_column("rule"), ledger.rules, self.rules),
+                "rule": t.get_column("rule").cast(pl.UInt32),
                 "decision": decision,
-                "org": codes(t.get_column("org"), ledger.orgs, self.orgs),
-                "period": codes(period, ledger.periods.items, self.periods),
-                "window": codes(window.fill_null(period), ledger.periods.items, self.periods),
-                "judged": codes(window, ledger.periods.items, self.periods),
+                "org": t.get_column("org"),
+                "period": period,
+                "window": window.fill_null(period),
+                "judged": window.fill_null(_NONE),
                 "count": t.get_column("count"),
                 "static": static,
                 "evidence": evidence,
                 "rejected": rejected,
             }
         )
-        self._grow_shared()
-        return frame
 
-    def _in_python(self, chunk: _Chunk | _Rows) -> list[int]:
-        """The positions of the findings of the chunk made in Python (:meth:`_needs_python`)."""
-        if isinstance(chunk, _Chunk):
-            return [i for i, (ob, d) in enumerate(chunk) if self._needs_python(ob, d)]
+    def _in_python(self, chunk: _Rows) -> list[int]:
+        """The positions of the findings of the chunk made in Python: escalations, waived findings, those with a
+        waiver (expired) and those made undeterminable by rejected rows (their texts name the rows)."""
         ledger, t = chunk.ledger, chunk.table
-        status = pl.Series([d.status.value for d in ledger.decisions], dtype=pl.String).gather(t.get_column("decision"))
+        status = pl.Series([d.status.value for d in self.decisions], dtype=pl.String).gather(t.get_column("decision"))
         escalations = [i for i, rule in ledger.rules.items() if rule.rule.escalate is not None]
         unk, window = t.get_column("unk") != "", t.get_column("window")
         needs = (
@@ -541,21 +408,6 @@ class LineMaker:
             )
         )
         return needs.arg_true().to_list()
-
-    def _needs_python(self, ob: Obligation, d: Decision) -> bool:
-        status = d.status
-        if ob.rule.rule.escalate is not None or ob.waiver is not None or status is Status.waived:
-            return True
-        if status is Status.not_applicable or ob.unk:
-            return False
-        return status is Status.undeterminable or ob.window is None  # taints: their rows' texts
-
-    def _static_reason(self, ob: Obligation, status: Status) -> int:
-        """The number of the reason of a finding whose reason does not depend on its count (not applicable,
-        unknown) in ``self.statics``; :data:`_NONE` for the others."""
-        if status is not Status.not_applicable and not ob.unk:
-            return _NONE
-        return self._static_of(ob.rule, status, ob.na, ob.unk)
 
     def _static_of(self, rule: CompiledRule, status: Status, na: str, unk: str) -> int:
         """The number of the count-free reason of a finding of `rule` with `status`, not applicable because of
@@ -590,29 +442,10 @@ class LineMaker:
             parts.append(b'{"record":' + orjson.dumps(record) + b',"reason":' + reason + b"}")
         return (b"[" + b",".join(parts) + b"]").decode()
 
-    def _grow_shared(self) -> None:
-        """The texts of the organisations and periods first seen in this chunk, added to their columns."""
-        orgs: list[Organisation] = self.orgs.items[self._grown["org"] :]
-        if orgs:
-            self._grow("org_json", [_org_json(o) for o in orgs])
-            self._grow("org_name", [o.name for o in orgs])
-            self._grow("j_org_name", [escaped(o.name) for o in orgs])
-            self._grow("org_id", [o.id for o in orgs])
-            self._grown["org"] += len(orgs)
-        periods: list[Period] = self.periods.items[self._grown["period"] :]
-        self.period_json.extend(orjson.dumps(p.to_dict()).decode() for p in periods)
-        self._grown["period"] += len(periods)
-
-    def _grow(self, name: str, values: list[Any], dtype: Any = pl.String) -> None:
-        """Add the values of the organisations first seen in this chunk to their column."""
-        new = pl.Series(name, values, dtype=dtype)
-        found = self._made.get(name)
-        self._made[name] = new if found is None else found.extend(new)
-
     # -- the shapes: what a finding's texts share with the findings of the same rule, status, window, count --
 
     def _shapes(self, frame: pl.DataFrame, escaped: bool) -> pl.DataFrame:
-        """The shape of each finding of the chunk (`frame`, from :meth:`_frame`): the parts of its line (or, not
+        """The shape of each finding of the chunk (`frame`, from :meth:`_row_frame`): the parts of its line (or, not
         `escaped`, of its cells) that depend only on its rule, decision, period, window, count and count-free
         reason, each made once per run (:meth:`_shape`), as columns in the chunk's order."""
         key = pl.struct(_SHAPE_KEYS)
@@ -658,10 +491,10 @@ class LineMaker:
     def _make_shape(
         self, rule_code: int, decision: int, period_code: int, window_code: int, judged: int, count: int, static: int
     ) -> _Shape:
-        rule: CompiledRule = self.rules.items[rule_code]
+        rule: CompiledRule = self.rules[rule_code]
         spec = rule.rule
-        status: Status = self.decisions.items[decision].status
-        periods: list[Period] = self.periods.items
+        status: Status = self.decisions[decision].status
+        periods: list[Period] = self.periods
         period, window = periods[period_code], periods[window_code]
         expected = _expected_for(rule, "")
         window_range = f"{window.start.isoformat()}..{window.end.isoformat()}"
@@ -729,7 +562,7 @@ class LineMaker:
         found = self.rule_parts.get(code)
         if found is not None:
             return found
-        rule: CompiledRule = self.rules.items[code]
+        rule: CompiledRule = self.rules[code]
         spec = rule.rule
         static_raw = _static_raw(rule)
         expected = _expected_for(rule, "")
@@ -950,6 +783,7 @@ class JsonLists:
         self.texts: dict[tuple[Any, ...], int] = {}  # a reason (rule, why, window, area) -> its number in `made`
         self.made: list[str] = []  # the reasons' texts as JSON
         self.column = pl.Series(dtype=pl.String)  # the same, as a column
+        self.why_codes: pl.Series | None = None  # the code of each why (its first part), by number
         # each tallied obligation's evidence list (null: none), made for the whole run at once: the lists are short
         # (max_evidence ids at most), and a chunk's are then one gather
         self.evidence = pl.Series([None] * len(tallied.keys), dtype=pl.String)
@@ -1005,32 +839,45 @@ class JsonLists:
     def _reasons(self, part: pl.DataFrame, obs: pl.Series) -> pl.Series:
         """The JSON text of each rejected candidate's reason (`part`, the chunk's, with ``pos`` and ``why``): the
         same why under the same rule reads the same, but for the judged window (an ``outside`` why) and the
-        portfolio area (a ``portfolio`` why). The last few thousand texts are kept for reuse."""
+        portfolio area (a ``portfolio`` why). Each distinct (rule, why, window, area) of the chunk is looked up once;
+        the last few thousand texts are kept for reuse."""
         tallied = self.tallied
         if len(self.made) > _REASON_TEXTS:  # most are one person's window: kept for a while, not the whole run
             self.texts, self.made, self.column = {}, [], pl.Series(dtype=pl.String)
-        numbers = obs.gather(part.get_column("pos"))
-        distinct = numbers.unique().sort()
-        width = len(tallied.whys)
-        # (obligation, why) as one number: its obligation's place in `distinct`, then the why
-        keys = distinct.search_sorted(numbers).cast(pl.UInt64) * width + part.get_column("why").cast(pl.UInt64)
-        pairs = keys.unique().sort()
+        if self.why_codes is None:
+            self.why_codes = pl.Series([why[0] for why in tallied.whys], dtype=pl.String)
+        why = part.get_column("why").cast(pl.UInt32)
+        code = self.why_codes.gather(why)
+        about = tallied.about_frame()[obs.gather(part.get_column("pos"))]
+        outside, in_area = code == "outside", (code == "portfolio") & about.get_column("portfolio").is_not_null()
+        keys = pl.DataFrame(
+            {
+                "rule": about.get_column("rule"),
+                "why": why,
+                "window": pl.select(
+                    pl.when(outside).then(about.get_column("window")).otherwise(pl.lit(_NONE, pl.UInt32))
+                ).to_series(),
+                "in_area": in_area,
+                "area": pl.select(
+                    pl.when(in_area).then(about.get_column("portfolio")).otherwise(pl.lit(""))
+                ).to_series(),
+            }
+        )
+        distinct = keys.unique(maintain_order=True)
         texts, made, whys = self.texts, self.made, tallied.whys
-        judged = [tallied.about(i) for i in distinct.to_list()]  # (a chunk's: few)
+        rules, periods = tallied.ledger.rules, tallied.ledger.periods.items
         found, new = [], len(made)
-        for key in pairs.to_list():
-            (rule, judged_window, portfolio), why = judged[key // width], whys[key % width]
-            window = judged_window if why[0] == "outside" else None
-            area = portfolio if why[0] == "portfolio" else None
-            span = (window.start, window.end) if window is not None else None
-            cached = (rule.index, key % width, span, area)
+        for rule_index, why_number, window, has_area, area in distinct.iter_rows():
+            span = None if window == _NONE else (periods[window].start, periods[window].end)
+            cached = (rule_index, why_number, span, area if has_area else None)
             text = texts.get(cached)
             if text is None:
-                reason = _reason_text(rule, why, Period(*span) if span is not None else None, area)
+                reason = _reason_text(rules[rule_index], whys[why_number], Period(*span) if span else None, cached[3])
                 text = texts[cached] = len(made)
                 made.append(orjson.dumps(reason).decode())
             found.append(text)
         if len(made) > new:  # (the texts as a column, extended by the new ones)
             self.column = self.column.extend(pl.Series(made[new:], dtype=pl.String))
-        chosen = pl.Series(found, dtype=pl.UInt32).gather(pairs.search_sorted(keys))
+        numbered = distinct.with_columns(pl.Series("\x00text", found, dtype=pl.UInt32))
+        chosen = keys.join(numbered, on=list(keys.columns), how="left", maintain_order="left").get_column("\x00text")
         return self.column.gather(chosen)

@@ -96,19 +96,18 @@ class Run:
         :func:`rules_engine.findings.rule_table`). Made from columns (:class:`rules_engine.finding_lines.LineMaker`),
         the tally's evidence and rejected candidates read as columns (``self.tallied``) unless already on the
         obligations; the bytes ``orjson.dumps(finding_dict(...))`` gives."""
-        maker = LineMaker(keys if report_format == "v2" else None, self.tallied)
-        if self.ledger is not None:
-            return maker.ledger_blocks(self.ledger, sep)
-        return maker.blocks(lambda: self.decided(filled=False), sep)
+        return LineMaker(keys if report_format == "v2" else None, self.tallied).ledger_blocks(self._ledger(), sep)
 
     def cell_frames(self) -> Iterator[pl.DataFrame]:
         """The findings' CSV and Parquet cells (:data:`rules_engine.render.csv.COLUMNS`, not neutralised), in
         report order, a frame per chunk of findings: the cells ``finding_cells`` gives for their models, made from
-        columns (:meth:`rules_engine.finding_lines.LineMaker.cells`)."""
-        maker = LineMaker(None, self.tallied)
-        if self.ledger is not None:
-            return maker.ledger_cells(self.ledger)
-        return maker.cells(lambda: self.decided(filled=False))
+        columns (:meth:`rules_engine.finding_lines.LineMaker.ledger_cells`)."""
+        return LineMaker(None, self.tallied).ledger_cells(self._ledger())
+
+    def _ledger(self) -> Ledger:
+        if self.ledger is None:  # (a run of workers reads its spool files instead: see workers.ShardedRun)
+            raise RuntimeError("a run of workers holds no ledger")
+        return self.ledger
 
     def close(self) -> None:
         """Release what the run holds outside memory (nothing here; a run of workers has spool files)."""

@@ -289,16 +289,22 @@ class Tallied:
         self.filled = False
         self._about: pl.DataFrame | None = None
 
-    def about(self, i: int) -> tuple[CompiledRule, Period, str | None]:
-        """The rule, judged window and portfolio area of the row of tally number `i` (what its rejected
-        candidates' reasons name)."""
+    def about_frame(self) -> pl.DataFrame:
+        """The rule (index), judged window (code into the ledger's periods) and portfolio area of the tallied rows,
+        by tally number (what their rejected candidates' reasons name)."""
         if self._about is None:  # (once: the tallied rows in tally order)
-            ledger = self.ledger
             order = pl.DataFrame({"key": pl.Series(self.keys, dtype=pl.UInt32)})
             self._about = order.join(
-                ledger.table.select("key", "rule", "window", "portfolio"), on="key", how="left", maintain_order="left"
-            )
-        rule, window, area = self._about.row(i)[1:]
+                self.ledger.table.select("key", "rule", "window", "portfolio"),
+                on="key",
+                how="left",
+                maintain_order="left",
+            ).drop("key")
+        return self._about
+
+    def about(self, i: int) -> tuple[CompiledRule, Period, str | None]:
+        """The rule, judged window and portfolio area of the row of tally number `i`."""
+        rule, window, area = self.about_frame().row(i)
         return self.ledger.rules[rule], self.ledger.periods.items[window], area
 
     def fill(self) -> None:

@@ -185,7 +185,7 @@ _MAYBE_FORMULA = r"^[=+\-@＝＋－＠\s\p{Cc}\p{Cf}\p{Z}]"
 
 def write_csv_frames(frames: Iterable[pl.DataFrame], out: IO[bytes]) -> None:
     """The CSV file of findings given as cells (frames of :data:`COLUMNS`, e.g.
-    :meth:`rules_engine.finding_lines.LineMaker.cells`) to a binary stream: the bytes
+    :meth:`rules_engine.finding_lines.LineMaker.ledger_cells`) to a binary stream: the bytes
     :func:`write_csv_bytes` writes for the same findings; `out` stays open. The rows are written by polars,
     which quotes as the csv module does (a cell with a comma, a quote or a line break) but for an empty text,
     written here as a null so that it stays unquoted."""

@@ -108,7 +108,7 @@ def write_parquet(findings: Iterable[Finding], out: IO[bytes], row_group: int | 
 
 def write_parquet_frames(frames: Iterable[polars.DataFrame], out: IO[bytes], row_group: int | None = None) -> None:
     """Write findings given as cells (frames of :data:`COLUMNS`, e.g.
-    :meth:`rules_engine.finding_lines.LineMaker.cells`) as a Parquet file: the bytes :func:`write_parquet`
+    :meth:`rules_engine.finding_lines.LineMaker.ledger_cells`) as a Parquet file: the bytes :func:`write_parquet`
     writes for the same findings (the same row groups); `out` stays open. Raises :class:`MissingExtra` (before
     writing anything) without pyarrow."""
     pq = _library("pyarrow.parquet", "parquet")
