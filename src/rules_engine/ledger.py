@@ -141,7 +141,7 @@ class Ledger:
         if applicable:
             judged &= (pl.col("na") == "") & (pl.col("unk") == "")
         needed = ("key", "org", "rule", "kind", "sid", "first", "second", "portfolio", "trigger", "period", "window")
-        rows = self.table.filter(judged).select(needed)
+        rows = self.table.lazy().filter(judged).select(needed).collect()  # (only the columns needed are filtered)
         starts = pl.Series([p.start for p in self.periods.items], dtype=pl.Date)
         ends = pl.Series([p.end for p in self.periods.items], dtype=pl.Date)
         org_ids = pl.Series([o.id for o in self.orgs], dtype=pl.String)

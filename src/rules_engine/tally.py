@@ -22,7 +22,7 @@ from .compile import CompiledRule, CompiledRules
 from .ledger import Ledger, Lists
 from .load.columnar import RECORD_FRAME, frame_recs
 from .load.inputs import BadRow, Rec
-from .model.rules import Match, Role
+from .model.rules import Match, Role, SubjectKind
 from .periods import Period
 from .plan import Obligation, RosterIndex, Why, clip_window
 
@@ -377,6 +377,10 @@ class _Tally:
         self.max_evidence = max_evidence
         self.tallied: Tallied | None = None
         self._terms: pl.DataFrame | None = None
+        # the people of the roster as an enumeration: who took part in a chunk's records as one integer per row and
+        # person (:func:`_took_key`), looked up with ``is_in`` (the participants not on the roster are never wanted)
+        self._persons = pl.Enum(list(index.people))
+        self._took = pl.Series(dtype=pl.UInt64)
         # the chunk being tallied: its records (row = position in the chunk), their participants and tags, its
         # obligations (ob = position in the frame), and each of its rows' number in the whole run
         self.records, self.people, self.tags = self.all_records, self.all_people, self.all_tags
@@ -420,6 +424,8 @@ class _Tally:
             self.records = records.filter(mine)
             self.people = self._local(self.all_people.filter(people_codes == number), rows)
             self.tags = self._local(self.all_tags.filter(tag_codes == number), rows)
+            took = _took_key(pl.col("row"), pl.col("person").cast(self._persons, strict=False))
+            self._took = self.people.select(took).to_series().drop_nulls()
             self._chunk()
         self.records, self.people, self.tags = self.all_records, self.all_people, self.all_tags
         self.obs = self.judged.clear()
@@ -538,12 +544,15 @@ class _Tally:
                 tagged = found.filter(pl.col("len") == len(wanted)).get_column("row")
                 part = _flag(part, tagged, "tags_all")
             for ref in dict.fromkeys(match.participants):  # took part: the row and the person in `people`
-                if ref != "secretary":
-                    took_part = self.people.with_columns(pl.lit(True).alias(f"took_{ref}"))
-                    part = part.with_columns(_person(ref).alias("person")).join(
-                        took_part, on=["row", "person"], how="left"
-                    )
-                    part = part.drop("person").with_columns(pl.col(f"took_{ref}").fill_null(False))
+                if ref == "secretary":
+                    continue
+                if ref == "second" and rule.rule.subject is SubjectKind.pair:  # (a pair's candidates were found
+                    part = part.with_columns(took_second=pl.lit(True))  # by its second person among the participants)
+                    continue
+                took = _took_key(pl.col("row"), _person(ref).cast(self._persons, strict=False)).is_in(
+                    self._took.implode()
+                )
+                part = part.with_columns(took.fill_null(False).alias(f"took_{ref}"))
             if flags is not None and (rule.uses_secretary or rule.rule.attendance):
                 part = part.join(flags, on="row", how="left")
             code, first, second = _reasons(rule)
@@ -724,6 +733,11 @@ def _join(keys: pl.DataFrame, records: pl.DataFrame, people: pl.DataFrame, on: l
         )
         found.append(pl.concat([by_person.select(columns), by_area.select(columns)]).unique(["ob", "row"]))
     return pl.concat(found)
+
+
+def _took_key(row: pl.Expr, person: pl.Expr) -> pl.Expr:
+    """A row and a person (of the roster's enumeration; null: not on the roster) as one integer."""
+    return row.cast(pl.UInt64) * (1 << 32) + person.to_physical().cast(pl.UInt64)
 
 
 def _first(rows: pl.DataFrame, n: int) -> pl.DataFrame:

@@ -609,6 +609,7 @@ def _evaluate_share(conn: Connection) -> _Result:
     setup = _take(conn, _SETUP)
     assert isinstance(setup, _Setup)
     roster = setup.roster if isinstance(setup.roster, Roster) else Roster.model_validate_json(setup.roster)
+    setup.roster = b""  # (its JSON: not needed once validated)
     index = RosterIndex(roster)
     tracer = RecordingTracer()  # (the CPU of each stage, added up over the workers by the parent: see _stage_cpu)
     with tracer.stage("plan"):
