@@ -214,11 +214,14 @@ documents = st.recursive(
 )
 
 
+COMPOSERS = [None, yamlfast.PurePython]  # libyaml's (where PyYAML has it), and PyYAML's own
+
+
 @settings(max_examples=300, deadline=None)
-@given(documents, st.booleans())
-def test_yaml_data_is_what_pyyamls_safe_loader_makes(data, flow) -> None:
+@given(documents, st.booleans(), st.sampled_from(COMPOSERS))
+def test_yaml_data_is_what_pyyamls_safe_loader_makes(data, flow, composer) -> None:
     text = yaml.safe_dump(data, allow_unicode=True, default_flow_style=flow)
-    assert yamlfast.load(text) == yaml.safe_load(text)
+    assert yamlfast.load(text, composer) == yaml.safe_load(text)
 
 
 @pytest.mark.parametrize(
@@ -232,13 +235,15 @@ def test_yaml_data_is_what_pyyamls_safe_loader_makes(data, flow) -> None:
         "# only a comment\n",
     ],
 )
-def test_plain_yaml_scalars_are_resolved_as_pyyaml_does(text: str) -> None:
-    assert yamlfast.load(text) == yaml.safe_load(text)
+@pytest.mark.parametrize("composer", COMPOSERS)
+def test_plain_yaml_scalars_are_resolved_as_pyyaml_does(text: str, composer) -> None:
+    assert yamlfast.load(text, composer) == yaml.safe_load(text)
 
 
-def test_an_alias_is_one_object_and_not_expanded() -> None:
+@pytest.mark.parametrize("composer", COMPOSERS)
+def test_an_alias_is_one_object_and_not_expanded(composer) -> None:
     text = "a: &x [1, {b: 2}]\nc: *x\nd: [*x, *x]\n"
-    data = yamlfast.load(text)
+    data = yamlfast.load(text, composer)
     assert data == yaml.safe_load(text)
     assert data["a"] is data["c"] is data["d"][0] is data["d"][1]
 
@@ -261,9 +266,10 @@ def test_an_alias_is_one_object_and_not_expanded() -> None:
     ],
     ids=["binary", "set", "omap", "python", "tag", "merge", "duplicate", "complex", "self", "deep", "date", "syntax"],
 )
-def test_yaml_the_careful_loader_must_locate_is_refused(text: str) -> None:
+@pytest.mark.parametrize("composer", COMPOSERS)
+def test_yaml_the_careful_loader_must_locate_is_refused(text: str, composer) -> None:
     with pytest.raises(yamlfast.Refused):
-        yamlfast.load(text)
+        yamlfast.load(text, composer)
 
 
 def test_a_roster_refused_by_the_fast_reader_is_located_by_the_careful_one(tmp_path) -> None:

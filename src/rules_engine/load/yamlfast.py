@@ -1,5 +1,5 @@
-"""The fast way to read a clean YAML data file (a roster): libyaml composes the nodes, and a small builder turns
-them into plain data, refusing whatever the position-keeping loader of :mod:`rules_engine.load.yamlpos` would
+"""The fast way to read a clean YAML data file (a roster): libyaml composes the nodes (PyYAML's own parser where
+PyYAML was built without it), and a small builder turns them into plain data, refusing whatever the position-keeping loader of :mod:`rules_engine.load.yamlpos` would
 refuse or has to locate. A refusal is not an error: the caller reads the text again with that loader, which says
 what is wrong and where.
 
@@ -19,8 +19,12 @@ from collections.abc import Callable
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
 from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from .yamlpos import MAX_DEPTH
 
@@ -37,49 +41,69 @@ _SCALARS: dict[str, Callable[[Any, ScalarNode], Any]] = {
 _CACHED = 100_000  # distinct plain scalars whose tag is remembered (ids and names are mostly distinct)
 
 _resolve: Callable[..., str] = Resolver.resolve
-_Parser: Any = getattr(yaml, "CParser", None) or getattr(getattr(yaml, "cyaml", None), "CParser", None)
 
 
 class Refused(Exception):
     """The text is not one this reader makes data of: read it with the position-keeping loader."""
 
 
-if _Parser is not None:
+class _Remembering(Resolver):
+    """PyYAML's resolver (which tries up to four patterns per plain scalar), remembering each text's tag."""
 
-    class _Composer(_Parser, Resolver):  # type: ignore[misc]
-        """libyaml's composer with a remembering resolver (PyYAML's tries up to four patterns per scalar)."""
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: dict[str, str] = {}
+        self.paths = bool(self.yaml_path_resolvers)  # (none, unless an application added some to PyYAML)
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode and not self.paths:
+            if not implicit[0]:  # quoted: text
+                return _STR
+            tag = self.tags.get(value)
+            if tag is None:
+                tag = _resolve(self, kind, value, implicit)
+                if len(self.tags) < _CACHED:
+                    self.tags[value] = tag
+            return tag
+        return _resolve(self, kind, value, implicit)
+
+
+class PurePython(Reader, Scanner, Parser, Composer, _Remembering):
+    """PyYAML's own parser and composer (the same nodes as libyaml's, slower): used where libyaml is missing."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        _Remembering.__init__(self)
+
+
+try:
+    from yaml._yaml import CParser
+
+    class _LibYAML(CParser, _Remembering):
+        """libyaml's parser and composer."""
 
         def __init__(self, stream: str) -> None:
-            _Parser.__init__(self, stream)
-            Resolver.__init__(self)
-            self.tags: dict[str, str] = {}
-            self.paths = bool(self.yaml_path_resolvers)  # (none, unless an application added some to PyYAML)
+            CParser.__init__(self, stream)
+            _Remembering.__init__(self)
 
-        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-            if kind is ScalarNode and not self.paths:
-                if not implicit[0]:  # quoted: text
-                    return _STR
-                tag = self.tags.get(value)
-                if tag is None:
-                    tag = _resolve(self, kind, value, implicit)
-                    if len(self.tags) < _CACHED:
-                        self.tags[value] = tag
-                return tag
-            return _resolve(self, kind, value, implicit)
+    _COMPOSER: type[Any] = _LibYAML
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _COMPOSER = PurePython
 
 
-def load(text: str) -> Any:
-    """The data of a YAML document, or :class:`Refused` (also for text libyaml cannot parse, and when libyaml
-    is not installed)."""
-    if _Parser is None:
-        raise Refused
-    composer = _Composer(text)
+def load(text: str, composer: type[Any] | None = None) -> Any:
+    """The data of a YAML document, or :class:`Refused` (also for text the parser cannot parse). `composer`:
+    :class:`PurePython` to use PyYAML's own parser (without it, libyaml's where PyYAML has it)."""
+    loader = (composer or _COMPOSER)(text)
     try:
-        node = composer.get_single_node()
+        node = loader.get_single_node()
     except yaml.YAMLError:
         raise Refused from None
     finally:
-        composer.dispose()
+        loader.dispose()
     return None if node is None else _Builder().data(node, 0)
 
 
