@@ -1,7 +1,7 @@
 """The fast way to read a clean YAML data file (a roster): libyaml composes the nodes (PyYAML's own parser where
-PyYAML was built without it), and a small builder turns them into plain data, refusing whatever the position-keeping loader of :mod:`rules_engine.load.yamlpos` would
-refuse or has to locate. A refusal is not an error: the caller reads the text again with that loader, which says
-what is wrong and where.
+PyYAML was built without it), and a small builder turns them into plain data, refusing whatever the
+position-keeping loader of :mod:`rules_engine.load.yamlpos` would refuse or has to locate. A refusal is not an
+error: the caller reads the text again with that loader, which says what is wrong and where.
 
 Same safety as :func:`rules_engine.load.yamlpos.load_yaml`: only the safe scalar tags (no tag that builds an
 object, no ``!!binary``, ``!!set``, ``!!omap``), no merge keys, no complex or duplicate keys, nesting up to
