@@ -34,7 +34,7 @@ from rules_engine.load.inputs import read_roster
 from rules_engine.model.roster import Roster
 from rules_engine.plan import RosterIndex
 from rules_engine.render.frames import write_parquet
-from rules_engine.workers import AUTO_MIN_ORGANISATIONS, copy_file, roster_part, split, worker_count
+from rules_engine.workers import AUTO_MIN_ORGANISATIONS, copy_file, roster_part, roster_parts, split, worker_count
 
 from . import worker_faults
 from .conftest import EXAMPLE, ROOT, RULES
@@ -340,6 +340,10 @@ def test_each_worker_gets_the_holders_of_its_organisations_as_the_whole_roster_h
             for org in share:
                 assert mine.holders.get(org) == whole.holders.get(org)
             assert len(mine.people) < len(whole.people)
+        shares = split(whole, n)  # all at once: the people sorted out in one pass, the same parts
+        for share, part in zip(shares, roster_parts(roster, shares), strict=True):
+            held = [p for p in roster.people if any(post.org in share for post in p.posts)]
+            assert Roster.model_validate_json(part) == roster.model_copy(update={"people": held})
     odd = roster.model_copy(update={"people": [roster.people[0].model_copy(update={"name": "\ud800"})]})
     assert roster_part(odd, {roster.people[0].posts[0].org}) == odd  # JSON cannot hold it: the models
 

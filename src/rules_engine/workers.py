@@ -68,7 +68,7 @@ from .ledger import Ledger
 from .load.inputs import BadRow, Rec, RosterResult
 from .load.waivers import LoadedWaiver, load_waivers
 from .model.findings import Finding, Status
-from .model.roster import Roster
+from .model.roster import Organisation, Person, Roster
 from .periods import Period
 from .pipeline import Run, _account_counts, conclude, unused_waivers
 from .plan import RosterIndex, plan_table
@@ -164,8 +164,7 @@ def prepare_sharded(
         spools = [pool.folder / f"{i}.json" for i in range(len(shares))]
         with tracer.stage("start") as stage:  # the setups written first: a worker finds its own when it is up
             setups = []
-            for share, spool in zip(shares, spools, strict=True):
-                part = roster_part(roster.roster, set(share))
+            for share, spool, part in zip(shares, spools, roster_parts(roster.roster, shares), strict=True):
                 setup = _Setup(compiled, part, period, day, loaded, max_evidence, share, shape, str(spool))
                 setups.append(pool.write(_SETUP, setup))
             started = pool.start(len(shares))
@@ -218,15 +217,31 @@ def roster_part(roster: Roster, orgs: Collection[str]) -> bytes | Roster:
     the people holding a post in one of `orgs` (whole, in roster order: the same holders, in the same order, for
     each of its organisations). As JSON (validated back to the same models in the worker, in Rust), or as the
     models when JSON cannot hold its text (a lone surrogate)."""
-    people = [p for p in roster.people if any(post.org in orgs for post in p.posts)]
-    part = roster.model_copy(update={"people": people})
+    return roster_parts(roster, [orgs])[0]
+
+
+def roster_parts(roster: Roster, shares: Sequence[Collection[str]]) -> list[bytes | Roster]:
+    """:func:`roster_part` of each share, the people sorted out in one pass and the organisations written once."""
+    share_of = {org: i for i, share in enumerate(shares) for org in share}
+    people: list[list[Person]] = [[] for _ in shares]
+    for person in roster.people:
+        posts = person.posts
+        if len(posts) == 1:  # (most people)
+            i = share_of.get(posts[0].org)
+            if i is not None:
+                people[i].append(person)
+        else:
+            for i in sorted({share_of[post.org] for post in posts if post.org in share_of}):
+                people[i].append(person)
     try:
-        return _ROSTER_JSON.dump_json(part)
+        orgs = _ORGANISATIONS_JSON.dump_json(roster.organisations)
+        return [b'{"organisations":' + orgs + b',"people":' + _PEOPLE_JSON.dump_json(part) + b"}" for part in people]
     except (PydanticSerializationError, ValueError):
-        return part
+        return [roster.model_copy(update={"people": part}) for part in people]
 
 
-_ROSTER_JSON: TypeAdapter[Roster] = TypeAdapter(Roster)
+_ORGANISATIONS_JSON: TypeAdapter[list[Organisation]] = TypeAdapter(list[Organisation])
+_PEOPLE_JSON: TypeAdapter[list[Person]] = TypeAdapter(list[Person])
 
 
 class ShardedRun(Run):

@@ -30,8 +30,7 @@ from typing import Any
 
 import charset_normalizer
 import orjson
-import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from .. import texts
 from ..errors import InputError, Location, Problem, did_you_mean
@@ -41,6 +40,7 @@ from ..model.refusal import keyed
 from ..model.roster import Organisation, Person, Post, Roster
 from ..model.vocab import RECORD_COLUMNS, RECORD_FIELDS, column_table
 from ..texts import Arg
+from . import yamlfast
 from .yamlpos import Document, load_yaml
 
 #: Text tables of records and the delimiter each is expected to use (the delimiter is sniffed from the header).
@@ -699,28 +699,13 @@ class RosterResult:
         return self.read - self.rejected_units
 
 
-class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """The C parser with safe constructors, refusing duplicate keys (the slow path then locates them)."""
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                if key in seen:
-                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-                seen.add(key)
-            except TypeError:  # an unhashable key: let the slow path say what is wrong
-                raise yaml.constructor.ConstructorError(None, None, "complex key", key_node.start_mark) from None
-        return super().construct_mapping(node, deep)
-
-
 def read_roster(path: str | Path) -> RosterResult:
     """Read a roster YAML or JSON file. Each organisation and post is validated on its own: a bad entry
     is rejected with its line and the rest is used.
 
-    The file is parsed with the fast (C) safe loader first; positions are only computed, with the
-    position-keeping loader, when there is something to locate or the fast loader refused the text."""
+    The file is parsed fast first (orjson; libyaml with :mod:`~rules_engine.load.yamlfast`) and validated
+    list by list; positions are only computed, with the position-keeping loader, when there is something to
+    locate or the fast reader refused the text."""
     p = Path(path)
     if not p.is_file():
         raise InputError.of("input.roster.not_found", path=str(path))
@@ -732,11 +717,8 @@ def read_roster(path: str | Path) -> RosterResult:
     raw = p.read_bytes()
     data: Any = None
     try:
-        if p.suffix.lower() == ".json":
-            data = orjson.loads(raw)
-        else:
-            data = yaml.load(raw.decode("utf-8-sig"), Loader=_FastLoader)
-    except (orjson.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError):
+        data = orjson.loads(raw) if p.suffix.lower() == ".json" else yamlfast.load(raw.decode("utf-8-sig"))
+    except (orjson.JSONDecodeError, yamlfast.Refused, UnicodeDecodeError):
         data = None
     if isinstance(data, dict):
         result = roster_from_data(data, name)
@@ -757,7 +739,21 @@ def roster_from_data(
     data: Mapping[str, Any], source: str = "<roster>", doc: Document | None = None, rejected: list[BadRow] | None = None
 ) -> RosterResult:
     """Validate a roster entry by entry. Rejected: invalid entries, duplicate ids, posts in unknown
-    organisations, posts of one person in one organisation whose terms overlap."""
+    organisations, posts of one person in one organisation whose terms overlap.
+
+    A roster with nothing to reject (the common case) is validated a whole list at a time
+    (:func:`_whole_roster`); any other, entry by entry, as the rejections need."""
+    if not rejected:
+        whole = _whole_roster(data, source)
+        if whole is not None:
+            return whole
+    return _roster_entries(data, source, doc, rejected)
+
+
+def _roster_entries(
+    data: Mapping[str, Any], source: str, doc: Document | None = None, rejected: list[BadRow] | None = None
+) -> RosterResult:
+    """:func:`roster_from_data` entry by entry, each rejection located in `doc`."""
     problems = list(rejected or [])
     rejected_units = 0
     read = 0
@@ -851,6 +847,56 @@ def roster_from_data(
                 )
             )
     return RosterResult(Roster(organisations=orgs, people=people), problems, read, source, rejected_units)
+
+
+_ORGANISATIONS: TypeAdapter[list[Organisation]] = TypeAdapter(list[Organisation])
+_PEOPLE: TypeAdapter[list[Person]] = TypeAdapter(list[Person])
+
+
+def _whole_roster(data: Mapping[str, Any], source: str) -> RosterResult | None:
+    """The roster and its account when every entry is valid, each list validated at once (in pydantic's core:
+    the same models and checks as entry by entry, without a call per entry); None when anything would be
+    rejected, or the data has a shape the entry-by-entry path treats on its own: that path then says what and
+    where. Either way the same roster and account."""
+    if not data.keys() <= {"organisations", "people"}:
+        return None
+    raw_orgs, raw_people = data.get("organisations") or [], data.get("people") or []
+    if type(raw_orgs) is not list or type(raw_people) is not list:
+        return None
+    read = len(raw_orgs)
+    without: dict[int, dict[str, Any]] = {}  # people without posts: given an empty list, as entry by entry
+    for i, item in enumerate(raw_people):
+        if type(item) is not dict:
+            return None
+        posts = item.get("posts")
+        if posts is None:
+            without[i] = {**item, "posts": []}
+            read += 1
+        elif type(posts) is list:
+            read += max(1, len(posts))
+        else:
+            return None
+    if without:
+        raw_people = [without.get(i, item) for i, item in enumerate(raw_people)]
+    try:
+        orgs = _ORGANISATIONS.validate_python(raw_orgs)
+        people = _PEOPLE.validate_python(raw_people)
+    except ValidationError:
+        return None
+    org_ids = {org.id for org in orgs}
+    if len(org_ids) != len(orgs) or any(org.parent and org.parent not in org_ids for org in orgs):
+        return None
+    if len({person.id for person in people}) != len(people):
+        return None
+    for person in people:
+        posts = person.posts
+        for j, post in enumerate(posts):
+            if post.org not in org_ids:
+                return None
+            if j and any(q.org == post.org and _overlap(q, post) for q in posts[:j]):
+                return None
+    # (the checks of Roster's own validator are the ones above)
+    return RosterResult(Roster.model_construct(organisations=orgs, people=people), [], read, source, 0)
 
 
 def _overlap(a: Post, b: Post) -> bool:
