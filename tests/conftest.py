@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .postgres import fresh_store, postgresql, postgresql_url  # noqa: F401  (the findings store's tests)
+from rules_engine import Report, evaluate, history, load_rules
+
+from .postgres import StoreTemplates, copied_store, fresh_store, postgresql, postgresql_url  # noqa: F401  (the findings store's tests)
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
@@ -102,3 +106,53 @@ def rec(
         "participants": participants or [],
         **extra,
     }
+
+
+# -- the findings store with two runs of the example recorded (July, then January): the reports evaluated once per
+# module, the store recorded once per module and copied for each test (test_history, test_rectify)
+
+WAIVERS = str(EXAMPLE / "waivers.yaml")
+
+
+def _report(period: str, as_of: str) -> Report:
+    return evaluate(
+        load_rules(RULES),
+        EXAMPLE / "roster.yaml",
+        EXAMPLE / "records.jsonl",
+        period=period,
+        as_of=as_of,
+        waivers=[WAIVERS],
+    )
+
+
+@pytest.fixture(scope="module")
+def july() -> Report:
+    return _report("2024", "2024-07-15")
+
+
+@pytest.fixture(scope="module")
+def january() -> Report:
+    return _report("2024", "2025-01-15")
+
+
+def _clock(day: str) -> history.core.Clock:
+    return lambda: dt.datetime.fromisoformat(f"{day}T09:00:00+08:00")
+
+
+@pytest.fixture(scope="module")
+def two_runs(july: Report, january: Report, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreTemplates]:
+    def fill(store: str) -> None:
+        history.record(july, store, recorded_by="督查室", clock=_clock("2024-07-16"))
+        history.record(january, store, recorded_by="督查室", clock=_clock("2025-01-16"))
+
+    templates = StoreTemplates(fill, tmp_path_factory.mktemp("two-runs"))
+    yield templates
+    templates.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, two_runs: StoreTemplates, tmp_path: Path) -> Iterator[str]:
+    """A store (a SQLite file, or a PostgreSQL database when a server can be had) with two runs: July, January
+    (recorded once per module, a copy for each test)."""
+    with copied_store(request, two_runs, tmp_path) as store:
+        yield store

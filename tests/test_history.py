@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import os
 import signal
@@ -17,59 +16,13 @@ from typing import Any
 
 import pytest
 
-from rules_engine import Finding, Report, Status, evaluate, history, load_rules, read_report, render_json
+from rules_engine import Finding, Report, Status, history, read_report, render_json
 from rules_engine.cli import main
 
-from .conftest import EXAMPLE, RULES
-from .postgres import StoreTemplates, copied_store
+from .conftest import EXAMPLE, RULES, WAIVERS, _clock, _report
 
-WAIVERS = str(EXAMPLE / "waivers.yaml")
 CLI_INPUTS = [str(EXAMPLE / "roster.yaml"), str(EXAMPLE / "records.jsonl"), "--rules", str(RULES), "--waivers", WAIVERS]
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-
-
-def _report(period: str, as_of: str) -> Report:
-    return evaluate(
-        load_rules(RULES),
-        EXAMPLE / "roster.yaml",
-        EXAMPLE / "records.jsonl",
-        period=period,
-        as_of=as_of,
-        waivers=[WAIVERS],
-    )
-
-
-@pytest.fixture(scope="module")
-def july() -> Report:
-    return _report("2024", "2024-07-15")
-
-
-@pytest.fixture(scope="module")
-def january() -> Report:
-    return _report("2024", "2025-01-15")
-
-
-def _clock(day: str) -> history.core.Clock:
-    return lambda: dt.datetime.fromisoformat(f"{day}T09:00:00+08:00")
-
-
-@pytest.fixture(scope="module")
-def two_runs(july: Report, january: Report, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreTemplates]:
-    def fill(store: str) -> None:
-        history.record(july, store, recorded_by="督查室", clock=_clock("2024-07-16"))
-        history.record(january, store, recorded_by="督查室", clock=_clock("2025-01-16"))
-
-    templates = StoreTemplates(fill, tmp_path_factory.mktemp("two-runs"))
-    yield templates
-    templates.drop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, two_runs: StoreTemplates, tmp_path: Path) -> Iterator[str]:
-    """A store (a SQLite file, or a PostgreSQL database when a server can be had) with two runs: July, January
-    (recorded once per module, a copy for each test)."""
-    with copied_store(request, two_runs, tmp_path) as store:
-        yield store
 
 
 def sql(db: str | Path, statement: str) -> list[tuple[Any, ...]]:

@@ -20,21 +20,11 @@ from rules_engine import Report, history
 from rules_engine.cli import main
 from rules_engine.identity import detail
 
-from .postgres import StoreTemplates, copied_store
-from .test_history import ENV, _clock, _report, sql
+from .conftest import _clock, _report
+from .test_history import ENV, sql
 
 # twn-liuhe held no dedicated meeting in 2024-H2: violated as of 2025-01-15 (pending in July)
 RULE, ORG, WINDOW = "ZZ-DW-01", "twn-liuhe", "2024-H2"
-
-
-@pytest.fixture(scope="module")
-def july() -> Report:
-    return _report("2024", "2024-07-15")
-
-
-@pytest.fixture(scope="module")
-def january() -> Report:
-    return _report("2024", "2025-01-15")
 
 
 @pytest.fixture(autouse=True)
@@ -42,25 +32,6 @@ def _no_env_db(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("RULES_ENGINE_DB", raising=False)
     monkeypatch.delenv("RULES_ENGINE_RECORDED_BY", raising=False)
     yield
-
-
-@pytest.fixture(scope="module")
-def two_runs(july: Report, january: Report, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreTemplates]:
-    def fill(store: str) -> None:
-        history.record(july, store, recorded_by="督查室", clock=_clock("2024-07-16"))
-        history.record(january, store, recorded_by="督查室", clock=_clock("2025-01-16"))
-
-    templates = StoreTemplates(fill, tmp_path_factory.mktemp("two-runs"))
-    yield templates
-    templates.drop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, two_runs: StoreTemplates, tmp_path: Path) -> Iterator[str]:
-    """A store (a SQLite file, or a PostgreSQL database when a server can be had) with two runs: July, January
-    (recorded once per module, a copy for each test)."""
-    with copied_store(request, two_runs, tmp_path) as store:
-        yield store
 
 
 def _entry(db: str, run: int, rule: str = RULE, subject: str = ORG, window: str = WINDOW) -> history.Entry:
