@@ -14,9 +14,11 @@ escaped once per organisation): a message is its shape's slots filled with those
 character, so joining escaped pieces equals escaping the joined text; no regular expression scans the long texts.
 
 The lines are the bytes ``orjson.dumps(finding_dict(...))`` gives (v1) or its v2 layout (``finding_v2``); the
-CSV and Parquet cells (:meth:`LineMaker.cells`) are the same shapes' texts as they read. Findings this path does
-not cover (escalations, waivers, taints, templates it cannot parse) are made by :func:`finding_dict` in the same
-chunk, in place; a chunk whose columns cannot be built at all (text JSON cannot carry) falls back whole.
+CSV and Parquet cells (:meth:`LineMaker.cells`) are the same shapes' texts as they read. An escalation's reason is
+its shape's too (its rule, status and count), and its evidence (the labels of the lower findings it read) a column
+of the ledger. Findings this path does not cover (waivers, taints, templates it cannot parse; escalations given as
+objects rather than a ledger's rows) are made by :func:`finding_dict` in the same chunk, in place; a chunk whose
+columns cannot be built at all (text JSON cannot carry) falls back whole.
 tests/test_finding_lines.py compares both paths.
 """
 
@@ -31,7 +33,7 @@ import orjson
 import polars as pl
 
 from .compile import CompiledRule, Decision
-from .findings import _DEFAULT_MESSAGES, _expected_for, _reason_text, _static_raw, finding_dict
+from .findings import _DEFAULT_MESSAGES, _expected_for, _reason_text, _static_raw, escalation_reason, finding_dict
 from .ledger import Ledger
 from .model.findings import Status
 from .model.layout import finding_v2
@@ -322,11 +324,16 @@ class LineMaker:
     def _lists(self, chunk: _Chunk | _Rows, start: int, rejected: bool = True) -> tuple[pl.Series, pl.Series]:
         """The chunk's evidence and rejected lists as JSON: from the tally's columns, or from the obligations
         (without `rejected`: the evidence only, the rejected lists empty)."""
-        if self.lists is not None:
+        if isinstance(chunk, _Rows):  # (an escalation's evidence is a column of the ledger: the labels it read)
+            listed = chunk.table.get_column("evidence")
+            if self.lists is not None:
+                evidence, rejects = self.lists.chunk(start, start + len(chunk), rejected)
+                return listed.fill_null(evidence).alias("evidence"), rejects
+            if self.tallied is None:  # (no records)
+                empty = pl.Series(["[]"] * len(chunk), dtype=pl.String)
+                return listed.fill_null("[]").alias("evidence"), empty
+        elif self.lists is not None:
             return self.lists.chunk(start, start + len(chunk), rejected)
-        if isinstance(chunk, _Rows) and self.tallied is None:  # (no records: lists only on escalations' objects)
-            empty = pl.Series(["[]"] * len(chunk), dtype=pl.String)
-            return empty, empty
         obs = chunk.obs
         evidence = pl.Series(
             [orjson.dumps(ob.evidence).decode() if ob.evidence else "[]" for ob in obs], dtype=pl.String
@@ -523,7 +530,8 @@ class LineMaker:
         return frame
 
     def _in_python(self, chunk: _Chunk | _Rows) -> list[int]:
-        """The positions of the findings of the chunk made in Python (:meth:`_needs_python`)."""
+        """The positions of the findings of the chunk made in Python (:meth:`_needs_python`; of a ledger's rows,
+        escalations are made from columns but when waived or covered by a waiver)."""
         if isinstance(chunk, _Chunk):
             return [i for i, (ob, d) in enumerate(chunk) if self._needs_python(ob, d)]
         ledger, t = chunk.ledger, chunk.table
@@ -531,11 +539,11 @@ class LineMaker:
         escalations = [i for i, rule in ledger.rules.items() if rule.rule.escalate is not None]
         unk, window = t.get_column("unk") != "", t.get_column("window")
         needs = (
-            t.get_column("rule").is_in(escalations)
-            | t.get_column("waiver").is_not_null()
+            t.get_column("waiver").is_not_null()
             | (status == Status.waived.value)
             | (
-                (status != Status.not_applicable.value)
+                ~t.get_column("rule").is_in(escalations)
+                & (status != Status.not_applicable.value)
                 & ~unk
                 & ((status == Status.undeterminable.value) | window.is_null())
             )
@@ -665,10 +673,13 @@ class LineMaker:
         period, window = periods[period_code], periods[window_code]
         expected = _expected_for(rule, "")
         window_range = f"{window.start.isoformat()}..{window.end.isoformat()}"
-        actual_zh, actual_en = f"{count}次", str(count)
+        actual_zh, actual_en = f"{count}次" if spec.escalate is None else str(count), str(count)
         reason: tuple[str, str] | None = None
         if static != _NONE:
             reason = self.statics[static]
+        elif spec.escalate is not None:
+            found = escalation_reason(rule, count, status)
+            reason = (found["zh"], found["en"])
         elif judged != _NONE:
             w = periods[judged]
             span = f"{w.start.isoformat()}..{w.end.isoformat()}"
