@@ -26,7 +26,7 @@ from .ledger import Ledger
 from .model.findings import Status
 from .model.rules import Role, SubjectKind, share_fraction
 from .periods import Period
-from .plan import PLAN_SCHEMA, RosterIndex, _holders, clip_window
+from .plan import PLAN_SCHEMA, RosterIndex, clip_window
 
 
 def layers(compiled: CompiledRules) -> list[list[CompiledRule]]:
@@ -238,9 +238,26 @@ def _subjects(
 
 
 def _posts(ledger: Ledger, index: RosterIndex, period: Period, codes: Sequence[int]) -> pl.DataFrame:
-    """The posts (:func:`rules_engine.plan._holders`) of the organisations numbered `codes` that overlap `period`."""
-    posts, _areas = _holders(ledger.orgs, index, codes)
-    return posts.filter((pl.col("start") <= period.end) & (pl.col("end").is_null() | (pl.col("end") >= period.start)))
+    """The posts of the organisations numbered `codes` that overlap `period`: ``org``, ``h`` (the post's place in
+    its organisation's holder order: post start, then person), ``person``, ``pname``, ``role``."""
+    orgs, holders = ledger.orgs, index.holders
+    start, end = period.start, period.end
+    posts = [
+        (code, h, holder)
+        for code in codes
+        for h, holder in enumerate(holders.get(orgs[code].id, ()))
+        if holder.post.start <= end and (holder.post.end is None or holder.post.end >= start)
+    ]
+    return pl.DataFrame(
+        {
+            "org": [p[0] for p in posts],
+            "h": [p[1] for p in posts],
+            "person": [p[2].person.id for p in posts],
+            "pname": [p[2].person.name for p in posts],
+            "role": [p[2].post.role.value for p in posts],
+        },
+        schema={"org": pl.UInt32, "h": pl.UInt32, "person": pl.String, "pname": pl.String, "role": pl.String},
+    )
 
 
 def _lower(specs: Sequence[_Spec], ledger: Ledger) -> pl.DataFrame:
