@@ -9,8 +9,18 @@ aggregates, and a fact may only be compared with constants (never with another f
 counted is counted here: distinct findings, areas, rules or people with a counted status (and with pending
 or undeterminable ones counted too), the secretary's findings among them, and for a ``raise_share`` how many
 more people the share of the team needs. The engine compares these with the rule's thresholds and takes the
-status (raised, pending, undeterminable, not raised; waived). Escalation rules may read other escalation
+status (raised, pending, undeterminable, not raised; waived); each distinct fact row is decided once
+(:func:`rules_engine.ledger.decide_rows` of :func:`fact_frame`). Escalation rules may read other escalation
 rules; they are evaluated layer by layer, and cycles are refused when the rules are loaded.
+
+The counting is columns (polars) over the ledger's decided rows: group-bys per organisation, or per organisation
+and person, of the lower findings a rule reads; no object per lower finding or per subject. The layer's
+obligations are rows (:data:`RAISED_SCHEMA`) the ledger adds as they are (:meth:`rules_engine.ledger.Ledger.add_rows`),
+their evidence (the labels of the lower findings counted, JSON) a column the finding writer reads. Python is left
+where the work is per organisation and rule, not per finding: which variant of a rule governs an organisation,
+and whether it is retired there or covers its kind (as the plan decides it), and a pass over the holders of the
+organisations with a person rule or a share of the team. tests/escalation_reference.py keeps the object code this
+replaced; tests/test_escalation_columns.py compares the two.
 """
 
 from __future__ import annotations
