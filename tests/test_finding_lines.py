@@ -18,6 +18,7 @@ from rules_engine import Finding, evaluate, evaluate_to, load_rules, render_csv,
 from rules_engine.compile import compile_rules
 from rules_engine.finding_lines import LineMaker
 from rules_engine.findings import finding_dict, rule_table
+from rules_engine.model.findings import Status
 from rules_engine.model.layout import finding_v2
 from rules_engine.pipeline import prepare
 from rules_engine.render.csv import COLUMNS, dict_cells, finding_cells, neutralise, write_csv_frames
@@ -307,3 +308,68 @@ def test_messages_of_every_placeholder_and_escape_are_those_of_the_in_memory_rep
         out = tmp_path / f"report.{format}"
         evaluate_to(out, rules, roster, records, period="2024", as_of=as_of, format=format)
         assert out.read_bytes() == expected, format
+
+
+ESCALATION_WAIVERS = """\
+waivers:
+  - id: T-ESC-1
+    rule: ZZ-ESC-01
+    org: county
+    subject: p002
+    from: 2024-01-01
+    to: 2024-12-31
+    justification: 测试 test
+    approved_by: 测试 test
+    approved_on: 2024-06-01
+    expires: 2025-06-30
+  - id: T-ESC-2
+    rule: ZZ-ESC-01
+    org: edu-pg
+    from: 2024-01-01
+    to: 2024-12-31
+    justification: 已失效 expired
+    approved_by: 测试 test
+    approved_on: 2024-06-01
+    expires: 2024-12-31
+"""
+
+
+def test_escalations_of_every_status_written_from_the_ledger_are_those_of_finding_dict(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Escalation findings are written from the ledger's columns, their evidence a column: of every status an
+    escalation can take (the example's escalations given each decision of their rule's table in turn; some covered
+    by a waiver, one expired), their JSON lines (v1, v2) and cells are those finding_dict gives; only the waived and
+    those covered by a waiver are made in Python."""
+    monkeypatch.setattr("rules_engine.finding_lines.CHUNK", 97)
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(ESCALATION_WAIVERS, encoding="utf-8")
+    run = prepare(RULES, EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", "2024", "2025-01-15", None, 3, [waivers])
+    ledger = run.ledger
+    assert ledger is not None
+    escalations = {r.index for r in run.compiled.rules if r.rule.escalate is not None}
+    choices = {r: [d for d in run.compiled.decisions if d.rule_index in (None, r)] for r in escalations}
+    decided = []
+    for i, (rule, code) in enumerate(ledger.table.select("rule", "decision").iter_rows()):
+        decided.append(choices[rule][i % len(choices[rule])] if rule in escalations else ledger.decisions[code])
+    ledger.set_decisions(decided)
+    raised = [(ob, d) for ob, d in run.decided() if ob.rule.index in escalations]
+    assert {d.status.value for _, d in raised} == {s.value for s in Status}  # (the case is there)
+    assert {ob.waiver_expired for ob, _ in raised if ob.waiver is not None} == {False, True}
+    assert any(ob.evidence and len(ob.evidence) == 3 < ob.count for ob, _ in raised)
+    made_in_python = []
+    python = LineMaker._python
+
+    def spy(self: LineMaker, ob: Any, d: Any, *lists: str) -> str:
+        made_in_python.append((ob, d))
+        return python(self, ob, d, *lists)
+
+    monkeypatch.setattr(LineMaker, "_python", spy)
+    for layout in ("v1", "v2"):
+        keys = rule_table(run.compiled.rules)[1] if layout == "v2" else None
+        made = b",\n    ".join(LineMaker(keys, run.tallied).ledger_blocks(ledger))
+        assert made.split(b",\n    ") == _python_lines(run, keys).split(b",\n    ")
+    in_python = [(ob, d) for ob, d in made_in_python if ob.rule.index in escalations]
+    assert in_python and all(ob.waiver is not None or d.status is Status.waived for ob, d in in_python)
+    cells = [list(row) for frame in LineMaker(None, run.tallied).ledger_cells(ledger) for row in frame.iter_rows()]
+    assert cells == [dict_cells(finding_dict(ob, d.status, d.waives)) for ob, d in run.decided()]

@@ -14,10 +14,12 @@ escaped once per organisation): a message is its shape's slots filled with those
 character, so joining escaped pieces equals escaping the joined text; no regular expression scans the long texts.
 
 The lines are the bytes ``orjson.dumps(finding_dict(...))`` gives (v1) or its v2 layout (``finding_v2``); the
-CSV and Parquet cells (:meth:`LineMaker.ledger_cells`) are the same shapes' texts as they read. Findings this path
-does not cover (escalations, waivers, taints, templates it cannot parse) are made into objects and by
-:func:`finding_dict` in the same chunk, in place; a chunk whose columns cannot be built at all (text JSON cannot
-carry) falls back whole. tests/test_finding_lines.py compares the lines and cells with those made in Python.
+CSV and Parquet cells (:meth:`LineMaker.ledger_cells`) are the same shapes' texts as they read. An escalation's
+reason is its shape's too (its rule, status and count), and its evidence (the labels of the lower findings it read)
+a column of the ledger. Findings this path does not cover (waivers, taints, templates it cannot parse) are made into
+objects and by :func:`finding_dict` in the same chunk, in place; a chunk whose columns cannot be built at all (text
+JSON cannot carry) falls back whole. tests/test_finding_lines.py compares the lines and cells with those made in
+Python.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import orjson
 import polars as pl
 
 from .compile import CompiledRule, Decision
-from .findings import _DEFAULT_MESSAGES, _expected_for, _reason_text, _static_raw, finding_dict
+from .findings import _DEFAULT_MESSAGES, _expected_for, _reason_text, _static_raw, escalation_reason, finding_dict
 from .ledger import Ledger
 from .model.findings import Status
 from .model.layout import finding_v2
@@ -235,20 +237,22 @@ class LineMaker:
         return orjson.dumps(found).decode()
 
     def _python_rows(self, chunk: _Rows, where: list[int], evidence: pl.Series, rejected: pl.Series) -> list[str]:
-        if isinstance(chunk, _Rows):
-            chunk.make(where)
+        chunk.make(where)
         index = pl.Series(where, dtype=pl.Int64)
         lists = zip(evidence.gather(index).to_list(), rejected.gather(index).to_list(), strict=True)
         return [self._python(*chunk[i], *pair) for i, pair in zip(where, lists, strict=True)]
 
     def _lists(self, chunk: _Rows, start: int, rejected: bool = True) -> tuple[pl.Series, pl.Series]:
-        """The chunk's evidence and rejected lists as JSON: from the tally's columns, or from the obligations
-        (without `rejected`: the evidence only, the rejected lists empty)."""
+        """The chunk's evidence and rejected lists as JSON: an escalation's evidence from the ledger's column (the
+        labels it read), the others' from the tally's columns, or from the obligations once the tally's lists were
+        put on them (without `rejected`: the evidence only, the rejected lists empty)."""
+        listed = chunk.table.get_column("evidence")
         if self.lists is not None:
-            return self.lists.chunk(start, start + len(chunk), rejected)
-        if isinstance(chunk, _Rows) and self.tallied is None:  # (no records: lists only on escalations' objects)
+            evidence, rejects = self.lists.chunk(start, start + len(chunk), rejected)
+            return listed.fill_null(evidence).alias("evidence"), rejects
+        if self.tallied is None:  # (no records)
             empty = pl.Series(["[]"] * len(chunk), dtype=pl.String)
-            return empty, empty
+            return listed.fill_null("[]").alias("evidence"), empty
         obs = chunk.obs
         evidence = pl.Series(
             [orjson.dumps(ob.evidence).decode() if ob.evidence else "[]" for ob in obs], dtype=pl.String
@@ -336,8 +340,7 @@ class LineMaker:
             return cells
         # findings this path does not cover: their cells from the finding made in Python, put in their place
         rows = sorted(where)
-        if isinstance(chunk, _Rows):
-            chunk.make(rows)
+        chunk.make(rows)
         lists = evidence.gather(pl.Series(rows, dtype=pl.Int64)).to_list()
         made = []
         for i, listed in zip(rows, lists, strict=True):
@@ -391,18 +394,19 @@ class LineMaker:
         )
 
     def _in_python(self, chunk: _Rows) -> list[int]:
-        """The positions of the findings of the chunk made in Python: escalations, waived findings, those with a
-        waiver (expired) and those made undeterminable by rejected rows (their texts name the rows)."""
+        """The positions of the findings of the chunk made in Python: waived findings, those with a waiver
+        (expired) and those made undeterminable by rejected rows (their texts name the rows); escalations are made
+        from columns but when waived or covered by a waiver."""
         ledger, t = chunk.ledger, chunk.table
         status = pl.Series([d.status.value for d in self.decisions], dtype=pl.String).gather(t.get_column("decision"))
         escalations = [i for i, rule in ledger.rules.items() if rule.rule.escalate is not None]
         unk, window = t.get_column("unk") != "", t.get_column("window")
         needs = (
-            t.get_column("rule").is_in(escalations)
-            | t.get_column("waiver").is_not_null()
+            t.get_column("waiver").is_not_null()
             | (status == Status.waived.value)
             | (
-                (status != Status.not_applicable.value)
+                ~t.get_column("rule").is_in(escalations)
+                & (status != Status.not_applicable.value)
                 & ~unk
                 & ((status == Status.undeterminable.value) | window.is_null())
             )
@@ -498,10 +502,13 @@ class LineMaker:
         period, window = periods[period_code], periods[window_code]
         expected = _expected_for(rule, "")
         window_range = f"{window.start.isoformat()}..{window.end.isoformat()}"
-        actual_zh, actual_en = f"{count}次", str(count)
+        actual_zh, actual_en = f"{count}次" if spec.escalate is None else str(count), str(count)
         reason: tuple[str, str] | None = None
         if static != _NONE:
             reason = self.statics[static]
+        elif spec.escalate is not None:
+            found = escalation_reason(rule, count, status)
+            reason = (found["zh"], found["en"])
         elif judged != _NONE:
             w = periods[judged]
             span = f"{w.start.isoformat()}..{w.end.isoformat()}"
@@ -516,7 +523,7 @@ class LineMaker:
                 reason = (f"{found_zh}，要求{expected['zh']}", f"{found_en}; required {expected['en']}")
             elif status is Status.fulfilled:
                 reason = (f"{found_zh}，满足{expected['zh']}", f"{found_en}; meets {expected['en']}")
-        # (no reason: a finding made in Python, see _needs_python; its line here is not used)
+        # (no reason: a finding made in Python, see _in_python; its line here is not used)
         short = status is Status.violated and spec.escalate is None and 0 < count < rule.at_least
         kind = "short" if short else status.value
         custom = getattr(spec.messages, kind) if kind in ("violated", "short", "fulfilled", "pending") else None

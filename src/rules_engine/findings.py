@@ -290,7 +290,13 @@ def finding_dict(ob: Obligation, status: Status, waives: Status | None = None, *
 
 
 def _escalation_reason(ob: Obligation, status: Status) -> dict[str, str]:
-    esc = ob.rule.rule.escalate
+    return escalation_reason(ob.rule, ob.count, status)
+
+
+@functools.lru_cache(maxsize=4096)
+def escalation_reason(rule: CompiledRule, count: int, status: Status) -> dict[str, str]:
+    """The reason of an escalation finding of `rule` with `count` and `status` (shared, read-only)."""
+    esc = rule.rule.escalate
     assert esc is not None
     lower = "、".join(esc.rules)
     counted = {
@@ -299,8 +305,8 @@ def _escalation_reason(ob: Obligation, status: Status) -> dict[str, str]:
         "rules": ("项规则", "rule(s)"),
         "people": ("名人员", "person(s)"),
     }[esc.count]
-    head_zh = f"下级规则（{lower}）中有 {ob.count} {counted[0]}为{'/'.join(esc.status)}"
-    head_en = f"{ob.count} {counted[1]} with {'/'.join(esc.status)} findings under {', '.join(esc.rules)}"
+    head_zh = f"下级规则（{lower}）中有 {count} {counted[0]}为{'/'.join(esc.status)}"
+    head_en = f"{count} {counted[1]} with {'/'.join(esc.status)} findings under {', '.join(esc.rules)}"
     if status is Status.violated:
         return {"zh": f"{head_zh}，达到升级条件", "en": f"{head_en}: escalation raised"}
     if status is Status.undeterminable:

@@ -1,17 +1,20 @@
 """The ledger: every obligation of a run (or of a worker's share) as one row of a table, and what each stage
 found about it as that row's columns. It is the old ``Obligation`` object split in three: the planned item (the
 plan's columns, :data:`rules_engine.plan.PLAN_SCHEMA`), its tally (``count``, ``tally``: its number in
-:class:`rules_engine.tally.Tallied`, which holds its evidence and rejected candidates; ``taint``, the rows that
-cast doubt on it in :attr:`Ledger.taints`) and its verdict (``waiver``, ``expired``, ``decision``).
+:class:`rules_engine.tally.Tallied`, which holds its evidence and rejected candidates; an escalation's count and
+``evidence``, the labels of its lower findings; ``taint``, the rows that cast doubt on it in
+:attr:`Ledger.taints`) and its verdict (``waiver``, ``expired``, ``decision``).
 
 Each column has one writer: the plan the planned item (:func:`rules_engine.plan.plan_table`), the tally
-``count`` and ``tally``, :meth:`Ledger.mark_taints` ``taint``, :meth:`Ledger.apply_waivers` ``waiver`` and
-``expired``, the decide and escalate stages ``decision``. Rows are added by the plan, by trigger records (the
-tally) and by escalation rules (each layer of them, ``layer``); :meth:`Ledger.order` puts them in report order.
+``count`` and ``tally`` (the escalate stage an escalation's ``count`` and ``evidence``),
+:meth:`Ledger.mark_taints` ``taint``, :meth:`Ledger.apply_waivers` ``waiver`` and ``expired``, the decide and
+escalate stages ``decision``. Rows are added by the plan, by trigger records (the
+tally, as objects: :meth:`Ledger.add`) and by escalation rules (each layer of them, ``layer``, as rows:
+:meth:`Ledger.add_rows`); :meth:`Ledger.order` puts them in report order.
 
 :class:`rules_engine.plan.Obligation` objects are made from rows only where Python code needs one (a finding
-made by :func:`rules_engine.findings.finding_dict`, an escalation's lower findings, a taint's people), and the
-rows added as objects keep theirs (a trigger's, an escalation's: its evidence is the lower findings' labels).
+made by :func:`rules_engine.findings.finding_dict`, a taint's people), and the rows added as objects keep theirs
+(a trigger's).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
+import orjson
 import polars as pl
 
 from .compile import CompiledRule, Decision
@@ -41,6 +45,7 @@ LEDGER_SCHEMA: dict[str, pl.DataType] = {
     "waiver": pl.UInt32(),  # the waiver covering it (position in Ledger.waivers), null: none
     "expired": pl.Boolean(),
     "decision": pl.UInt32(),  # position in Ledger.decisions
+    "evidence": pl.String(),  # an escalation's evidence, the JSON list a finding holds; null: none, or the tally's
 }
 _ADDED = {
     "trigger": pl.lit(None, pl.String),
@@ -51,6 +56,7 @@ _ADDED = {
     "waiver": pl.lit(None, pl.UInt32),
     "expired": pl.lit(False),
     "decision": pl.lit(None, pl.UInt32),
+    "evidence": pl.lit(None, pl.String),
 }
 
 
@@ -122,6 +128,7 @@ class Ledger:
                 "waiver": None,
                 "expired": False,
                 "decision": None,
+                "evidence": None,
             },
             schema=LEDGER_SCHEMA,
         )
@@ -132,6 +139,28 @@ class Ledger:
         self.size += len(obligations)
         self.table = pl.concat([self.table, rows])
         return rows
+
+    def add_rows(self, rows: pl.DataFrame, layer: int = 0) -> pl.DataFrame:
+        """Add `rows` (the plan's columns, :data:`PLAN_SCHEMA`, of organisations of the ledger, and their ``count``
+        and ``evidence``: an escalation layer's, :func:`rules_engine.escalation.plan_layer`) in `layer`, not
+        tallied, tainted or waived; returns the new rows."""
+        n = rows.height
+        if not n:
+            return self.table.clear()
+        start = self.size
+        added = rows.select(
+            *PLAN_SCHEMA,
+            **{
+                **_ADDED,
+                "key": pl.int_range(start, start + n, dtype=pl.UInt32),
+                "layer": pl.lit(layer, pl.UInt32),
+                "count": pl.col("count").cast(pl.Int64),
+                "evidence": pl.col("evidence").cast(pl.String),
+            },
+        ).select(*LEDGER_SCHEMA)
+        self.size += n
+        self.table = pl.concat([self.table, added])
+        return added
 
     def judged(self, applicable: bool = True) -> pl.DataFrame:
         """The rows with a judged window (and, with `applicable`, that apply and the roster can judge: those the
@@ -305,9 +334,12 @@ class Ledger:
         orgs, periods, rules, objects = self.orgs, self.periods.items, self.rules, self.objects
         taints, waivers, evidence = self.taints, self.waivers, self.evidence
         planned = [rows.get_column(name).to_list() for name in (*PLAN_SCHEMA, "trigger")]
-        verdicts = [rows.get_column(name).to_list() for name in ("key", "count", "tally", "waiver", "expired")]
+        names = ("key", "count", "tally", "waiver", "expired", "evidence")
+        verdicts = [rows.get_column(name).to_list() for name in names]
         out = []
-        for fields, key, count, tally, waiver, expired in zip(zip(*planned, strict=True), *verdicts, strict=True):
+        for fields, key, count, tally, waiver, expired, listed in zip(
+            zip(*planned, strict=True), *verdicts, strict=True
+        ):
             ob = objects.get(key)
             if ob is None:
                 ob = obligation_of(rules, orgs, periods, fields)
@@ -317,6 +349,8 @@ class Ledger:
             ob.taint = taints.get(key)
             if waiver is not None:
                 ob.waiver, ob.waiver_expired = waivers[waiver], expired
+            if listed is not None:  # (an escalation's)
+                ob.evidence = orjson.loads(listed)
             if tally is not None:
                 ob.row = tally
                 found = evidence.get(tally)

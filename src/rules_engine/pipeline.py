@@ -289,15 +289,13 @@ def conclude(
         if escalation_layers:
             with tracer.stage("escalate") as raising, Decider(escalation_table, ESCALATION_FIELDS) as decider:
                 for number, layer in enumerate(escalation_layers, 1):  # findings are facts for the rules that read them
-                    raised, counts = escalation.plan_layer(layer, ledger, index, period, compiled, max_evidence)
+                    raised = escalation.plan_layer(layer, ledger, index, period, compiled, max_evidence)
                     start = len(ledger)
-                    ledger.add(raised, number)
+                    ledger.add_rows(raised, number)
                     ledger.apply_waivers(loaded_waivers, day, number)
-                    added = ledger.table.slice(start)
-                    waived = added.select(pl.col("waiver").is_not_null() & ~pl.col("expired")).to_series().to_list()
-                    rows = [escalation.fact_row(*item) for item in zip(raised, counts, waived, strict=True)]
-                    ledger.set_decisions(decider.decide(rows), start)
-                    raising.count(escalations=len(rows))
+                    facts = escalation.fact_frame(raised, ledger.table.slice(start))
+                    ledger.set_decisions(decide_rows(facts, decider.decide), start)
+                    raising.count(escalations=raised.height)
             ledger.order()
         stage.count(facts=len(ledger))
     return loaded_waivers
