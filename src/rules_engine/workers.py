@@ -73,7 +73,7 @@ from .periods import Period
 from .pipeline import Run, _account_counts, conclude, unused_waivers
 from .plan import RosterIndex, plan_table
 from .render.json import FileBlock
-from .tally import Counter
+from .tally import Counter, SpillLimits
 from .trace import RecordingTracer, Tracer, peak_rss
 
 __all__ = ["AUTO_MIN_ORGANISATIONS", "WorkerError", "available_cores", "split", "worker_count"]
@@ -376,6 +376,7 @@ class _Setup:
         self.orgs = orgs
         self.shape = shape
         self.spool = spool
+        self.spill = SpillLimits.current()  # (the parent's: when the worker's records go to disk)
 
 
 class _Result:
@@ -615,7 +616,9 @@ def _evaluate_share(conn: Connection) -> _Result:
     with tracer.stage("plan"):
         ledger = Ledger(plan_table(setup.compiled, index, setup.period, set(setup.orgs)))
     planned = len(ledger)
-    counter = Counter(setup.compiled, index, setup.period, ledger, setup.max_evidence)
+    # (its records past tally.SPILL_ROWS filed by organisation range in the run's folder, removed with it)
+    folder = os.path.dirname(setup.spool)
+    counter = Counter(setup.compiled, index, setup.period, ledger, setup.max_evidence, setup.orgs, folder, setup.spill)
     records = 0
     fromordinal = dt.date.fromordinal
     add, add_bad = counter.add, counter.add_bad
