@@ -46,7 +46,7 @@ CHUNK_RECORDS = 32768  # records tallied at a time (whole organisations: bounds 
 _FLUSH = 65536  # used records held as objects before they become a block of columns
 SPILL_ROWS = 1 << 20  # records held as columns in memory; past them, all go to files by organisation range
 SPILL_RANGES = 64  # the ranges of organisations a spilled run's records are filed by
-GROUP_RECORDS = 1 << 18  # records of a spilled run read back at a time (whole ranges)
+GROUP_RECORDS = 1 << 16  # records of a spilled run read back at a time (whole ranges)
 
 
 @dataclass(frozen=True)
@@ -392,6 +392,7 @@ class Counter:
         of obligations triggers started."""
         ledger = self.ledger
         ledger.add(self.trigger_obligations)
+        started, self.trigger_obligations = len(self.trigger_obligations), []  # (rows of the ledger now)
         judged = ledger.judged()
         if judged.height:
             tally = _Tally(self.compiled, self.index, self.records, ledger, judged, self.max_evidence)
@@ -402,7 +403,7 @@ class Counter:
             ledger.mark_taints(tally.taints)
         self.records.close()  # (tallied: what the findings need of the records is in `self.tallied`)
         self.records = RecordColumns()
-        return len(self.trigger_obligations)
+        return started
 
     def attach_taints(self) -> None:
         """Mark the rows (with a judged window) that a rejected row could have evidenced: same organisation or

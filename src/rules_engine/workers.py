@@ -18,10 +18,11 @@ A layer around the stages (:mod:`rules_engine.pipeline`), not inside them:
   files, rows checked one by one as pickled batches. A rejected row goes to the worker of its organisation,
   or to every worker when its organisation is unknown (it may have evidenced any duty: each worker marks its
   own obligations; it is still reported once, by the parent).
-- Each worker plans its organisations, counts the records it receives, decides, escalates (the same
-  :func:`rules_engine.pipeline.conclude` as one process), writes its findings to a spool file (in report
-  order, joined by the report's separator between findings: the bytes the report holds) and sends back its
-  summary and the waivers it used.
+- Each worker plans its organisations, counts the records it receives (past :data:`rules_engine.tally.SPILL_ROWS`
+  filed by range of its organisations in the run's folder, and tallied a few ranges at a time), decides,
+  escalates (the same :func:`rules_engine.pipeline.conclude` as one process), writes its findings to a spool
+  file (in report order, joined by the report's separator between findings: the bytes the report holds) and
+  sends back its summary and the waivers it used.
 - The parent writes the report: header (summary added up, input account, rejections, receipt), then each
   worker's spool in the order of the ranges, which is the order of the organisations: the same bytes as one
   process. The spools are copied by the operating system (``os.copy_file_range``, else ``os.sendfile``, else
