@@ -119,11 +119,15 @@ EXAMPLES = DIFF_EXAMPLES // 2
     st.sampled_from([1, 2, 20]),
     st.sampled_from([1, 5, 65536]),
     st.sampled_from([1, 3, 32768]),
+    st.sampled_from([None, (0, 2, 1), (1, 64, 4)]),
 )
 def test_the_tally_agrees_with_a_plain_loop_over_the_records(
-    case: dict[str, Any], max_evidence: int, cap: int, flush: int, chunk: int
+    case: dict[str, Any], max_evidence: int, cap: int, flush: int, chunk: int, spill: tuple[int, int, int] | None
 ) -> None:
-    """(`chunk`: the records tallied at a time, whole organisations: one organisation a chunk, a few, all.)"""
+    """(`chunk`: the records tallied at a time, whole organisations: one organisation a chunk, a few, all;
+    `spill`: the records held in memory (None: all), or filed on disk by organisation range past a few
+    (records held, ranges, records read back at a time).)"""
+    rows, ranges, group = (TALLY.SPILL_ROWS, TALLY.SPILL_RANGES, TALLY.GROUP_RECORDS) if spill is None else spill
     compiled = compile_rules(RULESET, case["params"])
     seen: list[Rec] = []
     tallied: list[tuple[Obligation, Tallied]] = []
@@ -152,6 +156,9 @@ def test_the_tally_agrees_with_a_plain_loop_over_the_records(
         mock.patch.object(TALLY, "_FLUSH", flush),
         mock.patch.object(TALLY, "MAX_REJECTED", cap),
         mock.patch.object(TALLY, "CHUNK_RECORDS", chunk),
+        mock.patch.object(TALLY, "SPILL_ROWS", rows),
+        mock.patch.object(TALLY, "SPILL_RANGES", ranges),
+        mock.patch.object(TALLY, "GROUP_RECORDS", group),
         mock.patch.object(TALLY.Counter, "add", spy_add),
         mock.patch.object(TALLY.Counter, "finish", spy_finish),
     ):

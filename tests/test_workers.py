@@ -10,12 +10,14 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import rules_engine.tally as tally_module
 import rules_engine.workers as workers_module
 from rules_engine import (
     InputError,
@@ -417,3 +419,43 @@ def test_the_profile_shows_where_the_workers_time_goes(rules, province: Path, tm
     assert {f"{name}_cpu_ms" for name in names} <= set(stage.counts)
     assert stage.counts["findings_cpu_ms"] > 0 and stage.counts["plan_cpu_ms"] > 0
     assert sum(stage.counts[f"{name}_cpu_ms"] for name in names) <= stage.counts["cpu_ms"]
+
+
+def test_records_filed_on_disk_by_organisation_range_give_the_report_of_records_held_in_memory(
+    rules, province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Past a few records held, each process files its records by organisation range and tallies a few ranges at a
+    time: the same bytes as one process holding every record (taints of rejected rows, trigger follow-ups,
+    duplicate ids decided by the parent, evidence capped), and the files removed afterwards."""
+    roster, records = province / "roster.yaml", province / "records.jsonl"
+    args = {"period": "2024", "as_of": AS_OF, "max_evidence": 2}
+    held = {}
+    for format, layout in (("json", "v1"), ("json", "v2"), ("csv", "v1")):
+        out = io.BytesIO()
+        evaluate_to(out, rules, roster, records, format=format, report_format=layout, workers=1, **args)
+        held[format, layout] = out.getvalue()
+    report = json.loads(held["json", "v1"])
+    findings = report["findings"]
+    started = [f for f in findings if f["subject"]["kind"] == "record"]
+    assert any(f["rule_id"] == "ZZ-DC-01" for f in started)  # duties started by trigger records
+    assert any(len(f["evidence"]) < f["count"] for f in findings)  # evidence capped
+    assert report["summary"]["undeterminable"] > 0  # rejected rows taint duties
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # (where one process files its records)
+    monkeypatch.setattr(tally_module, "SPILL_ROWS", 10)
+    monkeypatch.setattr(tally_module, "SPILL_RANGES", 7)
+    monkeypatch.setattr(tally_module, "GROUP_RECORDS", 150)
+    groups = []
+    read_group = tally_module.RecordColumns._read_group
+
+    def spy(folder: Path, numbers: list[int]):  # type: ignore[no-untyped-def]
+        groups.append(numbers)
+        return read_group(folder, numbers)
+
+    monkeypatch.setattr(tally_module.RecordColumns, "_read_group", staticmethod(spy))
+    for workers in (1, 3):
+        for (format, layout), expected in held.items():
+            out = io.BytesIO()
+            evaluate_to(out, rules, roster, records, format=format, report_format=layout, workers=workers, **args)
+            assert out.getvalue() == expected, (workers, format, layout)
+    assert len(groups) > 3 * 3  # one process read its records back a few ranges at a time
+    assert list(tmp_path.iterdir()) == []  # its files removed

@@ -8,13 +8,25 @@ never to every record; the rule's conditions are then expressions over those can
 secretary or the team on a record's date come from a join with the roster's terms of office.
 Trigger rules get their obligations here, from the records that start them. The joins run a chunk of
 organisations at a time (:data:`CHUNK_RECORDS`), so that their intermediates are bounded by a chunk.
+
+What is held does not grow with the number of records: past :data:`SPILL_ROWS` records, the columns go to
+files in a temporary folder, one per range of organisations (the organisations sorted by id, cut into
+:data:`SPILL_RANGES` ranges), as they arrive; the tally then reads back a few ranges at a time (about
+:data:`GROUP_RECORDS` records). An organisation's records are all in one range, in reading order, and nothing
+reads across organisations, so the result is the same. The evidence and the rejected candidates keep the ids of
+the records they name only (:attr:`Tallied.ids`), not every record's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Collection
+import io
+import tempfile
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
@@ -32,6 +44,25 @@ MAX_EVIDENCE = 20  # evidence ids kept per finding (``count`` has them all); eva
 MAX_REJECTED = 20  # rejected candidates kept per finding
 CHUNK_RECORDS = 32768  # records tallied at a time (whole organisations: bounds the memory of the joins)
 _FLUSH = 65536  # used records held as objects before they become a block of columns
+SPILL_ROWS = 1 << 20  # records held as columns in memory; past them, all go to files by organisation range
+SPILL_RANGES = 64  # the ranges of organisations a spilled run's records are filed by
+GROUP_RECORDS = 1 << 16  # records of a spilled run read back at a time (whole ranges)
+
+
+@dataclass(frozen=True)
+class SpillLimits:
+    """When records go to disk and how they come back (see the module's text): past `rows` records held, filed
+    by `ranges` ranges of organisations, read back about `group` records at a time."""
+
+    rows: int
+    ranges: int
+    group: int
+
+    @classmethod
+    def current(cls) -> SpillLimits:
+        """The module's limits as they are now (a worker is handed the parent's)."""
+        return cls(SPILL_ROWS, SPILL_RANGES, GROUP_RECORDS)
+
 
 # The record columns of the intake's blocks (load.columnar.RECORD_FRAME), the file as its number, without the
 # lists (kept as long tables, below).
@@ -49,15 +80,36 @@ _TAGS: dict[str, pl.DataType] = {"row": pl.UInt32(), "tag": pl.String()}
 class RecordColumns:
     """The used records as columns, row number = reading order; their participants and tags as long tables.
     Records that name people not on the roster are also kept as objects (they are few, and a taint reports
-    them with their file and line)."""
+    them with their file and line).
 
-    def __init__(self) -> None:
+    With `ranges` (organisation id -> number of its range, ascending with the id), past `limits.rows` records
+    (:data:`SPILL_ROWS`) the blocks go to a file per range in a temporary folder (under `folder`, or the
+    system's), each record with its row number: memory no longer grows with the records. :meth:`groups` gives
+    them back a few ranges at a time; :meth:`close` removes the files."""
+
+    def __init__(
+        self,
+        ranges: dict[str, int] | None = None,
+        folder: str | Path | None = None,
+        limits: SpillLimits | None = None,
+    ) -> None:
         self.blocks: list[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = []
         self.pending: list[Rec] = []
         self.sources: list[str] = []
         self._source_index: dict[str, int] = {}
         self.with_unknown: dict[int, Rec] = {}  # row -> record
         self.rows = 0
+        self.ranges = ranges
+        self.folder = folder
+        self.limits = SpillLimits.current() if limits is None else limits
+        self.held = 0  # rows in `blocks`
+        self._spill: tempfile.TemporaryDirectory[str] | None = None
+        self._files: dict[int, BinaryIO] = {}  # range -> its file (open while records arrive)
+        self._range_rows: dict[int, int] = {}  # range -> its records
+
+    @property
+    def spilled(self) -> bool:
+        return self._spill is not None
 
     def add(self, rec: Rec) -> None:
         if rec.unknown:
@@ -91,10 +143,10 @@ class RecordColumns:
         ).select(*_RECORDS)
         people = frame.select(rows, pl.col("participants").alias("person")).explode("person").drop_nulls("person")
         tags = frame.select(rows, pl.col("tags").alias("tag")).explode("tag").drop_nulls("tag")
-        self.blocks.append(
-            (records.cast(pl.Schema(_RECORDS)), people.cast(pl.Schema(_PEOPLE)), tags.cast(pl.Schema(_TAGS)))
-        )
         self.rows += n
+        self._keep(
+            first, records.cast(pl.Schema(_RECORDS)), people.cast(pl.Schema(_PEOPLE)), tags.cast(pl.Schema(_TAGS))
+        )
 
     def _flush(self) -> None:
         recs, self.pending = self.pending, []
@@ -121,23 +173,138 @@ class RecordColumns:
             "person": [p for r in recs for p in r.participants],
         }
         tags = {"row": [i for i, r in enumerate(recs, first) for _ in r.tags], "tag": [t for r in recs for t in r.tags]}
-        self.blocks.append(
-            (
-                pl.DataFrame(columns, schema=_RECORDS),
-                pl.DataFrame(people, schema=_PEOPLE),
-                pl.DataFrame(tags, schema=_TAGS),
-            )
+        self._keep(
+            first,
+            pl.DataFrame(columns, schema=_RECORDS),
+            pl.DataFrame(people, schema=_PEOPLE),
+            pl.DataFrame(tags, schema=_TAGS),
         )
 
+    def _keep(self, first: int, records: pl.DataFrame, people: pl.DataFrame, tags: pl.DataFrame) -> None:
+        """A block of rows from `first` on: held, or filed by range once the run holds too many."""
+        if self._spill is None:
+            self.blocks.append((records, people, tags))
+            self.held += records.height
+            if self.ranges is None or self.held <= self.limits.rows:
+                return
+            self._spill = tempfile.TemporaryDirectory(prefix="rules-engine-spill-", dir=self.folder)
+            blocks, self.blocks, self.held = self.blocks, [], 0
+            start = 0
+            for block in blocks:  # (the blocks held so far: rows from 0 on, in order)
+                self._file(start, *block)
+                start += block[0].height
+            return
+        self._file(first, records, people, tags)
+
+    def _file(self, first: int, records: pl.DataFrame, people: pl.DataFrame, tags: pl.DataFrame) -> None:
+        """A block's rows appended to the files of their ranges: its records with their row numbers (``row``),
+        their participants and tags, each an Arrow IPC stream after its length."""
+        assert self.ranges is not None and self._spill is not None
+        n = records.height
+        codes = records.get_column("org").replace_strict(self.ranges, default=0, return_dtype=pl.UInt32)
+        numbered = records.with_columns(
+            pl.int_range(first, first + n, dtype=pl.UInt32, eager=True).alias("row"), codes.alias("_range")
+        )
+        people = people.with_columns(codes.gather(people.get_column("row") - first).alias("_range"))
+        tags = tags.with_columns(codes.gather(tags.get_column("row") - first).alias("_range"))
+        by_people = people.partition_by("_range", as_dict=True, include_key=False)
+        by_tags = tags.partition_by("_range", as_dict=True, include_key=False)
+        for key, part in numbered.partition_by("_range", as_dict=True, include_key=False).items():
+            number = int(key[0])
+            out = self._files.get(number)
+            if out is None:
+                out = self._files[number] = open(Path(self._spill.name) / f"{number}.arrows", "ab")  # noqa: SIM115
+            self._range_rows[number] = self._range_rows.get(number, 0) + part.height
+            empty_people, empty_tags = people.clear().drop("_range"), tags.clear().drop("_range")
+            for frame in (part, by_people.get(key, empty_people), by_tags.get(key, empty_tags)):
+                buffer = io.BytesIO()
+                frame.write_ipc_stream(buffer, compression="uncompressed")
+                out.write(len(buffer.getbuffer()).to_bytes(8, "little"))
+                out.write(buffer.getbuffer())
+
     def frames(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-        """Every record taken so far (row number = reading order), their participants and their tags."""
+        """Every record taken so far (row number = reading order), their participants and their tags (held in
+        memory: not for a spilled run)."""
         self._flush()
+        assert self._spill is None, "a spilled run's records are read back by groups()"
         if not self.blocks:
             return pl.DataFrame(schema=_RECORDS), pl.DataFrame(schema=_PEOPLE), pl.DataFrame(schema=_TAGS)
         if len(self.blocks) > 1:
             records, people, tags = zip(*self.blocks, strict=True)
             self.blocks = [(pl.concat(records), pl.concat(people), pl.concat(tags))]
         return self.blocks[0]
+
+    def groups(self) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.Series | None]]:
+        """The records a group of whole organisations at a time: records (in reading order), participants and
+        tags (``row``: the position in the group), and each record's row number in the run (None: the group is
+        every record, row number = position). Held in memory: one group; spilled: consecutive ranges of about
+        :data:`GROUP_RECORDS` records, read back from their files."""
+        self._flush()
+        if self._spill is None:
+            yield (*self.frames(), None)
+            return
+        for out in self._files.values():
+            out.close()
+        self._files = {}
+        folder = Path(self._spill.name)
+        group: list[int] = []
+        held = 0
+        numbers = sorted(self._range_rows)
+        for i, number in enumerate(numbers):
+            group.append(number)
+            held += self._range_rows[number]
+            if held >= self.limits.group or i == len(numbers) - 1:
+                yield self._read_group(folder, group)
+                group, held = [], 0
+
+    @staticmethod
+    def _read_group(
+        folder: Path, numbers: list[int]
+    ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.Series | None]:
+        parts: tuple[list[pl.DataFrame], list[pl.DataFrame], list[pl.DataFrame]] = ([], [], [])
+        for number in numbers:
+            with open(folder / f"{number}.arrows", "rb") as handle:
+                data = handle.read()
+            at = 0
+            kind = 0
+            while at < len(data):
+                size = int.from_bytes(data[at : at + 8], "little")
+                parts[kind].append(pl.read_ipc_stream(io.BytesIO(data[at + 8 : at + 8 + size])))
+                at += 8 + size
+                kind = (kind + 1) % 3
+            del data
+        records = pl.concat(parts[0], rechunk=True).sort("row")  # (ranges interleave in reading order)
+        rows = records.get_column("row")
+        people, tags = (pl.concat(part, rechunk=True) for part in parts[1:])
+        people, tags = (
+            frame.with_columns(row=rows.search_sorted(frame.get_column("row")).cast(pl.UInt32))
+            for frame in (people, tags)
+        )
+        return records.drop("row"), people, tags, rows
+
+    def close(self) -> None:
+        """The blocks dropped and any spilled files removed."""
+        for out in self._files.values():
+            out.close()
+        self._files = {}
+        self.blocks, self.held = [], 0
+        if self._spill is not None:
+            self._spill.cleanup()
+            self._spill = None
+
+
+def org_ranges(index: RosterIndex, orgs: Collection[str] | None, count: int) -> dict[str, int]:
+    """The organisations (`orgs`, else all of the roster) sorted by id and cut into `count` contiguous ranges of
+    about equal weight (an organisation weighs 1 + its posts): organisation id -> number of its range."""
+    ids = sorted(index.orgs if orgs is None else orgs)
+    weights = [1 + len(index.holders.get(org, ())) for org in ids]
+    total = max(1, sum(weights))
+    out: dict[str, int] = {}
+    done = 0
+    for org, weight in zip(ids, weights, strict=True):
+        out[org] = min(count - 1, done * count // total)
+        done += weight
+    return out
 
 
 class Counter:
@@ -151,13 +318,19 @@ class Counter:
         period: Period,
         ledger: Ledger,
         max_evidence: int = MAX_EVIDENCE,
+        orgs: Collection[str] | None = None,
+        folder: str | Path | None = None,
+        limits: SpillLimits | None = None,
     ) -> None:
         self.compiled = compiled
         self.index = index
         self.period = period
         self.max_evidence = max_evidence
         self.ledger = ledger
-        self.records = RecordColumns()
+        # (`orgs`: the organisations whose records it is handed, all by default; `folder`: where the records go
+        # past the limits' rows, the system's temporary folder by default)
+        limits = SpillLimits.current() if limits is None else limits
+        self.records = RecordColumns(org_ranges(index, orgs, limits.ranges), folder, limits)
         self.trigger_obligations: list[Obligation] = []
         self.taints: list[BadRow] = []
         self.tallied: Tallied | None = None  # the evidence and rejected candidates, as columns (after finish)
@@ -219,6 +392,7 @@ class Counter:
         of obligations triggers started."""
         ledger = self.ledger
         ledger.add(self.trigger_obligations)
+        started, self.trigger_obligations = len(self.trigger_obligations), []  # (rows of the ledger now)
         judged = ledger.judged()
         if judged.height:
             tally = _Tally(self.compiled, self.index, self.records, ledger, judged, self.max_evidence)
@@ -227,8 +401,9 @@ class Counter:
             if tally.counted:
                 ledger.set_tally(pl.concat(tally.counted))
             ledger.mark_taints(tally.taints)
-        self.records = RecordColumns()  # (tallied: what the findings need of the records is in `self.tallied`)
-        return len(self.trigger_obligations)
+        self.records.close()  # (tallied: what the findings need of the records is in `self.tallied`)
+        self.records = RecordColumns()
+        return started
 
     def attach_taints(self) -> None:
         """Mark the rows (with a judged window) that a rejected row could have evidenced: same organisation or
@@ -273,7 +448,8 @@ class Tallied:
     """The evidence ids and the rejected candidates of the tallied rows of a ledger (a row's ``tally`` column is
     its number here; `keys`: the ledger key of each number), as columns: made into lists for the objects the
     ledger makes (:meth:`fill`) when Python asks for them (:func:`rules_engine.findings.finding_dict`), or read as
-    JSON by the JSON writers (:class:`rules_engine.finding_lines.JsonLists`)."""
+    JSON by the JSON writers (:class:`rules_engine.finding_lines.JsonLists`). `ids`: the ids of the records
+    they name, once a chunk (not every record's); their ``row`` is a position in `ids`."""
 
     def __init__(
         self,
@@ -334,6 +510,8 @@ class Tallied:
         self.ledger.fill(lists)
 
 
+_EMPTY = (pl.DataFrame(schema=_RECORDS), pl.DataFrame(schema=_PEOPLE), pl.DataFrame(schema=_TAGS))
+
 _OBLIGATIONS: dict[str, pl.DataType] = {
     "org": pl.String(),
     "rule": pl.Int64(),
@@ -371,7 +549,6 @@ class _Tally:
         self.rules = {rule.index: rule for rule in compiled.rules}
         self.index = index
         self.columns = records
-        self.all_records, self.all_people, self.all_tags = records.frames()
         self.ledger = ledger
         self.judged = judged  # the ledger's rows to tally (Ledger.judged)
         self.max_evidence = max_evidence
@@ -383,7 +560,7 @@ class _Tally:
         self._took = pl.Series(dtype=pl.UInt64)
         # the chunk being tallied: its records (row = position in the chunk), their participants and tags, its
         # obligations (ob = position in the frame), and each of its rows' number in the whole run
-        self.records, self.people, self.tags = self.all_records, self.all_people, self.all_tags
+        self.records, self.people, self.tags = _EMPTY
         self.obs = judged.clear()
         self.rows = pl.Series(dtype=pl.UInt32)
         # what the chunks found, in tally order: the ledger keys, their counts and tally numbers, the taints
@@ -392,13 +569,40 @@ class _Tally:
         self.taints: list[tuple[int, BadRow]] = []
         self._evidence: list[pl.DataFrame] = []
         self._rejected: list[pl.DataFrame] = []
+        self._ids: list[pl.Series] = [pl.Series(dtype=pl.String)]  # the ids the evidence and rejected name (their row)
+        self._kept = 0  # ids in `_ids`
         self._whys: dict[tuple[str, str, str], int] = {}
 
     def run(self) -> None:
-        records = self.all_records
+        wanted = set(self.judged.get_column("org_id").unique().to_list())
+        for records, people, tags, numbers in self.columns.groups():
+            self._group(wanted, records, people, tags, numbers)
+        self.records, self.people, self.tags = _EMPTY
+        self.obs = self.judged.clear()
+        if not self._order:
+            return
+        whys = [(code, d1, d2)[: _ARITY.get(code, 1)] for code, d1, d2 in self._whys]
+        self.tallied = Tallied(
+            self.ledger,
+            self._order,
+            pl.concat(self._ids, rechunk=True),
+            pl.concat(self._evidence, rechunk=True) if self._evidence else None,
+            pl.concat(self._rejected, rechunk=True) if self._rejected else None,
+            whys,
+        )
+
+    def _group(
+        self,
+        wanted: set[str],
+        records: pl.DataFrame,
+        all_people: pl.DataFrame,
+        all_tags: pl.DataFrame,
+        numbers: pl.Series | None,
+    ) -> None:
+        """Tally the records of a group of whole organisations (all, or some ranges of a spilled run), a chunk at a
+        time; `numbers`: each record's row number in the run (None: its position)."""
         if records.height == 0:
             return
-        wanted = set(self.judged.get_column("org_id").unique().to_list())
         sizes = records.get_column("org").value_counts()
         chunk_of: dict[str, int] = {}
         chunks = 0
@@ -414,32 +618,20 @@ class _Tally:
         if not chunks:
             return
         codes = records.get_column("org").replace_strict(chunk_of, default=None, return_dtype=pl.UInt32)
-        people_codes = codes.gather(self.all_people.get_column("row"))
-        tag_codes = codes.gather(self.all_tags.get_column("row"))
+        people_codes = codes.gather(all_people.get_column("row"))
+        tag_codes = codes.gather(all_tags.get_column("row"))
         judged_codes = self.judged.get_column("org_id").replace_strict(chunk_of, default=None, return_dtype=pl.UInt32)
         for number in range(chunks):
             mine = codes == number
             rows = mine.arg_true().cast(pl.UInt32)
-            self.rows, self.obs = rows, self.judged.filter(judged_codes == number)
+            self.rows = rows if numbers is None else numbers.gather(rows)
+            self.obs = self.judged.filter(judged_codes == number)
             self.records = records.filter(mine)
-            self.people = self._local(self.all_people.filter(people_codes == number), rows)
-            self.tags = self._local(self.all_tags.filter(tag_codes == number), rows)
+            self.people = self._local(all_people.filter(people_codes == number), rows)
+            self.tags = self._local(all_tags.filter(tag_codes == number), rows)
             took = _took_key(pl.col("row"), pl.col("person").cast(self._persons, strict=False))
             self._took = self.people.select(took).to_series().drop_nulls()
             self._chunk()
-        self.records, self.people, self.tags = self.all_records, self.all_people, self.all_tags
-        self.obs = self.judged.clear()
-        if not self._order:
-            return
-        whys = [(code, d1, d2)[: _ARITY.get(code, 1)] for code, d1, d2 in self._whys]
-        self.tallied = Tallied(
-            self.ledger,
-            self._order,
-            records.get_column("id"),
-            pl.concat(self._evidence, rechunk=True) if self._evidence else None,
-            pl.concat(self._rejected, rechunk=True) if self._rejected else None,
-            whys,
-        )
 
     @staticmethod
     def _local(frame: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
@@ -610,8 +802,9 @@ class _Tally:
 
     def _write(self, judged: pl.DataFrame, table: pl.DataFrame) -> None:
         """Counts and taints onto the chunk's obligations; the evidence and the rejected candidates kept as
-        columns in tally numbers and the run's rows (`self.tallied` once every chunk is done), onto the
-        obligations only when something asks for them (:meth:`Tallied.fill`)."""
+        columns in tally numbers and numbers into the ids they name (`self.tallied` once every chunk is done; a
+        chunk's own rows are not kept), onto the obligations only when something asks for them
+        (:meth:`Tallied.fill`)."""
         keys, start = self.obs.get_column("key"), len(self._order)
         self._order.extend(keys.to_list())
         offset = pl.lit(start, dtype=pl.UInt32)
@@ -623,10 +816,10 @@ class _Tally:
             .join(counts, on="ob", how="left")
             .select("key", pl.col("len").fill_null(0).cast(pl.Int64).alias("count"), "tally")
         )
+        evidence = None
         if self.max_evidence:
             evidence = _first(counting, self.max_evidence).select(pl.col("ob") + offset, "row")
-            if evidence.height:
-                self._evidence.append(evidence.with_columns(self.rows.gather(evidence.get_column("row")).alias("row")))
+        rejected = None
         failing = judged.filter(pl.col("code").is_not_null())
         if failing.height:
             rejected = _first(failing, MAX_REJECTED).with_columns(pl.col("d1", "d2").fill_null(""))
@@ -639,7 +832,21 @@ class _Tally:
             reasons = reasons.with_columns(why=pl.Series(numbers, dtype=pl.UInt32))
             rejected = rejected.join(reasons, on=["code", "d1", "d2"]).sort("ob", "row")
             rejected = rejected.select(pl.col("ob") + offset, "row", "why")
-            self._rejected.append(rejected.with_columns(self.rows.gather(rejected.get_column("row")).alias("row")))
+        named = [frame for frame in (evidence, rejected) if frame is not None and frame.height]
+        if named:  # the ids of the records they name, kept; their rows made numbers into those ids
+            used = pl.concat([frame.get_column("row") for frame in named]).unique().sort()
+            self._ids.append(self.records.get_column("id").gather(used))
+            at = pl.lit(self._kept, dtype=pl.UInt32)
+            self._kept += used.len()
+            renumbered = [
+                frame.with_columns(row=used.search_sorted(frame.get_column("row")).cast(pl.UInt32) + at)
+                for frame in named
+            ]
+            if evidence is not None and evidence.height:
+                self._evidence.append(renumbered.pop(0))
+            if renumbered:
+                self._rejected.append(renumbered[0])
+        if failing.height:
             self._taints(failing)
 
     def _taints(self, failing: pl.DataFrame) -> None:

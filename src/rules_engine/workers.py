@@ -18,10 +18,11 @@ A layer around the stages (:mod:`rules_engine.pipeline`), not inside them:
   files, rows checked one by one as pickled batches. A rejected row goes to the worker of its organisation,
   or to every worker when its organisation is unknown (it may have evidenced any duty: each worker marks its
   own obligations; it is still reported once, by the parent).
-- Each worker plans its organisations, counts the records it receives, decides, escalates (the same
-  :func:`rules_engine.pipeline.conclude` as one process), writes its findings to a spool file (in report
-  order, joined by the report's separator between findings: the bytes the report holds) and sends back its
-  summary and the waivers it used.
+- Each worker plans its organisations, counts the records it receives (past :data:`rules_engine.tally.SPILL_ROWS`
+  filed by range of its organisations in the run's folder, and tallied a few ranges at a time), decides,
+  escalates (the same :func:`rules_engine.pipeline.conclude` as one process), writes its findings to a spool
+  file (in report order, joined by the report's separator between findings: the bytes the report holds) and
+  sends back its summary and the waivers it used.
 - The parent writes the report: header (summary added up, input account, rejections, receipt), then each
   worker's spool in the order of the ranges, which is the order of the organisations: the same bytes as one
   process. The spools are copied by the operating system (``os.copy_file_range``, else ``os.sendfile``, else
@@ -73,7 +74,7 @@ from .periods import Period
 from .pipeline import Run, _account_counts, conclude, unused_waivers
 from .plan import RosterIndex, plan_table
 from .render.json import FileBlock
-from .tally import Counter
+from .tally import Counter, SpillLimits
 from .trace import RecordingTracer, Tracer, peak_rss
 
 __all__ = ["AUTO_MIN_ORGANISATIONS", "WorkerError", "available_cores", "split", "worker_count"]
@@ -391,6 +392,7 @@ class _Setup:
         self.orgs = orgs
         self.shape = shape
         self.spool = spool
+        self.spill = SpillLimits.current()  # (the parent's: when the worker's records go to disk)
 
 
 class _Result:
@@ -630,7 +632,9 @@ def _evaluate_share(conn: Connection) -> _Result:
     with tracer.stage("plan"):
         ledger = Ledger(plan_table(setup.compiled, index, setup.period, set(setup.orgs)))
     planned = len(ledger)
-    counter = Counter(setup.compiled, index, setup.period, ledger, setup.max_evidence)
+    # (its records past tally.SPILL_ROWS filed by organisation range in the run's folder, removed with it)
+    folder = os.path.dirname(setup.spool)
+    counter = Counter(setup.compiled, index, setup.period, ledger, setup.max_evidence, setup.orgs, folder, setup.spill)
     records = 0
     fromordinal = dt.date.fromordinal
     add, add_bad = counter.add, counter.add_bad
