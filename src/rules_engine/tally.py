@@ -582,12 +582,14 @@ class _Tally:
         if not self._order:
             return
         whys = [(code, d1, d2)[: _ARITY.get(code, 1)] for code, d1, d2 in self._whys]
+        ids, evidence, rejected = self._ids, self._evidence, self._rejected
+        self._ids, self._evidence, self._rejected = [], [], []  # (the parts let go as they are joined)
         self.tallied = Tallied(
             self.ledger,
             self._order,
-            pl.concat(self._ids, rechunk=True),
-            pl.concat(self._evidence, rechunk=True) if self._evidence else None,
-            pl.concat(self._rejected, rechunk=True) if self._rejected else None,
+            pl.concat(ids, rechunk=True),
+            pl.concat(evidence, rechunk=True) if evidence else None,
+            pl.concat(rejected, rechunk=True) if rejected else None,
             whys,
         )
 
