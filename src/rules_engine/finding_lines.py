@@ -44,6 +44,7 @@ from .tally import Tallied
 from .texts import NA, UNK
 
 CHUNK = 4096  # findings turned into columns at a time (bounds the memory of the columns)
+_EVIDENCE_ROWS = 1 << 20  # evidence rows whose ids are gathered at a time (see JsonLists)
 _REASON_TEXTS = 8192  # rejected candidates' reason texts kept for reuse while writing (then made again)
 SEPARATOR = ",\n    "  # between two findings in a JSON report (see rules_engine.render.json)
 
@@ -795,14 +796,29 @@ class JsonLists:
         # (max_evidence ids at most), and a chunk's are then one gather
         self.evidence = pl.Series([None] * len(tallied.keys), dtype=pl.String)
         found = tallied.evidence
-        if found is not None and found.height:
+        if found is None or not found.height:
+            return
+        numbers, parts, lists = found.get_column("ob"), [], []
+        # the ids gathered a slice of whole lists at a time (their column for every list at once would be several
+        # hundred MB at 10M records); the lists of one obligation are neighbours (the frame is sorted by it)
+        size = _EVIDENCE_ROWS if numbers.is_sorted() else found.height
+        at = 0
+        while at < found.height:
+            end = min(at + size, found.height)
+            if end < found.height:  # (back to the first row of the obligation cut in two, or past it)
+                end = int(numbers.search_sorted(numbers[end], "left"))
+                if end <= at:
+                    end = int(numbers.search_sorted(numbers[at], "right"))
+            part = found.slice(at, end - at)
             joined = (
-                found.with_columns(id=ids.gather(found.get_column("row")))
+                part.with_columns(id=ids.gather(part.get_column("row")))
                 .group_by("ob", maintain_order=True)
                 .agg(pl.col("id").str.join('","'))
             )
-            made = joined.select(pl.concat_str(pl.lit('["'), pl.col("id"), pl.lit('"]'))).to_series()
-            self.evidence = self.evidence.scatter(joined.get_column("ob"), made)
+            parts.append(joined.get_column("ob"))
+            lists.append(joined.select(pl.concat_str(pl.lit('["'), pl.col("id"), pl.lit('"]'))).to_series())
+            at = end
+        self.evidence = self.evidence.scatter(pl.concat(parts), pl.concat(lists))
 
     def chunk(self, start: int, end: int, with_rejected: bool = True) -> tuple[pl.Series, pl.Series]:
         """The lists of the findings at positions `start` to `end` (exclusive), ``[]`` for none (the rejected
