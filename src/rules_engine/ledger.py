@@ -166,11 +166,20 @@ class Ledger:
         """The rows with a judged window (and, with `applicable`, that apply and the roster can judge: those the
         tally counts records for), with their organisation's id and their windows' dates (``p_start``,
         ``p_end``: the calendar window; ``w_start``, ``w_end``: the part judged)."""
+        return self.dated(self.judged_rows(applicable))
+
+    def judged_rows(self, applicable: bool = True) -> pl.DataFrame:
+        """The rows of :meth:`judged` with the organisation and the windows as codes (``org``, ``period``,
+        ``window``), the columns the tally reads: :meth:`dated` adds the organisation's id and the dates."""
         judged = pl.col("window").is_not_null()
         if applicable:
             judged &= (pl.col("na") == "") & (pl.col("unk") == "")
         needed = ("key", "org", "rule", "kind", "sid", "first", "second", "portfolio", "trigger", "period", "window")
-        rows = self.table.lazy().filter(judged).select(needed).collect()  # (only the columns needed are filtered)
+        return self.table.lazy().filter(judged).select(needed).collect()  # (only the columns needed are filtered)
+
+    def dated(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """`rows` (with ``org``, ``period`` and ``window`` codes) with the organisation's id (``org_id``) and the
+        windows' dates (``p_start``, ``p_end``, ``w_start``, ``w_end``)."""
         starts = pl.Series([p.start for p in self.periods.items], dtype=pl.Date)
         ends = pl.Series([p.end for p in self.periods.items], dtype=pl.Date)
         org_ids = pl.Series([o.id for o in self.orgs], dtype=pl.String)
