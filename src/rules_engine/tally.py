@@ -393,7 +393,7 @@ class Counter:
         ledger = self.ledger
         ledger.add(self.trigger_obligations)
         started, self.trigger_obligations = len(self.trigger_obligations), []  # (rows of the ledger now)
-        judged = ledger.judged_rows()
+        judged = ledger.judged_rows(texts=False)
         if judged.height:
             tally = _Tally(self.compiled, self.index, self.records, ledger, judged, self.max_evidence)
             del judged  # (the tally keeps the columns it reads)
@@ -412,7 +412,7 @@ class Counter:
         if not self.taints:
             return
         ledger = self.ledger
-        rows = ledger.judged(applicable=False)
+        rows = ledger.judged(applicable=False, texts=False)
         if rows.height == 0:
             return
         known_types = self.compiled.ruleset.record_types()
@@ -551,7 +551,8 @@ class _Tally:
         self.index = index
         self.columns = records
         self.ledger = ledger
-        # the ledger's rows to tally (Ledger.judged_rows: organisation and windows as codes), and their positions
+        # the ledger's rows to tally (Ledger.judged_rows: numbers only; a chunk's get their texts from the ledger,
+        # Ledger.matched, and dates, Ledger.dated), and their positions
         # sorted by organisation id (``at``, with the organisation's rank ``r``): a group's rows are a slice of them
         self.table = judged
         self._rank = {org_id: i for i, org_id in enumerate(sorted({org.id for org in ledger.orgs}))}
@@ -567,7 +568,7 @@ class _Tally:
         # the chunk being tallied: its records (row = position in the chunk), their participants and tags, its
         # obligations (ob = position in the frame), and each of its rows' number in the whole run
         self.records, self.people, self.tags = _EMPTY
-        self.obs = _obligation_table(ledger.dated(judged.clear()))
+        self.obs = _obligation_table(ledger.dated(ledger.matched(judged.clear())))
         self.rows = pl.Series(dtype=pl.UInt32)
         # what the chunks found, in tally order: the ledger keys, their counts and tally numbers, the taints
         self._order: list[pl.Series] = []  # (ledger keys, a chunk's at a time)
@@ -645,7 +646,7 @@ class _Tally:
             mine = codes == number
             rows = mine.arg_true().cast(pl.UInt32)
             self.rows = rows if numbers is None else numbers.gather(rows)
-            self.obs = _obligation_table(self.ledger.dated(parts.pop((number,))))
+            self.obs = _obligation_table(self.ledger.dated(self.ledger.matched(parts.pop((number,)))))
             self.records = records.filter(mine)
             self.people = self._local(all_people.filter(people_codes == number), rows)
             self.tags = self._local(all_tags.filter(tag_codes == number), rows)
