@@ -47,6 +47,8 @@ LEDGER_SCHEMA: dict[str, pl.DataType] = {
     "decision": pl.UInt32(),  # position in Ledger.decisions
     "evidence": pl.String(),  # an escalation's evidence, the JSON list a finding holds; null: none, or the tally's
 }
+MATCHED = ("kind", "sid", "first", "second", "portfolio", "trigger")
+"""The columns of a row that say which records it looks at, besides organisation, rule and windows."""
 _ADDED = {
     "trigger": pl.lit(None, pl.String),
     "layer": pl.lit(0, pl.UInt32),
@@ -162,15 +164,35 @@ class Ledger:
         self.table = pl.concat([self.table, added])
         return added
 
-    def judged(self, applicable: bool = True) -> pl.DataFrame:
+    def judged(self, applicable: bool = True, texts: bool = True) -> pl.DataFrame:
         """The rows with a judged window (and, with `applicable`, that apply and the roster can judge: those the
         tally counts records for), with their organisation's id and their windows' dates (``p_start``,
-        ``p_end``: the calendar window; ``w_start``, ``w_end``: the part judged)."""
+        ``p_end``: the calendar window; ``w_start``, ``w_end``: the part judged), and with `texts` the subject's
+        columns the tally matches on (:data:`MATCHED`)."""
+        return self.dated(self.judged_rows(applicable, texts))
+
+    def judged_rows(self, applicable: bool = True, texts: bool = True) -> pl.DataFrame:
+        """The rows of :meth:`judged` with the organisation and the windows as codes (``org``, ``period``,
+        ``window``): :meth:`dated` adds the organisation's id and the dates. Without `texts`, numbers only
+        (``key``, ``org``, ``rule``, ``period``, ``window``: a few bytes a row, where the texts take about a hundred);
+        :meth:`matched` adds the texts to a few of them."""
         judged = pl.col("window").is_not_null()
         if applicable:
             judged &= (pl.col("na") == "") & (pl.col("unk") == "")
-        needed = ("key", "org", "rule", "kind", "sid", "first", "second", "portfolio", "trigger", "period", "window")
-        rows = self.table.lazy().filter(judged).select(needed).collect()  # (only the columns needed are filtered)
+        needed = ("key", "org", "rule", *(MATCHED if texts else ()), "period", "window")
+        return self.table.lazy().filter(judged).select(needed).collect()  # (only the columns needed are filtered)
+
+    def matched(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """`rows` (with their ``key``) with the columns of :data:`MATCHED`."""
+        keys = rows.get_column("key")
+        if not self._ordered and self.table.height == self.size:  # (a row's key is its position)
+            return rows.with_columns(self.table.select(MATCHED)[keys])
+        found = rows.select("key").join(self.table.select("key", *MATCHED), on="key", how="left", maintain_order="left")
+        return rows.with_columns(found.drop("key"))
+
+    def dated(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """`rows` (with ``org``, ``period`` and ``window`` codes) with the organisation's id (``org_id``) and the
+        windows' dates (``p_start``, ``p_end``, ``w_start``, ``w_end``)."""
         starts = pl.Series([p.start for p in self.periods.items], dtype=pl.Date)
         ends = pl.Series([p.end for p in self.periods.items], dtype=pl.Date)
         org_ids = pl.Series([o.id for o in self.orgs], dtype=pl.String)

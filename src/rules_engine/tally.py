@@ -393,9 +393,10 @@ class Counter:
         ledger = self.ledger
         ledger.add(self.trigger_obligations)
         started, self.trigger_obligations = len(self.trigger_obligations), []  # (rows of the ledger now)
-        judged = ledger.judged()
+        judged = ledger.judged_rows(texts=False)
         if judged.height:
             tally = _Tally(self.compiled, self.index, self.records, ledger, judged, self.max_evidence)
+            del judged  # (the tally keeps the columns it reads)
             tally.run()
             self.tallied = tally.tallied
             if tally.counted:
@@ -411,7 +412,7 @@ class Counter:
         if not self.taints:
             return
         ledger = self.ledger
-        rows = ledger.judged(applicable=False)
+        rows = ledger.judged(applicable=False, texts=False)
         if rows.height == 0:
             return
         known_types = self.compiled.ruleset.record_types()
@@ -454,7 +455,7 @@ class Tallied:
     def __init__(
         self,
         ledger: Ledger,
-        keys: list[int],
+        keys: pl.Series,
         ids: pl.Series,
         evidence: pl.DataFrame | None,
         rejected: pl.DataFrame | None,
@@ -469,7 +470,7 @@ class Tallied:
         """The rule (index), judged window (code into the ledger's periods) and portfolio area of the tallied rows,
         by tally number (what their rejected candidates' reasons name)."""
         if self._about is None:  # (once: the tallied rows in tally order)
-            order = pl.DataFrame({"key": pl.Series(self.keys, dtype=pl.UInt32)})
+            order = pl.DataFrame({"key": self.keys.cast(pl.UInt32)})
             self._about = order.join(
                 self.ledger.table.select("key", "rule", "window", "portfolio"),
                 on="key",
@@ -550,7 +551,13 @@ class _Tally:
         self.index = index
         self.columns = records
         self.ledger = ledger
-        self.judged = judged  # the ledger's rows to tally (Ledger.judged)
+        # the ledger's rows to tally (Ledger.judged_rows: numbers only; a chunk's get their texts from the ledger,
+        # Ledger.matched, and dates, Ledger.dated), and their positions
+        # sorted by organisation id (``at``, with the organisation's rank ``r``): a group's rows are a slice of them
+        self.table = judged
+        self._rank = {org_id: i for i, org_id in enumerate(sorted({org.id for org in ledger.orgs}))}
+        ranks = pl.Series([self._rank[org.id] for org in ledger.orgs], dtype=pl.UInt32)
+        self._by_org = pl.DataFrame({"r": ranks.gather(judged.get_column("org"))}).with_row_index("at").sort("r", "at")
         self.max_evidence = max_evidence
         self.tallied: Tallied | None = None
         self._terms: pl.DataFrame | None = None
@@ -561,10 +568,11 @@ class _Tally:
         # the chunk being tallied: its records (row = position in the chunk), their participants and tags, its
         # obligations (ob = position in the frame), and each of its rows' number in the whole run
         self.records, self.people, self.tags = _EMPTY
-        self.obs = judged.clear()
+        self.obs = _obligation_table(ledger.dated(ledger.matched(judged.clear())))
         self.rows = pl.Series(dtype=pl.UInt32)
         # what the chunks found, in tally order: the ledger keys, their counts and tally numbers, the taints
-        self._order: list[int] = []
+        self._order: list[pl.Series] = []  # (ledger keys, a chunk's at a time)
+        self._tallied = 0  # rows in `_order`
         self.counted: list[pl.DataFrame] = []
         self.taints: list[tuple[int, BadRow]] = []
         self._evidence: list[pl.DataFrame] = []
@@ -574,42 +582,50 @@ class _Tally:
         self._whys: dict[tuple[str, str, str], int] = {}
 
     def run(self) -> None:
-        wanted = set(self.judged.get_column("org_id").unique().to_list())
         for records, people, tags, numbers in self.columns.groups():
-            self._group(wanted, records, people, tags, numbers)
+            self._group(records, people, tags, numbers)
         self.records, self.people, self.tags = _EMPTY
-        self.obs = self.judged.clear()
-        if not self._order:
+        self.obs = self.obs.clear()
+        self.table, self._by_org = self.table.clear(), self._by_org.clear()
+        if not self._tallied:
             return
         whys = [(code, d1, d2)[: _ARITY.get(code, 1)] for code, d1, d2 in self._whys]
         ids, evidence, rejected = self._ids, self._evidence, self._rejected
         self._ids, self._evidence, self._rejected = [], [], []  # (the parts let go as they are joined)
         self.tallied = Tallied(
             self.ledger,
-            self._order,
+            pl.concat(self._order),
             pl.concat(ids, rechunk=True),
-            pl.concat(evidence, rechunk=True) if evidence else None,
-            pl.concat(rejected, rechunk=True) if rejected else None,
+            _joined(evidence) if evidence else None,
+            _joined(rejected) if rejected else None,
             whys,
         )
 
     def _group(
         self,
-        wanted: set[str],
         records: pl.DataFrame,
         all_people: pl.DataFrame,
         all_tags: pl.DataFrame,
         numbers: pl.Series | None,
     ) -> None:
         """Tally the records of a group of whole organisations (all, or some ranges of a spilled run), a chunk at a
-        time; `numbers`: each record's row number in the run (None: its position)."""
+        time; `numbers`: each record's row number in the run (None: its position). The group's obligations are the
+        slice of the table between its first and its last organisation."""
         if records.height == 0:
             return
-        sizes = records.get_column("org").value_counts()
+        sizes = records.get_column("org").value_counts().sort("org")
+        known = [self._rank[org] for org in sizes.get_column("org").to_list() if org in self._rank]
+        if not known:
+            return
+        ranks = self._by_org.get_column("r")
+        low, high = ranks.search_sorted(known[0], "left"), ranks.search_sorted(known[-1], "right")
+        table = self.table[self._by_org.get_column("at").slice(low, high - low).sort()]
+        orgs = self.ledger.orgs
+        wanted = {orgs[code].id for code in table.get_column("org").unique().to_list()}
         chunk_of: dict[str, int] = {}
         chunks = 0
         held = 0
-        for org, n in sorted(zip(*(sizes.get_column(c).to_list() for c in sizes.columns), strict=True)):
+        for org, n in zip(*(sizes.get_column(c).to_list() for c in sizes.columns), strict=True):
             if org not in wanted:
                 continue  # records no obligation looks at
             if not chunks or held + n > CHUNK_RECORDS:
@@ -622,12 +638,15 @@ class _Tally:
         codes = records.get_column("org").replace_strict(chunk_of, default=None, return_dtype=pl.UInt32)
         people_codes = codes.gather(all_people.get_column("row"))
         tag_codes = codes.gather(all_tags.get_column("row"))
-        judged_codes = self.judged.get_column("org_id").replace_strict(chunk_of, default=None, return_dtype=pl.UInt32)
+        code_of = {self.ledger.org_code(org): chunk for org, chunk in chunk_of.items()}
+        table_codes = table.get_column("org").replace_strict(code_of, default=None, return_dtype=pl.UInt32)
+        parts = table.with_columns(table_codes.alias("_chunk")).partition_by("_chunk", as_dict=True, include_key=False)
+        del table, table_codes
         for number in range(chunks):
             mine = codes == number
             rows = mine.arg_true().cast(pl.UInt32)
             self.rows = rows if numbers is None else numbers.gather(rows)
-            self.obs = self.judged.filter(judged_codes == number)
+            self.obs = _obligation_table(self.ledger.dated(self.ledger.matched(parts.pop((number,)))))
             self.records = records.filter(mine)
             self.people = self._local(all_people.filter(people_codes == number), rows)
             self.tags = self._local(all_tags.filter(tag_codes == number), rows)
@@ -641,30 +660,12 @@ class _Tally:
         return frame.with_columns(row=rows.search_sorted(frame.get_column("row")).cast(pl.UInt32))
 
     def _chunk(self) -> None:
-        table = self._obligation_table()
+        table = self.obs
         candidates = self._candidates(table)
         if candidates.height == 0:
             return
         judged = self._judge(candidates, table)
         self._write(judged, table)
-
-    def _obligation_table(self) -> pl.DataFrame:
-        """The chunk's rows as the joins take them (``ob``: the position in the chunk)."""
-        kind = pl.col("kind")
-        return self.obs.select(
-            pl.col("org_id").alias("org"),
-            pl.col("rule").cast(pl.Int64),
-            kind,
-            pl.when(kind.is_in(["person", "portfolio"])).then(pl.col("sid")).alias("subject"),  # a pair's is not
-            "first",
-            "second",
-            pl.col("portfolio").alias("area"),
-            "trigger",
-            "p_start",
-            "p_end",
-            "w_start",
-            "w_end",
-        ).with_row_index("ob")
 
     def _candidates(self, table: pl.DataFrame) -> pl.DataFrame:
         """(ob, row, rule, date) for every record an obligation looks at: its organisation, one of its rule's
@@ -807,8 +808,9 @@ class _Tally:
         columns in tally numbers and numbers into the ids they name (`self.tallied` once every chunk is done; a
         chunk's own rows are not kept), onto the obligations only when something asks for them
         (:meth:`Tallied.fill`)."""
-        keys, start = self.obs.get_column("key"), len(self._order)
-        self._order.extend(keys.to_list())
+        keys, start = self.obs.get_column("key"), self._tallied
+        self._order.append(keys)
+        self._tallied += keys.len()
         offset = pl.lit(start, dtype=pl.UInt32)
         counting = judged.filter(pl.col("code").is_null())
         counts = counting.group_by("ob").len()
@@ -898,6 +900,43 @@ class _Tally:
                     date=rec.date,
                 )
             self.taints.append((key, taint))
+
+
+def _obligation_table(judged: pl.DataFrame) -> pl.DataFrame:
+    """A chunk's rows to tally (:meth:`rules_engine.ledger.Ledger.dated`) as the joins take them (``ob``: the
+    position in the chunk)."""
+    kind = pl.col("kind")
+    return judged.select(
+        "key",
+        pl.col("org_id").alias("org"),
+        pl.col("rule").cast(pl.Int64),
+        kind,
+        pl.when(kind.is_in(["person", "portfolio"])).then(pl.col("sid")).alias("subject"),  # a pair's is not
+        "first",
+        "second",
+        pl.col("portfolio").alias("area"),
+        "trigger",
+        "p_start",
+        "p_end",
+        "w_start",
+        "w_end",
+    ).with_row_index("ob")
+
+
+def _joined(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Frames of integer columns one after another as one frame of whole columns, each part let go (taken out of
+    `parts`) once copied: at most the whole and one part are held, not the parts and the whole."""
+    total = sum(part.height for part in parts)
+    columns = {name: pl.zeros(total, dtype=dtype, eager=True) for name, dtype in parts[0].schema.items()}
+    at = 0
+    parts.reverse()
+    while parts:
+        part = parts.pop()
+        where = pl.int_range(at, at + part.height, dtype=pl.Int64, eager=True)
+        for name, column in columns.items():
+            column.scatter(where, part.get_column(name))  # (in place: the column is this frame's alone)
+        at += part.height
+    return pl.DataFrame(columns)
 
 
 def _window(day: pl.Expr, step: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
