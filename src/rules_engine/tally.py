@@ -32,7 +32,7 @@ import polars as pl
 
 from .compile import CompiledRule, CompiledRules
 from .ledger import Ledger, Lists
-from .load.columnar import RECORD_FRAME, frame_recs
+from .load.columnar import RECORD_FRAME, among, frame_recs
 from .load.inputs import BadRow, Rec
 from .model.rules import Match, Role, SubjectKind
 from .periods import Period
@@ -744,9 +744,7 @@ class _Tally:
                 if ref == "second" and rule.rule.subject is SubjectKind.pair:  # (a pair's candidates were found
                     part = part.with_columns(took_second=pl.lit(True))  # by its second person among the participants)
                     continue
-                took = _took_key(pl.col("row"), _person(ref).cast(self._persons, strict=False)).is_in(
-                    self._took.implode()
-                )
+                took = _took_key(pl.col("row"), _person(ref).cast(self._persons, strict=False)).is_in(among(self._took))
                 part = part.with_columns(took.fill_null(False).alias(f"took_{ref}"))
             if flags is not None and (rule.uses_secretary or rule.rule.attendance):
                 part = part.join(flags, on="row", how="left")

@@ -238,7 +238,7 @@ def _implode_taken() -> bool:
 _IMPLODE = _implode_taken()
 
 
-def _among(values: pl.Series) -> pl.Series:
+def among(values: pl.Series) -> pl.Series:
     """`values` as ``is_in`` takes a collection on this polars (see :func:`_implode_taken`)."""
     return values.implode() if _IMPLODE else values
 
@@ -255,7 +255,7 @@ def vouched(rows: pl.DataFrame, known: Known, others: Iterable[tuple[int, Rec | 
     start, end = known.span
     sizes = (pl.col("id"), pl.col("org"), pl.col("type"))
     ok = pl.all_horizontal(*(c.str.len_chars().is_between(1, MAX_STRING) for c in sizes))
-    ok &= pl.col("org").is_in(_among(known.orgs)) & pl.col("type").is_in(_among(known.types))
+    ok &= pl.col("org").is_in(among(known.orgs)) & pl.col("type").is_in(among(known.types))
     day = pl.col("day")
     ok &= day.is_not_null() & day.is_between(start, end) & (day <= known.as_of)
     for name in ("chair", "portfolio"):
@@ -265,11 +265,11 @@ def vouched(rows: pl.DataFrame, known: Known, others: Iterable[tuple[int, Rec | 
         ok &= items.is_null() | (
             (items.list.len() <= MAX_LIST) & items.list.eval(pl.element().str.len_chars() > 0).list.all()
         )
-    people = _among(known.people)
+    people = among(known.people)
     ok &= pl.col("chair").is_null() | pl.col("chair").is_in(people)
     ok &= pl.col("participants").is_null() | pl.col("participants").list.eval(pl.element().is_in(people)).list.all()
     ids = pl.col("id")
-    ok &= ~ids.is_duplicated() & ~ids.is_in(_among(seen_here))
+    ok &= ~ids.is_duplicated() & ~ids.is_in(among(seen_here))
     return rows.select(ok.fill_null(False).alias("ok")).to_series()
 
 
