@@ -31,7 +31,7 @@ from typing import Any
 import polars as pl
 
 from .compile import ESCALATION_FIELDS, CompiledRule, CompiledRules
-from .finding_lines import escaped_column
+from .jsontext import escaped_column
 from .ledger import Ledger
 from .model.findings import Status
 from .model.rules import Role, SubjectKind, share_fraction

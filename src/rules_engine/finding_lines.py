@@ -33,6 +33,7 @@ import polars as pl
 
 from .compile import CompiledRule, Decision
 from .findings import _DEFAULT_MESSAGES, _expected_for, _reason_text, _static_raw, escalation_reason, finding_dict
+from .jsontext import NEEDS_ESCAPE, escaped, escaped_column
 from .ledger import Ledger
 from .model.findings import Status
 from .model.layout import finding_v2
@@ -48,7 +49,6 @@ _EVIDENCE_ROWS = 1 << 20  # evidence rows whose ids are gathered at a time (see 
 _REASON_TEXTS = 8192  # rejected candidates' reason texts kept for reuse while writing (then made again)
 SEPARATOR = ",\n    "  # between two findings in a JSON report (see rules_engine.render.json)
 
-_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 _NAMES = ("kind", "sid", "name", "role", "portfolio", "second", "second_name", "second_role", "trigger")
 # a message's placeholders that name the subject: their number among the texts stacked per chunk (0: empty)
 _VARS = {"who": 1, "subject": 2, "organisation": 3, "portfolio": 4, "second": 5}
@@ -69,21 +69,6 @@ _CELL_TEXTS = (
     "reason_zh",
     "set_by",
 )
-
-
-def escaped(text: str) -> str:
-    """`text` as it stands between the quotes of a JSON string written by orjson."""
-    return orjson.dumps(text).decode()[1:-1]
-
-
-def escaped_column(values: pl.Series) -> pl.Series:
-    """A text column JSON-escaped (nulls stay null): only the few values that need it go through orjson."""
-    bad = values.str.contains(_NEEDS_ESCAPE)
-    if not bad.any():
-        return values
-    where = bad.fill_null(False).arg_true()
-    fixed = pl.Series([escaped(v) for v in values.gather(where).to_list()], dtype=pl.String)
-    return values.scatter(where, fixed)
 
 
 _STATUS_ZH = {status.value: status.zh for status in Status}
@@ -720,7 +705,7 @@ def _escaped_slots(slots: _Slots | None) -> _Slots | None:
 def _escaped_columns(frame: pl.DataFrame, names: Sequence[str]) -> list[pl.Series]:
     """The text columns `names` of `frame` JSON-escaped (one scan finds whether any needs it)."""
     columns = [frame.get_column(name) for name in names]
-    if not frame.select(pl.concat_str(names, ignore_nulls=True).str.contains(_NEEDS_ESCAPE).any()).item():
+    if not frame.select(pl.concat_str(names, ignore_nulls=True).str.contains(NEEDS_ESCAPE).any()).item():
         return columns
     return [escaped_column(column) for column in columns]
 
