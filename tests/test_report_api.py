@@ -148,3 +148,67 @@ def test_a_missing_library_names_its_extra(report, monkeypatch, method, library,
     with pytest.raises(MissingExtra, match=rf"duty-rules-engine\[{extra}\]") as caught:
         getattr(report, method)()
     assert isinstance(caught.value, ImportError) and library in str(caught.value)
+
+
+# -- the models of a large report: shared parts ----------------------------------------------------------------
+
+
+def test_the_models_evaluate_makes_equal_those_validated_one_by_one_and_share_their_common_parts(report) -> None:
+    import orjson
+
+    from rules_engine.model.findings import Finding
+
+    findings = report.findings
+    # every finding (all six statuses, waivers, rejected candidates, escalations, pairs) as validating its own JSON
+    # gives it
+    assert {f.status for f in findings} == set(Status)
+    assert [Finding.model_validate_json(orjson.dumps(f.model_dump(mode="json"))) for f in findings] == findings
+    # a rule's parts, an organisation, a window, a subject's several duties: one object each
+    by_rule = report.by_rule()
+    for rule_findings in by_rule.values():
+        first = rule_findings[0]
+        assert all(f.clause is first.clause and f.rule_title is first.rule_title for f in rule_findings)
+    org = findings[0].organisation
+    same_org = [f for f in findings if f.organisation == org]
+    assert len(same_org) > 1 and all(f.organisation is org for f in same_org)
+    person = next(f for f in findings if f.subject.kind == "person")
+    duties = [f for f in findings if f.subject == person.subject]
+    assert len(duties) > 1 and all(f.subject is person.subject for f in duties)
+
+
+def test_findings_that_differ_in_one_part_keep_their_own() -> None:
+    from rules_engine.model.findings import FindingModels
+
+    example = evaluate(
+        load_rules(RULES), EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", period="2024", as_of="2025-01-15"
+    ).findings[0]
+    base = example.model_dump(mode="json")
+    made = FindingModels()
+    first = made(base)
+    changed = {
+        "window": {**base["window"], "label": "another label"},
+        "organisation": {**base["organisation"], "kind": "party_group"},
+        "clause": {**base["clause"], "article": 99},
+        "actual": {**base["actual"], "en": "99"},
+        "subject": {**base["subject"], "second": {"id": "p2", "name": "second person", "role": None}},
+    }
+    for name, value in changed.items():
+        other = made({**base, name: value})
+        assert getattr(other, name) == type(getattr(first, name)).model_validate(value), name
+        assert getattr(other, name) != getattr(first, name), name
+    assert made(base) == first
+
+
+def test_a_finding_that_is_not_one_is_refused_by_the_models_with_its_field_named() -> None:
+    from pydantic import ValidationError
+
+    from rules_engine.model.findings import FindingModels
+
+    example = evaluate(
+        load_rules(RULES), EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", period="2024", as_of="2025-01-15"
+    ).findings[0]
+    base = example.model_dump(mode="json")
+    for name, value in (("clause", "not a clause"), ("period", {"start": "2024-13-01", "end": "2024-12-31"})):
+        with pytest.raises(ValidationError) as caught:
+            FindingModels()({**base, name: value})
+        assert caught.value.errors()[0]["loc"][0] == name

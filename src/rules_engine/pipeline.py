@@ -28,7 +28,7 @@ from .ledger import Ledger, decide_rows, fact_frame
 from .load.inputs import BadRow, RosterResult, file_digest, read_roster, roster_from_data
 from .load.rules import RulePack, RuleSet, load_rules
 from .load.waivers import LoadedWaiver, load_waivers
-from .model.findings import Finding, Status
+from .model.findings import Finding, FindingModels, Status
 from .model.roster import Roster
 from .periods import Period, check_range, parse_period
 from .plan import Obligation, RosterIndex, plan_table
@@ -82,9 +82,10 @@ class Run:
 
     def finding_models(self, keep: Collection[Status] | None = None) -> Iterator[Finding]:
         """The findings as models, in report order (only those with a status in `keep`, when given)."""
+        made = FindingModels()
         for ob, d in self.decided():
             if keep is None or d.status in keep:
-                yield Finding.model_validate(finding_dict(ob, d.status, d.waives))
+                yield made(finding_dict(ob, d.status, d.waives))
 
     def json_findings(
         self, report_format: str, keys: Mapping[int, str], sep: str = SEPARATOR

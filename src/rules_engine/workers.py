@@ -68,7 +68,7 @@ from .intake import Intake, RecordsInput, record_span
 from .ledger import Ledger
 from .load.inputs import BadRow, Rec, RosterResult
 from .load.waivers import LoadedWaiver, load_waivers
-from .model.findings import Finding, Status
+from .model.findings import Finding, FindingModels, Status
 from .model.roster import Organisation, Person, Roster
 from .periods import Period
 from .pipeline import Run, _account_counts, conclude, unused_waivers
@@ -286,10 +286,11 @@ class ShardedRun(Run):
         if self.shape != "v1":
             raise RuntimeError(f"findings spooled in the {self.shape} layout cannot be read as models")
         wanted = None if keep is None else {s.value for s in keep}
+        made = FindingModels()
         for line in self._lines():
             data = orjson.loads(line)
             if wanted is None or data["status"] in wanted:
-                yield Finding.model_validate(data)
+                yield made(data)
 
     def json_findings(
         self, report_format: str, keys: Mapping[int, str], sep: str = SEPARATOR
