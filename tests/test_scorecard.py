@@ -240,6 +240,27 @@ def test_score_refuses_a_missing_report_or_one_that_is_not_a_report(tmp_path: Pa
     assert "not a rules-engine JSON report" in capsys.readouterr().err
 
 
+def test_score_and_diagnose_read_the_report_evaluate_writes_by_default_as_its_v1_layout(tmp_path: Path) -> None:
+    # `evaluate --format json` writes the v2 layout unless told otherwise: the commands that read a report take it
+    reports = {}
+    for layout in ("default", "v1"):
+        reports[layout] = tmp_path / f"{layout}.json"
+        chosen = [] if layout == "default" else ["--report-format", "v1"]
+        args = [str(EXAMPLE), "--period", "2024", "--as-of", "2025-01-15", "--format", "json", *chosen]
+        assert main(["evaluate", *args, "-o", str(reports[layout])]) == 1
+    assert json.loads(reports["default"].read_bytes())["format"] == "rules-engine/report/v2"
+    outputs = {}
+    for layout, path in reports.items():
+        outputs[layout] = [tmp_path / f"{layout}-score.json", tmp_path / f"{layout}-diagnosis.json"]
+        score_args = ["score", str(path), "--scoring", str(SCORING), "--format", "json", "-o", str(outputs[layout][0])]
+        assert main(score_args) == 4
+        diagnose = ["diagnose", str(path), "--roster", str(ROSTER), "--format", "json", "-o", str(outputs[layout][1])]
+        assert main(diagnose) == 4
+    for default, v1 in zip(outputs["default"], outputs["v1"], strict=True):
+        assert default.read_bytes() == v1.read_bytes()
+    assert json.loads(outputs["default"][0].read_bytes())["organisations"]
+
+
 def test_score_command_prints_located_scoring_problems(report_file: Path, tmp_path: Path, capsys) -> None:
     path = _write(tmp_path, "weights:\n  default: lots\n")
     assert main(["score", str(report_file), "--scoring", str(path)]) == 2
