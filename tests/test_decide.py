@@ -193,3 +193,21 @@ def test_an_escalation_is_decided_as_the_rule_format_says(
     with Decider(table, ESCALATION_FIELDS) as decider:
         got = decider.decide(rows)
     assert [(d.status, d.waives) for d in got] == wanted
+
+
+def test_the_engine_refuses_a_table_with_a_gap_even_after_proving_the_whole_table() -> None:
+    """The proof is cached per rule's table (the compiler's proof serves the engine's): a table that lost a
+    decision is another table, proven again and refused, before and after the whole one."""
+    rule = RECORD_RULES[0]
+    own = [d for d in BASE if d.rule_index == rule]
+    gap = tuple(d for d in BASE if d is not own[-1])
+    for table in (gap, BASE, gap):
+        if table is BASE:
+            assert prove_table(table, [rule]) == []
+            with Decider(table, OBLIGATION_FIELDS):
+                pass
+            continue
+        (fault,) = prove_table(table, [rule])
+        assert fault.rule_index == rule and fault.gaps
+        with pytest.raises(EngineError, match="not complete and exclusive"):
+            Decider(table, OBLIGATION_FIELDS)

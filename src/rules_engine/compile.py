@@ -416,21 +416,27 @@ def prove_table(decisions: Sequence[Decision], rule_indices: Iterable[int]) -> l
             own.setdefault(d.rule_index, []).append(d)
     faults: list[TableFault] = []
     for r in rule_indices:
-        table = generic + own.get(r, [])
-        names = sorted({name for d in table for name, _op, _value in d.conditions} | {"r"})
-        axes = [_test_values(name, r, table) for name in names]
-        hits: dict[tuple[int, ...], list[str]] = {point: [] for point in itertools.product(*axes)}
-        for d in table:
-            allowed = [[v for v in axis if _holds(d, name, v)] for name, axis in zip(names, axes, strict=True)]
-            for point in itertools.product(*allowed):
-                hits[point].append(d.name)
-        gaps = tuple(dict(zip(names, p, strict=True)) for p, found in hits.items() if not found)
-        overlaps = tuple(
-            (dict(zip(names, p, strict=True)), tuple(found)) for p, found in hits.items() if len(found) > 1
-        )
-        if gaps or overlaps:
-            faults.append(TableFault(r, gaps, overlaps))
+        fault = _prove_rule(tuple(generic + own.get(r, [])), r)
+        if fault is not None:
+            faults.append(fault)
     return faults
+
+
+@functools.lru_cache(maxsize=4096)
+def _prove_rule(table: tuple[Decision, ...], r: int) -> TableFault | None:
+    """The proof for one rule's table (the generic decisions and its own). Cached: the compiler proves each
+    rule's table, and the engine proves the same tables again before it registers them (decisions are frozen
+    values, so an equal table has the same proof)."""
+    names = sorted({name for d in table for name, _op, _value in d.conditions} | {"r"})
+    axes = [_test_values(name, r, table) for name in names]
+    hits: dict[tuple[int, ...], list[str]] = {point: [] for point in itertools.product(*axes)}
+    for d in table:
+        allowed = [[v for v in axis if _holds(d, name, v)] for name, axis in zip(names, axes, strict=True)]
+        for point in itertools.product(*allowed):
+            hits[point].append(d.name)
+    gaps = tuple(dict(zip(names, p, strict=True)) for p, found in hits.items() if not found)
+    overlaps = tuple((dict(zip(names, p, strict=True)), tuple(found)) for p, found in hits.items() if len(found) > 1)
+    return TableFault(r, gaps, overlaps) if gaps or overlaps else None
 
 
 def _test_values(name: str, r: int, table: Sequence[Decision]) -> list[int]:

@@ -27,7 +27,6 @@ from .pipeline import NULL_TRACER, RosterInput, RulesInput, Run, prepare
 from .render.csv import write_csv_frames
 from .render.frames import require_parquet, write_parquet_frames
 from .render.json import write_json_lines
-from .render.junit import write_junit
 from .tally import MAX_EVIDENCE
 from .trace import Tracer
 
@@ -160,6 +159,8 @@ def _write(run: Run, header: dict[str, Any], out: IO[bytes], format: str, report
         write_json_lines(header, run.json_findings("v1", {}), out)
         return
     if format == "junit":
+        from .render.junit import write_junit  # (its XML escaping imports urllib and ssl: only when asked for)
+
         write_junit(header, run.finding_models(), out)
     elif format == "parquet":
         write_parquet_frames(run.cell_frames(), out)

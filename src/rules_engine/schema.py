@@ -3,14 +3,10 @@ loaders read), and of the JSON report in its two layouts (what ``evaluate --form
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
-from .model.findings import Report
-from .model.layout import ReportV2
-from .model.rules import Manifest, RuleFile
-from .model.scoring import Scoring
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 SCHEMA_ID = "https://duty-rules-engine.invalid/schema/rules-engine-v1.json"
 
@@ -29,6 +25,9 @@ def rule_schema(kind: str = "rules") -> dict[str, Any]:
     file (``kind="scoring"``) or a JSON report (``kind="report-v1"`` or ``"report-v2"``)."""
     if kind.startswith("report-"):
         return report_schema(kind.removeprefix("report-"))
+    from .model.rules import Manifest, RuleFile  # (the models on first use: the command line reads KINDS only)
+    from .model.scoring import Scoring
+
     models: dict[str, type[BaseModel]] = {"rules": RuleFile, "pack": Manifest, "scoring": Scoring}
     model = models.get(kind, Manifest)
     schema: dict[str, Any] = model.model_json_schema(by_alias=True, mode="validation")
@@ -40,6 +39,9 @@ def rule_schema(kind: str = "rules") -> dict[str, Any]:
 
 def report_schema(layout: str = "v2") -> dict[str, Any]:
     """The JSON Schema of a report in the ``v1`` or ``v2`` layout (``format`` fixed to that layout's name)."""
+    from .model.findings import Report
+    from .model.layout import ReportV2
+
     model: type[BaseModel] = ReportV2 if layout == "v2" else Report
     schema: dict[str, Any] = model.model_json_schema(mode="serialization")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import TYPE_CHECKING
 
-from ..model.findings import PersonRef
+if TYPE_CHECKING:  # (the models are not needed to pad a table: the --profile table imports this module)
+    from ..model.findings import PersonRef
 
 
 def width(text: str) -> int:
