@@ -60,6 +60,7 @@ def test_lines_from_columns_are_the_bytes_of_finding_dict(layout: str, lists: st
     monkeypatch.setattr("rules_engine.tally.CHUNK_RECORDS", 5)
     monkeypatch.setattr("rules_engine.finding_lines._REASON_TEXTS", 2)  # reasons made again, chunk after chunk
     monkeypatch.setattr("rules_engine.finding_lines._EVIDENCE_ROWS", 5)  # evidence lists made a few at a time
+    monkeypatch.setattr("rules_engine.finding_lines._SEGMENT", 150)  # and for a few chunks of findings at a time
     run = _example_run()
     keys = rule_table(run.compiled.rules)[1] if layout == "v2" else None
     assert run.ledger is not None
@@ -129,6 +130,7 @@ def test_cells_from_columns_are_the_cells_of_the_findings_models(lists: str, mon
     finding's dict (the path the others take)."""
     monkeypatch.setattr("rules_engine.finding_lines.CHUNK", 97)
     monkeypatch.setattr("rules_engine.tally.CHUNK_RECORDS", 5)
+    monkeypatch.setattr("rules_engine.finding_lines._SEGMENT", 150)  # evidence lists made for a few chunks at a time
     run = _example_run()
     if lists == "objects":
         assert run.tallied is not None

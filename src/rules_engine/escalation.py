@@ -278,7 +278,9 @@ def _lower(specs: Sequence[_Spec], ledger: Ledger) -> pl.DataFrame:
     codes = [i for i, d in enumerate(ledger.decisions) if d.name in counted]
     read = sorted({r for spec in specs for r in spec.reads})
     table = ledger.table
-    lower = ledger.ordered(table.filter(pl.col("decision").is_in(codes) & pl.col("rule").is_in(read)))
+    needed = ("org", "layer", "rule", "kind", "sid", "role", "portfolio", "second", "trigger", "period", "decision")
+    lower = table.lazy().filter(pl.col("decision").is_in(codes) & pl.col("rule").is_in(read)).select(needed).collect()
+    lower = ledger.ordered(lower)  # (only the columns read here and by the report order are filtered and sorted)
     rules = ledger.rules
     ids = pl.Series([rules[i].loaded.rule.id if i in rules else "" for i in range(max(rules, default=-1) + 1)])
     labels = pl.Series([p.label for p in ledger.periods.items], dtype=pl.String)

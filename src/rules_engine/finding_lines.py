@@ -46,6 +46,7 @@ from .texts import NA, UNK
 
 CHUNK = 4096  # findings turned into columns at a time (bounds the memory of the columns)
 _EVIDENCE_ROWS = 1 << 20  # evidence rows whose ids are gathered at a time (see JsonLists)
+_SEGMENT = 1 << 16  # findings whose evidence lists are made at a time (see JsonLists)
 _REASON_TEXTS = 8192  # rejected candidates' reason texts kept for reuse while writing (then made again)
 SEPARATOR = ",\n    "  # between two findings in a JSON report (see rules_engine.render.json)
 
@@ -777,16 +778,62 @@ class JsonLists:
         self.made: list[str] = []  # the reasons' texts as JSON
         self.column = pl.Series(dtype=pl.String)  # the same, as a column
         self.why_codes: pl.Series | None = None  # the code of each why (its first part), by number
-        # each tallied obligation's evidence list (null: none), made for the whole run at once: the lists are short
-        # (max_evidence ids at most), and a chunk's are then one gather
-        self.evidence = pl.Series([None] * len(tallied.keys), dtype=pl.String)
-        found = tallied.evidence
+        # the evidence lists (null: none) of the tally numbers `low` on of the findings at positions `span` (made a
+        # segment of _SEGMENT findings at a time: a chunk's are then one gather, and the whole run's are never held)
+        self.evidence = pl.Series(dtype=pl.String)
+        self.low = 0
+        self.span = (0, 0)
+
+    def chunk(self, start: int, end: int, with_rejected: bool = True) -> tuple[pl.Series, pl.Series]:
+        """The lists of the findings at positions `start` to `end` (exclusive), ``[]`` for none (the rejected
+        lists all ``[]`` without `with_rejected`)."""
+        n = end - start
+        obs = self.rows.slice(start, n)
+        if not (self.span[0] <= start and end <= self.span[1]):
+            self._segment(start, max(end, start + _SEGMENT))
+        evidence = self.evidence.gather(obs - self.low).fill_null("[]").alias("evidence")
+        rejected = pl.Series("rejected", ["[]"] * n, dtype=pl.String)
+        part = self._of(self.tallied.rejected, obs) if with_rejected else None
+        if part is not None:
+            part = part.with_columns(id=self.ids.gather(part.get_column("row")), text=self._reasons(part, obs))
+            item = pl.concat_str(
+                pl.lit('{"record":"'), pl.col("id"), pl.lit('","reason":'), pl.col("text"), pl.lit("}")
+            )
+            joined = part.group_by("pos", maintain_order=True).agg(item.str.join(",").alias("items"))
+            made = joined.select(pl.concat_str(pl.lit("["), pl.col("items"), pl.lit("]"))).to_series()
+            rejected = rejected.scatter(joined.get_column("pos"), made)
+        return evidence, rejected
+
+    def _segment(self, start: int, end: int) -> None:
+        """Make the evidence lists of the tally numbers the findings at positions `start` to `end` name (those
+        between the least and the greatest of them: the tally numbers rise with the organisation, as the
+        findings do), in place of the segment made before."""
+        self.evidence = pl.Series(dtype=pl.String)  # (the last segment's let go first)
+        obs = self.rows.slice(start, end - start)
+        self.span = (start, end)
+        low, high = obs.min(), obs.max()
+        if low is None or high is None:  # (none tallied)
+            self.low = 0
+            return
+        assert isinstance(low, int) and isinstance(high, int)
+        self.low = low
+        self.evidence = pl.Series([None] * (high - low + 1), dtype=pl.String)
+        found = self.tallied.evidence
         if found is None or not found.height:
             return
-        numbers, parts, lists = found.get_column("ob"), [], []
-        # the ids gathered a slice of whole lists at a time (their column for every list at once would be several
-        # hundred MB at 10M records); the lists of one obligation are neighbours (the frame is sorted by it)
-        size = _EVIDENCE_ROWS if numbers.is_sorted() else found.height
+        numbers = found.get_column("ob")
+        if numbers.is_sorted():  # (as the tally writes them: the rows of one obligation are neighbours)
+            at, stop = int(numbers.search_sorted(low, "left")), int(numbers.search_sorted(high, "right"))
+            found = found.slice(at, stop - at)
+            size = _EVIDENCE_ROWS
+        else:
+            found = found.filter(pl.col("ob").is_between(low, high))
+            size = found.height
+        parts, lists = [], []
+        numbers = found.get_column("ob")
+        ids = self.ids
+        # the ids gathered a slice of whole lists at a time (their column for every list of a segment at once could
+        # be large); the lists of one obligation are neighbours (sorted by it)
         at = 0
         while at < found.height:
             end = min(at + size, found.height)
@@ -800,28 +847,11 @@ class JsonLists:
                 .group_by("ob", maintain_order=True)
                 .agg(pl.col("id").str.join('","'))
             )
-            parts.append(joined.get_column("ob"))
+            parts.append(joined.get_column("ob") - low)
             lists.append(joined.select(pl.concat_str(pl.lit('["'), pl.col("id"), pl.lit('"]'))).to_series())
             at = end
-        self.evidence = self.evidence.scatter(pl.concat(parts), pl.concat(lists))
-
-    def chunk(self, start: int, end: int, with_rejected: bool = True) -> tuple[pl.Series, pl.Series]:
-        """The lists of the findings at positions `start` to `end` (exclusive), ``[]`` for none (the rejected
-        lists all ``[]`` without `with_rejected`)."""
-        n = end - start
-        obs = self.rows.slice(start, n)
-        evidence = self.evidence.gather(obs).fill_null("[]").alias("evidence")
-        rejected = pl.Series("rejected", ["[]"] * n, dtype=pl.String)
-        part = self._of(self.tallied.rejected, obs) if with_rejected else None
-        if part is not None:
-            part = part.with_columns(id=self.ids.gather(part.get_column("row")), text=self._reasons(part, obs))
-            item = pl.concat_str(
-                pl.lit('{"record":"'), pl.col("id"), pl.lit('","reason":'), pl.col("text"), pl.lit("}")
-            )
-            joined = part.group_by("pos", maintain_order=True).agg(item.str.join(",").alias("items"))
-            made = joined.select(pl.concat_str(pl.lit("["), pl.col("items"), pl.lit("]"))).to_series()
-            rejected = rejected.scatter(joined.get_column("pos"), made)
-        return evidence, rejected
+        if parts:
+            self.evidence = self.evidence.scatter(pl.concat(parts), pl.concat(lists))
 
     @staticmethod
     def _of(frame: pl.DataFrame | None, obs: pl.Series) -> pl.DataFrame | None:

@@ -274,14 +274,26 @@ class Ledger:
     # -- order and decisions -----------------------------------------------------------------------------
 
     def order(self) -> None:
-        """Put the rows in report order (:meth:`ordered`)."""
-        self.table = self.ordered(self.table)
+        """Put the rows in report order (:meth:`ordered`), a column at a time: each column let go once its sorted
+        copy is made, so that the table is not held twice."""
+        at = self._report_order(self.table)
+        columns = self.table.get_columns()
+        self.table = self.table.clear()
+        columns.reverse()
+        ordered = []
+        while columns:
+            ordered.append(columns.pop().gather(at))
+        self.table = pl.DataFrame(ordered)
         self._ordered = True
 
     def ordered(self, rows: pl.DataFrame) -> pl.DataFrame:
         """`rows` (of the table) in report order: by organisation id, then layer, then rule id, subject id, second
         person, portfolio area, trigger record and the start of the period (no two obligations share all of
         these)."""
+        return rows[self._report_order(rows)]
+
+    def _report_order(self, rows: pl.DataFrame) -> pl.Series:
+        """The positions of `rows` (of the table) in report order (:meth:`ordered`)."""
         orgs = self.orgs
         org_rank = pl.Series(_ranks([o.id for o in orgs]), dtype=pl.UInt32)  # (numbers sort faster than texts)
         top = max(self.rules, default=-1) + 1
@@ -301,7 +313,7 @@ class Ledger:
                 "d": starts.gather(rows.get_column("period")),
             }
         )
-        return rows[keys.with_row_index("_i").sort("o", "l", "r", "s", "x", "p", "t", "d").get_column("_i")]
+        return keys.with_row_index("_i").sort("o", "l", "r", "s", "x", "p", "t", "d").get_column("_i")
 
     def set_decisions(self, decisions: Sequence[Decision], start: int = 0) -> None:
         """The decision of each row from position `start` of the table on (in table order)."""

@@ -595,7 +595,7 @@ class _Tally:
         self.tallied = Tallied(
             self.ledger,
             pl.concat(self._order),
-            pl.concat(ids, rechunk=True),
+            pl.concat(ids),  # (not copied into one buffer: the parts and the whole are not held at once)
             _joined(evidence) if evidence else None,
             _joined(rejected) if rejected else None,
             whys,
@@ -921,20 +921,18 @@ def _obligation_table(judged: pl.DataFrame) -> pl.DataFrame:
     ).with_row_index("ob")
 
 
-def _joined(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    """Frames of integer columns one after another as one frame of whole columns, each part let go (taken out of
-    `parts`) once copied: at most the whole and one part are held, not the parts and the whole."""
-    total = sum(part.height for part in parts)
-    columns = {name: pl.zeros(total, dtype=dtype, eager=True) for name, dtype in parts[0].schema.items()}
-    at = 0
+def _joined(parts: list[pl.DataFrame], blocks: int = 16) -> pl.DataFrame:
+    """Frames one after another as one frame, each part let go (taken out of `parts`) once copied: the parts are
+    copied into about `blocks` blocks of whole columns, one block at a time, and the blocks are the frame's chunks
+    (not copied again), so that at most the whole and one block are held, not the parts and the whole."""
+    size = max(1, -(-len(parts) // blocks))
     parts.reverse()
+    joined = []
     while parts:
-        part = parts.pop()
-        where = pl.int_range(at, at + part.height, dtype=pl.Int64, eager=True)
-        for name, column in columns.items():
-            column.scatter(where, part.get_column(name))  # (in place: the column is this frame's alone)
-        at += part.height
-    return pl.DataFrame(columns)
+        batch = [parts.pop() for _ in range(min(size, len(parts)))]
+        joined.append(pl.concat(batch, rechunk=True))
+        del batch
+    return pl.concat(joined, rechunk=False)
 
 
 def _window(day: pl.Expr, step: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
