@@ -400,6 +400,7 @@ OPENER = textwrap.dedent(
     import sys, time
     from rules_engine.history import store
     path, go = sys.argv[1], float(sys.argv[2])
+    time.sleep(max(0.0, go - time.time() - 0.002))  # asleep until just before the start, not spinning
     while time.time() < go:
         pass
     with store.connect(path, create=True) as conn:
