@@ -179,7 +179,7 @@ def test_show_flags_a_duty_violated_three_windows_in_a_row(db: str, capsys: pyte
 
 
 def test_evaluate_with_db_records_the_run_and_writes_the_same_report(
-    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+    tmp_path: Path, july: Report, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
     path = tmp_path / "store.db"
     args = ["evaluate", *CLI_INPUTS, "--period", "2024", "--as-of", "2024-07-15"]
@@ -195,9 +195,9 @@ def test_evaluate_with_db_records_the_run_and_writes_the_same_report(
     ]
     out = tmp_path / "report.json"
     assert main([*args, "--format", "json", "--db", str(path), "-o", str(out), "--report-format", "v1"]) == 1
-    assert out.read_bytes() == render_json(_report("2024", "2024-07-15"))
+    assert out.read_bytes() == render_json(july)
     assert main([*args, "--format", "json", "--db", str(path), "-o", str(out)]) == 1  # v2, the default
-    assert read_report(out) == _report("2024", "2024-07-15")
+    assert read_report(out) == july
 
 
 def test_a_failed_evaluation_records_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -400,6 +400,7 @@ OPENER = textwrap.dedent(
     import sys, time
     from rules_engine.history import store
     path, go = sys.argv[1], float(sys.argv[2])
+    time.sleep(max(0.0, go - time.time() - 0.002))  # asleep until just before the start, not spinning
     while time.time() < go:
         pass
     with store.connect(path, create=True) as conn:

@@ -20,17 +20,39 @@ def _installed(monkeypatch: pytest.MonkeyPatch, *paths: Path) -> None:
     monkeypatch.setattr(verify, "_installed_packs", lambda: load_rules(*paths) if paths else RuleSet(()))
 
 
-@pytest.fixture
-def made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Path:
-    """Folder A, holding the data and the rules, where a report was made with relative paths; no pack is
-    installed, so the copies in A are the only ones verify can find."""
-    _installed(monkeypatch)
-    folder = tmp_path / "A"
+@pytest.fixture(scope="module")
+def made_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder A, holding the data and the rules, where a report was made with relative paths (made once for the
+    module; each test gets a copy of it, `made`)."""
+    folder = tmp_path_factory.mktemp("made") / "A"
     shutil.copytree(EXAMPLE, folder / "data", ignore=shutil.ignore_patterns("*.py", "*.md"))
     shutil.copytree(RULES, folder / "rules")
-    monkeypatch.chdir(folder)
-    args = ["evaluate", "data", "--period", "2024", "--as-of", "2025-01-15", "--format", "json", "-o", "report.json"]
-    assert main([*args, "--waivers", "data/waivers.yaml", "--param", "ZZ-DW-01.at_least=2"]) == 1
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _installed(monkeypatch)
+        monkeypatch.chdir(folder)
+        args = [
+            "evaluate",
+            "data",
+            "--period",
+            "2024",
+            "--as-of",
+            "2025-01-15",
+            "--format",
+            "json",
+            "-o",
+            "report.json",
+        ]
+        assert main([*args, "--waivers", "data/waivers.yaml", "--param", "ZZ-DW-01.at_least=2"]) == 1
+    return folder
+
+
+@pytest.fixture
+def made(made_once: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A copy of folder A (`made_once`) for one test, which may change it; no pack is installed, so the copies in A
+    are the only ones verify can find; the working folder is B, elsewhere."""
+    _installed(monkeypatch)
+    folder = tmp_path / "A"
+    shutil.copytree(made_once, folder)
     elsewhere = tmp_path / "B"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)

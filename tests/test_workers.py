@@ -88,8 +88,11 @@ def _variants(rules, roster: Path, records: Path, waivers: list[Path], workers: 
     yield "evaluate parquet", parquet.getvalue()
 
 
-def _same_for_any_workers(rules, roster: Path, records: Path, waivers: list[Path]) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
-    one = dict(_variants(rules, roster, records, waivers, 1))
+def _same_for_any_workers(  # type: ignore[no-untyped-def]
+    rules, roster: Path, records: Path, waivers: list[Path], one: dict[str, bytes] | None = None
+) -> dict[str, bytes]:
+    if one is None:
+        one = dict(_variants(rules, roster, records, waivers, 1))
     for n in (2, 3):
         for name, data in _variants(rules, roster, records, waivers, n):
             assert data == one[name], f"{name} with {n} workers differs from one process"
@@ -99,8 +102,16 @@ def _same_for_any_workers(rules, roster: Path, records: Path, waivers: list[Path
     return one
 
 
-def test_the_example_gives_the_same_bytes_for_any_number_of_workers(rules) -> None:  # type: ignore[no-untyped-def]
-    one = _same_for_any_workers(rules, EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", [EXAMPLE / "waivers.yaml"])
+@pytest.fixture(scope="module")
+def example_one(rules) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
+    """The example's reports from one process, in every form (evaluated once for the tests that compare with them)."""
+    return dict(_variants(rules, EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", [EXAMPLE / "waivers.yaml"], 1))
+
+
+def test_the_example_gives_the_same_bytes_for_any_number_of_workers(rules, example_one: dict[str, bytes]) -> None:  # type: ignore[no-untyped-def]
+    one = _same_for_any_workers(
+        rules, EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", [EXAMPLE / "waivers.yaml"], example_one
+    )
     report = json.loads(one["evaluate_to json v1"])
     assert report["summary"]["waived"] > 0  # the waivers were applied in the workers
     assert report["summary"]["violated"] > 0
@@ -165,11 +176,13 @@ def test_report_takes_workers_too(province: Path, tmp_path: Path, monkeypatch: p
     assert not (tmp_path / "dead.json").exists()
 
 
-def test_the_tracer_sees_the_parents_stages_and_the_workers_counts(rules, province: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def province_traced(rules, province: Path) -> tuple[dict[str, int], RecordingTracer]:  # type: ignore[no-untyped-def]
+    """The province evaluated by two workers with a tracer (once for the tests that read the tracer): the summary,
+    the tracer."""
     tracer = RecordingTracer()
-    out = io.BytesIO()
     summary = evaluate_to(
-        out,
+        io.BytesIO(),
         rules,
         province / "roster.yaml",
         province / "records.jsonl",
@@ -178,6 +191,13 @@ def test_the_tracer_sees_the_parents_stages_and_the_workers_counts(rules, provin
         workers=2,
         tracer=tracer,
     )
+    return summary, tracer
+
+
+def test_the_tracer_sees_the_parents_stages_and_the_workers_counts(
+    province_traced: tuple[dict[str, int], RecordingTracer],
+) -> None:
+    summary, tracer = province_traced
     stages = {"/".join(s.path): s for s in tracer.stages()}
     assert {
         "evaluate/roster",
@@ -248,11 +268,21 @@ def _refuse(*args: object) -> int:
     raise OSError(errno.ENOSYS, "not here")
 
 
+@pytest.fixture(scope="module")
+def example_files(rules, example_one: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
+    """The example's JSON report files (v1, v2) written by one process (once for the tests that compare with them):
+    the bytes of the reports written to memory."""
+    folder = tmp_path_factory.mktemp("one")
+    one = {layout: _json_file(rules, folder / f"one-{layout}.json", 1, layout) for layout in ("v1", "v2")}
+    assert one == {layout: example_one[f"evaluate_to json {layout}"] for layout in ("v1", "v2")}
+    return one
+
+
 @pytest.mark.parametrize("way", ["copy_file_range", "sendfile", "read and write"])
 def test_a_report_file_holds_the_same_bytes_whichever_way_the_system_copies_the_workers_findings(
-    rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str
+    rules, example_files: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str
 ) -> None:  # type: ignore[no-untyped-def]
-    one = {layout: _json_file(rules, tmp_path / f"one-{layout}.json", 1, layout) for layout in ("v1", "v2")}
+    one = example_files
     if way != "copy_file_range":
         monkeypatch.setattr(os, "copy_file_range", _refuse, raising=False)
     if way == "read and write":
@@ -265,8 +295,8 @@ def test_a_report_file_holds_the_same_bytes_whichever_way_the_system_copies_the_
         assert findings.counts["bytes"] == out.stat().st_size  # the position after a copy by the system
 
 
-def test_a_report_written_to_a_pipe_holds_the_same_bytes(rules, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    one = _json_file(rules, tmp_path / "one.json", 1)
+def test_a_report_written_to_a_pipe_holds_the_same_bytes(rules, example_files: dict[str, bytes]) -> None:  # type: ignore[no-untyped-def]
+    one = example_files["v1"]
     read_end, write_end = os.pipe()
     got: list[bytes] = []
     reader = threading.Thread(target=lambda: got.append(os.fdopen(read_end, "rb").read()))
@@ -401,19 +431,9 @@ def test_workers_with_more_findings_than_a_block_give_the_same_bytes(rules, tmp_
     assert (tmp_path / "two.json").read_bytes() == one.getvalue()
 
 
-def test_the_profile_shows_where_the_workers_time_goes(rules, province: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_profile_shows_where_the_workers_time_goes(province_traced: tuple[dict[str, int], RecordingTracer]) -> None:
     """With workers, the ``workers`` stage's counts hold each worker stage's CPU milliseconds, added up."""
-    tracer = RecordingTracer()
-    evaluate_to(
-        tmp_path / "out.json",
-        rules,
-        province / "roster.yaml",
-        province / "records.jsonl",
-        period="2024",
-        as_of=AS_OF,
-        workers=2,
-        tracer=tracer,
-    )
+    _, tracer = province_traced
     (stage,) = [s for s in tracer.stages() if s.name == "workers"]
     names = ("plan", "intake", "triggers", "waivers", "group", "decide", "findings")
     assert {f"{name}_cpu_ms" for name in names} <= set(stage.counts)
