@@ -198,5 +198,5 @@ def test_diagnose_command(report: Report, earlier: Report, tmp_path: Path, capsy
     assert main(["diagnose", str(tmp_path / "none.json"), "--roster", str(ROSTER)]) == 2
     assert "report file not found" in capsys.readouterr().err
     assert main(["diagnose", str(new), "--roster", str(ROSTER), "--compare", str(ROSTER)]) == 2
-    assert "not a rules-engine JSON report" in capsys.readouterr().err
+    assert "not a whole JSON report" in capsys.readouterr().err
     assert main(["diagnose", str(new), "--roster", str(tmp_path / "nope.yaml")]) == 2

@@ -233,11 +233,11 @@ def test_score_refuses_a_missing_report_or_one_that_is_not_a_report(tmp_path: Pa
     assert main(["score", str(tmp_path / "missing.json"), "--scoring", str(SCORING)]) == 2
     assert "找不到报告文件 report file not found" in capsys.readouterr().err
     assert main(["score", str(ROSTER), "--scoring", str(SCORING)]) == 2
-    assert "不是 rules-engine 的 JSON 报告" in capsys.readouterr().err
+    assert "不是完整的 JSON 报告 not a whole JSON report" in capsys.readouterr().err
     other = tmp_path / "other.json"
     other.write_text('{"format": "something else"}', encoding="utf-8")
     assert main(["score", str(other), "--scoring", str(SCORING)]) == 2
-    assert "not a rules-engine JSON report" in capsys.readouterr().err
+    assert "不是规则引擎报告 not a rules-engine report" in capsys.readouterr().err
 
 
 def test_score_and_diagnose_read_the_report_evaluate_writes_by_default_as_its_v1_layout(tmp_path: Path) -> None:

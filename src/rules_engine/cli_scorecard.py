@@ -12,14 +12,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import orjson
-from pydantic import ValidationError
-
 from . import InputError, Report
+from . import read_report as read_any_report
 from .cli_closed_loop import emit, json_bytes
 from .cli_common import UsageError
 from .guard import shown
-from .model.layout import REPORT_FORMAT_V2, to_v1
 
 EXIT_INCOMPLETE = 4
 
@@ -98,25 +95,10 @@ def add_commands(sub: Any, whole: str) -> None:
 
 def read_report(path: str) -> Report:
     """A report saved by ``evaluate --format json``, in either layout (v2 is the command's default); a missing file
-    or one that is not a report is refused with :class:`InputError` (exit 2)."""
-    p = Path(path)
-    if not p.is_file():
+    or one that is not a whole report is refused with :class:`InputError` (exit 2), the file named."""
+    if not Path(path).is_file():
         raise InputError.of("input.report.not_found", path=shown(path, 200))
-    data = p.read_bytes()
-    try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        document = None
-    if isinstance(document, dict) and document.get("format") == REPORT_FORMAT_V2:  # (the default layout)
-        document = to_v1(document, shown(path, 200))
-    try:
-        return Report.model_validate(document) if document is not None else Report.model_validate_json(data)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = "/".join(str(x) for x in first["loc"]) or "-"
-        raise InputError.of(
-            "input.report.invalid", path=shown(path, 200), where=where, error=shown(first["msg"], 120)
-        ) from None
+    return read_any_report(path)
 
 
 def _score(args: argparse.Namespace) -> int:

@@ -720,10 +720,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{what}中含有无效的 Unicode 文本（孤立代理项）",
         "{what}: text is not valid Unicode (a lone surrogate) at {path}: {text}",
     ),
-    "input.report.invalid": (
-        "不是 rules-engine 的 JSON 报告（请用 evaluate --format json 保存）",
-        "not a rules-engine JSON report (save one with evaluate --format json): {path}: {where}: {error}",
-    ),
     # ------------------------------------------------------------ reports read back (InputError)
     "report.not_json": ("{where}: 不是完整的 JSON 报告", "not a whole JSON report ({error})"),
     "report.not_a_report": (
