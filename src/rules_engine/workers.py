@@ -32,7 +32,8 @@ Workers are started with ``spawn`` (forking after durable_rules or polars starte
 that dies, or fails, fails the run with :class:`WorkerError` (or the error it met) before any output is
 written. The tracer sees the parent's stages (``start``: the setups written and the workers started;
 ``intake``; ``workers``: waiting for them after the last record), the ``workers`` stage with the workers'
-counts added up: obligations planned, records counted, findings written, CPU milliseconds and the sum of their
+counts added up: obligations planned, records counted, findings written, the parts their shares were concluded
+in (``parts``: one each, or groups of organisation ranges past the spill limit), CPU milliseconds and the sum of their
 peak memory (``peak_rss_mb``), and the CPU milliseconds of each of their stages (``plan_cpu_ms``,
 ``intake_cpu_ms``: the records taken, ``triggers_cpu_ms``: the tally, ``waivers_cpu_ms``, ``group_cpu_ms``,
 ``decide_cpu_ms``: with the escalations, ``findings_cpu_ms``: the spool written).
@@ -677,10 +678,13 @@ def _evaluate_share(conn: Connection) -> _Result:
     keys = rule_table(setup.compiled.rules)[1] if setup.shape == "v2" else None
     summary = {status.value: 0 for status in Status}
     used: set[str] = set()
+    parts = 0  # the parts of the share concluded one after another (groups of organisation ranges: see rangewise)
     joint = SEPARATOR.encode()
     with open(setup.spool, "wb") as out:  # the bytes of one process's report (or its cells), from this worker's tally
 
         def write(ledger: Ledger, tallied: Tallied | None) -> None:  # (a part of the share, in report order)
+            nonlocal parts
+            parts += 1
             tracer.start("findings")
             maker = LineMaker(keys, tallied)
             if setup.shape == "cells":  # the CSV and Parquet cells: each chunk an Arrow IPC stream after its length
@@ -711,7 +715,7 @@ def _evaluate_share(conn: Connection) -> _Result:
             tracer,
             write,
         )
-    counts = {"obligations": planned, "records": records, "findings": sum(summary.values())}
+    counts = {"obligations": planned, "records": records, "findings": sum(summary.values()), "parts": parts}
     # added up over the workers by the parent's ``workers`` stage: their CPU time, and the sum of their peaks
     counts["cpu_ms"] = round(time.process_time() * 1000)
     counts.update(_stage_cpu(tracer))
