@@ -479,3 +479,26 @@ def test_records_filed_on_disk_by_organisation_range_give_the_report_of_records_
             assert out.getvalue() == expected, (workers, format, layout)
     assert len(groups) > 3 * 3  # one process read its records back a few ranges at a time
     assert list(tmp_path.iterdir()) == []  # its files removed
+
+
+def test_a_spilled_worker_concludes_its_share_a_group_of_ranges_at_a_time_with_the_bytes_of_one_group(
+    rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Past the spill limit a worker tallies, decides, escalates and writes its findings one group of organisation
+    ranges at a time: the report (every layout; waivers applied in several groups, escalations, the summary added up)
+    is the bytes of the whole share concluded at once, and the groups are several per worker."""
+    roster, records, waivers = EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", [EXAMPLE / "waivers.yaml"]
+    whole = dict(_variants(rules, roster, records, waivers, 2))  # (every record held: one part per worker)
+    report = json.loads(whole["evaluate_to json v1"])
+    assert report["summary"]["waived"] > 0
+    raised = [f for f in report["findings"] if f["rule_id"].startswith("ZZ-ESC-") and f["status"] == "violated"]
+    assert raised  # escalations raised, over the findings of one organisation
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(tally_module, "SPILL_ROWS", 40)
+    monkeypatch.setattr(tally_module, "SPILL_RANGES", 8)
+    for name, data in _variants(rules, roster, records, waivers, 2):
+        assert data == whole[name], name
+    tracer = RecordingTracer()
+    evaluate_to(io.BytesIO(), rules, roster, records, period="2024", as_of=AS_OF, workers=2, tracer=tracer)
+    (stage,) = [s for s in tracer.stages() if s.name == "workers" and s.depth == 1]
+    assert stage.counts["parts"] > 2 * 2  # several groups in each worker

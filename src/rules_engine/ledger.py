@@ -20,7 +20,7 @@ made by :func:`rules_engine.findings.finding_dict`, a taint's people), and the r
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 import orjson
 import polars as pl
@@ -163,6 +163,25 @@ class Ledger:
         self.size += n
         self.table = pl.concat([self.table, added])
         return added
+
+    def parts(self, groups: Sequence[Collection[str]]) -> list[Ledger]:
+        """The planned rows (before the tally: no row added since the plan) of each group of organisations (their
+        ids; every organisation with rows in one group) as a ledger of its own, in the order planned, sharing this
+        ledger's organisations, periods and rules; this ledger's table is let go."""
+        if self.table.height != self.size or self._ordered or self.objects:
+            raise RuntimeError("a ledger is split into parts before the tally only")
+        codes = self._org_codes
+        group_of = {codes[org]: g for g, orgs in enumerate(groups) for org in orgs if org in codes}
+        table = self.table.select(*PLAN_SCHEMA)
+        self.table = self.table.clear()
+        numbers = table.get_column("org").replace_strict(group_of, return_dtype=pl.UInt32)  # (every row in a group)
+        split = table.with_columns(numbers.alias("_g")).partition_by("_g", as_dict=True, include_key=False)
+        del table, numbers
+        empty = self.table.select(*PLAN_SCHEMA)
+        return [
+            Ledger(Planned(split.pop((g,), empty), self.orgs, self.periods.items, self.rules))
+            for g in range(len(groups))
+        ]
 
     def judged(self, applicable: bool = True, texts: bool = True) -> pl.DataFrame:
         """The rows with a judged window (and, with `applicable`, that apply and the roster can judge: those the

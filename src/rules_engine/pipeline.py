@@ -267,15 +267,67 @@ def conclude(
 ) -> list[LoadedWaiver]:
     """After the records are counted: trigger follow-ups and taints, waivers, report order, the decisions
     (durable_rules) and the escalations, layer by layer, all on the rows of `ledger`. Returns the waivers loaded.
-    The same for a whole run and for a worker's share of the organisations (see :mod:`rules_engine.workers`)."""
+    The same for a whole run and for a worker's share of the organisations (see :mod:`rules_engine.workers`); a
+    spilled one's a group of organisation ranges at a time (:mod:`rules_engine.rangewise`)."""
     with tracer.stage("triggers") as stage:
         stage.count(obligations=counter.finish())
         counter.attach_taints()
+    loaded_waivers = load_all_waivers(compiled, waivers)
+    with Deciders(compiled) as deciders:
+        settle(compiled, index, period, day, ledger, loaded_waivers, max_evidence, tracer, deciders)
+    return loaded_waivers
+
+
+def load_all_waivers(
+    compiled: CompiledRules, waivers: Sequence[str | Path] | Sequence[LoadedWaiver]
+) -> list[LoadedWaiver]:
+    """The waivers given, those named by file loaded (checked against the rules' ids)."""
+    loaded_waivers = [w for w in waivers if isinstance(w, LoadedWaiver)]
+    files = [w for w in waivers if not isinstance(w, LoadedWaiver)]
+    if files:
+        loaded_waivers += load_waivers(files, [r.rule.id for r in compiled.rules])
+    return loaded_waivers
+
+
+class Deciders:
+    """The decide stage's and the escalate stage's deciders of a run (durable_rules rulesets), opened once and
+    used for every part of it (:func:`settle`); the escalation's only if asked for. A context manager."""
+
+    def __init__(self, compiled: CompiledRules) -> None:
+        self.base_table, self.escalation_table = tables(compiled)
+        self.base = Decider(self.base_table, OBLIGATION_FIELDS)
+        self._escalation: Decider | None = None
+
+    @property
+    def escalation(self) -> Decider:
+        if self._escalation is None:
+            self._escalation = Decider(self.escalation_table, ESCALATION_FIELDS)
+        return self._escalation
+
+    def __enter__(self) -> Deciders:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.base.close()
+        if self._escalation is not None:
+            self._escalation.close()
+
+
+def settle(
+    compiled: CompiledRules,
+    index: RosterIndex,
+    period: Period,
+    day: dt.date,
+    ledger: Ledger,
+    loaded_waivers: Sequence[LoadedWaiver],
+    max_evidence: int,
+    tracer: Tracer,
+    deciders: Deciders,
+) -> None:
+    """After the tally of the rows of `ledger`: waivers, report order, the decisions and the escalations, layer by
+    layer (escalation reads the findings of one organisation only: a part of a run's organisations is settled
+    alone as the whole would settle it)."""
     with tracer.stage("waivers") as stage:
-        loaded_waivers = [w for w in waivers if isinstance(w, LoadedWaiver)]
-        files = [w for w in waivers if not isinstance(w, LoadedWaiver)]
-        if files:
-            loaded_waivers += load_waivers(files, [r.rule.id for r in compiled.rules])
         ledger.apply_waivers(loaded_waivers, day)
         stage.count(waivers=len(loaded_waivers))
     escalation_layers = escalation.layers(compiled)
@@ -284,22 +336,21 @@ def conclude(
             ledger.order()
         stage.count(organisations=ledger.table.get_column("org").n_unique())
     with tracer.stage("decide") as stage:
-        base_table, escalation_table = tables(compiled)
-        with Decider(base_table, OBLIGATION_FIELDS) as decider:
-            ledger.set_decisions(decide_rows(fact_frame(ledger.table, day, ledger.periods.items), decider.decide))
+        decide = deciders.base.decide
+        ledger.set_decisions(decide_rows(fact_frame(ledger.table, day, ledger.periods.items), decide))
         if escalation_layers:
-            with tracer.stage("escalate") as raising, Decider(escalation_table, ESCALATION_FIELDS) as decider:
+            with tracer.stage("escalate") as raising:
+                decide = deciders.escalation.decide
                 for number, layer in enumerate(escalation_layers, 1):  # findings are facts for the rules that read them
                     raised = escalation.plan_layer(layer, ledger, index, period, compiled, max_evidence)
                     start = len(ledger)
                     ledger.add_rows(raised, number)
                     ledger.apply_waivers(loaded_waivers, day, number)
                     facts = escalation.fact_frame(raised, ledger.table.slice(start))
-                    ledger.set_decisions(decide_rows(facts, decider.decide), start)
+                    ledger.set_decisions(decide_rows(facts, decide), start)
                     raising.count(escalations=raised.height)
             ledger.order()
         stage.count(facts=len(ledger))
-    return loaded_waivers
 
 
 def unused_waivers(loaded_waivers: Sequence[LoadedWaiver], used: Collection[str]) -> list[BadRow]:

@@ -234,13 +234,16 @@ class RecordColumns:
             self.blocks = [(pl.concat(records), pl.concat(people), pl.concat(tags))]
         return self.blocks[0]
 
-    def groups(self) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.Series | None]]:
+    def groups(
+        self, only: Collection[int] | None = None
+    ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.Series | None]]:
         """The records a group of whole organisations at a time: records (in reading order), participants and
         tags (``row``: the position in the group), and each record's row number in the run (None: the group is
         every record, row number = position). Held in memory: one group; spilled: consecutive ranges of about
-        :data:`GROUP_RECORDS` records, read back from their files."""
+        :data:`GROUP_RECORDS` records, read back from their files (with `only`, of those ranges only)."""
         self._flush()
         if self._spill is None:
+            assert only is None, "ranges are read back from a spilled run only"
             yield (*self.frames(), None)
             return
         for out in self._files.values():
@@ -249,13 +252,30 @@ class RecordColumns:
         folder = Path(self._spill.name)
         group: list[int] = []
         held = 0
-        numbers = sorted(self._range_rows)
+        numbers = sorted(self._range_rows if only is None else set(self._range_rows).intersection(only))
         for i, number in enumerate(numbers):
             group.append(number)
             held += self._range_rows[number]
             if held >= self.limits.group or i == len(numbers) - 1:
                 yield self._read_group(folder, group)
                 group, held = [], 0
+
+    def range_groups(self) -> list[list[int]] | None:
+        """A spilled run's ranges (all of them, ascending: contiguous runs of organisations in id order) cut into
+        groups of about `limits.rows` records each (at least one range a group), to be tallied, decided and
+        written one group at a time; None when the records are held in memory (one group)."""
+        self._flush()
+        if self._spill is None or self.ranges is None:
+            return None
+        groups: list[list[int]] = [[]]
+        held = 0
+        for number in range(max(self.ranges.values(), default=0) + 1):
+            if groups[-1] and held >= self.limits.rows:
+                groups.append([])
+                held = 0
+            groups[-1].append(number)
+            held += self._range_rows.get(number, 0)
+        return groups
 
     @staticmethod
     def _read_group(
@@ -386,25 +406,52 @@ class Counter:
             Obligation(rule, org, "record", rec.id, rec.id, window, judged, trigger=rec.id, na=why)
         )
 
-    def finish(self) -> int:
+    def finish(self, ranges: Collection[int] | None = None) -> int:
         """Add the obligations started by trigger records to the ledger, then tally every row that can be judged,
         planned or started by a trigger record (a trigger's own record is not its follow-up); returns the number
-        of obligations triggers started."""
+        of obligations triggers started.
+
+        With `ranges` (a group of :meth:`range_groups`), only the records of those ranges are read back: the
+        ledger (:attr:`ledger`) then holds the rows of their organisations only, and so do the trigger
+        obligations (:meth:`split_triggers`); the records stay for the other groups (:meth:`close` when done).
+        Without, every record, and they are let go."""
         ledger = self.ledger
         ledger.add(self.trigger_obligations)
         started, self.trigger_obligations = len(self.trigger_obligations), []  # (rows of the ledger now)
+        self.tallied = None
         judged = ledger.judged_rows(texts=False)
         if judged.height:
-            tally = _Tally(self.compiled, self.index, self.records, ledger, judged, self.max_evidence)
+            tally = _Tally(self.compiled, self.index, self.records, ledger, judged, self.max_evidence, ranges)
             del judged  # (the tally keeps the columns it reads)
             tally.run()
             self.tallied = tally.tallied
             if tally.counted:
                 ledger.set_tally(pl.concat(tally.counted))
             ledger.mark_taints(tally.taints)
-        self.records.close()  # (tallied: what the findings need of the records is in `self.tallied`)
-        self.records = RecordColumns()
+        if ranges is None:
+            self.close()  # (tallied: what the findings need of the records is in `self.tallied`)
         return started
+
+    def range_groups(self) -> list[list[int]] | None:
+        """The groups of ranges a spilled run is concluded by (:meth:`RecordColumns.range_groups`), None: one."""
+        return self.records.range_groups()
+
+    def split_triggers(self, groups: list[list[int]]) -> list[list[Obligation]]:
+        """The obligations trigger records started (:attr:`trigger_obligations`), by group of ranges (`groups`,
+        :meth:`range_groups`), in the order started; taken out of this counter."""
+        ranges = self.records.ranges
+        assert ranges is not None
+        group_of = {number: g for g, numbers in enumerate(groups) for number in numbers}
+        out: list[list[Obligation]] = [[] for _ in groups]
+        for ob in self.trigger_obligations:
+            out[group_of[ranges[ob.org.id]]].append(ob)
+        self.trigger_obligations = []
+        return out
+
+    def close(self) -> None:
+        """The records let go (and their files removed)."""
+        self.records.close()
+        self.records = RecordColumns()
 
     def attach_taints(self) -> None:
         """Mark the rows (with a judged window) that a rejected row could have evidenced: same organisation or
@@ -546,8 +593,10 @@ class _Tally:
         ledger: Ledger,
         judged: pl.DataFrame,
         max_evidence: int,
+        ranges: Collection[int] | None = None,
     ) -> None:
         self.rules = {rule.index: rule for rule in compiled.rules}
+        self.ranges = ranges  # (a spilled run's records of these ranges only; None: every record)
         self.index = index
         self.columns = records
         self.ledger = ledger
@@ -582,7 +631,7 @@ class _Tally:
         self._whys: dict[tuple[str, str, str], int] = {}
 
     def run(self) -> None:
-        for records, people, tags, numbers in self.columns.groups():
+        for records, people, tags, numbers in self.columns.groups(self.ranges):
             self._group(records, people, tags, numbers)
         self.records, self.people, self.tags = _EMPTY
         self.obs = self.obs.clear()

@@ -32,7 +32,8 @@ Workers are started with ``spawn`` (forking after durable_rules or polars starte
 that dies, or fails, fails the run with :class:`WorkerError` (or the error it met) before any output is
 written. The tracer sees the parent's stages (``start``: the setups written and the workers started;
 ``intake``; ``workers``: waiting for them after the last record), the ``workers`` stage with the workers'
-counts added up: obligations planned, records counted, findings written, CPU milliseconds and the sum of their
+counts added up: obligations planned, records counted, findings written, the parts their shares were concluded
+in (``parts``: one each, or groups of organisation ranges past the spill limit), CPU milliseconds and the sum of their
 peak memory (``peak_rss_mb``), and the CPU milliseconds of each of their stages (``plan_cpu_ms``,
 ``intake_cpu_ms``: the records taken, ``triggers_cpu_ms``: the tally, ``waivers_cpu_ms``, ``group_cpu_ms``,
 ``decide_cpu_ms``: with the escalations, ``findings_cpu_ms``: the spool written).
@@ -61,7 +62,7 @@ from pydantic_core import PydanticSerializationError
 
 from .compile import CompiledRules
 from .errors import Coded, Error, InputError
-from .finding_lines import SEPARATOR
+from .finding_lines import SEPARATOR, LineMaker
 from .findings import rule_table
 from .gcpause import paused_gc
 from .intake import Intake, RecordsInput, record_span
@@ -71,10 +72,11 @@ from .load.waivers import LoadedWaiver, load_waivers
 from .model.findings import Finding, FindingModels, Status
 from .model.roster import Organisation, Person, Roster
 from .periods import Period
-from .pipeline import Run, _account_counts, conclude, unused_waivers
+from .pipeline import Run, _account_counts, load_all_waivers, unused_waivers
 from .plan import RosterIndex, plan_table
+from .rangewise import conclude_by_parts
 from .render.json import FileBlock
-from .tally import Counter, SpillLimits
+from .tally import Counter, SpillLimits, Tallied
 from .trace import RecordingTracer, Tracer, peak_rss
 
 __all__ = ["AUTO_MIN_ORGANISATIONS", "WorkerError", "available_cores", "split", "worker_count"]
@@ -672,51 +674,48 @@ def _evaluate_share(conn: Connection) -> _Result:
             else:
                 add_bad(item[1])
     tracer.end("intake", {})
-    loaded = conclude(
-        setup.compiled,
-        index,
-        setup.period,
-        setup.day,
-        ledger,
-        counter,
-        setup.waivers,
-        setup.max_evidence,
-        tracer,
-    )
-    run = Run(
-        setup.compiled,
-        setup.period,
-        setup.day,
-        RosterResult(roster, [], 0, ""),
-        {},
-        [],
-        [],
-        ledger,
-        setup.max_evidence,
-        loaded,
-        [],
-        counter.tallied,
-    )
-    _table, keys = rule_table(setup.compiled.rules)
+    loaded = load_all_waivers(setup.compiled, setup.waivers)
+    keys = rule_table(setup.compiled.rules)[1] if setup.shape == "v2" else None
+    summary = {status.value: 0 for status in Status}
+    used: set[str] = set()
+    parts = 0  # the parts of the share concluded one after another (groups of organisation ranges: see rangewise)
     joint = SEPARATOR.encode()
-    tracer.start("findings")
     with open(setup.spool, "wb") as out:  # the bytes of one process's report (or its cells), from this worker's tally
-        if setup.shape == "cells":  # the CSV and Parquet cells: each chunk an Arrow IPC stream after its length
-            for frame in run.cell_frames():
-                buffer = io.BytesIO()
-                frame.write_ipc_stream(buffer)
-                out.write(len(buffer.getbuffer()).to_bytes(8, "little"))
-                out.write(buffer.getbuffer())
-        else:
-            for i, block in enumerate(run.json_findings(setup.shape, keys)):
-                assert isinstance(block, bytes)  # (made here, not spooled)
-                if i:
-                    out.write(joint)
-                out.write(block)
-    tracer.end("findings", {})
-    summary = run.summary()
-    used = ledger.used_waivers()
-    counts = {"obligations": planned, "records": records, "findings": sum(summary.values())}
+
+        def write(ledger: Ledger, tallied: Tallied | None) -> None:  # (a part of the share, in report order)
+            nonlocal parts
+            parts += 1
+            tracer.start("findings")
+            maker = LineMaker(keys, tallied)
+            if setup.shape == "cells":  # the CSV and Parquet cells: each chunk an Arrow IPC stream after its length
+                for frame in maker.ledger_cells(ledger):
+                    buffer = io.BytesIO()
+                    frame.write_ipc_stream(buffer)
+                    out.write(len(buffer.getbuffer()).to_bytes(8, "little"))
+                    out.write(buffer.getbuffer())
+            else:
+                for block in maker.ledger_blocks(ledger):
+                    if out.tell():
+                        out.write(joint)
+                    out.write(block)
+            tracer.end("findings", {})
+            for status, n in ledger.summary().items():
+                summary[status] += n
+            used.update(ledger.used_waivers())
+
+        conclude_by_parts(
+            setup.compiled,
+            index,
+            setup.period,
+            setup.day,
+            ledger,
+            counter,
+            loaded,
+            setup.max_evidence,
+            tracer,
+            write,
+        )
+    counts = {"obligations": planned, "records": records, "findings": sum(summary.values()), "parts": parts}
     # added up over the workers by the parent's ``workers`` stage: their CPU time, and the sum of their peaks
     counts["cpu_ms"] = round(time.process_time() * 1000)
     counts.update(_stage_cpu(tracer))
