@@ -269,13 +269,19 @@ def conclude(
     (durable_rules) and the escalations, layer by layer, all on the rows of `ledger`. Returns the waivers loaded.
     The same for a whole run and for a worker's share of the organisations (see :mod:`rules_engine.workers`); a
     spilled one's a group of organisation ranges at a time (:mod:`rules_engine.rangewise`)."""
-    with tracer.stage("triggers") as stage:
-        stage.count(obligations=counter.finish())
-        counter.attach_taints()
+    tally(counter, tracer)
     loaded_waivers = load_all_waivers(compiled, waivers)
     with Deciders(compiled) as deciders:
         settle(compiled, index, period, day, ledger, loaded_waivers, max_evidence, tracer, deciders)
     return loaded_waivers
+
+
+def tally(counter: Counter, tracer: Tracer, ranges: Collection[int] | None = None) -> None:
+    """The ``triggers`` stage: the records counted for the obligations of `counter`'s ledger (of the spilled
+    `ranges` only, when given), the follow-ups their trigger records start, and the taints of the rejected rows."""
+    with tracer.stage("triggers") as stage:
+        stage.count(obligations=counter.finish() if ranges is None else counter.finish(ranges))
+        counter.attach_taints()
 
 
 def load_all_waivers(

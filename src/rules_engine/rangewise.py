@@ -24,7 +24,7 @@ from .compile import CompiledRules
 from .ledger import Ledger
 from .load.waivers import LoadedWaiver
 from .periods import Period
-from .pipeline import Deciders, settle
+from .pipeline import Deciders, conclude, settle, tally
 from .plan import RosterIndex
 from .tally import Counter, Tallied
 from .trace import Tracer
@@ -48,14 +48,11 @@ def conclude_by_parts(
     it) before the next part is made. One part (`ledger` itself) unless the records were spilled and make more than
     one group of ranges."""
     groups = counter.range_groups()
+    if groups is None or len(groups) == 1:
+        conclude(compiled, index, period, day, ledger, counter, waivers, max_evidence, tracer)
+        write(ledger, counter.tallied)
+        return
     with Deciders(compiled) as deciders:
-        if groups is None or len(groups) == 1:
-            with tracer.stage("triggers") as stage:
-                stage.count(obligations=counter.finish())
-                counter.attach_taints()
-            settle(compiled, index, period, day, ledger, waivers, max_evidence, tracer, deciders)
-            write(ledger, counter.tallied)
-            return
         ranges = counter.records.ranges
         assert ranges is not None
         group_of = {number: g for g, numbers in enumerate(groups) for number in numbers}
@@ -69,9 +66,7 @@ def conclude_by_parts(
                 part, parts[g] = parts[g], None
                 assert part is not None
                 counter.ledger, counter.trigger_obligations, triggers[g] = part, triggers[g], []
-                with tracer.stage("triggers") as stage:
-                    stage.count(obligations=counter.finish(numbers))
-                    counter.attach_taints()
+                tally(counter, tracer, numbers)
                 tallied, counter.tallied = counter.tallied, None
                 if not len(part):
                     continue
