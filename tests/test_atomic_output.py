@@ -140,6 +140,7 @@ def test_coverage_output_onto_a_rule_file_is_refused(tmp_path: Path, capsys) -> 
 # ---------------------------------------------------------------- real runs
 
 
+@pytest.mark.slow
 def test_a_run_killed_mid_write_leaves_the_previous_report_intact(tmp_path: Path, province: Path) -> None:
     report = tmp_path / "report.json"
     report.write_bytes(OLD)
@@ -166,6 +167,7 @@ def test_a_run_killed_mid_write_leaves_the_previous_report_intact(tmp_path: Path
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(TEMP_SUFFIX)) == ["report.json"]
 
 
+@pytest.mark.slow
 def test_two_runs_writing_one_output_leave_one_whole_report(tmp_path: Path, province: Path) -> None:
     report = tmp_path / "report.json"
     base = [sys.executable, "-m", "rules_engine", "evaluate", str(province), *ARGS, "--format", "json"]

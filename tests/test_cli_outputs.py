@@ -41,6 +41,7 @@ def _single(tmp_path: Path, fmt: str, name: str) -> bytes:
     return out.read_bytes()
 
 
+@pytest.mark.slow
 def test_several_outputs_from_one_evaluation_each_as_its_single_format(tmp_path, monkeypatch, capsys) -> None:
     pytest.importorskip("xlsxwriter")
     pytest.importorskip("jinja2")

@@ -147,6 +147,7 @@ def _write(tmp: Path, files: list[list[str]], end: str, bom: bool, final: bool =
     block=st.sampled_from([1, 2, 3, 7, 0]),
     piece=st.sampled_from([1, 150, 400, 0]),
 )
+@pytest.mark.slow
 def test_columns_and_rows_give_the_same_report_for_messy_files(  # type: ignore[no-untyped-def]
     rules, tmp_path: Path, case, final: bool, block: int, piece: int
 ) -> None:

@@ -172,6 +172,7 @@ def _outcome(rules, paths: list[Path], columnar: bool, **sizes: int) -> bytes | 
     piece=st.sampled_from([1, 150, 400, 0]),
     suffix=st.sampled_from([".csv", ".tsv", ".txt"]),
 )
+@pytest.mark.slow
 def test_columns_and_rows_give_the_same_report_for_messy_tables(  # type: ignore[no-untyped-def]
     rules, tmp_path: Path, case, final: bool, block: int, piece: int, suffix: str
 ) -> None:
@@ -190,6 +191,7 @@ def test_columns_and_rows_give_the_same_report_for_messy_tables(  # type: ignore
     where=st.integers(0, 3),
     block=st.sampled_from([2, 0]),
 )
+@pytest.mark.slow
 def test_tables_and_json_lines_files_in_any_order_give_the_same_report(  # type: ignore[no-untyped-def]
     rules, tmp_path: Path, tables, jsonl, where: int, block: int
 ) -> None:

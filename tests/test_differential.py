@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -121,6 +122,7 @@ def _line(record: dict[str, Any], source: str, i: int) -> str:
     return json.dumps(record, ensure_ascii=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario())
 def test_pipeline_agrees_with_the_reference_evaluator(case: dict[str, Any]) -> None:

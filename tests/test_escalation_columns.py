@@ -136,6 +136,7 @@ def _theirs(ledger: Ledger, made: tuple[list[Any], list[tuple[int, ...]]]) -> li
     st.sampled_from([0, 1, 2, 20]),
     st.randoms(use_true_random=False),
 )
+@pytest.mark.slow
 def test_the_columns_sum_up_what_the_object_code_summed_up(
     compiled: CompiledRules, data: dict[str, Any], period: str, most: int, chance: random.Random
 ) -> None:

@@ -108,6 +108,7 @@ EXAMPLES = int(os.environ.get("DIFF_EXAMPLES", "200")) // 2
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(scenario(), st.sampled_from([1, 2, 20]))
+@pytest.mark.slow
 def test_escalations_agree_with_a_plain_count_of_the_lower_findings(
     rules: Rules, case: dict[str, Any], max_evidence: int
 ) -> None:

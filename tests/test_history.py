@@ -178,6 +178,7 @@ def test_show_flags_a_duty_violated_three_windows_in_a_row(db: str, capsys: pyte
     assert "nothing recorded for 'nobody'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_evaluate_with_db_records_the_run_and_writes_the_same_report(
     tmp_path: Path, july: Report, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
@@ -409,6 +410,7 @@ OPENER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_two_processes_opening_a_new_store_at_once_both_succeed(tmp_path: Path) -> None:
     """Switching a new file to write-ahead logging answers "database is locked" at once, without SQLite's
     busy handler, while the other process holds the file: it must wait, not fail (before the retry, about

@@ -115,6 +115,7 @@ def test_sdist_holds_what_its_tests_need_and_the_wheel_holds_the_packs(dist: Pat
     assert packed == shipped
 
 
+@pytest.mark.slow
 def test_installed_wheel_evaluates_the_example_with_its_bundled_packs(venv: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -160,6 +161,7 @@ FEATURE = """\
 """
 
 
+@pytest.mark.slow
 def test_installed_wheel_runs_a_feature_folder_that_names_a_bundled_pack(venv: Path, tmp_path: Path) -> None:
     suite = tmp_path / "suite"
     suite.mkdir()
@@ -231,6 +233,7 @@ def pack_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_a_pack_published_through_an_entry_point_is_found(venv: Path, pack_site: Path, tmp_path: Path) -> None:
     env = _clean_env(PYTHONPATH=str(pack_site))
     cli = venv / "bin" / "rules-engine"

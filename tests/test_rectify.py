@@ -47,6 +47,7 @@ def _events(db: str) -> list[tuple[Any, ...]]:
     return sql(db, "SELECT * FROM rectification_events ORDER BY id")
 
 
+@pytest.mark.slow
 def test_acceptance_open_close_show_and_a_later_run_reopens(
     db: str, january: Report, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -357,6 +358,7 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path, capsys: pytest
 
 
 @pytest.mark.parametrize("revision", ["0001", "0002", "0003"])
+@pytest.mark.slow
 def test_a_store_made_by_an_earlier_release_is_upgraded_and_keeps_its_runs(
     fresh_store: str, july: Report, revision: str
 ) -> None:
@@ -417,6 +419,7 @@ def _old_row(run_id: int, f: Any) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 def test_runs_recorded_by_revision_0003_move_to_the_compact_findings_unchanged(
     fresh_store: str, tmp_path: Path, july: Report, january: Report
 ) -> None:

@@ -247,6 +247,7 @@ def _png_colours(png: bytes) -> int:
 VISIBLE_ROWS = "document.querySelectorAll('#rows tr.f').length"
 
 
+@pytest.mark.slow
 def test_the_page_loads_offline_without_errors_and_filters(browser: Browser, report: Report, tmp_path: Path) -> None:
     page = tmp_path / "report.html"
     page.write_bytes(render_html(report, EXAMPLE / "scoring.yaml", EXAMPLE / "roster.yaml"))

@@ -84,6 +84,7 @@ def test_v2_bytes_are_the_same_streamed_or_rendered_and_each_run(v2: bytes, repo
         render_json(report, report_format="v2", rules=other)
 
 
+@pytest.mark.slow
 def test_either_layout_reads_back_into_the_same_report(v2: bytes, report, tmp_path: Path) -> None:
     v1 = render_json(report)
     assert read_report(v2) == report and read_report(v1) == report
@@ -136,6 +137,7 @@ def test_verify_reproduces_a_v2_report_and_finds_a_change(tmp_path: Path, v2: by
 
 
 @pytest.mark.parametrize("layout", ["v1", "v2"])
+@pytest.mark.slow
 def test_each_layout_is_valid_against_its_schema(layout: str, report, compiled, capsys) -> None:
     assert main(["schema", "--kind", f"report-{layout}"]) == 0
     schema = json.loads(capsys.readouterr().out)

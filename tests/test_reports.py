@@ -231,6 +231,7 @@ def test_both_reports_of_one_evaluation_score_and_diagnose_it_once(
 
 
 @pytest.mark.parametrize("layout", ["small", "large"])
+@pytest.mark.slow
 def test_a_workbook_too_large_for_memory_is_streamed_with_the_same_cells(
     tmp_path: Path, report: Report, monkeypatch: pytest.MonkeyPatch, layout: str
 ) -> None:
@@ -338,6 +339,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 @pytest.mark.parametrize("layout", ["small", "large"])
+@pytest.mark.slow
 def test_formula_injection_is_inert_in_the_workbook(
     tmp_path: Path, hostile: tuple[Report, Path], layout: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

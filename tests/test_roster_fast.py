@@ -94,6 +94,7 @@ def _same(fast, careful) -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(st.one_of(rosters, valid_rosters))
+@pytest.mark.slow
 def test_a_roster_read_a_list_at_a_time_is_the_one_read_entry_by_entry(data: dict) -> None:
     _same(roster_from_data(data, "r.yaml"), _roster_entries(data, "r.yaml"))
 

@@ -240,6 +240,7 @@ def test_score_refuses_a_missing_report_or_one_that_is_not_a_report(tmp_path: Pa
     assert "不是规则引擎报告 not a rules-engine report" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_score_and_diagnose_read_the_report_evaluate_writes_by_default_as_its_v1_layout(tmp_path: Path) -> None:
     # `evaluate --format json` writes the v2 layout unless told otherwise: the commands that read a report take it
     reports = {}
@@ -271,6 +272,7 @@ def test_score_command_prints_located_scoring_problems(report_file: Path, tmp_pa
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.fractions(min_value=-1000, max_value=1000, max_denominator=10_000), max_size=40))
+@pytest.mark.slow
 def test_a_card_s_points_are_summed_exactly(values: list[Fraction]) -> None:
     """A card's points are summed over their common denominator at once: the exact sum, as added one by one
     (ties in the ranking are decided on it)."""

@@ -12,6 +12,7 @@ from typing import Any
 from unittest import mock
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -112,6 +113,7 @@ def _taints(rows: list[BadRow] | None) -> list[tuple[str, int, str]]:
 EXAMPLES = DIFF_EXAMPLES // 2
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     scenario(),

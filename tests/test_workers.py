@@ -108,6 +108,7 @@ def example_one(rules) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
     return dict(_variants(rules, EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", [EXAMPLE / "waivers.yaml"], 1))
 
 
+@pytest.mark.slow
 def test_the_example_gives_the_same_bytes_for_any_number_of_workers(rules, example_one: dict[str, bytes]) -> None:  # type: ignore[no-untyped-def]
     one = _same_for_any_workers(
         rules, EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", [EXAMPLE / "waivers.yaml"], example_one
@@ -117,6 +118,7 @@ def test_the_example_gives_the_same_bytes_for_any_number_of_workers(rules, examp
     assert report["summary"]["violated"] > 0
 
 
+@pytest.mark.slow
 def test_a_province_with_bad_rows_gives_the_same_bytes_and_accounts_for_each_row_once(rules, province: Path) -> None:  # type: ignore[no-untyped-def]
     records = province / "records.jsonl"
     one = _same_for_any_workers(rules, province / "roster.yaml", records, [])
@@ -156,6 +158,7 @@ def test_a_dead_worker_fails_the_run_and_writes_nothing(
     assert exit_code == 3 and not out.exists()
 
 
+@pytest.mark.slow
 def test_the_command_line_takes_workers_and_writes_the_same_file(province: Path, tmp_path: Path) -> None:
     args = ["evaluate", str(province), "--rules", str(RULES), "--period", "2024", "--as-of", AS_OF, "--format", "csv"]
     codes = [main([*args, "--workers", str(n), "-o", str(tmp_path / f"{n}.csv")]) for n in (1, 2)]
@@ -166,6 +169,7 @@ def test_the_command_line_takes_workers_and_writes_the_same_file(province: Path,
     assert exited.value.code == 2
 
 
+@pytest.mark.slow
 def test_report_takes_workers_too(province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     args = ["report", str(province), "--rules", str(RULES), "--period", "2024", "--as-of", AS_OF]
     codes = [main([*args, "--workers", str(n), "-o", str(tmp_path / f"{n}.json")]) for n in (1, 2)]
@@ -232,6 +236,7 @@ def test_split_cuts_the_organisations_into_contiguous_balanced_ranges(province: 
     assert max(weights) - min(weights) <= 2 * max(1 + len(h) for h in index.holders.values())
 
 
+@pytest.mark.slow
 def test_records_and_roster_handed_over_as_objects_give_the_same_report(rules) -> None:  # type: ignore[no-untyped-def]
     import yaml
 
@@ -279,6 +284,7 @@ def example_files(rules, example_one: dict[str, bytes], tmp_path_factory: pytest
 
 
 @pytest.mark.parametrize("way", ["copy_file_range", "sendfile", "read and write"])
+@pytest.mark.slow
 def test_a_report_file_holds_the_same_bytes_whichever_way_the_system_copies_the_workers_findings(
     rules, example_files: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str
 ) -> None:  # type: ignore[no-untyped-def]
@@ -380,6 +386,7 @@ def test_each_worker_gets_the_holders_of_its_organisations_as_the_whole_roster_h
     assert roster_part(odd, {roster.people[0].posts[0].org}) == odd  # JSON cannot hold it: the models
 
 
+@pytest.mark.slow
 def test_workers_start_while_the_roster_is_read_and_only_when_they_will_be_used(
     rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
@@ -419,6 +426,7 @@ def test_workers_start_while_the_roster_is_read_and_only_when_they_will_be_used(
     assert not pool.folder.exists() and multiprocessing.active_children() == []
 
 
+@pytest.mark.slow
 def test_workers_with_more_findings_than_a_block_give_the_same_bytes(rules, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     synth = ROOT / "benchmarks" / "synth.py"
     command = [sys.executable, str(synth), "--orgs", "80", "--records", "4000", "--out", str(tmp_path), "--quiet"]
@@ -441,6 +449,7 @@ def test_the_profile_shows_where_the_workers_time_goes(province_traced: tuple[di
     assert sum(stage.counts[f"{name}_cpu_ms"] for name in names) <= stage.counts["cpu_ms"]
 
 
+@pytest.mark.slow
 def test_records_filed_on_disk_by_organisation_range_give_the_report_of_records_held_in_memory(
     rules, province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
@@ -481,6 +490,7 @@ def test_records_filed_on_disk_by_organisation_range_give_the_report_of_records_
     assert list(tmp_path.iterdir()) == []  # its files removed
 
 
+@pytest.mark.slow
 def test_a_spilled_worker_concludes_its_share_a_group_of_ranges_at_a_time_with_the_bytes_of_one_group(
     rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
