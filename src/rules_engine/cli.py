@@ -38,7 +38,6 @@ from . import (
     lint,
     load_rules,
     render_table,
-    rule_schema,
 )
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
@@ -54,6 +53,9 @@ from .cli_common import (
     split_inputs,
     workers_argument,
 )
+from .cli_completion import add_command as add_completion_command
+from .cli_draft import add_commands as add_draft_commands
+from .cli_draft import note_drafts
 from .cli_explain import add_finding_options, explain_finding, wants_finding
 from .cli_history import add_commands as add_history_commands
 from .cli_outputs import add_output_options
@@ -65,6 +67,7 @@ from .cli_streams import EXIT_BROKEN_PIPE as EXIT_BROKEN_PIPE  # re-exported: th
 from .cli_streams import exit_for, prepare_streams
 from .provenance import number_view, provenance_lines
 from .schema import KINDS as SCHEMA_KINDS
+from .schema import schema_text
 
 RULES_HELP = (
     "规则包目录或已安装规则包的编号 rule pack folder(s), or the id of an installed pack "
@@ -236,6 +239,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="sarif/github: name files relative to this folder, the repository root (default: the working folder)",
     )
+    li.add_argument(
+        "--release",
+        action="store_true",
+        help="发布检查 the release check: draft rules (provenance.basis: draft, from `rules-engine draft`) are "
+        "problems too, until a person has reviewed them",
+    )
     li.set_defaults(func=_lint)
 
     sc = sub.add_parser(
@@ -301,6 +310,8 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", choices=("text", "json"), default="text")
     ex.set_defaults(func=_explain)
 
+    add_draft_commands(sub)
+    add_completion_command(sub, parser)
     add_closed_loop_commands(sub, RULES_HELP, _WHOLE)
     add_scorecard_commands(sub, _WHOLE)
     add_rectify_commands(sub, RULES_HELP, _WHOLE)
@@ -499,7 +510,7 @@ def _evaluate_recorded(
 
 
 def _lint(args: argparse.Namespace) -> int:
-    problems = lint(*args.paths)
+    problems = lint(*args.paths, release=args.release)
     if args.format == "json":
         print(json.dumps([p.to_dict() for p in problems], ensure_ascii=False, indent=2))
     elif args.format in ("sarif", "github"):
@@ -513,13 +524,14 @@ def _lint(args: argparse.Namespace) -> int:
         if not problems:
             ruleset = load_rules(*args.paths)
             print(f"OK: {len(ruleset.packs)} 个规则包 packs, {len(ruleset.rules)} 条规则 rules")
+            note_drafts(ruleset)
         else:
             print(f"{len(problems)} 处问题 problem(s)", file=sys.stderr)
     return 1 if problems else 0
 
 
 def _schema(args: argparse.Namespace) -> int:
-    text = json.dumps(rule_schema(args.kind), ensure_ascii=False, indent=2) + "\n"
+    text = schema_text(args.kind)
     if args.output:
         write_bytes(args.output, text.encode("utf-8"))
     else:
