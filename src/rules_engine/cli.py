@@ -59,6 +59,8 @@ from .cli_draft import note_drafts
 from .cli_explain import add_finding_options, explain_finding, wants_finding
 from .cli_history import add_commands as add_history_commands
 from .cli_outputs import add_output_options
+from .cli_parser import VERSION as VERSION_HELP
+from .cli_parser import Parser
 from .cli_rectify import RECTIFICATIONS_HELP, with_rectifications
 from .cli_rectify import add_commands as add_rectify_commands
 from .cli_reports import add_commands as add_report_commands
@@ -114,11 +116,11 @@ _WHOLE = "(written whole or not at all; refused if it is one of the inputs)"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="rules-engine",
         description="检查党委（党组）落实全面从严治党主体责任的履责情况 / check primary-responsibility duties",
     )
-    parser.add_argument("--version", action="version", version=f"rules-engine {__version__}")
+    parser.add_argument("--version", action="version", version=f"rules-engine {__version__}", help=VERSION_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
 
     ev = sub.add_parser(

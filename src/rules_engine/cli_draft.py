@@ -10,6 +10,16 @@ from typing import Any
 from .lint import is_draft
 from .load.rules import RuleSet
 
+DRAFT_DESCRIPTION = """\
+在条文中找出频次和时限的说法，每处写成一条规则草稿，放进规则包中的一个新 YAML 文件：引文（第X条）和原句已填好，
+provenance.basis 为 draft，人工核对之前 `rules-engine lint --release` 拒绝它们。没有识别出说法的句子列在标准错误上。
+文件整体写出或不写，不会覆盖已有文件。
+Find frequency and deadline phrases in the text and write one rule skeleton per phrase into a new YAML
+file of the pack, with the citation (article) and the sentence filled in and provenance.basis: draft,
+which `rules-engine lint --release` refuses until a person has reviewed the rule. Sentences with no
+phrase understood are listed on standard error. The file is written whole or not at all, never over an
+existing file."""
+
 DRAFT_EPILOG = """\
 识别的说法 phrases understood (数字可写作阿拉伯数字或汉字 digits or Chinese numerals):
   每半年至少…一次、至少每季度…1次、一般每月召开1次、每年不少于1次   period + at_least
@@ -26,11 +36,7 @@ def add_commands(sub: Any) -> None:
     dr = sub.add_parser(
         "draft",
         help="从条文起草规则 draft rule skeletons from a regulation's text (frequency and deadline phrases)",
-        description="Find frequency and deadline phrases (每半年至少…次, 每年…前, 至少每季度, 应当在…日内 ...) in "
-        "the text and write one rule skeleton per phrase into a new YAML file of the pack, with the citation "
-        "(第X条) and the sentence filled in and provenance.basis: draft, which `rules-engine lint --release` "
-        "refuses until a person has reviewed the rule. Sentences with no phrase understood are listed on "
-        "standard error. The file is written whole or not at all, never over an existing file.",
+        description=DRAFT_DESCRIPTION,
         epilog=DRAFT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
