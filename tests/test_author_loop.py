@@ -109,17 +109,33 @@ echo --
 complete_words rules-engine evaluate --format j
 echo --
 complete_words rules-engine completion ''
+echo --
+cd "$2"
+complete_words rules-engine draft --pack pa
+echo --
+complete_words rules-engine draft art
 """
 
 
 def test_bash_completes_commands_options_and_choices(tmp_path: Path, capsys) -> None:
     script = tmp_path / "rules-engine.bash"
     script.write_text(_script("bash", capsys), encoding="utf-8")
+    work = tmp_path / "work"
+    (work / "packdir").mkdir(parents=True)
+    (work / "pack.txt").write_text("", encoding="utf-8")
+    (work / "article.txt").write_text("", encoding="utf-8")
     done = subprocess.run(
-        ["bash", "-c", BASH_COMPLETE, "bash", str(script)], capture_output=True, text=True, check=False
+        ["bash", "-c", BASH_COMPLETE, "bash", str(script), str(work)], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("--\n") == ["draft\n", "--release\n", "json\njunit\n", "bash\nzsh\nfish\n"]
+    assert done.stdout.split("--\n") == [
+        "draft\n",
+        "--release\n",
+        "json\njunit\n",
+        "bash\nzsh\nfish\n",
+        "packdir\n",  # --pack names a folder
+        "article.txt\n",  # the article a file
+    ]
 
 
 @pytest.mark.parametrize(("shell", "check"), [("zsh", ["zsh", "-n"]), ("fish", ["fish", "--no-execute"])])
