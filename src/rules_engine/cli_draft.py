@@ -7,8 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from .lint import is_draft
-from .load.rules import RuleSet
+from . import RuleSet
 
 DRAFT_DESCRIPTION = """\
 在条文中找出频次和时限的说法，每处写成一条规则草稿，放进规则包中的一个新 YAML 文件：引文（第X条）和原句已填好，
@@ -58,7 +57,7 @@ def add_commands(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .drafting import draft_rules
+    from . import draft_rules
 
     result = draft_rules(args.article, args.pack, prefix=args.prefix, document=args.document, output=args.output)
     for left in result.left:
@@ -85,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
 def note_drafts(ruleset: RuleSet) -> None:
     """After a clean ``lint`` (without --release): a note naming the draft rules, which --release refuses."""
-    ids = [loaded.rule.id for loaded in ruleset.rules if is_draft(loaded)]
+    ids = [loaded.rule.id for loaded in ruleset.rules if loaded.rule.provenance.basis.value == "draft"]
     if ids:
         print(
             f"rules-engine: 注意 note: {len(ids)} 条规则是草稿 draft rule(s), refused by lint --release: "
