@@ -225,6 +225,15 @@ def test_a_draft_file_is_never_overwritten(drafted, tmp_path: Path, capsys) -> N
     assert lint(pack) == []
 
 
+def test_a_draft_outside_the_pack_or_not_yaml_is_refused(drafted, tmp_path: Path, capsys) -> None:
+    pack, _code, _out, _err = drafted
+    article = str(tmp_path / "guiding.txt")
+    for output in (tmp_path / "outside.yaml", pack / "draft.txt"):
+        assert main(["draft", article, "--pack", str(pack), "-o", str(output)]) == 2
+        assert "规则草稿须写成规则包中的 .yaml 文件" in capsys.readouterr().err
+        assert not output.exists()
+
+
 def test_nothing_drafted_writes_nothing_and_exits_1(make_pack, tmp_path: Path, capsys) -> None:
     pack = make_pack(("T-01", ONE_RULE))
     article = tmp_path / "none.txt"

@@ -87,6 +87,8 @@ def draft_rules(
         raise InputError.of("usage.file.not_found", path=str(article))
     text, _encoding = decode_text(source.read_bytes(), str(article))
     target = Path(output) if output is not None else root / f"draft-{_slug(source.stem)}.yaml"
+    if target.suffix.lower() not in (".yaml", ".yml") or not target.resolve().is_relative_to(root.resolve()):
+        raise InputError.of("arg.draft.output", path=str(target), root=str(root))  # else the pack would not read it
     if target.exists():
         raise InputError.of("output.file.exists", path=str(target))
     ruleset = load_rules(root)

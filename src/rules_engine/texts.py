@@ -654,6 +654,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "arg.rule_id.exists": ("规则编号已存在", "rule id '{rule}' already exists in {root}"),
     "arg.subject.unknown": ("未知对象类型", "unknown subject '{subject}'"),
     "arg.pack.not_a_pack": ("{root} 不是规则包（没有 {manifest}）", "is not a rule pack"),
+    "arg.draft.output": (
+        "规则草稿须写成规则包中的 .yaml 文件",
+        "the draft must be a .yaml file inside the pack {root}: {path}",
+    ),
     # ------------------------------------------------------------ periods (PeriodError)
     "period.bad_date": ("期间中的日期无效 '{text}'", "(invalid date in period)"),
     "period.out_of_range": (
