@@ -61,8 +61,10 @@ def test_regeneration_is_one_command(tmp_path: Path) -> None:
 
 
 def _shipped_yaml() -> list[Path]:
-    history = ROOT / "src" / "rules_engine" / "history" / "pack"
-    return sorted(RULES.glob("*/*.yaml")) + sorted(history.glob("*/*.yaml"))
+    """Every YAML file of a pack shipped: rules/ and the packs inside the package (any folder with a pack.yaml)."""
+    package = ROOT / "src" / "rules_engine"
+    inside = [p for p in package.rglob("*.y*ml") if (p.parent / "pack.yaml").is_file()]
+    return sorted(RULES.glob("*/*.y*ml")) + sorted(inside)
 
 
 @pytest.mark.parametrize("path", _shipped_yaml(), ids=lambda p: f"{p.parent.name}/{p.name}")
