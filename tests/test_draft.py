@@ -86,6 +86,7 @@ def test_each_phrase_gives_the_numbers_of_a_rule(sentence: str, pattern: str, nu
         ("应当在5个工作日内报告", "5个工作日内"),
         ("3个月内完成整改", "3个月内"),
         ("每届任期内", "每届"),
+        ("每月10日前报送", "每月10日前"),
     ],
 )
 def test_a_phrase_no_rule_can_hold_is_found_with_its_reason(sentence: str, words: str) -> None:

@@ -26,7 +26,7 @@ DRAFT_EPILOG = """\
   每年1月31日前、每年3月底前                                     period year + window.to
   应当在…15日内、30天内、两周内                                   subject trigger + within_days
   每月、至少每季度（未写次数 no count）                           period + at_least 1
-无法表达而列出的 listed as not expressible: 每两年、每届、5个工作日内、3个月内.
+无法表达而列出的 listed as not expressible: 每两年、每届、5个工作日内、3个月内、每月10日前.
 退出码 exit codes: 0 规则已写入 rules written, 1 没有可起草的规则（未写文件）no rule drafted (nothing
 written), 2 用法错误或输入无法读取 usage error or unreadable input."""
 

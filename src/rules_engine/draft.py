@@ -157,6 +157,17 @@ def _every_n(m: re.Match[str]) -> Found:
     )
 
 
+def _day_in_period(m: re.Match[str]) -> Found:
+    return Unencodable(
+        "day_in_period",
+        m[0],
+        (
+            "每月或每季度的截止日，规则的 window 只能写一年中的月-日",
+            "a deadline day in each month or quarter: a rule's window holds month-days of the year",
+        ),
+    )
+
+
 def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
@@ -173,6 +184,12 @@ PHRASES: tuple[Row, ...] = (
             rf"(?:(?P<day>{NUM})日|(?P<end>底|末))?(?:之前|以前|前)"
         ),
         _by_date,
+    ),
+    # 每月10日前、每季度第一个月15日前: a deadline day inside each month or quarter, which a window cannot hold
+    Row(
+        "day_in_period",
+        _rx(rf"每(?:个)?(?:月|季度|季|半年)[^，,。；;每]{{0,8}}?{NUM}日(?:之前|以前|前)"),
+        _day_in_period,
     ),
     # 每年不超过2次、每季度至多1次
     Row("at_most", _rx(rf"每{_PERIOD}{_GAP}{_MOST}\s*{_COUNT}"), _at_most),
