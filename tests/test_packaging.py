@@ -97,6 +97,7 @@ def test_sdist_holds_what_its_tests_need_and_the_wheel_holds_the_packs(dist: Pat
         packed = {n.removeprefix("rules_engine/_packs/") for n in archive.namelist() if "/_packs/" in n}
         migrations = {n for n in archive.namelist() if "/history/alembic/" in n}
         history_pack = {n for n in archive.namelist() if "/history/pack/" in n}
+        schemas = {n for n in archive.namelist() if n.startswith("rules_engine/schemas/")}
     # the findings store's Alembic migrations, run by the library on first use (rules_engine.history)
     assert {
         "env.py",
@@ -109,6 +110,8 @@ def test_sdist_holds_what_its_tests_need_and_the_wheel_holds_the_packs(dist: Pat
         "zhenggai-yuqi/pack.yaml",
         "zhenggai-yuqi/overdue.yaml",
     }
+    # the JSON Schemas the editor modeline of rule files points at (rules_engine.schema.SHIPPED)
+    assert schemas == {f"rules_engine/schemas/{kind}.schema.json" for kind in ("rules", "pack", "scoring")}
     shipped = {
         p.relative_to(RULES).as_posix() for p in RULES.rglob("*") if p.is_file() and "__pycache__" not in p.parts
     }

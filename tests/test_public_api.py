@@ -21,6 +21,9 @@ SHELLS = (
     "cli_explain.py",
     "cli_history.py",
     "cli_streams.py",
+    "cli_draft.py",
+    "cli_completion.py",
+    "cli_parser.py",
     "command.py",
     "bdd.py",
     "pytest_plugin.py",
@@ -75,7 +78,10 @@ KNOWN = {
     "render.html": {"jinja2_module", "render_html"},  # the reports extra
     "render.sections": {"ATTENTION"},  # the statuses a report lists by default
     "render.xlsx": {"render_xlsx", "xlsxwriter_module"},
-    "schema": {"KINDS"},  # the schemas `rules-engine schema` can print
+    "schema": {"KINDS", "schema_text"},  # the schemas `rules-engine schema` can print, as it prints them
+    "cli_draft": {"add_commands", "note_drafts"},  # draft, and lint's note on draft rules
+    "cli_completion": {"add_command"},  # completion bash|zsh|fish
+    "cli_parser": {"Parser", "VERSION"},  # the parser whose texts are Chinese first
     "history": set(),  # `from . import history`: the optional history store, a documented module
     "load.folder": {"ROSTER_NAMES", "Entry", "scan_folder"},  # which files of an input folder are read
     "load.inputs": {"RECORD_SUFFIXES", "WORKBOOK_SUFFIXES", "BadRow", "read_records"},  # explain: records' places

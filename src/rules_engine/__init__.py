@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .compile import CompiledRules, compile_rules
     from .diagnose import Diagnosis, diagnose, render_diagnosis_table
+    from .drafting import Drafted, draft_rules
     from .duties import Duty, DutyList, duties, render_duties_table
     from .engine import EngineError
     from .errors import Error, InputError, Location, MissingExtra, OutputError, PeriodError, Problem, RulesError
@@ -74,6 +75,8 @@ _EXPORTS = {
     "Impact": ".impact",
     "impact": ".impact",
     "render_impact_table": ".impact",
+    "Drafted": ".drafting",
+    "draft_rules": ".drafting",
     "lint": ".lint",
     "RosterResult": ".load.inputs",
     "read_roster": ".load.inputs",
@@ -155,6 +158,7 @@ __all__ = [
     "Bilingual",
     "CompiledRules",
     "Diagnosis",
+    "Drafted",
     "Duty",
     "DutyList",
     "EngineError",
@@ -202,6 +206,7 @@ __all__ = [
     "__version__",
     "compile_rules",
     "diagnose",
+    "draft_rules",
     "duties",
     "evaluate",
     "evaluate_to",

@@ -38,7 +38,6 @@ from . import (
     lint,
     load_rules,
     render_table,
-    rule_schema,
 )
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
@@ -54,9 +53,14 @@ from .cli_common import (
     split_inputs,
     workers_argument,
 )
+from .cli_completion import add_command as add_completion_command
+from .cli_draft import add_commands as add_draft_commands
+from .cli_draft import note_drafts
 from .cli_explain import add_finding_options, explain_finding, wants_finding
 from .cli_history import add_commands as add_history_commands
 from .cli_outputs import add_output_options
+from .cli_parser import VERSION as VERSION_HELP
+from .cli_parser import Parser
 from .cli_rectify import RECTIFICATIONS_HELP, with_rectifications
 from .cli_rectify import add_commands as add_rectify_commands
 from .cli_reports import add_commands as add_report_commands
@@ -65,6 +69,7 @@ from .cli_streams import EXIT_BROKEN_PIPE as EXIT_BROKEN_PIPE  # re-exported: th
 from .cli_streams import exit_for, prepare_streams
 from .provenance import number_view, provenance_lines
 from .schema import KINDS as SCHEMA_KINDS
+from .schema import schema_text
 
 RULES_HELP = (
     "规则包目录或已安装规则包的编号 rule pack folder(s), or the id of an installed pack "
@@ -111,11 +116,11 @@ _WHOLE = "(written whole or not at all; refused if it is one of the inputs)"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="rules-engine",
         description="检查党委（党组）落实全面从严治党主体责任的履责情况 / check primary-responsibility duties",
     )
-    parser.add_argument("--version", action="version", version=f"rules-engine {__version__}")
+    parser.add_argument("--version", action="version", version=f"rules-engine {__version__}", help=VERSION_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
 
     ev = sub.add_parser(
@@ -236,6 +241,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="sarif/github: name files relative to this folder, the repository root (default: the working folder)",
     )
+    li.add_argument(
+        "--release",
+        action="store_true",
+        help="发布检查 the release check: draft rules (provenance.basis: draft, from `rules-engine draft`) are "
+        "problems too, until a person has reviewed them",
+    )
     li.set_defaults(func=_lint)
 
     sc = sub.add_parser(
@@ -301,6 +312,8 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", choices=("text", "json"), default="text")
     ex.set_defaults(func=_explain)
 
+    add_draft_commands(sub)
+    add_completion_command(sub, parser)
     add_closed_loop_commands(sub, RULES_HELP, _WHOLE)
     add_scorecard_commands(sub, _WHOLE)
     add_rectify_commands(sub, RULES_HELP, _WHOLE)
@@ -499,7 +512,7 @@ def _evaluate_recorded(
 
 
 def _lint(args: argparse.Namespace) -> int:
-    problems = lint(*args.paths)
+    problems = lint(*args.paths, release=args.release)
     if args.format == "json":
         print(json.dumps([p.to_dict() for p in problems], ensure_ascii=False, indent=2))
     elif args.format in ("sarif", "github"):
@@ -513,13 +526,14 @@ def _lint(args: argparse.Namespace) -> int:
         if not problems:
             ruleset = load_rules(*args.paths)
             print(f"OK: {len(ruleset.packs)} 个规则包 packs, {len(ruleset.rules)} 条规则 rules")
+            note_drafts(ruleset)
         else:
             print(f"{len(problems)} 处问题 problem(s)", file=sys.stderr)
     return 1 if problems else 0
 
 
 def _schema(args: argparse.Namespace) -> int:
-    text = json.dumps(rule_schema(args.kind), ensure_ascii=False, indent=2) + "\n"
+    text = schema_text(args.kind)
     if args.output:
         write_bytes(args.output, text.encode("utf-8"))
     else:

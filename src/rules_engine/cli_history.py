@@ -85,7 +85,9 @@ def main(argv: Sequence[str]) -> int:
     """``rules-engine history ...`` alone (`argv` starts with ``history``); the same exit codes and messages
     as :func:`rules_engine.cli.main` gives them."""
     prepare_streams()
-    parser = argparse.ArgumentParser(prog="rules-engine")
+    from .cli_parser import Parser
+
+    parser = Parser(prog="rules-engine")
     add_commands(parser.add_subparsers(dest="command", required=True))
     try:
         args = parser.parse_args(argv)

@@ -9,7 +9,12 @@ from typing import Any
 from .model.rules import Grounds, NumberProvenance, Rule, Source
 
 _ABOUT_ZH = {"duty": "职责本身", "bearer": "承担者", "evidence": "证据"}
-_BASIS_ZH = {"verified_text": "规定原文（已核实）", "commentary": "释义", "local_practice": "地方文件或做法"}
+_BASIS_ZH = {
+    "verified_text": "规定原文（已核实）",
+    "commentary": "释义",
+    "local_practice": "地方文件或做法",
+    "draft": "草稿，未经人工核对",
+}
 
 
 def number_view(spec: Rule, params: dict[str, dict[str, Any]], pack_ref: str) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from .atomic import write_bytes
 from .errors import InputError
 from .load.rules import MANIFEST, MANIFESTS, load_rules
 from .model.rules import SubjectKind
+from .schema import modeline
 
 _SUBJECT_BLOCK = {
     "organisation": "subject: organisation",
@@ -120,7 +121,8 @@ def new_rule(
     )
     write_bytes(  # whole or not at all: a half-written rule file would break the pack
         rule_path,
-        RULE_TEMPLATE.format(
+        (modeline(rule_path, "rules") + "\n").encode("utf-8")
+        + RULE_TEMPLATE.format(
             rule_id=rule_id,
             document=manifest.pack.regulation.document,
             subject_block=_SUBJECT_BLOCK[subject].format(rtype=rtype),

@@ -477,6 +477,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "整条规则称依据已核实的原文，但 {part} 的依据是 {basis}",
         "the rule claims verified text, but {part} rests on {basis}",
     ),
+    "provenance.draft": (
+        "规则是草稿（provenance.basis: draft），尚未经人工核对，不能发布",
+        "the rule is a draft (provenance.basis: draft), not yet reviewed by a person: not for a release",
+    ),
     # ------------------------------------------------------------ parameter overrides (compile_rules(params=...))
     "param.not_a_mapping": (
         "规则 {rule} 的参数覆盖应为 {{参数: 值}} 映射",
@@ -650,6 +654,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "arg.rule_id.exists": ("规则编号已存在", "rule id '{rule}' already exists in {root}"),
     "arg.subject.unknown": ("未知对象类型", "unknown subject '{subject}'"),
     "arg.pack.not_a_pack": ("{root} 不是规则包（没有 {manifest}）", "is not a rule pack"),
+    "arg.draft.output": (
+        "规则草稿须写成规则包中的 .yaml 文件",
+        "the draft must be a .yaml file inside the pack {root}: {path}",
+    ),
     # ------------------------------------------------------------ periods (PeriodError)
     "period.bad_date": ("期间中的日期无效 '{text}'", "(invalid date in period)"),
     "period.out_of_range": (
@@ -1011,6 +1019,9 @@ HINTS: dict[str, str] = {
     " basis: tolerance, note: {{zh: …, en: …}}}}",
     "provenance.overstated_confidence": "改为 confidence: {weakest} set confidence: {weakest}",
     "provenance.overstated_basis": "把 provenance.basis 改为 commentary 或 local_practice lower provenance.basis",
+    "provenance.draft": "核对引文、数字、适用组织和记录类型后，把 provenance.basis 改为 verified_text、commentary 或"
+    " local_practice review the citation, numbers, organisation kinds and record types, then set provenance.basis to"
+    " verified_text, commentary or local_practice",
     "param.not_a_mapping": '如 e.g. {{"ZZ-DW-01": {{"at_least": 2}}}}',
     "param.null": "省略该参数即用默认值 omit it to keep the default",
 }

@@ -118,6 +118,7 @@ class Basis(str, Enum):
     verified_text = "verified_text"  # 核实的原文
     commentary = "commentary"  # 释义/解读中引用
     local_practice = "local_practice"  # 地方做法
+    draft = "draft"  # 草稿：由 rules-engine draft 从条文起草，未经人工核对（lint --release 拒绝）
 
 
 Confidence = Literal["high", "medium-high", "medium", "low"]
@@ -264,7 +265,10 @@ class ConditionProvenance(_Part):
 
 
 class Provenance(_Strict):
-    basis: Basis = Field(description="职责本身的依据 verified_text | commentary | local_practice")
+    basis: Basis = Field(
+        description="职责本身的依据 verified_text | commentary | local_practice | draft（草稿，未经人工核对，"
+        "lint --release 拒绝 a draft not yet reviewed by a person: lint --release refuses it）"
+    )
     confidence: Confidence = Field(
         default="medium",
         description="整条规则的可信度，不高于 numbers/conditions 中任何一项 the rule's: at most each part's",
