@@ -73,8 +73,8 @@ from .workers import (
     _Setup,
     evaluate_share,
     roster_pieces,
-    share_waivers,
     sharded_run,
+    share_waivers,
     split,
 )
 
@@ -171,7 +171,8 @@ def connected(cluster: object) -> Iterator[Any]:
                 client = dd.Client(address, set_as_default=False)
             except (OSError, TimeoutError) as exc:
                 shown = address.replace("tcp://", "dask://", 1)
-                raise ClusterError.of("cluster.unreachable", address=shown, error=str(exc) or type(exc).__name__) from None
+                error = str(exc) or type(exc).__name__
+                raise ClusterError.of("cluster.unreachable", address=shown, error=error) from None
         stack.callback(client.close)
         if not client.scheduler_info().get("workers"):
             raise ClusterError.of("cluster.no_workers", address=address)

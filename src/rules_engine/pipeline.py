@@ -209,7 +209,8 @@ def prepare(
     day = as_of_date(as_of)
     from .workers import prepare_sharded, start_early, worker_count  # (it imports this module)
 
-    pool = None if cluster is not None else start_early(workers, roster, tracer)  # when they will most likely be used: started while it reads
+    # (local workers, when they will most likely be used: started while it reads the roster)
+    pool = None if cluster is not None else start_early(workers, roster, tracer)
     try:
         with tracer.stage("roster") as stage:
             the_roster = roster_result(roster)
