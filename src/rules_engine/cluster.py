@@ -159,7 +159,7 @@ def connected(cluster: object) -> Iterator[Any]:
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
-                dashboard_address=None,
+                dashboard_address="127.0.0.1:0",  # (an HTTP server on a free port, not 8787)
                 silence_logs=logging.ERROR,
             )
             stack.callback(local.close)
@@ -423,33 +423,28 @@ class _Partitions:
         return tuple(kinds)
 
     def _fetch(self, i: int, done: _Done) -> bool:
-        """The partition's findings read back into its spool here; False when its worker was lost first."""
+        """The partition's findings read back into its spool here, a block at a time, from the worker that holds
+        them (run there directly, not queued behind its next partition); False when that worker was lost."""
         offset = 0
         with open(self.spools[i], "wb") as out:
             while offset < done.size:
-                future = self.client.submit(
-                    _read_spool,
-                    done.path,
-                    done.worker,
-                    offset,
-                    min(_CHUNK, done.size - offset),
-                    workers=[done.address],
-                    allow_other_workers=True,
-                    pure=False,
-                )
+                size = min(_CHUNK, done.size - offset)
                 try:
-                    block = future.result()
-                except (_SpoolLost, self.dd.KilledWorker, *self._cancelled()):
+                    block = self._on(done, _read_spool, offset, size)
+                except (_SpoolLost, OSError, KeyError, ValueError, TimeoutError):  # (gone, or started again)
                     return False
-                finally:
-                    future.release()
+                if not isinstance(block, bytes) or len(block) != size:
+                    return False
                 out.write(block)
                 offset += len(block)
         self.counts["fetched_bytes"] = self.counts.get("fetched_bytes", 0) + done.size
-        self.dd.fire_and_forget(
-            self.client.submit(_drop_spool, done.path, done.worker, workers=[done.address], pure=False)
-        )
+        with contextlib.suppress(Exception):  # (a worker gone takes its folder with it)
+            self._on(done, _drop_spool)
         return True
+
+    def _on(self, done: _Done, function: Any, *args: Any) -> Any:
+        replies = self.client.run(function, done.path, done.worker, *args, workers=[done.address])
+        return replies[done.address]
 
 
 # ---------------------------------------------------------------- the worker's side
@@ -487,14 +482,14 @@ def _messages(inputs: _Inputs) -> Iterator[tuple[str, Any]]:
             yield kind, pickle.loads(blob)
 
 
-def _read_spool(path: str, worker: str, offset: int, size: int) -> bytes:
-    if _distributed().get_worker().id != worker:
+def _read_spool(path: str, worker: str, offset: int, size: int, dask_worker: Any = None) -> bytes:
+    if dask_worker is None or dask_worker.id != worker:
         raise _SpoolLost(path)
     with open(path, "rb") as handle:
         handle.seek(offset)
         return handle.read(size)
 
 
-def _drop_spool(path: str, worker: str) -> None:
-    if _distributed().get_worker().id == worker:
+def _drop_spool(path: str, worker: str, dask_worker: Any = None) -> None:
+    if dask_worker is not None and dask_worker.id == worker:
         shutil.rmtree(os.path.dirname(path), ignore_errors=True)
