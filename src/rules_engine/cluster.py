@@ -41,6 +41,7 @@ import pickle
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -464,8 +465,11 @@ def _partition(shared: _Shared, job: _Job, inputs: _Inputs) -> _Done:
             shared.compiled, roster, job.period, job.day, shared.waivers, job.max_evidence, job.orgs, job.shape, spool
         )
         setup.spill = job.spill
+        setup.compression = "lz4"  # (the cells read back over the network)
         with _ONE_AT_A_TIME, paused_gc():
+            cpu = time.process_time()
             result = evaluate_share(setup, _messages(inputs))  # (its peak_rss_mb: the worker process's so far)
+            result.counts["cpu_ms"] = round((time.process_time() - cpu) * 1000)  # (the partition's, not the process's)
         return _Done(result, worker.id, worker.address, spool, os.path.getsize(spool))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

@@ -53,7 +53,7 @@ import traceback
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Protocol
+from typing import IO, Any, BinaryIO, Literal, Protocol
 
 import orjson
 import polars as pl
@@ -437,6 +437,7 @@ class _Setup:
         self.shape = shape
         self.spool = spool
         self.spill = SpillLimits.current()  # (the parent's: when the worker's records go to disk)
+        self.compression: Literal["uncompressed", "lz4"] = "uncompressed"  # of spooled cells (lz4: sent over a network)
 
 
 class _Result:
@@ -758,7 +759,7 @@ def evaluate_share(setup: _Setup, messages: Iterable[tuple[str, Any]]) -> _Resul
             if setup.shape == "cells":  # the CSV and Parquet cells: each chunk an Arrow IPC stream after its length
                 for frame in maker.ledger_cells(ledger):
                     buffer = io.BytesIO()
-                    frame.write_ipc_stream(buffer)
+                    frame.write_ipc_stream(buffer, compression=setup.compression)
                     out.write(len(buffer.getbuffer()).to_bytes(8, "little"))
                     out.write(buffer.getbuffer())
             else:
