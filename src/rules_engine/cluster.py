@@ -329,7 +329,7 @@ class _Partitions:
         self.dd = _distributed()
         self.client = client
         self.shared_value = shared
-        self.shared = client.scatter(shared, broadcast=True, hash=False)
+        self.shared = self._scatter(shared, broadcast=True)
         self.jobs = jobs
         self.box = box
         self.spools = spools
@@ -378,7 +378,7 @@ class _Partitions:
 
     def _submit(self, i: int, running: Any, partition_of: dict[str, int], data: dict[int, Any]) -> None:
         if self.shared.status != "finished":  # (every worker that held it was lost)
-            self.shared = self.client.scatter(self.shared_value, broadcast=True, hash=False)
+            self.shared = self._scatter(self.shared_value, broadcast=True)
         inputs = _Inputs(self.box.read(i))
         job = self.jobs[i]
         self.counts["shipped_bytes"] = (
@@ -386,11 +386,23 @@ class _Partitions:
             + sum(len(b) for _, b in inputs.items)
             + (len(job.people) if isinstance(job.people, bytes) else 0)
         )
-        data[i] = self.client.scatter(inputs, hash=False)
+        data[i] = self._scatter(inputs)
         key = f"rules-engine-{self.run_id}-{i}-{self.attempts[i]}"
         future = self.client.submit(_partition, self.shared, job, data[i], key=key, pure=False)
         partition_of[future.key] = i
         running.add(future)
+
+    def _scatter(self, value: object, broadcast: bool = False) -> Any:
+        """`value` sent to a worker (`broadcast`: to every worker); tried again while the worker it was sent to is
+        lost on the way (the scheduler has not yet seen the loss), a little later each time."""
+        for attempt in range(8):  # (about 13 s in all)
+            try:
+                return self.client.scatter(value, broadcast=broadcast, hash=False)
+            except OSError:  # (distributed's CommClosedError)
+                if attempt == 7:
+                    raise
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
 
     def _outcome(self, i: int, future: Any) -> _Done | None:
         """The partition's result, or None when its worker was lost; raises what the partition raised."""
