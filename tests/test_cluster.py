@@ -131,6 +131,11 @@ def test_a_bad_cluster_address_is_refused(text: str) -> None:
     assert caught.value.code == "arg.cluster.invalid"
 
 
+def test_a_bad_cluster_is_refused_before_anything_is_read(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"^集群地址无效.*got 'local:0'"):
+        evaluate(RULES, tmp_path / "missing.yaml", tmp_path / "missing.jsonl", period="2024", cluster="local:0")
+
+
 def test_partitions_follow_the_organisations_not_only_the_workers() -> None:
     assert partition_count(8, 2) == 2
     assert partition_count(100_000, 2) == 100_000 // cluster_module.PARTITION_ORGANISATIONS

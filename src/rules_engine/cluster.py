@@ -133,6 +133,13 @@ def partition_count(organisations: int, workers: int) -> int:
     return max(1, workers, -(-organisations // PARTITION_ORGANISATIONS))
 
 
+def check_cluster(cluster: object) -> None:
+    """Refuse a malformed cluster text, or a missing ``dask`` extra, before anything is read."""
+    if isinstance(cluster, str):
+        parse_cluster(cluster)
+    _distributed()
+
+
 def _distributed() -> ModuleType:
     try:
         return importlib.import_module("distributed")

@@ -200,6 +200,10 @@ def prepare(
     CSV and Parquet cells). With a `cluster` (see :mod:`rules_engine.cluster`), the organisations are split into
     partitions evaluated on it instead (`workers` is not used)."""
     check_arguments(roster, records, params, max_evidence, waivers)
+    if cluster is not None:
+        from .cluster import check_cluster
+
+        check_cluster(cluster)
     with tracer.stage("rules") as stage:
         compiled = compiled_rules(rules, params)
         stage.count(packs=len(compiled.ruleset.packs), rules=len({r.rule.id for r in compiled.rules}))
