@@ -489,10 +489,26 @@ def _partition(shared: _Shared, job: _Job, inputs: _Inputs) -> _Done:
             cpu = time.process_time()
             result = evaluate_share(setup, _messages(inputs))  # (its peak_rss_mb: the worker process's so far)
             result.counts["cpu_ms"] = round((time.process_time() - cpu) * 1000)  # (the partition's, not the process's)
+        peak = _high_water_mb()
+        if peak is not None:
+            result.counts["peak_rss_mb"] = peak
         return _Done(result, worker.id, worker.address, spool, os.path.getsize(spool))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def _high_water_mb() -> int | None:
+    """The worker process's own peak memory (``VmHWM``, Linux). ``getrusage``'s peak is inherited over fork and
+    exec: a LocalCluster's worker started by a client holding a large roster would report the client's."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024)
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _messages(inputs: _Inputs) -> Iterator[tuple[str, Any]]:
