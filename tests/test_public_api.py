@@ -43,6 +43,8 @@ KNOWN = {
         "split_inputs",
         "WORKERS_HELP",
         "workers_argument",
+        "CLUSTER_HELP",
+        "cluster_argument",
     },  # the CLI's own helpers, shared by every shell
     "cli_closed_loop": {"add_commands", "emit", "json_bytes"},  # the closed-loop commands' output helpers
     "cli_rectify": {"RECTIFICATIONS_HELP", "add_commands", "with_rectifications"},  # evaluate --rectifications
@@ -85,6 +87,7 @@ KNOWN = {
     "history": set(),  # `from . import history`: the optional history store, a documented module
     "load.folder": {"ROSTER_NAMES", "Entry", "scan_folder"},  # which files of an input folder are read
     "load.inputs": {"RECORD_SUFFIXES", "WORKBOOK_SUFFIXES", "BadRow", "read_records"},  # explain: records' places
+    "cluster": {"ClusterSpec", "parse_cluster"},  # --cluster: the address checked by argparse (Dask not imported)
     "load.rules": {"find_pack"},
     "load.xlsx": {"sheet_kinds"},
     "model.vocab": {"KIND_WORDS", "ORG_COLUMNS", "PEOPLE_COLUMNS", "RECORD_COLUMNS", "ROLE_WORDS"},

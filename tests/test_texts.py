@@ -24,7 +24,7 @@ from rules_engine.texts import HINTS, TEXTS, describe, fixed_hint, message, text
 SRC = Path(__file__).resolve().parent.parent / "src" / "rules_engine"
 PROBLEMS = ("file", "yaml", "pack", "rule", "overlay", "provenance", "param", "waiver", "scoring")
 #: The errors the API and the command line raise (one line: rules_engine.errors.Coded.of, texts.message)
-ERRORS = ("usage", "arg", "input", "report", "output", "period", "extra", "worker", "history", "feature")
+ERRORS = ("usage", "arg", "input", "report", "output", "period", "extra", "worker", "cluster", "history", "feature")
 #: Texts of results: notes and labels (rules_engine.model.findings.Bilingual.of)
 NOTES = ("note", "label")
 FAMILIES = ("row", "na", "unk", "duty", "candidate", "frame", "folder", *PROBLEMS, *ERRORS, *NOTES)

@@ -42,9 +42,11 @@ from . import (
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
 from .cli_common import (
+    CLUSTER_HELP,
     DEFAULT_REPORT_FORMAT,
     WORKERS_HELP,
     UsageError,
+    cluster_argument,
     fail_on_argument,
     local_rules,
     parse_params,
@@ -187,6 +189,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help=WORKERS_HELP,
     )
+    ev.add_argument("--cluster", type=cluster_argument, metavar="ADDRESS", help=CLUSTER_HELP)
     ev.add_argument(
         "--show",
         help="statuses listed (the table and html: violated,undeterminable,pending,waived unless given; the "
@@ -421,6 +424,8 @@ def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
         refuse_overwrite(args.profile_json, [*inputs, *output_paths(outputs)])
     extra: dict[str, Any] = {"waivers": list(args.waivers), "max_evidence": args.max_evidence, "tracer": tracer}
     extra["workers"] = args.workers
+    if args.cluster is not None:
+        extra["cluster"] = args.cluster
     args.output = outputs[0].path if len(outputs) == 1 else None
     files += store  # the records evaluated: the files, and the store's with --rectifications
     if needs_outputs(args, outputs):  # several outputs, a filter, the summary view, the rich table

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -20,6 +20,9 @@ from .load.folder import ROSTER_NAMES, Entry, scan_folder
 from .load.inputs import RECORD_SUFFIXES, WORKBOOK_SUFFIXES
 from .load.xlsx import sheet_kinds
 from .texts import message
+
+if TYPE_CHECKING:
+    from .cluster import ClusterSpec
 
 
 class UsageError(Error):
@@ -33,6 +36,22 @@ WORKERS_HELP = (
 
 #: The JSON layout ``evaluate --format json`` writes unless --report-format says otherwise (the API's is v1).
 DEFAULT_REPORT_FORMAT = "v2"
+
+
+CLUSTER_HELP = (
+    "在 Dask 集群上评价 evaluate on a Dask cluster (the same report): local:N (N worker processes on this machine) "
+    "or dask://HOST:PORT (a running scheduler); needs the [dask] extra; --workers is then not used; see "
+    "docs/cluster.md"
+)
+
+
+def cluster_argument(text: str) -> ClusterSpec:
+    from .cluster import parse_cluster
+
+    try:
+        return parse_cluster(text)
+    except Error:
+        raise argparse.ArgumentTypeError(message("usage.cluster.invalid", value=text)) from None
 
 
 def workers_argument(text: str) -> int | None:

@@ -46,6 +46,7 @@ def evaluate(
     statuses: Collection[Status | str] | None = None,
     tracer: Tracer = NULL_TRACER,
     workers: int | None = 1,
+    cluster: object | None = None,
 ) -> Report:
     """Evaluate every rule for every subject and window of `period` and return the report.
 
@@ -69,10 +70,15 @@ def evaluate(
       default) evaluates in this process, ``None`` chooses: the machine's cores, but 1 for a small roster (see
       :mod:`rules_engine.workers`). Workers are started with ``spawn``: a script that evaluates with more than
       one must do so under ``if __name__ == "__main__":``.
+    - `cluster`: evaluate on a Dask cluster instead (the same report): ``"local:N"`` (N worker processes on this
+      machine), ``"dask://HOST:PORT"`` (a running scheduler) or a ``distributed.Client``; needs the ``dask`` extra.
+      See :mod:`rules_engine.cluster` and docs/cluster.md.
     """
     keep = None if statuses is None else _statuses(statuses)
     with paused_gc(), tracer.stage("evaluate"):
-        run = prepare(rules, roster, records, period, as_of, params, max_evidence, waivers, tracer, workers)
+        run = prepare(
+            rules, roster, records, period, as_of, params, max_evidence, waivers, tracer, workers, cluster=cluster
+        )
         try:
             with tracer.stage("receipt"):
                 header = run.header()
@@ -100,6 +106,7 @@ def evaluate_to(
     report_format: str = "v1",
     tracer: Tracer = NULL_TRACER,
     workers: int | None = 1,
+    cluster: object | None = None,
 ) -> Summary:
     """Like :func:`evaluate`, but write the report to `out` finding by finding (for large inputs:
     memory does not hold the findings). Returns the summary: a dict of the count per status, with the
@@ -110,7 +117,7 @@ def evaluate_to(
     ``parquet`` extra). `report_format`: the JSON layout, ``v1`` (each finding whole) or ``v2`` (each rule's
     parts once, in a ``rules`` table: for large runs; see docs/report-format.md). `tracer`: as for
     :func:`evaluate`; its ``findings`` stage includes the writing. `workers`: as for :func:`evaluate` (the
-    bytes written are the same for any number)."""
+    bytes written are the same for any number); `cluster`: as for :func:`evaluate` (the same bytes too)."""
     if format not in ("json", "csv", "junit", "parquet"):
         raise InputError.of("arg.format.unknown", format=format)
     layout_format(report_format)
@@ -119,7 +126,9 @@ def evaluate_to(
     # writing too: millions of short-lived dicts would trigger full collections
     with paused_gc(), tracer.stage("evaluate"):
         shape = report_format if format == "json" else "cells" if format in ("csv", "parquet") else "v1"
-        run = prepare(rules, roster, records, period, as_of, params, max_evidence, waivers, tracer, workers, shape)
+        run = prepare(
+            rules, roster, records, period, as_of, params, max_evidence, waivers, tracer, workers, shape, cluster
+        )
         try:
             with tracer.stage("receipt"):
                 header = run.header()

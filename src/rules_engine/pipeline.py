@@ -190,14 +190,20 @@ def prepare(
     tracer: Tracer = NULL_TRACER,
     workers: int | None = 1,
     shape: str = "v1",
+    cluster: object | None = None,
 ) -> Run:
     """Load, plan, count in one streaming pass, then decide on durable_rules (each distinct decision fact
     once), then escalate layer by layer (decided on durable_rules too). Each stage is reported to `tracer`
     (see :mod:`rules_engine.trace`). With more than one worker (`workers`; None: chosen by
     :func:`rules_engine.workers.worker_count`), the organisations are split over worker processes after the
     roster is read; `shape` is the layout their findings are written in: JSON ``v1`` or ``v2``, or ``cells`` (the
-    CSV and Parquet cells)."""
+    CSV and Parquet cells). With a `cluster` (see :mod:`rules_engine.cluster`), the organisations are split into
+    partitions evaluated on it instead (`workers` is not used)."""
     check_arguments(roster, records, params, max_evidence, waivers)
+    if cluster is not None:
+        from .cluster import check_cluster
+
+        check_cluster(cluster)
     with tracer.stage("rules") as stage:
         compiled = compiled_rules(rules, params)
         stage.count(packs=len(compiled.ruleset.packs), rules=len({r.rule.id for r in compiled.rules}))
@@ -207,12 +213,19 @@ def prepare(
     day = as_of_date(as_of)
     from .workers import prepare_sharded, start_early, worker_count  # (it imports this module)
 
-    pool = start_early(workers, roster, tracer)  # when they will most likely be used: started while it reads
+    # (local workers, when they will most likely be used: started while it reads the roster)
+    pool = None if cluster is not None else start_early(workers, roster, tracer)
     try:
         with tracer.stage("roster") as stage:
             the_roster = roster_result(roster)
             index = RosterIndex(the_roster.roster)
             stage.count(read=the_roster.read, used=the_roster.used, rejected=the_roster.rejected_units)
+        if cluster is not None:  # the organisations split into partitions evaluated on a Dask cluster
+            from .cluster import prepare_on_cluster
+
+            return prepare_on_cluster(
+                cluster, compiled, the_roster, index, records, the_period, day, waivers, max_evidence, shape, tracer
+            )
         count = worker_count(workers, len(index.orgs))
         if count > 1:  # the organisations split over worker processes
             return prepare_sharded(

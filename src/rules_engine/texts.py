@@ -598,6 +598,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "no finding of {rule} about '{who}' in {period}. {hint}",
     ),
     "usage.group.syntax": ("--group 应写作 KIND=GROUP", "must be KIND=GROUP, e.g. grassroots=locality; got '{item}'"),
+    "usage.cluster.invalid": (
+        "应为 local:N 或 dask://主机:端口",
+        "expected local:N (N worker processes on this machine) or dask://HOST:PORT (a Dask scheduler), got '{value}'",
+    ),
     "usage.workers.invalid": ("应为正整数或 auto", "expected a positive whole number or auto, got '{value}'"),
     "usage.rectifications.needs_db": (
         "--rectifications 须与 --db 同用",
@@ -786,6 +790,30 @@ TEXTS: dict[str, tuple[str, str]] = {
         "工作进程 {index} 意外退出（退出码 {exit_code}），评价未完成，未写出报告",
         "worker process {index} died (exit code {exit_code}): the evaluation did not finish and no report was written",
     ),
+    # ------------------------------------------------------------ a Dask cluster (rules_engine.cluster: ClusterError)
+    "arg.cluster.invalid": (
+        "集群地址无效，应为 local:N 或 dask://主机:端口",
+        "cluster must be local:N (N worker processes on this machine) or dask://HOST:PORT (a running Dask"
+        " scheduler), got {value}",
+    ),
+    "cluster.unreachable": (
+        "无法连接 Dask 调度器 {address}，评价未开始",
+        "could not reach the Dask scheduler at {address} ({error}): nothing was evaluated; start it with"
+        " `dask scheduler` (see docs/cluster.md)",
+    ),
+    "cluster.no_workers": (
+        "Dask 调度器 {address} 没有工作节点",
+        "the Dask scheduler at {address} has no workers: start some with `dask worker {address} --nthreads 1`",
+    ),
+    "cluster.version": (
+        "工作节点 {worker} 的 duty-rules-engine 版本 {theirs} 与本机 {ours} 不同",
+        "worker {worker} runs duty-rules-engine {theirs}, this client {ours}: install the same version everywhere",
+    ),
+    "cluster.lost": (
+        "分区 {index} 的工作节点 {attempts} 次丢失，评价未完成，未写出报告",
+        "partition {index} lost its worker {attempts} times: the evaluation did not finish and no report was written",
+    ),
+    "cluster.failed": ("集群分区 {index} 出错", "partition {index} failed on the cluster:\n{error}"),
     # ------------------------------------------------------------ the findings store (HistoryError)
     "history.migrations.direct": (
         "由 rules_engine.history 运行迁移",

@@ -49,6 +49,7 @@ STAGES: dict[str, str] = {
     "triggers": "触发与存疑标记",
     "waivers": "豁免",
     "group": "按组织分组",
+    "cluster": "连接集群",
     "start": "启动工作进程",
     "workers": "工作进程评价",
     "decide": "判定",

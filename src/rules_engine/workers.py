@@ -50,10 +50,10 @@ import pickle
 import tempfile
 import time
 import traceback
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, Literal, Protocol
 
 import orjson
 import polars as pl
@@ -157,12 +157,7 @@ def prepare_sharded(
     `pool`: workers started already (:func:`start_early`), any number."""
     pool = Pool() if pool is None else pool
     try:
-        with tracer.stage("waivers") as stage:  # loaded (and refused) before any worker is handed anything
-            loaded = [w for w in waivers if isinstance(w, LoadedWaiver)]
-            files = [w for w in waivers if not isinstance(w, LoadedWaiver)]
-            if files:
-                loaded += load_waivers(files, [r.rule.id for r in compiled.rules])
-            stage.count(waivers=len(loaded))
+        loaded = share_waivers(compiled, waivers, tracer)
         shares = split(index, count)
         spools = [pool.folder / f"{i}.json" for i in range(len(shares))]
         with tracer.stage("start") as stage:  # the setups written first: a worker finds its own when it is up
@@ -189,6 +184,37 @@ def prepare_sharded(
         pool.stop()
         raise
     pool.join()
+    return sharded_run(compiled, period, day, roster, intake, loaded, max_evidence, results, spools, shape, pool.spool)
+
+
+def share_waivers(
+    compiled: CompiledRules, waivers: Sequence[str | Path] | Sequence[LoadedWaiver], tracer: Tracer
+) -> list[LoadedWaiver]:
+    """The waivers loaded (and refused) before any share is handed anything."""
+    with tracer.stage("waivers") as stage:
+        loaded = [w for w in waivers if isinstance(w, LoadedWaiver)]
+        files = [w for w in waivers if not isinstance(w, LoadedWaiver)]
+        if files:
+            loaded += load_waivers(files, [r.rule.id for r in compiled.rules])
+        stage.count(waivers=len(loaded))
+    return loaded
+
+
+def sharded_run(
+    compiled: CompiledRules,
+    period: Period,
+    day: dt.date,
+    roster: RosterResult,
+    intake: Intake,
+    loaded: list[LoadedWaiver],
+    max_evidence: int,
+    results: Sequence[_Result],
+    spools: list[Path],
+    shape: str,
+    spool_dir: tempfile.TemporaryDirectory[str],
+) -> ShardedRun:
+    """The run of the shares' `results` and their `spools` (in the order of the shares): the summary and the
+    waivers used added up, the intake's account, rejections and warnings."""
     summary = {status.value: 0 for status in Status}
     used: set[str] = set()
     for result in results:
@@ -211,7 +237,7 @@ def prepare_sharded(
         counts=summary,
         spools=spools,
         shape=shape,
-        spool_dir=pool.spool,
+        spool_dir=spool_dir,
     )
 
 
@@ -225,6 +251,25 @@ def roster_part(roster: Roster, orgs: Collection[str]) -> bytes | Roster:
 
 def roster_parts(roster: Roster, shares: Sequence[Collection[str]]) -> list[bytes | Roster]:
     """:func:`roster_part` of each share, the people sorted out in one pass and the organisations written once."""
+    pieces = roster_pieces(roster, shares)
+    if pieces is None:
+        return [roster.model_copy(update={"people": part}) for part in people_parts(roster, shares)]
+    head, people = pieces
+    return [head + part + b"}" for part in people]
+
+
+def roster_pieces(roster: Roster, shares: Sequence[Collection[str]]) -> tuple[bytes, list[bytes]] | None:
+    """The JSON of :func:`roster_parts` in pieces: the head every share's part begins with (the organisations)
+    and each share's people; a part is ``head + people + b"}"``. None when JSON cannot hold the roster's text."""
+    try:
+        head = b'{"organisations":' + _ORGANISATIONS_JSON.dump_json(roster.organisations) + b',"people":'
+        return head, [_PEOPLE_JSON.dump_json(part) for part in people_parts(roster, shares)]
+    except (PydanticSerializationError, ValueError):
+        return None
+
+
+def people_parts(roster: Roster, shares: Sequence[Collection[str]]) -> list[list[Person]]:
+    """The people holding a post in each share's organisations (whole, in roster order), in one pass."""
     share_of = {org: i for i, share in enumerate(shares) for org in share}
     people: list[list[Person]] = [[] for _ in shares]
     for person in roster.people:
@@ -236,11 +281,7 @@ def roster_parts(roster: Roster, shares: Sequence[Collection[str]]) -> list[byte
         else:
             for i in sorted({share_of[post.org] for post in posts if post.org in share_of}):
                 people[i].append(person)
-    try:
-        orgs = _ORGANISATIONS_JSON.dump_json(roster.organisations)
-        return [b'{"organisations":' + orgs + b',"people":' + _PEOPLE_JSON.dump_json(part) + b"}" for part in people]
-    except (PydanticSerializationError, ValueError):
-        return [roster.model_copy(update={"people": part}) for part in people]
+    return people
 
 
 _ORGANISATIONS_JSON: TypeAdapter[list[Organisation]] = TypeAdapter(list[Organisation])
@@ -396,6 +437,7 @@ class _Setup:
         self.shape = shape
         self.spool = spool
         self.spill = SpillLimits.current()  # (the parent's: when the worker's records go to disk)
+        self.compression: Literal["uncompressed", "lz4"] = "uncompressed"  # of spooled cells (lz4: sent over a network)
 
 
 class _Result:
@@ -543,10 +585,19 @@ def _likely_count(requested: int | None, roster: object) -> int:
     return requested if orgs is None else min(requested, orgs)
 
 
+class Mailbox(Protocol):
+    """Where the router hands each share its rows: the worker processes (:class:`Pool`), or the files a cluster's
+    partitions are shipped from (:mod:`rules_engine.cluster`)."""
+
+    def post(self, i: int, kind: str, payload: Any) -> None: ...  # a block of columns or a batch of rows
+
+    def send(self, i: int, message: tuple[str, str | None]) -> None: ...  # (the end of share `i`'s rows)
+
+
 class _Router:
     """The intake's sink in the parent: each row to the worker of its organisation, in bounded batches."""
 
-    def __init__(self, shares: list[list[str]], pool: Pool) -> None:
+    def __init__(self, shares: list[list[str]], pool: Mailbox) -> None:
         self.pool = pool
         self.worker_of = {org: i for i, orgs in enumerate(shares) for org in orgs}
         self.batches: list[list[Any]] = [[] for _ in shares]
@@ -628,6 +679,29 @@ def work(conn: Connection) -> None:
 def _evaluate_share(conn: Connection) -> _Result:
     setup = _take(conn, _SETUP)
     assert isinstance(setup, _Setup)
+    return evaluate_share(setup, _messages(conn))
+
+
+def _messages(conn: Connection) -> Iterator[tuple[str, Any]]:
+    """What the parent hands a worker after its setup, each payload read back from its file (and the file
+    removed): ``(_FRAME, a block of columns)`` or ``(_ITEMS, a batch of rows)``, until the end."""
+    while True:
+        kind, path = pickle.loads(conn.recv_bytes())
+        if kind == _END:
+            return
+        if kind == _FRAME:
+            frame = pl.read_ipc(path)
+            os.unlink(path)
+            yield kind, frame
+        else:
+            yield kind, _load(path)
+
+
+def evaluate_share(setup: _Setup, messages: Iterable[tuple[str, Any]]) -> _Result:
+    """A share of the organisations evaluated: planned, its records (`messages`: blocks of columns and batches
+    of rows, in reading order) counted, then tallied, decided, escalated and its findings written to
+    ``setup.spool`` in report order (:func:`rules_engine.rangewise.conclude_by_parts`). The same code for a local
+    worker process and for a partition on a cluster (:mod:`rules_engine.cluster`)."""
     roster = setup.roster if isinstance(setup.roster, Roster) else Roster.model_validate_json(setup.roster)
     setup.roster = b""  # (its JSON: not needed once validated)
     index = RosterIndex(roster)
@@ -642,17 +716,12 @@ def _evaluate_share(conn: Connection) -> _Result:
     fromordinal = dt.date.fromordinal
     add, add_bad = counter.add, counter.add_bad
     tracer.start("intake")  # (waiting for the parent takes no CPU: the stage's CPU is the records taken)
-    while True:
-        kind, path = pickle.loads(conn.recv_bytes())
-        if kind == _END:
-            break
+    for kind, payload in messages:
         if kind == _FRAME:
-            frame = pl.read_ipc(path)
-            os.unlink(path)
-            counter.add_frame(frame)
-            records += frame.height
+            counter.add_frame(payload)
+            records += payload.height
             continue
-        for item in _load(path):
+        for item in payload:
             if item[0] == _ROW:
                 _, rid, org, rtype, day, chair, people, area, tags, source, line, unknown = item
                 add(
@@ -690,7 +759,7 @@ def _evaluate_share(conn: Connection) -> _Result:
             if setup.shape == "cells":  # the CSV and Parquet cells: each chunk an Arrow IPC stream after its length
                 for frame in maker.ledger_cells(ledger):
                     buffer = io.BytesIO()
-                    frame.write_ipc_stream(buffer)
+                    frame.write_ipc_stream(buffer, compression=setup.compression)
                     out.write(len(buffer.getbuffer()).to_bytes(8, "little"))
                     out.write(buffer.getbuffer())
             else:

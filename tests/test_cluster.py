@@ -1,0 +1,250 @@
+"""A Dask cluster (``evaluate(cluster=...)``, ``--cluster``): the report of one process, byte for byte, whatever the
+number of workers and partitions; a worker process killed mid-run changes nothing; a bad address is a usage error.
+
+One LocalCluster of two worker processes is shared by the module (started once; the kill tests, last, kill its
+workers, which its nannies start again)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dask
+import pytest
+from distributed import Client, LocalCluster
+from distributed.diagnostics.plugin import WorkerPlugin
+
+import rules_engine.cluster as cluster_module
+from rules_engine import InputError, RecordingTracer, compile_rules, evaluate, evaluate_to, load_rules, render_json
+from rules_engine.cli import main
+from rules_engine.cluster import ClusterSpec, parse_cluster, partition_count
+
+from .conftest import EXAMPLE, ROOT, RULES
+
+AS_OF = "2025-01-15"
+LAYOUTS = (("json", "v1"), ("json", "v2"), ("csv", "v1"), ("parquet", "v1"))
+
+
+@pytest.fixture(scope="module")
+def rules():  # type: ignore[no-untyped-def]
+    return compile_rules(load_rules(RULES))
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    cluster = LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",  # (an HTTP server on a free port, not 8787)
+        silence_logs=logging.CRITICAL,
+    )
+    client = Client(cluster, set_as_default=False)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small generated province (benchmarks/synth.py) with broken rows."""
+    out = tmp_path_factory.mktemp("province")
+    synth = ROOT / "benchmarks" / "synth.py"
+    command = [sys.executable, str(synth), "--orgs", "30", "--records", "3000", "--out", str(out), "--quiet"]
+    subprocess.run([*command, "--bad-per-mille", "20"], check=True)
+    return out
+
+
+def _reports(
+    rules, roster: Path, records: Path, waivers: list[Path], layouts=LAYOUTS, **where: Any
+) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
+    out = {}
+    for format, layout in layouts:
+        buffer = io.BytesIO()
+        args = {"period": "2024", "as_of": AS_OF, "waivers": waivers, "format": format, "report_format": layout}
+        evaluate_to(buffer, rules, roster, records, **args, **where)
+        out[f"{format} {layout}"] = buffer.getvalue()
+    return out
+
+
+@pytest.fixture(scope="module")
+def example_one(rules) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
+    return _reports(rules, EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", [EXAMPLE / "waivers.yaml"])
+
+
+def test_the_example_on_a_cluster_gives_the_bytes_of_one_process(
+    rules, client: Client, example_one: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    example = (EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", [EXAMPLE / "waivers.yaml"])
+    monkeypatch.setattr(cluster_module, "PARTITION_ORGANISATIONS", 2)  # 4 partitions of the 8 organisations
+    tracer = RecordingTracer()
+    on_cluster = _reports(rules, *example, LAYOUTS[1:], cluster=client, tracer=tracer)
+    for name, data in on_cluster.items():
+        assert data == example_one[name], f"{name} on the cluster differs from one process"
+    (start,) = [s for s in tracer.stages() if s.name == "start"]
+    assert start.counts["partitions"] == 4 * 3  # (added up over the three reports)
+    report = json.loads(example_one["json v1"])
+    assert report["summary"]["waived"] > 0 and report["summary"]["violated"] > 0  # waivers applied on the workers
+
+
+def test_a_generated_province_on_a_cluster_gives_the_bytes_of_one_process(
+    rules, client: Client, province: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    roster, records = province / "roster.yaml", province / "records.jsonl"
+    one = _reports(rules, roster, records, [], LAYOUTS[:1])
+    monkeypatch.setattr(cluster_module, "PARTITION_ORGANISATIONS", 7)  # 5 partitions of about 6 organisations
+    assert _reports(rules, roster, records, [], LAYOUTS[:1], cluster=client) == one
+    # evaluate(): the findings' models read back from the partitions' files
+    models = evaluate(rules, roster, records, period="2024", as_of=AS_OF, cluster=client)
+    assert render_json(models, report_format="v1") == one["json v1"]
+    assert json.loads(one["json v1"])["input"]["rejections"]  # the broken rows, reported once
+
+
+@pytest.mark.parametrize(
+    ("text", "spec"),
+    [
+        ("local:2", ClusterSpec("local", workers=2)),
+        ("dask://scheduler.example:8786", ClusterSpec("dask", address="tcp://scheduler.example:8786")),
+        ("dask://10.0.0.5:8786/", ClusterSpec("dask", address="tcp://10.0.0.5:8786")),
+        ("dask://[::1]:8786", ClusterSpec("dask", address="tcp://[::1]:8786")),
+    ],
+)
+def test_cluster_addresses(text: str, spec: ClusterSpec) -> None:
+    assert parse_cluster(text) == spec
+
+
+@pytest.mark.parametrize(
+    "text", ["", "local", "local:0", "local:-1", "local:two", "local:２", "dask://host", "dask://:8786", "tcp://h:1"]
+)
+def test_a_bad_cluster_address_is_refused(text: str) -> None:
+    with pytest.raises(InputError, match=r"^集群地址无效") as caught:
+        parse_cluster(text)
+    assert caught.value.code == "arg.cluster.invalid"
+
+
+def test_a_bad_cluster_is_refused_before_anything_is_read(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"^集群地址无效.*got 'local:0'"):
+        evaluate(RULES, tmp_path / "missing.yaml", tmp_path / "missing.jsonl", period="2024", cluster="local:0")
+
+
+def test_partitions_follow_the_organisations_not_only_the_workers() -> None:
+    assert partition_count(8, 2) == 2
+    assert partition_count(100_000, 2) == 100_000 // cluster_module.PARTITION_ORGANISATIONS
+    assert partition_count(100_000, 200) == 200
+
+
+def _example_args(out: Path, cluster: str) -> list[str]:
+    return [
+        "evaluate",
+        str(EXAMPLE / "roster.yaml"),
+        str(EXAMPLE / "records.jsonl"),
+        "--rules",
+        str(RULES),
+        "--period",
+        "2024",
+        "--as-of",
+        AS_OF,
+        "--waivers",
+        str(EXAMPLE / "waivers.yaml"),
+        "--format",
+        "json",
+        "-o",
+        str(out),
+        "--cluster",
+        cluster,
+    ]
+
+
+def test_a_malformed_cluster_address_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report.json"
+    with pytest.raises(SystemExit) as caught:
+        main(_example_args(out, "dask//nowhere"))
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --cluster: 应为 local:N 或 dask://主机:端口 expected local:N" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_an_unreachable_scheduler_is_exit_2_without_a_traceback_or_a_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = tmp_path / "report.json"
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        code = main(_example_args(out, f"dask://127.0.0.1:{port}"))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"rules-engine: 无法连接 Dask 调度器 dask://127.0.0.1:{port}，评价未开始 could not reach" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_the_core_does_not_import_dask() -> None:
+    code = "import sys, rules_engine.cluster; print([m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')])"  # noqa: E501
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_local_2_and_local_4_from_the_command_line_give_the_bytes_of_one_process(
+    tmp_path: Path, example_one: dict[str, bytes], rules
+) -> None:  # type: ignore[no-untyped-def]
+    one = tmp_path / "one.json"
+    args = _example_args(one, "local:1")[:-2]
+    assert main(args) in (0, 1)
+    for n in (2, 4):
+        out = tmp_path / f"local{n}.json"
+        assert main(_example_args(out, f"local:{n}")) in (0, 1)
+        assert out.read_bytes() == one.read_bytes(), f"local:{n}"
+
+
+class _KillOnce(WorkerPlugin):
+    """Kills its worker process (SIGKILL) once in the run, when a partition starts (`when` "executing") or has
+    finished (`when` "memory": its findings written on the worker, not yet read back)."""
+
+    def __init__(self, marker: str, when: str) -> None:
+        self.marker = marker
+        self.when = when
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        if str(key).startswith("rules-engine-") and finish == self.when:
+            try:
+                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("when", ["executing", "memory"], ids=["while-evaluating", "as-it-finishes"])
+def test_a_worker_killed_mid_run_leaves_the_report_whole_and_the_same(
+    rules, client: Client, province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:  # type: ignore[no-untyped-def]
+    roster, records = province / "roster.yaml", province / "records.jsonl"
+    one = io.BytesIO()
+    args = {"period": "2024", "as_of": AS_OF, "format": "json", "report_format": "v2"}
+    evaluate_to(one, rules, roster, records, **args)
+    monkeypatch.setattr(cluster_module, "PARTITION_ORGANISATIONS", 10)  # 3 partitions
+    marker = tmp_path / "killed"
+    client.register_plugin(_KillOnce(str(marker), when), name="kill-once")
+    try:
+        tracer = RecordingTracer()
+        out = tmp_path / "report.json"
+        evaluate_to(out, rules, roster, records, cluster=client, tracer=tracer, **args)
+    finally:
+        client.unregister_worker_plugin("kill-once")
+    assert marker.exists()  # a worker was killed ...
+    (workers,) = [s for s in tracer.stages() if s.name == "workers"]
+    assert workers.counts["retries"] >= 1  # ... its partition submitted again ...
+    assert out.read_bytes() == one.getvalue()  # ... and the report is whole and the same
