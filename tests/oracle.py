@@ -91,7 +91,7 @@ def reference_evaluate(
     good: list[dict[str, Any]] = []
     bad: list[Mapping[str, Any]] = []
     first: dict[str, dict[str, Any]] = {}
-    fields = ("org", "type", "date", "chair", "people", "portfolio", "tags")
+    fields = ("org", "type", "date", "chair", "people", "portfolio", "tags", "declared")
     declared = dict(compiled.fields.types)
     for record in records:
         valid = _valid(record, set(orgs), types, declared)

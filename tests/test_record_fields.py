@@ -310,3 +310,10 @@ def test_v1_attendance_gives_the_same_findings_as_its_quorum(tmp_path: Path) -> 
 
     assert seen(before) == seen(after)
     assert any(f.rejected for f in findings(before, "MZ-01"))  # (the example has meetings short of the share)
+
+
+def test_a_repeated_id_with_other_declared_fields_is_a_conflict_not_a_duplicate(pack: Any) -> None:
+    records = [rec("r1", approved=True, topic="重大"), rec("r1", approved=False, topic="重大")]
+    report = run(pack, records)
+    assert [(r.line, r.code) for r in report.input.rejections] == [(2, "row.duplicate.conflict")]
+    assert one(report, "APPROVED").evidence == ["r1"]  # (the first; fulfilled whatever the conflict)

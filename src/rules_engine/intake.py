@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+import orjson
 import polars as pl
 
 from .compile import CompiledRules
@@ -365,7 +366,8 @@ def _bad(rec: Rec, code: str, field: str, value: str, *, org: Any = _SAME, taint
 
 
 def _digest(rec: Rec) -> int:
-    """A CRC of the record's content (not its id, source or line): tells an identical duplicate."""
+    """A CRC of the record's content (not its id, source or line; its declared fields too): tells an identical
+    duplicate."""
     content = "\x1f".join(
         [
             rec.org,
@@ -376,6 +378,7 @@ def _digest(rec: Rec) -> int:
             "\x1e",
             rec.portfolio or "",
             *sorted(rec.tags),
+            *(["\x1e", orjson.dumps(rec.fields, option=orjson.OPT_SORT_KEYS).decode()] if rec.fields else []),
         ]
     )
     return zlib.crc32(content.encode())

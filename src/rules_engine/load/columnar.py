@@ -320,6 +320,7 @@ def digests(frame: pl.DataFrame) -> pl.Series:
         "portfolio",
         pl.col("participants").list.eval(element).list.sum().alias("people"),
         pl.col("tags").list.eval(element).list.sum().alias("tags"),
+        "fields",
     )
     return frame.select((-(content.hash(seed=11) // 4).cast(pl.Int64) - 1).alias("digest")).to_series()
 
@@ -339,7 +340,9 @@ def recs_frame(recs: list[Rec]) -> pl.DataFrame:
             "participants": _lists([r.participants for r in recs]),
             "tags": _lists([r.tags for r in recs]),
             "unknown": _lists([r.unknown for r in recs]),
-            "fields": [None if r.fields is None else orjson.dumps(r.fields).decode() for r in recs],
+            "fields": [
+                None if r.fields is None else orjson.dumps(r.fields, option=orjson.OPT_SORT_KEYS).decode() for r in recs
+            ],
         },
         schema=RECORD_FRAME,
     )
