@@ -15,10 +15,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+import orjson
 import polars as pl
 
 from .compile import CompiledRules
 from .errors import did_you_mean
+from .fields import reading
 from .load.columnar import (
     COLUMNAR_SUFFIXES,
     Known,
@@ -139,6 +141,7 @@ class Intake:
         self.index = index
         self.counter = counter
         self.known_types = compiled.ruleset.record_types()
+        self.fields = compiled.fields
         self.span = span
         self.as_of = as_of
         self.seen = SeenIds(_SPILL_AT)
@@ -156,6 +159,10 @@ class Intake:
         :mod:`rules_engine.load.csvcolumns`)."""
         for name in record_sources(records):  # empty files and sources are listed too
             self.accounts[name] = [0, 0, 0, 0]
+        with reading(self.fields):  # (the readers take the declared record fields)
+            self._read(records)
+
+    def _read(self, records: RecordsInput) -> None:
         try:
             items = _named(records)
             if items is None or not _COLUMNAR:
@@ -359,7 +366,8 @@ def _bad(rec: Rec, code: str, field: str, value: str, *, org: Any = _SAME, taint
 
 
 def _digest(rec: Rec) -> int:
-    """A CRC of the record's content (not its id, source or line): tells an identical duplicate."""
+    """A CRC of the record's content (not its id, source or line; its declared fields too): tells an identical
+    duplicate."""
     content = "\x1f".join(
         [
             rec.org,
@@ -370,6 +378,7 @@ def _digest(rec: Rec) -> int:
             "\x1e",
             rec.portfolio or "",
             *sorted(rec.tags),
+            *(["\x1e", orjson.dumps(rec.fields, option=orjson.OPT_SORT_KEYS).decode()] if rec.fields else []),
         ]
     )
     return zlib.crc32(content.encode())

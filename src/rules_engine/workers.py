@@ -619,6 +619,7 @@ class _Router:
                 rec.source,
                 rec.line,
                 tuple(rec.unknown),
+                rec.fields,
             )
         )
         if len(batch) >= _BATCH:
@@ -723,7 +724,7 @@ def evaluate_share(setup: _Setup, messages: Iterable[tuple[str, Any]]) -> _Resul
             continue
         for item in payload:
             if item[0] == _ROW:
-                _, rid, org, rtype, day, chair, people, area, tags, source, line, unknown = item
+                _, rid, org, rtype, day, chair, people, area, tags, source, line, unknown, fields = item
                 add(
                     Rec(
                         rid,
@@ -737,6 +738,7 @@ def evaluate_share(setup: _Setup, messages: Iterable[tuple[str, Any]]) -> _Resul
                         source,
                         line,
                         frozenset(unknown),
+                        fields,
                     )
                 )
                 records += 1
