@@ -673,6 +673,9 @@ def records_from_objects(
         i = next(numbers, None)
         if i is None:
             raise ValueError(f"{source}: fewer lines than records")
+        if isinstance(item, BadRow):  # a row already found bad where it was read (e.g. a posted line that is not JSON)
+            yield item
+            continue
         if isinstance(item, ActivityRecord):
             data: Any = item.model_dump(mode="json", exclude_none=True)
             data["participants"] = list(item.participants)

@@ -12,7 +12,7 @@
   monitor's date and sets which windows are over or near. Each change is a :class:`Change`.
 - **Answers.** :meth:`Monitor.report` evaluates the stored records as of a date with the batch pipeline
   (:func:`rules_engine.evaluate`), in the monitor's reading order: accepted records by date, then id; then the
-  others in arrival order. The findings are those of the batch report of a file in that order.
+  others by their place (source, line). The findings are those of the batch report of a file in that order.
 - **Journal.** With a :class:`rules_engine.monitor.journal.Journal`, every posted record, every change and every
   clock event is written to the findings store before the call returns; a monitor made on the same journal
   replays them and answers the same.
@@ -27,16 +27,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 from ..engine._session import DutySession
 from ..evaluate import evaluate
 from ..identity import identity
 from ..intake import Intake, record_span
-from ..load.inputs import BadRow, Rec, RosterResult, check_record
+from ..load.inputs import BadRow, Rec, RosterResult, jsonl_row
 from ..load.waivers import LoadedWaiver
 from ..model.findings import Finding, InputAccount, Rejection, Report, Status
-from ..model.records import RecordSource
+from ..model.records import ActivityRecord, RecordSource
 from ..model.roster import Roster
 from ..periods import Period, parse_period
 from ..pipeline import RosterInput, RulesInput, compiled_rules, roster_result
@@ -88,12 +89,13 @@ class Row:
     seq: int
     source: str
     line: int
-    body: Any  # the posted object, as received
+    text: str  # the record as received: a line of JSON Lines (an object posted from Python: its JSON)
     status: str = ""
     record_id: str | None = None
     org: str | None = None
     key: tuple[str, str] | None = None  # (date, id) of an accepted record: its place in the reading order
     problem: Rejection | None = None
+    item: Any = None  # what the batch reader makes of `text`: the decoded object, or the line's rejection
 
 
 class Journal(Protocol):
@@ -200,12 +202,24 @@ class Monitor:
             self._revision += 1
             return [self._answer(r) for r in rows], changes
 
+    def post_lines(
+        self, texts: Sequence[bytes | str], *, source: str = POSTED, lines: Sequence[int] | None = None
+    ) -> tuple[list[Posted], list[Change]]:
+        """Like :meth:`post`, for lines of JSON Lines as received (each read as the batch reader reads a line
+        of a ``.jsonl`` file: a line that is not JSON is rejected with its reason, and kept)."""
+        return self.post(
+            [_Text(t if isinstance(t, str) else t.decode("utf-8", "replace")) for t in texts],
+            source=source,
+            lines=lines,
+        )
+
     def _take(self, items: list[Any], source: str, lines: Sequence[int] | None) -> list[Row]:
         if lines is not None and len(lines) != len(items):
             raise ValueError("one line per record")
         start = len(self._rows) + 1
         rows = [
-            Row(start + i, source, lines[i] if lines is not None else start + i, item) for i, item in enumerate(items)
+            Row(start + i, source, lines[i] if lines is not None else start + i, _json_text(item))
+            for i, item in enumerate(items)
         ]
         self._check(rows)
         return rows
@@ -214,12 +228,14 @@ class Monitor:
         """The batch intake's checks, row by row (its account of each row tells the answer)."""
         intake = self._intake
         for row in rows:
-            body = row.body
-            if isinstance(body, Mapping):
-                body = dict(body)
-                if isinstance(body.get("date"), dt.date):
-                    body["date"] = body["date"].isoformat()
-            checked = check_record(body, row.source, row.line)
+            checked = jsonl_row(row.text.encode("utf-8", "surrogatepass"), row.source, row.line)
+            if checked is None:  # (a blank line: the batch reader skips it too)
+                checked = jsonl_row(b"null", row.source, row.line)
+                assert checked is not None
+            if isinstance(checked, BadRow) and (checked.code or "").startswith(_UNREAD):
+                row.item = checked  # (not an object to decode again: the evaluation is handed the rejection)
+            else:
+                row.item = orjson.loads(row.text)
             rejected, excluded, warned = len(intake.rejections), len(intake.excluded), len(intake.warnings)
             self._sink.used.clear()
             intake.take([(row.source, checked)])
@@ -413,19 +429,45 @@ class Monitor:
         self._session.close()
 
 
+_UNREAD = ("row.line.", "row.json.")  # a line the batch reader could not decode (no object to hand over)
+
+
+@dataclass(frozen=True)
+class _Text:
+    text: str
+
+
+def _json_text(item: Any) -> str:
+    """A posted item as a line of JSON Lines (as records_from_objects sees a model or a mapping)."""
+    if isinstance(item, _Text):
+        return item.text
+    if isinstance(item, ActivityRecord):
+        data: Any = item.model_dump(mode="json", exclude_none=True)
+        data["participants"] = list(item.participants)
+        data["tags"] = list(item.tags)
+    elif isinstance(item, Mapping):
+        data = {k: v.isoformat() if isinstance(v, dt.date) and k == "date" else v for k, v in item.items()}
+    else:
+        data = item
+    return orjson.dumps(data, default=str).decode()
+
+
 def _sources(rows: Sequence[Row]) -> list[RecordSource]:
-    """The rows in the monitor's reading order, as named sources (one per run of rows from one source)."""
+    """The rows in the monitor's reading order, as named sources (one per run of rows from one source): the
+    accepted records by date, then id (then arrival), then the others by their place (source, line). A record file
+    sorted so gives the same report read as a file; each duplicate comes after the record it repeats, as it did
+    when it was posted."""
     accepted = sorted((r for r in rows if r.key is not None), key=lambda r: (r.key, r.seq))
-    ordered = accepted + [r for r in rows if r.key is None]
+    ordered = accepted + sorted((r for r in rows if r.key is None), key=lambda r: (r.source, r.line, r.seq))
     out: list[RecordSource] = []
     run: list[Row] = []
     for row in ordered:
         if run and run[-1].source != row.source:
-            out.append(RecordSource(run[0].source, [r.body for r in run], [r.line for r in run]))
+            out.append(RecordSource(run[0].source, [r.item for r in run], [r.line for r in run]))
             run = []
         run.append(row)
     if run:
-        out.append(RecordSource(run[0].source, [r.body for r in run], [r.line for r in run]))
+        out.append(RecordSource(run[0].source, [r.item for r in run], [r.line for r in run]))
     return out or [RecordSource(POSTED, [])]
 
 

@@ -10,8 +10,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from ..history import store
 from ..history.store import Connection, sa
 from .core import Change, Row
@@ -70,7 +68,7 @@ class Journal:
                             "received_at": now,
                             "source": r.source,
                             "line": r.line,
-                            "body": orjson.dumps(r.body, default=str).decode(),
+                            "body": r.text,
                             "status": r.status,
                             "record_id": r.record_id,
                             "organisation_id": r.org,
@@ -87,7 +85,7 @@ class Journal:
         t = store.monitor_rows
         with self.store.begin() as conn:
             found = conn.execute(sa.select(t.c.seq, t.c.source, t.c.line, t.c.body, t.c.status).order_by(t.c.seq))
-            return [Row(seq, source, line, orjson.loads(body), status) for seq, source, line, body, status in found]
+            return [Row(seq, source, line, body, status) for seq, source, line, body, status in found]
 
     def clock(self) -> str | None:
         t = store.monitor_clock
