@@ -235,6 +235,8 @@ def _diff(a: re_.InputAccount, b: re_.InputAccount) -> str:
     out = []
     for key in x:
         if x[key] != y[key]:
-            out += [f"{key}: {i}: {p} != {q}" for i, (p, q) in enumerate(zip(x[key], y[key])) if p != q][:3]
+            out += [f"{key}: {i}: {p} != {q}" for i, (p, q) in enumerate(zip(x[key], y[key], strict=False)) if p != q][
+                :3
+            ]
             out.append(f"{key}: {len(x[key])} vs {len(y[key])}")
     return "\n".join(out)
