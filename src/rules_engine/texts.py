@@ -753,6 +753,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "the findings history needs the 'history' extra ({library} is not installed): pip install"
         " 'duty-rules-engine[history]'",
     ),
+    "extra.missing#serve": (
+        "监测服务需要可选依赖",
+        "the monitoring service needs the 'serve' extra ({library} is not installed): pip install"
+        " 'duty-rules-engine[serve]'",
+    ),
     "extra.missing#xlsx": (
         "Excel 报告需要可选依赖",
         "the Excel report needs the 'reports' extra (XlsxWriter is not installed): pip install"

@@ -69,7 +69,7 @@ class Change(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    seq: int | None  # the record that changed it (None: a clock event or a rebuild)
+    seq: int | None  # the (last) record of the post that changed it (None: a clock event, a settle or a rebuild)
     day: str  # the monitor's date then
     organisation_id: str
     duty: str  # the finding's identity (rules_engine.identity)
@@ -304,7 +304,7 @@ class Monitor:
             self._duties[duty] = _Duty(f.organisation.id, f.rule_id, f.subject.id, f.window.end, f.count, required)
             over, near = int(f.window.end < self.clock), int(f.window.end <= horizon)
             duties[f.organisation.id][duty] = (required - f.count, over, near)
-        seq = rows[-1].seq if len(rows) == 1 else None
+        seq = rows[-1].seq if rows else None
         changes = []
         for org in targets:
             for t in self._session.put(org, duties[org], states):
