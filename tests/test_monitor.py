@@ -71,9 +71,13 @@ def test_posting_answers_as_the_batch_intake_does(posted: Monitor, batch: re_.Re
 
 def test_duties_held_in_the_session_count_as_the_batch(posted: Monitor, compiled: re_.CompiledRules) -> None:
     at_clock = re_.evaluate(compiled, ROSTER, str(RECORDS), period="2024", as_of="2024-12-01", waivers=WAIVERS)
-    counts = {identity(f): f.count for f in at_clock.findings}
+    # each duty's count and minimum (the overlay pack's where it governs: the roster's parents are followed)
+    counts = {
+        identity(f): (f.count, f.params["at_least"]["value"]) for f in at_clock.findings if "at_least" in f.params
+    }
     duties = posted.duties()
-    assert duties and all(counts[d["duty"]] == d["count"] for d in duties)
+    assert duties and all(counts[d["duty"]] == (d["count"], d["required"]) for d in duties)
+    assert len({d["required"] for d in duties}) > 1
     assert {d["state"] for d in duties} <= set(_session.STATES)
     # what durable_rules itself holds is what the monitor reports
     held = {f["id"]: f["st"] for org in {d["organisation_id"] for d in duties} for f in posted._session.stored(org)}

@@ -292,7 +292,8 @@ class Monitor:
         else:
             found = []
             for org in sorted(orgs):
-                found += self._evaluate(self._one(org), self._by_org.get(org, []), self.clock).findings
+                report = self._evaluate(self._one(org), self._by_org.get(org, []), self.clock)
+                found += [f for f in report.findings if f.organisation.id == org]
             targets = sorted(orgs)
         duties: dict[str, dict[str, tuple[int, int, int]]] = {org: {} for org in targets}
         horizon = self.clock + dt.timedelta(days=self.horizon)
@@ -329,14 +330,22 @@ class Monitor:
         return changes
 
     def _one(self, org: str) -> RosterResult:
-        """The roster of one organisation (its people with their posts there): its duties alone, quickly."""
+        """The roster for one organisation's duties alone, quickly: the organisation and its parents (an overlay
+        pack's scope follows the parent links), and the people holding a post there (with their posts in those
+        organisations). No duty reads another organisation's records or findings."""
         roster = self.roster.roster
+        by_id = {o.id: o for o in roster.organisations}
+        chain: list[str] = []
+        at: str | None = org
+        while at is not None and at in by_id and at not in chain:
+            chain.append(at)
+            at = by_id[at].parent
+        keep = set(chain)
         people = []
         for person in roster.people:
-            posts = [p for p in person.posts if p.org == org]
-            if posts:
-                people.append(person.model_copy(update={"posts": posts}))
-        orgs = [o for o in roster.organisations if o.id == org]
+            if any(p.org == org for p in person.posts):
+                people.append(person.model_copy(update={"posts": [p for p in person.posts if p.org in keep]}))
+        orgs = [o for o in roster.organisations if o.id in keep]
         return RosterResult(Roster.model_construct(organisations=orgs, people=people), [], 0, self.roster.source)
 
     def duties(self, org: str | None = None) -> list[dict[str, Any]]:
