@@ -199,12 +199,15 @@ def test_the_monitoring_rules_are_complete_and_exclusive() -> None:
         _session.RULES["wait_warned"] = ((("st", "==", "warned"), ("short", ">", 0), ("over", "==", 0)), None)
 
 
-def test_a_restarted_monitor_rebuilds_from_its_journal(compiled: re_.CompiledRules, tmp_path: Path) -> None:
+def test_a_restarted_monitor_rebuilds_from_its_journal(
+    compiled: re_.CompiledRules, tmp_path: Path, fresh_store: str
+) -> None:
+    """On SQLite and on PostgreSQL (tests/postgres.py)."""
     pytest.importorskip("sqlalchemy")
     from rules_engine.monitor.journal import Journal
 
     roster = yaml_roster(tmp_path)
-    db = tmp_path / "store.db"
+    db = fresh_store
     rows = [
         {
             "id": f"J{i}",
