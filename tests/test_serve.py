@@ -5,6 +5,9 @@ scope (401, 403 across scopes, denials logged); a server killed with SIGKILL and
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
+import http.server
 import json
 import os
 import random
@@ -66,13 +69,46 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(db: Path, cwd: Path) -> Server:
+SECRET = "s3cret-for-tests"
+
+
+class Receiver:
+    """A webhook receiver on loopback: answers 500 to the first notice, 200 to the others, and keeps each
+    delivery (body, signature)."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[bytes, str, int]] = []
+        self.retried = threading.Event()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = 500 if not receiver.got else 200
+                receiver.got.append((body, self.headers.get("X-Rules-Engine-Signature", ""), status))
+                if status == 200 and body == receiver.got[0][0]:
+                    receiver.retried.set()
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def start(db: Path, cwd: Path, webhook: str | None = None) -> Server:
     """The server on `db`, on a free loopback port; returns once it has said it is ready."""
     port = _free_port()
     command = [sys.executable, "-m", "rules_engine", "serve", "--roster", str(ROSTER), "--rules", str(ROOT / "rules")]
     command += ["--db", str(db), "--port", str(port), "--clock", "2024-12-01", "--period", "2024"]
     command += ["--waivers", WAIVERS]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if webhook is not None:
+        command += ["--webhook", webhook, "--webhook-backoff", "0.05"]
+        env["RULES_ENGINE_WEBHOOK_SECRET"] = SECRET
     process = subprocess.Popen(command, cwd=cwd, stderr=subprocess.PIPE, text=True, env=env)
     server = Server(process, f"http://127.0.0.1:{port}")
     ready = threading.Event()
@@ -100,6 +136,7 @@ class Setup:
     cwd: Path
     tokens: dict[str, str]
     posted: list[dict[str, Any]]
+    receiver: Receiver
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +153,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     assert made.stdout.count("\n") == 1 and tokens["county"].startswith("rem_")  # the token alone, once
     for org, write in (("twn-qingshan", False), ("twn-liuhe", True), ("county-read", False)):
         tokens[org] = create_token(db, org.replace("-read", ""), write=write)[1]
-    server = start(db, folder)
+    receiver = Receiver()
+    server = start(db, folder, receiver.url)
     # the example's records in random order, in three JSON Lines posts, each record at its line of the file
     lines = list(enumerate(RECORDS.read_text(encoding="utf-8").splitlines(), start=1))
     random.Random(14).shuffle(lines)
@@ -127,8 +165,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         status, answer = server.call("POST", query, tokens["county"], body)
         assert status == 200, answer
         posted.append(answer)
-    yield Setup(server, db, folder, tokens, posted)
-    server.stop()
+    shared = Setup(server, db, folder, tokens, posted, receiver)
+    yield shared
+    shared.server.stop()  # (the one started again by the last test, if it ran)
+    receiver.server.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +252,29 @@ def test_reload_swaps_in_the_roster_and_packs_and_keeps_the_records(setup: Setup
     assert status == 200 and answer["records"] == 1179
     status, found = setup.server.call("GET", f"/findings?as_of={AS_OF}", setup.tokens["county"])
     assert found["findings"] == [f.model_dump(mode="json") for f in batch.findings]
+
+
+def test_warnings_and_violations_go_out_signed_and_retried(setup: Setup) -> None:
+    receiver = setup.receiver
+    assert receiver.retried.wait(timeout=60)  # the first notice, refused once, delivered again
+    for body, signature, _ in list(receiver.got):
+        expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(signature, expected)
+        assert json.loads(body)["kind"] in ("warning", "violation")
+    listed = subprocess.run(
+        [sys.executable, "-m", "rules_engine", "outbox", "--db", str(setup.db), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    notices = json.loads(listed.stdout)
+    first = json.loads(receiver.got[0][0])
+    mine = [n for n in notices if n["payload"] == first]
+    assert len(mine) == 1 and mine[0]["attempts"] == 2 and mine[0]["delivered_at"]
+    delivered = {json.dumps(json.loads(b), sort_keys=True) for b, _, status in receiver.got if status == 200}
+    assert all(json.dumps(n["payload"], sort_keys=True) in delivered for n in notices if n["delivered_at"])
+    # a duty of a township missed by the clock's date: a new violation told
+    assert any(n["kind"] == "violation" and n["payload"]["change"]["after"] == "missed" for n in notices)
 
 
 def test_killed_and_started_again_it_answers_the_same(setup: Setup, batch: re_.Report) -> None:

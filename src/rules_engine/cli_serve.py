@@ -5,14 +5,15 @@ findings store keeps the records, the duties' states and the tokens)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
-from .cli_common import rules_paths
+from .cli_common import UsageError, rules_paths
 from .cli_history import DB_HELP
 from .errors import MissingExtra
 
-SERVE_EXTRA = "pip install 'duty-rules-engine[serve]'"
+SECRET_ENV = "RULES_ENGINE_WEBHOOK_SECRET"  # (a secret is not given on the command line: ps would show it)
 
 
 def add_commands(sub: Any, rules_help: str) -> None:
@@ -35,7 +36,20 @@ def add_commands(sub: Any, rules_help: str) -> None:
     )
     se.add_argument("--horizon", type=int, default=30, help="days before a window's end that a duty is warned")
     se.add_argument("--waivers", action="append", default=[], metavar="FILE")
+    se.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="deliver the outbox (warnings, new violations) to URL: POST, JSON, signed with HMAC-SHA256 of the "
+        f"secret in ${SECRET_ENV} (header X-Rules-Engine-Signature), retried with backoff",
+    )
+    se.add_argument("--webhook-backoff", type=float, default=1.0, metavar="SECONDS", help="first retry delay")
     se.set_defaults(func=_serve)
+
+    ob = sub.add_parser("outbox", help="通知 the monitoring service's notifications (warnings, new violations)")
+    ob.add_argument("--db", metavar="URL", help=DB_HELP)
+    ob.add_argument("--pending", action="store_true", help="only those not delivered yet")
+    ob.add_argument("--format", choices=("text", "json"), default="text")
+    ob.set_defaults(func=_outbox)
 
     to = sub.add_parser("token", help="监测服务的令牌 API tokens of the monitoring service")
     tsub = to.add_subparsers(dest="token_command", required=True)
@@ -65,12 +79,35 @@ def _serve(args: argparse.Namespace) -> int:
         clock=args.clock,
         horizon=args.horizon,
         waivers=tuple(args.waivers),
+        webhook=args.webhook,
+        webhook_secret=_secret(args.webhook),
+        webhook_backoff=args.webhook_backoff,
     )
     service = Service(config)
     try:
         uvicorn.run(create_app(service), host=args.host, port=args.port, log_level="info")
     finally:
         service.close()
+    return 0
+
+
+def _secret(webhook: str | None) -> bytes:
+    secret = os.environ.get(SECRET_ENV, "")
+    if webhook and not secret:
+        raise UsageError.of("usage.webhook.secret", env=SECRET_ENV)
+    return secret.encode()
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    import orjson
+
+    from .monitor.outbox import format_outbox, notices
+
+    found = notices(args.db, pending=args.pending)
+    if args.format == "json":
+        sys.stdout.write(orjson.dumps([n.to_dict() for n in found], option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(format_outbox(found))
     return 0
 
 

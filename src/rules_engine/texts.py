@@ -538,6 +538,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "usage.rule.unknown": ("未知规则", "unknown rule '{rule}'. {hint}"),
     "usage.rule.unknown#filter": ("--rule: 没有规则", "no rule '{rule}'. {hint}"),
+    "usage.webhook.secret": (
+        "--webhook 需要签名密钥（环境变量 {env}）",
+        "--webhook needs the signing secret in the environment variable {env}",
+    ),
     "usage.param.syntax": ("--param 应为 RULE.NAME=VALUE", "expected RULE.NAME=VALUE, got '{item}'"),
     "usage.param.value": (
         "--param {key}: 值无法解析；写作数字、文字或 YAML 映射",

@@ -59,6 +59,7 @@ __all__ = [
     "monitor_changes",
     "monitor_clock",
     "monitor_rows",
+    "outbox",
     "rectification_events",
     "rectifications",
     "resolve_db",
@@ -243,6 +244,21 @@ monitor_clock = sa.Table(
     sa.Column("at", sa.String(40), nullable=False),
 )
 
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("organisation_id", sa.String(200), nullable=False),
+    sa.Column("duty", sa.String(64), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("delivered_at", sa.String(40), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_at", sa.Float, nullable=False),  # (seconds since the epoch: when to try again)
+    sa.Column("last_error", sa.Text, nullable=True),
+)
+
 api_tokens = sa.Table(
     "api_tokens",
     metadata,
@@ -290,6 +306,7 @@ REVISION_TABLES = {
             "monitor_rows",
             "monitor_changes",
             "monitor_clock",
+            "outbox",
             "api_tokens",
         }
     ),

@@ -13,6 +13,7 @@ from typing import Any
 from ..history import store
 from ..history.store import Connection, sa
 from .core import Change, Row
+from .outbox import outbox_rows
 
 __all__ = ["Journal", "open_store"]
 
@@ -55,6 +56,7 @@ class Journal:
 
     def __init__(self, db: str | Path | None = None) -> None:
         self.store = open_store(db)
+        self.written: list[Any] = []  # called after each write (the webhook's wake-up)
 
     def write(self, rows: Sequence[Row], changes: Sequence[Change], clock: str | None) -> None:
         with self.store.begin() as conn:
@@ -78,8 +80,14 @@ class Journal:
                 )
             if changes:
                 conn.execute(store.monitor_changes.insert(), [c.model_dump() for c in changes])
+                told = outbox_rows(changes, now)
+                if told:
+                    conn.execute(store.outbox.insert(), told)
             if clock is not None:
                 conn.execute(store.monitor_clock.insert(), [{"day": clock, "at": now}])
+        if changes:
+            for call in self.written:
+                call()
 
     def rows(self) -> list[Row]:
         t = store.monitor_rows

@@ -13,6 +13,7 @@ from ..load.rules import load_rules
 from ..pipeline import roster_result
 from .core import Monitor
 from .journal import Journal
+from .outbox import Webhook
 from .tokens import Token, find_token
 
 __all__ = ["Config", "Service"]
@@ -27,6 +28,9 @@ class Config:
     clock: str | None = None  # a fixed date (no clock of its own); default: today, moved on as days pass
     horizon: int = 30
     waivers: Sequence[str] = field(default_factory=tuple)
+    webhook: str | None = None  # where the outbox is delivered (POST, signed with webhook_secret)
+    webhook_secret: bytes = b""
+    webhook_backoff: float = 1.0  # seconds before the first retry (doubled each time)
 
 
 class Service:
@@ -35,6 +39,13 @@ class Service:
         self.journal = Journal(config.db)
         self._lock = threading.Lock()
         self.monitor = self._build()
+        self.webhook: Webhook | None = None
+        if config.webhook:
+            self.webhook = Webhook(
+                self.journal.store, config.webhook, config.webhook_secret, backoff=config.webhook_backoff
+            )
+            self.journal.written.append(self.webhook.poke)
+            self.webhook.start()
 
     def _today(self) -> dt.date:
         if self.config.clock is not None:
@@ -97,5 +108,7 @@ class Service:
         return frozenset(self.monitor.index.orgs)
 
     def close(self) -> None:
+        if self.webhook is not None:
+            self.webhook.stop()
         self.monitor.close()
         self.journal.close()

@@ -5,6 +5,9 @@
 - ``monitor_changes``: every change of a duty's state (open, warned, met, missed), with the record (``seq``) or
   the clock event that made it;
 - ``monitor_clock``: each clock event (the monitor's date);
+- ``outbox``: the notifications to send (a duty warned before its window ends, a duty missed: a new violation),
+  written with the change that raised them; ``delivered_at``, ``attempts``, ``next_at`` and ``last_error`` tell
+  the webhook's deliveries;
 - ``api_tokens``: the service's tokens, by the SHA-256 of the token (never the token), each limited to an
   organisation and its subtree, read-only or allowed to write.
 
@@ -59,6 +62,19 @@ def upgrade() -> None:
         sa.Column("at", sa.String(40), nullable=False),
     )
     op.create_table(
+        "outbox",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("created_at", sa.String(40), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("organisation_id", sa.String(200), nullable=False),
+        sa.Column("duty", sa.String(64), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("delivered_at", sa.String(40), nullable=True),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("next_at", sa.Float, nullable=False),
+        sa.Column("last_error", sa.Text, nullable=True),
+    )
+    op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("digest", sa.String(64), nullable=False, unique=True),
@@ -70,6 +86,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("api_tokens")
+    op.drop_table("outbox")
     op.drop_table("monitor_clock")
     op.drop_index("ix_monitor_changes_duty", "monitor_changes")
     op.drop_table("monitor_changes")
