@@ -95,7 +95,20 @@ def create_app(service: Service) -> FastAPI:
         m = service.current()
         return {"status": "ok", "records": len(m.rows()), "clock": m.clock.isoformat(), "version": __version__}
 
-    @app.post("/records")
+    @app.post(
+        "/records",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"type": "object", "description": "one record"}},
+                    "application/x-ndjson": {
+                        "schema": {"type": "string", "description": "JSON Lines: one record a line"}
+                    },
+                },
+            }
+        },
+    )
     async def post_records(
         request: Request,
         tok: Auth,
