@@ -247,3 +247,15 @@ def _diff(a: re_.InputAccount, b: re_.InputAccount) -> str:
             ]
             out.append(f"{key}: {len(x[key])} vs {len(y[key])}")
     return "\n".join(out)
+
+
+def test_the_core_needs_neither_the_web_framework_nor_the_store() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rules_engine.monitor as m; m.Monitor; import rules_engine.monitor.core; "
+        "print(sorted(x for x in ('fastapi', 'uvicorn', 'starlette', 'sqlalchemy', 'alembic') if x in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -15,13 +15,14 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from .. import __version__
 from ..errors import Error
 from ..load.inputs import jsonl_row
 from ..upcoming import parse_within
-from .core import POSTED, Monitor
+from .core import POSTED, Change, Monitor, Posted
 from .service import Service
 from .tokens import Token
 
@@ -92,8 +93,8 @@ def create_app(service: Service) -> FastAPI:
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        m = service.current()
-        return {"status": "ok", "records": len(m.rows()), "clock": m.clock.isoformat(), "version": __version__}
+        with service.use() as m:
+            return {"status": "ok", "records": len(m.rows()), "clock": m.clock.isoformat(), "version": __version__}
 
     @app.post(
         "/records",
@@ -135,14 +136,7 @@ def create_app(service: Service) -> FastAPI:
             numbers = given
         elif line is not None:
             numbers = [line - 1 + n for n in numbers]
-        m = service.current()
-        scope = service.scope(tok)
-        for text, n in zip(texts, numbers, strict=True):  # a record of an organisation outside the scope: refused
-            row = jsonl_row(text.encode("utf-8", "surrogatepass"), source, n)
-            org = getattr(row, "org", None)
-            if org is not None and org in m.index.orgs and org not in scope:
-                raise deny(request, 403, f"{OUTSIDE}: {org}", tok)
-        answers, changes = m.post_lines(texts, source=source, lines=numbers) if texts else ([], [])
+        answers, changes = await run_in_threadpool(_post, service, request, tok, texts, source, numbers)
         counts = {s: sum(1 for a in answers if a.status == s) for s in ("accepted", "rejected", "excluded")}
         return {
             **counts,
@@ -161,11 +155,11 @@ def create_app(service: Service) -> FastAPI:
     ) -> dict[str, Any]:
         """The findings of the batch report of the records posted, as of `as_of` (the same finding objects as
         the JSON report's), of the token's organisations (or `org`), the subject `person`, the status."""
-        m = service.current()
         scope = within_scope(request, tok, org)
-        if person is not None:
-            person_scope(request, tok, m, person, scope)
-        found = _answer(lambda: m.findings(as_of, orgs=scope, person=person, status=status))
+        with service.use() as m:
+            if person is not None:
+                person_scope(request, tok, m, person, scope)
+            found = _answer(lambda: m.findings(as_of, orgs=scope, person=person, status=status))
         return {"as_of": as_of.isoformat(), "findings": [f.model_dump(mode="json") for f in found]}
 
     @app.get("/upcoming")
@@ -173,10 +167,10 @@ def create_app(service: Service) -> FastAPI:
         request: Request, tok: Auth, as_of: dt.date, within: str = "30d", org: str | None = None
     ) -> dict[str, Any]:
         """Duties still open whose window ends within `within` (``30d``, ``4w``) of `as_of`."""
-        m = service.current()
         scope = within_scope(request, tok, org)
         days = _answer(lambda: parse_within(within))
-        result = _answer(lambda: m.upcoming(as_of, days))
+        with service.use() as m:
+            result = _answer(lambda: m.upcoming(as_of, days))
         data: dict[str, Any] = result.model_dump(mode="json")
         data["items"] = [i for i in data["items"] if i["finding"]["organisation"]["id"] in scope]
         return data
@@ -184,28 +178,28 @@ def create_app(service: Service) -> FastAPI:
     @app.get("/duties")
     def duties(request: Request, tok: Auth, org: str | None = None) -> dict[str, Any]:
         """The duties as the durable_rules session holds them now (state, records missing, window over, near)."""
-        m = service.current()
         scope = within_scope(request, tok, org)
-        return {"clock": m.clock.isoformat(), "duties": [d for d in m.duties() if d["organisation_id"] in scope]}
+        with service.use() as m:
+            return {"clock": m.clock.isoformat(), "duties": [d for d in m.duties() if d["organisation_id"] in scope]}
 
     @app.get("/input")
     def input_account(request: Request, tok: Auth, as_of: dt.date) -> dict[str, Any]:
         """The input account as of `as_of`: every record posted, used, rejected or excluded, with its reason."""
         whole(request, tok, write=False)
-        m = service.current()
-        account: dict[str, Any] = _answer(lambda: m.account(as_of)).model_dump(mode="json")
+        with service.use() as m:
+            account: dict[str, Any] = _answer(lambda: m.account(as_of)).model_dump(mode="json")
         return account
 
     @app.post("/clock")
     def clock(request: Request, tok: Auth, day: dt.date) -> dict[str, Any]:
         """The clock event: the monitor's date becomes `day` (never back)."""
         whole(request, tok, write=True)
-        m = service.current()
-        try:
-            changes = m.tick(day)
-        except ValueError as exc:
-            raise HTTPException(409, str(exc)) from None
-        return {"clock": m.clock.isoformat(), "changes": [c.model_dump(mode="json") for c in changes]}
+        with service.use() as m:
+            try:
+                changes = m.tick(day)
+            except ValueError as exc:
+                raise HTTPException(409, str(exc)) from None
+            return {"clock": m.clock.isoformat(), "changes": [c.model_dump(mode="json") for c in changes]}
 
     @app.post("/reload")
     def reload(request: Request, tok: Auth) -> dict[str, Any]:
@@ -219,6 +213,21 @@ def create_app(service: Service) -> FastAPI:
         return _Json({"detail": str(exc)}, status_code=400)
 
     return app
+
+
+def _post(
+    service: Service, request: Request, tok: Token, texts: list[str], source: str, numbers: list[int]
+) -> tuple[list[Posted], list[Change]]:
+    """Post the lines (in a worker thread: counting the duties takes a while); a record of an organisation outside
+    the token's scope refuses the whole post (nothing is kept)."""
+    with service.use() as m:
+        scope = service.scope(tok)
+        for text, n in zip(texts, numbers, strict=True):
+            row = jsonl_row(text.encode("utf-8", "surrogatepass"), source, n)
+            org = getattr(row, "org", None)
+            if org is not None and org in m.index.orgs and org not in scope:
+                raise deny(request, 403, f"{OUTSIDE}: {org}", tok)
+        return m.post_lines(texts, source=source, lines=numbers) if texts else ([], [])
 
 
 def _answer(fn: Any) -> Any:

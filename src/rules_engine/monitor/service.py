@@ -4,9 +4,10 @@ of the findings store, swaps it for a new one on reload, moves its clock, and te
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ..load.rules import load_rules
@@ -37,7 +38,7 @@ class Service:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.journal = Journal(config.db)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self.monitor = self._build()
         self.webhook: Webhook | None = None
         if config.webhook:
@@ -64,19 +65,21 @@ class Service:
             journal=self.journal,
         )
 
-    def current(self) -> Monitor:
-        """The monitor, its clock moved to today first (the clock event) when a day has passed."""
+    @contextlib.contextmanager
+    def use(self) -> Iterator[Monitor]:
+        """The monitor, for one request, its clock moved to today first (the clock event) when a day has passed.
+        Requests take it one at a time (the monitor serialises its calls anyway), and a reload waits for them."""
         with self._lock:
             m = self.monitor
-        if self.config.clock is None and self._today() > m.clock:
-            m.tick(self._today())
-        return m
+            if self.config.clock is None and self._today() > m.clock:
+                m.tick(self._today())
+            yield m
 
     def reload(self) -> Monitor:
         """Read the roster and the rule packs again and rebuild the state from the journal; the new monitor
-        replaces the old one at once (a request sees one or the other, whole). Raises if anything cannot be
-        read (the old one stays)."""
-        with self._lock:  # (one reload at a time; requests keep the monitor they took)
+        replaces the old one at once: no request is answered between, so none is lost or sees half of each.
+        Raises if anything cannot be read (the old one stays)."""
+        with self._lock:
             fresh = self._build()
             old, self.monitor = self.monitor, fresh
         old.close()
