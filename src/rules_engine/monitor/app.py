@@ -206,7 +206,13 @@ def create_app(service: Service) -> FastAPI:
         """Read the roster and rule packs again and swap them in at once (the old ones stay on an error)."""
         whole(request, tok, write=True)
         m = _answer(service.reload)
-        return {"status": "reloaded", "records": len(m.rows()), "clock": m.clock.isoformat()}
+        changed = [{"seq": q, "then": a, "now": b} for q, a, b in m.changed_on_replay]
+        return {
+            "status": "reloaded",
+            "records": len(m.rows()),
+            "clock": m.clock.isoformat(),
+            "decided_otherwise": changed,
+        }
 
     @app.exception_handler(Error)
     def error(request: Request, exc: Error) -> Response:  # (a bad argument the library refused)

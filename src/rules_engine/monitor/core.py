@@ -177,6 +177,9 @@ class Monitor:
         self._lock = threading.RLock()
         self._cache = _Cache()
         self._revision = 0
+        # (seq, status when posted, status now) of each stored record the current roster and rules decide
+        # otherwise than those it was posted under (after a reload with changed files)
+        self.changed_on_replay: list[tuple[int, str, str]] = []
         self.clock = _day(clock)
         if journal is not None:
             self._rebuild(journal)
@@ -427,8 +430,8 @@ class Monitor:
         for row in stored:
             status = row.status
             self._check([row])
-            if row.status != status:  # the same rules and roster decide the same: anything else is refused
-                raise ValueError(f"record {row.seq} was {status} when posted and is {row.status} now")
+            if row.status != status:  # (another roster or rules: the record is taken as they decide now)
+                self.changed_on_replay.append((row.seq, status, row.status))
         changes = self._update(None, [], journal.states())
         if changes:  # (records posted without settling, or a clock event not applied before the stop)
             journal.write([], changes, None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from .outbox import Webhook
 from .tokens import Token, find_token
 
 __all__ = ["Config", "Service"]
+
+log = logging.getLogger("rules_engine.serve")
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class Service:
 
     def _build(self) -> Monitor:
         day = self._today()
-        return Monitor(
+        m = Monitor(
             load_rules(*self.config.rules),
             roster_result(self.config.roster),
             period=self.config.period or str(day.year),
@@ -64,6 +67,13 @@ class Service:
             waivers=list(self.config.waivers),
             journal=self.journal,
         )
+        if m.changed_on_replay:
+            log.warning(
+                "%d stored records are decided otherwise by the roster and rules now (seq, then, now): %s",
+                len(m.changed_on_replay),
+                m.changed_on_replay[:20],
+            )
+        return m
 
     @contextlib.contextmanager
     def use(self) -> Iterator[Monitor]:
