@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from .. import __version__
 from ..errors import Error
 from ..load.inputs import jsonl_row
+from ..texts import message
 from ..upcoming import parse_within
 from .core import POSTED, Change, Monitor, Posted
 from .service import Service
@@ -30,10 +31,6 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("rules_engine.serve")
 
-UNAUTHORISED = "缺少或无效的令牌 missing or invalid token (Authorization: Bearer ...)"
-OUTSIDE = "令牌的范围之外 outside the token's scope"
-READ_ONLY = "只读令牌不能写入 a read-only token cannot write"
-WHOLE = "需要整个名册范围的令牌 needs a token of the whole roster"
 MAX_BODY = 64 << 20  # bytes in one POST /records
 
 
@@ -57,7 +54,7 @@ def _token(request: Request) -> Token:
     scheme, _, text = header.partition(" ")
     found = service.token(text.strip()) if scheme.lower() == "bearer" and text.strip() else None
     if found is None:
-        raise deny(request, 401, UNAUTHORISED, None)
+        raise deny(request, 401, message("arg.token.missing"), None)
     return found
 
 
@@ -77,19 +74,19 @@ def create_app(service: Service) -> FastAPI:
     def within_scope(request: Request, tok: Token, org: str | None) -> frozenset[str]:
         scope = service.scope(tok)
         if org is not None and org not in scope:
-            raise deny(request, 403, f"{OUTSIDE}: {org}", tok)
+            raise deny(request, 403, message("arg.token.outside", what=org), tok)
         return frozenset({org}) if org is not None else scope
 
     def whole(request: Request, tok: Token, write: bool) -> None:
         if write and not tok.can_write:
-            raise deny(request, 403, READ_ONLY, tok)
+            raise deny(request, 403, message("arg.token.read_only"), tok)
         if service.scope(tok) != service.everything():
-            raise deny(request, 403, WHOLE, tok)
+            raise deny(request, 403, message("arg.token.whole"), tok)
 
     def person_scope(request: Request, tok: Token, m: Monitor, person: str, scope: frozenset[str]) -> None:
         holds = {p.org for x in m.roster.roster.people if x.id == person for p in x.posts}
         if not holds & scope:
-            raise deny(request, 403, f"{OUTSIDE}: {person}", tok)
+            raise deny(request, 403, message("arg.token.outside", what=person), tok)
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -121,18 +118,18 @@ def create_app(service: Service) -> FastAPI:
         the answer says accepted, rejected or excluded for each. `source` and `line` (the first line; or
         `lines`, one per record) place the records as in the file they come from."""
         if not tok.can_write:
-            raise deny(request, 403, READ_ONLY, tok)
+            raise deny(request, 403, message("arg.token.read_only"), tok)
         body = await request.body()
         if len(body) > MAX_BODY:
-            raise HTTPException(413, f"请求过大 request too large (limit {MAX_BODY} bytes)")
+            raise HTTPException(413, message("arg.body.too_large", limit=MAX_BODY))
         texts, numbers = _lines(body)
         if lines is not None:
             try:
                 given = [int(x) for x in lines.split(",")]
             except ValueError:
-                raise HTTPException(400, "lines: 应为逗号分隔的行号 comma-separated line numbers") from None
+                raise HTTPException(400, message("arg.lines.invalid")) from None
             if len(given) != len(texts):
-                raise HTTPException(400, f"lines: {len(given)} 个行号，{len(texts)} 条记录 line numbers for records")
+                raise HTTPException(400, message("arg.lines.count", given=len(given), records=len(texts)))
             numbers = given
         elif line is not None:
             numbers = [line - 1 + n for n in numbers]
@@ -197,7 +194,7 @@ def create_app(service: Service) -> FastAPI:
         with service.use() as m:
             try:
                 changes = m.tick(day)
-            except ValueError as exc:
+            except Error as exc:
                 raise HTTPException(409, str(exc)) from None
             return {"clock": m.clock.isoformat(), "changes": [c.model_dump(mode="json") for c in changes]}
 
@@ -232,7 +229,7 @@ def _post(
             row = jsonl_row(text.encode("utf-8", "surrogatepass"), source, n)
             org = getattr(row, "org", None)
             if org is not None and org in m.index.orgs and org not in scope:
-                raise deny(request, 403, f"{OUTSIDE}: {org}", tok)
+                raise deny(request, 403, message("arg.token.outside", what=org), tok)
         return m.post_lines(texts, source=source, lines=numbers) if texts else ([], [])
 
 

@@ -31,6 +31,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from ..engine._session import DutySession
+from ..errors import InputError
 from ..evaluate import evaluate
 from ..identity import identity
 from ..intake import Intake, record_span
@@ -262,11 +263,12 @@ class Monitor:
 
     def tick(self, day: dt.date | str) -> list[Change]:
         """The clock event: the monitor's date becomes `day` (never earlier than it was). Windows ended and
-        warning horizons reached by then change their duties' states. Written to the journal."""
+        warning horizons reached by then change their duties' states. Written to the journal. An earlier day is
+        refused (:class:`rules_engine.InputError`, ``arg.clock.back``)."""
         new = _day(day)
         with self._lock:
             if new < self.clock:
-                raise ValueError(f"the clock does not go back: {new} is before {self.clock}")
+                raise InputError.of("arg.clock.back", day=str(new), clock=str(self.clock))
             self.clock = new
             self._unsettled = set()
             changes = self._update(None, [])
