@@ -199,6 +199,7 @@ def test_the_monitoring_rules_are_complete_and_exclusive() -> None:
         _session.RULES["wait_warned"] = ((("st", "==", "warned"), ("short", ">", 0), ("over", "==", 0)), None)
 
 
+@pytest.mark.slow  # (about 5 s of CPU on each store)
 def test_a_restarted_monitor_rebuilds_from_its_journal(
     compiled: re_.CompiledRules, tmp_path: Path, fresh_store: str
 ) -> None:

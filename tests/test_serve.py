@@ -25,6 +25,9 @@ from typing import Any
 
 import pytest
 
+# a server started twice and the example posted and evaluated: about 20 s of CPU (most in the server's process)
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("sqlalchemy")
