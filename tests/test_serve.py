@@ -25,15 +25,15 @@ from typing import Any
 
 import pytest
 
-# a server started twice and the example posted and evaluated: about 20 s of CPU (most in the server's process)
-pytestmark = pytest.mark.slow
-
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("sqlalchemy")
 
 import rules_engine as re_
 from rules_engine.monitor.tokens import create_token
+
+# a server started twice and the example posted and evaluated: about 20 s of CPU (most in the server's process)
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "county-2024"
