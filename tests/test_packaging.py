@@ -104,6 +104,7 @@ def test_sdist_holds_what_its_tests_need_and_the_wheel_holds_the_packs(dist: Pat
         "script.py.mako",
         "versions/r0001_runs_and_findings.py",
         "versions/r0004_compact_findings.py",
+        "versions/r0005_monitor.py",
     } <= {n.removeprefix("rules_engine/history/alembic/") for n in migrations}
     # the pack judging the store's overdue rectifications (evaluate --db URL --rectifications)
     assert {n.removeprefix("rules_engine/history/pack/") for n in history_pack} == {

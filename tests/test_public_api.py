@@ -67,6 +67,7 @@ KNOWN = {
     },
     "cli_explain": {"add_finding_options", "explain_finding", "wants_finding"},
     "cli_scorecard": {"add_commands"},
+    "cli_serve": {"add_commands"},  # serve, token create, outbox (the monitoring service)
     "cli_history": {"add_commands", "main"},  # history runs|diff|show, started without the rest (command.py)
     "cli_streams": {"EXIT_BROKEN_PIPE", "exit_for", "prepare_streams"},  # UTF-8 streams, a closed pipe
     "cli": {"main"},  # command.py: every command but history

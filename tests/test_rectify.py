@@ -376,7 +376,7 @@ def test_a_store_made_by_an_earlier_release_is_upgraded_and_keeps_its_runs(
     assert sql(path, "SELECT version_num FROM alembic_version") == [(revision,)]
     # a run recorded into an older store upgrades it first; the tables of each revision are known to the guard
     assert history.record(july, path).id == 1
-    assert sql(path, "SELECT version_num FROM alembic_version") == [("0004",)]
+    assert sql(path, "SELECT version_num FROM alembic_version") == [(history.store.HEAD,)]
     history.open_rectification(path, _violated(path), deadline="2099-01-01", owner="x")
     with pytest.raises(history.store.sa.exc.IntegrityError, match="append-only"):  # 0003 on PostgreSQL
         sql(path, "DELETE FROM rectification_events")
@@ -459,7 +459,7 @@ def test_runs_recorded_by_revision_0003_move_to_the_compact_findings_unchanged(
     history.record(january, fresh, recorded_by="督查室", clock=_clock("2025-01-16"))
 
     upgraded = history.diff(fresh_store, 1, 2)  # opening the store upgrades it
-    assert sql(fresh_store, "SELECT version_num FROM alembic_version") == [("0004",)]
+    assert sql(fresh_store, "SELECT version_num FROM alembic_version") == [(history.store.HEAD,)]
     assert sql(fresh_store, "SELECT count(*) FROM findings") == [(1087 + 1093,)]
     assert upgraded.to_dict() == history.diff(fresh, 1, 2).to_dict()
     assert history.show(fresh_store, ORG).to_dict() == history.show(fresh, ORG).to_dict()

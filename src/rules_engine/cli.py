@@ -67,6 +67,7 @@ from .cli_rectify import RECTIFICATIONS_HELP, with_rectifications
 from .cli_rectify import add_commands as add_rectify_commands
 from .cli_reports import add_commands as add_report_commands
 from .cli_scorecard import add_commands as add_scorecard_commands
+from .cli_serve import add_commands as add_serve_commands
 from .cli_streams import EXIT_BROKEN_PIPE as EXIT_BROKEN_PIPE  # re-exported: the exit code of a closed pipe
 from .cli_streams import exit_for, prepare_streams
 from .provenance import number_view, provenance_lines
@@ -321,6 +322,7 @@ def _parser() -> argparse.ArgumentParser:
     add_scorecard_commands(sub, _WHOLE)
     add_rectify_commands(sub, RULES_HELP, _WHOLE)
     add_report_commands(sub, RULES_HELP, _WHOLE)
+    add_serve_commands(sub, RULES_HELP)
     return parser
 
 

@@ -92,7 +92,7 @@ def _rows(records: RecordsInput) -> Iterator[tuple[str, Rec | BadRow]]:
 
 def _item_rows(item: str | Path | RecordSource) -> Iterator[tuple[str, Rec | BadRow]]:
     if isinstance(item, RecordSource):
-        for row in records_from_objects(item.records, item.name):
+        for row in records_from_objects(item.records, item.name, item.lines):
             yield item.name, row
     else:
         for row in read_records(item):

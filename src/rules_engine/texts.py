@@ -595,6 +595,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "usage.rule.unknown": ("未知规则", "unknown rule '{rule}'. {hint}"),
     "usage.rule.unknown#filter": ("--rule: 没有规则", "no rule '{rule}'. {hint}"),
+    "usage.webhook.secret": (
+        "--webhook 需要签名密钥（环境变量 {env}）",
+        "--webhook needs the signing secret in the environment variable {env}",
+    ),
     "usage.param.syntax": ("--param 应为 RULE.NAME=VALUE", "expected RULE.NAME=VALUE, got '{item}'"),
     "usage.param.value": (
         "--param {key}: 值无法解析；写作数字、文字或 YAML 映射",
@@ -682,6 +686,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "arg.waivers.type": ("waivers 应为文件列表", 'waivers must be a list of files, e.g. ["waivers.yaml"]'),
     "arg.format.unknown": ("未知输出格式", "unknown report format '{format}' (json, csv, junit, parquet)"),
     "arg.report_format.unknown": ("未知报告版式", "unknown report format '{name}' (v1, v2)"),
+    "arg.token.missing": ("缺少或无效的令牌", "missing or invalid token (Authorization: Bearer ...)"),
+    "arg.token.outside": ("不在令牌的范围之内", "outside the token's scope: {what}"),
+    "arg.token.read_only": ("只读令牌不能写入", "a read-only token cannot write"),
+    "arg.token.whole": ("需要整个名册范围的令牌", "needs a token of the whole roster"),
+    "arg.body.too_large": ("请求过大", "request too large (limit {limit} bytes)"),
+    "arg.lines.invalid": ("lines 应为逗号分隔的行号", "lines: comma-separated line numbers expected"),
+    "arg.lines.count": ("lines 的行号个数与记录数不同", "lines: {given} line numbers for {records} records"),
+    "arg.clock.back": ("时钟不能倒退", "the clock does not go back: {day} is before {clock}"),
     "arg.statuses.unknown": ("未知状态", "unknown status in statuses (choose from {choices})"),
     "arg.fail_on.unknown": ("--fail-on: 未知条件", "unknown condition '{word}'; {hint}"),
     "arg.fail_on.empty": ("--fail-on: 至少给出一个条件", "give at least one condition ({choices})"),
@@ -817,6 +829,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "历史记录功能需要可选依赖",
         "the findings history needs the 'history' extra ({library} is not installed): pip install"
         " 'duty-rules-engine[history]'",
+    ),
+    "extra.missing#serve": (
+        "监测服务需要可选依赖",
+        "the monitoring service needs the 'serve' extra ({library} is not installed): pip install"
+        " 'duty-rules-engine[serve]'",
     ),
     "extra.missing#xlsx": (
         "Excel 报告需要可选依赖",

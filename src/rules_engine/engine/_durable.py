@@ -1,4 +1,5 @@
-"""The durable_rules backend. This is the only module that touches durable_rules.
+"""The durable_rules backend. With engine._session (the monitoring service's sessions), the only module that touches
+durable_rules.
 
 It drives the C engine (``durable_rules_engine``) directly instead of through ``durable.engine.Host``:
 no background timer threads, no module-level ruleset registry, no swallowed exceptions, and the

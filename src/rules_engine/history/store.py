@@ -50,11 +50,16 @@ __all__ = [
     "Connection",
     "HistoryError",
     "MissingExtra",
+    "api_tokens",
     "connect",
     "finding_keys",
     "finding_rows",
     "finding_states",
     "findings",
+    "monitor_changes",
+    "monitor_clock",
+    "monitor_rows",
+    "outbox",
     "rectification_events",
     "rectifications",
     "resolve_db",
@@ -200,6 +205,70 @@ rectifications = sa.Table(
     sa.Column("window_label", sa.String(64), nullable=False),
 )
 
+# The monitoring service (revision 0005; rules_engine.monitor.journal, rules_engine.monitor.tokens)
+monitor_rows = sa.Table(
+    "monitor_rows",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("received_at", sa.String(40), nullable=False),
+    sa.Column("source", sa.String(400), nullable=False),
+    sa.Column("line", sa.Integer, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("record_id", sa.String(400), nullable=True),
+    sa.Column("organisation_id", sa.String(200), nullable=True),
+)
+
+monitor_changes = sa.Table(
+    "monitor_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("seq", sa.Integer, nullable=True),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("organisation_id", sa.String(200), nullable=False),
+    sa.Column("duty", sa.String(64), nullable=False),
+    sa.Column("rule_id", sa.String(100), nullable=False),
+    sa.Column("subject_id", sa.String(200), nullable=False),
+    sa.Column("window_end", sa.String(10), nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("required", sa.Integer, nullable=False),
+    sa.Column("before", sa.String(10), nullable=True),
+    sa.Column("after", sa.String(10), nullable=False),
+)
+
+monitor_clock = sa.Table(
+    "monitor_clock",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("organisation_id", sa.String(200), nullable=False),
+    sa.Column("duty", sa.String(64), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("delivered_at", sa.String(40), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_at", sa.Float, nullable=False),  # (seconds since the epoch: when to try again)
+    sa.Column("last_error", sa.Text, nullable=True),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("organisation_id", sa.String(200), nullable=False),
+    sa.Column("can_write", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+)
+
 rectification_events = sa.Table(
     "rectification_events",
     metadata,
@@ -224,6 +293,22 @@ REVISION_TABLES = {
     "0003": frozenset({"runs", "run_packs", "findings", "rectifications", "rectification_events"}),
     "0004": frozenset(
         {"runs", "run_packs", "findings", "finding_keys", "finding_states", "rectifications", "rectification_events"}
+    ),
+    "0005": frozenset(
+        {
+            "runs",
+            "run_packs",
+            "findings",
+            "finding_keys",
+            "finding_states",
+            "rectifications",
+            "rectification_events",
+            "monitor_rows",
+            "monitor_changes",
+            "monitor_clock",
+            "outbox",
+            "api_tokens",
+        }
     ),
 }
 

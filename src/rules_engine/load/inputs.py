@@ -686,9 +686,18 @@ def table_row(
     return check_record(data, source, number)
 
 
-def records_from_objects(items: Iterable[Any], source: str = "<records>") -> Iterator[Rec | BadRow]:
-    """Records handed over by a Python app: model instances or plain dicts."""
-    for i, item in enumerate(items, start=1):
+def records_from_objects(
+    items: Iterable[Any], source: str = "<records>", lines: Iterable[int] | None = None
+) -> Iterator[Rec | BadRow]:
+    """Records handed over by a Python app: model instances or plain dicts (at `lines`, default 1, 2, ...)."""
+    numbers = itertools.count(1) if lines is None else iter(lines)
+    for item in items:
+        i = next(numbers, None)
+        if i is None:
+            raise ValueError(f"{source}: fewer lines than records")
+        if isinstance(item, BadRow):  # a row already found bad where it was read (e.g. a posted line that is not JSON)
+            yield item
+            continue
         if isinstance(item, ActivityRecord):
             data: Any = item.model_dump(mode="json", exclude_none=True)
             data["participants"] = list(item.participants)

@@ -41,3 +41,6 @@ class RecordSource:
 
     name: str
     records: Sequence[ActivityRecord | Mapping[str, Any]]
+    # the line of each record in its source (default 1, 2, ...): where a rejection and a finding's reason place
+    # it, e.g. the line of a record posted to the monitoring service (:mod:`rules_engine.monitor`)
+    lines: Sequence[int] | None = None

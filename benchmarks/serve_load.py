@@ -1,0 +1,122 @@
+"""Load on the monitoring service (rules-engine serve) over loopback: records posted by N client threads, one
+record or a JSON Lines batch per request; records/s and the latency of each request (p50, p99) printed.
+
+    python benchmarks/serve_load.py --roster examples/county-2024/roster.yaml \\
+        --records examples/county-2024/records.jsonl --clients 4 --batch 1 [--limit 300]
+
+The server is started here on a free port with a new store in a temporary folder (and stopped at the end), the
+clock and period fixed (2024-12-01, 2024). Standard library only (the client is urllib in threads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--roster", default=str(ROOT / "examples/county-2024/roster.yaml"))
+    ap.add_argument("--records", default=str(ROOT / "examples/county-2024/records.jsonl"))
+    ap.add_argument("--rules", default=str(ROOT / "rules"))
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--batch", type=int, default=1, help="records per request")
+    ap.add_argument("--limit", type=int, default=0, help="post only the first N records (0: all)")
+    args = ap.parse_args()
+    lines = [x for x in Path(args.records).read_text(encoding="utf-8").splitlines() if x.strip()]
+    if args.limit:
+        lines = lines[: args.limit]
+    with tempfile.TemporaryDirectory() as folder:
+        db = str(Path(folder) / "load.db")
+        token = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rules_engine",
+                "token",
+                "create",
+                "--org",
+                _root(args.roster),
+                "--write",
+                "--db",
+                db,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        command = [sys.executable, "-m", "rules_engine", "serve", "--roster", args.roster, "--rules", args.rules]
+        command += ["--db", db, "--port", str(port), "--clock", "2024-12-01", "--period", "2024"]
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert server.stderr is not None
+        for line in server.stderr:
+            if "Uvicorn running on" in line:
+                break
+        threading.Thread(target=lambda: server.stderr.read() if server.stderr else None, daemon=True).start()
+        try:
+            work: queue.Queue[list[str]] = queue.Queue()
+            for i in range(0, len(lines), args.batch):
+                work.put(lines[i : i + args.batch])
+            latencies: list[float] = []
+            lock = threading.Lock()
+
+            def client() -> None:
+                while True:
+                    try:
+                        part = work.get_nowait()
+                    except queue.Empty:
+                        return
+                    body = "".join(x + "\n" for x in part).encode()
+                    request = urllib.request.Request(f"http://127.0.0.1:{port}/records", data=body, method="POST")
+                    request.add_header("Authorization", f"Bearer {token}")
+                    start = time.perf_counter()
+                    with urllib.request.urlopen(request, timeout=600) as answer:
+                        json.loads(answer.read())
+                    with lock:
+                        latencies.append(time.perf_counter() - start)
+
+            began = time.perf_counter()
+            threads = [threading.Thread(target=client) for _ in range(args.clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            took = time.perf_counter() - began
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(
+        f"{len(lines)} records in {len(latencies)} requests, {args.clients} clients, batch {args.batch}: "
+        f"{took:.1f} s, {len(lines) / took:.1f} records/s; latency p50 {statistics.median(latencies) * 1000:.0f} ms, "
+        f"p99 {p99 * 1000:.0f} ms"
+    )
+    return 0
+
+
+def _root(roster: str) -> str:
+    """The first organisation without a parent (the token for the whole roster)."""
+    import yaml
+
+    data = yaml.safe_load(Path(roster).read_text(encoding="utf-8"))
+    return next(o["id"] for o in data["organisations"] if not o.get("parent"))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,495 @@
+"""The monitor: records accepted one at a time or in batches, duties kept as state, answers as of a date.
+
+- **Intake.** Each posted record goes through the batch intake (:class:`rules_engine.intake.Intake`, the same
+  checks in the same order: the per-row reader's field checks, unknown organisation or type, duplicate id, date
+  outside every window), so it is accepted, rejected or excluded with the batch mode's code and reason. A record
+  keeps its place: ``source`` (default ``<posted>``) and ``line`` (default: the order it arrived in, 1, 2, ...),
+  which rejections and findings cite.
+- **State.** Each organisation's duties that count towards a minimum (``params.at_least``) are facts in a
+  durable_rules session (:mod:`rules_engine.engine._session`): how many records each still misses, whether its
+  window is over and whether its end is within the warning horizon, and its state (open, warned, met, missed).
+  A record changes its organisation's duties as it arrives; :meth:`Monitor.tick` (the clock event) moves the
+  monitor's date and sets which windows are over or near. Each change is a :class:`Change`.
+- **Answers.** :meth:`Monitor.report` evaluates the stored records as of a date with the batch pipeline
+  (:func:`rules_engine.evaluate`), in the monitor's reading order: accepted records by date, then id; then the
+  others by their place (source, line). The findings are those of the batch report of a file in that order.
+- **Journal.** With a :class:`rules_engine.monitor.journal.Journal`, every posted record, every change and every
+  clock event is written to the findings store before the call returns; a monitor made on the same journal
+  replays them and answers the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import orjson
+from pydantic import BaseModel, ConfigDict
+
+from ..engine._session import DutySession
+from ..errors import InputError
+from ..evaluate import evaluate
+from ..identity import identity
+from ..intake import Intake, record_span
+from ..load.inputs import BadRow, Rec, RosterResult, jsonl_row
+from ..load.waivers import LoadedWaiver
+from ..model.findings import Finding, InputAccount, Rejection, Report, Status
+from ..model.records import ActivityRecord, RecordSource
+from ..model.roster import Roster
+from ..periods import Period, parse_period
+from ..pipeline import RosterInput, RulesInput, compiled_rules, roster_result
+from ..plan import RosterIndex
+from ..upcoming import UpcomingList, upcoming
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = ["POSTED", "Change", "Monitor", "Posted", "Row"]
+
+POSTED = "<posted>"  # the source of a posted record that names none
+
+
+class Posted(BaseModel):
+    """The answer for one posted record: accepted (used), rejected (a data problem) or excluded (set aside
+    without one, e.g. an identical duplicate), with the batch mode's code and reason."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int  # the monitor's number for the record (1, 2, ... in arrival order)
+    status: str  # accepted | rejected | excluded
+    record_id: str | None = None
+    problem: Rejection | None = None  # why rejected or excluded; a warning (unknown people) when accepted
+
+
+class Change(BaseModel):
+    """A duty's state changed (``before`` None: the duty was first seen)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int | None  # the (last) record of the post that changed it (None: a clock event, a settle or a rebuild)
+    day: str  # the monitor's date then
+    organisation_id: str
+    duty: str  # the finding's identity (rules_engine.identity)
+    rule_id: str
+    subject_id: str
+    window_end: str
+    count: int
+    required: int
+    before: str | None
+    after: str
+
+
+@dataclass
+class Row:
+    """A posted record as the monitor keeps (and the journal stores) it."""
+
+    seq: int
+    source: str
+    line: int
+    text: str  # the record as received: a line of JSON Lines (an object posted from Python: its JSON)
+    status: str = ""
+    record_id: str | None = None
+    org: str | None = None
+    key: tuple[str, str] | None = None  # (date, id) of an accepted record: its place in the reading order
+    problem: Rejection | None = None
+    item: Any = None  # what the batch reader makes of `text`: the decoded object, or the line's rejection
+
+
+class Journal(Protocol):
+    """Where the monitor writes what it accepts and changes (:class:`rules_engine.monitor.journal.Journal`)."""
+
+    def rows(self) -> list[Row]: ...
+
+    def clock(self) -> str | None: ...
+
+    def states(self) -> dict[str, str]: ...
+
+    def write(self, rows: Sequence[Row], changes: Sequence[Change], clock: str | None) -> None: ...
+
+
+class _Collect:
+    """The intake's sink while posting: the used records, in order."""
+
+    def __init__(self) -> None:
+        self.used: list[Rec] = []
+
+    def add(self, rec: Rec) -> None:
+        self.used.append(rec)
+
+    def add_bad(self, row: BadRow) -> None:
+        pass
+
+    def add_frame(self, frame: pl.DataFrame) -> None:  # pragma: no cover - only files are read by columns
+        raise AssertionError("the monitor hands the intake records one by one")
+
+
+@dataclass
+class _Duty:
+    org: str
+    rule_id: str
+    subject_id: str
+    window_end: dt.date
+    count: int
+    required: int
+
+
+@dataclass
+class _Cache:
+    revision: int = -1
+    reports: dict[dt.date, Report] = field(default_factory=dict)
+
+
+class Monitor:
+    """See the module's text. Thread-safe: calls are serialised by a lock."""
+
+    def __init__(
+        self,
+        rules: RulesInput,
+        roster: RosterInput,
+        *,
+        period: str | Period,
+        clock: dt.date | str,
+        horizon: int = 30,
+        waivers: Sequence[str | Path] | Sequence[LoadedWaiver] = (),
+        params: Mapping[str, Mapping[str, Any]] | None = None,
+        journal: Journal | None = None,
+        settle: bool = True,
+    ) -> None:
+        self.compiled = compiled_rules(rules, params)
+        self.roster: RosterResult = roster_result(roster)
+        self.index = RosterIndex(self.roster.roster)
+        self.period = parse_period(period) if isinstance(period, str) else period
+        self.horizon = horizon
+        self.waivers = waivers
+        self.journal = journal
+        self.settles = settle  # False: records change the duties at the next clock event or settle() (bulk loading)
+        self._unsettled: set[str] = set()
+        self._span = record_span(self.compiled, self.period)
+        self._sink = _Collect()
+        self._intake = Intake(self.compiled, self.index, self._sink, self._span, self._span[1])
+        self._rows: list[Row] = []
+        self._by_org: dict[str, list[Row]] = {}
+        self._duties: dict[str, _Duty] = {}
+        self._session = DutySession()
+        self._lock = threading.RLock()
+        self._cache = _Cache()
+        self._revision = 0
+        # (seq, status when posted, status now) of each stored record the current roster and rules decide
+        # otherwise than those it was posted under (after a reload with changed files)
+        self.changed_on_replay: list[tuple[int, str, str]] = []
+        self.clock = _day(clock)
+        if journal is not None:
+            self._rebuild(journal)
+        else:
+            self._update(None, [])  # every duty of the roster, open (or warned, missed) as of the clock
+
+    # ------------------------------------------------------------------ posting
+
+    def post(
+        self, items: Iterable[Any], *, source: str = POSTED, lines: Sequence[int] | None = None
+    ) -> tuple[list[Posted], list[Change]]:
+        """Check and keep `items` (dicts, as a record file's rows), in order; then update the duties of the
+        organisations they touch. Everything is written to the journal before this returns."""
+        with self._lock:
+            rows = self._take(list(items), source, lines)
+            touched = {r.org for r in rows if r.status == "accepted" and r.org}
+            if self.settles:
+                changes = self._update(touched, rows)
+            else:
+                changes, self._unsettled = [], self._unsettled | touched
+            if self.journal is not None:
+                self.journal.write(rows, changes, None)
+            self._revision += 1
+            return [self._answer(r) for r in rows], changes
+
+    def post_lines(
+        self, texts: Sequence[bytes | str], *, source: str = POSTED, lines: Sequence[int] | None = None
+    ) -> tuple[list[Posted], list[Change]]:
+        """Like :meth:`post`, for lines of JSON Lines as received (each read as the batch reader reads a line
+        of a ``.jsonl`` file: a line that is not JSON is rejected with its reason, and kept)."""
+        return self.post(
+            [_Text(t if isinstance(t, str) else t.decode("utf-8", "replace")) for t in texts],
+            source=source,
+            lines=lines,
+        )
+
+    def _take(self, items: list[Any], source: str, lines: Sequence[int] | None) -> list[Row]:
+        if lines is not None and len(lines) != len(items):
+            raise ValueError("one line per record")
+        start = len(self._rows) + 1
+        rows = [
+            Row(start + i, source, lines[i] if lines is not None else start + i, _json_text(item))
+            for i, item in enumerate(items)
+        ]
+        self._check(rows)
+        return rows
+
+    def _check(self, rows: Sequence[Row]) -> None:
+        """The batch intake's checks, row by row (its account of each row tells the answer)."""
+        intake = self._intake
+        for row in rows:
+            checked = jsonl_row(row.text.encode("utf-8", "surrogatepass"), row.source, row.line)
+            if checked is None:  # (a blank line: the batch reader skips it too)
+                checked = jsonl_row(b"null", row.source, row.line)
+                assert checked is not None
+            if isinstance(checked, BadRow) and (checked.code or "").startswith(_UNREAD):
+                row.item = checked  # (not an object to decode again: the evaluation is handed the rejection)
+            else:
+                row.item = orjson.loads(row.text)
+            rejected, excluded, warned = len(intake.rejections), len(intake.excluded), len(intake.warnings)
+            self._sink.used.clear()
+            intake.take([(row.source, checked)])
+            row.record_id = checked.id if isinstance(checked, Rec) else checked.record_id
+            if self._sink.used:
+                rec = self._sink.used[0]
+                row.status, row.org, row.key = "accepted", rec.org, (rec.date.isoformat(), rec.id)
+                self._by_org.setdefault(rec.org, []).append(row)
+                problem = intake.warnings[warned:]
+            elif len(intake.rejections) > rejected:
+                row.status, problem = "rejected", intake.rejections[rejected:]
+            else:
+                row.status, problem = "excluded", intake.excluded[excluded:]
+            row.problem = Rejection.model_validate(problem[0].to_rejection()) if problem else None
+            self._rows.append(row)
+
+    def _answer(self, row: Row) -> Posted:
+        return Posted(seq=row.seq, status=row.status, record_id=row.record_id, problem=row.problem)
+
+    # ------------------------------------------------------------------ state
+
+    def tick(self, day: dt.date | str) -> list[Change]:
+        """The clock event: the monitor's date becomes `day` (never earlier than it was). Windows ended and
+        warning horizons reached by then change their duties' states. Written to the journal. An earlier day is
+        refused (:class:`rules_engine.InputError`, ``arg.clock.back``)."""
+        new = _day(day)
+        with self._lock:
+            if new < self.clock:
+                raise InputError.of("arg.clock.back", day=str(new), clock=str(self.clock))
+            self.clock = new
+            self._unsettled = set()
+            changes = self._update(None, [])
+            if self.journal is not None:
+                self.journal.write([], changes, new.isoformat())
+            self._revision += 1
+            return changes
+
+    def settle(self) -> list[Change]:
+        """Bring the duties of the organisations posted to since the last update up to date (with
+        ``settle=False``, records posted wait for this or the next clock event). Written to the journal."""
+        with self._lock:
+            changes = self._update(self._unsettled, []) if self._unsettled else []
+            self._unsettled = set()
+            if self.journal is not None and changes:
+                self.journal.write([], changes, None)
+            return changes
+
+    def _update(
+        self, orgs: set[str] | None, rows: Sequence[Row], states: Mapping[str, str] | None = None
+    ) -> list[Change]:
+        """Evaluate the duties of `orgs` (None: every organisation) as of the clock and put them in the session."""
+        if orgs is None:
+            found = self._evaluate(self.roster, self._rows, self.clock).findings
+            targets = sorted(self.index.orgs)
+        else:
+            found = []
+            for org in sorted(orgs):
+                report = self._evaluate(self._one(org), self._by_org.get(org, []), self.clock)
+                found += [f for f in report.findings if f.organisation.id == org]
+            targets = sorted(orgs)
+        duties: dict[str, dict[str, tuple[int, int, int]]] = {org: {} for org in targets}
+        horizon = self.clock + dt.timedelta(days=self.horizon)
+        for f in found:
+            required = _at_least(f)
+            if required is None or f.status in (Status.not_applicable, Status.waived):
+                continue
+            duty = identity(f)
+            self._duties[duty] = _Duty(f.organisation.id, f.rule_id, f.subject.id, f.window.end, f.count, required)
+            over, near = int(f.window.end < self.clock), int(f.window.end <= horizon)
+            duties[f.organisation.id][duty] = (required - f.count, over, near)
+        seq = rows[-1].seq if rows else None
+        changes = []
+        for org in targets:
+            for t in self._session.put(org, duties[org], states):
+                d = self._duties[t.duty]
+                if states is not None and t.before is None and states.get(t.duty) == t.after:
+                    continue  # (rebuilt as it was stored: not a change)
+                changes.append(
+                    Change(
+                        seq=seq,
+                        day=self.clock.isoformat(),
+                        organisation_id=org,
+                        duty=t.duty,
+                        rule_id=d.rule_id,
+                        subject_id=d.subject_id,
+                        window_end=d.window_end.isoformat(),
+                        count=d.count,
+                        required=d.required,
+                        before=t.before,
+                        after=t.after,
+                    )
+                )
+        return changes
+
+    def _one(self, org: str) -> RosterResult:
+        """The roster for one organisation's duties alone, quickly: the organisation and its parents (an overlay
+        pack's scope follows the parent links), and the people holding a post there (with their posts in those
+        organisations). No duty reads another organisation's records or findings."""
+        roster = self.roster.roster
+        by_id = {o.id: o for o in roster.organisations}
+        chain: list[str] = []
+        at: str | None = org
+        while at is not None and at in by_id and at not in chain:
+            chain.append(at)
+            at = by_id[at].parent
+        keep = set(chain)
+        people = []
+        for person in roster.people:
+            if any(p.org == org for p in person.posts):
+                people.append(person.model_copy(update={"posts": [p for p in person.posts if p.org in keep]}))
+        orgs = [o for o in roster.organisations if o.id in keep]
+        return RosterResult(Roster.model_construct(organisations=orgs, people=people), [], 0, self.roster.source)
+
+    def duties(self, org: str | None = None) -> list[dict[str, Any]]:
+        """The duties the session holds (of `org`), as the engine holds them: state, records missing, flags."""
+        with self._lock:
+            out = []
+            for o, duty, fact in self._session.states(org):
+                d = self._duties[duty]
+                out.append(
+                    {
+                        "organisation_id": o,
+                        "duty": duty,
+                        "rule_id": d.rule_id,
+                        "subject_id": d.subject_id,
+                        "window_end": d.window_end.isoformat(),
+                        "count": d.count,
+                        "required": d.required,
+                        "state": fact["st"],
+                        "short": fact["short"],
+                        "over": fact["over"],
+                        "near": fact["near"],
+                    }
+                )
+            return sorted(out, key=lambda x: (x["organisation_id"], x["rule_id"], x["subject_id"], x["window_end"]))
+
+    # ------------------------------------------------------------------ answers
+
+    def report(self, as_of: dt.date | str) -> Report:
+        """The batch report of the stored records as of `as_of` (cached until the next post)."""
+        day = _day(as_of)
+        with self._lock:
+            if self._cache.revision != self._revision:
+                self._cache = _Cache(self._revision)
+            found = self._cache.reports.get(day)
+            if found is None:
+                found = self._cache.reports[day] = self._evaluate(self.roster, self._rows, day)
+            return found
+
+    def findings(
+        self,
+        as_of: dt.date | str,
+        *,
+        orgs: Iterable[str] | None = None,
+        person: str | None = None,
+        status: str | None = None,
+    ) -> list[Finding]:
+        """The report's findings, of the organisations `orgs` (None: all), the subject `person`, the status."""
+        keep = None if orgs is None else set(orgs)
+        return [
+            f
+            for f in self.report(as_of).findings
+            if (keep is None or f.organisation.id in keep)
+            and (person is None or f.subject.id == person or (f.subject.second and f.subject.second.id == person))
+            and (status is None or f.status.value == status)
+        ]
+
+    def upcoming(self, as_of: dt.date | str, within: str | int = 30) -> UpcomingList:
+        return upcoming(self.report(as_of), within=within)
+
+    def account(self, as_of: dt.date | str) -> InputAccount:
+        return self.report(as_of).input
+
+    def rows(self) -> list[Row]:
+        with self._lock:
+            return list(self._rows)
+
+    def _evaluate(self, roster: RosterResult, rows: Sequence[Row], day: dt.date) -> Report:
+        return evaluate(
+            self.compiled, roster, _sources(rows), period=self.period, as_of=day, waivers=self.waivers, workers=1
+        )
+
+    # ------------------------------------------------------------------ restart
+
+    def _rebuild(self, journal: Journal) -> None:
+        stored = journal.rows()
+        clock = journal.clock()
+        if clock is not None:
+            self.clock = max(self.clock, _day(clock))
+        for row in stored:
+            status = row.status
+            self._check([row])
+            if row.status != status:  # (another roster or rules: the record is taken as they decide now)
+                self.changed_on_replay.append((row.seq, status, row.status))
+        changes = self._update(None, [], journal.states())
+        if changes:  # (records posted without settling, or a clock event not applied before the stop)
+            journal.write([], changes, None)
+        self._revision += 1
+
+    def close(self) -> None:
+        self._session.close()
+
+
+_UNREAD = ("row.line.", "row.json.")  # a line the batch reader could not decode (no object to hand over)
+
+
+@dataclass(frozen=True)
+class _Text:
+    text: str
+
+
+def _json_text(item: Any) -> str:
+    """A posted item as a line of JSON Lines (as records_from_objects sees a model or a mapping)."""
+    if isinstance(item, _Text):
+        return item.text
+    if isinstance(item, ActivityRecord):
+        data: Any = item.model_dump(mode="json", exclude_none=True)
+        data["participants"] = list(item.participants)
+        data["tags"] = list(item.tags)
+    elif isinstance(item, Mapping):
+        data = {k: v.isoformat() if isinstance(v, dt.date) and k == "date" else v for k, v in item.items()}
+    else:
+        data = item
+    return orjson.dumps(data, default=str).decode()
+
+
+def _sources(rows: Sequence[Row]) -> list[RecordSource]:
+    """The rows in the monitor's reading order, as named sources (one per run of rows from one source): the
+    accepted records by date, then id (then arrival), then the others by their place (source, line). A record file
+    sorted so gives the same report read as a file; each duplicate comes after the record it repeats, as it did
+    when it was posted."""
+    accepted = sorted((r for r in rows if r.key is not None), key=lambda r: (r.key, r.seq))
+    ordered = accepted + sorted((r for r in rows if r.key is None), key=lambda r: (r.source, r.line, r.seq))
+    out: list[RecordSource] = []
+    run: list[Row] = []
+    for row in ordered:
+        if run and run[-1].source != row.source:
+            out.append(RecordSource(run[0].source, [r.item for r in run], [r.line for r in run]))
+            run = []
+        run.append(row)
+    if run:
+        out.append(RecordSource(run[0].source, [r.item for r in run], [r.line for r in run]))
+    return out or [RecordSource(POSTED, [])]
+
+
+def _at_least(f: Finding) -> int | None:
+    entry = f.params.get("at_least")
+    value = entry.get("value") if isinstance(entry, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _day(value: dt.date | str) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)

@@ -1,0 +1,117 @@
+"""The monitor's journal in the findings store (tables of revision 0005): every posted record, every change of
+a duty's state and every clock event, written in one transaction before the monitor answers; read back whole
+when a monitor starts on the same store. Needs the ``history`` extra (SQLAlchemy and Alembic)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..history import store
+from ..history.store import Connection, sa
+from .core import Change, Row
+from .outbox import outbox_rows
+
+__all__ = ["Journal", "open_store"]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class _Store:
+    """A store kept open (one engine, its schema brought up to date once): a transaction per call."""
+
+    def __init__(self, db: str | Path | None) -> None:
+        self.url = store.resolve_db(db)
+        with store.connect(db, create=True):  # (creates the file, checks it is a store, migrates it)
+            pass
+        self.engine = store._engine(self.url, sa.engine.make_url(self.url))
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                store._lock(conn)
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise store.HistoryError.of("history.db.error", url=store._shown(self.url), reason=reason) from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(db: str | Path | None) -> _Store:
+    """The findings store at `db` (a file path or URL; default ``$RULES_ENGINE_DB``, else ``./rules-engine.db``),
+    created and migrated if needed, kept open."""
+    return _Store(db)
+
+
+class Journal:
+    """What a :class:`rules_engine.monitor.Monitor` writes and reads back (see the module's text)."""
+
+    def __init__(self, db: str | Path | None = None) -> None:
+        self.store = open_store(db)
+        self.written: list[Any] = []  # called after each write (the webhook's wake-up)
+
+    def write(self, rows: Sequence[Row], changes: Sequence[Change], clock: str | None) -> None:
+        with self.store.begin() as conn:
+            now = _now()
+            if rows:
+                conn.execute(
+                    store.monitor_rows.insert(),
+                    [
+                        {
+                            "seq": r.seq,
+                            "received_at": now,
+                            "source": r.source,
+                            "line": r.line,
+                            "body": r.text,
+                            "status": r.status,
+                            "record_id": r.record_id,
+                            "organisation_id": r.org,
+                        }
+                        for r in rows
+                    ],
+                )
+            if changes:
+                conn.execute(store.monitor_changes.insert(), [c.model_dump() for c in changes])
+                told = outbox_rows(changes, now)
+                if told:
+                    conn.execute(store.outbox.insert(), told)
+            if clock is not None:
+                conn.execute(store.monitor_clock.insert(), [{"day": clock, "at": now}])
+        if changes:
+            for call in self.written:
+                call()
+
+    def rows(self) -> list[Row]:
+        t = store.monitor_rows
+        with self.store.begin() as conn:
+            found = conn.execute(sa.select(t.c.seq, t.c.source, t.c.line, t.c.body, t.c.status).order_by(t.c.seq))
+            return [Row(seq, source, line, body, status) for seq, source, line, body, status in found]
+
+    def clock(self) -> str | None:
+        t = store.monitor_clock
+        with self.store.begin() as conn:
+            day: Any = conn.execute(sa.select(sa.func.max(t.c.day))).scalar()
+            return str(day) if day is not None else None
+
+    def states(self) -> dict[str, str]:
+        """Each duty's last state."""
+        t = store.monitor_changes
+        with self.store.begin() as conn:
+            return {duty: after for duty, after in conn.execute(sa.select(t.c.duty, t.c.after).order_by(t.c.id))}
+
+    def changes(self) -> list[Change]:
+        t = store.monitor_changes
+        with self.store.begin() as conn:
+            found = conn.execute(sa.select(t).order_by(t.c.id)).mappings()
+            return [Change.model_validate({k: v for k, v in r.items() if k != "id"}) for r in found]
+
+    def close(self) -> None:
+        self.store.close()

@@ -1,0 +1,262 @@
+"""The monitor (rules_engine.monitor): records posted one by one in any order give the batch report's findings;
+duties kept as durable_rules facts change as records arrive and as the clock moves; a monitor started again on
+its journal (the findings store) answers the same."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+import rules_engine as re_
+from rules_engine.engine import _session
+from rules_engine.identity import identity
+from rules_engine.monitor import Monitor
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "county-2024"
+RECORDS = EXAMPLE / "records.jsonl"
+ROSTER = EXAMPLE / "roster.yaml"
+WAIVERS = [str(EXAMPLE / "waivers.yaml")]
+AS_OF = "2025-01-15"
+
+
+@pytest.fixture(scope="module")
+def compiled() -> re_.CompiledRules:
+    return re_.compile_rules(re_.load_rules(ROOT / "rules"))
+
+
+@pytest.fixture(scope="module")
+def batch(compiled: re_.CompiledRules) -> re_.Report:
+    return re_.evaluate(compiled, ROSTER, str(RECORDS), period="2024", as_of=AS_OF, waivers=WAIVERS)
+
+
+@pytest.fixture(scope="module")
+def posted(compiled: re_.CompiledRules) -> Monitor:
+    """The example's records posted one by one in random order (duties brought up to date at the end)."""
+    rows = [(i, json.loads(line)) for i, line in enumerate(RECORDS.read_text(encoding="utf-8").splitlines(), 1)]
+    random.Random(14).shuffle(rows)
+    m = Monitor(compiled, ROSTER, period="2024", clock="2024-12-01", waivers=WAIVERS, settle=False)
+    for line, row in rows:
+        answers, changes = m.post([row], source=str(RECORDS), lines=[line])
+        assert len(answers) == 1 and not changes
+    m.settle()
+    return m
+
+
+def _json(findings: list[re_.Finding]) -> list[str]:
+    return [f.model_dump_json() for f in findings]
+
+
+def test_posted_in_random_order_gives_the_batch_findings(posted: Monitor, batch: re_.Report) -> None:
+    report = posted.report(AS_OF)
+    assert _json(report.findings) == _json(batch.findings)
+    assert report.input == batch.input
+
+
+def test_posting_answers_as_the_batch_intake_does(posted: Monitor, batch: re_.Report) -> None:
+    rows = posted.rows()
+    rejected = [r for r in rows if r.status != "accepted"]
+    assert [r.problem for r in rejected] == batch.input.rejections  # the same code, reason and place
+    assert [r.problem.code for r in rejected if r.problem] == ["row.date.invalid"]
+    again = posted.post([json.loads(RECORDS.read_text(encoding="utf-8").splitlines()[0])])[0][0]
+    assert again.status == "excluded" and again.problem is not None
+    assert again.problem.code == "row.duplicate.identical"
+    unknown = posted.post([{"id": "X1", "org": "nowhere", "type": "tanxin_tanhua", "date": "2024-03-01"}])[0][0]
+    assert unknown.status == "rejected" and unknown.problem is not None and unknown.problem.code == "row.org.unknown"
+
+
+def test_duties_held_in_the_session_count_as_the_batch(posted: Monitor, compiled: re_.CompiledRules) -> None:
+    at_clock = re_.evaluate(compiled, ROSTER, str(RECORDS), period="2024", as_of="2024-12-01", waivers=WAIVERS)
+    # each duty's count and minimum (the overlay pack's where it governs: the roster's parents are followed)
+    counts = {
+        identity(f): (f.count, f.params["at_least"]["value"]) for f in at_clock.findings if "at_least" in f.params
+    }
+    duties = posted.duties()
+    assert duties and all(counts[d["duty"]] == (d["count"], d["required"]) for d in duties)
+    assert len({d["required"] for d in duties}) > 1
+    assert {d["state"] for d in duties} <= set(_session.STATES)
+    # what durable_rules itself holds is what the monitor reports
+    held = {f["id"]: f["st"] for org in {d["organisation_id"] for d in duties} for f in posted._session.stored(org)}
+    assert held == {d["duty"]: d["state"] for d in duties}
+
+
+def test_generated_data_posted_one_by_one(compiled: re_.CompiledRules, tmp_path: Path) -> None:
+    roster = yaml_roster(tmp_path)
+    rng = random.Random(7)
+    types = ["tanxin_tanhua", "zhuanti_huiyi", "geibie_zhidao"]
+    rows = []
+    for i in range(1, 121):
+        day = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randrange(366))
+        rows.append(
+            {
+                "id": f"G{i:04d}",
+                "org": rng.choice(["t1", "t2"]),
+                "type": rng.choice(types),
+                "date": day.isoformat(),
+                "chair": rng.choice(["a1", "a2", "b1", "zz"]),
+                "participants": rng.sample(["a1", "a2", "b1", "b2"], 2),
+            }
+        )
+    # the file in the monitor's reading order (accepted records by date and id), then an identical duplicate
+    # and a record with a bad date that repeats an id
+    rows.sort(key=lambda r: (r["date"], r["id"]))
+    rows += [dict(rows[3]), dict(rows[5], date="2024-02-30")]
+    texts = [json.dumps(r, ensure_ascii=False) for r in rows]
+    texts.append('{"id": "G9999", "org": "t1", "type": "zhuanti_huiyi", "date": "2024-03-0')  # not JSON: salvaged
+    path = tmp_path / "records.jsonl"
+    path.write_text("".join(t + "\n" for t in texts), encoding="utf-8")
+    batch = re_.evaluate(compiled, roster, str(path), period="2024", as_of=AS_OF)
+    assert [r.code for r in batch.input.rejections] == ["row.date.invalid", "row.json.malformed"]
+    m = Monitor(compiled, roster, period="2024", clock="2024-06-30", settle=False)
+    order = list(enumerate(texts, 1))
+    rng.shuffle(order)
+    for line, text in order:  # as lines of JSON Lines, each read as the batch reader reads a line
+        m.post_lines([text], source=str(path), lines=[line])
+    assert _json(m.findings(AS_OF)) == _json(batch.findings)
+    assert m.account(AS_OF).model_dump() == batch.input.model_dump(), _diff(m.account(AS_OF), batch.input)
+
+
+def yaml_roster(tmp_path: Path) -> Path:
+    path = tmp_path / "roster.yaml"
+    path.write_text(
+        """\
+organisations:
+  - {id: t1, name: 一镇党委, kind: local_committee, level: township}
+  - {id: t2, name: 二镇党委, kind: local_committee, level: township}
+people:
+  - id: a1
+    name: 甲一
+    posts: [{org: t1, role: secretary, start: 2020-01-01}]
+  - id: a2
+    name: 甲二
+    posts: [{org: t1, role: deputy_secretary, portfolios: [宣传], start: 2020-01-01}]
+  - id: b1
+    name: 乙一
+    posts: [{org: t2, role: secretary, start: 2020-01-01}]
+  - id: b2
+    name: 乙二
+    posts: [{org: t2, role: member, portfolios: [组织], start: 2024-03-01}]
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_record_changes_its_duty_as_it_arrives_and_the_clock_raises_the_rest(
+    compiled: re_.CompiledRules, tmp_path: Path
+) -> None:
+    m = Monitor(compiled, yaml_roster(tmp_path), period="2024", clock="2024-01-02", horizon=30)
+    duties = {(d["organisation_id"], d["rule_id"], d["subject_id"], d["window_end"]): d for d in m.duties()}
+    assert duties and {d["state"] for d in duties.values()} == {"open"}
+    meeting = ("t1", "ZZ-08-01", "a1", "2024-06-30")  # the secretary chairs a dedicated meeting each half-year
+    assert duties[meeting]["required"] == 1
+    record = {"id": "M1", "org": "t1", "type": "zhuanti_huiyi", "date": "2024-01-02", "chair": "a1", "participants": []}
+    answers, changes = m.post([record])
+    assert [a.status for a in answers] == ["accepted"]
+    # the meeting completes the secretary's duty and the committee's (ZZ-DW-01) of the first half-year
+    assert sorted((c.rule_id, c.subject_id, c.window_end, c.before, c.after, c.seq) for c in changes) == [
+        ("ZZ-08-01", "a1", "2024-06-30", "open", "met", 1),
+        ("ZZ-DW-01", "t1", "2024-06-30", "open", "met", 1),
+    ]
+    # the clock event: near the end of the first half-year (30 days), then past it
+    raised = m.tick("2024-06-10")
+    assert raised and all(c.seq is None for c in raised)
+    # windows over by then (the first quarter) are missed at once; those ending within 30 days are warned
+    assert {(c.before, c.after) for c in raised if c.window_end < "2024-06-10"} == {("open", "missed")}
+    warned = [c for c in raised if c.window_end >= "2024-06-10"]
+    assert warned and {(c.before, c.after) for c in warned} == {("open", "warned")}
+    assert all(c.window_end <= "2024-07-10" for c in warned)
+    assert ("t2", "ZZ-08-01", "b1", "2024-06-30") in {
+        (c.organisation_id, c.rule_id, c.subject_id, c.window_end) for c in warned
+    }
+    missed = m.tick("2024-07-01")
+    assert missed and {(c.before, c.after) for c in missed} == {("warned", "missed")}
+    assert {c.duty for c in missed} <= {c.duty for c in warned}
+    state = {(d["organisation_id"], d["rule_id"], d["subject_id"], d["window_end"]): d["state"] for d in m.duties()}
+    assert state[meeting] == "met" and state[("t2", "ZZ-08-01", "b1", "2024-06-30")] == "missed"
+    # a late record for an ended window (known only now) still completes the duty, as the batch report counts it
+    late = dict(record, id="M2", org="t2", chair="b1", date="2024-06-20")
+    assert [(c.before, c.after) for c in m.post([late])[1] if c.rule_id == "ZZ-08-01"] == [("missed", "met")]
+    with pytest.raises(re_.InputError, match="does not go back"):
+        m.tick("2024-06-01")
+
+
+def test_the_monitoring_rules_are_complete_and_exclusive() -> None:
+    assert _session.prove() == []
+    broken = dict(_session.RULES)
+    del broken["wait_warned"]
+    try:
+        _session.RULES.clear()
+        _session.RULES.update(broken)
+        assert _session.prove()
+    finally:
+        _session.RULES.clear()
+        _session.RULES.update(dict(sorted(broken.items())))
+        _session.RULES["wait_warned"] = ((("st", "==", "warned"), ("short", ">", 0), ("over", "==", 0)), None)
+
+
+@pytest.mark.slow  # (about 5 s of CPU on each store)
+def test_a_restarted_monitor_rebuilds_from_its_journal(
+    compiled: re_.CompiledRules, tmp_path: Path, fresh_store: str
+) -> None:
+    """On SQLite and on PostgreSQL (tests/postgres.py)."""
+    pytest.importorskip("sqlalchemy")
+    from rules_engine.monitor.journal import Journal
+
+    roster = yaml_roster(tmp_path)
+    db = fresh_store
+    rows = [
+        {
+            "id": f"J{i}",
+            "org": "t1",
+            "type": "tanxin_tanhua",
+            "date": f"2024-0{1 + i % 8}-1{i % 9}",
+            "chair": "a1",
+            "participants": ["a2"],
+        }
+        for i in range(12)
+    ] + [{"id": "J3", "org": "t2", "type": "tanxin_tanhua", "date": "2024-02-01"}, {"id": "bad"}]
+    journal = Journal(db)
+    m = Monitor(compiled, roster, period="2024", clock="2024-03-01", journal=journal)
+    answers = [a for row in rows for a in m.post([row])[0]]
+    m.tick("2024-07-01")
+    before = (m.report(AS_OF).model_dump_json(), m.duties(), answers)
+    changes = journal.changes()
+    assert changes and any(c.after == "missed" for c in changes)
+    journal.close()
+    m.close()
+    journal = Journal(db)
+    again = Monitor(compiled, roster, period="2024", clock="2024-01-01", journal=journal)
+    assert again.clock == dt.date(2024, 7, 1)
+    assert (again.report(AS_OF).model_dump_json(), again.duties()) == before[:2]
+    assert journal.changes() == changes  # nothing new: the state was rebuilt as it was
+    assert [r.status for r in again.rows()] == [a.status for a in before[2]]
+    journal.close()
+
+
+def _diff(a: re_.InputAccount, b: re_.InputAccount) -> str:
+    x, y = a.model_dump(mode="json"), b.model_dump(mode="json")
+    out = []
+    for key in x:
+        if x[key] != y[key]:
+            out += [f"{key}: {i}: {p} != {q}" for i, (p, q) in enumerate(zip(x[key], y[key], strict=False)) if p != q][
+                :3
+            ]
+            out.append(f"{key}: {len(x[key])} vs {len(y[key])}")
+    return "\n".join(out)
+
+
+def test_the_core_needs_neither_the_web_framework_nor_the_store() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rules_engine.monitor as m; m.Monitor; import rules_engine.monitor.core; "
+        "print(sorted(x for x in ('fastapi', 'uvicorn', 'starlette', 'sqlalchemy', 'alembic') if x in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
