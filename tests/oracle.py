@@ -21,7 +21,7 @@ from typing import Any
 from rules_engine.compile import CompiledRule, CompiledRules, decide
 from rules_engine.model.findings import Finding
 from rules_engine.model.roster import Roster
-from rules_engine.model.rules import Match, Role, SubjectKind
+from rules_engine.model.rules import Match, SubjectKind
 from rules_engine.periods import Period, month_day
 
 Key = tuple[str, str, str, str, str, str, str, str]  # org, rule, kind, subject, second, portfolio, period, window
@@ -131,7 +131,7 @@ def _subjects(rule: CompiledRule, team: list[Any], window: Period) -> list[tuple
     roles = spec.roles if spec.pair is None else spec.pair.first
     firsts = by_person(roles)
     if not firsts:
-        return [("role", "/".join(r.value for r in roles), "", "", None)]
+        return [("role", "/".join(roles), "", "", None)]
     found: list[tuple[str, str, str, str, Any]] = []
     if spec.subject is SubjectKind.person:
         return [("person", pid, "", "", _span(posts)) for pid, posts in firsts.items()]
@@ -255,7 +255,7 @@ def _who(r: dict[str, Any], subject: str, second: str, team: list[Any]) -> dict[
     secretaries = {
         p.id
         for p, post in team
-        if post.role.value == "secretary" and post.start <= r["date"] and (post.end is None or r["date"] <= post.end)
+        if post.role == "secretary" and post.start <= r["date"] and (post.end is None or r["date"] <= post.end)
     }
     return {"subject": {subject}, "first": {subject}, "second": {second}, "secretary": secretaries}
 
@@ -270,7 +270,7 @@ def _people_ok(match: Match, r: dict[str, Any], subject: str, second: str, team:
     secretaries = {
         p.id
         for p, post in team
-        if post.role.value == "secretary" and post.start <= r["date"] and (post.end is None or r["date"] <= post.end)
+        if post.role == "secretary" and post.start <= r["date"] and (post.end is None or r["date"] <= post.end)
     }
     who = {"subject": {subject}, "first": {subject}, "second": {second}, "secretary": secretaries}
     if match.chair is not None and r.get("chair") not in who[match.chair]:
@@ -385,8 +385,8 @@ def reference_escalations(
                 subjects = [(org.id, lower)]
             else:
                 subjects = [(pid, [f for f in lower if f.subject.id == pid]) for pid in holders(spec.roles)]
-            team = len(holders(esc.roles or list(Role)))
-            roles = {r.value for r in esc.roles}
+            team = len(holders(esc.roles or ["secretary", "deputy_secretary", "member"]))
+            roles = set(esc.roles)
             for subject, mine in subjects:
                 fact = {"r": rule.index, "na": 0, "unk": 0, "wv": 0}
                 count, shown = 0, []

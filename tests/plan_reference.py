@@ -82,7 +82,7 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, planni
         roles = spec.roles if spec.pair is None else spec.pair.first
         people = holders_by_person(holders, roles, window)
         if not people:  # nobody on the roster to judge: say so, unless the rule does not apply anyway
-            label = "/".join(r.value for r in roles)
+            label = "/".join(roles)
             out.append(Obligation(rule, org, "role", label, label, window, base, role=label, na=why, unk="no_holder"))
             continue
         if spec.pair is not None:
@@ -90,7 +90,7 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, planni
             out.extend(_plan_pairs(rule, org, window, people, seconds, planning))
             continue
         for posts in people.values():
-            person, role = posts[0].person, posts[-1].post.role.value
+            person, role = posts[0].person, posts[-1].post.role
             judged, why = planning.clip(rule, window, planning.term(posts))
             if why == "not_in_post":
                 continue
@@ -166,11 +166,11 @@ def _plan_pairs(
                     a.name,
                     window,
                     judged,
-                    role=one[-1].post.role.value,
+                    role=one[-1].post.role,
                     first=a.id,
                     second=b.id,
                     second_name=b.name,
-                    second_role=other[-1].post.role.value,
+                    second_role=other[-1].post.role,
                     na=why,
                 )
             )

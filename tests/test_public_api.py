@@ -81,7 +81,7 @@ KNOWN = {
     "load.inputs": {"RECORD_SUFFIXES", "WORKBOOK_SUFFIXES", "BadRow", "read_records"},  # explain: records' places
     "load.rules": {"find_pack"},
     "load.xlsx": {"sheet_kinds"},
-    "model.vocab": {"KIND_WORDS", "ORG_COLUMNS", "PEOPLE_COLUMNS", "RECORD_COLUMNS", "ROLE_WORDS"},
+    "model.vocab": {"ORG_COLUMNS", "PEOPLE_COLUMNS", "RECORD_COLUMNS"},
     "provenance": {"number_view", "provenance_lines"},  # explain
     "scaffold": {"new_rule"},
     "texts": {"message"},  # --workers: argparse's own error, worded by its code

@@ -34,7 +34,7 @@ from .compile import CompiledRule, CompiledRules
 from .ledger import Ledger, Lists
 from .load.columnar import RECORD_FRAME, among, frame_recs
 from .load.inputs import BadRow, Rec
-from .model.rules import Match, Role, SubjectKind
+from .model.rules import Match, SubjectKind
 from .periods import Period
 from .plan import Obligation, RosterIndex, Why, clip_window
 
@@ -815,7 +815,7 @@ class _Tally:
         if terms is None:  # (once per run)
             terms = self._terms = pl.DataFrame(
                 [
-                    (org, h.person.id, h.post.role is Role.secretary, h.post.start, h.post.end or dt.date.max)
+                    (org, h.person.id, h.post.role in self.index.heads, h.post.start, h.post.end or dt.date.max)
                     for org, holders in self.index.holders.items()
                     for h in holders
                 ],

@@ -628,9 +628,14 @@ def work(conn: Connection) -> None:
 def _evaluate_share(conn: Connection) -> _Result:
     setup = _take(conn, _SETUP)
     assert isinstance(setup, _Setup)
-    roster = setup.roster if isinstance(setup.roster, Roster) else Roster.model_validate_json(setup.roster)
+    vocabulary = setup.compiled.ruleset.vocabulary
+    roster = (
+        setup.roster
+        if isinstance(setup.roster, Roster)
+        else Roster.model_validate_json(setup.roster, context={"vocabulary": vocabulary})
+    )
     setup.roster = b""  # (its JSON: not needed once validated)
-    index = RosterIndex(roster)
+    index = RosterIndex(roster, vocabulary)
     tracer = RecordingTracer()  # (the CPU of each stage, added up over the workers by the parent: see _stage_cpu)
     with tracer.stage("plan"):
         ledger = Ledger(plan_table(setup.compiled, index, setup.period, set(setup.orgs)))
