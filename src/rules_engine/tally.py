@@ -1038,6 +1038,17 @@ class _Tally:
                 self._rejected.append(renumbered[0])
         if failing.height:
             self._taints(failing)
+            self._lacking(failing, keys)
+
+    def _lacking(self, failing: pl.DataFrame, keys: pl.Series) -> None:
+        """How many candidates of each obligation were set aside for lacking a field a filter reads (onto the
+        ledger: the finding's reason says so)."""
+        lacks = failing.filter(pl.col("code") == "lacks")
+        if lacks.height == 0:
+            return
+        found = lacks.group_by("ob").agg(pl.len().alias("n"), pl.col("d1").unique().sort().str.join(", "))
+        for ob, n, names in found.iter_rows():
+            self.ledger.lacking[int(keys[ob])] = (n, names)
 
     def _taints(self, failing: pl.DataFrame) -> None:
         """A candidate rejected on who took part while naming someone not on the roster whose id looks like

@@ -202,6 +202,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "candidate.portfolio": ("分管领域为 {found}，不是 {wanted}", "portfolio is {found}, not {wanted}"),
     "candidate.attendance": ("到会 {present}，低于 {needed}", "attendance {present} is below {needed}"),
     "candidate.no_team": ("记录日期名册中无班子成员，无法计算到会比例", "no team members on the roster on that date"),
+    "reason.lacking": (
+        "另有 {n} 条记录缺少筛选条件读取的字段（{fields}），未计入",
+        "{n} record(s) lacking a field a filter reads ({fields}) were set aside",
+    ),
     "candidate.quorum": ("到会 {present}，未达到{needed}", "attendance {present} does not reach {needed}"),
     "candidate.where": ("字段 {field} 不满足条件 {condition}", "field {field} does not meet {condition}"),
     "candidate.lacks": (
@@ -371,8 +375,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "rule.where.empty": ("筛选条件为空", "the condition is empty"),
     "rule.where.unknown_field": (
-        "未声明的记录字段 '{name}'（须在 pack.yaml 的 record_fields 中声明）{hint}",
-        "undeclared record field '{name}' (declare it in pack.yaml's record_fields){hint}",
+        "未声明的记录字段 '{name}'（须在 pack.yaml 的 record_fields 中声明）",
+        "undeclared record field '{name}' (declare it in pack.yaml's record_fields)",
     ),
     "rule.where.bad_condition": (
         "字段 '{name}'（{kind}）不能使用条件 {condition}；可用：{allowed}",
@@ -390,10 +394,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "quorum 不能与 attendance: true 同用（attendance 即 quorum: {{at_least: min_share, of: organisation}}）",
         "quorum cannot be used with attendance: true (which means quorum: {{at_least: min_share, of: organisation}})",
     ),
-    "rule.quorum.unknown_group": ("未知的小组 '{name}'{hint}", "unknown group '{name}'{hint}"),
+    "rule.quorum.unknown_group": ("未知的小组 '{name}'", "unknown group '{name}'"),
     "rule.quorum.attendees": (
-        "quorum.attendees 须为多人字段（participants 或 type: people 的字段），'{name}' 不是{hint}",
-        "quorum.attendees must be a people field (participants or one of type: people), not '{name}'{hint}",
+        "quorum.attendees 须为多人字段（participants 或 type: people 的字段），不能是 '{name}'",
+        "quorum.attendees must be a people field (participants or one of type: people), not '{name}'",
     ),
     "rule.quorum.needs_match": ("quorum 仅用于计记录的规则", "quorum is only for rules that count records"),
     "rule.record_fields.builtin": (
