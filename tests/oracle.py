@@ -28,7 +28,35 @@ Key = tuple[str, str, str, str, str, str, str, str]  # org, rule, kind, subject,
 Outcome = tuple[str, int]  # status, count
 
 
-def _valid(record: Mapping[str, Any], orgs: set[str], types: set[str]) -> dict[str, Any] | None:
+BUILTIN = {"id", "org", "type", "date", "chair", "participants", "portfolio", "tags", "text"}
+
+
+def _typed(kind: str, value: Any) -> tuple[bool, Any]:
+    """A declared field's value as the oracle reads it: (False, None) when it is not of the type, (True, None)
+    when empty (the record lacks the field)."""
+    if value is None or value == "" or value == []:
+        return True, None
+    if kind in ("person", "tag", "text"):
+        return isinstance(value, str), value
+    if kind == "people":
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return ok, set(value) if ok else None
+    if kind == "number":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return ok, value
+    if kind == "boolean":
+        return isinstance(value, bool), value
+    if kind == "date":
+        try:
+            return True, dt.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            return False, None
+    raise AssertionError(kind)
+
+
+def _valid(
+    record: Mapping[str, Any], orgs: set[str], types: set[str], declared: Mapping[str, str] | None = None
+) -> dict[str, Any] | None:
     """The record as plain values, or None when it is not usable (the pipeline rejects such rows)."""
     try:
         day = dt.date.fromisoformat(record["date"])
@@ -36,10 +64,22 @@ def _valid(record: Mapping[str, Any], orgs: set[str], types: set[str]) -> dict[s
         return None
     if record.get("org") not in orgs or record.get("type") not in types or not record.get("id"):
         return None
+    extra: dict[str, Any] = {}
+    for key, value in record.items():
+        if key in BUILTIN:
+            continue
+        kind = (declared or {}).get(key)
+        if kind is None:
+            return None
+        ok, typed = _typed(kind, value)
+        if not ok:
+            return None
+        if typed is not None:
+            extra[key] = typed
     people = set(record.get("participants") or [])
     if record.get("chair"):
         people.add(record["chair"])
-    return {**record, "date": day, "people": people, "tags": set(record.get("tags") or [])}
+    return {**record, **extra, "date": day, "people": people, "tags": set(record.get("tags") or []), "declared": extra}
 
 
 def reference_evaluate(
@@ -52,8 +92,9 @@ def reference_evaluate(
     bad: list[Mapping[str, Any]] = []
     first: dict[str, dict[str, Any]] = {}
     fields = ("org", "type", "date", "chair", "people", "portfolio", "tags")
+    declared = dict(compiled.fields.types)
     for record in records:
-        valid = _valid(record, set(orgs), types)
+        valid = _valid(record, set(orgs), types, declared)
         if valid is None:
             bad.append(record)
         elif valid["date"] > as_of:
@@ -220,6 +261,30 @@ def _count(
             if people_only and looked_at and close:
                 doubt = True
             continue
+        if not _where_ok(match, r, _who(r, subject, second, team), declared_of(rule)):
+            continue  # (a record lacking a field, or failing a condition on one: not evidence, no doubt)
+        quorum = rule.rule.quorum
+        if quorum is not None:
+            roles = None if quorum.group == "organisation" else {"secretary", "deputy_secretary", "member"}
+            members = {
+                p.id
+                for p, post in team
+                if post.start <= r["date"]
+                and (post.end is None or r["date"] <= post.end)
+                and (roles is None or post.role.value in roles)
+            }
+            if quorum.attendees == "participants":
+                came = r["people"]
+            elif r["declared"].get(quorum.attendees) is None:
+                continue  # lacks the attendees field
+            else:
+                came = r["declared"][quorum.attendees]
+            if not members:
+                doubt = True
+                continue
+            share = Fraction(len(members & came), len(members))
+            if (share <= quorum.share) if quorum.strict else (share < quorum.share):
+                continue
         if rule.rule.attendance:
             present = {
                 p.id for p, post in team if post.start <= r["date"] and (post.end is None or r["date"] <= post.end)
@@ -232,6 +297,47 @@ def _count(
                 continue
         count += 1
     return count, doubt
+
+
+def declared_of(rule: CompiledRule) -> dict[str, str]:
+    """The types of the fields the rule's where reads: declared ones from the compiled rules' vocabulary."""
+    return {test.field: test.kind for test in rule.where}
+
+
+def _where_ok(match: Match, r: dict[str, Any], who: dict[str, set[str]], kinds: Mapping[str, str]) -> bool:
+    """Every where condition holds, read plainly from the rule (a missing field: it does not)."""
+    for name, condition in match.where.items():
+        kind = kinds[name]
+        value = r.get(name) if name in ("chair", "portfolio", "date") else r["declared"].get(name)
+        if value is None:
+            return False
+        ops = condition.model_dump(exclude_none=True) if hasattr(condition, "model_dump") else {"equals": condition}
+        for op, operand in ops.items():
+            if kind == "person":
+                refs = operand if op == "in_" else [operand]
+                ok = any(value in who[ref] for ref in refs)
+            elif kind == "people":
+                ok = all(who[ref] & set(value) for ref in operand)
+            elif kind == "date" and isinstance(operand, str):
+                operand = dt.date.fromisoformat(operand)
+                ok = _compare(op, value, operand)
+            else:
+                ok = _compare(op, value, operand)
+            if not ok:
+                return False
+    return True
+
+
+def _compare(op: str, value: Any, operand: Any) -> bool:
+    return {
+        "equals": lambda: value == operand,
+        "in_": lambda: value in operand,
+        "contains": lambda: operand in value,
+        "at_least": lambda: value >= operand,
+        "more_than": lambda: value > operand,
+        "at_most": lambda: value <= operand,
+        "less_than": lambda: value < operand,
+    }[op]()
 
 
 def _passes(match: Match, r: dict[str, Any], subject: str, second: str, area: str, team: list[Any]) -> bool:

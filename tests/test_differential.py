@@ -23,7 +23,9 @@ from rules_engine.periods import parse_period
 from .conftest import RULES
 from .oracle import reference_evaluate
 
-RULESET = load_rules(RULES)
+# the shipped packs, and a pack of declared record fields, where filters and quorums (tests/data/fields-pack)
+FIELDS_PACK = Path(__file__).parent / "data" / "fields-pack"
+RULESET = load_rules(RULES, FIELDS_PACK)
 TYPES = sorted(RULESET.record_types())
 AREAS = ["宣传思想", "政法", "组织人事"]
 TAGS = ["亲自部署", "亲自过问", "亲自协调", "亲自督办"]
@@ -33,6 +35,22 @@ D0 = dt.date(2023, 10, 1)
 
 def day(n: int) -> str:
     return (D0 + dt.timedelta(days=n)).isoformat()
+
+
+@st.composite
+def declared_fields(draw: Any, ids: list[str], clean: bool) -> dict[str, Any]:
+    """Some of the fields the fields pack declares, now and then (not in a clean case) of the wrong type."""
+    wrong = not clean and draw(st.integers(0, 9)) == 0
+    values = {
+        "approved": st.booleans() if not wrong else st.just("perhaps"),
+        "speaker": st.sampled_from(ids) if not wrong else st.just(5),
+        "votes": st.one_of(st.integers(0, 9), st.sampled_from([7.5, 2.0])) if not wrong else st.just("many"),
+        "attendees": st.lists(st.sampled_from(ids), max_size=5, unique=True),
+        "topic": st.sampled_from(["重大事项", "学习", "研究重大问题"]),
+        "decided": st.integers(60, 540).map(day) if not wrong else st.just("2024-02-30"),
+    }
+    names = draw(st.lists(st.sampled_from(sorted(values)), max_size=6, unique=True))
+    return {name: draw(values[name]) for name in names}
 
 
 @st.composite
@@ -71,6 +89,9 @@ def scenario(draw: Any) -> dict[str, Any]:
     records = []
     for k in range(draw(st.integers(0, 30))):
         org = draw(st.sampled_from(orgs))["id"]
+        # (often only the organisation's own people: attendance shares near a quorum's boundary)
+        own = [p["id"] for p in people if p["id"].startswith(f"{org}p")]
+        own_or_all = st.sampled_from([ids, own]) if own else st.just(ids)
         offset = draw(st.integers(60, min(as_of, 540) if clean else 540))  # (a clean case: none after as_of)
         date = "2024-13-05" if offset > 530 and not clean else day(offset)  # now and then an impossible date
         records.append(
@@ -80,9 +101,10 @@ def scenario(draw: Any) -> dict[str, Any]:
                 "type": draw(st.sampled_from(TYPES)),
                 "date": date,
                 "chair": draw(st.sampled_from(ids)) if draw(st.integers(0, 4)) else None,
-                "participants": draw(st.lists(st.sampled_from(ids), max_size=4, unique=True)),
+                "participants": draw(st.lists(st.sampled_from(draw(own_or_all)), max_size=4, unique=True)),
                 "portfolio": draw(st.one_of(st.none(), st.sampled_from(AREAS))),
                 "tags": draw(st.lists(st.sampled_from(TAGS), max_size=2, unique=True)),
+                **draw(declared_fields(ids, clean)),
             }
         )
     rule_ids = [r.rule.id for r in RULESET.rules if r.rule.escalate is None]

@@ -665,6 +665,13 @@ def _explain(args: argparse.Namespace) -> int:
             f" / participants (chair included) at least {rule.share} of everyone holding a post in the organisation"
             " on the record's date"
         )
+    if spec.quorum is not None:  # (rules_engine.fields: exact, in integers)
+        q = spec.quorum
+        word = ("多于", "more than") if q.strict else ("不少于", "at least")
+        lines.append(
+            f"到会人数 quorum: {q.attendees} 中 {q.group} 成员{word[0]} {q.share} / {q.attendees} of the {q.group}"
+            f" {word[1]} {q.share} on the record's date"
+        )
     lines.append("参数 parameters:")
     for name, info in data["params"].items():
         lines.append(f"  {name} = {json.dumps(info['value'], ensure_ascii=False)}   (set by {info['set_by']})")

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from . import texts
 from .errors import Location, Problem, RulesError, did_you_mean
+from .fields import NO_FIELDS, DeclaredFields, Test, declared_fields, where_tests
 from .load.rules import LoadedRule, RuleSet
 from .model.findings import Status
 from .model.refusal import exception_texts
@@ -53,6 +54,8 @@ class CompiledRule:
     scope: tuple[str, ...] | None = None  # applies only to these organisations and below (overlays)
     excluded: tuple[str, ...] = ()  # ... and not to these and below (where an overlay replaces it)
     retired_by: str | None = None  # an overlay retired it for its scope
+    where: tuple[Test, ...] = ()  # match.where as tests (rules_engine.fields)
+    trigger_where: tuple[Test, ...] = ()  # trigger.where as tests
 
     @property
     def rule(self) -> Rule:
@@ -70,7 +73,9 @@ class CompiledRule:
         match = self.loaded.rule.match
         if match is None:
             return False
-        return match.chair == "secretary" or "secretary" in match.participants
+        named = [test.operand for test in (*self.where, *self.trigger_where) if test.kind in ("person", "people")]
+        refs = {ref for operand in named for ref in (operand if isinstance(operand, tuple) else (operand,))}
+        return match.chair == "secretary" or "secretary" in match.participants or "secretary" in refs
 
     @property
     def at_least(self) -> int:
@@ -99,6 +104,7 @@ class CompiledRules:
     by_type: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
     trigger_types: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
     _by_id: dict[str, tuple[CompiledRule, ...]] = field(default_factory=dict)
+    fields: DeclaredFields = NO_FIELDS  # the record fields the packs declare
 
     def variants(self, rule_id: str) -> tuple[CompiledRule, ...]:
         """Every compiled variant of a rule id (versions, overlay versions)."""
@@ -135,6 +141,8 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
         else:
             problems += _override_problems(rule_id, overrides[rule_id])
     refused = {p.location.path.split(".", 1)[0] for p in problems}
+    declared, conflicts = declared_fields(pack.manifest for pack in ruleset.packs)
+    problems += conflicts
     compiled: list[CompiledRule] = []
     for index, (loaded, layers, scope, excluded, retired_by) in enumerate(_variants(ruleset)):
         rule = loaded.rule
@@ -160,8 +168,22 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
             refused.add(rule.id)
             continue
         effective = rule.effective or loaded.pack.effective
+        tests = tuple(where_tests(rule.match.where, declared.types)) if rule.match else ()
+        trigger_tests = tuple(where_tests(rule.trigger.where, declared.types)) if rule.trigger else ()
         compiled.append(
-            CompiledRule(index, loaded, resolved, sources, effective, resolved.share(), scope, excluded, retired_by)
+            CompiledRule(
+                index,
+                loaded,
+                resolved,
+                sources,
+                effective,
+                resolved.share(),
+                scope,
+                excluded,
+                retired_by,
+                tests,
+                trigger_tests,
+            )
         )
     if problems:
         raise RulesError(problems, refused="params")
@@ -187,6 +209,7 @@ def compile_rules(ruleset: RuleSet, params: Mapping[str, Mapping[str, Any]] | No
         ruleset,
         {k: tuple(v) for k, v in by_type.items()},
         {k: tuple(v) for k, v in trigger_types.items()},
+        fields=declared,
     )
 
 

@@ -398,6 +398,8 @@ class LineMaker:
                 & ((status == Status.undeterminable.value) | window.is_null())
             )
         )
+        if ledger.lacking:  # (their reasons say how many records were set aside for lacking a field)
+            needs = needs | t.get_column("key").is_in(list(ledger.lacking))
         return needs.arg_true().to_list()
 
     def _static_of(self, rule: CompiledRule, status: Status, na: str, unk: str) -> int:

@@ -97,7 +97,19 @@ def _who(ob: Obligation) -> tuple[str, str]:
     return who, f"{ob.subject_name} of {ob.org.name}"
 
 
+_LACKING = "lacking"  # the note of a reason when records were set aside for lacking a field (reason.lacking)
+
+
 def _reason(ob: Obligation, status: Status, expected: dict[str, str]) -> dict[str, str]:
+    reason = _reason_of(ob, status, expected)
+    if ob.lacking is not None and status is not Status.not_applicable and not ob.unk:
+        n, names = ob.lacking
+        zh, en = text(f"reason.{_LACKING}", n=n, fields=names)
+        reason = {"zh": f"{reason['zh']}；{zh}", "en": f"{reason['en']}; {en}"}
+    return reason
+
+
+def _reason_of(ob: Obligation, status: Status, expected: dict[str, str]) -> dict[str, str]:
     if status is Status.not_applicable:
         zh, en = reason_text("na", ob.na or "not_in_force")
         if ob.na == "retired":

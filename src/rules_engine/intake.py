@@ -19,6 +19,7 @@ import polars as pl
 
 from .compile import CompiledRules
 from .errors import did_you_mean
+from .fields import reading
 from .load.columnar import (
     COLUMNAR_SUFFIXES,
     Known,
@@ -139,6 +140,7 @@ class Intake:
         self.index = index
         self.counter = counter
         self.known_types = compiled.ruleset.record_types()
+        self.fields = compiled.fields
         self.span = span
         self.as_of = as_of
         self.seen = SeenIds(_SPILL_AT)
@@ -156,6 +158,10 @@ class Intake:
         :mod:`rules_engine.load.csvcolumns`)."""
         for name in record_sources(records):  # empty files and sources are listed too
             self.accounts[name] = [0, 0, 0, 0]
+        with reading(self.fields):  # (the readers take the declared record fields)
+            self._read(records)
+
+    def _read(self, records: RecordsInput) -> None:
         try:
             items = _named(records)
             if items is None or not _COLUMNAR:

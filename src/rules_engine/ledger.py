@@ -78,6 +78,8 @@ class Ledger:
         self._ordered = False  # whether the rows were sorted (before: a row's key is its position)
         self.objects: dict[int, Obligation] = {}  # by key: the rows added as objects, and those made into one
         self.taints: dict[int, list[BadRow]] = {}  # by key
+        # by key: how many candidates were set aside for lacking a field a filter reads, and which fields (few rows)
+        self.lacking: dict[int, tuple[int, str]] = {}
         self.waivers: list[LoadedWaiver] = []
         self.decisions: list[Decision] = []
         self.evidence: dict[int, Lists] = {}
@@ -400,6 +402,8 @@ class Ledger:
                     objects[key] = ob
             ob.count = count
             ob.taint = taints.get(key)
+            if self.lacking:
+                ob.lacking = self.lacking.get(key)
             if waiver is not None:
                 ob.waiver, ob.waiver_expired = waivers[waiver], expired
             if listed is not None:  # (an escalation's)

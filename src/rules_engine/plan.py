@@ -64,6 +64,7 @@ class Obligation:
     waiver: LoadedWaiver | None = None  # the matching waiver, if any
     waiver_expired: bool = False
     row: int = -1  # its number in the tally's columns (tally.Tallied), -1: not tallied
+    lacking: tuple[int, str] | None = None  # candidates set aside for lacking a field a filter reads, and the fields
 
     def rejections(self) -> Iterator[tuple[str, Why]]:
         """The rejected candidates kept: (record id, why; see describe()), in reading order."""

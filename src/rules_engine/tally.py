@@ -31,6 +31,7 @@ from typing import BinaryIO
 import polars as pl
 
 from .compile import CompiledRule, CompiledRules
+from .fields import BUILTIN_WHERE, QuorumSpec, Test, quorum_of, where_fields, why_not_where
 from .ledger import Ledger, Lists
 from .load.columnar import RECORD_FRAME, among, frame_recs
 from .load.inputs import BadRow, Rec
@@ -75,6 +76,33 @@ _RECORDS: dict[str, pl.DataType] = {
 # build from Python objects, and the tally joins on single values anyway.
 _PEOPLE: dict[str, pl.DataType] = {"row": pl.UInt32(), "person": pl.String()}
 _TAGS: dict[str, pl.DataType] = {"row": pl.UInt32(), "tag": pl.String()}
+# The declared record fields a rule reads (its where, its quorum's attendees) are kept as columns ``f:NAME`` of these
+# types; no other declared field is kept.
+_FIELD_DTYPES: dict[str, pl.DataType] = {
+    "person": pl.String(),
+    "people": pl.List(pl.String()),
+    "text": pl.String(),
+    "tag": pl.String(),
+    "number": pl.Float64(),
+    "date": pl.Date(),
+    "boolean": pl.Boolean(),
+}
+
+
+def read_fields(compiled: CompiledRules) -> dict[str, str]:
+    """The declared record fields some rule reads (name -> type), in rule order: the columns the tally keeps."""
+    types = compiled.fields.types
+    out: dict[str, str] = {}
+    for rule in compiled.rules:
+        for name in where_fields(rule.rule):
+            if name in types:
+                out[name] = types[name]
+    return out
+
+
+def _column(name: str) -> str:
+    """The tally's column of a field a filter reads: a built-in one's own, a declared one's ``f:NAME``."""
+    return name if name in BUILTIN_WHERE else f"f:{name}"
 
 
 class RecordColumns:
@@ -92,7 +120,14 @@ class RecordColumns:
         ranges: dict[str, int] | None = None,
         folder: str | Path | None = None,
         limits: SpillLimits | None = None,
+        fields: dict[str, str] | None = None,
     ) -> None:
+        # (`fields`: the declared record fields to keep, name -> type: see read_fields)
+        self.fields = fields or {}
+        self.schema: dict[str, pl.DataType] = {
+            **_RECORDS,
+            **{f"f:{name}": _FIELD_DTYPES[kind] for name, kind in self.fields.items()},
+        }
         self.blocks: list[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = []
         self.pending: list[Rec] = []
         self.sources: list[str] = []
@@ -140,13 +175,28 @@ class RecordColumns:
         records = frame.select(
             *(name for name in _RECORDS if name != "source"),
             pl.col("source").replace_strict(index, return_dtype=pl.UInt32()),
-        ).select(*_RECORDS)
+            *self._field_columns(),
+        ).select(*self.schema)
         people = frame.select(rows, pl.col("participants").alias("person")).explode("person").drop_nulls("person")
         tags = frame.select(rows, pl.col("tags").alias("tag")).explode("tag").drop_nulls("tag")
         self.rows += n
         self._keep(
-            first, records.cast(pl.Schema(_RECORDS)), people.cast(pl.Schema(_PEOPLE)), tags.cast(pl.Schema(_TAGS))
+            first, records.cast(pl.Schema(self.schema)), people.cast(pl.Schema(_PEOPLE)), tags.cast(pl.Schema(_TAGS))
         )
+
+    def _field_columns(self) -> list[pl.Expr]:
+        """The kept declared fields of a block's ``fields`` (JSON) as typed columns (null: the record lacks it)."""
+        if not self.fields:
+            return []
+        as_json = {name: pl.String() if kind == "date" else _FIELD_DTYPES[kind] for name, kind in self.fields.items()}
+        decoded = pl.col("fields").str.json_decode(pl.Struct(as_json))
+        out = []
+        for name, kind in self.fields.items():
+            value = decoded.struct.field(name)
+            if kind == "date":
+                value = value.str.to_date("%Y-%m-%d")
+            out.append(value.alias(f"f:{name}"))
+        return out
 
     def _flush(self) -> None:
         recs, self.pending = self.pending, []
@@ -168,6 +218,9 @@ class RecordColumns:
             "source": [index[r.source] for r in recs],
             "line": [r.line for r in recs],
         }
+        for name, kind in self.fields.items():
+            values = [None if r.fields is None else r.fields.get(name) for r in recs]
+            columns[f"f:{name}"] = [None if v is None else list(v) for v in values] if kind == "people" else values
         people = {
             "row": [i for i, r in enumerate(recs, first) for _ in r.participants],
             "person": [p for r in recs for p in r.participants],
@@ -175,7 +228,7 @@ class RecordColumns:
         tags = {"row": [i for i, r in enumerate(recs, first) for _ in r.tags], "tag": [t for r in recs for t in r.tags]}
         self._keep(
             first,
-            pl.DataFrame(columns, schema=_RECORDS),
+            pl.DataFrame(columns, schema=self.schema),
             pl.DataFrame(people, schema=_PEOPLE),
             pl.DataFrame(tags, schema=_TAGS),
         )
@@ -228,7 +281,7 @@ class RecordColumns:
         self._flush()
         assert self._spill is None, "a spilled run's records are read back by groups()"
         if not self.blocks:
-            return pl.DataFrame(schema=_RECORDS), pl.DataFrame(schema=_PEOPLE), pl.DataFrame(schema=_TAGS)
+            return pl.DataFrame(schema=self.schema), pl.DataFrame(schema=_PEOPLE), pl.DataFrame(schema=_TAGS)
         if len(self.blocks) > 1:
             records, people, tags = zip(*self.blocks, strict=True)
             self.blocks = [(pl.concat(records), pl.concat(people), pl.concat(tags))]
@@ -350,7 +403,7 @@ class Counter:
         # (`orgs`: the organisations whose records it is handed, all by default; `folder`: where the records go
         # past the limits' rows, the system's temporary folder by default)
         limits = SpillLimits.current() if limits is None else limits
-        self.records = RecordColumns(org_ranges(index, orgs, limits.ranges), folder, limits)
+        self.records = RecordColumns(org_ranges(index, orgs, limits.ranges), folder, limits, read_fields(compiled))
         self.trigger_obligations: list[Obligation] = []
         self.taints: list[BadRow] = []
         self.tallied: Tallied | None = None  # the evidence and rejected candidates, as columns (after finish)
@@ -397,7 +450,8 @@ class Counter:
         if org is None or org.kind not in spec.org_kinds or not self.period.contains(rec.date):
             return
         assert spec.trigger is not None
-        if _why_not(spec.trigger, rec, {"secretary": self.index.secretary_on(rec.org, rec.date)}) is not None:
+        refs: Refs = {"secretary": self.index.secretary_on(rec.org, rec.date)}
+        if _why_not(spec.trigger, rec, refs, None, rule.trigger_where) is not None:
             return
         days = rule.params.within_days or 0
         window = Period(rec.date, rec.date + dt.timedelta(days=days), f"{rec.date.isoformat()}+{days}d")
@@ -575,7 +629,7 @@ _OBLIGATIONS: dict[str, pl.DataType] = {
     "w_end": pl.Date(),
 }
 # why codes by what follows the code in the tuple (see texts.describe): nothing, one detail, two details
-_ARITY = {"participant": 2, "portfolio": 2, "chair": 3, "attendance": 3}
+_ARITY = {"participant": 2, "portfolio": 2, "chair": 3, "attendance": 3, "quorum": 3, "where": 3, "lacks": 2}
 
 
 class _Tally:
@@ -770,7 +824,7 @@ class _Tally:
             rule = self.rules[int(rule_index)]
             match = rule.match
             need = [name for name in ("chair", "portfolio") if getattr(match, name) is not None]
-            refs = {match.chair, *match.participants}
+            refs = {match.chair, *match.participants, *_where_refs(rule.where)}
             used = ["w_start", "w_end", *(name for name in ("first", "second") if name in refs)]
             used += ["kind", "subject"] if "subject" in refs else []
             used += ["area"] if match.portfolio is not None else []
@@ -797,9 +851,104 @@ class _Tally:
                 part = part.with_columns(took.fill_null(False).alias(f"took_{ref}"))
             if flags is not None and (rule.uses_secretary or rule.rule.attendance):
                 part = part.join(flags, on="row", how="left")
+            quorum = quorum_of(rule)
+            if rule.where or (quorum is not None and not quorum.v1):
+                part = self._field_flags(part, rule, quorum)
             code, first, second = _reasons(rule)
             parts.append(part.select("ob", "row", code.alias("code"), first.alias("d1"), second.alias("d2")))
         return pl.concat(parts).sort("ob", "row")  # reading order within each obligation
+
+    def _field_flags(self, part: pl.DataFrame, rule: CompiledRule, quorum: QuorumSpec | None) -> pl.DataFrame:
+        """`part` (a rule's candidates) with what its ``where`` and its quorum read: the fields' columns, whether a
+        person field is (a people field includes) a secretary on the record's date, and for a quorum the
+        members of its body on that date (``q_n``) and how many of them attended (``q_present``)."""
+        rows = part.get_column("row")
+        names = list(dict.fromkeys(_column(test.field) for test in rule.where))
+        if quorum is not None and quorum.attendees != "participants":
+            names.append(_column(quorum.attendees))
+        names = [name for name in dict.fromkeys(names) if name not in part.columns]
+        part = part.with_columns(*[self.records.get_column(name).gather(rows) for name in names])
+        wanted = sorted({test.field for test in rule.where if _names_secretary(test)})
+        unique = rows.unique()
+        for name in wanted:
+            found = self._secretary_in(unique, _column(name))
+            part = _flag(part, found, f"sec:{name}")
+        if quorum is not None and not quorum.v1:
+            part = part.join(self._quorum_flags(unique, quorum), on="row", how="left").with_columns(
+                pl.col("q_n", "q_present").fill_null(0)
+            )
+        return part
+
+    def _terms_frame(self) -> pl.DataFrame:
+        """Every post of the roster: (org, person, sec, role, start, end); once per run."""
+        terms = self._terms
+        if terms is None:
+            terms = self._terms = pl.DataFrame(
+                [
+                    (
+                        org,
+                        h.person.id,
+                        h.post.role in self.index.heads,
+                        h.post.role,
+                        h.post.start,
+                        h.post.end or dt.date.max,
+                    )
+                    for org, holders in self.index.holders.items()
+                    for h in holders
+                ],
+                schema={
+                    "org": pl.String,
+                    "person": pl.String,
+                    "sec": pl.Boolean,
+                    "role": pl.String,
+                    "start": pl.Date,
+                    "end": pl.Date,
+                },
+                orient="row",
+            )
+        return terms
+
+    def _named(self, rows: pl.Series, column: str) -> pl.DataFrame:
+        """(row, org, date, person) for the people a person or people column names at the chunk's `rows`."""
+        picked = self.records.select("org", "date", pl.col(column).alias("person")).with_row_index("row")[rows]
+        if isinstance(picked.schema["person"], pl.List):
+            picked = picked.explode("person")
+        return picked.drop_nulls("person")
+
+    def _secretary_in(self, rows: pl.Series, column: str) -> pl.Series:
+        """The `rows` whose person column names (people column includes) a secretary of the organisation on the
+        record's date."""
+        terms = self._terms_frame().filter("sec")
+        in_post = pl.col("date").is_between(pl.col("start"), pl.col("end"))
+        found = self._named(rows, column).join(terms, on=["org", "person"]).filter(in_post)
+        return found.get_column("row").unique()
+
+    def _quorum_flags(self, rows: pl.Series, quorum: QuorumSpec) -> pl.DataFrame:
+        """Per record of `rows`: the members of the quorum's body on its date (``q_n``: holders of its roles, or
+        of any post) and how many of them are among its attendees (``q_present``)."""
+        terms = self._terms_frame()
+        if quorum.roles is not None:
+            terms = terms.filter(pl.col("role").is_in(sorted(quorum.roles)))
+        in_post = pl.col("date").is_between(pl.col("start"), pl.col("end"))
+        recs = self.records.select("org", "date").with_row_index("row")[rows]
+        members = recs.join(terms, on="org").filter(in_post).group_by("row").agg(q_n=pl.col("person").n_unique())
+        if quorum.attendees == "participants":
+            attended = self.people.join(recs, on="row")
+        else:
+            attended = self._named(rows, _column(quorum.attendees))
+        present = (
+            attended.select("row", "org", "date", "person")
+            .join(terms, on=["org", "person"])
+            .filter(in_post)
+            .group_by("row")
+            .agg(q_present=pl.col("person").n_unique())
+        )
+        return (
+            pl.DataFrame({"row": rows})
+            .join(members, on="row", how="left")
+            .join(present, on="row", how="left")
+            .select("row", pl.col("q_n").cast(pl.Int64), pl.col("q_present").cast(pl.Int64))
+        )
 
     def _roster_flags(self, candidates: pl.DataFrame) -> pl.DataFrame | None:
         """Per candidate record of a rule that names the secretary or counts attendance: whether its chair
@@ -811,17 +960,7 @@ class _Tally:
         rows = candidates.filter(pl.col("rule").is_in(wanted)).get_column("row").unique()
         if rows.len() == 0:
             return None
-        terms = self._terms
-        if terms is None:  # (once per run)
-            terms = self._terms = pl.DataFrame(
-                [
-                    (org, h.person.id, h.post.role in self.index.heads, h.post.start, h.post.end or dt.date.max)
-                    for org, holders in self.index.holders.items()
-                    for h in holders
-                ],
-                schema={"org": pl.String, "person": pl.String, "sec": pl.Boolean, "start": pl.Date, "end": pl.Date},
-                orient="row",
-            )
+        terms = self._terms_frame()
         recs = self.records.select("org", "date", "chair").with_row_index("row")[rows]
         in_post = pl.col("date").is_between(pl.col("start"), pl.col("end"))
         team = (
@@ -899,6 +1038,17 @@ class _Tally:
                 self._rejected.append(renumbered[0])
         if failing.height:
             self._taints(failing)
+            self._lacking(failing, keys)
+
+    def _lacking(self, failing: pl.DataFrame, keys: pl.Series) -> None:
+        """How many candidates of each obligation were set aside for lacking a field a filter reads (onto the
+        ledger: the finding's reason says so)."""
+        lacks = failing.filter(pl.col("code") == "lacks")
+        if lacks.height == 0:
+            return
+        found = lacks.group_by("ob").agg(pl.len().alias("n"), pl.col("d1").unique().sort().str.join(", "))
+        for ob, n, names in found.iter_rows():
+            self.ledger.lacking[int(keys[ob])] = (n, names)
 
     def _taints(self, failing: pl.DataFrame) -> None:
         """A candidate rejected on who took part while naming someone not on the roster whose id looks like
@@ -1084,13 +1234,30 @@ def _reasons(rule: CompiledRule) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
         checks.append(
             ("portfolio", pl.col("portfolio").ne_missing(pl.col("area")), pl.col("portfolio").fill_null(""), None)
         )
-    if rule.rule.attendance:
-        share = rule.share
-        assert share is not None
+    fields = [test.field for test in rule.where]
+    for i, test in enumerate(rule.where):
+        value = pl.col(_column(test.field))
+        if test.field not in fields[:i]:  # (a field's first test: a record lacking it is set aside)
+            checks.append(("lacks", value.is_null(), pl.lit(test.field), None))
+        checks.append(("where", ~_passes(test, value).fill_null(False), pl.lit(test.field), pl.lit(test.shown)))
+    quorum = quorum_of(rule)
+    if quorum is not None and quorum.v1:
+        share = quorum.share
         checks.append(("no_team", pl.col("team") == 0, None, None))
         below = pl.col("present") * share.denominator < pl.col("team") * share.numerator
         ratio = pl.concat_str(pl.col("present"), pl.lit("/"), pl.col("team"))
         checks.append(("attendance", below, ratio, pl.lit(str(share))))
+    elif quorum is not None:
+        if quorum.attendees != "participants":
+            value = pl.col(_column(quorum.attendees))
+            checks.append(("lacks", value.is_null(), pl.lit(quorum.attendees), None))
+        share = quorum.share
+        present, members = pl.col("q_present"), pl.col("q_n")
+        p, q = share.numerator, share.denominator  # (exact: in integers, any size)
+        met = present * q > members * p if quorum.strict else present * q >= members * p
+        checks.append(("no_team", members == 0, None, None))
+        ratio = pl.concat_str(present, pl.lit("/"), members)
+        checks.append(("quorum", ~met, ratio, pl.lit(quorum.shown)))
     code: pl.Expr = pl.lit(None, dtype=pl.String)
     first: pl.Expr = pl.lit(None, dtype=pl.String)
     second: pl.Expr = pl.lit(None, dtype=pl.String)
@@ -1099,6 +1266,54 @@ def _reasons(rule: CompiledRule) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
         first = pl.when(fails).then(one if one is not None else pl.lit(None, dtype=pl.String)).otherwise(first)
         second = pl.when(fails).then(two if two is not None else pl.lit(None, dtype=pl.String)).otherwise(second)
     return code, first, second
+
+
+def _where_refs(tests: tuple[Test, ...]) -> set[str]:
+    """The references person and people tests name."""
+    refs: set[str] = set()
+    for test in tests:
+        if test.kind in ("person", "people"):
+            refs.update(test.operand if isinstance(test.operand, tuple) else (test.operand,))
+    return refs
+
+
+def _names_secretary(test: Test) -> bool:
+    """Whether a person or people test names the secretary (who is worked out with the roster's terms)."""
+    if test.kind not in ("person", "people"):
+        return False
+    return "secretary" in (test.operand if isinstance(test.operand, tuple) else (test.operand,))
+
+
+def _passes(test: Test, value: pl.Expr) -> pl.Expr:
+    """Whether a candidate's `value` (present) of the test's field meets it, as an expression (the row path's
+    :func:`rules_engine.fields.passes`)."""
+    op, operand, kind = test.op, test.operand, test.kind
+    if kind in ("person", "people"):
+        refs = operand if isinstance(operand, tuple) else (operand,)
+        found = []
+        for ref in refs:
+            if ref == "secretary":
+                found.append(pl.col(f"sec:{test.field}"))
+            elif kind == "people":
+                found.append(value.list.contains(_person(ref)).fill_null(False))
+            else:
+                found.append((value == _person(ref)).fill_null(False))
+        return pl.all_horizontal(found) if kind == "people" else pl.any_horizontal(found)
+    if op == "equals":
+        return value == pl.lit(operand)
+    if op == "in":
+        return value.is_in(list(operand))
+    if op == "contains":
+        return value.str.contains(operand, literal=True)
+    if op == "at_least":
+        return value >= pl.lit(operand)
+    if op == "more_than":
+        return value > pl.lit(operand)
+    if op == "at_most":
+        return value <= pl.lit(operand)
+    if op == "less_than":
+        return value < pl.lit(operand)
+    raise AssertionError(op)
 
 
 def _refs(ob: Obligation, index: RosterIndex, day: dt.date) -> Refs:
@@ -1120,8 +1335,11 @@ def looks_like(unknown: frozenset[str], wanted: Collection[str]) -> bool:
     return any(difflib.SequenceMatcher(None, u, w).ratio() >= 0.75 for u in unknown for w in wanted)
 
 
-def _why_not(match: Match, rec: Rec, refs: Refs, portfolio: str | None = None) -> Why | None:
-    """Why `rec` does not count under `match`, as a compact code (None: it counts)."""
+def _why_not(
+    match: Match, rec: Rec, refs: Refs, portfolio: str | None = None, where: tuple[Test, ...] = ()
+) -> Why | None:
+    """Why `rec` does not count under `match` (`where`: its ``where`` as tests), as a compact code (None: it
+    counts)."""
     if match.tags_any and rec.tags.isdisjoint(match.tags_any):
         return ("tags_any",)
     if match.tags_all and not rec.tags.issuperset(match.tags_all):
@@ -1133,4 +1351,6 @@ def _why_not(match: Match, rec: Rec, refs: Refs, portfolio: str | None = None) -
             return ("participant", ref)
     if match.portfolio == "subject" and rec.portfolio != portfolio:
         return ("portfolio", rec.portfolio or "")
+    if where:
+        return why_not_where(list(where), rec, refs)
     return None

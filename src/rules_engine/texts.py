@@ -55,6 +55,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "row.tags.invalid": ("标签应为字符串列表", "tags must be a list of strings"),
     "row.portfolio.invalid": ("分管领域应为字符串", "portfolio must be a string"),
     "row.text.invalid": ("说明应为字符串", "text must be a string"),
+    "row.field.wrong_type": (
+        "字段 '{name}' 应为{kind}，当前值不符",
+        "field '{name}' must be {kind}",
+    ),
     "row.line.too_long": ("行过长（超过 {limit} 字节）", "line longer than {limit} bytes"),
     "row.json.not_utf8": (
         "不是有效的 UTF-8 文本（第 {byte} 字节起）；JSON Lines 文件须为 UTF-8",
@@ -239,6 +243,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "candidate.portfolio": ("分管领域为 {found}，不是 {wanted}", "portfolio is {found}, not {wanted}"),
     "candidate.attendance": ("到会 {present}，低于 {needed}", "attendance {present} is below {needed}"),
     "candidate.no_team": ("记录日期名册中无班子成员，无法计算到会比例", "no team members on the roster on that date"),
+    "reason.lacking": (
+        "另有 {n} 条记录缺少筛选条件读取的字段（{fields}），未计入",
+        "{n} record(s) lacking a field a filter reads ({fields}) were set aside",
+    ),
+    "candidate.quorum": ("到会 {present}，未达到{needed}", "attendance {present} does not reach {needed}"),
+    "candidate.where": ("字段 {field} 不满足条件 {condition}", "field {field} does not meet {condition}"),
+    "candidate.lacks": (
+        "记录缺少筛选条件读取的字段 {field}，不作为证据",
+        "the record lacks the field {field} a filter reads: not evidence",
+    ),
     # ============================================================ problems of rule packs and their files
     # ------------------------------------------------------------ files and YAML
     "file.not_found": ("文件或目录不存在", "no such file or folder"),
@@ -441,6 +455,45 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rule.attendance.share_alone": (
         "到会比例 params.min_share 须配合 attendance: true",
         "params.min_share needs attendance: true",
+    ),
+    "rule.where.empty": ("筛选条件为空", "the condition is empty"),
+    "rule.where.unknown_field": (
+        "未声明的记录字段 '{name}'（须在 pack.yaml 的 record_fields 中声明）",
+        "undeclared record field '{name}' (declare it in pack.yaml's record_fields)",
+    ),
+    "rule.where.bad_condition": (
+        "字段 '{name}'（{kind}）不能使用条件 {condition}；可用：{allowed}",
+        "field '{name}' ({kind}) cannot take the condition {condition}; it takes: {allowed}",
+    ),
+    "rule.where.bad_value": (
+        "字段 '{name}'（{kind}）的条件 {condition} 的值 {value} 类型不符",
+        "the value {value} of condition {condition} does not fit field '{name}' ({kind})",
+    ),
+    "rule.quorum.one_share": (
+        "quorum 须且只须给出 more_than 或 at_least 之一",
+        "quorum needs exactly one of more_than and at_least",
+    ),
+    "rule.quorum.with_attendance": (
+        "quorum 不能与 attendance: true 同用（attendance 即 quorum: {{at_least: min_share, of: organisation}}）",
+        "quorum cannot be used with attendance: true (which means quorum: {{at_least: min_share, of: organisation}})",
+    ),
+    "rule.quorum.unknown_group": ("未知的小组 '{name}'", "unknown group '{name}'"),
+    "rule.quorum.attendees": (
+        "quorum.attendees 须为多人字段（participants 或 type: people 的字段），不能是 '{name}'",
+        "quorum.attendees must be a people field (participants or one of type: people), not '{name}'",
+    ),
+    "rule.quorum.needs_match": ("quorum 仅用于计记录的规则", "quorum is only for rules that count records"),
+    "rule.record_fields.builtin": (
+        "record_fields 不能重新声明内置字段 '{name}'",
+        "record_fields cannot declare the built-in field '{name}'",
+    ),
+    "rule.record_fields.conflict": (
+        "记录字段 '{name}' 在规则包 {first} 与 {second} 中的声明不同（类型或名称）",
+        "record field '{name}' is declared differently by packs {first} and {second} (type or names)",
+    ),
+    "rule.record_fields.header": (
+        "记录字段的表头名 '{header}' 已用于 '{other}'",
+        "the header name '{header}' of a record field already names '{other}'",
     ),
     "rule.share.invalid": (
         "比例应为数字或 '2/3' 这样的分数，当前为 {value}",
@@ -1190,4 +1243,12 @@ def describe(rule: CompiledRule, why: Why, window: Period | None, portfolio: str
         return text("candidate.portfolio", found=(why[1] or "空", why[1] or "empty"), wanted=str(portfolio))
     if code == "attendance":
         return text("candidate.attendance", present=why[1], needed=why[2])
+    if code == "quorum":
+        strict, _, share = why[2].partition(" ")
+        needed = (f"多于 {share}", f"more than {share}") if strict == ">" else (f"至少 {share}", f"at least {share}")
+        return text("candidate.quorum", present=why[1], needed=needed)
+    if code == "where":
+        return text("candidate.where", field=why[1], condition=why[2])
+    if code == "lacks":
+        return text("candidate.lacks", field=why[1])
     return text(f"candidate.{code}")

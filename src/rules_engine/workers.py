@@ -568,6 +568,7 @@ class _Router:
                 rec.source,
                 rec.line,
                 tuple(rec.unknown),
+                rec.fields,
             )
         )
         if len(batch) >= _BATCH:
@@ -659,7 +660,7 @@ def _evaluate_share(conn: Connection) -> _Result:
             continue
         for item in _load(path):
             if item[0] == _ROW:
-                _, rid, org, rtype, day, chair, people, area, tags, source, line, unknown = item
+                _, rid, org, rtype, day, chair, people, area, tags, source, line, unknown, fields = item
                 add(
                     Rec(
                         rid,
@@ -673,6 +674,7 @@ def _evaluate_share(conn: Connection) -> _Result:
                         source,
                         line,
                         frozenset(unknown),
+                        fields,
                     )
                 )
                 records += 1

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
 import polars as pl
 
 from .inputs import MAX_LINE, MAX_LIST, MAX_STRING, BadRow, Rec, check_record, jsonl_row
@@ -41,7 +42,8 @@ COLUMNAR_SUFFIXES = (".jsonl", ".ndjson")
 
 #: The block of used records :meth:`rules_engine.tally.Counter.add_frame` takes, row order = reading order:
 #: ``participants`` as the record's set (the chair among them, each once), ``tags`` each once, ``unknown`` the
-#: participants not on the roster (empty for nearly every row), ``source`` the file as given.
+#: participants not on the roster (empty for nearly every row), ``source`` the file as given, ``fields`` the record's
+#: declared fields (:mod:`rules_engine.fields`) as JSON (null for a row without: every row vouched for by columns).
 RECORD_FRAME: dict[str, pl.DataType] = {
     "id": pl.String(),
     "org": pl.String(),
@@ -54,6 +56,7 @@ RECORD_FRAME: dict[str, pl.DataType] = {
     "participants": pl.List(pl.String()),
     "tags": pl.List(pl.String()),
     "unknown": pl.List(pl.String()),
+    "fields": pl.String(),  # the declared record fields present, as a JSON object (null: none; nearly every row)
 }
 
 _WS = r"[ \t]*"  # JSON's blanks inside a line (a carriage return never reaches here)
@@ -290,6 +293,7 @@ def as_record_frame(rows: pl.DataFrame, source: str) -> pl.DataFrame:
         people.list.unique(maintain_order=True).alias("participants"),
         pl.col("tags").fill_null(pl.lit([], dtype=pl.List(pl.String()))).list.unique(maintain_order=True),
         pl.lit([], dtype=pl.List(pl.String())).alias("unknown"),
+        pl.lit(None, dtype=pl.String()).alias("fields"),  # (the gate lets no declared field through)
     )
 
 
@@ -335,6 +339,7 @@ def recs_frame(recs: list[Rec]) -> pl.DataFrame:
             "participants": _lists([r.participants for r in recs]),
             "tags": _lists([r.tags for r in recs]),
             "unknown": _lists([r.unknown for r in recs]),
+            "fields": [None if r.fields is None else orjson.dumps(r.fields).decode() for r in recs],
         },
         schema=RECORD_FRAME,
     )
@@ -358,7 +363,7 @@ def _lists(sets: list[frozenset[str]]) -> pl.Series:
 
 def frame_recs(frame: pl.DataFrame) -> Iterator[Rec]:
     """The rows of a :data:`RECORD_FRAME` block as records (for the few that need one: triggers, unknown people)."""
-    for rid, org, kind, day, chair, area, source, line, people, tags, unknown in frame.select(
+    for rid, org, kind, day, chair, area, source, line, people, tags, unknown, fields in frame.select(
         *RECORD_FRAME
     ).iter_rows():
         yield Rec(
@@ -373,4 +378,5 @@ def frame_recs(frame: pl.DataFrame) -> Iterator[Rec]:
             source,
             line,
             frozenset(unknown),
+            None if fields is None else orjson.loads(fields),
         )

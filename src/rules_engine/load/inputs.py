@@ -34,6 +34,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .. import texts
 from ..errors import InputError, Location, Problem, did_you_mean
+from ..fields import TYPE_TEXT, parse_value
+from ..fields import current as current_fields
 from ..guard import has_surrogate, shown
 from ..model.records import ActivityRecord
 from ..model.refusal import keyed
@@ -70,6 +72,7 @@ class Rec:
     source: str
     line: int
     unknown: frozenset[str] = frozenset()  # people named in the record who are not on the roster
+    fields: dict[str, Any] | None = None  # declared record fields present (rules_engine.fields), typed
 
 
 @dataclass(frozen=True)
@@ -254,9 +257,20 @@ def _check_slow(data: Any, source: str, line: int) -> Rec | BadRow:
             date=date,
         )
 
+    declared = current_fields()
+    extra: dict[str, Any] | None = None
     for key in data:
         if key not in _FIELDS:
-            return bad("row.field.unknown", key, data[key], name=key, hint="")
+            kind = declared.types.get(key)
+            if kind is None:
+                return bad("row.field.unknown", key, data[key], name=key, hint="")
+            ok, value = parse_value(kind, data[key])
+            if not ok:
+                return bad("row.field.wrong_type", key, data[key], name=key, kind=TYPE_TEXT[kind])
+            if value is not None:
+                if extra is None:
+                    extra = {}
+                extra[key] = value
     for key in ("id", "org", "type", "date"):
         value = data.get(key)
         if value is None or value == "":
@@ -291,7 +305,7 @@ def _check_slow(data: Any, source: str, line: int) -> Rec | BadRow:
     participants = frozenset(people)
     if chair:
         participants = participants | {chair}
-    return Rec(rid, org, rtype, date, chair, participants, portfolio, frozenset(tags), source, line)  # type: ignore[arg-type]
+    return Rec(rid, org, rtype, date, chair, participants, portfolio, frozenset(tags), source, line, _EMPTY, extra)  # type: ignore[arg-type]
 
 
 def _string_list(value: Any) -> list[str] | None:
@@ -501,6 +515,13 @@ def _known(row: list[str]) -> int:
     return sum(1 for cell in row if cell.strip().casefold() in _RECORD_KNOWN)
 
 
+def record_headers() -> Mapping[str, str]:
+    """Header word (case-folded) -> field: the built-in fields' names and those of the declared fields being
+    read (:func:`rules_engine.fields.reading`)."""
+    declared = current_fields()
+    return {**_RECORD_KNOWN, **declared.headers} if declared else _RECORD_KNOWN
+
+
 def _sniff(text: str, default: str) -> str:
     """The delimiter that makes the most known column names of a header among the first lines; the
     suffix's own delimiter on a tie."""
@@ -590,9 +611,10 @@ def table_columns(header: list[str], source: str, line: int) -> list[str | None]
     """The field each cell of a header row names (None: a cell without a name; an unknown name as written,
     case-folded); a field named twice is an InputError."""
     columns: list[str | None] = []
+    known = record_headers()
     for i, cell in enumerate(header):
         name = cell.strip().casefold()
-        column = _RECORD_KNOWN.get(name, name) if name else None
+        column = known.get(name, name) if name else None
         if column is not None and column in columns:
             raise InputError.of(
                 "input.table.duplicate_column", source=source, line=line, column=column, letter=_column_letter(i)

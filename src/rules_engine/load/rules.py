@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Location, Problem, RulesError, did_you_mean
+from ..fields import where_problems
 from ..model.refusal import exception_texts, keyed
 from ..model.rules import Manifest, PackInfo, Rule, RuleFile
 from ..model.vocab import Vocabulary
@@ -537,6 +538,8 @@ def _check_vocabulary(rule: Rule, index: int, doc: Document, manifest: Manifest)
         for i, name in enumerate(match.types):
             if name not in known:
                 problems.append(_unknown_type(name, doc.locate(("rules", index, section, "types", i)), known))
+    declared = {name: spec.type for name, spec in manifest.record_fields.items()}
+    problems.extend(where_problems(rule, index, doc, declared))  # (record fields: rules_engine.fields)
     window = rule.params.window
     if window and window.from_ and window.to and window.from_ > window.to:
         problems.append(Problem.of("rule.impossible_window", doc.locate(("rules", index, "params", "window"))))

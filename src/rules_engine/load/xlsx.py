@@ -27,6 +27,7 @@ from typing import Any
 from python_calamine import CalamineSheet, CalamineWorkbook, SheetTypeEnum
 
 from ..errors import InputError
+from ..fields import current as current_fields
 from ..model.vocab import (
     ORG_COLUMNS,
     ORG_FIELDS,
@@ -243,7 +244,9 @@ def read_records_xlsx(path: str | Path) -> Iterator[Rec | BadRow]:
                 raise InputError.of("input.workbook.no_records_sheet", source=source, sheets=", ".join(book.sheetnames))
         for title in sheets:
             where = f"{source}#{title}"
-            table = _Sheet(book.sheet(title), where, RECORD_COLUMNS, RECORD_FIELDS)
+            declared = current_fields()  # (the declared record fields' header words too)
+            aliases = {**RECORD_COLUMNS, **declared.headers}
+            table = _Sheet(book.sheet(title), where, aliases, (*RECORD_FIELDS, *declared.types))
             for number, row in table.rows():
                 if isinstance(row, BadRow):
                     yield row

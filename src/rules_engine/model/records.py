@@ -11,9 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ActivityRecord(BaseModel):
-    """One activity. ``chair`` is the organiser or chair; the chair counts as a participant."""
+    """One activity. ``chair`` is the organiser or chair; the chair counts as a participant.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Fields the rule packs declare (``record_fields`` in ``pack.yaml``: ``speaker``, ``attendees``, ...) are given
+    as further keyword arguments (``ActivityRecord(..., speaker="p1")``); the evaluation checks them against the
+    loaded packs (an undeclared field, or a value of the wrong type, rejects the record as it would a file's
+    row)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     id: str = Field(min_length=1, max_length=200)
     org: str = Field(min_length=1)

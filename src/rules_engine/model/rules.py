@@ -16,7 +16,7 @@ from enum import Enum
 from fractions import Fraction
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
 from ..errors import did_you_mean
 from ..periods import Granularity
@@ -28,6 +28,7 @@ FORMAT: Literal["rules-engine/v1"] = "rules-engine/v1"
 FORMAT_V2: Literal["rules-engine/v2"] = "rules-engine/v2"
 Format = Literal["rules-engine/v1", "rules-engine/v2"]
 _ID = r"^[A-Za-z][A-Za-z0-9_.\-]*$"
+_FIELD_NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
 _MONTH_DAY = r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 
@@ -296,6 +297,55 @@ class PairSpec(_Strict):
 
 
 PersonRef = Literal["subject", "first", "second", "secretary"]
+PERSON_REFS: tuple[str, ...] = typing.get_args(PersonRef)
+
+#: The fields every record has (or may have) without a declaration.
+BUILTIN_FIELDS = ("id", "org", "type", "date", "chair", "participants", "portfolio", "tags", "text")
+FieldType = Literal["person", "people", "text", "tag", "number", "date", "boolean"]
+FIELD_TYPES: tuple[str, ...] = typing.get_args(FieldType)
+
+
+class RecordField(_Strict):
+    """A field records may carry beyond the built-in ones (``pack.yaml``'s ``record_fields``), with its type and
+    the names a table's header may give it (zh, en and aliases, besides the key)."""
+
+    type: FieldType = Field(
+        description="person 一人（编号）| people 多人 | text 文字 | tag 词 | number 数 | date 日期 | boolean 是否"
+    )
+    zh: Annotated[str, Field(min_length=1, description="中文名（表头可用）")]
+    en: Annotated[str, Field(min_length=1, description="English name (usable as a table header)")]
+    aliases: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="表头的其他写法 other words a table header may use"
+    )
+
+
+Scalar = StrictBool | StrictInt | float | dt.date | str
+
+
+class Condition(_Strict):
+    """A condition on one field of a record (``match.where``); every key given must hold."""
+
+    equals: Scalar | None = Field(default=None, description="等于 equals")
+    in_: list[Scalar] | None = Field(default=None, alias="in", min_length=1, description="属于其一 one of")
+    contains: str | None = Field(default=None, min_length=1, description="文字包含 text contains")
+    includes: list[PersonRef] | None = Field(
+        default=None, min_length=1, description="多人字段包含这些人 a people field includes all of these"
+    )
+    at_least: StrictInt | float | dt.date | None = Field(default=None, description="不少于 at least")
+    more_than: StrictInt | float | dt.date | None = Field(default=None, description="多于 more than")
+    at_most: StrictInt | float | dt.date | None = Field(default=None, description="不多于 at most")
+    less_than: StrictInt | float | dt.date | None = Field(default=None, description="少于 less than")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _some(self) -> Condition:
+        if not self.model_dump(exclude_none=True):
+            raise refuse("rule.where.empty")
+        return self
+
+
+WhereValue = StrictBool | StrictInt | float | dt.date | str | Condition
 
 
 class Match(_Strict):
@@ -319,6 +369,12 @@ class Match(_Strict):
     )
     portfolio: Literal["subject"] | None = Field(
         default=None, description="记录的分管领域等于对象的分管领域 record's portfolio area is the subject's"
+    )
+    where: dict[str, WhereValue] = Field(
+        default_factory=dict,
+        description="按字段筛选：键为 record_fields 中声明的字段（或 chair、portfolio、date），值为相等的值或条件；"
+        "缺少该字段的记录不计入 filters on declared record fields (or chair, portfolio, date): a value to equal or a"
+        " condition; a record lacking the field does not count",
     )
 
 
@@ -358,6 +414,76 @@ def share_fraction(value: object) -> Fraction:
     if not 0 < share <= 1:
         raise refuse("rule.share.out_of_range", None, value=repr(value))
     return share
+
+
+def exact_share(value: object) -> Fraction:
+    """A quorum's share as an exact fraction: ``'1/2'``, ``'0.5'``, ``0.5`` (read as the decimal written, never
+    approximated), ``1``; refused with its code when it is not a number between 0 and 1."""
+    if isinstance(value, bool):
+        raise refuse("rule.share.invalid", None, value=repr(value))
+    if isinstance(value, (int, float)):
+        text = repr(value)
+    elif isinstance(value, str):
+        text = value.replace(" ", "")
+    else:
+        raise refuse("rule.share.invalid", None, value=repr(value))
+    if not re.fullmatch(r"\d+/\d+|\d*\.?\d+", text):
+        raise refuse("rule.share.invalid", None, value=repr(value))
+    try:
+        share = Fraction(text)
+    except ZeroDivisionError:
+        raise refuse("rule.share.divides_by_zero", None, value=repr(value)) from None
+    if not 0 <= share <= 1:
+        raise refuse("rule.share.out_of_range", None, value=repr(value))
+    return share
+
+
+class QuorumGroup(_Strict):
+    group: Annotated[str, Field(min_length=1, description="组织内的小组 a group within the organisation")]
+
+
+class Quorum(_Strict):
+    """A record counts only when enough of a body attended: ``more_than`` or ``at_least`` a share of it, exact for
+    any size (attendees x q > p x n, or >=, in integers)."""
+
+    more_than: str | StrictInt | float | None = Field(default=None, description="多于该比例，如 '1/2' more than")
+    at_least: str | StrictInt | float | None = Field(default=None, description="不少于该比例，如 '2/3' at least")
+    of: Literal["organisation", "team"] | QuorumGroup = Field(
+        default="organisation",
+        description="organisation 记录当日在该组织任职的全部人员 | team 班子成员 | {group: NAME} 该小组成员"
+        " everyone holding a post on the record's date | the leading team | the group's members",
+    )
+    attendees: str = Field(
+        default="participants",
+        min_length=1,
+        description="计到会的人员字段（默认 participants，含主持人）the people field counted (default participants,"
+        " chair included)",
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> Quorum:
+        if (self.more_than is None) == (self.at_least is None):
+            raise refuse("rule.quorum.one_share")
+        share = exact_share(self.more_than if self.more_than is not None else self.at_least)
+        if self.more_than is not None and share >= 1:
+            raise refuse("rule.share.out_of_range", None, value=repr(self.more_than))
+        if self.at_least is not None and share == 0:
+            raise refuse("rule.share.out_of_range", None, value=repr(self.at_least))
+        return self
+
+    @property
+    def strict(self) -> bool:
+        """True: more than the share; False: at least."""
+        return self.more_than is not None
+
+    @property
+    def share(self) -> Fraction:
+        return exact_share(self.more_than if self.more_than is not None else self.at_least)
+
+    @property
+    def group(self) -> str:
+        """The body counted: ``organisation``, ``team``, or a group's name."""
+        return self.of.group if isinstance(self.of, QuorumGroup) else self.of
 
 
 MAX_COUNT = 1_000_000_000  # counts and day numbers: far beyond any duty, and within what a report can hold
@@ -518,6 +644,11 @@ class Rule(_Strict):
         description="true：参加者（含主持人）须达到 min_share true: a record counts only when its participants"
         " (chair included) are at least min_share of everyone holding a post in the organisation on its date",
     )
+    quorum: Quorum | None = Field(
+        default=None,
+        description="到会人数要求：more_than / at_least 一个比例，of 计算的范围 a record counts only with this"
+        " attendance",
+    )
     params: Params
     messages: Messages = Field(default_factory=Messages)
 
@@ -550,6 +681,8 @@ class Rule(_Strict):
             raise refuse("rule.attendance.no_share")
         if self.params.min_share is not None and not self.attendance:
             raise refuse("rule.attendance.share_alone")
+        if self.quorum is not None and self.attendance:
+            raise refuse("rule.quorum.with_attendance")
         lo, hi = self.params.at_least, self.params.at_most
         if lo is not None and hi is not None and lo > hi:
             raise refuse("rule.params.bounds_reversed", None, at_least=lo, at_most=hi)
@@ -567,8 +700,10 @@ class Rule(_Strict):
             SubjectKind.trigger: {"secretary"},
         }[kind]
         refs = [*self.match.participants, *([self.match.chair] if self.match.chair else [])]
+
         if self.trigger is not None:
             refs += [*self.trigger.participants, *([self.trigger.chair] if self.trigger.chair else [])]
+
             if self.trigger.portfolio:
                 raise refuse("rule.trigger.portfolio")
         for ref in refs:
@@ -639,6 +774,10 @@ class Manifest(_Strict):
     )
     overlay: Overlay | None = Field(default=None, description="地方实施规则包 this pack is a local overlay")
     record_types: dict[str, Text] = Field(default_factory=dict, description="记录类型词表 record-type vocabulary")
+    record_fields: dict[Annotated[str, Field(pattern=_FIELD_NAME)], RecordField] = Field(
+        default_factory=dict,
+        description="记录可带的字段（内置字段以外），含类型 typed fields records may carry beyond the built-in ones",
+    )
     portfolio_areas: list[str] = Field(default_factory=list, description="分管领域参考词表 (informative)")
     not_checkable: list[NotCheckable] = Field(
         default_factory=list, description="记录无法反映的职责及原因 duties records cannot show, with the reason"
@@ -654,6 +793,9 @@ class Manifest(_Strict):
         declares = self.org_kinds or self.roles or self.groups
         if not self.record_types and self.overlay is None and not declares:
             raise refuse("rule.record_types.missing")
+        for name in self.record_fields:
+            if name in BUILTIN_FIELDS:
+                raise refuse("rule.record_fields.builtin", None, name=name)
         return self
 
     def imported(self) -> list[str]:
