@@ -19,7 +19,7 @@ from .model.findings import Status
 from .model.layout import RuleTable
 from .periods import Period
 from .plan import Obligation, Why
-from .texts import describe, reason_text
+from .texts import describe, reason_text, text
 
 
 def _expected_text(rule: CompiledRule, kind: str) -> dict[str, str]:

@@ -923,10 +923,22 @@ class _Tally:
         found = self._named(rows, column).join(terms, on=["org", "person"]).filter(in_post)
         return found.get_column("row").unique()
 
+    def _group_frame(self, group: str) -> pl.DataFrame:
+        """The members of a vocabulary group in every organisation, with their terms: (org, person, start, end)."""
+        return pl.DataFrame(
+            [
+                (org, person.id, start, end or dt.date.max)
+                for org in self.index.orgs
+                for person, start, end, _role in self.index.group_terms(org, group)
+            ],
+            schema={"org": pl.String, "person": pl.String, "start": pl.Date, "end": pl.Date},
+            orient="row",
+        )
+
     def _quorum_flags(self, rows: pl.Series, quorum: QuorumSpec) -> pl.DataFrame:
         """Per record of `rows`: the members of the quorum's body on its date (``q_n``: holders of its roles, or
         of any post) and how many of them are among its attendees (``q_present``)."""
-        terms = self._terms_frame()
+        terms = self._terms_frame() if quorum.group is None else self._group_frame(quorum.group)
         if quorum.roles is not None:
             terms = terms.filter(pl.col("role").is_in(sorted(quorum.roles)))
         in_post = pl.col("date").is_between(pl.col("start"), pl.col("end"))

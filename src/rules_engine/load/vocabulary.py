@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import Location, Problem, RulesError, did_you_mean
-from ..model.rules import Manifest, PairGroup, Rule
+from ..model.rules import Manifest, PairGroup, QuorumGroup, Rule
 from ..model.terms import KindTerm
 from ..model.vocab import Miss, Spec, Vocabulary
 from .yamlpos import Document, load_yaml
@@ -160,6 +160,9 @@ def resolve_rule(rule: Rule, pack: str, vocabulary: Vocabulary, locate: Any) -> 
     if rule.escalate is not None:
         roles = names("role", rule.escalate.roles, ("escalate", "roles"))
         update["escalate"] = rule.escalate.model_copy(update={"roles": roles})
+    if rule.quorum is not None and isinstance(rule.quorum.of, QuorumGroup):
+        group = one("group", rule.quorum.of.group, ("quorum", "of", "group"))
+        update["quorum"] = rule.quorum.model_copy(update={"of": QuorumGroup(group=group)})
     conditions = []
     for i, condition in enumerate(rule.applies_when):
         if condition.has_group is not None:

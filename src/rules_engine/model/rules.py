@@ -22,7 +22,8 @@ from ..errors import did_you_mean
 from ..periods import Granularity
 from ..texts import message
 from .refusal import refuse
-from .terms import Condition, GroupTerm, KindTerm, RoleTerm, TermName, checked_terms
+from .terms import Condition as OrgCondition
+from .terms import GroupTerm, KindTerm, RoleTerm, TermName, checked_terms
 
 FORMAT: Literal["rules-engine/v1"] = "rules-engine/v1"
 FORMAT_V2: Literal["rules-engine/v2"] = "rules-engine/v2"
@@ -196,7 +197,16 @@ class Source(Citation):
 
 
 NumberName = Literal[
-    "period", "at_least", "at_most", "window", "within_days", "min_share", "min_days_in_post", "raise_at", "raise_share"
+    "period",
+    "at_least",
+    "at_most",
+    "window",
+    "within_days",
+    "min_share",
+    "min_days_in_post",
+    "raise_at",
+    "raise_share",
+    "quorum",
 ]
 NUMBER_NAMES: tuple[str, ...] = typing.get_args(NumberName)
 
@@ -629,7 +639,7 @@ class Rule(_Strict):
     provenance: Provenance
     effective: Effective | None = Field(default=None, description="defaults to the pack's effective dates")
     org_kinds: list[TermName] = Field(min_length=1, description="适用的组织类型 organisation kinds covered")
-    applies_when: list[Condition] = Field(
+    applies_when: list[OrgCondition] = Field(
         default_factory=list,
         description="适用条件：组织属性或小组；不满足时不适用 conditions on the organisation (all must hold)",
     )
