@@ -198,6 +198,8 @@ def _subjects(
             rule = spec.rule
             if not index.applies(rule, org.id, variants[rule.rule.id]):
                 continue
+            if org.kind not in rule.rule.org_kinds and index.vocabulary.outside(org.kind, rule.rule.org_kinds):
+                continue  # (a kind of another pack's vocabulary: the rule is silent on it)
             at = len(rows) + len(places)
             if rule.retired_by is not None:
                 rows.append((at, number, code, org.id, org.name, None, None, "retired", False))

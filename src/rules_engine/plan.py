@@ -317,6 +317,8 @@ def plan_table(
             spec = rule.rule
             if spec.escalate is not None or not index.applies(rule, org.id, variants[spec.id]):
                 continue  # (escalation rules: planned from decided findings, escalation.py)
+            if org.kind not in spec.org_kinds and index.vocabulary.outside(org.kind, spec.org_kinds):
+                continue  # (a kind of another pack's vocabulary: the rule is silent on it)
             if rule.retired_by is not None:
                 fixed.append((code, rule.index, "retired", ""))
             elif org.kind not in spec.org_kinds:

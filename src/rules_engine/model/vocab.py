@@ -10,7 +10,7 @@ after trimming spaces and case-folding (:func:`column_name`); role and kind valu
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import cached_property
 
 from pydantic_core import PydanticCustomError
@@ -219,6 +219,16 @@ class Vocabulary:
 
     def kind(self, name: str) -> Term | None:
         return self.terms["kind"].get(name)
+
+    def outside(self, kind: str, kinds: Collection[str]) -> bool:
+        """Whether organisations of `kind` are outside the vocabulary of a rule covering `kinds`: no kind of `kinds`
+        is declared by the pack that declares `kind`. Such a rule says nothing of them (not even
+        ``not_applicable``): a rule for the standard kinds is silent on a village organisation another pack
+        declares, and a rule for villages on a township."""
+        own = self.kind(kind)
+        if own is None:
+            return False
+        return all((other := self.kind(k)) is None or other.pack != own.pack for k in kinds)
 
     def role_zh(self, name: str) -> str:
         term = self.terms["role"].get(name)
