@@ -134,3 +134,13 @@ def _attribute(condition: Condition, org: Organisation, index: RosterIndex) -> t
 def _reason(code: str, wanted_zh: str, wanted_en: str, actual_zh: str, actual_en: str) -> str:
     zh, en = text(code, condition=(wanted_zh, wanted_en), actual=(actual_zh, actual_en))
     return REASON_SEP.join(("applies_when", zh, en))
+
+
+def condition_text(condition: Condition) -> str:
+    """One ``applies_when`` condition as the rule file writes it (``full_members at_least 7``,
+    ``has_group branch_committee``), for ``rules-engine explain``."""
+    if condition.has_group is not None:
+        return f"has_group {condition.has_group}"
+    if condition.lacks_group is not None:
+        return f"lacks_group {condition.lacks_group}"
+    return " ".join(f"{condition.attribute} {name} {_shown(value)}" for name, value in condition.tests())

@@ -40,6 +40,7 @@ from . import (
     render_table,
     rule_schema,
 )
+from .applies import condition_text as _condition_text
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
 from .cli_common import (
@@ -654,6 +655,11 @@ def _explain(args: argparse.Namespace) -> int:
         *provenance_lines(spec, data["numbers"]),
         f"施行 effective: {rule.effective.from_}..{rule.effective.to or ''}",
         f"适用组织 organisations: {', '.join(data['organisation_kinds'])}",
+        *(
+            [f"适用条件 applies when: {'; '.join(_condition_text(c) for c in spec.applies_when)}"]
+            if spec.applies_when
+            else []
+        ),
         f"对象 for each: {data['for_each']}",
         f"计数 counts records: {json.dumps(data['counts'], ensure_ascii=False)}",
     ]
