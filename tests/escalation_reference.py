@@ -113,6 +113,9 @@ class _Spec:
             out.append((Obligation(rule, org, "organisation", org.id, org.name, period, None, na="retired"), _NOTHING))
             return
         if org.kind not in spec.org_kinds:
+            own = index.vocabulary.kind(org.kind)
+            if own is not None and own.pack not in {t.pack for t in map(index.vocabulary.kind, spec.org_kinds) if t}:
+                return  # a kind another pack declares: the rule says nothing of it
             ob = Obligation(rule, org, "organisation", org.id, org.name, period, None, na="kind_not_covered")
             out.append((ob, _NOTHING))
             return

@@ -115,6 +115,8 @@ def reference_evaluate(
             if spec.escalate is not None or rule.scope is not None:
                 continue  # rules over findings, and overlays, are outside this oracle (see their own tests)
             if org.kind not in spec.org_kinds:
+                if _other_vocabulary(compiled, org.kind, spec.org_kinds):
+                    continue  # a kind another pack declares: the rule says nothing of it
                 out[(org.id, spec.id, "organisation", org.id, "", "", period.label, "")] = ("not_applicable", 0)
                 continue
             if spec.subject is SubjectKind.trigger:
@@ -146,6 +148,13 @@ def reference_evaluate(
                     tainted = doubt or _tainted(rule, org.id, window, bad, types, as_of)
                     out[key] = (_status(compiled, rule, count, as_of > judged.end, tainted), count)
     return out
+
+
+def _other_vocabulary(compiled: CompiledRules, kind: str, kinds: list[str]) -> bool:
+    """Whether the pack declaring `kind` declares none of `kinds` (then a rule says nothing of the organisation)."""
+    vocabulary = compiled.ruleset.vocabulary
+    own = vocabulary.kind(kind)
+    return own is not None and own.pack not in {t.pack for t in map(vocabulary.kind, kinds) if t is not None}
 
 
 def _span(posts: list[Any]) -> tuple[dt.date, dt.date | None]:
@@ -475,7 +484,8 @@ def reference_escalations(
             in_force = rule.effective.to is None or rule.effective.to >= period.end
             assert rule.effective.from_ <= period.start and in_force, "the oracle judges rules in force only"
             if org.kind not in spec.org_kinds:
-                out[(org.id, spec.id, org.id)] = ("not_applicable", 0, [])
+                if not _other_vocabulary(compiled, org.kind, spec.org_kinds):
+                    out[(org.id, spec.id, org.id)] = ("not_applicable", 0, [])
                 continue
             lower = [f for f in findings if f.organisation.id == org.id and f.rule_id in esc.rules]
 

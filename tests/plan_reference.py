@@ -60,6 +60,13 @@ def reference_plan(
     return out
 
 
+def _other_vocabulary(index: RosterIndex, kind: str, kinds: list[str]) -> bool:
+    """Whether the pack declaring `kind` declares none of `kinds`."""
+    own = index.vocabulary.kind(kind)
+    packs = {term.pack for term in map(index.vocabulary.kind, kinds) if term is not None}
+    return own is not None and own.pack not in packs
+
+
 def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, planning: _Planning) -> list[Obligation]:
     period = planning.period
     spec = rule.rule
@@ -68,6 +75,8 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, planni
     if rule.retired_by is not None:
         return [Obligation(rule, org, "organisation", org.id, org.name, period, None, na="retired")]
     if org.kind not in spec.org_kinds:
+        if _other_vocabulary(index, org.kind, spec.org_kinds):
+            return []  # a kind another pack declares: the rule says nothing of it
         return [Obligation(rule, org, "organisation", org.id, org.name, period, None, na="kind_not_covered")]
     if spec.subject is SubjectKind.trigger:
         return []

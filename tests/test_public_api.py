@@ -81,7 +81,9 @@ KNOWN = {
     "load.inputs": {"RECORD_SUFFIXES", "WORKBOOK_SUFFIXES", "BadRow", "read_records"},  # explain: records' places
     "load.rules": {"find_pack"},
     "load.xlsx": {"sheet_kinds"},
-    "model.vocab": {"ORG_COLUMNS", "PEOPLE_COLUMNS", "RECORD_COLUMNS"},
+    "model.vocab": {"ORG_COLUMNS", "ORG_FIELDS", "PEOPLE_COLUMNS", "RECORD_COLUMNS", "RECORD_FIELDS"},  # bdd tables
+    "fields": {"declared_fields"},  # bdd: a table's header names a declared record field by any of its words
+    "applies": {"condition_text"},  # explain: an applies_when condition as written
     "provenance": {"number_view", "provenance_lines"},  # explain
     "scaffold": {"new_rule"},
     "texts": {"message"},  # --workers: argparse's own error, worded by its code

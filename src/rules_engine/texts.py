@@ -477,7 +477,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "quorum 不能与 attendance: true 同用（attendance 即 quorum: {{at_least: min_share, of: organisation}}）",
         "quorum cannot be used with attendance: true (which means quorum: {{at_least: min_share, of: organisation}})",
     ),
-    "rule.quorum.unknown_group": ("未知的小组 '{name}'", "unknown group '{name}'"),
     "rule.quorum.attendees": (
         "quorum.attendees 须为多人字段（participants 或 type: people 的字段），不能是 '{name}'",
         "quorum.attendees must be a people field (participants or one of type: people), not '{name}'",
