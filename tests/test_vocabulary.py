@@ -48,6 +48,7 @@ groups:
 record_types:
   meeting: {zh: 会议, en: meeting}
   talk: {zh: 谈话, en: talk}
+  report: {zh: 报告, en: report}
 """
 
 
@@ -207,7 +208,17 @@ pair: {first: [secretary], second: {group: branch_committee}, ordered: false}
 match: {types: [talk], participants: [first, second]}
 params: {period: year, at_least: 1}
 """
-    return load_rules(write_pack(root, "nongcun-a", rules=rule("V-01", body) + rule("V-02", pair)))
+    trigger = """\
+subject: trigger
+applies_when:
+  - attribute: full_members
+    at_least: 7
+trigger: {types: [report]}
+match: {types: [talk]}
+params: {within_days: 30, at_least: 1}
+"""
+    rules = rule("V-01", body) + rule("V-02", pair) + rule("V-03", trigger)
+    return load_rules(write_pack(root, "nongcun-a", rules=rules))
 
 
 def _village(attributes: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
@@ -301,7 +312,10 @@ def test_a_kind_meaning_two_packs_in_a_roster_is_refused_with_the_candidates(tmp
 
 
 def _evaluate(village_rules: Any, org: dict[str, Any], members: bool = True) -> dict[tuple[str, str], Any]:
-    records = [{"id": "r1", "org": "v1", "type": "talk", "date": "2024-03-01", "participants": ["s", "b"]}]
+    records = [
+        {"id": "r1", "org": "v1", "type": "talk", "date": "2024-03-01", "participants": ["s", "b"]},
+        {"id": "r2", "org": "v1", "type": "report", "date": "2024-02-20"},
+    ]
     roster = {"organisations": [org], "people": _people(members)}
     report = evaluate(village_rules, roster, records, period="2024", as_of="2025-01-15")
     return {(f.rule_id, f.subject.id): f for f in report.findings}
@@ -319,6 +333,22 @@ def test_applies_when_holds_not_and_missing(village_rules: Any) -> None:
     missing = _evaluate(village_rules, _village())[("V-01", "v1")]
     assert missing.status is Status.undeterminable
     assert "full members" in missing.reason.en
+    # a trigger rule starts its duties only where it applies
+    assert _evaluate(village_rules, _village({"full_members": 7}))[("V-03", "r2")].status is Status.fulfilled
+    small_trigger = _evaluate(village_rules, _village({"full_members": 6}))
+    assert ("V-03", "r2") not in small_trigger
+    assert small_trigger[("V-03", "v1")].status is Status.not_applicable
+
+
+def test_an_escalation_rule_takes_no_applies_when(tmp_path: Path) -> None:
+    body = """\
+subject: organisation
+applies_when: [{has_group: branch_committee}]
+escalate: {rules: [A-01], raise_at: 1}
+params: {}
+"""
+    a = write_pack(tmp_path, "nongcun-a", rules=rule("A-01", MEETING) + rule("A-02", body))
+    assert [p.code for p in problems_of(a)] == ["rule.applies_when.escalation"]
 
 
 def test_pairs_are_drawn_from_a_group(village_rules: Any) -> None:
@@ -326,3 +356,37 @@ def test_pairs_are_drawn_from_a_group(village_rules: Any) -> None:
     # the secretary with each other member of the branch committee (not with himself, not with a non-member)
     pairs = {(f.subject.id, f.subject.second.id if f.subject.second else None): f.status for f in found.values()}
     assert pairs == {("a", "s"): Status.violated, ("b", "s"): Status.fulfilled}
+
+
+def test_a_workbook_roster_gives_attributes_by_column_and_memberships_by_group_column(
+    tmp_path: Path, village_rules: Any
+) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    orgs = book.create_sheet("组织")
+    for row in (
+        ["编号", "名称", "类型", "正式党员人数"],
+        ["v1", "甲村", "村党支部", 12],
+        ["v2", "乙村", "村党支部", "许多"],
+    ):
+        orgs.append(row)
+    people = book.create_sheet("人员")
+    for row in (
+        ["编号", "姓名", "组织", "职务", "小组", "任职开始"],
+        ["s", "书记甲", "v1", "村书记", None, "2020-01-01"],
+        ["s", "书记甲", "v1", None, "支部委员会", "2021-01-01"],
+        ["b", "委员丙", "v1", None, "村班子", "2021-01-01"],
+    ):
+        people.append(row)
+    path = tmp_path / "roster.xlsx"
+    book.save(path)
+    result = read_roster(path, village_rules.vocabulary)
+    (org,) = result.roster.organisations
+    assert org.attributes == {"full_members": 12}
+    (secretary,) = [p for p in result.roster.people if p.id == "s"]
+    assert [p.role for p in secretary.posts] == ["secretary"]
+    assert [(m.group, m.start.isoformat()) for m in secretary.groups] == [("branch_committee", "2021-01-01")]
+    bad = {(r.source, r.line): r.code for r in result.rejected}
+    assert bad == {(f"{path}#组织", 3): "row.attribute.type", (f"{path}#人员", 4): "row.group.by_roles"}
+    assert result.read == result.used + result.rejected_units == 5  # 2 organisations, a post, 2 memberships

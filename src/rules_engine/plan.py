@@ -105,6 +105,11 @@ class RosterIndex:
             ]
         return [(p, m.start, m.end, "") for p, m in self.members.get((org, group), ())]
 
+    def applicable(self, rule: CompiledRule, org: Organisation, period: Period) -> bool:
+        """Whether every condition of the rule's ``applies_when`` holds for `org` (the plan says why not; a trigger
+        rule starts no duty where it does not)."""
+        return not rule.rule.applies_when or not any(applicability(rule.rule, org, self, period))
+
     def has_group(self, org: str, group: str, period: Period) -> bool:
         """Whether `org` has `group` in `period`: someone is a member for part of it."""
         return any(

@@ -437,7 +437,8 @@ class Counter:
         for rule in self.compiled.trigger_types.get(row.type, ()):
             in_period = row.date is None or self.period.contains(row.date)
             label = row.record_id or f"{row.source}:{row.line}"
-            if org.kind in rule.rule.org_kinds and in_period and (rule.index, org.id, label) not in self._bad_triggers:
+            applies = org.kind in rule.rule.org_kinds and self.index.applicable(rule, org, self.period)
+            if applies and in_period and (rule.index, org.id, label) not in self._bad_triggers:
                 # the duty this row would have started cannot be judged: say so instead of staying silent
                 self._bad_triggers.add((rule.index, org.id, label))
                 self.trigger_obligations.append(
@@ -448,6 +449,8 @@ class Counter:
         org = self.index.orgs.get(rec.org)
         spec = rule.rule
         if org is None or org.kind not in spec.org_kinds or not self.period.contains(rec.date):
+            return
+        if not self.index.applicable(rule, org, self.period):  # (the plan has its not-applicable finding)
             return
         assert spec.trigger is not None
         refs: Refs = {"secretary": self.index.secretary_on(rec.org, rec.date)}

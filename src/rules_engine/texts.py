@@ -339,6 +339,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "has_group / lacks_group 条件不带比较",
         "a has_group / lacks_group condition takes no test",
     ),
+    "rule.applies_when.escalation": (
+        "升级规则不写 applies_when：条件写在它读取结论的规则上",
+        "an escalation rule has no applies_when: put the conditions on the rules whose findings it reads",
+    ),
     "rule.applies_when.unknown_attribute": (
         "规则适用的组织类型都没有属性 '{name}'",
         "no organisation kind the rule covers has the attribute '{name}'",

@@ -668,6 +668,8 @@ class Rule(_Strict):
         if self.escalate is not None:
             if self.match is not None or kind not in (SubjectKind.organisation, SubjectKind.person):
                 raise refuse("rule.escalation.has_match")
+            if self.applies_when:  # (it reads the findings of rules that have their own conditions)
+                raise refuse("rule.applies_when.escalation")
             if kind is SubjectKind.person and not self.roles:
                 raise refuse("rule.subject.no_roles", None, kind=kind.value)
             if self.id in self.escalate.rules:
