@@ -280,7 +280,7 @@ def _count(
                 for p, post in team
                 if post.start <= r["date"]
                 and (post.end is None or r["date"] <= post.end)
-                and (roles is None or post.role.value in roles)
+                and (roles is None or post.role in roles)
             }
             if quorum.attendees == "participants":
                 came = r["people"]

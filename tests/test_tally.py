@@ -12,6 +12,7 @@ from typing import Any
 from unittest import mock
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,7 +34,7 @@ def _on(index: RosterIndex, org: str, day: dt.date, secretary: bool) -> set[str]
         h.person.id
         for h in index.holders.get(org, [])
         if h.post.start <= day and (h.post.end is None or day <= h.post.end)
-        if not secretary or h.post.role == "secretary"
+        if not secretary or h.post.role in index.heads
     }
 
 
@@ -60,6 +61,36 @@ def _why(ob: Obligation, rec: Rec, index: RosterIndex) -> Why | None:
             return ("participant", ref)
     if match.portfolio == "subject" and rec.portfolio != ob.portfolio:
         return ("portfolio", rec.portfolio or "")
+    for test in ob.rule.where:  # (declared fields, and chair / portfolio / date: in the order written)
+        value = (
+            getattr(rec, test.field)
+            if test.field in ("chair", "portfolio", "date")
+            else (rec.fields or {}).get(test.field)
+        )
+        if value is None:
+            return ("lacks", test.field)
+        if not _meets(test.kind, test.op, test.operand, value, who):
+            return ("where", test.field, test.shown)
+    quorum = ob.rule.rule.quorum
+    if quorum is not None:
+        came = rec.participants if quorum.attendees == "participants" else (rec.fields or {}).get(quorum.attendees)
+        if came is None:
+            return ("lacks", quorum.attendees)
+        if quorum.group in ("organisation", "team"):
+            terms = [
+                (h.person.id, h.post.start, h.post.end)
+                for h in index.holders.get(ob.org.id, [])
+                if quorum.group == "organisation" or h.post.role in index.vocabulary.team
+            ]
+        else:  # a group of the vocabulary: its members (by roles, or listed in the roster) on the date
+            terms = [(p.id, start, end) for p, start, end, _r in index.group_terms(ob.org.id, quorum.group)]
+        body = {who for who, start, end in terms if start <= rec.date and (end is None or rec.date <= end)}
+        if not body:
+            return ("no_team",)
+        present = len(body & set(came))
+        share = Fraction(present, len(body))
+        if share <= quorum.share if quorum.strict else share < quorum.share:
+            return ("quorum", f"{present}/{len(body)}", f"{'>' if quorum.strict else '>='} {quorum.share}")
     if ob.rule.rule.attendance:
         team = _on(index, ob.org.id, rec.date, secretary=False)
         if not team:
@@ -69,6 +100,24 @@ def _why(ob: Obligation, rec: Rec, index: RosterIndex) -> Why | None:
         if Fraction(present, len(team)) < ob.rule.share:
             return ("attendance", f"{present}/{len(team)}", str(ob.rule.share))
     return None
+
+
+def _meets(kind: str, op: str, operand: Any, value: Any, who: dict[str, set[str]]) -> bool:
+    if kind == "people":
+        return all(who[ref] & set(value) for ref in operand)
+    if kind == "person":
+        return any(value in who[ref] for ref in (operand if op == "in" else (operand,)))
+    if isinstance(operand, dt.date) and isinstance(value, str):
+        value = dt.date.fromisoformat(value)
+    return {
+        "equals": lambda: value == operand,
+        "in": lambda: value in operand,
+        "contains": lambda: operand in value,
+        "at_least": lambda: value >= operand,
+        "more_than": lambda: value > operand,
+        "at_most": lambda: value <= operand,
+        "less_than": lambda: value < operand,
+    }[op]()
 
 
 def _plain(ob: Obligation, records: list[Rec], index: RosterIndex, max_evidence: int, cap: int) -> Tallied:
@@ -111,6 +160,7 @@ def _taints(rows: list[BadRow] | None) -> list[tuple[str, int, str]]:
 EXAMPLES = DIFF_EXAMPLES // 2
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     scenario(),
