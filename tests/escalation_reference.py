@@ -13,14 +13,15 @@ from rules_engine.compile import ESCALATION_FIELDS, CompiledRule, CompiledRules
 from rules_engine.ledger import Ledger
 from rules_engine.model.findings import Status
 from rules_engine.model.roster import Organisation
-from rules_engine.model.rules import Role, SubjectKind, share_fraction
+from rules_engine.model.rules import SubjectKind, share_fraction
 from rules_engine.periods import Period
 from rules_engine.plan import Obligation, RosterIndex, clip_window, holders_by_person
 
 Counts = tuple[int, ...]  # the values of compile.ESCALATION_FIELDS[3:] (k ... gapu), in that order
 Planned = list[tuple[Obligation, Counts]]
 _NOTHING: Counts = (0,) * (len(ESCALATION_FIELDS) - 3)
-_SECRETARY = Role.secretary.value
+_SECRETARY = "secretary"
+_TEAM = ["secretary", "deputy_secretary", "member"]  # the team roles of the standard vocabulary (cpc-basic)
 _PEOPLE_KINDS = frozenset({"person", "portfolio", "pair"})  # the subject kinds counted as people
 
 
@@ -86,11 +87,11 @@ class _Spec:
                 if self.categories.get(d.name, category) != category:
                     raise ValueError(f"two decisions named {d.name!r} with different statuses")
                 self.categories[d.name] = category
-        self.roles = frozenset(r.value for r in esc.roles)
+        self.roles = frozenset(esc.roles)
         # the secretary's own findings are part of why it was raised; when the secretary's role is counted
         # (or every role is), they are among the findings counted already
         self.secretary_too = esc.with_secretary and bool(self.roles) and _SECRETARY not in self.roles
-        self.team_roles = [Role(r) for r in self.roles] or list(Role)
+        self.team_roles = list(self.roles) or _TEAM
         self.share = share_fraction(esc.raise_share) if esc.raise_share is not None else None
         self.judged, self.why = clip_window(rule, period, None)
 
@@ -112,6 +113,9 @@ class _Spec:
             out.append((Obligation(rule, org, "organisation", org.id, org.name, period, None, na="retired"), _NOTHING))
             return
         if org.kind not in spec.org_kinds:
+            own = index.vocabulary.kind(org.kind)
+            if own is not None and own.pack not in {t.pack for t in map(index.vocabulary.kind, spec.org_kinds) if t}:
+                return  # a kind another pack declares: the rule says nothing of it
             ob = Obligation(rule, org, "organisation", org.id, org.name, period, None, na="kind_not_covered")
             out.append((ob, _NOTHING))
             return
@@ -134,7 +138,7 @@ class _Spec:
             by_subject.setdefault(item[0].subject_id, []).append(item)
         for posts in holders_by_person(index.holders.get(org.id, []), spec.roles, period).values():
             person = posts[0].person
-            role = posts[-1].post.role.value
+            role = posts[-1].post.role
             ob = Obligation(rule, org, "person", person.id, person.name, period, self.judged, na=self.why, role=role)
             out.append((ob, self.count(ob, by_subject.get(person.id, ()), need, max_evidence)))
 

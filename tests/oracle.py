@@ -21,7 +21,7 @@ from typing import Any
 from rules_engine.compile import CompiledRule, CompiledRules, decide
 from rules_engine.model.findings import Finding
 from rules_engine.model.roster import Roster
-from rules_engine.model.rules import Match, Role, SubjectKind
+from rules_engine.model.rules import Match, SubjectKind
 from rules_engine.periods import Period, month_day
 
 Key = tuple[str, str, str, str, str, str, str, str]  # org, rule, kind, subject, second, portfolio, period, window
@@ -115,6 +115,8 @@ def reference_evaluate(
             if spec.escalate is not None or rule.scope is not None:
                 continue  # rules over findings, and overlays, are outside this oracle (see their own tests)
             if org.kind not in spec.org_kinds:
+                if _other_vocabulary(compiled, org.kind, spec.org_kinds):
+                    continue  # a kind another pack declares: the rule says nothing of it
                 out[(org.id, spec.id, "organisation", org.id, "", "", period.label, "")] = ("not_applicable", 0)
                 continue
             if spec.subject is SubjectKind.trigger:
@@ -148,6 +150,13 @@ def reference_evaluate(
     return out
 
 
+def _other_vocabulary(compiled: CompiledRules, kind: str, kinds: list[str]) -> bool:
+    """Whether the pack declaring `kind` declares none of `kinds` (then a rule says nothing of the organisation)."""
+    vocabulary = compiled.ruleset.vocabulary
+    own = vocabulary.kind(kind)
+    return own is not None and own.pack not in {t.pack for t in map(vocabulary.kind, kinds) if t is not None}
+
+
 def _span(posts: list[Any]) -> tuple[dt.date, dt.date | None]:
     ends = [p.end for p in posts]
     return min(p.start for p in posts), None if None in ends else max(ends)
@@ -172,7 +181,7 @@ def _subjects(rule: CompiledRule, team: list[Any], window: Period) -> list[tuple
     roles = spec.roles if spec.pair is None else spec.pair.first
     firsts = by_person(roles)
     if not firsts:
-        return [("role", "/".join(r.value for r in roles), "", "", None)]
+        return [("role", "/".join(roles), "", "", None)]
     found: list[tuple[str, str, str, str, Any]] = []
     if spec.subject is SubjectKind.person:
         return [("person", pid, "", "", _span(posts)) for pid, posts in firsts.items()]
@@ -271,7 +280,7 @@ def _count(
                 for p, post in team
                 if post.start <= r["date"]
                 and (post.end is None or r["date"] <= post.end)
-                and (roles is None or post.role.value in roles)
+                and (roles is None or post.role in roles)
             }
             if quorum.attendees == "participants":
                 came = r["people"]
@@ -361,7 +370,7 @@ def _who(r: dict[str, Any], subject: str, second: str, team: list[Any]) -> dict[
     secretaries = {
         p.id
         for p, post in team
-        if post.role.value == "secretary" and post.start <= r["date"] and (post.end is None or r["date"] <= post.end)
+        if post.role == "secretary" and post.start <= r["date"] and (post.end is None or r["date"] <= post.end)
     }
     return {"subject": {subject}, "first": {subject}, "second": {second}, "secretary": secretaries}
 
@@ -376,7 +385,7 @@ def _people_ok(match: Match, r: dict[str, Any], subject: str, second: str, team:
     secretaries = {
         p.id
         for p, post in team
-        if post.role.value == "secretary" and post.start <= r["date"] and (post.end is None or r["date"] <= post.end)
+        if post.role == "secretary" and post.start <= r["date"] and (post.end is None or r["date"] <= post.end)
     }
     who = {"subject": {subject}, "first": {subject}, "second": {second}, "secretary": secretaries}
     if match.chair is not None and r.get("chair") not in who[match.chair]:
@@ -475,7 +484,8 @@ def reference_escalations(
             in_force = rule.effective.to is None or rule.effective.to >= period.end
             assert rule.effective.from_ <= period.start and in_force, "the oracle judges rules in force only"
             if org.kind not in spec.org_kinds:
-                out[(org.id, spec.id, org.id)] = ("not_applicable", 0, [])
+                if not _other_vocabulary(compiled, org.kind, spec.org_kinds):
+                    out[(org.id, spec.id, org.id)] = ("not_applicable", 0, [])
                 continue
             lower = [f for f in findings if f.organisation.id == org.id and f.rule_id in esc.rules]
 
@@ -491,8 +501,8 @@ def reference_escalations(
                 subjects = [(org.id, lower)]
             else:
                 subjects = [(pid, [f for f in lower if f.subject.id == pid]) for pid in holders(spec.roles)]
-            team = len(holders(esc.roles or list(Role)))
-            roles = {r.value for r in esc.roles}
+            team = len(holders(esc.roles or ["secretary", "deputy_secretary", "member"]))
+            roles = set(esc.roles)
             for subject, mine in subjects:
                 fact = {"r": rule.index, "na": 0, "unk": 0, "wv": 0}
                 count, shown = 0, []

@@ -60,6 +60,13 @@ def reference_plan(
     return out
 
 
+def _other_vocabulary(index: RosterIndex, kind: str, kinds: list[str]) -> bool:
+    """Whether the pack declaring `kind` declares none of `kinds`."""
+    own = index.vocabulary.kind(kind)
+    packs = {term.pack for term in map(index.vocabulary.kind, kinds) if term is not None}
+    return own is not None and own.pack not in packs
+
+
 def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, planning: _Planning) -> list[Obligation]:
     period = planning.period
     spec = rule.rule
@@ -68,6 +75,8 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, planni
     if rule.retired_by is not None:
         return [Obligation(rule, org, "organisation", org.id, org.name, period, None, na="retired")]
     if org.kind not in spec.org_kinds:
+        if _other_vocabulary(index, org.kind, spec.org_kinds):
+            return []  # a kind another pack declares: the rule says nothing of it
         return [Obligation(rule, org, "organisation", org.id, org.name, period, None, na="kind_not_covered")]
     if spec.subject is SubjectKind.trigger:
         return []
@@ -82,7 +91,7 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, planni
         roles = spec.roles if spec.pair is None else spec.pair.first
         people = holders_by_person(holders, roles, window)
         if not people:  # nobody on the roster to judge: say so, unless the rule does not apply anyway
-            label = "/".join(r.value for r in roles)
+            label = "/".join(roles)
             out.append(Obligation(rule, org, "role", label, label, window, base, role=label, na=why, unk="no_holder"))
             continue
         if spec.pair is not None:
@@ -90,7 +99,7 @@ def _plan_rule(rule: CompiledRule, org: Organisation, index: RosterIndex, planni
             out.extend(_plan_pairs(rule, org, window, people, seconds, planning))
             continue
         for posts in people.values():
-            person, role = posts[0].person, posts[-1].post.role.value
+            person, role = posts[0].person, posts[-1].post.role
             judged, why = planning.clip(rule, window, planning.term(posts))
             if why == "not_in_post":
                 continue
@@ -166,11 +175,11 @@ def _plan_pairs(
                     a.name,
                     window,
                     judged,
-                    role=one[-1].post.role.value,
+                    role=one[-1].post.role,
                     first=a.id,
                     second=b.id,
                     second_name=b.name,
-                    second_role=other[-1].post.role.value,
+                    second_role=other[-1].post.role,
                     na=why,
                 )
             )

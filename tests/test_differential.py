@@ -112,7 +112,8 @@ def scenario(draw: Any) -> dict[str, Any]:
     for rule_id in draw(st.lists(st.sampled_from(rule_ids), max_size=3, unique=True)):
         rule = RULESET.get(rule_id)
         assert rule is not None
-        choice: dict[str, Any] = {"at_least": draw(st.integers(0, 3))}
+        most = rule.rule.params.at_most  # (an override may not raise at_least above the rule's at_most)
+        choice: dict[str, Any] = {"at_least": draw(st.integers(0, 3 if most is None else min(3, most)))}
         if rule.rule.params.period is not None:
             choice["period"] = draw(st.sampled_from(["year", "half_year", "quarter"]))
         params[rule_id] = choice

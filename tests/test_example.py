@@ -115,7 +115,8 @@ def test_every_rule_is_both_fulfilled_and_violated(example: Report) -> None:
     seen: dict[str, set[str]] = {}
     for f in report.findings:
         seen.setdefault(f.rule_id, set()).add(f.status.value)
-    rule_ids = {loaded.rule.id for loaded in load_rules(RULES).rules}
+    # (the village rules of rules/nongcun-2019 say nothing of the county: examples/nongcun-2024 exercises them)
+    rule_ids = {loaded.rule.id for loaded in load_rules(RULES).rules if loaded.pack.id != "nongcun-2019"}
     assert len(rule_ids) >= 20 and set(seen) == rule_ids
     for rule_id in sorted(rule_ids):
         assert {"fulfilled", "violated"} <= seen[rule_id], (rule_id, seen[rule_id])

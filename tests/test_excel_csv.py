@@ -113,7 +113,7 @@ def test_one_workbook_with_roster_and_records_in_chinese(tmp_path: Path, rules: 
     assert bad[(f"{book}#活动记录", 8)].field == "org"
     # the roster read from the sheets: roles and portfolio lists from Chinese cells, Excel dates as dates
     member = next(p for p in read_roster(book).roster.people if p.id == "1002")
-    assert member.posts[0].role.value == "member" and member.posts[0].portfolios == ["组织人事", "宣传思想"]
+    assert member.posts[0].role == "member" and member.posts[0].portfolios == ["组织人事", "宣传思想"]
     assert member.posts[0].start == dt.date(2021, 3, 1)
 
 

@@ -78,7 +78,7 @@ people:
     assert "duplicate person id" in reasons[(13, "id")]
     assert result.read == 3 + 4 + 1 and result.used + result.rejected_units == result.read
     assert result.used == 2  # organisation t1 and the secretary post
-    assert [p.role.value for p in result.roster.people[0].posts] == ["secretary"]
+    assert [p.role for p in result.roster.people[0].posts] == ["secretary"]
 
 
 def test_duplicate_key_in_a_roster_is_located(tmp_path) -> None:

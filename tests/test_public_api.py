@@ -91,7 +91,9 @@ KNOWN = {
     "cluster": {"ClusterSpec", "parse_cluster"},  # --cluster: the address checked by argparse (Dask not imported)
     "load.rules": {"find_pack"},
     "load.xlsx": {"sheet_kinds"},
-    "model.vocab": {"KIND_WORDS", "ORG_COLUMNS", "PEOPLE_COLUMNS", "RECORD_COLUMNS", "ROLE_WORDS"},
+    "model.vocab": {"ORG_COLUMNS", "ORG_FIELDS", "PEOPLE_COLUMNS", "RECORD_COLUMNS", "RECORD_FIELDS"},  # bdd tables
+    "fields": {"declared_fields"},  # bdd: a table's header names a declared record field by any of its words
+    "applies": {"condition_text"},  # explain: an applies_when condition as written
     "provenance": {"number_view", "provenance_lines"},  # explain
     "scaffold": {"new_rule"},
     "texts": {"message"},  # --workers: argparse's own error, worded by its code

@@ -550,9 +550,9 @@ def test_the_commands_read_the_roster_once(
     real = inputs.roster_from_data
     reads: list[str] = []
 
-    def counted(data, name="<roster>"):  # type: ignore[no-untyped-def]
+    def counted(data, name="<roster>", *args, **kwargs):  # type: ignore[no-untyped-def]
         reads.append(name)
-        return real(data, name)
+        return real(data, name, *args, **kwargs)
 
     monkeypatch.setattr(inputs, "roster_from_data", counted)
     monkeypatch.chdir(tmp_path)

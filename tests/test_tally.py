@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 
 from rules_engine import compile_rules, evaluate
 from rules_engine.load.inputs import BadRow, Rec
-from rules_engine.model.rules import Role
 from rules_engine.plan import Obligation, RosterIndex, Why
 
 from .test_differential import EXAMPLES as DIFF_EXAMPLES
@@ -35,7 +34,7 @@ def _on(index: RosterIndex, org: str, day: dt.date, secretary: bool) -> set[str]
         h.person.id
         for h in index.holders.get(org, [])
         if h.post.start <= day and (h.post.end is None or day <= h.post.end)
-        if not secretary or h.post.role is Role.secretary
+        if not secretary or h.post.role in index.heads
     }
 
 
@@ -77,12 +76,15 @@ def _why(ob: Obligation, rec: Rec, index: RosterIndex) -> Why | None:
         came = rec.participants if quorum.attendees == "participants" else (rec.fields or {}).get(quorum.attendees)
         if came is None:
             return ("lacks", quorum.attendees)
-        body = {
-            h.person.id
-            for h in index.holders.get(ob.org.id, [])
-            if h.post.start <= rec.date and (h.post.end is None or rec.date <= h.post.end)
-            if quorum.group == "organisation" or h.post.role.value in ("secretary", "deputy_secretary", "member")
-        }
+        if quorum.group in ("organisation", "team"):
+            terms = [
+                (h.person.id, h.post.start, h.post.end)
+                for h in index.holders.get(ob.org.id, [])
+                if quorum.group == "organisation" or h.post.role in index.vocabulary.team
+            ]
+        else:  # a group of the vocabulary: its members (by roles, or listed in the roster) on the date
+            terms = [(p.id, start, end) for p, start, end, _r in index.group_terms(ob.org.id, quorum.group)]
+        body = {who for who, start, end in terms if start <= rec.date and (end is None or rec.date <= end)}
         if not body:
             return ("no_team",)
         present = len(body & set(came))

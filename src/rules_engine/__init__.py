@@ -32,12 +32,14 @@ if TYPE_CHECKING:
     from .load.inputs import RosterResult, read_roster
     from .load.rules import LoadedRule, RulePack, RuleSet, load_rules
     from .load.waivers import LoadedWaiver, load_waivers
+    from .migrate import Migration, migrate_packs
     from .model.findings import Bilingual, Finding, InputAccount, Rejection, Report, Status, SubjectRef
     from .model.layout import read_report
     from .model.records import ActivityRecord, RecordSource
-    from .model.roster import Organisation, Person, Post, Roster
+    from .model.roster import Membership, Organisation, Person, Post, Roster
     from .model.rules import Manifest, Rule, RuleFile, Severity
     from .model.scoring import Scoring
+    from .model.vocab import Vocabulary
     from .outcome import DEFAULT_FAIL_ON, Summary, exit_code, parse_fail_on
     from .periods import Granularity, Period, parse_period
     from .render import render_annotations, render_csv, render_json, render_junit, render_sarif, render_table
@@ -78,6 +80,8 @@ _EXPORTS = {
     "Drafted": ".drafting",
     "draft_rules": ".drafting",
     "lint": ".lint",
+    "Migration": ".migrate",
+    "migrate_packs": ".migrate",
     "RosterResult": ".load.inputs",
     "read_roster": ".load.inputs",
     "LoadedRule": ".load.rules",
@@ -96,6 +100,7 @@ _EXPORTS = {
     "read_report": ".model.layout",
     "ActivityRecord": ".model.records",
     "RecordSource": ".model.records",
+    "Membership": ".model.roster",
     "Organisation": ".model.roster",
     "Person": ".model.roster",
     "Post": ".model.roster",
@@ -105,6 +110,7 @@ _EXPORTS = {
     "RuleFile": ".model.rules",
     "Severity": ".model.rules",
     "Scoring": ".model.scoring",
+    "Vocabulary": ".model.vocab",
     "DEFAULT_FAIL_ON": ".outcome",
     "Summary": ".outcome",
     "exit_code": ".outcome",
@@ -173,6 +179,8 @@ __all__ = [
     "LoadedWaiver",
     "Location",
     "Manifest",
+    "Membership",
+    "Migration",
     "MissingExtra",
     "NullTracer",
     "Organisation",
@@ -202,6 +210,7 @@ __all__ = [
     "Tracer",
     "Upcoming",
     "UpcomingList",
+    "Vocabulary",
     "WorkerError",
     "__version__",
     "compile_rules",
@@ -216,6 +225,7 @@ __all__ = [
     "load_rules",
     "load_scoring",
     "load_waivers",
+    "migrate_packs",
     "parse_fail_on",
     "parse_period",
     "parse_within",

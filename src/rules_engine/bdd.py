@@ -24,8 +24,9 @@ import yaml
 from pytest_bdd import given, parsers, then, when
 
 from . import Finding, Report, RulesError, RuleSet, Status, evaluate, load_rules, load_waivers
+from .fields import declared_fields
 from .load.rules import find_pack
-from .model.vocab import KIND_WORDS, ORG_COLUMNS, PEOPLE_COLUMNS, RECORD_COLUMNS, ROLE_WORDS
+from .model.vocab import ORG_COLUMNS, ORG_FIELDS, PEOPLE_COLUMNS, RECORD_COLUMNS, RECORD_FIELDS
 
 STATUS_WORDS = {
     "已履行": Status.fulfilled,
@@ -70,6 +71,7 @@ class RuleScenario:
     as_of: dt.date | None = None
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     waivers: list[dict[str, str]] = field(default_factory=list)
+    table_records: list[dict[str, Any]] = field(default_factory=list)  # the records given as tables
     report: Report | None = None
 
     def require_report(self) -> Report:
@@ -236,9 +238,13 @@ def given_rules_en(rule_scenario: RuleScenario, paths: str, request: pytest.Fixt
 
 def _add_orgs(ctx: RuleScenario, lang: str, datatable: list[list[str]]) -> None:
     ctx.lang = lang
-    for row in _rows(datatable, ORG_HEADERS):
-        row["kind"] = KIND_WORDS.get(row.get("kind", ""), row.get("kind", ""))
-        ctx.organisations.append(row)
+    for row in _rows(datatable, ORG_HEADERS):  # (kinds in any word of the packs' vocabulary: checked when read)
+        # a column that is none of the organisation's own is an attribute its kind declares (正式党员人数)
+        attributes = {k: v for k, v in row.items() if k not in ORG_FIELDS}
+        org: dict[str, Any] = {k: v for k, v in row.items() if k in ORG_FIELDS}
+        if attributes:
+            org["attributes"] = attributes
+        ctx.organisations.append(org)
 
 
 @given(nfkc(r"组织[:：]?"))
@@ -255,11 +261,14 @@ def _add_people(ctx: RuleScenario, lang: str, datatable: list[list[str]]) -> Non
     ctx.lang = lang
     for row in _rows(datatable, PEOPLE_HEADERS):
         person = ctx.people.setdefault(row["id"], {"id": row["id"], "name": row.get("name", row["id"]), "posts": []})
-        if "org" in row:
+        if "org" in row and "group" in row:  # a membership of a group inside the organisation (小组: 支部委员会)
+            member = {"org": row["org"], "group": row["group"], "start": row.get("start", "2000-01-01")}
+            person.setdefault("groups", []).append({**member, "end": row.get("end")})
+        if "org" in row and ("role" in row or "group" not in row):
             person["posts"].append(
                 {
                     "org": row["org"],
-                    "role": ROLE_WORDS.get(row.get("role", ""), row.get("role", "")),
+                    "role": row.get("role", ""),
                     "portfolios": _split(row.get("portfolios")),
                     "start": row.get("start", "2000-01-01"),
                     "end": row.get("end"),
@@ -284,6 +293,7 @@ def _add_records(ctx: RuleScenario, lang: str, datatable: list[list[str]]) -> No
         record["participants"] = _split(row.get("participants"))
         record["tags"] = _split(row.get("tags"))
         ctx.records.append(record)
+        ctx.table_records.append(record)  # (its other columns name declared fields by any of their words)
 
 
 @given(nfkc(r"活动记录[:：]?"))
@@ -382,6 +392,12 @@ def _evaluate(ctx: RuleScenario, lang: str, period: str) -> None:
     if ctx.as_of is None:
         pytest.fail(ctx.say("请先给出评价日期（假如评价日期为 …）", "give the evaluation date first"), pytrace=False)
     ruleset = _ruleset(ctx.rules_paths)
+    declared, _ = declared_fields(pack.manifest for pack in ruleset.packs)
+    for record in ctx.table_records:  # a table's header names a declared field by its key, zh, en or an alias
+        for header in [k for k in record if k not in RECORD_FIELDS]:
+            name = declared.headers.get(header.strip().casefold())
+            if name is not None and name not in record:
+                record[name] = record.pop(header)
     waivers = []
     if ctx.waivers:
         with tempfile.TemporaryDirectory() as folder:  # waivers go through the same loader as waiver files

@@ -39,6 +39,7 @@ from . import (
     load_rules,
     render_table,
 )
+from .applies import condition_text as _condition_text
 from .atomic import files_under, refuse_overwrite, write_bytes
 from .cli_closed_loop import add_commands as add_closed_loop_commands
 from .cli_common import (
@@ -298,6 +299,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     ve.set_defaults(func=_verify)
 
+    mg = sub.add_parser(
+        "migrate",
+        help="把 v1 规则包改写为 v2 rewrite v1 rule packs into the v2 format (format line, imports: [cpc-basic]); "
+        "every file or none",
+    )
+    mg.add_argument("paths", nargs="+", metavar="DIR", help="规则包目录或其上级目录 pack folders, or folders of packs")
+    mg.add_argument(
+        "--check",
+        action="store_true",
+        help="只报告将改动的文件，不写入；有待改动时退出码 1 write nothing; exit 1 if any",
+    )
+    mg.set_defaults(func=_migrate)
+
     pk = sub.add_parser("packs", help="列出规则包 list the rule packs found, and where each comes from")
     pk.add_argument("--rules", action="append", help=RULES_HELP)
     pk.add_argument("--format", choices=("text", "json"), default="text")
@@ -518,6 +532,17 @@ def _evaluate_recorded(
     return report.exit_code(args.fail_on)
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from . import migrate_packs
+
+    migration = migrate_packs(args.paths, check=args.check)
+    for line in migration.summary():
+        print(("将改动 would change " if args.check else "已改写 rewrote ") + line)
+    if not migration.changes:
+        print(f"无需改动 nothing to change: {len(migration.packs)} 个规则包 packs are v2")
+    return 1 if args.check and migration.changes else 0
+
+
 def _lint(args: argparse.Namespace) -> int:
     problems = lint(*args.paths, release=args.release)
     if args.format == "json":
@@ -606,7 +631,7 @@ def _explain(args: argparse.Namespace) -> int:
         "provenance": spec.provenance.model_dump(mode="json", exclude_none=True),
         "numbers": number_view(spec, rule.params_dump(), f"{rule.loaded.pack.id}@{rule.loaded.pack.version}"),
         "effective": rule.effective.model_dump(mode="json", by_alias=True),
-        "organisation_kinds": [k.value for k in spec.org_kinds],
+        "organisation_kinds": list(spec.org_kinds),
         "for_each": _for_each(rule),
         "counts": spec.match.model_dump(mode="json", exclude_defaults=True) if spec.match else None,
         "escalate": spec.escalate.model_dump(mode="json", exclude_defaults=True) if spec.escalate else None,
@@ -651,6 +676,11 @@ def _explain(args: argparse.Namespace) -> int:
         *provenance_lines(spec, data["numbers"]),
         f"施行 effective: {rule.effective.from_}..{rule.effective.to or ''}",
         f"适用组织 organisations: {', '.join(data['organisation_kinds'])}",
+        *(
+            [f"适用条件 applies when: {'; '.join(_condition_text(c) for c in spec.applies_when)}"]
+            if spec.applies_when
+            else []
+        ),
         f"对象 for each: {data['for_each']}",
         f"计数 counts records: {json.dumps(data['counts'], ensure_ascii=False)}",
     ]
@@ -708,18 +738,19 @@ def _for_each(rule: Any) -> str:
     spec = rule.rule
     kind = spec.subject.value
     if spec.escalate is not None:
-        who = "each organisation" if kind == "organisation" else "each " + "/".join(r.value for r in spec.roles)
+        who = "each organisation" if kind == "organisation" else "each " + "/".join(spec.roles)
         return f"{who}, over the evaluation period, reading the findings of {', '.join(spec.escalate.rules)}"
     if kind in ("person", "portfolio"):
-        roles = "/".join(r.value for r in spec.roles)
+        roles = "/".join(spec.roles)
         return (
             f"each {roles}"
             + (" x each portfolio area" if kind == "portfolio" else "")
             + f", per {rule.params.period.value}"
         )
     if kind == "pair":
-        first = "/".join(r.value for r in spec.pair.first)
-        second = "/".join(r.value for r in spec.pair.second)
+        first = "/".join(spec.pair.first)
+        second = spec.pair.second
+        second = "/".join(second) if isinstance(second, list) else f"members of {second.group}"
         return f"each pair ({first} x {second}), per {rule.params.period.value}"
     if kind == "trigger":
         return f"each trigger record, within {rule.params.within_days} days"

@@ -44,7 +44,7 @@ from .guard import check_path, shown
 from .render.sections import ATTENTION
 
 if TYPE_CHECKING:
-    from . import RosterResult, Tracer
+    from . import RosterResult, Tracer, Vocabulary
 
 #: output file extension -> format
 EXTENSIONS = {
@@ -337,7 +337,7 @@ def evaluate_outputs(
         from . import history
 
         history.resolve_db(args.db)
-    the_roster = read_roster_once(roster, extra["tracer"])
+    the_roster = read_roster_once(roster, extra["tracer"], compiled.ruleset.vocabulary)
     report = evaluate(compiled, the_roster, files, period=args.period, as_of=as_of, **extra)
     check_ids(report, chosen, [r.rule.id for r in compiled.rules], roster_orgs(the_roster))
     if args.db is not None:
@@ -370,7 +370,7 @@ def roster_orgs(roster: RosterResult) -> list[str]:
     return [o.id for o in roster.roster.organisations]
 
 
-def read_roster_once(roster: Path, tracer: Tracer | None = None) -> RosterResult:
+def read_roster_once(roster: Path, tracer: Tracer | None = None, vocabulary: Vocabulary | None = None) -> RosterResult:
     """The roster of the inputs, read once for the evaluation, the ``--org`` check and the reports' 三实三弱
     diagnosis (a province's roster takes a second to read); with `tracer`, as the ``roster`` stage (as the
     command line loads the rules before the evaluation). Its errors are the evaluation's."""
@@ -378,7 +378,7 @@ def read_roster_once(roster: Path, tracer: Tracer | None = None) -> RosterResult
 
     check_path(roster, "名册")
     with (tracer or NullTracer()).stage("roster"):
-        return read_roster(roster)
+        return read_roster(roster, vocabulary)
 
 
 def output_paths(outputs: Sequence[Output]) -> list[str]:

@@ -168,7 +168,9 @@ def _report(args: argparse.Namespace) -> int:
     scoring = load_scoring(args.scoring) if args.scoring else None  # refused before the evaluation
     from .cli_outputs import note_filters, read_roster_once, roster_orgs
 
-    the_roster = read_roster_once(roster)  # read once: the evaluation, the --org check and the diagnosis
+    the_roster = read_roster_once(
+        roster, None, compiled.ruleset.vocabulary
+    )  # read once: the evaluation, the --org check and the diagnosis
     report = evaluate(
         compiled,
         the_roster,
@@ -210,7 +212,9 @@ def evaluate_report(
         history.resolve_db(args.db)
     from .cli_outputs import read_roster_once
 
-    the_roster = read_roster_once(roster, extra["tracer"])  # read once: the evaluation and the diagnosis
+    the_roster = read_roster_once(
+        roster, extra["tracer"], compiled.ruleset.vocabulary
+    )  # read once: the evaluation and the diagnosis
     report = evaluate(compiled, the_roster, files, period=args.period, as_of=as_of, **extra)
     if args.db is not None:
         run = history.record(report, args.db, recorded_by=args.recorded_by)

@@ -5,7 +5,7 @@ between each pair, where it is widest, and (against an earlier report) how each 
   those above `split_depth` (default 1: the roots), lower the rest. Per organisation: its own findings
   against those of every organisation below it.
 - 地方实、部门弱 **localities vs departments**: organisation kinds mapped to the two groups by a small
-  declared table (:data:`~rules_engine.model.scoring.DEFAULT_GROUPS`), which a scoring file's ``groups``
+  declared table (:func:`~rules_engine.model.scoring.default_groups`), which a scoring file's ``groups``
   or `groups` here override. Per organisation: the localities against the departments in its subtree.
 - 书记实、班子成员弱 **secretaries vs other members**: the duties people bear (person, portfolio area,
   pairs they lead) by the bearer's role. Per organisation: its secretary against its other members.
@@ -36,9 +36,8 @@ from .errors import InputError, did_you_mean
 from .guard import shown
 from .model.findings import Bilingual, Finding, Report, Status
 from .model.roster import Roster
-from .model.rules import OrgKind
-from .model.scoring import DEFAULT_GROUPS, Group, Scoring
-from .model.vocab import kind_value
+from .model.scoring import Group, Scoring, default_groups
+from .model.vocab import Miss, standard
 from .render.text import table_lines
 
 if TYPE_CHECKING:
@@ -273,13 +272,14 @@ PAIRS: dict[str, tuple[Bilingual, Bilingual, Bilingual]] = {
 def group_table(groups: Mapping[str, str] | None = None, scoring: Scoring | None = None) -> dict[str, Group]:
     """Organisation kinds to localities and departments: the scoring file's table (else the declared one),
     then `groups` (kind → ``locality``, ``department`` or ``none``; Chinese or English kind words)."""
-    table: dict[str, Group] = scoring.group_table() if scoring is not None else dict(DEFAULT_GROUPS)
+    table: dict[str, Group] = scoring.group_table() if scoring is not None else default_groups()
     for word, group in (groups or {}).items():
-        kind = kind_value(word) if isinstance(word, str) else None
-        if kind is None:
-            raise InputError.of(
-                "arg.groups.unknown_kind", word=shown(word), hint=did_you_mean(str(word), [k.value for k in OrgKind])
-            )
+        vocabulary = standard()
+        found = vocabulary.lookup("kind", word) if isinstance(word, str) else None
+        if found is None or isinstance(found, Miss):
+            known = list(vocabulary.terms["kind"])
+            raise InputError.of("arg.groups.unknown_kind", word=shown(word), hint=did_you_mean(str(word), known))
+        kind = found
         if group == "none":
             table.pop(kind, None)
         elif group in ("locality", "department"):
@@ -378,6 +378,7 @@ def _diagnose(
     own: dict[str, dict[str, _Tally]] = {}  # organisation -> kind -> its duties
     secretary: dict[str, _Tally] = {}
     member: dict[str, _Tally] = {}
+    heads = standard().heads  # (the secretary: the role the vocabulary flags head)
     for f in report.findings:
         if not is_duty(f):
             apart["escalation"] += 1
@@ -394,7 +395,7 @@ def _diagnose(
             tally = kinds[f.organisation.kind] = _Tally()
         tally.add(f)
         if f.subject.kind in PERSON_KINDS:
-            side = secretary if f.subject.role == "secretary" else member
+            side = secretary if f.subject.role in heads else member
             tally = side.get(org_id)
             if tally is None:
                 tally = side[org_id] = _Tally()
@@ -485,7 +486,7 @@ def _org_gap(org: Any, a: _Tally, b: _Tally, confidence: float) -> OrgGap:
     return OrgGap(
         organisation=org.id,
         name=org.name,
-        kind=org.kind.value,
+        kind=org.kind,
         first=a.rate(confidence),
         second=b.rate(confidence),
         gap=None if ea is None or eb is None else _r(ea - eb),

@@ -28,7 +28,7 @@ from .draft import Found, Phrase, Sentence, Unencodable, phrases, sentences
 from .errors import InputError
 from .load.inputs import decode_text
 from .load.rules import MANIFEST, MANIFESTS, load_rules
-from .model.rules import FORMAT, OrgKind, RuleFile
+from .model.rules import FORMAT, RuleFile
 from .schema import modeline
 
 #: The reason a sentence without any phrase is left out.
@@ -96,8 +96,8 @@ def draft_rules(
     record_types = list(manifest.record_types) or [t for p in ruleset.packs for t in p.manifest.record_types]
     kinds: list[str] = []
     for loaded in ruleset.packs[0].rules:  # the kinds the pack's rules cover; none yet: every kind
-        kinds += [k.value for k in loaded.rule.org_kinds if k.value not in kinds]
-    kinds = kinds or [k.value for k in OrgKind]
+        kinds += [str(k) for k in loaded.rule.org_kinds if str(k) not in kinds]
+    kinds = kinds or list(ruleset.vocabulary.terms["kind"])
     taken = {loaded.rule.id for loaded in ruleset.rules}
     drafted: list[DraftedRule] = []
     left: list[LeftOut] = []

@@ -25,7 +25,7 @@ from .errors import InputError, did_you_mean
 from .findings import finding_dict
 from .model.findings import Bilingual, Clause, DateRange, OrgRef, PersonRef, Rejection, Status, SubjectRef
 from .model.roster import Roster
-from .model.rules import Role, SubjectKind
+from .model.rules import SubjectKind
 from .periods import Period, check_range, parse_period
 from .pipeline import RosterInput, RulesInput, check_arguments, compiled_rules, roster_result
 from .plan import Obligation, RosterIndex, plan
@@ -98,8 +98,8 @@ def duties(
     if not isinstance(period, (str, Period)):
         raise InputError.of("arg.period.type", type=type(period).__name__)
     the_period = parse_period(period) if isinstance(period, str) else check_range(period)
-    result = roster_result(roster)
-    index = RosterIndex(result.roster)
+    result = roster_result(roster, compiled.ruleset.vocabulary)
+    index = RosterIndex(result.roster, compiled.ruleset.vocabulary)
     _check_ids(result.roster, org, person)
 
     obligations = plan(compiled, index, the_period)
@@ -177,11 +177,11 @@ def _shared(ob: Obligation, index: RosterIndex) -> list[PersonRef]:
         return []
     out: dict[str, PersonRef] = {}
     holders = [h for h in index.holders.get(ob.org.id, []) if h.post.overlaps(window.start, window.end)]
-    holders.sort(key=lambda h: (h.post.role is not Role.secretary, h.post.start, h.person.id))
+    holders.sort(key=lambda h: (h.post.role not in index.heads, h.post.start, h.person.id))
     for h in holders:
         if ob.subject_kind == "portfolio" and (h.person.id == ob.subject_id or ob.portfolio not in h.post.portfolios):
             continue
-        out.setdefault(h.person.id, PersonRef(id=h.person.id, name=h.person.name, role=h.post.role.value))
+        out.setdefault(h.person.id, PersonRef(id=h.person.id, name=h.person.name, role=h.post.role))
     return list(out.values())
 
 

@@ -34,7 +34,8 @@ from .compile import ESCALATION_FIELDS, CompiledRule, CompiledRules
 from .jsontext import escaped_column
 from .ledger import Ledger
 from .model.findings import Status
-from .model.rules import Role, SubjectKind, share_fraction
+from .model.rules import SubjectKind, share_fraction
+from .model.vocab import Vocabulary
 from .periods import Period
 from .plan import PLAN_SCHEMA, RosterIndex, clip_window
 
@@ -66,7 +67,6 @@ RAISED_SCHEMA: dict[str, pl.DataType] = {
     "evidence": pl.String(),
     **{name: pl.Int64() for name in COUNTS},
 }
-_SECRETARY = Role.secretary.value
 _PEOPLE_KINDS = ["person", "portfolio", "pair"]  # the subject kinds counted as people
 _SUBJECTS = {
     "at": pl.UInt32,
@@ -98,7 +98,7 @@ def plan_layer(
     decided per organisation and rule in Python, as the plan does; the rest is columns: a person rule's subjects
     are the holders of its roles in the period, and each subject's lower findings are summed up by group-bys
     over the decided rows (:func:`_counted`)."""
-    specs = [_Spec(rule, compiled, period) for rule in rules]
+    specs = [_Spec(rule, compiled, period, index.vocabulary) for rule in rules]
     subjects, posts = _subjects(specs, ledger, index, period, compiled)
     live = subjects.filter(pl.col("live"))
     lower = _lower(specs, ledger)
@@ -149,7 +149,7 @@ def fact_frame(raised: pl.DataFrame, added: pl.DataFrame) -> pl.DataFrame:
 class _Spec:
     """What one escalation rule needs to sum up lower findings, worked out once per layer."""
 
-    def __init__(self, rule: CompiledRule, compiled: CompiledRules, period: Period) -> None:
+    def __init__(self, rule: CompiledRule, compiled: CompiledRules, period: Period, vocabulary: Vocabulary) -> None:
         esc = rule.rule.escalate
         assert esc is not None
         self.rule, self.esc = rule, esc
@@ -164,11 +164,12 @@ class _Spec:
                 if self.categories.get(d.name, category) != category:
                     raise ValueError(f"two decisions named {d.name!r} with different statuses")
                 self.categories[d.name] = category
-        self.roles = sorted(r.value for r in esc.roles)
-        # the secretary's own findings are part of why it was raised; when the secretary's role is counted
-        # (or every role is), they are among the findings counted already
-        self.secretary_too = esc.with_secretary and bool(self.roles) and _SECRETARY not in self.roles
-        self.team_roles = self.roles or [r.value for r in Role]
+        self.roles = sorted(esc.roles)
+        # the secretary's (the head's: a role flagged head) own findings are part of why it was raised; when the
+        # head's role is counted (or every role is), they are among the findings counted already
+        self.heads = sorted(vocabulary.heads)
+        self.secretary_too = esc.with_secretary and bool(self.roles) and not vocabulary.heads & set(self.roles)
+        self.team_roles = self.roles or list(vocabulary.team)
         self.share = share_fraction(esc.raise_share) if esc.raise_share is not None else None
         self.judged, self.why = clip_window(rule, period, None)
         self.organisation = rule.rule.subject is SubjectKind.organisation
@@ -197,6 +198,8 @@ def _subjects(
             rule = spec.rule
             if not index.applies(rule, org.id, variants[rule.rule.id]):
                 continue
+            if org.kind not in rule.rule.org_kinds and index.vocabulary.outside(org.kind, rule.rule.org_kinds):
+                continue  # (a kind of another pack's vocabulary: the rule is silent on it)
             at = len(rows) + len(places)
             if rule.retired_by is not None:
                 rows.append((at, number, code, org.id, org.name, None, None, "retired", False))
@@ -213,7 +216,7 @@ def _subjects(
     if not places:
         return own, posts
     roles = pl.DataFrame(
-        [(number, role.value) for number, spec in enumerate(specs) for role in spec.rule.rule.roles],
+        [(number, role) for number, spec in enumerate(specs) for role in spec.rule.rule.roles],
         schema={"spec": pl.UInt32, "role": pl.String},
         orient="row",
     )
@@ -264,7 +267,7 @@ def _posts(ledger: Ledger, index: RosterIndex, period: Period, codes: Sequence[i
             "h": [p[1] for p in posts],
             "person": [p[2].person.id for p in posts],
             "pname": [p[2].person.name for p in posts],
-            "role": [p[2].post.role.value for p in posts],
+            "role": [p[2].post.role for p in posts],
         },
         schema={"org": pl.UInt32, "h": pl.UInt32, "person": pl.String, "pname": pl.String, "role": pl.String},
     )
@@ -319,7 +322,7 @@ def _counted(
     )
     mine = mine.filter(pl.col("c").is_not_null())
     c = pl.col("c")
-    secretary = (pl.col("role") == _SECRETARY).fill_null(False)
+    secretary = pl.col("role").is_in(spec.heads).fill_null(False)
     counted = pl.col("role").is_in(spec.roles).fill_null(False) if spec.roles else pl.lit(True)
     mine = mine.with_columns(secretary.alias("s"), counted.alias("n"))
     s, n = pl.col("s"), pl.col("n")

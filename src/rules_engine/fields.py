@@ -24,7 +24,17 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from .errors import Location, Problem, did_you_mean
-from .model.rules import BUILTIN_FIELDS, PERSON_REFS, Condition, Manifest, Quorum, RecordField, Rule, SubjectKind
+from .model.rules import (
+    BUILTIN_FIELDS,
+    PERSON_REFS,
+    Condition,
+    Manifest,
+    Quorum,
+    QuorumGroup,
+    RecordField,
+    Rule,
+    SubjectKind,
+)
 from .model.vocab import RECORD_COLUMNS
 
 if TYPE_CHECKING:
@@ -317,10 +327,8 @@ def where_problems(rule: Rule, index: int, doc: Document, declared: Mapping[str,
     if quorum is not None:
         if rule.match is None:
             problems.append(Problem.of("rule.quorum.needs_match", doc.locate(("rules", index, "quorum"))))
-        name = quorum.group
-        if name not in ("organisation", "team") and group_roles(name) is None:
-            at = doc.locate(("rules", index, "quorum", "of", "group"))
-            problems.append(Problem.of("rule.quorum.unknown_group", at, did_you_mean(name, known_groups()), name=name))
+        # (a group named by {group: NAME} is a term of the packs' vocabulary: resolved, or reported with did-you-mean,
+        # with the rule's other names, in rules_engine.load.vocabulary.resolve_rule)
         people = ["participants", *(n for n, kind in declared.items() if kind == "people")]
         if quorum.attendees not in people:
             at = doc.locate(("rules", index, "quorum", "attendees"))
@@ -414,6 +422,7 @@ class QuorumSpec:
     roles: frozenset[str] | None
     attendees: str
     v1: bool
+    group: str | None = None  # a group of the vocabulary: its members on the date (rules_engine.plan.group_terms)
 
     @property
     def shown(self) -> str:
@@ -465,6 +474,8 @@ def quorum_of(rule: CompiledRule) -> QuorumSpec | None:
     quorum: Quorum | None = spec.quorum
     if quorum is None:
         return None
+    if isinstance(quorum.of, QuorumGroup):
+        return QuorumSpec(quorum.share, quorum.strict, None, quorum.attendees, False, quorum.of.group)
     return QuorumSpec(quorum.share, quorum.strict, base_roles(quorum.group), quorum.attendees, False)
 
 

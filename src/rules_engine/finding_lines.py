@@ -42,7 +42,7 @@ from .periods import Period
 from .plan import Obligation
 from .render.csv import COLUMNS, dict_cells, set_by_text
 from .tally import Tallied
-from .texts import NA, UNK
+from .texts import NA, REASON_SEP, UNK, reason_text
 
 CHUNK = 4096  # findings turned into columns at a time (bounds the memory of the columns)
 _EVIDENCE_ROWS = 1 << 20  # evidence rows whose ids are gathered at a time (see JsonLists)
@@ -94,7 +94,7 @@ def _truthy(name: str) -> pl.Expr:
 
 
 def _org_json(org: Organisation) -> str:
-    return orjson.dumps({"id": org.id, "name": org.name, "kind": org.kind.value}).decode()
+    return orjson.dumps({"id": org.id, "name": org.name, "kind": org.kind}).decode()
 
 
 class _Rows:
@@ -409,11 +409,12 @@ class LineMaker:
         found = self.static_reasons.get(key)
         if found is None:
             if status is Status.not_applicable:
-                zh, en = NA.get(na or "not_in_force", ("不适用", "not applicable"))
+                texts = NA.get(na or "not_in_force")
+                zh, en = texts or (reason_text("na", na) if REASON_SEP in na else ("不适用", "not applicable"))
                 if na == "retired":
                     zh, en = f"{zh}（{rule.retired_by}）", f"{en} ({rule.retired_by})"
             else:
-                zh, en = UNK[unk]
+                zh, en = UNK.get(unk) or reason_text("unk", unk)
             found = self.static_reasons[key] = len(self.statics)
             self.statics.append((zh, en))
         return found

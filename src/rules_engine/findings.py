@@ -19,7 +19,7 @@ from .model.findings import Status
 from .model.layout import RuleTable
 from .periods import Period
 from .plan import Obligation, Why
-from .texts import describe, text
+from .texts import describe, reason_text, text
 
 
 def _expected_text(rule: CompiledRule, kind: str) -> dict[str, str]:
@@ -111,7 +111,7 @@ def _reason(ob: Obligation, status: Status, expected: dict[str, str]) -> dict[st
 
 def _reason_of(ob: Obligation, status: Status, expected: dict[str, str]) -> dict[str, str]:
     if status is Status.not_applicable:
-        zh, en = text(f"na.{ob.na or 'not_in_force'}")
+        zh, en = reason_text("na", ob.na or "not_in_force")
         if ob.na == "retired":
             zh, en = f"{zh}（{ob.rule.retired_by}）", f"{en} ({ob.rule.retired_by})"
         return {"zh": zh, "en": en}
@@ -124,7 +124,7 @@ def _reason_of(ob: Obligation, status: Status, expected: dict[str, str]) -> dict
             "en": f"waived by {wv.approved_by} ({wv.id}, valid until {wv.expires}): {wv.justification}",
         }
     if ob.unk:
-        zh, en = text(f"unk.{ob.unk}")
+        zh, en = reason_text("unk", ob.unk)
         return {"zh": zh, "en": en}
     assert ob.window is not None
     w = f"{ob.window.start.isoformat()}..{ob.window.end.isoformat()}"
@@ -284,7 +284,7 @@ def finding_dict(ob: Obligation, status: Status, waives: Status | None = None, *
             "second": second,
             "record": ob.trigger,
         },
-        "organisation": {"id": ob.org.id, "name": org_name, "kind": ob.org.kind.value},
+        "organisation": {"id": ob.org.id, "name": org_name, "kind": ob.org.kind},
         "period": period_json,
         "window": window_json,
         "clause": static["clause"],

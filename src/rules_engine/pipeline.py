@@ -30,6 +30,7 @@ from .load.rules import RulePack, RuleSet, load_rules
 from .load.waivers import LoadedWaiver, load_waivers
 from .model.findings import Finding, FindingModels, Status
 from .model.roster import Roster
+from .model.vocab import Vocabulary
 from .periods import Period, check_range, parse_period
 from .plan import Obligation, RosterIndex, plan_table
 from .tally import Counter, Tallied
@@ -217,8 +218,9 @@ def prepare(
     pool = None if cluster is not None else start_early(workers, roster, tracer)
     try:
         with tracer.stage("roster") as stage:
-            the_roster = roster_result(roster)
-            index = RosterIndex(the_roster.roster)
+            vocabulary = compiled.ruleset.vocabulary
+            the_roster = roster_result(roster, vocabulary)
+            index = RosterIndex(the_roster.roster, vocabulary)
             stage.count(read=the_roster.read, used=the_roster.used, rejected=the_roster.rejected_units)
         if cluster is not None:  # the organisations split into partitions evaluated on a Dask cluster
             from .cluster import prepare_on_cluster
@@ -453,15 +455,17 @@ def as_of_date(value: dt.date | str | None) -> dt.date:
         raise InputError.of("arg.as_of.invalid", value=shown(value)) from None
 
 
-def roster_result(roster: RosterInput) -> RosterResult:
+def roster_result(roster: RosterInput, vocabulary: Vocabulary | None = None) -> RosterResult:
+    """The roster given as a result, a model, a dict or a file; a dict or a file read with `vocabulary` (the
+    loaded packs'; by default the standard one)."""
     if isinstance(roster, RosterResult):
         return roster
     if isinstance(roster, Roster):
         units = len(roster.organisations) + sum(max(1, len(p.posts)) for p in roster.people)
         return RosterResult(roster, [], units, "<roster>")
     if isinstance(roster, Mapping):
-        return roster_from_data(roster)
-    return read_roster(roster)
+        return roster_from_data(roster, vocabulary=vocabulary)
+    return read_roster(roster, vocabulary)
 
 
 def _account_counts(accounts: Mapping[str, list[int]]) -> dict[str, int]:

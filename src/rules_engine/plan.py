@@ -16,11 +16,13 @@ from typing import Any
 
 import polars as pl
 
+from .applies import applicability
 from .compile import CompiledRule, CompiledRules
 from .load.inputs import BadRow
 from .load.waivers import LoadedWaiver
-from .model.roster import Organisation, Person, Post, Roster
-from .model.rules import Role, SubjectKind
+from .model.roster import Membership, Organisation, Person, Post, Roster
+from .model.rules import SubjectKind
+from .model.vocab import Vocabulary, standard
 from .periods import Period, month_day
 
 Why = tuple[str, ...]  # a compact reason code and its details, formatted by texts.describe()
@@ -71,15 +73,49 @@ class Obligation:
 
 
 class RosterIndex:
-    def __init__(self, roster: Roster) -> None:
+    """The roster by organisation: its posts (holders), its groups' memberships, and what the vocabulary says of
+    roles (`vocabulary`: the loaded packs'; by default the standard one)."""
+
+    def __init__(self, roster: Roster, vocabulary: Vocabulary | None = None) -> None:
+        self.vocabulary = vocabulary or standard()
+        self.heads = self.vocabulary.heads
         self.orgs = {o.id: o for o in roster.organisations}
         self.people = {p.id: p for p in roster.people}
         self.holders: dict[str, list[Holder]] = defaultdict(list)
+        self.members: dict[tuple[str, str], list[tuple[Person, Membership]]] = defaultdict(list)
         for person in roster.people:
             for post in person.posts:
                 self.holders[post.org].append(Holder(person, post))
+            for member in person.groups:
+                self.members[(member.org, member.group)].append((person, member))
         for holders in self.holders.values():
             holders.sort(key=lambda h: (h.post.start, h.person.id))
+        for members in self.members.values():
+            members.sort(key=lambda m: (m[1].start, m[0].id))
+
+    def group_terms(self, org: str, group: str) -> list[tuple[Person, dt.date, dt.date | None, str]]:
+        """The members of `group` in `org` (person, term start and end, role or ""), in term order: the holders
+        of the group's roles when it is declared with ``roles:``, else the roster's memberships."""
+        term = self.vocabulary.term("group", group)
+        if term is not None and term.roles:
+            return [
+                (h.person, h.post.start, h.post.end, h.post.role)
+                for h in self.holders.get(org, ())
+                if h.post.role in term.roles
+            ]
+        return [(p, m.start, m.end, "") for p, m in self.members.get((org, group), ())]
+
+    def applicable(self, rule: CompiledRule, org: Organisation, period: Period) -> bool:
+        """Whether every condition of the rule's ``applies_when`` holds for `org` (the plan says why not; a trigger
+        rule starts no duty where it does not)."""
+        return not rule.rule.applies_when or not any(applicability(rule.rule, org, self, period))
+
+    def has_group(self, org: str, group: str, period: Period) -> bool:
+        """Whether `org` has `group` in `period`: someone is a member for part of it."""
+        return any(
+            start <= period.end and (end is None or end >= period.start)
+            for _p, start, end, _r in self.group_terms(org, group)
+        )
 
     def within(self, org: str, roots: tuple[str, ...]) -> bool:
         """Whether `org` is one of `roots` or below one of them (following parents; cycles are cut)."""
@@ -119,9 +155,7 @@ class RosterIndex:
         return {h.person.id for h in self.holders.get(org, ()) if h.post.holds_on(day)}
 
     def secretary_on(self, org: str, day: dt.date) -> set[str]:
-        return {
-            h.person.id for h in self.holders.get(org, ()) if h.post.role is Role.secretary and h.post.holds_on(day)
-        }
+        return {h.person.id for h in self.holders.get(org, ()) if h.post.role in self.heads and h.post.holds_on(day)}
 
 
 Term = tuple[dt.date, dt.date | None]
@@ -160,7 +194,7 @@ def merged_term(posts: list[Post]) -> Term:
     return start, end
 
 
-def holders_by_person(holders: list[Holder], roles: list[Role], window: Period) -> dict[str, list[Holder]]:
+def holders_by_person(holders: list[Holder], roles: list[str], window: Period) -> dict[str, list[Holder]]:
     """Posts in one of `roles` overlapping `window`, grouped by person (in roster order of first post)."""
     out: dict[str, list[Holder]] = {}
     for h in holders:
@@ -279,17 +313,23 @@ def plan_table(
     org_list = [o for o in index.orgs.values() if orgs is None or o.id in orgs]
     rules = {rule.index: rule for rule in compiled.rules}
     variants = {rule.rule.id: compiled.variants(rule.rule.id) for rule in compiled.rules}
-    fixed: list[tuple[int, int, str]] = []  # (org, rule, na): one obligation of the organisation, not applicable
+    # (org, rule, na, unk): one obligation of the organisation, not applicable, or undeterminable (unk: a condition
+    # of applies_when on an attribute the roster does not give)
+    fixed: list[tuple[int, int, str, str]] = []
     expand: list[tuple[int, int]] = []  # (org, rule): expanded over windows and subjects
     for code, org in enumerate(org_list):
         for rule in compiled.rules:
             spec = rule.rule
             if spec.escalate is not None or not index.applies(rule, org.id, variants[spec.id]):
                 continue  # (escalation rules: planned from decided findings, escalation.py)
+            if org.kind not in spec.org_kinds and index.vocabulary.outside(org.kind, spec.org_kinds):
+                continue  # (a kind of another pack's vocabulary: the rule is silent on it)
             if rule.retired_by is not None:
-                fixed.append((code, rule.index, "retired"))
+                fixed.append((code, rule.index, "retired", ""))
             elif org.kind not in spec.org_kinds:
-                fixed.append((code, rule.index, "kind_not_covered"))
+                fixed.append((code, rule.index, "kind_not_covered", ""))
+            elif spec.applies_when and any(why := applicability(spec, org, index, period)):
+                fixed.append((code, rule.index, *why))
             elif spec.subject is not SubjectKind.trigger:
                 expand.append((code, rule.index))
     parts = [
@@ -301,9 +341,9 @@ def plan_table(
                 "sid": [org_list[f[0]].id for f in fixed],
                 "name": [org_list[f[0]].name for f in fixed],
                 "period": run_period,
-                "window": None,
+                "window": [None if f[3] == "" else run_period for f in fixed],
                 "na": [f[2] for f in fixed],
-                "unk": "",
+                "unk": [f[3] for f in fixed],
             },
             schema_overrides={"org": pl.UInt32, "rule": pl.UInt32, "period": pl.UInt32, "window": pl.UInt32},
         )
@@ -397,7 +437,7 @@ def _expanded(
         return out
     holders, holder_areas = _holders(org_list, index, sorted({code for code, _ in expand}))
     first_roles = pl.DataFrame(
-        [(r, role.value) for r in used for role in _roles(rules[r])],
+        [(r, role) for r in used for role in _roles(rules[r])],
         schema={"rule": pl.UInt32, "role": pl.String},
         orient="row",
     )
@@ -406,7 +446,7 @@ def _expanded(
     labels = pl.DataFrame(
         {
             "rule": used,
-            "label": ["/".join(role.value for role in _roles(rules[r])) for r in used],
+            "label": ["/".join(_roles(rules[r])) for r in used],
         },
         schema={"rule": pl.UInt32, "label": pl.String},
     )
@@ -447,18 +487,55 @@ def _expanded(
         out += _portfolios(portfolio, holders, holder_areas, periods)
     pairs = people.filter(pl.col("subject") == "pair")
     if pairs.height:
-        second_roles = pl.DataFrame(
-            [(r, role.value) for r in used if rules[r].rule.pair is not None for role in rules[r].rule.pair.second],  # type: ignore[union-attr]
-            schema={"rule": pl.UInt32, "role": pl.String},
-            orient="row",
-        )
-        unordered = [r for r in used if rules[r].rule.pair is not None and not rules[r].rule.pair.ordered]  # type: ignore[union-attr]
+        specs = {r: pair for r in used if (pair := rules[r].rule.pair) is not None}
+        seconds_of = [
+            (r, role if isinstance(pair.second, list) else _GROUP + pair.second.group)
+            for r, pair in specs.items()
+            for role in (pair.second if isinstance(pair.second, list) else [""])
+        ]
+        second_roles = pl.DataFrame(seconds_of, schema={"rule": pl.UInt32, "role": pl.String}, orient="row")
+        groups = sorted({role[len(_GROUP) :] for _, role in seconds_of if role.startswith(_GROUP)})
+        if groups:  # the members of the groups pairs draw from, as posts named by the group
+            codes = sorted({code for code, _ in expand})
+            holders = pl.concat([holders, _group_members(org_list, index, codes, groups)])
+        unordered = [r for r, pair in specs.items() if not pair.ordered]
         seconds = _people(cells.filter(pl.col("subject") == "pair"), holders, second_roles)
+        if groups:
+            seconds = seconds.with_columns(pl.col("last_role").str.strip_prefix(_GROUP))
         out.append(_pairs(pairs, seconds, unordered, periods))
     return out
 
 
-def _roles(rule: CompiledRule) -> list[Role]:
+_GROUP = "\x1fgroup:"  # (a group's members among the posts: a role no vocabulary can declare)
+
+
+def _group_members(
+    org_list: list[Organisation], index: RosterIndex, codes: Sequence[int], groups: list[str]
+) -> pl.DataFrame:
+    """The members of `groups` in the organisations numbered `codes`, as posts whose role is the group (after the
+    posts in holder order: ``h`` from 2**30)."""
+    rows = []
+    for code in codes:
+        org = org_list[code].id
+        for group in groups:
+            for k, (person, start, end, _role) in enumerate(index.group_terms(org, group)):
+                rows.append((code, (1 << 30) + k, person.id, person.name, _GROUP + group, start, end))
+    return pl.DataFrame(
+        rows,
+        schema={
+            "org": pl.UInt32,
+            "h": pl.UInt32,
+            "person": pl.String,
+            "pname": pl.String,
+            "role": pl.String,
+            "start": pl.Date,
+            "end": pl.Date,
+        },
+        orient="row",
+    )
+
+
+def _roles(rule: CompiledRule) -> list[str]:
     """The roles whose holders a rule's subjects are (a pair rule: its first person's)."""
     pair = rule.rule.pair
     return rule.rule.roles if pair is None else pair.first
@@ -483,7 +560,7 @@ def _holders(
             post = holder.post
             for name, value in zip(
                 columns.values(),
-                (code, h, holder.person.id, holder.person.name, post.role.value, post.start, post.end),
+                (code, h, holder.person.id, holder.person.name, post.role, post.start, post.end),
                 strict=True,
             ):
                 name.append(value)

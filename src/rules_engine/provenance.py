@@ -27,6 +27,9 @@ def number_view(spec: Rule, params: dict[str, dict[str, Any]], pack_ref: str) ->
         values = {name: {"value": getattr(spec.escalate, name), "set_by": pack_ref}}
     else:
         values = params
+        if spec.quorum is not None:  # (its share is a number the rule enforces too)
+            share = f"{'more_than' if spec.quorum.strict else 'at_least'} {spec.quorum.share}"
+            values = {**values, "quorum": {"value": share, "set_by": pack_ref}}
     stated: dict[str, NumberProvenance] = {n.param: n for n in spec.provenance.numbers}
     own = spec.params.model_dump(mode="json", by_alias=True, exclude_none=True)
     out: list[dict[str, Any]] = []

@@ -26,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from .errors import InputError, Location, Problem, RulesError, did_you_mean
 from .model.findings import Bilingual, Finding, Report, Status
-from .model.rules import ORG_KIND_ZH, OrgKind, Role
 from .model.scoring import Scoring
+from .model.vocab import standard
 from .render.text import table_lines
 
 SCORE_FORMAT = "rules-engine/score/v1"
@@ -392,12 +392,14 @@ def _num(value: Fraction) -> float:
 
 
 def _kind_order(kind: str) -> int:
-    kinds = [k.value for k in OrgKind]
+    """Kinds in the order the standard vocabulary declares them (any other after them)."""
+    kinds = list(standard().terms["kind"])
     return kinds.index(kind) if kind in kinds else len(kinds)
 
 
 def _role_order(role: str | None) -> int:
-    roles = [r.value for r in Role]
+    """Roles in the order the standard vocabulary declares them (any other after them)."""
+    roles = list(standard().terms["role"])
     return roles.index(role) if role in roles else len(roles)
 
 
@@ -480,9 +482,12 @@ def render_score_table(result: ScoreResult) -> str:
             groups.setdefault(card.group, []).append(card)
         for members in groups.values():
             kind = members[0].organisation_kind
-            zh = ORG_KIND_ZH.get(OrgKind(kind), kind) if kind in {k.value for k in OrgKind} else kind
+            vocabulary = standard()
+            term = vocabulary.kind(kind)
+            zh = term.zh if term is not None else kind
             role = members[0].role
-            who = f"{zh} {kind}" + (f" / {Role(role).zh} {role}" if role in {r.value for r in Role} else "")
+            known = role is not None and vocabulary.term("role", role) is not None
+            who = f"{zh} {kind}" + (f" / {vocabulary.role_zh(role)} {role}" if known and role else "")
             lines += ["", f"{label}: {who}"]
             rows = [header]
             for c in members:

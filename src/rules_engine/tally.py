@@ -35,7 +35,7 @@ from .fields import BUILTIN_WHERE, QuorumSpec, Test, quorum_of, where_fields, wh
 from .ledger import Ledger, Lists
 from .load.columnar import RECORD_FRAME, among, frame_recs
 from .load.inputs import BadRow, Rec
-from .model.rules import Match, Role, SubjectKind
+from .model.rules import Match, SubjectKind
 from .periods import Period
 from .plan import Obligation, RosterIndex, Why, clip_window
 
@@ -437,7 +437,8 @@ class Counter:
         for rule in self.compiled.trigger_types.get(row.type, ()):
             in_period = row.date is None or self.period.contains(row.date)
             label = row.record_id or f"{row.source}:{row.line}"
-            if org.kind in rule.rule.org_kinds and in_period and (rule.index, org.id, label) not in self._bad_triggers:
+            applies = org.kind in rule.rule.org_kinds and self.index.applicable(rule, org, self.period)
+            if applies and in_period and (rule.index, org.id, label) not in self._bad_triggers:
                 # the duty this row would have started cannot be judged: say so instead of staying silent
                 self._bad_triggers.add((rule.index, org.id, label))
                 self.trigger_obligations.append(
@@ -448,6 +449,8 @@ class Counter:
         org = self.index.orgs.get(rec.org)
         spec = rule.rule
         if org is None or org.kind not in spec.org_kinds or not self.period.contains(rec.date):
+            return
+        if not self.index.applicable(rule, org, self.period):  # (the plan has its not-applicable finding)
             return
         assert spec.trigger is not None
         refs: Refs = {"secretary": self.index.secretary_on(rec.org, rec.date)}
@@ -888,8 +891,8 @@ class _Tally:
                     (
                         org,
                         h.person.id,
-                        h.post.role is Role.secretary,
-                        str(h.post.role.value),
+                        h.post.role in self.index.heads,
+                        h.post.role,
                         h.post.start,
                         h.post.end or dt.date.max,
                     )
@@ -923,10 +926,22 @@ class _Tally:
         found = self._named(rows, column).join(terms, on=["org", "person"]).filter(in_post)
         return found.get_column("row").unique()
 
+    def _group_frame(self, group: str) -> pl.DataFrame:
+        """The members of a vocabulary group in every organisation, with their terms: (org, person, start, end)."""
+        return pl.DataFrame(
+            [
+                (org, person.id, start, end or dt.date.max)
+                for org in self.index.orgs
+                for person, start, end, _role in self.index.group_terms(org, group)
+            ],
+            schema={"org": pl.String, "person": pl.String, "start": pl.Date, "end": pl.Date},
+            orient="row",
+        )
+
     def _quorum_flags(self, rows: pl.Series, quorum: QuorumSpec) -> pl.DataFrame:
         """Per record of `rows`: the members of the quorum's body on its date (``q_n``: holders of its roles, or
         of any post) and how many of them are among its attendees (``q_present``)."""
-        terms = self._terms_frame()
+        terms = self._terms_frame() if quorum.group is None else self._group_frame(quorum.group)
         if quorum.roles is not None:
             terms = terms.filter(pl.col("role").is_in(sorted(quorum.roles)))
         in_post = pl.col("date").is_between(pl.col("start"), pl.col("end"))

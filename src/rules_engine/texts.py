@@ -128,6 +128,39 @@ TEXTS: dict[str, tuple[str, str]] = {
     "row.posts.not_list": ("任职应为列表", "posts must be a list"),
     "row.kind.unknown": ("未知组织类型 '{word}'{hint}", "unknown organisation kind '{word}'{hint}"),
     "row.role.unknown": ("未知职务 '{word}'{hint}", "unknown role '{word}'{hint}"),
+    "row.kind.unknown#ambiguous": (
+        "组织类型 '{word}' 可指多个规则包的类型{hint}",
+        "organisation kind '{word}' names the kinds of more than one pack{hint}",
+    ),
+    "row.role.unknown#ambiguous": (
+        "职务 '{word}' 可指多个规则包的职务{hint}",
+        "role '{word}' names roles of more than one pack{hint}",
+    ),
+    "row.group.unknown": ("未知小组 '{word}'{hint}", "unknown group '{word}'{hint}"),
+    "row.group.unknown#ambiguous": (
+        "小组 '{word}' 可指多个规则包的小组{hint}",
+        "group '{word}' names groups of more than one pack{hint}",
+    ),
+    "row.group.not_here": (
+        "组织 {org_id}（{kind}）不设小组 {group}（可设于：{kinds}）",
+        "organisation {org_id} ({kind}) has no group {group} (it exists in: {kinds})",
+    ),
+    "row.group.by_roles": (
+        "小组 {group} 的成员由职务确定（{roles}），不另登记",
+        "the members of group {group} are the holders of its roles ({roles}); they are not listed",
+    ),
+    "row.group.unknown_org": (
+        "小组成员所在组织 '{org_id}' 不在名册中（人员 {person}）",
+        "membership in unknown organisation '{org_id}' (person {person})",
+    ),
+    "row.attribute.unknown": (
+        "组织类型 {kind} 没有属性 '{name}'{hint}",
+        "organisation kind {kind} has no attribute '{name}'{hint}",
+    ),
+    "row.attribute.type": (
+        "属性 {name} 应为{type}，不是 {value}",
+        "attribute {name} must be {type}, not {value}",
+    ),
     "row.post.ends_before_start": (
         "任期结束早于开始（{end} 早于 {start}）",
         "the term ends before it starts ({end} before {start})",
@@ -173,6 +206,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     # ------------------------------------------------------------ duties: not applicable
     "na.retired": ("该规则已被本地实施规则包停用", "retired here by a local overlay pack"),
     "na.kind_not_covered": ("该规则不适用于此类组织", "the rule does not cover this kind of organisation"),
+    "na.applies_when": (
+        "规则仅适用于{condition}的组织，本组织{actual}",
+        "the rule applies only where {condition}; here {actual}",
+    ),
     "na.not_in_force": ("规则在该期间未施行", "the rule was not in force in this period"),
     "na.outside_deadline_window": (
         "该期间不含规则的时限区间",
@@ -186,6 +223,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "the triggering record is invalid (see the input rejections), so the duty it starts cannot be judged",
     ),
     "unk.no_holder": ("名册中该期间无此职务的任职记录，无法判定", "the roster has nobody in this role for the period"),
+    "unk.attribute_missing": (
+        "名册未填写组织属性 {name}，无法判定规则是否适用",
+        "the roster gives no {name} for this organisation, so whether the rule applies cannot be decided",
+    ),
     "unk.no_portfolio": ("名册未登记其分管领域，无法判定", "the roster lists no portfolio area for this person"),
     # the same, as a note in the duties list (nothing is judged there)
     "duty.no_holder": ("名册中该期间无此职务的任职记录", "the roster has nobody in this role for the window"),
@@ -260,6 +301,52 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "pack.none": ("目录中没有规则包（没有 pack.yaml）", "no rule pack in this folder (no pack.yaml in it or below it)"),
     "pack.none_installed": ("没有安装任何规则包", "no rule packs are installed"),
+    "pack.import.unknown": ("未知的导入规则包 '{pack}'", "unknown imported pack '{pack}'"),
+    "pack.migrate.imports": (
+        "v1 规则包清单已有 imports：请手工改为 v2（format: rules-engine/v2，imports 中加入 cpc-basic）",
+        "a v1 manifest with imports: migrate it by hand (format: rules-engine/v2, cpc-basic among the imports)",
+    ),
+    "pack.migrate.differs": (
+        "迁移后规则与迁移前不同（{rules}），未写入任何文件",
+        "the rules differ after migration ({rules}); nothing was written",
+    ),
+    "rule.term.unknown": ("未知{what} '{name}'", "unknown {what} '{name}'"),
+    "rule.term.ambiguous": (
+        "{what} '{name}' 不明确：可指 {candidates}",
+        "ambiguous {what} '{name}': it may mean {candidates}",
+    ),
+    "rule.term.not_imported": (
+        "{what} '{name}' 属于未导入的规则包 {owner}",
+        "{what} '{name}' belongs to {owner}, which this pack does not import",
+    ),
+    "rule.term.bad_key": (
+        "术语名 '{key}' 只能由字母、数字和 _ 组成",
+        "term name '{key}' may hold letters, digits and _ only",
+    ),
+    "rule.term.both_groups": (
+        "组织类型不能同时计为地方和部门（locality 与 department）",
+        "an organisation kind cannot count as both a locality and a department",
+    ),
+    "rule.applies_when.subject": (
+        "applies_when 的每项须且只须有 attribute、has_group、lacks_group 之一",
+        "each applies_when item needs exactly one of attribute, has_group, lacks_group",
+    ),
+    "rule.applies_when.test": (
+        "属性条件须且只须有一个比较（at_least、more_than、at_most、less_than、equals、in）",
+        "an attribute condition needs exactly one test (at_least, more_than, at_most, less_than, equals, in)",
+    ),
+    "rule.applies_when.group_test": (
+        "has_group / lacks_group 条件不带比较",
+        "a has_group / lacks_group condition takes no test",
+    ),
+    "rule.applies_when.escalation": (
+        "升级规则不写 applies_when：条件写在它读取结论的规则上",
+        "an escalation rule has no applies_when: put the conditions on the rules whose findings it reads",
+    ),
+    "rule.applies_when.unknown_attribute": (
+        "规则适用的组织类型都没有属性 '{name}'",
+        "no organisation kind the rule covers has the attribute '{name}'",
+    ),
     "pack.unknown": (
         "既不是文件或目录，也不是已安装规则包的编号",
         "no such file or folder, and no installed pack has this id",
@@ -394,7 +481,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "quorum 不能与 attendance: true 同用（attendance 即 quorum: {{at_least: min_share, of: organisation}}）",
         "quorum cannot be used with attendance: true (which means quorum: {{at_least: min_share, of: organisation}})",
     ),
-    "rule.quorum.unknown_group": ("未知的小组 '{name}'", "unknown group '{name}'"),
     "rule.quorum.attendees": (
         "quorum.attendees 须为多人字段（participants 或 type: people 的字段），不能是 '{name}'",
         "quorum.attendees must be a people field (participants or one of type: people), not '{name}'",
@@ -1166,6 +1252,20 @@ def fixed_hint(key: str, /, **args: Arg) -> str:
 def hint(zh: str, en: str, zh_sep: str = "", en_sep: str = " ") -> tuple[str, str]:
     """A did-you-mean hint as a ``{hint}`` argument: each language's text after its separator, or nothing."""
     return (zh_sep + zh if zh else "", en_sep + en if en else "")
+
+
+#: A reason made for one organisation (``applies_when``): its code, Chinese and English text in one string, so
+#: that it travels in the plan's ``na`` / ``unk`` column (:func:`reason_text` reads it).
+REASON_SEP = "\x1f"
+
+
+def reason_text(family: str, code: str) -> tuple[str, str]:
+    """The texts of a not-applicable (`family` ``na``) or undeterminable (``unk``) reason code, or of a reason
+    made for one organisation (its texts inside the code, :data:`REASON_SEP`)."""
+    if REASON_SEP in code:
+        _code, zh, en = code.split(REASON_SEP, 2)
+        return zh, en
+    return text(f"{family}.{code}")
 
 
 #: Not applicable: reason code (``Obligation.na``) -> (zh, en), the ``na.*`` texts.

@@ -703,9 +703,14 @@ def evaluate_share(setup: _Setup, messages: Iterable[tuple[str, Any]]) -> _Resul
     of rows, in reading order) counted, then tallied, decided, escalated and its findings written to
     ``setup.spool`` in report order (:func:`rules_engine.rangewise.conclude_by_parts`). The same code for a local
     worker process and for a partition on a cluster (:mod:`rules_engine.cluster`)."""
-    roster = setup.roster if isinstance(setup.roster, Roster) else Roster.model_validate_json(setup.roster)
+    vocabulary = setup.compiled.ruleset.vocabulary
+    roster = (
+        setup.roster
+        if isinstance(setup.roster, Roster)
+        else Roster.model_validate_json(setup.roster, context={"vocabulary": vocabulary})
+    )
     setup.roster = b""  # (its JSON: not needed once validated)
-    index = RosterIndex(roster)
+    index = RosterIndex(roster, vocabulary)
     tracer = RecordingTracer()  # (the CPU of each stage, added up over the workers by the parent: see _stage_cpu)
     with tracer.stage("plan"):
         ledger = Ledger(plan_table(setup.compiled, index, setup.period, set(setup.orgs)))

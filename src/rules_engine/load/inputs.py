@@ -30,7 +30,7 @@ from typing import Any
 
 import charset_normalizer
 import orjson
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .. import texts
 from ..errors import InputError, Location, Problem, did_you_mean
@@ -39,8 +39,8 @@ from ..fields import current as current_fields
 from ..guard import has_surrogate, shown
 from ..model.records import ActivityRecord
 from ..model.refusal import keyed
-from ..model.roster import Organisation, Person, Post, Roster
-from ..model.vocab import RECORD_COLUMNS, RECORD_FIELDS, column_table
+from ..model.roster import Membership, Organisation, Person, Post, Roster
+from ..model.vocab import RECORD_COLUMNS, RECORD_FIELDS, Vocabulary, column_table, standard
 from ..texts import Arg
 from . import yamlfast
 from .yamlpos import Document, load_yaml
@@ -730,9 +730,10 @@ class RosterResult:
         return self.read - self.rejected_units
 
 
-def read_roster(path: str | Path) -> RosterResult:
+def read_roster(path: str | Path, vocabulary: Vocabulary | None = None) -> RosterResult:
     """Read a roster YAML or JSON file. Each organisation and post is validated on its own: a bad entry
-    is rejected with its line and the rest is used.
+    is rejected with its line and the rest is used. Kinds, roles and groups are those of `vocabulary` (the
+    loaded packs': ``load_rules(...).vocabulary``; by default the standard vocabulary, cpc-basic).
 
     The file is parsed fast first (orjson; libyaml with :mod:`~rules_engine.load.yamlfast`) and validated
     list by list; positions are only computed, with the position-keeping loader, when there is something to
@@ -743,7 +744,7 @@ def read_roster(path: str | Path) -> RosterResult:
     if p.suffix.lower() in WORKBOOK_SUFFIXES:
         from .xlsx import read_roster_xlsx
 
-        return read_roster_xlsx(path)
+        return read_roster_xlsx(path, vocabulary)
     name = str(path)
     raw = p.read_bytes()
     data: Any = None
@@ -752,7 +753,7 @@ def read_roster(path: str | Path) -> RosterResult:
     except (orjson.JSONDecodeError, yamlfast.Refused, UnicodeDecodeError):
         data = None
     if isinstance(data, dict):
-        result = roster_from_data(data, name)
+        result = roster_from_data(data, name, vocabulary=vocabulary)
         if not result.rejected:
             return result
     doc, problems = load_yaml(p)
@@ -763,28 +764,39 @@ def read_roster(path: str | Path) -> RosterResult:
         BadRow(x.code, x.message, x.message_en, Location(name, x.location.line, 0, x.location.path), x.hint)
         for x in problems
     ]
-    return roster_from_data(doc.data, name, doc, located)
+    return roster_from_data(doc.data, name, doc, located, vocabulary)
 
 
 def roster_from_data(
-    data: Mapping[str, Any], source: str = "<roster>", doc: Document | None = None, rejected: list[BadRow] | None = None
+    data: Mapping[str, Any],
+    source: str = "<roster>",
+    doc: Document | None = None,
+    rejected: list[BadRow] | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> RosterResult:
     """Validate a roster entry by entry. Rejected: invalid entries, duplicate ids, posts in unknown
     organisations, posts of one person in one organisation whose terms overlap.
 
     A roster with nothing to reject (the common case) is validated a whole list at a time
     (:func:`_whole_roster`); any other, entry by entry, as the rejections need."""
+    vocabulary = vocabulary or standard()
     if not rejected:
-        whole = _whole_roster(data, source)
+        whole = _whole_roster(data, source, vocabulary)
         if whole is not None:
             return whole
-    return _roster_entries(data, source, doc, rejected)
+    return _roster_entries(data, source, doc, rejected, vocabulary)
 
 
 def _roster_entries(
-    data: Mapping[str, Any], source: str, doc: Document | None = None, rejected: list[BadRow] | None = None
+    data: Mapping[str, Any],
+    source: str,
+    doc: Document | None = None,
+    rejected: list[BadRow] | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> RosterResult:
     """:func:`roster_from_data` entry by entry, each rejection located in `doc`."""
+    vocabulary = vocabulary or standard()
+    context = {"vocabulary": vocabulary}
     problems = list(rejected or [])
     rejected_units = 0
     read = 0
@@ -799,10 +811,11 @@ def _roster_entries(
 
     orgs: list[Organisation] = []
     org_ids: set[str] = set()
+    kinds: dict[str, str] = {}
     for i, item in enumerate(data.get("organisations") or []):
         read += 1
         try:
-            org = Organisation.model_validate(item)
+            org = Organisation.model_validate(item, context=context)
         except ValidationError as exc:
             reject(_roster_bad(exc, source, where, ("organisations", i)))
             continue
@@ -811,11 +824,17 @@ def _roster_entries(
             continue
         orgs.append(org)
         org_ids.add(org.id)
+        kinds[org.id] = org.kind
     people: list[Person] = []
     seen: set[str] = set()
     for i, item in enumerate(data.get("people") or []):
         raw_posts = item.get("posts") if isinstance(item, dict) else None
-        units = max(1, len(raw_posts) if isinstance(raw_posts, list) else 1)
+        raw_groups = item.get("groups") if isinstance(item, dict) else None
+        units = max(
+            1,
+            (len(raw_posts) if isinstance(raw_posts, list) else 0 if raw_posts is None else 1)
+            + (len(raw_groups) if isinstance(raw_groups, list) else 0 if raw_groups is None else 1),
+        )
         read += units
         if isinstance(item, dict) and raw_posts is not None and not isinstance(raw_posts, list):
             reject(
@@ -823,8 +842,17 @@ def _roster_entries(
                 units,
             )
             continue
+        if isinstance(item, dict) and raw_groups is not None and not isinstance(raw_groups, list):
+            reject(
+                BadRow.at("row.posts.not_list", source, where(("people", i, "groups")), "groups", _short(raw_groups)),
+                units,
+            )
+            continue
         try:
-            person = Person.model_validate({**item, "posts": []} if isinstance(item, dict) else item)
+            bare = item
+            if isinstance(item, dict):  # (posts and memberships: validated one by one below)
+                bare = {**item, "posts": [], **({"groups": []} if "groups" in item else {})}
+            person = Person.model_validate(bare, context=context)
         except ValidationError as exc:
             reject(_roster_bad(exc, source, where, ("people", i)), units)
             continue
@@ -835,7 +863,7 @@ def _roster_entries(
         posts: list[Post] = []
         for j, raw in enumerate(raw_posts or []):
             try:
-                post = Post.model_validate(raw)
+                post = Post.model_validate(raw, context=context)
             except ValidationError as exc:
                 reject(_roster_bad(exc, source, where, ("people", i, "posts", j)))
                 continue
@@ -856,12 +884,33 @@ def _roster_entries(
                         line,
                         "start",
                         post.start.isoformat(),
-                        {"role": (clash.role.zh, clash.role.value), "start": str(clash.start), "person": person.id},
+                        {
+                            "role": (vocabulary.role_zh(clash.role), clash.role),
+                            "start": str(clash.start),
+                            "person": person.id,
+                        },
                     )
                 )
                 continue
             posts.append(post)
-        people.append(person.model_copy(update={"posts": posts}))
+        groups = []
+        for j, raw in enumerate(raw_groups or []):
+            line = where(("people", i, "groups", j))
+            try:
+                member = Membership.model_validate(raw, context=context)
+            except ValidationError as exc:
+                reject(_roster_bad(exc, source, where, ("people", i, "groups", j)))
+                continue
+            bad = _membership_problem(member, person.id, kinds, vocabulary)
+            if bad is not None:
+                code, field, value, args = bad
+                reject(BadRow.at(code, source, line, field, value, args))
+                continue
+            groups.append(member)
+        update: dict[str, Any] = {"posts": posts}
+        if raw_groups is not None:
+            update["groups"] = groups
+        people.append(person.model_copy(update=update))
     for key in data:
         if key not in ("organisations", "people"):
             problems.append(BadRow.at("row.roster.unknown_key", source, where((key,)), key, None, {"key": key}))
@@ -880,11 +929,32 @@ def _roster_entries(
     return RosterResult(Roster(organisations=orgs, people=people), problems, read, source, rejected_units)
 
 
+def _membership_problem(
+    member: Membership, person: str, kinds: Mapping[str, str], vocabulary: Vocabulary
+) -> tuple[str, str, str, dict[str, Arg]] | None:
+    """Why a membership cannot be used (code, field, value, texts' values), or None: its organisation is not in
+    the roster, its group is made of role holders, or cannot exist in an organisation of that kind."""
+    if member.org not in kinds:
+        return "row.group.unknown_org", "org", member.org, {"org_id": member.org, "person": person}
+    term = vocabulary.term("group", member.group)
+    if term is not None and term.roles:
+        return "row.group.by_roles", "group", member.group, {"group": member.group, "roles": ", ".join(term.roles)}
+    if term is not None and term.kinds and kinds[member.org] not in term.kinds:
+        args: dict[str, Arg] = {
+            "org_id": member.org,
+            "kind": kinds[member.org],
+            "group": member.group,
+            "kinds": ", ".join(term.kinds),
+        }
+        return "row.group.not_here", "group", member.group, args
+    return None
+
+
 _ORGANISATIONS: TypeAdapter[list[Organisation]] = TypeAdapter(list[Organisation])
 _PEOPLE: TypeAdapter[list[Person]] = TypeAdapter(list[Person])
 
 
-def _whole_roster(data: Mapping[str, Any], source: str) -> RosterResult | None:
+def _whole_roster(data: Mapping[str, Any], source: str, vocabulary: Vocabulary) -> RosterResult | None:
     """The roster and its account when every entry is valid, each list validated at once (in pydantic's core:
     the same models and checks as entry by entry, without a call per entry); None when anything would be
     rejected, or the data has a shape the entry-by-entry path treats on its own: that path then says what and
@@ -899,6 +969,8 @@ def _whole_roster(data: Mapping[str, Any], source: str) -> RosterResult | None:
     for i, item in enumerate(raw_people):
         if type(item) is not dict:
             return None
+        if item.get("groups") is not None:
+            return None  # (memberships are checked against the organisations' kinds entry by entry)
         posts = item.get("posts")
         if posts is None:
             without[i] = {**item, "posts": []}
@@ -910,8 +982,9 @@ def _whole_roster(data: Mapping[str, Any], source: str) -> RosterResult | None:
     if without:
         raw_people = [without.get(i, item) for i, item in enumerate(raw_people)]
     try:
-        orgs = _ORGANISATIONS.validate_python(raw_orgs)
-        people = _PEOPLE.validate_python(raw_people)
+        context = {"vocabulary": vocabulary}
+        orgs = _ORGANISATIONS.validate_python(raw_orgs, context=context)
+        people = _PEOPLE.validate_python(raw_people, context=context)
     except ValidationError:
         return None
     org_ids = {org.id for org in orgs}
@@ -949,7 +1022,15 @@ def _roster_bad(exc: ValidationError, source: str, where: Any, base: tuple[str |
     elif error["type"] in ("extra_forbidden", "missing") and loc and isinstance(loc[-1], str):
         key = loc[-1]
         path = (*base, *loc)
-        model = Post if "posts" in path else Organisation if path[0] == "organisations" else Person
+        model: type[BaseModel] = (
+            Post
+            if "posts" in path
+            else Membership
+            if "groups" in path
+            else Organisation
+            if path[0] == "organisations"
+            else Person
+        )
         if error["type"] == "missing":
             code, args = "row.field.missing", {"name": key}
         else:

@@ -16,10 +16,10 @@ CITATION = "citation"  # a part may point at the rule's own citation by this nam
 
 
 def enforced_numbers(rule: Rule) -> list[str]:
-    """The numbers a rule sets: its params, or an escalation's threshold."""
+    """The numbers a rule sets: its params and its quorum's share, or an escalation's threshold."""
     if rule.escalate is not None:
         return ["raise_at" if rule.escalate.raise_at is not None else "raise_share"]
-    return list(rule.params.model_dump(exclude_none=True))
+    return [*rule.params.model_dump(exclude_none=True), *(["quorum"] if rule.quorum is not None else [])]
 
 
 def provenance_problems(rule: Rule, index: int, doc: Document) -> list[Problem]:

@@ -13,7 +13,8 @@ import re
 import types
 import typing
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,12 @@ from pydantic import BaseModel, ValidationError
 from ..errors import Location, Problem, RulesError, did_you_mean
 from ..fields import where_problems
 from ..model.refusal import exception_texts, keyed
-from ..model.rules import Manifest, OrgKind, PackInfo, Role, Rule, RuleFile
+from ..model.rules import Manifest, PackInfo, Rule, RuleFile
+from ..model.vocab import Vocabulary
 from ..texts import TEXTS, Arg, fixed_hint, text
 from .packs import PackSource, installed_sources
 from .provenance import provenance_problems
+from .vocabulary import build_vocabulary, resolve_rule, standard_vocabulary
 from .yamlpos import Document, load_yaml
 
 MANIFEST = "pack.yaml"
@@ -74,6 +77,17 @@ class RuleSet:
     @property
     def rules(self) -> list[LoadedRule]:
         return [loaded for pack in self.packs for loaded in pack.rules]
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """The organisation kinds, roles and groups the packs declare or import (the standard vocabulary,
+        cpc-basic, when there are no packs)."""
+        if not self.packs:
+            from .vocabulary import standard_vocabulary
+
+            return standard_vocabulary()
+        vocabulary, _problems = build_vocabulary([(pack.manifest, None) for pack in self.packs])
+        return vocabulary
 
     def get(self, rule_id: str) -> LoadedRule | None:
         return self._by_id.get(rule_id)
@@ -274,8 +288,9 @@ def load_problems(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Pro
     unloaded = _Unloaded()
     manifests: dict[int, str] = {}  # id(pack) -> its manifest as displayed
     first_of: dict[str, RulePack] = {}
+    docs = _Docs()
     for root, info in sorted(roots.items(), key=lambda item: (item[1].order, item[0])):
-        pack, pack_problems = _load_pack(root, info, seen_ids, unloaded)
+        pack, pack_problems = _load_pack(root, info, seen_ids, unloaded, docs)
         if pack is not None and pack.id in first_of:
             # the cause, once: a second pack of the same id (e.g. an installed copy of a bundled pack) is
             # not loaded, so its rules do not echo as duplicate rule ids and overlays see one base
@@ -297,9 +312,40 @@ def load_problems(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Pro
             packs.append(pack)
             first_of[pack.id] = pack
             manifests[id(pack)] = _display(info.manifest)
+    resolved = _resolve_names(packs, docs, problems)
+    manifests = {id(new): manifests[id(old)] for old, new in zip(packs, resolved, strict=True)}
+    packs = resolved
     problems.extend(_check_overlays(packs, unloaded, manifests))
     problems.extend(_check_escalations(packs, unloaded))
     return packs, problems
+
+
+@dataclass
+class _Docs:
+    """The documents the packs were read from, kept while they load: names are resolved once all are read."""
+
+    manifests: dict[str, Document] = field(default_factory=dict)  # pack id -> its manifest
+    rules: dict[int, tuple[Document, int]] = field(default_factory=dict)  # id(LoadedRule) -> its file, index
+
+
+def _resolve_names(packs: list[RulePack], docs: _Docs, problems: list[Problem]) -> list[RulePack]:
+    """The packs with every kind, role and group their rules name as the run names it (bare where no two loaded
+    packs declare the key, else ``PACK:KEY``); each name that does not resolve, and each import that names no
+    pack, is a located problem."""
+    vocabulary, found = build_vocabulary([(p.manifest, docs.manifests.get(p.id)) for p in packs])
+    problems.extend(found)
+    out = []
+    for pack in packs:
+        rules = []
+        for loaded in pack.rules:
+            doc, index = docs.rules[id(loaded)]
+            rule, missed = resolve_rule(
+                loaded.rule, pack.id, vocabulary, lambda path, d=doc, i=index: d.locate(("rules", i, *path))
+            )
+            problems.extend(missed)
+            rules.append(replace(loaded, rule=rule) if rule != loaded.rule else loaded)
+        out.append(replace(pack, rules=tuple(rules)))
+    return out
 
 
 def _another_version(rule: Rule, earlier: list[Rule]) -> bool:
@@ -394,13 +440,15 @@ def _display(path: Path) -> str:
 
 
 def _load_pack(
-    root: Path, info: _Root, seen_ids: dict[str, Location], unloaded: _Unloaded
+    root: Path, info: _Root, seen_ids: dict[str, Location], unloaded: _Unloaded, docs: _Docs
 ) -> tuple[RulePack | None, list[Problem]]:
     problems: list[Problem] = []
     versions: dict[str, list[Rule]] = {}
     manifest_doc, found = load_yaml(info.manifest, _display(info.manifest))
     problems.extend(found)
     manifest = _validate(Manifest, manifest_doc, problems) if manifest_doc is not None else None
+    if manifest is not None and manifest_doc is not None and manifest.pack.id not in docs.manifests:
+        docs.manifests[manifest.pack.id] = manifest_doc
     if manifest is None:
         raw_id = _manifest_id(info.manifest)
         if raw_id:
@@ -430,6 +478,7 @@ def _load_pack(
                 if manifest.overlay is None:
                     problems.extend(_check_vocabulary(rule, index, doc, manifest))
                 loaded.append(LoadedRule(rule, manifest.pack, where))
+                docs.rules[id(loaded[-1])] = (doc, index)
                 continue
             if rule.id in seen_ids:
                 at = doc.locate(("rules", index, "id"))
@@ -440,6 +489,7 @@ def _load_pack(
             if manifest.overlay is None:  # an overlay's rules are checked against its base pack's vocabulary
                 problems.extend(_check_vocabulary(rule, index, doc, manifest))
             loaded.append(LoadedRule(rule, manifest.pack, where))
+            docs.rules[id(loaded[-1])] = (doc, index)
     if manifest is None:
         return None, problems
     return RulePack(manifest, tuple(loaded), _display(info.folder), digest.hexdigest(), info.origin), problems
@@ -557,12 +607,10 @@ _PATTERNS = {
 }
 # What a list may hold, by field: added to the hint of rule.invalid.list_type.
 _LIST_OPTIONS = {
-    "org_kinds": "可选 choose from: " + ", ".join(k.value for k in OrgKind),
-    "roles": "可选 choose from: " + ", ".join(r.value for r in Role),
-    "first": "可选 choose from: " + ", ".join(r.value for r in Role),
-    "second": "可选 choose from: " + ", ".join(r.value for r in Role),
     "types": fixed_hint("rule.invalid.list_type#types"),
 }
+# Lists of vocabulary terms, by field: the section whose names the hint of rule.invalid.list_type offers.
+_TERM_LISTS = {"org_kinds": "kind", "roles": "role", "first": "role", "second": "role"}
 
 
 def _invalid(error: Any, kind: str, path: tuple[str | int, ...], where: Location, keys: list[str]) -> Problem:
@@ -590,6 +638,9 @@ def _invalid(error: Any, kind: str, path: tuple[str | int, ...], where: Location
     hint = fixed_hint(code)
     if kind == "list_type" and field in _LIST_OPTIONS:
         hint = f"{hint}；{_LIST_OPTIONS[field]}"
+    elif kind == "list_type" and field in _TERM_LISTS:  # the standard vocabulary's names (a pack may add its own)
+        names = standard_vocabulary().terms[_TERM_LISTS[field]]
+        hint = f"{hint}；可选 choose from: {', '.join(names)}"
     if kind in ("model_type", "dict_type") and keys:
         hint = f"{hint}；可用的键 keys: {', '.join(keys)}"
     if kind in ("enum", "literal_error"):

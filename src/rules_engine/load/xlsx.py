@@ -35,6 +35,7 @@ from ..model.vocab import (
     PEOPLE_FIELDS,
     RECORD_COLUMNS,
     RECORD_FIELDS,
+    Vocabulary,
     column_table,
 )
 from ..texts import Arg
@@ -50,7 +51,7 @@ PEOPLE_SHEETS = frozenset({"人员", "人员名册", "任职", "people", "person
 # the tables were defined here first; the names stay for code that imports them
 ORG_ALIASES = ORG_COLUMNS
 PEOPLE_ALIASES = PEOPLE_COLUMNS
-_POST_FIELDS = ("org", "role", "portfolios", "start", "end")
+_POST_FIELDS = ("org", "role", "group", "portfolios", "start", "end")
 
 _SPLIT = re.compile(r"[;；,，、|]")  # the separators of multi-value cells, as in CSV
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -270,7 +271,7 @@ def _split(text: str) -> list[str]:
 # ---------------------------------------------------------------- roster
 
 
-def read_roster_xlsx(path: str | Path) -> RosterResult:
+def read_roster_xlsx(path: str | Path, vocabulary: Vocabulary | None = None) -> RosterResult:
     """Read the roster from the 组织 / organisations and 人员 / people sheets of a workbook.
 
     Rows become the dict :func:`~rules_engine.load.inputs.roster_from_data` takes (people rows grouped
@@ -284,12 +285,14 @@ def read_roster_xlsx(path: str | Path) -> RosterResult:
         org_sheets = _sheets(book, ORG_SHEETS)
         if not org_sheets:
             raise InputError.of("input.workbook.no_org_sheet", source=name, sheets=", ".join(book.sheetnames))
-        return _roster(name, book, org_sheets, _sheets(book, PEOPLE_SHEETS))
+        return _roster(name, book, org_sheets, _sheets(book, PEOPLE_SHEETS), vocabulary)
     finally:
         book.close()
 
 
-def _roster(name: str, book: _Book, org_sheets: list[str], people_sheets: list[str]) -> RosterResult:
+def _roster(
+    name: str, book: _Book, org_sheets: list[str], people_sheets: list[str], vocabulary: Vocabulary | None
+) -> RosterResult:
     origins: list[tuple[str, int]] = []  # synthetic line k -> (sheet source, Excel row)
     positions: dict[tuple[str | int, ...], tuple[int, int]] = {}
     early: list[BadRow] = []  # rows rejected here, before roster_from_data
@@ -305,7 +308,10 @@ def _roster(name: str, book: _Book, org_sheets: list[str], people_sheets: list[s
             if isinstance(row, BadRow):
                 early.append(row)
                 continue
-            item: dict[str, Any] = {k: v for k, v in row.items() if v is not None}
+            item: dict[str, Any] = {k: v for k, v in row.items() if v is not None and k in ORG_FIELDS}
+            attributes = {k: v for k, v in row.items() if v is not None and k not in ORG_FIELDS}
+            if attributes:  # any other column: an attribute its kind declares (by key, Chinese name or alias)
+                item["attributes"] = attributes
             mark(("organisations", len(orgs)), where, number)
             orgs.append(item)
 
@@ -338,12 +344,20 @@ def _roster(name: str, book: _Book, org_sheets: list[str], people_sheets: list[s
         if len(posts) == 1 and posts[0][0] is None:  # a person without a post: one row, no post columns
             entries.append({**person, "posts": []})
             continue
+        # a row with a group (小组) is a membership, any other a post
+        memberships = [(p, w, n) for p, w, n in posts if p is not None and "group" in p]
+        posts = [(p, w, n) for p, w, n in posts if p is None or "group" not in p]
         for j, (_, where, number) in enumerate(posts):
             mark(("people", i, "posts", j), where, number)
-        entries.append({**person, "posts": [post or {"portfolios": []} for post, _, _ in posts]})
+        for j, (_, where, number) in enumerate(memberships):
+            mark(("people", i, "groups", j), where, number)
+        entry = {**person, "posts": [post or {"portfolios": []} for post, _, _ in posts]}
+        if memberships:
+            entry["groups"] = [{k: v for k, v in m.items() if k != "portfolios"} for m, _, _ in memberships if m]
+        entries.append(entry)
 
     data = {"organisations": orgs, "people": entries}
-    result = roster_from_data(data, name, Document(name, data, positions))
+    result = roster_from_data(data, name, Document(name, data, positions), None, vocabulary)
     for k, bad_row in enumerate(result.rejected):
         if bad_row.source == name and 0 < bad_row.line <= len(origins):
             source, line = origins[bad_row.line - 1]

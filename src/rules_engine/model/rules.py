@@ -1,4 +1,5 @@
-"""The rule file format (``rules-engine/v1``): pydantic models for pack manifests and rule files.
+"""The rule file format (``rules-engine/v2``, and ``v1`` as before): pydantic models for pack manifests and rule
+files.
 
 A pack is a folder with ``pack.yaml`` (the manifest) and rule files (``*.yaml``, each with a
 ``rules:`` list). The JSON Schema published by ``rules-engine schema`` is generated from these
@@ -21,8 +22,12 @@ from ..errors import did_you_mean
 from ..periods import Granularity
 from ..texts import message
 from .refusal import refuse
+from .terms import Condition as OrgCondition
+from .terms import GroupTerm, KindTerm, RoleTerm, TermName, checked_terms
 
 FORMAT: Literal["rules-engine/v1"] = "rules-engine/v1"
+FORMAT_V2: Literal["rules-engine/v2"] = "rules-engine/v2"
+Format = Literal["rules-engine/v1", "rules-engine/v2"]
 _ID = r"^[A-Za-z][A-Za-z0-9_.\-]*$"
 _FIELD_NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
 _MONTH_DAY = r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
@@ -37,33 +42,6 @@ class Text(_Strict):
 
     zh: Annotated[str, Field(min_length=1, description="中文")]
     en: Annotated[str, Field(min_length=1, description="English")]
-
-
-class OrgKind(str, Enum):
-    local_committee = "local_committee"  # 地方党委
-    party_group = "party_group"  # 党组
-    department_committee = "department_committee"  # 部门（单位）党委
-    township = "township"  # 乡镇（街道）党（工）委
-    grassroots = "grassroots"  # 基层党组织
-
-
-ORG_KIND_ZH = {
-    OrgKind.local_committee: "地方党委",
-    OrgKind.party_group: "党组",
-    OrgKind.department_committee: "部门党委",
-    OrgKind.township: "乡镇党委",
-    OrgKind.grassroots: "基层党组织",
-}
-
-
-class Role(str, Enum):
-    secretary = "secretary"  # 书记
-    deputy_secretary = "deputy_secretary"  # 副书记
-    member = "member"  # 班子成员
-
-    @property
-    def zh(self) -> str:
-        return {"secretary": "书记", "deputy_secretary": "副书记", "member": "班子成员"}[self.value]
 
 
 class Severity(str, Enum):
@@ -220,7 +198,16 @@ class Source(Citation):
 
 
 NumberName = Literal[
-    "period", "at_least", "at_most", "window", "within_days", "min_share", "min_days_in_post", "raise_at", "raise_share"
+    "period",
+    "at_least",
+    "at_most",
+    "window",
+    "within_days",
+    "min_share",
+    "min_days_in_post",
+    "raise_at",
+    "raise_share",
+    "quorum",
 ]
 NUMBER_NAMES: tuple[str, ...] = typing.get_args(NumberName)
 
@@ -309,9 +296,17 @@ class SubjectKind(str, Enum):
     trigger = "trigger"  # each record of the trigger types (relative deadlines)
 
 
+class PairGroup(_Strict):
+    """The second people of a pair drawn from a group of the organisation (its members on the window)."""
+
+    group: TermName = Field(description="小组 a group declared in the vocabulary")
+
+
 class PairSpec(_Strict):
-    first: list[Role] = Field(min_length=1)
-    second: list[Role] = Field(min_length=1)
+    first: list[TermName] = Field(min_length=1, description="第一方的职务 roles of the first person")
+    second: list[TermName] | PairGroup = Field(
+        description="第二方的职务，或 {group: 小组} roles of the second person, or {group: NAME}"
+    )
     ordered: bool = Field(default=True, description="false: (a, b) and (b, a) are one pair")
 
 
@@ -617,7 +612,9 @@ class Escalate(_Strict):
     rules: list[Annotated[str, Field(pattern=_ID)]] = Field(min_length=1, description="被读取结论的规则编号")
     status: list[LowerStatus] = Field(default=["violated"], description="计入的下级结论状态 lower statuses counted")
     count: Literal["findings", "portfolios", "rules", "people"] = "findings"
-    roles: list[Role] = Field(default_factory=list, description="只计这些职务的人员 only findings about these roles")
+    roles: list[TermName] = Field(
+        default_factory=list, description="只计这些职务的人员 only findings about these roles"
+    )
     with_secretary: bool = Field(
         default=False, description="还须有关于书记本人的结论 also needs one about the secretary"
     )
@@ -645,9 +642,13 @@ class Rule(_Strict):
     citation: Citation
     provenance: Provenance
     effective: Effective | None = Field(default=None, description="defaults to the pack's effective dates")
-    org_kinds: list[OrgKind] = Field(min_length=1, description="适用的组织类型 organisation kinds covered")
+    org_kinds: list[TermName] = Field(min_length=1, description="适用的组织类型 organisation kinds covered")
+    applies_when: list[OrgCondition] = Field(
+        default_factory=list,
+        description="适用条件：组织属性或小组；不满足时不适用 conditions on the organisation (all must hold)",
+    )
     subject: SubjectKind
-    roles: list[Role] = Field(default_factory=list, description="for subject person / portfolio")
+    roles: list[TermName] = Field(default_factory=list, description="for subject person / portfolio")
     pair: PairSpec | None = None
     trigger: Match | None = Field(default=None, description="for subject trigger: which records start a deadline")
     match: Match | None = Field(default=None, description="哪些记录计数 which records count (all but escalation rules)")
@@ -671,6 +672,8 @@ class Rule(_Strict):
         if self.escalate is not None:
             if self.match is not None or kind not in (SubjectKind.organisation, SubjectKind.person):
                 raise refuse("rule.escalation.has_match")
+            if self.applies_when:  # (it reads the findings of rules that have their own conditions)
+                raise refuse("rule.applies_when.escalation")
             if kind is SubjectKind.person and not self.roles:
                 raise refuse("rule.subject.no_roles", None, kind=kind.value)
             if self.id in self.escalate.rules:
@@ -731,7 +734,7 @@ class Rule(_Strict):
 class RuleFile(_Strict):
     """A rule file: a list of rules (and optionally a format marker)."""
 
-    format: Literal["rules-engine/v1"] = FORMAT
+    format: Format = FORMAT
     rules: list[Rule] = Field(min_length=1)
 
 
@@ -773,8 +776,18 @@ class NotCheckable(_Strict):
 class Manifest(_Strict):
     """``pack.yaml``: the pack's identity, regulation, effective dates and record-type vocabulary."""
 
-    format: Literal["rules-engine/v1"] = FORMAT
+    format: Format = FORMAT
     pack: PackInfo
+    imports: list[Annotated[str, Field(pattern=_ID)]] = Field(
+        default_factory=list,
+        description="导入其词表的规则包（v1 规则包隐含导入 cpc-basic）packs whose kinds, roles and groups this pack"
+        " uses (a v1 pack imports cpc-basic implicitly)",
+    )
+    org_kinds: dict[str, KindTerm] = Field(default_factory=dict, description="本规则包声明的组织类型 kinds declared")
+    roles: dict[str, RoleTerm] = Field(default_factory=dict, description="本规则包声明的职务 roles declared")
+    groups: dict[str, GroupTerm] = Field(
+        default_factory=dict, description="组织内的小组（如支委会）groups inside an organisation"
+    )
     overlay: Overlay | None = Field(default=None, description="地方实施规则包 this pack is a local overlay")
     record_types: dict[str, Text] = Field(default_factory=dict, description="记录类型词表 record-type vocabulary")
     record_fields: dict[Annotated[str, Field(pattern=_FIELD_NAME)], RecordField] = Field(
@@ -786,11 +799,23 @@ class Manifest(_Strict):
         default_factory=list, description="记录无法反映的职责及原因 duties records cannot show, with the reason"
     )
 
+    @field_validator("org_kinds", "roles", "groups")
+    @classmethod
+    def _term_keys(cls, value: dict[str, typing.Any]) -> dict[str, typing.Any]:
+        return checked_terms(value)
+
     @model_validator(mode="after")
     def _vocabulary(self) -> Manifest:
-        if not self.record_types and self.overlay is None:
+        declares = self.org_kinds or self.roles or self.groups
+        if not self.record_types and self.overlay is None and not declares:
             raise refuse("rule.record_types.missing")
         for name in self.record_fields:
             if name in BUILTIN_FIELDS:
                 raise refuse("rule.record_fields.builtin", None, name=name)
         return self
+
+    def imported(self) -> list[str]:
+        """The packs whose terms this pack's names may mean: its imports (a v1 pack's: cpc-basic as well)."""
+        if self.format == FORMAT and "cpc-basic" not in self.imports:
+            return [*self.imports, "cpc-basic"]
+        return list(self.imports)

@@ -15,21 +15,22 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .findings import Bilingual
 from .refusal import refuse
-from .rules import OrgKind, Severity
-from .vocab import kind_problem, kind_value
+from .rules import Severity
+from .vocab import Miss, miss_error, standard
 
 SCORING_FORMAT: Literal["rules-engine/scoring/v1"] = "rules-engine/scoring/v1"
 
 Group = Literal["locality", "department"]
 
-#: the declared table: which organisation kinds are localities (地方) and which departments (部门);
-#: grassroots organisations belong to neither (their findings are counted apart)
-DEFAULT_GROUPS: dict[str, Group] = {
-    OrgKind.local_committee.value: "locality",
-    OrgKind.township.value: "locality",
-    OrgKind.party_group.value: "department",
-    OrgKind.department_committee.value: "department",
-}
+
+def default_groups() -> dict[str, Group]:
+    """The declared table: which organisation kinds are localities (地方) and which departments (部门), as the
+    standard vocabulary flags them (``locality: true``, ``department: true``); a kind flagged neither (grassroots
+    organisations) belongs to neither group (its findings are counted apart)."""
+    vocabulary = standard()
+    out: dict[str, Group] = {kind: "locality" for kind in vocabulary.localities}
+    out.update({kind: "department" for kind in vocabulary.departments})
+    return out
 
 
 class _Model(BaseModel):
@@ -90,8 +91,8 @@ class Statuses(_Model):
 class Groups(_Model):
     """Organisation kinds counted as localities (地方) and as departments (部门) in the 三实三弱 diagnostics."""
 
-    locality: list[OrgKind] = Field(default_factory=list, description="地方 kinds counted as localities")
-    department: list[OrgKind] = Field(default_factory=list, description="部门 kinds counted as departments")
+    locality: list[str] = Field(default_factory=list, description="地方 kinds counted as localities")
+    department: list[str] = Field(default_factory=list, description="部门 kinds counted as departments")
 
     @field_validator("locality", "department", mode="before")
     @classmethod
@@ -100,25 +101,25 @@ class Groups(_Model):
             return value
         out = []
         for item in value:
-            if isinstance(item, str) and not isinstance(item, OrgKind):
-                code = kind_value(item)
-                if code is None:
-                    raise kind_problem(item, "scoring.groups.unknown_kind")
-                item = code
+            if isinstance(item, str):
+                found = standard().lookup("kind", item)
+                if isinstance(found, Miss):
+                    raise miss_error("scoring.groups.unknown_kind", found)
+                item = found
             out.append(item)
         return out
 
     @model_validator(mode="after")
     def _apart(self) -> Groups:
-        both = sorted({k.value for k in self.locality} & {k.value for k in self.department})
+        both = sorted(set(self.locality) & set(self.department))
         if both:
             raise refuse("scoring.groups.overlap", None, kinds=", ".join(both))
         return self
 
     def table(self) -> dict[str, Group]:
         """The groups as a kind → group table."""
-        out: dict[str, Group] = {k.value: "locality" for k in self.locality}
-        out.update({k.value: "department" for k in self.department})
+        out: dict[str, Group] = {k: "locality" for k in self.locality}
+        out.update({k: "department" for k in self.department})
         return out
 
 
@@ -170,4 +171,4 @@ class Scoring(_Model):
 
     def group_table(self) -> dict[str, Group]:
         """Organisation kinds to localities and departments: the file's ``groups``, else the declared table."""
-        return dict(DEFAULT_GROUPS) if self.groups is None else self.groups.table()
+        return default_groups() if self.groups is None else self.groups.table()
