@@ -15,6 +15,7 @@ from rules_engine.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
 EXAMPLE = ROOT / "examples" / "county-2024"
+NATIVE_V2 = ("nongcun-2019",)  # written in v2 with a vocabulary of its own: never a v1 pack, nothing to migrate
 IMPORTS = re.compile(r"\n# 本规则包使用的词表[^\n]*\nimports: \[cpc-basic\]\n")
 
 
@@ -31,7 +32,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A v1 copy of the shipped packs, and the same migrated."""
     root = tmp_path_factory.mktemp("migrate")
     v1, v2 = root / "v1", root / "v2"
-    shutil.copytree(RULES, v1)
+    shutil.copytree(RULES, v1, ignore=lambda folder, names: [n for n in names if n in NATIVE_V2])
     _as_v1(v1)
     shutil.copytree(v1, v2)
     migrate_packs([v2])
@@ -42,7 +43,8 @@ def test_migrating_the_v1_packs_gives_the_shipped_v2_packs(migrated: tuple[Path,
     v1, v2 = migrated
     assert "format: rules-engine/v1" in (v1 / "zhuti-zeren-2020" / "pack.yaml").read_text(encoding="utf-8")
     for path in sorted(RULES.rglob("*.yaml")):
-        assert (v2 / path.relative_to(RULES)).read_bytes() == path.read_bytes(), path
+        if path.relative_to(RULES).parts[0] not in NATIVE_V2:
+            assert (v2 / path.relative_to(RULES)).read_bytes() == path.read_bytes(), path
 
 
 @pytest.mark.slow
