@@ -284,6 +284,53 @@ def test_an_undeclared_where_field_is_refused_with_a_did_you_mean(tmp_path: Path
     assert "'approved'" in problem.hint and problem.location.line > 0
 
 
+OVERLAY_MANIFEST = """\
+format: rules-engine/v1
+pack:
+  id: fields-local
+  version: 1.0.0
+  title: {zh: 地方细则, en: local rules}
+  regulation: {id: fields-local, document: 《某地细则》}
+  effective: {from: 2020-01-01}
+overlay:
+  extends: fields-pack
+  organisations: [t1]
+record_fields:
+  minutes: {type: text, zh: 纪要, en: minutes}
+"""
+
+
+def test_an_overlay_rules_where_and_quorum_are_checked_when_loaded(tmp_path: Path) -> None:
+    """Against the fields of its base pack and its own: located, with a did-you-mean, not at compile."""
+    base = write_pack(tmp_path / "base", {"APPROVED": RULES_TEXT["APPROVED"]})
+    local = write_pack(
+        tmp_path / "local",
+        {
+            "LOCAL-OK": WHERE_ONLY.format(where="{approved: true, minutes: {contains: 决定}}"),
+            "LOCAL-BAD": WHERE_ONLY.format(where="{aproved: true, minuts: {contains: 决定}}")
+            + "quorum: {more_than: 1/2, of: team, attendees: atendees}\n",
+        },
+        OVERLAY_MANIFEST,
+    )
+    with pytest.raises(RulesError) as caught:
+        load_rules(base, local)
+    problems = caught.value.problems
+    assert [(p.code, p.hint) for p in problems] == [
+        ("rule.where.unknown_field", "是否应为 did you mean 'approved'?"),
+        ("rule.where.unknown_field", "是否应为 did you mean 'minutes'?"),
+        ("rule.quorum.attendees", "是否应为 did you mean 'attendees'?"),
+    ]
+    assert {(Path(p.location.file).parent.name, Path(p.location.file).name) for p in problems} == {
+        ("local", "rules.yaml")
+    }
+    assert all(p.location.line > 0 for p in problems)
+    # the same overlay without its mistakes loads and filters on both packs' fields
+    ok = WHERE_ONLY.format(where="{approved: true, minutes: {contains: 决定}}")
+    rules = load_rules(base, write_pack(tmp_path / "local", {"LOCAL-OK": ok}, OVERLAY_MANIFEST))
+    records = [rec("r1", approved=True, minutes="会议决定"), rec("r2", approved=True, minutes="学习")]
+    assert one(run(rules, records), "LOCAL-OK").evidence == ["r1"]
+
+
 def test_a_condition_the_type_does_not_take_is_refused(tmp_path: Path) -> None:
     body = WHERE_ONLY.format(where="{approved: {at_least: 1}}")
     with pytest.raises(RulesError) as caught:
