@@ -142,11 +142,11 @@ def reference_evaluate(
                     if not isinstance(judged, Period):
                         out[key] = ("not_applicable", 0)
                         continue
-                    count, doubt = _count(
+                    count, doubt, lacking = _count(
                         rule, rule.match, mine, judged, subject, second, area, team_posts, kind, known
                     )
                     tainted = doubt or _tainted(rule, org.id, window, bad, types, as_of)
-                    out[key] = (_status(compiled, rule, count, as_of > judged.end, tainted), count)
+                    out[key] = (_status(compiled, rule, count, as_of > judged.end, tainted, lacking), count)
     return out
 
 
@@ -251,8 +251,10 @@ def _count(
     team: list[Any],
     kind: str = "",
     known: frozenset[str] = frozenset(),
-) -> tuple[int, bool]:
-    count, doubt = 0, False
+) -> tuple[int, bool, int]:
+    """(records that count, whether some record casts doubt, records set aside for lacking a field a filter
+    reads)"""
+    count, doubt, lacking = 0, False, 0
     for r in records:
         if r["type"] not in match.types or not judged.start <= r["date"] <= judged.end:
             continue
@@ -270,8 +272,12 @@ def _count(
             if people_only and looked_at and close:
                 doubt = True
             continue
-        if not _where_ok(match, r, _who(r, subject, second, team), declared_of(rule)):
-            continue  # (a record lacking a field, or failing a condition on one: not evidence, no doubt)
+        where = _where_ok(match, r, _who(r, subject, second, team), declared_of(rule))
+        if where is None:
+            lacking += 1  # (lacks a field a filter reads: might have counted)
+            continue
+        if not where:
+            continue  # (fails a condition on a field: not evidence, no doubt)
         quorum = rule.rule.quorum
         if quorum is not None:
             roles = None if quorum.group == "organisation" else {"secretary", "deputy_secretary", "member"}
@@ -285,7 +291,8 @@ def _count(
             if quorum.attendees == "participants":
                 came = r["people"]
             elif r["declared"].get(quorum.attendees) is None:
-                continue  # lacks the attendees field
+                lacking += 1  # lacks the attendees field
+                continue
             else:
                 came = r["declared"][quorum.attendees]
             if not members:
@@ -305,7 +312,7 @@ def _count(
             if Fraction(len(present & r["people"]), len(present)) < rule.share:
                 continue
         count += 1
-    return count, doubt
+    return count, doubt, lacking
 
 
 def declared_of(rule: CompiledRule) -> dict[str, str]:
@@ -313,13 +320,14 @@ def declared_of(rule: CompiledRule) -> dict[str, str]:
     return {test.field: test.kind for test in rule.where}
 
 
-def _where_ok(match: Match, r: dict[str, Any], who: dict[str, set[str]], kinds: Mapping[str, str]) -> bool:
-    """Every where condition holds, read plainly from the rule (a missing field: it does not)."""
+def _where_ok(match: Match, r: dict[str, Any], who: dict[str, set[str]], kinds: Mapping[str, str]) -> bool | None:
+    """Every where condition holds, read plainly from the rule, field by field in the order written (None: the
+    first field that decides lacks a value)."""
     for name, condition in match.where.items():
         kind = kinds[name]
         value = r.get(name) if name in ("chair", "portfolio", "date") else r["declared"].get(name)
         if value is None:
-            return False
+            return None
         ops = condition.model_dump(exclude_none=True) if hasattr(condition, "model_dump") else {"equals": condition}
         for op, operand in ops.items():
             if kind == "person":
@@ -412,8 +420,20 @@ def _tainted(
     return False
 
 
-def _status(compiled: CompiledRules, rule: CompiledRule, count: int, due: bool, tainted: bool) -> str:
-    fact = {"r": rule.index, "n": count, "due": int(due), "taint": int(tainted), "na": 0, "unk": 0, "wv": 0}
+def _status(compiled: CompiledRules, rule: CompiledRule, count: int, due: bool, tainted: bool, lacking: int = 0) -> str:
+    """The status of a count (`lacking`: the records set aside for lacking a field a filter reads, which might
+    have counted)."""
+    most = count + lacking
+    fact = {
+        "r": rule.index,
+        "n": count,
+        "most": most,
+        "due": int(due),
+        "taint": int(tainted),
+        "na": 0,
+        "unk": 0,
+        "wv": 0,
+    }
     (decision,) = decide(compiled.decisions, fact)
     return decision.status.value
 

@@ -26,7 +26,10 @@ RECORD_RULES = [r.index for r in COMPILED.rules if r.rule.escalate is None]
 ESCALATION_RULES = [r.index for r in COMPILED.rules if r.rule.escalate is not None]
 
 obligation_rows = st.tuples(
-    st.sampled_from(RECORD_RULES), st.integers(0, 30), *[st.integers(0, 1)] * (len(OBLIGATION_FIELDS) - 1)
+    st.sampled_from(RECORD_RULES),
+    st.integers(0, 30),  # n
+    st.integers(0, 30),  # most
+    *[st.integers(0, 1)] * (len(OBLIGATION_FIELDS) - 2),
 )
 escalation_rows = st.tuples(
     st.sampled_from(ESCALATION_RULES),
@@ -77,7 +80,7 @@ def test_counts_are_banded_by_the_constants_the_table_compares_them_with() -> No
 
 def test_rows_of_a_rule_with_no_count_threshold_share_one_fact() -> None:
     rule = next(r for r in COMPILED.rules if r.rule.escalate is None and r.at_least == 1 and r.at_most is None)
-    rows = [(rule.index, n, 1, 0, 0, 0, 0) for n in range(1, 50)]
+    rows = [(rule.index, n, n, 1, 0, 0, 0, 0) for n in range(1, 50)]
     with Decider(BASE, OBLIGATION_FIELDS) as decider:
         assert {d.status for d in decider.decide(rows)} == {Status.fulfilled}
         assert decider.distinct == 1
@@ -96,7 +99,7 @@ def test_facts_are_asserted_in_bounded_partitions_under_collision_free_ids(monke
 
     monkeypatch.setattr(_durable.DurableBackend, "run", spy)
     monkeypatch.setattr(decide_module, "fnv1a32", hash_)
-    rows = [(RECORD_RULES[0], n, due, 0, 0, 0, 0) for n in range(6) for due in (0, 1)]
+    rows = [(RECORD_RULES[0], n, n, due, 0, 0, 0, 0) for n in range(6) for due in (0, 1)]
     with Decider(BASE, OBLIGATION_FIELDS, partition=3) as decider:
         got = decider.decide(rows)
         distinct = decider.distinct
@@ -111,7 +114,7 @@ def test_a_row_no_decision_can_match_never_reaches_the_engine(monkeypatch: pytes
     monkeypatch.setattr(_durable.DurableBackend, "run", lambda self, facts: calls.append(facts) or {})
     with Decider(BASE, OBLIGATION_FIELDS) as decider:
         with pytest.raises(EngineError, match="no decision table for rule index"):
-            decider.decide([(ESCALATION_RULES[0], 0, 1, 0, 0, 0, 0)])  # an escalation rule in the record table
+            decider.decide([(ESCALATION_RULES[0], 0, 0, 1, 0, 0, 0, 0)])  # an escalation rule in the record table
         with pytest.raises(EngineError, match="fields"):
             decider.decide([(RECORD_RULES[0], 0, 1)])
     with pytest.raises(EngineError, match="do not carry"):

@@ -103,18 +103,21 @@ def test_a_flipped_threshold_is_refused_with_the_rules_location_before_the_engin
 
 def test_an_overlap_is_refused(make_pack, monkeypatch: pytest.MonkeyPatch, no_engine: NoEngine) -> None:
     rules = load_rules(make_pack(("ORG-1", RANGE_RULE)))
-    # met: n <= 3 becomes n <= 4, and "over" (n > 3) already takes n = 4
-    monkeypatch.setattr(compile_module, "lower", flipped(("n", "<=", 3), ("n", "<=", 4)))
+    # met: most <= 3 becomes most <= 4, and "within_lacking" (most > 3) already takes most = 4
+    monkeypatch.setattr(compile_module, "lower", flipped(("most", "<=", 3), ("most", "<=", 4)))
     with pytest.raises(RulesError) as caught:
         compile_rules(rules)
     (problem,) = caught.value.problems
     assert problem.code == "rule.decisions_overlap"
     example = (
-        "due=1 n=4 na=0 taint=0 unk=0 wv=0 -> 0:over, 0:met; due=1 n=4 na=0 taint=0 unk=0 wv=1 -> 0:over:waived, 0:met"
+        "due=1 most=4 n=1 na=0 taint=0 unk=0 wv=0 -> 0:met, 0:within_lacking; "
+        "due=1 most=4 n=1 na=0 taint=0 unk=0 wv=1 -> 0:met, 0:within_lacking:waived; "
+        "due=1 most=4 n=2 na=0 taint=0 unk=0 wv=0 -> 0:met, 0:within_lacking"
     )
-    assert problem.message == f"规则 ORG-1 的判定表有重叠：2 种事实有多个判定，如 {example}"
+    # (n = 1, 2, 3, waived or not; never a fact whose most is below its count)
+    assert problem.message == f"规则 ORG-1 的判定表有重叠：6 种事实有多个判定，如 {example}"
     assert problem.message_en == (
-        f"the decision table of rule ORG-1 overlaps: 2 kinds of fact match more than one decision, e.g. {example}"
+        f"the decision table of rule ORG-1 overlaps: 6 kinds of fact match more than one decision, e.g. {example}"
     )
     assert problem.hint == HINT
     assert no_engine.calls == []
@@ -198,14 +201,14 @@ def test_flags_are_tested_at_zero_and_one_and_counts_around_each_constant() -> N
 
 def expected(fact: dict[str, int], lo: int, hi: int | None) -> tuple[Status, bool, Status | None]:
     """rule-format.md §5, written out: (status, taken in the closed-world step, status a waiver replaced)."""
-    n, due, taint = fact["n"], fact["due"], fact["taint"]
+    n, most, due, taint = fact["n"], fact["most"], fact["due"], fact["taint"]
     if fact["na"]:
         return Status.not_applicable, False, None
     if fact["unk"]:
         status, closed = Status.undeterminable, False
     elif hi is not None and n > hi:
         status, closed = Status.violated, False
-    elif n >= lo and (hi is None or (due and not taint)):
+    elif n >= lo and (hi is None or (due and not taint and most <= hi)):
         return Status.fulfilled, False, None
     else:
         closed = True
@@ -213,8 +216,10 @@ def expected(fact: dict[str, int], lo: int, hi: int | None) -> tuple[Status, boo
             status = Status.pending
         elif taint:
             status = Status.undeterminable
-        else:
+        elif n < lo and most < lo:  # (the records set aside for lacking a field could not have made up the gap)
             status = Status.violated
+        else:  # they could have: below at_least with them, or over at_most with them
+            status = Status.undeterminable
     return (Status.waived, closed, status) if fact["wv"] else (status, closed, None)
 
 
@@ -229,8 +234,8 @@ def test_each_fact_is_decided_as_the_rule_format_says(make_pack, lo: int | None,
     assert all((d.rule_index == 0) == d.name.startswith("0:") for d in compiled.decisions)
     assert all(d.rule_index is None for d in compiled.decisions if not d.name.startswith("0:"))
     taken: set[str] = set()
-    for n, due, taint, na, unk, wv in itertools.product(range(6), *[(0, 1)] * 5):
-        fact = {"r": 0, "n": n, "due": due, "taint": taint, "na": na, "unk": unk, "wv": wv}
+    for n, lack, due, taint, na, unk, wv in itertools.product(range(6), range(4), *[(0, 1)] * 5):
+        fact = {"r": 0, "n": n, "most": n + lack, "due": due, "taint": taint, "na": na, "unk": unk, "wv": wv}
         (decision,) = decide(compiled.decisions, fact)
         assert (decision.status, decision.after_close, decision.waives) == expected(fact, lo or 0, hi), fact
         taken.add(decision.name)

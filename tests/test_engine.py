@@ -25,6 +25,7 @@ fact_strategy = st.fixed_dictionaries(
     {
         "r": st.sampled_from(RECORD_RULES),
         "n": st.integers(0, 4),
+        "most": st.integers(0, 6),
         "due": st.integers(0, 1),
         "taint": st.integers(0, 1),
         "na": st.integers(0, 1),
@@ -42,7 +43,16 @@ def test_every_fact_matches_exactly_one_decision() -> None:
                     for na in (0, 1):
                         for unk in (0, 1):
                             for wv in (0, 1):
-                                fact = {"r": r, "n": n, "due": due, "taint": taint, "na": na, "unk": unk, "wv": wv}
+                                fact = {
+                                    "r": r,
+                                    "n": n,
+                                    "most": n,
+                                    "due": due,
+                                    "taint": taint,
+                                    "na": na,
+                                    "unk": unk,
+                                    "wv": wv,
+                                }
                                 assert len(decide(BASE, fact)) == 1, fact
 
 
@@ -94,7 +104,7 @@ def test_fact_id_hash_collisions_are_refused_not_dropped() -> None:
     try:
         # 'costarring' and 'liquid' collide in FNV-1a-32
         assert fnv1a32("costarring") == fnv1a32("liquid")
-        fact = {"r": 0, "n": 1, "due": 1, "taint": 0, "na": 0, "unk": 0, "wv": 0}
+        fact = {"r": 0, "n": 1, "most": 1, "due": 1, "taint": 0, "na": 0, "unk": 0, "wv": 0}
         with pytest.raises(EngineError, match="collision"):
             backend.run([{"id": "costarring", **fact}, {"id": "liquid", **fact}])
     finally:
@@ -104,7 +114,7 @@ def test_fact_id_hash_collisions_are_refused_not_dropped() -> None:
 def test_backend_starts_no_threads() -> None:
     before = threading.active_count()
     backend = DurableBackend(BASE)
-    backend.run([{"id": "o0", "r": 0, "n": 0, "due": 1, "taint": 0, "na": 0, "unk": 0, "wv": 0}])
+    backend.run([{"id": "o0", "r": 0, "n": 0, "most": 0, "due": 1, "taint": 0, "na": 0, "unk": 0, "wv": 0}])
     backend.close()
     assert threading.active_count() == before
 
@@ -114,6 +124,6 @@ def test_a_fact_the_table_cannot_match_is_refused_before_the_engine() -> None:
     backend = DurableBackend(BASE)
     try:
         with pytest.raises(EngineError, match="lacks integer fields"):
-            backend.run([{"id": "o0", "r": 0, "n": 0, "due": 0, "taint": 0, "na": 0, "unk": 0}])
+            backend.run([{"id": "o0", "r": 0, "n": 0, "most": 0, "due": 0, "taint": 0, "na": 0, "unk": 0}])
     finally:
         backend.close()

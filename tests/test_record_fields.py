@@ -52,6 +52,20 @@ match:
   where: {approved: true, topic: {contains: 重大}}
 params: {period: year, at_least: 1}
 """,
+    "APPROVED3": """\
+subject: organisation
+match:
+  types: [meeting]
+  where: {approved: true}
+params: {period: year, at_least: 3}
+""",
+    "APPROVED_AT_MOST": """\
+subject: organisation
+match:
+  types: [meeting]
+  where: {approved: true}
+params: {period: year, at_most: 1}
+""",
     "SPEAKER": """\
 subject: person
 roles: [secretary, member]
@@ -143,14 +157,40 @@ def test_a_boolean_and_a_text_filter_count_only_the_records_that_meet_both(pack:
 
 
 def test_a_record_lacking_a_field_a_filter_reads_is_set_aside_and_never_a_violation_of_its_own(pack: Any) -> None:
-    finding = one(run(pack, [rec("r1", topic="研究重大事项")]), "APPROVED")
-    assert finding.status is Status.violated  # no record shows the duty: as with no record at all
+    report = run(pack, [rec("r1", topic="研究重大事项")])
+    finding = one(report, "APPROVED")
+    # no record shows the duty, but r1 might have, had it said whether its minutes were approved
+    assert finding.status is Status.undeterminable
     assert finding.count == 0
     (rejected,) = finding.rejected
     assert rejected.record == "r1"
     assert "lacks the field approved" in rejected.reason.en
-    assert "缺少" in finding.reason.zh and "1" in finding.reason.zh
-    assert "1 record" in finding.reason.en and "approved" in finding.reason.en
+    assert finding.reason.zh == (
+        "在 2024-01-01..2024-12-31 内找到 0 条符合条件的记录；另有 1 条记录缺少筛选条件读取的字段（approved），未计入，"
+        "但可能改变结论，无法判定"
+    )
+    assert finding.reason.en == (
+        "found 0 matching record(s) in 2024-01-01..2024-12-31; 1 record(s) lacking a field a filter reads (approved)"
+        " were set aside and could change the outcome; so this cannot be decided"
+    )
+
+
+def test_records_lacking_a_field_that_could_not_change_the_outcome_leave_it_violated(pack: Any) -> None:
+    records = [rec("r1", approved=True), rec("r2")]  # one counts, one lacks the field: 1 + 1 < 3
+    finding = one(run(pack, records), "APPROVED3")
+    assert (finding.status, finding.count) == (Status.violated, 1)
+    assert finding.reason.en.endswith("; 1 record(s) lacking a field a filter reads (approved) were set aside")
+    records.append(rec("r3"))  # 1 + 2 reaches 3: they might have made up the shortfall
+    assert one(run(pack, records), "APPROVED3").status is Status.undeterminable
+
+
+def test_at_most_records_lacking_a_field_that_could_go_over_make_it_undeterminable(pack: Any) -> None:
+    finding = one(run(pack, [rec("r1", approved=True), rec("r2")]), "APPROVED_AT_MOST")
+    assert (finding.status, finding.count) == (Status.undeterminable, 1)  # 1 within, 2 over
+    assert one(run(pack, [rec("r1", approved=True)]), "APPROVED_AT_MOST").status is Status.fulfilled
+    records = [rec("r1", approved=True), rec("r2", approved=True), rec("r3")]
+    finding = one(run(pack, records), "APPROVED_AT_MOST")
+    assert (finding.status, finding.count) == (Status.violated, 2)  # over whatever r3 would have said
 
 
 def test_a_person_field_names_the_subject(pack: Any) -> None:
@@ -242,6 +282,53 @@ def test_an_undeclared_where_field_is_refused_with_a_did_you_mean(tmp_path: Path
     (problem,) = caught.value.problems
     assert problem.code == "rule.where.unknown_field"
     assert "'approved'" in problem.hint and problem.location.line > 0
+
+
+OVERLAY_MANIFEST = """\
+format: rules-engine/v1
+pack:
+  id: fields-local
+  version: 1.0.0
+  title: {zh: 地方细则, en: local rules}
+  regulation: {id: fields-local, document: 《某地细则》}
+  effective: {from: 2020-01-01}
+overlay:
+  extends: fields-pack
+  organisations: [t1]
+record_fields:
+  minutes: {type: text, zh: 纪要, en: minutes}
+"""
+
+
+def test_an_overlay_rules_where_and_quorum_are_checked_when_loaded(tmp_path: Path) -> None:
+    """Against the fields of its base pack and its own: located, with a did-you-mean, not at compile."""
+    base = write_pack(tmp_path / "base", {"APPROVED": RULES_TEXT["APPROVED"]})
+    local = write_pack(
+        tmp_path / "local",
+        {
+            "LOCAL-OK": WHERE_ONLY.format(where="{approved: true, minutes: {contains: 决定}}"),
+            "LOCAL-BAD": WHERE_ONLY.format(where="{aproved: true, minuts: {contains: 决定}}")
+            + "quorum: {more_than: 1/2, of: team, attendees: atendees}\n",
+        },
+        OVERLAY_MANIFEST,
+    )
+    with pytest.raises(RulesError) as caught:
+        load_rules(base, local)
+    problems = caught.value.problems
+    assert [(p.code, p.hint) for p in problems] == [
+        ("rule.where.unknown_field", "是否应为 did you mean 'approved'?"),
+        ("rule.where.unknown_field", "是否应为 did you mean 'minutes'?"),
+        ("rule.quorum.attendees", "是否应为 did you mean 'attendees'?"),
+    ]
+    assert {(Path(p.location.file).parent.name, Path(p.location.file).name) for p in problems} == {
+        ("local", "rules.yaml")
+    }
+    assert all(p.location.line > 0 for p in problems)
+    # the same overlay without its mistakes loads and filters on both packs' fields
+    ok = WHERE_ONLY.format(where="{approved: true, minutes: {contains: 决定}}")
+    rules = load_rules(base, write_pack(tmp_path / "local", {"LOCAL-OK": ok}, OVERLAY_MANIFEST))
+    records = [rec("r1", approved=True, minutes="会议决定"), rec("r2", approved=True, minutes="学习")]
+    assert one(run(rules, records), "LOCAL-OK").evidence == ["r1"]
 
 
 def test_a_condition_the_type_does_not_take_is_refused(tmp_path: Path) -> None:

@@ -26,7 +26,9 @@ from .test_differential import RULESET, scenario
 INTAKE = importlib.import_module("rules_engine.intake")
 TALLY = importlib.import_module("rules_engine.tally")
 
-Tallied = tuple[int, list[str] | None, list[tuple[str, Why]], list[tuple[str, int, str]]]
+# count, evidence ids, rejected candidates, taints, and the candidates set aside for lacking a field (how many,
+# which fields; None: none)
+Tallied = tuple[int, list[str] | None, list[tuple[str, Why]], list[tuple[str, int, str]], tuple[int, str] | None]
 
 
 def _on(index: RosterIndex, org: str, day: dt.date, secretary: bool) -> set[str]:
@@ -122,6 +124,7 @@ def _meets(kind: str, op: str, operand: Any, value: Any, who: dict[str, set[str]
 
 def _plain(ob: Obligation, records: list[Rec], index: RosterIndex, max_evidence: int, cap: int) -> Tallied:
     count, ids, rejected, taints = 0, [], [], []
+    lacking: dict[str, int] = {}
     for rec in records:  # reading order
         if rec.org != ob.org.id or rec.type not in ob.rule.match.types or rec.id == ob.trigger:
             continue
@@ -137,6 +140,8 @@ def _plain(ob: Obligation, records: list[Rec], index: RosterIndex, max_evidence:
             ids.append(rec.id)
             continue
         rejected.append((rec.id, why))
+        if why[0] == "lacks":
+            lacking[why[1]] = lacking.get(why[1], 0) + 1
         if why[0] == "no_team":
             taints.append((rec.source, rec.line, "date"))
         elif why[0] in ("chair", "participant") and rec.unknown:
@@ -148,7 +153,8 @@ def _plain(ob: Obligation, records: list[Rec], index: RosterIndex, max_evidence:
                 wanted = {getattr(ob, ref)} - {None}
             if any(difflib.SequenceMatcher(None, u, w).ratio() >= 0.75 for u in rec.unknown for w in wanted):
                 taints.append((rec.source, rec.line, "participants"))
-    return count, (ids[:max_evidence] or None) if max_evidence else None, rejected[:cap], taints
+    lacks = (sum(lacking.values()), ", ".join(sorted(lacking))) if lacking else None
+    return count, (ids[:max_evidence] or None) if max_evidence else None, rejected[:cap], taints, lacks
 
 
 def _taints(rows: list[BadRow] | None) -> list[tuple[str, int, str]]:
@@ -197,7 +203,8 @@ def test_the_tally_agrees_with_a_plain_loop_over_the_records(
         keys = ledger.judged().get_column("key")  # planned, and started by triggers
         for ob in ledger.obligations(ledger.table.filter(pl.col("key").is_in(keys.to_list()))):
             judged.append(ob)
-            tallied.append((ob, (ob.count, ob.evidence, list(ob.rejections()), _taints(ob.taint))))
+            got = (ob.count, ob.evidence, list(ob.rejections()), _taints(ob.taint), ob.lacking)
+            tallied.append((ob, got))
         return out
 
     with (

@@ -722,7 +722,10 @@ def _explain(args: argparse.Namespace) -> int:
             )
             lines.append(f"  在 {where} 及其下级 in {where} and below: {changed or '同上 as above'}")
     if spec.escalate is None:
-        lines.append("判定 decisions (evaluated on durable_rules; n = matching records, due = window over):")
+        lines.append(
+            "判定 decisions (evaluated on durable_rules; n = matching records,"
+            " most = n and those lacking a field a filter reads, due = window over):"
+        )
     else:
         lines.append(
             "判定 decisions (evaluated on durable_rules; k = lower findings counted, sec = about a secretary, gap = "

@@ -2,8 +2,9 @@
 record type, and lower each rule to a neutral decision table (:class:`Decision`) that an engine backend runs.
 
 The decision table is the whole meaning of a status, and the only place in the product that states it:
-for each obligation fact (count ``n``, window over ``due``, tainted by rejected input ``taint``, not
-applicable ``na``, roster gap ``unk``, valid waiver ``wv``) exactly one decision matches; an escalation
+for each obligation fact (count ``n``, the most it could be ``most`` with the records set aside for lacking a
+field, window over ``due``, tainted by rejected input ``taint``, not applicable ``na``, roster gap ``unk``, valid
+waiver ``wv``) exactly one decision matches; an escalation
 rule's table reads one subject's summed-up lower findings instead (:data:`ESCALATION_FIELDS`). durable_rules
 takes every decision (``engine/``); :func:`decide` interprets the same table in plain Python for the tests
 that check the engine and the proof against it. Decisions marked ``after_close`` belong to the explicit
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -281,8 +282,10 @@ def _generic_decisions() -> list[Decision]:
     ]
 
 
-OBLIGATION_FIELDS = ("n", "due", "taint", "na", "unk", "wv")
-"""The fields of a record-counting rule's fact (after ``r``), in the order the decide stage takes them."""
+OBLIGATION_FIELDS = ("n", "most", "due", "taint", "na", "unk", "wv")
+"""The fields of a record-counting rule's fact (after ``r``), in the order the decide stage takes them. ``most``:
+the count and the candidates set aside for lacking a field a filter reads (what the count could be, had they
+carried it): missing data never makes a duty ``violated``."""
 
 ESCALATION_FIELDS = ("na", "unk", "wv", "k", "kp", "ku", "sec", "secp", "secu", "gap", "gapp", "gapu")
 """The fields of an escalation rule's fact: one subject's lower findings, summed up (durable_rules has no
@@ -293,7 +296,12 @@ share of the team, computed with the team's size; 0: reached)."""
 
 
 def lower(rule: CompiledRule) -> list[Decision]:
-    """The decision table of one rule; exactly one decision matches any obligation fact."""
+    """The decision table of one rule; exactly one decision matches any obligation fact.
+
+    Records set aside for lacking a field a filter reads might have counted: a count below ``at_least`` is
+    ``violated`` only when it stays below with them (``most < at_least``), a count within ``at_most`` is
+    ``fulfilled`` only when it stays within with them (``most <= at_most``); otherwise ``undeterminable``.
+    A count over ``at_most`` is ``violated`` whatever they are."""
     if rule.rule.escalate is not None:
         return _lower_escalation(rule)
     r = rule.index
@@ -305,9 +313,11 @@ def lower(rule: CompiledRule) -> list[Decision]:
         out.append(Decision(f"{r}:met", Status.fulfilled, r, (*mine, ("n", ">=", lo))))
     else:
         within = (*mine, ("n", ">=", lo), ("n", "<=", hi))
+        clean = (*within, ("due", "==", 1), ("taint", "==", 0))
         out += [
             Decision(f"{r}:over", Status.violated, r, (*mine, ("n", ">", hi))),
-            Decision(f"{r}:met", Status.fulfilled, r, (*within, ("due", "==", 1), ("taint", "==", 0))),
+            Decision(f"{r}:met", Status.fulfilled, r, (*clean, ("most", "<=", hi))),
+            Decision(f"{r}:within_lacking", Status.undeterminable, r, (*clean, ("most", ">", hi)), after_close=True),
             Decision(
                 f"{r}:within_tainted",
                 Status.undeterminable,
@@ -318,10 +328,10 @@ def lower(rule: CompiledRule) -> list[Decision]:
             Decision(f"{r}:within_open", Status.pending, r, (*within, ("due", "==", 0)), after_close=True),
         ]
     if lo > 0:
+        short = (*below, ("due", "==", 1), ("taint", "==", 0))
         out += [
-            Decision(
-                f"{r}:missing", Status.violated, r, (*below, ("due", "==", 1), ("taint", "==", 0)), after_close=True
-            ),
+            Decision(f"{r}:missing", Status.violated, r, (*short, ("most", "<", lo)), after_close=True),
+            Decision(f"{r}:missing_lacking", Status.undeterminable, r, (*short, ("most", ">=", lo)), after_close=True),
             Decision(
                 f"{r}:missing_tainted",
                 Status.undeterminable,
@@ -452,14 +462,25 @@ def _prove_rule(table: tuple[Decision, ...], r: int) -> TableFault | None:
     values, so an equal table has the same proof)."""
     names = sorted({name for d in table for name, _op, _value in d.conditions} | {"r"})
     axes = [_test_values(name, r, table) for name in names]
-    hits: dict[tuple[int, ...], list[str]] = {point: [] for point in itertools.product(*axes)}
+    possible = _possible(names)
+    hits: dict[tuple[int, ...], list[str]] = {point: [] for point in itertools.product(*axes) if possible(point)}
     for d in table:
         allowed = [[v for v in axis if _holds(d, name, v)] for name, axis in zip(names, axes, strict=True)]
         for point in itertools.product(*allowed):
-            hits[point].append(d.name)
+            if point in hits:
+                hits[point].append(d.name)
     gaps = tuple(dict(zip(names, p, strict=True)) for p, found in hits.items() if not found)
     overlaps = tuple((dict(zip(names, p, strict=True)), tuple(found)) for p, found in hits.items() if len(found) > 1)
     return TableFault(r, gaps, overlaps) if gaps or overlaps else None
+
+
+def _possible(names: Sequence[str]) -> Callable[[tuple[int, ...]], bool]:
+    """Whether a point of the proof is a fact that can occur: the count with the records set aside for lacking a
+    field (``most``) is never below the count (``n``)."""
+    if "n" not in names or "most" not in names:
+        return lambda point: True
+    n, most = names.index("n"), names.index("most")
+    return lambda point: point[most] >= point[n]
 
 
 def _test_values(name: str, r: int, table: Sequence[Decision]) -> list[int]:

@@ -98,9 +98,20 @@ def _who(ob: Obligation) -> tuple[str, str]:
 
 
 _LACKING = "lacking"  # the note of a reason when records were set aside for lacking a field (reason.lacking)
+_UNDECIDED = "lacking_undecided"  # the reason when they could change the outcome (reason.lacking_undecided)
 
 
 def _reason(ob: Obligation, status: Status, expected: dict[str, str]) -> dict[str, str]:
+    if ob.lacking is not None and status is Status.undeterminable and not ob.taint and not ob.unk:
+        # (undecided because of them: had they carried the field, they might have changed the outcome)
+        n, names = ob.lacking
+        assert ob.window is not None
+        w = f"{ob.window.start.isoformat()}..{ob.window.end.isoformat()}"
+        zh, en = text(f"reason.{_UNDECIDED}", n=n, fields=names)
+        return {
+            "zh": f"在 {w} 内找到 {ob.count} 条符合条件的记录；{zh}",
+            "en": f"found {ob.count} matching record(s) in {w}; {en}",
+        }
     reason = _reason_of(ob, status, expected)
     if ob.lacking is not None and status is not Status.not_applicable and not ob.unk:
         n, names = ob.lacking

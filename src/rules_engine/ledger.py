@@ -40,6 +40,7 @@ LEDGER_SCHEMA: dict[str, pl.DataType] = {
     "key": pl.UInt32(),  # the row's number in the order rows were added (stable: rows are sorted later)
     "layer": pl.UInt32(),  # 0: planned or started by a trigger; n: raised by the n-th layer of escalation rules
     "count": pl.Int64(),
+    "lack": pl.Int64(),  # candidates set aside for lacking a field a filter reads (they might have counted)
     "tally": pl.UInt32(),  # its number in the tally (tally.Tallied), null: not tallied
     "taint": pl.Boolean(),
     "waiver": pl.UInt32(),  # the waiver covering it (position in Ledger.waivers), null: none
@@ -53,6 +54,7 @@ _ADDED = {
     "trigger": pl.lit(None, pl.String),
     "layer": pl.lit(0, pl.UInt32),
     "count": pl.lit(0, pl.Int64),
+    "lack": pl.lit(0, pl.Int64),
     "tally": pl.lit(None, pl.UInt32),
     "taint": pl.lit(False),
     "waiver": pl.lit(None, pl.UInt32),
@@ -127,6 +129,7 @@ class Ledger:
                 "key": range(start, start + len(obligations)),
                 "layer": layer,
                 "count": [ob.count for ob in obligations],
+                "lack": [ob.lacking[0] if ob.lacking else 0 for ob in obligations],
                 "tally": None,
                 "taint": [bool(ob.taint) for ob in obligations],
                 "waiver": None,
@@ -227,19 +230,20 @@ class Ledger:
         )
 
     def set_tally(self, tallied: pl.DataFrame) -> None:
-        """The tally's ``count`` and ``tally`` number of the rows it counted (`tallied`: ``key``, ``count``,
-        ``tally``)."""
+        """The tally's ``count``, ``lack`` and ``tally`` number of the rows it counted (`tallied`: ``key``,
+        ``count``, ``lack``, ``tally``)."""
         n = self.table.height
         if n == self.size and not self._ordered:  # (rows still in the order added: a row's key is its position)
             at = tallied.get_column("key")
             count = pl.zeros(n, dtype=pl.Int64, eager=True).scatter(at, tallied.get_column("count"))
+            lack = pl.zeros(n, dtype=pl.Int64, eager=True).scatter(at, tallied.get_column("lack"))
             tally = pl.repeat(None, n, dtype=pl.UInt32, eager=True).scatter(at, tallied.get_column("tally"))
-            self.table = self.table.with_columns(count.alias("count"), tally.alias("tally"))
+            self.table = self.table.with_columns(count.alias("count"), lack.alias("lack"), tally.alias("tally"))
             return
         self.table = (
-            self.table.drop("count", "tally")
-            .join(tallied.select("key", "count", "tally"), on="key", how="left")
-            .with_columns(pl.col("count").fill_null(0))
+            self.table.drop("count", "lack", "tally")
+            .join(tallied.select("key", "count", "lack", "tally"), on="key", how="left")
+            .with_columns(pl.col("count", "lack").fill_null(0))
             .select(*LEDGER_SCHEMA)
         )
 
@@ -432,7 +436,8 @@ def _ranks(values: Sequence[str]) -> list[int]:
 
 def fact_frame(table: pl.DataFrame, day: dt.date, periods: Sequence[Period]) -> pl.DataFrame:
     """Each row's fact for the decide stage (:data:`rules_engine.compile.OBLIGATION_FIELDS` after the rule
-    index): the count, then 0/1 flags: due (its judged window ended before `day`), taint, not applicable (a
+    index): the count, the most it could be (the count and the candidates set aside for lacking a field a filter
+    reads), then 0/1 flags: due (its judged window ended before `day`), taint, not applicable (a
     reason, or no judged window), roster gap, waived (by a waiver not expired)."""
     ends = pl.Series([p.end for p in periods], dtype=pl.Date)
     window_end = ends.gather(table.get_column("window"))
@@ -441,6 +446,7 @@ def fact_frame(table: pl.DataFrame, day: dt.date, periods: Sequence[Period]) -> 
         {
             "r": table.get_column("rule"),
             "n": table.get_column("count"),
+            "most": table.get_column("count") + table.get_column("lack"),
             "due": (window_end.is_not_null() & (window_end < day)).cast(flag),
             "taint": table.get_column("taint").cast(flag),
             "na": ((table.get_column("na") != "") | table.get_column("window").is_null()).cast(flag),

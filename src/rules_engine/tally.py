@@ -1015,11 +1015,18 @@ class _Tally:
         offset = pl.lit(start, dtype=pl.UInt32)
         counting = judged.filter(pl.col("code").is_null())
         counts = counting.group_by("ob").len()
+        lacks = judged.filter(pl.col("code") == "lacks").group_by("ob").agg(lack=pl.len())
         self.counted.append(
             pl.DataFrame({"key": keys, "tally": pl.int_range(start, start + keys.len(), dtype=pl.UInt32, eager=True)})
             .with_row_index("ob")
             .join(counts, on="ob", how="left")
-            .select("key", pl.col("len").fill_null(0).cast(pl.Int64).alias("count"), "tally")
+            .join(lacks, on="ob", how="left")
+            .select(
+                "key",
+                pl.col("len").fill_null(0).cast(pl.Int64).alias("count"),
+                pl.col("lack").fill_null(0).cast(pl.Int64),
+                "tally",
+            )
         )
         evidence = None
         if self.max_evidence:

@@ -247,6 +247,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "另有 {n} 条记录缺少筛选条件读取的字段（{fields}），未计入",
         "{n} record(s) lacking a field a filter reads ({fields}) were set aside",
     ),
+    "reason.lacking_undecided": (
+        "另有 {n} 条记录缺少筛选条件读取的字段（{fields}），未计入，但可能改变结论，无法判定",
+        "{n} record(s) lacking a field a filter reads ({fields}) were set aside and could change the outcome;"
+        " so this cannot be decided",
+    ),
     "candidate.quorum": ("到会 {present}，未达到{needed}", "attendance {present} does not reach {needed}"),
     "candidate.where": ("字段 {field} 不满足条件 {condition}", "field {field} does not meet {condition}"),
     "candidate.lacks": (

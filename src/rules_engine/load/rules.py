@@ -136,6 +136,9 @@ class _Unloaded:
     unknown: bool = False  # a file could not be parsed at all: the rules it holds are unknown
 
 
+_Written = tuple[Rule, int, Document]  # a rule, its place in its file and the file (for located problems)
+
+
 def _is_yaml(name: str) -> bool:
     return name.lower().endswith(YAML_SUFFIXES)
 
@@ -287,10 +290,12 @@ def load_problems(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Pro
     seen_ids: dict[str, Location] = {}
     unloaded = _Unloaded()
     manifests: dict[int, str] = {}  # id(pack) -> its manifest as displayed
+    overlay_rules: dict[int, list[_Written]] = {}  # id(pack) -> an overlay's rules, checked against its base's fields
     first_of: dict[str, RulePack] = {}
     docs = _Docs()
     for root, info in sorted(roots.items(), key=lambda item: (item[1].order, item[0])):
-        pack, pack_problems = _load_pack(root, info, seen_ids, unloaded, docs)
+        written: list[_Written] = []
+        pack, pack_problems = _load_pack(root, info, seen_ids, unloaded, docs, written)
         if pack is not None and pack.id in first_of:
             # the cause, once: a second pack of the same id (e.g. an installed copy of a bundled pack) is
             # not loaded, so its rules do not echo as duplicate rule ids and overlays see one base
@@ -312,10 +317,12 @@ def load_problems(paths: Sequence[str | Path]) -> tuple[list[RulePack], list[Pro
             packs.append(pack)
             first_of[pack.id] = pack
             manifests[id(pack)] = _display(info.manifest)
+            overlay_rules[id(pack)] = written
     resolved = _resolve_names(packs, docs, problems)
     manifests = {id(new): manifests[id(old)] for old, new in zip(packs, resolved, strict=True)}
+    overlay_rules = {id(new): overlay_rules.get(id(old), []) for old, new in zip(packs, resolved, strict=True)}
     packs = resolved
-    problems.extend(_check_overlays(packs, unloaded, manifests))
+    problems.extend(_check_overlays(packs, unloaded, manifests, overlay_rules))
     problems.extend(_check_escalations(packs, unloaded))
     return packs, problems
 
@@ -389,8 +396,12 @@ def _check_escalations(packs: list[RulePack], unloaded: _Unloaded) -> list[Probl
     return problems
 
 
-def _check_overlays(packs: list[RulePack], unloaded: _Unloaded, manifests: dict[int, str]) -> list[Problem]:
-    """An overlay names an existing base pack and existing rules of it; its rules use known record types.
+def _check_overlays(
+    packs: list[RulePack], unloaded: _Unloaded, manifests: dict[int, str], written: dict[int, list[_Written]]
+) -> list[Problem]:
+    """An overlay names an existing base pack and existing rules of it; its rules use known record types, and
+    their ``where`` filters and quorums the record fields the base pack and the overlay declare (`written`: the
+    overlays' rules as written, by ``id`` of the pack).
 
     A base pack or rule that failed to load has its own problem already: it is not reported again."""
     problems: list[Problem] = []
@@ -428,6 +439,10 @@ def _check_overlays(packs: list[RulePack], unloaded: _Unloaded, manifests: dict[
                 if name not in vocabulary:
                     hint = did_you_mean(name, vocabulary)
                     problems.append(Problem.of("rule.unknown_record_type#overlay", loaded.location, hint, name=name))
+        fields = {**base.manifest.record_fields, **pack.manifest.record_fields}
+        declared = {name: spec.type for name, spec in fields.items()}
+        for rule, index, doc in written.get(id(pack), []):
+            problems.extend(where_problems(rule, index, doc, declared))
     return problems
 
 
@@ -440,8 +455,15 @@ def _display(path: Path) -> str:
 
 
 def _load_pack(
-    root: Path, info: _Root, seen_ids: dict[str, Location], unloaded: _Unloaded, docs: _Docs
+    root: Path,
+    info: _Root,
+    seen_ids: dict[str, Location],
+    unloaded: _Unloaded,
+    docs: _Docs,
+    overlay_rules: list[_Written],
 ) -> tuple[RulePack | None, list[Problem]]:
+    """A pack and its problems; an overlay's rules as written go to `overlay_rules` (checked against the base pack's
+    vocabulary once every pack is loaded)."""
     problems: list[Problem] = []
     versions: dict[str, list[Rule]] = {}
     manifest_doc, found = load_yaml(info.manifest, _display(info.manifest))
@@ -477,6 +499,8 @@ def _load_pack(
                 versions[rule.id].append(rule)
                 if manifest.overlay is None:
                     problems.extend(_check_vocabulary(rule, index, doc, manifest))
+                else:
+                    overlay_rules.append((rule, index, doc))
                 loaded.append(LoadedRule(rule, manifest.pack, where))
                 docs.rules[id(loaded[-1])] = (doc, index)
                 continue
@@ -488,6 +512,8 @@ def _load_pack(
             versions[rule.id] = [rule]
             if manifest.overlay is None:  # an overlay's rules are checked against its base pack's vocabulary
                 problems.extend(_check_vocabulary(rule, index, doc, manifest))
+            else:
+                overlay_rules.append((rule, index, doc))
             loaded.append(LoadedRule(rule, manifest.pack, where))
             docs.rules[id(loaded[-1])] = (doc, index)
     if manifest is None:
