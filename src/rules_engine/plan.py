@@ -507,6 +507,16 @@ def _expanded(
 
 
 _GROUP = "\x1fgroup:"  # (a group's members among the posts: a role no vocabulary can declare)
+# The posts frame: each post of an organisation (``org`` its number, ``h`` its place in holder order).
+_POSTS: dict[str, pl.DataType] = {
+    "org": pl.UInt32(),
+    "h": pl.UInt32(),
+    "person": pl.String(),
+    "pname": pl.String(),
+    "role": pl.String(),
+    "start": pl.Date(),
+    "end": pl.Date(),
+}
 
 
 def _group_members(
@@ -522,15 +532,7 @@ def _group_members(
                 rows.append((code, (1 << 30) + k, person.id, person.name, _GROUP + group, start, end))
     return pl.DataFrame(
         rows,
-        schema={
-            "org": pl.UInt32,
-            "h": pl.UInt32,
-            "person": pl.String,
-            "pname": pl.String,
-            "role": pl.String,
-            "start": pl.Date,
-            "end": pl.Date,
-        },
+        schema=_POSTS,
         orient="row",
     )
 
@@ -553,7 +555,7 @@ def _holders(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Every post of the organisations numbered `codes`, in each one's holder order (``h``: post start, then
     person), and the portfolio areas of each (``pos``: its place in the post's list)."""
-    columns: dict[str, list[Any]] = {name: [] for name in ("org", "h", "person", "pname", "role", "start", "end")}
+    columns: dict[str, list[Any]] = {name: [] for name in _POSTS}
     areas: dict[str, list[Any]] = {"org": [], "h": [], "pos": [], "area": []}
     for code in codes:
         for h, holder in enumerate(index.holders.get(org_list[code].id, ())):
@@ -571,15 +573,7 @@ def _holders(
                 areas["area"].append(area)
     posts = pl.DataFrame(
         columns,
-        schema={
-            "org": pl.UInt32,
-            "h": pl.UInt32,
-            "person": pl.String,
-            "pname": pl.String,
-            "role": pl.String,
-            "start": pl.Date,
-            "end": pl.Date,
-        },
+        schema=_POSTS,
     )
     return posts, pl.DataFrame(areas, schema={"org": pl.UInt32, "h": pl.UInt32, "pos": pl.UInt32, "area": pl.String})
 
