@@ -9,8 +9,10 @@ reloading and the clock a token of the whole roster.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import orjson
@@ -55,10 +57,15 @@ def _token(request: Request) -> Token:
     found = service.token(text.strip()) if scheme.lower() == "bearer" and text.strip() else None
     if found is None:
         raise deny(request, 401, message("arg.token.missing"), None)
+    if found.revoked_at is not None:  # (read from the store at each request: refused from the next one on)
+        raise deny(request, 401, message("arg.token.revoked"), found)
     return found
 
 
 Auth = Annotated[Token, Depends(_token)]
+PeriodQuery = Annotated[
+    str | None, Query(max_length=64, description="a period's label (GET /periods); default: the one as_of falls in")
+]
 
 
 def create_app(service: Service) -> FastAPI:
@@ -91,7 +98,13 @@ def create_app(service: Service) -> FastAPI:
     @app.get("/health")
     def health() -> dict[str, Any]:
         with service.use() as m:
-            return {"status": "ok", "records": len(m.rows()), "clock": m.clock.isoformat(), "version": __version__}
+            return {
+                "status": "ok",
+                "records": len(m.rows()),
+                "clock": m.clock.isoformat(),
+                "period": m.period.label,
+                "version": __version__,
+            }
 
     @app.post(
         "/records",
@@ -149,11 +162,13 @@ def create_app(service: Service) -> FastAPI:
         org: str | None = None,
         person: str | None = None,
         status: str | None = None,
+        period: PeriodQuery = None,
     ) -> dict[str, Any]:
         """The findings of the batch report of the records posted, as of `as_of` (the same finding objects as
-        the JSON report's), of the token's organisations (or `org`), the subject `person`, the status."""
+        the JSON report's), of the token's organisations (or `org`), the subject `person`, the status. The period
+        is the one `as_of` falls in (a closed one keeps its findings), or `period` (a label, GET /periods)."""
         scope = within_scope(request, tok, org)
-        with service.use() as m:
+        with _period(service, as_of, period) as m:
             if person is not None:
                 person_scope(request, tok, m, person, scope)
             found = _answer(lambda: m.findings(as_of, orgs=scope, person=person, status=status))
@@ -161,42 +176,66 @@ def create_app(service: Service) -> FastAPI:
 
     @app.get("/upcoming")
     def upcoming(
-        request: Request, tok: Auth, as_of: dt.date, within: str = "30d", org: str | None = None
+        request: Request,
+        tok: Auth,
+        as_of: dt.date,
+        within: str = "30d",
+        org: str | None = None,
+        period: PeriodQuery = None,
     ) -> dict[str, Any]:
-        """Duties still open whose window ends within `within` (``30d``, ``4w``) of `as_of`."""
+        """Duties still open whose window ends within `within` (``30d``, ``4w``) of `as_of` (of the period it
+        falls in, or `period`)."""
         scope = within_scope(request, tok, org)
         days = _answer(lambda: parse_within(within))
-        with service.use() as m:
+        with _period(service, as_of, period) as m:
             result = _answer(lambda: m.upcoming(as_of, days))
         data: dict[str, Any] = result.model_dump(mode="json")
         data["items"] = [i for i in data["items"] if i["finding"]["organisation"]["id"] in scope]
         return data
 
     @app.get("/duties")
-    def duties(request: Request, tok: Auth, org: str | None = None) -> dict[str, Any]:
-        """The duties as the durable_rules session holds them now (state, records missing, window over, near)."""
+    def duties(request: Request, tok: Auth, org: str | None = None, period: PeriodQuery = None) -> dict[str, Any]:
+        """The duties as the durable_rules session holds them now (state, records missing, window over, near):
+        of the current period, or of `period` (a closed one: as they ended)."""
         scope = within_scope(request, tok, org)
-        with service.use() as m:
-            return {"clock": m.clock.isoformat(), "duties": [d for d in m.duties() if d["organisation_id"] in scope]}
+        with _period(service, None, period) as m:
+            return {
+                "clock": m.clock.isoformat(),
+                "period": m.period.label,
+                "duties": [d for d in m.duties() if d["organisation_id"] in scope],
+            }
+
+    @app.get("/periods")
+    def periods(request: Request, tok: Auth) -> dict[str, Any]:
+        """The periods monitored, by start: label, start, end, when opened and closed (null: the current one)."""
+        with service.use():
+            return {"periods": service.periods()}
 
     @app.get("/input")
-    def input_account(request: Request, tok: Auth, as_of: dt.date) -> dict[str, Any]:
-        """The input account as of `as_of`: every record posted, used, rejected or excluded, with its reason."""
+    def input_account(request: Request, tok: Auth, as_of: dt.date, period: PeriodQuery = None) -> dict[str, Any]:
+        """The input account as of `as_of`: every record posted, used, rejected or excluded, with its reason (of
+        the period `as_of` falls in, or `period`)."""
         whole(request, tok, write=False)
-        with service.use() as m:
+        with _period(service, as_of, period) as m:
             account: dict[str, Any] = _answer(lambda: m.account(as_of)).model_dump(mode="json")
         return account
 
     @app.post("/clock")
     def clock(request: Request, tok: Auth, day: dt.date) -> dict[str, Any]:
-        """The clock event: the monitor's date becomes `day` (never back)."""
+        """The clock event: the monitor's date becomes `day` (never back). Past the period's end, the service
+        moves on to the next period: the answer's changes are the old period's last ones, then the new one's."""
         whole(request, tok, write=True)
-        with service.use() as m:
+        with service.use():
             try:
-                changes = m.tick(day)
+                changes = service.tick(day)
             except Error as exc:
                 raise HTTPException(409, str(exc)) from None
-            return {"clock": m.clock.isoformat(), "changes": [c.model_dump(mode="json") for c in changes]}
+            m = service.monitor
+            return {
+                "clock": m.clock.isoformat(),
+                "period": m.period.label,
+                "changes": [c.model_dump(mode="json") for c in changes],
+            }
 
     @app.post("/reload")
     def reload(request: Request, tok: Auth) -> dict[str, Any]:
@@ -231,6 +270,14 @@ def _post(
             if org is not None and org in m.index.orgs and org not in scope:
                 raise deny(request, 403, message("arg.token.outside", what=org), tok)
         return m.post_lines(texts, source=source, lines=numbers) if texts else ([], [])
+
+
+@contextlib.contextmanager
+def _period(service: Service, as_of: dt.date | None, period: str | None) -> Iterator[Monitor]:
+    """The monitor of the period asked for (400 for a label not monitored)."""
+    with service.use() as current:
+        m = current if as_of is None and period is None else _answer(lambda: service.monitor_for(as_of, period))
+        yield m
 
 
 def _answer(fn: Any) -> Any:
