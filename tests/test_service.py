@@ -21,8 +21,10 @@ from typing import Any
 import pytest
 
 pytest.importorskip("fastapi")
-uvicorn = pytest.importorskip("uvicorn")
+pytest.importorskip("uvicorn")
 pytest.importorskip("sqlalchemy")
+
+import uvicorn
 
 import rules_engine as re_
 from rules_engine.cli import main
@@ -51,7 +53,9 @@ class Live:
         self.service = service
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="error"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="error")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 60
@@ -262,3 +266,81 @@ def test_the_clock_posted_past_the_year_end_moves_the_service_on(live: tuple[Liv
     status, duties = server.call("GET", "/duties?period=2024", admin)
     assert status == 200 and duties["period"] == "2024" and {d["state"] for d in duties["duties"]} <= {"met", "missed"}
     assert server.call("POST", "/clock?day=2024-12-31", admin)[0] == 409  # (never back)
+
+
+# ---------------------------------------------------------------------------------------------- revision 0006
+
+
+@pytest.mark.slow  # (a monitor built twice: about 3 s of CPU on each store)
+def test_a_store_left_by_revision_0005_keeps_its_tokens_and_records(tmp_path: Path, fresh_store: str) -> None:
+    """On SQLite and on PostgreSQL: tokens and posted records written by the previous release (revision 0005, no
+    periods, no revocation) are upgraded in place; the tokens work and can be revoked, the records are the first
+    period's."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from rules_engine import history
+    from rules_engine.monitor import Monitor
+
+    sa = history.store.sa
+    roster = yaml_roster(tmp_path)
+    records = [_record(1, "t1", "2024-03-01", "a1"), _record(2, "t2", "2024-05-02", "b1"), {"id": "bad"}]
+    plain = Monitor(RULES, roster, period="2024", clock="2024-07-01")
+    plain.post(records)
+    texts = {"rem_old-writer": ("t1", True), "rem_old-reader": ("t2", False)}
+    engine = sa.create_engine(history.resolve_db(fresh_store), poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:  # the store as revision 0005 left it, rows as it wrote them
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(history.store.MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0005")
+        conn.execute(
+            sa.text("INSERT INTO api_tokens (digest, organisation_id, can_write, created_at) VALUES (:d, :o, :w, :c)"),
+            [{"d": digest(t), "o": o, "w": w, "c": "2024-06-30T08:00:00+00:00"} for t, (o, w) in texts.items()],
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO monitor_rows (seq, received_at, source, line, body, status, record_id, organisation_id) "
+                "VALUES (:seq, :at, :source, :line, :body, :status, :record_id, :org)"
+            ),
+            [
+                {"seq": r.seq, "at": "2024-06-30T08:00:00+00:00", "source": r.source, "line": r.line, "body": r.text}
+                | {"status": r.status, "record_id": r.record_id, "org": r.org}
+                for r in plain.rows()
+            ],
+        )
+        conn.execute(sa.text("INSERT INTO monitor_clock (day, at) VALUES ('2024-07-01', '2024-07-01T00:00:00+00:00')"))
+    engine.dispose()
+    plain.close()
+
+    service = Service(Config(roster=str(roster), rules=(RULES,), db=fresh_store, period="2024", clock="2024-06-01"))
+    try:
+        assert [(t.id, t.organisation_id, t.can_write, t.revoked_at) for t in list_tokens(fresh_store)] == [
+            (1, "t1", True, None),
+            (2, "t2", False, None),
+        ]
+        found = service.token("rem_old-reader")
+        assert found is not None and (found.organisation_id, found.revoked_at) == ("t2", None)
+        m = service.monitor
+        assert (m.period.label, m.clock) == ("2024", dt.date(2024, 7, 1))  # the clock it had
+        assert [r.status for r in m.rows()] == ["accepted", "accepted", "rejected"]
+        batch = re_.evaluate(
+            RULES, roster, [RecordSource("<posted>", records, [1, 2, 3])], period="2024", as_of="2024-12-31"
+        )
+        assert [f.model_dump_json() for f in m.findings("2024-12-31")] == [f.model_dump_json() for f in batch.findings]
+    finally:
+        service.close()
+    assert main(["token", "revoke", "2", "--db", fresh_store]) == 0
+    again = Service(Config(roster=str(roster), rules=(RULES,), db=fresh_store, period="2024", clock="2024-06-01"))
+    try:
+        revoked = again.token("rem_old-reader")
+        assert revoked is not None and revoked.revoked_at is not None
+        assert len(again.monitor.rows()) == 3  # the rows were claimed once, by the period started first
+    finally:
+        again.close()
+    engine = sa.create_engine(history.resolve_db(fresh_store), poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0006"]
+        for table in ("monitor_rows", "monitor_changes", "monitor_clock"):
+            assert set(conn.execute(sa.text(f"SELECT DISTINCT period FROM {table}")).scalars()) == {"2024"}, table
+    engine.dispose()
