@@ -176,6 +176,15 @@ def test_the_service_moves_to_the_next_period_and_a_restart_answers_the_same(
 # ---------------------------------------------------------------------------------------------- over HTTP
 
 
+def county_roster(folder: Path) -> Path:
+    """The two townships of test_monitor's roster, put under a county (a token of the whole roster)."""
+    roster = yaml_roster(folder)
+    text = roster.read_text(encoding="utf-8").replace("level: township}", "level: township, parent: county}")
+    county = "  - {id: county, name: 县委, kind: local_committee, level: county}\n"
+    roster.write_text(text.replace("organisations:\n", "organisations:\n" + county), encoding="utf-8")
+    return roster
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Live, Path, dict[str, str]]]:
     folder = tmp_path_factory.mktemp("service")
@@ -185,10 +194,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Live, Path,
         "t2": create_token(db, "t2", write=True)[1],
         "reader": create_token(db, "t1")[1],
     }
-    roster = yaml_roster(folder)  # two townships, put under a county: a token of the whole roster
-    text = roster.read_text(encoding="utf-8").replace("level: township}", "level: township, parent: county}")
-    county = "  - {id: county, name: 县委, kind: local_committee, level: county}\n"
-    roster.write_text(text.replace("organisations:\n", "organisations:\n" + county), encoding="utf-8")
+    roster = county_roster(folder)
     service = Service(Config(roster=str(roster), rules=(RULES,), db=str(db), period="2024", clock="2024-12-20"))
     server = Live(service)
     yield server, db, tokens

@@ -250,11 +250,51 @@ def create_app(service: Service) -> FastAPI:
             "decided_otherwise": changed,
         }
 
+    _document_refusals(app)
+
     @app.exception_handler(Error)
     def error(request: Request, exc: Error) -> Response:  # (a bad argument the library refused)
         return _Json({"detail": str(exc)}, status_code=400)
 
     return app
+
+
+# The refusals each route may answer with (besides FastAPI's 422 for a parameter of the wrong form), declared in the
+# OpenAPI document: each a JSON object {"detail": "中文 English"}
+_REFUSALS = {
+    400: "a bad argument (a date outside the calendar, an unknown period, lines that do not match the records)",
+    401: "no valid token (missing, unknown or revoked)",
+    403: "outside the token's scope, or a read-only token writing",
+}
+_MORE = {
+    ("/clock", "post"): {409: "the clock does not go back (or past year 9899)"},
+    ("/records", "post"): {413: "the body is too large"},
+}
+
+
+def _document_refusals(app: FastAPI) -> None:
+    """Add the refusals to every route's responses in the OpenAPI document (all but /health)."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = plain()
+        problem = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
+        doc.setdefault("components", {}).setdefault("schemas", {})["Refusal"] = problem
+        for path, methods in doc.get("paths", {}).items():
+            if path == "/health":
+                continue
+            for method, operation in methods.items():
+                for status, why in {**_REFUSALS, **_MORE.get((path, method), {})}.items():
+                    operation.setdefault("responses", {})[str(status)] = {
+                        "description": why,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Refusal"}}},
+                    }
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _post(
