@@ -16,7 +16,7 @@ from ..history import store
 from ..history.store import HistoryError, sa
 from .journal import open_store
 
-__all__ = ["PREFIX", "Token", "create_token", "digest", "find_token", "list_tokens", "revoke_token"]
+__all__ = ["PREFIX", "Token", "create_token", "digest", "find_token", "format_tokens", "list_tokens", "revoke_token"]
 
 PREFIX = "rem_"  # (a token is recognisable in a log or a leaked file)
 
