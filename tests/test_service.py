@@ -350,3 +350,50 @@ def test_a_store_left_by_revision_0005_keeps_its_tokens_and_records(tmp_path: Pa
         for table in ("monitor_rows", "monitor_changes", "monitor_clock"):
             assert set(conn.execute(sa.text(f"SELECT DISTINCT period FROM {table}")).scalars()) == {"2024"}, table
     engine.dispose()
+
+
+@pytest.mark.slow  # (about 4 s of CPU each: monitors built on two stores)
+@pytest.mark.parametrize("cut", ["before the new period is opened", "before its monitor is made"])
+def test_a_move_cut_short_is_finished_when_the_service_starts_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut: str
+) -> None:
+    """The move takes several transactions (the old period's end, the periods table, the new period's duties): a
+    server stopped between them finishes the move when started again, with the answers of a move not cut."""
+    from rules_engine.monitor.journal import Journal
+
+    roster = yaml_roster(tmp_path)
+    posted = [_record(1, "t1", "2024-12-19", "a1"), _record(2, "t2", "2024-03-01", "b1")]
+
+    def served(db: Path, clock: str) -> Service:
+        return Service(Config(roster=str(roster), rules=(RULES,), db=str(db), period="2024", clock=clock))
+
+    whole = served(tmp_path / "whole.db", "2024-12-20")
+    whole.monitor.post(posted)
+    whole.tick(dt.date(2025, 1, 1))
+    cut_db = tmp_path / "cut.db"
+    service = served(cut_db, "2024-12-20")
+    service.monitor.post(posted)
+
+    def stop(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("stopped")
+
+    if cut == "before the new period is opened":
+        monkeypatch.setattr(Journal, "open_period", stop)
+    else:
+        monkeypatch.setattr(Service, "_build", stop)
+    with pytest.raises(RuntimeError, match="stopped"):
+        service.tick(dt.date(2025, 1, 1))
+    monkeypatch.undo()
+    service.journal.close()  # (the process is gone: nothing more is written)
+    again = served(cut_db, "2024-12-20")
+    try:
+        assert (again.monitor.period.label, again.monitor.clock) == ("2025", dt.date(2025, 1, 1))
+        assert [p["label"] for p in again.periods()] == ["2024", "2025"] and again.periods()[0]["closed_at"]
+        for day in (dt.date(2024, 12, 31), dt.date(2025, 1, 15)):
+            with again.use(day) as a, whole.use(day) as b:
+                assert [f.model_dump_json() for f in a.findings(day)] == [f.model_dump_json() for f in b.findings(day)]
+        assert again.monitor.duties() == whole.monitor.duties()
+        assert again.monitor_for(None, "2024").duties() == whole.monitor_for(None, "2024").duties()
+    finally:
+        again.close()
+        whole.close()
