@@ -247,6 +247,7 @@ def create_app(service: Service) -> FastAPI:
             "status": "reloaded",
             "records": len(m.rows()),
             "clock": m.clock.isoformat(),
+            "period": m.period.label,
             "decided_otherwise": changed,
         }
 
