@@ -30,7 +30,11 @@ def add_commands(sub: Any, rules_help: str) -> None:
     se.add_argument("--db", metavar="URL", help=DB_HELP)
     se.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     se.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    se.add_argument("--period", help="the period monitored, e.g. 2024 (default: the clock's year)")
+    se.add_argument(
+        "--period",
+        help="the period monitored first, e.g. 2024 (default: the clock's year); when the clock passes its end the "
+        "service moves on to the next period of the same length (a store that has moved on keeps its own)",
+    )
     se.add_argument(
         "--clock", metavar="DATE", help="a fixed date for the monitor (default: today, moving on as days pass)"
     )
