@@ -223,7 +223,8 @@ def create_app(service: Service) -> FastAPI:
     @app.post("/clock")
     def clock(request: Request, tok: Auth, day: dt.date) -> dict[str, Any]:
         """The clock event: the monitor's date becomes `day` (never back). Past the period's end, the service
-        moves on to the next period: the answer's changes are the old period's last ones, then the new one's."""
+        moves on to the next period: the answer's changes are the old period's last ones (its duties ended met or
+        missed), then those of the clock in the new period; `period` is the current one."""
         whole(request, tok, write=True)
         with service.use():
             try:
