@@ -1,6 +1,6 @@
-"""``rules-engine serve`` (the monitoring service, :mod:`rules_engine.monitor`) and ``rules-engine token create``
-(its API tokens). ``serve`` needs the ``serve`` extra (FastAPI and uvicorn), both need the ``history`` extra (the
-findings store keeps the records, the duties' states and the tokens)."""
+"""``rules-engine serve`` (the monitoring service, :mod:`rules_engine.monitor`) and ``rules-engine token create``,
+``token list`` and ``token revoke`` (its API tokens). ``serve`` needs the ``serve`` extra (FastAPI and uvicorn),
+all need the ``history`` extra (the findings store keeps the records, the duties' states and the tokens)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,11 @@ def add_commands(sub: Any, rules_help: str) -> None:
     se.add_argument("--db", metavar="URL", help=DB_HELP)
     se.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     se.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    se.add_argument("--period", help="the period monitored, e.g. 2024 (default: the clock's year)")
+    se.add_argument(
+        "--period",
+        help="the period monitored first, e.g. 2024 (default: the clock's year); when the clock passes its end the "
+        "service moves on to the next period of the same length (a store that has moved on keeps its own)",
+    )
     se.add_argument(
         "--clock", metavar="DATE", help="a fixed date for the monitor (default: today, moving on as days pass)"
     )
@@ -61,6 +65,18 @@ def add_commands(sub: Any, rules_help: str) -> None:
     cr.add_argument("--write", action="store_true", help="may post records (default: read only)")
     cr.add_argument("--db", metavar="URL", help=DB_HELP)
     cr.set_defaults(func=_token)
+    ls = tsub.add_parser(
+        "list", help="列出令牌 list the tokens: number, organisation, write or read, created, revoked (never the token)"
+    )
+    ls.add_argument("--db", metavar="URL", help=DB_HELP)
+    ls.add_argument("--format", choices=("text", "json"), default="text")
+    ls.set_defaults(func=_token_list)
+    rv = tsub.add_parser(
+        "revoke", help="吊销令牌 revoke a token: a running server refuses it (401) from its next request on"
+    )
+    rv.add_argument("id", help="令牌编号 the token's number (rules-engine token list)")
+    rv.add_argument("--db", metavar="URL", help=DB_HELP)
+    rv.set_defaults(func=_token_revoke)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -121,4 +137,32 @@ def _token(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     print(text)
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    import orjson
+
+    from .monitor.tokens import format_tokens, list_tokens
+
+    found = list_tokens(args.db)
+    if args.format == "json":
+        sys.stdout.write(orjson.dumps([t.to_dict() for t in found], option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(format_tokens(found))
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    from .history.store import HistoryError
+    from .monitor.tokens import revoke_token
+
+    text = str(args.id).strip()
+    if not text.isascii() or not text.isdigit():
+        raise HistoryError.of("history.token.invalid", id=text)
+    token = revoke_token(args.db, int(text))
+    print(
+        f"已吊销令牌 revoked token {token.id} (组织 organisation {token.organisation_id}) at {token.revoked_at}",
+        file=sys.stderr,
+    )
     return 0

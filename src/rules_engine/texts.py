@@ -781,6 +781,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "arg.token.outside": ("不在令牌的范围之内", "outside the token's scope: {what}"),
     "arg.token.read_only": ("只读令牌不能写入", "a read-only token cannot write"),
     "arg.token.whole": ("需要整个名册范围的令牌", "needs a token of the whole roster"),
+    "arg.token.revoked": ("令牌已吊销", "the token was revoked"),
+    "arg.period.unknown": ("监测服务没有该期间", "no period '{label}' monitored (see GET /periods)"),
     "arg.body.too_large": ("请求过大", "request too large (limit {limit} bytes)"),
     "arg.lines.invalid": ("lines 应为逗号分隔的行号", "lines: comma-separated line numbers expected"),
     "arg.lines.count": ("lines 的行号个数与记录数不同", "lines: {given} line numbers for {records} records"),
@@ -989,6 +991,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "history.run.unknown": ("没有编号为 {run} 的运行", "no run {run} (see: rules-engine history runs)"),
     "history.run.unknown#back": ("没有运行 {run}", "no run {run}: {count} run(s) recorded"),
     "history.run.invalid": ("运行编号无效", "invalid run id '{run}' (a number, latest or latest~N)"),
+    "history.token.unknown": ("没有编号为 {id} 的令牌", "no token {id} (see: rules-engine token list)"),
+    "history.token.invalid": ("令牌编号无效", "invalid token id '{id}' (a number, as rules-engine token list shows)"),
+    "history.token.revoked": ("令牌 {id} 已于 {at} 吊销", "token {id} was already revoked (at {at})"),
     "history.subject.unknown": (
         "没有 {subject} 的记录",
         "nothing recorded for '{subject}' (a person or organisation id)",

@@ -58,6 +58,7 @@ __all__ = [
     "findings",
     "monitor_changes",
     "monitor_clock",
+    "monitor_periods",
     "monitor_rows",
     "outbox",
     "rectification_events",
@@ -209,6 +210,7 @@ rectifications = sa.Table(
 monitor_rows = sa.Table(
     "monitor_rows",
     metadata,
+    sa.Column("period", sa.String(64), primary_key=True),  # (revision 0006: numbered within its period)
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("received_at", sa.String(40), nullable=False),
     sa.Column("source", sa.String(400), nullable=False),
@@ -234,6 +236,7 @@ monitor_changes = sa.Table(
     sa.Column("required", sa.Integer, nullable=False),
     sa.Column("before", sa.String(10), nullable=True),
     sa.Column("after", sa.String(10), nullable=False),
+    sa.Column("period", sa.String(64), nullable=False),
 )
 
 monitor_clock = sa.Table(
@@ -242,6 +245,19 @@ monitor_clock = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("day", sa.String(10), nullable=False),
     sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("period", sa.String(64), nullable=False),
+)
+
+# Each period the service has monitored (revision 0006): opened when it starts or moves on, closed when its clock
+# passes the period's end (the next one opened in the same transaction)
+monitor_periods = sa.Table(
+    "monitor_periods",
+    metadata,
+    sa.Column("label", sa.String(64), primary_key=True),
+    sa.Column("start", sa.String(10), nullable=False),
+    sa.Column("end", sa.String(10), nullable=False),
+    sa.Column("opened_at", sa.String(40), nullable=False),
+    sa.Column("closed_at", sa.String(40), nullable=True),
 )
 
 outbox = sa.Table(
@@ -267,6 +283,7 @@ api_tokens = sa.Table(
     sa.Column("organisation_id", sa.String(200), nullable=False),
     sa.Column("can_write", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("revoked_at", sa.String(40), nullable=True),  # (revision 0006; null: in force)
 )
 
 rectification_events = sa.Table(
@@ -311,6 +328,7 @@ REVISION_TABLES = {
         }
     ),
 }
+REVISION_TABLES["0006"] = REVISION_TABLES["0005"] | {"monitor_periods"}
 
 
 HEAD = max(REVISION_TABLES)  # the latest revision shipped (tests/test_rectify.py checks it is Alembic's head)

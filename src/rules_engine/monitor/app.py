@@ -9,8 +9,10 @@ reloading and the clock a token of the whole roster.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import orjson
@@ -55,10 +57,15 @@ def _token(request: Request) -> Token:
     found = service.token(text.strip()) if scheme.lower() == "bearer" and text.strip() else None
     if found is None:
         raise deny(request, 401, message("arg.token.missing"), None)
+    if found.revoked_at is not None:  # (read from the store at each request: refused from the next one on)
+        raise deny(request, 401, message("arg.token.revoked"), found)
     return found
 
 
 Auth = Annotated[Token, Depends(_token)]
+PeriodQuery = Annotated[
+    str | None, Query(max_length=64, description="a period's label (GET /periods); default: the one as_of falls in")
+]
 
 
 def create_app(service: Service) -> FastAPI:
@@ -91,7 +98,13 @@ def create_app(service: Service) -> FastAPI:
     @app.get("/health")
     def health() -> dict[str, Any]:
         with service.use() as m:
-            return {"status": "ok", "records": len(m.rows()), "clock": m.clock.isoformat(), "version": __version__}
+            return {
+                "status": "ok",
+                "records": len(m.rows()),
+                "clock": m.clock.isoformat(),
+                "period": m.period.label,
+                "version": __version__,
+            }
 
     @app.post(
         "/records",
@@ -149,11 +162,13 @@ def create_app(service: Service) -> FastAPI:
         org: str | None = None,
         person: str | None = None,
         status: str | None = None,
+        period: PeriodQuery = None,
     ) -> dict[str, Any]:
         """The findings of the batch report of the records posted, as of `as_of` (the same finding objects as
-        the JSON report's), of the token's organisations (or `org`), the subject `person`, the status."""
+        the JSON report's), of the token's organisations (or `org`), the subject `person`, the status. The period
+        is the one `as_of` falls in (a closed one keeps its findings), or `period` (a label, GET /periods)."""
         scope = within_scope(request, tok, org)
-        with service.use() as m:
+        with _period(service, as_of, period) as m:
             if person is not None:
                 person_scope(request, tok, m, person, scope)
             found = _answer(lambda: m.findings(as_of, orgs=scope, person=person, status=status))
@@ -161,42 +176,67 @@ def create_app(service: Service) -> FastAPI:
 
     @app.get("/upcoming")
     def upcoming(
-        request: Request, tok: Auth, as_of: dt.date, within: str = "30d", org: str | None = None
+        request: Request,
+        tok: Auth,
+        as_of: dt.date,
+        within: str = "30d",
+        org: str | None = None,
+        period: PeriodQuery = None,
     ) -> dict[str, Any]:
-        """Duties still open whose window ends within `within` (``30d``, ``4w``) of `as_of`."""
+        """Duties still open whose window ends within `within` (``30d``, ``4w``) of `as_of` (of the period it
+        falls in, or `period`)."""
         scope = within_scope(request, tok, org)
         days = _answer(lambda: parse_within(within))
-        with service.use() as m:
+        with _period(service, as_of, period) as m:
             result = _answer(lambda: m.upcoming(as_of, days))
         data: dict[str, Any] = result.model_dump(mode="json")
         data["items"] = [i for i in data["items"] if i["finding"]["organisation"]["id"] in scope]
         return data
 
     @app.get("/duties")
-    def duties(request: Request, tok: Auth, org: str | None = None) -> dict[str, Any]:
-        """The duties as the durable_rules session holds them now (state, records missing, window over, near)."""
+    def duties(request: Request, tok: Auth, org: str | None = None, period: PeriodQuery = None) -> dict[str, Any]:
+        """The duties as the durable_rules session holds them now (state, records missing, window over, near):
+        of the current period, or of `period` (a closed one: as they ended)."""
         scope = within_scope(request, tok, org)
-        with service.use() as m:
-            return {"clock": m.clock.isoformat(), "duties": [d for d in m.duties() if d["organisation_id"] in scope]}
+        with _period(service, None, period) as m:
+            return {
+                "clock": m.clock.isoformat(),
+                "period": m.period.label,
+                "duties": [d for d in m.duties() if d["organisation_id"] in scope],
+            }
+
+    @app.get("/periods")
+    def periods(request: Request, tok: Auth) -> dict[str, Any]:
+        """The periods monitored, by start: label, start, end, when opened and closed (null: the current one)."""
+        with service.use():
+            return {"periods": service.periods()}
 
     @app.get("/input")
-    def input_account(request: Request, tok: Auth, as_of: dt.date) -> dict[str, Any]:
-        """The input account as of `as_of`: every record posted, used, rejected or excluded, with its reason."""
+    def input_account(request: Request, tok: Auth, as_of: dt.date, period: PeriodQuery = None) -> dict[str, Any]:
+        """The input account as of `as_of`: every record posted, used, rejected or excluded, with its reason (of
+        the period `as_of` falls in, or `period`)."""
         whole(request, tok, write=False)
-        with service.use() as m:
+        with _period(service, as_of, period) as m:
             account: dict[str, Any] = _answer(lambda: m.account(as_of)).model_dump(mode="json")
         return account
 
     @app.post("/clock")
     def clock(request: Request, tok: Auth, day: dt.date) -> dict[str, Any]:
-        """The clock event: the monitor's date becomes `day` (never back)."""
+        """The clock event: the monitor's date becomes `day` (never back). Past the period's end, the service
+        moves on to the next period: the answer's changes are the old period's last ones (its duties ended met or
+        missed), then those of the clock in the new period; `period` is the current one."""
         whole(request, tok, write=True)
-        with service.use() as m:
+        with service.use():
             try:
-                changes = m.tick(day)
+                changes = service.tick(day)
             except Error as exc:
                 raise HTTPException(409, str(exc)) from None
-            return {"clock": m.clock.isoformat(), "changes": [c.model_dump(mode="json") for c in changes]}
+            m = service.monitor
+            return {
+                "clock": m.clock.isoformat(),
+                "period": m.period.label,
+                "changes": [c.model_dump(mode="json") for c in changes],
+            }
 
     @app.post("/reload")
     def reload(request: Request, tok: Auth) -> dict[str, Any]:
@@ -208,14 +248,55 @@ def create_app(service: Service) -> FastAPI:
             "status": "reloaded",
             "records": len(m.rows()),
             "clock": m.clock.isoformat(),
+            "period": m.period.label,
             "decided_otherwise": changed,
         }
+
+    _document_refusals(app)
 
     @app.exception_handler(Error)
     def error(request: Request, exc: Error) -> Response:  # (a bad argument the library refused)
         return _Json({"detail": str(exc)}, status_code=400)
 
     return app
+
+
+# The refusals each route may answer with (besides FastAPI's 422 for a parameter of the wrong form), declared in the
+# OpenAPI document: each a JSON object {"detail": "中文 English"}
+_REFUSALS = {
+    400: "a bad argument (a date outside the calendar, an unknown period, lines that do not match the records)",
+    401: "no valid token (missing, unknown or revoked)",
+    403: "outside the token's scope, or a read-only token writing",
+}
+_MORE = {
+    ("/clock", "post"): {409: "the clock does not go back (or past year 9899)"},
+    ("/records", "post"): {413: "the body is too large"},
+}
+
+
+def _document_refusals(app: FastAPI) -> None:
+    """Add the refusals to every route's responses in the OpenAPI document (all but /health)."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = plain()
+        problem = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
+        doc.setdefault("components", {}).setdefault("schemas", {})["Refusal"] = problem
+        for path, methods in doc.get("paths", {}).items():
+            if path == "/health":
+                continue
+            for method, operation in methods.items():
+                for status, why in {**_REFUSALS, **_MORE.get((path, method), {})}.items():
+                    operation.setdefault("responses", {})[str(status)] = {
+                        "description": why,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Refusal"}}},
+                    }
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _post(
@@ -231,6 +312,14 @@ def _post(
             if org is not None and org in m.index.orgs and org not in scope:
                 raise deny(request, 403, message("arg.token.outside", what=org), tok)
         return m.post_lines(texts, source=source, lines=numbers) if texts else ([], [])
+
+
+@contextlib.contextmanager
+def _period(service: Service, as_of: dt.date | None, period: str | None) -> Iterator[Monitor]:
+    """The monitor of the period asked for (400 for a label not monitored)."""
+    with service.use() as current:
+        m = current if as_of is None and period is None else _answer(lambda: service.monitor_for(as_of, period))
+        yield m
 
 
 def _answer(fn: Any) -> Any:

@@ -1,21 +1,29 @@
-"""The monitor's journal in the findings store (tables of revision 0005): every posted record, every change of
-a duty's state and every clock event, written in one transaction before the monitor answers; read back whole
-when a monitor starts on the same store. Needs the ``history`` extra (SQLAlchemy and Alembic)."""
+"""The monitor's journal in the findings store (tables of revisions 0005 and 0006): every posted record, every
+change of a duty's state and every clock event, written in one transaction before the monitor answers; read back
+whole when a monitor starts on the same store. Each row belongs to a period (its label): a journal reads and
+writes the rows of its own (:meth:`Journal.at` gives the journal of another period on the same store), and the
+periods the service has monitored are listed in ``monitor_periods``. Needs the ``history`` extra (SQLAlchemy and
+Alembic)."""
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..history import store
 from ..history.store import Connection, sa
+from ..periods import Period
 from .core import Change, Row
 from .outbox import outbox_rows
 
-__all__ = ["Journal", "open_store"]
+__all__ = ["LEGACY", "Journal", "StoredPeriod", "open_store"]
+
+LEGACY = ""  # the period of rows written before revision 0006, claimed by the first period opened
 
 
 def _now() -> str:
@@ -51,12 +59,29 @@ def open_store(db: str | Path | None) -> _Store:
     return _Store(db)
 
 
-class Journal:
-    """What a :class:`rules_engine.monitor.Monitor` writes and reads back (see the module's text)."""
+@dataclass(frozen=True)
+class StoredPeriod:
+    """A period the service has monitored (``monitor_periods``)."""
 
-    def __init__(self, db: str | Path | None = None) -> None:
+    period: Period
+    opened_at: str
+    closed_at: str | None
+
+
+class Journal:
+    """What a :class:`rules_engine.monitor.Monitor` writes and reads back (see the module's text): the rows of
+    the period `period` (default: the rows of no named period, as a monitor used without the service keeps)."""
+
+    def __init__(self, db: str | Path | None = None, period: str = LEGACY) -> None:
         self.store = open_store(db)
+        self.period = period
         self.written: list[Any] = []  # called after each write (the webhook's wake-up)
+
+    def at(self, period: str) -> Journal:
+        """The journal of the period `period` on the same store (sharing its connection pool and listeners)."""
+        other = copy.copy(self)
+        other.period = period
+        return other
 
     def write(self, rows: Sequence[Row], changes: Sequence[Change], clock: str | None) -> None:
         with self.store.begin() as conn:
@@ -66,6 +91,7 @@ class Journal:
                     store.monitor_rows.insert(),
                     [
                         {
+                            "period": self.period,
                             "seq": r.seq,
                             "received_at": now,
                             "source": r.source,
@@ -79,12 +105,14 @@ class Journal:
                     ],
                 )
             if changes:
-                conn.execute(store.monitor_changes.insert(), [c.model_dump() for c in changes])
+                conn.execute(
+                    store.monitor_changes.insert(), [{**c.model_dump(), "period": self.period} for c in changes]
+                )
                 told = outbox_rows(changes, now)
                 if told:
                     conn.execute(store.outbox.insert(), told)
             if clock is not None:
-                conn.execute(store.monitor_clock.insert(), [{"day": clock, "at": now}])
+                conn.execute(store.monitor_clock.insert(), [{"day": clock, "at": now, "period": self.period}])
         if changes:
             for call in self.written:
                 call()
@@ -92,26 +120,70 @@ class Journal:
     def rows(self) -> list[Row]:
         t = store.monitor_rows
         with self.store.begin() as conn:
-            found = conn.execute(sa.select(t.c.seq, t.c.source, t.c.line, t.c.body, t.c.status).order_by(t.c.seq))
+            found = conn.execute(
+                sa.select(t.c.seq, t.c.source, t.c.line, t.c.body, t.c.status)
+                .where(t.c.period == self.period)
+                .order_by(t.c.seq)
+            )
             return [Row(seq, source, line, body, status) for seq, source, line, body, status in found]
 
     def clock(self) -> str | None:
         t = store.monitor_clock
         with self.store.begin() as conn:
-            day: Any = conn.execute(sa.select(sa.func.max(t.c.day))).scalar()
+            day: Any = conn.execute(sa.select(sa.func.max(t.c.day)).where(t.c.period == self.period)).scalar()
             return str(day) if day is not None else None
 
     def states(self) -> dict[str, str]:
         """Each duty's last state."""
         t = store.monitor_changes
         with self.store.begin() as conn:
-            return {duty: after for duty, after in conn.execute(sa.select(t.c.duty, t.c.after).order_by(t.c.id))}
+            found = conn.execute(sa.select(t.c.duty, t.c.after).where(t.c.period == self.period).order_by(t.c.id))
+            return {duty: after for duty, after in found}
 
     def changes(self) -> list[Change]:
         t = store.monitor_changes
         with self.store.begin() as conn:
-            found = conn.execute(sa.select(t).order_by(t.c.id)).mappings()
-            return [Change.model_validate({k: v for k, v in r.items() if k != "id"}) for r in found]
+            found = conn.execute(sa.select(t).where(t.c.period == self.period).order_by(t.c.id)).mappings()
+            return [Change.model_validate({k: v for k, v in r.items() if k not in ("id", "period")}) for r in found]
+
+    # ------------------------------------------------------------------ periods (rules_engine.monitor.service)
+
+    def periods(self) -> list[StoredPeriod]:
+        """The periods monitored on this store, by start."""
+        t = store.monitor_periods
+        with self.store.begin() as conn:
+            found = conn.execute(sa.select(t).order_by(t.c.start)).mappings()
+            return [
+                StoredPeriod(
+                    Period(dt.date.fromisoformat(r["start"]), dt.date.fromisoformat(r["end"]), r["label"]),
+                    r["opened_at"],
+                    r["closed_at"],
+                )
+                for r in found
+            ]
+
+    def open_period(self, period: Period, day: dt.date, closing: str | None = None) -> None:
+        """Open `period` (its clock at `day`), closing the period labelled `closing` in the same transaction.
+        The first period opened on a store claims the rows written before revision 0006 (those of no period)."""
+        with self.store.begin() as conn:
+            now = _now()
+            first = conn.execute(sa.select(sa.func.count()).select_from(store.monitor_periods)).scalar() == 0
+            if closing is not None:
+                t = store.monitor_periods
+                conn.execute(t.update().where(t.c.label == closing).values(closed_at=now))
+            conn.execute(
+                store.monitor_periods.insert().values(
+                    label=period.label,
+                    start=period.start.isoformat(),
+                    end=period.end.isoformat(),
+                    opened_at=now,
+                    closed_at=None,
+                )
+            )
+            if first:
+                for table in (store.monitor_rows, store.monitor_changes, store.monitor_clock):
+                    conn.execute(table.update().where(table.c.period == LEGACY).values(period=period.label))
+            conn.execute(store.monitor_clock.insert(), [{"day": day.isoformat(), "at": now, "period": period.label}])
 
     def close(self) -> None:
         self.store.close()

@@ -1,6 +1,15 @@
 """The monitoring service without the web framework: what ``rules-engine serve`` runs (see
 :mod:`rules_engine.monitor.app` for the HTTP side). It makes the :class:`Monitor` from files, on the journal
-of the findings store, swaps it for a new one on reload, moves its clock, and tells each token's scope."""
+of the findings store, swaps it for a new one on reload, moves its clock, and tells each token's scope.
+
+**Periods.** A :class:`Monitor` watches one period. When the clock (the service's own, or :meth:`Service.tick`)
+passes the period's end, the service moves on to the next period of the same length (:func:`following`: ``2024``
+-> ``2025``, ``2024-H2`` -> ``2025-H1``; a range of dates -> the next range as long): the old monitor's clock moves
+to the day after its end (every window over: each duty met or missed, journaled, told in the outbox), the old
+period is closed and the new one opened (in one transaction), and a monitor of the new period, on its own rows of
+the journal, takes the posts from then on. The old monitor is kept, read-only, for answers as of a day in its
+period (or asked for by label). A clock that jumps over whole periods opens the one it lands in. A restart
+rebuilds the current period's monitor, and a closed one's when first asked for."""
 
 from __future__ import annotations
 
@@ -11,14 +20,16 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from ..errors import InputError
 from ..load.rules import load_rules
+from ..periods import Period, check_range, parse_period
 from ..pipeline import roster_result
-from .core import Monitor
+from .core import Change, Monitor
 from .journal import Journal
 from .outbox import Webhook
 from .tokens import Token, find_token
 
-__all__ = ["Config", "Service"]
+__all__ = ["Config", "Service", "following"]
 
 log = logging.getLogger("rules_engine.serve")
 
@@ -42,7 +53,9 @@ class Service:
         self.config = config
         self.journal = Journal(config.db)
         self._lock = threading.RLock()
-        self.monitor = self._build()
+        self.past: dict[str, Monitor] = {}  # the closed periods' monitors, read-only (made when first asked for)
+        self.monitor: Monitor
+        self._start()
         self.webhook: Webhook | None = None
         if config.webhook:
             self.webhook = Webhook(
@@ -56,16 +69,31 @@ class Service:
             return dt.date.fromisoformat(self.config.clock)
         return dt.date.today()  # (the service's clock: the only reading of the wall clock)
 
-    def _build(self) -> Monitor:
+    def _start(self) -> None:
+        """The monitor of the current period: the latest one stored (a restart), else `--period` (default: the
+        clock's year), opened now; moved on at once if the clock is past its end."""
         day = self._today()
+        given = parse_period(self.config.period) if self.config.period else None
+        stored = self.journal.periods()
+        if stored:
+            current = stored[-1].period
+            if given is not None and given.label != current.label:
+                log.warning("the store monitors the period %s (not --period %s): kept", current.label, given.label)
+        else:
+            current = given or parse_period(str(day.year))
+            self.journal.open_period(current, day)
+        self.monitor = self._build(current, day)
+        self._advance(max(day, self.monitor.clock))
+
+    def _build(self, period: Period, day: dt.date) -> Monitor:
         m = Monitor(
             load_rules(*self.config.rules),
             roster_result(self.config.roster),
-            period=self.config.period or str(day.year),
+            period=period,
             clock=day,
             horizon=self.config.horizon,
             waivers=list(self.config.waivers),
-            journal=self.journal,
+            journal=self.journal.at(period.label),
         )
         if m.changed_on_replay:
             log.warning(
@@ -75,24 +103,94 @@ class Service:
             )
         return m
 
+    def _advance(self, day: dt.date) -> list[Change]:
+        """Move on to the period holding `day` when it is past the current one's end (see the module's text);
+        returns the changes of the old period's last day. Nothing changes if the next period cannot be (beyond
+        the calendar: a :class:`rules_engine.errors.PeriodError`)."""
+        old = self.monitor
+        if day <= old.period.end:
+            return []
+        nxt = following(old.period, day)
+        final = old.period.end + dt.timedelta(days=1)
+        changes = old.tick(final) if old.clock < final else []
+        self.journal.open_period(nxt, day, closing=old.period.label)
+        fresh = self._build(nxt, day)
+        self.past[old.period.label] = old
+        self.monitor = fresh
+        log.warning("period %s is over (clock %s): now monitoring %s", old.period.label, day, nxt.label)
+        return changes
+
     @contextlib.contextmanager
-    def use(self) -> Iterator[Monitor]:
-        """The monitor, for one request, its clock moved to today first (the clock event) when a day has passed.
-        Requests take it one at a time (the monitor serialises its calls anyway), and a reload waits for them."""
+    def use(self, as_of: dt.date | None = None, period: str | None = None) -> Iterator[Monitor]:
+        """The monitor, for one request, its clock moved to today first (the clock event) when a day has passed
+        (moving on to the next period when the current one is over). Requests take it one at a time (the monitor
+        serialises its calls anyway), and a reload waits for them. With `as_of` or `period`: the monitor of the
+        period asked for (:meth:`monitor_for`); else the current one."""
         with self._lock:
-            m = self.monitor
-            if self.config.clock is None and self._today() > m.clock:
-                m.tick(self._today())
-            yield m
+            if self.config.clock is None and self._today() > self.monitor.clock:
+                self.tick(self._today())
+            yield self.monitor_for(as_of, period)
+
+    def tick(self, day: dt.date) -> list[Change]:
+        """The clock event: the current monitor's date becomes `day` (never back), moving on to the next period
+        first when `day` is past the current one's end. Returns the changes (the old period's last ones first)."""
+        with self._lock:
+            if day < self.monitor.clock:
+                raise InputError.of("arg.clock.back", day=str(day), clock=str(self.monitor.clock))
+            changes = self._advance(day)
+            return changes + self.monitor.tick(day)
+
+    def monitor_for(self, as_of: dt.date | None, period: str | None = None) -> Monitor:
+        """The monitor of the period labelled `period`, else of the period `as_of` falls in: the current one for
+        a day from its start on (or no day), a closed one (read-only) for a day in it, the first one for a day
+        before all. An unknown label is an :class:`rules_engine.InputError` (``arg.period.unknown``)."""
+        with self._lock:
+            current = self.monitor
+            if period is None and (as_of is None or as_of >= current.period.start):
+                return current
+            if period == current.period.label:
+                return current
+            stored = [p.period for p in self.journal.periods() if p.period.label != current.period.label]
+            if period is not None:
+                chosen = next((p for p in stored if p.label == period), None)
+                if chosen is None:
+                    raise InputError.of("arg.period.unknown", label=period)
+            else:
+                assert as_of is not None
+                before = [p for p in stored if p.start <= as_of]
+                if not stored or (not before and current.period.start < stored[0].start):
+                    return current
+                chosen = before[-1] if before else stored[0]
+            found = self.past.get(chosen.label)
+            if found is None:
+                found = self.past[chosen.label] = self._build(chosen, chosen.end + dt.timedelta(days=1))
+            return found
+
+    def periods(self) -> list[dict[str, str | None]]:
+        """The periods monitored on the store, by start: label, start, end, opened and closed (None: current)."""
+        return [
+            {
+                "label": p.period.label,
+                "start": p.period.start.isoformat(),
+                "end": p.period.end.isoformat(),
+                "opened_at": p.opened_at,
+                "closed_at": p.closed_at,
+            }
+            for p in self.journal.periods()
+        ]
 
     def reload(self) -> Monitor:
         """Read the roster and the rule packs again and rebuild the state from the journal; the new monitor
         replaces the old one at once: no request is answered between, so none is lost or sees half of each.
-        Raises if anything cannot be read (the old one stays)."""
+        Raises if anything cannot be read (the old one stays). The closed periods' monitors are made again when
+        next asked for."""
         with self._lock:
-            fresh = self._build()
+            fresh = self._build(self.monitor.period, self.monitor.clock)
             old, self.monitor = self.monitor, fresh
+            past, self.past = self.past, {}
         old.close()
+        for m in past.values():
+            m.close()
         return fresh
 
     def token(self, text: str) -> Token | None:
@@ -124,4 +222,53 @@ class Service:
         if self.webhook is not None:
             self.webhook.stop()
         self.monitor.close()
+        for m in self.past.values():
+            m.close()
         self.journal.close()
+
+
+def following(period: Period, day: dt.date) -> Period:
+    """The period of the same length as `period` that holds `day` (a day after `period`'s end): a calendar year,
+    half-year, quarter or month for those labels; as many whole months for a range of whole months; else a range
+    of as many days, on the grid of `period`. Beyond the calendar (year 9899): a
+    :class:`rules_engine.errors.PeriodError`."""
+    months = _months(period)
+    if months is not None:
+        begin = period.start.year * 12 + period.start.month - 1
+        first = begin + (day.year * 12 + day.month - 1 - begin) // months * months
+        after = first + months  # (the month after the new period)
+        if after // 12 > dt.MAXYEAR:
+            return check_range(Period(dt.date.max, dt.date.max))
+        start = dt.date(first // 12, first % 12 + 1, 1)
+        end = dt.date(after // 12, after % 12 + 1, 1) - dt.timedelta(days=1)
+        label = _label(period, start, months) or f"{start.isoformat()}..{end.isoformat()}"
+    else:
+        length = period.days
+        try:
+            start = period.start + dt.timedelta(days=(day - period.start).days // length * length)
+            end = start + dt.timedelta(days=length - 1)
+        except OverflowError:
+            return check_range(Period(dt.date.max, dt.date.max))
+        label = f"{start.isoformat()}..{end.isoformat()}"
+    return check_range(Period(start, end, label))
+
+
+def _months(period: Period) -> int | None:
+    """How many calendar months `period` spans, when it starts on a month's first day and ends on one's last."""
+    after = period.end + dt.timedelta(days=1) if period.end < dt.date.max else None
+    if period.start.day != 1 or after is None or after.day != 1:
+        return None
+    return (after.year * 12 + after.month) - (period.start.year * 12 + period.start.month)
+
+
+def _label(period: Period, start: dt.date, months: int) -> str | None:
+    """The new period's label in the old one's form (2025, 2025-H1, 2025-Q1, 2025-02), or None (a range)."""
+    y, m = period.start.year, period.start.month
+    forms = {
+        12: (str(y), str(start.year)),
+        6: (f"{y}-H{1 if m == 1 else 2}", f"{start.year}-H{1 if start.month == 1 else 2}"),
+        3: (f"{y}-Q{(m - 1) // 3 + 1}", f"{start.year}-Q{(start.month - 1) // 3 + 1}"),
+        1: (f"{y}-{m:02d}", f"{start.year}-{start.month:02d}"),
+    }
+    old, new = forms.get(months, ("", ""))
+    return new if old and period.label == old else None
