@@ -33,16 +33,19 @@ from pydantic import BaseModel, ConfigDict
 from ..engine._session import DutySession
 from ..errors import InputError
 from ..evaluate import evaluate
+from ..findings import finding_dict
 from ..identity import identity
 from ..intake import Intake, record_span
+from ..ledger import Ledger
 from ..load.inputs import BadRow, Rec, RosterResult, jsonl_row
 from ..load.waivers import LoadedWaiver
-from ..model.findings import Finding, InputAccount, Rejection, Report, Status
+from ..model.findings import Finding, FindingModels, InputAccount, Rejection, Report, Status
 from ..model.records import ActivityRecord, RecordSource
 from ..model.roster import Roster
 from ..periods import Period, parse_period
-from ..pipeline import RosterInput, RulesInput, compiled_rules, roster_result
-from ..plan import RosterIndex
+from ..pipeline import NULL_TRACER, RosterInput, RulesInput, compiled_rules, prepare, roster_result
+from ..plan import Obligation, RosterIndex
+from ..tally import Counter
 from ..upcoming import UpcomingList, upcoming
 
 if TYPE_CHECKING:
@@ -167,7 +170,6 @@ class Monitor:
         self.waivers = waivers
         self.journal = journal
         self.settles = settle  # False: records change the duties at the next clock event or settle() (bulk loading)
-        self._unsettled: set[str] = set()
         self._span = record_span(self.compiled, self.period)
         self._sink = _Collect()
         self._intake = Intake(self.compiled, self.index, self._sink, self._span, self._span[1])
@@ -178,6 +180,16 @@ class Monitor:
         self._lock = threading.RLock()
         self._cache = _Cache()
         self._revision = 0
+        # the incremental count (see _settle): the accepted records not counted yet (seq, record), the planned
+        # obligations of every organisation (a ledger, from the last count of all) with the duty of each row (None:
+        # not one the session holds), the obligations trigger records started in each organisation (with their
+        # duties), and each organisation's duties
+        self._pending: list[tuple[int, Rec]] = []
+        self._plan: Ledger | None = None
+        self._plan_duty: list[str | None] = []
+        self._started: dict[str, list[tuple[Obligation, str | None]]] = {}
+        self._org_duties: dict[str, list[str]] = {}
+        self._tally_index = RosterIndex(self.roster.roster, self.compiled.ruleset.vocabulary)  # (as prepare makes it)
         # (seq, status when posted, status now) of each stored record the current roster and rules decide
         # otherwise than those it was posted under (after a reload with changed files)
         self.changed_on_replay: list[tuple[int, str, str]] = []
@@ -194,28 +206,39 @@ class Monitor:
     ) -> tuple[list[Posted], list[Change]]:
         """Check and keep `items` (dicts, as a record file's rows), in order; then update the duties of the
         organisations they touch. Everything is written to the journal before this returns."""
+        return self.post_many([(list(items), source, lines)])[0]
+
+    def post_many(
+        self, posts: Sequence[tuple[Sequence[Any], str, Sequence[int] | None]], *, settle: bool | None = None
+    ) -> list[tuple[list[Posted], list[Change]]]:
+        """Several posts (items, source, lines: as :meth:`post` takes them) in one cycle (group commit): each
+        record checked in order, then the duties of the organisations they touch updated once (unless `settle` is
+        False, or None and the monitor does not settle: then at the next :meth:`settle` or clock event), and every
+        row and change written to the journal in one transaction before this returns. Each post's answer: its
+        records' answers, and the changes of the duties of the organisations its accepted records belong to."""
+        for items, _, lines in posts:
+            if lines is not None and len(lines) != len(items):
+                raise ValueError("one line per record")
         with self._lock:
-            rows = self._take(list(items), source, lines)
-            touched = {r.org for r in rows if r.status == "accepted" and r.org}
-            if self.settles:
-                changes = self._update(touched, rows)
-            else:
-                changes, self._unsettled = [], self._unsettled | touched
+            taken = [self._take(list(items), source, lines) for items, source, lines in posts]
+            rows = [r for t in taken for r in t]
+            settling = self.settles if settle is None else settle
+            changes = self._settle() if settling else []
             if self.journal is not None:
                 self.journal.write(rows, changes, None)
             self._revision += 1
-            return [self._answer(r) for r in rows], changes
+            out = []
+            for t in taken:
+                orgs = {r.org for r in t if r.status == "accepted"}
+                out.append(([self._answer(r) for r in t], [c for c in changes if c.organisation_id in orgs]))
+            return out
 
     def post_lines(
         self, texts: Sequence[bytes | str], *, source: str = POSTED, lines: Sequence[int] | None = None
     ) -> tuple[list[Posted], list[Change]]:
         """Like :meth:`post`, for lines of JSON Lines as received (each read as the batch reader reads a line
         of a ``.jsonl`` file: a line that is not JSON is rejected with its reason, and kept)."""
-        return self.post(
-            [_Text(t if isinstance(t, str) else t.decode("utf-8", "replace")) for t in texts],
-            source=source,
-            lines=lines,
-        )
+        return self.post(lines_of(texts), source=source, lines=lines)
 
     def _take(self, items: list[Any], source: str, lines: Sequence[int] | None) -> list[Row]:
         if lines is not None and len(lines) != len(items):
@@ -225,11 +248,12 @@ class Monitor:
             Row(start + i, source, lines[i] if lines is not None else start + i, _json_text(item))
             for i, item in enumerate(items)
         ]
-        self._check(rows)
+        self._check(rows, count=True)
         return rows
 
-    def _check(self, rows: Sequence[Row]) -> None:
-        """The batch intake's checks, row by row (its account of each row tells the answer)."""
+    def _check(self, rows: Sequence[Row], count: bool = False) -> None:
+        """The batch intake's checks, row by row (its account of each row tells the answer); with `count`, the
+        accepted records wait to be counted (:meth:`_settle`)."""
         intake = self._intake
         for row in rows:
             checked = jsonl_row(row.text.encode("utf-8", "surrogatepass"), row.source, row.line)
@@ -249,6 +273,8 @@ class Monitor:
                 row.status, row.org, row.key = "accepted", rec.org, (rec.date.isoformat(), rec.id)
                 self._by_org.setdefault(rec.org, []).append(row)
                 problem = intake.warnings[warned:]
+                if count:
+                    self._pending.append((row.seq, rec))
             elif len(intake.rejections) > rejected:
                 row.status, problem = "rejected", intake.rejections[rejected:]
             else:
@@ -270,7 +296,6 @@ class Monitor:
             if new < self.clock:
                 raise InputError.of("arg.clock.back", day=str(new), clock=str(self.clock))
             self.clock = new
-            self._unsettled = set()
             changes = self._update(None, [])
             if self.journal is not None:
                 self.journal.write([], changes, new.isoformat())
@@ -281,45 +306,157 @@ class Monitor:
         """Bring the duties of the organisations posted to since the last update up to date (with
         ``settle=False``, records posted wait for this or the next clock event). Written to the journal."""
         with self._lock:
-            changes = self._update(self._unsettled, []) if self._unsettled else []
-            self._unsettled = set()
+            changes = self._settle()
             if self.journal is not None and changes:
                 self.journal.write([], changes, None)
             return changes
 
+    @property
+    def unsettled(self) -> int:
+        """How many accepted records are not counted for their duties yet."""
+        return len(self._pending)
+
+    def _settle(self) -> list[Change]:
+        """Count the accepted records waiting (:attr:`_pending`) for their organisations' duties and put those in
+        the session (see :meth:`_count`)."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return []
+        last: dict[str, int] = {}
+        for seq, rec in pending:
+            last[rec.org] = seq
+        self._count([rec for _, rec in pending])
+        return self._put(sorted(last), last)
+
+    def _count(self, recs: Sequence[Rec]) -> None:
+        """Add what `recs` (accepted records, not counted yet) count for their organisations' duties.
+
+        Counts are additive: the tally judges a record against an obligation on its own (the obligation's
+        organisation, rule, subject and window, the roster on the record's date, the record's fields), never
+        against other records, so the count of old and new records is the count of the old plus the count of
+        the new, run by the real tally (:class:`rules_engine.tally.Counter`) over the new records alone, against
+        the planned obligations of their organisations and those trigger records started there. The exceptions
+        are counted again with the batch pipeline, for their whole organisation (:meth:`_recount`): a record of a
+        trigger type (it starts a duty that older records may count for), and an organisation whose obligations
+        are not known yet (no count of all has been made). A record dated after the clock is counted at the
+        clock event that passes its date (the batch evaluation as of the clock sets it aside), and so are
+        changes of the waivers' expiry with the date."""
+        triggers = self.compiled.trigger_types
+        recount = {rec.org for rec in recs if rec.type in triggers}
+        if self._plan is None:
+            recount |= {rec.org for rec in recs}
+        new: dict[str, list[Rec]] = {}
+        for rec in recs:
+            if rec.org not in recount and rec.date <= self.clock:
+                new.setdefault(rec.org, []).append(rec)
+        if recount:
+            self._recount(recount)
+        if not new or self._plan is None:
+            return
+        orgs = sorted(new)
+        part, at = self._plan.planned_part(orgs)
+        duties = [self._plan_duty[i] for i in at.to_list()]
+        started = [(ob, duty) for org in orgs for ob, duty in self._started.get(org, ())]
+        if started:
+            part.add([ob for ob, _ in started])
+            duties += [duty for _, duty in started]
+        counter = Counter(self.compiled, self._tally_index, self.period, part, 0, orgs=orgs)
+        for org in orgs:
+            for rec in new[org]:
+                counter.records.add(rec)
+        counter.finish()
+        counts = part.table.get_column("count").to_list()  # (not ordered: a row's key is its position)
+        for duty, n in zip(duties, counts, strict=True):
+            if duty is not None and n:
+                self._duties[duty].count += n
+
     def _update(
         self, orgs: set[str] | None, rows: Sequence[Row], states: Mapping[str, str] | None = None
     ) -> list[Change]:
-        """Evaluate the duties of `orgs` (None: every organisation) as of the clock and put them in the session."""
+        """The full path: count the duties of `orgs` (None: every organisation) with the batch pipeline as of the
+        clock (every record stored; no record waits to be counted after) and put them in the session."""
         if orgs is None:
-            found = self._evaluate(self.roster, self._rows, self.clock).findings
-            targets = sorted(self.index.orgs)
+            self._pending = []
         else:
-            found = []
-            for org in sorted(orgs):
-                report = self._evaluate(self._one(org), self._by_org.get(org, []), self.clock)
-                found += [f for f in report.findings if f.organisation.id == org]
-            targets = sorted(orgs)
-        duties: dict[str, dict[str, tuple[int, int, int]]] = {org: {} for org in targets}
-        horizon = self.clock + dt.timedelta(days=self.horizon)
-        for f in found:
-            required = _at_least(f)
-            if required is None or f.status in (Status.not_applicable, Status.waived):
-                continue
-            duty = identity(f)
-            self._duties[duty] = _Duty(f.organisation.id, f.rule_id, f.subject.id, f.window.end, f.count, required)
-            over, near = int(f.window.end < self.clock), int(f.window.end <= horizon)
-            duties[f.organisation.id][duty] = (required - f.count, over, near)
+            self._pending = [(seq, rec) for seq, rec in self._pending if rec.org not in orgs]
+        self._recount(orgs)
+        targets = sorted(self.index.orgs) if orgs is None else sorted(orgs)
         seq = rows[-1].seq if rows else None
+        return self._put(targets, dict.fromkeys(targets, seq) if seq is not None else {}, states)
+
+    def _recount(self, orgs: set[str] | None) -> None:
+        """Count the duties of `orgs` (None: every organisation, and plan every obligation again) with the batch
+        pipeline, as of the clock, over their records stored."""
+        if orgs is None:
+            self._run(None, self.roster, self._rows)
+        else:
+            for org in sorted(orgs):
+                self._run(org, self._one(org), self._by_org.get(org, []))
+
+    def _run(self, org: str | None, roster: RosterResult, rows: Sequence[Row]) -> None:
+        """The batch pipeline over `rows` as of the clock (for the organisation `org` alone, or all): each duty's
+        count, which obligations are the session's duties, and (all) the planned obligations."""
+        run = prepare(
+            self.compiled, roster, _sources(rows), self.period, self.clock, None, 0, self.waivers, NULL_TRACER, 1
+        )
+        try:
+            ledger = run.ledger
+            assert ledger is not None
+            made = FindingModels()
+            table = ledger.table
+            planned = (table.get_column("layer") == 0) & table.get_column("trigger").is_null()
+            row_duty: list[str | None] = []
+            started: dict[str, list[tuple[Obligation, str | None]]] = {}
+            held: dict[str, list[str]] = {}
+            for is_planned, (ob, d) in zip(planned.to_list(), run.decided(), strict=True):
+                if org is not None and ob.org.id != org:  # (a parent's, read for an overlay's scope)
+                    row_duty.append(None)
+                    continue
+                duty = self._keep(made(finding_dict(ob, d.status, d.waives)))
+                if duty is not None:
+                    held.setdefault(ob.org.id, []).append(duty)
+                row_duty.append(duty)
+                if not is_planned and ob.trigger is not None:
+                    started.setdefault(ob.org.id, []).append((ob, duty))
+            if org is None:
+                self._plan, at = ledger.planned_part()
+                self._plan_duty = [row_duty[i] for i in at.to_list()]
+                self._started, self._org_duties = started, held
+            else:
+                self._started[org] = started.get(org, [])
+                self._org_duties[org] = held.get(org, [])
+        finally:
+            run.close()
+
+    def _keep(self, f: Finding) -> str | None:
+        """The finding's duty, kept with its count, if the session holds it (a minimum to reach, applicable, not
+        waived); None if not."""
+        required = _at_least(f)
+        if required is None or f.status in (Status.not_applicable, Status.waived):
+            return None
+        duty = identity(f)
+        self._duties[duty] = _Duty(f.organisation.id, f.rule_id, f.subject.id, f.window.end, f.count, required)
+        return duty
+
+    def _put(
+        self, orgs: Sequence[str], last: Mapping[str, int | None], states: Mapping[str, str] | None = None
+    ) -> list[Change]:
+        """The duties of `orgs` as the counts stand, into the session; the changes it makes (`last`: the record
+        each organisation's changes name)."""
+        horizon = self.clock + dt.timedelta(days=self.horizon)
         changes = []
-        for org in targets:
-            for t in self._session.put(org, duties[org], states):
+        for org in orgs:
+            duties: dict[str, tuple[int, int, int]] = {}
+            for duty in self._org_duties.get(org, ()):
+                d = self._duties[duty]
+                duties[duty] = (d.required - d.count, int(d.window_end < self.clock), int(d.window_end <= horizon))
+            for t in self._session.put(org, duties, states):
                 d = self._duties[t.duty]
                 if states is not None and t.before is None and states.get(t.duty) == t.after:
                     continue  # (rebuilt as it was stored: not a change)
                 changes.append(
                     Change(
-                        seq=seq,
+                        seq=last.get(org),
                         day=self.clock.isoformat(),
                         organisation_id=org,
                         duty=t.duty,
@@ -449,6 +586,12 @@ _UNREAD = ("row.line.", "row.json.")  # a line the batch reader could not decode
 @dataclass(frozen=True)
 class _Text:
     text: str
+
+
+def lines_of(texts: Sequence[bytes | str]) -> list[Any]:
+    """Lines of JSON Lines as received, as :meth:`Monitor.post` takes them (each read as the batch reader reads a
+    line of a ``.jsonl`` file)."""
+    return [_Text(t if isinstance(t, str) else t.decode("utf-8", "replace")) for t in texts]
 
 
 def _json_text(item: Any) -> str:
