@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,7 +44,17 @@ from ..model.findings import Finding, FindingModels, InputAccount, Rejection, Re
 from ..model.records import ActivityRecord, RecordSource
 from ..model.roster import Roster
 from ..periods import Period, parse_period
-from ..pipeline import NULL_TRACER, RosterInput, RulesInput, compiled_rules, prepare, roster_result
+from ..pipeline import (
+    NULL_TRACER,
+    Deciders,
+    RosterInput,
+    RulesInput,
+    compiled_rules,
+    load_all_waivers,
+    prepare,
+    roster_result,
+    settle,
+)
 from ..plan import Obligation, RosterIndex
 from ..tally import Counter
 from ..upcoming import UpcomingList, upcoming
@@ -141,6 +152,25 @@ class _Duty:
 
 
 @dataclass
+class _Work:
+    """A settle's work (:meth:`Monitor._gather`): the counts of all it was gathered after (`generation`), the last
+    record of each organisation it counts, the tally of the new records for the duties known (`added`: its counter,
+    ledger and each row's duty) and the tally that starts the duties of trigger records (`started`)."""
+
+    generation: int
+    last: dict[str, int]
+    added: tuple[Counter, Ledger, list[str | None]] | None = None
+    started: tuple[Counter, Ledger] | None = None
+
+    def run(self) -> _Work:
+        """The tallies (polars: they need not hold the monitor's lock)."""
+        for part in (self.added, self.started):
+            if part is not None:
+                part[0].finish()
+        return self
+
+
+@dataclass
 class _Cache:
     revision: int = -1
     reports: dict[dt.date, Report] = field(default_factory=dict)
@@ -185,6 +215,12 @@ class Monitor:
         # not one the session holds), the obligations trigger records started in each organisation (with their
         # duties), and each organisation's duties
         self._pending: list[tuple[int, Rec]] = []
+        self._pending_bad: list[tuple[int, BadRow]] = []  # rejected rows of a trigger type (an undeterminable duty)
+        self._recs: dict[str, list[Rec]] = {}  # each organisation's accepted records, in arrival order
+        self._generation = 0  # counts of all made so far (a settle begun before the last is dropped)
+        self._settling = threading.Lock()  # one settle at a time; taken before `_lock`, never after
+        self._deciders: Deciders | None = None
+        self._waivers: list[LoadedWaiver] | None = None
         self._plan: Ledger | None = None
         self._plan_duty: list[str | None] = []
         self._started: dict[str, list[tuple[Obligation, str | None]]] = {}
@@ -219,11 +255,11 @@ class Monitor:
         for items, _, lines in posts:
             if lines is not None and len(lines) != len(items):
                 raise ValueError("one line per record")
-        with self._lock:
+        settling = self.settles if settle is None else settle
+        with self._settling if settling else contextlib.nullcontext(), self._lock:
             taken = [self._take(list(items), source, lines) for items, source, lines in posts]
             rows = [r for t in taken for r in t]
-            settling = self.settles if settle is None else settle
-            changes = self._settle() if settling else []
+            changes = self._apply(self._gather().run()) if settling else []
             if self.journal is not None:
                 self.journal.write(rows, changes, None)
             self._revision += 1
@@ -272,11 +308,15 @@ class Monitor:
                 rec = self._sink.used[0]
                 row.status, row.org, row.key = "accepted", rec.org, (rec.date.isoformat(), rec.id)
                 self._by_org.setdefault(rec.org, []).append(row)
+                self._recs.setdefault(rec.org, []).append(rec)
                 problem = intake.warnings[warned:]
                 if count:
                     self._pending.append((row.seq, rec))
             elif len(intake.rejections) > rejected:
                 row.status, problem = "rejected", intake.rejections[rejected:]
+                bad = problem[0]
+                if count and bad.type in self.compiled.trigger_types and bad.org in self.index.orgs:
+                    self._pending_bad.append((row.seq, bad))
             else:
                 row.status, problem = "excluded", intake.excluded[excluded:]
             row.problem = Rejection.model_validate(problem[0].to_rejection()) if problem else None
@@ -303,72 +343,124 @@ class Monitor:
             return changes
 
     def settle(self) -> list[Change]:
-        """Bring the duties of the organisations posted to since the last update up to date (with
-        ``settle=False``, records posted wait for this or the next clock event). Written to the journal."""
-        with self._lock:
-            changes = self._settle()
-            if self.journal is not None and changes:
-                self.journal.write([], changes, None)
-            return changes
+        """Count the accepted records not counted yet for their organisations' duties (with ``settle=False``,
+        records posted wait for this or the next clock event) and put those in the session; the changes written to
+        the journal. The tally runs outside the monitor's lock: posts are taken meanwhile (and wait for the next
+        settle)."""
+        with self._settling:
+            with self._lock:
+                work = self._gather()
+            work.run()
+            with self._lock:
+                changes = self._apply(work)
+                if self.journal is not None and changes:
+                    self.journal.write([], changes, None)
+                return changes
 
     @property
     def unsettled(self) -> int:
         """How many accepted records are not counted for their duties yet."""
-        return len(self._pending)
+        return len(self._pending) + len(self._pending_bad)
 
-    def _settle(self) -> list[Change]:
-        """Count the accepted records waiting (:attr:`_pending`) for their organisations' duties and put those in
-        the session (see :meth:`_count`)."""
-        pending, self._pending = self._pending, []
-        if not pending:
-            return []
-        last: dict[str, int] = {}
-        for seq, rec in pending:
-            last[rec.org] = seq
-        self._count([rec for _, rec in pending])
-        return self._put(sorted(last), last)
-
-    def _count(self, recs: Sequence[Rec]) -> None:
-        """Add what `recs` (accepted records, not counted yet) count for their organisations' duties.
+    def _gather(self) -> _Work:
+        """The records waiting to be counted, taken (under the lock), and the tallies that count them made ready
+        (run outside the lock: :meth:`_Work.run`; applied under it: :meth:`_apply`).
 
         Counts are additive: the tally judges a record against an obligation on its own (the obligation's
         organisation, rule, subject and window, the roster on the record's date, the record's fields), never
         against other records, so the count of old and new records is the count of the old plus the count of
         the new, run by the real tally (:class:`rules_engine.tally.Counter`) over the new records alone, against
-        the planned obligations of their organisations and those trigger records started there. The exceptions
-        are counted again with the batch pipeline, for their whole organisation (:meth:`_recount`): a record of a
-        trigger type (it starts a duty that older records may count for), and an organisation whose obligations
-        are not known yet (no count of all has been made). A record dated after the clock is counted at the
-        clock event that passes its date (the batch evaluation as of the clock sets it aside), and so are
-        changes of the waivers' expiry with the date."""
+        the planned obligations of their organisations and those trigger records started there (``added``). The
+        exception: a record of a trigger type starts a duty that older records may count for; those duties are
+        started by the real tally too, over every record of their organisation (``started``), then waived and
+        decided by the batch pipeline's stages (:func:`rules_engine.pipeline.settle`); and so are the
+        undeterminable duties a rejected row of a trigger type starts. A record dated after the clock is counted
+        by the clock event that passes its date (the batch evaluation as of the clock sets it aside; the clock
+        event counts everything again, which also follows the waivers' expiry)."""
+        pending, self._pending = self._pending, []
+        bad, self._pending_bad = self._pending_bad, []
+        work = _Work(self._generation, {})
+        for seq, rec in pending:
+            work.last[rec.org] = seq
+        for seq, row in bad:
+            work.last[row.org or ""] = max(seq, work.last.get(row.org or "", 0))
+        if self._plan is None:  # (no count of all yet: cannot happen after the constructor)
+            return work
         triggers = self.compiled.trigger_types
-        recount = {rec.org for rec in recs if rec.type in triggers}
-        if self._plan is None:
-            recount |= {rec.org for rec in recs}
         new: dict[str, list[Rec]] = {}
-        for rec in recs:
-            if rec.org not in recount and rec.date <= self.clock:
+        starts: dict[str, list[Rec]] = {}
+        for _, rec in pending:
+            if rec.date <= self.clock:
                 new.setdefault(rec.org, []).append(rec)
-        if recount:
-            self._recount(recount)
-        if not new or self._plan is None:
-            return
-        orgs = sorted(new)
-        part, at = self._plan.planned_part(orgs)
-        duties = [self._plan_duty[i] for i in at.to_list()]
-        started = [(ob, duty) for org in orgs for ob, duty in self._started.get(org, ())]
-        if started:
-            part.add([ob for ob, _ in started])
-            duties += [duty for _, duty in started]
-        counter = Counter(self.compiled, self._tally_index, self.period, part, 0, orgs=orgs)
-        for org in orgs:
-            for rec in new[org]:
-                counter.records.add(rec)
-        counter.finish()
-        counts = part.table.get_column("count").to_list()  # (not ordered: a row's key is its position)
-        for duty, n in zip(duties, counts, strict=True):
-            if duty is not None and n:
-                self._duties[duty].count += n
+                if rec.type in triggers:
+                    starts.setdefault(rec.org, []).append(rec)
+        if new:
+            orgs = sorted(new)
+            started = [(ob, duty) for org in orgs for ob, duty in self._started.get(org, ())]
+            part, at = self._plan.planned_part(orgs, [ob for ob, _ in started])
+            duties = [self._plan_duty[i] for i in at.to_list()] + [duty for _, duty in started]
+            counter = Counter(self.compiled, self._tally_index, self.period, part, 0, orgs=orgs)
+            for org in orgs:
+                for rec in new[org]:
+                    counter.records.add(rec)
+            work.added = (counter, part, duties)
+        if starts or bad:
+            orgs = sorted(set(starts) | {row.org or "" for _, row in bad})
+            part = self._plan.planned_part(())[0]  # (no planned row: the duties the tally starts)
+            counter = Counter(self.compiled, self._tally_index, self.period, part, 0, orgs=orgs)
+            for org in orgs:
+                starting = {id(rec) for rec in starts.get(org, ())}
+                for rec in self._recs.get(org, ()):
+                    if rec.date > self.clock:
+                        continue
+                    if id(rec) in starting:
+                        counter.add(rec)  # (the record, and the duties it starts)
+                    else:
+                        counter.records.add(rec)
+            for _, row in bad:
+                counter.add_bad(row)
+            work.started = (counter, part)
+        return work
+
+    def _apply(self, work: _Work) -> list[Change]:
+        """The counts of a settle (`work`, run) added to the duties, and those put in the session (under the lock);
+        nothing if everything was counted again since it was gathered (a clock event)."""
+        if work.generation != self._generation:
+            return []
+        if work.added is not None:
+            _, part, duties = work.added
+            counts = part.table.get_column("count").to_list()  # (not ordered: a row's key is its position)
+            for duty, n in zip(duties, counts, strict=True):
+                if duty is not None and n:
+                    self._duties[duty].count += n
+        if work.started is not None:
+            part = work.started[1]
+            if self._deciders is None:
+                self._deciders = Deciders(self.compiled)
+            if self._waivers is None:
+                self._waivers = load_all_waivers(self.compiled, self.waivers)
+            settle(
+                self.compiled,
+                self._tally_index,
+                self.period,
+                self.clock,
+                part,
+                self._waivers,
+                0,
+                NULL_TRACER,
+                self._deciders,
+            )
+            made = FindingModels()
+            layers = part.table.get_column("layer").to_list()
+            for layer, (ob, d) in zip(layers, part.decided(), strict=True):
+                if layer:  # (escalation rules read findings of the rules they name: none started here)
+                    continue
+                duty = self._keep(made(finding_dict(ob, d.status, d.waives)))
+                self._started.setdefault(ob.org.id, []).append((ob, duty))
+                held = self._org_duties.setdefault(ob.org.id, [])
+                if duty is not None and duty not in held:
+                    held.append(duty)
+        return self._put(sorted(work.last), work.last)
 
     def _update(
         self, orgs: set[str] | None, rows: Sequence[Row], states: Mapping[str, str] | None = None
@@ -376,9 +468,11 @@ class Monitor:
         """The full path: count the duties of `orgs` (None: every organisation) with the batch pipeline as of the
         clock (every record stored; no record waits to be counted after) and put them in the session."""
         if orgs is None:
-            self._pending = []
+            self._pending, self._pending_bad = [], []
         else:
             self._pending = [(seq, rec) for seq, rec in self._pending if rec.org not in orgs]
+            self._pending_bad = [(seq, row) for seq, row in self._pending_bad if row.org not in orgs]
+        self._generation += 1
         self._recount(orgs)
         targets = sorted(self.index.orgs) if orgs is None else sorted(orgs)
         seq = rows[-1].seq if rows else None
@@ -578,6 +672,9 @@ class Monitor:
 
     def close(self) -> None:
         self._session.close()
+        if self._deciders is not None:
+            self._deciders.__exit__()
+            self._deciders = None
 
 
 _UNREAD = ("row.line.", "row.json.")  # a line the batch reader could not decode (no object to hand over)
