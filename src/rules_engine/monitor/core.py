@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -427,12 +427,15 @@ class Monitor:
         nothing if everything was counted again since it was gathered (a clock event)."""
         if work.generation != self._generation:
             return []
+        changed: dict[str, set[str]] = {}
         if work.added is not None:
             _, part, duties = work.added
             counts = part.table.get_column("count").to_list()  # (not ordered: a row's key is its position)
             for duty, n in zip(duties, counts, strict=True):
                 if duty is not None and n:
-                    self._duties[duty].count += n
+                    held = self._duties[duty]
+                    held.count += n
+                    changed.setdefault(held.org, set()).add(duty)
         if work.started is not None:
             part = work.started[1]
             if self._deciders is None:
@@ -457,10 +460,12 @@ class Monitor:
                     continue
                 duty = self._keep(made(finding_dict(ob, d.status, d.waives)))
                 self._started.setdefault(ob.org.id, []).append((ob, duty))
-                held = self._org_duties.setdefault(ob.org.id, [])
-                if duty is not None and duty not in held:
-                    held.append(duty)
-        return self._put(sorted(work.last), work.last)
+                duties_held = self._org_duties.setdefault(ob.org.id, [])
+                if duty is not None:
+                    changed.setdefault(ob.org.id, set()).add(duty)
+                    if duty not in duties_held:
+                        duties_held.append(duty)
+        return self._put(sorted(changed), work.last, changed=changed)
 
     def _update(
         self, orgs: set[str] | None, rows: Sequence[Row], states: Mapping[str, str] | None = None
@@ -533,18 +538,22 @@ class Monitor:
         return duty
 
     def _put(
-        self, orgs: Sequence[str], last: Mapping[str, int | None], states: Mapping[str, str] | None = None
+        self,
+        orgs: Sequence[str],
+        last: Mapping[str, int | None],
+        states: Mapping[str, str] | None = None,
+        changed: Mapping[str, Collection[str]] | None = None,
     ) -> list[Change]:
-        """The duties of `orgs` as the counts stand, into the session; the changes it makes (`last`: the record
-        each organisation's changes name)."""
+        """The duties of `orgs` as the counts stand, into the session (only the duties `changed`, when given: the
+        others stay as they are); the changes it makes (`last`: the record each organisation's changes name)."""
         horizon = self.clock + dt.timedelta(days=self.horizon)
         changes = []
         for org in orgs:
             duties: dict[str, tuple[int, int, int]] = {}
-            for duty in self._org_duties.get(org, ()):
+            for duty in self._org_duties.get(org, ()) if changed is None else changed.get(org, ()):
                 d = self._duties[duty]
                 duties[duty] = (d.required - d.count, int(d.window_end < self.clock), int(d.window_end <= horizon))
-            for t in self._session.put(org, duties, states):
+            for t in self._session.put(org, duties, states, retract=changed is None):
                 d = self._duties[t.duty]
                 if states is not None and t.before is None and states.get(t.duty) == t.after:
                     continue  # (rebuilt as it was stored: not a change)
