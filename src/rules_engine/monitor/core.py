@@ -220,6 +220,7 @@ class Monitor:
         self._generation = 0  # counts of all made so far (a settle begun before the last is dropped)
         self._settling = threading.Lock()  # one settle at a time; taken before `_lock`, never after
         self._deciders: Deciders | None = None
+        self._closed = False
         self._waivers: list[LoadedWaiver] | None = None
         self._plan: Ledger | None = None
         self._plan_duty: list[str | None] = []
@@ -425,7 +426,7 @@ class Monitor:
     def _apply(self, work: _Work) -> list[Change]:
         """The counts of a settle (`work`, run) added to the duties, and those put in the session (under the lock);
         nothing if everything was counted again since it was gathered (a clock event)."""
-        if work.generation != self._generation:
+        if work.generation != self._generation or self._closed:
             return []
         changed: dict[str, set[str]] = {}
         if work.added is not None:
@@ -680,10 +681,13 @@ class Monitor:
         self._revision += 1
 
     def close(self) -> None:
-        self._session.close()
-        if self._deciders is not None:
-            self._deciders.__exit__()
-            self._deciders = None
+        """Let go of the durable_rules sessions (once a settle under way is done: it uses them)."""
+        with self._settling, self._lock:
+            self._closed = True
+            self._session.close()
+            if self._deciders is not None:
+                self._deciders.__exit__()
+                self._deciders = None
 
 
 _UNREAD = ("row.line.", "row.json.")  # a line the batch reader could not decode (no object to hand over)
