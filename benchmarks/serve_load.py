@@ -8,7 +8,9 @@ record or a JSON Lines batch per request; records/s and the latency of each requ
 `--data DIR`: a folder made by benchmarks/synth.py (its roster.yaml and records.jsonl). `--rate R`: a sustained
 load of R records/s in all (each client sends its requests on a schedule; a request is timed from its scheduled
 start, so a server that falls behind shows in the latency); without, each client posts as fast as answered.
-`--src DIR`: the library the server runs (PYTHONPATH; e.g. a checkout of an older version, for a baseline). The
+`--phase 8x20@2000:20000` (repeatable): phases run one after another on the same server, each with its clients,
+batch, rate (records/s) and number of records; the file's records continue from one phase to the next. `--src
+DIR`: the library the server runs (PYTHONPATH; e.g. a checkout of an older version, for a baseline). The
 records are posted in the file's order (by date). After the load, the time until the server has counted every
 record for its duties is printed too (``unsettled`` of ``GET /health``; a server that counts in the request
 says nothing of it).
@@ -48,6 +50,11 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=0, help="records/s in all, sustained (0: as fast as answered)")
     ap.add_argument("--src", help="the library's source folder the server runs (PYTHONPATH)")
     ap.add_argument("--wait", action="store_true", help="each post waits for its duties' count (?wait=true)")
+    ap.add_argument(
+        "--phase",
+        action="append",
+        help="CLIENTSxBATCH[@RATE][:RECORDS], one after another on the same server (the records continue)",
+    )
     args = ap.parse_args()
     if args.data:
         args.roster, args.records = str(Path(args.data) / "roster.yaml"), str(Path(args.data) / "records.jsonl")
@@ -91,56 +98,75 @@ def main() -> int:
         print(f"server ready after {time.perf_counter() - started:.1f} s", flush=True)
         threading.Thread(target=lambda: server.stderr.read() if server.stderr else None, daemon=True).start()
         try:
-            work: queue.Queue[tuple[int, list[str]]] = queue.Queue()
-            for n, i in enumerate(range(0, len(lines), args.batch)):
-                work.put((n, lines[i : i + args.batch]))
-            latencies: list[float] = []
-            lock = threading.Lock()
-            interval = args.batch / args.rate if args.rate else 0.0  # seconds between two requests' starts
-            url = f"http://127.0.0.1:{port}/records" + ("?wait=true" if args.wait else "")
-
-            def client() -> None:
-                while True:
-                    try:
-                        n, part = work.get_nowait()
-                    except queue.Empty:
-                        return
-                    body = "".join(x + "\n" for x in part).encode()
-                    request = urllib.request.Request(url, data=body, method="POST")
-                    request.add_header("Authorization", f"Bearer {token}")
-                    start = time.perf_counter()
-                    if interval:  # (the request's place in the schedule: timed from there)
-                        due = began + n * interval
-                        if due > start:
-                            time.sleep(due - start)
-                        start = due
-                    with urllib.request.urlopen(request, timeout=600) as answer:
-                        json.loads(answer.read())
-                    with lock:
-                        latencies.append(time.perf_counter() - start)
-
-            began = time.perf_counter()
-            threads = [threading.Thread(target=client) for _ in range(args.clients)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            took = time.perf_counter() - began
-            settled = _settled(port)
+            phases = args.phase or [f"{args.clients}x{args.batch}" + (f"@{args.rate:g}" if args.rate else "")]
+            at = 0
+            for phase in phases:
+                clients, batch, rate, count = _phase(phase, len(lines) - at)
+                _load(port, token, lines[at : at + count], clients, batch, rate, args.wait)
+                at += count
         finally:
             server.terminate()
             server.wait(timeout=60)
+    return 0
+
+
+def _phase(text: str, left: int) -> tuple[int, int, float, int]:
+    """CLIENTSxBATCH[@RATE][:RECORDS] (records: all that are left by default)."""
+    head, _, count = text.partition(":")
+    shape, _, rate = head.partition("@")
+    clients, _, batch = shape.partition("x")
+    return int(clients), int(batch or 1), float(rate or 0), min(left, int(count) if count else left)
+
+
+def _load(port: int, token: str, lines: list[str], clients: int, batch: int, rate: float, wait: bool) -> None:
+    """Post `lines` from `clients` threads, `batch` a request (at `rate` records/s in all, or as fast as answered);
+    print the figures."""
+    work: queue.Queue[tuple[int, list[str]]] = queue.Queue()
+    for n, i in enumerate(range(0, len(lines), batch)):
+        work.put((n, lines[i : i + batch]))
+    latencies: list[float] = []
+    lock = threading.Lock()
+    interval = batch / rate if rate else 0.0  # seconds between two requests' starts
+    url = f"http://127.0.0.1:{port}/records" + ("?wait=true" if wait else "")
+
+    def client() -> None:
+        while True:
+            try:
+                n, part = work.get_nowait()
+            except queue.Empty:
+                return
+            body = "".join(x + "\n" for x in part).encode()
+            request = urllib.request.Request(url, data=body, method="POST")
+            request.add_header("Authorization", f"Bearer {token}")
+            start = time.perf_counter()
+            if interval:  # (the request's place in the schedule: timed from there)
+                due = began + n * interval
+                if due > start:
+                    time.sleep(due - start)
+                start = due
+            with urllib.request.urlopen(request, timeout=600) as answer:
+                json.loads(answer.read())
+            with lock:
+                latencies.append(time.perf_counter() - start)
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.perf_counter() - began
+    settled = _settled(port)
     latencies.sort()
-    if settled is not None:
-        print(f"every record counted for its duties {settled:.1f} s after the last answer")
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(
-        f"{len(lines)} records in {len(latencies)} requests, {args.clients} clients, batch {args.batch}, "
-        f"rate {args.rate or 'open'}{', wait' if args.wait else ''}: "
+        f"{len(lines)} records in {len(latencies)} requests, {clients} clients, batch {batch}, "
+        f"rate {rate or 'open'}{', wait' if wait else ''}: "
         f"{took:.1f} s, {len(lines) / took:.1f} records/s; latency p50 {statistics.median(latencies) * 1000:.0f} ms, "
         f"p99 {p99 * 1000:.0f} ms"
+        + ("" if settled is None else f"; all counted {settled:.1f} s after the last answer"),
+        flush=True,
     )
-    return 0
 
 
 def _settled(port: int) -> float | None:
