@@ -17,6 +17,9 @@ import pytest
 import rules_engine as re_
 from rules_engine.monitor import Monitor
 
+# the example and a generated province posted in random batches and counted again: about 20 s of CPU
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "county-2024"
 WAIVERS = [str(EXAMPLE / "waivers.yaml")]
