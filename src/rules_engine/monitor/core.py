@@ -8,8 +8,12 @@
 - **State.** Each organisation's duties that count towards a minimum (``params.at_least``) are facts in a
   durable_rules session (:mod:`rules_engine.engine._session`): how many records each still misses, whether its
   window is over and whether its end is within the warning horizon, and its state (open, warned, met, missed).
-  A record changes its organisation's duties as it arrives; :meth:`Monitor.tick` (the clock event) moves the
-  monitor's date and sets which windows are over or near. Each change is a :class:`Change`.
+  A record changes its organisation's duties once counted: as it arrives, or (``settle=False``, or a post of
+  :meth:`Monitor.post_many` that does not settle) at the next :meth:`Monitor.settle`. The count is incremental
+  (only the new records are tallied, by the batch pipeline's tally, and the counts added: see
+  :meth:`Monitor._gather` for what is additive and what is not); :meth:`Monitor.tick` (the clock event) moves the
+  monitor's date, sets which windows are over or near and counts everything again with the batch pipeline (the
+  full path, as the constructor does). Each change is a :class:`Change`.
 - **Answers.** :meth:`Monitor.report` evaluates the stored records as of a date with the batch pipeline
   (:func:`rules_engine.evaluate`), in the monitor's reading order: accepted records by date, then id; then the
   others by their place (source, line). The findings are those of the batch report of a file in that order.
