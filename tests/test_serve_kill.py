@@ -93,6 +93,15 @@ def test_killed_under_load_keeps_every_answered_post_whole(tmp_path: Path) -> No
         # the duties as the restarted server holds them are the count of what is kept
         status, duties = again.call("GET", "/duties", token)
         assert status == 200 and any(d["count"] for d in duties["duties"])
+        # the records never sent, in one post that waits for the count: its answer lists the duties it changed
+        rest = [(n, t) for n, t in lines if n not in {m for p in sent for m in p}]
+        query = "/records?wait=true&source=rest&lines=" + ",".join(str(n) for n, _ in rest)
+        status, answer = again.call("POST", query, token, "\n".join(t for _, t in rest).encode())
+        assert status == 200 and answer["accepted"] == len(rest)
+        orgs = {json.loads(t)["org"] for _, t in rest}
+        assert answer["changes"] and {c["organisation_id"] for c in answer["changes"]} <= orgs
+        assert any(c["after"] == "met" for c in answer["changes"])
+        assert again.call("GET", "/health")[1]["unsettled"] == 0
     finally:
         again.stop()
 
