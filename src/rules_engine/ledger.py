@@ -188,6 +188,27 @@ class Ledger:
             for g in range(len(groups))
         ]
 
+    def planned_part(
+        self, orgs: Collection[str] | None = None, started: Sequence[Obligation] = ()
+    ) -> tuple[Ledger, pl.Series]:
+        """The planned rows (layer 0, not started by a trigger record) of the organisations `orgs` (None: all) as a
+        ledger of its own, then rows for the obligations `started` (by trigger records, as objects), none tallied
+        (count 0; no taints, waivers or decisions), sharing this ledger's organisations, periods and rules; and the
+        position in this ledger's table of each planned row (a row's key is its position). For counting more
+        records for some organisations' obligations (the monitor: :mod:`rules_engine.monitor.core`)."""
+        keep = (pl.col("layer") == 0) & pl.col("trigger").is_null()
+        if orgs is not None:
+            codes = self._org_codes
+            keep &= pl.col("org").is_in([codes[o] for o in orgs if o in codes])
+        picked = self.table.select(*PLAN_SCHEMA, "layer", "trigger").with_row_index("_at").filter(keep)
+        part = Ledger(Planned(picked.select(*PLAN_SCHEMA), self.orgs, self.periods.items, self.rules))
+        if started:
+            part.add(started)
+            part.table = part.table.with_columns(pl.lit(0, pl.Int64).alias("count"), pl.lit(0, pl.Int64).alias("lack"))
+            part.taints = {}
+            part.table = part.table.with_columns(pl.lit(False).alias("taint"))
+        return part, picked.get_column("_at")
+
     def judged(self, applicable: bool = True, texts: bool = True) -> pl.DataFrame:
         """The rows with a judged window (and, with `applicable`, that apply and the roster can judge: those the
         tally counts records for), with their organisation's id and their windows' dates (``p_start``,

@@ -23,6 +23,7 @@ import datetime as dt
 import difflib
 import io
 import tempfile
+import weakref
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -883,32 +884,10 @@ class _Tally:
         return part
 
     def _terms_frame(self) -> pl.DataFrame:
-        """Every post of the roster: (org, person, sec, role, start, end); once per run."""
+        """Every post of the roster: (org, person, sec, role, start, end); once per roster index."""
         terms = self._terms
         if terms is None:
-            terms = self._terms = pl.DataFrame(
-                [
-                    (
-                        org,
-                        h.person.id,
-                        h.post.role in self.index.heads,
-                        h.post.role,
-                        h.post.start,
-                        h.post.end or dt.date.max,
-                    )
-                    for org, holders in self.index.holders.items()
-                    for h in holders
-                ],
-                schema={
-                    "org": pl.String,
-                    "person": pl.String,
-                    "sec": pl.Boolean,
-                    "role": pl.String,
-                    "start": pl.Date,
-                    "end": pl.Date,
-                },
-                orient="row",
-            )
+            terms = self._terms = terms_frame(self.index)
         return terms
 
     def _named(self, rows: pl.Series, column: str) -> pl.DataFrame:
@@ -1119,6 +1098,33 @@ class _Tally:
                     date=rec.date,
                 )
             self.taints.append((key, taint))
+
+
+_TERMS: weakref.WeakKeyDictionary[RosterIndex, pl.DataFrame] = weakref.WeakKeyDictionary()
+
+
+def terms_frame(index: RosterIndex) -> pl.DataFrame:
+    """Every post of the roster of `index`: (org, person, sec, role, start, end); made once per index (a monitor
+    tallies a few records at a time against the same roster)."""
+    terms = _TERMS.get(index)
+    if terms is None:
+        terms = _TERMS[index] = pl.DataFrame(
+            [
+                (org, h.person.id, h.post.role in index.heads, h.post.role, h.post.start, h.post.end or dt.date.max)
+                for org, holders in index.holders.items()
+                for h in holders
+            ],
+            schema={
+                "org": pl.String,
+                "person": pl.String,
+                "sec": pl.Boolean,
+                "role": pl.String,
+                "start": pl.Date,
+                "end": pl.Date,
+            },
+            orient="row",
+        )
+    return terms
 
 
 def _obligation_table(judged: pl.DataFrame) -> pl.DataFrame:

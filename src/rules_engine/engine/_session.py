@@ -109,15 +109,20 @@ class DutySession:
         self._hashes: dict[str, dict[int, str]] = {}  # org -> FNV-1a-32 of each duty id -> the id
 
     def put(
-        self, org: str, duties: Mapping[str, tuple[int, int, int]], states: Mapping[str, str] | None = None
+        self,
+        org: str,
+        duties: Mapping[str, tuple[int, int, int]],
+        states: Mapping[str, str] | None = None,
+        *,
+        retract: bool = True,
     ) -> list[Transition]:
         """Set the organisation's duties (duty id -> (short, over, near)); duties of `org` not named are
-        retracted. `states`: the state to assert a new duty in (rebuilding from the store; default open).
-        Returns the transitions the engine made, in order."""
+        retracted (kept as they are, without `retract`: some duties changed). `states`: the state to assert a new
+        duty in (rebuilding from the store; default open). Returns the transitions the engine made, in order."""
         held = self._facts.setdefault(org, {})
         hashes = self._hashes.setdefault(org, {})
         out: list[Transition] = []
-        for duty in [d for d in held if d not in duties]:
+        for duty in [d for d in held if d not in duties] if retract else []:
             self._call(_dre.retract_fact, held.pop(duty))
             hashes.pop(fnv1a32(duty), None)
         for duty, (short, over, near) in duties.items():

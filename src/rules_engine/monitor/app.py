@@ -25,6 +25,7 @@ from ..errors import Error
 from ..load.inputs import jsonl_row
 from ..texts import message
 from ..upcoming import parse_within
+from .commit import Committer
 from .core import POSTED, Change, Monitor, Posted
 from .service import Service
 from .tokens import Token
@@ -77,6 +78,7 @@ def create_app(service: Service) -> FastAPI:
     )
 
     app.state.service = service
+    app.state.commits = Committer(service)  # (group commit: see monitor/commit.py)
 
     def within_scope(request: Request, tok: Token, org: str | None) -> frozenset[str]:
         scope = service.scope(tok)
@@ -101,6 +103,7 @@ def create_app(service: Service) -> FastAPI:
             return {
                 "status": "ok",
                 "records": len(m.rows()),
+                "unsettled": m.unsettled,  # records kept, not counted for their duties yet
                 "clock": m.clock.isoformat(),
                 "period": m.period.label,
                 "version": __version__,
@@ -126,10 +129,13 @@ def create_app(service: Service) -> FastAPI:
         source: Annotated[str, Query(max_length=400)] = POSTED,
         line: Annotated[int | None, Query(ge=1)] = None,
         lines: Annotated[str | None, Query(description="each record's line, comma-separated")] = None,
+        wait: Annotated[bool, Query(description="answer once the duties are counted too (their changes)")] = False,
     ) -> dict[str, Any]:
         """One record (a JSON object) or a batch (JSON Lines: one record a line), each checked as in batch mode;
-        the answer says accepted, rejected or excluded for each. `source` and `line` (the first line; or
-        `lines`, one per record) place the records as in the file they come from."""
+        the answer says accepted, rejected or excluded for each, once the records are written to the store. `source`
+        and `line` (the first line; or `lines`, one per record) place the records as in the file they come from.
+        The duties are counted right after (their changes go to the store and the outbox); with `wait`, before
+        the answer, which then lists the changes of the duties of the posted records' organisations."""
         if not tok.can_write:
             raise deny(request, 403, message("arg.token.read_only"), tok)
         body = await request.body()
@@ -146,7 +152,7 @@ def create_app(service: Service) -> FastAPI:
             numbers = given
         elif line is not None:
             numbers = [line - 1 + n for n in numbers]
-        answers, changes = await run_in_threadpool(_post, service, request, tok, texts, source, numbers)
+        answers, changes = await run_in_threadpool(_post, service, request, tok, texts, source, numbers, wait)
         counts = {s: sum(1 for a in answers if a.status == s) for s in ("accepted", "rejected", "excluded")}
         return {
             **counts,
@@ -300,10 +306,10 @@ def _document_refusals(app: FastAPI) -> None:
 
 
 def _post(
-    service: Service, request: Request, tok: Token, texts: list[str], source: str, numbers: list[int]
+    service: Service, request: Request, tok: Token, texts: list[str], source: str, numbers: list[int], wait: bool
 ) -> tuple[list[Posted], list[Change]]:
-    """Post the lines (in a worker thread: counting the duties takes a while); a record of an organisation outside
-    the token's scope refuses the whole post (nothing is kept)."""
+    """Post the lines (in a worker thread: it waits for the cycle that commits them); a record of an organisation
+    outside the token's scope refuses the whole post (nothing is kept)."""
     with service.use() as m:
         scope = service.scope(tok)
         for text, n in zip(texts, numbers, strict=True):
@@ -311,7 +317,10 @@ def _post(
             org = getattr(row, "org", None)
             if org is not None and org in m.index.orgs and org not in scope:
                 raise deny(request, 403, message("arg.token.outside", what=org), tok)
-        return m.post_lines(texts, source=source, lines=numbers) if texts else ([], [])
+    if not texts:
+        return [], []
+    commits: Committer = request.app.state.commits
+    return commits.post(texts, source, numbers, wait)
 
 
 @contextlib.contextmanager

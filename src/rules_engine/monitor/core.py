@@ -8,8 +8,12 @@
 - **State.** Each organisation's duties that count towards a minimum (``params.at_least``) are facts in a
   durable_rules session (:mod:`rules_engine.engine._session`): how many records each still misses, whether its
   window is over and whether its end is within the warning horizon, and its state (open, warned, met, missed).
-  A record changes its organisation's duties as it arrives; :meth:`Monitor.tick` (the clock event) moves the
-  monitor's date and sets which windows are over or near. Each change is a :class:`Change`.
+  A record changes its organisation's duties once counted: as it arrives, or (``settle=False``, or a post of
+  :meth:`Monitor.post_many` that does not settle) at the next :meth:`Monitor.settle`. The count is incremental
+  (only the new records are tallied, by the batch pipeline's tally, and the counts added: see
+  :meth:`Monitor._gather` for what is additive and what is not); :meth:`Monitor.tick` (the clock event) moves the
+  monitor's date, sets which windows are over or near and counts everything again with the batch pipeline (the
+  full path, as the constructor does). Each change is a :class:`Change`.
 - **Answers.** :meth:`Monitor.report` evaluates the stored records as of a date with the batch pipeline
   (:func:`rules_engine.evaluate`), in the monitor's reading order: accepted records by date, then id; then the
   others by their place (source, line). The findings are those of the batch report of a file in that order.
@@ -20,9 +24,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -33,16 +38,29 @@ from pydantic import BaseModel, ConfigDict
 from ..engine._session import DutySession
 from ..errors import InputError
 from ..evaluate import evaluate
+from ..findings import finding_dict
 from ..identity import identity
 from ..intake import Intake, record_span
+from ..ledger import Ledger
 from ..load.inputs import BadRow, Rec, RosterResult, jsonl_row
 from ..load.waivers import LoadedWaiver
-from ..model.findings import Finding, InputAccount, Rejection, Report, Status
+from ..model.findings import Finding, FindingModels, InputAccount, Rejection, Report, Status
 from ..model.records import ActivityRecord, RecordSource
 from ..model.roster import Roster
 from ..periods import Period, parse_period
-from ..pipeline import RosterInput, RulesInput, compiled_rules, roster_result
-from ..plan import RosterIndex
+from ..pipeline import (
+    NULL_TRACER,
+    Deciders,
+    RosterInput,
+    RulesInput,
+    compiled_rules,
+    load_all_waivers,
+    prepare,
+    roster_result,
+    settle,
+)
+from ..plan import Obligation, RosterIndex
+from ..tally import Counter
 from ..upcoming import UpcomingList, upcoming
 
 if TYPE_CHECKING:
@@ -138,6 +156,25 @@ class _Duty:
 
 
 @dataclass
+class _Work:
+    """A settle's work (:meth:`Monitor._gather`): the counts of all it was gathered after (`generation`), the last
+    record of each organisation it counts, the tally of the new records for the duties known (`added`: its counter,
+    ledger and each row's duty) and the tally that starts the duties of trigger records (`started`)."""
+
+    generation: int
+    last: dict[str, int]
+    added: tuple[Counter, Ledger, list[str | None]] | None = None
+    started: tuple[Counter, Ledger] | None = None
+
+    def run(self) -> _Work:
+        """The tallies (polars: they need not hold the monitor's lock)."""
+        for part in (self.added, self.started):
+            if part is not None:
+                part[0].finish()
+        return self
+
+
+@dataclass
 class _Cache:
     revision: int = -1
     reports: dict[dt.date, Report] = field(default_factory=dict)
@@ -167,7 +204,6 @@ class Monitor:
         self.waivers = waivers
         self.journal = journal
         self.settles = settle  # False: records change the duties at the next clock event or settle() (bulk loading)
-        self._unsettled: set[str] = set()
         self._span = record_span(self.compiled, self.period)
         self._sink = _Collect()
         self._intake = Intake(self.compiled, self.index, self._sink, self._span, self._span[1])
@@ -178,6 +214,23 @@ class Monitor:
         self._lock = threading.RLock()
         self._cache = _Cache()
         self._revision = 0
+        # the incremental count (see _settle): the accepted records not counted yet (seq, record), the planned
+        # obligations of every organisation (a ledger, from the last count of all) with the duty of each row (None:
+        # not one the session holds), the obligations trigger records started in each organisation (with their
+        # duties), and each organisation's duties
+        self._pending: list[tuple[int, Rec]] = []
+        self._pending_bad: list[tuple[int, BadRow]] = []  # rejected rows of a trigger type (an undeterminable duty)
+        self._recs: dict[str, list[Rec]] = {}  # each organisation's accepted records, in arrival order
+        self._generation = 0  # counts of all made so far (a settle begun before the last is dropped)
+        self._settling = threading.Lock()  # one settle at a time; taken before `_lock`, never after
+        self._deciders: Deciders | None = None
+        self._closed = False
+        self._waivers: list[LoadedWaiver] | None = None
+        self._plan: Ledger | None = None
+        self._plan_duty: list[str | None] = []
+        self._started: dict[str, list[tuple[Obligation, str | None]]] = {}
+        self._org_duties: dict[str, list[str]] = {}
+        self._tally_index = RosterIndex(self.roster.roster, self.compiled.ruleset.vocabulary)  # (as prepare makes it)
         # (seq, status when posted, status now) of each stored record the current roster and rules decide
         # otherwise than those it was posted under (after a reload with changed files)
         self.changed_on_replay: list[tuple[int, str, str]] = []
@@ -194,28 +247,39 @@ class Monitor:
     ) -> tuple[list[Posted], list[Change]]:
         """Check and keep `items` (dicts, as a record file's rows), in order; then update the duties of the
         organisations they touch. Everything is written to the journal before this returns."""
-        with self._lock:
-            rows = self._take(list(items), source, lines)
-            touched = {r.org for r in rows if r.status == "accepted" and r.org}
-            if self.settles:
-                changes = self._update(touched, rows)
-            else:
-                changes, self._unsettled = [], self._unsettled | touched
+        return self.post_many([(list(items), source, lines)])[0]
+
+    def post_many(
+        self, posts: Sequence[tuple[Sequence[Any], str, Sequence[int] | None]], *, settle: bool | None = None
+    ) -> list[tuple[list[Posted], list[Change]]]:
+        """Several posts (items, source, lines: as :meth:`post` takes them) in one cycle (group commit): each
+        record checked in order, then the duties of the organisations they touch updated once (unless `settle` is
+        False, or None and the monitor does not settle: then at the next :meth:`settle` or clock event), and every
+        row and change written to the journal in one transaction before this returns. Each post's answer: its
+        records' answers, and the changes of the duties of the organisations its accepted records belong to."""
+        for items, _, lines in posts:
+            if lines is not None and len(lines) != len(items):
+                raise ValueError("one line per record")
+        settling = self.settles if settle is None else settle
+        with self._settling if settling else contextlib.nullcontext(), self._lock:
+            taken = [self._take(list(items), source, lines) for items, source, lines in posts]
+            rows = [r for t in taken for r in t]
+            changes = self._apply(self._gather().run()) if settling else []
             if self.journal is not None:
                 self.journal.write(rows, changes, None)
             self._revision += 1
-            return [self._answer(r) for r in rows], changes
+            out = []
+            for t in taken:
+                orgs = {r.org for r in t if r.status == "accepted"}
+                out.append(([self._answer(r) for r in t], [c for c in changes if c.organisation_id in orgs]))
+            return out
 
     def post_lines(
         self, texts: Sequence[bytes | str], *, source: str = POSTED, lines: Sequence[int] | None = None
     ) -> tuple[list[Posted], list[Change]]:
         """Like :meth:`post`, for lines of JSON Lines as received (each read as the batch reader reads a line
         of a ``.jsonl`` file: a line that is not JSON is rejected with its reason, and kept)."""
-        return self.post(
-            [_Text(t if isinstance(t, str) else t.decode("utf-8", "replace")) for t in texts],
-            source=source,
-            lines=lines,
-        )
+        return self.post(lines_of(texts), source=source, lines=lines)
 
     def _take(self, items: list[Any], source: str, lines: Sequence[int] | None) -> list[Row]:
         if lines is not None and len(lines) != len(items):
@@ -225,11 +289,12 @@ class Monitor:
             Row(start + i, source, lines[i] if lines is not None else start + i, _json_text(item))
             for i, item in enumerate(items)
         ]
-        self._check(rows)
+        self._check(rows, count=True)
         return rows
 
-    def _check(self, rows: Sequence[Row]) -> None:
-        """The batch intake's checks, row by row (its account of each row tells the answer)."""
+    def _check(self, rows: Sequence[Row], count: bool = False) -> None:
+        """The batch intake's checks, row by row (its account of each row tells the answer); with `count`, the
+        accepted records wait to be counted (:meth:`_settle`)."""
         intake = self._intake
         for row in rows:
             checked = jsonl_row(row.text.encode("utf-8", "surrogatepass"), row.source, row.line)
@@ -248,9 +313,15 @@ class Monitor:
                 rec = self._sink.used[0]
                 row.status, row.org, row.key = "accepted", rec.org, (rec.date.isoformat(), rec.id)
                 self._by_org.setdefault(rec.org, []).append(row)
+                self._recs.setdefault(rec.org, []).append(rec)
                 problem = intake.warnings[warned:]
+                if count:
+                    self._pending.append((row.seq, rec))
             elif len(intake.rejections) > rejected:
                 row.status, problem = "rejected", intake.rejections[rejected:]
+                bad = problem[0]
+                if count and bad.type in self.compiled.trigger_types and bad.org in self.index.orgs:
+                    self._pending_bad.append((row.seq, bad))
             else:
                 row.status, problem = "excluded", intake.excluded[excluded:]
             row.problem = Rejection.model_validate(problem[0].to_rejection()) if problem else None
@@ -270,7 +341,6 @@ class Monitor:
             if new < self.clock:
                 raise InputError.of("arg.clock.back", day=str(new), clock=str(self.clock))
             self.clock = new
-            self._unsettled = set()
             changes = self._update(None, [])
             if self.journal is not None:
                 self.journal.write([], changes, new.isoformat())
@@ -278,48 +348,223 @@ class Monitor:
             return changes
 
     def settle(self) -> list[Change]:
-        """Bring the duties of the organisations posted to since the last update up to date (with
-        ``settle=False``, records posted wait for this or the next clock event). Written to the journal."""
-        with self._lock:
-            changes = self._update(self._unsettled, []) if self._unsettled else []
-            self._unsettled = set()
-            if self.journal is not None and changes:
-                self.journal.write([], changes, None)
-            return changes
+        """Count the accepted records not counted yet for their organisations' duties (with ``settle=False``,
+        records posted wait for this or the next clock event) and put those in the session; the changes written to
+        the journal. The tally runs outside the monitor's lock: posts are taken meanwhile (and wait for the next
+        settle)."""
+        with self._settling:
+            with self._lock:
+                work = self._gather()
+            work.run()
+            with self._lock:
+                changes = self._apply(work)
+                if self.journal is not None and changes:
+                    self.journal.write([], changes, None)
+                return changes
+
+    @property
+    def unsettled(self) -> int:
+        """How many accepted records are not counted for their duties yet."""
+        return len(self._pending) + len(self._pending_bad)
+
+    def _gather(self) -> _Work:
+        """The records waiting to be counted, taken (under the lock), and the tallies that count them made ready
+        (run outside the lock: :meth:`_Work.run`; applied under it: :meth:`_apply`).
+
+        Counts are additive: the tally judges a record against an obligation on its own (the obligation's
+        organisation, rule, subject and window, the roster on the record's date, the record's fields), never
+        against other records, so the count of old and new records is the count of the old plus the count of
+        the new, run by the real tally (:class:`rules_engine.tally.Counter`) over the new records alone, against
+        the planned obligations of their organisations and those trigger records started there (``added``). The
+        exception: a record of a trigger type starts a duty that older records may count for; those duties are
+        started by the real tally too, over every record of their organisation (``started``), then waived and
+        decided by the batch pipeline's stages (:func:`rules_engine.pipeline.settle`); and so are the
+        undeterminable duties a rejected row of a trigger type starts. A record dated after the clock is counted
+        by the clock event that passes its date (the batch evaluation as of the clock sets it aside; the clock
+        event counts everything again, which also follows the waivers' expiry)."""
+        pending, self._pending = self._pending, []
+        bad, self._pending_bad = self._pending_bad, []
+        work = _Work(self._generation, {})
+        for seq, rec in pending:
+            work.last[rec.org] = seq
+        for seq, row in bad:
+            work.last[row.org or ""] = max(seq, work.last.get(row.org or "", 0))
+        if self._plan is None:  # (no count of all yet: cannot happen after the constructor)
+            return work
+        triggers = self.compiled.trigger_types
+        new: dict[str, list[Rec]] = {}
+        starts: dict[str, list[Rec]] = {}
+        for _, rec in pending:
+            if rec.date <= self.clock:
+                new.setdefault(rec.org, []).append(rec)
+                if rec.type in triggers:
+                    starts.setdefault(rec.org, []).append(rec)
+        if new:
+            orgs = sorted(new)
+            started = [(ob, duty) for org in orgs for ob, duty in self._started.get(org, ())]
+            part, at = self._plan.planned_part(orgs, [ob for ob, _ in started])
+            duties = [self._plan_duty[i] for i in at.to_list()] + [duty for _, duty in started]
+            counter = Counter(self.compiled, self._tally_index, self.period, part, 0, orgs=orgs)
+            for org in orgs:
+                for rec in new[org]:
+                    counter.records.add(rec)
+            work.added = (counter, part, duties)
+        if starts or bad:
+            orgs = sorted(set(starts) | {row.org or "" for _, row in bad})
+            part = self._plan.planned_part(())[0]  # (no planned row: the duties the tally starts)
+            counter = Counter(self.compiled, self._tally_index, self.period, part, 0, orgs=orgs)
+            for org in orgs:
+                starting = {id(rec) for rec in starts.get(org, ())}
+                for rec in self._recs.get(org, ()):
+                    if rec.date > self.clock:
+                        continue
+                    if id(rec) in starting:
+                        counter.add(rec)  # (the record, and the duties it starts)
+                    else:
+                        counter.records.add(rec)
+            for _, row in bad:
+                counter.add_bad(row)
+            work.started = (counter, part)
+        return work
+
+    def _apply(self, work: _Work) -> list[Change]:
+        """The counts of a settle (`work`, run) added to the duties, and those put in the session (under the lock);
+        nothing if everything was counted again since it was gathered (a clock event)."""
+        if work.generation != self._generation or self._closed:
+            return []
+        changed: dict[str, set[str]] = {}
+        if work.added is not None:
+            _, part, duties = work.added
+            counts = part.table.get_column("count").to_list()  # (not ordered: a row's key is its position)
+            for duty, n in zip(duties, counts, strict=True):
+                if duty is not None and n:
+                    held = self._duties[duty]
+                    held.count += n
+                    changed.setdefault(held.org, set()).add(duty)
+        if work.started is not None:
+            part = work.started[1]
+            if self._deciders is None:
+                self._deciders = Deciders(self.compiled)
+            if self._waivers is None:
+                self._waivers = load_all_waivers(self.compiled, self.waivers)
+            settle(
+                self.compiled,
+                self._tally_index,
+                self.period,
+                self.clock,
+                part,
+                self._waivers,
+                0,
+                NULL_TRACER,
+                self._deciders,
+            )
+            made = FindingModels()
+            layers = part.table.get_column("layer").to_list()
+            for layer, (ob, d) in zip(layers, part.decided(), strict=True):
+                if layer:  # (escalation rules read findings of the rules they name: none started here)
+                    continue
+                duty = self._keep(made(finding_dict(ob, d.status, d.waives)))
+                self._started.setdefault(ob.org.id, []).append((ob, duty))
+                duties_held = self._org_duties.setdefault(ob.org.id, [])
+                if duty is not None:
+                    changed.setdefault(ob.org.id, set()).add(duty)
+                    if duty not in duties_held:
+                        duties_held.append(duty)
+        return self._put(sorted(changed), work.last, changed=changed)
 
     def _update(
         self, orgs: set[str] | None, rows: Sequence[Row], states: Mapping[str, str] | None = None
     ) -> list[Change]:
-        """Evaluate the duties of `orgs` (None: every organisation) as of the clock and put them in the session."""
+        """The full path: count the duties of `orgs` (None: every organisation) with the batch pipeline as of the
+        clock (every record stored; no record waits to be counted after) and put them in the session."""
         if orgs is None:
-            found = self._evaluate(self.roster, self._rows, self.clock).findings
-            targets = sorted(self.index.orgs)
+            self._pending, self._pending_bad = [], []
         else:
-            found = []
-            for org in sorted(orgs):
-                report = self._evaluate(self._one(org), self._by_org.get(org, []), self.clock)
-                found += [f for f in report.findings if f.organisation.id == org]
-            targets = sorted(orgs)
-        duties: dict[str, dict[str, tuple[int, int, int]]] = {org: {} for org in targets}
-        horizon = self.clock + dt.timedelta(days=self.horizon)
-        for f in found:
-            required = _at_least(f)
-            if required is None or f.status in (Status.not_applicable, Status.waived):
-                continue
-            duty = identity(f)
-            self._duties[duty] = _Duty(f.organisation.id, f.rule_id, f.subject.id, f.window.end, f.count, required)
-            over, near = int(f.window.end < self.clock), int(f.window.end <= horizon)
-            duties[f.organisation.id][duty] = (required - f.count, over, near)
+            self._pending = [(seq, rec) for seq, rec in self._pending if rec.org not in orgs]
+            self._pending_bad = [(seq, row) for seq, row in self._pending_bad if row.org not in orgs]
+        self._generation += 1
+        self._recount(orgs)
+        targets = sorted(self.index.orgs) if orgs is None else sorted(orgs)
         seq = rows[-1].seq if rows else None
+        return self._put(targets, dict.fromkeys(targets, seq) if seq is not None else {}, states)
+
+    def _recount(self, orgs: set[str] | None) -> None:
+        """Count the duties of `orgs` (None: every organisation, and plan every obligation again) with the batch
+        pipeline, as of the clock, over their records stored."""
+        if orgs is None:
+            self._run(None, self.roster, self._rows)
+        else:
+            for org in sorted(orgs):
+                self._run(org, self._one(org), self._by_org.get(org, []))
+
+    def _run(self, org: str | None, roster: RosterResult, rows: Sequence[Row]) -> None:
+        """The batch pipeline over `rows` as of the clock (for the organisation `org` alone, or all): each duty's
+        count, which obligations are the session's duties, and (all) the planned obligations."""
+        run = prepare(
+            self.compiled, roster, _sources(rows), self.period, self.clock, None, 0, self.waivers, NULL_TRACER, 1
+        )
+        try:
+            ledger = run.ledger
+            assert ledger is not None
+            made = FindingModels()
+            table = ledger.table
+            planned = (table.get_column("layer") == 0) & table.get_column("trigger").is_null()
+            row_duty: list[str | None] = []
+            started: dict[str, list[tuple[Obligation, str | None]]] = {}
+            held: dict[str, list[str]] = {}
+            for is_planned, (ob, d) in zip(planned.to_list(), run.decided(), strict=True):
+                if org is not None and ob.org.id != org:  # (a parent's, read for an overlay's scope)
+                    row_duty.append(None)
+                    continue
+                duty = self._keep(made(finding_dict(ob, d.status, d.waives)))
+                if duty is not None:
+                    held.setdefault(ob.org.id, []).append(duty)
+                row_duty.append(duty)
+                if not is_planned and ob.trigger is not None:
+                    started.setdefault(ob.org.id, []).append((ob, duty))
+            if org is None:
+                self._plan, at = ledger.planned_part()
+                self._plan_duty = [row_duty[i] for i in at.to_list()]
+                self._started, self._org_duties = started, held
+            else:
+                self._started[org] = started.get(org, [])
+                self._org_duties[org] = held.get(org, [])
+        finally:
+            run.close()
+
+    def _keep(self, f: Finding) -> str | None:
+        """The finding's duty, kept with its count, if the session holds it (a minimum to reach, applicable, not
+        waived); None if not."""
+        required = _at_least(f)
+        if required is None or f.status in (Status.not_applicable, Status.waived):
+            return None
+        duty = identity(f)
+        self._duties[duty] = _Duty(f.organisation.id, f.rule_id, f.subject.id, f.window.end, f.count, required)
+        return duty
+
+    def _put(
+        self,
+        orgs: Sequence[str],
+        last: Mapping[str, int | None],
+        states: Mapping[str, str] | None = None,
+        changed: Mapping[str, Collection[str]] | None = None,
+    ) -> list[Change]:
+        """The duties of `orgs` as the counts stand, into the session (only the duties `changed`, when given: the
+        others stay as they are); the changes it makes (`last`: the record each organisation's changes name)."""
+        horizon = self.clock + dt.timedelta(days=self.horizon)
         changes = []
-        for org in targets:
-            for t in self._session.put(org, duties[org], states):
+        for org in orgs:
+            duties: dict[str, tuple[int, int, int]] = {}
+            for duty in self._org_duties.get(org, ()) if changed is None else changed.get(org, ()):
+                d = self._duties[duty]
+                duties[duty] = (d.required - d.count, int(d.window_end < self.clock), int(d.window_end <= horizon))
+            for t in self._session.put(org, duties, states, retract=changed is None):
                 d = self._duties[t.duty]
                 if states is not None and t.before is None and states.get(t.duty) == t.after:
                     continue  # (rebuilt as it was stored: not a change)
                 changes.append(
                     Change(
-                        seq=seq,
+                        seq=last.get(org),
                         day=self.clock.isoformat(),
                         organisation_id=org,
                         duty=t.duty,
@@ -440,7 +685,13 @@ class Monitor:
         self._revision += 1
 
     def close(self) -> None:
-        self._session.close()
+        """Let go of the durable_rules sessions (once a settle under way is done: it uses them)."""
+        with self._settling, self._lock:
+            self._closed = True
+            self._session.close()
+            if self._deciders is not None:
+                self._deciders.__exit__()
+                self._deciders = None
 
 
 _UNREAD = ("row.line.", "row.json.")  # a line the batch reader could not decode (no object to hand over)
@@ -449,6 +700,12 @@ _UNREAD = ("row.line.", "row.json.")  # a line the batch reader could not decode
 @dataclass(frozen=True)
 class _Text:
     text: str
+
+
+def lines_of(texts: Sequence[bytes | str]) -> list[Any]:
+    """Lines of JSON Lines as received, as :meth:`Monitor.post` takes them (each read as the batch reader reads a
+    line of a ``.jsonl`` file)."""
+    return [_Text(t if isinstance(t, str) else t.decode("utf-8", "replace")) for t in texts]
 
 
 def _json_text(item: Any) -> str:
