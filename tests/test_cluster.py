@@ -147,8 +147,9 @@ def _messy(province: Path, out: Path) -> list[Path]:
     """The province's records with what the intake must find across blocks: the same id again in a later block
     (identical, conflicting, twice in one block), an id first seen outside every window then again, an id whose
     first row is not a record (unknown organisation), rows of unknown organisations, types and people, a row
-    after the evaluation date, a blank line, a line that is not JSON, a carriage return; and a CSV file after it
-    (read whole where the run starts) repeating some of its ids."""
+    after the evaluation date, a blank line, a line that is not JSON, a carriage return; then a CSV file (cut into
+    blocks after its header) and a small JSON Lines file (read whole where the run starts) repeating some of its
+    ids."""
     lines = (province / "records.jsonl").read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in lines]
     good = rows[0]
@@ -178,12 +179,16 @@ def _messy(province: Path, out: Path) -> list[Path]:
     records = out / "messy.jsonl"
     records.write_text("\n".join(text) + "\n", encoding="utf-8")
     cells = ["id,org,type,date,chair,participants,portfolio,tags"]
-    for row in [*rows[100:3000:300], {**good, "id": "X-CSV", "date": "2024-07-01"}]:
-        values = [row["id"], row["org"], row["type"], row["date"], row["chair"] or "", ";".join(row["participants"])]
+    for n, row in enumerate(rows[::3]):
+        rid = row["id"] if n % 10 == 0 else f"C{n}"  # (every tenth an id of the JSON Lines file)
+        values = [rid, row["org"], row["type"], row["date"], row["chair"] or "", ";".join(row["participants"])]
         cells.append(",".join([*values, "", ""]))
-    extra = out / "extra.csv"
-    extra.write_text("\n".join(cells) + "\n", encoding="utf-8")
-    return [records, extra]
+    cells.insert(500, f'{cells[400]},"quoted, cell"')  # (a cell too many: read row by row)
+    table = out / "extra.csv"
+    table.write_text("\n".join(cells) + "\n", encoding="utf-8")
+    small = out / "small.jsonl"  # (smaller than a block: read whole where the run starts)
+    small.write_text("\n".join([lines[7], json.dumps({**good, "id": "X-SMALL"}), json.dumps(rows[9])]) + "\n")
+    return [records, table, small]
 
 
 @pytest.mark.slow
@@ -210,7 +215,8 @@ def test_a_province_with_duplicates_across_blocks_gives_the_bytes_of_one_process
     tracer = RecordingTracer()
     assert _reports(rules, roster, records, [], LAYOUTS[1:3], cluster=client, tracer=tracer) == one
     counts = _intake_counts(tracer)
-    assert counts["parts_read_again"] > 0 and counts["parts_here"] > 0  # (the blocks with an earlier id; the CSV)
+    assert counts["parts_read_again"] > 0 and counts["parts_here"] > 0  # (the blocks with an earlier id; small.jsonl)
+    assert counts["csv_parts"] > 1
 
 
 def test_a_file_is_cut_into_blocks_of_whole_lines_each_knowing_its_first_line(

@@ -39,6 +39,7 @@ import polars as pl
 from .compile import CompiledRules
 from .intake import Intake, known_columns, record_sources
 from .load.columnar import COLUMNAR_SUFFIXES, Known
+from .load.csvcolumns import CSV_SUFFIXES, Layout, csv_layout
 from .load.dedup import SPILL_AT, Info, SeenIds
 from .load.inputs import BadRow
 from .workers import _FRAME, _Router
@@ -70,6 +71,7 @@ class Part:
     offset: int = 0
     length: int | None = None
     first_line: int = 1
+    layout: Layout | None = None  # (a text table's, found by the scan of the whole file)
 
     @property
     def whole(self) -> bool:
@@ -84,13 +86,15 @@ class Part:
 
 
 def cuttable(source: str | Path) -> bool:
-    """Whether a record file is cut into blocks: JSON Lines of at least :data:`MIN_BLOCK_BYTES`, without a
-    byte-order mark (such a file is read row by row whole: see :func:`rules_engine.load.columnar.jsonl_blocks`)."""
+    """Whether a record file may be cut into blocks: JSON Lines or a text table of at least
+    :data:`MIN_BLOCK_BYTES`; a JSON Lines file without a byte-order mark (such a file is read row by row whole: see
+    :func:`rules_engine.load.columnar.jsonl_blocks`). (A text table is then scanned whole: see :func:`parts`.)"""
     path = Path(source)
-    if path.suffix.lower() not in COLUMNAR_SUFFIXES or not path.is_file():
+    suffix = path.suffix.lower()
+    if (suffix not in COLUMNAR_SUFFIXES and suffix not in CSV_SUFFIXES) or not path.is_file():
         return False
     with path.open("rb") as handle:
-        if handle.read(4).startswith(_BOMS):
+        if suffix in COLUMNAR_SUFFIXES and handle.read(4).startswith(_BOMS):
             return False
         handle.seek(0, io.SEEK_END)
         return handle.tell() >= MIN_BLOCK_BYTES
@@ -108,7 +112,14 @@ def parts(sources: Sequence[str | Path], size: int) -> Iterator[tuple[Part, byte
     number = 0
     for item in sources:
         source = str(item)
-        if not cuttable(source):
+        layout = None
+        if cuttable(source) and Path(source).suffix.lower() in CSV_SUFFIXES:
+            layout = csv_layout(Path(source), source)  # (None: it is read row by row whole)
+            if layout is None:
+                yield Part(number, source), None
+                number += 1
+                continue
+        elif not cuttable(source):
             yield Part(number, source), None
             number += 1
             continue
@@ -117,7 +128,7 @@ def parts(sources: Sequence[str | Path], size: int) -> Iterator[tuple[Part, byte
             while data := handle.read(size):
                 if not data.endswith(b"\n"):
                     data += handle.readline()  # (to the line's end, or the file's)
-                yield Part(number, source, offset, len(data), line), data
+                yield Part(number, source, offset, len(data), line, layout), data
                 number += 1
                 offset += len(data)
                 line += data.count(b"\n")
@@ -246,7 +257,7 @@ def read_part(
     if data is None:
         intake.read([part.source])
     else:
-        intake.read_part(part.source, data, part.first_line)
+        intake.read_part(part.source, data, part.first_line, part.layout)
     router.finish()
     read = PartRead(part.number, intake.accounts, intake.rejections, intake.excluded, intake.warnings, inbox.inputs)
     if earlier is None:

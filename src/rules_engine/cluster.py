@@ -366,7 +366,13 @@ class _Reads:
         self.done: dict[int, PartRead] = {}  # (its inputs and firsts filed: see _file)
         self.files: dict[int, list[list[tuple[str, Path]]]] = {}  # each part's inputs, by partition
         self.firsts: list[list[tuple[int, Path]]] = [[] for _ in range(BUCKETS)]
-        self.counts: dict[str, int] = {"parts": 0, "parts_here": 0, "read_bytes_shipped": 0, "read_retries": 0}
+        self.counts: dict[str, int] = {
+            "parts": 0,
+            "parts_here": 0,
+            "csv_parts": 0,
+            "read_bytes_shipped": 0,
+            "read_retries": 0,
+        }
 
     def run(self, files: list[str], records: RecordsInput, count: Any) -> Merged:
         total = sum(os.path.getsize(f) for f in files if cuttable(f))
@@ -406,6 +412,8 @@ class _Reads:
                 while len(part_of) >= limit:
                     self._take(next(running), running, shared, part_of)
                 self._submit(shared, part, data, earlier, 0, running, part_of)
+                if part.layout is not None and earlier is None:
+                    self.counts["csv_parts"] += 1
             while part_of:
                 self._take(next(running), running, shared, part_of)
         finally:

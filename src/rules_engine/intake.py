@@ -33,7 +33,7 @@ from .load.columnar import (
     recs_frame,
     vouched,
 )
-from .load.csvcolumns import CSV_SUFFIXES, csv_blocks
+from .load.csvcolumns import CSV_SUFFIXES, Layout, csv_blocks, csv_part_blocks
 from .load.dedup import SPILL_AT, SeenIds
 from .load.inputs import BadRow, Rec, read_records, records_from_objects
 from .model.records import ActivityRecord, RecordSource
@@ -241,16 +241,22 @@ class Intake:
         self._take_blocks(source, blocks, follows)
         return True
 
-    def read_part(self, source: str, data: bytes, first_line: int) -> None:
-        """Check and count the rows of a part of the JSON Lines file `source`: `data`, whole lines of it (the
-        last one may lack its line end only at the file's end), the first of them line `first_line`; the same
-        column and row code as a whole file (:meth:`read`). A part of a file that starts with a byte-order
-        mark is not read so (the whole file is read row by row: see :func:`rules_engine.load.columnar.jsonl_blocks`).
+    def read_part(self, source: str, data: bytes, first_line: int, layout: Layout | None = None) -> None:
+        """Check and count the rows of a part of the JSON Lines file `source` (or, with its `layout`, the text
+        table): `data`, whole lines of it (the last one may lack its line end only at the file's end), the first
+        of them line `first_line`; the same column and row code as a whole file (:meth:`read`). A JSON Lines file
+        that starts with a byte-order mark, a table without a layout, are not read so (they are read row by row
+        whole: see :func:`rules_engine.load.columnar.jsonl_blocks`, :func:`rules_engine.load.csvcolumns.csv_blocks`).
         The run's other parts are read by other intakes: :mod:`rules_engine.blocks` merges their accounts."""
         self.accounts.setdefault(source, [0, 0, 0, 0])
+        blocks = (
+            jsonl_part_blocks(data, source, first_line)
+            if layout is None
+            else csv_part_blocks(data, source, layout, first_line)
+        )
         with reading(self.fields):
             try:
-                self._take_blocks(source, jsonl_part_blocks(data, source, first_line), True)
+                self._take_blocks(source, blocks, True)
                 self.seen.finish()
             finally:
                 self.seen.close()
