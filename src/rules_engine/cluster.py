@@ -366,6 +366,7 @@ class _Reads:
         self.done: dict[int, PartRead] = {}  # (its inputs and firsts filed: see _file)
         self.files: dict[int, list[list[tuple[str, Path]]]] = {}  # each part's inputs, by partition
         self.firsts: list[list[tuple[int, Path]]] = [[] for _ in range(BUCKETS)]
+        self.shared: Any = None  # (the reading, on every worker)
         self.counts: dict[str, int] = {
             "parts": 0,
             "parts_here": 0,
@@ -377,14 +378,14 @@ class _Reads:
     def run(self, files: list[str], records: RecordsInput, count: Any) -> Merged:
         total = sum(os.path.getsize(f) for f in files if cuttable(f))
         size = block_bytes(total, self.workers)
-        shared = _scatter(self.client, self.reading, broadcast=True)
-        self._pass(shared, ((part, data, None) for part, data in parts(files, size)))
+        self.shared = _scatter(self.client, self.reading, broadcast=True)
+        self._pass((part, data, None) for part, data in parts(files, size))
         earlier = self._cross()
         if earlier:  # (rare) the parts showing an id first seen in an earlier part, read again
             again = (
                 (self.parts[n], None if self.parts[n].whole else self.parts[n].data(), e) for n, e in earlier.items()
             )
-            self._pass(shared, again)
+            self._pass(again)
         self.counts["parts_read_again"] = len(earlier)
         merged = Merged(records)
         for n in range(len(self.parts)):
@@ -394,9 +395,7 @@ class _Reads:
         count(**self.counts)
         return merged
 
-    def _pass(
-        self, shared: Any, todo: Iterator[tuple[Part, bytes | None, dict[str, tuple[int, str, int]] | None]]
-    ) -> None:
+    def _pass(self, todo: Iterator[tuple[Part, bytes | None, _Earlier | None]]) -> None:
         limit = _FLIGHT * max(1, self.workers)
         running = self.dd.as_completed(loop=self.client.loop)
         part_of: _Flight = {}
@@ -410,19 +409,18 @@ class _Reads:
                     self.counts["parts_here"] += 1
                     continue
                 while len(part_of) >= limit:
-                    self._take(next(running), running, shared, part_of)
-                self._submit(shared, part, data, earlier, 0, running, part_of)
+                    self._take(next(running), running, part_of)
+                self._submit(part, data, earlier, 0, running, part_of)
                 if part.layout is not None and earlier is None:
                     self.counts["csv_parts"] += 1
             while part_of:
-                self._take(next(running), running, shared, part_of)
+                self._take(next(running), running, part_of)
         finally:
             for future in list(running.futures):
                 future.release()
 
     def _submit(
         self,
-        shared: Any,
         part: Part,
         data: bytes,
         earlier: _Earlier | None,
@@ -430,22 +428,24 @@ class _Reads:
         running: Any,
         part_of: _Flight,
     ) -> None:
+        if self.shared.status != "finished":  # (every worker that held it was lost)
+            self.shared = _scatter(self.client, self.reading, broadcast=True)
         blob = _scatter(self.client, data)
         key = f"rules-engine.read-{self.run_id}-{part.number}-{int(earlier is not None)}-{attempt}"
-        future = self.client.submit(_read, __version__, shared, part, blob, earlier, key=key, pure=False)
+        future = self.client.submit(_read, __version__, self.shared, part, blob, earlier, key=key, pure=False)
         blob.release()  # (held by the task until it is done)
         part_of[future.key] = (part, earlier, attempt)
         running.add(future)
         self.counts["read_bytes_shipped"] += len(data)
 
-    def _take(self, future: Any, running: Any, shared: Any, part_of: _Flight) -> None:
+    def _take(self, future: Any, running: Any, part_of: _Flight) -> None:
         part, earlier, attempt = part_of.pop(future.key)
         read = _outcome(self.dd, part.number, future)
         if read is None:  # (its worker was lost)
             if attempt + 1 >= ATTEMPTS:
                 raise ClusterError.of("cluster.part_lost", index=part.number, source=part.source, attempts=attempt + 1)
             self.counts["read_retries"] += 1
-            self._submit(shared, part, part.data(), earlier, attempt + 1, running, part_of)
+            self._submit(part, part.data(), earlier, attempt + 1, running, part_of)
             return
         assert isinstance(read, PartRead)
         self._file(read)
