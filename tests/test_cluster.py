@@ -23,8 +23,10 @@ import pytest
 from distributed import Client, LocalCluster
 from distributed.diagnostics.plugin import WorkerPlugin
 
+import rules_engine.blocks as blocks_module
 import rules_engine.cluster as cluster_module
 from rules_engine import InputError, RecordingTracer, compile_rules, evaluate, evaluate_to, load_rules, render_json
+from rules_engine.blocks import Part, parts
 from rules_engine.cli import main
 from rules_engine.cluster import ClusterSpec, parse_cluster, partition_count
 
@@ -108,6 +110,132 @@ def test_a_generated_province_on_a_cluster_gives_the_bytes_of_one_process(
     models = evaluate(rules, roster, records, period="2024", as_of=AS_OF, cluster=client)
     assert render_json(models, report_format="v1") == one["json v1"]
     assert json.loads(one["json v1"])["input"]["rejections"]  # the broken rows, reported once
+
+
+@pytest.fixture
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """JSON Lines files cut into blocks of about 8 KB on the workers (the example's records: 40 blocks)."""
+    monkeypatch.setattr(blocks_module, "MIN_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(blocks_module, "BLOCK_BYTES", 8192)
+
+
+def _intake_counts(tracer: RecordingTracer) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for stage in tracer.stages():
+        if stage.name == "intake":
+            for key, n in stage.counts.items():
+                counts[key] = counts.get(key, 0) + n
+    return counts
+
+
+def test_records_read_in_blocks_on_the_workers_give_the_bytes_of_one_process(
+    rules, client: Client, example_one: dict[str, bytes], small_blocks: None, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    example = (EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", [EXAMPLE / "waivers.yaml"])
+    monkeypatch.setattr(cluster_module, "PARTITION_ORGANISATIONS", 3)  # 3 partitions of the 8 organisations
+    tracer = RecordingTracer()
+    on_cluster = _reports(rules, *example, LAYOUTS[1:3], cluster=client, tracer=tracer)
+    for name, data in on_cluster.items():
+        assert data == example_one[name], f"{name} read in blocks differs from one process"
+    counts = _intake_counts(tracer)
+    size = (EXAMPLE / "records.jsonl").stat().st_size
+    assert counts["parts"] == 2 * -(-size // 8192) and counts["parts_here"] == 0  # every block read on a worker
+    assert counts["read_bytes_shipped"] >= 2 * size
+
+
+def _messy(province: Path, out: Path) -> list[Path]:
+    """The province's records with what the intake must find across blocks: the same id again in a later block
+    (identical, conflicting, twice in one block), an id first seen outside every window then again, an id whose
+    first row is not a record (unknown organisation), rows of unknown organisations, types and people, a row
+    after the evaluation date, a blank line, a line that is not JSON, a carriage return; then a CSV file (cut into
+    blocks after its header) and a small JSON Lines file (read whole where the run starts) repeating some of its
+    ids."""
+    lines = (province / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines]
+    good = rows[0]
+    text: list[str] = []
+    for n, line in enumerate(lines):
+        text.append(line)
+        if n == 40:
+            text.append("")
+            text.append('{"id": "broken"')
+            text.append(json.dumps({**good, "id": "X-LATE", "date": "2025-06-01"}))
+            text.append(json.dumps({**good, "id": "X-NOPE", "org": "nowhere"}))
+            text.append(json.dumps({**good, "id": "X-CLOSE", "org": good["org"] + "x"}))
+            text.append(json.dumps({**good, "id": "X-TYPE", "type": "no_such_type"}))
+            text.append(json.dumps({**good, "id": "X-SPAN", "date": "2019-03-01"}))
+            text.append(json.dumps({**good, "id": "X-WHO", "participants": ["nobody-1"]}))
+            text.append(json.dumps({**good, "id": "X-FIRST", "org": "nowhere"}))
+            text.append(json.dumps({**good, "id": "X-CR"}) + "\r")
+        if n == 1500:
+            text.append(json.dumps({**good, "id": "X-FIRST"}))
+            text.append(json.dumps({**good, "id": "X-SPAN", "date": "2019-03-01"}))
+        if n > 200 and n % 97 == 0:
+            text.append(json.dumps(rows[n - 150]))
+            text.append(json.dumps({**rows[n - 160], "type": rows[n - 3]["type"], "date": "2024-05-05"}))
+        if n > 200 and n % 389 == 0:
+            text.append(json.dumps(rows[n - 190]))
+            text.append(json.dumps({**rows[n - 190], "date": "2024-06-06"}))
+    records = out / "messy.jsonl"
+    records.write_text("\n".join(text) + "\n", encoding="utf-8")
+    cells = ["id,org,type,date,chair,participants,portfolio,tags"]
+    for n, row in enumerate(rows[::3]):
+        rid = row["id"] if n % 10 == 0 else f"C{n}"  # (every tenth an id of the JSON Lines file)
+        values = [rid, row["org"], row["type"], row["date"], row["chair"] or "", ";".join(row["participants"])]
+        cells.append(",".join([*values, "", ""]))
+    cells.insert(500, f'{cells[400]},"quoted, cell"')  # (a cell too many: read row by row)
+    table = out / "extra.csv"
+    table.write_text("\n".join(cells) + "\n", encoding="utf-8")
+    small = out / "small.jsonl"  # (smaller than a block: read whole where the run starts)
+    small.write_text("\n".join([lines[7], json.dumps({**good, "id": "X-SMALL"}), json.dumps(rows[9])]) + "\n")
+    return [records, table, small]
+
+
+@pytest.mark.slow
+def test_a_province_with_duplicates_across_blocks_gives_the_bytes_of_one_process(
+    rules, client: Client, province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    roster, records = province / "roster.yaml", _messy(province, tmp_path)
+    one = _reports(rules, roster, records, [], LAYOUTS[1:3])
+    report = json.loads(one["json v2"])["input"]
+    found = {r["code"] for r in report["rejections"] + report["excluded"] + report["warnings"]}
+    assert found >= {
+        "row.duplicate.identical",
+        "row.duplicate.conflict",
+        "row.org.unknown",
+        "row.type.unknown",
+        "row.date.after_as_of",
+        "row.date.outside_span",
+        "row.json.malformed",
+        "row.people.unknown",
+    }
+    monkeypatch.setattr(blocks_module, "MIN_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(blocks_module, "BLOCK_BYTES", 30000)  # 24 blocks
+    monkeypatch.setattr(cluster_module, "PARTITION_ORGANISATIONS", 7)
+    tracer = RecordingTracer()
+    assert _reports(rules, roster, records, [], LAYOUTS[1:3], cluster=client, tracer=tracer) == one
+    counts = _intake_counts(tracer)
+    assert counts["parts_read_again"] > 0 and counts["parts_here"] > 0  # (the blocks with an earlier id; small.jsonl)
+    assert counts["csv_parts"] > 1
+
+
+def test_a_file_is_cut_into_blocks_of_whole_lines_each_knowing_its_first_line(
+    tmp_path: Path, small_blocks: None
+) -> None:
+    lines = [f'{{"id": "r{n}", "text": "{"x" * (n % 300)}"}}' for n in range(400)]
+    data = ("\n".join(lines) + "\n\n" + lines[0]).encode()  # (a blank line, and no line end at the end)
+    path = tmp_path / "records.jsonl"
+    path.write_bytes(data)
+    small = tmp_path / "small.jsonl"
+    small.write_bytes(data[:1000])
+    cut = list(parts([path, small], 8192))
+    assert cut[-1] == (Part(len(cut) - 1, str(small)), None)  # (smaller than a block: read whole, where it starts)
+    blocks = cut[:-1]
+    assert len(blocks) > 5 and b"".join(d or b"" for _, d in blocks) == data
+    for number, (part, block) in enumerate(blocks):
+        assert block is not None and part.number == number and part.data() == block
+        assert part.first_line == data[: part.offset].count(b"\n") + 1
+        assert block.endswith(b"\n") or number == len(blocks) - 1
 
 
 @pytest.mark.parametrize(
@@ -211,14 +339,16 @@ def test_local_2_and_local_4_from_the_command_line_give_the_bytes_of_one_process
 
 class _KillOnce(WorkerPlugin):
     """Kills its worker process (SIGKILL) once in the run, when a partition starts (`when` "executing") or has
-    finished (`when` "memory": its findings written on the worker, not yet read back)."""
+    finished (`when` "memory": its findings written on the worker, not yet read back); or (`prefix`
+    ``rules-engine.read-``) when a block of records is read."""
 
-    def __init__(self, marker: str, when: str) -> None:
+    def __init__(self, marker: str, when: str, prefix: str = "rules-engine-") -> None:
         self.marker = marker
         self.when = when
+        self.prefix = prefix
 
     def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
-        if str(key).startswith("rules-engine-") and finish == self.when:
+        if str(key).startswith(self.prefix) and finish == self.when:
             try:
                 os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
             except FileExistsError:
@@ -247,4 +377,25 @@ def test_a_worker_killed_mid_run_leaves_the_report_whole_and_the_same(
     assert marker.exists()  # a worker was killed ...
     (workers,) = [s for s in tracer.stages() if s.name == "workers"]
     assert workers.counts["retries"] >= 1  # ... its partition submitted again ...
+    assert out.read_bytes() == one.getvalue()  # ... and the report is whole and the same
+
+
+@pytest.mark.slow
+def test_a_worker_killed_while_it_reads_a_block_leaves_the_report_whole_and_the_same(
+    rules, client: Client, province: Path, tmp_path: Path, small_blocks: None
+) -> None:  # type: ignore[no-untyped-def]
+    roster, records = province / "roster.yaml", province / "records.jsonl"
+    one = io.BytesIO()
+    args = {"period": "2024", "as_of": AS_OF, "format": "json", "report_format": "v2"}
+    evaluate_to(one, rules, roster, records, **args)
+    marker = tmp_path / "killed"
+    client.register_plugin(_KillOnce(str(marker), "executing", "rules-engine.read-"), name="kill-reading")
+    try:
+        tracer = RecordingTracer()
+        out = tmp_path / "report.json"
+        evaluate_to(out, rules, roster, records, cluster=client, tracer=tracer, **args)
+    finally:
+        client.unregister_worker_plugin("kill-reading")
+    assert marker.exists()  # a worker was killed reading a block ...
+    assert _intake_counts(tracer)["read_retries"] >= 1  # ... the block read again ...
     assert out.read_bytes() == one.getvalue()  # ... and the report is whole and the same

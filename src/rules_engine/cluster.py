@@ -54,10 +54,11 @@ from urllib.parse import urlsplit
 import polars as pl
 
 from . import __version__
+from .blocks import BUCKETS, Merged, Part, PartRead, Reading, block_bytes, cross_duplicates, cuttable, parts, read_part
 from .compile import CompiledRules
 from .errors import Error, InputError, MissingExtra
 from .gcpause import paused_gc
-from .intake import Intake, RecordsInput, record_span
+from .intake import Intake, RecordsInput, record_span, whole_files
 from .load.inputs import RosterResult
 from .load.waivers import LoadedWaiver
 from .model.roster import Roster
@@ -209,6 +210,13 @@ class _Outbox:
                 pickle.dump(payload, handle, pickle.HIGHEST_PROTOCOL)
         self.files[i].append((kind, path))
 
+    def keep(self, kind: str, blob: bytes) -> tuple[str, Path]:
+        """A block of columns (Arrow IPC) or a batch of rows (pickled), as bytes, kept in a file of the folder."""
+        path = self.folder / f"in-{self.written}"
+        self.written += 1
+        path.write_bytes(blob)
+        return kind, path
+
     def send(self, i: int, message: tuple[str, str | None]) -> None:
         """(The end of a partition's rows: its inputs are whole once the intake is done.)"""
 
@@ -305,11 +313,20 @@ def prepare_on_cluster(
                 stage.count(workers=workers, partitions=len(shares))
             with tracer.stage("intake") as stage:
                 box = _Outbox(Path(folder.name), len(shares))
-                router = _Router(shares, box)
-                intake = Intake(compiled, index, router, record_span(compiled, period), day)
-                with tracer.stage("read"):
-                    intake.read(records)
-                    router.finish()
+                files = whole_files(records)
+                intake: Intake | Merged
+                if files is not None and any(cuttable(f) for f in files):  # read in blocks, on the workers
+                    reading = Reading(
+                        compiled, list(index.orgs), list(index.people), shares, record_span(compiled, period), day
+                    )
+                    with tracer.stage("read"):
+                        intake = _Reads(client, reading, box, workers).run(files, records, stage.count)
+                else:  # read here
+                    router = _Router(shares, box)
+                    intake = Intake(compiled, index, router, record_span(compiled, period), day)
+                    with tracer.stage("read"):
+                        intake.read(records)
+                        router.finish()
                 stage.count(**_account_counts(intake.accounts))
             with tracer.stage("workers") as stage:
                 spools = [Path(folder.name) / f"{i}.out" for i in range(len(shares))]
@@ -326,6 +343,182 @@ def _people_models(roster: Roster, share: list[str]) -> Roster:
     part = roster_part(roster, share)
     assert isinstance(part, Roster)
     return part
+
+
+_Earlier = dict[str, tuple[int, str, int]]  # ids first seen in an earlier part: id -> (digest, source, line)
+_Flight = dict[str, tuple[Part, _Earlier | None, int]]  # the parts being read: task key -> (part, earlier, attempt)
+
+
+class _Reads:
+    """The parts of the records (:mod:`rules_engine.blocks`) read on the workers (blocks of JSON Lines) or here
+    (files read whole), a few per worker at a time, each part's inputs filed here as they come back; then the ids
+    first seen in two parts found, bucket by bucket, and the parts that show such an id read again, told of it.
+    A part whose worker was lost is read again from its file."""
+
+    def __init__(self, client: Any, reading: Reading, box: _Outbox, workers: int) -> None:
+        self.dd = _distributed()
+        self.client = client
+        self.reading = reading
+        self.box = box
+        self.workers = workers
+        self.run_id = uuid.uuid4().hex[:12]
+        self.parts: list[Part] = []
+        self.done: dict[int, PartRead] = {}  # (its inputs and firsts filed: see _file)
+        self.files: dict[int, list[list[tuple[str, Path]]]] = {}  # each part's inputs, by partition
+        self.firsts: list[list[tuple[int, Path]]] = [[] for _ in range(BUCKETS)]
+        self.shared: Any = None  # (the reading, on every worker)
+        self.counts: dict[str, int] = {
+            "parts": 0,
+            "parts_here": 0,
+            "csv_parts": 0,
+            "read_bytes_shipped": 0,
+            "read_retries": 0,
+        }
+
+    def run(self, files: list[str], records: RecordsInput, count: Any) -> Merged:
+        total = sum(os.path.getsize(f) for f in files if cuttable(f))
+        size = block_bytes(total, self.workers)
+        self.shared = _scatter(self.client, self.reading, broadcast=True)
+        self._pass((part, data, None) for part, data in parts(files, size))
+        earlier = self._cross()
+        if earlier:  # (rare) the parts showing an id first seen in an earlier part, read again
+            again = (
+                (self.parts[n], None if self.parts[n].whole else self.parts[n].data(), e) for n, e in earlier.items()
+            )
+            self._pass(again)
+        self.counts["parts_read_again"] = len(earlier)
+        merged = Merged(records)
+        for n in range(len(self.parts)):
+            merged.add(self.done.pop(n))
+            for i, mine in enumerate(self.files.pop(n)):
+                self.box.files[i] += mine
+        count(**self.counts)
+        return merged
+
+    def _pass(self, todo: Iterator[tuple[Part, bytes | None, _Earlier | None]]) -> None:
+        limit = _FLIGHT * max(1, self.workers)
+        running = self.dd.as_completed(loop=self.client.loop)
+        part_of: _Flight = {}
+        try:
+            for part, data, earlier in todo:
+                if part.number == len(self.parts):
+                    self.parts.append(part)
+                if data is None:  # (a file read whole, here, in its turn)
+                    with paused_gc():
+                        self._file(read_part(self.reading, part, None, earlier))
+                    self.counts["parts_here"] += 1
+                    continue
+                while len(part_of) >= limit:
+                    self._take(next(running), running, part_of)
+                self._submit(part, data, earlier, 0, running, part_of)
+                if part.layout is not None and earlier is None:
+                    self.counts["csv_parts"] += 1
+            while part_of:
+                self._take(next(running), running, part_of)
+        finally:
+            for future in list(running.futures):
+                future.release()
+
+    def _submit(
+        self,
+        part: Part,
+        data: bytes,
+        earlier: _Earlier | None,
+        attempt: int,
+        running: Any,
+        part_of: _Flight,
+    ) -> None:
+        if self.shared.status != "finished":  # (every worker that held it was lost)
+            self.shared = _scatter(self.client, self.reading, broadcast=True)
+        blob = _scatter(self.client, data)
+        key = f"rules-engine.read-{self.run_id}-{part.number}-{int(earlier is not None)}-{attempt}"
+        future = self.client.submit(_read, __version__, self.shared, part, blob, earlier, key=key, pure=False)
+        blob.release()  # (held by the task until it is done)
+        part_of[future.key] = (part, earlier, attempt)
+        running.add(future)
+        self.counts["read_bytes_shipped"] += len(data)
+
+    def _take(self, future: Any, running: Any, part_of: _Flight) -> None:
+        part, earlier, attempt = part_of.pop(future.key)
+        read = _outcome(self.dd, part.number, future)
+        if read is None:  # (its worker was lost)
+            if attempt + 1 >= ATTEMPTS:
+                raise ClusterError.of("cluster.part_lost", index=part.number, source=part.source, attempts=attempt + 1)
+            self.counts["read_retries"] += 1
+            self._submit(part, part.data(), earlier, attempt + 1, running, part_of)
+            return
+        assert isinstance(read, PartRead)
+        self._file(read)
+        self.counts["parts"] += 1
+
+    def _file(self, read: PartRead) -> None:
+        """A part's inputs filed by partition, its firsts by bucket; a part read again replaces what it had filed."""
+        for mine in self.files.pop(read.number, []):
+            for _, path in mine:
+                path.unlink()
+        self.files[read.number] = [[self.box.keep(kind, blob) for kind, blob in items] for items in read.inputs]
+        for b, blob in enumerate(read.firsts):
+            path = self.box.folder / f"ids-{read.number}-{b}"
+            path.write_bytes(blob)
+            self.firsts[b].append((read.number, path))
+        read.inputs, read.firsts = [], []
+        self.done[read.number] = read
+
+    def _cross(self) -> dict[int, dict[str, tuple[int, str, int]]]:
+        """For each part showing an id first seen in an earlier part: id -> (that first record's digest, source,
+        line); found bucket by bucket (a bucket's ids held at a time)."""
+        earlier: dict[int, dict[str, tuple[int, str, int]]] = {}
+        for bucket in self.firsts:
+            found = cross_duplicates([(number, path.read_bytes()) for number, path in bucket])
+            for _, path in bucket:
+                path.unlink()
+            for n, rid, first, digest, line in found.iter_rows():
+                earlier.setdefault(n, {})[rid] = (digest, self.parts[first].source, line)
+        return dict(sorted(earlier.items()))
+
+
+def _scatter(client: Any, value: object, broadcast: bool = False) -> Any:
+    """`value` sent to a worker (`broadcast`: to every worker); tried again while the worker it was sent to is
+    lost on the way (the scheduler has not yet seen the loss), a little later each time."""
+    for attempt in range(8):  # (about 13 s in all)
+        try:
+            return client.scatter(value, broadcast=broadcast, hash=False)
+        except OSError:  # (distributed's CommClosedError)
+            if attempt == 7:
+                raise
+            time.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _outcome(dd: ModuleType, i: int, future: Any) -> Any:
+    """A task's result, or None when its worker was lost; raises what the task raised."""
+    if future.status == "cancelled":
+        return None
+    try:
+        return future.result()
+    except dd.KilledWorker:
+        return None
+    except Error:
+        raise  # bad input a worker found, another version: as in one process
+    except Exception as exc:
+        if future.status == "cancelled" or isinstance(exc, _cancelled()):
+            return None
+        import traceback
+
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        raise ClusterError.of("cluster.failed", index=i, error=text) from None
+    finally:
+        future.release()
+
+
+def _cancelled() -> tuple[type[BaseException], ...]:
+    import asyncio
+    import concurrent.futures
+
+    kinds: list[type[BaseException]] = [asyncio.CancelledError, concurrent.futures.CancelledError]
+    with contextlib.suppress(ImportError, AttributeError):
+        kinds.append(importlib.import_module("distributed.client").FutureCancelledError)
+    return tuple(kinds)
 
 
 class _Partitions:
@@ -400,47 +593,13 @@ class _Partitions:
         running.add(future)
 
     def _scatter(self, value: object, broadcast: bool = False) -> Any:
-        """`value` sent to a worker (`broadcast`: to every worker); tried again while the worker it was sent to is
-        lost on the way (the scheduler has not yet seen the loss), a little later each time."""
-        for attempt in range(8):  # (about 13 s in all)
-            try:
-                return self.client.scatter(value, broadcast=broadcast, hash=False)
-            except OSError:  # (distributed's CommClosedError)
-                if attempt == 7:
-                    raise
-                time.sleep(0.05 * 2**attempt)
-        raise AssertionError("unreachable")
+        return _scatter(self.client, value, broadcast)
 
     def _outcome(self, i: int, future: Any) -> _Done | None:
         """The partition's result, or None when its worker was lost; raises what the partition raised."""
-        if future.status == "cancelled":
-            return None
-        try:
-            done = future.result()
-        except self.dd.KilledWorker:
-            return None
-        except Error:
-            raise  # bad input a worker found, another version: as in one process
-        except Exception as exc:
-            if future.status == "cancelled" or isinstance(exc, self._cancelled()):
-                return None
-            import traceback
-
-            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            raise ClusterError.of("cluster.failed", index=i, error=text) from None
-        finally:
-            future.release()
-        assert isinstance(done, _Done)
+        done = _outcome(self.dd, i, future)
+        assert done is None or isinstance(done, _Done)
         return done
-
-    def _cancelled(self) -> tuple[type[BaseException], ...]:
-        import asyncio
-        import concurrent.futures
-
-        kinds: list[type[BaseException]] = [asyncio.CancelledError, concurrent.futures.CancelledError]
-        with contextlib.suppress(ImportError, AttributeError):
-            kinds.append(importlib.import_module("distributed.client").FutureCancelledError)
-        return tuple(kinds)
 
     def _fetch(self, i: int, done: _Done) -> bool:
         """The partition's findings read back into its spool here, a block at a time, from the worker that holds
@@ -496,6 +655,17 @@ def _partition(shared: _Shared, job: _Job, inputs: _Inputs) -> _Done:
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def _read(version: str, reading: Reading, part: Part, data: bytes, earlier: Any) -> PartRead:
+    """A block of records read on a worker (:func:`rules_engine.blocks.read_part`)."""
+    if version != __version__ or reading.polars != pl.__version__:
+        worker = _distributed().get_worker().address
+        if version != __version__:
+            raise ClusterError.of("cluster.version", worker=worker, theirs=__version__, ours=version)
+        raise ClusterError.of("cluster.polars", worker=worker, theirs=pl.__version__, ours=reading.polars)
+    with _ONE_AT_A_TIME, paused_gc():
+        return read_part(reading, part, data, earlier)
 
 
 def _high_water_mb() -> int | None:

@@ -11,7 +11,7 @@ import datetime as dt
 import difflib
 import heapq
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,20 +23,21 @@ from .errors import did_you_mean
 from .fields import reading
 from .load.columnar import (
     COLUMNAR_SUFFIXES,
+    ColumnarBlock,
     Known,
     as_record_frame,
     checked,
     digests,
     jsonl_blocks,
+    jsonl_part_blocks,
     recs_frame,
     vouched,
 )
-from .load.csvcolumns import CSV_SUFFIXES, csv_blocks
+from .load.csvcolumns import CSV_SUFFIXES, Layout, csv_blocks, csv_part_blocks
 from .load.dedup import SPILL_AT, SeenIds
 from .load.inputs import BadRow, Rec, read_records, records_from_objects
 from .model.records import ActivityRecord, RecordSource
 from .periods import Period
-from .plan import RosterIndex
 from .texts import Arg, hint
 
 RecordsInput = str | Path | Sequence[str | Path | RecordSource] | Iterable[ActivityRecord | Mapping[str, Any]]
@@ -48,6 +49,17 @@ _SPILL_AT = SPILL_AT  # record ids held in memory before the index of ids moves 
 # JSON Lines and CSV files are read by columns where that is exact (see rules_engine.load.columnar and
 # rules_engine.load.csvcolumns); False: every file row by row (the differential tests compare the two)
 _COLUMNAR = True
+
+
+class Directory(Protocol):
+    """What the intake reads of the roster: the ids of its organisations (in roster order) and of its people (a
+    :class:`rules_engine.plan.RosterIndex`, or :class:`rules_engine.blocks.Directory` where the roster is not held)."""
+
+    @property
+    def orgs(self) -> Collection[str]: ...
+
+    @property
+    def people(self) -> Collection[str]: ...
 
 
 class Sink(Protocol):
@@ -68,6 +80,14 @@ def _named(records: RecordsInput) -> list[str | Path | RecordSource] | None:
     if isinstance(records, Sequence) and records and all(isinstance(x, (str, Path, RecordSource)) for x in records):
         return [x for x in records if isinstance(x, (str, Path, RecordSource))]
     return None
+
+
+def whole_files(records: RecordsInput) -> list[str] | None:
+    """The record files of `records` as named, when it is files only (None: records themselves, or named sources)."""
+    items = _named(records)
+    if items is None or not all(isinstance(x, (str, Path)) for x in items):
+        return None
+    return [str(x) for x in items]
 
 
 def record_paths(records: RecordsInput) -> list[str | Path]:
@@ -106,6 +126,17 @@ def _by_columns(item: str | Path | RecordSource) -> bool:
     return suffix in COLUMNAR_SUFFIXES or suffix in CSV_SUFFIXES
 
 
+def known_columns(index: Directory, types: Collection[str], span: tuple[dt.date, dt.date], as_of: dt.date) -> Known:
+    """The roster's ids and the known record types as columns, as the intake vouches for rows with them."""
+    return Known(
+        pl.Series(list(index.orgs), dtype=pl.String),
+        pl.Series(list(types), dtype=pl.String),
+        pl.Series(list(index.people), dtype=pl.String),
+        span,
+        as_of,
+    )
+
+
 def record_span(compiled: CompiledRules, period: Period) -> tuple[dt.date, dt.date]:
     """The days any record can count for: every rule window that overlaps the period, and the follow-up
     days of triggers inside it. A record dated outside cannot evidence anything."""
@@ -133,11 +164,13 @@ class Intake:
     def __init__(
         self,
         compiled: CompiledRules,
-        index: RosterIndex,
+        index: Directory,
         counter: Sink,
         span: tuple[dt.date, dt.date],
         as_of: dt.date,
+        known: Known | None = None,
     ):
+        """`known`: the roster's ids as columns, when made already (:meth:`known_columns`); else made when needed."""
         self.index = index
         self.counter = counter
         self.known_types = compiled.ruleset.record_types()
@@ -151,7 +184,8 @@ class Intake:
         self.rejections: list[BadRow] = []
         self.excluded: list[BadRow] = []
         self.warnings: list[BadRow] = []
-        self._known_columns: Known | None = None
+        self._known_columns: Known | None = known
+        self.keep_ids = False  # remember the ids of every file's last block (see _read_columns) even with none after
 
     def read(self, records: RecordsInput) -> None:
         """Check and count every row of `records` (files, or objects), in input order, in batches; JSON Lines
@@ -171,7 +205,8 @@ class Intake:
                 for i, item in enumerate(items):
                     # (the ids of rows vouched for by columns go to the id index whenever any item follows: a
                     # later file of any kind may repeat one)
-                    if _by_columns(item) and self._read_columns(str(item), i < len(items) - 1):
+                    follows = self.keep_ids or i < len(items) - 1
+                    if _by_columns(item) and self._read_columns(str(item), follows):
                         continue
                     self._read_rows(_item_rows(item))
             self.seen.finish()
@@ -203,6 +238,30 @@ class Intake:
         )
         if blocks is None:
             return False
+        self._take_blocks(source, blocks, follows)
+        return True
+
+    def read_part(self, source: str, data: bytes, first_line: int, layout: Layout | None = None) -> None:
+        """Check and count the rows of a part of the JSON Lines file `source` (or, with its `layout`, the text
+        table): `data`, whole lines of it (the last one may lack its line end only at the file's end), the first
+        of them line `first_line`; the same column and row code as a whole file (:meth:`read`). A JSON Lines file
+        that starts with a byte-order mark, a table without a layout, are not read so (they are read row by row
+        whole: see :func:`rules_engine.load.columnar.jsonl_blocks`, :func:`rules_engine.load.csvcolumns.csv_blocks`).
+        The run's other parts are read by other intakes: :mod:`rules_engine.blocks` merges their accounts."""
+        self.accounts.setdefault(source, [0, 0, 0, 0])
+        blocks = (
+            jsonl_part_blocks(data, source, first_line)
+            if layout is None
+            else csv_part_blocks(data, source, layout, first_line)
+        )
+        with reading(self.fields):
+            try:
+                self._take_blocks(source, blocks, True)
+                self.seen.finish()
+            finally:
+                self.seen.close()
+
+    def _take_blocks(self, source: str, blocks: Iterable[ColumnarBlock], follows: bool) -> None:
         known = self._known()
         account = self.accounts.setdefault(source, [0, 0, 0, 0])
         place = pl.lit(self._source_number(source) << 32, dtype=pl.Int64) | (pl.col("line") & 0xFFFFFFFF)
@@ -229,7 +288,6 @@ class Intake:
             pending = good if good.height else None
         if pending is not None and follows:
             self._remember(pending, place)
-        return True
 
     def _remember(self, good: pl.DataFrame, place: pl.Expr) -> None:
         """Put the ids of vouched rows (a :data:`~rules_engine.load.columnar.RECORD_FRAME` block) in the id index,
@@ -238,14 +296,16 @@ class Intake:
 
     def _known(self) -> Known:
         if self._known_columns is None:
-            self._known_columns = Known(
-                pl.Series(list(self.index.orgs), dtype=pl.String),
-                pl.Series(list(self.known_types), dtype=pl.String),
-                pl.Series(list(self.index.people), dtype=pl.String),
-                self.span,
-                self.as_of,
-            )
+            self._known_columns = known_columns(self.index, self.known_types, self.span, self.as_of)
         return self._known_columns
+
+    def seed(self, earlier: Mapping[str, tuple[int, str, int]]) -> None:
+        """Ids the run's earlier parts showed first, read by other intakes (:mod:`rules_engine.blocks`): id ->
+        (the digest of that first record, as its intake worked it out; its source; its line). A row of this
+        intake with such an id is a duplicate of that record, as in one intake that read them all."""
+        memory = self.seen.memory
+        for rid, (digest, source, line) in earlier.items():
+            memory[rid] = (digest, (self._source_number(source) << 32) | (line & 0xFFFFFFFF))
 
     def _source_number(self, source: str) -> int:
         number = self.sources.get(source)

@@ -976,6 +976,16 @@ TEXTS: dict[str, tuple[str, str]] = {
         "分区 {index} 的工作节点 {attempts} 次丢失，评价未完成，未写出报告",
         "partition {index} lost its worker {attempts} times: the evaluation did not finish and no report was written",
     ),
+    "cluster.part_lost": (
+        "读取记录块 {index}（{source}）的工作节点 {attempts} 次丢失，评价未完成，未写出报告",
+        "the worker reading records block {index} ({source}) was lost {attempts} times: the evaluation did not"
+        " finish and no report was written",
+    ),
+    "cluster.polars": (
+        "工作节点 {worker} 的 polars 版本 {theirs} 与本机 {ours} 不同",
+        "worker {worker} runs polars {theirs}, this client {ours}: the records' blocks are checked with polars"
+        " hashes, install the same version everywhere",
+    ),
     "cluster.failed": ("集群分区 {index} 出错", "partition {index} failed on the cluster:\n{error}"),
     # ------------------------------------------------------------ the findings store (HistoryError)
     "history.migrations.direct": (

@@ -200,12 +200,22 @@ def share_waivers(
     return loaded
 
 
+class Accounted(Protocol):
+    """What a run reports of its intake: the input account, rejections, exclusions and warnings, in reading order
+    (an :class:`rules_engine.intake.Intake`, or :class:`rules_engine.blocks.Merged` from the parts of a cluster's)."""
+
+    accounts: dict[str, list[int]]
+    rejections: list[BadRow]
+    excluded: list[BadRow]
+    warnings: list[BadRow]
+
+
 def sharded_run(
     compiled: CompiledRules,
     period: Period,
     day: dt.date,
     roster: RosterResult,
-    intake: Intake,
+    intake: Accounted,
     loaded: list[LoadedWaiver],
     max_evidence: int,
     results: Sequence[_Result],

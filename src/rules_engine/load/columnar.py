@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,28 +134,38 @@ def jsonl_blocks(path: Path, source: str) -> Iterator[ColumnarBlock] | None:
     return _blocks(path, source)
 
 
+def jsonl_part_blocks(data: bytes, source: str, first_line: int) -> Iterator[ColumnarBlock]:
+    """:func:`jsonl_blocks` of a part of a file: `data`, whole lines of it, the first of them line `first_line`
+    (:mod:`rules_engine.blocks` cuts a file so; not its first part when the file starts with a byte-order mark)."""
+    return _handle_blocks(io.BytesIO(data), source, first_line)
+
+
 def _blocks(path: Path, source: str) -> Iterator[ColumnarBlock]:
-    number = 1  # the line a piece starts at
     with path.open("rb") as handle:
-        for piece in _pieces(handle):
-            lines = _lines(piece)
-            if lines is None:
-                raw = piece.split(b"\n")
-                if piece.endswith(b"\n"):
-                    raw.pop()  # (after the last line end: no line)
-                for start in range(0, len(raw), BLOCK):
-                    others = []
-                    for i, text in enumerate(raw[start : start + BLOCK], start=number + start):
-                        row = jsonl_row(text, source, i)
-                        if row is not None:
-                            others.append((i, row))
-                    yield ColumnarBlock(_ROWS.to_frame(), others)
-                number += len(raw)
-                continue
-            lines = lines.with_row_index("line", offset=number)
-            number += lines.height
-            for start in range(0, lines.height, BLOCK):
-                yield _block(lines.slice(start, BLOCK), source)
+        yield from _handle_blocks(handle, source, 1)
+
+
+def _handle_blocks(handle: BinaryIO, source: str, number: int) -> Iterator[ColumnarBlock]:
+    """(`number`: the line the first piece starts at)"""
+    for piece in _pieces(handle):
+        lines = _lines(piece)
+        if lines is None:
+            raw = piece.split(b"\n")
+            if piece.endswith(b"\n"):
+                raw.pop()  # (after the last line end: no line)
+            for start in range(0, len(raw), BLOCK):
+                others = []
+                for i, text in enumerate(raw[start : start + BLOCK], start=number + start):
+                    row = jsonl_row(text, source, i)
+                    if row is not None:
+                        others.append((i, row))
+                yield ColumnarBlock(_ROWS.to_frame(), others)
+            number += len(raw)
+            continue
+        lines = lines.with_row_index("line", offset=number)
+        number += lines.height
+        for start in range(0, lines.height, BLOCK):
+            yield _block(lines.slice(start, BLOCK), source)
 
 
 def _lines(piece: bytes) -> pl.DataFrame | None:

@@ -31,10 +31,11 @@ from __future__ import annotations
 import codecs
 import csv
 import functools
+import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 
@@ -185,37 +186,53 @@ def _header(head: bytes, source: str, default: str) -> Layout | None:
     return Layout(delimiter, tuple(names), bom)
 
 
+def csv_layout(path: Path, source: str) -> Layout | None:
+    """The layout of a text table of records read by columns (its suffix's delimiter by default), or None when it
+    is read row by row whole (see the module's text): the scan of the whole file :func:`csv_blocks` makes first."""
+    return _layout(path, source, CSV_SUFFIXES[path.suffix.lower()])
+
+
+def csv_part_blocks(data: bytes, source: str, layout: Layout, first_line: int) -> Iterator[ColumnarBlock]:
+    """:func:`csv_blocks` of a part of a file whose `layout` the scan found: `data`, whole lines of it (from line 1,
+    the header, or after it), the first of them line `first_line` (:mod:`rules_engine.blocks` cuts a file so)."""
+    return _handle_blocks(io.BytesIO(data), source, layout, first_line)
+
+
 def _blocks(path: Path, source: str, layout: Layout) -> Iterator[ColumnarBlock]:
-    number = 1  # the line a piece starts at
     with path.open("rb") as handle:
-        for data in columnar._pieces(handle):
-            piece = _lf(data)  # (the scan has seen every carriage return end a line)
-            if piece is None:  # (the file changed since: read as it is now)
-                piece = data
-            if number == 1 and layout.bom:
-                piece = piece[len(codecs.BOM_UTF8) :]
-            lines = columnar._lines(piece)
-            if lines is None:  # (a \x01 byte, or a split polars could not be trusted with)
-                raw = piece.split(b"\n")
-                if piece.endswith(b"\n"):
-                    raw.pop()  # (after the last line end: no line)
-                for start in range(0, len(raw), columnar.BLOCK):
-                    others = []
-                    for i, text in enumerate(raw[start : start + columnar.BLOCK], start=number + start):
-                        if i == 1:
-                            continue  # the header
-                        row = _row(text.decode("utf-8"), i, source, layout)
-                        if row is not None:
-                            others.append((i, row))
-                    yield ColumnarBlock(_ROWS.to_frame(), others, _checker(layout))
-                number += len(raw)
-                continue
-            lines = lines.with_row_index("line", offset=number)
-            number += lines.height
-            if lines.item(0, "line") == 1:
-                lines = lines.slice(1)  # the header
-            for start in range(0, lines.height, columnar.BLOCK):
-                yield _block(lines.slice(start, columnar.BLOCK), source, layout)
+        yield from _handle_blocks(handle, source, layout, 1)
+
+
+def _handle_blocks(handle: BinaryIO, source: str, layout: Layout, number: int) -> Iterator[ColumnarBlock]:
+    """(`number`: the line the first piece starts at)"""
+    for data in columnar._pieces(handle):
+        piece = _lf(data)  # (the scan has seen every carriage return end a line)
+        if piece is None:  # (the file changed since: read as it is now)
+            piece = data
+        if number == 1 and layout.bom:
+            piece = piece[len(codecs.BOM_UTF8) :]
+        lines = columnar._lines(piece)
+        if lines is None:  # (a \x01 byte, or a split polars could not be trusted with)
+            raw = piece.split(b"\n")
+            if piece.endswith(b"\n"):
+                raw.pop()  # (after the last line end: no line)
+            for start in range(0, len(raw), columnar.BLOCK):
+                others = []
+                for i, text in enumerate(raw[start : start + columnar.BLOCK], start=number + start):
+                    if i == 1:
+                        continue  # the header
+                    row = _row(text.decode("utf-8"), i, source, layout)
+                    if row is not None:
+                        others.append((i, row))
+                yield ColumnarBlock(_ROWS.to_frame(), others, _checker(layout))
+            number += len(raw)
+            continue
+        lines = lines.with_row_index("line", offset=number)
+        number += lines.height
+        if lines.item(0, "line") == 1:
+            lines = lines.slice(1)  # the header
+        for start in range(0, lines.height, columnar.BLOCK):
+            yield _block(lines.slice(start, columnar.BLOCK), source, layout)
 
 
 def _row(text: str, line: int, source: str, layout: Layout) -> Rec | BadRow | None:
