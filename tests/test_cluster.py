@@ -99,6 +99,7 @@ def test_the_example_on_a_cluster_gives_the_bytes_of_one_process(
     assert report["summary"]["waived"] > 0 and report["summary"]["violated"] > 0  # waivers applied on the workers
 
 
+@pytest.mark.slow  # (the same paths as the example's test above, on a generated province: the main Python only)
 def test_a_generated_province_on_a_cluster_gives_the_bytes_of_one_process(
     rules, client: Client, province: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]

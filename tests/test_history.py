@@ -302,6 +302,7 @@ RECORDER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # (a subprocess that evaluates the example: seconds of CPU on each store, the same on any Python)
 def test_a_recording_process_killed_half_way_leaves_no_partial_run(db: str, july: Report) -> None:
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.Popen([sys.executable, "-c", RECORDER, db], stdout=subprocess.PIPE, text=True, cwd=root, env=ENV)
@@ -332,6 +333,7 @@ WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # (two subprocesses that evaluate the example: seconds of CPU on each store, the same on any Python)
 def test_two_processes_recording_at_once_both_land(fresh_store: str) -> None:
     path = fresh_store  # the first use too (the migrations) happens in both at once
     root = Path(__file__).resolve().parents[1]
