@@ -42,6 +42,18 @@ class _Store:
         # transaction) then closes without checkpointing and removing SQLite's write-ahead log (half the time
         # of a small transaction); committed transactions are synced to disk as before
         self._keeper = self.engine.connect() if self.engine.dialect.name == "sqlite" else None
+        # reads that need no lock (a token looked up at each request): on SQLite a connection of its own in
+        # autocommit (each statement a read transaction of its own: with write-ahead logging it neither waits for a
+        # writer nor holds one up), not the write lock every transaction of `engine` takes as it begins
+        self._reader = (
+            sa.create_engine(
+                self.url,
+                connect_args={"timeout": store.BUSY_SECONDS, "check_same_thread": False},
+                isolation_level="AUTOCOMMIT",
+            )
+            if self.engine.dialect.name == "sqlite"
+            else None
+        )
 
     @contextlib.contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -53,9 +65,26 @@ class _Store:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             raise store.HistoryError.of("history.db.error", url=store._shown(self.url), reason=reason) from exc
 
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reading what is committed, without the store's write lock (PostgreSQL: a transaction
+        without the advisory lock)."""
+        try:
+            if self._reader is not None:
+                with self._reader.connect() as conn:
+                    yield conn
+            else:
+                with self.engine.begin() as conn:
+                    yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise store.HistoryError.of("history.db.error", url=store._shown(self.url), reason=reason) from exc
+
     def close(self) -> None:
         if self._keeper is not None:
             self._keeper.close()
+        if self._reader is not None:
+            self._reader.dispose()
         self.engine.dispose()
 
 

@@ -194,7 +194,9 @@ class Service:
         return fresh
 
     def token(self, text: str) -> Token | None:
-        with self.journal.store.begin() as conn:
+        """The token (revoked or not) whose text is `text`, read from the store at each request (a revocation
+        holds from the next request on), without the store's write lock: it does not queue behind the commits."""
+        with self.journal.store.read() as conn:
             return find_token(conn, text)
 
     def scope(self, token: Token) -> frozenset[str]:
