@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import charset_normalizer
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -483,6 +482,8 @@ def decode_text(raw: bytes, source: str) -> tuple[str, str]:
     else:
         if not _GB_SUSPECT.search(text):
             return text, "gb18030"
+    import charset_normalizer  # (here: its import costs a tenth of a second that UTF-8 and GB18030 files never need)
+
     best = charset_normalizer.from_bytes(raw).best()
     if best is not None:
         text = str(best)
