@@ -156,3 +156,17 @@ def db(request: pytest.FixtureRequest, two_runs: StoreTemplates, tmp_path: Path)
     (recorded once per module, a copy for each test)."""
     with copied_store(request, two_runs, tmp_path) as store:
         yield store
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files holding the most slow tests run first (each file's own order kept): with ``-n auto --dist
+    loadfile`` (the README's test command) a file runs whole on one process, and the longest started first leave
+    no process alone at the end with the heaviest file (longest first). The same order on every process, as
+    xdist requires."""
+    files = [item.nodeid.split("::")[0] for item in items]
+    slow: dict[str, int] = {}
+    for file, item in zip(files, items, strict=True):
+        slow[file] = slow.get(file, 0) + (item.get_closest_marker("slow") is not None)
+    first = {file: i for i, file in enumerate(dict.fromkeys(files))}
+    order = sorted(range(len(items)), key=lambda i: (-slow[files[i]], first[files[i]]))
+    items[:] = [items[i] for i in order]
