@@ -22,10 +22,9 @@ from fastapi.responses import JSONResponse, Response
 
 from .. import __version__
 from ..errors import Error
-from ..load.inputs import jsonl_row
 from ..texts import message
 from ..upcoming import parse_within
-from .commit import Committer
+from .commit import Committer, Outside
 from .core import POSTED, Change, Monitor, Posted
 from .service import Service
 from .tokens import Token
@@ -50,12 +49,16 @@ def deny(request: Request, status: int, why: str, token: Token | None) -> HTTPEx
     return HTTPException(status, why, headers=headers)
 
 
-def _token(request: Request) -> Token:
-    """The request's token (401 without a valid one)."""
+async def _token(request: Request) -> Token:
+    """The request's token (401 without a valid one), read from the store at each request: on the event loop where
+    that read is cheap (SQLite), else in a worker thread."""
     service: Service = request.app.state.service
     header = request.headers.get("authorization", "")
     scheme, _, text = header.partition(" ")
-    found = service.token(text.strip()) if scheme.lower() == "bearer" and text.strip() else None
+    found = None
+    if scheme.lower() == "bearer" and text.strip():
+        read = service.tokens
+        found = read(text.strip()) if read.inline else await run_in_threadpool(read, text.strip())
     if found is None:
         raise deny(request, 401, message("arg.token.missing"), None)
     if found.revoked_at is not None:  # (read from the store at each request: refused from the next one on)
@@ -152,7 +155,7 @@ def create_app(service: Service) -> FastAPI:
             numbers = given
         elif line is not None:
             numbers = [line - 1 + n for n in numbers]
-        answers, changes = await run_in_threadpool(_post, service, request, tok, texts, source, numbers, wait)
+        answers, changes = await _post(request, tok, texts, source, numbers, wait)
         counts = {s: sum(1 for a in answers if a.status == s) for s in ("accepted", "rejected", "excluded")}
         return {
             **counts,
@@ -305,22 +308,19 @@ def _document_refusals(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _post(
-    service: Service, request: Request, tok: Token, texts: list[str], source: str, numbers: list[int], wait: bool
+async def _post(
+    request: Request, tok: Token, texts: list[str], source: str, numbers: list[int], wait: bool
 ) -> tuple[list[Posted], list[Change]]:
-    """Post the lines (in a worker thread: it waits for the cycle that commits them); a record of an organisation
-    outside the token's scope refuses the whole post (nothing is kept)."""
-    with service.use() as m:
-        scope = service.scope(tok)
-        for text, n in zip(texts, numbers, strict=True):
-            row = jsonl_row(text.encode("utf-8", "surrogatepass"), source, n)
-            org = getattr(row, "org", None)
-            if org is not None and org in m.index.orgs and org not in scope:
-                raise deny(request, 403, message("arg.token.outside", what=org), tok)
+    """Post the lines (queued for the next commit cycle, which reads each once, checks the token's scope and
+    commits them: see monitor/commit.py); a record of an organisation outside the token's scope refuses the whole
+    post (nothing is kept)."""
     if not texts:
         return [], []
     commits: Committer = request.app.state.commits
-    return commits.post(texts, source, numbers, wait)
+    try:
+        return await commits.post_async(texts, source, numbers, wait, tok)
+    except Outside as exc:
+        raise deny(request, 403, message("arg.token.outside", what=exc.org), tok) from None
 
 
 @contextlib.contextmanager

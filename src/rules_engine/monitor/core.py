@@ -42,7 +42,7 @@ from ..findings import finding_dict
 from ..identity import identity
 from ..intake import Intake, record_span
 from ..ledger import Ledger
-from ..load.inputs import BadRow, Rec, RosterResult, jsonl_row
+from ..load.inputs import BadRow, Rec, RosterResult, jsonl_item
 from ..load.waivers import LoadedWaiver
 from ..model.findings import Finding, FindingModels, InputAccount, Rejection, Report, Status
 from ..model.records import ActivityRecord, RecordSource
@@ -66,7 +66,7 @@ from ..upcoming import UpcomingList, upcoming
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["POSTED", "Change", "Monitor", "Posted", "Row"]
+__all__ = ["POSTED", "Change", "Monitor", "Posted", "Read", "Row", "lines_of", "read_lines"]
 
 POSTED = "<posted>"  # the source of a posted record that names none
 
@@ -115,6 +115,7 @@ class Row:
     key: tuple[str, str] | None = None  # (date, id) of an accepted record: its place in the reading order
     problem: Rejection | None = None
     item: Any = None  # what the batch reader makes of `text`: the decoded object, or the line's rejection
+    read: Read | None = None  # the line read already (read_lines: for the service's scope check), or None
 
 
 class Journal(Protocol):
@@ -286,7 +287,13 @@ class Monitor:
             raise ValueError("one line per record")
         start = len(self._rows) + 1
         rows = [
-            Row(start + i, source, lines[i] if lines is not None else start + i, _json_text(item))
+            Row(
+                start + i,
+                source,
+                lines[i] if lines is not None else start + i,
+                _json_text(item),
+                read=item if isinstance(item, Read) else None,
+            )
             for i, item in enumerate(items)
         ]
         self._check(rows, count=True)
@@ -297,14 +304,11 @@ class Monitor:
         accepted records wait to be counted (:meth:`_settle`)."""
         intake = self._intake
         for row in rows:
-            checked = jsonl_row(row.text.encode("utf-8", "surrogatepass"), row.source, row.line)
-            if checked is None:  # (a blank line: the batch reader skips it too)
-                checked = jsonl_row(b"null", row.source, row.line)
-                assert checked is not None
-            if isinstance(checked, BadRow) and (checked.code or "").startswith(_UNREAD):
-                row.item = checked  # (not an object to decode again: the evaluation is handed the rejection)
-            else:
-                row.item = orjson.loads(row.text)
+            read = row.read
+            if read is None or (read.source, read.line) != (row.source, row.line):
+                read = _read(row.text, row.source, row.line)
+            row.read = None  # (kept only until checked)
+            checked, row.item = read.checked, read.item
             rejected, excluded, warned = len(intake.rejections), len(intake.excluded), len(intake.warnings)
             self._sink.used.clear()
             intake.take([(row.source, checked)])
@@ -702,10 +706,48 @@ class _Text:
     text: str
 
 
+@dataclass(frozen=True)
+class Read(_Text):
+    """A line of JSON Lines read as the batch reader reads a line of a ``.jsonl`` file (:func:`read_lines`), at its
+    place (`source`, `line`): what the reader makes of it (`checked`: the record, or what is wrong with it) and what
+    the evaluation is handed (`item`: the decoded object, or the rejection of a line not decoded)."""
+
+    source: str
+    line: int
+    checked: Rec | BadRow
+    item: Any
+
+    @property
+    def org(self) -> str | None:
+        """The organisation the line names (a rejected line's too, when it can be told), or None."""
+        return getattr(self.checked, "org", None)
+
+
 def lines_of(texts: Sequence[bytes | str]) -> list[Any]:
     """Lines of JSON Lines as received, as :meth:`Monitor.post` takes them (each read as the batch reader reads a
     line of a ``.jsonl`` file)."""
     return [_Text(t if isinstance(t, str) else t.decode("utf-8", "replace")) for t in texts]
+
+
+def read_lines(texts: Sequence[bytes | str], source: str, lines: Sequence[int]) -> list[Read]:
+    """Lines of JSON Lines as received, read once (each as the batch reader reads a line at its place: `source`,
+    `lines`), as :meth:`Monitor.post` takes them: a caller may look at what they name (their organisations, for a
+    token's scope) before posting them, and the monitor does not read them again."""
+    return [
+        _read(t if isinstance(t, str) else t.decode("utf-8", "replace"), source, n)
+        for t, n in zip(texts, lines, strict=True)
+    ]
+
+
+def _read(text: str, source: str, line: int) -> Read:
+    """One parse of the line (the batch reader's row check, and the decoded object kept for the evaluation)."""
+    checked, data = jsonl_item(text.encode("utf-8", "surrogatepass"), source, line)
+    if checked is None:  # (a blank line: the batch reader skips it too)
+        checked, data = jsonl_item(b"null", source, line)
+        assert checked is not None
+    if isinstance(checked, BadRow) and (checked.code or "").startswith(_UNREAD):
+        data = checked  # (not an object: the evaluation is handed the rejection)
+    return Read(text, source, line, checked, data)
 
 
 def _json_text(item: Any) -> str:

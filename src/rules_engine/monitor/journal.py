@@ -80,6 +80,12 @@ class _Store:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             raise store.HistoryError.of("history.db.error", url=store._shown(self.url), reason=reason) from exc
 
+    def reader_connection(self) -> Any:
+        """A connection of the lock-free reader of SQLite (see `read`), checked out for its caller to keep (and
+        close)."""
+        assert self._reader is not None
+        return self._reader.raw_connection()
+
     def close(self) -> None:
         if self._keeper is not None:
             self._keeper.close()
