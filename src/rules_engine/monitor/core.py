@@ -332,7 +332,8 @@ class Monitor:
             self._rows.append(row)
 
     def _answer(self, row: Row) -> Posted:
-        return Posted(seq=row.seq, status=row.status, record_id=row.record_id, problem=row.problem)
+        # (the fields are the monitor's own, typed already: not validated again, one answer a record)
+        return Posted.model_construct(seq=row.seq, status=row.status, record_id=row.record_id, problem=row.problem)
 
     # ------------------------------------------------------------------ state
 
@@ -567,7 +568,7 @@ class Monitor:
                 if states is not None and t.before is None and states.get(t.duty) == t.after:
                     continue  # (rebuilt as it was stored: not a change)
                 changes.append(
-                    Change(
+                    Change.model_construct(  # (the monitor's own values, typed already: not validated again)
                         seq=last.get(org),
                         day=self.clock.isoformat(),
                         organisation_id=org,
