@@ -105,7 +105,7 @@ def create_app(service: Service) -> FastAPI:
         with service.use() as m:
             return {
                 "status": "ok",
-                "records": len(m.rows()),
+                "records": m.records,
                 "unsettled": m.unsettled,  # records kept, not counted for their duties yet
                 "clock": m.clock.isoformat(),
                 "period": m.period.label,
@@ -255,7 +255,7 @@ def create_app(service: Service) -> FastAPI:
         changed = [{"seq": q, "then": a, "now": b} for q, a, b in m.changed_on_replay]
         return {
             "status": "reloaded",
-            "records": len(m.rows()),
+            "records": m.records,
             "clock": m.clock.isoformat(),
             "period": m.period.label,
             "decided_otherwise": changed,

@@ -176,6 +176,16 @@ class _Work:
 
 
 @dataclass
+class _Taken:
+    """The records a settle takes (:meth:`Monitor._gather`): those waiting to be counted (accepted; rejected rows of
+    a trigger type), and every accepted record, as they are then, of each organisation where they start duties."""
+
+    pending: list[tuple[int, Rec]]
+    bad: list[tuple[int, BadRow]]
+    recs: dict[str, list[Rec]]
+
+
+@dataclass
 class _Cache:
     revision: int = -1
     reports: dict[dt.date, Report] = field(default_factory=dict)
@@ -223,7 +233,12 @@ class Monitor:
         self._pending_bad: list[tuple[int, BadRow]] = []  # rejected rows of a trigger type (an undeterminable duty)
         self._recs: dict[str, list[Rec]] = {}  # each organisation's accepted records, in arrival order
         self._generation = 0  # counts of all made so far (a settle begun before the last is dropped)
-        self._settling = threading.Lock()  # one settle at a time; taken before `_lock`, never after
+        # one settle (or clock event) at a time; taken before `_lock`, never after. What a settle changes (the duties'
+        # counts, the durable_rules session, the obligations trigger records started, the planned obligations) is
+        # changed only under it, and the session is read under `_state` too: a settle applies its counts under
+        # `_settling` and `_state`, not `_lock`, so that posts are taken (and committed) meanwhile
+        self._settling = threading.Lock()
+        self._state = threading.Lock()  # (taken after `_lock` when both are)
         self._deciders: Deciders | None = None
         self._closed = False
         self._waivers: list[LoadedWaiver] | None = None
@@ -265,7 +280,10 @@ class Monitor:
         with self._settling if settling else contextlib.nullcontext(), self._lock:
             taken = [self._take(list(items), source, lines) for items, source, lines in posts]
             rows = [r for t in taken for r in t]
-            changes = self._apply(self._gather().run()) if settling else []
+            changes = []
+            if settling:
+                with self._state:
+                    changes = self._apply(self._prepare(self._gather()).run())
             if self.journal is not None:
                 self.journal.write(rows, changes, None)
             self._revision += 1
@@ -342,7 +360,7 @@ class Monitor:
         warning horizons reached by then change their duties' states. Written to the journal. An earlier day is
         refused (:class:`rules_engine.InputError`, ``arg.clock.back``)."""
         new = _day(day)
-        with self._lock:
+        with self._settling, self._lock, self._state:
             if new < self.clock:
                 raise InputError.of("arg.clock.back", day=str(new), clock=str(self.clock))
             self.clock = new
@@ -355,26 +373,28 @@ class Monitor:
     def settle(self) -> list[Change]:
         """Count the accepted records not counted yet for their organisations' duties (with ``settle=False``,
         records posted wait for this or the next clock event) and put those in the session; the changes written to
-        the journal. The tally runs outside the monitor's lock: posts are taken meanwhile (and wait for the next
+        the journal. Only taking the records waiting holds the monitor's lock: the tally and applying its counts
+        (the durable_rules session) do not, so posts are taken and committed meanwhile (and wait for the next
         settle)."""
         with self._settling:
             with self._lock:
-                work = self._gather()
-            work.run()
-            with self._lock:
+                taken = self._gather()
+            work = self._prepare(taken).run()
+            with self._state:
                 changes = self._apply(work)
-                if self.journal is not None and changes:
-                    self.journal.write([], changes, None)
-                return changes
+            if self.journal is not None and changes:
+                self.journal.write([], changes, None)
+            return changes
 
     @property
     def unsettled(self) -> int:
         """How many accepted records are not counted for their duties yet."""
         return len(self._pending) + len(self._pending_bad)
 
-    def _gather(self) -> _Work:
+    def _gather(self) -> _Taken:
         """The records waiting to be counted, taken (under the lock), and the tallies that count them made ready
-        (run outside the lock: :meth:`_Work.run`; applied under it: :meth:`_apply`).
+        (:meth:`_prepare`, outside the lock: the records of the organisations trigger records start duties in are
+        taken too, as they are now; run outside the lock: :meth:`_Work.run`; applied: :meth:`_apply`).
 
         Counts are additive: the tally judges a record against an obligation on its own (the obligation's
         organisation, rule, subject and window, the roster on the record's date, the record's fields), never
@@ -389,6 +409,15 @@ class Monitor:
         event counts everything again, which also follows the waivers' expiry)."""
         pending, self._pending = self._pending, []
         bad, self._pending_bad = self._pending_bad, []
+        triggers = self.compiled.trigger_types
+        orgs = {rec.org for _, rec in pending if rec.type in triggers and rec.date <= self.clock}
+        orgs |= {row.org or "" for _, row in bad}
+        return _Taken(pending, bad, {org: list(self._recs.get(org, ())) for org in sorted(orgs)})
+
+    def _prepare(self, taken: _Taken) -> _Work:
+        """The tallies of the records taken (:meth:`_gather`), made ready; under `_settling` (what they read of the
+        monitor changes only under it), not the monitor's lock."""
+        pending, bad = taken.pending, taken.bad
         work = _Work(self._generation, {})
         for seq, rec in pending:
             work.last[rec.org] = seq
@@ -420,7 +449,7 @@ class Monitor:
             counter = Counter(self.compiled, self._tally_index, self.period, part, 0, orgs=orgs)
             for org in orgs:
                 starting = {id(rec) for rec in starts.get(org, ())}
-                for rec in self._recs.get(org, ()):
+                for rec in taken.recs.get(org, ()):
                     if rec.date > self.clock:
                         continue
                     if id(rec) in starting:
@@ -605,7 +634,7 @@ class Monitor:
 
     def duties(self, org: str | None = None) -> list[dict[str, Any]]:
         """The duties the session holds (of `org`), as the engine holds them: state, records missing, flags."""
-        with self._lock:
+        with self._lock, self._state:
             out = []
             for o, duty, fact in self._session.states(org):
                 d = self._duties[duty]
@@ -667,6 +696,11 @@ class Monitor:
         with self._lock:
             return list(self._rows)
 
+    @property
+    def records(self) -> int:
+        """How many records are kept (posted: accepted, rejected or excluded)."""
+        return len(self._rows)
+
     def _evaluate(self, roster: RosterResult, rows: Sequence[Row], day: dt.date) -> Report:
         return evaluate(
             self.compiled, roster, _sources(rows), period=self.period, as_of=day, waivers=self.waivers, workers=1
@@ -691,7 +725,7 @@ class Monitor:
 
     def close(self) -> None:
         """Let go of the durable_rules sessions (once a settle under way is done: it uses them)."""
-        with self._settling, self._lock:
+        with self._settling, self._lock, self._state:
             self._closed = True
             self._session.close()
             if self._deciders is not None:
