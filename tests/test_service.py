@@ -299,15 +299,36 @@ def test_a_post_outside_its_token_scope_is_refused_whole_in_its_cycle_and_the_ot
     cycles = commits.cycles
     with commits._cond:  # (the commit thread takes the queue once both are in it)
         mixed = commits._queued(
-            [own.replace("R901", "R903"), sibling], "<posted>", [1, 2], False, t2, lambda _: done["mixed"].set()
+            [own.replace("R901", "R903"), sibling], "<posted>", [1, 2], False, t2, None, lambda _: done["mixed"].set()
         )
-        mine = commits._queued([own.replace("R901", "R904")], "<posted>", [3], False, t2, lambda _: done["own"].set())
+        mine = commits._queued(
+            [own.replace("R901", "R904")], "<posted>", [3], False, t2, None, lambda _: done["own"].set()
+        )
     assert done["mixed"].wait(60) and done["own"].wait(60)
     assert commits.cycles == cycles + 1  # (one cycle for both)
     assert isinstance(mixed.error, Outside) and mixed.error.org == "t1" and mixed.result is None
     assert mine.error is None and mine.result is not None
     assert [(a.status, a.record_id) for a in mine.result[0]] == [("accepted", "R904")]
-    assert [r.record_id for r in service.monitor.rows()[before:]] == ["R904"]
+    # the token of a post is read in its cycle, never cached: one revoked by another process after it posted is
+    # refused (401, logged, nothing kept) from its very next post
+    server_db = server.service.config.db
+    assert server_db is not None
+    number, writer = create_token(server_db, "t2", write=True)
+    first = server.call("POST", "/records", writer, raw=own.replace("R901", "R905").encode())
+    assert first[0] == 200 and first[1]["accepted"] == 1
+    assert main(["token", "revoke", str(number.id), "--db", server_db]) == 0
+    kept = server.call("GET", "/health")[1]["records"]
+    with caplog.at_level(logging.WARNING, logger="rules_engine.serve"):
+        status, answer = server.call("POST", "/records", writer, raw=own.replace("R901", "R906").encode())
+    assert status == 401 and "令牌已吊销" in answer["detail"]
+    assert server.call("GET", "/health")[1]["records"] == kept
+    assert any(
+        f"token {number.id} (t2)" in r.getMessage() and "POST /records" in r.getMessage() for r in caplog.records
+    )
+    reader = server.call("POST", "/records", tokens["reader"], raw=own.replace("R901", "R907").encode())
+    assert reader[0] == 403 and "只读" in reader[1]["detail"]  # (a read-only token)
+    assert server.call("POST", "/records", "rem_guessed", raw=own.encode())[0] == 401
+    assert [r.record_id for r in service.monitor.rows()[before:]] == ["R904", "R905"]  # (not R903, R906, R907)
 
 
 # ---------------------------------------------------------------------------------------------- revision 0006

@@ -24,7 +24,7 @@ from .. import __version__
 from ..errors import Error
 from ..texts import message
 from ..upcoming import parse_within
-from .commit import Committer, Outside
+from .commit import Committer, Refused
 from .core import POSTED, Change, Monitor, Posted
 from .service import Service
 from .tokens import Token
@@ -64,6 +64,15 @@ async def _token(request: Request) -> Token:
     if found.revoked_at is not None:  # (read from the store at each request: refused from the next one on)
         raise deny(request, 401, message("arg.token.revoked"), found)
     return found
+
+
+def _bearer(request: Request) -> str:
+    """The text of the request's token, not read yet (401 without one): POST /records has it read in its commit
+    cycle, once for all the posts of the cycle."""
+    scheme, _, text = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not text.strip():
+        raise deny(request, 401, message("arg.token.missing"), None)
+    return text.strip()
 
 
 Auth = Annotated[Token, Depends(_token)]
@@ -128,7 +137,7 @@ def create_app(service: Service) -> FastAPI:
     )
     async def post_records(
         request: Request,
-        tok: Auth,
+        bearer: Annotated[str, Depends(_bearer)],
         source: Annotated[str, Query(max_length=400)] = POSTED,
         line: Annotated[int | None, Query(ge=1)] = None,
         lines: Annotated[str | None, Query(description="each record's line, comma-separated")] = None,
@@ -139,8 +148,6 @@ def create_app(service: Service) -> FastAPI:
         and `line` (the first line; or `lines`, one per record) place the records as in the file they come from.
         The duties are counted right after (their changes go to the store and the outbox); with `wait`, before
         the answer, which then lists the changes of the duties of the posted records' organisations."""
-        if not tok.can_write:
-            raise deny(request, 403, message("arg.token.read_only"), tok)
         body = await request.body()
         if len(body) > MAX_BODY:
             raise HTTPException(413, message("arg.body.too_large", limit=MAX_BODY))
@@ -155,7 +162,7 @@ def create_app(service: Service) -> FastAPI:
             numbers = given
         elif line is not None:
             numbers = [line - 1 + n for n in numbers]
-        answers, changes = await _post(request, tok, texts, source, numbers, wait)
+        answers, changes = await _post(request, bearer, texts, source, numbers, wait)
         counts = {s: sum(1 for a in answers if a.status == s) for s in ("accepted", "rejected", "excluded")}
         return {
             **counts,
@@ -309,18 +316,21 @@ def _document_refusals(app: FastAPI) -> None:
 
 
 async def _post(
-    request: Request, tok: Token, texts: list[str], source: str, numbers: list[int], wait: bool
+    request: Request, bearer: str, texts: list[str], source: str, numbers: list[int], wait: bool
 ) -> tuple[list[Posted], list[Change]]:
-    """Post the lines (queued for the next commit cycle, which reads each once, checks the token's scope and
-    commits them: see monitor/commit.py); a record of an organisation outside the token's scope refuses the whole
-    post (nothing is kept)."""
-    if not texts:
+    """Post the lines (queued for the next commit cycle, which reads the token and each line once, checks the
+    token and its scope and commits them: see monitor/commit.py); a post without a valid write token, or with a
+    record of an organisation outside the token's scope, is refused whole (nothing is kept), and logged."""
+    if not texts:  # (nothing to post: the token checked here)
+        tok = await _token(request)
+        if not tok.can_write:
+            raise deny(request, 403, message("arg.token.read_only"), tok)
         return [], []
     commits: Committer = request.app.state.commits
     try:
-        return await commits.post_async(texts, source, numbers, wait, tok)
-    except Outside as exc:
-        raise deny(request, 403, message("arg.token.outside", what=exc.org), tok) from None
+        return await commits.post_async(texts, source, numbers, wait, bearer=bearer)
+    except Refused as exc:
+        raise deny(request, exc.status, exc.why, exc.token) from None
 
 
 @contextlib.contextmanager

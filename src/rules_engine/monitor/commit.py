@@ -6,10 +6,12 @@ outbox in a transaction of their own, the tally run outside the monitor's lock s
 in the cycle itself for a post that asks to wait for its changes (``wait``). A server stopped before the count
 counts them when it starts again (the monitor rebuilds its state from the stored records).
 
-Each post's lines are read once, in the cycle (:func:`rules_engine.monitor.core.read_lines`: the batch reader's
-row check, its decoded object kept): its token's scope is checked there, on the roster the cycle commits with, and
-a post with a record of an organisation outside it is refused whole (:class:`Outside`; nothing of it kept, the
-other posts of the cycle go on). A request waits on an event (a thread) or on a future of its event loop."""
+Each post's token is read from the store in the cycle (once for all the posts of the cycle that bear it: a token
+revoked before the cycle is refused), and each post's lines are read once there
+(:func:`rules_engine.monitor.core.read_lines`: the batch reader's row check, its decoded object kept): its token's
+scope is checked on the roster the cycle commits with, and a post without a valid write token, or with a record
+of an organisation outside the scope, is refused whole (:class:`Refused`; nothing of it kept, the other posts of
+the cycle go on). A request waits on an event (a thread) or on a future of its event loop."""
 
 from __future__ import annotations
 
@@ -19,23 +21,32 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ..texts import message
 from .core import Change, Monitor, Posted, Read, read_lines
 from .service import Service
 from .tokens import Token
 
-__all__ = ["Committer", "Outside"]
+__all__ = ["Committer", "Outside", "Refused"]
 
 log = logging.getLogger("rules_engine.serve")
 
 Result = tuple[list[Posted], list[Change]]
 
 
-class Outside(Exception):
-    """A post refused whole (nothing of it kept): a record of an organisation of the roster outside the token's
-    scope (`org`)."""
+class Refused(Exception):
+    """A post refused whole (nothing of it kept): the HTTP `status` and the reason (`why`, Chinese first), and the
+    token it came with (None: no valid one)."""
 
-    def __init__(self, org: str) -> None:
-        super().__init__(org)
+    def __init__(self, status: int, why: str, token: Token | None) -> None:
+        super().__init__(why)
+        self.status, self.why, self.token = status, why, token
+
+
+class Outside(Refused):
+    """A record of an organisation of the roster (`org`) outside the token's scope."""
+
+    def __init__(self, org: str, token: Token) -> None:
+        super().__init__(403, message("arg.token.outside", what=org), token)
         self.org = org
 
 
@@ -45,7 +56,8 @@ class _Waiting:
     source: str
     lines: Sequence[int]
     wait: bool
-    token: Token | None  # whose scope the records must be in (None: any organisation)
+    token: Token | None  # whose scope the records must be in (None: any organisation, or read from `bearer`)
+    bearer: str | None  # the text of the request's token, read from the store in the cycle (None: `token`)
     tell: Callable[[_Waiting], None]  # called (in the commit thread) once `result` or `error` is set
     read: list[Read] = field(default_factory=list)  # the lines read (in the cycle, once)
     result: Result | None = None
@@ -70,18 +82,32 @@ class Committer:
             thread.start()
 
     def post(
-        self, texts: Sequence[str], source: str, lines: Sequence[int], wait: bool = False, token: Token | None = None
+        self,
+        texts: Sequence[str],
+        source: str,
+        lines: Sequence[int],
+        wait: bool = False,
+        token: Token | None = None,
+        bearer: str | None = None,
     ) -> Result:
         """Queue the lines (JSON Lines, as received) and return their answers once committed; with `wait`, once
-        their duties are counted too (the answer's changes). With `token`, a record of an organisation of the
-        roster outside its scope refuses the whole post (:class:`Outside`, nothing kept)."""
+        their duties are counted too (the answer's changes). With `token` (or `bearer`, a token's text, read from
+        the store in the cycle: a token revoked before is refused), the post is refused whole (:class:`Refused`,
+        nothing kept) without a valid write token, or with a record of an organisation of the roster outside the
+        token's scope (:class:`Outside`)."""
         done = threading.Event()
-        waiting = self._queued(texts, source, lines, wait, token, lambda _: done.set())
+        waiting = self._queued(texts, source, lines, wait, token, bearer, lambda _: done.set())
         done.wait()
         return _outcome(waiting)
 
     async def post_async(
-        self, texts: Sequence[str], source: str, lines: Sequence[int], wait: bool = False, token: Token | None = None
+        self,
+        texts: Sequence[str],
+        source: str,
+        lines: Sequence[int],
+        wait: bool = False,
+        token: Token | None = None,
+        bearer: str | None = None,
     ) -> Result:
         """:meth:`post` for an event loop: the loop is not held while the cycle runs, and no worker thread waits."""
         loop = asyncio.get_running_loop()
@@ -90,7 +116,7 @@ class Committer:
         def tell(_: _Waiting) -> None:
             loop.call_soon_threadsafe(_resolve, future)
 
-        waiting = self._queued(texts, source, lines, wait, token, tell)
+        waiting = self._queued(texts, source, lines, wait, token, bearer, tell)
         await future
         return _outcome(waiting)
 
@@ -101,9 +127,10 @@ class Committer:
         lines: Sequence[int],
         wait: bool,
         token: Token | None,
+        bearer: str | None,
         tell: Callable[[_Waiting], None],
     ) -> _Waiting:
-        waiting = _Waiting(texts, source, list(lines), wait, token, tell)
+        waiting = _Waiting(texts, source, list(lines), wait, token, bearer, tell)
         with self._cond:
             if self._stopped:
                 raise RuntimeError("the service is stopping")
@@ -121,7 +148,8 @@ class Committer:
                 batch, self._queue = self._queue, []
             try:
                 with self.service.use() as m:
-                    taken = [w for w in batch if self._admit(m, w)]
+                    read: dict[str, Token | None] = {}  # (each token of the cycle read once)
+                    taken = [w for w in batch if self._admit(m, w, read)]
                     posts = [(w.read, w.source, w.lines) for w in taken]
                     results = m.post_many(posts, settle=any(w.wait for w in taken)) if taken else []
                     pending = m.unsettled
@@ -137,18 +165,31 @@ class Committer:
             for w in batch:
                 w.tell(w)
 
-    def _admit(self, m: Monitor, w: _Waiting) -> bool:
-        """Whether the post `w` may be kept: every record of an organisation of the roster in its token's scope
-        (else its error is :class:`Outside`). Its lines are read here, once: the monitor takes them as read."""
-        read = w.read = read_lines(w.texts, w.source, w.lines)
+    def _admit(self, m: Monitor, w: _Waiting, tokens: dict[str, Token | None]) -> bool:
+        """Whether the post `w` may be kept: its token (read from the store now, when given by its text) valid and
+        allowed to write, every record of an organisation of the roster in its scope (else its error is a
+        :class:`Refused`). Its lines are read here, once: the monitor takes them as read."""
+        if w.bearer is not None:
+            if w.bearer not in tokens:
+                tokens[w.bearer] = self.service.token(w.bearer)
+            w.token = tokens[w.bearer]
+            if w.token is None:
+                w.error = Refused(401, message("arg.token.missing"), None)
+            elif w.token.revoked_at is not None:
+                w.error = Refused(401, message("arg.token.revoked"), w.token)
+            elif not w.token.can_write:
+                w.error = Refused(403, message("arg.token.read_only"), w.token)
+            if w.error is not None:
+                return False
+        lines = w.read = read_lines(w.texts, w.source, w.lines)
         if w.token is None:
             return True
         scope = self.service.scope(w.token)
         orgs = m.index.orgs
-        for line in read:
+        for line in lines:
             org = line.org
             if org is not None and org in orgs and org not in scope:
-                w.error = Outside(org)
+                w.error = Outside(org, w.token)
                 return False
         return True
 
