@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,6 +185,37 @@ def test_a_record_changes_its_duty_as_it_arrives_and_the_clock_raises_the_rest(
     assert [(c.before, c.after) for c in m.post([late])[1] if c.rule_id == "ZZ-08-01"] == [("missed", "met")]
     with pytest.raises(re_.InputError, match="does not go back"):
         m.tick("2024-06-01")
+
+
+def test_posts_are_taken_while_a_count_applies_its_counts(compiled: re_.CompiledRules, tmp_path: Path) -> None:
+    """A settle holds the monitor's lock only to take the records waiting: while it tallies them and applies the
+    counts to the durable_rules session, a post is taken (the group commit does not wait for the count); the
+    records posted meanwhile wait for the next settle, and the counts are those of every record."""
+    m = Monitor(compiled, yaml_roster(tmp_path), period="2024", clock="2024-12-01", settle=False)
+    first = {"id": "M1", "org": "t1", "type": "zhuanti_huiyi", "date": "2024-01-02", "chair": "a1", "participants": []}
+    second = dict(first, id="M2", org="t2", chair="b1")
+    assert [a.status for a in m.post([first])[0]] == ["accepted"] and m.unsettled == 1
+    apply = m._apply
+    meanwhile: list[Any] = []
+
+    def applying(work: Any) -> list[Any]:
+        poster = threading.Thread(target=lambda: meanwhile.append(m.post([second])))
+        poster.start()
+        poster.join(timeout=60)  # (a post that waits for the monitor's lock would wait for this settle: forever)
+        meanwhile.append(poster.is_alive())
+        return apply(work)
+
+    m._apply = applying  # type: ignore[method-assign]
+    m.settle()
+    assert meanwhile[-1] is False, "the post waited for the count"
+    assert [a.status for a in meanwhile[0][0]] == ["accepted"] and m.unsettled == 1
+    m._apply = apply  # type: ignore[method-assign]
+    m.settle()
+    state = {(d["organisation_id"], d["rule_id"], d["subject_id"], d["window_end"]): d["state"] for d in m.duties()}
+    assert (
+        state[("t1", "ZZ-08-01", "a1", "2024-06-30")] == "met"
+        and state[("t2", "ZZ-08-01", "b1", "2024-06-30")] == "met"
+    )
 
 
 def test_the_monitoring_rules_are_complete_and_exclusive() -> None:

@@ -30,6 +30,7 @@ import rules_engine as re_
 from rules_engine.cli import main
 from rules_engine.model.records import RecordSource
 from rules_engine.monitor.app import create_app
+from rules_engine.monitor.commit import Outside
 from rules_engine.monitor.service import Config, Service, following
 from rules_engine.monitor.tokens import create_token, digest, list_tokens
 from rules_engine.periods import parse_period
@@ -53,9 +54,8 @@ class Live:
         self.service = service
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="error")
-        )
+        self.app = create_app(service)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="error"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 60
@@ -63,8 +63,10 @@ class Live:
             assert time.monotonic() < deadline and self.thread.is_alive(), "the server did not start"
             time.sleep(0.02)
 
-    def call(self, method: str, path: str, token: str | None = None, body: Any = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
+    def call(
+        self, method: str, path: str, token: str | None = None, body: Any = None, raw: bytes | None = None
+    ) -> tuple[int, Any]:
+        data = raw if raw is not None else None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.url + path, data=data, method=method)
         if token is not None:
             request.add_header("Authorization", f"Bearer {token}")
@@ -272,6 +274,61 @@ def test_the_clock_posted_past_the_year_end_moves_the_service_on(live: tuple[Liv
     status, duties = server.call("GET", "/duties?period=2024", admin)
     assert status == 200 and duties["period"] == "2024" and {d["state"] for d in duties["duties"]} <= {"met", "missed"}
     assert server.call("POST", "/clock?day=2024-12-31", admin)[0] == 409  # (never back)
+
+
+def test_a_post_outside_its_token_scope_is_refused_whole_in_its_cycle_and_the_others_kept(
+    live: tuple[Live, Path, dict[str, str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each post's lines are read once, in the commit cycle, where its token's scope is checked: a post with one
+    record outside the scope keeps nothing, and another post of the same cycle is committed."""
+    server, _, tokens = live
+    service = server.service
+    own = json.dumps(_record(901, "t2", "2025-01-02", "b1"))
+    sibling = json.dumps(_record(902, "t1", "2025-01-02", "a1"))
+    before = server.call("GET", "/health")[1]["records"]
+    with caplog.at_level(logging.WARNING, logger="rules_engine.serve"):  # over HTTP: 403, nothing kept, logged
+        status, answer = server.call("POST", "/records", tokens["t2"], raw=f"{own}\n{sibling}\n".encode())
+    assert status == 403 and "t1" in answer["detail"]
+    assert server.call("GET", "/health")[1]["records"] == before
+    assert any("token 2 (t2)" in r.getMessage() and "/records" in r.getMessage() for r in caplog.records)
+    # two posts in one cycle (both queued while the queue is held): the one with a sibling's record is refused
+    commits = server.app.state.commits
+    t2 = service.token(tokens["t2"])
+    assert t2 is not None
+    done = {"mixed": threading.Event(), "own": threading.Event()}
+    cycles = commits.cycles
+    with commits._cond:  # (the commit thread takes the queue once both are in it)
+        mixed = commits._queued(
+            [own.replace("R901", "R903"), sibling], "<posted>", [1, 2], False, t2, None, lambda _: done["mixed"].set()
+        )
+        mine = commits._queued(
+            [own.replace("R901", "R904")], "<posted>", [3], False, t2, None, lambda _: done["own"].set()
+        )
+    assert done["mixed"].wait(60) and done["own"].wait(60)
+    assert commits.cycles == cycles + 1  # (one cycle for both)
+    assert isinstance(mixed.error, Outside) and mixed.error.org == "t1" and mixed.result is None
+    assert mine.error is None and mine.result is not None
+    assert [(a.status, a.record_id) for a in mine.result[0]] == [("accepted", "R904")]
+    # the token of a post is read in its cycle, never cached: one revoked by another process after it posted is
+    # refused (401, logged, nothing kept) from its very next post
+    server_db = server.service.config.db
+    assert server_db is not None
+    number, writer = create_token(server_db, "t2", write=True)
+    first = server.call("POST", "/records", writer, raw=own.replace("R901", "R905").encode())
+    assert first[0] == 200 and first[1]["accepted"] == 1
+    assert main(["token", "revoke", str(number.id), "--db", server_db]) == 0
+    kept = server.call("GET", "/health")[1]["records"]
+    with caplog.at_level(logging.WARNING, logger="rules_engine.serve"):
+        status, answer = server.call("POST", "/records", writer, raw=own.replace("R901", "R906").encode())
+    assert status == 401 and "令牌已吊销" in answer["detail"]
+    assert server.call("GET", "/health")[1]["records"] == kept
+    assert any(
+        f"token {number.id} (t2)" in r.getMessage() and "POST /records" in r.getMessage() for r in caplog.records
+    )
+    reader = server.call("POST", "/records", tokens["reader"], raw=own.replace("R901", "R907").encode())
+    assert reader[0] == 403 and "只读" in reader[1]["detail"]  # (a read-only token)
+    assert server.call("POST", "/records", "rem_guessed", raw=own.encode())[0] == 401
+    assert [r.record_id for r in service.monitor.rows()[before:]] == ["R904", "R905"]  # (not R903, R906, R907)
 
 
 # ---------------------------------------------------------------------------------------------- revision 0006

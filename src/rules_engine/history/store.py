@@ -417,10 +417,21 @@ def _lock(conn: Connection) -> None:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
 
 
-def _engine(url: str, parsed: URL) -> Engine:
+def _engine(url: str, parsed: URL, pooled: bool = False) -> Engine:
+    """The store's engine: a connection per transaction (`pooled`: on SQLite, connections kept open and used by
+    one transaction at a time, from any thread, for a long-running process that writes often)."""
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(url, poolclass=sa.pool.NullPool)
-    engine = sa.create_engine(url, connect_args={"timeout": BUSY_SECONDS}, poolclass=sa.pool.NullPool)
+    if pooled:
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": BUSY_SECONDS, "check_same_thread": False},
+            poolclass=sa.pool.QueuePool,
+            pool_size=2,
+            max_overflow=8,
+        )
+    else:
+        engine = sa.create_engine(url, connect_args={"timeout": BUSY_SECONDS}, poolclass=sa.pool.NullPool)
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -365,11 +365,17 @@ def _read_jsonl(p: Path, source: str) -> Iterator[Rec | BadRow]:
 def jsonl_row(raw: bytes, source: str, number: int) -> Rec | BadRow | None:
     """Line `number` of a JSON Lines file (its bytes, without a byte-order mark) as a record, or what is wrong
     with it; None for a blank line."""
+    return jsonl_item(raw, source, number)[0]
+
+
+def jsonl_item(raw: bytes, source: str, number: int) -> tuple[Rec | BadRow | None, Any]:
+    """:func:`jsonl_row`'s answer with the value the line decodes to (None when it is blank or not decoded: too
+    long, not JSON, not UTF-8), for a caller that keeps the value too (the monitoring service): one parse."""
     stripped = raw.strip()
     if not stripped:
-        return None
+        return None, None
     if len(stripped) > MAX_LINE:
-        return BadRow.at("row.line.too_long", source, number, None, None, {"limit": MAX_LINE})
+        return BadRow.at("row.line.too_long", source, number, None, None, {"limit": MAX_LINE}), None
     try:
         data = orjson.loads(stripped)
     except orjson.JSONDecodeError as exc:
@@ -380,8 +386,8 @@ def jsonl_row(raw: bytes, source: str, number: int) -> Rec | BadRow | None:
             row = BadRow.at("row.json.not_utf8", source, number, None, _short(text), {"byte": bad.start + 1})
         else:
             row = BadRow.at("row.json.malformed", source, number, None, _short(text), {"error": str(exc)})
-        return _salvaged(row, salvage_json(text))
-    return check_record(data, source, number)
+        return _salvaged(row, salvage_json(text)), None
+    return check_record(data, source, number), data
 
 
 _BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's

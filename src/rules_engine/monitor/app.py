@@ -22,10 +22,9 @@ from fastapi.responses import JSONResponse, Response
 
 from .. import __version__
 from ..errors import Error
-from ..load.inputs import jsonl_row
 from ..texts import message
 from ..upcoming import parse_within
-from .commit import Committer
+from .commit import Committer, Refused
 from .core import POSTED, Change, Monitor, Posted
 from .service import Service
 from .tokens import Token
@@ -50,17 +49,30 @@ def deny(request: Request, status: int, why: str, token: Token | None) -> HTTPEx
     return HTTPException(status, why, headers=headers)
 
 
-def _token(request: Request) -> Token:
-    """The request's token (401 without a valid one)."""
+async def _token(request: Request) -> Token:
+    """The request's token (401 without a valid one), read from the store at each request: on the event loop where
+    that read is cheap (SQLite), else in a worker thread."""
     service: Service = request.app.state.service
     header = request.headers.get("authorization", "")
     scheme, _, text = header.partition(" ")
-    found = service.token(text.strip()) if scheme.lower() == "bearer" and text.strip() else None
+    found = None
+    if scheme.lower() == "bearer" and text.strip():
+        read = service.tokens
+        found = read(text.strip()) if read.inline else await run_in_threadpool(read, text.strip())
     if found is None:
         raise deny(request, 401, message("arg.token.missing"), None)
     if found.revoked_at is not None:  # (read from the store at each request: refused from the next one on)
         raise deny(request, 401, message("arg.token.revoked"), found)
     return found
+
+
+def _bearer(request: Request) -> str:
+    """The text of the request's token, not read yet (401 without one): POST /records has it read in its commit
+    cycle, once for all the posts of the cycle."""
+    scheme, _, text = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not text.strip():
+        raise deny(request, 401, message("arg.token.missing"), None)
+    return text.strip()
 
 
 Auth = Annotated[Token, Depends(_token)]
@@ -102,7 +114,7 @@ def create_app(service: Service) -> FastAPI:
         with service.use() as m:
             return {
                 "status": "ok",
-                "records": len(m.rows()),
+                "records": m.records,
                 "unsettled": m.unsettled,  # records kept, not counted for their duties yet
                 "clock": m.clock.isoformat(),
                 "period": m.period.label,
@@ -125,7 +137,7 @@ def create_app(service: Service) -> FastAPI:
     )
     async def post_records(
         request: Request,
-        tok: Auth,
+        bearer: Annotated[str, Depends(_bearer)],
         source: Annotated[str, Query(max_length=400)] = POSTED,
         line: Annotated[int | None, Query(ge=1)] = None,
         lines: Annotated[str | None, Query(description="each record's line, comma-separated")] = None,
@@ -136,8 +148,6 @@ def create_app(service: Service) -> FastAPI:
         and `line` (the first line; or `lines`, one per record) place the records as in the file they come from.
         The duties are counted right after (their changes go to the store and the outbox); with `wait`, before
         the answer, which then lists the changes of the duties of the posted records' organisations."""
-        if not tok.can_write:
-            raise deny(request, 403, message("arg.token.read_only"), tok)
         body = await request.body()
         if len(body) > MAX_BODY:
             raise HTTPException(413, message("arg.body.too_large", limit=MAX_BODY))
@@ -152,7 +162,7 @@ def create_app(service: Service) -> FastAPI:
             numbers = given
         elif line is not None:
             numbers = [line - 1 + n for n in numbers]
-        answers, changes = await run_in_threadpool(_post, service, request, tok, texts, source, numbers, wait)
+        answers, changes = await _post(request, bearer, texts, source, numbers, wait)
         counts = {s: sum(1 for a in answers if a.status == s) for s in ("accepted", "rejected", "excluded")}
         return {
             **counts,
@@ -252,7 +262,7 @@ def create_app(service: Service) -> FastAPI:
         changed = [{"seq": q, "then": a, "now": b} for q, a, b in m.changed_on_replay]
         return {
             "status": "reloaded",
-            "records": len(m.rows()),
+            "records": m.records,
             "clock": m.clock.isoformat(),
             "period": m.period.label,
             "decided_otherwise": changed,
@@ -305,22 +315,22 @@ def _document_refusals(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _post(
-    service: Service, request: Request, tok: Token, texts: list[str], source: str, numbers: list[int], wait: bool
+async def _post(
+    request: Request, bearer: str, texts: list[str], source: str, numbers: list[int], wait: bool
 ) -> tuple[list[Posted], list[Change]]:
-    """Post the lines (in a worker thread: it waits for the cycle that commits them); a record of an organisation
-    outside the token's scope refuses the whole post (nothing is kept)."""
-    with service.use() as m:
-        scope = service.scope(tok)
-        for text, n in zip(texts, numbers, strict=True):
-            row = jsonl_row(text.encode("utf-8", "surrogatepass"), source, n)
-            org = getattr(row, "org", None)
-            if org is not None and org in m.index.orgs and org not in scope:
-                raise deny(request, 403, message("arg.token.outside", what=org), tok)
-    if not texts:
+    """Post the lines (queued for the next commit cycle, which reads the token and each line once, checks the
+    token and its scope and commits them: see monitor/commit.py); a post without a valid write token, or with a
+    record of an organisation outside the token's scope, is refused whole (nothing is kept), and logged."""
+    if not texts:  # (nothing to post: the token checked here)
+        tok = await _token(request)
+        if not tok.can_write:
+            raise deny(request, 403, message("arg.token.read_only"), tok)
         return [], []
     commits: Committer = request.app.state.commits
-    return commits.post(texts, source, numbers, wait)
+    try:
+        return await commits.post_async(texts, source, numbers, wait, bearer=bearer)
+    except Refused as exc:
+        raise deny(request, exc.status, exc.why, exc.token) from None
 
 
 @contextlib.contextmanager

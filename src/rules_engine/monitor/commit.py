@@ -4,30 +4,63 @@ one transaction, then each request answered (none before its rows are committed)
 by a thread of their own (:meth:`rules_engine.monitor.Monitor.settle`: their changes written to the store and the
 outbox in a transaction of their own, the tally run outside the monitor's lock so that posts keep being taken), or
 in the cycle itself for a post that asks to wait for its changes (``wait``). A server stopped before the count
-counts them when it starts again (the monitor rebuilds its state from the stored records)."""
+counts them when it starts again (the monitor rebuilds its state from the stored records).
+
+Each post's token is read from the store in the cycle (once for all the posts of the cycle that bear it: a token
+revoked before the cycle is refused), and each post's lines are read once there
+(:func:`rules_engine.monitor.core.read_lines`: the batch reader's row check, its decoded object kept): its token's
+scope is checked on the roster the cycle commits with, and a post without a valid write token, or with a record
+of an organisation outside the scope, is refused whole (:class:`Refused`; nothing of it kept, the other posts of
+the cycle go on). A request waits on an event (a thread) or on a future of its event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from .core import Change, Posted, lines_of
+from ..texts import message
+from .core import Change, Monitor, Posted, Read, read_lines
 from .service import Service
+from .tokens import Token
 
-__all__ = ["Committer"]
+__all__ = ["Committer", "Outside", "Refused"]
 
 log = logging.getLogger("rules_engine.serve")
+
+Result = tuple[list[Posted], list[Change]]
+
+
+class Refused(Exception):
+    """A post refused whole (nothing of it kept): the HTTP `status` and the reason (`why`, Chinese first), and the
+    token it came with (None: no valid one)."""
+
+    def __init__(self, status: int, why: str, token: Token | None) -> None:
+        super().__init__(why)
+        self.status, self.why, self.token = status, why, token
+
+
+class Outside(Refused):
+    """A record of an organisation of the roster (`org`) outside the token's scope."""
+
+    def __init__(self, org: str, token: Token) -> None:
+        super().__init__(403, message("arg.token.outside", what=org), token)
+        self.org = org
 
 
 @dataclass
 class _Waiting:
-    post: tuple[Sequence[Any], str, Sequence[int] | None]
+    texts: Sequence[str]
+    source: str
+    lines: Sequence[int]
     wait: bool
-    done: threading.Event = field(default_factory=threading.Event)
-    result: tuple[list[Posted], list[Change]] | None = None
+    token: Token | None  # whose scope the records must be in (None: any organisation, or read from `bearer`)
+    bearer: str | None  # the text of the request's token, read from the store in the cycle (None: `token`)
+    tell: Callable[[_Waiting], None]  # called (in the commit thread) once `result` or `error` is set
+    read: list[Read] = field(default_factory=list)  # the lines read (in the cycle, once)
+    result: Result | None = None
     error: BaseException | None = None
 
 
@@ -49,21 +82,61 @@ class Committer:
             thread.start()
 
     def post(
-        self, texts: Sequence[str], source: str, lines: Sequence[int], wait: bool = False
-    ) -> tuple[list[Posted], list[Change]]:
+        self,
+        texts: Sequence[str],
+        source: str,
+        lines: Sequence[int],
+        wait: bool = False,
+        token: Token | None = None,
+        bearer: str | None = None,
+    ) -> Result:
         """Queue the lines (JSON Lines, as received) and return their answers once committed; with `wait`, once
-        their duties are counted too (the answer's changes)."""
-        waiting = _Waiting((lines_of(texts), source, list(lines)), wait)
+        their duties are counted too (the answer's changes). With `token` (or `bearer`, a token's text, read from
+        the store in the cycle: a token revoked before is refused), the post is refused whole (:class:`Refused`,
+        nothing kept) without a valid write token, or with a record of an organisation of the roster outside the
+        token's scope (:class:`Outside`)."""
+        done = threading.Event()
+        waiting = self._queued(texts, source, lines, wait, token, bearer, lambda _: done.set())
+        done.wait()
+        return _outcome(waiting)
+
+    async def post_async(
+        self,
+        texts: Sequence[str],
+        source: str,
+        lines: Sequence[int],
+        wait: bool = False,
+        token: Token | None = None,
+        bearer: str | None = None,
+    ) -> Result:
+        """:meth:`post` for an event loop: the loop is not held while the cycle runs, and no worker thread waits."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def tell(_: _Waiting) -> None:
+            loop.call_soon_threadsafe(_resolve, future)
+
+        waiting = self._queued(texts, source, lines, wait, token, bearer, tell)
+        await future
+        return _outcome(waiting)
+
+    def _queued(
+        self,
+        texts: Sequence[str],
+        source: str,
+        lines: Sequence[int],
+        wait: bool,
+        token: Token | None,
+        bearer: str | None,
+        tell: Callable[[_Waiting], None],
+    ) -> _Waiting:
+        waiting = _Waiting(texts, source, list(lines), wait, token, bearer, tell)
         with self._cond:
             if self._stopped:
                 raise RuntimeError("the service is stopping")
             self._queue.append(waiting)
             self._cond.notify()
-        waiting.done.wait()
-        if waiting.error is not None:
-            raise waiting.error
-        assert waiting.result is not None
-        return waiting.result
+        return waiting
 
     def _commit_loop(self) -> None:
         while True:
@@ -75,19 +148,50 @@ class Committer:
                 batch, self._queue = self._queue, []
             try:
                 with self.service.use() as m:
-                    results = m.post_many([w.post for w in batch], settle=any(w.wait for w in batch))
+                    read: dict[str, Token | None] = {}  # (each token of the cycle read once)
+                    taken = [w for w in batch if self._admit(m, w, read)]
+                    posts = [(w.read, w.source, w.lines) for w in taken]
+                    results = m.post_many(posts, settle=any(w.wait for w in taken)) if taken else []
                     pending = m.unsettled
             except BaseException as exc:  # (each request of the cycle is told: none of its rows may be kept)
                 for w in batch:
-                    w.error = exc
+                    w.error = w.error or exc
             else:
-                for w, result in zip(batch, results, strict=True):
+                for w, result in zip(taken, results, strict=True):
                     w.result = result
                 if pending:
                     self._count.set()
             self.cycles += 1
             for w in batch:
-                w.done.set()
+                w.tell(w)
+
+    def _admit(self, m: Monitor, w: _Waiting, tokens: dict[str, Token | None]) -> bool:
+        """Whether the post `w` may be kept: its token (read from the store now, when given by its text) valid and
+        allowed to write, every record of an organisation of the roster in its scope (else its error is a
+        :class:`Refused`). Its lines are read here, once: the monitor takes them as read."""
+        if w.bearer is not None:
+            if w.bearer not in tokens:
+                tokens[w.bearer] = self.service.token(w.bearer)
+            w.token = tokens[w.bearer]
+            if w.token is None:
+                w.error = Refused(401, message("arg.token.missing"), None)
+            elif w.token.revoked_at is not None:
+                w.error = Refused(401, message("arg.token.revoked"), w.token)
+            elif not w.token.can_write:
+                w.error = Refused(403, message("arg.token.read_only"), w.token)
+            if w.error is not None:
+                return False
+        lines = w.read = read_lines(w.texts, w.source, w.lines)
+        if w.token is None:
+            return True
+        scope = self.service.scope(w.token)
+        orgs = m.index.orgs
+        for line in lines:
+            org = line.org
+            if org is not None and org in orgs and org not in scope:
+                w.error = Outside(org, w.token)
+                return False
+        return True
 
     def _count_loop(self) -> None:
         while True:
@@ -108,3 +212,15 @@ class Committer:
         self._count.set()
         for thread in self._threads:
             thread.join(timeout=60)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():  # (a request given up meanwhile: nothing to tell)
+        future.set_result(None)
+
+
+def _outcome(waiting: _Waiting) -> Result:
+    if waiting.error is not None:
+        raise waiting.error
+    assert waiting.result is not None
+    return waiting.result

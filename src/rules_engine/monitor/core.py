@@ -42,7 +42,7 @@ from ..findings import finding_dict
 from ..identity import identity
 from ..intake import Intake, record_span
 from ..ledger import Ledger
-from ..load.inputs import BadRow, Rec, RosterResult, jsonl_row
+from ..load.inputs import BadRow, Rec, RosterResult, jsonl_item
 from ..load.waivers import LoadedWaiver
 from ..model.findings import Finding, FindingModels, InputAccount, Rejection, Report, Status
 from ..model.records import ActivityRecord, RecordSource
@@ -66,7 +66,7 @@ from ..upcoming import UpcomingList, upcoming
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["POSTED", "Change", "Monitor", "Posted", "Row"]
+__all__ = ["POSTED", "Change", "Monitor", "Posted", "Read", "Row", "lines_of", "read_lines"]
 
 POSTED = "<posted>"  # the source of a posted record that names none
 
@@ -115,6 +115,7 @@ class Row:
     key: tuple[str, str] | None = None  # (date, id) of an accepted record: its place in the reading order
     problem: Rejection | None = None
     item: Any = None  # what the batch reader makes of `text`: the decoded object, or the line's rejection
+    read: Read | None = None  # the line read already (read_lines: for the service's scope check), or None
 
 
 class Journal(Protocol):
@@ -175,6 +176,16 @@ class _Work:
 
 
 @dataclass
+class _Taken:
+    """The records a settle takes (:meth:`Monitor._gather`): those waiting to be counted (accepted; rejected rows of
+    a trigger type), and every accepted record, as they are then, of each organisation where they start duties."""
+
+    pending: list[tuple[int, Rec]]
+    bad: list[tuple[int, BadRow]]
+    recs: dict[str, list[Rec]]
+
+
+@dataclass
 class _Cache:
     revision: int = -1
     reports: dict[dt.date, Report] = field(default_factory=dict)
@@ -222,7 +233,12 @@ class Monitor:
         self._pending_bad: list[tuple[int, BadRow]] = []  # rejected rows of a trigger type (an undeterminable duty)
         self._recs: dict[str, list[Rec]] = {}  # each organisation's accepted records, in arrival order
         self._generation = 0  # counts of all made so far (a settle begun before the last is dropped)
-        self._settling = threading.Lock()  # one settle at a time; taken before `_lock`, never after
+        # one settle (or clock event) at a time; taken before `_lock`, never after. What a settle changes (the duties'
+        # counts, the durable_rules session, the obligations trigger records started, the planned obligations) is
+        # changed only under it, and the session is read under `_state` too: a settle applies its counts under
+        # `_settling` and `_state`, not `_lock`, so that posts are taken (and committed) meanwhile
+        self._settling = threading.Lock()
+        self._state = threading.Lock()  # (taken after `_lock` when both are)
         self._deciders: Deciders | None = None
         self._closed = False
         self._waivers: list[LoadedWaiver] | None = None
@@ -264,7 +280,10 @@ class Monitor:
         with self._settling if settling else contextlib.nullcontext(), self._lock:
             taken = [self._take(list(items), source, lines) for items, source, lines in posts]
             rows = [r for t in taken for r in t]
-            changes = self._apply(self._gather().run()) if settling else []
+            changes = []
+            if settling:
+                with self._state:
+                    changes = self._apply(self._prepare(self._gather()).run())
             if self.journal is not None:
                 self.journal.write(rows, changes, None)
             self._revision += 1
@@ -286,7 +305,13 @@ class Monitor:
             raise ValueError("one line per record")
         start = len(self._rows) + 1
         rows = [
-            Row(start + i, source, lines[i] if lines is not None else start + i, _json_text(item))
+            Row(
+                start + i,
+                source,
+                lines[i] if lines is not None else start + i,
+                _json_text(item),
+                read=item if isinstance(item, Read) else None,
+            )
             for i, item in enumerate(items)
         ]
         self._check(rows, count=True)
@@ -297,14 +322,11 @@ class Monitor:
         accepted records wait to be counted (:meth:`_settle`)."""
         intake = self._intake
         for row in rows:
-            checked = jsonl_row(row.text.encode("utf-8", "surrogatepass"), row.source, row.line)
-            if checked is None:  # (a blank line: the batch reader skips it too)
-                checked = jsonl_row(b"null", row.source, row.line)
-                assert checked is not None
-            if isinstance(checked, BadRow) and (checked.code or "").startswith(_UNREAD):
-                row.item = checked  # (not an object to decode again: the evaluation is handed the rejection)
-            else:
-                row.item = orjson.loads(row.text)
+            read = row.read
+            if read is None or (read.source, read.line) != (row.source, row.line):
+                read = _read(row.text, row.source, row.line)
+            row.read = None  # (kept only until checked)
+            checked, row.item = read.checked, read.item
             rejected, excluded, warned = len(intake.rejections), len(intake.excluded), len(intake.warnings)
             self._sink.used.clear()
             intake.take([(row.source, checked)])
@@ -328,7 +350,8 @@ class Monitor:
             self._rows.append(row)
 
     def _answer(self, row: Row) -> Posted:
-        return Posted(seq=row.seq, status=row.status, record_id=row.record_id, problem=row.problem)
+        # (the fields are the monitor's own, typed already: not validated again, one answer a record)
+        return Posted.model_construct(seq=row.seq, status=row.status, record_id=row.record_id, problem=row.problem)
 
     # ------------------------------------------------------------------ state
 
@@ -337,7 +360,7 @@ class Monitor:
         warning horizons reached by then change their duties' states. Written to the journal. An earlier day is
         refused (:class:`rules_engine.InputError`, ``arg.clock.back``)."""
         new = _day(day)
-        with self._lock:
+        with self._settling, self._lock, self._state:
             if new < self.clock:
                 raise InputError.of("arg.clock.back", day=str(new), clock=str(self.clock))
             self.clock = new
@@ -350,26 +373,28 @@ class Monitor:
     def settle(self) -> list[Change]:
         """Count the accepted records not counted yet for their organisations' duties (with ``settle=False``,
         records posted wait for this or the next clock event) and put those in the session; the changes written to
-        the journal. The tally runs outside the monitor's lock: posts are taken meanwhile (and wait for the next
+        the journal. Only taking the records waiting holds the monitor's lock: the tally and applying its counts
+        (the durable_rules session) do not, so posts are taken and committed meanwhile (and wait for the next
         settle)."""
         with self._settling:
             with self._lock:
-                work = self._gather()
-            work.run()
-            with self._lock:
+                taken = self._gather()
+            work = self._prepare(taken).run()
+            with self._state:
                 changes = self._apply(work)
-                if self.journal is not None and changes:
-                    self.journal.write([], changes, None)
-                return changes
+            if self.journal is not None and changes:
+                self.journal.write([], changes, None)
+            return changes
 
     @property
     def unsettled(self) -> int:
         """How many accepted records are not counted for their duties yet."""
         return len(self._pending) + len(self._pending_bad)
 
-    def _gather(self) -> _Work:
+    def _gather(self) -> _Taken:
         """The records waiting to be counted, taken (under the lock), and the tallies that count them made ready
-        (run outside the lock: :meth:`_Work.run`; applied under it: :meth:`_apply`).
+        (:meth:`_prepare`, outside the lock: the records of the organisations trigger records start duties in are
+        taken too, as they are now; run outside the lock: :meth:`_Work.run`; applied: :meth:`_apply`).
 
         Counts are additive: the tally judges a record against an obligation on its own (the obligation's
         organisation, rule, subject and window, the roster on the record's date, the record's fields), never
@@ -384,6 +409,15 @@ class Monitor:
         event counts everything again, which also follows the waivers' expiry)."""
         pending, self._pending = self._pending, []
         bad, self._pending_bad = self._pending_bad, []
+        triggers = self.compiled.trigger_types
+        orgs = {rec.org for _, rec in pending if rec.type in triggers and rec.date <= self.clock}
+        orgs |= {row.org or "" for _, row in bad}
+        return _Taken(pending, bad, {org: list(self._recs.get(org, ())) for org in sorted(orgs)})
+
+    def _prepare(self, taken: _Taken) -> _Work:
+        """The tallies of the records taken (:meth:`_gather`), made ready; under `_settling` (what they read of the
+        monitor changes only under it), not the monitor's lock."""
+        pending, bad = taken.pending, taken.bad
         work = _Work(self._generation, {})
         for seq, rec in pending:
             work.last[rec.org] = seq
@@ -415,7 +449,7 @@ class Monitor:
             counter = Counter(self.compiled, self._tally_index, self.period, part, 0, orgs=orgs)
             for org in orgs:
                 starting = {id(rec) for rec in starts.get(org, ())}
-                for rec in self._recs.get(org, ()):
+                for rec in taken.recs.get(org, ()):
                     if rec.date > self.clock:
                         continue
                     if id(rec) in starting:
@@ -563,7 +597,7 @@ class Monitor:
                 if states is not None and t.before is None and states.get(t.duty) == t.after:
                     continue  # (rebuilt as it was stored: not a change)
                 changes.append(
-                    Change(
+                    Change.model_construct(  # (the monitor's own values, typed already: not validated again)
                         seq=last.get(org),
                         day=self.clock.isoformat(),
                         organisation_id=org,
@@ -600,7 +634,7 @@ class Monitor:
 
     def duties(self, org: str | None = None) -> list[dict[str, Any]]:
         """The duties the session holds (of `org`), as the engine holds them: state, records missing, flags."""
-        with self._lock:
+        with self._lock, self._state:
             out = []
             for o, duty, fact in self._session.states(org):
                 d = self._duties[duty]
@@ -662,6 +696,11 @@ class Monitor:
         with self._lock:
             return list(self._rows)
 
+    @property
+    def records(self) -> int:
+        """How many records are kept (posted: accepted, rejected or excluded)."""
+        return len(self._rows)
+
     def _evaluate(self, roster: RosterResult, rows: Sequence[Row], day: dt.date) -> Report:
         return evaluate(
             self.compiled, roster, _sources(rows), period=self.period, as_of=day, waivers=self.waivers, workers=1
@@ -686,7 +725,7 @@ class Monitor:
 
     def close(self) -> None:
         """Let go of the durable_rules sessions (once a settle under way is done: it uses them)."""
-        with self._settling, self._lock:
+        with self._settling, self._lock, self._state:
             self._closed = True
             self._session.close()
             if self._deciders is not None:
@@ -702,10 +741,48 @@ class _Text:
     text: str
 
 
+@dataclass(frozen=True)
+class Read(_Text):
+    """A line of JSON Lines read as the batch reader reads a line of a ``.jsonl`` file (:func:`read_lines`), at its
+    place (`source`, `line`): what the reader makes of it (`checked`: the record, or what is wrong with it) and what
+    the evaluation is handed (`item`: the decoded object, or the rejection of a line not decoded)."""
+
+    source: str
+    line: int
+    checked: Rec | BadRow
+    item: Any
+
+    @property
+    def org(self) -> str | None:
+        """The organisation the line names (a rejected line's too, when it can be told), or None."""
+        return getattr(self.checked, "org", None)
+
+
 def lines_of(texts: Sequence[bytes | str]) -> list[Any]:
     """Lines of JSON Lines as received, as :meth:`Monitor.post` takes them (each read as the batch reader reads a
     line of a ``.jsonl`` file)."""
     return [_Text(t if isinstance(t, str) else t.decode("utf-8", "replace")) for t in texts]
+
+
+def read_lines(texts: Sequence[bytes | str], source: str, lines: Sequence[int]) -> list[Read]:
+    """Lines of JSON Lines as received, read once (each as the batch reader reads a line at its place: `source`,
+    `lines`), as :meth:`Monitor.post` takes them: a caller may look at what they name (their organisations, for a
+    token's scope) before posting them, and the monitor does not read them again."""
+    return [
+        _read(t if isinstance(t, str) else t.decode("utf-8", "replace"), source, n)
+        for t, n in zip(texts, lines, strict=True)
+    ]
+
+
+def _read(text: str, source: str, line: int) -> Read:
+    """One parse of the line (the batch reader's row check, and the decoded object kept for the evaluation)."""
+    checked, data = jsonl_item(text.encode("utf-8", "surrogatepass"), source, line)
+    if checked is None:  # (a blank line: the batch reader skips it too)
+        checked, data = jsonl_item(b"null", source, line)
+        assert checked is not None
+    if isinstance(checked, BadRow) and (checked.code or "").startswith(_UNREAD):
+        data = checked  # (not an object: the evaluation is handed the rejection)
+    return Read(text, source, line, checked, data)
 
 
 def _json_text(item: Any) -> str:

@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError
 from ..load.rules import load_rules
+from ..model.roster import Organisation
 from ..periods import Period, check_range, parse_period
 from ..pipeline import roster_result
 from .core import Change, Monitor
 from .journal import Journal
 from .outbox import Webhook
-from .tokens import Token, find_token
+from .tokens import Token, TokenReader
 
 __all__ = ["Config", "Service", "following"]
 
@@ -52,8 +53,10 @@ class Service:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.journal = Journal(config.db)
+        self.tokens = TokenReader(self.journal.store)  # (`tokens.inline`: cheap enough for the event loop)
         self._lock = threading.RLock()
         self.past: dict[str, Monitor] = {}  # the closed periods' monitors, read-only (made when first asked for)
+        self._scopes: tuple[object, dict[str, frozenset[str]]] | None = None  # (roster, scope of each organisation)
         self.monitor: Monitor
         self._start()
         self.webhook: Webhook | None = None
@@ -195,27 +198,21 @@ class Service:
 
     def token(self, text: str) -> Token | None:
         """The token (revoked or not) whose text is `text`, read from the store at each request (a revocation
-        holds from the next request on), without the store's write lock: it does not queue behind the commits."""
-        with self.journal.store.read() as conn:
-            return find_token(conn, text)
+        holds from the next request on), without the store's write lock: it does not queue behind the commits
+        (:class:`rules_engine.monitor.tokens.TokenReader`)."""
+        return self.tokens(text)
 
     def scope(self, token: Token) -> frozenset[str]:
-        """The organisations a token sees: its own and every one below it (by the roster's parent links)."""
-        orgs = self.monitor.roster.roster.organisations
-        children: dict[str, list[str]] = {}
-        for o in orgs:
-            if o.parent is not None:
-                children.setdefault(o.parent, []).append(o.id)
-        if token.organisation_id not in {o.id for o in orgs}:
-            return frozenset()
-        seen = {token.organisation_id}
-        todo = [token.organisation_id]
-        while todo:
-            for child in children.get(todo.pop(), []):
-                if child not in seen:
-                    seen.add(child)
-                    todo.append(child)
-        return frozenset(seen)
+        """The organisations a token sees: its own and every one below it (by the roster's parent links). Worked
+        out once for each organisation and roster (a reload's new roster is read afresh)."""
+        roster = self.monitor.roster.roster
+        known = self._scopes
+        if known is None or known[0] is not roster:
+            known = self._scopes = (roster, {})
+        found = known[1].get(token.organisation_id)
+        if found is None:
+            found = known[1][token.organisation_id] = _subtree(roster.organisations, token.organisation_id)
+        return found
 
     def everything(self) -> frozenset[str]:
         return frozenset(self.monitor.index.orgs)
@@ -226,7 +223,26 @@ class Service:
         self.monitor.close()
         for m in self.past.values():
             m.close()
+        self.tokens.close()
         self.journal.close()
+
+
+def _subtree(orgs: Sequence[Organisation], top: str) -> frozenset[str]:
+    """`top` and every organisation below it (by the parent links); empty if `top` is not one of `orgs`."""
+    children: dict[str, list[str]] = {}
+    for o in orgs:
+        if o.parent is not None:
+            children.setdefault(o.parent, []).append(o.id)
+    if top not in {o.id for o in orgs}:
+        return frozenset()
+    seen = {top}
+    todo = [top]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return frozenset(seen)
 
 
 def following(period: Period, day: dt.date) -> Period:
