@@ -158,11 +158,24 @@ def db(request: pytest.FixtureRequest, two_runs: StoreTemplates, tmp_path: Path)
         yield store
 
 
+def _on_postgresql(item: pytest.Item) -> bool:
+    """Whether the test runs on the throwaway PostgreSQL server (tests/postgres.py): it asks for the server, or it is
+    the ``postgresql`` case of a store parametrized over SQLite and PostgreSQL."""
+    if {"postgresql", "postgresql_url"} & set(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and any(value == "postgresql" for value in callspec.params.values())
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The files holding the most slow tests run first (each file's own order kept): with ``-n auto --dist
+    """Tests on the PostgreSQL server are marked ``postgresql`` (the other Pythons' CI jobs leave them to the main
+    Python). The files holding the most slow tests run first (each file's own order kept): with ``-n auto --dist
     loadfile`` (the README's test command) a file runs whole on one process, and the longest started first leave
     no process alone at the end with the heaviest file (longest first). The same order on every process, as
     xdist requires."""
+    for item in items:
+        if _on_postgresql(item):
+            item.add_marker(pytest.mark.postgresql)
     files = [item.nodeid.split("::")[0] for item in items]
     slow: dict[str, int] = {}
     for file, item in zip(files, items, strict=True):

@@ -492,13 +492,13 @@ def test_records_filed_on_disk_by_organisation_range_give_the_report_of_records_
 
 @pytest.mark.slow
 def test_a_spilled_worker_concludes_its_share_a_group_of_ranges_at_a_time_with_the_bytes_of_one_group(
-    rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    rules, example_one: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     """Past the spill limit a worker tallies, decides, escalates and writes its findings one group of organisation
     ranges at a time: the report (every layout; waivers applied in several groups, escalations, the summary added up)
-    is the bytes of the whole share concluded at once, and the groups are several per worker."""
+    is the bytes of one process holding every record, and the groups are several per worker."""
     roster, records, waivers = EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", [EXAMPLE / "waivers.yaml"]
-    whole = dict(_variants(rules, roster, records, waivers, 2))  # (every record held: one part per worker)
+    whole = example_one  # (one process, every record held)
     report = json.loads(whole["evaluate_to json v1"])
     assert report["summary"]["waived"] > 0
     raised = [f for f in report["findings"] if f["rule_id"].startswith("ZZ-ESC-") and f["status"] == "violated"]
