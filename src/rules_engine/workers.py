@@ -314,6 +314,7 @@ class ShardedRun(Run):
         self.spools = spools
         self.shape = shape
         self.spool_dir = spool_dir
+        self.parts: list[Any] | None = None  # (a Parquet dataset's parts its workers wrote: rules_engine.dataset)
 
     def summary(self) -> dict[str, int]:
         return dict(self.counts)
@@ -331,9 +332,7 @@ class ShardedRun(Run):
         if self.shape != "cells":
             raise RuntimeError(f"findings spooled in the {self.shape} layout cannot be read as cells")
         for path in self.spools:
-            with open(path, "rb") as handle:
-                while size := handle.read(8):
-                    yield pl.read_ipc_stream(io.BytesIO(handle.read(int.from_bytes(size, "little"))))
+            yield from spooled_cells(path)
 
     def finding_models(self, keep: Collection[Status] | None = None) -> Iterator[Finding]:
         if self.shape != "v1":
@@ -359,6 +358,13 @@ class ShardedRun(Run):
 
     def close(self) -> None:
         self.spool_dir.cleanup()
+
+
+def spooled_cells(path: str | os.PathLike[str]) -> Iterator[pl.DataFrame]:
+    """The cells a share wrote to its spool (shape ``cells``), chunk by chunk, in report order."""
+    with open(path, "rb") as handle:
+        while size := handle.read(8):
+            yield pl.read_ipc_stream(io.BytesIO(handle.read(int.from_bytes(size, "little"))))
 
 
 class _Spool:
