@@ -24,6 +24,11 @@ A layer around :mod:`rules_engine.workers`, with the same stage code:
 - The client writes the report from the partitions' files in partition order, as for local workers
   (:class:`rules_engine.workers.ShardedRun`): the same bytes as one process, for any number of workers.
 
+A Parquet dataset (``evaluate_to(dir, format="parquet", dataset=True, cluster=...)``, :mod:`rules_engine.dataset`):
+the partitions are the dataset's parts (cut by the organisations only, whatever the workers), and each worker
+writes its partition's part into the output's temporary folder (shared by the client and the workers) instead of
+sending its findings back; the client writes the manifest and puts the folder in place.
+
 Faults: a partition whose worker is lost (killed, out of memory, its machine gone) before its file was read back
 is submitted again from the client's copy of its inputs, on any worker, up to :data:`ATTEMPTS` times; then the
 run fails with :class:`ClusterError` and nothing is written. A partition that raises (bad input a worker found,
