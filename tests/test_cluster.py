@@ -582,8 +582,8 @@ def test_evaluate_dataset_from_the_command_line(
 
 @pytest.mark.slow
 def test_local_1_2_4_and_local_workers_write_the_same_dataset_from_the_command_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(dataset_module, "PART_ORGANISATIONS", 3)  # 3 parts of the 8 organisations
     one = tmp_path / "one"
     assert main(_dataset_args(one)) == 1
@@ -596,3 +596,8 @@ def test_local_1_2_4_and_local_workers_write_the_same_dataset_from_the_command_l
         out = tmp_path / name
         assert main(_dataset_args(out, *more)) == 1
         assert _files(out) == _files(one), name
+    tracer = RecordingTracer()  # local workers write their own parts
+    _dataset(rules, tmp_path / "api", workers=2, tracer=tracer)
+    (workers,) = [s for s in tracer.stages() if s.name == "workers"]
+    assert workers.counts["dataset_bytes"] == sum(len(b) for n, b in _files(one).items() if n.endswith(".parquet"))
+    assert _files(tmp_path / "api") == _files(one)

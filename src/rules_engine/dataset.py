@@ -12,8 +12,9 @@ organisations, and a manifest.
   are the single file's rows, in its order.
 - **Who writes them.** On a cluster (:mod:`rules_engine.cluster`), each partition is a part and the worker that
   evaluated it writes it, in parallel, straight into the output's temporary folder (so that folder must be on a
-  file system the client and the workers share, at the same path). In one process and with local workers, the
-  process that writes the report cuts the findings into the parts as they stream past (the same files).
+  file system the client and the workers share, at the same path). With local workers
+  (:mod:`rules_engine.workers`), each worker evaluates a run of consecutive parts (:func:`grouped`: at most as many
+  workers as parts) and writes them. In one process, the findings are cut into the parts as they stream past.
 - **Manifest.** ``_manifest.json``, written last, by the process that started the run: the parts in order with
   their rows, bytes and SHA-256, the columns, and under ``report`` the JSON report's header (summary, input
   account with its rejections, exclusions and warnings, receipt), which the single Parquet file does not carry.
@@ -68,6 +69,14 @@ def part_count(organisations: int) -> int:
 
 def part_name(index: int) -> str:
     return f"part-{index:05d}.parquet"
+
+
+def grouped(parts: Sequence[list[str]], count: int) -> list[tuple[int, list[list[str]]]]:
+    """`parts` (consecutive lists of organisations) handed out to `count` local workers (at most one each): each
+    worker's first part number and its run of consecutive parts, about as many each."""
+    count = max(1, min(count, len(parts)))
+    bounds = [len(parts) * g // count for g in range(count + 1)]
+    return [(bounds[g], list(parts[bounds[g] : bounds[g + 1]])) for g in range(count)]
 
 
 @dataclass(frozen=True)
@@ -142,15 +151,16 @@ def write_part(folder: str | os.PathLike[str], index: int, frames: Iterable[pl.D
 
 
 def write_parts(
-    folder: str | os.PathLike[str], shares: Sequence[Sequence[str]], frames: Iterable[pl.DataFrame]
+    folder: str | os.PathLike[str], shares: Sequence[Sequence[str]], frames: Iterable[pl.DataFrame], first: int = 0
 ) -> list[PartFile]:
-    """Every part of a dataset written into `folder` from the whole run's cells (in report order), cut where the
-    organisations of `shares` (one per part, in order) end."""
+    """Parts `first`, `first` + 1, ... of a dataset written into `folder` from the cells of their organisations
+    (`shares`: one list per part, in order; the cells in report order), cut where each part's organisations end:
+    the whole run's parts in one process, or a local worker's run of consecutive parts."""
     part_of = {org: i for i, share in enumerate(shares) for org in share}
     column = pl.col(COLUMNS[_ORG]).replace_strict(part_of, return_dtype=pl.UInt32()).alias("_part")
     tag = f"{os.getpid()}.{secrets.token_hex(4)}"
     done: list[PartFile] = []
-    out = _PartOut(Path(folder), 0, tag)
+    out = _PartOut(Path(folder), first, tag)
     try:
         for frame in frames:
             if not frame.height:
@@ -162,14 +172,14 @@ def write_parts(
                     raise AssertionError(f"findings of part {part} after part {len(done)}: not in report order")
                 while part > len(done):
                     done.append(out.finish())
-                    out = _PartOut(Path(folder), len(done), tag)
+                    out = _PartOut(Path(folder), first + len(done), tag)
                 out.add(frame.slice(start, length))
                 start += length
         while True:
             done.append(out.finish())
             if len(done) == len(shares):
                 return done
-            out = _PartOut(Path(folder), len(done), tag)
+            out = _PartOut(Path(folder), first + len(done), tag)
     except BaseException:
         out.abandon()
         raise

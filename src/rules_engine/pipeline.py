@@ -200,8 +200,9 @@ def prepare(
     :func:`rules_engine.workers.worker_count`), the organisations are split over worker processes after the
     roster is read; `shape` is the layout their findings are written in: JSON ``v1`` or ``v2``, or ``cells`` (the
     CSV and Parquet cells). With a `cluster` (see :mod:`rules_engine.cluster`), the organisations are split into
-    partitions evaluated on it instead (`workers` is not used); `dataset`: a folder the cluster's workers write
-    the parts of a Parquet dataset to (:mod:`rules_engine.dataset`; the run's ``parts`` then lists them)."""
+    partitions evaluated on it instead (`workers` is not used); `dataset`: a folder the workers (local or the
+    cluster's) write the parts of a Parquet dataset to (:mod:`rules_engine.dataset`; the run's ``parts`` then lists
+    them; in one process the caller writes them)."""
     check_arguments(roster, records, params, max_evidence, waivers)
     if cluster is not None:
         from .cluster import check_cluster
@@ -242,9 +243,25 @@ def prepare(
                 dataset,
             )
         count = worker_count(workers, len(index.orgs))
+        if dataset:  # (a dataset's parts are written by a worker each, at most)
+            from .dataset import part_count
+
+            count = min(count, part_count(len(index.orgs)))
         if count > 1:  # the organisations split over worker processes
             return prepare_sharded(
-                compiled, the_roster, index, records, the_period, day, waivers, max_evidence, count, shape, tracer, pool
+                compiled,
+                the_roster,
+                index,
+                records,
+                the_period,
+                day,
+                waivers,
+                max_evidence,
+                count,
+                shape,
+                tracer,
+                pool,
+                dataset,
             )
     except BaseException:
         if pool is not None:
