@@ -42,7 +42,8 @@ from rules_engine import (
 )
 from rules_engine.blocks import Part, parts
 from rules_engine.cli import main
-from rules_engine.cluster import ClusterSpec, parse_cluster, partition_count
+from rules_engine.cluster import ClusterError, ClusterSpec, parse_cluster, partition_count
+from rules_engine.pipeline import prepare
 
 from .conftest import EXAMPLE, ROOT, RULES
 
@@ -578,6 +579,28 @@ def test_evaluate_dataset_from_the_command_line(
         assert main(args) == 2, bad
         assert said in capsys.readouterr().err
     assert not (tmp_path / "not").exists() and not (tmp_path / "more").exists()
+    theirs = tmp_path / "theirs"  # a folder the tool did not write: refused, exit 2, left as it was
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("keep me")
+    capsys.readouterr()
+    assert main(_dataset_args(theirs)) == 2
+    assert (
+        "输出文件夹已存在且不是本工具写出的数据集，拒绝覆盖 refusing to replace the folder" in capsys.readouterr().err
+    )
+    assert _files(theirs) == {"notes.txt": b"keep me"}
+
+
+def test_a_worker_that_cannot_see_the_dataset_folder_refuses_its_partition(
+    rules, client: Client, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    missing = tmp_path / "not-shared"
+    with pytest.raises(ClusterError, match=r"^集群工作进程找不到数据集的临时文件夹") as caught:
+        prepare(
+            rules, EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", "2024", AS_OF, None, 20,
+            shape="cells", cluster=client, dataset=str(missing),
+        )  # fmt: skip
+    assert caught.value.code == "cluster.dataset_folder" and "the same path" in str(caught.value)
+    assert not missing.exists()
 
 
 @pytest.mark.slow
