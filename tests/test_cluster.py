@@ -6,6 +6,7 @@ workers, which its nannies start again)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -19,16 +20,30 @@ from pathlib import Path
 from typing import Any
 
 import dask
+import polars as pl
+import pyarrow.dataset
+import pyarrow.parquet as pq
 import pytest
 from distributed import Client, LocalCluster
 from distributed.diagnostics.plugin import WorkerPlugin
 
 import rules_engine.blocks as blocks_module
 import rules_engine.cluster as cluster_module
-from rules_engine import InputError, RecordingTracer, compile_rules, evaluate, evaluate_to, load_rules, render_json
+import rules_engine.dataset as dataset_module
+from rules_engine import (
+    InputError,
+    OutputError,
+    RecordingTracer,
+    compile_rules,
+    evaluate,
+    evaluate_to,
+    load_rules,
+    render_json,
+)
 from rules_engine.blocks import Part, parts
 from rules_engine.cli import main
-from rules_engine.cluster import ClusterSpec, parse_cluster, partition_count
+from rules_engine.cluster import ClusterError, ClusterSpec, parse_cluster, partition_count
+from rules_engine.pipeline import prepare
 
 from .conftest import EXAMPLE, ROOT, RULES
 
@@ -400,3 +415,212 @@ def test_a_worker_killed_while_it_reads_a_block_leaves_the_report_whole_and_the_
     assert marker.exists()  # a worker was killed reading a block ...
     assert _intake_counts(tracer)["read_retries"] >= 1  # ... the block read again ...
     assert out.read_bytes() == one.getvalue()  # ... and the report is whole and the same
+
+
+# ---------------------------------------------------------------- a Parquet dataset written by the workers
+
+
+def _dataset(rules, out: Path, **where: Any):  # type: ignore[no-untyped-def]
+    example = (EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl")
+    args = {"period": "2024", "as_of": AS_OF, "waivers": [EXAMPLE / "waivers.yaml"], "format": "parquet"}
+    return evaluate_to(out, rules, *example, **args, dataset=True, **where)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_dataset_written_by_the_workers_is_the_single_parquet_report_in_parts(
+    rules, client: Client, example_one: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(dataset_module, "PART_ORGANISATIONS", 2)  # 4 parts of the 8 organisations
+    tracer = RecordingTracer()
+    out = tmp_path / "findings"
+    summary = _dataset(rules, out, cluster=client, tracer=tracer)
+    files = _files(out)
+    assert list(files) == ["_manifest.json", *(f"part-0000{i}.parquet" for i in range(4))]
+    (workers,) = [s for s in tracer.stages() if s.name == "workers"]
+    assert workers.counts["dataset_bytes"] == sum(len(b) for n, b in files.items() if n.endswith(".parquet"))
+    assert "fetched_bytes" not in workers.counts  # (the parts were written by the workers, not read back)
+    # read in file-name order, the parts are the single file: its rows, their order, the column types
+    single = pl.read_parquet(io.BytesIO(example_one["parquet v1"]))
+    for frame in (pl.read_parquet(out / "*.parquet"), pl.scan_parquet(out / "*.parquet").collect()):
+        assert frame.schema == single.schema and frame.equals(single)
+    table = pyarrow.dataset.dataset(out, format="parquet").to_table()  # (skips _manifest.json)
+    assert table.schema.equals(pq.read_schema(io.BytesIO(example_one["parquet v1"]))) and table.num_rows == len(single)
+    # the manifest: the parts as written, and the header the JSON report has (the single Parquet file has none)
+    manifest = json.loads(files["_manifest.json"])
+    assert [p["file"] for p in manifest["parts"]] == [n for n in files if n.endswith(".parquet")]
+    for part in manifest["parts"]:
+        data = files[part["file"]]
+        assert part["bytes"] == len(data) and part["sha256"] == hashlib.sha256(data).hexdigest()
+        assert part["rows"] == pq.read_metadata(io.BytesIO(data)).num_rows > 0
+    assert manifest["rows"] == len(single) == sum(summary.values())
+    header = {k: v for k, v in json.loads(example_one["json v1"]).items() if k != "findings"}
+    assert manifest["report"] == header
+    assert [c["name"] for c in manifest["columns"]] == single.columns
+    # one process cuts the same parts (the number of parts follows the organisations, not the workers)
+    alone = tmp_path / "alone"
+    _dataset(rules, alone)
+    assert _files(alone) == files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alone", "findings"]  # (no temporary folder left)
+
+
+class _FailAt(RecordingTracer):
+    """Fails the run when stage `name` starts (after the workers wrote their parts: ``receipt``)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def start(self, name: str) -> None:
+        if name == self.name:
+            raise RuntimeError(f"stopped at {name}")
+        super().start(name)
+
+
+def test_a_failed_dataset_run_leaves_no_folder_and_an_earlier_dataset_as_it_was(
+    rules, client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(dataset_module, "PART_ORGANISATIONS", 3)
+    out = tmp_path / "findings"
+    with pytest.raises(RuntimeError, match="stopped at receipt"):
+        _dataset(rules, out, cluster=client, tracer=_FailAt("receipt"))
+    assert list(tmp_path.iterdir()) == []  # no folder, no part, no temporary folder
+    _dataset(rules, out)
+    before = _files(out)
+    assert len(before) == 4  # (3 parts and the manifest)
+    with pytest.raises(RuntimeError, match="stopped at receipt"):
+        _dataset(rules, out, tracer=_FailAt("receipt"))
+    assert _files(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["findings"]
+    monkeypatch.setattr(dataset_module, "PART_ORGANISATIONS", 4)  # an earlier dataset is replaced whole
+    _dataset(rules, out)
+    assert sorted(_files(out)) == ["_manifest.json", "part-00000.parquet", "part-00001.parquet"]
+
+
+def test_what_a_lost_worker_left_half_written_is_not_in_the_dataset(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {
+            name: [f"o{n % 3}" for n in range(6)] if i == 3 else [n for n in range(6)] if i == 11 else ["x"] * 6
+            for i, name in enumerate(dataset_module.COLUMNS)
+        }
+    )
+    target = dataset_module.DatasetFolder(tmp_path / "out")
+    stray = target.temp / ".part-00001.parquet.1234.abcd.rules-engine-tmp"
+    stray.write_bytes(b"PAR1 half")  # (a worker killed while it wrote its part)
+    shares = [["o0"], ["o1"], ["o2"], ["o3"]]  # (o3: a part without findings)
+    parts = dataset_module.write_parts(target.temp, shares, [frame.sort("组织编号 organisation_id")])
+    target.commit(parts, {"summary": {}})
+    assert sorted(_files(tmp_path / "out")) == ["_manifest.json", *(f"part-0000{i}.parquet" for i in range(4))]
+    assert [p.rows for p in parts] == [2, 2, 2, 0]
+    assert pl.read_parquet(tmp_path / "out" / "*.parquet")["次数 count"].to_list() == [0, 3, 1, 4, 2, 5]
+
+
+def test_a_dataset_is_not_written_over_a_folder_it_did_not_write(rules, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    with pytest.raises(OutputError, match=r"^输出文件夹已存在且不是本工具写出的数据集") as caught:
+        _dataset(rules, mine)
+    assert caught.value.code == "output.dataset.not_ours"
+    assert _files(mine) == {"notes.txt": b"keep me"}
+    a_file = tmp_path / "report.parquet"
+    a_file.write_bytes(b"x")
+    with pytest.raises(OutputError, match=r"^数据集的输出位置已有文件"):
+        _dataset(rules, a_file)
+    assert a_file.read_bytes() == b"x" and sorted(p.name for p in tmp_path.iterdir()) == ["mine", "report.parquet"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("when", ["executing", "memory"], ids=["while-evaluating", "part-written"])
+def test_a_worker_killed_mid_run_leaves_the_dataset_whole_and_the_same(
+    rules, client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(dataset_module, "PART_ORGANISATIONS", 2)  # 4 parts
+    alone = tmp_path / "alone"
+    _dataset(rules, alone)
+    marker = tmp_path / "killed"
+    client.register_plugin(_KillOnce(str(marker), when), name="kill-once")
+    try:
+        tracer = RecordingTracer()
+        out = tmp_path / "findings"
+        _dataset(rules, out, cluster=client, tracer=tracer)
+    finally:
+        client.unregister_worker_plugin("kill-once")
+    assert marker.exists()  # a worker was killed ...
+    (workers,) = [s for s in tracer.stages() if s.name == "workers"]
+    assert workers.counts["retries"] >= 1 or when == "memory"  # ... its partition evaluated again ...
+    assert _files(out) == _files(alone)  # ... and the dataset is whole and the same, with no part twice
+
+
+def _dataset_args(out: Path, *more: str) -> list[str]:
+    args = _example_args(out, "local:1")[:-2]
+    args[args.index("--format") + 1] = "parquet"
+    return [*args, "--dataset", *more]
+
+
+def test_evaluate_dataset_from_the_command_line(
+    rules, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(dataset_module, "PART_ORGANISATIONS", 3)
+    out = tmp_path / "findings"
+    assert main(_dataset_args(out)) == 1  # (violations found)
+    _dataset(rules, tmp_path / "api")
+    assert _files(out) == _files(tmp_path / "api") and len(_files(out)) == 4
+    for bad, said in (
+        (["--format", "csv"], "--dataset 只用于 Parquet"),
+        (["-o", str(tmp_path / "more")], "--dataset 需要一个 -o 文件夹"),
+        (["--org", "x"], "--dataset 不能与 --org 同用"),
+    ):
+        args = _dataset_args(tmp_path / "not", *bad)
+        if bad[0] == "--format":
+            del args[args.index("--format") : args.index("--format") + 2]
+        capsys.readouterr()
+        assert main(args) == 2, bad
+        assert said in capsys.readouterr().err
+    assert not (tmp_path / "not").exists() and not (tmp_path / "more").exists()
+    theirs = tmp_path / "theirs"  # a folder the tool did not write: refused, exit 2, left as it was
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("keep me")
+    capsys.readouterr()
+    assert main(_dataset_args(theirs)) == 2
+    assert (
+        "输出文件夹已存在且不是本工具写出的数据集，拒绝覆盖 refusing to replace the folder" in capsys.readouterr().err
+    )
+    assert _files(theirs) == {"notes.txt": b"keep me"}
+
+
+def test_a_worker_that_cannot_see_the_dataset_folder_refuses_its_partition(
+    rules, client: Client, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    missing = tmp_path / "not-shared"
+    with pytest.raises(ClusterError, match=r"^集群工作进程找不到数据集的临时文件夹") as caught:
+        prepare(
+            rules, EXAMPLE / "roster.yaml", EXAMPLE / "records.jsonl", "2024", AS_OF, None, 20,
+            shape="cells", cluster=client, dataset=str(missing),
+        )  # fmt: skip
+    assert caught.value.code == "cluster.dataset_folder" and "the same path" in str(caught.value)
+    assert not missing.exists()
+
+
+@pytest.mark.slow
+def test_local_1_2_4_and_local_workers_write_the_same_dataset_from_the_command_line(
+    rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(dataset_module, "PART_ORGANISATIONS", 3)  # 3 parts of the 8 organisations
+    one = tmp_path / "one"
+    assert main(_dataset_args(one)) == 1
+    for name, more in (
+        ("local1", ["--cluster", "local:1"]),
+        ("local2", ["--cluster", "local:2"]),
+        ("local4", ["--cluster", "local:4"]),
+        ("workers2", ["--workers", "2"]),
+    ):
+        out = tmp_path / name
+        assert main(_dataset_args(out, *more)) == 1
+        assert _files(out) == _files(one), name
+    tracer = RecordingTracer()  # local workers write their own parts
+    _dataset(rules, tmp_path / "api", workers=2, tracer=tracer)
+    (workers,) = [s for s in tracer.stages() if s.name == "workers"]
+    assert workers.counts["dataset_bytes"] == sum(len(b) for n, b in _files(one).items() if n.endswith(".parquet"))
+    assert _files(tmp_path / "api") == _files(one)

@@ -170,6 +170,13 @@ def _parser() -> argparse.ArgumentParser:
         + _WHOLE,
     )
     ev.add_argument(
+        "--dataset",
+        action="store_true",
+        help="数据集 write the Parquet report as a dataset: -o names a folder, one part-NNNNN.parquet per part of "
+        "the organisations (written by the workers in parallel with --cluster) and _manifest.json; the same "
+        "files whatever the workers; read DIR/*.parquet in name order for the rows of --format parquet",
+    )
+    ev.add_argument(
         "--param",
         action="append",
         default=[],
@@ -413,7 +420,27 @@ def _evaluate(args: argparse.Namespace) -> int:
     return code
 
 
+def _check_dataset(args: argparse.Namespace) -> None:
+    """``--dataset``: Parquet, to one ``-o`` folder, streamed (no other output, filter, --db or summary view)."""
+    if args.format not in (None, "parquet"):
+        raise UsageError.of("usage.dataset.format", format=args.format)
+    if len(args.outputs or []) != 1 or args.summary:
+        raise UsageError.of("usage.dataset.output")
+    for option, given in (
+        ("--db", args.db is not None),
+        ("--org", bool(args.org)),
+        ("--rule", bool(args.rule)),
+        ("--show", args.show is not None),
+        ("--report-format", args.report_format is not None),
+    ):
+        if given:
+            raise UsageError.of("usage.dataset.option", option=option)
+    args.format = "parquet"
+
+
 def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
+    if args.dataset:
+        _check_dataset(args)
     roster, records = split_inputs(args.inputs, args.waivers)
     as_of = None
     if args.as_of:
@@ -457,6 +484,8 @@ def _evaluate_traced(args: argparse.Namespace, tracer: Tracer) -> int:
         return _evaluate_recorded(args, compiled, roster, files, as_of, extra, inputs)
     if args.format in ("json", "csv", "junit", "parquet"):  # streamed: findings written as produced, never all held
         extra["format"] = args.format
+        if args.dataset:
+            extra["dataset"] = True
         if args.format == "json":
             extra["report_format"] = args.report_format or DEFAULT_REPORT_FORMAT
         if args.output:

@@ -24,6 +24,11 @@ A layer around :mod:`rules_engine.workers`, with the same stage code:
 - The client writes the report from the partitions' files in partition order, as for local workers
   (:class:`rules_engine.workers.ShardedRun`): the same bytes as one process, for any number of workers.
 
+A Parquet dataset (``evaluate_to(dir, format="parquet", dataset=True, cluster=...)``, :mod:`rules_engine.dataset`):
+the partitions are the dataset's parts (cut by the organisations only, whatever the workers), and each worker
+writes its partition's part into the output's temporary folder (shared by the client and the workers) instead of
+sending its findings back; the client writes the manifest and puts the folder in place.
+
 Faults: a partition whose worker is lost (killed, out of memory, its machine gone) before its file was read back
 is submitted again from the client's copy of its inputs, on any worker, up to :data:`ATTEMPTS` times; then the
 run fails with :class:`ClusterError` and nothing is written. A partition that raises (bad input a worker found,
@@ -56,6 +61,7 @@ import polars as pl
 from . import __version__
 from .blocks import BUCKETS, Merged, Part, PartRead, Reading, block_bytes, cross_duplicates, cuttable, parts, read_part
 from .compile import CompiledRules
+from .dataset import PartFile, part_count, write_part
 from .errors import Error, InputError, MissingExtra
 from .gcpause import paused_gc
 from .intake import Intake, RecordsInput, record_span, whole_files
@@ -78,6 +84,7 @@ from .workers import (
     sharded_run,
     share_waivers,
     split,
+    spooled_cells,
 )
 
 __all__ = ["ATTEMPTS", "PARTITION_ORGANISATIONS", "ClusterError", "ClusterSpec", "parse_cluster", "partition_count"]
@@ -251,6 +258,7 @@ class _Job:
     max_evidence: int
     shape: str
     spill: SpillLimits
+    dataset: str | None = None  # the folder its part of a Parquet dataset is written to (shared with the client)
 
 
 @dataclass
@@ -269,6 +277,7 @@ class _Done:
     address: str
     path: str
     size: int
+    part: PartFile | None = None  # (a part of a dataset, written by the worker: nothing to read back)
 
 
 class _SpoolLost(Exception):
@@ -287,8 +296,11 @@ def prepare_on_cluster(
     max_evidence: int,
     shape: str,
     tracer: Tracer,
+    dataset: str | None = None,
 ) -> ShardedRun:
-    """:func:`rules_engine.pipeline.prepare` from the roster on, on a cluster (see the module's text)."""
+    """:func:`rules_engine.pipeline.prepare` from the roster on, on a cluster (see the module's text). With a
+    `dataset` folder, the partitions are the dataset's parts (:func:`rules_engine.dataset.part_count`, whatever the
+    workers) and each worker writes its partition's part there; the run's ``parts`` lists them."""
     loaded = share_waivers(compiled, waivers, tracer)
     folder = tempfile.TemporaryDirectory(prefix="rules-engine-")
     try:
@@ -297,7 +309,8 @@ def prepare_on_cluster(
                 client = stack.enter_context(connected(cluster))
             with tracer.stage("start") as stage:
                 workers = len(client.scheduler_info()["workers"])
-                shares = split(index, partition_count(len(index.orgs), workers))
+                count = part_count(len(index.orgs)) if dataset else partition_count(len(index.orgs), workers)
+                shares = split(index, count)
                 pieces = roster_pieces(roster.roster, shares)
                 people: list[bytes | Roster]
                 if pieces is None:  # (text JSON cannot hold: each partition ships the roster's models)
@@ -307,7 +320,7 @@ def prepare_on_cluster(
                 shared = _Shared(__version__, compiled, head, loaded)
                 spill = SpillLimits.current()
                 jobs = [
-                    _Job(i, share, part, period, day, max_evidence, shape, spill)
+                    _Job(i, share, part, period, day, max_evidence, shape, spill, dataset)
                     for i, (share, part) in enumerate(zip(shares, people, strict=True))
                 ]
                 stage.count(workers=workers, partitions=len(shares))
@@ -330,8 +343,13 @@ def prepare_on_cluster(
                 stage.count(**_account_counts(intake.accounts))
             with tracer.stage("workers") as stage:
                 spools = [Path(folder.name) / f"{i}.out" for i in range(len(shares))]
-                results = _Partitions(client, shared, jobs, box, spools).run(stage.count)
-        return sharded_run(compiled, period, day, roster, intake, loaded, max_evidence, results, spools, shape, folder)
+                partitions = _Partitions(client, shared, jobs, box, spools)
+                results = partitions.run(stage.count)
+        run = sharded_run(compiled, period, day, roster, intake, loaded, max_evidence, results, spools, shape, folder)
+        if dataset:
+            run.parts = [p for p in partitions.parts if p is not None]
+            assert len(run.parts) == len(jobs)
+        return run
     except BaseException:
         folder.cleanup()
         raise
@@ -537,6 +555,7 @@ class _Partitions:
         self.attempts = [0] * len(jobs)
         self.counts: dict[str, int] = {"shipped_bytes": len(pickle.dumps(shared, pickle.HIGHEST_PROTOCOL))}
         self.peaks: dict[str, int] = {}  # the largest peak memory a partition saw, per worker
+        self.parts: list[PartFile | None] = [None] * len(jobs)  # (a dataset's parts, written by the workers)
 
     def run(self, count: Any) -> list[_Result]:
         limit = _FLIGHT * max(1, len(self.client.scheduler_info()["workers"]))
@@ -551,8 +570,9 @@ class _Partitions:
             for future in running:
                 i = partition_of.pop(future.key)
                 done = self._outcome(i, future)
-                if done is not None and self._fetch(i, done):
+                if done is not None and (done.part is not None or self._fetch(i, done)):
                     results[i] = done.result
+                    self.parts[i] = done.part
                     data.pop(i).release()
                     self.box.drop(i)
                     for key, n in done.result.counts.items():
@@ -643,14 +663,24 @@ def _partition(shared: _Shared, job: _Job, inputs: _Inputs) -> _Done:
             shared.compiled, roster, job.period, job.day, shared.waivers, job.max_evidence, job.orgs, job.shape, spool
         )
         setup.spill = job.spill
-        setup.compression = "lz4"  # (the cells read back over the network)
+        # (the cells read back over the network; or read here again to write the dataset's part)
+        setup.compression = "uncompressed" if job.dataset else "lz4"
+        if job.dataset and not os.path.isdir(job.dataset):
+            raise ClusterError.of("cluster.dataset_folder", worker=worker.address, folder=job.dataset)
+        part = None
         with _ONE_AT_A_TIME, paused_gc():
             cpu = time.process_time()
             result = evaluate_share(setup, _messages(inputs))  # (its peak_rss_mb: the worker process's so far)
+            if job.dataset:
+                part = write_part(job.dataset, job.index, spooled_cells(spool))
+                result.counts["dataset_bytes"] = part.bytes
             result.counts["cpu_ms"] = round((time.process_time() - cpu) * 1000)  # (the partition's, not the process's)
         peak = _high_water_mb()
         if peak is not None:
             result.counts["peak_rss_mb"] = peak
+        if part is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+            return _Done(result, worker.id, worker.address, "", 0, part)
         return _Done(result, worker.id, worker.address, spool, os.path.getsize(spool))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

@@ -107,6 +107,7 @@ def evaluate_to(
     tracer: Tracer = NULL_TRACER,
     workers: int | None = 1,
     cluster: object | None = None,
+    dataset: bool = False,
 ) -> Summary:
     """Like :func:`evaluate`, but write the report to `out` finding by finding (for large inputs:
     memory does not hold the findings). Returns the summary: a dict of the count per status, with the
@@ -117,12 +118,23 @@ def evaluate_to(
     ``parquet`` extra). `report_format`: the JSON layout, ``v1`` (each finding whole) or ``v2`` (each rule's
     parts once, in a ``rules`` table: for large runs; see docs/report-format.md). `tracer`: as for
     :func:`evaluate`; its ``findings`` stage includes the writing. `workers`: as for :func:`evaluate` (the
-    bytes written are the same for any number); `cluster`: as for :func:`evaluate` (the same bytes too)."""
+    bytes written are the same for any number); `cluster`: as for :func:`evaluate` (the same bytes too).
+    `dataset` (with ``format="parquet"``): `out` is a folder, written as a Parquet dataset, one file per part of
+    the organisations and a manifest, by the cluster's workers in parallel with a `cluster`
+    (see :mod:`rules_engine.dataset`); the same files whatever the workers."""
     if format not in ("json", "csv", "junit", "parquet"):
         raise InputError.of("arg.format.unknown", format=format)
     layout_format(report_format)
     if format == "parquet":
         require_parquet()  # before anything is evaluated or written
+    if dataset:
+        if format != "parquet":
+            raise InputError.of("arg.dataset.format", format=repr(format))
+        if not isinstance(out, (str, Path)):
+            raise InputError.of("arg.dataset.out", out=type(out).__name__)
+        return _evaluate_dataset(
+            out, rules, roster, records, period, as_of, params, max_evidence, waivers, tracer, workers, cluster
+        )
     # writing too: millions of short-lived dicts would trigger full collections
     with paused_gc(), tracer.stage("evaluate"):
         shape = report_format if format == "json" else "cells" if format in ("csv", "parquet") else "v1"
@@ -141,6 +153,64 @@ def evaluate_to(
                 stage.count(findings=sum(header["summary"].values()), **written)
         finally:
             run.close()
+    return Summary(header["summary"], len(header["input"]["rejections"]), len(header["input"]["excluded"]))
+
+
+def _evaluate_dataset(
+    out: str | Path,
+    rules: RulesInput,
+    roster: RosterInput,
+    records: RecordsInput,
+    period: str | Period,
+    as_of: dt.date | str | None,
+    params: Mapping[str, Mapping[str, Any]] | None,
+    max_evidence: int,
+    waivers: Sequence[str | Path] | Sequence[LoadedWaiver],
+    tracer: Tracer,
+    workers: int | None,
+    cluster: object | None,
+) -> Summary:
+    """:func:`evaluate_to` of a Parquet dataset: the parts written by the cluster's workers (with a `cluster`) or
+    here from the findings' cells, then the manifest, then the folder put in place."""
+    from .dataset import DatasetFolder, part_count, write_parts
+    from .plan import RosterIndex
+    from .workers import split
+
+    target = DatasetFolder(out)  # (an existing folder that is not a dataset: refused before anything is read)
+    try:
+        with paused_gc(), tracer.stage("evaluate"):
+            run = prepare(
+                rules,
+                roster,
+                records,
+                period,
+                as_of,
+                params,
+                max_evidence,
+                waivers,
+                tracer,
+                workers,
+                "cells",
+                cluster,
+                dataset=str(target.temp),
+            )
+            try:
+                with tracer.stage("receipt"):
+                    header = run.header()
+                with tracer.stage("findings") as stage:
+                    parts = getattr(run, "parts", None)
+                    if parts is None:  # (one process, local workers: cut here, as the findings stream past)
+                        index = RosterIndex(run.roster.roster, run.compiled.ruleset.vocabulary)
+                        shares = split(index, part_count(len(index.orgs)))
+                        parts = write_parts(target.temp, shares, run.cell_frames())
+                    target.commit(parts, header, run.input_files())
+                    stage.count(findings=sum(header["summary"].values()), parts=len(parts))
+                    stage.count(bytes=sum(p.bytes for p in parts))
+            finally:
+                run.close()
+    except BaseException:
+        target.abandon()
+        raise
     return Summary(header["summary"], len(header["input"]["rejections"]), len(header["input"]["excluded"]))
 
 

@@ -192,6 +192,7 @@ def prepare(
     workers: int | None = 1,
     shape: str = "v1",
     cluster: object | None = None,
+    dataset: str | None = None,
 ) -> Run:
     """Load, plan, count in one streaming pass, then decide on durable_rules (each distinct decision fact
     once), then escalate layer by layer (decided on durable_rules too). Each stage is reported to `tracer`
@@ -199,7 +200,9 @@ def prepare(
     :func:`rules_engine.workers.worker_count`), the organisations are split over worker processes after the
     roster is read; `shape` is the layout their findings are written in: JSON ``v1`` or ``v2``, or ``cells`` (the
     CSV and Parquet cells). With a `cluster` (see :mod:`rules_engine.cluster`), the organisations are split into
-    partitions evaluated on it instead (`workers` is not used)."""
+    partitions evaluated on it instead (`workers` is not used); `dataset`: a folder the workers (local or the
+    cluster's) write the parts of a Parquet dataset to (:mod:`rules_engine.dataset`; the run's ``parts`` then lists
+    them; in one process the caller writes them)."""
     check_arguments(roster, records, params, max_evidence, waivers)
     if cluster is not None:
         from .cluster import check_cluster
@@ -226,12 +229,39 @@ def prepare(
             from .cluster import prepare_on_cluster
 
             return prepare_on_cluster(
-                cluster, compiled, the_roster, index, records, the_period, day, waivers, max_evidence, shape, tracer
+                cluster,
+                compiled,
+                the_roster,
+                index,
+                records,
+                the_period,
+                day,
+                waivers,
+                max_evidence,
+                shape,
+                tracer,
+                dataset,
             )
         count = worker_count(workers, len(index.orgs))
+        if dataset:  # (a dataset's parts are written by a worker each, at most)
+            from .dataset import part_count
+
+            count = min(count, part_count(len(index.orgs)))
         if count > 1:  # the organisations split over worker processes
             return prepare_sharded(
-                compiled, the_roster, index, records, the_period, day, waivers, max_evidence, count, shape, tracer, pool
+                compiled,
+                the_roster,
+                index,
+                records,
+                the_period,
+                day,
+                waivers,
+                max_evidence,
+                count,
+                shape,
+                tracer,
+                pool,
+                dataset,
             )
     except BaseException:
         if pool is not None:

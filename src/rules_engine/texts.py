@@ -679,6 +679,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     # may leave a value to the English that follows it on the same line; each value is shown once at least.
     # ------------------------------------------------------------ command-line arguments (UsageError)
     "usage.as_of.invalid": ("--as-of 日期无效", "invalid date '{value}' (YYYY-MM-DD)"),
+    "usage.dataset.format": ("--dataset 只用于 Parquet", "is for --format parquet only, not {format}"),
+    "usage.dataset.output": (
+        "--dataset 需要一个 -o 文件夹",
+        "needs one -o naming the folder to write (no other output, no --summary)",
+    ),
+    "usage.dataset.option": ("--dataset 不能与 {option} 同用", "cannot be used with {option}"),
     "usage.report_format.not_json": ("--report-format 只用于 JSON 输出", "is for JSON output only"),
     "usage.report_format.not_json#format": (
         "--report-format 只用于 --format json",
@@ -775,6 +781,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "arg.roster.type": ("名册应为文件、映射或 Roster", "roster must be a file, a mapping or a Roster, got {type}"),
     "arg.records.type": ("记录应为文件或记录列表", "records must be files or an iterable of records, got {type}"),
     "arg.waivers.type": ("waivers 应为文件列表", 'waivers must be a list of files, e.g. ["waivers.yaml"]'),
+    "arg.dataset.format": ("数据集只用于 Parquet", "a dataset is written as Parquet only, not format={format}"),
+    "arg.dataset.out": ("数据集需要输出文件夹路径", "a dataset needs the path of a folder to write, not {out}"),
     "arg.format.unknown": ("未知输出格式", "unknown report format '{format}' (json, csv, junit, parquet)"),
     "arg.report_format.unknown": ("未知报告版式", "unknown report format '{name}' (v1, v2)"),
     "arg.token.missing": ("缺少或无效的令牌", "missing or invalid token (Authorization: Bearer ...)"),
@@ -913,6 +921,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "output.not_written": ("未写出", "not written: {path} ({format}): {error}{others}"),
     "output.file.exists": ("文件已存在", "file exists, not overwritten: {path}"),
+    "output.dataset.not_folder": (
+        "数据集的输出位置已有文件，拒绝覆盖",
+        "refusing to write a dataset over {path}: it exists and is not a folder",
+    ),
+    "output.dataset.not_ours": (
+        "输出文件夹已存在且不是本工具写出的数据集，拒绝覆盖",
+        "refusing to replace the folder {path}: it is not empty and not a dataset this tool wrote (only"
+        " part-NNNNN.parquet files and a {manifest} of its own)",
+    ),
     # ------------------------------------------------------------ optional libraries (MissingExtra, OutputError)
     "extra.missing": (
         "需要可选依赖 {library}（未安装）",
@@ -985,6 +1002,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "工作节点 {worker} 的 polars 版本 {theirs} 与本机 {ours} 不同",
         "worker {worker} runs polars {theirs}, this client {ours}: the records' blocks are checked with polars"
         " hashes, install the same version everywhere",
+    ),
+    "cluster.dataset_folder": (
+        "集群工作进程找不到数据集的临时文件夹 {folder}",
+        "worker {worker} cannot write its part to {folder}: the output folder must be on a file system the"
+        " client and every worker share, at the same path (see docs/cluster.md)",
     ),
     "cluster.failed": ("集群分区 {index} 出错", "partition {index} failed on the cluster:\n{error}"),
     # ------------------------------------------------------------ the findings store (HistoryError)

@@ -152,18 +152,28 @@ def prepare_sharded(
     shape: str,
     tracer: Tracer,
     pool: Pool | None = None,
+    dataset: str | None = None,
 ) -> Run:
     """:func:`rules_engine.pipeline.prepare` from the roster on, with `count` workers (see the module's text);
-    `pool`: workers started already (:func:`start_early`), any number."""
+    `pool`: workers started already (:func:`start_early`), any number. `dataset`: a folder each worker writes its
+    run of consecutive parts of a Parquet dataset to (:mod:`rules_engine.dataset`: the parts follow the roster;
+    at most one worker a part); the run's ``parts`` lists them."""
+    from .dataset import grouped, part_count
+
     pool = Pool() if pool is None else pool
     try:
         loaded = share_waivers(compiled, waivers, tracer)
-        shares = split(index, count)
+        groups = grouped(split(index, part_count(len(index.orgs))), count) if dataset else None
+        shares = split(index, count) if groups is None else [[o for part in g for o in part] for _, g in groups]
         spools = [pool.folder / f"{i}.json" for i in range(len(shares))]
         with tracer.stage("start") as stage:  # the setups written first: a worker finds its own when it is up
             setups = []
-            for share, spool, part in zip(shares, spools, roster_parts(roster.roster, shares), strict=True):
+            for i, (share, spool, part) in enumerate(
+                zip(shares, spools, roster_parts(roster.roster, shares), strict=True)
+            ):
                 setup = _Setup(compiled, part, period, day, loaded, max_evidence, share, shape, str(spool))
+                if groups is not None and dataset:
+                    setup.dataset = (dataset, groups[i][0], groups[i][1])
                 setups.append(pool.write(_SETUP, setup))
             started = pool.start(len(shares))
             for i, path in enumerate(setups):
@@ -184,7 +194,10 @@ def prepare_sharded(
         pool.stop()
         raise
     pool.join()
-    return sharded_run(compiled, period, day, roster, intake, loaded, max_evidence, results, spools, shape, pool.spool)
+    run = sharded_run(compiled, period, day, roster, intake, loaded, max_evidence, results, spools, shape, pool.spool)
+    if dataset:
+        run.parts = [part for result in results for part in result.parts or ()]
+    return run
 
 
 def share_waivers(
@@ -314,6 +327,7 @@ class ShardedRun(Run):
         self.spools = spools
         self.shape = shape
         self.spool_dir = spool_dir
+        self.parts: list[Any] | None = None  # (a Parquet dataset's parts its workers wrote: rules_engine.dataset)
 
     def summary(self) -> dict[str, int]:
         return dict(self.counts)
@@ -331,9 +345,7 @@ class ShardedRun(Run):
         if self.shape != "cells":
             raise RuntimeError(f"findings spooled in the {self.shape} layout cannot be read as cells")
         for path in self.spools:
-            with open(path, "rb") as handle:
-                while size := handle.read(8):
-                    yield pl.read_ipc_stream(io.BytesIO(handle.read(int.from_bytes(size, "little"))))
+            yield from spooled_cells(path)
 
     def finding_models(self, keep: Collection[Status] | None = None) -> Iterator[Finding]:
         if self.shape != "v1":
@@ -359,6 +371,13 @@ class ShardedRun(Run):
 
     def close(self) -> None:
         self.spool_dir.cleanup()
+
+
+def spooled_cells(path: str | os.PathLike[str]) -> Iterator[pl.DataFrame]:
+    """The cells a share wrote to its spool (shape ``cells``), chunk by chunk, in report order."""
+    with open(path, "rb") as handle:
+        while size := handle.read(8):
+            yield pl.read_ipc_stream(io.BytesIO(handle.read(int.from_bytes(size, "little"))))
 
 
 class _Spool:
@@ -448,6 +467,8 @@ class _Setup:
         self.spool = spool
         self.spill = SpillLimits.current()  # (the parent's: when the worker's records go to disk)
         self.compression: Literal["uncompressed", "lz4"] = "uncompressed"  # of spooled cells (lz4: sent over a network)
+        # (a Parquet dataset's folder, this worker's first part and the organisations of each of its parts)
+        self.dataset: tuple[str, int, list[list[str]]] | None = None
 
 
 class _Result:
@@ -457,6 +478,7 @@ class _Result:
         self.summary = summary
         self.used_waivers = used_waivers
         self.counts = counts
+        self.parts: list[Any] | None = None  # (the parts of a Parquet dataset it wrote: rules_engine.dataset)
 
 
 class Pool:
@@ -690,7 +712,17 @@ def work(conn: Connection) -> None:
 def _evaluate_share(conn: Connection) -> _Result:
     setup = _take(conn, _SETUP)
     assert isinstance(setup, _Setup)
-    return evaluate_share(setup, _messages(conn))
+    result = evaluate_share(setup, _messages(conn))
+    if setup.dataset is not None:  # its parts of a Parquet dataset written from its cells, the spool let go
+        from .dataset import write_parts
+
+        folder, first, parts = setup.dataset
+        cpu = time.process_time()
+        result.parts = write_parts(folder, parts, spooled_cells(setup.spool), first)
+        os.unlink(setup.spool)
+        result.counts["dataset_bytes"] = sum(p.bytes for p in result.parts)
+        result.counts["cpu_ms"] += round((time.process_time() - cpu) * 1000)
+    return result
 
 
 def _messages(conn: Connection) -> Iterator[tuple[str, Any]]:

@@ -106,31 +106,56 @@ def write_parquet(findings: Iterable[Finding], out: IO[bytes], row_group: int | 
         writer.close()
 
 
-def write_parquet_frames(frames: Iterable[polars.DataFrame], out: IO[bytes], row_group: int | None = None) -> None:
+def write_parquet_frames(frames: Iterable[polars.DataFrame], out: IO[bytes], row_group: int | None = None) -> int:
     """Write findings given as cells (frames of :data:`COLUMNS`, e.g.
     :meth:`rules_engine.finding_lines.LineMaker.ledger_cells`) as a Parquet file: the bytes :func:`write_parquet`
-    writes for the same findings (the same row groups); `out` stays open. Raises :class:`MissingExtra` (before
-    writing anything) without pyarrow."""
-    pq = _library("pyarrow.parquet", "parquet")
-    schema = arrow_schema()
-    row_group = row_group or ROW_GROUP
-    writer = pq.ParquetWriter(out, schema, compression=COMPRESSION)
+    writes for the same findings (the same row groups); `out` stays open. Returns the rows written. Raises
+    :class:`MissingExtra` (before writing anything) without pyarrow."""
+    writer = FramesWriter(out, row_group)
+    whole = False
     try:
-        held: list[polars.DataFrame] = []
-        rows = 0
         for frame in frames:
-            while frame.height:
-                part = frame.head(row_group - rows)
-                frame = frame.slice(part.height)
-                held.append(part)
-                rows += part.height
-                if rows == row_group:
-                    _write_group(writer, held, schema, row_group)
-                    held, rows = [], 0
-        if held:
-            _write_group(writer, held, schema, row_group)
+            writer.add(frame)
+        whole = True
     finally:
-        writer.close()
+        writer.close(whole)
+    return writer.written
+
+
+class FramesWriter:
+    """:func:`write_parquet_frames` a frame at a time (``add``, then ``close``): for a writer that is handed the
+    cells rather than pulling them (the parts of a Parquet dataset, :mod:`rules_engine.dataset`)."""
+
+    def __init__(self, out: IO[bytes], row_group: int | None = None) -> None:
+        pq = _library("pyarrow.parquet", "parquet")
+        self.schema = arrow_schema()
+        self.row_group = row_group or ROW_GROUP
+        self.writer = pq.ParquetWriter(out, self.schema, compression=COMPRESSION)
+        self.held: list[polars.DataFrame] = []
+        self.rows = 0  # (held, not yet written)
+        self.written = 0
+
+    def add(self, frame: polars.DataFrame) -> None:
+        while frame.height:
+            part = frame.head(self.row_group - self.rows)
+            frame = frame.slice(part.height)
+            self.held.append(part)
+            self.rows += part.height
+            if self.rows == self.row_group:
+                self._flush()
+
+    def _flush(self) -> None:
+        _write_group(self.writer, self.held, self.schema, self.row_group)
+        self.written += self.rows
+        self.held, self.rows = [], 0
+
+    def close(self, whole: bool = True) -> None:
+        """The last row group written (`whole`: not after a failure) and the file's footer."""
+        try:
+            if self.held and whole:
+                self._flush()
+        finally:
+            self.writer.close()
 
 
 def _write_group(writer: Any, frames: list[polars.DataFrame], schema: pyarrow.Schema, row_group: int) -> None:
