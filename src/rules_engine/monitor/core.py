@@ -13,7 +13,8 @@
   (only the new records are tallied, by the batch pipeline's tally, and the counts added: see
   :meth:`Monitor._gather` for what is additive and what is not); :meth:`Monitor.tick` (the clock event) moves the
   monitor's date, sets which windows are over or near and counts everything again with the batch pipeline (the
-  full path, as the constructor does). Each change is a :class:`Change`.
+  full path, as the constructor does; outside the monitor's lock, so that posts go on). Each change is a
+  :class:`Change`.
 - **Answers.** :meth:`Monitor.report` evaluates the stored records as of a date with the batch pipeline
   (:func:`rules_engine.evaluate`), in the monitor's reading order: accepted records by date, then id; then the
   others by their place (source, line). The findings are those of the batch report of a file in that order.
@@ -248,8 +249,9 @@ class Monitor:
         self._generation = 0  # counts of all made so far (a settle begun before the last is dropped)
         # one settle (or clock event) at a time; taken before `_lock`, never after. What a settle changes (the duties'
         # counts, the durable_rules session, the obligations trigger records started, the planned obligations) is
-        # changed only under it, and the session is read under `_state` too: a settle applies its counts under
-        # `_settling` and `_state`, not `_lock`, so that posts are taken (and committed) meanwhile
+        # changed only under it, and the session is read under `_state` too: a settle (and a clock event: tick)
+        # takes what it counts under `_lock`, counts under `_settling` alone and applies its counts under `_settling`
+        # and `_state`, not `_lock`, so that posts are taken (and committed) meanwhile
         self._settling = threading.Lock()
         self._state = threading.Lock()  # (taken after `_lock` when both are)
         self._deciders: Deciders | None = None
