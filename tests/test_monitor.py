@@ -294,6 +294,59 @@ def test_posts_are_taken_and_committed_while_the_clock_event_counts_everything_a
     assert m.tick(m.clock) == [] and m.duties() == counted  # counting everything again changes nothing
 
 
+def test_a_monitor_restarted_after_posts_during_a_clock_event_answers_the_same(
+    compiled: re_.CompiledRules, tmp_path: Path
+) -> None:
+    """The rows posted during a clock event's count are in the store before the clock event (its date and its
+    changes); a restart from the store, then or after the next settle, holds the same duties."""
+    pytest.importorskip("sqlalchemy")
+    from rules_engine.monitor.journal import Journal
+
+    roster, db = yaml_roster(tmp_path), str(tmp_path / "store.db")
+    journal = Journal(db)
+    m = Monitor(compiled, roster, period="2024", clock="2024-03-01", settle=False, journal=journal)
+    meeting = {
+        "id": "M1",
+        "org": "t1",
+        "type": "zhuanti_huiyi",
+        "date": "2024-01-02",
+        "chair": "a1",
+        "participants": [],
+    }
+    m.post([meeting])
+    count = m._count
+
+    def counting(*args: Any) -> Any:
+        poster = threading.Thread(target=lambda: m.post([dict(meeting, id="M2", org="t2", chair="b1")]))
+        poster.start()
+        poster.join(timeout=60)
+        assert not poster.is_alive(), "the post waited for the clock event's count"
+        return count(*args)
+
+    m._count = counting  # type: ignore[method-assign]
+    try:
+        m.tick("2024-07-05")
+    finally:
+        m._count = count  # type: ignore[method-assign]
+    stopped = m.duties()  # (M2 not counted yet: a server stopped here counts it when it starts again)
+    journal.close()
+    m.close()
+    journal = Journal(db)
+    again = Monitor(compiled, roster, period="2024", clock="2024-01-01", journal=journal)
+    assert again.clock == dt.date(2024, 7, 5) and again.unsettled == 0
+    m = Monitor(compiled, roster, period="2024", clock="2024-07-05", settle=False)  # (the same rows, no store)
+    m.post([meeting, dict(meeting, id="M2", org="t2", chair="b1")])
+    m.settle()
+    assert again.duties() == m.duties() != stopped
+    written = journal.changes()
+    journal.close()
+    again.close()
+    journal = Journal(db)
+    assert Monitor(compiled, roster, period="2024", clock="2024-01-01", journal=journal).duties() == m.duties()
+    assert journal.changes() == written  # (nothing new: rebuilt as it was stored)
+    journal.close()
+
+
 def test_the_monitoring_rules_are_complete_and_exclusive() -> None:
     assert _session.prove() == []
     broken = dict(_session.RULES)
