@@ -218,6 +218,135 @@ def test_posts_are_taken_while_a_count_applies_its_counts(compiled: re_.Compiled
     )
 
 
+class _Written:
+    """A journal in memory: what the monitor wrote, in order (the rows' numbers, how many changes, the clock)."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[list[int], int, str | None]] = []
+
+    def rows(self) -> list[Any]:
+        return []
+
+    def clock(self) -> str | None:
+        return None
+
+    def states(self) -> dict[str, str]:
+        return {}
+
+    def write(self, rows: Any, changes: Any, clock: str | None) -> None:
+        self.writes.append(([r.seq for r in rows], len(changes), clock))
+
+
+def test_posts_are_taken_and_committed_while_the_clock_event_counts_everything_again(
+    compiled: re_.CompiledRules, tmp_path: Path
+) -> None:
+    """The clock event counts every duty again (minutes on a large roster) outside the monitor's lock: a post is
+    accepted and written to the journal meanwhile; the records waiting when it began are counted by it, those
+    posted during it by the next settle, on top of its counts: each once, as a full count gives."""
+    journal = _Written()
+    m = Monitor(compiled, yaml_roster(tmp_path), period="2024", clock="2024-03-01", settle=False, journal=journal)
+    journal.writes.clear()  # (the duties' first states, written by the rebuild)
+    meeting = {
+        "id": "M1",
+        "org": "t1",
+        "type": "zhuanti_huiyi",
+        "date": "2024-01-02",
+        "chair": "a1",
+        "participants": [],
+    }
+    waiting = [meeting, dict(meeting, id="M2", type="tanxin_tanhua", chair="a2", participants=["a1"])]
+    assert [a.status for a in m.post(waiting)[0]] == ["accepted", "accepted"] and m.unsettled == 2
+    # posted while the count runs: a record dated after the old clock (before the new one), and one that a record
+    # waiting before also counts for (the same duty: counted twice if the waiting record were counted again)
+    during = [
+        dict(meeting, id="M3", org="t2", chair="b1", date="2024-07-03"),
+        dict(meeting, id="M4", date="2024-02-10"),
+    ]
+    count = m._count
+    meanwhile: list[Any] = []
+
+    def counting(*args: Any) -> Any:
+        poster = threading.Thread(target=lambda: meanwhile.append(m.post(during)))
+        poster.start()
+        poster.join(timeout=60)  # (a post that waits for the monitor's lock would wait for this count: forever)
+        meanwhile.append(poster.is_alive())
+        return count(*args)
+
+    m._count = counting  # type: ignore[method-assign]
+    try:
+        ticked = m.tick("2024-07-05")
+    finally:
+        m._count = count  # type: ignore[method-assign]
+    assert meanwhile[-1] is False, "the post waited for the clock event's count"
+    assert [a.status for a in meanwhile[0][0]] == ["accepted", "accepted"]
+    # committed before the clock event was written; they wait for the next settle, the others were counted
+    assert journal.writes == [([1, 2], 0, None), ([3, 4], 0, None), ([], len(ticked), "2024-07-05")]
+    assert m.unsettled == 2
+    state = {(d["organisation_id"], d["rule_id"], d["subject_id"], d["window_end"]): d for d in m.duties()}
+    assert state[("t1", "ZZ-08-01", "a1", "2024-06-30")]["count"] == 1  # (M1, counted by the clock event)
+    assert state[("t2", "ZZ-08-01", "b1", "2024-12-31")]["count"] == 0  # (M3: not yet)
+    m.settle()
+    assert m.unsettled == 0
+    state = {(d["organisation_id"], d["rule_id"], d["subject_id"], d["window_end"]): d for d in m.duties()}
+    assert state[("t1", "ZZ-08-01", "a1", "2024-06-30")]["count"] == 2  # (M1 and M4, each once)
+    assert state[("t2", "ZZ-08-01", "b1", "2024-12-31")]["state"] == "met"
+    counted = m.duties()
+    assert m.tick(m.clock) == [] and m.duties() == counted  # counting everything again changes nothing
+
+
+def test_a_monitor_restarted_after_posts_during_a_clock_event_answers_the_same(
+    compiled: re_.CompiledRules, tmp_path: Path
+) -> None:
+    """The rows posted during a clock event's count are in the store before the clock event (its date and its
+    changes); a restart from the store, then or after the next settle, holds the same duties."""
+    pytest.importorskip("sqlalchemy")
+    from rules_engine.monitor.journal import Journal
+
+    roster, db = yaml_roster(tmp_path), str(tmp_path / "store.db")
+    journal = Journal(db)
+    m = Monitor(compiled, roster, period="2024", clock="2024-03-01", settle=False, journal=journal)
+    meeting = {
+        "id": "M1",
+        "org": "t1",
+        "type": "zhuanti_huiyi",
+        "date": "2024-01-02",
+        "chair": "a1",
+        "participants": [],
+    }
+    m.post([meeting])
+    count = m._count
+
+    def counting(*args: Any) -> Any:
+        poster = threading.Thread(target=lambda: m.post([dict(meeting, id="M2", org="t2", chair="b1")]))
+        poster.start()
+        poster.join(timeout=60)
+        assert not poster.is_alive(), "the post waited for the clock event's count"
+        return count(*args)
+
+    m._count = counting  # type: ignore[method-assign]
+    try:
+        m.tick("2024-07-05")
+    finally:
+        m._count = count  # type: ignore[method-assign]
+    stopped = m.duties()  # (M2 not counted yet: a server stopped here counts it when it starts again)
+    journal.close()
+    m.close()
+    journal = Journal(db)
+    again = Monitor(compiled, roster, period="2024", clock="2024-01-01", journal=journal)
+    assert again.clock == dt.date(2024, 7, 5) and again.unsettled == 0
+    m = Monitor(compiled, roster, period="2024", clock="2024-07-05", settle=False)  # (the same rows, no store)
+    m.post([meeting, dict(meeting, id="M2", org="t2", chair="b1")])
+    m.settle()
+    assert again.duties() == m.duties() != stopped
+    written = journal.changes()
+    journal.close()
+    again.close()
+    journal = Journal(db)
+    assert Monitor(compiled, roster, period="2024", clock="2024-01-01", journal=journal).duties() == m.duties()
+    assert journal.changes() == written  # (nothing new: rebuilt as it was stored)
+    journal.close()
+
+
 def test_the_monitoring_rules_are_complete_and_exclusive() -> None:
     assert _session.prove() == []
     broken = dict(_session.RULES)

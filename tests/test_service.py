@@ -245,6 +245,95 @@ def test_tokens_are_listed_without_their_text_and_a_revoked_one_is_refused_at_on
     assert "数据库不存在" in capsys.readouterr().err and not (db.parent / "missing.db").exists()
 
 
+def test_a_post_is_answered_while_the_clock_event_counts(live: tuple[Live, Path, dict[str, str]]) -> None:
+    """POST /clock counts every duty again (minutes on a large roster): posts are committed and answered
+    meanwhile (the count held here until the post is answered), and counted afterwards."""
+    server, _, tokens = live
+    admin = tokens["admin"]
+    m = server.service.monitor
+    count = m._count
+    counting, release = threading.Event(), threading.Event()
+
+    def held(*args: Any) -> Any:
+        counting.set()
+        assert release.wait(120)
+        return count(*args)
+
+    ticked: list[tuple[int, Any]] = []
+    posted: list[tuple[int, Any]] = []
+    m._count = held  # type: ignore[method-assign]
+    clock = threading.Thread(target=lambda: ticked.append(server.call("POST", "/clock?day=2024-12-21", admin)))
+    clock.start()
+    try:
+        assert counting.wait(60)
+        poster = threading.Thread(
+            target=lambda: posted.append(server.call("POST", "/records", admin, _record(31, "t2", "2024-12-21", "b1")))
+        )
+        poster.start()
+        poster.join(timeout=60)  # (a post that waits for the clock event would wait for `release`: a minute)
+        assert not poster.is_alive(), "the post waited for the clock event's count"
+        assert posted[0][0] == 200 and posted[0][1]["accepted"] == 1 and clock.is_alive()
+        assert server.call("GET", "/health")[1]["clock"] == "2024-12-21"
+    finally:
+        release.set()
+        clock.join(timeout=120)
+        m._count = count  # type: ignore[method-assign]
+    assert ticked[0][0] == 200 and ticked[0][1]["clock"] == "2024-12-21"
+    status, waited = server.call("POST", "/records?wait=true", admin, _record(32, "t1", "2024-12-21", "a1"))
+    assert status == 200 and waited["accepted"] == 1
+    duties = {
+        (d["organisation_id"], d["rule_id"], d["subject_id"]): d for d in m.duties() if d["window_end"] == "2024-12-31"
+    }
+    assert duties[("t2", "ZZ-08-01", "b1")]["state"] == "met" and duties[("t1", "ZZ-08-01", "a1")]["state"] == "met"
+    assert server.call("GET", "/health")[1]["unsettled"] == 0
+
+
+def test_the_daily_clock_event_runs_beside_the_requests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server without --clock: the first request of a new day starts the clock event in a thread of its own
+    and is served at once (the count held here until it was); one clock event at a time."""
+    today = [dt.date(2024, 6, 1)]
+    monkeypatch.setattr(Service, "_today", lambda self: today[0])
+    roster = county_roster(tmp_path)
+    service = Service(Config(roster=str(roster), rules=(RULES,), db=str(tmp_path / "store.db"), period="2024"))
+    try:
+        m = service.monitor
+        count = m._count
+        counting, release = threading.Event(), threading.Event()
+
+        def held(*args: Any) -> Any:
+            counting.set()
+            assert release.wait(120)
+            return count(*args)
+
+        monkeypatch.setattr(m, "_count", held)
+        today[0] = dt.date(2024, 6, 2)
+        served: list[int] = []
+
+        def request() -> None:
+            with service.use() as used:
+                posted = used.post_many([([_record(1, "t1", "2024-06-02", "a1")], "<posted>", None)], settle=False)
+                served.append(posted[0][0][0].seq)  # (as the commit cycle posts)
+
+        first = threading.Thread(target=request)
+        first.start()
+        first.join(timeout=60)  # (a request that ran the clock event itself would wait for `release`)
+        assert not first.is_alive() and served == [1] and counting.wait(60)
+        ticker = service._ticker
+        assert ticker is not None and ticker.is_alive() and m.clock == dt.date(2024, 6, 2)
+        with service.use():  # (the clock event under way: not started again)
+            assert service._ticker is ticker
+        release.set()
+        ticker.join(timeout=120)
+        assert not ticker.is_alive() and m.clock == dt.date(2024, 6, 2)
+        assert service.journal.at("2024").clock() == "2024-06-02"
+        m.settle()  # (the record: counted by the clock event or by this settle, once)
+        duties = {(d["organisation_id"], d["rule_id"], d["subject_id"], d["window_end"]): d for d in m.duties()}
+        assert duties[("t1", "ZZ-08-01", "a1", "2024-06-30")]["count"] == 1
+    finally:
+        release.set()
+        service.close()
+
+
 @pytest.mark.slow  # (a monitor built for the new period: about 2 s of CPU)
 def test_the_clock_posted_past_the_year_end_moves_the_service_on(live: tuple[Live, Path, dict[str, str]]) -> None:
     server, _, tokens = live

@@ -13,7 +13,8 @@
   (only the new records are tallied, by the batch pipeline's tally, and the counts added: see
   :meth:`Monitor._gather` for what is additive and what is not); :meth:`Monitor.tick` (the clock event) moves the
   monitor's date, sets which windows are over or near and counts everything again with the batch pipeline (the
-  full path, as the constructor does). Each change is a :class:`Change`.
+  full path, as the constructor does; outside the monitor's lock, so that posts go on). Each change is a
+  :class:`Change`.
 - **Answers.** :meth:`Monitor.report` evaluates the stored records as of a date with the batch pipeline
   (:func:`rules_engine.evaluate`), in the monitor's reading order: accepted records by date, then id; then the
   others by their place (source, line). The findings are those of the batch report of a file in that order.
@@ -176,6 +177,19 @@ class _Work:
 
 
 @dataclass
+class _Counted:
+    """A count of all (:meth:`Monitor._count`): the duties the session holds with their counts, the planned
+    obligations (a ledger) with the duty of each row, the obligations trigger records started in each
+    organisation (with their duties), and each organisation's duties."""
+
+    duties: dict[str, _Duty] = field(default_factory=dict)
+    plan: Ledger | None = None
+    plan_duty: list[str | None] = field(default_factory=list)
+    started: dict[str, list[tuple[Obligation, str | None]]] = field(default_factory=dict)
+    held: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
 class _Taken:
     """The records a settle takes (:meth:`Monitor._gather`): those waiting to be counted (accepted; rejected rows of
     a trigger type), and every accepted record, as they are then, of each organisation where they start duties."""
@@ -235,8 +249,9 @@ class Monitor:
         self._generation = 0  # counts of all made so far (a settle begun before the last is dropped)
         # one settle (or clock event) at a time; taken before `_lock`, never after. What a settle changes (the duties'
         # counts, the durable_rules session, the obligations trigger records started, the planned obligations) is
-        # changed only under it, and the session is read under `_state` too: a settle applies its counts under
-        # `_settling` and `_state`, not `_lock`, so that posts are taken (and committed) meanwhile
+        # changed only under it, and the session is read under `_state` too: a settle (and a clock event: tick)
+        # takes what it counts under `_lock`, counts under `_settling` alone and applies its counts under `_settling`
+        # and `_state`, not `_lock`, so that posts are taken (and committed) meanwhile
         self._settling = threading.Lock()
         self._state = threading.Lock()  # (taken after `_lock` when both are)
         self._deciders: Deciders | None = None
@@ -358,16 +373,36 @@ class Monitor:
     def tick(self, day: dt.date | str) -> list[Change]:
         """The clock event: the monitor's date becomes `day` (never earlier than it was). Windows ended and
         warning horizons reached by then change their duties' states. Written to the journal. An earlier day is
-        refused (:class:`rules_engine.InputError`, ``arg.clock.back``)."""
+        refused (:class:`rules_engine.InputError`, ``arg.clock.back``).
+
+        Every duty is counted again with the batch pipeline, as :meth:`settle` counts: only what the count reads is
+        taken under the monitor's lock (the rows stored, as they are then, and the new date; the records waiting
+        to be counted are counted by it, so they no longer wait); the count runs outside it (holding `_settling`
+        only), so posts are taken and committed meanwhile and wait for the next settle, which adds their counts
+        to this count's; the counts and the planned obligations are swapped in under `_state`."""
         new = _day(day)
-        with self._settling, self._lock, self._state:
-            if new < self.clock:
-                raise InputError.of("arg.clock.back", day=str(new), clock=str(self.clock))
-            self.clock = new
-            changes = self._update(None, [])
+        with self._settling:
+            with self._lock:
+                if new < self.clock:
+                    raise InputError.of("arg.clock.back", day=str(new), clock=str(self.clock))
+                was, rows = self.clock, list(self._rows)
+                pending, bad = self._pending, self._pending_bad
+                self.clock, self._pending, self._pending_bad = new, [], []
+                self._generation += 1  # (a count gathered before is dropped: cannot happen under `_settling`)
+            try:
+                counted = self._count(None, self.roster, rows, new)
+            except BaseException:  # (nothing changed: the clock as it was, the records taken wait again)
+                with self._lock:
+                    self.clock = was
+                    self._pending, self._pending_bad = pending + self._pending, bad + self._pending_bad
+                raise
+            with self._state:
+                self._install(None, counted)
+                changes = self._put(sorted(self.index.orgs), {})
             if self.journal is not None:
                 self.journal.write([], changes, new.isoformat())
-            self._revision += 1
+            with self._lock:
+                self._revision += 1
             return changes
 
     def settle(self) -> list[Change]:
@@ -497,7 +532,7 @@ class Monitor:
             for layer, (ob, d) in zip(layers, part.decided(), strict=True):
                 if layer:  # (escalation rules read findings of the rules they name: none started here)
                     continue
-                duty = self._keep(made(finding_dict(ob, d.status, d.waives)))
+                duty = _keep(made(finding_dict(ob, d.status, d.waives)), self._duties)
                 self._started.setdefault(ob.org.id, []).append((ob, duty))
                 duties_held = self._org_duties.setdefault(ob.org.id, [])
                 if duty is not None:
@@ -524,57 +559,54 @@ class Monitor:
 
     def _recount(self, orgs: set[str] | None) -> None:
         """Count the duties of `orgs` (None: every organisation, and plan every obligation again) with the batch
-        pipeline, as of the clock, over their records stored."""
+        pipeline, as of the clock, over their records stored (holding every lock: the constructor's count)."""
         if orgs is None:
-            self._run(None, self.roster, self._rows)
+            self._install(None, self._count(None, self.roster, self._rows, self.clock))
         else:
             for org in sorted(orgs):
-                self._run(org, self._one(org), self._by_org.get(org, []))
+                self._install(org, self._count(org, self._one(org), self._by_org.get(org, []), self.clock))
 
-    def _run(self, org: str | None, roster: RosterResult, rows: Sequence[Row]) -> None:
-        """The batch pipeline over `rows` as of the clock (for the organisation `org` alone, or all): each duty's
-        count, which obligations are the session's duties, and (all) the planned obligations."""
-        run = prepare(
-            self.compiled, roster, _sources(rows), self.period, self.clock, None, 0, self.waivers, NULL_TRACER, 1
-        )
+    def _count(self, org: str | None, roster: RosterResult, rows: Sequence[Row], clock: dt.date) -> _Counted:
+        """The batch pipeline over `rows` as of `clock` (for the organisation `org` alone, or all): each duty's
+        count, which obligations are the session's duties, and (all) the planned obligations. It reads only its
+        arguments and what does not change (the rules, the period, the waivers) and changes nothing of the
+        monitor: it needs no lock (:meth:`_install` puts its result in)."""
+        run = prepare(self.compiled, roster, _sources(rows), self.period, clock, None, 0, self.waivers, NULL_TRACER, 1)
         try:
             ledger = run.ledger
             assert ledger is not None
             made = FindingModels()
             table = ledger.table
             planned = (table.get_column("layer") == 0) & table.get_column("trigger").is_null()
+            out = _Counted()
             row_duty: list[str | None] = []
-            started: dict[str, list[tuple[Obligation, str | None]]] = {}
-            held: dict[str, list[str]] = {}
             for is_planned, (ob, d) in zip(planned.to_list(), run.decided(), strict=True):
                 if org is not None and ob.org.id != org:  # (a parent's, read for an overlay's scope)
                     row_duty.append(None)
                     continue
-                duty = self._keep(made(finding_dict(ob, d.status, d.waives)))
+                duty = _keep(made(finding_dict(ob, d.status, d.waives)), out.duties)
                 if duty is not None:
-                    held.setdefault(ob.org.id, []).append(duty)
+                    out.held.setdefault(ob.org.id, []).append(duty)
                 row_duty.append(duty)
                 if not is_planned and ob.trigger is not None:
-                    started.setdefault(ob.org.id, []).append((ob, duty))
+                    out.started.setdefault(ob.org.id, []).append((ob, duty))
             if org is None:
-                self._plan, at = ledger.planned_part()
-                self._plan_duty = [row_duty[i] for i in at.to_list()]
-                self._started, self._org_duties = started, held
-            else:
-                self._started[org] = started.get(org, [])
-                self._org_duties[org] = held.get(org, [])
+                out.plan, at = ledger.planned_part()
+                out.plan_duty = [row_duty[i] for i in at.to_list()]
+            return out
         finally:
             run.close()
 
-    def _keep(self, f: Finding) -> str | None:
-        """The finding's duty, kept with its count, if the session holds it (a minimum to reach, applicable, not
-        waived); None if not."""
-        required = _at_least(f)
-        if required is None or f.status in (Status.not_applicable, Status.waived):
-            return None
-        duty = identity(f)
-        self._duties[duty] = _Duty(f.organisation.id, f.rule_id, f.subject.id, f.window.end, f.count, required)
-        return duty
+    def _install(self, org: str | None, counted: _Counted) -> None:
+        """A count's result (:meth:`_count`) in place of the counts it replaces (under `_settling`, and `_state`
+        when a settle or a reader may be under way)."""
+        self._duties.update(counted.duties)
+        if org is None:
+            self._plan, self._plan_duty = counted.plan, counted.plan_duty
+            self._started, self._org_duties = counted.started, counted.held
+        else:
+            self._started[org] = counted.started.get(org, [])
+            self._org_duties[org] = counted.held.get(org, [])
 
     def _put(
         self,
@@ -817,6 +849,17 @@ def _sources(rows: Sequence[Row]) -> list[RecordSource]:
     if run:
         out.append(RecordSource(run[0].source, [r.item for r in run], [r.line for r in run]))
     return out or [RecordSource(POSTED, [])]
+
+
+def _keep(f: Finding, duties: dict[str, _Duty]) -> str | None:
+    """The finding's duty, kept with its count in `duties`, if the session holds it (a minimum to reach,
+    applicable, not waived); None if not."""
+    required = _at_least(f)
+    if required is None or f.status in (Status.not_applicable, Status.waived):
+        return None
+    duty = identity(f)
+    duties[duty] = _Duty(f.organisation.id, f.rule_id, f.subject.id, f.window.end, f.count, required)
+    return duty
 
 
 def _at_least(f: Finding) -> int | None:

@@ -55,6 +55,9 @@ class Service:
         self.journal = Journal(config.db)
         self.tokens = TokenReader(self.journal.store)  # (`tokens.inline`: cheap enough for the event loop)
         self._lock = threading.RLock()
+        # one clock event or reload at a time (taken before `_lock`): a clock event's count runs outside `_lock`
+        self._moving = threading.Lock()
+        self._ticker: threading.Thread | None = None  # the daily clock event's thread (see use)
         self.past: dict[str, Monitor] = {}  # the closed periods' monitors, read-only (made when first asked for)
         self._scopes: tuple[object, dict[str, frozenset[str]]] | None = None  # (roster, scope of each organisation)
         self.monitor: Monitor
@@ -125,23 +128,47 @@ class Service:
 
     @contextlib.contextmanager
     def use(self, as_of: dt.date | None = None, period: str | None = None) -> Iterator[Monitor]:
-        """The monitor, for one request, its clock moved to today first (the clock event) when a day has passed
-        (moving on to the next period when the current one is over). Requests take it one at a time (the monitor
-        serialises its calls anyway), and a reload waits for them. With `as_of` or `period`: the monitor of the
-        period asked for (:meth:`monitor_for`); else the current one."""
+        """The monitor, for one request. When a day has passed (the service's own clock), the clock event is run
+        by a thread of its own (:meth:`tick`: it counts every duty again, which takes minutes on a large roster,
+        and posts are taken meanwhile), except past the current period's end: the move to the next period is made
+        first, and the request goes to the new period's monitor. Requests take the service one at a time (the
+        monitor serialises its calls anyway), and a reload waits for them. With `as_of` or `period`: the monitor
+        of the period asked for (:meth:`monitor_for`); else the current one."""
         with self._lock:
-            if self.config.clock is None and self._today() > self.monitor.clock:
-                self.tick(self._today())
+            if self.config.clock is None:
+                today = self._today()
+                if today > self.monitor.period.end:
+                    self._advance(today)
+                if today > self.monitor.clock:
+                    self._tick_later(today)
             yield self.monitor_for(as_of, period)
+
+    def _tick_later(self, day: dt.date) -> None:
+        """The clock event for `day`, by a thread of its own (one at a time; under `_lock`)."""
+        if self._ticker is not None and self._ticker.is_alive():
+            return
+
+        def run() -> None:
+            try:
+                self.tick(day)
+            except Exception:  # (a later clock event came first, or the store failed: the next request tries again)
+                log.exception("the clock event of %s failed", day)
+
+        self._ticker = threading.Thread(target=run, name="rules-engine-clock", daemon=True)
+        self._ticker.start()
 
     def tick(self, day: dt.date) -> list[Change]:
         """The clock event: the current monitor's date becomes `day` (never back), moving on to the next period
-        first when `day` is past the current one's end. Returns the changes (the old period's last ones first)."""
-        with self._lock:
-            if day < self.monitor.clock:
-                raise InputError.of("arg.clock.back", day=str(day), clock=str(self.monitor.clock))
-            changes = self._advance(day)
-            return changes + self.monitor.tick(day)
+        first when `day` is past the current one's end. Returns the changes (the old period's last ones first).
+        The service's lock is held only to move the period (:meth:`Monitor.tick` counts outside it: posts are
+        taken and committed meanwhile); one clock event or reload at a time."""
+        with self._moving:
+            with self._lock:
+                if day < self.monitor.clock:
+                    raise InputError.of("arg.clock.back", day=str(day), clock=str(self.monitor.clock))
+                changes = self._advance(day)
+                m = self.monitor
+            return changes + m.tick(day)
 
     def monitor_for(self, as_of: dt.date | None, period: str | None = None) -> Monitor:
         """The monitor of the period labelled `period`, else of the period `as_of` falls in: the current one for
@@ -187,7 +214,7 @@ class Service:
         replaces the old one at once: no request is answered between, so none is lost or sees half of each.
         Raises if anything cannot be read (the old one stays). The closed periods' monitors are made again when
         next asked for."""
-        with self._lock:
+        with self._moving, self._lock:
             fresh = self._build(self.monitor.period, self.monitor.clock)
             old, self.monitor = self.monitor, fresh
             past, self.past = self.past, {}
