@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -61,6 +62,16 @@ class Server:
                 return answer.status, json.loads(answer.read())
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read())
+
+    def logged(self, *parts: str, within: float = 60.0) -> list[str]:
+        """The lines of the server's log that hold every one of `parts`, once there is one (its log is read by a
+        thread: a line written before an answer may be read after it); none after `within` seconds."""
+        deadline = time.monotonic() + within
+        while True:
+            found = [line for line in list(self.lines) if all(part in line for part in parts)]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process.poll() is None:
@@ -247,9 +258,8 @@ def test_tokens_are_limited_to_their_subtree(setup: Setup, batch: re_.Report) ->
     assert call("POST", "/records", t["twn-qingshan"], body)[0] == 403  # read-only
     assert call("POST", "/records", t["twn-liuhe"], body)[0] == 403  # a sibling's record
     assert call("GET", "/health")[1]["records"] == 1179  # nothing was kept
-    denied = [line for line in setup.server.lines if "denied" in line]
-    assert any("twn-liuhe" in line and "/records" in line for line in denied)
-    assert any("no valid token" in line for line in denied)
+    assert setup.server.logged("denied", "twn-liuhe", "/records")
+    assert setup.server.logged("denied", "no valid token")
 
 
 def test_reload_swaps_in_the_roster_and_packs_and_keeps_the_records(setup: Setup, batch: re_.Report) -> None:
