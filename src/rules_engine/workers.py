@@ -312,6 +312,7 @@ def org_parts(
 ) -> list[list[Organisation]]:
     """The organisations each share's worker holds (see :func:`roster_parts`), in roster order."""
     by_id = {org.id: org for org in roster.organisations}
+    place = {org.id: i for i, org in enumerate(roster.organisations)}
     out: list[list[Organisation]] = []
     for share, persons in zip(shares, people, strict=True):
         wanted: set[str] = set()
@@ -321,9 +322,12 @@ def org_parts(
                 wanted.add(current)
                 current = by_id[current].parent
         for person in persons:
-            wanted.update(post.org for post in person.posts)
-            wanted.update(member.org for member in person.groups)
-        out.append([org for org in roster.organisations if org.id in wanted])
+            posts, groups = person.posts, person.groups
+            if len(posts) == 1 and not groups:  # (most people: their one post is in the share)
+                continue
+            wanted.update(post.org for post in posts)
+            wanted.update(member.org for member in groups)
+        out.append([by_id[org] for org in sorted(wanted & place.keys(), key=place.__getitem__)])
     return out
 
 
