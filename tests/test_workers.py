@@ -3,6 +3,7 @@ accounted for once; a worker that dies fails the run without output."""
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import io
 import json
@@ -33,7 +34,7 @@ from rules_engine import (
 from rules_engine.cli import main
 from rules_engine.finding_lines import CHUNK
 from rules_engine.load.inputs import read_roster
-from rules_engine.model.roster import Roster
+from rules_engine.model.roster import Membership, Roster
 from rules_engine.plan import RosterIndex
 from rules_engine.render.frames import write_parquet
 from rules_engine.workers import AUTO_MIN_ORGANISATIONS, copy_file, roster_part, roster_parts, split, worker_count
@@ -380,16 +381,41 @@ def test_each_worker_gets_the_holders_of_its_organisations_as_the_whole_roster_h
             part = roster_part(roster, set(share))
             assert isinstance(part, bytes)
             mine = RosterIndex(Roster.model_validate_json(part))
-            assert mine.orgs == whole.orgs  # every organisation: an overlay's scope follows the parents
             for org in share:
                 assert mine.holders.get(org) == whole.holders.get(org)
+                scope = whole.orgs[org].parent
+                while scope is not None:  # its parents up the tree: an overlay's scope follows them
+                    assert mine.orgs[scope] == whole.orgs[scope]
+                    scope = whole.orgs[scope].parent
             assert len(mine.people) < len(whole.people)
+            assert len(mine.orgs) < len(whole.orgs)  # not the whole roster: a worker's memory follows its share
         shares = split(whole, n)  # all at once: the people sorted out in one pass, the same parts
         for share, part in zip(shares, roster_parts(roster, shares), strict=True):
             held = [p for p in roster.people if any(post.org in share for post in p.posts)]
-            assert Roster.model_validate_json(part) == roster.model_copy(update={"people": held})
+            got = Roster.model_validate_json(part)
+            assert got.people == held
+            ids = {o.id for o in got.organisations}
+            assert [o.id for o in got.organisations] == [o.id for o in roster.organisations if o.id in ids]
     odd = roster.model_copy(update={"people": [roster.people[0].model_copy(update={"name": "\ud800"})]})
-    assert roster_part(odd, {roster.people[0].posts[0].org}) == odd  # JSON cannot hold it: the models
+    models = roster_part(odd, {roster.people[0].posts[0].org})
+    assert isinstance(models, Roster)  # JSON cannot hold it: the models
+    assert models.people == odd.people and {o.id for o in models.organisations} <= {o.id for o in odd.organisations}
+
+
+def test_a_member_of_a_group_of_another_share_s_organisation_goes_to_that_share_too() -> None:
+    roster = read_roster(EXAMPLE / "roster.yaml").roster
+    whole = RosterIndex(roster)
+    first, second = split(whole, 2)
+    person = next(p for p in roster.people if p.posts and all(post.org in first for post in p.posts))
+    term = Membership.model_construct(org=second[0], group="branch_committee", start=dt.date(2024, 1, 1), end=None)
+    member = person.model_copy(update={"groups": [term]})
+    people = [member if p is person else p for p in roster.people]
+    parts = roster_parts(roster.model_copy(update={"people": people}), [first, second])
+    for part in parts:  # (a group's members of an organisation: the same in its share as in the whole roster)
+        assert isinstance(part, bytes)
+        got = json.loads(part)
+        assert person.id in {p["id"] for p in got["people"]}
+        assert second[0] in {o["id"] for o in got["organisations"]}
 
 
 @pytest.mark.slow

@@ -15,8 +15,9 @@ A layer around :mod:`rules_engine.workers`, with the same stage code:
   organisations each, so that a partition's memory does not grow with the run. The intake's router
   (the same as for local workers) files each used or rejected row under its partition, in reading order, in this
   process's temporary folder (blocks of columns as Arrow IPC, compressed; rows checked one by one pickled).
-- The compiled rules, the roster's organisations and the waivers are scattered to every worker once; each
-  partition's inputs (its people, its rows) are scattered when it is submitted, at most two partitions a worker
+- The compiled rules and the waivers are scattered to every worker once; each partition's inputs (what it needs
+  of the roster: its organisations with their parents and its people, :func:`rules_engine.workers.roster_parts`;
+  its rows) are scattered when it is submitted, at most two partitions a worker
   at a time. A partition's task is :func:`rules_engine.workers.evaluate_share`, the code of a local worker:
   plan, count, tally, decide on durable_rules, escalate, write its findings (the report's bytes, or its cells)
   to a file on the worker. Its result is small (summary, waivers used, stage counts); the client then reads
@@ -80,7 +81,7 @@ from .workers import (
     _Router,
     _Setup,
     evaluate_share,
-    roster_pieces,
+    roster_parts,
     sharded_run,
     share_waivers,
     split,
@@ -242,17 +243,17 @@ class _Shared:
 
     version: str
     compiled: CompiledRules
-    roster_head: bytes  # the roster's JSON up to its people (the organisations): see workers.roster_pieces
     waivers: list[LoadedWaiver]
 
 
 @dataclass
 class _Job:
-    """A partition: its organisations, its people (JSON, or the roster's models), the run's arguments."""
+    """A partition: its organisations, what it needs of the roster (JSON, or models: see
+    :func:`rules_engine.workers.roster_parts`), the run's arguments."""
 
     index: int
     orgs: list[str]
-    people: bytes | Roster
+    roster: bytes | Roster
     period: Period
     day: Any
     max_evidence: int
@@ -311,17 +312,11 @@ def prepare_on_cluster(
                 workers = len(client.scheduler_info()["workers"])
                 count = part_count(len(index.orgs)) if dataset else partition_count(len(index.orgs), workers)
                 shares = split(index, count)
-                pieces = roster_pieces(roster.roster, shares)
-                people: list[bytes | Roster]
-                if pieces is None:  # (text JSON cannot hold: each partition ships the roster's models)
-                    head, people = b"", [_people_models(roster.roster, share) for share in shares]
-                else:
-                    head, people = pieces[0], list(pieces[1])
-                shared = _Shared(__version__, compiled, head, loaded)
+                shared = _Shared(__version__, compiled, loaded)
                 spill = SpillLimits.current()
                 jobs = [
                     _Job(i, share, part, period, day, max_evidence, shape, spill, dataset)
-                    for i, (share, part) in enumerate(zip(shares, people, strict=True))
+                    for i, (share, part) in enumerate(zip(shares, roster_parts(roster.roster, shares), strict=True))
                 ]
                 stage.count(workers=workers, partitions=len(shares))
             with tracer.stage("intake") as stage:
@@ -353,14 +348,6 @@ def prepare_on_cluster(
     except BaseException:
         folder.cleanup()
         raise
-
-
-def _people_models(roster: Roster, share: list[str]) -> Roster:
-    from .workers import roster_part
-
-    part = roster_part(roster, share)
-    assert isinstance(part, Roster)
-    return part
 
 
 _Earlier = dict[str, tuple[int, str, int]]  # ids first seen in an earlier part: id -> (digest, source, line)
@@ -604,7 +591,7 @@ class _Partitions:
         self.counts["shipped_bytes"] = (
             self.counts["shipped_bytes"]
             + sum(len(b) for _, b in inputs.items)
-            + (len(job.people) if isinstance(job.people, bytes) else 0)
+            + (len(job.roster) if isinstance(job.roster, bytes) else 0)
         )
         data[i] = self._scatter(inputs)
         key = f"rules-engine-{self.run_id}-{i}-{self.attempts[i]}"
@@ -658,9 +645,16 @@ def _partition(shared: _Shared, job: _Job, inputs: _Inputs) -> _Done:
     folder = tempfile.mkdtemp(prefix="rules-engine-", dir=worker.local_directory)
     try:
         spool = os.path.join(folder, "findings")
-        roster = job.people if isinstance(job.people, Roster) else shared.roster_head + job.people + b"}"
         setup = _Setup(
-            shared.compiled, roster, job.period, job.day, shared.waivers, job.max_evidence, job.orgs, job.shape, spool
+            shared.compiled,
+            job.roster,
+            job.period,
+            job.day,
+            shared.waivers,
+            job.max_evidence,
+            job.orgs,
+            job.shape,
+            spool,
         )
         setup.spill = job.spill
         # (the cells read back over the network; or read here again to write the dataset's part)

@@ -5,7 +5,7 @@ A layer around the stages (:mod:`rules_engine.pipeline`), not inside them:
 - The parent loads the rules, the roster and the waivers, then splits the organisations (sorted by id) into
   one contiguous range per worker, balanced by the number of posts (a proxy for the obligations each plans).
   No rule reads across organisations: an overlay's scope (``RosterIndex.applies``) follows an organisation's
-  parents in the roster, which every worker holds whole, and an escalation reads the findings of its own
+  parents in the roster, which a worker holds with its organisations, and an escalation reads the findings of its own
   organisation only. So a worker needs no other worker's organisations, and of the people only those who hold
   a post in one of its organisations (each with all their posts, in roster order).
 - Everything a worker is handed goes through a file in the run's temporary folder, and only the file's name
@@ -265,46 +265,70 @@ def sharded_run(
 
 
 def roster_part(roster: Roster, orgs: Collection[str]) -> bytes | Roster:
-    """What a worker of `orgs` needs of the roster: every organisation (an overlay's scope follows the parents),
-    the people holding a post in one of `orgs` (whole, in roster order: the same holders, in the same order, for
-    each of its organisations). As JSON (validated back to the same models in the worker, in Rust), or as the
-    models when JSON cannot hold its text (a lone surrogate)."""
+    """What a worker of `orgs` needs of the roster (:func:`roster_parts`). As JSON (validated back to the same
+    models in the worker, in Rust), or as the models when JSON cannot hold its text (a lone surrogate)."""
     return roster_parts(roster, [orgs])[0]
 
 
 def roster_parts(roster: Roster, shares: Sequence[Collection[str]]) -> list[bytes | Roster]:
-    """:func:`roster_part` of each share, the people sorted out in one pass and the organisations written once."""
-    pieces = roster_pieces(roster, shares)
-    if pieces is None:
-        return [roster.model_copy(update={"people": part}) for part in people_parts(roster, shares)]
-    head, people = pieces
-    return [head + part + b"}" for part in people]
-
-
-def roster_pieces(roster: Roster, shares: Sequence[Collection[str]]) -> tuple[bytes, list[bytes]] | None:
-    """The JSON of :func:`roster_parts` in pieces: the head every share's part begins with (the organisations)
-    and each share's people; a part is ``head + people + b"}"``. None when JSON cannot hold the roster's text."""
+    """What each share's worker needs of the roster, worked out in one pass over the people: the people holding
+    a post in, or belonging to a group of, one of its organisations (whole, in roster order: the same holders, in
+    the same order, for each of its organisations), and of the organisations (in roster order) its own, their
+    parents up the tree (an overlay's scope follows them), and those its people's other posts and groups name (the
+    roster refuses a post in an organisation it does not hold). Not the whole roster's organisations: a worker's
+    memory follows its share, not the roster (100,000 organisations are about 190 MB of models). As JSON, or all
+    as models when JSON cannot hold the roster's text."""
+    people = people_parts(roster, shares)
+    orgs = org_parts(roster, shares, people)
     try:
-        head = b'{"organisations":' + _ORGANISATIONS_JSON.dump_json(roster.organisations) + b',"people":'
-        return head, [_PEOPLE_JSON.dump_json(part) for part in people_parts(roster, shares)]
+        return [
+            b'{"organisations":' + _ORGANISATIONS_JSON.dump_json(o) + b',"people":' + _PEOPLE_JSON.dump_json(p) + b"}"
+            for o, p in zip(orgs, people, strict=True)
+        ]
     except (PydanticSerializationError, ValueError):
-        return None
+        return [roster.model_copy(update={"organisations": o, "people": p}) for o, p in zip(orgs, people, strict=True)]
 
 
 def people_parts(roster: Roster, shares: Sequence[Collection[str]]) -> list[list[Person]]:
-    """The people holding a post in each share's organisations (whole, in roster order), in one pass."""
+    """The people holding a post in, or belonging to a group of, each share's organisations (whole, in roster
+    order), in one pass."""
     share_of = {org: i for i, share in enumerate(shares) for org in share}
     people: list[list[Person]] = [[] for _ in shares]
     for person in roster.people:
-        posts = person.posts
-        if len(posts) == 1:  # (most people)
+        posts, groups = person.posts, person.groups
+        if len(posts) == 1 and not groups:  # (most people)
             i = share_of.get(posts[0].org)
             if i is not None:
                 people[i].append(person)
         else:
-            for i in sorted({share_of[post.org] for post in posts if post.org in share_of}):
+            named = {post.org for post in posts} | {member.org for member in groups}
+            for i in sorted({share_of[org] for org in named if org in share_of}):
                 people[i].append(person)
     return people
+
+
+def org_parts(
+    roster: Roster, shares: Sequence[Collection[str]], people: Sequence[list[Person]]
+) -> list[list[Organisation]]:
+    """The organisations each share's worker holds (see :func:`roster_parts`), in roster order."""
+    by_id = {org.id: org for org in roster.organisations}
+    place = {org.id: i for i, org in enumerate(roster.organisations)}
+    out: list[list[Organisation]] = []
+    for share, persons in zip(shares, people, strict=True):
+        wanted: set[str] = set()
+        for org in share:  # (each with its parents: an organisation in `wanted` has its parents there too)
+            current: str | None = org
+            while current is not None and current not in wanted and current in by_id:
+                wanted.add(current)
+                current = by_id[current].parent
+        for person in persons:
+            posts, groups = person.posts, person.groups
+            if len(posts) == 1 and not groups:  # (most people: their one post is in the share)
+                continue
+            wanted.update(post.org for post in posts)
+            wanted.update(member.org for member in groups)
+        out.append([by_id[org] for org in sorted(wanted & place.keys(), key=place.__getitem__)])
+    return out
 
 
 _ORGANISATIONS_JSON: TypeAdapter[list[Organisation]] = TypeAdapter(list[Organisation])
