@@ -488,6 +488,8 @@ def _scatter(client: Any, value: object, broadcast: bool = False) -> Any:
     for attempt in range(8):  # (about 13 s in all)
         try:
             return client.scatter(value, broadcast=broadcast, hash=False)
+        except TimeoutError:  # (an OSError too: no worker came within the scheduler's own wait, not to be waited again)
+            raise ClusterError.of("cluster.no_workers", address=str(client.scheduler.address)) from None
         except OSError:  # (distributed's CommClosedError)
             if attempt == 7:
                 raise
