@@ -543,3 +543,30 @@ def test_a_move_cut_short_is_finished_when_the_service_starts_again(
     finally:
         again.close()
         whole.close()
+
+
+def test_the_serve_command_sets_the_garbage_collector_for_a_long_lived_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the start made is out of the collector's sight and its thresholds are the server's, by the time the
+    server listens (the posts' answers waited on full collections of a heap of every record held)."""
+    import gc
+
+    from rules_engine.monitor import service as service_module
+
+    seen: dict[str, Any] = {}
+
+    def run(app: Any, **options: Any) -> None:
+        seen.update(threshold=gc.get_threshold(), frozen=gc.get_freeze_count(), options=options)
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    threshold = gc.get_threshold()
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    try:
+        code = main(["serve", "--roster", str(yaml_roster(tmp_path)), "--db", db, "--clock", "2024-06-01"])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+    assert code == 0
+    assert seen["threshold"] == service_module.GC_THRESHOLDS != threshold
+    assert seen["frozen"] > 1000  # (the start's objects: the rules, the roster, the monitor)
