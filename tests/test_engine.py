@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import threading
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from rules_engine import compile_rules, load_rules
 from rules_engine.compile import Decision, decide
-from rules_engine.engine import EngineError
+from rules_engine.engine import EngineError, _durable
 from rules_engine.engine._durable import DurableBackend, fnv1a32, lower, verify
 from rules_engine.engine.decide import tables
 from rules_engine.model.findings import Status
@@ -127,3 +128,74 @@ def test_a_fact_the_table_cannot_match_is_refused_before_the_engine() -> None:
             backend.run([{"id": "o0", "r": 0, "n": 0, "most": 0, "due": 0, "taint": 0, "na": 0, "unk": 0}])
     finally:
         backend.close()
+
+
+def _facts(seed: int) -> list[dict[str, int | str]]:
+    """A spread of facts over every record rule (ids unique within the list)."""
+    fields = ("n", "most", "due", "taint", "na", "unk", "wv")
+    tops = {"n": 4, "most": 6}
+    facts: list[dict[str, int | str]] = []
+    for i, r in enumerate(RECORD_RULES * 3):
+        values = {name: (i * 7 + seed * 3 + k) % (tops.get(name, 1) + 1) for k, name in enumerate(fields)}
+        facts.append({"id": f"o{seed}-{i}", "r": r, **values})
+    return facts
+
+
+def test_a_closed_backend_s_ruleset_serves_the_next_one_of_the_same_table_and_decides_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ruleset is made (proven, checked, created) once per table: the next backend takes it, and no state of
+    the earlier runs reaches its decisions."""
+    monkeypatch.setattr(_durable, "_kept", collections.OrderedDict())
+    made: list[str] = []
+    create = _durable._dre.create_ruleset
+    monkeypatch.setattr(_durable._dre, "create_ruleset", lambda name, text: made.append(name) or create(name, text))
+    first = DurableBackend(BASE)
+    handle = first._handle
+    for seed in range(3):
+        first.run(_facts(seed))
+    first.close()
+    second = DurableBackend(BASE)
+    assert second._handle == handle and len(made) == 1  # taken, not made again
+    got = second.run(_facts(9))
+    second.close()
+    expected = {str(f["id"]): decide(BASE, f)[0].name for f in _facts(9)}
+    assert got == expected
+
+
+def test_a_ruleset_whose_run_failed_in_the_engine_is_freed_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_durable, "_kept", collections.OrderedDict())
+    freed: list[object] = []
+    delete = _durable._dre.delete_ruleset
+    monkeypatch.setattr(_durable._dre, "delete_ruleset", lambda handle: freed.append(handle) or delete(handle))
+    backend = DurableBackend(BASE)
+    handle = backend._handle
+
+    real = DurableBackend._assert
+
+    def failing(self: DurableBackend, facts: list[dict[str, object]], decided: dict[str, str]) -> None:
+        real(self, facts, decided)  # (the state made, then the run fails)
+        raise EngineError("engine refused facts (code 9)")
+
+    monkeypatch.setattr(DurableBackend, "_assert", failing)
+    with pytest.raises(EngineError, match="code 9"):
+        backend.run(_facts(0))
+    backend.close()
+    assert freed == [handle] and not _durable._kept
+
+
+def test_only_a_few_tables_rulesets_are_kept_the_least_recently_closed_freed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_durable, "_kept", collections.OrderedDict())
+    monkeypatch.setattr(_durable, "KEPT_TABLES", 1)
+    freed: list[object] = []
+    delete = _durable._dre.delete_ruleset
+    monkeypatch.setattr(_durable._dre, "delete_ruleset", lambda handle: freed.append(handle) or delete(handle))
+    base, escalation = DurableBackend(BASE), DurableBackend(ESCALATION)
+    handles = base._handle, escalation._handle
+    extra = DurableBackend(BASE)  # (another of the same table open at once: made, not taken)
+    assert extra._handle not in handles
+    base.close()
+    escalation.close()  # (the base table's ruleset freed: one table kept)
+    assert freed == [handles[0]] and list(_durable._kept) == [ESCALATION]
+    extra.close()
+    assert freed == [handles[0], handles[1]] and list(_durable._kept) == [BASE]

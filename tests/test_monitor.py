@@ -237,6 +237,19 @@ class _Written:
         self.writes.append(([r.seq for r in rows], len(changes), clock))
 
 
+def _meeting(**changes: Any) -> dict[str, Any]:
+    """A dedicated meeting of t1 chaired by its secretary early in 2024, with `changes`."""
+    record: dict[str, Any] = {
+        "id": "M1",
+        "org": "t1",
+        "type": "zhuanti_huiyi",
+        "date": "2024-01-02",
+        "chair": "a1",
+        "participants": [],
+    }
+    return {**record, **changes}
+
+
 def test_posts_are_taken_and_committed_while_the_clock_event_counts_everything_again(
     compiled: re_.CompiledRules, tmp_path: Path
 ) -> None:
@@ -246,21 +259,14 @@ def test_posts_are_taken_and_committed_while_the_clock_event_counts_everything_a
     journal = _Written()
     m = Monitor(compiled, yaml_roster(tmp_path), period="2024", clock="2024-03-01", settle=False, journal=journal)
     journal.writes.clear()  # (the duties' first states, written by the rebuild)
-    meeting = {
-        "id": "M1",
-        "org": "t1",
-        "type": "zhuanti_huiyi",
-        "date": "2024-01-02",
-        "chair": "a1",
-        "participants": [],
-    }
-    waiting = [meeting, dict(meeting, id="M2", type="tanxin_tanhua", chair="a2", participants=["a1"])]
+    meeting = _meeting()
+    waiting = [meeting, _meeting(id="M2", type="tanxin_tanhua", chair="a2", participants=["a1"])]
     assert [a.status for a in m.post(waiting)[0]] == ["accepted", "accepted"] and m.unsettled == 2
     # posted while the count runs: a record dated after the old clock (before the new one), and one that a record
     # waiting before also counts for (the same duty: counted twice if the waiting record were counted again)
     during = [
-        dict(meeting, id="M3", org="t2", chair="b1", date="2024-07-03"),
-        dict(meeting, id="M4", date="2024-02-10"),
+        _meeting(id="M3", org="t2", chair="b1", date="2024-07-03"),
+        _meeting(id="M4", date="2024-02-10"),
     ]
     count = m._count
     meanwhile: list[Any] = []
@@ -305,19 +311,12 @@ def test_a_monitor_restarted_after_posts_during_a_clock_event_answers_the_same(
     roster, db = yaml_roster(tmp_path), str(tmp_path / "store.db")
     journal = Journal(db)
     m = Monitor(compiled, roster, period="2024", clock="2024-03-01", settle=False, journal=journal)
-    meeting = {
-        "id": "M1",
-        "org": "t1",
-        "type": "zhuanti_huiyi",
-        "date": "2024-01-02",
-        "chair": "a1",
-        "participants": [],
-    }
+    meeting = _meeting()
     m.post([meeting])
     count = m._count
 
     def counting(*args: Any) -> Any:
-        poster = threading.Thread(target=lambda: m.post([dict(meeting, id="M2", org="t2", chair="b1")]))
+        poster = threading.Thread(target=lambda: m.post([_meeting(id="M2", org="t2", chair="b1")]))
         poster.start()
         poster.join(timeout=60)
         assert not poster.is_alive(), "the post waited for the clock event's count"
@@ -335,7 +334,7 @@ def test_a_monitor_restarted_after_posts_during_a_clock_event_answers_the_same(
     again = Monitor(compiled, roster, period="2024", clock="2024-01-01", journal=journal)
     assert again.clock == dt.date(2024, 7, 5) and again.unsettled == 0
     m = Monitor(compiled, roster, period="2024", clock="2024-07-05", settle=False)  # (the same rows, no store)
-    m.post([meeting, dict(meeting, id="M2", org="t2", chair="b1")])
+    m.post([meeting, _meeting(id="M2", org="t2", chair="b1")])
     m.settle()
     assert again.duties() == m.duties() != stopped
     written = journal.changes()

@@ -284,3 +284,34 @@ def test_two_packs_of_one_id_are_one_problem_naming_both(tmp_path: Path) -> None
     assert problem.code == "pack.duplicate_id"
     assert problem.location.file.endswith("pack.yaml") and "b" in Path(problem.location.file).parts
     assert str(first / "zhuti-zeren-2020") in problem.message_en and "--rules" in problem.hint
+
+
+# ------------------------------------------------------------------ rule files read again
+
+
+def test_a_rule_file_changed_between_two_loads_is_read_as_it_is_now(
+    rules_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process keeps the documents of the rule files it parsed (by name and bytes): a file rewritten at once with
+    text of the same length is still read anew; the files left as they were are not parsed again."""
+    from rules_engine.load import yamlpos
+
+    parsed: list[str] = []
+    parse = yamlpos.parse_yaml
+    monkeypatch.setattr(yamlpos, "parse_yaml", lambda text, name: parsed.append(name) or parse(text, name))
+    path = next(p for p in sorted(rules_copy.rglob("*.yaml")) if p.name not in ("pack.yaml", "pack.yml"))
+    text = path.read_text(encoding="utf-8")
+    first = load_rules(rules_copy)
+    rule = next(r for r in first.rules if r.location.file.endswith(path.name))
+    changed = text.replace(f"id: {rule.rule.id}", f"id: {rule.rule.id[:-1]}X", 1)
+    assert changed != text and len(changed) == len(text)
+    path.write_text(changed, encoding="utf-8")
+    parsed.clear()
+    second = load_rules(rules_copy)
+    assert [Path(p).name for p in parsed] == [path.name]  # only the changed file parsed
+    ids = {r.rule.id for r in second.rules}
+    assert f"{rule.rule.id[:-1]}X" in ids and rule.rule.id not in ids
+    path.write_text(text, encoding="utf-8")
+    parsed.clear()
+    assert {r.rule.id for r in load_rules(rules_copy).rules} == {r.rule.id for r in first.rules}
+    assert parsed == []  # (the file as it first was: its document kept)

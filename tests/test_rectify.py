@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import signal
 import sqlite3
@@ -516,3 +517,53 @@ def test_another_apps_postgresql_database_is_refused_and_left_unchanged(
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
     assert (sql(postgresql_url, tables), sql(postgresql_url, "SELECT count(*) FROM pg_trigger")) == before
+
+
+@pytest.mark.slow
+def test_the_revisions_since_0004_step_down_one_at_a_time_and_the_store_comes_back_up(
+    fresh_store: str, july: Report
+) -> None:
+    """The downgrades run: from the latest revision down to 0004, one revision at a time, each step leaving the tables
+    of the revision below it (the rows of the tables it rebuilds kept); 0004's downgrade refuses (the wide findings
+    table cannot be made again: restore a backup) and leaves the store as it was; the store, opened again, is
+    upgraded to the latest revision and keeps its run."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    sa = history.store.sa
+    assert history.record(july, fresh_store).id == 1  # (a store at the latest revision, with a run)
+    row = {"seq": 1, "received_at": "2024-12-01T09:00:00+08:00", "source": "<posted>", "line": 1, "body": "{}"}
+    row |= {"status": "rejected", "record_id": None, "organisation_id": None, "period": "2024"}
+    engine = sa.create_engine(history.resolve_db(fresh_store), poolclass=sa.pool.NullPool)
+    config = Config()
+    config.set_main_option("script_location", str(history.store.MIGRATIONS))
+    order = [s.revision for s in ScriptDirectory.from_config(config).walk_revisions()]  # the latest first
+    steps = order[: order.index("0004") + 1]
+    assert steps[0] == history.store.HEAD and len(steps) >= 3
+
+    def state() -> tuple[list[str], set[str], int]:
+        with engine.begin() as conn:
+            tables = set(sa.inspect(conn).get_table_names()) - {"alembic_version"}
+            versions = [v for (v,) in conn.exec_driver_sql("SELECT version_num FROM alembic_version")]
+            rows = conn.exec_driver_sql("SELECT count(*) FROM monitor_rows").scalar() if "monitor_rows" in tables else 0
+        return versions, tables, int(rows or 0)
+
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(history.store.monitor_rows), [row])
+        for revision, below in itertools.pairwise(steps):
+            with engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.downgrade(config, below)
+            versions, tables, rows = state()
+            assert versions == [below] and tables == history.store.REVISION_TABLES[below], revision
+            assert rows == (1 if "monitor_rows" in tables else 0), revision  # (0006 rebuilt it: its row kept)
+        with pytest.raises(NotImplementedError, match="restore the store from a backup"), engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "-1")
+        assert state()[:2] == (["0004"], history.store.REVISION_TABLES["0004"])
+    finally:
+        engine.dispose()
+    assert history.record(july, fresh_store).id == 2  # (upgraded again, the first run kept)
+    assert sql(fresh_store, "SELECT version_num FROM alembic_version") == [(history.store.HEAD,)]

@@ -6,6 +6,7 @@ revision 0005 (tokens, monitor rows) upgraded to 0006 and used as before."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -79,6 +80,25 @@ class Live:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=60)
+
+
+@contextlib.contextmanager
+def held_count(m: Any) -> Iterator[tuple[threading.Event, threading.Event]]:
+    """The monitor's full count (a clock event's) held until `release` is set; `counting` is set once it began."""
+    count = m._count
+    counting, release = threading.Event(), threading.Event()
+
+    def held(*args: Any) -> Any:
+        counting.set()
+        assert release.wait(120)
+        return count(*args)
+
+    m._count = held
+    try:
+        yield counting, release
+    finally:
+        release.set()
+        m._count = count
 
 
 def _record(n: int, org: str, day: str, chair: str, kind: str = "zhuanti_huiyi") -> dict[str, Any]:
@@ -251,20 +271,11 @@ def test_a_post_is_answered_while_the_clock_event_counts(live: tuple[Live, Path,
     server, _, tokens = live
     admin = tokens["admin"]
     m = server.service.monitor
-    count = m._count
-    counting, release = threading.Event(), threading.Event()
-
-    def held(*args: Any) -> Any:
-        counting.set()
-        assert release.wait(120)
-        return count(*args)
-
     ticked: list[tuple[int, Any]] = []
     posted: list[tuple[int, Any]] = []
-    m._count = held  # type: ignore[method-assign]
     clock = threading.Thread(target=lambda: ticked.append(server.call("POST", "/clock?day=2024-12-21", admin)))
-    clock.start()
-    try:
+    with held_count(m) as (counting, release):
+        clock.start()
         assert counting.wait(60)
         poster = threading.Thread(
             target=lambda: posted.append(server.call("POST", "/records", admin, _record(31, "t2", "2024-12-21", "b1")))
@@ -274,10 +285,8 @@ def test_a_post_is_answered_while_the_clock_event_counts(live: tuple[Live, Path,
         assert not poster.is_alive(), "the post waited for the clock event's count"
         assert posted[0][0] == 200 and posted[0][1]["accepted"] == 1 and clock.is_alive()
         assert server.call("GET", "/health")[1]["clock"] == "2024-12-21"
-    finally:
         release.set()
         clock.join(timeout=120)
-        m._count = count  # type: ignore[method-assign]
     assert ticked[0][0] == 200 and ticked[0][1]["clock"] == "2024-12-21"
     status, waited = server.call("POST", "/records?wait=true", admin, _record(32, "t1", "2024-12-21", "a1"))
     assert status == 200 and waited["accepted"] == 1
@@ -296,41 +305,32 @@ def test_the_daily_clock_event_runs_beside_the_requests(tmp_path: Path, monkeypa
     roster = county_roster(tmp_path)
     service = Service(Config(roster=str(roster), rules=(RULES,), db=str(tmp_path / "store.db"), period="2024"))
     try:
-        m = service.monitor
-        count = m._count
-        counting, release = threading.Event(), threading.Event()
+        with held_count(service.monitor) as (counting, release):
+            m = service.monitor
+            today[0] = dt.date(2024, 6, 2)
+            served: list[int] = []
 
-        def held(*args: Any) -> Any:
-            counting.set()
-            assert release.wait(120)
-            return count(*args)
+            def request() -> None:
+                with service.use() as used:
+                    posted = used.post_many([([_record(1, "t1", "2024-06-02", "a1")], "<posted>", None)], settle=False)
+                    served.append(posted[0][0][0].seq)  # (as the commit cycle posts)
 
-        monkeypatch.setattr(m, "_count", held)
-        today[0] = dt.date(2024, 6, 2)
-        served: list[int] = []
-
-        def request() -> None:
-            with service.use() as used:
-                posted = used.post_many([([_record(1, "t1", "2024-06-02", "a1")], "<posted>", None)], settle=False)
-                served.append(posted[0][0][0].seq)  # (as the commit cycle posts)
-
-        first = threading.Thread(target=request)
-        first.start()
-        first.join(timeout=60)  # (a request that ran the clock event itself would wait for `release`)
-        assert not first.is_alive() and served == [1] and counting.wait(60)
-        ticker = service._ticker
-        assert ticker is not None and ticker.is_alive() and m.clock == dt.date(2024, 6, 2)
-        with service.use():  # (the clock event under way: not started again)
-            assert service._ticker is ticker
-        release.set()
-        ticker.join(timeout=120)
-        assert not ticker.is_alive() and m.clock == dt.date(2024, 6, 2)
-        assert service.journal.at("2024").clock() == "2024-06-02"
-        m.settle()  # (the record: counted by the clock event or by this settle, once)
-        duties = {(d["organisation_id"], d["rule_id"], d["subject_id"], d["window_end"]): d for d in m.duties()}
-        assert duties[("t1", "ZZ-08-01", "a1", "2024-06-30")]["count"] == 1
+            first = threading.Thread(target=request)
+            first.start()
+            first.join(timeout=60)  # (a request that ran the clock event itself would wait for `release`)
+            assert not first.is_alive() and served == [1] and counting.wait(60)
+            ticker = service._ticker
+            assert ticker is not None and ticker.is_alive() and m.clock == dt.date(2024, 6, 2)
+            with service.use():  # (the clock event under way: not started again)
+                assert service._ticker is ticker
+            release.set()
+            ticker.join(timeout=120)
+            assert not ticker.is_alive() and m.clock == dt.date(2024, 6, 2)
+            assert service.journal.at("2024").clock() == "2024-06-02"
+            m.settle()  # (the record: counted by the clock event or by this settle, once)
+            duties = {(d["organisation_id"], d["rule_id"], d["subject_id"], d["window_end"]): d for d in m.duties()}
+            assert duties[("t1", "ZZ-08-01", "a1", "2024-06-30")]["count"] == 1
     finally:
-        release.set()
         service.close()
 
 
@@ -543,3 +543,30 @@ def test_a_move_cut_short_is_finished_when_the_service_starts_again(
     finally:
         again.close()
         whole.close()
+
+
+def test_the_serve_command_sets_the_garbage_collector_for_a_long_lived_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the start made is out of the collector's sight and its thresholds are the server's, by the time the
+    server listens (the posts' answers waited on full collections of a heap of every record held)."""
+    import gc
+
+    from rules_engine.monitor import service as service_module
+
+    seen: dict[str, Any] = {}
+
+    def run(app: Any, **options: Any) -> None:
+        seen.update(threshold=gc.get_threshold(), frozen=gc.get_freeze_count(), options=options)
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    threshold = gc.get_threshold()
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    try:
+        code = main(["serve", "--roster", str(yaml_roster(tmp_path)), "--db", db, "--clock", "2024-06-01"])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+    assert code == 0
+    assert seen["threshold"] == service_module.GC_THRESHOLDS != threshold
+    assert seen["frozen"] > 1000  # (the start's objects: the rules, the roster, the monitor)

@@ -85,7 +85,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as exc:
         raise MissingExtra.of("extra.missing#serve", library=str(exc.name)) from exc
     from .monitor.app import create_app
-    from .monitor.service import Config, Service
+    from .monitor.service import Config, Service, long_lived_gc
 
     config = Config(
         roster=args.roster,
@@ -100,6 +100,7 @@ def _serve(args: argparse.Namespace) -> int:
         webhook_backoff=args.webhook_backoff,
     )
     service = Service(config)
+    long_lived_gc()
     try:
         uvicorn.run(create_app(service), host=args.host, port=args.port, log_level="info")
     finally:

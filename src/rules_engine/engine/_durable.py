@@ -2,8 +2,10 @@
 durable_rules.
 
 It drives the C engine (``durable_rules_engine``) directly instead of through ``durable.engine.Host``:
-no background timer threads, no module-level ruleset registry, no swallowed exceptions, and the
-ruleset is freed with ``delete_ruleset`` when the backend is closed (traps 4-6 in the notes).
+no background timer threads, no module-level ruleset registry, no swallowed exceptions (traps 4-6 in the notes).
+A closed backend's ruleset is kept for the next backend of the same decision table (each run's state deleted with
+``delete_state`` as it ends: reusing a ruleset so keeps memory flat, trap 5), a few tables at most
+(:data:`KEPT_TABLES`); the others, and one whose run did not end cleanly, are freed with ``delete_ruleset``.
 
 Each partition (one organisation and period) is asserted under one session id, decided, and deleted,
 so the engine never holds more than one partition (trap: time per fact grows with partition size).
@@ -15,6 +17,7 @@ known operators, at most 255 properties per fact.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import itertools
@@ -34,6 +37,20 @@ ALLOWED_OPERATORS = frozenset({"$and", "$lt", "$lte", "$gt", "$gte"})
 CAP = 1000
 _names = itertools.count()
 _lock = threading.Lock()
+
+KEPT_TABLES = 8
+"""How many decision tables' rulesets a process keeps for reuse once their backends are closed (the least recently
+closed freed first): a run makes two backends (decide, escalate), each from the same tables for the same compiled
+rules; creating a ruleset, with its proof and checks, is about 16 ms (a tenth of a small evaluation)."""
+KEPT_PER_TABLE = 2  # (backends of the same table open at once: the service's count beside an answer)
+_kept: collections.OrderedDict[tuple[Decision, ...], list[Any]] = collections.OrderedDict()
+
+
+def _take(table: tuple[Decision, ...]) -> Any:
+    """A ruleset kept for `table` (see :data:`KEPT_TABLES`), or None."""
+    with _lock:
+        handles = _kept.get(table)
+        return handles.pop() if handles else None
 
 
 def lower(decisions: Sequence[Decision]) -> dict[str, Any]:
@@ -108,26 +125,31 @@ class DurableBackend:
     """Runs one decision table on durable_rules, one partition at a time, with no threads."""
 
     def __init__(self, decisions: Sequence[Decision]) -> None:
+        self._table = table = tuple(decisions)
+        self._fields = frozenset(name for d in table for name, _op, _value in d.conditions) | {"r"}
+        self._values = operator.itemgetter(*sorted(self._fields), "r")  # (a tuple even for one field)
+        # the close trigger is asserted only for a table with a closed-world step: no rule would match it
+        # otherwise, and a fact no rule matches is refused (trap 3)
+        self._closes = any(d.after_close for d in table)
+        self._sid = "0"
+        self._clean = True  # every run's state deleted: the ruleset may serve another backend of the same table
+        self._handle: Any = _take(table)  # a ruleset of this table, proven and verified when made, closed cleanly
+        if self._handle is not None:
+            return
         # The compiler refuses such a table with the rule's location; this guards tables built by other means.
-        faults = prove_table(decisions, sorted({d.rule_index for d in decisions if d.rule_index is not None}))
+        faults = prove_table(table, sorted({d.rule_index for d in table if d.rule_index is not None}))
         if faults:
             raise EngineError(
                 "refusing a decision table that is not complete and exclusive: "
                 + "; ".join(f"rule #{f.rule_index}: {len(f.gaps)} gaps, {len(f.overlaps)} overlaps" for f in faults)
             )
-        definition = lower(decisions)
+        definition = lower(table)
         problems = verify(definition)
         if problems:
             raise EngineError("refusing unsafe ruleset: " + "; ".join(problems))
         with _lock:
-            self._name = f"rules_engine_{next(_names)}"
-        self._fields = frozenset(name for d in decisions for name, _op, _value in d.conditions) | {"r"}
-        self._values = operator.itemgetter(*sorted(self._fields), "r")  # (a tuple even for one field)
-        # the close trigger is asserted only for a table with a closed-world step: no rule would match it
-        # otherwise, and a fact no rule matches is refused (trap 3)
-        self._closes = any(d.after_close for d in decisions)
-        self._handle = _dre.create_ruleset(self._name, orjson.dumps(definition).decode())
-        self._sid = "0"
+            name = f"rules_engine_{next(_names)}"
+        self._handle = _dre.create_ruleset(name, orjson.dumps(definition).decode())
 
     def run(self, facts: Sequence[Fact]) -> dict[str, str]:
         seen: dict[int, str] = {}
@@ -151,6 +173,7 @@ class DurableBackend:
         decided: dict[str, str] = {}
         sid = self._sid
         if facts:
+            self._clean = False
             try:
                 payload = [{**fact, "sid": sid, "t": "ob"} for fact in facts]
                 self._assert(payload, decided)
@@ -158,6 +181,7 @@ class DurableBackend:
                     self._assert([{"sid": sid, "id": "$close", "t": "close"}], decided)
             finally:
                 _dre.delete_state(self._handle, sid)
+            self._clean = True
         missing = [str(f["id"]) for f in facts if str(f["id"]) not in decided]
         if missing:
             raise EngineError(f"engine left {len(missing)} obligations undecided, e.g. {missing[:3]}")
@@ -186,9 +210,23 @@ class DurableBackend:
             result = (state_json, next_message) if next_message else None
 
     def close(self) -> None:
-        if self._handle is not None:
-            _dre.delete_ruleset(self._handle)
-            self._handle = None
+        """The ruleset kept for the next backend of the same table (a run's state is deleted as it ends), or freed
+        (``delete_ruleset``) when a run did not end cleanly or too many are kept (:data:`KEPT_TABLES`)."""
+        handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        if not self._clean:
+            _dre.delete_ruleset(handle)
+            return
+        with _lock:
+            _kept.setdefault(self._table, []).append(handle)
+            _kept.move_to_end(self._table)
+            dropped = _kept[self._table][KEPT_PER_TABLE:]
+            del _kept[self._table][KEPT_PER_TABLE:]
+            while len(_kept) > KEPT_TABLES:
+                dropped += _kept.popitem(last=False)[1]
+        for old in dropped:
+            _dre.delete_ruleset(old)
 
     def __del__(self) -> None:  # pragma: no cover - best effort
         with contextlib.suppress(Exception):

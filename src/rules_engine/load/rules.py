@@ -196,7 +196,7 @@ def _scan(top: Path) -> tuple[list[tuple[Path, Path, list[Path]]], list[Problem]
 
 
 def _manifest_id(manifest: Path) -> str | None:
-    doc, problems = load_yaml(manifest)
+    doc, problems = load_yaml(manifest, kept=True)
     data = doc.data if doc is not None and not problems else None
     pack = data.get("pack") if isinstance(data, dict) else None
     pack_id = pack.get("id") if isinstance(pack, dict) else None
@@ -466,7 +466,7 @@ def _load_pack(
     vocabulary once every pack is loaded)."""
     problems: list[Problem] = []
     versions: dict[str, list[Rule]] = {}
-    manifest_doc, found = load_yaml(info.manifest, _display(info.manifest))
+    manifest_doc, found = load_yaml(info.manifest, _display(info.manifest), kept=True)
     problems.extend(found)
     manifest = _validate(Manifest, manifest_doc, problems) if manifest_doc is not None else None
     if manifest is not None and manifest_doc is not None and manifest.pack.id not in docs.manifests:
@@ -481,7 +481,7 @@ def _load_pack(
     loaded: list[LoadedRule] = []
     for path in files:
         digest.update(path.relative_to(info.folder).as_posix().encode() + b"\0" + _read_or_empty(path))
-        doc, found = load_yaml(path, _display(path))
+        doc, found = load_yaml(path, _display(path), kept=True)
         problems.extend(found)
         if doc is None:
             unloaded.unknown = True

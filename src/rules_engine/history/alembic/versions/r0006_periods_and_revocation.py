@@ -35,7 +35,9 @@ _ROW_COLUMNS = ["seq", "received_at", "source", "line", "body", "status", "recor
 
 def _rows_keyed_by(key: list[str], *, with_period: bool) -> None:
     """monitor_rows made again with the primary key `key` (the same way on SQLite and PostgreSQL: a new table,
-    the rows copied, the old one dropped, the new one renamed)."""
+    the rows copied, the old one dropped, the new one renamed). The key's name differs from the old table's (on
+    PostgreSQL a constraint's name is taken in the whole schema while both tables exist): ``pk_monitor_rows`` with
+    the period, ``monitor_rows_pkey`` without (the name PostgreSQL gave revision 0005's key)."""
     columns: list[sa.schema.SchemaItem] = [
         sa.Column("seq", sa.Integer, nullable=False, autoincrement=False),
         sa.Column("received_at", sa.String(40), nullable=False),
@@ -48,7 +50,8 @@ def _rows_keyed_by(key: list[str], *, with_period: bool) -> None:
     ]
     if with_period:
         columns.append(_period())
-    op.create_table("monitor_rows_new", *columns, sa.PrimaryKeyConstraint(*key, name="pk_monitor_rows"))
+    name = "pk_monitor_rows" if with_period else "monitor_rows_pkey"
+    op.create_table("monitor_rows_new", *columns, sa.PrimaryKeyConstraint(*key, name=name))
     names = ", ".join(_ROW_COLUMNS)
     op.execute(f"INSERT INTO monitor_rows_new ({names}) SELECT {names} FROM monitor_rows")
     op.drop_table("monitor_rows")
