@@ -295,16 +295,24 @@ def people_parts(roster: Roster, shares: Sequence[Collection[str]]) -> list[list
     share_of = {org: i for i, share in enumerate(shares) for org in share}
     people: list[list[Person]] = [[] for _ in shares]
     for person in roster.people:
-        posts, groups = person.posts, person.groups
-        if len(posts) == 1 and not groups:  # (most people)
-            i = share_of.get(posts[0].org)
+        named = _other_orgs(person)
+        if named is None:  # (most people)
+            i = share_of.get(person.posts[0].org)
             if i is not None:
                 people[i].append(person)
         else:
-            named = {post.org for post in posts} | {member.org for member in groups}
             for i in sorted({share_of[org] for org in named if org in share_of}):
                 people[i].append(person)
     return people
+
+
+def _other_orgs(person: Person) -> set[str] | None:
+    """The organisations a person's posts and groups name; None for one post and no group (most people: the one
+    organisation is their share's)."""
+    posts, groups = person.posts, person.groups
+    if len(posts) == 1 and not groups:
+        return None
+    return {post.org for post in posts} | {member.org for member in groups}
 
 
 def org_parts(
@@ -322,11 +330,7 @@ def org_parts(
                 wanted.add(current)
                 current = by_id[current].parent
         for person in persons:
-            posts, groups = person.posts, person.groups
-            if len(posts) == 1 and not groups:  # (most people: their one post is in the share)
-                continue
-            wanted.update(post.org for post in posts)
-            wanted.update(member.org for member in groups)
+            wanted.update(_other_orgs(person) or ())
         out.append([by_id[org] for org in sorted(wanted & place.keys(), key=place.__getitem__)])
     return out
 
