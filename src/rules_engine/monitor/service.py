@@ -18,7 +18,7 @@ import datetime as dt
 import gc
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import InputError
@@ -78,6 +78,8 @@ class Service:
         self._ticker: threading.Thread | None = None  # the daily clock event's thread (see use)
         self.past: dict[str, Monitor] = {}  # the closed periods' monitors, read-only (made when first asked for)
         self._scopes: tuple[object, dict[str, frozenset[str]]] | None = None  # (roster, scope of each organisation)
+        # each monitor's pause between the steps of a count (Monitor.pause): the committer of a server sets it
+        self.pace: Callable[[], object] = _go_on
         self.monitor: Monitor
         self._start()
         self.webhook: Webhook | None = None
@@ -119,6 +121,7 @@ class Service:
             waivers=list(self.config.waivers),
             journal=self.journal.at(period.label),
         )
+        m.pause = self._pause
         if m.changed_on_replay:
             log.warning(
                 "%d stored records are decided otherwise by the roster and rules now (seq, then, now): %s",
@@ -126,6 +129,9 @@ class Service:
                 m.changed_on_replay[:20],
             )
         return m
+
+    def _pause(self) -> None:
+        self.pace()
 
     def _advance(self, day: dt.date) -> list[Change]:
         """Move on to the period holding `day` when it is past the current one's end (see the module's text);
@@ -270,6 +276,10 @@ class Service:
             m.close()
         self.tokens.close()
         self.journal.close()
+
+
+def _go_on() -> None:
+    """No pause (a service without a committer)."""
 
 
 def _subtree(orgs: Sequence[Organisation], top: str) -> frozenset[str]:
