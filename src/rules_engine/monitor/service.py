@@ -36,16 +36,17 @@ __all__ = ["Config", "Service", "following", "long_lived_gc"]
 log = logging.getLogger("rules_engine.serve")
 
 
-GC_THRESHOLDS = (10_000, 1, 1_000)
+GC_THRESHOLDS = (5_000, 1, 2_000)
 """The cyclic garbage collector's thresholds in a server's process (Python's defaults: 700, 10, 10). A monitor holds
 every posted record as Python objects, and each post makes thousands more: with the defaults the collector ran
 every few hundred allocations and often walked the whole heap (about 13 % of the server's CPU under a sustained
 load). A collection holds the interpreter for as long as it walks, so its size is what a post may wait: with
 100,000 objects before the youngest generation is collected (the thirteenth sitting's choice), each collection
-took 85-120 ms and set the slowest answers under 2,000 records/s; with 10,000, and the middle generation collected
-at every other collection, they take 10-25 ms and 30-40 ms (benchmarks/README.md). The oldest generation, which
-holds what the server keeps, is walked only after 1,000 collections of the middle one. Reference counting frees
-what is not in a cycle at once either way."""
+took 85-120 ms and set the slowest answers under 2,000 records/s; with 5,000, and the middle generation collected
+at every other collection, they take about 4 ms and 15-18 ms (at most 31 ms seen; benchmarks/README.md), about 4 %
+of the time. The oldest generation, which holds what the server keeps, is walked only after 2,000 collections of
+the middle one (about 20 minutes at 2,000 records/s), and then as long as that takes. Reference counting frees what
+is not in a cycle at once either way."""
 
 
 def long_lived_gc() -> None:
