@@ -357,6 +357,29 @@ def test_the_count_pauses_while_a_post_is_answered_unless_the_post_waits_for_it(
     assert not alive, "the count's pause is bounded"
 
 
+def test_the_count_never_pauses_for_the_posts_while_it_holds_the_service(tmp_path: Path) -> None:
+    """A count pauses for the posts being answered only where they can go on meanwhile: moving to the next period
+    counts the old period's last day with the service's lock held (the posts wait for the move), so it does not
+    pause there; the clock event in the new period, counted outside that lock, does."""
+    service = Service(
+        Config(
+            roster=str(yaml_roster(tmp_path)),
+            rules=(RULES,),
+            db=str(tmp_path / "s.db"),
+            period="2024",
+            clock="2024-12-20",
+        )
+    )
+    try:
+        held: list[bool] = []
+        service.pace = lambda: held.append(service._lock._is_owned())  # type: ignore[attr-defined]
+        service.tick(dt.date(2025, 1, 3))
+        assert service.monitor.period.label == "2025"
+        assert held and not any(held), "a count paused holding the service's lock"
+    finally:
+        service.close()
+
+
 def test_the_daily_clock_event_runs_beside_the_requests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A server without --clock: the first request of a new day starts the clock event in a thread of its own
     and is served at once (the count held here until it was); one clock event at a time."""

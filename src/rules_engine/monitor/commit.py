@@ -31,8 +31,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ..texts import message
-from .core import Change, Monitor, Posted, Read, read_lines
-from .service import Service, _go_on
+from .core import Change, Monitor, Posted, Read, _go_on, read_lines
+from .service import Service
 from .tokens import Token
 
 __all__ = ["PAUSE_AT_MOST", "Committer", "Outside", "Refused"]

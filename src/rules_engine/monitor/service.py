@@ -26,7 +26,7 @@ from ..load.rules import load_rules
 from ..model.roster import Organisation
 from ..periods import Period, check_range, parse_period
 from ..pipeline import roster_result
-from .core import Change, Monitor
+from .core import Change, Monitor, _go_on
 from .journal import Journal
 from .outbox import Webhook
 from .tokens import Token, TokenReader
@@ -147,6 +147,7 @@ class Service:
             return []
         nxt = following(old.period, day)
         final = old.period.end + dt.timedelta(days=1)
+        old.pause = _go_on  # (the service's lock is held: the posts it would pause for wait for this move)
         changes = old.tick(final) if old.clock < final else []
         self.journal.open_period(nxt, day, closing=old.period.label)
         fresh = self._build(nxt, day)
@@ -281,10 +282,6 @@ class Service:
             m.close()
         self.tokens.close()
         self.journal.close()
-
-
-def _go_on() -> None:
-    """No pause (a service without a committer)."""
 
 
 def _subtree(orgs: Sequence[Organisation], top: str) -> frozenset[str]:
