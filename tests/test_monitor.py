@@ -421,3 +421,53 @@ def test_the_core_needs_neither_the_web_framework_nor_the_store() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_clock_event_writes_its_changes_a_few_at_a_time_and_a_stop_between_is_made_good_on_restart(
+    compiled: re_.CompiledRules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A count's changes go to the journal CHANGES_PER_WRITE a transaction (posts are committed between two), the
+    monitor's pause called before each and the clock written with the last. A stop between two (here: the store
+    refusing the second) loses nothing: the monitor started again on the journal writes the changes missing, and
+    the journal then tells what a clock event written whole tells."""
+    pytest.importorskip("sqlalchemy")
+    from rules_engine.monitor import core
+    from rules_engine.monitor.journal import Journal
+
+    monkeypatch.setattr(core, "CHANGES_PER_WRITE", 3)
+    roster = yaml_roster(tmp_path)
+    order: list[Any] = []
+    journal = _Written()
+    m = Monitor(compiled, roster, period="2024", clock="2024-01-02", journal=journal)
+    journal.writes.clear()
+    journal.write = lambda rows, changes, clock: order.append((len(changes), clock))  # type: ignore[method-assign]
+    m.pause = lambda: order.append("pause")
+    raised = m.tick("2024-07-01")
+    writes = [w for w in order if w != "pause"]
+    assert len(raised) > 3 and sum(n for n, _ in writes) == len(raised) and all(n <= 3 for n, _ in writes)
+    assert [c for _, c in writes] == [None] * (len(writes) - 1) + ["2024-07-01"]
+    assert all(order[i - 1] == "pause" for i, w in enumerate(order) if w != "pause")  # (each write after a pause)
+
+    whole, cut = Journal(str(tmp_path / "whole.db")), Journal(str(tmp_path / "cut.db"))
+    Monitor(compiled, roster, period="2024", clock="2024-01-02", journal=whole).tick("2024-07-01")
+    m = Monitor(compiled, roster, period="2024", clock="2024-01-02", journal=cut)
+    write, calls = cut.write, []
+
+    def failing(*args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("the store went away")
+        write(*args)
+
+    cut.write = failing  # type: ignore[method-assign]
+    with pytest.raises(OSError):
+        m.tick("2024-07-01")
+    cut.write = write  # type: ignore[method-assign]
+    assert cut.states() != whole.states()
+    again = Monitor(compiled, roster, period="2024", clock="2024-07-01", journal=cut)
+    assert (
+        cut.states() == whole.states()
+        and again.duties() == Monitor(compiled, roster, period="2024", clock="2024-01-02", journal=whole).duties()
+    )
+    for j in (whole, cut):
+        j.close()

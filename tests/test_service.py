@@ -30,6 +30,7 @@ import uvicorn
 import rules_engine as re_
 from rules_engine.cli import main
 from rules_engine.model.records import RecordSource
+from rules_engine.monitor import Monitor
 from rules_engine.monitor.app import create_app
 from rules_engine.monitor.commit import Outside
 from rules_engine.monitor.service import Config, Service, following
@@ -295,6 +296,88 @@ def test_a_post_is_answered_while_the_clock_event_counts(live: tuple[Live, Path,
     }
     assert duties[("t2", "ZZ-08-01", "b1")]["state"] == "met" and duties[("t1", "ZZ-08-01", "a1")]["state"] == "met"
     assert server.call("GET", "/health")[1]["unsettled"] == 0
+
+
+def test_the_count_pauses_while_a_post_is_answered_unless_the_post_waits_for_it(
+    live: tuple[Live, Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Posts first: the monitor's pause (called by the count between its steps) waits while a post is being
+    answered (here held in its commit cycle, reading its token), and goes on once it is answered; a post that
+    waits for the count (?wait=true) does not hold it up. Never longer than PAUSE_AT_MOST at a time."""
+    from rules_engine.monitor import commit
+
+    server, _, tokens = live
+    service = server.service
+    read = service.token
+    reading, release = threading.Event(), threading.Event()
+
+    def held(text: str) -> Any:
+        reading.set()
+        assert release.wait(60)
+        return read(text)
+
+    def paused() -> threading.Thread:
+        thread = threading.Thread(target=service.monitor.pause)
+        thread.start()
+        return thread
+
+    monkeypatch.setattr(commit, "PAUSE_AT_MOST", 60.0)
+    monkeypatch.setattr(service, "token", held)
+    for n, wait in ((41, False), (42, True)):
+        reading.clear()
+        release.clear()
+        path = "/records?wait=true" if wait else "/records"
+        poster = threading.Thread(
+            target=lambda path=path, n=n: server.call(
+                "POST", path, tokens["admin"], _record(n, "t1", "2024-12-20", "a1")
+            )
+        )
+        poster.start()
+        assert reading.wait(60)
+        pause = paused()
+        pause.join(timeout=0.5)
+        assert pause.is_alive() is not wait  # (held by the post being answered; not by one waiting for the count)
+        release.set()
+        poster.join(timeout=60)
+        pause.join(timeout=5)
+        assert not pause.is_alive(), "the count's pause outlived the post"
+    monkeypatch.setattr(commit, "PAUSE_AT_MOST", 0.05)
+    reading.clear()
+    release.clear()
+    poster = threading.Thread(
+        target=lambda: server.call("POST", "/records", tokens["admin"], _record(43, "t1", "2024-12-20", "a1"))
+    )
+    poster.start()
+    assert reading.wait(60)
+    pause = paused()
+    pause.join(timeout=10)
+    alive = pause.is_alive()
+    release.set()
+    poster.join(timeout=60)
+    assert not alive, "the count's pause is bounded"
+
+
+def test_the_count_never_pauses_for_the_posts_while_it_holds_the_service(tmp_path: Path) -> None:
+    """A count pauses for the posts being answered only where they can go on meanwhile: moving to the next period
+    counts the old period's last day with the service's lock held (the posts wait for the move), so it does not
+    pause there; the clock event in the new period, counted outside that lock, does."""
+    service = Service(
+        Config(
+            roster=str(yaml_roster(tmp_path)),
+            rules=(RULES,),
+            db=str(tmp_path / "s.db"),
+            period="2024",
+            clock="2024-12-20",
+        )
+    )
+    try:
+        held: list[bool] = []
+        service.pace = lambda: held.append(service._lock._is_owned())  # type: ignore[attr-defined]
+        service.tick(dt.date(2025, 1, 3))
+        assert service.monitor.period.label == "2025"
+        assert held and not any(held), "a count paused holding the service's lock"
+    finally:
+        service.close()
 
 
 def test_the_daily_clock_event_runs_beside_the_requests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -570,3 +653,22 @@ def test_the_serve_command_sets_the_garbage_collector_for_a_long_lived_server(
     assert code == 0
     assert seen["threshold"] == service_module.GC_THRESHOLDS != threshold
     assert seen["frozen"] > 1000  # (the start's objects: the rules, the roster, the monitor)
+
+
+def test_the_service_store_checkpoints_when_asked_not_in_a_small_commit(tmp_path: Path) -> None:
+    """The service's store connections leave SQLite's write-ahead log to grow to CHECKPOINT_PAGES before a commit
+    copies it into the file (SQLite's default: 1,000 pages, the committing request waiting for it); the count
+    thread copies it (a passive checkpoint) when it has counted."""
+    from rules_engine.monitor.journal import CHECKPOINT_PAGES, Journal
+
+    journal = Journal(str(tmp_path / "store.db"))
+    try:
+        with journal.store.begin() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == CHECKPOINT_PAGES
+        m = Monitor(RULES, yaml_roster(tmp_path), period="2024", clock="2024-12-01", journal=journal)
+        m.post([_record(n, "t1", "2024-03-01", "a1") for n in range(50)])
+        busy, frames, copied = journal.store.checkpoint() or (1, 0, 0)
+        assert busy == 0 and frames > 0 and copied == frames
+        m.close()
+    finally:
+        journal.close()

@@ -148,6 +148,12 @@ def create_app(service: Service) -> FastAPI:
         and `line` (the first line; or `lines`, one per record) place the records as in the file they come from.
         The duties are counted right after (their changes go to the store and the outbox); with `wait`, before
         the answer, which then lists the changes of the duties of the posted records' organisations."""
+        with request.app.state.commits.answering(wait):  # (the count pauses meanwhile: monitor/commit.py)
+            return await _post_records(request, bearer, source, line, lines, wait)
+
+    async def _post_records(
+        request: Request, bearer: str, source: str, line: int | None, lines: str | None, wait: bool
+    ) -> dict[str, Any]:
         body = await request.body()
         if len(body) > MAX_BODY:
             raise HTTPException(413, message("arg.body.too_large", limit=MAX_BODY))

@@ -11,26 +11,37 @@ revoked before the cycle is refused), and each post's lines are read once there
 (:func:`rules_engine.monitor.core.read_lines`: the batch reader's row check, its decoded object kept): its token's
 scope is checked on the roster the cycle commits with, and a post without a valid write token, or with a record
 of an organisation outside the scope, is refused whole (:class:`Refused`; nothing of it kept, the other posts of
-the cycle go on). A request waits on an event (a thread) or on a future of its event loop."""
+the cycle go on). A request waits on an event (a thread) or on a future of its event loop.
+
+**Posts first.** The count shares the process (and its interpreter lock) with the requests: while it ran, a post's
+answer waited for it in turns, and the commit cycle for its store transaction. So the count pauses between its steps
+(:attr:`rules_engine.monitor.Monitor.pause`: between its tallies, every few dozen organisations it puts in the
+durable_rules session, before each of its store transactions, never holding the monitor's lock or the store's)
+while a post is being answered (:meth:`Committer.answering`, from the request's start to its answer), unless one
+of them waits for the count (``wait``), and never longer than :data:`PAUSE_AT_MOST` at a time: the records are
+counted in the gaps between the posts, and under a load with no gap the count still goes on."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ..texts import message
-from .core import Change, Monitor, Posted, Read, read_lines
+from .core import Change, Monitor, Posted, Read, _go_on, read_lines
 from .service import Service
 from .tokens import Token
 
-__all__ = ["Committer", "Outside", "Refused"]
+__all__ = ["PAUSE_AT_MOST", "Committer", "Outside", "Refused"]
 
 log = logging.getLogger("rules_engine.serve")
 
 Result = tuple[list[Posted], list[Change]]
+
+PAUSE_AT_MOST = 0.1  # seconds the count waits at one pause for the posts being answered to be done
 
 
 class Refused(Exception):
@@ -74,6 +85,11 @@ class Committer:
         self._stopped = False
         self._count = threading.Event()
         self.cycles = 0  # cycles run (each one store transaction for the rows of all its posts)
+        self._answering = 0  # posts being answered (see answering)
+        self._awaiting = 0  # of those, posts that wait for the count (?wait)
+        self._gap = threading.Event()  # set when the count may go on (no post being answered, or one waits for it)
+        self._gap.set()
+        service.pace = self.gap
         self._threads = [
             threading.Thread(target=self._commit_loop, name="rules-engine-commit", daemon=True),
             threading.Thread(target=self._count_loop, name="rules-engine-count", daemon=True),
@@ -119,6 +135,33 @@ class Committer:
         waiting = self._queued(texts, source, lines, wait, token, bearer, tell)
         await future
         return _outcome(waiting)
+
+    @contextlib.contextmanager
+    def answering(self, wait: bool = False) -> Iterator[None]:
+        """A post being answered (a request, from its start to its answer): the count pauses meanwhile (see the
+        module's text), unless a post being answered waits for it (`wait`)."""
+        with self._cond:
+            self._answering += 1
+            self._awaiting += wait
+            self._pace()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._answering -= 1
+                self._awaiting -= wait
+                self._pace()
+
+    def _pace(self) -> None:  # (under `_cond`)
+        if self._answering == 0 or self._awaiting > 0:
+            self._gap.set()
+        else:
+            self._gap.clear()
+
+    def gap(self) -> None:
+        """The count's pause (:attr:`rules_engine.monitor.Monitor.pause`): until no post is being answered (or one
+        waits for the count), :data:`PAUSE_AT_MOST` at most."""
+        self._gap.wait(PAUSE_AT_MOST)
 
     def _queued(
         self,
@@ -203,6 +246,11 @@ class Committer:
                 self.service.monitor.settle()
             except Exception:  # (a reload closed the monitor meanwhile: the new one counted everything)
                 log.exception("counting the records posted failed; they are counted at the next clock event")
+            try:  # (the store's write-ahead log copied into its file here, not in a commit a request waits for)
+                self.gap()
+                self.service.journal.store.checkpoint()
+            except Exception:
+                log.exception("checkpointing the store failed")
 
     def stop(self) -> None:
         """Serve the posts queued, then stop both threads."""
@@ -212,6 +260,8 @@ class Committer:
         self._count.set()
         for thread in self._threads:
             thread.join(timeout=60)
+        if self.service.pace == self.gap:
+            self.service.pace = _go_on
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -67,9 +67,15 @@ from ..upcoming import UpcomingList, upcoming
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["POSTED", "Change", "Monitor", "Posted", "Read", "Row", "lines_of", "read_lines"]
+__all__ = ["CHANGES_PER_WRITE", "POSTED", "Change", "Monitor", "Posted", "Read", "Row", "lines_of", "read_lines"]
 
 POSTED = "<posted>"  # the source of a posted record that names none
+
+CHANGES_PER_WRITE = 256
+"""The most changes a settle or clock event writes to the journal in one transaction: between two, posts are
+committed (the store's write lock is not held for the whole of a large count's changes), and the monitor's
+:attr:`Monitor.pause` is called. A stop between two leaves the rest to the rebuild, which writes each duty whose
+last stored state is not the one counted."""
 
 
 class Posted(BaseModel):
@@ -265,6 +271,9 @@ class Monitor:
         # (seq, status when posted, status now) of each stored record the current roster and rules decide
         # otherwise than those it was posted under (after a reload with changed files)
         self.changed_on_replay: list[tuple[int, str, str]] = []
+        # called by a settle and a clock event between their steps, holding neither the monitor's lock nor the
+        # store's: a server makes it wait while requests are answered (posts first, the count in their gaps)
+        self.pause: Callable[[], object] = _go_on
         self.clock = _day(clock)
         if journal is not None:
             self._rebuild(journal)
@@ -390,17 +399,18 @@ class Monitor:
                 self.clock, self._pending, self._pending_bad = new, [], []
                 self._generation += 1  # (a count gathered before is dropped: cannot happen under `_settling`)
             try:
+                self.pause()
                 counted = self._count(None, self.roster, rows, new)
             except BaseException:  # (nothing changed: the clock as it was, the records taken wait again)
                 with self._lock:
                     self.clock = was
                     self._pending, self._pending_bad = pending + self._pending, bad + self._pending_bad
                 raise
+            self.pause()
             with self._state:
                 self._install(None, counted)
                 changes = self._put(sorted(self.index.orgs), {})
-            if self.journal is not None:
-                self.journal.write([], changes, new.isoformat())
+            self._write(changes, new.isoformat())
             with self._lock:
                 self._revision += 1
             return changes
@@ -414,12 +424,26 @@ class Monitor:
         with self._settling:
             with self._lock:
                 taken = self._gather()
-            work = self._prepare(taken).run()
+            self.pause()
+            work = self._prepare(taken)
+            self.pause()
+            work.run()
+            self.pause()
             with self._state:
                 changes = self._apply(work)
-            if self.journal is not None and changes:
-                self.journal.write([], changes, None)
+            if changes:
+                self._write(changes, None)
             return changes
+
+    def _write(self, changes: Sequence[Change], clock: str | None) -> None:
+        """A settle's or clock event's changes to the journal, :data:`CHANGES_PER_WRITE` a transaction (the clock,
+        if given, with the last), pausing before each."""
+        if self.journal is None:
+            return
+        for at in range(0, max(len(changes), 1), CHANGES_PER_WRITE):
+            self.pause()
+            last = at + CHANGES_PER_WRITE >= len(changes)
+            self.journal.write([], changes[at : at + CHANGES_PER_WRITE], clock if last else None)
 
     @property
     def unsettled(self) -> int:
@@ -619,7 +643,9 @@ class Monitor:
         others stay as they are); the changes it makes (`last`: the record each organisation's changes name)."""
         horizon = self.clock + dt.timedelta(days=self.horizon)
         changes = []
-        for org in orgs:
+        for n, org in enumerate(orgs, start=1):
+            if n % 64 == 0:
+                self.pause()
             duties: dict[str, tuple[int, int, int]] = {}
             for duty in self._org_duties.get(org, ()) if changed is None else changed.get(org, ()):
                 d = self._duties[duty]
@@ -849,6 +875,10 @@ def _sources(rows: Sequence[Row]) -> list[RecordSource]:
     if run:
         out.append(RecordSource(run[0].source, [r.item for r in run], [r.line for r in run]))
     return out or [RecordSource(POSTED, [])]
+
+
+def _go_on() -> None:
+    """The monitor's pause when nobody asked for one: none."""
 
 
 def _keep(f: Finding, duties: dict[str, _Duty]) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from ..periods import Period
 from .core import Change, Row
 from .outbox import outbox_rows
 
-__all__ = ["LEGACY", "Journal", "StoredPeriod", "open_store"]
+__all__ = ["CHECKPOINT_PAGES", "LEGACY", "Journal", "StoredPeriod", "open_store"]
 
 LEGACY = ""  # the period of rows written before revision 0006, claimed by the first period opened
 
@@ -37,12 +38,19 @@ class _Store:
         self.url = store.resolve_db(db)
         with store.connect(db, create=True):  # (creates the file, checks it is a store, migrates it)
             pass
+        # the writers of this process queue here, not in SQLite's busy handler: that one sleeps between tries (1, 2,
+        # 5, 10 ... 100 ms), so a writer that finds the file locked by another of our threads waited well past its
+        # release (a commit cycle behind the count's write: up to 150 ms). Re-entrant: a thread that opens a second
+        # transaction inside its first fails on SQLite's lock as before, not here
+        self._writing = threading.RLock()
         # on SQLite its connections are kept open (pooled) and used by one transaction at a time: a transaction
         # no longer opens the file, sets its pragmas and reads its schema first (a third of a small write's CPU)
         self.engine = store._engine(self.url, sa.engine.make_url(self.url), pooled=True)
         # a connection kept open, never used: a transaction's connection that is closed (beyond the pool's size)
         # then closes without checkpointing and removing SQLite's write-ahead log (half the time of a small
         # transaction); committed transactions are synced to disk as before
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _late_checkpoints)
         self._keeper = self.engine.connect() if self.engine.dialect.name == "sqlite" else None
         # reads that need no lock (a token looked up at each request): on SQLite a connection of its own in
         # autocommit (each statement a read transaction of its own: with write-ahead logging it neither waits for a
@@ -59,8 +67,9 @@ class _Store:
 
     @contextlib.contextmanager
     def begin(self) -> Iterator[Connection]:
+        """A write transaction (SQLite: the process's writers one at a time, see `_writing`)."""
         try:
-            with self.engine.begin() as conn:
+            with self._writing if self._keeper is not None else contextlib.nullcontext(), self.engine.begin() as conn:
                 store._lock(conn)
                 yield conn
         except sa.exc.SQLAlchemyError as exc:
@@ -82,6 +91,18 @@ class _Store:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             raise store.HistoryError.of("history.db.error", url=store._shown(self.url), reason=reason) from exc
 
+    def checkpoint(self) -> tuple[int, int, int] | None:
+        """Copy what SQLite's write-ahead log holds into the database file (a passive checkpoint: it waits for no
+        writer or reader and holds none up): (busy, frames in the log, frames copied); None on PostgreSQL. The
+        store's own connections checkpoint only past :data:`CHECKPOINT_PAGES` (SQLite's default: 1,000 pages, in the
+        commit that passes them, the writer waiting for it), so that a long-lived writer (the service) does it from
+        a thread that no request waits for."""
+        if self._keeper is None:
+            return None
+        with self.read() as conn:
+            found = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+        return int(found[0]), int(found[1]), int(found[2])
+
     def reader_connection(self) -> Any:
         """A connection of the lock-free reader of SQLite (see `read`), checked out for its caller to keep (and
         close)."""
@@ -94,6 +115,16 @@ class _Store:
         if self._reader is not None:
             self._reader.dispose()
         self.engine.dispose()
+
+
+CHECKPOINT_PAGES = 16_384
+"""The write-ahead log's pages (of 4 KB) past which a transaction of the store's writers checkpoints it as it
+commits (SQLite's default: 1,000): a service checkpoints from its count thread (:meth:`_Store.checkpoint`), and this
+bounds the log if that thread does not."""
+
+
+def _late_checkpoints(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
 
 
 def open_store(db: str | Path | None) -> _Store:
@@ -127,33 +158,31 @@ class Journal:
         return other
 
     def write(self, rows: Sequence[Row], changes: Sequence[Change], clock: str | None) -> None:
+        now = _now()
+        # (the rows to insert made before the transaction: the store's write lock is held for the inserts alone)
+        posted = [
+            {
+                "period": self.period,
+                "seq": r.seq,
+                "received_at": now,
+                "source": r.source,
+                "line": r.line,
+                "body": r.text,
+                "status": r.status,
+                "record_id": r.record_id,
+                "organisation_id": r.org,
+            }
+            for r in rows
+        ]
+        changed = [{**c.model_dump(), "period": self.period} for c in changes]
+        told = outbox_rows(changes, now)
         with self.store.begin() as conn:
-            now = _now()
-            if rows:
-                conn.execute(
-                    store.monitor_rows.insert(),
-                    [
-                        {
-                            "period": self.period,
-                            "seq": r.seq,
-                            "received_at": now,
-                            "source": r.source,
-                            "line": r.line,
-                            "body": r.text,
-                            "status": r.status,
-                            "record_id": r.record_id,
-                            "organisation_id": r.org,
-                        }
-                        for r in rows
-                    ],
-                )
-            if changes:
-                conn.execute(
-                    store.monitor_changes.insert(), [{**c.model_dump(), "period": self.period} for c in changes]
-                )
-                told = outbox_rows(changes, now)
-                if told:
-                    conn.execute(store.outbox.insert(), told)
+            if posted:
+                conn.execute(store.monitor_rows.insert(), posted)
+            if changed:
+                conn.execute(store.monitor_changes.insert(), changed)
+            if told:
+                conn.execute(store.outbox.insert(), told)
             if clock is not None:
                 conn.execute(store.monitor_clock.insert(), [{"day": clock, "at": now, "period": self.period}])
         if changes:

@@ -18,7 +18,7 @@ import datetime as dt
 import gc
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import InputError
@@ -26,7 +26,7 @@ from ..load.rules import load_rules
 from ..model.roster import Organisation
 from ..periods import Period, check_range, parse_period
 from ..pipeline import roster_result
-from .core import Change, Monitor
+from .core import Change, Monitor, _go_on
 from .journal import Journal
 from .outbox import Webhook
 from .tokens import Token, TokenReader
@@ -36,12 +36,17 @@ __all__ = ["Config", "Service", "following", "long_lived_gc"]
 log = logging.getLogger("rules_engine.serve")
 
 
-GC_THRESHOLDS = (100_000, 50, 100)
+GC_THRESHOLDS = (5_000, 1, 2_000)
 """The cyclic garbage collector's thresholds in a server's process (Python's defaults: 700, 10, 10). A monitor holds
 every posted record as Python objects, and each post makes thousands more: with the defaults the collector ran
-every few hundred allocations and often walked the whole heap, holding the interpreter (about 13 % of the
-server's CPU under a sustained load, and its slowest answers). Reference counting frees what is not in a cycle
-at once either way."""
+every few hundred allocations and often walked the whole heap (about 13 % of the server's CPU under a sustained
+load). A collection holds the interpreter for as long as it walks, so its size is what a post may wait: with
+100,000 objects before the youngest generation is collected (the thirteenth sitting's choice), each collection
+took 85-120 ms and set the slowest answers under 2,000 records/s; with 5,000, and the middle generation collected
+at every other collection, they take about 4 ms and 15-18 ms (at most 31 ms seen; benchmarks/README.md), about 4 %
+of the time. The oldest generation, which holds what the server keeps, is walked only after 2,000 collections of
+the middle one (about 20 minutes at 2,000 records/s), and then as long as that takes. Reference counting frees what
+is not in a cycle at once either way."""
 
 
 def long_lived_gc() -> None:
@@ -78,6 +83,8 @@ class Service:
         self._ticker: threading.Thread | None = None  # the daily clock event's thread (see use)
         self.past: dict[str, Monitor] = {}  # the closed periods' monitors, read-only (made when first asked for)
         self._scopes: tuple[object, dict[str, frozenset[str]]] | None = None  # (roster, scope of each organisation)
+        # each monitor's pause between the steps of a count (Monitor.pause): the committer of a server sets it
+        self.pace: Callable[[], object] = _go_on
         self.monitor: Monitor
         self._start()
         self.webhook: Webhook | None = None
@@ -119,6 +126,7 @@ class Service:
             waivers=list(self.config.waivers),
             journal=self.journal.at(period.label),
         )
+        m.pause = self._pause
         if m.changed_on_replay:
             log.warning(
                 "%d stored records are decided otherwise by the roster and rules now (seq, then, now): %s",
@@ -126,6 +134,9 @@ class Service:
                 m.changed_on_replay[:20],
             )
         return m
+
+    def _pause(self) -> None:
+        self.pace()
 
     def _advance(self, day: dt.date) -> list[Change]:
         """Move on to the period holding `day` when it is past the current one's end (see the module's text);
@@ -136,6 +147,7 @@ class Service:
             return []
         nxt = following(old.period, day)
         final = old.period.end + dt.timedelta(days=1)
+        old.pause = _go_on  # (the service's lock is held: the posts it would pause for wait for this move)
         changes = old.tick(final) if old.clock < final else []
         self.journal.open_period(nxt, day, closing=old.period.label)
         fresh = self._build(nxt, day)
